@@ -1,0 +1,97 @@
+# flowmon: `make` builds build/flowmon, `make test` installs what is missing
+# (when root), builds and runs every test, `make run` starts the daemon on a
+# local data dir. Libraries come from Debian through pkg-config.
+
+VERSION	:= 0.1.0
+CC	?= cc
+B	?= build
+CFLAGS	?= -O2 -g
+LDFLAGS	?=
+
+PKGS	 = libmicrohttpd libcjson yaml-0.1 libcurl
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wwrite-strings -Wformat=2 -Wvla
+ifneq ($(CI),)
+WARN	+= -Werror
+endif
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
+ALL_CFLAGS	 = -std=c11 -D_GNU_SOURCE -DFLOWMON_VERSION='"$(VERSION)"' \
+		   $(WARN) $(PKG_CFLAGS) -Isrc $(CFLAGS)
+LIBS		 = $(PKG_LIBS) -lpthread
+
+SRCS	:= $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS	:= $(SRCS:src/%.c=$(B)/%.o) $(B)/shortcuts_builtin.o
+HDRS	:= $(wildcard src/*.h)
+CHECKS	:= $(patsubst tests/%.c,$(B)/%,$(wildcard tests/check_*.c))
+
+SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	     -fno-sanitize-recover=undefined
+
+.PHONY: all run test deps unit integration asan valgrind clean bench soak fuzz
+
+all: $(B)/flowmon
+
+$(B)/%.o: src/%.c $(HDRS) | $(B)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The built-in shortcut table is etc/shortcuts.yaml, compiled in as bytes.
+$(B)/gen/shortcuts_builtin.c: etc/shortcuts.yaml | $(B)
+	@mkdir -p $(@D)
+	{ echo '/* generated from etc/shortcuts.yaml: do not edit */'; \
+	  echo '#include "shortcuts.h"'; \
+	  echo 'const char shortcuts_builtin[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; \
+	  echo 'const size_t shortcuts_builtin_len = sizeof(shortcuts_builtin) - 1;'; \
+	} > $@.tmp && mv $@.tmp $@
+
+$(B)/shortcuts_builtin.o: $(B)/gen/shortcuts_builtin.c src/shortcuts.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libflowmon.a: $(OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/flowmon: $(B)/main.o $(B)/libflowmon.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/check_%: tests/check_%.c tests/testutil.h $(B)/libflowmon.a
+	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(B)/libflowmon.a \
+	    $(CHECK_LIBS) $(LIBS)
+
+$(B):
+	mkdir -p $(B)
+
+run: $(B)/flowmon
+	mkdir -p var
+	$(B)/flowmon --listen 127.0.0.1:8080 --data-dir ./var
+
+# Installs the Debian packages the build and the tests need (when root).
+deps:
+	@sh .ci/deps.sh
+
+unit: $(CHECKS)
+	@sh tests/run-checks.sh $(CHECKS)
+
+integration: $(B)/flowmon
+	@FLOWMON=$(abspath $(B)/flowmon) sh tests/run-integration.sh
+
+# Everything again under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) B=build-asan CFLAGS="$(SAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" unit integration
+
+# The integration scenario under valgrind: no leak, no invalid access.
+valgrind: $(B)/flowmon
+	@FLOWMON=$(abspath $(B)/flowmon) FLOWMON_WRAP="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$(abspath $(B))/valgrind.%p.log" \
+	    sh tests/run-integration.sh tests/it_core.sh
+
+test: deps
+	$(MAKE) all unit integration
+	$(MAKE) asan
+	$(MAKE) valgrind
+	@echo "make test: all suites passed"
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,54 @@
+/* reloader.h: asks Prometheus to reload its rules, once per burst: a
+ * trigger starts (or restarts) a quiet timer; when it runs out the reload is
+ * sent through a back end (HTTP POST to every URL, or a signal), retried with
+ * backoff while it fails, and the outcome recorded. */
+#ifndef FLOWMON_RELOADER_H
+#define FLOWMON_RELOADER_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "service.h"
+
+/* A way to make one Prometheus reload. reload returns 0 on success, 1 on a
+ * failure worth retrying (connection refused, 5xx), -1 on a failure that
+ * will not heal by retrying (4xx); err says what happened. */
+struct reload_backend {
+	const char *name;
+	int	  (*reload)(void *arg, char err[ERR_MAX]);
+	void	  (*free)(void *arg);
+};
+
+/* HTTP back end: POST <url>/-/reload style URLs given as a comma list; every
+ * URL is posted, all must succeed. Returns NULL with err if the list is
+ * empty or a URL is not http(s). The returned arg is freed by backend->free. */
+void	*reload_http_new(const char *urls, char err[ERR_MAX]);
+extern const struct reload_backend reload_http_backend;
+
+struct reloader_stats {
+	uint64_t triggers;	/* reloader_trigger() calls */
+	uint64_t ok;		/* successful reloads */
+	uint64_t failed;	/* failed attempts (each retry counts) */
+	int	 last_success;	/* 1 if the last attempt succeeded (1 at start) */
+	time_t	 last_time;	/* time of the last attempt, 0 if none */
+	int	 pending;	/* a reload is waiting or being retried */
+	char	 last_error[ERR_MAX];
+};
+
+/* Called from the reloader thread after each attempt. ok is 1 on success. */
+typedef void (*reloader_result_fn)(void *ctx, int ok, const char *error);
+
+/* Starts the reloader thread. backend/arg may be NULL: then triggers are
+ * counted but nothing is sent. delay_ms is the quiet time. Takes ownership
+ * of arg. NULL with err on failure. */
+struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
+	    long delay_ms, reloader_result_fn on_result, void *ctx,
+	    char err[ERR_MAX]);
+/* A rule file changed: reload once no trigger came for delay_ms. Cheap and
+ * non-blocking; safe from any thread. */
+void	 reloader_trigger(struct reloader *r);
+void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
+/* Stops the thread (a pending reload is dropped) and frees r. NULL ok. */
+void	 reloader_free(struct reloader *r);
+
+#endif

@@ -1,0 +1,234 @@
+/* service.c: the key/value list and the lifecycle of service records. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "service.h"
+
+static struct kv *
+kvlist_find(const struct kvlist *l, const char *key, int ci)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (ci ? strcasecmp(l->v[i].key, key) == 0 :
+		    strcmp(l->v[i].key, key) == 0)
+			return &l->v[i];
+	}
+	return NULL;
+}
+
+static int
+kvlist_put(struct kvlist *l, const char *key, const char *value, int ci)
+{
+	struct kv *kv;
+	char *k, *v;
+
+	if ((v = strdup(value)) == NULL)
+		return -1;
+	if ((kv = kvlist_find(l, key, ci)) != NULL) {
+		free(kv->value);
+		kv->value = v;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct kv *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			goto fail;
+		l->v = nv;
+		l->cap = cap;
+	}
+	if ((k = strdup(key)) == NULL)
+		goto fail;
+	l->v[l->n].key = k;
+	l->v[l->n].value = v;
+	l->n++;
+	return 0;
+fail:
+	free(v);
+	return -1;
+}
+
+int
+kvlist_set(struct kvlist *l, const char *key, const char *value)
+{
+	return kvlist_put(l, key, value, 0);
+}
+
+int
+kvlist_set_ci(struct kvlist *l, const char *key, const char *value)
+{
+	return kvlist_put(l, key, value, 1);
+}
+
+const char *
+kvlist_get(const struct kvlist *l, const char *key)
+{
+	struct kv *kv = kvlist_find(l, key, 0);
+
+	return kv ? kv->value : NULL;
+}
+
+const char *
+kvlist_get_ci(const struct kvlist *l, const char *key)
+{
+	struct kv *kv = kvlist_find(l, key, 1);
+
+	return kv ? kv->value : NULL;
+}
+
+void
+kvlist_del(struct kvlist *l, const char *key)
+{
+	struct kv *kv = kvlist_find(l, key, 0);
+	size_t i;
+
+	if (kv == NULL)
+		return;
+	i = (size_t)(kv - l->v);
+	free(kv->key);
+	free(kv->value);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*kv));
+	l->n--;
+}
+
+static int
+kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
+}
+
+void
+kvlist_sort(struct kvlist *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), kv_cmp);
+}
+
+int
+kvlist_copy(struct kvlist *dst, const struct kvlist *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		if (kvlist_set(dst, src->v[i].key, src->v[i].value) == -1) {
+			kvlist_release(dst);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+kvlist_equal(const struct kvlist *a, const struct kvlist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
+		    strcmp(a->v[i].value, b->v[i].value) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+void
+kvlist_release(struct kvlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+alert_release(struct alert *a)
+{
+	free(a->name);
+	free(a->expr);
+	free(a->for_);
+	kvlist_release(&a->labels);
+	kvlist_release(&a->annotations);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+task_release(struct task *t)
+{
+	free(t->hostname);
+	free(t->address);
+	free(t->node_id);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+service_release(struct service *svc)
+{
+	size_t i;
+
+	free(svc->name);
+	free(svc->metrics_path);
+	free(svc->scheme);
+	free(svc->scrape_interval);
+	free(svc->scrape_timeout);
+	for (i = 0; i < svc->ntargets; i++)
+		free(svc->targets[i]);
+	free(svc->targets);
+	for (i = 0; i < svc->ntasks; i++)
+		task_release(&svc->tasks[i]);
+	free(svc->tasks);
+	kvlist_release(&svc->target_labels);
+	for (i = 0; i < svc->nalerts; i++)
+		alert_release(&svc->alerts[i]);
+	free(svc->alerts);
+	kvlist_release(&svc->params);
+	memset(svc, 0, sizeof(*svc));
+}
+
+void
+service_free(struct service *svc)
+{
+	if (svc == NULL)
+		return;
+	service_release(svc);
+	free(svc);
+}
+
+int
+service_has_persistent(const struct service *svc)
+{
+	size_t i;
+
+	for (i = 0; i < svc->nalerts; i++)
+		if (svc->alerts[i].persistent)
+			return 1;
+	return 0;
+}
+
+int
+service_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > SERVICE_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9');
+
+		if (i == 0 && !alnum)
+			return 0;
+		if (!alnum && c != '_' && c != '.' && c != '-')
+			return 0;
+	}
+	return 1;
+}

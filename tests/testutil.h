@@ -1,0 +1,90 @@
+/* testutil.h: small helpers shared by the Check suites (temp dirs, files). */
+#ifndef FLOWMON_TESTUTIL_H
+#define FLOWMON_TESTUTIL_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A fresh directory under $TMPDIR; the caller frees the path and may
+ * remove it with tu_rmrf(). */
+static inline char *
+tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *p;
+
+	if (base == NULL)
+		base = "/tmp";
+	if (asprintf(&p, "%s/flowmon-check.XXXXXX", base) < 0)
+		abort();
+	if (mkdtemp(p) == NULL)
+		abort();
+	return p;
+}
+
+static inline void
+tu_rmrf(const char *path)
+{
+	char *cmd;
+
+	if (asprintf(&cmd, "rm -rf '%s'", path) < 0)
+		abort();
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", path);
+	free(cmd);
+}
+
+/* Whole file as a malloc'd string, or NULL if it cannot be read. */
+static inline char *
+tu_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (f == NULL)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+static inline void
+tu_spit(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(s, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static inline int
+tu_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+/* Runs a suite; returns the process exit status. */
+static inline int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
+
+#endif
