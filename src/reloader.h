@@ -21,7 +21,13 @@ struct reload_backend {
 
 /* HTTP back end: POST <url>/-/reload style URLs given as a comma list; every
  * URL is posted, all must succeed. Returns NULL with err if the list is
- * empty or a URL is not http(s). The returned arg is freed by backend->free. */
+ * empty or a URL is not http(s). The returned arg is freed by backend->free.
+ * It uses libcurl: main calls curl_global_init(CURL_GLOBAL_DEFAULT) once
+ * before any thread starts (tests call it themselves). Each attempt allows
+ * 2 s to connect and 30 s in all (Prometheus answers once reloaded); 2xx is
+ * success, transport errors, 5xx, 408 and 429 are retried, other answers are
+ * final; err is `POST <url>: connection refused` or `POST <url> answered
+ * 403: <start of the body>`, one such part per failed URL joined by "; ". */
 void	*reload_http_new(const char *urls, char err[ERR_MAX]);
 extern const struct reload_backend reload_http_backend;
 
@@ -32,15 +38,19 @@ struct reloader_stats {
 	int	 last_success;	/* 1 if the last attempt succeeded (1 at start) */
 	time_t	 last_time;	/* time of the last attempt, 0 if none */
 	int	 pending;	/* a reload is waiting or being retried */
-	char	 last_error[ERR_MAX];
+	char	 last_error[ERR_MAX];	/* last attempt's error, "" if ok */
 };
 
-/* Called from the reloader thread after each attempt. ok is 1 on success. */
+/* Called from the reloader thread after each attempt, without any reloader
+ * lock held. ok is 1 on success; error is NULL then, else the back end's
+ * message (borrowed, valid during the call). */
 typedef void (*reloader_result_fn)(void *ctx, int ok, const char *error);
 
 /* Starts the reloader thread. backend/arg may be NULL: then triggers are
  * counted but nothing is sent. delay_ms is the quiet time. Takes ownership
- * of arg. NULL with err on failure. */
+ * of arg, also on failure (it is freed then). NULL with err on failure.
+ * Failed retryable reloads are retried after 1 s, 2 s, 4 s ... up to 30 s;
+ * a permanent failure is not retried until the next trigger. */
 struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
 	    long delay_ms, reloader_result_fn on_result, void *ctx,
 	    char err[ERR_MAX]);
@@ -48,7 +58,9 @@ struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
  * non-blocking; safe from any thread. */
 void	 reloader_trigger(struct reloader *r);
 void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
-/* Stops the thread (a pending reload is dropped) and frees r. NULL ok. */
+/* Stops the thread (a pending reload is dropped) and frees r. NULL ok.
+ * Returns at once from a quiet time or a backoff; an attempt already on the
+ * wire is waited for (bounded by the back end's timeout, 30 s for HTTP). */
 void	 reloader_free(struct reloader *r);
 
 #endif

@@ -36,7 +36,7 @@ void	 store_path(const struct store *st, enum store_kind kind,
 	    const char *name, char *buf, size_t bufsz);
 
 /* Atomically replaces <kind>/<name><ext> with buf: temp file named
- * .<name><ext>.tmp.<unique> (never matched by *.json/*.yml), full write
+ * .<name><ext>.tmp.<unique> (never matched by the *.json or *.yml globs), full write
  * (EINTR and short writes retried), fsync, rename, fsync of the directory.
  * On failure the temp file is unlinked, the old file is untouched, errno is
  * kept and err names the step, path and strerror. name must already be a

@@ -1,0 +1,361 @@
+/* config.c: the option table (flag, variable, default) and its parsing. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "request.h"
+
+enum {
+	O_LISTEN = 1, O_DATA_DIR, O_RELOAD_URL, O_RELOAD_DELAY, O_PROMTOOL,
+	O_SHORTCUTS, O_SECRETS_DIR, O_TASK_DNS, O_LISTENER, O_LOG_LEVEL,
+	O_MAX_BODY, O_HELP, O_VERSION
+};
+
+struct option_doc {
+	int		 id;
+	const char	*flag;
+	const char	*arg;
+	const char	*env;
+	const char	*def;
+	const char	*help;
+};
+
+static const struct option_doc config_docs[] = {
+	{ O_LISTEN, "listen", "HOST:PORT", "FLOWMON_LISTEN", "0.0.0.0:8080",
+	  "address to serve the API on" },
+	{ O_DATA_DIR, "data-dir", "DIR", "FLOWMON_DATA_DIR",
+	  "/var/lib/flowmon", "shared volume: targets/, rules/, state/" },
+	{ O_RELOAD_URL, "reload-url", "URL[,URL]", "FLOWMON_RELOAD_URL", "",
+	  "Prometheus reload endpoints (POST), none: no reload" },
+	{ O_RELOAD_DELAY, "reload-delay", "DURATION", "FLOWMON_RELOAD_DELAY",
+	  "1s", "quiet time before a reload" },
+	{ O_PROMTOOL, "promtool", "PATH", "FLOWMON_PROMTOOL", "promtool",
+	  "promtool for rule checks (if on PATH), 'none' disables" },
+	{ O_SHORTCUTS, "shortcuts", "FILE", "FLOWMON_SHORTCUTS", "",
+	  "shortcut table replacing the built-in one" },
+	{ O_SECRETS_DIR, "secrets-dir", "DIR", "FLOWMON_SECRETS_DIR",
+	  "/run/secrets", "alertif-* shortcut files merged over the table" },
+	{ O_TASK_DNS, "task-dns", "TEMPLATE", "FLOWMON_TASK_DNS", "tasks.%s",
+	  "DNS name of a service's tasks (%s: service name)" },
+	{ O_LISTENER, "listener-address", "ADDR[,ADDR]", "LISTENER_ADDRESS",
+	  "", "swarm-listener(s) to reconcile from at start" },
+	{ O_LOG_LEVEL, "log-level", "LEVEL", "FLOWMON_LOG_LEVEL", "info",
+	  "debug, info, warn or error" },
+	{ O_MAX_BODY, "max-body", "BYTES", "FLOWMON_MAX_BODY", "1048576",
+	  "largest request body accepted" },
+	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
+	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
+};
+#define NDOCS (sizeof(config_docs) / sizeof(*config_docs))
+
+long
+config_duration_ms(const char *s)
+{
+	static const struct { const char *u; long ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 },
+	};
+	long total = 0;
+	size_t i;
+
+	if (!request_duration_valid(s) || strchr(s, 'y') || strchr(s, 'w'))
+		return -1;
+	while (*s) {
+		char *end;
+		long v = strtol(s, &end, 10);
+
+		if (*end == '\0')	/* "0" */
+			return total + v;
+		for (i = 0; i < sizeof(units) / sizeof(*units); i++)
+			if (strncmp(end, units[i].u, strlen(units[i].u)) == 0 &&
+			    !(units[i].u[0] == 'm' && units[i].u[1] == '\0' &&
+			    end[1] == 's'))
+				break;
+		if (i == sizeof(units) / sizeof(*units) || v > 100000000L)
+			return -1;
+		total += v * units[i].ms;
+		s = end + strlen(units[i].u);
+	}
+	return total;
+}
+
+/* Splits a comma list of label names; each must be a valid name after
+ * '-' becomes '_' when rename is set. */
+static int
+split_names(const char *var, const char *s, char ***out, size_t *n,
+    char err[ERR_MAX])
+{
+	char *copy, *tok, *save = NULL;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	if ((copy = strdup(s)) == NULL)
+		abort();
+	for (tok = strtok_r(copy, ",", &save); tok;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *t = tok, *p;
+
+		while (isspace((unsigned char)*t))
+			t++;
+		for (p = t + strlen(t); p > t && isspace((unsigned char)p[-1]);)
+			*--p = '\0';
+		if (*t == '\0')
+			continue;
+		if ((*out = realloc(*out, (*n + 1) * sizeof(**out))) == NULL ||
+		    ((*out)[*n] = strdup(t)) == NULL)
+			abort();
+		(*n)++;
+		for (p = (*out)[*n - 1]; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (!request_label_name_valid((*out)[*n - 1])) {
+			snprintf(err, ERR_MAX, "%s: \"%.100s\" is not a valid "
+			    "label name", var, t);
+			free(copy);
+			return -1;
+		}
+		/* Keep the spelling of the parameter for lookups. */
+		free((*out)[*n - 1]);
+		if (((*out)[*n - 1] = strdup(t)) == NULL)
+			abort();
+	}
+	free(copy);
+	return 0;
+}
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = NULL;
+	if (v != NULL && (*dst = strdup(v)) == NULL)
+		abort();
+}
+
+static void
+usage(void)
+{
+	size_t i;
+
+	printf("usage: flowmon [options]\n"
+	    "       flowmon reloader --data-dir DIR --reload-url URL\n"
+	    "       flowmon check [--data-dir DIR]\n\n"
+	    "Writes Prometheus file_sd targets and rule files for services\n"
+	    "announced by Docker Flow Swarm Listener.\n\noptions:\n");
+	for (i = 0; i < NDOCS; i++) {
+		char flag[64];
+
+		snprintf(flag, sizeof(flag), "--%s%s%s", config_docs[i].flag,
+		    config_docs[i].arg ? " " : "",
+		    config_docs[i].arg ? config_docs[i].arg : "");
+		printf("  %-32s %s\n", flag, config_docs[i].help);
+		if (config_docs[i].env)
+			printf("  %-32s env %s, default %s\n", "",
+			    config_docs[i].env, *config_docs[i].def ?
+			    config_docs[i].def : "none");
+	}
+	printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS, "
+	    "DF_NODE_TARGET_LABELS\n");
+}
+
+/* Resolves a bare command name on PATH; NULL if not found. */
+static char *
+which(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *found = NULL;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 ? strdup(name) : NULL;
+	if (path == NULL || (copy = strdup(path)) == NULL)
+		return NULL;
+	for (dir = strtok_r(copy, ":", &save); dir && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		char *p;
+
+		if (asprintf(&p, "%s/%s", dir, name) < 0)
+			break;
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return found;
+}
+
+static int
+apply(struct config *c, int id, const char *v, const char *what,
+    char err[ERR_MAX])
+{
+	char *end;
+
+	switch (id) {
+	case O_LISTEN:
+		set_str(&c->listen, v);
+		break;
+	case O_DATA_DIR:
+		set_str(&c->data_dir, v);
+		break;
+	case O_RELOAD_URL:
+		set_str(&c->reload_url, *v ? v : NULL);
+		break;
+	case O_RELOAD_DELAY:
+		if ((c->reload_delay_ms = config_duration_ms(v)) < 0) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration",
+			    what, v);
+			return -1;
+		}
+		break;
+	case O_PROMTOOL:
+		set_str(&c->promtool, v);
+		break;
+	case O_SHORTCUTS:
+		set_str(&c->shortcuts, *v ? v : NULL);
+		break;
+	case O_SECRETS_DIR:
+		set_str(&c->secrets_dir, v);
+		break;
+	case O_TASK_DNS:
+		if (strstr(v, "%s") == NULL || strchr(strstr(v, "%s") + 2,
+		    '%') || strchr(v, '%') != strstr(v, "%s")) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must hold one %%s",
+			    what, v);
+			return -1;
+		}
+		set_str(&c->task_dns, v);
+		break;
+	case O_LISTENER:
+		set_str(&c->listener_address, *v ? v : NULL);
+		break;
+	case O_LOG_LEVEL:
+		if (log_set_level(v) == -1) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be debug, "
+			    "info, warn or error", what, v);
+			return -1;
+		}
+		set_str(&c->log_level, v);
+		break;
+	case O_MAX_BODY:
+		c->max_body = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || c->max_body < 1024) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a byte "
+			    "count of at least 1024", what, v);
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+int
+config_parse(struct config *c, int argc, char **argv, char err[ERR_MAX])
+{
+	struct option longopts[NDOCS + 1];
+	size_t i;
+	int ch;
+
+	memset(c, 0, sizeof(*c));
+	memset(longopts, 0, sizeof(longopts));
+	for (i = 0; i < NDOCS; i++) {
+		longopts[i].name = config_docs[i].flag;
+		longopts[i].has_arg = config_docs[i].arg ? required_argument :
+		    no_argument;
+		longopts[i].val = config_docs[i].id;
+	}
+	/* Defaults, then the environment, then the flags. */
+	for (i = 0; i < NDOCS; i++) {
+		const char *env;
+
+		if (config_docs[i].def == NULL)
+			continue;
+		if (config_docs[i].id != O_PROMTOOL &&
+		    apply(c, config_docs[i].id, config_docs[i].def, "default",
+		    err) == -1)
+			return -1;
+		if ((env = getenv(config_docs[i].env)) != NULL &&
+		    apply(c, config_docs[i].id, env, config_docs[i].env,
+		    err) == -1)
+			return -1;
+	}
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		char what[64];
+
+		if (ch == O_HELP) {
+			usage();
+			return 1;
+		}
+		if (ch == O_VERSION) {
+			printf("flowmon %s\n", FLOWMON_VERSION);
+			return 1;
+		}
+		if (ch == '?' || ch == ':') {
+			snprintf(err, ERR_MAX, "bad option (see --help)");
+			return -1;
+		}
+		for (i = 0; i < NDOCS && config_docs[i].id != ch; i++)
+			;
+		snprintf(what, sizeof(what), "--%s", config_docs[i].flag);
+		if (apply(c, ch, optarg, what, err) == -1)
+			return -1;
+	}
+	if (optind < argc) {
+		snprintf(err, ERR_MAX, "unexpected argument \"%.100s\"",
+		    argv[optind]);
+		return -1;
+	}
+	/* promtool: an explicit path must exist; the default is used only
+	 * when it is on PATH; "none" turns the check off. */
+	if (c->promtool == NULL) {
+		c->promtool = which("promtool");
+	} else if (strcmp(c->promtool, "none") == 0 || *c->promtool == '\0') {
+		set_str(&c->promtool, NULL);
+	} else {
+		char *p = which(c->promtool);
+
+		if (p == NULL) {
+			snprintf(err, ERR_MAX, "--promtool \"%.100s\" is not an "
+			    "executable", c->promtool);
+			return -1;
+		}
+		free(c->promtool);
+		c->promtool = p;
+	}
+	if (split_names("DF_SCRAPE_TARGET_LABELS",
+	    getenv("DF_SCRAPE_TARGET_LABELS"), &c->target_labels,
+	    &c->ntarget_labels, err) == -1 ||
+	    split_names("DF_NODE_TARGET_LABELS",
+	    getenv("DF_NODE_TARGET_LABELS"), &c->node_labels,
+	    &c->nnode_labels, err) == -1)
+		return -1;
+	return 0;
+}
+
+void
+config_release(struct config *c)
+{
+	size_t i;
+
+	free(c->listen);
+	free(c->data_dir);
+	free(c->reload_url);
+	free(c->promtool);
+	free(c->shortcuts);
+	free(c->secrets_dir);
+	free(c->task_dns);
+	free(c->listener_address);
+	free(c->log_level);
+	for (i = 0; i < c->ntarget_labels; i++)
+		free(c->target_labels[i]);
+	free(c->target_labels);
+	for (i = 0; i < c->nnode_labels; i++)
+		free(c->node_labels[i]);
+	free(c->node_labels);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,38 @@
+/* config.h: flags and environment into one struct, read once at start. A
+ * flag beats its environment variable, which beats the default. */
+#ifndef FLOWMON_CONFIG_H
+#define FLOWMON_CONFIG_H
+
+#include <stddef.h>
+
+#include "service.h"
+
+struct config {
+	char	*listen;		/* HOST:PORT */
+	char	*data_dir;
+	char	*reload_url;		/* comma list, NULL: no reload */
+	long	 reload_delay_ms;
+	char	*promtool;		/* path, NULL: no pre-check */
+	char	*shortcuts;		/* NULL: built-in table */
+	char	*secrets_dir;
+	char	*task_dns;
+	char	*listener_address;
+	char	*log_level;
+	long	 max_body;		/* bytes */
+	/* DF_SCRAPE_TARGET_LABELS, DF_NODE_TARGET_LABELS split on ','. */
+	char	**target_labels;
+	size_t	 ntarget_labels;
+	char	**node_labels;
+	size_t	 nnode_labels;
+};
+
+/* Fills c from argv and the environment. Returns 0 to run, 1 when --help
+ * or --version was printed (exit 0), -1 with err on a bad option. */
+int	 config_parse(struct config *c, int argc, char **argv,
+	    char err[ERR_MAX]);
+void	 config_release(struct config *c);
+
+/* A Prometheus-style duration (500ms, 1s, 1m30s) in milliseconds, or -1. */
+long	 config_duration_ms(const char *s);
+
+#endif

@@ -1,0 +1,752 @@
+/* http.c: routes, parameter decoding (query string and form body) and the
+ * DFM-shaped JSON replies. Turns module errors into status codes. */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <microhttpd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "reloader.h"
+#include "request.h"
+#include "shortcuts.h"
+
+#define API "/v1/docker-flow-monitor"
+
+struct http {
+	struct MHD_Daemon	*mhd;
+	const struct config	*cfg;
+	struct registry		*reg;
+	struct reloader		*rl;
+	pthread_rwlock_t	 sclock;	/* guards sc */
+	struct shortcuts	*sc;
+	time_t			 started;
+};
+
+/* Per-connection state: the request body, bounded by cfg->max_body. */
+struct conn {
+	char	*body;
+	size_t	 len;
+	int	 too_big;
+	int	 oom;
+};
+
+/* A reply under construction. */
+struct reply {
+	int	 code;
+	char	*body;		/* malloc'd */
+	const char *type;
+	const char *extra_header;
+	const char *extra_value;
+};
+
+static void
+reply_json(struct reply *r, int code, cJSON *o)
+{
+	r->code = code;
+	r->type = "application/json";
+	r->body = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+}
+
+/* {"Status": "OK"|"NOK", "Message": msg, "serviceName": name}. */
+static cJSON *
+status_json(const char *status, const char *msg, const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "Status", status);
+	cJSON_AddStringToObject(o, "Message", msg);
+	if (name)
+		cJSON_AddStringToObject(o, "serviceName", name);
+	return o;
+}
+
+static void
+reply_error(struct reply *r, int code, const char *msg, const char *name)
+{
+	reply_json(r, code, status_json("NOK", msg, name));
+}
+
+/* A storage error: 500 naming the errno, so operators see ENOSPC/EROFS. */
+static void
+reply_storage_error(struct reply *r, const char *msg, const char *name,
+    int errnum)
+{
+	cJSON *o = status_json("NOK", msg, name);
+	const char *en = strerrorname_np(errnum);
+
+	if (o)
+		cJSON_AddStringToObject(o, "Errno", en ? en : "unknown");
+	reply_json(r, 500, o);
+}
+
+/* Collects query arguments; refuses a value holding a NUL byte. */
+struct collect {
+	struct kvlist	*params;
+	char		 err[ERR_MAX];
+	int		 failed;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct collect *c = cls;
+
+	(void)kind;
+	if (value == NULL) {
+		value = "";
+		value_size = 0;
+	}
+	if (strlen(key) != key_size || strlen(value) != value_size) {
+		snprintf(c->err, ERR_MAX, "parameter %.100s holds a NUL byte",
+		    key);
+		c->failed = 1;
+		return MHD_NO;
+	}
+	if (kvlist_set_ci(c->params, key, value) == -1) {
+		snprintf(c->err, ERR_MAX, "out of memory");
+		c->failed = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Query parameters, then form-body parameters (the body wins). */
+static int
+request_params(struct MHD_Connection *mc, struct conn *cs,
+    struct kvlist *params, char err[ERR_MAX])
+{
+	struct collect c = { params, "", 0 };
+	const char *ct;
+
+	MHD_get_connection_values_n(mc, MHD_GET_ARGUMENT_KIND, collect_arg,
+	    &c);
+	if (c.failed) {
+		snprintf(err, ERR_MAX, "%s", c.err);
+		return -1;
+	}
+	if (cs->len == 0)
+		return 0;
+	ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded",
+	    33) != 0) {
+		snprintf(err, ERR_MAX, "request body must be "
+		    "application/x-www-form-urlencoded, not %.100s", ct);
+		return -1;
+	}
+	return request_decode_form(cs->body, cs->len, params, err);
+}
+
+static cJSON *
+alerts_json(const struct service *svc)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, k;
+
+	for (i = 0; arr && i < svc->nalerts; i++) {
+		const struct alert *a = &svc->alerts[i];
+		cJSON *o = cJSON_CreateObject(), *l, *an;
+
+		cJSON_AddStringToObject(o, "AlertNameFormatted", a->name);
+		cJSON_AddStringToObject(o, "AlertIf", a->expr);
+		cJSON_AddStringToObject(o, "AlertFor", a->for_ ? a->for_ : "");
+		l = cJSON_AddObjectToObject(o, "AlertLabels");
+		for (k = 0; k < a->labels.n; k++)
+			cJSON_AddStringToObject(l, a->labels.v[k].key,
+			    a->labels.v[k].value);
+		an = cJSON_AddObjectToObject(o, "AlertAnnotations");
+		for (k = 0; k < a->annotations.n; k++)
+			cJSON_AddStringToObject(an, a->annotations.v[k].key,
+			    a->annotations.v[k].value);
+		cJSON_AddBoolToObject(o, "AlertPersistent", a->persistent);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+static void
+result_json(cJSON *o, const struct registry_result *res)
+{
+	cJSON *w = cJSON_AddObjectToObject(o, "written");
+
+	cJSON_AddBoolToObject(w, "state", res->wrote_state);
+	cJSON_AddBoolToObject(w, "targets", res->wrote_targets);
+	cJSON_AddBoolToObject(w, "rules", res->wrote_rules);
+}
+
+static void
+do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    struct reply *rp)
+{
+	struct kvlist params = { 0 };
+	struct registry_result res;
+	struct request_ctx ctx;
+	struct service *svc = NULL;
+	char err[ERR_MAX], msg[ERR_MAX + 64];
+	cJSON *o;
+	int rc;
+
+	if (request_params(mc, cs, &params, err) == -1) {
+		reply_error(rp, 400, err, NULL);
+		goto out;
+	}
+	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
+		reply_error(rp, 500, "out of memory", NULL);
+		goto out;
+	}
+	ctx.target_labels = (const char *const *)h->cfg->target_labels;
+	ctx.ntarget_labels = h->cfg->ntarget_labels;
+	pthread_rwlock_rdlock(&h->sclock);
+	ctx.shortcuts = h->sc;
+	rc = request_parse(&params, &ctx, svc, err);
+	pthread_rwlock_unlock(&h->sclock);
+	if (rc == -1) {
+		log_info("reconfigure refused", "service",
+		    kvlist_get_ci(&params, "serviceName"), "error", err);
+		reply_error(rp, 400, err, kvlist_get_ci(&params,
+		    "serviceName"));
+		goto out;
+	}
+	o = status_json("OK", "", svc->name);
+	if (o == NULL) {
+		reply_error(rp, 500, "out of memory", NULL);
+		goto out;
+	}
+	cJSON_AddItemToObject(o, "Alerts", alerts_json(svc));
+	{
+		char name[SERVICE_NAME_MAX + 1];
+
+		snprintf(name, sizeof(name), "%s", svc->name);
+		/* The registry takes svc over. */
+		rc = registry_upsert(h->reg, svc, &res, err);
+		svc = NULL;
+		if (rc == -1) {
+			int saved = errno;
+
+			cJSON_Delete(o);
+			log_error("cannot apply reconfigure", "service", name,
+			    "error", err);
+			reply_storage_error(rp, err, name, saved);
+			goto out;
+		}
+		snprintf(msg, sizeof(msg), "%s", res.wrote_state ||
+		    res.wrote_targets || res.wrote_rules ?
+		    "service configured" : "no change");
+		log_info("reconfigure", "service", name, "result", msg);
+	}
+	cJSON_ReplaceItemInObject(o, "Message", cJSON_CreateString(msg));
+	result_json(o, &res);
+	reply_json(rp, 200, o);
+out:
+	service_free(svc);
+	kvlist_release(&params);
+}
+
+static void
+do_remove(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    struct reply *rp)
+{
+	struct kvlist params = { 0 };
+	struct registry_result res;
+	const char *name;
+	char err[ERR_MAX];
+	cJSON *o;
+
+	if (request_params(mc, cs, &params, err) == -1) {
+		reply_error(rp, 400, err, NULL);
+		goto out;
+	}
+	if ((name = kvlist_get_ci(&params, "serviceName")) == NULL ||
+	    *name == '\0') {
+		reply_error(rp, 400, "serviceName is required", NULL);
+		goto out;
+	}
+	if (!service_name_valid(name)) {
+		snprintf(err, ERR_MAX, "serviceName \"%.100s\" must be 1..%d "
+		    "of [A-Za-z0-9_.-] starting with a letter or digit", name,
+		    SERVICE_NAME_MAX);
+		reply_error(rp, 400, err, NULL);
+		goto out;
+	}
+	if (registry_remove(h->reg, name, &res, err) == -1) {
+		log_error("cannot remove service", "service", name, "error",
+		    err);
+		reply_storage_error(rp, err, name, errno);
+		goto out;
+	}
+	log_info("remove", "service", name, "result", res.unknown ?
+	    "unknown" : "removed");
+	o = status_json("OK", res.unknown ? "service was not known" :
+	    "service removed", name);
+	if (o)
+		result_json(o, &res);
+	reply_json(rp, 200, o);
+out:
+	kvlist_release(&params);
+}
+
+static void
+do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    struct reply *rp, int remove)
+{
+	struct kvlist params = { 0 }, labels = { 0 };
+	struct registry_result res;
+	const char *id;
+	char err[ERR_MAX];
+	size_t i;
+	int rc;
+
+	if (request_params(mc, cs, &params, err) == -1) {
+		reply_error(rp, 400, err, NULL);
+		goto out;
+	}
+	if ((id = kvlist_get_ci(&params, "id")) == NULL || *id == '\0') {
+		reply_error(rp, 400, "id is required (the node's ID)", NULL);
+		goto out;
+	}
+	if (!service_name_valid(id)) {
+		snprintf(err, ERR_MAX, "id \"%.100s\" is not a node ID "
+		    "([A-Za-z0-9_.-], at most %d)", id, SERVICE_NAME_MAX);
+		reply_error(rp, 400, err, NULL);
+		goto out;
+	}
+	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_'. */
+	for (i = 0; !remove && i < h->cfg->nnode_labels; i++) {
+		const char *name = h->cfg->node_labels[i], *v;
+		char label[128], *c;
+
+		if ((v = kvlist_get_ci(&params, name)) == NULL || *v == '\0')
+			continue;
+		snprintf(label, sizeof(label), "%s", name);
+		for (c = label; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		if (kvlist_set(&labels, label, v) == -1) {
+			reply_error(rp, 500, "out of memory", NULL);
+			goto out;
+		}
+	}
+	kvlist_sort(&labels);
+	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
+	    registry_node_upsert(h->reg, id, &labels, &res, err);
+	if (rc == -1) {
+		log_error("cannot apply node change", "node", id, "error", err);
+		reply_storage_error(rp, err, NULL, errno);
+		goto out;
+	}
+	log_info(remove ? "node remove" : "node reconfigure", "node", id);
+	{
+		cJSON *o = status_json("OK", remove ? (res.unknown ?
+		    "node was not known" : "node removed") : "node configured",
+		    NULL);
+
+		if (o) {
+			cJSON_AddStringToObject(o, "id", id);
+			result_json(o, &res);
+		}
+		reply_json(rp, 200, o);
+	}
+out:
+	kvlist_release(&labels);
+	kvlist_release(&params);
+}
+
+static void
+do_metrics(struct http *h, struct reply *rp)
+{
+	struct metrics_buf b = { NULL, 0, 0 };
+	size_t services, removed, nodes;
+	int rc;
+
+	rc = metrics_render(&b);
+	registry_counts(h->reg, &services, &removed, &nodes);
+	rc |= metrics_append(&b, "# HELP flowmon_services Services flowmon "
+	    "manages, by state.\n# TYPE flowmon_services gauge\n"
+	    "flowmon_services{state=\"active\"} %zu\n"
+	    "flowmon_services{state=\"removed_persistent\"} %zu\n"
+	    "# HELP flowmon_nodes Nodes with stored labels.\n"
+	    "# TYPE flowmon_nodes gauge\nflowmon_nodes %zu\n",
+	    services, removed, nodes);
+	if (h->rl) {
+		struct reloader_stats s;
+
+		reloader_stats(h->rl, &s);
+		rc |= metrics_append(&b, "# HELP flowmon_reloads_total "
+		    "Prometheus reload attempts, by outcome.\n"
+		    "# TYPE flowmon_reloads_total counter\n"
+		    "flowmon_reloads_total{outcome=\"success\"} %llu\n"
+		    "flowmon_reloads_total{outcome=\"failure\"} %llu\n"
+		    "# HELP flowmon_reload_triggers_total Rule changes that "
+		    "asked for a reload.\n"
+		    "# TYPE flowmon_reload_triggers_total counter\n"
+		    "flowmon_reload_triggers_total %llu\n"
+		    "# HELP flowmon_last_reload_successful 1 if the last "
+		    "reload attempt succeeded.\n"
+		    "# TYPE flowmon_last_reload_successful gauge\n"
+		    "flowmon_last_reload_successful %d\n"
+		    "# HELP flowmon_last_reload_timestamp_seconds Time of the "
+		    "last reload attempt.\n"
+		    "# TYPE flowmon_last_reload_timestamp_seconds gauge\n"
+		    "flowmon_last_reload_timestamp_seconds %lld\n"
+		    "# HELP flowmon_reload_pending 1 while a reload waits or "
+		    "is retried.\n# TYPE flowmon_reload_pending gauge\n"
+		    "flowmon_reload_pending %d\n",
+		    (unsigned long long)s.ok, (unsigned long long)s.failed,
+		    (unsigned long long)s.triggers, s.last_success,
+		    (long long)s.last_time, s.pending);
+	}
+	rc |= metrics_append(&b, "# HELP flowmon_build_info flowmon's "
+	    "version.\n# TYPE flowmon_build_info gauge\n"
+	    "flowmon_build_info{version=\"%s\"} 1\n"
+	    "# HELP flowmon_start_time_seconds Start time of the daemon.\n"
+	    "# TYPE flowmon_start_time_seconds gauge\n"
+	    "flowmon_start_time_seconds %lld\n", FLOWMON_VERSION,
+	    (long long)h->started);
+	if (rc) {
+		free(b.s);
+		reply_error(rp, 500, "out of memory", NULL);
+		return;
+	}
+	rp->code = 200;
+	rp->type = "text/plain; version=0.0.4; charset=utf-8";
+	rp->body = b.s;
+}
+
+static int
+method_is(const char *m, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(m, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const m_any[] = { "GET", "POST", "PUT", "DELETE", NULL };
+static const char *const m_read[] = { "GET", "HEAD", NULL };
+
+static enum metrics_endpoint
+route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    const char *url, const char *method, struct reply *rp)
+{
+	enum metrics_endpoint ep = M_EP_OTHER;
+	const char *const *allowed = m_read;
+
+	if (strcmp(url, API "/reconfigure") == 0) {
+		ep = M_EP_RECONFIGURE;
+		allowed = m_any;
+	} else if (strcmp(url, API "/remove") == 0) {
+		ep = M_EP_REMOVE;
+		allowed = m_any;
+	} else if (strcmp(url, API "/node/reconfigure") == 0) {
+		ep = M_EP_NODE_RECONFIGURE;
+		allowed = m_any;
+	} else if (strcmp(url, API "/node/remove") == 0) {
+		ep = M_EP_NODE_REMOVE;
+		allowed = m_any;
+	} else if (strcmp(url, API "/ping") == 0) {
+		ep = M_EP_PING;
+	} else if (strcmp(url, API "/services") == 0 ||
+	    strncmp(url, API "/services/", sizeof(API "/services/") - 1) == 0) {
+		ep = M_EP_SERVICES;
+	} else if (strcmp(url, "/metrics") == 0) {
+		ep = M_EP_METRICS;
+	} else {
+		char msg[ERR_MAX];
+
+		snprintf(msg, sizeof(msg), "no such endpoint: %.200s", url);
+		reply_error(rp, 404, msg, NULL);
+		return ep;
+	}
+	if (!method_is(method, allowed)) {
+		char msg[ERR_MAX];
+
+		snprintf(msg, sizeof(msg), "method %.20s not allowed on %.200s",
+		    method, url);
+		reply_error(rp, 405, msg, NULL);
+		rp->extra_header = MHD_HTTP_HEADER_ALLOW;
+		rp->extra_value = allowed == m_any ? "GET, POST, PUT, DELETE" :
+		    "GET, HEAD";
+		return ep;
+	}
+	if (cs->too_big) {
+		char msg[ERR_MAX];
+
+		snprintf(msg, sizeof(msg), "request body is larger than "
+		    "--max-body (%ld bytes)", h->cfg->max_body);
+		reply_error(rp, 413, msg, NULL);
+		return ep;
+	}
+	if (cs->oom) {
+		reply_error(rp, 500, "out of memory", NULL);
+		return ep;
+	}
+	switch (ep) {
+	case M_EP_RECONFIGURE:
+		do_reconfigure(h, mc, cs, rp);
+		break;
+	case M_EP_REMOVE:
+		do_remove(h, mc, cs, rp);
+		break;
+	case M_EP_NODE_RECONFIGURE:
+	case M_EP_NODE_REMOVE:
+		do_node(h, mc, cs, rp, ep == M_EP_NODE_REMOVE);
+		break;
+	case M_EP_PING:
+		reply_json(rp, 200, status_json("OK", "pong", NULL));
+		break;
+	case M_EP_SERVICES:
+		if (url[sizeof(API "/services") - 1] == '\0') {
+			reply_json(rp, 200, registry_services_json(h->reg));
+		} else {
+			const char *name = url + sizeof(API "/services/") - 1;
+			cJSON *o = service_name_valid(name) ?
+			    registry_service_json(h->reg, name) : NULL;
+			char msg[ERR_MAX];
+
+			if (o != NULL) {
+				reply_json(rp, 200, o);
+				break;
+			}
+			snprintf(msg, sizeof(msg), "service %.255s is not "
+			    "known", name);
+			reply_error(rp, 404, msg, NULL);
+		}
+		break;
+	case M_EP_METRICS:
+		do_metrics(h, rp);
+		break;
+	default:
+		break;
+	}
+	return ep;
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *mc, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct conn *cs = *con_cls;
+	struct reply rp = { 0, NULL, NULL, NULL, NULL };
+	struct MHD_Response *resp;
+	enum metrics_endpoint ep;
+	enum MHD_Result ret;
+
+	(void)version;
+	if (cs == NULL) {
+		if ((cs = calloc(1, sizeof(*cs))) == NULL)
+			return MHD_NO;
+		*con_cls = cs;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		if (!cs->too_big && !cs->oom) {
+			if (cs->len + n > (size_t)h->cfg->max_body) {
+				cs->too_big = 1;
+				free(cs->body);
+				cs->body = NULL;
+			} else {
+				char *b = realloc(cs->body, cs->len + n + 1);
+
+				if (b == NULL) {
+					cs->oom = 1;
+				} else {
+					memcpy(b + cs->len, upload_data, n);
+					cs->len += n;
+					b[cs->len] = '\0';
+					cs->body = b;
+				}
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	ep = route(h, mc, cs, url, method, &rp);
+	if (rp.body == NULL && rp.code != 0 && rp.type != NULL &&
+	    strcmp(rp.type, "application/json") == 0)
+		rp.code = 500;	/* cJSON ran out of memory */
+	if (rp.body == NULL) {
+		rp.body = strdup("{\"Status\":\"NOK\",\"Message\":\"out of "
+		    "memory\"}");
+		rp.type = "application/json";
+		if (rp.code == 0)
+			rp.code = 500;
+	}
+	if (rp.body == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(rp.body), rp.body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(rp.body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp.type);
+	if (rp.extra_header)
+		MHD_add_response_header(resp, rp.extra_header, rp.extra_value);
+	ret = MHD_queue_response(mc, (unsigned int)rp.code, resp);
+	MHD_destroy_response(resp);
+	metrics_request(ep, rp.code);
+	return ret;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cs = *con_cls;
+
+	(void)cls;
+	(void)mc;
+	(void)toe;
+	if (cs != NULL) {
+		free(cs->body);
+		free(cs);
+		*con_cls = NULL;
+	}
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_warn("http server", "error", buf);
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" to an address. */
+static int
+listen_addr(const char *spec, struct sockaddr_storage *ss, char err[ERR_MAX])
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], *port;
+	const char *colon;
+	int rc;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+
+		if (end == NULL || end[1] != ':' ||
+		    (size_t)(end - spec - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec + 1, (size_t)(end - spec - 1));
+		host[end - spec - 1] = '\0';
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL ||
+		    (size_t)(colon - spec) >= sizeof(host))
+			goto bad;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+	}
+	port = (char *)colon + 1;
+	if (*port == '\0')
+		goto bad;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, &res)) != 0) {
+		snprintf(err, ERR_MAX, "--listen \"%.200s\": %s", spec,
+		    gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+bad:
+	snprintf(err, ERR_MAX, "--listen \"%.200s\" is not HOST:PORT", spec);
+	return -1;
+}
+
+struct http *
+http_start(const struct config *cfg, struct registry *reg,
+    struct reloader *rl, struct shortcuts *sc, char err[ERR_MAX])
+{
+	struct sockaddr_storage ss;
+	struct http *h;
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_USE_POLL;
+
+	if (listen_addr(cfg->listen, &ss, err) == -1)
+		return NULL;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	h->cfg = cfg;
+	h->reg = reg;
+	h->rl = rl;
+	h->sc = sc;
+	h->started = time(NULL);
+	pthread_rwlock_init(&h->sclock, NULL);
+	/* The memory limit bounds one request's headers and request line:
+	 * swarm-listener sends request lines of 64 KiB for services with
+	 * hundreds of tasks. */
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	    MHD_OPTION_CONNECTION_LIMIT, 512U,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		snprintf(err, ERR_MAX, "cannot listen on %.200s (address in "
+		    "use or not local?)", cfg->listen);
+		pthread_rwlock_destroy(&h->sclock);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+http_set_shortcuts(struct http *h, struct shortcuts *sc)
+{
+	struct shortcuts *old;
+
+	pthread_rwlock_wrlock(&h->sclock);
+	old = h->sc;
+	h->sc = sc;
+	pthread_rwlock_unlock(&h->sclock);
+	shortcuts_free(old);
+}
+
+void
+http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->mhd);
+	shortcuts_free(h->sc);
+	pthread_rwlock_destroy(&h->sclock);
+	free(h);
+}

@@ -1,0 +1,178 @@
+/* main.c: flowmon's start-up and shut-down: read the configuration, open
+ * the data dir, heal it from the records, start the reloader and the HTTP
+ * front, then wait for signals (SIGHUP re-reads the shortcut files, SIGINT
+ * and SIGTERM stop cleanly). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "registry.h"
+#include "reloader.h"
+#include "request.h"
+#include "shortcuts.h"
+#include "store.h"
+
+static void
+on_reload(void *ctx, int ok, const char *error)
+{
+	(void)ctx;
+	if (ok)
+		log_info("prometheus reloaded");
+	else
+		log_warn("prometheus reload failed", "err", error);
+}
+
+static struct reloader *
+start_reloader(const struct config *cfg, char err[ERR_MAX])
+{
+	void *arg = NULL;
+
+	if (cfg->reload_url != NULL &&
+	    (arg = reload_http_new(cfg->reload_url, err)) == NULL)
+		return NULL;
+	return reloader_new(arg != NULL ? &reload_http_backend : NULL, arg,
+	    cfg->reload_delay_ms, on_reload, NULL, err);
+}
+
+/* Re-reads the shortcut files; on failure the running table stays. */
+static void
+reload_shortcuts(const struct config *cfg, struct http *h)
+{
+	char err[ERR_MAX];
+	struct shortcuts *sc;
+	char n[32];
+
+	if ((sc = shortcuts_load(cfg->shortcuts, cfg->secrets_dir,
+	    err)) == NULL) {
+		log_error("shortcuts not reloaded, keeping the old table",
+		    "err", err);
+		return;
+	}
+	snprintf(n, sizeof(n), "%zu", shortcuts_count(sc));
+	http_set_shortcuts(h, sc);
+	log_info("shortcuts reloaded", "count", n);
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[ERR_MAX];
+	struct config cfg;
+	struct store st;
+	struct shortcuts *sc = NULL;
+	struct reloader *rl = NULL;
+	struct registry *reg = NULL;
+	struct http *h = NULL;
+	struct request_ctx ctx;
+	sigset_t set;
+	int rc, sig, status = 1, store_ok = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((rc = config_parse(&cfg, argc, argv, err)) != 0) {
+		if (rc == 1) {
+			config_release(&cfg);
+			return 0;
+		}
+		fprintf(stderr, "flowmon: %s\n", err);
+		fprintf(stderr, "Try 'flowmon --help'.\n");
+		config_release(&cfg);
+		return 2;
+	}
+	if (log_set_level(cfg.log_level) == -1) {
+		fprintf(stderr, "flowmon: --log-level: unknown level \"%s\"\n",
+		    cfg.log_level);
+		config_release(&cfg);
+		return 2;
+	}
+
+	/* Every thread inherits this mask: signals are taken by sigwait()
+	 * below only, and a closed client socket never kills the process. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl initialisation failed");
+		goto fail;
+	}
+	if (store_open(&st, cfg.data_dir, err) == -1) {
+		log_error("cannot open the data dir", "dir", cfg.data_dir,
+		    "err", err);
+		goto fail;
+	}
+	store_ok = 1;
+	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
+	    err)) == NULL) {
+		log_error("cannot load the shortcuts", "err", err);
+		goto fail;
+	}
+	if ((rl = start_reloader(&cfg, err)) == NULL) {
+		log_error("cannot start the reloader", "err", err);
+		goto fail;
+	}
+	if ((reg = registry_new(&st, rl)) == NULL) {
+		log_error("out of memory");
+		goto fail;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.shortcuts = sc;
+	ctx.target_labels = (const char *const *)cfg.target_labels;
+	ctx.ntarget_labels = cfg.ntarget_labels;
+	if (registry_load(reg, &ctx, err) == -1) {
+		log_error("cannot load the data dir", "dir", cfg.data_dir,
+		    "err", err);
+		goto fail;
+	}
+	/* http_start takes the table over, on failure too. */
+	h = http_start(&cfg, reg, rl, sc, err);
+	sc = NULL;
+	if (h == NULL) {
+		log_error("cannot listen", "listen", cfg.listen, "err", err);
+		goto fail;
+	}
+	/* A rule file written just before a crash or a stop may never have
+	 * been loaded: one reload at start makes Prometheus catch up. */
+	if (rl != NULL && cfg.reload_url != NULL)
+		reloader_trigger(rl);
+	log_info("flowmon started", "version", FLOWMON_VERSION,
+	    "listen", cfg.listen,
+	    "data_dir", cfg.data_dir,
+	    "reload_url", cfg.reload_url != NULL ? cfg.reload_url : "");
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload_shortcuts(&cfg, h);
+			continue;
+		}
+		log_info("flowmon stopping", "signal",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+	status = 0;
+fail:
+	/* The front first, so no request is half way through the registry;
+	 * then the reloader (a pending reload is dropped: Prometheus reads
+	 * the rule files at its own next start or reload anyway). */
+	http_stop(h);
+	reloader_free(rl);
+	registry_free(reg);
+	shortcuts_free(sc);
+	if (store_ok)
+		store_release(&st);
+	curl_global_cleanup();
+	config_release(&cfg);
+	return status;
+}

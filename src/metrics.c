@@ -1,0 +1,142 @@
+/* metrics.c: request, file and error counters and their text exposition. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+/* Status codes are folded into a few buckets so the table stays fixed. */
+static const int metrics_codes[] = { 200, 400, 401, 404, 405, 409, 413, 500,
+	503 };
+#define M_NCODES (sizeof(metrics_codes) / sizeof(*metrics_codes))
+
+static uint64_t m_requests[M_EP_COUNT][M_NCODES + 1];
+static uint64_t m_written[M_FILE_COUNT];
+static uint64_t m_removed[M_FILE_COUNT];
+static uint64_t m_errors[M_FILE_COUNT];
+
+static const char *const m_ep_names[M_EP_COUNT] = {
+	"reconfigure", "remove", "node_reconfigure", "node_remove", "ping",
+	"services", "files", "sd", "metrics", "other",
+};
+static const char *const m_file_names[M_FILE_COUNT] = {
+	"targets", "rules", "state", "nodes",
+};
+
+const char *
+metrics_endpoint_name(enum metrics_endpoint ep)
+{
+	return m_ep_names[ep];
+}
+
+void
+metrics_request(enum metrics_endpoint ep, int code)
+{
+	size_t i;
+
+	for (i = 0; i < M_NCODES; i++)
+		if (metrics_codes[i] == code)
+			break;
+	__atomic_add_fetch(&m_requests[ep][i], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_file_written(enum metrics_file kind)
+{
+	__atomic_add_fetch(&m_written[kind], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_file_removed(enum metrics_file kind)
+{
+	__atomic_add_fetch(&m_removed[kind], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_write_error(enum metrics_file kind)
+{
+	__atomic_add_fetch(&m_errors[kind], 1, __ATOMIC_RELAXED);
+}
+
+int
+metrics_append(struct metrics_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL,
+		    b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -1;
+		if (b->s && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		{
+			size_t cap = b->cap ? b->cap * 2 : 4096;
+			char *s;
+
+			while (cap < b->len + (size_t)n + 1)
+				cap *= 2;
+			if ((s = realloc(b->s, cap)) == NULL)
+				return -1;
+			b->s = s;
+			b->cap = cap;
+		}
+	}
+}
+
+int
+metrics_render(struct metrics_buf *b)
+{
+	size_t e, i;
+	int rc = 0;
+
+	rc |= metrics_append(b, "# HELP flowmon_http_requests_total HTTP "
+	    "requests answered, by endpoint and status code.\n"
+	    "# TYPE flowmon_http_requests_total counter\n");
+	for (e = 0; e < M_EP_COUNT; e++) {
+		for (i = 0; i <= M_NCODES; i++) {
+			uint64_t v = __atomic_load_n(&m_requests[e][i],
+			    __ATOMIC_RELAXED);
+			char code[8];
+
+			if (v == 0)
+				continue;
+			if (i < M_NCODES)
+				snprintf(code, sizeof(code), "%d",
+				    metrics_codes[i]);
+			else
+				snprintf(code, sizeof(code), "other");
+			rc |= metrics_append(b, "flowmon_http_requests_total{"
+			    "endpoint=\"%s\",code=\"%s\"} %llu\n", m_ep_names[e],
+			    code, (unsigned long long)v);
+		}
+	}
+	rc |= metrics_append(b, "# HELP flowmon_files_written_total Files "
+	    "durably written (fsync'd and renamed), by kind.\n"
+	    "# TYPE flowmon_files_written_total counter\n");
+	for (i = 0; i < M_FILE_COUNT; i++)
+		rc |= metrics_append(b, "flowmon_files_written_total{kind=\"%s\"}"
+		    " %llu\n", m_file_names[i], (unsigned long long)
+		    __atomic_load_n(&m_written[i], __ATOMIC_RELAXED));
+	rc |= metrics_append(b, "# HELP flowmon_files_removed_total Files "
+	    "removed, by kind.\n"
+	    "# TYPE flowmon_files_removed_total counter\n");
+	for (i = 0; i < M_FILE_COUNT; i++)
+		rc |= metrics_append(b, "flowmon_files_removed_total{kind=\"%s\"}"
+		    " %llu\n", m_file_names[i], (unsigned long long)
+		    __atomic_load_n(&m_removed[i], __ATOMIC_RELAXED));
+	rc |= metrics_append(b, "# HELP flowmon_write_errors_total Failed "
+	    "writes or removes in the data dir, by kind.\n"
+	    "# TYPE flowmon_write_errors_total counter\n");
+	for (i = 0; i < M_FILE_COUNT; i++)
+		rc |= metrics_append(b, "flowmon_write_errors_total{kind=\"%s\"}"
+		    " %llu\n", m_file_names[i], (unsigned long long)
+		    __atomic_load_n(&m_errors[i], __ATOMIC_RELAXED));
+	return rc ? -1 : 0;
+}

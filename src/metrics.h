@@ -1,0 +1,53 @@
+/* metrics.h: flowmon's own counters, exposed in the Prometheus text format
+ * on /metrics. Counters are lock-free atomics bumped from any thread. */
+#ifndef FLOWMON_METRICS_H
+#define FLOWMON_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metrics_endpoint {
+	M_EP_RECONFIGURE,
+	M_EP_REMOVE,
+	M_EP_NODE_RECONFIGURE,
+	M_EP_NODE_REMOVE,
+	M_EP_PING,
+	M_EP_SERVICES,
+	M_EP_FILES,
+	M_EP_SD,
+	M_EP_METRICS,
+	M_EP_OTHER,
+	M_EP_COUNT
+};
+
+enum metrics_file {
+	M_FILE_TARGETS,
+	M_FILE_RULES,
+	M_FILE_STATE,
+	M_FILE_NODES,
+	M_FILE_COUNT
+};
+
+/* Counts one answered request. */
+void	 metrics_request(enum metrics_endpoint ep, int code);
+/* Counts one file written (or removed) durably. */
+void	 metrics_file_written(enum metrics_file kind);
+void	 metrics_file_removed(enum metrics_file kind);
+/* Counts one failed write or remove. */
+void	 metrics_write_error(enum metrics_file kind);
+/* Name of an endpoint as used in the `endpoint` label. */
+const char *metrics_endpoint_name(enum metrics_endpoint ep);
+
+/* Appends the counters above to a growing text buffer. Gauges that belong
+ * to other modules (services, reloads) are appended by the caller with
+ * metrics_append(). Returns 0 or -1 on allocation failure. */
+struct metrics_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+int	 metrics_append(struct metrics_buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 metrics_render(struct metrics_buf *b);
+
+#endif

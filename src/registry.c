@@ -1,0 +1,900 @@
+/* registry.c: the index of services and nodes, and the decisions: what to
+ * write, in which order, and when a reload is due.
+ *
+ * State model. Each service has one record on disk, state/<name>.json,
+ * holding the canonical parameters of its last accepted reconfigure. The
+ * target and rule files are pure functions of the record (and of the node
+ * labels), so the record is the source of truth and the outputs can always
+ * be rebuilt from it. In memory, an entry holds the parsed record and a
+ * hash of each output as it is on disk, so an identical request costs no
+ * IO and no reload.
+ *
+ * Crash safety. Every file is replaced atomically by the store. An upsert
+ * writes the record first, then the outputs; a remove deletes the outputs
+ * first, then the record. A crash in between therefore leaves a record
+ * whose outputs disagree with it (never an output without a record), and
+ * registry_load() rewrites the outputs from the record at the next start.
+ * The request that was cut short got no 200, so either outcome is allowed.
+ *
+ * Concurrency. Each entry has its own mutex, held across its fsyncs: two
+ * requests for one service are applied in the order they take the lock and
+ * answered after their writes, so the last one acknowledged is what stays on
+ * disk; requests for different services never wait on each other. Lock
+ * order: map lock, then entry lock, then node lock. Entries are never freed
+ * before registry_free(), so a pointer taken under the map lock stays good. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "record.h"
+#include "registry.h"
+#include "reloader.h"
+#include "render.h"
+#include "store.h"
+
+struct entry {
+	struct entry	*next;		/* hash chain */
+	char		*name;
+	pthread_mutex_t	 lock;
+	struct service	*svc;		/* NULL: not known (or removed) */
+	int		 removed;	/* removed, kept for persistent alerts */
+	int		 has_targets;	/* what is on disk right now */
+	int		 has_rules;
+	uint64_t	 h_targets;
+	uint64_t	 h_rules;
+	char		*invalid;	/* record on disk that does not parse */
+};
+
+struct node {
+	struct node	*next;
+	char		*id;
+	struct kvlist	 labels;
+};
+
+struct registry {
+	struct store		*st;
+	struct reloader		*rl;
+	pthread_rwlock_t	 maplock;
+	struct entry		**buckets;
+	size_t			 nbuckets;
+	size_t			 nentries;
+	pthread_rwlock_t	 nodelock;
+	struct node		*nodes;
+	size_t			 nnodes;
+	size_t			 nactive;	/* atomic */
+	size_t			 nremoved;	/* atomic */
+};
+
+static uint64_t
+hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	/* Fold the length in so that equal hashes of different sizes
+	 * cannot be mistaken for an unchanged file. */
+	return h ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
+}
+
+struct registry *
+registry_new(struct store *st, struct reloader *rl)
+{
+	struct registry *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->st = st;
+	r->rl = rl;
+	r->nbuckets = 1024;
+	if ((r->buckets = calloc(r->nbuckets, sizeof(*r->buckets))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	pthread_rwlock_init(&r->maplock, NULL);
+	pthread_rwlock_init(&r->nodelock, NULL);
+	return r;
+}
+
+void
+registry_free(struct registry *r)
+{
+	struct entry *e, *en;
+	struct node *n, *nn;
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nbuckets; i++) {
+		for (e = r->buckets[i]; e; e = en) {
+			en = e->next;
+			service_free(e->svc);
+			pthread_mutex_destroy(&e->lock);
+			free(e->invalid);
+			free(e->name);
+			free(e);
+		}
+	}
+	for (n = r->nodes; n; n = nn) {
+		nn = n->next;
+		kvlist_release(&n->labels);
+		free(n->id);
+		free(n);
+	}
+	free(r->buckets);
+	pthread_rwlock_destroy(&r->maplock);
+	pthread_rwlock_destroy(&r->nodelock);
+	free(r);
+}
+
+static struct entry *
+map_find(struct registry *r, const char *name)
+{
+	struct entry *e;
+
+	for (e = r->buckets[hash_bytes(name, strlen(name)) % r->nbuckets]; e;
+	    e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+map_grow(struct registry *r)
+{
+	size_t n = r->nbuckets * 2, i;
+	struct entry **b, *e, *en;
+
+	if ((b = calloc(n, sizeof(*b))) == NULL)
+		return;	/* longer chains, still correct */
+	for (i = 0; i < r->nbuckets; i++) {
+		for (e = r->buckets[i]; e; e = en) {
+			size_t h = hash_bytes(e->name, strlen(e->name)) % n;
+
+			en = e->next;
+			e->next = b[h];
+			b[h] = e;
+		}
+	}
+	free(r->buckets);
+	r->buckets = b;
+	r->nbuckets = n;
+}
+
+/* The entry of name, created when create is set. NULL if absent or on
+ * allocation failure (errno ENOMEM then). */
+static struct entry *
+entry_get(struct registry *r, const char *name, int create)
+{
+	struct entry *e;
+	size_t h;
+
+	pthread_rwlock_rdlock(&r->maplock);
+	e = map_find(r, name);
+	pthread_rwlock_unlock(&r->maplock);
+	if (e != NULL || !create)
+		return e;
+
+	pthread_rwlock_wrlock(&r->maplock);
+	if ((e = map_find(r, name)) != NULL)
+		goto out;
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->name = strdup(name)) == NULL) {
+		free(e);
+		e = NULL;
+		errno = ENOMEM;
+		goto out;
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	if (r->nentries >= r->nbuckets)
+		map_grow(r);
+	h = hash_bytes(name, strlen(name)) % r->nbuckets;
+	e->next = r->buckets[h];
+	r->buckets[h] = e;
+	r->nentries++;
+out:
+	pthread_rwlock_unlock(&r->maplock);
+	return e;
+}
+
+static const struct kvlist *
+node_labels(void *ctx, const char *id)
+{
+	struct registry *r = ctx;
+	struct node *n;
+
+	/* Called with the node lock held for reading (see render_outputs). */
+	for (n = r->nodes; n; n = n->next)
+		if (strcmp(n->id, id) == 0)
+			return &n->labels;
+	return NULL;
+}
+
+/* Renders both outputs of svc; *targets / *rules NULL when there is none. */
+static int
+render_outputs(struct registry *r, const struct service *svc, int removed,
+    char **targets, size_t *tlen, char **rules, size_t *rlen,
+    char err[ERR_MAX])
+{
+	int rc;
+
+	*targets = *rules = NULL;
+	*tlen = *rlen = 0;
+	if (!removed) {
+		pthread_rwlock_rdlock(&r->nodelock);
+		rc = render_targets(svc, NULL, 0, node_labels, r, targets,
+		    tlen, err);
+		pthread_rwlock_unlock(&r->nodelock);
+		if (rc == -1)
+			return -1;
+	}
+	if (render_rules(svc, removed, rules, rlen, err) == -1) {
+		free(*targets);
+		*targets = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Brings one output file in line with buf (NULL: no file). Returns 1 if
+ * the disk changed, 0 if it already agreed, -1 on a storage error. */
+static int
+sync_output(struct registry *r, enum store_kind kind, const char *name,
+    const char *buf, size_t len, int *has, uint64_t *h, char err[ERR_MAX])
+{
+	enum metrics_file mk = kind == STORE_TARGETS ? M_FILE_TARGETS :
+	    M_FILE_RULES;
+	uint64_t nh;
+
+	if (buf == NULL) {
+		if (!*has)
+			return 0;
+		if (store_remove(r->st, kind, name, err) == -1) {
+			metrics_write_error(mk);
+			return -1;
+		}
+		metrics_file_removed(mk);
+		*has = 0;
+		return 1;
+	}
+	nh = hash_bytes(buf, len);
+	if (*has && *h == nh)
+		return 0;
+	if (store_write(r->st, kind, name, buf, len, err) == -1) {
+		metrics_write_error(mk);
+		return -1;
+	}
+	metrics_file_written(mk);
+	*has = 1;
+	*h = nh;
+	return 1;
+}
+
+/* Writes the outputs of e's record (already in e->svc / e->removed). */
+static int
+sync_entry(struct registry *r, struct entry *e, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	char *targets = NULL, *rules = NULL;
+	size_t tlen, rlen;
+	int rc = -1, c;
+
+	if (render_outputs(r, e->svc, e->removed, &targets, &tlen, &rules,
+	    &rlen, err) == -1)
+		goto out;
+	if ((c = sync_output(r, STORE_TARGETS, e->name, targets, tlen,
+	    &e->has_targets, &e->h_targets, err)) == -1)
+		goto out;
+	res->wrote_targets |= c;
+	if ((c = sync_output(r, STORE_RULES, e->name, rules, rlen,
+	    &e->has_rules, &e->h_rules, err)) == -1)
+		goto out;
+	res->wrote_rules |= c;
+	rc = 0;
+out:
+	free(targets);
+	free(rules);
+	return rc;
+}
+
+static int
+write_record(struct registry *r, const struct service *svc, int removed,
+    char err[ERR_MAX])
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((buf = record_encode(svc, removed, &len)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = store_write(r->st, STORE_STATE, svc->name, buf, len, err);
+	free(buf);
+	if (rc == -1)
+		metrics_write_error(M_FILE_STATE);
+	else
+		metrics_file_written(M_FILE_STATE);
+	return rc;
+}
+
+/* swarm-listener's start-up round sends creates without nodeInfo: for a
+ * service on a scrape network, keep the last known task list. */
+static int
+keep_tasks(const struct service *old, struct service *svc)
+{
+	const char *ni;
+	size_t i;
+
+	if (old == NULL || svc->has_tasks || !old->has_tasks ||
+	    kvlist_get(&svc->params, "scrapeNetwork") == NULL ||
+	    (ni = kvlist_get(&old->params, "nodeInfo")) == NULL)
+		return 0;
+	if (kvlist_set(&svc->params, "nodeInfo", ni) == -1)
+		return -1;
+	kvlist_sort(&svc->params);
+	if ((svc->tasks = calloc(old->ntasks ? old->ntasks : 1,
+	    sizeof(*svc->tasks))) == NULL)
+		return -1;
+	for (i = 0; i < old->ntasks; i++) {
+		svc->tasks[i].hostname = strdup(old->tasks[i].hostname);
+		svc->tasks[i].address = strdup(old->tasks[i].address);
+		svc->tasks[i].node_id = strdup(old->tasks[i].node_id);
+		svc->ntasks++;
+		if (!svc->tasks[i].hostname || !svc->tasks[i].address ||
+		    !svc->tasks[i].node_id)
+			return -1;
+	}
+	svc->has_tasks = 1;
+	return 1;
+}
+
+static void
+count_adjust(struct registry *r, struct entry *e, int sign)
+{
+	if (e->svc == NULL)
+		return;
+	if (e->removed)
+		__atomic_add_fetch(&r->nremoved, (size_t)sign, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&r->nactive, (size_t)sign, __ATOMIC_RELAXED);
+}
+
+int
+registry_upsert(struct registry *r, struct service *svc,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	struct entry *e;
+	int rc = -1, k;
+
+	memset(res, 0, sizeof(*res));
+	if ((e = entry_get(r, svc->name, 1)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		service_free(svc);
+		return -1;
+	}
+	pthread_mutex_lock(&e->lock);
+	if ((k = keep_tasks(e->svc, svc)) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		errno = ENOMEM;
+		service_free(svc);
+		goto out;
+	}
+	res->kept_tasks = k;
+	if (e->svc == NULL || e->removed || e->invalid != NULL ||
+	    !kvlist_equal(&e->svc->params, &svc->params)) {
+		if (write_record(r, svc, 0, err) == -1) {
+			service_free(svc);
+			goto out;
+		}
+		res->wrote_state = 1;
+	}
+	/* From here the record on disk is svc: keep memory in step with it
+	 * even if an output write fails (a later request retries it). */
+	count_adjust(r, e, -1);
+	service_free(e->svc);
+	e->svc = svc;
+	e->removed = 0;
+	free(e->invalid);
+	e->invalid = NULL;
+	count_adjust(r, e, 1);
+	rc = sync_entry(r, e, res, err);
+out:
+	pthread_mutex_unlock(&e->lock);
+	if (res->wrote_rules && r->rl)
+		reloader_trigger(r->rl);
+	return rc;
+}
+
+int
+registry_remove(struct registry *r, const char *name,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	struct entry *e;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if ((e = entry_get(r, name, 0)) == NULL) {
+		res->unknown = 1;
+		return 0;
+	}
+	pthread_mutex_lock(&e->lock);
+	if (e->svc == NULL || e->invalid != NULL) {
+		res->unknown = e->svc == NULL;
+		if (e->invalid != NULL)
+			snprintf(err, ERR_MAX, "the record of %s on disk does "
+			    "not parse (%s): fix or delete state/%s.json",
+			    name, e->invalid, name);
+		rc = e->invalid != NULL ? -1 : 0;
+		errno = EINVAL;
+		goto out;
+	}
+	if (e->removed) {
+		rc = 0;		/* removed before: idempotent */
+		goto out;
+	}
+	if (service_has_persistent(e->svc)) {
+		/* Persistent alerts outlive the service: the record stays,
+		 * marked removed, and the rule file keeps only them. */
+		if (write_record(r, e->svc, 1, err) == -1)
+			goto out;
+		res->wrote_state = 1;
+		count_adjust(r, e, -1);
+		e->removed = 1;
+		count_adjust(r, e, 1);
+		rc = sync_entry(r, e, res, err);
+		goto out;
+	}
+	/* Outputs first, the record last: a crash in between leaves a record
+	 * that the next start renders again, never an orphaned output. */
+	if (sync_output(r, STORE_TARGETS, name, NULL, 0, &e->has_targets,
+	    &e->h_targets, err) == -1)
+		goto out;
+	res->wrote_targets = 1;
+	if ((res->wrote_rules = sync_output(r, STORE_RULES, name, NULL, 0,
+	    &e->has_rules, &e->h_rules, err)) == -1) {
+		res->wrote_rules = 0;
+		goto out;
+	}
+	if (store_remove(r->st, STORE_STATE, name, err) == -1) {
+		metrics_write_error(M_FILE_STATE);
+		goto out;
+	}
+	metrics_file_removed(M_FILE_STATE);
+	res->wrote_state = 1;
+	count_adjust(r, e, -1);
+	service_free(e->svc);
+	e->svc = NULL;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&e->lock);
+	if (res->wrote_rules && r->rl)
+		reloader_trigger(r->rl);
+	return rc;
+}
+
+/* Re-renders the targets of every service with a task on node id. */
+static int
+rerender_node(struct registry *r, const char *id, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	struct entry *e;
+	size_t i, t;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&r->maplock);
+	for (i = 0; i < r->nbuckets; i++) {
+		for (e = r->buckets[i]; e; e = e->next) {
+			int on = 0;
+
+			pthread_mutex_lock(&e->lock);
+			if (e->svc && !e->removed && e->svc->has_tasks)
+				for (t = 0; t < e->svc->ntasks && !on; t++)
+					on = strcmp(e->svc->tasks[t].node_id,
+					    id) == 0;
+			if (on && sync_entry(r, e, res, err) == -1)
+				rc = -1;
+			pthread_mutex_unlock(&e->lock);
+		}
+	}
+	pthread_rwlock_unlock(&r->maplock);
+	return rc;
+}
+
+/* Replaces (labels non-NULL) or drops the labels of node id in memory.
+ * Returns 1 if they changed, 0 if not, -1 on allocation failure. */
+static int
+node_set(struct registry *r, const char *id, const struct kvlist *labels)
+{
+	struct node **np, *n;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&r->nodelock);
+	for (np = &r->nodes; *np; np = &(*np)->next)
+		if (strcmp((*np)->id, id) == 0)
+			break;
+	n = *np;
+	if (labels == NULL) {
+		if (n != NULL) {
+			*np = n->next;
+			kvlist_release(&n->labels);
+			free(n->id);
+			free(n);
+			r->nnodes--;
+			rc = 1;
+		}
+		goto out;
+	}
+	if (n != NULL && kvlist_equal(&n->labels, labels))
+		goto out;
+	if (n == NULL) {
+		if ((n = calloc(1, sizeof(*n))) == NULL ||
+		    (n->id = strdup(id)) == NULL) {
+			free(n);
+			rc = -1;
+			goto out;
+		}
+		n->next = r->nodes;
+		r->nodes = n;
+		r->nnodes++;
+	}
+	kvlist_release(&n->labels);
+	rc = kvlist_copy(&n->labels, labels) == -1 ? -1 : 1;
+out:
+	pthread_rwlock_unlock(&r->nodelock);
+	return rc;
+}
+
+int
+registry_node_upsert(struct registry *r, const char *id,
+    const struct kvlist *labels, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	char *buf;
+	size_t len;
+	int rc, changed;
+
+	memset(res, 0, sizeof(*res));
+	if ((buf = record_node_encode(id, labels, &len)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	pthread_rwlock_rdlock(&r->nodelock);
+	{
+		const struct kvlist *old = node_labels(r, id);
+
+		changed = old == NULL || !kvlist_equal(old, labels);
+	}
+	pthread_rwlock_unlock(&r->nodelock);
+	if (!changed) {
+		free(buf);
+		return 0;
+	}
+	rc = store_write(r->st, STORE_NODES, id, buf, len, err);
+	free(buf);
+	if (rc == -1) {
+		metrics_write_error(M_FILE_NODES);
+		return -1;
+	}
+	metrics_file_written(M_FILE_NODES);
+	res->wrote_state = 1;
+	if (node_set(r, id, labels) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	return rerender_node(r, id, res, err);
+}
+
+int
+registry_node_remove(struct registry *r, const char *id,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	int known;
+
+	memset(res, 0, sizeof(*res));
+	pthread_rwlock_rdlock(&r->nodelock);
+	known = node_labels(r, id) != NULL;
+	pthread_rwlock_unlock(&r->nodelock);
+	if (!known) {
+		res->unknown = 1;
+		return 0;
+	}
+	if (store_remove(r->st, STORE_NODES, id, err) == -1) {
+		metrics_write_error(M_FILE_NODES);
+		return -1;
+	}
+	metrics_file_removed(M_FILE_NODES);
+	res->wrote_state = 1;
+	node_set(r, id, NULL);
+	return rerender_node(r, id, res, err);
+}
+
+/* Start-up. */
+
+struct load_ctx {
+	struct registry		 *r;
+	const struct request_ctx *rctx;
+	int			  rules_changed;
+	size_t			  loaded;
+	size_t			  failed;
+};
+
+static int
+load_node(const char *name, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct kvlist labels = { 0 };
+	char err[ERR_MAX], *buf = NULL, *id = NULL;
+	size_t len;
+
+	if (store_read(lc->r->st, STORE_NODES, name, 1 << 20, &buf, &len,
+	    err) == -1 || record_node_decode(buf, len, &id, &labels,
+	    err) == -1 || strcmp(id, name) != 0) {
+		log_warn("cannot load node record", "node", name, "error",
+		    id && strcmp(id, name) ? "id does not match file name" :
+		    err);
+		goto out;
+	}
+	if (node_set(lc->r, id, &labels) == -1) {
+		free(buf);
+		free(id);
+		kvlist_release(&labels);
+		return -1;
+	}
+out:
+	free(buf);
+	free(id);
+	kvlist_release(&labels);
+	return 0;
+}
+
+/* What is on disk now for one output, as has/hash. */
+static void
+probe_output(struct registry *r, enum store_kind kind, const char *name,
+    int *has, uint64_t *h)
+{
+	char err[ERR_MAX], *buf;
+	size_t len;
+
+	*has = 0;
+	if (store_read(r->st, kind, name, 64 << 20, &buf, &len, err) == 0) {
+		*has = 1;
+		*h = hash_bytes(buf, len);
+		free(buf);
+	} else if (errno != ENOENT) {
+		/* Unreadable: assume present and different, so it is
+		 * rewritten from the record. */
+		*has = 1;
+		*h = 0;
+	}
+}
+
+static int
+load_service(const char *name, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct registry *r = lc->r;
+	struct kvlist params = { 0 };
+	struct registry_result res;
+	struct service *svc = NULL;
+	struct entry *e;
+	char err[ERR_MAX], *buf = NULL;
+	size_t len;
+	int removed = 0;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = entry_get(r, name, 1)) == NULL)
+		return -1;
+	pthread_mutex_lock(&e->lock);
+	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
+	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
+	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
+	    err) == -1 || record_decode(buf, len, &params, &removed,
+	    err) == -1)
+		goto invalid;
+	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto invalid;
+	}
+	if (request_parse(&params, lc->rctx, svc, err) == -1)
+		goto invalid;
+	if (strcmp(svc->name, name) != 0) {
+		snprintf(err, ERR_MAX, "record names service %s", svc->name);
+		goto invalid;
+	}
+	e->svc = svc;
+	svc = NULL;
+	e->removed = removed;
+	count_adjust(r, e, 1);
+	if (sync_entry(r, e, &res, err) == -1)
+		log_error("cannot rewrite outputs from record", "service",
+		    name, "error", err);
+	else if (res.wrote_targets || res.wrote_rules)
+		log_info("outputs rewritten from record", "service", name);
+	lc->rules_changed |= res.wrote_rules;
+	lc->loaded++;
+	goto out;
+invalid:
+	/* Leave its files alone: a newer flowmon or a changed shortcut table
+	 * may be why; the operator sees it in the services API. */
+	log_error("cannot load service record", "service", name, "error", err);
+	e->invalid = strdup(err);
+	lc->failed++;
+out:
+	pthread_mutex_unlock(&e->lock);
+	service_free(svc);
+	kvlist_release(&params);
+	free(buf);
+	return 0;
+}
+
+int
+registry_load(struct registry *r, const struct request_ctx *ctx,
+    char err[ERR_MAX])
+{
+	struct load_ctx lc = { r, ctx, 0, 0, 0 };
+	char n[32], f[32];
+
+	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
+		return -1;
+	snprintf(n, sizeof(n), "%zu", lc.loaded);
+	snprintf(f, sizeof(f), "%zu", lc.failed);
+	log_info("records loaded", "services", n, "invalid", f);
+	if (lc.rules_changed && r->rl)
+		reloader_trigger(r->rl);
+	return 0;
+}
+
+/* JSON views. */
+
+static cJSON *
+kv_json(const struct kvlist *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; o && i < l->n; i++)
+		cJSON_AddStringToObject(o, l->v[i].key, l->v[i].value);
+	return o;
+}
+
+/* Called with e->lock held. */
+static cJSON *
+entry_json(struct registry *r, struct entry *e, int detail)
+{
+	cJSON *o = cJSON_CreateObject(), *alerts, *files;
+	char path[4096];
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "serviceName", e->name);
+	if (e->invalid) {
+		cJSON_AddStringToObject(o, "status", "invalid");
+		cJSON_AddStringToObject(o, "error", e->invalid);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "status", e->removed ? "removed" :
+	    "active");
+	cJSON_AddItemToObject(o, "params", kv_json(&e->svc->params));
+	alerts = cJSON_AddArrayToObject(o, "alerts");
+	for (i = 0; i < e->svc->nalerts; i++) {
+		const struct alert *a = &e->svc->alerts[i];
+		cJSON *ja;
+
+		if (e->removed && !a->persistent)
+			continue;
+		ja = cJSON_CreateObject();
+		cJSON_AddStringToObject(ja, "alert", a->name);
+		cJSON_AddStringToObject(ja, "expr", a->expr);
+		if (a->for_)
+			cJSON_AddStringToObject(ja, "for", a->for_);
+		cJSON_AddItemToObject(ja, "labels", kv_json(&a->labels));
+		cJSON_AddItemToObject(ja, "annotations",
+		    kv_json(&a->annotations));
+		cJSON_AddBoolToObject(ja, "persistent", a->persistent);
+		cJSON_AddItemToArray(alerts, ja);
+	}
+	files = cJSON_AddObjectToObject(o, "files");
+	store_path(r->st, STORE_TARGETS, e->name, path, sizeof(path));
+	if (e->has_targets)
+		cJSON_AddStringToObject(files, "targets", path);
+	else
+		cJSON_AddNullToObject(files, "targets");
+	store_path(r->st, STORE_RULES, e->name, path, sizeof(path));
+	if (e->has_rules)
+		cJSON_AddStringToObject(files, "rules", path);
+	else
+		cJSON_AddNullToObject(files, "rules");
+	if (detail) {
+		store_path(r->st, STORE_STATE, e->name, path, sizeof(path));
+		cJSON_AddStringToObject(files, "state", path);
+		if (r->rl) {
+			struct reloader_stats rs;
+			cJSON *jr = cJSON_AddObjectToObject(o, "reload");
+
+			reloader_stats(r->rl, &rs);
+			cJSON_AddBoolToObject(jr, "lastSuccess",
+			    rs.last_success);
+			cJSON_AddNumberToObject(jr, "lastTime",
+			    (double)rs.last_time);
+			cJSON_AddBoolToObject(jr, "pending", rs.pending);
+			cJSON_AddStringToObject(jr, "lastError",
+			    rs.last_error);
+		}
+	}
+	return o;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct entry *const *)a)->name,
+	    (*(struct entry *const *)b)->name);
+}
+
+cJSON *
+registry_services_json(struct registry *r)
+{
+	struct entry **all = NULL, *e;
+	cJSON *arr = cJSON_CreateArray();
+	size_t n = 0, i;
+
+	if (arr == NULL)
+		return NULL;
+	pthread_rwlock_rdlock(&r->maplock);
+	if ((all = calloc(r->nentries + 1, sizeof(*all))) == NULL) {
+		pthread_rwlock_unlock(&r->maplock);
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	for (i = 0; i < r->nbuckets; i++)
+		for (e = r->buckets[i]; e; e = e->next)
+			all[n++] = e;
+	pthread_rwlock_unlock(&r->maplock);
+	qsort(all, n, sizeof(*all), entry_cmp);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&all[i]->lock);
+		if (all[i]->svc || all[i]->invalid)
+			cJSON_AddItemToArray(arr, entry_json(r, all[i], 0));
+		pthread_mutex_unlock(&all[i]->lock);
+	}
+	free(all);
+	return arr;
+}
+
+cJSON *
+registry_service_json(struct registry *r, const char *name)
+{
+	struct entry *e = entry_get(r, name, 0);
+	cJSON *o = NULL;
+
+	if (e == NULL)
+		return NULL;
+	pthread_mutex_lock(&e->lock);
+	if (e->svc || e->invalid)
+		o = entry_json(r, e, 1);
+	pthread_mutex_unlock(&e->lock);
+	return o;
+}
+
+void
+registry_counts(struct registry *r, size_t *services, size_t *removed_kept,
+    size_t *nodes)
+{
+	*services = __atomic_load_n(&r->nactive, __ATOMIC_RELAXED);
+	*removed_kept = __atomic_load_n(&r->nremoved, __ATOMIC_RELAXED);
+	pthread_rwlock_rdlock(&r->nodelock);
+	*nodes = r->nnodes;
+	pthread_rwlock_unlock(&r->nodelock);
+}

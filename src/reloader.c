@@ -1,0 +1,263 @@
+/* reloader.c: the reload thread: folds bursts of triggers into one reload
+ * after a quiet time and retries failed reloads with capped backoff,
+ * whichever back end actually makes Prometheus reload. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "reloader.h"
+
+#define RELOADER_BACKOFF_MIN_MS	1000
+#define RELOADER_BACKOFF_MAX_MS	30000
+
+/*
+ * State model. pending says a reload is owed. The thread sends it once
+ * delay_ms have passed since the newest trigger and, after a retryable
+ * failure, once the backoff has run out too; a trigger during the backoff
+ * therefore neither resets nor shortens it, and one reload still covers all
+ * triggers so far. dirty tells the thread whether a trigger arrived while an
+ * attempt was on the wire: that attempt may have read the rules before the
+ * change, so one more reload is owed even if it succeeded.
+ */
+struct reloader {
+	const struct reload_backend *backend;
+	void			*arg;
+	long			 delay_ms;
+	reloader_result_fn	 on_result;
+	void			*ctx;
+
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	/* Below: guarded by lock. Times are CLOCK_MONOTONIC milliseconds. */
+	int64_t			 last_trigger;
+	int64_t			 retry_at;	/* 0: no backoff running */
+	long			 backoff_ms;	/* after the next failure */
+	int			 dirty;
+	int			 stop;
+	struct reloader_stats	 st;
+};
+
+static int64_t
+reloader_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until due (monotonic ms), a signal, or a spurious wake-up; the
+ * caller re-checks its condition either way. Called with lock held. */
+static void
+reloader_wait_until(struct reloader *r, int64_t due)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(due / 1000);
+	ts.tv_nsec = (long)(due % 1000) * 1000000;
+	pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+}
+
+/* Books the outcome of one attempt; returns the backoff before the retry in
+ * ms, 0 if none follows for this attempt. Called with lock held. */
+static long
+reloader_record(struct reloader *r, int rc, const char *err, int64_t now)
+{
+	long wait = 0;
+
+	r->st.last_time = time(NULL);
+	if (rc == 0) {
+		r->st.ok++;
+		r->st.last_success = 1;
+		r->st.last_error[0] = '\0';
+		r->st.pending = r->dirty;
+		r->retry_at = 0;
+		r->backoff_ms = RELOADER_BACKOFF_MIN_MS;
+		return 0;
+	}
+	r->st.failed++;
+	r->st.last_success = 0;
+	snprintf(r->st.last_error, sizeof(r->st.last_error), "%s", err);
+	if (rc > 0) {
+		wait = r->backoff_ms;
+		r->retry_at = now + wait;
+		r->backoff_ms = wait * 2 > RELOADER_BACKOFF_MAX_MS ?
+		    RELOADER_BACKOFF_MAX_MS : wait * 2;
+		return wait;
+	}
+	/* Permanent: asking again will not help, but a newer change will be
+	 * tried once, it may come with a fixed Prometheus. */
+	r->st.pending = r->dirty;
+	r->retry_at = 0;
+	r->backoff_ms = RELOADER_BACKOFF_MIN_MS;
+	return 0;
+}
+
+static void
+reloader_report(struct reloader *r, int rc, const char *err, int64_t took,
+    long wait)
+{
+	char ms[32], retry[32];
+
+	snprintf(ms, sizeof(ms), "%" PRId64, took);
+	if (rc == 0) {
+		log_info("reload succeeded", "backend", r->backend->name,
+		    "duration_ms", ms);
+	} else {
+		if (rc > 0)
+			snprintf(retry, sizeof(retry), "%ldms", wait);
+		else
+			snprintf(retry, sizeof(retry), "never");
+		log_warn("reload failed", "backend", r->backend->name,
+		    "error", err, "duration_ms", ms, "retry_in", retry);
+	}
+	if (r->on_result != NULL)
+		r->on_result(r->ctx, rc == 0, rc == 0 ? NULL : err);
+}
+
+static void *
+reloader_main(void *p)
+{
+	struct reloader *r = p;
+	char err[ERR_MAX];
+	int64_t due, start, end;
+	long wait;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		if (!r->st.pending) {
+			pthread_cond_wait(&r->cond, &r->lock);
+			continue;
+		}
+		due = r->last_trigger + r->delay_ms;
+		if (r->retry_at > due)
+			due = r->retry_at;
+		start = reloader_now_ms();
+		if (start < due) {
+			reloader_wait_until(r, due);
+			continue;
+		}
+		r->dirty = 0;
+		pthread_mutex_unlock(&r->lock);
+
+		/* Outside the lock: an attempt may take up to the back end's
+		 * timeout and triggers must never wait for it. */
+		err[0] = '\0';
+		rc = r->backend->reload(r->arg, err);
+		if (rc != 0 && err[0] == '\0')
+			snprintf(err, sizeof(err), "%s reload failed",
+			    r->backend->name);
+		end = reloader_now_ms();
+
+		pthread_mutex_lock(&r->lock);
+		wait = reloader_record(r, rc, err, end);
+		pthread_mutex_unlock(&r->lock);
+		reloader_report(r, rc, err, end - start, wait);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+struct reloader *
+reloader_new(const struct reload_backend *backend, void *arg, long delay_ms,
+    reloader_result_fn on_result, void *ctx, char err[ERR_MAX])
+{
+	struct reloader *r = NULL;
+	pthread_condattr_t ca;
+	int ca_ok = 0, lock_ok = 0, cond_ok = 0, e = 0;
+
+	if (delay_ms < 0) {
+		snprintf(err, ERR_MAX, "reload delay %ldms is negative",
+		    delay_ms);
+		goto fail;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, ERR_MAX, "cannot allocate the reloader");
+		goto fail;
+	}
+	r->backend = backend;
+	r->arg = arg;
+	r->delay_ms = delay_ms;
+	r->on_result = on_result;
+	r->ctx = ctx;
+	r->backoff_ms = RELOADER_BACKOFF_MIN_MS;
+	r->st.last_success = 1;
+
+	/* Monotonic, so a wall clock step neither fires nor stalls a reload. */
+	if ((e = pthread_condattr_init(&ca)) != 0)
+		goto fail;
+	ca_ok = 1;
+	if ((e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0)
+		goto fail;
+	if ((e = pthread_mutex_init(&r->lock, NULL)) != 0)
+		goto fail;
+	lock_ok = 1;
+	if ((e = pthread_cond_init(&r->cond, &ca)) != 0)
+		goto fail;
+	cond_ok = 1;
+	if ((e = pthread_create(&r->thread, NULL, reloader_main, r)) != 0)
+		goto fail;
+	pthread_condattr_destroy(&ca);
+	return r;
+
+fail:
+	if (e != 0)
+		snprintf(err, ERR_MAX, "cannot start the reloader: %s",
+		    strerror(e));
+	if (cond_ok)
+		pthread_cond_destroy(&r->cond);
+	if (lock_ok)
+		pthread_mutex_destroy(&r->lock);
+	if (ca_ok)
+		pthread_condattr_destroy(&ca);
+	free(r);
+	if (backend != NULL && backend->free != NULL)
+		backend->free(arg);
+	return NULL;
+}
+
+void
+reloader_trigger(struct reloader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->st.triggers++;
+	if (r->backend != NULL) {
+		r->st.pending = 1;
+		r->dirty = 1;
+		r->last_trigger = reloader_now_ms();
+		pthread_cond_signal(&r->cond);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+reloader_stats(struct reloader *r, struct reloader_stats *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->st;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+reloader_free(struct reloader *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	if (r->backend != NULL && r->backend->free != NULL)
+		r->backend->free(r->arg);
+	free(r);
+}

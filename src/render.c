@@ -1,0 +1,556 @@
+/* render.c: a service record to the bytes of its target file (file_sd JSON,
+ * through cJSON) and its rule file (Prometheus rule YAML, through libyaml). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cJSON.h>
+#include <yaml.h>
+
+#include "render.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The rule file grows here, written by libyaml's output handler. */
+struct render_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/*
+ * Targets.
+ */
+
+/* host:port. An IPv6 literal is bracketed, else Prometheus cannot tell the
+ * port from the address. */
+static char *
+render_hostport(const char *host, int port)
+{
+	char *s;
+	int r;
+
+	if (strchr(host, ':') != NULL && strchr(host, '[') == NULL)
+		r = asprintf(&s, "[%s]:%d", host, port);
+	else
+		r = asprintf(&s, "%s:%d", host, port);
+	return r < 0 ? NULL : s;
+}
+
+/* The labels of one group, set lowest precedence first so that a later
+ * kvlist_set wins; job and the __*__ scrape settings come last because a
+ * target or node label must never redirect the scrape or rename the job. */
+static int
+render_labels(struct kvlist *l, const struct service *svc,
+    const struct task *task, render_node_labels_fn node_labels, void *ctx)
+{
+	const struct kvlist *nl;
+	size_t i;
+
+	if (kvlist_copy(l, &svc->target_labels) == -1)
+		return -1;
+	if (task != NULL && kvlist_set(l, "node", task->hostname) == -1)
+		return -1;
+	if (kvlist_set(l, "service", svc->name) == -1)
+		return -1;
+	if (task != NULL && node_labels != NULL && task->node_id != NULL &&
+	    task->node_id[0] != '\0' &&
+	    (nl = node_labels(ctx, task->node_id)) != NULL) {
+		for (i = 0; i < nl->n; i++)
+			if (kvlist_set(l, nl->v[i].key, nl->v[i].value) == -1)
+				return -1;
+	}
+	if (kvlist_set(l, "job", svc->name) == -1)
+		return -1;
+	if (svc->metrics_path != NULL &&
+	    kvlist_set(l, "__metrics_path__", svc->metrics_path) == -1)
+		return -1;
+	if (svc->scheme != NULL &&
+	    kvlist_set(l, "__scheme__", svc->scheme) == -1)
+		return -1;
+	if (svc->scrape_interval != NULL &&
+	    kvlist_set(l, "__scrape_interval__", svc->scrape_interval) == -1)
+		return -1;
+	if (svc->scrape_timeout != NULL &&
+	    kvlist_set(l, "__scrape_timeout__", svc->scrape_timeout) == -1)
+		return -1;
+	/* Sorted so the same record always gives the same bytes. */
+	kvlist_sort(l);
+	return 0;
+}
+
+/* Appends {"targets": [...], "labels": {...}} to groups. */
+static int
+render_group(cJSON *groups, char *const *targets, size_t n,
+    const struct kvlist *labels)
+{
+	cJSON *g, *arr, *obj, *s;
+	size_t i;
+
+	if ((g = cJSON_CreateObject()) == NULL)
+		return -1;
+	if (!cJSON_AddItemToArray(groups, g)) {
+		cJSON_Delete(g);
+		return -1;
+	}
+	/* From here on g belongs to groups, freed with it. */
+	if ((arr = cJSON_AddArrayToObject(g, "targets")) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((s = cJSON_CreateString(targets[i])) == NULL)
+			return -1;
+		if (!cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			return -1;
+		}
+	}
+	if ((obj = cJSON_AddObjectToObject(g, "labels")) == NULL)
+		return -1;
+	for (i = 0; i < labels->n; i++)
+		if (cJSON_AddStringToObject(obj, labels->v[i].key,
+		    labels->v[i].value) == NULL)
+			return -1;
+	return 0;
+}
+
+static int
+render_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+render_targets(const struct service *svc, const char *const *addrs,
+    size_t naddrs, render_node_labels_fn node_labels, void *ctx,
+    char **out, size_t *outlen, char err[ERR_MAX])
+{
+	struct kvlist labels = { 0 };
+	cJSON *groups = NULL;
+	const char **sorted = NULL;
+	char **tv = NULL;
+	char *json = NULL;
+	size_t ntv = 0, i, len;
+	int ret = -1;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((groups = cJSON_CreateArray()) == NULL)
+		goto fail;
+
+	if (svc->ntargets > 0) {
+		if (render_labels(&labels, svc, NULL, NULL, NULL) == -1 ||
+		    render_group(groups, svc->targets, svc->ntargets,
+		    &labels) == -1)
+			goto fail;
+	} else if (svc->static_config) {
+		if (svc->port > 0) {
+			if ((tv = calloc(1, sizeof(*tv))) == NULL ||
+			    (tv[0] = render_hostport(svc->name,
+			    svc->port)) == NULL)
+				goto fail;
+			ntv = 1;
+			if (render_labels(&labels, svc, NULL, NULL, NULL) ==
+			    -1 || render_group(groups, tv, ntv, &labels) == -1)
+				goto fail;
+		}
+	} else if (svc->has_tasks) {
+		for (i = 0; svc->port > 0 && i < svc->ntasks; i++) {
+			char *hp;
+			int r;
+
+			kvlist_release(&labels);
+			if (render_labels(&labels, svc, &svc->tasks[i],
+			    node_labels, ctx) == -1)
+				goto fail;
+			if ((hp = render_hostport(svc->tasks[i].address,
+			    svc->port)) == NULL)
+				goto fail;
+			r = render_group(groups, &hp, 1, &labels);
+			free(hp);
+			if (r == -1)
+				goto fail;
+		}
+	} else if (naddrs > 0 && svc->port > 0) {
+		/* DNS answers come in any order; sort them, and drop repeats,
+		 * so an unchanged service does not rewrite its file. */
+		if ((sorted = calloc(naddrs, sizeof(*sorted))) == NULL ||
+		    (tv = calloc(naddrs, sizeof(*tv))) == NULL)
+			goto fail;
+		memcpy(sorted, addrs, naddrs * sizeof(*sorted));
+		qsort(sorted, naddrs, sizeof(*sorted), render_strcmp);
+		for (i = 0; i < naddrs; i++) {
+			if (i > 0 && strcmp(sorted[i], sorted[i - 1]) == 0)
+				continue;
+			if ((tv[ntv] = render_hostport(sorted[i],
+			    svc->port)) == NULL)
+				goto fail;
+			ntv++;
+		}
+		if (render_labels(&labels, svc, NULL, NULL, NULL) == -1 ||
+		    render_group(groups, tv, ntv, &labels) == -1)
+			goto fail;
+	}
+
+	if (cJSON_GetArraySize(groups) > 0) {
+		if ((json = cJSON_Print(groups)) == NULL)
+			goto fail;
+		len = strlen(json);
+		if ((*out = malloc(len + 2)) == NULL)
+			goto fail;
+		memcpy(*out, json, len);
+		(*out)[len] = '\n';
+		(*out)[len + 1] = '\0';
+		*outlen = len + 1;
+	}
+	ret = 0;
+fail:
+	if (ret == -1)
+		snprintf(err, ERR_MAX, "service %s: cannot render targets: "
+		    "out of memory", svc->name);
+	cJSON_free(json);
+	for (i = 0; i < ntv; i++)
+		free(tv[i]);
+	free(tv);
+	free(sorted);
+	cJSON_Delete(groups);
+	kvlist_release(&labels);
+	return ret;
+}
+
+/*
+ * Rules.
+ */
+
+/* 1 when s, written plain, would be read back as something other than a
+ * string by a YAML 1.1 resolver (PyYAML, Go yaml.v2) or a 1.2 one (yaml.v3):
+ * null, a bool, a number, a timestamp, a merge key. Such a scalar is written
+ * double-quoted so Prometheus gets the string it was given. Erring on the
+ * quoting side costs nothing; erring the other way turns "1" into 1 and
+ * "null" into "". */
+static int
+rules_ambiguous(const char *s)
+{
+	static const char *const words[] = {
+		"", "~", "null", "true", "false", "yes", "no", "on", "off",
+		"y", "n", "<<", "=",
+	};
+	const char *p = s, *q;
+	size_t i, n;
+
+	for (i = 0; i < nitems(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 1;
+	/* 2001-12-14 and the like: a timestamp in YAML 1.1. */
+	if (strspn(s, "0123456789") == 4 && s[4] == '-')
+		return 1;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (strcasecmp(p, ".inf") == 0 || strcasecmp(p, ".nan") == 0)
+		return 1;
+	/* 0x1f, 0o17, 0b101. */
+	if (p[0] == '0' && p[1] != '\0' && strchr("xXoObB", p[1]) != NULL &&
+	    p[2] != '\0' && p[2 + strspn(p + 2, "0123456789abcdefABCDEF_")] ==
+	    '\0')
+		return 1;
+	/* 1, 1_000, 0.8, .5, 1:30 (base 60), 1e3, 1.5E-3. */
+	if ((n = strspn(p, "0123456789_.:")) == 0)
+		return 0;
+	if (p[n] == '\0')
+		return 1;
+	if (p[n] != 'e' && p[n] != 'E')
+		return 0;
+	q = p + n + 1;
+	if (*q == '+' || *q == '-')
+		q++;
+	return (n = strspn(q, "0123456789")) > 0 && q[n] == '\0';
+}
+
+/* 1 when s holds a line break other than '\n' (CR, NEL, LS, PS). libyaml
+ * may write LS and PS raw inside single quotes, followed by indentation; a
+ * YAML 1.1 parser drops that indentation, a 1.2 one (NEL, LS, PS are no
+ * line breaks there) keeps it. Escaped in double quotes, both agree. */
+static int
+rules_odd_break(const char *s)
+{
+	return strchr(s, '\r') != NULL || strstr(s, "\xc2\x85") != NULL ||
+	    strstr(s, "\xe2\x80\xa8") != NULL ||
+	    strstr(s, "\xe2\x80\xa9") != NULL;
+}
+
+/* 1 when s is well-formed UTF-8, which the YAML emitter insists on; saying
+ * so beats libyaml's bare failure. */
+static int
+rules_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned int cp, min;
+	int n;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *p & 0x1f;
+			min = 0x80;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *p & 0x0f;
+			min = 0x800;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *p & 0x07;
+			min = 0x10000;
+		} else {
+			return 0;
+		}
+		for (p++; n > 0; n--, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+rules_write(void *data, unsigned char *bytes, size_t size)
+{
+	struct render_buf *b = data;
+	size_t cap;
+	char *np;
+
+	if (size >= b->cap - b->len) {
+		if (size > SIZE_MAX / 2 - b->len)
+			return 0;
+		cap = b->cap ? b->cap : 1024;
+		while (cap - b->len <= size)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL)
+			return 0;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, bytes, size);
+	b->len += size;
+	b->p[b->len] = '\0';
+	return 1;
+}
+
+/* Emits one scalar. A fixed key (ours, never the user's) is written plain;
+ * anything else goes through libyaml's own style choice, which quotes what
+ * the syntax requires, except where the resolver or the folding of odd line
+ * breaks would still change the value. */
+static int
+rules_scalar(yaml_emitter_t *em, const char *s, int fixed)
+{
+	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+	yaml_event_t ev;
+	size_t len = strlen(s);
+
+	if (len > INT32_MAX)
+		return -1;
+	if (fixed)
+		style = YAML_PLAIN_SCALAR_STYLE;
+	else if (rules_ambiguous(s) || rules_odd_break(s))
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
+	    (yaml_char_t *)s, (int)len, 1, 1, style))
+		return -1;
+	/* The emitter owns the event from here, even when it fails. */
+	return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+static int
+rules_mapping_start(yaml_emitter_t *em)
+{
+	yaml_event_t ev;
+
+	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+	    YAML_BLOCK_MAPPING_STYLE))
+		return -1;
+	return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+static int
+rules_sequence_start(yaml_emitter_t *em)
+{
+	yaml_event_t ev;
+
+	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+	    YAML_BLOCK_SEQUENCE_STYLE))
+		return -1;
+	return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+static int
+rules_mapping_end(yaml_emitter_t *em)
+{
+	yaml_event_t ev;
+
+	if (!yaml_mapping_end_event_initialize(&ev))
+		return -1;
+	return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+static int
+rules_sequence_end(yaml_emitter_t *em)
+{
+	yaml_event_t ev;
+
+	if (!yaml_sequence_end_event_initialize(&ev))
+		return -1;
+	return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+/* key: value with a user-supplied value. */
+static int
+rules_pair(yaml_emitter_t *em, const char *key, const char *value)
+{
+	if (rules_scalar(em, key, 1) == -1 || rules_scalar(em, value, 0) == -1)
+		return -1;
+	return 0;
+}
+
+/* key: {k: v, ...} as a block mapping, in l's (sorted) order; nothing when
+ * l is empty, so the file carries no "labels: {}". */
+static int
+rules_kvlist(yaml_emitter_t *em, const char *key, const struct kvlist *l)
+{
+	size_t i;
+
+	if (l->n == 0)
+		return 0;
+	if (rules_scalar(em, key, 1) == -1 || rules_mapping_start(em) == -1)
+		return -1;
+	for (i = 0; i < l->n; i++)
+		if (rules_scalar(em, l->v[i].key, 0) == -1 ||
+		    rules_scalar(em, l->v[i].value, 0) == -1)
+			return -1;
+	return rules_mapping_end(em);
+}
+
+static int
+rules_alert(yaml_emitter_t *em, const struct alert *a)
+{
+	if (rules_mapping_start(em) == -1 ||
+	    rules_pair(em, "alert", a->name) == -1 ||
+	    rules_pair(em, "expr", a->expr) == -1)
+		return -1;
+	if (a->for_ != NULL && rules_pair(em, "for", a->for_) == -1)
+		return -1;
+	if (rules_kvlist(em, "labels", &a->labels) == -1 ||
+	    rules_kvlist(em, "annotations", &a->annotations) == -1)
+		return -1;
+	return rules_mapping_end(em);
+}
+
+/* Names the first string of a that libyaml would refuse, or NULL. */
+static const char *
+rules_bad_utf8(const struct alert *a)
+{
+	size_t i;
+
+	if (!rules_utf8(a->name))
+		return "name";
+	if (!rules_utf8(a->expr))
+		return "expression";
+	if (a->for_ != NULL && !rules_utf8(a->for_))
+		return "for";
+	for (i = 0; i < a->labels.n; i++)
+		if (!rules_utf8(a->labels.v[i].key) ||
+		    !rules_utf8(a->labels.v[i].value))
+			return "labels";
+	for (i = 0; i < a->annotations.n; i++)
+		if (!rules_utf8(a->annotations.v[i].key) ||
+		    !rules_utf8(a->annotations.v[i].value))
+			return "annotations";
+	return NULL;
+}
+
+int
+render_rules(const struct service *svc, int persistent_only, char **out,
+    size_t *outlen, char err[ERR_MAX])
+{
+	struct render_buf buf = { NULL, 0, 0 };
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	const char *bad;
+	size_t i, n = 0;
+	int em_init = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	for (i = 0; i < svc->nalerts; i++) {
+		if (persistent_only && !svc->alerts[i].persistent)
+			continue;
+		if ((bad = rules_bad_utf8(&svc->alerts[i])) != NULL) {
+			snprintf(err, ERR_MAX, "service %s: alert %s: %s is "
+			    "not valid UTF-8", svc->name, svc->alerts[i].name,
+			    bad);
+			return -1;
+		}
+		n++;
+	}
+	if (n == 0)
+		return 0;
+
+	if (!yaml_emitter_initialize(&em))
+		goto fail;
+	em_init = 1;
+	yaml_emitter_set_output(&em, rules_write, &buf);
+	yaml_emitter_set_unicode(&em, 1);
+	/* No folding: a long expression stays on one line, as written. */
+	yaml_emitter_set_width(&em, -1);
+
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    !yaml_emitter_emit(&em, &ev))
+		goto fail;
+	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
+	    !yaml_emitter_emit(&em, &ev))
+		goto fail;
+	if (rules_mapping_start(&em) == -1 ||
+	    rules_scalar(&em, "groups", 1) == -1 ||
+	    rules_sequence_start(&em) == -1 ||
+	    rules_mapping_start(&em) == -1 ||
+	    rules_pair(&em, "name", svc->name) == -1 ||
+	    rules_scalar(&em, "rules", 1) == -1 ||
+	    rules_sequence_start(&em) == -1)
+		goto fail;
+	for (i = 0; i < svc->nalerts; i++) {
+		if (persistent_only && !svc->alerts[i].persistent)
+			continue;
+		if (rules_alert(&em, &svc->alerts[i]) == -1)
+			goto fail;
+	}
+	if (rules_sequence_end(&em) == -1 || rules_mapping_end(&em) == -1 ||
+	    rules_sequence_end(&em) == -1 || rules_mapping_end(&em) == -1)
+		goto fail;
+	if (!yaml_document_end_event_initialize(&ev, 1) ||
+	    !yaml_emitter_emit(&em, &ev))
+		goto fail;
+	if (!yaml_stream_end_event_initialize(&ev) ||
+	    !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
+		goto fail;
+	if (buf.p == NULL)
+		goto fail;
+	yaml_emitter_delete(&em);
+	*out = buf.p;
+	*outlen = buf.len;
+	return 0;
+fail:
+	/* The emitter's own problem text, when it has one, says more than
+	 * "out of memory" (an emitter error is a bug in the event order). */
+	snprintf(err, ERR_MAX, "service %s: cannot render rules: %s",
+	    svc->name, em_init && em.problem != NULL ? em.problem :
+	    "out of memory");
+	if (em_init)
+		yaml_emitter_delete(&em);
+	free(buf.p);
+	return -1;
+}

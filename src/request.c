@@ -1,0 +1,771 @@
+/* request.c: turns the parameters of a reconfigure into a validated service
+ * record. Everything a request can get wrong is refused here, before any
+ * file is touched, with a message naming the parameter and the reason. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cJSON.h>
+
+#include "request.h"
+#include "shortcuts.h"
+
+/* Parameters flowmon interprets, in DFM's spelling. Others are kept in the
+ * record as given (they may feed DF_SCRAPE_TARGET_LABELS) but not read. */
+static const char *const request_known[] = {
+	"serviceName", "scrapePort", "scrapeInterval", "scrapeTimeout",
+	"metricsPath", "scheme", "scrapeType", "scrapeNetwork", "nodeInfo",
+	"targets", "replicas", "distribute",
+};
+
+/* The per-alert parameters; each also exists as <name>.N, N = 1..100. */
+enum {
+	A_NAME, A_IF, A_FOR, A_LABELS, A_ANNOTATIONS, A_PERSISTENT, A_NPARAMS
+};
+static const char *const request_alert_params[A_NPARAMS] = {
+	"alertName", "alertIf", "alertFor", "alertLabels", "alertAnnotations",
+	"alertPersistent",
+};
+
+static int
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+		unsigned int cp;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *p & 0x07;
+		} else {
+			return 0;
+		}
+		for (p++; n > 0; n--, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if (cp < 0x80 || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    cp > 0x10ffff)
+			return 0;
+	}
+	return 1;
+}
+
+int
+request_label_name_valid(const char *s)
+{
+	const char *p;
+
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (p = s + 1; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '_'))
+			return 0;
+	return 1;
+}
+
+int
+request_duration_valid(const char *s)
+{
+	/* Prometheus's units, largest first; each may appear once, in order. */
+	static const char *const units[] = {
+		"y", "w", "d", "h", "m", "s", "ms"
+	};
+	size_t next = 0, i;
+	int any = 0;
+
+	if (strcmp(s, "0") == 0)
+		return 1;
+	while (*s) {
+		const char *start = s;
+
+		while (isdigit((unsigned char)*s))
+			s++;
+		if (s == start || s - start > 18)
+			return 0;
+		for (i = next; i < 7; i++) {
+			size_t ul = strlen(units[i]);
+
+			/* "m" must not swallow the "m" of "ms". */
+			if (strncmp(s, units[i], ul) == 0 &&
+			    !(i == 4 && s[1] == 's'))
+				break;
+		}
+		if (i == 7)
+			return 0;
+		s += strlen(units[i]);
+		next = i + 1;
+		any = 1;
+	}
+	return any;
+}
+
+/* A host for a target: DNS name or IPv4 ([A-Za-z0-9._-]) or [IPv6]. */
+static int
+host_valid(const char *h, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 253)
+		return 0;
+	if (h[0] == '[') {
+		if (len < 3 || h[len - 1] != ']')
+			return 0;
+		for (i = 1; i < len - 1; i++)
+			if (!(isxdigit((unsigned char)h[i]) || h[i] == ':' ||
+			    h[i] == '.'))
+				return 0;
+		return 1;
+	}
+	for (i = 0; i < len; i++)
+		if (!(isalnum((unsigned char)h[i]) || h[i] == '.' ||
+		    h[i] == '-' || h[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* 1..65535 in plain decimal. */
+static int
+port_parse(const char *s, size_t len)
+{
+	int port = 0;
+	size_t i;
+
+	if (len == 0 || len > 5 || s[0] == '0')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		port = port * 10 + (s[i] - '0');
+	}
+	return port <= 65535 ? port : 0;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+task_cmp(const void *a, const void *b)
+{
+	const struct task *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->address, y->address)) != 0)
+		return c;
+	if ((c = strcmp(x->hostname, y->hostname)) != 0)
+		return c;
+	return strcmp(x->node_id, y->node_id);
+}
+
+int
+request_parse_node_info(const char *json, struct task **tasks, size_t *ntasks,
+    char err[ERR_MAX])
+{
+	cJSON *root = NULL, *entry;
+	struct task *t = NULL;
+	size_t n = 0, i, j;
+	int count;
+
+	*tasks = NULL;
+	*ntasks = 0;
+	if ((root = cJSON_Parse(json)) == NULL || !cJSON_IsArray(root)) {
+		snprintf(err, ERR_MAX, "nodeInfo is not a JSON array of "
+		    "[hostname, address, nodeID] entries");
+		goto fail;
+	}
+	count = cJSON_GetArraySize(root);
+	if (count > 0 && (t = calloc((size_t)count, sizeof(*t))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	cJSON_ArrayForEach(entry, root) {
+		cJSON *f[3] = { NULL, NULL, NULL }, *it;
+		int nf = 0;
+
+		if (!cJSON_IsArray(entry))
+			goto bad_entry;
+		cJSON_ArrayForEach(it, entry) {
+			if (nf == 3 || !cJSON_IsString(it))
+				goto bad_entry;
+			f[nf++] = it;
+		}
+		if (nf < 2 || f[0]->valuestring[0] == '\0' ||
+		    !host_valid(f[1]->valuestring, strlen(f[1]->valuestring)) ||
+		    !utf8_valid(f[0]->valuestring) ||
+		    (nf == 3 && !utf8_valid(f[2]->valuestring)))
+			goto bad_entry;
+		t[n].hostname = strdup(f[0]->valuestring);
+		t[n].address = strdup(f[1]->valuestring);
+		t[n].node_id = strdup(nf == 3 ? f[2]->valuestring : "");
+		n++;
+		if (!t[n - 1].hostname || !t[n - 1].address ||
+		    !t[n - 1].node_id) {
+			snprintf(err, ERR_MAX, "out of memory");
+			goto fail;
+		}
+		continue;
+bad_entry:
+		snprintf(err, ERR_MAX, "nodeInfo entry %zu is not "
+		    "[hostname, address] or [hostname, address, nodeID] "
+		    "strings with a valid address", n + 1);
+		goto fail;
+	}
+	/* swarm-listener sends the set in random order, with repeats for
+	 * several tasks on one node: sort and drop duplicates. */
+	if (n > 1)
+		qsort(t, n, sizeof(*t), task_cmp);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && task_cmp(&t[j - 1], &t[i]) == 0)
+			task_release(&t[i]);
+		else
+			t[j++] = t[i];
+	}
+	cJSON_Delete(root);
+	*tasks = t;
+	*ntasks = j;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		task_release(&t[i]);
+	free(t);
+	cJSON_Delete(root);
+	return -1;
+}
+
+/* targets=host:port,host:port into a sorted set. */
+static int
+parse_targets(const char *s, struct service *svc, char err[ERR_MAX])
+{
+	const char *p = s;
+	size_t i, j;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *colon = NULL;
+		char **nt;
+		size_t k;
+
+		for (k = len; k > 0; k--)
+			if (p[k - 1] == ':') {
+				colon = p + k - 1;
+				break;
+			}
+		if (colon == NULL || !host_valid(p, (size_t)(colon - p)) ||
+		    !port_parse(colon + 1, (size_t)(p + len - colon - 1))) {
+			snprintf(err, ERR_MAX, "targets item \"%.*s\" is not "
+			    "host:port (port 1..65535)", (int)(len > 200 ? 200 :
+			    len), p);
+			return -1;
+		}
+		nt = realloc(svc->targets, (svc->ntargets + 1) * sizeof(*nt));
+		if (nt == NULL || (nt[svc->ntargets] = strndup(p, len)) == NULL) {
+			if (nt)
+				svc->targets = nt;
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
+		svc->targets = nt;
+		svc->ntargets++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (svc->ntargets > 1)
+		qsort(svc->targets, svc->ntargets, sizeof(char *), str_cmp);
+	for (i = j = 0; i < svc->ntargets; i++) {
+		if (j > 0 && strcmp(svc->targets[j - 1], svc->targets[i]) == 0)
+			free(svc->targets[i]);
+		else
+			svc->targets[j++] = svc->targets[i];
+	}
+	svc->ntargets = j;
+	return 0;
+}
+
+/* `k1=v1,k2=v2` into l; the value is everything after the first '='. */
+static int
+parse_pairs(const char *param, const char *s, struct kvlist *l,
+    char err[ERR_MAX])
+{
+	const char *p = s;
+	int item = 0;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		char *key, *value;
+		int rc;
+
+		item++;
+		if (eq == NULL) {
+			snprintf(err, ERR_MAX, "%s item %d \"%.*s\" has no '=' "
+			    "(want key=value)", param, item,
+			    (int)(len > 200 ? 200 : len), p);
+			return -1;
+		}
+		key = strndup(p, (size_t)(eq - p));
+		value = strndup(eq + 1, (size_t)(p + len - eq - 1));
+		if (key == NULL || value == NULL) {
+			free(key);
+			free(value);
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
+		if (!request_label_name_valid(key)) {
+			snprintf(err, ERR_MAX, "%s item %d: \"%.200s\" is not a "
+			    "valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", param,
+			    item, key);
+			free(key);
+			free(value);
+			return -1;
+		}
+		rc = kvlist_set(l, key, value);
+		free(key);
+		free(value);
+		if (rc == -1) {
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* Canonical spelling of a parameter name: a known name in DFM's spelling,
+ * an indexed alert parameter as <name>.N, anything else as given. Returns
+ * NULL with err for an alert parameter with a bad index. */
+static const char *
+canonical_name(const char *key, char buf[64], char err[ERR_MAX])
+{
+	const char *dot;
+	size_t i;
+
+	for (i = 0; i < sizeof(request_known) / sizeof(*request_known); i++)
+		if (strcasecmp(key, request_known[i]) == 0)
+			return request_known[i];
+	for (i = 0; i < A_NPARAMS; i++)
+		if (strcasecmp(key, request_alert_params[i]) == 0)
+			return request_alert_params[i];
+	if ((dot = strrchr(key, '.')) == NULL)
+		return key;
+	for (i = 0; i < A_NPARAMS; i++) {
+		size_t bl = strlen(request_alert_params[i]);
+		const char *n = dot + 1;
+		int idx = 0;
+
+		if ((size_t)(dot - key) != bl ||
+		    strncasecmp(key, request_alert_params[i], bl) != 0)
+			continue;
+		if (*n == '0' || strlen(n) > 3)
+			goto bad;
+		for (; *n; n++) {
+			if (!isdigit((unsigned char)*n))
+				goto bad;
+			idx = idx * 10 + (*n - '0');
+		}
+		if (idx < 1 || idx > SERVICE_ALERT_INDEX_MAX)
+			goto bad;
+		snprintf(buf, 64, "%s.%d", request_alert_params[i], idx);
+		return buf;
+bad:
+		snprintf(err, ERR_MAX, "%.100s: alert index must be 1..%d",
+		    key, SERVICE_ALERT_INDEX_MAX);
+		return NULL;
+	}
+	return key;
+}
+
+static int
+alert_param_name(char *buf, size_t size, int which, int idx)
+{
+	if (idx == 0)
+		return snprintf(buf, size, "%s", request_alert_params[which]);
+	return snprintf(buf, size, "%s.%d", request_alert_params[which], idx);
+}
+
+/* Builds the alert of index idx (0: the unindexed one) if it is given.
+ * Returns 1 if built, 0 if that index is not used, -1 on error. */
+static int
+parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
+    const char *svcname, const char *replicas, struct alert *a,
+    char err[ERR_MAX])
+{
+	char names[A_NPARAMS][40];
+	const char *v[A_NPARAMS];
+	struct shortcut_expansion exp;
+	char *n, *q;
+	size_t i;
+	int k;
+
+	memset(&exp, 0, sizeof(exp));
+	for (k = 0; k < A_NPARAMS; k++) {
+		alert_param_name(names[k], sizeof(names[k]), k, idx);
+		v[k] = kvlist_get(p, names[k]);
+	}
+	if (v[A_NAME] == NULL && v[A_IF] == NULL) {
+		for (k = 0; k < A_NPARAMS; k++) {
+			if (v[k] != NULL) {
+				snprintf(err, ERR_MAX, "%s is given without "
+				    "%s and %s", names[k], names[A_NAME],
+				    names[A_IF]);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (v[A_NAME] == NULL || v[A_IF] == NULL) {
+		snprintf(err, ERR_MAX, "%s is given without %s",
+		    v[A_NAME] ? names[A_NAME] : names[A_IF],
+		    v[A_NAME] ? names[A_IF] : names[A_NAME]);
+		return -1;
+	}
+	for (q = (char *)v[A_NAME]; *q; q++) {
+		if (!(isalnum((unsigned char)*q) || *q == '_' || *q == '-' ||
+		    *q == '.' || *q == ':')) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" may only hold "
+			    "letters, digits, '_', '-', '.' and ':'",
+			    names[A_NAME], v[A_NAME]);
+			return -1;
+		}
+	}
+	if (v[A_FOR] && !request_duration_valid(v[A_FOR])) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
+		    "(like 30s, 5m, 1h30m)", names[A_FOR], v[A_FOR]);
+		return -1;
+	}
+	if (v[A_PERSISTENT] && strcmp(v[A_PERSISTENT], "true") != 0 &&
+	    strcmp(v[A_PERSISTENT], "false") != 0) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be true or false",
+		    names[A_PERSISTENT], v[A_PERSISTENT]);
+		return -1;
+	}
+
+	/* DFM's alert name: service + "_" + alertName, every '-' removed. */
+	if (asprintf(&n, "%s_%s", svcname, v[A_NAME]) < 0)
+		goto nomem;
+	for (i = 0, q = n; n[i]; i++)
+		if (n[i] != '-')
+			*q++ = n[i];
+	*q = '\0';
+	a->name = n;
+	a->persistent = v[A_PERSISTENT] && strcmp(v[A_PERSISTENT], "true") == 0;
+	if (v[A_FOR] && (a->for_ = strdup(v[A_FOR])) == NULL)
+		goto nomem;
+
+	if (v[A_IF][0] == '@') {
+		char sub[ERR_MAX];
+
+		if (ctx->shortcuts == NULL) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\": shortcuts are "
+			    "not available", names[A_IF], v[A_IF]);
+			goto fail;
+		}
+		if (shortcuts_expand(ctx->shortcuts, v[A_IF], svcname,
+		    replicas, &exp, sub) == -1) {
+			snprintf(err, ERR_MAX, "%s: %.460s", names[A_IF], sub);
+			goto fail;
+		}
+		a->expr = exp.expr;
+		exp.expr = NULL;
+		/* The shortcut's labels and annotations first: the user's own
+		 * keys, set below, win. */
+		a->labels = exp.labels;
+		a->annotations = exp.annotations;
+		memset(&exp.labels, 0, sizeof(exp.labels));
+		memset(&exp.annotations, 0, sizeof(exp.annotations));
+	} else if ((a->expr = strdup(v[A_IF])) == NULL) {
+		goto nomem;
+	}
+	if (v[A_LABELS] && parse_pairs(names[A_LABELS], v[A_LABELS],
+	    &a->labels, err) == -1)
+		goto fail;
+	if (v[A_ANNOTATIONS] && parse_pairs(names[A_ANNOTATIONS],
+	    v[A_ANNOTATIONS], &a->annotations, err) == -1)
+		goto fail;
+	kvlist_sort(&a->labels);
+	kvlist_sort(&a->annotations);
+	shortcut_expansion_release(&exp);
+	return 1;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+fail:
+	shortcut_expansion_release(&exp);
+	alert_release(a);
+	return -1;
+}
+
+/* Copies params into canonical form: known names in DFM's spelling, empty
+ * values dropped (DFM treats them as absent), sorted. */
+static int
+canonicalize(const struct kvlist *in, struct kvlist *out, char err[ERR_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < in->n; i++) {
+		const char *k = in->v[i].key, *v = in->v[i].value, *cn;
+		char buf[64];
+
+		if (!utf8_valid(k) || !utf8_valid(v)) {
+			snprintf(err, ERR_MAX, "parameter %.100s is not valid "
+			    "UTF-8", utf8_valid(k) ? k : "name");
+			return -1;
+		}
+		if (strcasecmp(k, "serviceName") != 0 && *v == '\0')
+			continue;
+		if ((cn = canonical_name(k, buf, err)) == NULL)
+			return -1;
+		if (kvlist_set_ci(out, cn, v) == -1) {
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
+	}
+	kvlist_sort(out);
+	return 0;
+}
+
+int
+request_parse(const struct kvlist *params, const struct request_ctx *ctx,
+    struct service *out, char err[ERR_MAX])
+{
+	const struct kvlist *p = &out->params;
+	const char *v;
+	size_t i, k;
+	int idx;
+
+	memset(out, 0, sizeof(*out));
+	if (canonicalize(params, &out->params, err) == -1)
+		goto fail;
+
+	if ((v = kvlist_get(p, "serviceName")) == NULL) {
+		snprintf(err, ERR_MAX, "serviceName is required");
+		goto fail;
+	}
+	if (!service_name_valid(v)) {
+		snprintf(err, ERR_MAX, "serviceName \"%.100s\" must be 1..%d "
+		    "of [A-Za-z0-9_.-] starting with a letter or digit", v,
+		    SERVICE_NAME_MAX);
+		goto fail;
+	}
+	if ((out->name = strdup(v)) == NULL)
+		goto nomem;
+
+	if ((v = kvlist_get(p, "scrapePort")) != NULL &&
+	    (out->port = port_parse(v, strlen(v))) == 0) {
+		snprintf(err, ERR_MAX, "scrapePort \"%.100s\" is not a port "
+		    "(1..65535)", v);
+		goto fail;
+	}
+	if ((v = kvlist_get(p, "scrapeInterval")) != NULL) {
+		if (!request_duration_valid(v)) {
+			snprintf(err, ERR_MAX, "scrapeInterval \"%.100s\" is "
+			    "not a duration (like 15s, 1m)", v);
+			goto fail;
+		}
+		if ((out->scrape_interval = strdup(v)) == NULL)
+			goto nomem;
+	}
+	if ((v = kvlist_get(p, "scrapeTimeout")) != NULL) {
+		if (!request_duration_valid(v)) {
+			snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is "
+			    "not a duration (like 10s)", v);
+			goto fail;
+		}
+		if ((out->scrape_timeout = strdup(v)) == NULL)
+			goto nomem;
+	}
+	if ((v = kvlist_get(p, "metricsPath")) != NULL) {
+		const char *c;
+
+		for (c = v; *c; c++)
+			if ((unsigned char)*c <= ' ' || *c == 0x7f)
+				break;
+		if (v[0] != '/' || *c != '\0') {
+			snprintf(err, ERR_MAX, "metricsPath \"%.100s\" must "
+			    "start with '/' and hold no space or control "
+			    "character", v);
+			goto fail;
+		}
+		if ((out->metrics_path = strdup(v)) == NULL)
+			goto nomem;
+	}
+	if ((v = kvlist_get(p, "scheme")) != NULL) {
+		if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
+			snprintf(err, ERR_MAX, "scheme \"%.100s\" must be http "
+			    "or https", v);
+			goto fail;
+		}
+		if ((out->scheme = strdup(v)) == NULL)
+			goto nomem;
+	}
+	if ((v = kvlist_get(p, "scrapeType")) != NULL) {
+		if (strcmp(v, "static_configs") == 0)
+			out->static_config = 1;
+		else if (strcmp(v, "dns_sd_configs") != 0) {
+			snprintf(err, ERR_MAX, "scrapeType \"%.100s\" must be "
+			    "static_configs or dns_sd_configs", v);
+			goto fail;
+		}
+	}
+	if ((v = kvlist_get(p, "replicas")) != NULL) {
+		for (i = 0; v[i]; i++)
+			if (!isdigit((unsigned char)v[i]) || i > 9)
+				break;
+		if (v[i] != '\0') {
+			snprintf(err, ERR_MAX, "replicas \"%.100s\" is not a "
+			    "number of replicas", v);
+			goto fail;
+		}
+	}
+	if ((v = kvlist_get(p, "targets")) != NULL &&
+	    parse_targets(v, out, err) == -1)
+		goto fail;
+	if ((v = kvlist_get(p, "nodeInfo")) != NULL) {
+		if (request_parse_node_info(v, &out->tasks, &out->ntasks,
+		    err) == -1)
+			goto fail;
+		out->has_tasks = 1;
+	}
+	for (i = 0; i < ctx->ntarget_labels; i++) {
+		const char *name = ctx->target_labels[i];
+
+		char label[128], *c;
+
+		if ((v = kvlist_get_ci(p, name)) == NULL)
+			continue;
+		/* A parameter like aws-region becomes label aws_region. */
+		snprintf(label, sizeof(label), "%s", name);
+		for (c = label; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		if (kvlist_set(&out->target_labels, label, v) == -1)
+			goto nomem;
+	}
+	kvlist_sort(&out->target_labels);
+
+	/* Alerts: the unindexed one, then .1 to .100; a gap skips nothing. */
+	if ((out->alerts = calloc(SERVICE_ALERT_INDEX_MAX + 1,
+	    sizeof(*out->alerts))) == NULL)
+		goto nomem;
+	for (idx = 0; idx <= SERVICE_ALERT_INDEX_MAX; idx++) {
+		struct alert *a = &out->alerts[out->nalerts];
+		int rc = parse_alert(p, idx, ctx, out->name,
+		    kvlist_get(p, "replicas"), a, err);
+
+		if (rc == -1)
+			goto fail;
+		if (rc == 0)
+			continue;
+		for (k = 0; k < out->nalerts; k++) {
+			if (strcmp(out->alerts[k].name, a->name) == 0) {
+				snprintf(err, ERR_MAX, "alert name %.200s is "
+				    "given twice (alertName and alertName.N "
+				    "must differ)", a->name);
+				out->nalerts++;
+				goto fail;
+			}
+		}
+		out->nalerts++;
+	}
+	return 0;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+fail:
+	service_release(out);
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
+int
+request_decode_form(const char *buf, size_t len, struct kvlist *out,
+    char err[ERR_MAX])
+{
+	const char *p = buf, *end = buf + len;
+	char *dec = NULL;
+	int rc = -1;
+
+	if ((dec = malloc(len + 2)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *seg_end = amp ? amp : end;
+		char *key = dec, *val = NULL, *w = dec;
+		const char *s;
+
+		if (seg_end == p) {
+			p = seg_end + 1;
+			continue;
+		}
+		for (s = p; s < seg_end; s++) {
+			unsigned char c = (unsigned char)*s;
+
+			if (c == '=' && val == NULL) {
+				*w++ = '\0';
+				val = w;
+				continue;
+			}
+			if (c == '+') {
+				c = ' ';
+			} else if (c == '%') {
+				if (end - s < 3 || !isxdigit((unsigned char)s[1]) ||
+				    !isxdigit((unsigned char)s[2])) {
+					snprintf(err, ERR_MAX, "request body: "
+					    "malformed %%-escape at byte %zu",
+					    (size_t)(s - buf));
+					goto out;
+				}
+				c = (unsigned char)(hexval(s[1]) << 4 |
+				    hexval(s[2]));
+				s += 2;
+			}
+			if (c == '\0') {
+				snprintf(err, ERR_MAX, "request body: NUL byte "
+				    "near byte %zu", (size_t)(s - buf));
+				goto out;
+			}
+			*w++ = (char)c;
+		}
+		*w = '\0';
+		if (val == NULL)
+			val = w;
+		if (kvlist_set_ci(out, key, val) == -1) {
+			snprintf(err, ERR_MAX, "out of memory");
+			goto out;
+		}
+		p = seg_end + 1;
+	}
+	rc = 0;
+out:
+	free(dec);
+	return rc;
+}

@@ -1,0 +1,1001 @@
+/* check_store.c: the store on a real temp dir: what ends up on disk after
+ * writes, removes, moves, failed writes and concurrent writers. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "testutil.h"
+
+/*
+ * Helpers.
+ */
+
+static char *
+xpath(const char *dir, const char *rel)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, rel) < 0)
+		abort();
+	return p;
+}
+
+/* A fresh data dir, opened. */
+static char *
+open_fresh(struct store *st)
+{
+	char err[ERR_MAX] = "", *dir = tu_tmpdir();
+
+	ck_assert_msg(store_open(st, dir, err) == 0, "store_open: %s", err);
+	return dir;
+}
+
+/* Entries of path other than "." and "..", or -1 if it cannot be read;
+ * with only_tmp, just temp files: a leading dot and ".tmp." inside. */
+static int
+count_entries(const char *path, int only_tmp)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (only_tmp && (de->d_name[0] != '.' ||
+		    strstr(de->d_name, ".tmp.") == NULL))
+			continue;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Temp files left in any kind dir of a data dir. */
+static int
+count_tmp(const char *dir)
+{
+	char *p;
+	int k, n, total = 0;
+
+	for (k = 0; k < STORE_NKINDS; k++) {
+		p = xpath(dir, store_dirname(k));
+		n = count_entries(p, 1);
+		ck_assert_int_ge(n, 0);
+		total += n;
+		free(p);
+	}
+	return total;
+}
+
+/* Whole file by path, with its length (binary-safe); NULL if unreadable. */
+static char *
+slurp_len(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert_int_ge(n, 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Asserts that <dir>/<rel> holds exactly s. */
+static void
+assert_file(const char *dir, const char *rel, const char *s)
+{
+	char *p = xpath(dir, rel), *got;
+	size_t len;
+
+	got = slurp_len(p, &len);
+	ck_assert_msg(got != NULL, "%s is missing", rel);
+	ck_assert_uint_eq(len, strlen(s));
+	ck_assert_str_eq(got, s);
+	free(got);
+	free(p);
+}
+
+static int
+exists(const char *dir, const char *rel)
+{
+	char *p = xpath(dir, rel);
+	int rc = tu_exists(p);
+
+	free(p);
+	return rc;
+}
+
+static void
+put(struct store *st, enum store_kind kind, const char *name, const char *s)
+{
+	char err[ERR_MAX] = "";
+
+	ck_assert_msg(store_write(st, kind, name, s, strlen(s), err) == 0,
+	    "store_write %s: %s", name, err);
+}
+
+/*
+ * Opening.
+ */
+
+START_TEST(open_creates_layout)
+{
+	struct store st;
+	struct stat sb;
+	char err[ERR_MAX] = "", *top = tu_tmpdir(), *dir, *p;
+	int k;
+
+	/* mkdir -p: three missing levels above the data dir. */
+	dir = xpath(top, "a/b/data");
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	ck_assert_str_eq(st.dir, dir);
+	for (k = 0; k < STORE_NKINDS; k++) {
+		p = xpath(dir, store_dirname(k));
+		ck_assert_int_eq(stat(p, &sb), 0);
+		ck_assert(S_ISDIR(sb.st_mode));
+		ck_assert_int_ge(st.dirfd[k], 0);
+		ck_assert_int_eq(count_entries(p, 0), 0);
+		free(p);
+	}
+	ck_assert_int_eq(count_entries(dir, 0), STORE_NKINDS);
+	store_release(&st);
+	ck_assert_ptr_null(st.dir);
+	for (k = 0; k < STORE_NKINDS; k++)
+		ck_assert_int_eq(st.dirfd[k], -1);
+	store_release(&st);
+
+	/* Opening an existing data dir again keeps its files. */
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	put(&st, STORE_TARGETS, "keep", "[]");
+	store_release(&st);
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	assert_file(dir, "targets/keep.json", "[]");
+	store_release(&st);
+
+	tu_rmrf(top);
+	free(dir);
+	free(top);
+}
+END_TEST
+
+START_TEST(open_fails_on_file)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *top = tu_tmpdir(), *file, *dir;
+	int k;
+
+	file = xpath(top, "plain");
+	tu_spit(file, "x");
+	dir = xpath(top, "plain/data");
+	errno = 0;
+	ck_assert_int_eq(store_open(&st, dir, err), -1);
+	ck_assert_int_eq(errno, ENOTDIR);
+	ck_assert_msg(strstr(err, dir) != NULL, "err: %s", err);
+	ck_assert_ptr_null(st.dir);
+	for (k = 0; k < STORE_NKINDS; k++)
+		ck_assert_int_eq(st.dirfd[k], -1);
+
+	/* A file where a kind dir belongs. */
+	free(dir);
+	free(file);
+	dir = xpath(top, "d");
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	file = xpath(top, "d/rules");
+	tu_spit(file, "x");
+	ck_assert_int_eq(store_open(&st, dir, err), -1);
+	ck_assert_int_eq(errno, ENOTDIR);
+	ck_assert_msg(strstr(err, "rules") != NULL, "err: %s", err);
+
+	tu_rmrf(top);
+	free(file);
+	free(dir);
+	free(top);
+}
+END_TEST
+
+START_TEST(open_removes_stale_temps)
+{
+	static const char *const stale[] = {
+		"targets/.foo.json.tmp.123.4",
+		"rules/.foo.yml.tmp.1.1",
+		"state/.foo.json.tmp.99999.18446744073709551615",
+		"nodes/.n1.json.tmp.7.0",
+		"rejected/.foo.yml.tmp.5.5",
+	};
+	static const char *const kept[] = {
+		"targets/foo.json",
+		"rules/foo.yml",
+		"state/.keep",
+		"nodes/n1.tmp.json",
+	};
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *p, *logpath, *log;
+	size_t i;
+	int fd, saved;
+
+	dir = open_fresh(&st);
+	store_release(&st);
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		p = xpath(dir, stale[i]);
+		tu_spit(p, "partial");
+		free(p);
+	}
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		p = xpath(dir, kept[i]);
+		tu_spit(p, kept[i]);
+		free(p);
+	}
+
+	/* Capture the log lines the sweep writes to stderr. */
+	logpath = xpath(dir, "log");
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	ck_assert_int_eq(store_open(&st, dir, err), 0);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	close(fd);
+
+	log = tu_slurp(logpath);
+	ck_assert_ptr_nonnull(log);
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		ck_assert_msg(!exists(dir, stale[i]), "%s survived",
+		    stale[i]);
+		p = xpath(dir, stale[i]);
+		ck_assert_msg(strstr(log, p) != NULL, "no log of %s in: %s",
+		    p, log);
+		free(p);
+	}
+	ck_assert_msg(strstr(log, "removed stale temp file") != NULL, "%s",
+	    log);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		assert_file(dir, kept[i], kept[i]);
+	ck_assert_int_eq(count_tmp(dir), 0);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(log);
+	free(logpath);
+	free(dir);
+}
+END_TEST
+
+START_TEST(path_ext_dirname)
+{
+	struct store st;
+	char buf[4096], small[8], *dir, *want;
+
+	dir = open_fresh(&st);
+	store_path(&st, STORE_TARGETS, "web", buf, sizeof(buf));
+	want = xpath(dir, "targets/web.json");
+	ck_assert_str_eq(buf, want);
+	free(want);
+	store_path(&st, STORE_REJECTED, "web", buf, sizeof(buf));
+	want = xpath(dir, "rejected/web.yml");
+	ck_assert_str_eq(buf, want);
+	free(want);
+	/* Truncated, but always terminated. */
+	store_path(&st, STORE_TARGETS, "web", small, sizeof(small));
+	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
+
+	ck_assert_str_eq(store_ext(STORE_TARGETS), ".json");
+	ck_assert_str_eq(store_ext(STORE_RULES), ".yml");
+	ck_assert_str_eq(store_ext(STORE_STATE), ".json");
+	ck_assert_str_eq(store_ext(STORE_NODES), ".json");
+	ck_assert_str_eq(store_ext(STORE_REJECTED), ".yml");
+	ck_assert_str_eq(store_dirname(STORE_TARGETS), "targets");
+	ck_assert_str_eq(store_dirname(STORE_RULES), "rules");
+	ck_assert_str_eq(store_dirname(STORE_STATE), "state");
+	ck_assert_str_eq(store_dirname(STORE_NODES), "nodes");
+	ck_assert_str_eq(store_dirname(STORE_REJECTED), "rejected");
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Writing and reading.
+ */
+
+START_TEST(write_read_roundtrip)
+{
+	static const char data[] = "[{\"targets\":[\"a:1\"]}]\n\0\x01\xff tail";
+	struct store st;
+	struct stat sb;
+	char err[ERR_MAX] = "", *dir, *buf, *p, *raw;
+	size_t len, rawlen;
+
+	umask(022);
+	dir = open_fresh(&st);
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, "svc", data,
+	    sizeof(data) - 1, err), 0);
+
+	p = xpath(dir, "targets/svc.json");
+	raw = slurp_len(p, &rawlen);
+	ck_assert_ptr_nonnull(raw);
+	ck_assert_uint_eq(rawlen, sizeof(data) - 1);
+	ck_assert_int_eq(memcmp(raw, data, rawlen), 0);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0644);
+
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "svc", 1 << 20, &buf,
+	    &len, err), 0);
+	ck_assert_uint_eq(len, sizeof(data) - 1);
+	ck_assert_int_eq(memcmp(buf, data, len), 0);
+	ck_assert_int_eq(buf[len], '\0');
+	free(buf);
+
+	/* Each kind lands in its own dir with its own extension. */
+	put(&st, STORE_RULES, "svc", "groups: []\n");
+	put(&st, STORE_STATE, "svc", "{}");
+	put(&st, STORE_NODES, "node-1", "{\"id\":\"node-1\"}");
+	put(&st, STORE_REJECTED, "svc", "bad");
+	assert_file(dir, "rules/svc.yml", "groups: []\n");
+	assert_file(dir, "state/svc.json", "{}");
+	assert_file(dir, "nodes/node-1.json", "{\"id\":\"node-1\"}");
+	assert_file(dir, "rejected/svc.yml", "bad");
+	ck_assert_int_eq(count_tmp(dir), 0);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(raw);
+	free(p);
+	free(dir);
+}
+END_TEST
+
+START_TEST(write_overwrite)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *big, *buf;
+	size_t len;
+
+	dir = open_fresh(&st);
+	big = malloc(100000);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 99999);
+	big[99999] = '\0';
+	put(&st, STORE_TARGETS, "svc", big);
+	assert_file(dir, "targets/svc.json", big);
+	/* Shorter content: nothing of the old file may remain. */
+	put(&st, STORE_TARGETS, "svc", "new");
+	assert_file(dir, "targets/svc.json", "new");
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "svc", 100, &buf, &len,
+	    err), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_str_eq(buf, "new");
+	free(buf);
+
+	/* Empty content is a valid, empty file. */
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, "svc", "", 0, err), 0);
+	assert_file(dir, "targets/svc.json", "");
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "svc", 100, &buf, &len,
+	    err), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_str_eq(buf, "");
+	free(buf);
+
+	ck_assert_int_eq(count_entries(st.dir, 0), STORE_NKINDS);
+	ck_assert_int_eq(count_tmp(dir), 0);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(big);
+	free(dir);
+}
+END_TEST
+
+START_TEST(write_many_no_temp_left)
+{
+	struct store st;
+	char name[32], body[64], *dir, *p;
+	int i, k;
+
+	dir = open_fresh(&st);
+	for (i = 0; i < 50; i++) {
+		for (k = 0; k < STORE_NKINDS; k++) {
+			snprintf(name, sizeof(name), "svc%d", i % 7);
+			snprintf(body, sizeof(body), "%d/%d", i, k);
+			put(&st, k, name, body);
+		}
+	}
+	ck_assert_int_eq(count_tmp(dir), 0);
+	for (k = 0; k < STORE_NKINDS; k++) {
+		p = xpath(dir, store_dirname(k));
+		ck_assert_int_eq(count_entries(p, 0), 7);
+		free(p);
+	}
+	assert_file(dir, "rules/svc0.yml", "49/1");
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(read_missing_and_too_big)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *buf = (char *)"sentinel";
+	size_t len = 99;
+
+	dir = open_fresh(&st);
+	errno = 0;
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "nope", 100, &buf,
+	    &len, err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_null(buf);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_msg(strstr(err, "targets/nope.json") != NULL, "%s", err);
+
+	put(&st, STORE_STATE, "s", "0123456789");
+	errno = 0;
+	ck_assert_int_eq(store_read(&st, STORE_STATE, "s", 9, &buf, &len, err),
+	    -1);
+	ck_assert_int_eq(errno, EFBIG);
+	ck_assert_ptr_null(buf);
+	ck_assert_msg(strstr(err, "state/s.json") != NULL, "%s", err);
+	ck_assert_int_eq(store_read(&st, STORE_STATE, "s", 10, &buf, &len,
+	    err), 0);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_str_eq(buf, "0123456789");
+	free(buf);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Refused names.
+ */
+
+static const char *const bad_names[] = {
+	"../x", "a/b", ".hidden", "", "..", ".", "/abs", "x/",
+};
+
+START_TEST(refused_names)
+{
+	const char *name = bad_names[_i];
+	struct store st;
+	char err[ERR_MAX], *dir, *p, *buf = NULL;
+	size_t len;
+	int k;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_RULES, "x", "keep");
+
+	err[0] = '\0';
+	errno = 0;
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, name, "[]", 2, err),
+	    -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_msg(strstr(err, "targets") != NULL, "err: %s", err);
+	ck_assert_msg(strstr(err, name) != NULL, "err: %s", err);
+
+	err[0] = '\0';
+	errno = 0;
+	ck_assert_int_eq(store_remove(&st, STORE_RULES, name, err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_str_ne(err, "");
+
+	errno = 0;
+	ck_assert_int_eq(store_read(&st, STORE_RULES, name, 100, &buf, &len,
+	    err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(buf);
+
+	errno = 0;
+	ck_assert_int_eq(store_move(&st, STORE_RULES, STORE_REJECTED, name,
+	    err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+
+	/* Nothing was created anywhere, nothing was removed. */
+	ck_assert_int_eq(count_entries(dir, 0), STORE_NKINDS);
+	ck_assert(!exists(dir, "x.json"));
+	for (k = 0; k < STORE_NKINDS; k++) {
+		p = xpath(dir, store_dirname(k));
+		ck_assert_int_eq(count_entries(p, 0), k == STORE_RULES);
+		free(p);
+	}
+	assert_file(dir, "rules/x.yml", "keep");
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(refused_null_and_long_names)
+{
+	struct store st;
+	char err[ERR_MAX] = "", name[301], *dir, *p;
+
+	dir = open_fresh(&st);
+	errno = 0;
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, NULL, "", 0, err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+
+	memset(name, 'a', 300);
+	name[300] = '\0';
+	errno = 0;
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, name, "", 0, err), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+	ck_assert_str_ne(err, "");
+
+	/* Long but with room for the temp suffix: accepted. */
+	name[150] = '\0';
+	put(&st, STORE_TARGETS, name, "ok");
+	ck_assert_int_eq(count_tmp(dir), 0);
+	p = xpath(dir, "targets");
+	ck_assert_int_eq(count_entries(p, 0), 1);
+	free(p);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Remove and move.
+ */
+
+START_TEST(remove_missing_and_existing)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *buf;
+	size_t len;
+
+	dir = open_fresh(&st);
+	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "ghost", err), 0);
+
+	put(&st, STORE_TARGETS, "svc", "[]");
+	put(&st, STORE_TARGETS, "other", "[1]");
+	ck_assert(exists(dir, "targets/svc.json"));
+	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "svc", err), 0);
+	ck_assert(!exists(dir, "targets/svc.json"));
+	assert_file(dir, "targets/other.json", "[1]");
+	errno = 0;
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "svc", 100, &buf, &len,
+	    err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* Again: already gone is still success. */
+	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "svc", err), 0);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(move_rules_to_rejected)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_RULES, "svc", "groups:\n- name: svc\n");
+	put(&st, STORE_REJECTED, "svc", "older reject");
+	ck_assert_msg(store_move(&st, STORE_RULES, STORE_REJECTED, "svc",
+	    err) == 0, "%s", err);
+	ck_assert(!exists(dir, "rules/svc.yml"));
+	assert_file(dir, "rejected/svc.yml", "groups:\n- name: svc\n");
+
+	errno = 0;
+	ck_assert_int_eq(store_move(&st, STORE_RULES, STORE_REJECTED, "svc",
+	    err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_msg(strstr(err, "rules/svc.yml") != NULL, "%s", err);
+	assert_file(dir, "rejected/svc.yml", "groups:\n- name: svc\n");
+
+	/* The extension follows the destination kind. */
+	put(&st, STORE_STATE, "n", "{}");
+	ck_assert_int_eq(store_move(&st, STORE_STATE, STORE_REJECTED, "n",
+	    err), 0);
+	ck_assert(!exists(dir, "state/n.json"));
+	assert_file(dir, "rejected/n.yml", "{}");
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Scan.
+ */
+
+struct names {
+	char	 v[16][64];
+	int	 n;
+	int	 stop_at;	/* return 7 at this call, 0: never */
+};
+
+static int
+collect(const char *name, void *ctx)
+{
+	struct names *ns = ctx;
+
+	ck_assert_int_lt(ns->n, 16);
+	snprintf(ns->v[ns->n], sizeof(ns->v[0]), "%s", name);
+	ns->n++;
+	return ns->n == ns->stop_at ? 7 : 0;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+START_TEST(scan_lists_exact_names)
+{
+	static const char *const junk[] = {
+		"targets/.b.json.tmp.1.2",	/* temp file */
+		"targets/.hidden.json",		/* dot file */
+		"targets/c.yml",		/* other extension */
+		"targets/d.json.bak",		/* suffix after the ext */
+		"targets/.json",		/* ext only */
+		"rules/e.yml",			/* other kind */
+	};
+	struct store st;
+	struct names ns;
+	char err[ERR_MAX] = "", *dir, *p;
+	size_t i;
+
+	dir = open_fresh(&st);
+	memset(&ns, 0, sizeof(ns));
+	ck_assert_int_eq(store_scan(&st, STORE_TARGETS, collect, &ns, err), 0);
+	ck_assert_int_eq(ns.n, 0);
+
+	put(&st, STORE_TARGETS, "a", "[]");
+	put(&st, STORE_TARGETS, "b", "[]");
+	put(&st, STORE_TARGETS, "web.v2", "[]");
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		p = xpath(dir, junk[i]);
+		tu_spit(p, "junk");
+		free(p);
+	}
+	p = xpath(dir, "targets/f.json");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+
+	ck_assert_int_eq(store_scan(&st, STORE_TARGETS, collect, &ns, err), 0);
+	qsort(ns.v, (size_t)ns.n, sizeof(ns.v[0]), cmp_name);
+	ck_assert_int_eq(ns.n, 3);
+	ck_assert_str_eq(ns.v[0], "a");
+	ck_assert_str_eq(ns.v[1], "b");
+	ck_assert_str_eq(ns.v[2], "web.v2");
+
+	/* Twice in a row: each scan starts from the top. */
+	memset(&ns, 0, sizeof(ns));
+	ck_assert_int_eq(store_scan(&st, STORE_TARGETS, collect, &ns, err), 0);
+	ck_assert_int_eq(ns.n, 3);
+
+	memset(&ns, 0, sizeof(ns));
+	ck_assert_int_eq(store_scan(&st, STORE_RULES, collect, &ns, err), 0);
+	ck_assert_int_eq(ns.n, 1);
+	ck_assert_str_eq(ns.v[0], "e");
+
+	/* A non-zero callback result stops the scan and is returned. */
+	memset(&ns, 0, sizeof(ns));
+	ns.stop_at = 2;
+	ck_assert_int_eq(store_scan(&st, STORE_TARGETS, collect, &ns, err), 7);
+	ck_assert_int_eq(ns.n, 2);
+	ck_assert_str_ne(err, "");
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Failed writes leave the old file and no temp file.
+ */
+
+static const char old_body[] = "[{\"targets\":[\"old:1\"]}]";
+
+/* Works for root too: RLIMIT_FSIZE binds every user. The first write(2)
+ * is cut short at the limit, the retry gets EFBIG, so this walks the
+ * short-write loop and then the failure path after the temp file exists. */
+START_TEST(write_fails_file_size_limit)
+{
+	struct store st;
+	struct rlimit old, lim;
+	char err[ERR_MAX] = "", *dir, *big;
+	void (*oldsig)(int);
+	int rc, saved;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_TARGETS, "svc", old_body);
+	big = malloc(65536);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'n', 65536);
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 4096;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	errno = 0;
+	rc = store_write(&st, STORE_TARGETS, "svc", big, 65536, err);
+	saved = errno;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(saved, EFBIG);
+	ck_assert_msg(strstr(err, "cannot write targets/svc.json: ") != NULL,
+	    "err: %s", err);
+	ck_assert_msg(strstr(err, strerror(EFBIG)) != NULL, "err: %s", err);
+	assert_file(dir, "targets/svc.json", old_body);
+	ck_assert_int_eq(count_tmp(dir), 0);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(big);
+	free(dir);
+}
+END_TEST
+
+/* Works for root too: a rename(2) of a file over a non-empty directory
+ * fails whoever asks, after the temp file is written and fsync'd. */
+START_TEST(write_fails_rename)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *p;
+
+	dir = open_fresh(&st);
+	p = xpath(dir, "targets/svc.json");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "targets/svc.json/inside");
+	tu_spit(p, old_body);
+	free(p);
+
+	errno = 0;
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, "svc", "[]", 2, err),
+	    -1);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_msg(strstr(err, "cannot rename temp file to "
+	    "targets/svc.json: ") != NULL, "err: %s", err);
+	assert_file(dir, "targets/svc.json/inside", old_body);
+	ck_assert_int_eq(count_tmp(dir), 0);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Without write permission on the directory the temp file cannot even be
+ * created. Root (or CAP_DAC_OVERRIDE) ignores the mode, so this is only
+ * meaningful unprivileged; the two tests above cover root. */
+START_TEST(write_fails_readonly_dir)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *tdir, *probe;
+	int fd;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_TARGETS, "svc", old_body);
+	tdir = xpath(dir, "targets");
+	ck_assert_int_eq(chmod(tdir, 0555), 0);
+	probe = xpath(tdir, "probe");
+	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644)) != -1) {
+		close(fd);
+		unlink(probe);
+		fprintf(stderr, "write_fails_readonly_dir: privileged, "
+		    "chmod cannot make a write fail; skipped\n");
+		goto out;
+	}
+
+	errno = 0;
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, "svc", "[]", 2, err),
+	    -1);
+	ck_assert_int_eq(errno, EACCES);
+	ck_assert_msg(strstr(err, "cannot create temp file for "
+	    "targets/svc.json: ") != NULL, "err: %s", err);
+	assert_file(dir, "targets/svc.json", old_body);
+	ck_assert_int_eq(count_tmp(dir), 0);
+out:
+	ck_assert_int_eq(chmod(tdir, 0755), 0);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(probe);
+	free(tdir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Concurrent writers.
+ */
+
+#define NTHREADS	4
+#define NWRITES		200
+
+struct writer {
+	struct store	*st;
+	int		 id;
+	int		 failed;	/* writes that returned -1 */
+	char		 err[ERR_MAX];
+};
+
+/* Payload i of thread t: distinct, of varied length (up to ~8 KiB). */
+static char *
+payload(int t, int i, size_t *len)
+{
+	char tag[32], *p;
+	size_t n, off, tl;
+
+	n = 100 + (size_t)(t * 997 + i * 131) % 8000;
+	tl = (size_t)snprintf(tag, sizeof(tag), "t%d-i%d;", t, i);
+	if ((p = malloc(n + 1)) == NULL)
+		abort();
+	for (off = 0; off < n; off++)
+		p[off] = tag[off % tl];
+	p[n] = '\0';
+	*len = n;
+	return p;
+}
+
+static void *
+writer_run(void *arg)
+{
+	struct writer *w = arg;
+	char name[16], *p;
+	size_t len;
+	int i;
+
+	snprintf(name, sizeof(name), "own%d", w->id);
+	for (i = 0; i < NWRITES; i++) {
+		p = payload(w->id, i, &len);
+		if (store_write(w->st, STORE_TARGETS, "shared", p, len,
+		    w->err) == -1)
+			w->failed++;
+		/* A name of its own, to check writers never mix files. */
+		if (i % 10 == 0 && store_write(w->st, STORE_STATE, name, p,
+		    len, w->err) == -1)
+			w->failed++;
+		free(p);
+	}
+	return NULL;
+}
+
+START_TEST(concurrent_writes_one_name)
+{
+	struct writer w[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct store st;
+	char err[ERR_MAX] = "", name[16], *dir, *buf, *p;
+	size_t len, plen;
+	int t, match = -1;
+
+	dir = open_fresh(&st);
+	for (t = 0; t < NTHREADS; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].st = &st;
+		w[t].id = t;
+		ck_assert_int_eq(pthread_create(&th[t], NULL, writer_run,
+		    &w[t]), 0);
+	}
+	for (t = 0; t < NTHREADS; t++)
+		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+	for (t = 0; t < NTHREADS; t++)
+		ck_assert_msg(w[t].failed == 0, "thread %d: %d failed: %s", t,
+		    w[t].failed, w[t].err);
+
+	/* The last rename wins whole, and the last rename of all is the
+	 * last write of some thread. */
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "shared", 1 << 20,
+	    &buf, &len, err), 0);
+	for (t = 0; t < NTHREADS; t++) {
+		p = payload(t, NWRITES - 1, &plen);
+		if (plen == len && memcmp(p, buf, len) == 0)
+			match = t;
+		free(p);
+	}
+	ck_assert_msg(match != -1, "targets/shared.json is no thread's last "
+	    "payload (%zu bytes: %.40s...)", len, buf);
+	free(buf);
+
+	for (t = 0; t < NTHREADS; t++) {
+		snprintf(name, sizeof(name), "own%d", t);
+		ck_assert_int_eq(store_read(&st, STORE_STATE, name, 1 << 20,
+		    &buf, &len, err), 0);
+		p = payload(t, (NWRITES - 1) / 10 * 10, &plen);
+		ck_assert_uint_eq(len, plen);
+		ck_assert_int_eq(memcmp(p, buf, len), 0);
+		free(p);
+		free(buf);
+	}
+	ck_assert_int_eq(count_tmp(dir), 0);
+	p = xpath(dir, "targets");
+	ck_assert_int_eq(count_entries(p, 0), 1);
+	free(p);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	tc = tcase_create("open");
+	tcase_add_test(tc, open_creates_layout);
+	tcase_add_test(tc, open_fails_on_file);
+	tcase_add_test(tc, open_removes_stale_temps);
+	tcase_add_test(tc, path_ext_dirname);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("io");
+	tcase_add_test(tc, write_read_roundtrip);
+	tcase_add_test(tc, write_overwrite);
+	tcase_add_test(tc, write_many_no_temp_left);
+	tcase_add_test(tc, read_missing_and_too_big);
+	tcase_add_test(tc, remove_missing_and_existing);
+	tcase_add_test(tc, move_rules_to_rejected);
+	tcase_add_test(tc, scan_lists_exact_names);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("names");
+	tcase_add_loop_test(tc, refused_names, 0,
+	    sizeof(bad_names) / sizeof(bad_names[0]));
+	tcase_add_test(tc, refused_null_and_long_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failures");
+	tcase_add_test(tc, write_fails_file_size_limit);
+	tcase_add_test(tc, write_fails_rename);
+	tcase_add_test(tc, write_fails_readonly_dir);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_add_test(tc, concurrent_writes_one_name);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(store_suite());
+}
