@@ -236,6 +236,13 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		/* The registry takes svc over. */
 		rc = registry_upsert(h->reg, svc, &res, err);
 		svc = NULL;
+		if (rc == -1 && res.refused) {
+			cJSON_Delete(o);
+			log_info("reconfigure refused", "service", name,
+			    "error", err);
+			reply_error(rp, 400, err, name);
+			goto out;
+		}
 		if (rc == -1) {
 			int saved = errno;
 

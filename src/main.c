@@ -125,6 +125,7 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto fail;
 	}
+	registry_set_promtool(reg, cfg.promtool);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.shortcuts = sc;
 	ctx.target_labels = (const char *const *)cfg.target_labels;

@@ -23,6 +23,7 @@
  * order: map lock, then entry lock, then node lock. Entries are never freed
  * before registry_free(), so a pointer taken under the map lock stays good. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "registry.h"
 #include "reloader.h"
 #include "render.h"
+#include "rulecheck.h"
 #include "store.h"
 
 struct entry {
@@ -68,6 +70,7 @@ struct registry {
 	size_t			 nnodes;
 	size_t			 nactive;	/* atomic */
 	size_t			 nremoved;	/* atomic */
+	const char		*promtool;	/* NULL: own checks only */
 };
 
 static uint64_t
@@ -369,6 +372,71 @@ count_adjust(struct registry *r, struct entry *e, int sign)
 		__atomic_add_fetch(&r->nactive, (size_t)sign, __ATOMIC_RELAXED);
 }
 
+void
+registry_set_promtool(struct registry *r, const char *promtool)
+{
+	r->promtool = promtool;
+}
+
+/* Checks the rule file svc would get, unless it is the one on disk (which
+ * passed when it was written). -1 with res->refused when it fails; a
+ * storage error writing the scratch file is -1 without it. */
+static int
+check_rules(struct registry *r, struct entry *e, const struct service *svc,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	char path[PATH_MAX], shown[SERVICE_NAME_MAX + 16], why[ERR_MAX];
+	char *rules = NULL;
+	size_t len;
+	int rc = -1, c;
+
+	if (render_rules(svc, 0, &rules, &len, err) == -1)
+		return -1;
+	if (rules == NULL || (e->has_rules && !e->removed &&
+	    e->h_rules == hash_bytes(rules, len))) {
+		free(rules);
+		return 0;
+	}
+	if (rulecheck_yaml(rules, len, svc, 0, why) == -1) {
+		snprintf(err, ERR_MAX, "alerts: the rule file does not read "
+		    "back: %.400s", why);
+		res->refused = 1;
+		goto out;
+	}
+	if (r->promtool == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if (store_temp(r->st, STORE_REJECTED, svc->name, rules, len, path,
+	    sizeof(path), err) == -1)
+		goto out;
+	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
+	c = rulecheck_promtool(r->promtool, path, shown, why);
+	store_drop_temp(path);
+	if (c == -1) {
+		const char *p = strstr(why, ", rule ");
+		int i = p != NULL ? atoi(p + 7) : 0;
+
+		/* promtool counts rules from 1, in the order of the alerts. */
+		if (i >= 1 && (size_t)i <= svc->nalerts)
+			snprintf(err, ERR_MAX, "alertIf of alert %.100s: "
+			    "promtool check rules: %.350s",
+			    svc->alerts[i - 1].name, why);
+		else
+			snprintf(err, ERR_MAX, "alertIf: promtool check "
+			    "rules: %.400s", why);
+		res->refused = 1;
+		goto out;
+	}
+	if (c == 1)
+		log_warn("rule file not checked by promtool", "service",
+		    svc->name, "error", why);
+	rc = 0;
+out:
+	free(rules);
+	return rc;
+}
+
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
@@ -390,6 +458,10 @@ registry_upsert(struct registry *r, struct service *svc,
 		goto out;
 	}
 	res->kept_tasks = k;
+	if (check_rules(r, e, svc, res, err) == -1) {
+		service_free(svc);
+		goto out;
+	}
 	if (e->svc == NULL || e->removed || e->invalid != NULL ||
 	    !kvlist_equal(&e->svc->params, &svc->params)) {
 		if (write_record(r, svc, 0, err) == -1) {

@@ -19,11 +19,16 @@ struct registry_result {
 	int	 wrote_targets;		/* target file written or removed */
 	int	 wrote_rules;		/* rule file written or removed */
 	int	 kept_tasks;		/* a create without nodeInfo kept them */
+	int	 refused;		/* the rule file failed its checks */
 };
 
 /* A registry over an open store; reloader may be NULL. NULL on ENOMEM. */
 struct registry *registry_new(struct store *st, struct reloader *rl);
 void	 registry_free(struct registry *r);
+
+/* Makes every new rule file pass `promtool check rules` (path, or NULL for
+ * flowmon's own checks only) before it is written. Call before serving. */
+void	 registry_set_promtool(struct registry *r, const char *promtool);
 
 /* Rebuilds the index from the data dir: every state/ record is parsed again
  * with ctx, and any target or rule file that disagrees with its record is
@@ -35,7 +40,9 @@ int	 registry_load(struct registry *r, const struct request_ctx *ctx,
 
 /* Makes svc (taken over, freed on every path) the whole desired state of
  * its service and writes what changed: state, then targets, then rules.
- * Nothing is written when nothing changed. Different services proceed in
+ * Nothing is written when nothing changed. A changed rule file is checked
+ * first (see rulecheck.h): if it fails, nothing is written, res->refused
+ * is set and -1 returned with err carrying the reason. Different services proceed in
  * parallel; the same service is serialised. 0, or -1 with err and errno on
  * a storage error (old files intact; a later request retries). */
 int	 registry_upsert(struct registry *r, struct service *svc,

@@ -1,0 +1,31 @@
+/* rulecheck.h: would Prometheus load this rule file? flowmon's own check
+ * (the YAML parses back to exactly the alerts it was rendered from, with
+ * valid names and durations) and `promtool check rules` when available.
+ * One bad rule file fails a whole Prometheus reload, so nothing is renamed
+ * into rules/ before it passes here. */
+#ifndef FLOWMON_RULECHECK_H
+#define FLOWMON_RULECHECK_H
+
+#include <stddef.h>
+
+#include "service.h"
+
+/* Parses buf (a rendered rule file) with libyaml and checks its shape:
+ * groups: [{name, rules: [{alert, expr, for?, labels?, annotations?}]}],
+ * every alert and label name valid, every `for` a duration, every value a
+ * plain string. When svc is given, the rules must be exactly svc's alerts
+ * (only the persistent ones if persistent_only), names and expressions
+ * byte for byte: a round trip through the emitter lost nothing. 0, or -1
+ * with err saying what is wrong. */
+int	 rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
+	    int persistent_only, char err[ERR_MAX]);
+
+/* Runs `promtool check rules path` (argv, no shell) with a 20 s limit.
+ * Returns 0 when promtool accepts the file, -1 when it refuses it (err
+ * holds promtool's reason, with path replaced by shown), and 1 when
+ * promtool could not be run or timed out (err says why; the caller
+ * decides whether to trust the file anyway). */
+int	 rulecheck_promtool(const char *promtool, const char *path,
+	    const char *shown, char err[ERR_MAX]);
+
+#endif
