@@ -1,9 +1,11 @@
 /* config.c: the option table (flag, variable, default) and its parsing. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -13,7 +15,12 @@
 enum {
 	O_LISTEN = 1, O_DATA_DIR, O_RELOAD_URL, O_RELOAD_DELAY, O_PROMTOOL,
 	O_SHORTCUTS, O_SECRETS_DIR, O_TASK_DNS, O_LISTENER, O_LOG_LEVEL,
-	O_MAX_BODY, O_HELP, O_VERSION
+	O_MAX_BODY,
+	O_BASIC_AUTH_FILE, O_BEARER_TOKEN_FILE, O_AUTH_READS, O_TLS_CERT,
+	O_TLS_KEY, O_MAX_HEADER_BYTES, O_MAX_CONNECTIONS, O_CONNECTION_TIMEOUT,
+	O_MAX_ALERTS, O_MAX_RULE_BYTES,
+	O_HELP, O_VERSION,
+	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL
 };
 
 struct option_doc {
@@ -44,10 +51,41 @@ static const struct option_doc config_docs[] = {
 	  "DNS name of a service's tasks (%s: service name)" },
 	{ O_LISTENER, "listener-address", "ADDR[,ADDR]", "LISTENER_ADDRESS",
 	  "", "swarm-listener(s) to reconcile from at start" },
+	{ O_LISTENER_PRUNE, "listener-prune", NULL, "FLOWMON_LISTENER_PRUNE",
+	  "false", "after reconciling, remove services no listener lists" },
+	{ O_GET_NODES_URL, "get-nodes-url", "URL", "DF_GET_NODES_URL", "",
+	  "swarm-listener get-nodes URL to load node labels from at start" },
+	{ O_DNS_REFRESH, "dns-refresh", "DURATION", "FLOWMON_DNS_REFRESH",
+	  "30s", "how often task DNS names are resolved again" },
 	{ O_LOG_LEVEL, "log-level", "LEVEL", "FLOWMON_LOG_LEVEL", "info",
 	  "debug, info, warn or error" },
 	{ O_MAX_BODY, "max-body", "BYTES", "FLOWMON_MAX_BODY", "1048576",
 	  "largest request body accepted" },
+	{ O_BASIC_AUTH_FILE, "basic-auth-file", "FILE",
+	  "FLOWMON_BASIC_AUTH_FILE", "",
+	  "user:password lines; mutating endpoints need one of them" },
+	{ O_BEARER_TOKEN_FILE, "bearer-token-file", "FILE",
+	  "FLOWMON_BEARER_TOKEN_FILE", "",
+	  "bearer tokens, one a line; mutating endpoints accept them" },
+	{ O_AUTH_READS, "auth-reads", NULL, "FLOWMON_AUTH_READS", "false",
+	  "read endpoints and /metrics need credentials too (ping never)" },
+	{ O_TLS_CERT, "tls-cert", "FILE", "FLOWMON_TLS_CERT", "",
+	  "PEM certificate (chain): serve HTTPS instead of HTTP" },
+	{ O_TLS_KEY, "tls-key", "FILE", "FLOWMON_TLS_KEY", "",
+	  "PEM private key of --tls-cert (unencrypted)" },
+	{ O_MAX_HEADER_BYTES, "max-header-bytes", "BYTES",
+	  "FLOWMON_MAX_HEADER_BYTES", "262144",
+	  "largest request line plus headers (431 beyond)" },
+	{ O_MAX_CONNECTIONS, "max-connections", "N", "FLOWMON_MAX_CONNECTIONS",
+	  "512", "concurrent connections served (429 beyond)" },
+	{ O_CONNECTION_TIMEOUT, "connection-timeout", "DURATION",
+	  "FLOWMON_CONNECTION_TIMEOUT", "30s",
+	  "idle time after which a connection is closed" },
+	{ O_MAX_ALERTS, "max-alerts", "N", "FLOWMON_MAX_ALERTS", "100",
+	  "alerts one service may define (400 beyond)" },
+	{ O_MAX_RULE_BYTES, "max-rule-bytes", "BYTES",
+	  "FLOWMON_MAX_RULE_BYTES", "1048576",
+	  "largest rule file of one service (400 beyond)" },
 	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
 	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
 };
@@ -160,7 +198,8 @@ usage(void)
 			    config_docs[i].def : "none");
 	}
 	printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS, "
-	    "DF_NODE_TARGET_LABELS\n");
+	    "DF_NODE_TARGET_LABELS,\n  SCRAPE_PORT_<n> with SERVICE_NAME_<n> "
+	    "(a static service <name>:<port>)\n");
 }
 
 /* Resolves a bare command name on PATH; NULL if not found. */
@@ -187,6 +226,51 @@ which(const char *name)
 	}
 	free(copy);
 	return found;
+}
+
+/* A decimal count in [min, max] into *out; -1 with err otherwise. */
+static int
+count_arg(const char *v, long min, long max, long *out, const char *what,
+    const char *unit, char err[ERR_MAX])
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be a %s count "
+		    "from %ld to %ld", what, v, unit, min, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* true/false, yes/no, 1/0, on/off; NULL (a bare flag) is true. */
+static int
+bool_arg(const char *v, int *out, const char *what, char err[ERR_MAX])
+{
+	static const char *const yes[] = { "true", "yes", "1", "on", NULL };
+	static const char *const no[] = { "false", "no", "0", "off", "", NULL };
+	size_t i;
+
+	if (v == NULL) {
+		*out = 1;
+		return 0;
+	}
+	for (i = 0; yes[i]; i++)
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+	for (i = 0; no[i]; i++)
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	snprintf(err, ERR_MAX, "%s \"%.100s\" must be true or false", what, v);
+	return -1;
 }
 
 static int
@@ -233,6 +317,30 @@ apply(struct config *c, int id, const char *v, const char *what,
 	case O_LISTENER:
 		set_str(&c->listener_address, *v ? v : NULL);
 		break;
+	case O_LISTENER_PRUNE:
+		/* The flag takes no argument (v NULL); the variable says
+		 * true or false. */
+		if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			c->listener_prune = 1;
+		else if (*v == '\0' || strcmp(v, "false") == 0 ||
+		    strcmp(v, "0") == 0)
+			c->listener_prune = 0;
+		else {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be true or "
+			    "false", what, v);
+			return -1;
+		}
+		break;
+	case O_GET_NODES_URL:
+		set_str(&c->get_nodes_url, *v ? v : NULL);
+		break;
+	case O_DNS_REFRESH:
+		if ((c->dns_refresh_ms = config_duration_ms(v)) <= 0) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
+			    "above 0", what, v);
+			return -1;
+		}
+		break;
 	case O_LOG_LEVEL:
 		if (log_set_level(v) == -1) {
 			snprintf(err, ERR_MAX, "%s \"%.100s\" must be debug, "
@@ -249,6 +357,41 @@ apply(struct config *c, int id, const char *v, const char *what,
 			return -1;
 		}
 		break;
+	case O_BASIC_AUTH_FILE:
+		set_str(&c->basic_auth_file, *v ? v : NULL);
+		break;
+	case O_BEARER_TOKEN_FILE:
+		set_str(&c->bearer_token_file, *v ? v : NULL);
+		break;
+	case O_AUTH_READS:
+		return bool_arg(v, &c->auth_reads, what, err);
+	case O_TLS_CERT:
+		set_str(&c->tls_cert, *v ? v : NULL);
+		break;
+	case O_TLS_KEY:
+		set_str(&c->tls_key, *v ? v : NULL);
+		break;
+	case O_MAX_HEADER_BYTES:
+		return count_arg(v, 16384, 16L << 20, &c->max_header_bytes,
+		    what, "byte", err);
+	case O_MAX_CONNECTIONS:
+		return count_arg(v, 1, 65536, &c->max_connections, what,
+		    "connection", err);
+	case O_CONNECTION_TIMEOUT:
+		c->connection_timeout_ms = config_duration_ms(v);
+		if (c->connection_timeout_ms < 1000 ||
+		    c->connection_timeout_ms > 3600000) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a duration "
+			    "from 1s to 1h", what, v);
+			return -1;
+		}
+		break;
+	case O_MAX_ALERTS:
+		return count_arg(v, 0, SERVICE_ALERT_INDEX_MAX + 1,
+		    &c->max_alerts, what, "alert", err);
+	case O_MAX_RULE_BYTES:
+		return count_arg(v, 1024, 64L << 20, &c->max_rule_bytes, what,
+		    "byte", err);
 	}
 	return 0;
 }
@@ -310,6 +453,10 @@ config_parse(struct config *c, int argc, char **argv, char err[ERR_MAX])
 		    argv[optind]);
 		return -1;
 	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
+		return -1;
+	}
 	/* promtool: an explicit path must exist; the default is used only
 	 * when it is on PATH; "none" turns the check off. */
 	if (c->promtool == NULL) {
@@ -350,7 +497,12 @@ config_release(struct config *c)
 	free(c->secrets_dir);
 	free(c->task_dns);
 	free(c->listener_address);
+	free(c->get_nodes_url);
 	free(c->log_level);
+	free(c->basic_auth_file);
+	free(c->bearer_token_file);
+	free(c->tls_cert);
+	free(c->tls_key);
 	for (i = 0; i < c->ntarget_labels; i++)
 		free(c->target_labels[i]);
 	free(c->target_labels);

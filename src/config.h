@@ -16,9 +16,24 @@ struct config {
 	char	*shortcuts;		/* NULL: built-in table */
 	char	*secrets_dir;
 	char	*task_dns;
-	char	*listener_address;
+	char	*listener_address;	/* comma list, NULL: none */
+	int	 listener_prune;	/* remove services no listener lists */
+	char	*get_nodes_url;		/* DF_GET_NODES_URL, NULL: none */
+	long	 dns_refresh_ms;	/* task DNS refresh period */
 	char	*log_level;
 	long	 max_body;		/* bytes */
+	/* Operator surface (auth.h, limits.h): credential files, TLS
+	 * material and the limits of the HTTP front. NULL: off. */
+	char	*basic_auth_file;
+	char	*bearer_token_file;
+	int	 auth_reads;		/* read endpoints need credentials */
+	char	*tls_cert;
+	char	*tls_key;
+	long	 max_header_bytes;	/* MHD per-connection memory */
+	long	 max_connections;
+	long	 connection_timeout_ms;
+	long	 max_alerts;		/* alerts per service */
+	long	 max_rule_bytes;	/* one rendered rule file */
 	/* DF_SCRAPE_TARGET_LABELS, DF_NODE_TARGET_LABELS split on ','. */
 	char	**target_labels;
 	size_t	 ntarget_labels;

@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "http.h"
+#include "http_guard.h"
+#include "quota.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -32,6 +34,7 @@ struct http {
 	pthread_rwlock_t	 sclock;	/* guards sc */
 	struct shortcuts	*sc;
 	time_t			 started;
+	struct http_guard	 guard;		/* auth, limits, TLS */
 };
 
 /* Per-connection state: the request body, bounded by cfg->max_body. */
@@ -223,6 +226,12 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		    "serviceName"));
 		goto out;
 	}
+	if (quota_check(svc, &h->guard.lim, err) == -1) {
+		log_info("reconfigure refused", "service", svc->name, "error",
+		    err);
+		reply_error(rp, 400, err, svc->name);
+		goto out;
+	}
 	o = status_json("OK", "", svc->name);
 	if (o == NULL) {
 		reply_error(rp, 500, "out of memory", NULL);
@@ -388,8 +397,12 @@ do_metrics(struct http *h, struct reply *rp)
 	    "flowmon_services{state=\"active\"} %zu\n"
 	    "flowmon_services{state=\"removed_persistent\"} %zu\n"
 	    "# HELP flowmon_nodes Nodes with stored labels.\n"
-	    "# TYPE flowmon_nodes gauge\nflowmon_nodes %zu\n",
-	    services, removed, nodes);
+	    "# TYPE flowmon_nodes gauge\nflowmon_nodes %zu\n"
+	    "# HELP flowmon_rules_rejected Services whose rule file "
+	    "Prometheus refused, kept in rejected/.\n"
+	    "# TYPE flowmon_rules_rejected gauge\n"
+	    "flowmon_rules_rejected %zu\n",
+	    services, removed, nodes, registry_rejected(h->reg));
 	if (h->rl) {
 		struct reloader_stats s;
 
@@ -473,6 +486,8 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		ep = M_EP_SERVICES;
 	} else if (strcmp(url, "/metrics") == 0) {
 		ep = M_EP_METRICS;
+	} else if (strcmp(url, API "/sd") == 0) {
+		ep = M_EP_SD;
 	} else {
 		char msg[ERR_MAX];
 
@@ -490,6 +505,15 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		rp->extra_value = allowed == m_any ? "GET, POST, PUT, DELETE" :
 		    "GET, HEAD";
 		return ep;
+	}
+	{
+		char msg[ERR_MAX];
+		int code = http_guard_check(&h->guard, mc, ep, msg);
+
+		if (code != 0) {
+			reply_error(rp, code, msg, NULL);
+			return ep;
+		}
 	}
 	if (cs->too_big) {
 		char msg[ERR_MAX];
@@ -537,6 +561,10 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_METRICS:
 		do_metrics(h, rp);
+		break;
+	case M_EP_SD:
+		/* http_sd: the same groups as the target files. */
+		reply_json(rp, 200, registry_sd_json(h->reg));
 		break;
 	default:
 		break;
@@ -609,6 +637,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp.type);
 	if (rp.extra_header)
 		MHD_add_response_header(resp, rp.extra_header, rp.extra_value);
+	http_guard_headers(&h->guard, resp, rp.code);
 	ret = MHD_queue_response(mc, (unsigned int)rp.code, resp);
 	MHD_destroy_response(resp);
 	metrics_request(ep, rp.code);
@@ -713,21 +742,32 @@ http_start(const struct config *cfg, struct registry *reg,
 	h->rl = rl;
 	h->sc = sc;
 	h->started = time(NULL);
+	if (http_guard_init(&h->guard, cfg, err) == -1) {
+		shortcuts_free(sc);
+		free(h);
+		return NULL;
+	}
+	flags |= http_guard_flags(&h->guard);
 	pthread_rwlock_init(&h->sclock, NULL);
-	/* The memory limit bounds one request's headers and request line:
-	 * swarm-listener sends request lines of 64 KiB for services with
-	 * hundreds of tasks. */
+	/* The memory limit bounds one request's headers and request line
+	 * (--max-header-bytes): swarm-listener sends request lines of 64 KiB
+	 * for services with hundreds of tasks. */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	    MHD_OPTION_CONNECTION_LIMIT, 512U,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
+	    MHD_OPTION_CONNECTION_LIMIT, http_guard_mhd_limit(&h->guard),
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)((cfg->connection_timeout_ms + 999) / 1000),
+	    MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &h->guard,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_ARRAY, http_guard_tls_options(&h->guard),
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		snprintf(err, ERR_MAX, "cannot listen on %.200s (address in "
-		    "use or not local?)", cfg->listen);
+		    "use or not local?%s)", cfg->listen, h->guard.cert ?
+		    " or --tls-cert and --tls-key do not match" : "");
+		http_guard_release(&h->guard);
 		pthread_rwlock_destroy(&h->sclock);
 		free(h);
 		return NULL;
@@ -754,6 +794,7 @@ http_stop(struct http *h)
 		return;
 	MHD_stop_daemon(h->mhd);
 	shortcuts_free(h->sc);
+	http_guard_release(&h->guard);
 	pthread_rwlock_destroy(&h->sclock);
 	free(h);
 }

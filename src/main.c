@@ -20,14 +20,33 @@
 #include "shortcuts.h"
 #include "store.h"
 
+/* What the reload callback works on; set before the first trigger. */
+static struct {
+	struct registry	*reg;
+	struct reloader	*rl;
+} daemon_ctx;
+
+static int
+try_reload(void *ctx, char err[ERR_MAX])
+{
+	return reloader_try(ctx, err);
+}
+
+/* Runs on the reloader's thread after each reload attempt. Prometheus
+ * answers 500 when it refuses the new configuration (a rule file it cannot
+ * load): then the culprit is found and quarantined so every other change
+ * applies. Transport errors are left to the reloader's retries. */
 static void
 on_reload(void *ctx, int ok, const char *error)
 {
 	(void)ctx;
+	if (daemon_ctx.reg == NULL)
+		return;
 	if (ok)
-		log_info("prometheus reloaded");
-	else
-		log_warn("prometheus reload failed", "err", error);
+		registry_reload_ok(daemon_ctx.reg);
+	else if (error != NULL && strstr(error, "answered 500") != NULL)
+		(void)registry_reload_failed(daemon_ctx.reg, try_reload,
+		    daemon_ctx.rl);
 }
 
 static struct reloader *
@@ -126,6 +145,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	registry_set_promtool(reg, cfg.promtool);
+	daemon_ctx.rl = rl;
+	daemon_ctx.reg = reg;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.shortcuts = sc;
 	ctx.target_labels = (const char *const *)cfg.target_labels;
@@ -169,6 +190,7 @@ fail:
 	 * the rule files at its own next start or reload anyway). */
 	http_stop(h);
 	reloader_free(rl);
+	daemon_ctx.reg = NULL;
 	registry_free(reg);
 	shortcuts_free(sc);
 	if (store_ok)

@@ -7,8 +7,8 @@
 #include "metrics.h"
 
 /* Status codes are folded into a few buckets so the table stays fixed. */
-static const int metrics_codes[] = { 200, 400, 401, 404, 405, 409, 413, 500,
-	503 };
+static const int metrics_codes[] = { 200, 400, 401, 404, 405, 409, 413, 429,
+	500, 503 };
 #define M_NCODES (sizeof(metrics_codes) / sizeof(*metrics_codes))
 
 static uint64_t m_requests[M_EP_COUNT][M_NCODES + 1];

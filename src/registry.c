@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -50,6 +51,22 @@ struct entry {
 	uint64_t	 h_targets;
 	uint64_t	 h_rules;
 	char		*invalid;	/* record on disk that does not parse */
+	int		 rules_dirty;	/* rule file changed since the last
+					   good reload */
+	char		*rejected;	/* why Prometheus refused the rules */
+	int		 has_rejected;	/* rejected/<name>.yml exists */
+	uint64_t	 h_rejected;
+	uint64_t	 gen;		/* registry generation of the last change */
+	/* Task DNS (dns.c): the last good address set, sorted and unique,
+	 * kept while the name does not resolve. Used only by a service with
+	 * neither nodeInfo, targets nor scrapeType=static_configs. */
+	char		**addrs;
+	size_t		 naddrs;
+	char		*dns_name;	/* name of the last lookup */
+	char		*dns_error;	/* why the last lookup failed, or NULL */
+	time_t		 dns_time;	/* time of the last lookup, 0: none */
+	uint64_t	 dns_lookups;
+	int		 dns_pending;	/* wants a lookup before the next round */
 };
 
 struct node {
@@ -70,7 +87,11 @@ struct registry {
 	size_t			 nnodes;
 	size_t			 nactive;	/* atomic */
 	size_t			 nremoved;	/* atomic */
+	uint64_t		 gen;		/* atomic, bumped per change */
+	void			(*dns_wake)(void *);
+	void			*dns_ctx;
 	const char		*promtool;	/* NULL: own checks only */
+	size_t			 nrejected;	/* atomic */
 };
 
 static uint64_t
@@ -86,6 +107,40 @@ hash_bytes(const char *s, size_t len)
 	/* Fold the length in so that equal hashes of different sizes
 	 * cannot be mistaken for an unchanged file. */
 	return h ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
+}
+
+static void
+addrs_free(char **addrs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(addrs[i]);
+	free(addrs);
+}
+
+/* A service whose targets come from task DNS: no nodeInfo, no targets, not
+ * scrapeType=static_configs, and a port to scrape. */
+static int
+uses_dns(const struct service *svc)
+{
+	return svc != NULL && svc->port > 0 && svc->ntargets == 0 &&
+	    !svc->static_config && !svc->has_tasks;
+}
+
+/* Forgets e's DNS state (the service left the DNS path or went away). */
+static void
+dns_forget(struct entry *e)
+{
+	addrs_free(e->addrs, e->naddrs);
+	e->addrs = NULL;
+	e->naddrs = 0;
+	free(e->dns_name);
+	free(e->dns_error);
+	e->dns_name = e->dns_error = NULL;
+	e->dns_time = 0;
+	e->dns_lookups = 0;
+	e->dns_pending = 0;
 }
 
 struct registry *
@@ -121,7 +176,11 @@ registry_free(struct registry *r)
 			en = e->next;
 			service_free(e->svc);
 			pthread_mutex_destroy(&e->lock);
+			addrs_free(e->addrs, e->naddrs);
+			free(e->dns_name);
+			free(e->dns_error);
 			free(e->invalid);
+			free(e->rejected);
 			free(e->name);
 			free(e);
 		}
@@ -224,8 +283,8 @@ node_labels(void *ctx, const char *id)
 /* Renders both outputs of svc; *targets / *rules NULL when there is none. */
 static int
 render_outputs(struct registry *r, const struct service *svc, int removed,
-    char **targets, size_t *tlen, char **rules, size_t *rlen,
-    char err[ERR_MAX])
+    char *const *addrs, size_t naddrs, char **targets, size_t *tlen,
+    char **rules, size_t *rlen, char err[ERR_MAX])
 {
 	int rc;
 
@@ -233,8 +292,8 @@ render_outputs(struct registry *r, const struct service *svc, int removed,
 	*tlen = *rlen = 0;
 	if (!removed) {
 		pthread_rwlock_rdlock(&r->nodelock);
-		rc = render_targets(svc, NULL, 0, node_labels, r, targets,
-		    tlen, err);
+		rc = render_targets(svc, (const char *const *)addrs, naddrs,
+		    node_labels, r, targets, tlen, err);
 		pthread_rwlock_unlock(&r->nodelock);
 		if (rc == -1)
 			return -1;
@@ -281,6 +340,22 @@ sync_output(struct registry *r, enum store_kind kind, const char *name,
 	return 1;
 }
 
+/* The service's alerts changed since Prometheus refused them: the old
+ * quarantined file goes. Called with e->lock held. */
+static int
+unreject(struct registry *r, struct entry *e, char err[ERR_MAX])
+{
+	if (store_remove(r->st, STORE_REJECTED, e->name, err) == -1)
+		return -1;
+	e->has_rejected = 0;
+	if (e->rejected != NULL)
+		__atomic_sub_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
+	free(e->rejected);
+	e->rejected = NULL;
+	log_info("rule file re-admitted", "service", e->name);
+	return 0;
+}
+
 /* Writes the outputs of e's record (already in e->svc / e->removed). */
 static int
 sync_entry(struct registry *r, struct entry *e, struct registry_result *res,
@@ -290,17 +365,27 @@ sync_entry(struct registry *r, struct entry *e, struct registry_result *res,
 	size_t tlen, rlen;
 	int rc = -1, c;
 
-	if (render_outputs(r, e->svc, e->removed, &targets, &tlen, &rules,
-	    &rlen, err) == -1)
+	if (render_outputs(r, e->svc, e->removed, e->addrs, e->naddrs,
+	    &targets, &tlen, &rules, &rlen, err) == -1)
 		goto out;
 	if ((c = sync_output(r, STORE_TARGETS, e->name, targets, tlen,
 	    &e->has_targets, &e->h_targets, err)) == -1)
 		goto out;
 	res->wrote_targets |= c;
+	if (e->has_rejected && rules != NULL &&
+	    hash_bytes(rules, rlen) == e->h_rejected) {
+		/* The very file Prometheus refused: it stays quarantined
+		 * until the service's alerts change. */
+		rc = 0;
+		goto out;
+	}
 	if ((c = sync_output(r, STORE_RULES, e->name, rules, rlen,
 	    &e->has_rules, &e->h_rules, err)) == -1)
 		goto out;
 	res->wrote_rules |= c;
+	e->rules_dirty |= c;
+	if (e->has_rejected && unreject(r, e, err) == -1)
+		goto out;
 	rc = 0;
 out:
 	free(targets);
@@ -385,7 +470,7 @@ static int
 check_rules(struct registry *r, struct entry *e, const struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
-	char path[PATH_MAX], shown[SERVICE_NAME_MAX + 16], why[ERR_MAX];
+	char shown[SERVICE_NAME_MAX + 16], why[ERR_MAX];
 	char *rules = NULL;
 	size_t len;
 	int rc = -1, c;
@@ -407,12 +492,8 @@ check_rules(struct registry *r, struct entry *e, const struct service *svc,
 		rc = 0;
 		goto out;
 	}
-	if (store_temp(r->st, STORE_REJECTED, svc->name, rules, len, path,
-	    sizeof(path), err) == -1)
-		goto out;
 	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
-	c = rulecheck_promtool(r->promtool, path, shown, why);
-	store_drop_temp(path);
+	c = rulecheck_promtool_buf(r->promtool, rules, len, shown, why);
 	if (c == -1) {
 		const char *p = strstr(why, ", rule ");
 		int i = p != NULL ? atoi(p + 7) : 0;
@@ -442,7 +523,7 @@ registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
 	struct entry *e;
-	int rc = -1, k;
+	int rc = -1, k, wake = 0;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = entry_get(r, svc->name, 1)) == NULL) {
@@ -451,7 +532,8 @@ registry_upsert(struct registry *r, struct service *svc,
 		return -1;
 	}
 	pthread_mutex_lock(&e->lock);
-	if ((k = keep_tasks(e->svc, svc)) == -1) {
+	/* The tasks of a removed service are gone with it. */
+	if ((k = keep_tasks(e->removed ? NULL : e->svc, svc)) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		errno = ENOMEM;
 		service_free(svc);
@@ -479,11 +561,21 @@ registry_upsert(struct registry *r, struct service *svc,
 	free(e->invalid);
 	e->invalid = NULL;
 	count_adjust(r, e, 1);
+	e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
+	/* A task DNS service keeps its last address set across reconfigures
+	 * (the name depends on the service name only); one never looked up
+	 * gets its first lookup now, off this thread. */
+	if (!uses_dns(svc))
+		dns_forget(e);
+	else if (e->dns_time == 0)
+		wake = e->dns_pending = 1;
 	rc = sync_entry(r, e, res, err);
 out:
 	pthread_mutex_unlock(&e->lock);
 	if (res->wrote_rules && r->rl)
 		reloader_trigger(r->rl);
+	if (wake && r->dns_wake)
+		r->dns_wake(r->dns_ctx);
 	return rc;
 }
 
@@ -523,6 +615,8 @@ registry_remove(struct registry *r, const char *name,
 		count_adjust(r, e, -1);
 		e->removed = 1;
 		count_adjust(r, e, 1);
+		e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
+		dns_forget(e);
 		rc = sync_entry(r, e, res, err);
 		goto out;
 	}
@@ -537,6 +631,8 @@ registry_remove(struct registry *r, const char *name,
 		res->wrote_rules = 0;
 		goto out;
 	}
+	if (e->has_rejected && unreject(r, e, err) == -1)
+		goto out;
 	if (store_remove(r->st, STORE_STATE, name, err) == -1) {
 		metrics_write_error(M_FILE_STATE);
 		goto out;
@@ -546,6 +642,8 @@ registry_remove(struct registry *r, const char *name,
 	count_adjust(r, e, -1);
 	service_free(e->svc);
 	e->svc = NULL;
+	e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
+	dns_forget(e);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&e->lock);
@@ -751,6 +849,92 @@ probe_output(struct registry *r, enum store_kind kind, const char *name,
 }
 
 static int
+addr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A sorted, duplicate-free copy of addrs into *out. 0, or -1 on ENOMEM. */
+static int
+addrs_copy_sorted(char *const *addrs, size_t n, char ***out, size_t *nout)
+{
+	char **v;
+	size_t i, j;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((v[i] = strdup(addrs[i])) == NULL) {
+			addrs_free(v, i);
+			return -1;
+		}
+	}
+	qsort(v, n, sizeof(*v), addr_cmp);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && strcmp(v[j - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[j++] = v[i];
+	}
+	*out = v;
+	*nout = j;
+	return 0;
+}
+
+/* At start, a task DNS service's last address set is the one in its target
+ * file (flowmon wrote it): take it as the set to keep, so a restart neither
+ * rewrites the file nor drops targets while the name does not resolve. */
+static void
+seed_addrs(struct registry *r, struct entry *e)
+{
+	char err[ERR_MAX], *buf = NULL, **v = NULL;
+	cJSON *root = NULL, *g, *t;
+	size_t len, n = 0;
+
+	if (!e->has_targets || store_read(r->st, STORE_TARGETS, e->name,
+	    64 << 20, &buf, &len, err) == -1)
+		return;
+	if ((root = cJSON_Parse(buf)) == NULL || !cJSON_IsArray(root))
+		goto out;
+	cJSON_ArrayForEach(g, root) {
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(g,
+		    "targets")) {
+			const char *hp = cJSON_GetStringValue(t), *end;
+			char **nv;
+
+			if (hp == NULL)
+				continue;
+			/* host:port or [v6]:port; the host is what DNS gave. */
+			if (hp[0] == '[') {
+				hp++;
+				end = strchr(hp, ']');
+			} else {
+				end = strrchr(hp, ':');
+			}
+			if (end == NULL || end == hp ||
+			    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+				continue;
+			v = nv;
+			if ((v[n] = strndup(hp, (size_t)(end - hp))) != NULL)
+				n++;
+		}
+	}
+	addrs_free(e->addrs, e->naddrs);
+	e->addrs = NULL;
+	e->naddrs = 0;
+	if (addrs_copy_sorted(v, n, &e->addrs, &e->naddrs) == -1)
+		e->naddrs = 0;
+out:
+	addrs_free(v, n);
+	cJSON_Delete(root);
+	free(buf);
+}
+
+static int
 load_service(const char *name, void *arg)
 {
 	struct load_ctx *lc = arg;
@@ -769,6 +953,13 @@ load_service(const char *name, void *arg)
 	pthread_mutex_lock(&e->lock);
 	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
 	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
+	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
+	    &e->h_rejected);
+	if (e->has_rejected && e->rejected == NULL) {
+		e->rejected = strdup("Prometheus refused this rule file before "
+		    "flowmon restarted (kept in rejected/)");
+		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
+	}
 	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
 	    err) == -1 || record_decode(buf, len, &params, &removed,
 	    err) == -1)
@@ -787,6 +978,10 @@ load_service(const char *name, void *arg)
 	svc = NULL;
 	e->removed = removed;
 	count_adjust(r, e, 1);
+	if (!removed && uses_dns(e->svc)) {
+		seed_addrs(r, e);
+		e->dns_pending = 1;
+	}
 	if (sync_entry(r, e, &res, err) == -1)
 		log_error("cannot rewrite outputs from record", "service",
 		    name, "error", err);
@@ -840,6 +1035,31 @@ kv_json(const struct kvlist *l)
 	return o;
 }
 
+/* The task DNS state of e (lock held): what was asked, the set in use
+ * (kept while the name does not resolve) and the last error. */
+static void
+dns_json(cJSON *o, const struct entry *e)
+{
+	cJSON *d = cJSON_AddObjectToObject(o, "dns"), *a;
+	size_t i;
+
+	if (d == NULL)
+		return;
+	if (e->dns_name)
+		cJSON_AddStringToObject(d, "name", e->dns_name);
+	else
+		cJSON_AddNullToObject(d, "name");
+	a = cJSON_AddArrayToObject(d, "addresses");
+	for (i = 0; a && i < e->naddrs; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(e->addrs[i]));
+	if (e->dns_error)
+		cJSON_AddStringToObject(d, "error", e->dns_error);
+	else
+		cJSON_AddNullToObject(d, "error");
+	cJSON_AddNumberToObject(d, "lastLookup", (double)e->dns_time);
+	cJSON_AddNumberToObject(d, "lookups", (double)e->dns_lookups);
+}
+
 /* Called with e->lock held. */
 static cJSON *
 entry_json(struct registry *r, struct entry *e, int detail)
@@ -856,8 +1076,10 @@ entry_json(struct registry *r, struct entry *e, int detail)
 		cJSON_AddStringToObject(o, "error", e->invalid);
 		return o;
 	}
-	cJSON_AddStringToObject(o, "status", e->removed ? "removed" :
-	    "active");
+	cJSON_AddStringToObject(o, "status", e->rejected ? "rejected" :
+	    e->removed ? "removed" : "active");
+	if (e->rejected)
+		cJSON_AddStringToObject(o, "rejected", e->rejected);
 	cJSON_AddItemToObject(o, "params", kv_json(&e->svc->params));
 	alerts = cJSON_AddArrayToObject(o, "alerts");
 	for (i = 0; i < e->svc->nalerts; i++) {
@@ -888,6 +1110,8 @@ entry_json(struct registry *r, struct entry *e, int detail)
 		cJSON_AddStringToObject(files, "rules", path);
 	else
 		cJSON_AddNullToObject(files, "rules");
+	if (!e->removed && uses_dns(e->svc))
+		dns_json(o, e);
 	if (detail) {
 		store_path(r->st, STORE_STATE, e->name, path, sizeof(path));
 		cJSON_AddStringToObject(files, "state", path);
@@ -960,6 +1184,68 @@ registry_service_json(struct registry *r, const char *name)
 	return o;
 }
 
+cJSON *
+registry_sd_json(struct registry *r)
+{
+	struct entry **all = NULL, *e;
+	cJSON *arr = cJSON_CreateArray();
+	size_t n = 0, i;
+	int failed = 0;
+
+	if (arr == NULL)
+		return NULL;
+	pthread_rwlock_rdlock(&r->maplock);
+	if ((all = calloc(r->nentries + 1, sizeof(*all))) == NULL) {
+		pthread_rwlock_unlock(&r->maplock);
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	for (i = 0; i < r->nbuckets; i++)
+		for (e = r->buckets[i]; e; e = e->next)
+			all[n++] = e;
+	pthread_rwlock_unlock(&r->maplock);
+	qsort(all, n, sizeof(*all), entry_cmp);
+	for (i = 0; i < n && !failed; i++) {
+		char err[ERR_MAX], *buf = NULL;
+		size_t len;
+		cJSON *groups, *g;
+		int rc;
+
+		e = all[i];
+		pthread_mutex_lock(&e->lock);
+		if (e->svc == NULL || e->removed || e->invalid != NULL) {
+			pthread_mutex_unlock(&e->lock);
+			continue;
+		}
+		pthread_rwlock_rdlock(&r->nodelock);
+		rc = render_targets(e->svc, (const char *const *)e->addrs,
+		    e->naddrs, node_labels, r, &buf, &len, err);
+		pthread_rwlock_unlock(&r->nodelock);
+		pthread_mutex_unlock(&e->lock);
+		if (rc == -1) {
+			failed = 1;
+			break;
+		}
+		if (buf == NULL)
+			continue;	/* no target: no file, no group */
+		if ((groups = cJSON_ParseWithLength(buf, len)) == NULL) {
+			free(buf);
+			failed = 1;
+			break;
+		}
+		free(buf);
+		while ((g = cJSON_DetachItemFromArray(groups, 0)) != NULL)
+			cJSON_AddItemToArray(arr, g);
+		cJSON_Delete(groups);
+	}
+	free(all);
+	if (failed) {
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	return arr;
+}
+
 void
 registry_counts(struct registry *r, size_t *services, size_t *removed_kept,
     size_t *nodes)
@@ -969,4 +1255,390 @@ registry_counts(struct registry *r, size_t *services, size_t *removed_kept,
 	pthread_rwlock_rdlock(&r->nodelock);
 	*nodes = r->nnodes;
 	pthread_rwlock_unlock(&r->nodelock);
+}
+
+/* Task DNS. */
+
+void
+registry_set_dns_hook(struct registry *r, void (*wake)(void *), void *ctx)
+{
+	r->dns_wake = wake;
+	r->dns_ctx = ctx;
+}
+
+/* Every entry, under the map lock (entries are never freed before
+ * registry_free, so the pointers stay good after it is dropped). */
+static struct entry **
+all_entries(struct registry *r, size_t *n)
+{
+	struct entry **all, *e;
+	size_t i;
+
+	*n = 0;
+	pthread_rwlock_rdlock(&r->maplock);
+	if ((all = calloc(r->nentries + 1, sizeof(*all))) != NULL)
+		for (i = 0; i < r->nbuckets; i++)
+			for (e = r->buckets[i]; e; e = e->next)
+				all[(*n)++] = e;
+	pthread_rwlock_unlock(&r->maplock);
+	return all;
+}
+
+static int
+names_add(char ***names, size_t *n, const char *name)
+{
+	char **nv;
+
+	if ((nv = realloc(*names, (*n + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	*names = nv;
+	if ((nv[*n] = strdup(name)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+int
+registry_dns_names(struct registry *r, int pending_only, char ***names,
+    size_t *n)
+{
+	struct entry **all;
+	size_t nall, i;
+	int rc = 0;
+
+	*names = NULL;
+	*n = 0;
+	if ((all = all_entries(r, &nall)) == NULL)
+		return -1;
+	for (i = 0; i < nall && rc == 0; i++) {
+		struct entry *e = all[i];
+
+		pthread_mutex_lock(&e->lock);
+		if (e->invalid == NULL && !e->removed && uses_dns(e->svc) &&
+		    (!pending_only || e->dns_pending))
+			rc = names_add(names, n, e->name);
+		pthread_mutex_unlock(&e->lock);
+	}
+	free(all);
+	if (rc == -1) {
+		addrs_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+registry_dns_result(struct registry *r, const char *name, const char *qname,
+    char *const *addrs, size_t naddrs, const char *error,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	struct entry *e;
+	char **v = NULL, *dn = NULL, *de = NULL;
+	size_t nv = 0, i;
+	int rc = 0, changed = 0;
+
+	memset(res, 0, sizeof(*res));
+	if ((e = entry_get(r, name, 0)) == NULL)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	if (e->invalid != NULL || e->removed || !uses_dns(e->svc))
+		goto out;	/* changed meanwhile: nothing to do */
+	if ((dn = strdup(qname)) == NULL ||
+	    (error != NULL && (de = strdup(error)) == NULL) ||
+	    (error == NULL && addrs_copy_sorted(addrs, naddrs, &v,
+	    &nv) == -1)) {
+		snprintf(err, ERR_MAX, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	changed = (error == NULL) != (e->dns_error == NULL) ||
+	    (error != NULL && strcmp(error, e->dns_error) != 0);
+	free(e->dns_name);
+	e->dns_name = dn;
+	dn = NULL;
+	free(e->dns_error);
+	e->dns_error = de;
+	de = NULL;
+	e->dns_time = time(NULL);
+	e->dns_lookups++;
+	e->dns_pending = 0;
+	if (error != NULL)
+		goto out;	/* keep the last good set */
+	if (nv == e->naddrs) {
+		for (i = 0; i < nv && strcmp(v[i], e->addrs[i]) == 0; i++)
+			;
+		if (i == nv)
+			goto out;	/* same set: nothing to write */
+	}
+	addrs_free(e->addrs, e->naddrs);
+	e->addrs = v;
+	e->naddrs = nv;
+	v = NULL;
+	nv = 0;
+	changed = 1;
+	rc = sync_entry(r, e, res, err);
+out:
+	pthread_mutex_unlock(&e->lock);
+	addrs_free(v, nv);
+	free(dn);
+	free(de);
+	return rc == -1 ? -1 : changed;
+}
+
+/* Reconcile with swarm-listener. */
+
+uint64_t
+registry_generation(struct registry *r)
+{
+	return __atomic_load_n(&r->gen, __ATOMIC_RELAXED);
+}
+
+int
+registry_active_names(struct registry *r, uint64_t gen, char ***names,
+    size_t *n)
+{
+	struct entry **all;
+	size_t nall, i;
+	int rc = 0;
+
+	*names = NULL;
+	*n = 0;
+	if ((all = all_entries(r, &nall)) == NULL)
+		return -1;
+	qsort(all, nall, sizeof(*all), entry_cmp);
+	for (i = 0; i < nall && rc == 0; i++) {
+		struct entry *e = all[i];
+
+		pthread_mutex_lock(&e->lock);
+		if (e->svc != NULL && e->invalid == NULL && !e->removed &&
+		    e->gen <= gen)
+			rc = names_add(names, n, e->name);
+		pthread_mutex_unlock(&e->lock);
+	}
+	free(all);
+	if (rc == -1) {
+		addrs_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/*
+ * After a failed reload. Prometheus says only that the reload failed, not
+ * which file, so the culprits are found by elimination: the rule files
+ * written since the last good reload are parked in rejected/ (outside the
+ * glob) and Prometheus is asked again; if it now succeeds the fault is
+ * among them, and halves are brought back until each bad file is alone.
+ * For b bad files among k suspects that costs about 2 b log2(k) reloads.
+ * A parked file is a quarantined file whose reason is not known yet, so a
+ * crash half way leaves nothing in rules/ that was not there before.
+ */
+struct names {
+	char	**v;
+	size_t	  n;
+	size_t	  cap;
+};
+
+static void
+names_release(struct names *ns)
+{
+	size_t i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int
+names_push(struct names *ns, const char *name)
+{
+	char **v;
+
+	if (ns->n == ns->cap) {
+		ns->cap = ns->cap ? ns->cap * 2 : 16;
+		if ((v = realloc(ns->v, ns->cap * sizeof(*v))) == NULL)
+			return -1;
+		ns->v = v;
+	}
+	if ((ns->v[ns->n] = strdup(name)) == NULL)
+		return -1;
+	ns->n++;
+	return 0;
+}
+
+/* Names of the services whose rule file is in rules/ and, unless all,
+ * changed since the last good reload. */
+static int
+suspects(struct registry *r, int all, struct names *ns)
+{
+	struct entry *e;
+	size_t i;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&r->maplock);
+	for (i = 0; i < r->nbuckets && rc == 0; i++)
+		for (e = r->buckets[i]; e != NULL && rc == 0; e = e->next) {
+			pthread_mutex_lock(&e->lock);
+			if (e->has_rules && (all || e->rules_dirty))
+				rc = names_push(ns, e->name);
+			pthread_mutex_unlock(&e->lock);
+		}
+	pthread_rwlock_unlock(&r->maplock);
+	return rc;
+}
+
+/* Moves a suspect's rule file out of rules/ (park) or back (unpark). */
+static void
+park(struct registry *r, const char *name, int out)
+{
+	char err[ERR_MAX];
+	struct entry *e;
+
+	if ((e = entry_get(r, name, 0)) == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	if (out && e->has_rules && !e->has_rejected) {
+		if (store_move(r->st, STORE_RULES, STORE_REJECTED, name,
+		    err) == -1)
+			log_error("cannot park rule file", "service", name,
+			    "error", err);
+		else {
+			e->has_rules = 0;
+			e->has_rejected = 1;
+			e->h_rejected = e->h_rules;
+		}
+	} else if (!out && e->has_rejected && e->rejected == NULL &&
+	    !e->has_rules) {
+		if (store_move(r->st, STORE_REJECTED, STORE_RULES, name,
+		    err) == -1)
+			log_error("cannot restore rule file", "service", name,
+			    "error", err);
+		else {
+			e->has_rules = 1;
+			e->h_rules = e->h_rejected;
+			e->has_rejected = 0;
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void
+park_all(struct registry *r, char **v, size_t n, int out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		park(r, v[i], out);
+}
+
+/* A parked file is the culprit: it stays in rejected/, with the reason. */
+static void
+reject(struct registry *r, const char *name)
+{
+	char path[PATH_MAX], why[ERR_MAX], reason[ERR_MAX];
+	struct entry *e;
+
+	if ((e = entry_get(r, name, 0)) == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	if (e->has_rejected && e->rejected == NULL) {
+		snprintf(reason, sizeof(reason), "Prometheus refused the rule "
+		    "file on reload (the reload succeeds without it)");
+		store_path(r->st, STORE_REJECTED, name, path, sizeof(path));
+		if (r->promtool != NULL && rulecheck_promtool(r->promtool,
+		    path, "the rule file", why) == -1)
+			snprintf(reason, sizeof(reason), "Prometheus refused "
+			    "the rule file on reload: %.400s", why);
+		e->rejected = strdup(reason);
+		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
+		log_error("rule file quarantined", "service", name,
+		    "file", path, "reason", reason);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* v[0..n) are parked and Prometheus reloads without them: brings back
+ * every one that it also accepts. *ok tells whether Prometheus's last
+ * reload succeeded. */
+static void
+bisect(struct registry *r, char **v, size_t n, registry_reload_fn try,
+    void *ctx, int *ok)
+{
+	char err[ERR_MAX];
+
+	park_all(r, v, n, 0);
+	if ((*ok = try(ctx, err) == 0))
+		return;
+	park_all(r, v, n, 1);
+	if (n == 1) {
+		reject(r, v[0]);
+		return;
+	}
+	bisect(r, v, n / 2, try, ctx, ok);
+	bisect(r, v + n / 2, n - n / 2, try, ctx, ok);
+}
+
+size_t
+registry_reload_failed(struct registry *r, registry_reload_fn try, void *ctx)
+{
+	struct names ns = { 0 };
+	char err[ERR_MAX], n[32];
+	size_t before, found;
+	int all, ok;
+
+	before = __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED);
+	for (all = 0; all < 2; all++) {
+		names_release(&ns);
+		if (suspects(r, all, &ns) == -1)
+			break;
+		if (ns.n == 0)
+			continue;
+		snprintf(n, sizeof(n), "%zu", ns.n);
+		log_warn("reload failed: looking for the rule file at fault",
+		    "suspects", n, "scope", all ? "all" : "changed");
+		park_all(r, ns.v, ns.n, 1);
+		if (try(ctx, err) != 0) {
+			/* Not them: Prometheus fails for another reason. */
+			park_all(r, ns.v, ns.n, 0);
+			continue;
+		}
+		bisect(r, ns.v, ns.n, try, ctx, &ok);
+		if (!ok)
+			(void)try(ctx, err);
+		names_release(&ns);
+		found = __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED) -
+		    before;
+		registry_reload_ok(r);
+		return found;
+	}
+	names_release(&ns);
+	/* Everything back as it was: one more reload so Prometheus's own
+	 * state matches rules/ again, whatever the outcome. */
+	(void)try(ctx, err);
+	log_error("reload fails, and not because of a rule file flowmon "
+	    "wrote: see Prometheus's log");
+	return 0;
+}
+
+void
+registry_reload_ok(struct registry *r)
+{
+	struct entry *e;
+	size_t i;
+
+	pthread_rwlock_rdlock(&r->maplock);
+	for (i = 0; i < r->nbuckets; i++)
+		for (e = r->buckets[i]; e != NULL; e = e->next)
+			__atomic_store_n(&e->rules_dirty, 0,
+			    __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&r->maplock);
+}
+
+size_t
+registry_rejected(struct registry *r)
+{
+	return __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED);
 }

@@ -3,6 +3,8 @@
 #ifndef FLOWMON_REGISTRY_H
 #define FLOWMON_REGISTRY_H
 
+#include <stdint.h>
+
 #include <cJSON.h>
 
 #include "request.h"
@@ -68,8 +70,63 @@ cJSON	*registry_services_json(struct registry *r);
 /* GET /services/<name>: one service with its files; NULL if unknown. */
 cJSON	*registry_service_json(struct registry *r, const char *name);
 
+/* GET /sd: every target group of every active service, sorted by service,
+ * as one JSON array in the http_sd format. The groups are rendered exactly
+ * as for the target files (render_targets), so http_sd and file_sd see the
+ * same targets. NULL on allocation failure; the caller owns the result. */
+cJSON	*registry_sd_json(struct registry *r);
+
+/* One synchronous reload attempt: 0 when Prometheus accepted it. */
+typedef int (*registry_reload_fn)(void *ctx, char err[ERR_MAX]);
+
+/* After Prometheus refused a reload (it answered 500): finds the rule
+ * files at fault by elimination among those written since the last good
+ * reload (all of flowmon's, if none of those is), moving each culprit to
+ * rejected/ and marking its service rejected, so that every other change
+ * applies. Reloads through try, from the reloader's thread. Returns the
+ * number of files quarantined. */
+size_t	 registry_reload_failed(struct registry *r, registry_reload_fn try,
+	    void *ctx);
+/* A reload succeeded: what was written so far is loaded. */
+void	 registry_reload_ok(struct registry *r);
+/* Services whose rule file is quarantined, for /metrics. */
+size_t	 registry_rejected(struct registry *r);
+
 /* Counts for /metrics. */
 void	 registry_counts(struct registry *r, size_t *services,
 	    size_t *removed_kept, size_t *nodes);
+
+/* Task DNS (see dns.h). A service with neither nodeInfo, targets nor
+ * scrapeType=static_configs (and a scrapePort) takes its targets from the
+ * addresses of its task DNS name, looked up off the request path.
+ *
+ * wake(ctx) is called (without registry locks) when such a service appears
+ * or was never looked up, so the lookup comes soon. Set before serving. */
+void	 registry_set_dns_hook(struct registry *r, void (*wake)(void *),
+	    void *ctx);
+/* Names of the services that use task DNS; only those waiting for their
+ * first lookup when pending_only is set. *names is malloc'd, as is each
+ * name (caller frees). 0, or -1 on ENOMEM. */
+int	 registry_dns_names(struct registry *r, int pending_only,
+	    char ***names, size_t *n);
+/* The outcome of looking up qname for service name: on success (error
+ * NULL) addrs, in any order, become the set; the target file is rewritten
+ * only if the sorted set differs. On failure the last set is kept and
+ * error is shown in registry_service_json(). A service that left the DNS
+ * path meanwhile is ignored. 1 when the outcome changed (another set, or
+ * another error, or an error went away), 0 when not, -1 with err on a
+ * storage error. */
+int	 registry_dns_result(struct registry *r, const char *name,
+	    const char *qname, char *const *addrs, size_t naddrs,
+	    const char *error, struct registry_result *res,
+	    char err[ERR_MAX]);
+
+/* Reconcile (see listener.h). The generation grows with every upsert and
+ * remove; registry_active_names() lists the active services (not removed,
+ * record valid) last changed at generation gen or before, sorted, so a
+ * service created while a listener was being asked is never pruned. */
+uint64_t registry_generation(struct registry *r);
+int	 registry_active_names(struct registry *r, uint64_t gen,
+	    char ***names, size_t *n);
 
 #endif

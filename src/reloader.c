@@ -120,6 +120,23 @@ reloader_report(struct reloader *r, int rc, const char *err, int64_t took,
 		r->on_result(r->ctx, rc == 0, rc == 0 ? NULL : err);
 }
 
+/* Logs an attempt made by reloader_try (no result callback: it is the
+ * callback's caller). */
+static void
+reloader_report_quiet(struct reloader *r, int rc, const char *err,
+    int64_t took)
+{
+	char ms[32];
+
+	snprintf(ms, sizeof(ms), "%" PRId64, took);
+	if (rc == 0)
+		log_info("reload succeeded", "backend", r->backend->name,
+		    "duration_ms", ms);
+	else
+		log_info("reload failed", "backend", r->backend->name,
+		    "error", err, "duration_ms", ms);
+}
+
 static void *
 reloader_main(void *p)
 {
@@ -163,6 +180,39 @@ reloader_main(void *p)
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
+}
+
+int
+reloader_try(struct reloader *r, char err[ERR_MAX])
+{
+	int64_t start, end;
+	int rc;
+
+	if (r->backend == NULL) {
+		snprintf(err, ERR_MAX, "no reload back end");
+		return -1;
+	}
+	start = reloader_now_ms();
+	err[0] = '\0';
+	rc = r->backend->reload(r->arg, err);
+	if (rc != 0 && err[0] == '\0')
+		snprintf(err, ERR_MAX, "%s reload failed", r->backend->name);
+	end = reloader_now_ms();
+	pthread_mutex_lock(&r->lock);
+	/* A failure here schedules no retry of its own: the caller is in
+	 * the middle of one already. */
+	if (rc == 0)
+		(void)reloader_record(r, rc, err, end);
+	else {
+		r->st.failed++;
+		r->st.last_success = 0;
+		r->st.last_time = time(NULL);
+		snprintf(r->st.last_error, sizeof(r->st.last_error), "%s",
+		    err);
+	}
+	pthread_mutex_unlock(&r->lock);
+	reloader_report_quiet(r, rc, err, end - start);
+	return rc;
 }
 
 struct reloader *

@@ -58,6 +58,11 @@ struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
  * non-blocking; safe from any thread. */
 void	 reloader_trigger(struct reloader *r);
 void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
+/* One reload attempt now, through the back end, counted in the stats (a
+ * success also settles a pending retry). For the result callback, which
+ * runs on the reloader's thread, so attempts never overlap. 0 on success,
+ * else the back end's code with err. */
+int	 reloader_try(struct reloader *r, char err[ERR_MAX]);
 /* Stops the thread (a pending reload is dropped) and frees r. NULL ok.
  * Returns at once from a quiet time or a backoff; an attempt already on the
  * wire is waited for (bounded by the back end's timeout, 30 s for HTTP). */

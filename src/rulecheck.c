@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,11 @@
 
 #define PROMTOOL_TIMEOUT_MS	20000
 #define PROMTOOL_OUTPUT_MAX	4096
+#define PROMTOOL_FD		3
+#define PROMTOOL_FD_PATH	"/dev/fd/3"
+
+static int	promtool_run(const char *, const char *, int, const char *,
+		    char[ERR_MAX]);
 
 extern char **environ;
 
@@ -285,6 +291,46 @@ int
 rulecheck_promtool(const char *promtool, const char *path, const char *shown,
     char err[ERR_MAX])
 {
+	return promtool_run(promtool, path, -1, shown, err);
+}
+
+int
+rulecheck_promtool_buf(const char *promtool, const char *buf, size_t len,
+    const char *shown, char err[ERR_MAX])
+{
+	ssize_t n;
+	size_t off = 0;
+	int fd, rc;
+
+	/* An anonymous file: nothing touches a disk, and the check leaves no
+	 * trace in the data dir (not even a directory mtime). */
+	if ((fd = memfd_create("flowmon-rules", MFD_CLOEXEC)) == -1) {
+		snprintf(err, ERR_MAX, "cannot check with promtool: "
+		    "memfd_create: %s", strerror(errno));
+		return 1;
+	}
+	while (off < len) {
+		if ((n = write(fd, buf + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, ERR_MAX, "cannot check with promtool: "
+			    "write: %s", strerror(errno));
+			close(fd);
+			return 1;
+		}
+		off += (size_t)n;
+	}
+	rc = promtool_run(promtool, PROMTOOL_FD_PATH, fd, shown, err);
+	close(fd);
+	return rc;
+}
+
+/* Runs promtool on path; when fd is not -1 it becomes the child's
+ * descriptor PROMTOOL_FD, which path names. */
+static int
+promtool_run(const char *promtool, const char *path, int fd,
+    const char *shown, char err[ERR_MAX])
+{
 	char out[PROMTOOL_OUTPUT_MAX + 1];
 	char *argv[] = { (char *)promtool, (char *)"check", (char *)"rules",
 	    (char *)path, NULL };
@@ -305,6 +351,8 @@ rulecheck_promtool(const char *promtool, const char *path, const char *shown,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	if (fd != -1)
+		posix_spawn_file_actions_adddup2(&fa, fd, PROMTOOL_FD);
 	rc = posix_spawn(&pid, promtool, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);

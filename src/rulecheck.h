@@ -28,4 +28,9 @@ int	 rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
 int	 rulecheck_promtool(const char *promtool, const char *path,
 	    const char *shown, char err[ERR_MAX]);
 
+/* The same for a rule file held in memory (passed to promtool through an
+ * anonymous memfd, so nothing is written anywhere). */
+int	 rulecheck_promtool_buf(const char *promtool, const char *buf,
+	    size_t len, const char *shown, char err[ERR_MAX]);
+
 #endif

@@ -373,54 +373,6 @@ fail:
 }
 
 int
-store_temp(struct store *st, enum store_kind kind, const char *name,
-    const void *buf, size_t len, char *path, size_t pathsz,
-    char err[ERR_MAX])
-{
-	char file[NAME_MAX + 1];
-	unsigned long seq;
-	int fd, rc, saved;
-
-	if (store_check(st, kind, name, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	seq = atomic_fetch_add(&store_seq, 1);
-	if (snprintf(path, pathsz, "%s/%s/.%s.tmp.%ld.%lu", st->dir,
-	    store_kinds[kind].dir, file, (long)getpid(), seq) >= (int)pathsz) {
-		snprintf(err, ERR_MAX, "scratch path too long");
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
-		goto fail;
-	rc = store_write_all(fd, buf, len);
-	saved = errno;
-	if (close(fd) == -1 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc == -1) {
-		unlink(path);
-		errno = saved;
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, ERR_MAX, "cannot write scratch file in %s: %s",
-	    store_kinds[kind].dir, strerror(errno));
-	return -1;
-}
-
-void
-store_drop_temp(const char *path)
-{
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("cannot remove scratch file", "file", path,
-		    "error", strerror(errno));
-}
-
-int
 store_remove(struct store *st, enum store_kind kind, const char *name,
     char err[ERR_MAX])
 {

@@ -44,16 +44,6 @@ void	 store_path(const struct store *st, enum store_kind kind,
 int	 store_write(struct store *st, enum store_kind kind, const char *name,
 	    const void *buf, size_t len, char err[ERR_MAX]);
 
-/* Writes buf to a scratch file in kind's directory, named like a temp file
- * of store_write (so no glob matches it and a crash leaves nothing the next
- * store_open would not sweep), for an external checker to read. No fsync:
- * it is never renamed. path receives its absolute-or-relative path (as the
- * data dir was given). Delete it with store_drop_temp(). */
-int	 store_temp(struct store *st, enum store_kind kind, const char *name,
-	    const void *buf, size_t len, char *path, size_t pathsz,
-	    char err[ERR_MAX]);
-void	 store_drop_temp(const char *path);
-
 /* Removes <kind>/<name><ext> and fsyncs the directory. A missing file is
  * success. */
 int	 store_remove(struct store *st, enum store_kind kind, const char *name,

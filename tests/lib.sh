@@ -214,6 +214,14 @@ flowmon_ready() {
 	alive "$FLOWMON_PID" && http_ok "$FLOWMON_URL/v1/docker-flow-monitor/ping"
 }
 
+# valgrind_log PID: the --log-file of FLOWMON_WRAP for that pid, if any.
+valgrind_log() {
+	local pat
+	pat=$(printf '%s\n' $FLOWMON_WRAP | sed -n 's/^--log-file=//p' |
+	    tail -n 1)
+	[ -n "$pat" ] && printf '%s\n' "${pat//%p/$1}"
+}
+
 # flowmon_stop: SIGTERM and wait for the exit. The exit status must be 0:
 # with FLOWMON_WRAP, a valgrind error (leak or invalid access) makes it 99.
 flowmon_stop() {
@@ -227,13 +235,12 @@ flowmon_stop() {
 	if [ "$STOP_STATUS" -ne 0 ]; then
 		say "FAIL: flowmon (pid $pid) exited with status $STOP_STATUS${FLOWMON_WRAP:+ under: $FLOWMON_WRAP}" >&2
 		tail -n 20 "$FLOWMON_LOG" >&2
-		for f in $(ls -t "${TMPDIR:-/tmp}"/*/valgrind."$pid".log \
-		    "$(dirname "$FLOWMON")"/valgrind."$pid".log 2>/dev/null |
-		    head -n 1); do
+		f=$(valgrind_log "$pid")
+		if [ -n "$f" ] && [ -f "$f" ]; then
 			echo "---- $f" >&2
-			grep -A 12 -E 'Invalid|uninitialised|definitely|indirectly|ERROR SUMMARY' \
-			    "$f" | head -n 80 >&2
-		done
+			grep -A 14 -E 'Invalid|uninitialised|definitely lost in|indirectly lost in|ERROR SUMMARY' \
+			    "$f" | head -n 120 >&2
+		fi
 		return 1
 	fi
 	say "flowmon (pid $pid) stopped, exit status 0"
@@ -280,12 +287,12 @@ flowmon_idle() { [ "$(fm_metric flowmon_reload_pending)" = 0 ]; }
 
 # ------------------------------------------------------------- Prometheus
 
-# prom_start DATA_DIR: Prometheus on a free port with the file_sd job and
+# prom_start DATA_DIR [PORT]: Prometheus on PORT (a restart) or a free port with the file_sd job and
 # rule glob of DESIGN.md over DATA_DIR, 1 s scrape and evaluation, lifecycle
 # API on. Creates targets/ and rules/ first (Prometheus only watches a
 # directory that exists). Waits for /-/ready.
 prom_start() {
-	local data=$1 attempt
+	local data=$1 port=${2:-} attempt
 	mkdir -p "$data/targets" "$data/rules"
 	cat >"$IT_TMP/prometheus.yml" <<-EOF
 	global:
@@ -301,7 +308,11 @@ prom_start() {
 	        refresh_interval: 30s
 	EOF
 	for attempt in 1 2 3; do
-		free_port PROM_PORT
+		if [ -n "$port" ]; then
+			PROM_PORT=$port
+		else
+			free_port PROM_PORT
+		fi
 		PROM_URL=http://127.0.0.1:$PROM_PORT
 		PROM_LOG=$IT_TMP/prometheus.log
 		"$PROMETHEUS_BIN" --config.file="$IT_TMP/prometheus.yml" \

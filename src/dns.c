@@ -1,0 +1,277 @@
+/* dns.c: the task DNS thread: looks up `tasks.<service>` off the request
+ * path and hands the addresses to the registry, which decides what to write.
+ *
+ * Rounds. A full round looks up every task DNS service; it runs at start and
+ * then every refresh period. A wake (a new service, or one loaded from disk
+ * and never looked up) runs a short round of just the pending names, so a
+ * new service gets its targets within a lookup's time, not a refresh
+ * period's. Lookups run one after the other without any lock held: a slow
+ * resolver delays the next lookup, never a request. */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "dns.h"
+#include "log.h"
+#include "registry.h"
+
+struct dns {
+	struct registry	*r;
+	char		*tmpl;
+	long		 refresh_ms;
+	dns_resolve_fn	 resolve;
+	void		*ctx;
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* CLOCK_MONOTONIC */
+	int		 stop;		/* under lock */
+	int		 woken;		/* under lock */
+};
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+dns_resolve(void *ctx, const char *qname, char ***addrs, size_t *naddrs,
+    char err[ERR_MAX])
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[NI_MAXHOST], **v = NULL, **nv;
+	size_t n = 0;
+	int rc;
+
+	(void)ctx;
+	*addrs = NULL;
+	*naddrs = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(qname, NULL, &hints, &res)) != 0) {
+		snprintf(err, ERR_MAX, "%s: %s", qname, rc == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, host,
+		    sizeof(host), NULL, 0, NI_NUMERICHOST)) != 0)
+			continue;
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+			goto nomem;
+		v = nv;
+		if ((v[n] = strdup(host)) == NULL)
+			goto nomem;
+		n++;
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		free(v);
+		snprintf(err, ERR_MAX, "%s: no usable address", qname);
+		return -1;
+	}
+	*addrs = v;
+	*naddrs = n;
+	return 0;
+nomem:
+	freeaddrinfo(res);
+	strv_free(v, n);
+	snprintf(err, ERR_MAX, "%s: out of memory", qname);
+	return -1;
+}
+
+int
+dns_name(const char *tmpl, const char *service, char *buf, size_t size)
+{
+	const char *p = strstr(tmpl, "%s");
+	size_t pre, total;
+
+	if (p == NULL)		/* config refuses it; take it verbatim */
+		return snprintf(buf, size, "%s", tmpl) < (int)size ? 0 : -1;
+	pre = (size_t)(p - tmpl);
+	total = pre + strlen(service) + strlen(p + 2);
+	if (total >= size || total > 253)
+		return -1;
+	memcpy(buf, tmpl, pre);
+	memcpy(buf + pre, service, strlen(service));
+	memcpy(buf + pre + strlen(service), p + 2, strlen(p + 2) + 1);
+	return 0;
+}
+
+int
+dns_run_once(struct registry *r, const char *tmpl, dns_resolve_fn resolve,
+    void *ctx, int pending_only)
+{
+	char **names = NULL, qname[NI_MAXHOST];
+	size_t n = 0, i;
+
+	if (resolve == NULL)
+		resolve = dns_resolve;
+	if (registry_dns_names(r, pending_only, &names, &n) == -1) {
+		log_error("task dns: out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct registry_result res;
+		char err[ERR_MAX], werr[ERR_MAX], **addrs = NULL;
+		size_t naddrs = 0;
+		int ok, c;
+
+		if (dns_name(tmpl, names[i], qname, sizeof(qname)) == -1) {
+			snprintf(qname, sizeof(qname), "%.200s...", tmpl);
+			snprintf(err, ERR_MAX, "the task DNS name of %s is "
+			    "longer than 253 bytes", names[i]);
+			ok = 0;
+		} else {
+			ok = resolve(ctx, qname, &addrs, &naddrs, err) == 0;
+		}
+		c = registry_dns_result(r, names[i], qname, addrs, naddrs,
+		    ok ? NULL : err, &res, werr);
+		if (c == -1) {
+			log_error("task dns: cannot write targets", "service",
+			    names[i], "error", werr);
+		} else if (c == 1 && ok) {
+			char num[32];
+
+			snprintf(num, sizeof(num), "%zu", naddrs);
+			log_info("task dns addresses changed", "service",
+			    names[i], "name", qname, "addresses", num);
+		} else if (c == 1) {
+			log_warn("task dns lookup failed, keeping the last "
+			    "addresses", "service", names[i], "error", err);
+		}
+		strv_free(addrs, naddrs);
+	}
+	strv_free(names, n);
+	return (int)n;
+}
+
+static void
+mono_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static int
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void
+ts_add_ms(struct timespec *ts, long ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *
+dns_thread(void *arg)
+{
+	struct dns *d = arg;
+	struct timespec next, now;
+
+	mono_now(&next);	/* the first full round at once */
+	pthread_mutex_lock(&d->lock);
+	while (!d->stop) {
+		int full, pending;
+
+		mono_now(&now);
+		if (!d->woken && ts_before(&now, &next)) {
+			pthread_cond_timedwait(&d->cond, &d->lock, &next);
+			continue;
+		}
+		full = !ts_before(&now, &next);
+		pending = d->woken;
+		d->woken = 0;
+		if (full) {
+			next = now;
+			ts_add_ms(&next, d->refresh_ms);
+		}
+		pthread_mutex_unlock(&d->lock);
+		if (full || pending)
+			dns_run_once(d->r, d->tmpl, d->resolve, d->ctx, !full);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+struct dns *
+dns_start(struct registry *r, const char *tmpl, long refresh_ms,
+    dns_resolve_fn resolve, void *ctx, char err[ERR_MAX])
+{
+	pthread_condattr_t ca;
+	struct dns *d;
+	int rc;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->tmpl = strdup(tmpl)) == NULL) {
+		free(d);
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	d->r = r;
+	d->refresh_ms = refresh_ms > 0 ? refresh_ms : 30000;
+	d->resolve = resolve ? resolve : dns_resolve;
+	d->ctx = ctx;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((rc = pthread_create(&d->thread, NULL, dns_thread, d)) != 0) {
+		snprintf(err, ERR_MAX, "cannot start the task dns thread: %s",
+		    strerror(rc));
+		pthread_cond_destroy(&d->cond);
+		pthread_mutex_destroy(&d->lock);
+		free(d->tmpl);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+dns_wake(void *arg)
+{
+	struct dns *d = arg;
+
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->woken = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+dns_stop(struct dns *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = 1;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d->tmpl);
+	free(d);
+}

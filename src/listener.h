@@ -1,0 +1,79 @@
+/* listener.h: start-up reconcile with Docker Flow Swarm Listener. flowmon
+ * serves from its data dir at once; in the background it asks every
+ * LISTENER_ADDRESS for get-services (and DF_GET_NODES_URL for the nodes)
+ * and upserts each row as if it were a reconfigure, retrying with backoff
+ * until each has answered. With --listener-prune it then removes the
+ * services no listener lists. SCRAPE_PORT_<n> / SERVICE_NAME_<n> add static
+ * services, as DFM does. */
+#ifndef FLOWMON_LISTENER_H
+#define FLOWMON_LISTENER_H
+
+#include <stddef.h>
+
+#include "service.h"
+
+struct registry;
+struct listener;
+
+#define LISTENER_SERVICES_PATH "/v1/docker-flow-swarm-listener/get-services"
+
+/* Parses a row's parameters like a reconfigure (the HTTP front's parser
+ * with the shortcut table in use). out is zeroed; 0, or -1 with err. */
+typedef int (*listener_parse_fn)(void *ctx, const struct kvlist *params,
+	    struct service *out, char err[ERR_MAX]);
+
+struct listener_options {
+	const char	 *addresses;	/* LISTENER_ADDRESS comma list, or NULL */
+	const char	 *nodes_url;	/* DF_GET_NODES_URL, or NULL */
+	int		  prune;	/* --listener-prune */
+	char *const	 *node_labels;	/* DF_NODE_TARGET_LABELS */
+	size_t		  nnode_labels;
+	char *const	 *envp;		/* for SCRAPE_PORT_<n>; NULL: none */
+	long		  retry_min_ms;	/* first backoff, 0: 1 s */
+	long		  retry_max_ms;	/* longest backoff, 0: 30 s */
+};
+
+/* Pure parts. */
+
+/* The get-services URL of one LISTENER_ADDRESS item: a bare name means
+ * http://<name>:8080, a name with a port http://<name>:<port>, a URL is
+ * taken as the listener's base. malloc'd; NULL with err when empty or not
+ * http(s). */
+char	*listener_services_url(const char *item, char err[ERR_MAX]);
+
+/* A get-services or get-nodes answer (a JSON array of objects of strings;
+ * numbers and booleans are taken as their text) into rows. *rows is
+ * malloc'd; free with listener_rows_free(). -1 with err if it is not. */
+int	 listener_parse_rows(const char *json, size_t len,
+	    struct kvlist **rows, size_t *nrows, char err[ERR_MAX]);
+void	 listener_rows_free(struct kvlist *rows, size_t nrows);
+
+/* The static services of envp (SCRAPE_PORT_<n> with SERVICE_NAME_<n>) as
+ * reconfigure rows: serviceName, scrapePort, scrapeType=static_configs,
+ * sorted by name. -1 with err when a SCRAPE_PORT_<n> has no
+ * SERVICE_NAME_<n> or is not a port. */
+int	 listener_static_rows(char *const *envp, struct kvlist **rows,
+	    size_t *nrows, char err[ERR_MAX]);
+
+/* The labels of a node row kept by /node/reconfigure: those named in
+ * names (matched case-insensitively), '-' turned to '_', empty values
+ * dropped, sorted. out must be empty. 0, or -1 on ENOMEM. */
+int	 listener_node_labels(const struct kvlist *params, char *const *names,
+	    size_t nnames, struct kvlist *out);
+
+/* The daemon part. */
+
+/* Upserts the static services at once, then (when an address or a nodes
+ * URL is set) starts the reconcile thread. Uses libcurl (curl_global_init
+ * is main's). NULL with err on a bad option (a bad SCRAPE_PORT_<n>, a
+ * listener address that is not http). */
+struct listener *listener_start(const struct listener_options *o,
+	    struct registry *r, listener_parse_fn parse, void *ctx,
+	    char err[ERR_MAX]);
+/* 1 once every listener and the nodes URL have answered (and the prune,
+ * if any, is done). */
+int	 listener_done(struct listener *l);
+/* Stops the thread (a request in flight is abandoned) and frees l. NULL ok. */
+void	 listener_stop(struct listener *l);
+
+#endif

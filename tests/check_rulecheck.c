@@ -1,0 +1,272 @@
+/* check_rulecheck.c: the rule file checks: the libyaml round trip against
+ * the record (hostile expressions included), refusals of files that do not
+ * match, and promtool's verdicts (run only when promtool is installed). */
+#include <stdarg.h>
+
+#include "render.h"
+#include "request.h"
+#include "rulecheck.h"
+#include "testutil.h"
+
+/* A service from name=value pairs, through the real request parser. */
+static struct service *
+parse(const char *first, ...)
+{
+	struct kvlist params = { 0 };
+	struct request_ctx ctx = { 0 };
+	struct service *svc = calloc(1, sizeof(*svc));
+	const char *k, *v;
+	char err[ERR_MAX];
+	va_list ap;
+
+	ck_assert_ptr_nonnull(svc);
+	va_start(ap, first);
+	for (k = first; k != NULL; k = va_arg(ap, const char *)) {
+		v = va_arg(ap, const char *);
+		ck_assert_int_eq(kvlist_set(&params, k, v), 0);
+	}
+	va_end(ap);
+	if (request_parse(&params, &ctx, svc, err) == -1)
+		ck_abort_msg("request_parse: %s", err);
+	kvlist_release(&params);
+	return svc;
+}
+
+static char *
+rules_of(const struct service *svc, int persistent_only, size_t *len)
+{
+	char err[ERR_MAX], *out = NULL;
+
+	ck_assert_int_eq(render_rules(svc, persistent_only, &out, len, err),
+	    0);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+static const char *hostile[] = {
+	"up == 0",
+	"sum(rate(x{a=\"b: c\"}[5m])) > 0 # not a comment",
+	"'single' and \"double\"",
+	"up @ 100",
+	"{__name__=~\"x.*\"} * 2",
+	"a\nor\nb",
+	"  leading and trailing spaces  ",
+	"- looks like a list",
+	"key: value",
+	"|literal",
+	">folded",
+	"%percent",
+	"!tag",
+	"&anchor *alias",
+	"true",
+	"null",
+	"0x1F",
+	"unicode \xc3\xa9\xe2\x82\xac",
+};
+
+START_TEST(roundtrip_hostile)
+{
+	struct service *svc;
+	char err[ERR_MAX], *y;
+	size_t len;
+
+	svc = parse("serviceName", "go-demo_main", "alertName", "x",
+	    "alertIf", hostile[_i], "alertFor", "1m30s",
+	    "alertLabels", "severity=page,team=a=b",
+	    "alertAnnotations", "summary=it: is # down", NULL);
+	y = rules_of(svc, 0, &len);
+	if (rulecheck_yaml(y, len, svc, 0, err) != 0)
+		ck_abort_msg("%s: %s", hostile[_i], err);
+	free(y);
+	service_free(svc);
+}
+END_TEST
+
+START_TEST(roundtrip_many_and_persistent)
+{
+	struct service *svc;
+	char err[ERR_MAX], *y;
+	size_t len;
+
+	svc = parse("serviceName", "a", "alertName", "one", "alertIf", "up",
+	    "alertName.2", "two", "alertIf.2", "up == 1",
+	    "alertPersistent.2", "true", "alertName.7", "three",
+	    "alertIf.7", "vector(1)", NULL);
+	y = rules_of(svc, 0, &len);
+	ck_assert_int_eq(rulecheck_yaml(y, len, svc, 0, err), 0);
+	/* The full file is not the persistent-only one. */
+	ck_assert_int_eq(rulecheck_yaml(y, len, svc, 1, err), -1);
+	free(y);
+	y = rules_of(svc, 1, &len);
+	ck_assert_int_eq(rulecheck_yaml(y, len, svc, 1, err), 0);
+	ck_assert_int_eq(rulecheck_yaml(y, len, svc, 0, err), -1);
+	/* Without a record only the shape is checked. */
+	ck_assert_int_eq(rulecheck_yaml(y, len, NULL, 0, err), 0);
+	free(y);
+	service_free(svc);
+}
+END_TEST
+
+static const struct {
+	const char *yaml;
+	const char *reason;
+} bad[] = {
+	{ "groups: [", "not YAML" },
+	{ "[]", "one group" },
+	{ "groups: []", "one group" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: a\n    expr: up\n"
+	  "- name: t\n  rules: []\n", "one group" },
+	{ "groups:\n- name: other\n  rules:\n  - alert: s_a\n    expr: up\n",
+	  "named" },
+	{ "groups:\n- name: s\n", "no rules" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s-a\n    expr: up\n",
+	  "alert name" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n", "expression" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "    for: soon\n", "duration" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "    labels: {1x: y}\n", "labels" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "    labels: [x]\n", "not a map" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "    keep_firing_for: 1m\n", "unknown key" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: down\n",
+	  "read back" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "  - alert: s_b\n    expr: up\n", "more rules" },
+};
+
+START_TEST(refusals)
+{
+	struct service *svc;
+	char err[ERR_MAX];
+
+	svc = parse("serviceName", "s", "alertName", "a", "alertIf", "up",
+	    NULL);
+	ck_assert_int_eq(rulecheck_yaml(bad[_i].yaml, strlen(bad[_i].yaml),
+	    svc, 0, err), -1);
+	if (strstr(err, bad[_i].reason) == NULL)
+		ck_abort_msg("%s: \"%s\" lacks \"%s\"", bad[_i].yaml, err,
+		    bad[_i].reason);
+	service_free(svc);
+}
+END_TEST
+
+START_TEST(fewer_rules)
+{
+	struct service *svc;
+	const char *y = "groups:\n- name: s\n  rules:\n  - alert: s_a\n"
+	    "    expr: up\n";
+	char err[ERR_MAX];
+
+	svc = parse("serviceName", "s", "alertName", "a", "alertIf", "up",
+	    "alertName.1", "b", "alertIf.1", "up", NULL);
+	ck_assert_int_eq(rulecheck_yaml(y, strlen(y), svc, 0, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "fewer rules"));
+	service_free(svc);
+}
+END_TEST
+
+static char *
+have_promtool(void)
+{
+	static const char *dirs[] = { "/usr/bin", "/usr/local/bin", NULL };
+	char *p;
+	int i;
+
+	for (i = 0; dirs[i] != NULL; i++) {
+		if (asprintf(&p, "%s/promtool", dirs[i]) < 0)
+			abort();
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static char *
+write_rules(const char *dir, const struct service *svc)
+{
+	char *path, *y;
+	size_t len;
+
+	if (asprintf(&path, "%s/r.yml", dir) < 0)
+		abort();
+	y = rules_of(svc, 0, &len);
+	tu_spit(path, y);
+	free(y);
+	return path;
+}
+
+START_TEST(promtool_verdicts)
+{
+	struct service *good, *badexpr, *badrange;
+	char *pt, *dir, *path, err[ERR_MAX];
+
+	if ((pt = have_promtool()) == NULL) {
+		fprintf(stderr, "promtool_verdicts: no promtool; skipped\n");
+		return;
+	}
+	dir = tu_tmpdir();
+	good = parse("serviceName", "s", "alertName", "a", "alertIf",
+	    "rate(x[5m]) > 0 # c", "alertFor", "1s", NULL);
+	badexpr = parse("serviceName", "s", "alertName", "a", "alertIf",
+	    "rate(x[5m]", NULL);
+	badrange = parse("serviceName", "s", "alertName", "a", "alertIf",
+	    "rate(x[5x]) > 0", NULL);
+
+	path = write_rules(dir, good);
+	ck_assert_int_eq(rulecheck_promtool(pt, path, "rules/s.yml", err), 0);
+	free(path);
+
+	path = write_rules(dir, badexpr);
+	ck_assert_int_eq(rulecheck_promtool(pt, path, "rules/s.yml", err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "rules/s.yml"));
+	ck_assert_ptr_nonnull(strstr(err, "unclosed left parenthesis"));
+	ck_assert_ptr_null(strstr(err, dir));
+	free(path);
+
+	path = write_rules(dir, badrange);
+	ck_assert_int_eq(rulecheck_promtool(pt, path, "rules/s.yml", err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "duration"));
+	free(path);
+
+	service_free(good);
+	service_free(badexpr);
+	service_free(badrange);
+	tu_rmrf(dir);
+	free(dir);
+	free(pt);
+}
+END_TEST
+
+START_TEST(promtool_missing)
+{
+	char err[ERR_MAX];
+
+	ck_assert_int_eq(rulecheck_promtool("/nonexistent/promtool",
+	    "/dev/null", "rules/s.yml", err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/promtool"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("rulecheck");
+	TCase *tc = tcase_create("yaml");
+
+	tcase_add_loop_test(tc, roundtrip_hostile, 0,
+	    (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_test(tc, roundtrip_many_and_persistent);
+	tcase_add_loop_test(tc, refusals, 0,
+	    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, fewer_rules);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("promtool");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, promtool_verdicts);
+	tcase_add_test(tc, promtool_missing);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
