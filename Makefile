@@ -85,7 +85,7 @@ asan:
 # The integration scenario under valgrind: no leak, no invalid access.
 valgrind: $(B)/flowmon
 	@FLOWMON=$(abspath $(B)/flowmon) FLOWMON_WRAP="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$(abspath $(B))/valgrind.%p.log" \
-	    sh tests/run-integration.sh tests/it_core.sh
+	    sh tests/run-integration.sh tests/it_core.sh tests/it_shortcuts.sh
 
 test: deps
 	$(MAKE) all unit integration

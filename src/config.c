@@ -20,7 +20,8 @@ enum {
 	O_TLS_KEY, O_MAX_HEADER_BYTES, O_MAX_CONNECTIONS, O_CONNECTION_TIMEOUT,
 	O_MAX_ALERTS, O_MAX_RULE_BYTES,
 	O_HELP, O_VERSION,
-	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL
+	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL,
+	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS
 };
 
 struct option_doc {
@@ -48,7 +49,7 @@ static const struct option_doc config_docs[] = {
 	{ O_SECRETS_DIR, "secrets-dir", "DIR", "FLOWMON_SECRETS_DIR",
 	  "/run/secrets", "alertif-* shortcut files merged over the table" },
 	{ O_TASK_DNS, "task-dns", "TEMPLATE", "FLOWMON_TASK_DNS", "tasks.%s",
-	  "DNS name of a service's tasks (%s: service name)" },
+	  "DNS name of a service's tasks (%s: service name), none: off" },
 	{ O_LISTENER, "listener-address", "ADDR[,ADDR]", "LISTENER_ADDRESS",
 	  "", "swarm-listener(s) to reconcile from at start" },
 	{ O_LISTENER_PRUNE, "listener-prune", NULL, "FLOWMON_LISTENER_PRUNE",
@@ -86,6 +87,11 @@ static const struct option_doc config_docs[] = {
 	{ O_MAX_RULE_BYTES, "max-rule-bytes", "BYTES",
 	  "FLOWMON_MAX_RULE_BYTES", "1048576",
 	  "largest rule file of one service (400 beyond)" },
+	{ O_PROMETHEUS_CONFIG, "prometheus-config", "FILE",
+	  "FLOWMON_PROMETHEUS_CONFIG", "",
+	  "write Prometheus's config here at start from DFM's variables" },
+	{ O_RUN_PROMETHEUS, "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS",
+	  "", "run and supervise Prometheus, ARG_* as its flags" },
 	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
 	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
 };
@@ -306,10 +312,14 @@ apply(struct config *c, int id, const char *v, const char *what,
 		set_str(&c->secrets_dir, v);
 		break;
 	case O_TASK_DNS:
+		if (strcmp(v, "none") == 0) {	/* no task DNS at all */
+			set_str(&c->task_dns, NULL);
+			break;
+		}
 		if (strstr(v, "%s") == NULL || strchr(strstr(v, "%s") + 2,
 		    '%') || strchr(v, '%') != strstr(v, "%s")) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must hold one %%s",
-			    what, v);
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must hold one %%s "
+			    "(or be none)", what, v);
 			return -1;
 		}
 		set_str(&c->task_dns, v);
@@ -333,6 +343,12 @@ apply(struct config *c, int id, const char *v, const char *what,
 		break;
 	case O_GET_NODES_URL:
 		set_str(&c->get_nodes_url, *v ? v : NULL);
+		break;
+	case O_PROMETHEUS_CONFIG:
+		set_str(&c->prometheus_config, *v ? v : NULL);
+		break;
+	case O_RUN_PROMETHEUS:
+		set_str(&c->run_prometheus, *v ? v : NULL);
 		break;
 	case O_DNS_REFRESH:
 		if ((c->dns_refresh_ms = config_duration_ms(v)) <= 0) {
@@ -498,6 +514,8 @@ config_release(struct config *c)
 	free(c->task_dns);
 	free(c->listener_address);
 	free(c->get_nodes_url);
+	free(c->prometheus_config);
+	free(c->run_prometheus);
 	free(c->log_level);
 	free(c->basic_auth_file);
 	free(c->bearer_token_file);

@@ -15,7 +15,7 @@ struct config {
 	char	*promtool;		/* path, NULL: no pre-check */
 	char	*shortcuts;		/* NULL: built-in table */
 	char	*secrets_dir;
-	char	*task_dns;
+	char	*task_dns;		/* NULL: no task DNS lookups */
 	char	*listener_address;	/* comma list, NULL: none */
 	int	 listener_prune;	/* remove services no listener lists */
 	char	*get_nodes_url;		/* DF_GET_NODES_URL, NULL: none */
@@ -34,6 +34,9 @@ struct config {
 	long	 connection_timeout_ms;
 	long	 max_alerts;		/* alerts per service */
 	long	 max_rule_bytes;	/* one rendered rule file */
+	/* Drop-in Docker Flow Monitor (promconfig.h, supervisor.h). */
+	char	*prometheus_config;	/* prometheus.yml to write, NULL: none */
+	char	*run_prometheus;	/* Prometheus to supervise, NULL: none */
 	/* DF_SCRAPE_TARGET_LABELS, DF_NODE_TARGET_LABELS split on ','. */
 	char	**target_labels;
 	size_t	 ntarget_labels;

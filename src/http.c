@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "files.h"
 #include "http.h"
 #include "http_guard.h"
 #include "quota.h"
@@ -31,6 +32,7 @@ struct http {
 	const struct config	*cfg;
 	struct registry		*reg;
 	struct reloader		*rl;
+	struct files		*files;		/* atomic: set once, may be NULL */
 	pthread_rwlock_t	 sclock;	/* guards sc */
 	struct shortcuts	*sc;
 	time_t			 started;
@@ -431,6 +433,12 @@ do_metrics(struct http *h, struct reply *rp)
 		    (unsigned long long)s.triggers, s.last_success,
 		    (long long)s.last_time, s.pending);
 	}
+	{
+		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
+
+		if (fw != NULL)
+			rc |= files_metrics(fw, &b);
+	}
 	rc |= metrics_append(&b, "# HELP flowmon_build_info flowmon's "
 	    "version.\n# TYPE flowmon_build_info gauge\n"
 	    "flowmon_build_info{version=\"%s\"} 1\n"
@@ -488,6 +496,8 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		ep = M_EP_METRICS;
 	} else if (strcmp(url, API "/sd") == 0) {
 		ep = M_EP_SD;
+	} else if (strcmp(url, API "/files") == 0) {
+		ep = M_EP_FILES;
 	} else {
 		char msg[ERR_MAX];
 
@@ -566,6 +576,16 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		/* http_sd: the same groups as the target files. */
 		reply_json(rp, 200, registry_sd_json(h->reg));
 		break;
+	case M_EP_FILES: {
+		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
+
+		if (fw != NULL)
+			reply_json(rp, 200, files_json(fw));
+		else
+			reply_error(rp, 503, "the file watcher is not running",
+			    NULL);
+		break;
+	}
 	default:
 		break;
 	}
@@ -766,7 +786,8 @@ http_start(const struct config *cfg, struct registry *reg,
 	if (h->mhd == NULL) {
 		snprintf(err, ERR_MAX, "cannot listen on %.200s (address in "
 		    "use or not local?%s)", cfg->listen, h->guard.cert ?
-		    " or --tls-cert and --tls-key do not match" : "");
+		    " or TLS set-up failed: see the http server error above" :
+		    "");
 		http_guard_release(&h->guard);
 		pthread_rwlock_destroy(&h->sclock);
 		free(h);
@@ -785,6 +806,34 @@ http_set_shortcuts(struct http *h, struct shortcuts *sc)
 	h->sc = sc;
 	pthread_rwlock_unlock(&h->sclock);
 	shortcuts_free(old);
+}
+
+void
+http_set_files(struct http *h, struct files *files)
+{
+	__atomic_store_n(&h->files, files, __ATOMIC_RELEASE);
+}
+
+int
+http_parse_service(void *arg, const struct kvlist *params,
+    struct service *out, char err[ERR_MAX])
+{
+	struct http *h = arg;
+	struct request_ctx ctx;
+	int rc;
+
+	ctx.target_labels = (const char *const *)h->cfg->target_labels;
+	ctx.ntarget_labels = h->cfg->ntarget_labels;
+	pthread_rwlock_rdlock(&h->sclock);
+	ctx.shortcuts = h->sc;
+	rc = request_parse(params, &ctx, out, err);
+	pthread_rwlock_unlock(&h->sclock);
+	/* The same limits as a reconfigure. */
+	if (rc == 0 && quota_check(out, &h->guard.lim, err) == -1) {
+		service_release(out);
+		rc = -1;
+	}
+	return rc;
 }
 
 void

@@ -6,6 +6,7 @@
 #include "service.h"
 
 struct config;
+struct files;
 struct registry;
 struct reloader;
 struct shortcuts;
@@ -19,6 +20,15 @@ struct http *http_start(const struct config *cfg, struct registry *reg,
 /* Replaces the shortcut table (taken over) between two requests; the old
  * table is freed once no request uses it. */
 void	 http_set_shortcuts(struct http *h, struct shortcuts *shortcuts);
+/* Serves GET /files and the file metrics from files (files.h) from now
+ * on; NULL stops it (503). */
+void	 http_set_files(struct http *h, struct files *files);
+/* Parses params exactly as a reconfigure would (same DF_SCRAPE_TARGET_LABELS,
+ * the shortcut table in use, the same per-service limits), for rows that do
+ * not come over HTTP (the listener reconcile). arg is the struct http; out is zeroed. 0, or -1
+ * with err. */
+int	 http_parse_service(void *arg, const struct kvlist *params,
+	    struct service *out, char err[ERR_MAX]);
 void	 http_stop(struct http *h);
 
 #endif

@@ -150,7 +150,10 @@ http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
 	enum auth_result ar;
 	char addr[64];
 
-	if (g->max_connections > 0 && n > (unsigned long)g->max_connections) {
+	/* ping is the health check: load must not make it fail, or an
+	 * orchestrator would restart a daemon that is merely busy. */
+	if (g->max_connections > 0 && ep != M_EP_PING &&
+	    n > (unsigned long)g->max_connections) {
 		snprintf(msg, ERR_MAX, "too many connections (%u open, "
 		    "--max-connections %ld): retry later", n,
 		    g->max_connections);

@@ -47,9 +47,10 @@ void	 http_guard_notify(void *cls, struct MHD_Connection *c,
 	    void **socket_context, enum MHD_ConnectionNotificationCode toe);
 
 /* Admission of one request to ep: 0 to serve it, or the status code to
- * refuse it with (429, 401) and msg to say why. Mutating endpoints need
- * credentials whenever authentication is on, read endpoints and /metrics
- * only with --auth-reads, ping never (it is the health check). */
+ * refuse it with (429, 401) and msg to say why. Over --max-connections
+ * every endpoint but ping gets 429. Mutating endpoints need credentials
+ * whenever authentication is on, read endpoints and /metrics only with
+ * --auth-reads, ping never: it is the health check. */
 int	 http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
 	    enum metrics_endpoint ep, char msg[ERR_MAX]);
 /* Headers a refusal needs: WWW-Authenticate challenges on 401, Retry-After

@@ -8,14 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "audit.h"
 #include "config.h"
+#include "dns.h"
+#include "files.h"
 #include "http.h"
+#include "listener.h"
 #include "log.h"
 #include "registry.h"
 #include "reloader.h"
+#include "reloader_cmd.h"
 #include "request.h"
 #include "shortcuts.h"
 #include "store.h"
@@ -90,10 +96,20 @@ main(int argc, char **argv)
 	struct reloader *rl = NULL;
 	struct registry *reg = NULL;
 	struct http *h = NULL;
+	struct dns *dns = NULL;
+	struct files *files = NULL;
+	struct listener *lis = NULL;
+	struct listener_options lo;
 	struct request_ctx ctx;
 	sigset_t set;
 	int rc, sig, status = 1, store_ok = 0;
 
+	/* Sub-command: `flowmon check` audits a data dir and exits. */
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return audit_main(argc - 1, argv + 1);
+	/* `flowmon reloader` reloads one Prometheus replica (reloader_cmd.h). */
+	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
+		return reloader_cmd_main(argc - 1, argv + 1);
 	memset(&cfg, 0, sizeof(cfg));
 	if ((rc = config_parse(&cfg, argc, argv, err)) != 0) {
 		if (rc == 1) {
@@ -156,11 +172,40 @@ main(int argc, char **argv)
 		    "err", err);
 		goto fail;
 	}
+	/* Task DNS lookups run on their own thread, never on a request's. */
+	if (cfg.task_dns != NULL && (dns = dns_start(reg, cfg.task_dns,
+	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {
+		log_error("cannot start task dns", "err", err);
+		goto fail;
+	}
+	if (dns != NULL)
+		registry_set_dns_hook(reg, dns_wake, dns);
+	/* Files in targets/ and rules/ that flowmon did not write. */
+	if ((files = files_start(&st, reg, rl, cfg.promtool,
+	    FILES_POLL_MS, err)) == NULL) {
+		log_error("cannot watch the data dir", "err", err);
+		goto fail;
+	}
 	/* http_start takes the table over, on failure too. */
 	h = http_start(&cfg, reg, rl, sc, err);
 	sc = NULL;
 	if (h == NULL) {
 		log_error("cannot listen", "listen", cfg.listen, "err", err);
+		goto fail;
+	}
+	http_set_files(h, files);
+	/* Serving from disk already; swarm-listener brings it up to date in
+	 * the background, however long it takes to answer. */
+	memset(&lo, 0, sizeof(lo));
+	lo.addresses = cfg.listener_address;
+	lo.nodes_url = cfg.get_nodes_url;
+	lo.prune = cfg.listener_prune;
+	lo.node_labels = cfg.node_labels;
+	lo.nnode_labels = cfg.nnode_labels;
+	lo.envp = environ;
+	if ((lis = listener_start(&lo, reg, http_parse_service, h,
+	    err)) == NULL) {
+		log_error("cannot start the listener reconcile", "err", err);
 		goto fail;
 	}
 	/* A rule file written just before a crash or a stop may never have
@@ -187,8 +232,15 @@ main(int argc, char **argv)
 fail:
 	/* The front first, so no request is half way through the registry;
 	 * then the reloader (a pending reload is dropped: Prometheus reads
-	 * the rule files at its own next start or reload anyway). */
+	 * the rule files at its own next start or reload anyway). The
+	 * listener reconcile goes before the front (it parses through it),
+	 * task DNS after it (requests wake it). */
+	listener_stop(lis);
 	http_stop(h);
+	files_stop(files);
+	if (reg != NULL)
+		registry_set_dns_hook(reg, NULL, NULL);
+	dns_stop(dns);
 	reloader_free(rl);
 	daemon_ctx.reg = NULL;
 	registry_free(reg);

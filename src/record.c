@@ -46,6 +46,26 @@ kv_object(const struct kvlist *l)
 	return o;
 }
 
+/* Parses buf[0..len) as one JSON value followed by nothing but white
+ * space: a record with bytes after it was not written by flowmon. */
+static cJSON *
+parse_exact(const char *buf, size_t len)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	if ((root = cJSON_ParseWithLengthOpts(buf, len, &end, 0)) == NULL)
+		return NULL;
+	for (; end < buf + len; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\n' &&
+		    *end != '\r') {
+			cJSON_Delete(root);
+			return NULL;
+		}
+	}
+	return root;
+}
+
 /* Every member of obj must be a string; copies them into l. */
 static int
 kv_from_object(const cJSON *obj, struct kvlist *l, const char *what,
@@ -99,7 +119,7 @@ record_decode(const char *buf, size_t len, struct kvlist *params,
 	const cJSON *rm;
 	int rc = -1;
 
-	if ((root = cJSON_ParseWithLength(buf, len)) == NULL ||
+	if ((root = parse_exact(buf, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		snprintf(err, ERR_MAX, "not a JSON object");
 		goto out;
@@ -148,7 +168,7 @@ record_node_decode(const char *buf, size_t len, char **id,
 	int rc = -1;
 
 	*id = NULL;
-	if ((root = cJSON_ParseWithLength(buf, len)) == NULL ||
+	if ((root = parse_exact(buf, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		snprintf(err, ERR_MAX, "not a JSON object");
 		goto out;

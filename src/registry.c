@@ -19,8 +19,11 @@
  * Concurrency. Each entry has its own mutex, held across its fsyncs: two
  * requests for one service are applied in the order they take the lock and
  * answered after their writes, so the last one acknowledged is what stays on
- * disk; requests for different services never wait on each other. Lock
- * order: map lock, then entry lock, then node lock. Entries are never freed
+ * disk; requests for different services never wait on each other. Node
+ * changes take one mutex across their write and re-render, so the node
+ * record on disk and the labels in memory come from the same request. Lock
+ * order: node write mutex, then map lock, then entry lock, then node lock.
+ * Entries are never freed
  * before registry_free(), so a pointer taken under the map lock stays good. */
 #include <errno.h>
 #include <limits.h>
@@ -83,6 +86,7 @@ struct registry {
 	size_t			 nbuckets;
 	size_t			 nentries;
 	pthread_rwlock_t	 nodelock;
+	pthread_mutex_t		 nodewrite;	/* one node change at a time */
 	struct node		*nodes;
 	size_t			 nnodes;
 	size_t			 nactive;	/* atomic */
@@ -159,6 +163,7 @@ registry_new(struct store *st, struct reloader *rl)
 	}
 	pthread_rwlock_init(&r->maplock, NULL);
 	pthread_rwlock_init(&r->nodelock, NULL);
+	pthread_mutex_init(&r->nodewrite, NULL);
 	return r;
 }
 
@@ -194,6 +199,7 @@ registry_free(struct registry *r)
 	free(r->buckets);
 	pthread_rwlock_destroy(&r->maplock);
 	pthread_rwlock_destroy(&r->nodelock);
+	pthread_mutex_destroy(&r->nodewrite);
 	free(r);
 }
 
@@ -622,10 +628,13 @@ registry_remove(struct registry *r, const char *name,
 	}
 	/* Outputs first, the record last: a crash in between leaves a record
 	 * that the next start renders again, never an orphaned output. */
-	if (sync_output(r, STORE_TARGETS, name, NULL, 0, &e->has_targets,
-	    &e->h_targets, err) == -1)
+	/* wrote_* say what changed on disk: a service without targets
+	 * had no target file to remove. */
+	if ((res->wrote_targets = sync_output(r, STORE_TARGETS, name, NULL, 0,
+	    &e->has_targets, &e->h_targets, err)) == -1) {
+		res->wrote_targets = 0;
 		goto out;
-	res->wrote_targets = 1;
+	}
 	if ((res->wrote_rules = sync_output(r, STORE_RULES, name, NULL, 0,
 	    &e->has_rules, &e->h_rules, err)) == -1) {
 		res->wrote_rules = 0;
@@ -724,8 +733,8 @@ out:
 	return rc;
 }
 
-int
-registry_node_upsert(struct registry *r, const char *id,
+static int
+node_upsert_locked(struct registry *r, const char *id,
     const struct kvlist *labels, struct registry_result *res,
     char err[ERR_MAX])
 {
@@ -765,7 +774,20 @@ registry_node_upsert(struct registry *r, const char *id,
 }
 
 int
-registry_node_remove(struct registry *r, const char *id,
+registry_node_upsert(struct registry *r, const char *id,
+    const struct kvlist *labels, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	int rc;
+
+	pthread_mutex_lock(&r->nodewrite);
+	rc = node_upsert_locked(r, id, labels, res, err);
+	pthread_mutex_unlock(&r->nodewrite);
+	return rc;
+}
+
+static int
+node_remove_locked(struct registry *r, const char *id,
     struct registry_result *res, char err[ERR_MAX])
 {
 	int known;
@@ -786,6 +808,18 @@ registry_node_remove(struct registry *r, const char *id,
 	res->wrote_state = 1;
 	node_set(r, id, NULL);
 	return rerender_node(r, id, res, err);
+}
+
+int
+registry_node_remove(struct registry *r, const char *id,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	int rc;
+
+	pthread_mutex_lock(&r->nodewrite);
+	rc = node_remove_locked(r, id, res, err);
+	pthread_mutex_unlock(&r->nodewrite);
+	return rc;
 }
 
 /* Start-up. */
@@ -943,13 +977,32 @@ load_service(const char *name, void *arg)
 	struct registry_result res;
 	struct service *svc = NULL;
 	struct entry *e;
-	char err[ERR_MAX], *buf = NULL;
+	char err[ERR_MAX], base[214], *buf = NULL;
 	size_t len;
-	int removed = 0;
+	int removed = 0, ok = 0;
 
 	memset(&res, 0, sizeof(res));
-	if ((e = entry_get(r, name, 1)) == NULL)
+	/* The record first: name is a file's base name, which for a very
+	 * long service name is a shortened form; the record has the name. */
+	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
+	    err) == -1 || record_decode(buf, len, &params, &removed,
+	    err) == -1)
+		;
+	else if ((svc = calloc(1, sizeof(*svc))) == NULL)
+		snprintf(err, ERR_MAX, "out of memory");
+	else if (request_parse(&params, lc->rctx, svc, err) == -1)
+		;
+	else if (store_base(svc->name, base), strcmp(base, name) != 0)
+		snprintf(err, ERR_MAX, "record names service %.300s",
+		    svc->name);
+	else
+		ok = 1;
+	if ((e = entry_get(r, ok ? svc->name : name, 1)) == NULL) {
+		service_free(svc);
+		kvlist_release(&params);
+		free(buf);
 		return -1;
+	}
 	pthread_mutex_lock(&e->lock);
 	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
 	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
@@ -960,20 +1013,8 @@ load_service(const char *name, void *arg)
 		    "flowmon restarted (kept in rejected/)");
 		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
 	}
-	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
-	    err) == -1 || record_decode(buf, len, &params, &removed,
-	    err) == -1)
+	if (!ok)
 		goto invalid;
-	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
-		goto invalid;
-	}
-	if (request_parse(&params, lc->rctx, svc, err) == -1)
-		goto invalid;
-	if (strcmp(svc->name, name) != 0) {
-		snprintf(err, ERR_MAX, "record names service %s", svc->name);
-		goto invalid;
-	}
 	e->svc = svc;
 	svc = NULL;
 	e->removed = removed;
@@ -1004,6 +1045,36 @@ out:
 	return 0;
 }
 
+/*
+ * Prometheus before 2.48 (Debian 12 ships 2.42) keeps scraping the targets
+ * of deleted file_sd files forever when a reload finds no file at all
+ * matching targets/\*.json (prometheus#12858): the last service removed,
+ * whose rule change reloads within the 5 s discovery tick, would stay
+ * scraped until Prometheus restarts. One file that is never removed,
+ * holding one group without targets (an empty array is not enough), keeps
+ * the glob from ever coming up empty. No service is named "_flowmon": a
+ * service name starts with a letter or digit. Written only when missing or
+ * different, so a start on a healthy data dir writes nothing.
+ */
+#define REGISTRY_SENTINEL	"_flowmon"
+
+static void
+ensure_targets_sentinel(struct registry *r)
+{
+	static const char body[] = "[{\"targets\":[]}]\n";
+	char err[ERR_MAX], *buf = NULL;
+	size_t len = 0;
+	int same;
+
+	same = store_read(r->st, STORE_TARGETS, REGISTRY_SENTINEL, 4096, &buf,
+	    &len, err) == 0 && len == sizeof(body) - 1 &&
+	    memcmp(buf, body, len) == 0;
+	free(buf);
+	if (!same && store_write(r->st, STORE_TARGETS, REGISTRY_SENTINEL,
+	    body, sizeof(body) - 1, err) == -1)
+		log_warn("cannot write the targets sentinel", "error", err);
+}
+
 int
 registry_load(struct registry *r, const struct request_ctx *ctx,
     char err[ERR_MAX])
@@ -1011,6 +1082,7 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
 	struct load_ctx lc = { r, ctx, 0, 0, 0 };
 	char n[32], f[32];
 
+	ensure_targets_sentinel(r);
 	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
 	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
 		return -1;
@@ -1641,4 +1713,33 @@ size_t
 registry_rejected(struct registry *r)
 {
 	return __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED);
+}
+
+enum registry_owner
+registry_file_owner(struct registry *r, int rules, const char *name,
+    const char *buf, size_t len, int forget)
+{
+	enum registry_owner own = REGISTRY_OWNER_NONE;
+	struct entry *e;
+	uint64_t *h;
+
+	/* Written at every start, whatever it holds: flowmon's. */
+	if (!rules && strcmp(name, REGISTRY_SENTINEL) == 0)
+		return REGISTRY_OWNER_FLOWMON;
+	if ((e = entry_get(r, name, 0)) == NULL)
+		return REGISTRY_OWNER_NONE;
+	/* Under the lock a write is never half booked: the rename and the
+	 * new hash go together. */
+	pthread_mutex_lock(&e->lock);
+	h = rules ? &e->h_rules : &e->h_targets;
+	if (rules ? e->has_rules : e->has_targets) {
+		own = buf != NULL && *h == hash_bytes(buf, len) ?
+		    REGISTRY_OWNER_FLOWMON : REGISTRY_OWNER_EDITED;
+		/* 0 is what probe_output() books for a file it cannot
+		 * vouch for: the next sync_entry() rewrites it. */
+		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL)
+			*h = 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return own;
 }

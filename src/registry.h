@@ -129,4 +129,19 @@ uint64_t registry_generation(struct registry *r);
 int	 registry_active_names(struct registry *r, uint64_t gen,
 	    char ***names, size_t *n);
 
+/* Operator edits (see files.h). Who wrote targets/<name>.json (rules 0)
+ * or rules/<name>.yml (rules 1) whose contents are buf/len (NULL: it could
+ * not be read): flowmon if they are byte for byte what it wrote last,
+ * edited if flowmon wrote a file of that name but not these bytes, none
+ * if flowmon has no such file. With forget, an edited file's hash is
+ * forgotten, so the next reconfigure of the service (or the next start)
+ * replaces the file from the record. */
+enum registry_owner {
+	REGISTRY_OWNER_NONE,
+	REGISTRY_OWNER_FLOWMON,
+	REGISTRY_OWNER_EDITED
+};
+enum registry_owner registry_file_owner(struct registry *r, int rules,
+	    const char *name, const char *buf, size_t len, int forget);
+
 #endif

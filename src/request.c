@@ -3,6 +3,7 @@
  * file is touched, with a message naming the parameter and the reason. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,14 @@ request_duration_valid(const char *s)
 	static const char *const units[] = {
 		"y", "w", "d", "h", "m", "s", "ms"
 	};
+	static const uint64_t unit_ms[] = {
+		365ULL * 86400000, 7ULL * 86400000, 86400000, 3600000, 60000,
+		1000, 1
+	};
+	/* Prometheus refuses a duration past int64 nanoseconds ("duration
+	 * out of range"), and one bad `for` fails the whole rule file. */
+	const uint64_t max_ms = (uint64_t)INT64_MAX / 1000000;
+	uint64_t total = 0, v;
 	size_t next = 0, i;
 	int any = 0;
 
@@ -94,8 +103,9 @@ request_duration_valid(const char *s)
 	while (*s) {
 		const char *start = s;
 
-		while (isdigit((unsigned char)*s))
-			s++;
+		for (v = 0; isdigit((unsigned char)*s); s++)
+			if (s - start < 18)
+				v = v * 10 + (uint64_t)(*s - '0');
 		if (s == start || s - start > 18)
 			return 0;
 		for (i = next; i < 7; i++) {
@@ -107,6 +117,8 @@ request_duration_valid(const char *s)
 				break;
 		}
 		if (i == 7)
+			return 0;
+		if (v > max_ms / unit_ms[i] || (total += v * unit_ms[i]) > max_ms)
 			return 0;
 		s += strlen(units[i]);
 		next = i + 1;
@@ -186,7 +198,9 @@ request_parse_node_info(const char *json, struct task **tasks, size_t *ntasks,
 
 	*tasks = NULL;
 	*ntasks = 0;
-	if ((root = cJSON_Parse(json)) == NULL || !cJSON_IsArray(root)) {
+	/* Trailing bytes after the array are malformed JSON too. */
+	if ((root = cJSON_ParseWithOpts(json, NULL, 1)) == NULL ||
+	    !cJSON_IsArray(root)) {
 		snprintf(err, ERR_MAX, "nodeInfo is not a JSON array of "
 		    "[hostname, address, nodeID] entries");
 		goto fail;
@@ -248,6 +262,36 @@ fail:
 	free(t);
 	cJSON_Delete(root);
 	return -1;
+}
+
+/* The sorted task set as compact nodeInfo JSON: [hostname, address,
+ * nodeID] entries, or [hostname, address] when the sender gave no ID. */
+static char *
+node_info_canonical(const struct task *t, size_t n)
+{
+	cJSON *root = cJSON_CreateArray(), *e;
+	char *s = NULL;
+	size_t i;
+
+	if (root == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((e = cJSON_CreateArray()) == NULL ||
+		    !cJSON_AddItemToArray(root, e)) {
+			cJSON_Delete(e);
+			goto out;
+		}
+		if (!cJSON_AddItemToArray(e, cJSON_CreateString(
+		    t[i].hostname)) || !cJSON_AddItemToArray(e,
+		    cJSON_CreateString(t[i].address)) ||
+		    (t[i].node_id[0] != '\0' && !cJSON_AddItemToArray(e,
+		    cJSON_CreateString(t[i].node_id))))
+			goto out;
+	}
+	s = cJSON_PrintUnformatted(root);
+out:
+	cJSON_Delete(root);
+	return s;
 }
 
 /* targets=host:port,host:port into a sorted set. */
@@ -484,7 +528,9 @@ parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
 		}
 		if (shortcuts_expand(ctx->shortcuts, v[A_IF], svcname,
 		    replicas, &exp, sub) == -1) {
-			snprintf(err, ERR_MAX, "%s: %.460s", names[A_IF], sub);
+			/* At most 39 + 2 + 100 + 3 + 360 bytes: fits ERR_MAX. */
+			snprintf(err, ERR_MAX, "%s \"%.100s\": %.360s",
+			    names[A_IF], v[A_IF], sub);
 			goto fail;
 		}
 		a->expr = exp.expr;
@@ -642,10 +688,22 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 	    parse_targets(v, out, err) == -1)
 		goto fail;
 	if ((v = kvlist_get(p, "nodeInfo")) != NULL) {
+		char *canon;
+		int rc;
+
 		if (request_parse_node_info(v, &out->tasks, &out->ntasks,
 		    err) == -1)
 			goto fail;
 		out->has_tasks = 1;
+		/* Record the set, not the order swarm-listener happened to
+		 * send: a reordered nodeInfo is then no change at all. */
+		if ((canon = node_info_canonical(out->tasks,
+		    out->ntasks)) == NULL)
+			goto nomem;
+		rc = kvlist_set(&out->params, "nodeInfo", canon);
+		free(canon);
+		if (rc == -1)
+			goto nomem;
 	}
 	for (i = 0; i < ctx->ntarget_labels; i++) {
 		const char *name = ctx->target_labels[i];
@@ -739,8 +797,12 @@ request_decode_form(const char *buf, size_t len, struct kvlist *out,
 			} else if (c == '%') {
 				if (end - s < 3 || !isxdigit((unsigned char)s[1]) ||
 				    !isxdigit((unsigned char)s[2])) {
+					/* In a value, the name is decoded:
+					 * say which parameter it is. */
 					snprintf(err, ERR_MAX, "request body: "
-					    "malformed %%-escape at byte %zu",
+					    "%s%.100s%smalformed %%-escape at "
+					    "byte %zu", val ? "parameter " : "",
+					    val ? key : "", val ? ": " : "",
 					    (size_t)(s - buf));
 					goto out;
 				}
@@ -749,8 +811,10 @@ request_decode_form(const char *buf, size_t len, struct kvlist *out,
 				s += 2;
 			}
 			if (c == '\0') {
-				snprintf(err, ERR_MAX, "request body: NUL byte "
-				    "near byte %zu", (size_t)(s - buf));
+				snprintf(err, ERR_MAX, "request body: %s%.100s%s"
+				    "NUL byte near byte %zu", val ? "parameter " :
+				    "", val ? key : "", val ? " holds a " : "",
+				    (size_t)(s - buf));
 				goto out;
 			}
 			*w++ = (char)c;

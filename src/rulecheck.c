@@ -2,6 +2,7 @@
  * rules/: a libyaml round trip against the record it came from, and
  * promtool run as a child process (argv, no shell, bounded output and
  * time). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -111,32 +112,68 @@ differs:
 	return -1;
 }
 
+/* 1 when s is an alert name flowmon writes: DFM's serviceName + "_" +
+ * alertName with every '-' removed, so [A-Za-z0-9_.:]+ (a service name may
+ * start with a digit and hold '.', an alertName '.' and ':'). Prometheus
+ * takes any alert name; a '-' left in means the name was not DFM's. */
+static int
+alert_name_valid(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '.' ||
+		    *s == ':'))
+			return 0;
+	return 1;
+}
+
+/* 1 when every key of mapping m is one of keys (NULL-terminated) and none
+ * is there twice. Prometheus decodes rule files strictly: an unknown or
+ * repeated key anywhere fails the file, and with it the whole reload. */
+static int
+keys_only(yaml_document_t *d, yaml_node_t *m, const char *const *keys)
+{
+	yaml_node_pair_t *p, *q;
+	yaml_node_t *k;
+	size_t i;
+
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(d, p->key);
+		for (i = 0; keys[i] != NULL && !scalar_is(k, keys[i]); i++)
+			;
+		if (keys[i] == NULL)
+			return 0;
+		for (q = m->data.mapping.pairs.start; q < p; q++)
+			if (scalar_is(yaml_document_get_node(d, q->key),
+			    keys[i]))
+				return 0;
+	}
+	return 1;
+}
+
 static int
 check_rule(yaml_document_t *d, yaml_node_t *rule, const struct alert *want,
     char err[ERR_MAX])
 {
+	static const char *const rule_keys[] = { "alert", "expr", "for",
+	    "labels", "annotations", NULL };
 	yaml_node_t *n;
 	const char *name, *expr, *f = NULL;
 	size_t nlen = 0, elen = 0, flen = 0;
-	yaml_node_pair_t *p;
 
 	if (rule == NULL || rule->type != YAML_MAPPING_NODE) {
 		snprintf(err, ERR_MAX, "a rule is not a map");
 		return -1;
 	}
-	for (p = rule->data.mapping.pairs.start;
-	    p < rule->data.mapping.pairs.top; p++) {
-		n = yaml_document_get_node(d, p->key);
-		if (!scalar_is(n, "alert") && !scalar_is(n, "expr") &&
-		    !scalar_is(n, "for") && !scalar_is(n, "labels") &&
-		    !scalar_is(n, "annotations")) {
-			snprintf(err, ERR_MAX, "a rule has an unknown key");
-			return -1;
-		}
+	if (!keys_only(d, rule, rule_keys)) {
+		snprintf(err, ERR_MAX, "a rule has an unknown key or a key "
+		    "twice");
+		return -1;
 	}
 	name = scalar(map_get(d, rule, "alert"), &nlen);
-	if (name == NULL || strlen(name) != nlen ||
-	    !request_label_name_valid(name)) {
+	if (name == NULL || strlen(name) != nlen || !alert_name_valid(name)) {
 		snprintf(err, ERR_MAX, "a rule has no valid alert name");
 		return -1;
 	}
@@ -173,6 +210,8 @@ int
 rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
     int persistent_only, char err[ERR_MAX])
 {
+	static const char *const root_keys[] = { "groups", NULL };
+	static const char *const group_keys[] = { "name", "rules", NULL };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root, *groups, *group, *rules;
@@ -201,6 +240,14 @@ rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
 		goto out;
 	}
 	group = yaml_document_get_node(&doc, *groups->data.sequence.items.start);
+	/* flowmon writes groups: [{name, rules}] and nothing else. */
+	if (!keys_only(&doc, root, root_keys) || group == NULL ||
+	    group->type != YAML_MAPPING_NODE ||
+	    !keys_only(&doc, group, group_keys)) {
+		snprintf(err, ERR_MAX, "the rule file has a key other than "
+		    "groups, name and rules, or one twice");
+		goto out;
+	}
 	if (svc != NULL ? !scalar_is(map_get(&doc, group, "name"), svc->name) :
 	    map_get(&doc, group, "name") == NULL) {
 		snprintf(err, ERR_MAX, "the group is not named after the "

@@ -40,6 +40,13 @@
 /* Room left in NAME_MAX for ".", ".tmp.", a pid and a 64-bit sequence. */
 #define STORE_TMP_EXTRA	(1 + 5 + 10 + 1 + 20)
 #define STORE_NAME_MAX	(NAME_MAX - STORE_TMP_EXTRA)
+/* The longest base name kept as it is, with room for the longest extension;
+ * a longer name (service names go up to 255 bytes) is stored as its first
+ * STORE_BASE_KEEP bytes, '~' and 16 hex digits of a hash of the whole
+ * name. '~' is in no service name, so a shortened name never collides with
+ * a real one; records hold the full name. */
+#define STORE_BASE_MAX	(STORE_NAME_MAX - 5)
+#define STORE_BASE_KEEP	(STORE_BASE_MAX - 17)
 
 static const struct {
 	const char	*dir;
@@ -53,6 +60,8 @@ static const struct {
 };
 
 static atomic_ulong store_seq;
+
+static void	store_file(enum store_kind, const char *, char *);
 
 const char *
 store_ext(enum store_kind kind)
@@ -74,10 +83,13 @@ void
 store_path(const struct store *st, enum store_kind kind, const char *name,
     char *buf, size_t bufsz)
 {
+	char file[NAME_MAX + 1];
+
 	if (bufsz == 0)
 		return;
-	snprintf(buf, bufsz, "%s/%s/%s%s", st->dir ? st->dir : ".",
-	    store_dirname(kind), name, store_ext(kind));
+	store_file(kind, name, file);
+	snprintf(buf, bufsz, "%s/%s/%s", st->dir ? st->dir : ".",
+	    store_dirname(kind), file);
 }
 
 /* Refuses anything that is not one plain, visible file name: a '/' or
@@ -113,22 +125,34 @@ store_check(const struct store *st, enum store_kind kind, const char *name,
 		errno = EINVAL;
 		return -1;
 	}
-	if (strlen(name) + strlen(store_kinds[kind].ext) > STORE_NAME_MAX) {
-		snprintf(err, ERR_MAX, "file name \"%.40s...\" in %s is longer "
-		    "than %d bytes", name, store_kinds[kind].dir,
-		    STORE_NAME_MAX);
-		errno = ENAMETOOLONG;
-		return -1;
-	}
 	return 0;
 }
 
-/* <name><ext> into buf, which holds NAME_MAX + 1 bytes; store_check()
- * already made sure it fits. */
+void
+store_base(const char *name, char buf[STORE_BASE_MAX + 1])
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	const unsigned char *p;
+	size_t len = strlen(name);
+
+	if (len <= STORE_BASE_MAX) {
+		memcpy(buf, name, len + 1);
+		return;
+	}
+	for (p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	snprintf(buf, STORE_BASE_MAX + 1, "%.*s~%016llx", STORE_BASE_KEEP,
+	    name, (unsigned long long)h);
+}
+
+/* <base of name><ext> into buf, which holds NAME_MAX + 1 bytes. */
 static void
 store_file(enum store_kind kind, const char *name, char *buf)
 {
-	snprintf(buf, NAME_MAX + 1, "%s%s", name, store_kinds[kind].ext);
+	char base[STORE_BASE_MAX + 1];
+
+	store_base(name, base);
+	snprintf(buf, NAME_MAX + 1, "%s%s", base, store_kinds[kind].ext);
 }
 
 /* mkdir -p: each missing component of path is created with mode. */

@@ -31,6 +31,12 @@ struct store {
 int	 store_open(struct store *st, const char *dir, char err[ERR_MAX]);
 void	 store_release(struct store *st);
 
+/* The base file name of name: name itself, or for names over 213 bytes a
+ * shortened form ending in '~' and a hash (see store.c). Idempotent. Every
+ * store function maps names this way, so callers use real names; only
+ * store_scan reports base names. */
+void	 store_base(const char *name, char buf[214]);
+
 /* Path of <kind>/<name><ext> into buf (for messages and the files API). */
 void	 store_path(const struct store *st, enum store_kind kind,
 	    const char *name, char *buf, size_t bufsz);

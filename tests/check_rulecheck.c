@@ -82,6 +82,27 @@ START_TEST(roundtrip_hostile)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_request: DFM's names may start with a digit
+ * and hold '.' (serviceName) or ':' (alertName); Prometheus takes them, so
+ * the read-back must too, or an accepted request is refused at write. */
+START_TEST(roundtrip_dfm_names)
+{
+	struct service *svc;
+	char err[ERR_MAX], *y;
+	size_t len;
+
+	svc = parse("serviceName", "1go.demo-main", "alertName", "mem:limit.2",
+	    "alertIf", "up == 0", NULL);
+	ck_assert_str_eq(svc->alerts[0].name, "1go.demomain_mem:limit.2");
+	y = rules_of(svc, 0, &len);
+	if (rulecheck_yaml(y, len, svc, 0, err) != 0)
+		ck_abort_msg("%s", err);
+	ck_assert_int_eq(rulecheck_yaml(y, len, NULL, 0, err), 0);
+	free(y);
+	service_free(svc);
+}
+END_TEST
+
 START_TEST(roundtrip_many_and_persistent)
 {
 	struct service *svc;
@@ -258,6 +279,7 @@ main(void)
 
 	tcase_add_loop_test(tc, roundtrip_hostile, 0,
 	    (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_test(tc, roundtrip_dfm_names);
 	tcase_add_test(tc, roundtrip_many_and_persistent);
 	tcase_add_loop_test(tc, refusals, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));

@@ -537,27 +537,42 @@ END_TEST
 START_TEST(refused_null_and_long_names)
 {
 	struct store st;
-	char err[ERR_MAX] = "", name[301], *dir, *p;
+	char err[ERR_MAX] = "", name[256], other[256], base[214], *dir, *p;
+	char *buf;
+	size_t len;
 
 	dir = open_fresh(&st);
 	errno = 0;
 	ck_assert_int_eq(store_write(&st, STORE_TARGETS, NULL, "", 0, err), -1);
 	ck_assert_int_eq(errno, EINVAL);
 
-	memset(name, 'a', 300);
-	name[300] = '\0';
-	errno = 0;
-	ck_assert_int_eq(store_write(&st, STORE_TARGETS, name, "", 0, err), -1);
-	ck_assert_int_eq(errno, ENAMETOOLONG);
-	ck_assert_str_ne(err, "");
-
-	/* Long but with room for the temp suffix: accepted. */
-	name[150] = '\0';
-	put(&st, STORE_TARGETS, name, "ok");
+	/* A 255-byte service name (the longest valid one) is stored under a
+	 * shortened base name; one differing only at its end gets another. */
+	memset(name, 'a', 255);
+	name[255] = '\0';
+	memcpy(other, name, sizeof(other));
+	other[254] = 'b';
+	put(&st, STORE_TARGETS, name, "one");
+	put(&st, STORE_TARGETS, other, "two");
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, name, 1024, &buf, &len,
+	    err), 0);
+	ck_assert_str_eq(buf, "one");
+	free(buf);
+	store_base(name, base);
+	ck_assert_uint_eq(strlen(base), 213);
+	ck_assert_ptr_nonnull(strchr(base, '~'));
+	store_base(base, other);
+	ck_assert_str_eq(other, base);		/* idempotent */
 	ck_assert_int_eq(count_tmp(dir), 0);
 	p = xpath(dir, "targets");
-	ck_assert_int_eq(count_entries(p, 0), 1);
+	ck_assert_int_eq(count_entries(p, 0), 2);
 	free(p);
+
+	/* Up to 213 bytes a name is its own base. */
+	name[213] = '\0';
+	store_base(name, base);
+	ck_assert_str_eq(base, name);
+	put(&st, STORE_RULES, name, "ok");
 
 	store_release(&st);
 	tu_rmrf(dir);
@@ -982,9 +997,9 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failures");
-	tcase_add_test(tc, write_fails_file_size_limit);
 	tcase_add_test(tc, write_fails_rename);
 	tcase_add_test(tc, write_fails_readonly_dir);
+	tcase_add_test(tc, write_fails_file_size_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");

@@ -19,6 +19,18 @@ NODE_EXPORTER_BIN=${NODE_EXPORTER_BIN:-/usr/bin/prometheus-node-exporter}
 
 IT_NAME=$(basename "$0" .sh)
 IT_T0=$(date +%s%N)
+[ -x "$FLOWMON" ] || {
+	echo "$IT_NAME: FLOWMON=$FLOWMON is not an executable file" >&2
+	exit 1
+}
+for _tool in curl jq perl "$PROMETHEUS_BIN" "$NODE_EXPORTER_BIN"; do
+	command -v "$_tool" >/dev/null 2>&1 || {
+		echo "$IT_NAME: $_tool is missing (run make deps)" >&2
+		exit 1
+	}
+done
+unset _tool
+
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowmon-$IT_NAME.XXXXXX") || {
 	echo "$IT_NAME: cannot create a temp dir" >&2
 	exit 1
@@ -38,14 +50,6 @@ PROM_URL=""
 PROM_LOG=""
 NODE_PID=""
 NODE_PORT=""
-
-for _tool in curl jq perl "$PROMETHEUS_BIN"; do
-	command -v "$_tool" >/dev/null 2>&1 || {
-		echo "$IT_NAME: $_tool is missing (run make deps)" >&2
-		exit 1
-	}
-done
-unset _tool
 
 # Seconds since the script started, with tenths.
 elapsed() {
@@ -83,11 +87,28 @@ wait_until() {
 	done
 }
 
-# port_is_free PORT: 0 if a listening socket can be bound to 127.0.0.1:PORT.
+# wait_alive TIMEOUT PID CMD [ARGS...]: wait_until, but gives up at once
+# (returns 1) when process PID has exited.
+wait_alive() {
+	local timeout=$1 pid=$2 deadline
+	shift 2
+	deadline=$(($(date +%s%N) + timeout * 1000000000))
+	while :; do
+		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# port_is_free PORT: 0 if a listening socket can be bound to 127.0.0.1:PORT
+# with SO_REUSEADDR, as servers bind (so connections left in TIME_WAIT by a
+# stopped server do not count, a listening socket does).
 port_is_free() {
 	perl -MIO::Socket::INET -e '
 		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-		    LocalPort => $ARGV[0], Proto => "tcp", Listen => 1);
+		    LocalPort => $ARGV[0], Proto => "tcp", Listen => 1,
+		    ReuseAddr => 1);
 		exit($s ? 0 : 1);' "$1"
 }
 
@@ -95,8 +116,8 @@ port_is_free() {
 # picked at random below the kernel's ephemeral range (so no outgoing
 # connection takes it meanwhile) and never one handed out before here.
 free_port() {
-	local p i
-	for i in $(seq 1 300); do
+	local p _
+	for _ in $(seq 1 300); do
 		p=$((20000 + RANDOM % 12000))
 		case "$IT_PORTS" in *" $p "*) continue ;; esac
 		if port_is_free "$p"; then
@@ -195,7 +216,7 @@ flowmon_start() {
 		FLOWMON_PID=$!
 		track "$FLOWMON_PID"
 		# valgrind makes start-up slow: allow a minute.
-		if wait_until 60 flowmon_ready; then
+		if wait_alive 60 "$FLOWMON_PID" flowmon_ready; then
 			say "flowmon up on $FLOWMON_URL (pid $FLOWMON_PID${FLOWMON_WRAP:+, wrapped})"
 			return 0
 		fi
@@ -217,6 +238,7 @@ flowmon_ready() {
 # valgrind_log PID: the --log-file of FLOWMON_WRAP for that pid, if any.
 valgrind_log() {
 	local pat
+	# shellcheck disable=SC2086 # split the command line into its words
 	pat=$(printf '%s\n' $FLOWMON_WRAP | sed -n 's/^--log-file=//p' |
 	    tail -n 1)
 	[ -n "$pat" ] && printf '%s\n' "${pat//%p/$1}"
@@ -322,7 +344,7 @@ prom_start() {
 		    >"$PROM_LOG" 2>&1 &
 		PROM_PID=$!
 		track "$PROM_PID"
-		if wait_until 30 prom_ready; then
+		if wait_alive 30 "$PROM_PID" prom_ready; then
 			say "prometheus up on $PROM_URL (pid $PROM_PID)"
 			return 0
 		fi
@@ -398,7 +420,7 @@ prom_alert_state() {
 prom_alert_firing() {
 	local s
 	s=$(prom_alert_state "$1") || return 1
-	[ -n "$s" ] && [ -z "$(printf '%s\n' "$s" | grep -v '^firing$')" ]
+	[ -n "$s" ] && ! printf '%s\n' "$s" | grep -qv '^firing$'
 }
 
 prom_no_alert() {
@@ -422,7 +444,7 @@ node_start() {
 		    >"$log" 2>&1 &
 		NODE_PID=$!
 		track "$NODE_PID"
-		if wait_until 20 node_ready; then
+		if wait_alive 20 "$NODE_PID" node_ready; then
 			say "node_exporter up on 127.0.0.1:$NODE_PORT (pid $NODE_PID)"
 			return 0
 		fi

@@ -1,9 +1,9 @@
-/* check.h: `flowmon check`, a read-only audit of a data dir: every target
+/* audit.h: `flowmon check`, a read-only audit of a data dir: every target
  * file has the file_sd shape, every rule file parses (and passes promtool
  * when there is one) and matches its record, every record parses as a
  * request again, and no temp file was left behind by a crash. */
-#ifndef FLOWMON_CHECK_H
-#define FLOWMON_CHECK_H
+#ifndef FLOWMON_AUDIT_H
+#define FLOWMON_AUDIT_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 struct request_ctx;
 
 /* What a check needs beyond the data dir. */
-struct check_opts {
+struct audit_opts {
 	const struct request_ctx *rctx;	/* parses records; shortcuts may be NULL */
 	const char	*promtool;	/* NULL: no PromQL check */
 	FILE		*out;		/* one line per problem */
@@ -23,7 +23,7 @@ struct check_opts {
 /* Checks the data dir dir without changing anything in it. Prints one
  * "PATH: PROBLEM" line per problem to opts->out and returns how many there
  * were, or -1 with err when dir itself cannot be read. */
-long	 check_dir(const char *dir, const struct check_opts *opts,
+long	 audit_dir(const char *dir, const struct audit_opts *opts,
 	    char err[ERR_MAX]);
 
 /* Pure parts, for the unit tests. */
@@ -31,14 +31,14 @@ long	 check_dir(const char *dir, const struct check_opts *opts,
 /* 0 when buf is a valid file_sd file (a JSON array of {"targets": [strings],
  * "labels": {name: string}} objects, nothing else, label names valid,
  * targets non-empty host:port strings), else -1 with err. */
-int	 check_targets_json(const char *buf, size_t len, char err[ERR_MAX]);
+int	 audit_targets_json(const char *buf, size_t len, char err[ERR_MAX]);
 
 /* 1 when name is the name of a flowmon temp file (.<file>.tmp.<pid>.<seq>);
  * *pid receives the writer's pid (0 if the name holds none). */
-int	 check_temp_name(const char *name, long *pid);
+int	 audit_temp_name(const char *name, long *pid);
 
 /* `flowmon check [options]`: argv[0] is "check". Returns the exit status:
  * 0 no problem, 1 problems found, 2 the check could not run. */
-int	 check_main(int argc, char **argv);
+int	 audit_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,570 @@
+/* files.c: who wrote each file under targets/ and rules/, and would
+ * Prometheus read it. Scans run in the watcher's thread (watch.h), one at
+ * a time; the listing they produce is swapped in under a lock for the
+ * HTTP front to read.
+ *
+ * Ownership comes from the registry, which keeps the hash of every file
+ * it wrote: the same bytes are flowmon's, other bytes under a name flowmon
+ * wrote are a hand edit, any other name is an operator's. The registry
+ * updates a hash under the service's lock together with the write, so the
+ * only way to see a false "edited" is to read a file just before flowmon
+ * replaces it; reading it again tells the two apart (the bytes moved), and
+ * only a confirmed edit is reported back to the registry.
+ *
+ * Nothing here writes to the data dir: files flowmon did not write are
+ * left alone. A hand-edited flowmon file is replaced from the record by
+ * the registry at the next reconfigure of that service. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "filecheck.h"
+#include "files.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "reloader.h"
+#include "rulecheck.h"
+#include "store.h"
+#include "watch.h"
+
+/* While files change, look again this soon (inotify usually beats it). */
+#define FILES_SETTLE_MS		1000
+/* Re-reads of a file that moves while it is being classified. */
+#define FILES_TRIES		3
+
+enum { F_TARGETS, F_RULES, F_NDIRS };
+
+static const char *const files_dirnames[F_NDIRS] = { "targets", "rules" };
+static const char *const files_exts[F_NDIRS] = { ".json", ".yml" };
+static const char *const files_owner_text[] = {
+	[REGISTRY_OWNER_NONE] = "operator",
+	[REGISTRY_OWNER_FLOWMON] = "flowmon",
+	[REGISTRY_OWNER_EDITED] = "flowmon, edited by hand",
+};
+/* The same, as a metric label value. */
+static const char *const files_owner_label[] = {
+	[REGISTRY_OWNER_NONE] = "operator",
+	[REGISTRY_OWNER_FLOWMON] = "flowmon",
+	[REGISTRY_OWNER_EDITED] = "edited",
+};
+
+struct fentry {
+	int		 dir;		/* F_TARGETS or F_RULES */
+	char		*name;		/* file name */
+	uint64_t	 hash;		/* of the contents examined */
+	size_t		 size;
+	time_t		 mtime;
+	int		 error;		/* errno reading it, 0 if read */
+	int		 matched;	/* the Prometheus glob reads it */
+	enum registry_owner owner;
+	int		 valid;
+	char		*reason;	/* why not valid; NULL if valid */
+};
+
+struct files {
+	struct store	*st;
+	struct registry	*reg;
+	struct reloader	*rl;
+	const char	*promtool;
+	char		*dirs[F_NDIRS];
+	struct watch	*w;
+	pthread_mutex_t	 lock;		/* guards the fields below */
+	struct fentry	*v;		/* by dir, then name */
+	size_t		 n;
+	uint64_t	 scans;
+	uint64_t	 scan_errors;
+	uint64_t	 triggers;	/* reloads asked for by hand edits */
+	time_t		 last_scan;
+};
+
+static void
+fentry_release(struct fentry *e)
+{
+	free(e->name);
+	free(e->reason);
+}
+
+static void
+fentries_free(struct fentry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fentry_release(&v[i]);
+	free(v);
+}
+
+static int
+fentry_cmp(const void *a, const void *b)
+{
+	const struct fentry *x = a, *y = b;
+
+	if (x->dir != y->dir)
+		return x->dir - y->dir;
+	return strcmp(x->name, y->name);
+}
+
+/* The previous scan's entry for dir/name, or NULL. Only the scanning
+ * thread changes the list, so it reads it without the lock. */
+static const struct fentry *
+files_prev(struct files *f, int dir, const char *name)
+{
+	struct fentry key;
+
+	if (f->n == 0)
+		return NULL;
+	key.dir = dir;
+	key.name = (char *)name;
+	return bsearch(&key, f->v, f->n, sizeof(*f->v), fentry_cmp);
+}
+
+/* The service name of a file flowmon could have written: name without its
+ * extension. */
+static void
+files_base(const char *name, const char *ext, char *out, size_t outsz)
+{
+	size_t n = strlen(name) - strlen(ext);
+
+	snprintf(out, outsz, "%.*s", (int)n, name);
+}
+
+/* Asks the registry who wrote the file, reading it again while an answer
+ * of "edited" could be a race with flowmon replacing it. *buf/len/hash are
+ * updated to the bytes the answer is about (*buf stays owned by the
+ * caller: a fresh read replaces it). */
+static enum registry_owner
+files_owner(struct files *f, int dir, const char *name, char **buf,
+    size_t *len, uint64_t *hash)
+{
+	char base[SERVICE_NAME_MAX + 8], *nb;
+	enum registry_owner own = REGISTRY_OWNER_NONE;
+	size_t nlen;
+	int i;
+
+	files_base(name, files_exts[dir], base, sizeof(base));
+	for (i = 0; i < FILES_TRIES; i++) {
+		own = registry_file_owner(f->reg, dir == F_RULES, base, *buf,
+		    *len, 0);
+		if (own != REGISTRY_OWNER_EDITED)
+			break;
+		if (watch_read_file(f->dirs[dir], name, &nb, &nlen) != 0)
+			break;
+		if (nlen == *len && memcmp(nb, *buf, nlen) == 0) {
+			free(nb);
+			/* Confirmed: the registry forgets its hash, so the
+			 * next reconfigure rewrites the file. */
+			own = registry_file_owner(f->reg, dir == F_RULES, base,
+			    *buf, *len, 1);
+			break;
+		}
+		free(*buf);
+		*buf = nb;
+		*len = nlen;
+		*hash = watch_hash_bytes(nb, nlen);
+	}
+	return own;
+}
+
+/* Would Prometheus read it? Sets e->valid and e->reason. */
+static void
+files_validate(struct files *f, struct fentry *e, const char *buf,
+    size_t len)
+{
+	char why[ERR_MAX], shown[NAME_MAX + 16];
+	int rc;
+
+	e->valid = 0;
+	if (e->dir == F_TARGETS)
+		rc = filecheck_targets(buf, len, why);
+	else
+		rc = filecheck_rules(buf, len, why);
+	if (rc == 0 && e->dir == F_RULES && f->promtool != NULL) {
+		snprintf(shown, sizeof(shown), "rules/%s", e->name);
+		rc = rulecheck_promtool_buf(f->promtool, buf, len, shown, why);
+		if (rc == 1) {
+			/* promtool could not run: own checks only. */
+			log_warn("rule file not checked by promtool", "file",
+			    shown, "error", why);
+			rc = 0;
+		} else if (rc == -1) {
+			char tmp[ERR_MAX];
+
+			memcpy(tmp, why, sizeof(tmp));
+			snprintf(why, sizeof(why), "promtool check rules: %.480s",
+			    tmp);
+		}
+	}
+	if (rc == 0) {
+		e->valid = 1;
+		return;
+	}
+	e->reason = strdup(why);
+}
+
+/* Fills e for one file of a fresh scan, reusing what the previous scan
+ * found when the bytes did not change. */
+static void
+files_examine(struct files *f, int dir, const struct watch_file *wf,
+    const struct fentry *prev, struct fentry *e)
+{
+	char why[ERR_MAX], base[SERVICE_NAME_MAX + 8], *buf = NULL;
+	size_t len = wf->size;
+	int same;
+
+	e->dir = dir;
+	e->hash = wf->hash;
+	e->size = wf->size;
+	e->mtime = wf->mtime;
+	e->error = wf->error;
+	e->matched = watch_name_matches(wf->name, files_exts[dir]);
+	e->owner = REGISTRY_OWNER_NONE;
+	if (!e->matched) {
+		snprintf(why, sizeof(why), "not read by Prometheus: the name "
+		    "does not end in %s", files_exts[dir]);
+		e->reason = strdup(why);
+		return;
+	}
+	if (wf->error != 0) {
+		files_base(wf->name, files_exts[dir], base, sizeof(base));
+		e->owner = registry_file_owner(f->reg, dir == F_RULES, base,
+		    NULL, 0, 0);
+		snprintf(why, sizeof(why), "cannot read it: %s",
+		    strerror(wf->error));
+		e->reason = strdup(why);
+		return;
+	}
+	same = prev != NULL && prev->error == 0 && prev->hash == wf->hash &&
+	    prev->size == wf->size;
+	/* flowmon's own files change owner only when their bytes change. */
+	if (same && prev->owner == REGISTRY_OWNER_FLOWMON) {
+		e->owner = REGISTRY_OWNER_FLOWMON;
+		e->valid = 1;
+		return;
+	}
+	if ((buf = malloc(wf->size + 1)) == NULL) {
+		e->reason = strdup("out of memory");
+		return;
+	}
+	memcpy(buf, wf->data, wf->size + 1);
+	e->owner = files_owner(f, dir, wf->name, &buf, &len, &e->hash);
+	e->size = len;
+	same = prev != NULL && prev->error == 0 && prev->hash == e->hash &&
+	    prev->size == e->size;
+	if (e->owner == REGISTRY_OWNER_FLOWMON) {
+		/* Checked before flowmon renamed it into place. */
+		e->valid = 1;
+	} else if (same && prev->owner != REGISTRY_OWNER_FLOWMON) {
+		e->valid = prev->valid;
+		e->reason = prev->reason != NULL ? strdup(prev->reason) : NULL;
+	} else {
+		files_validate(f, e, buf, len);
+	}
+	free(buf);
+}
+
+/* Logs what a person should hear about a file whose bytes or owner just
+ * changed. */
+static void
+files_report(const struct fentry *e, const struct fentry *prev)
+{
+	char path[NAME_MAX + 16];
+
+	if (prev != NULL && prev->hash == e->hash && prev->size == e->size &&
+	    prev->owner == e->owner && prev->valid == e->valid)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", files_dirnames[e->dir],
+	    e->name);
+	if (e->owner == REGISTRY_OWNER_EDITED)
+		log_warn("flowmon file edited by hand: left as is, replaced "
+		    "from the record at the next reconfigure of its service",
+		    "file", path, "valid", e->valid ? "true" : "false",
+		    "reason", e->reason != NULL ? e->reason : "");
+	else if (e->owner == REGISTRY_OWNER_NONE && e->valid)
+		log_info("operator file", "file", path, "valid", "true");
+	else if (e->owner == REGISTRY_OWNER_NONE)
+		log_warn("operator file is not valid", "file", path,
+		    "reason", e->reason != NULL ? e->reason : "");
+}
+
+static int
+files_scan(void *arg, enum watch_why why)
+{
+	struct files *f = arg;
+	struct watch_snap snap[F_NDIRS];
+	struct fentry *nv = NULL, *old;
+	const struct fentry *prev;
+	char err[ERR_MAX];
+	size_t nn = 0, nold, total, i;
+	int d, changed = 0, trigger = 0;
+
+	memset(snap, 0, sizeof(snap));
+	for (d = 0; d < F_NDIRS; d++) {
+		if (watch_snap_take(f->dirs[d], NULL, 1, &snap[d], err) == -1) {
+			log_warn("cannot scan the data dir", "error", err);
+			goto fail;
+		}
+	}
+	total = snap[F_TARGETS].n + snap[F_RULES].n;
+	if ((nv = calloc(total ? total : 1, sizeof(*nv))) == NULL) {
+		log_warn("cannot scan the data dir", "error", "out of memory");
+		goto fail;
+	}
+	for (d = 0; d < F_NDIRS; d++) {
+		for (i = 0; i < snap[d].n; i++) {
+			const struct watch_file *wf = &snap[d].v[i];
+			struct fentry *e = &nv[nn];
+
+			if ((e->name = strdup(wf->name)) == NULL) {
+				log_warn("cannot scan the data dir", "error",
+				    "out of memory");
+				goto fail;
+			}
+			nn++;
+			prev = files_prev(f, d, wf->name);
+			files_examine(f, d, wf, prev, e);
+			if (prev == NULL || prev->hash != e->hash ||
+			    prev->size != e->size || prev->error != e->error)
+				changed = 1;
+			else if (prev->owner == e->owner &&
+			    prev->valid == e->valid)
+				continue;
+			files_report(e, prev);
+			/* A valid rule file flowmon did not write, new or
+			 * changed: Prometheus should load it. */
+			if (d == F_RULES && e->matched && e->valid &&
+			    e->owner != REGISTRY_OWNER_FLOWMON &&
+			    (prev == NULL || prev->hash != e->hash ||
+			    prev->size != e->size || !prev->valid))
+				trigger = 1;
+		}
+	}
+	/* Gone since the last scan: one that was not flowmon's took rules
+	 * with it that Prometheus still runs. */
+	for (i = 0; i < f->n; i++) {
+		old = &f->v[i];
+		if (bsearch(old, nv, nn, sizeof(*nv), fentry_cmp) != NULL)
+			continue;
+		changed = 1;
+		if (old->dir == F_RULES && old->matched &&
+		    old->owner != REGISTRY_OWNER_FLOWMON) {
+			log_info("rule file flowmon did not write was removed",
+			    "file", old->name);
+			trigger = 1;
+		}
+	}
+	if (why == WATCH_START)
+		trigger = 0;	/* the start-up reload covers them */
+	/* Before the listing shows the file: whoever sees it listed can
+	 * count on the reload having been asked for. */
+	if (trigger) {
+		log_info("rule files flowmon did not write changed and are "
+		    "valid: reloading");
+		reloader_trigger(f->rl);
+	}
+
+	pthread_mutex_lock(&f->lock);
+	old = f->v;
+	nold = f->n;
+	f->v = nv;
+	f->n = nn;
+	f->scans++;
+	f->last_scan = time(NULL);
+	if (trigger)
+		f->triggers++;
+	pthread_mutex_unlock(&f->lock);
+	fentries_free(old, nold);
+	for (d = 0; d < F_NDIRS; d++)
+		watch_snap_release(&snap[d]);
+	return changed;
+fail:
+	fentries_free(nv, nn);
+	for (d = 0; d < F_NDIRS; d++)
+		watch_snap_release(&snap[d]);
+	pthread_mutex_lock(&f->lock);
+	f->scan_errors++;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+struct files *
+files_start(struct store *st, struct registry *reg, struct reloader *rl,
+    const char *promtool, long poll_ms, char err[ERR_MAX])
+{
+	struct files *f;
+	int d;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	f->st = st;
+	f->reg = reg;
+	f->rl = rl;
+	f->promtool = promtool;
+	pthread_mutex_init(&f->lock, NULL);
+	for (d = 0; d < F_NDIRS; d++) {
+		if (asprintf(&f->dirs[d], "%s/%s", st->dir,
+		    files_dirnames[d]) < 0) {
+			f->dirs[d] = NULL;
+			snprintf(err, ERR_MAX, "out of memory");
+			goto fail;
+		}
+	}
+	if ((f->w = watch_start((const char *const *)f->dirs, F_NDIRS, 1,
+	    poll_ms, FILES_SETTLE_MS, files_scan, f, err)) == NULL)
+		goto fail;
+	return f;
+fail:
+	files_stop(f);
+	return NULL;
+}
+
+void
+files_stop(struct files *f)
+{
+	int d;
+
+	if (f == NULL)
+		return;
+	watch_stop(f->w);
+	fentries_free(f->v, f->n);
+	for (d = 0; d < F_NDIRS; d++)
+		free(f->dirs[d]);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+cJSON *
+files_json(struct files *f)
+{
+	cJSON *arr, *o;
+	char path[PATH_MAX];
+	size_t i;
+
+	if ((arr = cJSON_CreateArray()) == NULL)
+		return NULL;
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->n; i++) {
+		const struct fentry *e = &f->v[i];
+
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto fail;
+		cJSON_AddItemToArray(arr, o);
+		snprintf(path, sizeof(path), "%s/%s",
+		    f->dirs[e->dir], e->name);
+		if (cJSON_AddStringToObject(o, "dir",
+		    files_dirnames[e->dir]) == NULL ||
+		    cJSON_AddStringToObject(o, "file", e->name) == NULL ||
+		    cJSON_AddStringToObject(o, "path", path) == NULL ||
+		    cJSON_AddStringToObject(o, "owner",
+		    files_owner_text[e->owner]) == NULL ||
+		    cJSON_AddBoolToObject(o, "valid", e->valid) == NULL ||
+		    cJSON_AddStringToObject(o, "reason", e->reason != NULL ?
+		    e->reason : "") == NULL ||
+		    cJSON_AddNumberToObject(o, "size", (double)e->size) ==
+		    NULL ||
+		    cJSON_AddNumberToObject(o, "modified", (double)e->mtime) ==
+		    NULL)
+			goto fail;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return arr;
+fail:
+	pthread_mutex_unlock(&f->lock);
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+/* s as a label value: backslash, double quote and newline escaped. */
+static void
+files_label(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 3 < outsz; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+int
+files_metrics(struct files *f, struct metrics_buf *b)
+{
+	size_t count[F_NDIRS][3][2], i;
+	char label[PATH_MAX];
+	int d, o, v, rc = 0;
+
+	memset(count, 0, sizeof(count));
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->n; i++)
+		count[f->v[i].dir][f->v[i].owner][f->v[i].valid ? 1 : 0]++;
+	rc |= metrics_append(b, "# HELP flowmon_files Files under targets/ "
+	    "and rules/, by owner and validity.\n"
+	    "# TYPE flowmon_files gauge\n");
+	for (d = 0; d < F_NDIRS; d++)
+		for (o = 0; o < 3; o++)
+			for (v = 1; v >= 0; v--)
+				rc |= metrics_append(b, "flowmon_files{dir=\"%s\","
+				    "owner=\"%s\",valid=\"%s\"} %zu\n",
+				    files_dirnames[d], files_owner_label[o],
+				    v ? "true" : "false", count[d][o][v]);
+	rc |= metrics_append(b, "# HELP flowmon_file_invalid A file under "
+	    "targets/ or rules/ that Prometheus would not read.\n"
+	    "# TYPE flowmon_file_invalid gauge\n");
+	for (i = 0; i < f->n; i++) {
+		if (f->v[i].valid)
+			continue;
+		files_label(f->v[i].name, label, sizeof(label));
+		rc |= metrics_append(b, "flowmon_file_invalid{dir=\"%s\","
+		    "file=\"%s\",owner=\"%s\"} 1\n",
+		    files_dirnames[f->v[i].dir], label,
+		    files_owner_label[f->v[i].owner]);
+	}
+	rc |= metrics_append(b, "# HELP flowmon_file_edited_by_hand A file "
+	    "flowmon wrote that someone else changed since.\n"
+	    "# TYPE flowmon_file_edited_by_hand gauge\n");
+	for (i = 0; i < f->n; i++) {
+		if (f->v[i].owner != REGISTRY_OWNER_EDITED)
+			continue;
+		files_label(f->v[i].name, label, sizeof(label));
+		rc |= metrics_append(b, "flowmon_file_edited_by_hand{dir=\"%s\","
+		    "file=\"%s\"} 1\n", files_dirnames[f->v[i].dir], label);
+	}
+	rc |= metrics_append(b, "# HELP flowmon_files_scans_total Scans of "
+	    "targets/ and rules/.\n# TYPE flowmon_files_scans_total counter\n"
+	    "flowmon_files_scans_total %" PRIu64 "\n"
+	    "# HELP flowmon_files_scan_errors_total Scans that could not read "
+	    "targets/ or rules/.\n"
+	    "# TYPE flowmon_files_scan_errors_total counter\n"
+	    "flowmon_files_scan_errors_total %" PRIu64 "\n"
+	    "# HELP flowmon_files_reload_triggers_total Reloads asked for "
+	    "because of rule files flowmon did not write.\n"
+	    "# TYPE flowmon_files_reload_triggers_total counter\n"
+	    "flowmon_files_reload_triggers_total %" PRIu64 "\n"
+	    "# HELP flowmon_files_last_scan_timestamp_seconds Time of the "
+	    "last scan.\n"
+	    "# TYPE flowmon_files_last_scan_timestamp_seconds gauge\n"
+	    "flowmon_files_last_scan_timestamp_seconds %lld\n"
+	    "# HELP flowmon_files_inotify 1 while inotify watches both "
+	    "directories (0: polling only).\n"
+	    "# TYPE flowmon_files_inotify gauge\n"
+	    "flowmon_files_inotify %d\n",
+	    f->scans, f->scan_errors, f->triggers, (long long)f->last_scan,
+	    watch_inotify_active(f->w));
+	pthread_mutex_unlock(&f->lock);
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,42 @@
+/* files.h: the daemon's eye on targets/ and rules/. Every file there is
+ * either flowmon's (byte for byte what the registry wrote), flowmon's but
+ * edited by hand, or an operator's (flowmon wrote no file of that name).
+ * Files flowmon did not write are left alone but validated; a valid hand
+ * edit of a rule file asks for the usual debounced reload. */
+#ifndef FLOWMON_FILES_H
+#define FLOWMON_FILES_H
+
+#include <cJSON.h>
+
+#include "service.h"
+
+/* The daemon's poll interval: inotify reports local edits at once. */
+#define FILES_POLL_MS	15000
+
+struct metrics_buf;
+struct registry;
+struct reloader;
+struct store;
+struct files;
+
+/* Scans targets/ and rules/ of st once, then watches them (inotify plus a
+ * poll every poll_ms) from a thread of its own. promtool (NULL: none)
+ * checks rule files flowmon did not write. reg, rl and st must outlive
+ * the result. NULL with err on failure. */
+struct files *files_start(struct store *st, struct registry *reg,
+	    struct reloader *rl, const char *promtool, long poll_ms,
+	    char err[ERR_MAX]);
+/* Stops watching and frees f. NULL ok. */
+void	 files_stop(struct files *f);
+
+/* GET /files: a JSON array, one object per file under targets/ and rules/
+ * (sorted by dir, then name): dir, file, path, owner ("flowmon",
+ * "operator" or "flowmon, edited by hand"), valid, reason ("" if valid),
+ * size, modified (Unix time). The caller owns it; NULL on ENOMEM. */
+cJSON	*files_json(struct files *f);
+
+/* Appends flowmon_files{dir,owner,valid} and the per-file problems to b.
+ * 0, or -1 on ENOMEM. */
+int	 files_metrics(struct files *f, struct metrics_buf *b);
+
+#endif

@@ -1,0 +1,813 @@
+/* listener.c: start-up reconcile with swarm-listener over libcurl, and the
+ * static services of SCRAPE_PORT_<n> / SERVICE_NAME_<n>.
+ *
+ * Why in the background: DFM asked the listener once at start and, when it
+ * was not up yet, ran with nothing. flowmon already serves its data dir, so
+ * the reconcile only brings it up to date: each source (every listener
+ * address, the nodes URL) is asked until it answers once, with backoff
+ * 1 s, 2 s, 4 s ... 30 s. Rows go through the same parser and registry
+ * upsert as a reconfigure, so a row is exactly as good as a request.
+ *
+ * Pruning is the one destructive step, so it waits until every listener has
+ * answered (a partial list would remove live services), and spares services
+ * changed after the first answer was asked for (a create that came in
+ * meanwhile is newer than the list) and the static services. */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#include "listener.h"
+#include "log.h"
+#include "registry.h"
+
+#define LISTENER_CONNECT_MS	2000
+#define LISTENER_TOTAL_MS	30000
+#define LISTENER_BODY_MAX	(64L << 20)
+
+struct listener {
+	struct registry		*r;
+	listener_parse_fn	 parse;
+	void			*ctx;
+	char			**urls;		/* get-services URLs */
+	int			*answered;
+	size_t			 nurls;
+	char			*nodes_url;
+	int			 nodes_answered;
+	int			 prune;
+	int			 pruned;
+	char			**node_labels;
+	size_t			 nnode_labels;
+	char			**statics;	/* static service names, sorted */
+	size_t			 nstatics;
+	char			**listed;	/* names the listeners listed */
+	size_t			 nlisted;
+	uint64_t		 gen0;		/* generation before 1st answer */
+	int			 have_gen0;
+	long			 retry_min_ms;
+	long			 retry_max_ms;
+	pthread_t		 thread;
+	int			 running;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC */
+	int			 stop;		/* atomic */
+	int			 done;		/* atomic */
+};
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+strv_add(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv;
+
+	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	*v = nv;
+	if ((nv[*n] = strndup(s, len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+strv_has(char *const *v, size_t n, const char *s)
+{
+	return n > 0 && bsearch(&s, v, n, sizeof(*v), str_cmp) != NULL;
+}
+
+/*
+ * Pure parts.
+ */
+
+char *
+listener_services_url(const char *item, char err[ERR_MAX])
+{
+	const char *s = item, *e, *host_end, *p;
+	size_t len, plen = strlen(LISTENER_SERVICES_PATH);
+	char *url = NULL;
+	int has_port = 0;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
+		;
+	len = (size_t)(e - s);
+	if (len == 0) {
+		snprintf(err, ERR_MAX, "listener address is empty");
+		return NULL;
+	}
+	for (p = s; p < e; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(err, ERR_MAX, "listener address \"%.*s\" holds "
+			    "a space or control character", (int)len, s);
+			return NULL;
+		}
+	}
+	if (memmem(s, len, "://", 3) != NULL) {
+		if (!(len > 7 && strncasecmp(s, "http://", 7) == 0) &&
+		    !(len > 8 && strncasecmp(s, "https://", 8) == 0)) {
+			snprintf(err, ERR_MAX, "listener address \"%.*s\" is "
+			    "not an http or https URL", (int)len, s);
+			return NULL;
+		}
+		while (len > 0 && s[len - 1] == '/')
+			len--;
+		/* Already the full get-services URL: take it as it is. */
+		if (len >= plen && memcmp(s + len - plen,
+		    LISTENER_SERVICES_PATH, plen) == 0) {
+			if (asprintf(&url, "%.*s", (int)len, s) < 0)
+				url = NULL;
+		} else if (asprintf(&url, "%.*s%s", (int)len, s,
+		    LISTENER_SERVICES_PATH) < 0) {
+			url = NULL;
+		}
+		goto out;
+	}
+	/* A bare host, a host:port, or [v6] / [v6]:port. */
+	if (*s == '[') {
+		if ((host_end = memchr(s, ']', len)) == NULL)
+			goto bad;
+		host_end++;
+	} else {
+		host_end = memchr(s, ':', len);
+		if (host_end == NULL)
+			host_end = e;
+	}
+	if (host_end < e) {
+		if (*host_end != ':' || host_end + 1 == e)
+			goto bad;
+		for (p = host_end + 1; p < e; p++)
+			if (!isdigit((unsigned char)*p))
+				goto bad;
+		has_port = 1;
+	}
+	for (p = s; p < host_end; p++)
+		if (*p == '/' || *p == '@' || *p == '?' || *p == '#')
+			goto bad;
+	if (asprintf(&url, "http://%.*s%s%s", (int)len, s,
+	    has_port ? "" : ":8080", LISTENER_SERVICES_PATH) < 0)
+		url = NULL;
+out:
+	if (url == NULL)
+		snprintf(err, ERR_MAX, "out of memory");
+	return url;
+bad:
+	snprintf(err, ERR_MAX, "listener address \"%.*s\" is not a host, "
+	    "host:port or http(s) URL", (int)len, s);
+	return NULL;
+}
+
+void
+listener_rows_free(struct kvlist *rows, size_t nrows)
+{
+	size_t i;
+
+	for (i = 0; i < nrows; i++)
+		kvlist_release(&rows[i]);
+	free(rows);
+}
+
+int
+listener_parse_rows(const char *json, size_t len, struct kvlist **rows,
+    size_t *nrows, char err[ERR_MAX])
+{
+	cJSON *root, *row, *it;
+	struct kvlist *v = NULL;
+	size_t n = 0;
+	int count;
+
+	*rows = NULL;
+	*nrows = 0;
+	if ((root = cJSON_ParseWithLength(json, len)) == NULL ||
+	    !cJSON_IsArray(root)) {
+		snprintf(err, ERR_MAX, "the answer is not a JSON array");
+		cJSON_Delete(root);
+		return -1;
+	}
+	count = cJSON_GetArraySize(root);
+	if (count > 0 && (v = calloc((size_t)count, sizeof(*v))) == NULL)
+		goto nomem;
+	cJSON_ArrayForEach(row, root) {
+		if (!cJSON_IsObject(row)) {
+			snprintf(err, ERR_MAX, "item %zu of the answer is not "
+			    "an object", n + 1);
+			goto fail;
+		}
+		cJSON_ArrayForEach(it, row) {
+			char buf[64], *text = NULL;
+			const char *val = buf;
+			int rc;
+
+			if (cJSON_IsString(it)) {
+				val = it->valuestring;
+			} else if (cJSON_IsBool(it)) {
+				val = cJSON_IsTrue(it) ? "true" : "false";
+			} else if (cJSON_IsNumber(it)) {
+				double d = it->valuedouble;
+
+				if (d == (double)(long long)d)
+					snprintf(buf, sizeof(buf), "%lld",
+					    (long long)d);
+				else
+					snprintf(buf, sizeof(buf), "%.17g", d);
+			} else if (cJSON_IsArray(it) || cJSON_IsObject(it)) {
+				/* nodeInfo as JSON rather than as a string */
+				if ((text = cJSON_PrintUnformatted(it)) == NULL)
+					goto nomem;
+				val = text;
+			} else {
+				continue;	/* null */
+			}
+			rc = kvlist_set_ci(&v[n], it->string, val);
+			cJSON_free(text);
+			if (rc == -1)
+				goto nomem;
+		}
+		n++;
+	}
+	cJSON_Delete(root);
+	*rows = v;
+	*nrows = n;
+	return 0;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+fail:
+	/* calloc'd: the rows not reached are empty lists. */
+	listener_rows_free(v, v != NULL ? (size_t)count : 0);
+	cJSON_Delete(root);
+	return -1;
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	return strcmp(kvlist_get(a, "serviceName"),
+	    kvlist_get(b, "serviceName"));
+}
+
+int
+listener_static_rows(char *const *envp, struct kvlist **rows, size_t *nrows,
+    char err[ERR_MAX])
+{
+	static const char pp[] = "SCRAPE_PORT_", np[] = "SERVICE_NAME_";
+	struct kvlist *v = NULL, *nv;
+	size_t n = 0, i, j;
+
+	*rows = NULL;
+	*nrows = 0;
+	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
+		const char *e = envp[i], *eq = strchr(e, '='), *port, *name;
+		size_t slen;
+		int pv = 0;
+
+		if (eq == NULL || strncmp(e, pp, sizeof(pp) - 1) != 0)
+			continue;
+		slen = (size_t)(eq - e) - (sizeof(pp) - 1);
+		port = eq + 1;
+		name = NULL;
+		for (j = 0; envp[j] != NULL; j++) {
+			if (strncmp(envp[j], np, sizeof(np) - 1) == 0 &&
+			    strncmp(envp[j] + sizeof(np) - 1,
+			    e + sizeof(pp) - 1, slen) == 0 &&
+			    envp[j][sizeof(np) - 1 + slen] == '=')
+				name = envp[j] + sizeof(np) + slen;
+		}
+		for (j = 0; port[j] && isdigit((unsigned char)port[j]) &&
+		    j < 6; j++)
+			pv = pv * 10 + (port[j] - '0');
+		if (port[j] != '\0' || j == 0 || port[0] == '0' || pv > 65535) {
+			snprintf(err, ERR_MAX, "%.*s \"%.50s\" is not a port "
+			    "(1..65535)", (int)(eq - e > 100 ? 100 : eq - e), e,
+			    port);
+			goto fail;
+		}
+		if (name == NULL || !service_name_valid(name)) {
+			snprintf(err, ERR_MAX, "%.*s needs %s%.*s, a service "
+			    "name ([A-Za-z0-9_.-])", (int)(eq - e > 100 ? 100 :
+			    eq - e), e, np, (int)(slen > 80 ? 80 : slen),
+			    e + sizeof(pp) - 1);
+			goto fail;
+		}
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+			goto nomem;
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		n++;
+		if (kvlist_set(&v[n - 1], "serviceName", name) == -1 ||
+		    kvlist_set(&v[n - 1], "scrapePort", port) == -1 ||
+		    kvlist_set(&v[n - 1], "scrapeType", "static_configs") == -1)
+			goto nomem;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), row_cmp);
+	*rows = v;
+	*nrows = n;
+	return 0;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+fail:
+	listener_rows_free(v, n);
+	return -1;
+}
+
+int
+listener_node_labels(const struct kvlist *params, char *const *names,
+    size_t nnames, struct kvlist *out)
+{
+	size_t i;
+
+	for (i = 0; i < nnames; i++) {
+		const char *v = kvlist_get_ci(params, names[i]);
+		char label[128], *c;
+
+		if (v == NULL || *v == '\0')
+			continue;
+		snprintf(label, sizeof(label), "%s", names[i]);
+		for (c = label; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		if (kvlist_set(out, label, v) == -1) {
+			kvlist_release(out);
+			return -1;
+		}
+	}
+	kvlist_sort(out);
+	return 0;
+}
+
+/*
+ * Applying rows.
+ */
+
+/* Upserts one service row. 0 applied, -1 refused or not written. */
+static int
+apply_service(struct registry *r, listener_parse_fn parse, void *ctx,
+    const struct kvlist *row, const char *origin)
+{
+	struct registry_result res;
+	struct service *svc;
+	const char *name = kvlist_get_ci(row, "serviceName");
+	char err[ERR_MAX];
+
+	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (parse(ctx, row, svc, err) == -1) {
+		free(svc);
+		log_warn("service from listener refused", "from", origin,
+		    "service", name ? name : "", "error", err);
+		return -1;
+	}
+	/* The registry takes svc over. */
+	if (registry_upsert(r, svc, &res, err) == -1) {
+		log_error("cannot apply service from listener", "from", origin,
+		    "service", name ? name : "", "error", err);
+		return -1;
+	}
+	if (res.wrote_state || res.wrote_targets || res.wrote_rules)
+		log_info("service reconciled", "from", origin, "service",
+		    name ? name : "");
+	return 0;
+}
+
+/*
+ * The reconcile thread.
+ */
+
+static int
+stopping(struct listener *l)
+{
+	return __atomic_load_n(&l->stop, __ATOMIC_RELAXED);
+}
+
+struct body {
+	char	*p;
+	size_t	 len;
+	int	 too_big;
+};
+
+static size_t
+on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+	char *np;
+
+	if (b->len + n > (size_t)LISTENER_BODY_MAX) {
+		b->too_big = 1;
+		return 0;
+	}
+	if ((np = realloc(b->p, b->len + n + 1)) == NULL)
+		return 0;
+	memcpy(np + b->len, data, n);
+	b->len += n;
+	np[b->len] = '\0';
+	b->p = np;
+	return n;
+}
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return stopping(arg);	/* non-zero aborts the transfer */
+}
+
+/* GETs url. 0 with the body, or -1 with err. */
+static int
+fetch(struct listener *l, const char *url, struct body *b, char err[ERR_MAX])
+{
+	CURL *c;
+	CURLcode cc;
+	long code = 0;
+
+	memset(b, 0, sizeof(*b));
+	if ((c = curl_easy_init()) == NULL) {
+		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
+		    url);
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)LISTENER_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)LISTENER_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, l);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		snprintf(err, ERR_MAX, "GET %s: %s", url, b->too_big ?
+		    "answer larger than 64 MiB" : curl_easy_strerror(cc));
+		goto fail;
+	}
+	if (code != 200) {
+		snprintf(err, ERR_MAX, "GET %s answered %ld", url, code);
+		goto fail;
+	}
+	if (b->p == NULL && (b->p = strdup("")) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	free(b->p);
+	b->p = NULL;
+	return -1;
+}
+
+/* Asks one source; rows on success. */
+static int
+ask(struct listener *l, const char *url, struct kvlist **rows, size_t *n)
+{
+	struct body b;
+	char err[ERR_MAX];
+	int rc;
+
+	if (fetch(l, url, &b, err) == -1) {
+		if (!stopping(l))
+			log_warn("swarm-listener not answering, will retry",
+			    "url", url, "error", err);
+		return -1;
+	}
+	rc = listener_parse_rows(b.p, b.len, rows, n, err);
+	free(b.p);
+	if (rc == -1)
+		log_warn("swarm-listener answer refused, will retry", "url",
+		    url, "error", err);
+	return rc;
+}
+
+static void
+apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
+{
+	size_t i, applied = 0;
+	char num[32];
+
+	for (i = 0; i < n; i++) {
+		struct kvlist labels = { 0 };
+		struct registry_result res;
+		const char *id = kvlist_get_ci(&rows[i], "id");
+		char err[ERR_MAX];
+
+		if (id == NULL || !service_name_valid(id)) {
+			log_warn("node from listener refused", "id", id ? id :
+			    "", "error", "id missing or not a node ID");
+			continue;
+		}
+		if (listener_node_labels(&rows[i], l->node_labels,
+		    l->nnode_labels, &labels) == -1) {
+			log_error("out of memory");
+			continue;
+		}
+		if (registry_node_upsert(l->r, id, &labels, &res, err) == -1)
+			log_error("cannot apply node from listener", "node", id,
+			    "error", err);
+		else
+			applied++;
+		kvlist_release(&labels);
+	}
+	snprintf(num, sizeof(num), "%zu", applied);
+	log_info("nodes reconciled", "url", l->nodes_url, "nodes", num);
+}
+
+static void
+prune(struct listener *l)
+{
+	char **names = NULL, num[32];
+	size_t n = 0, i, removed = 0;
+
+	if (l->nlisted > 1)
+		qsort(l->listed, l->nlisted, sizeof(*l->listed), str_cmp);
+	if (registry_active_names(l->r, l->gen0, &names, &n) == -1) {
+		log_error("listener prune: out of memory");
+		return;
+	}
+	for (i = 0; i < n && !stopping(l); i++) {
+		struct registry_result res;
+		char err[ERR_MAX];
+
+		if (strv_has(l->listed, l->nlisted, names[i]) ||
+		    strv_has(l->statics, l->nstatics, names[i]))
+			continue;
+		if (registry_remove(l->r, names[i], &res, err) == -1) {
+			log_error("listener prune: cannot remove service",
+			    "service", names[i], "error", err);
+			continue;
+		}
+		log_info("service pruned: no listener lists it", "service",
+		    names[i]);
+		removed++;
+	}
+	strv_free(names, n);
+	snprintf(num, sizeof(num), "%zu", removed);
+	log_info("listener prune done", "removed", num);
+}
+
+/* Asks every source that has not answered yet, once. Returns how many
+ * still have not. */
+static size_t
+reconcile_round(struct listener *l)
+{
+	struct kvlist *rows;
+	size_t nrows, i, j, left = 0;
+
+	if (l->nodes_url != NULL && !l->nodes_answered && !stopping(l)) {
+		if (ask(l, l->nodes_url, &rows, &nrows) == 0) {
+			apply_nodes(l, rows, nrows);
+			listener_rows_free(rows, nrows);
+			l->nodes_answered = 1;
+		}
+	}
+	if (l->nodes_url != NULL && !l->nodes_answered)
+		left++;
+	for (i = 0; i < l->nurls; i++) {
+		uint64_t gen;
+		size_t ok = 0;
+		char num[32], bad[32];
+
+		if (l->answered[i])
+			continue;
+		if (stopping(l) || (gen = registry_generation(l->r),
+		    ask(l, l->urls[i], &rows, &nrows) == -1)) {
+			left++;
+			continue;
+		}
+		if (!l->have_gen0) {
+			l->gen0 = gen;
+			l->have_gen0 = 1;
+		}
+		for (j = 0; j < nrows; j++) {
+			const char *name = kvlist_get_ci(&rows[j],
+			    "serviceName");
+
+			if (name != NULL && *name != '\0' &&
+			    strv_add(&l->listed, &l->nlisted, name,
+			    strlen(name)) == -1)
+				log_error("out of memory");
+			if (apply_service(l->r, l->parse, l->ctx, &rows[j],
+			    l->urls[i]) == 0)
+				ok++;
+		}
+		snprintf(num, sizeof(num), "%zu", ok);
+		snprintf(bad, sizeof(bad), "%zu", nrows - ok);
+		log_info("services reconciled from swarm-listener", "url",
+		    l->urls[i], "services", num, "refused", bad);
+		listener_rows_free(rows, nrows);
+		l->answered[i] = 1;
+	}
+	for (i = 0; i < l->nurls; i++)
+		if (!l->answered[i])
+			return left;
+	if (l->prune && l->nurls > 0 && !l->pruned && !stopping(l)) {
+		prune(l);
+		l->pruned = 1;
+	}
+	return left;
+}
+
+static void *
+listener_thread(void *arg)
+{
+	struct listener *l = arg;
+	long backoff = l->retry_min_ms;
+
+	for (;;) {
+		struct timespec until;
+
+		if (reconcile_round(l) == 0) {
+			__atomic_store_n(&l->done, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += backoff / 1000;
+		until.tv_nsec += (backoff % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&l->lock);
+		while (!stopping(l) && pthread_cond_timedwait(&l->cond,
+		    &l->lock, &until) != ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&l->lock);
+		if (stopping(l))
+			break;
+		backoff = backoff * 2 > l->retry_max_ms ? l->retry_max_ms :
+		    backoff * 2;
+	}
+	return NULL;
+}
+
+static void
+listener_free(struct listener *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nurls; i++)
+		free(l->urls[i]);
+	free(l->urls);
+	free(l->answered);
+	free(l->nodes_url);
+	strv_free(l->node_labels, l->nnode_labels);
+	strv_free(l->statics, l->nstatics);
+	strv_free(l->listed, l->nlisted);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+struct listener *
+listener_start(const struct listener_options *o, struct registry *r,
+    listener_parse_fn parse, void *ctx, char err[ERR_MAX])
+{
+	pthread_condattr_t ca;
+	struct listener *l;
+	struct kvlist *rows = NULL;
+	size_t nrows = 0, i;
+	int rc;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto nomem;
+	l->r = r;
+	l->parse = parse;
+	l->ctx = ctx;
+	l->prune = o->prune;
+	l->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
+	l->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
+	if (l->retry_max_ms < l->retry_min_ms)
+		l->retry_max_ms = l->retry_min_ms;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	for (i = 0; i < o->nnode_labels; i++)
+		if (strv_add(&l->node_labels, &l->nnode_labels,
+		    o->node_labels[i], strlen(o->node_labels[i])) == -1)
+			goto nomem;
+	if (o->addresses != NULL) {
+		const char *p = o->addresses;
+
+		while (*p) {
+			const char *comma = strchr(p, ',');
+			size_t len = comma ? (size_t)(comma - p) : strlen(p);
+			char *item, *url;
+
+			if ((item = strndup(p, len)) == NULL)
+				goto nomem;
+			url = listener_services_url(item, err);
+			free(item);
+			if (url == NULL)
+				goto fail;
+			rc = strv_add(&l->urls, &l->nurls, url, strlen(url));
+			free(url);
+			if (rc == -1)
+				goto nomem;
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+		if ((l->answered = calloc(l->nurls + 1, sizeof(int))) == NULL)
+			goto nomem;
+	}
+	if (o->nodes_url != NULL && *o->nodes_url != '\0') {
+		if (strncasecmp(o->nodes_url, "http://", 7) != 0 &&
+		    strncasecmp(o->nodes_url, "https://", 8) != 0) {
+			snprintf(err, ERR_MAX, "DF_GET_NODES_URL \"%.200s\" is "
+			    "not an http or https URL", o->nodes_url);
+			goto fail;
+		}
+		if ((l->nodes_url = strdup(o->nodes_url)) == NULL)
+			goto nomem;
+	}
+
+	/* Static services: local, so applied before returning. */
+	if (listener_static_rows(o->envp, &rows, &nrows, err) == -1)
+		goto fail;
+	for (i = 0; i < nrows; i++) {
+		const char *name = kvlist_get(&rows[i], "serviceName");
+
+		if (strv_add(&l->statics, &l->nstatics, name,
+		    strlen(name)) == -1)
+			goto nomem;
+		apply_service(r, parse, ctx, &rows[i], "environment");
+	}
+	listener_rows_free(rows, nrows);
+	rows = NULL;
+	nrows = 0;
+
+	if (l->nurls == 0 && l->nodes_url == NULL) {
+		l->done = 1;
+		return l;
+	}
+	if ((rc = pthread_create(&l->thread, NULL, listener_thread, l)) != 0) {
+		snprintf(err, ERR_MAX, "cannot start the listener thread: %s",
+		    strerror(rc));
+		goto fail;
+	}
+	l->running = 1;
+	return l;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+fail:
+	listener_rows_free(rows, nrows);
+	if (l != NULL)
+		listener_free(l);
+	return NULL;
+}
+
+int
+listener_done(struct listener *l)
+{
+	return __atomic_load_n(&l->done, __ATOMIC_RELAXED);
+}
+
+void
+listener_stop(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->running) {
+		pthread_mutex_lock(&l->lock);
+		__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
+		pthread_cond_signal(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->thread, NULL);
+	}
+	listener_free(l);
+}

@@ -1,0 +1,565 @@
+/* supervisor.c: Prometheus as a supervised child (the drop-in layout of
+ * Docker Flow Monitor's image): DFM's ARG_* rule for its flags, spawn
+ * without a shell, restart with backoff, stop on flowmon's stop, reload.
+ *
+ * Design note. One thread per child waits for it with waitid(WNOWAIT), so
+ * the exited child stays a zombie, and its pid stays ours, until the thread
+ * takes the lock, reaps it and clears sv->pid. Every signal flowmon sends
+ * (SIGHUP to reload, SIGTERM or SIGKILL to stop) is sent under the same
+ * lock while sv->pid is set: it can only ever reach our own child, never a
+ * process that inherited a recycled pid. No SIGCHLD handler is installed;
+ * other children of flowmon (promtool) are waited for by their own pid. */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+struct supervisor {
+	char		**argv;
+	char		 *reload_url;	/* lifecycle URL, NULL: SIGHUP */
+	int		  search_path;	/* a bare name: look it up on PATH */
+	pthread_t	  thread;
+	pthread_mutex_t	  mu;
+	pthread_cond_t	  cv;		/* pid or stopping changed */
+	pid_t		  pid;		/* the child, 0 while none runs */
+	int		  stopping;
+	unsigned long	  starts;
+	struct timespec	  started;	/* CLOCK_MONOTONIC */
+};
+
+/*
+ * Flags.
+ */
+
+struct sv_flag {
+	char		*name;	/* without the leading -- */
+	char		*arg;	/* the argv string */
+	const char	*var;	/* the variable, for messages */
+};
+
+static int
+sv_flag_cmp(const void *a, const void *b)
+{
+	const struct sv_flag *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : strcmp(x->var, y->var);
+}
+
+static void
+sv_flags_free(struct sv_flag *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(f[i].name);
+		free(f[i].arg);
+	}
+	free(f);
+}
+
+void
+supervisor_argv_free(char **argv)
+{
+	size_t i;
+
+	for (i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+char **
+supervisor_argv(const char *prometheus, const char *config_file,
+    char *const *envp, char err[ERR_MAX])
+{
+	static const struct {
+		const char *from, *to;
+	} renames[] = {
+		{ "storage.local.path", "storage.tsdb.path" },
+		{ "storage.local.retention", "storage.tsdb.retention" },
+		{ "query.staleness-delta", "query.lookback-delta" },
+	};
+	struct sv_flag *flags = NULL;
+	char **argv = NULL;
+	size_t n = 0, i, k;
+
+	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
+		const char *e = envp[i], *eq = strchr(e, '='), *value;
+		char *name, *p;
+		struct sv_flag *f;
+
+		if (strncmp(e, "ARG_", 4) != 0 || eq == NULL)
+			continue;
+		if (strncmp(e, "ARG_ALERTMANAGER_URL=", 21) == 0 ||
+		    strncmp(e, "ARG_CONFIG_FILE=", 16) == 0)
+			continue;
+		value = eq + 1;
+		if ((name = strndup(e + 4, (size_t)(eq - e - 4))) == NULL)
+			abort();
+		for (p = name; *p; p++) {
+			*p = (char)tolower((unsigned char)*p);
+			if (*p == '_')
+				*p = '.';
+		}
+		if (!isalnum((unsigned char)*name) ||
+		    name[strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789.-")]
+		    != '\0') {
+			snprintf(err, ERR_MAX, "%.*s: \"%s\" is not a Prometheus "
+			    "flag name (letters, digits, '-', '_' for '.')",
+			    (int)(eq - e), e, name);
+			free(name);
+			goto fail;
+		}
+		if (strcmp(name, "web.enable-remote-shutdown") == 0) {
+			/* DFM's name from Prometheus 1.x; only "true" meant
+			 * anything. */
+			free(name);
+			if (strcmp(value, "true") != 0)
+				continue;
+			if ((name = strdup("web.enable-lifecycle")) == NULL)
+				abort();
+			value = "";
+		}
+		for (k = 0; k < sizeof(renames) / sizeof(*renames); k++)
+			if (strcmp(name, renames[k].from) == 0) {
+				free(name);
+				if ((name = strdup(renames[k].to)) == NULL)
+					abort();
+				break;
+			}
+		if ((flags = realloc(flags, (n + 1) * sizeof(*flags))) == NULL)
+			abort();
+		f = &flags[n++];
+		f->name = name;
+		f->var = e;
+		if (*value == '\0' || strcmp(value, "true") == 0) {
+			if (asprintf(&f->arg, "--%s", name) < 0)
+				abort();
+		} else if (strcmp(value, "false") == 0) {
+			if (asprintf(&f->arg, "--no-%s", name) < 0)
+				abort();
+		} else if (asprintf(&f->arg, "--%s=%s", name, value) < 0)
+			abort();
+	}
+	if (n > 0)
+		qsort(flags, n, sizeof(*flags), sv_flag_cmp);
+	for (i = 0; i + 1 < n; i++)
+		if (strcmp(flags[i].name, flags[i + 1].name) == 0) {
+			snprintf(err, ERR_MAX, "%.*s and %.*s both set "
+			    "--%s", (int)strcspn(flags[i].var, "="),
+			    flags[i].var, (int)strcspn(flags[i + 1].var, "="),
+			    flags[i + 1].var, flags[i].name);
+			goto fail;
+		}
+	if ((argv = calloc(n + 3, sizeof(*argv))) == NULL ||
+	    (argv[0] = strdup(prometheus)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		argv[i + 1] = flags[i].arg;
+		flags[i].arg = NULL;
+	}
+	if (asprintf(&argv[n + 1], "--config.file=%s", config_file) < 0)
+		abort();
+	sv_flags_free(flags, n);
+	return argv;
+fail:
+	sv_flags_free(flags, n);
+	return NULL;
+}
+
+/* The value of --name=value in argv, or NULL. */
+static const char *
+sv_flag_value(char *const *argv, const char *name)
+{
+	size_t i, l = strlen(name);
+
+	for (i = 1; argv[i] != NULL; i++)
+		if (strncmp(argv[i], "--", 2) == 0 &&
+		    strncmp(argv[i] + 2, name, l) == 0 && argv[i][2 + l] == '=')
+			return argv[i] + 3 + l;
+	return NULL;
+}
+
+char *
+supervisor_reload_url(char *const *argv)
+{
+	const char *listen, *prefix, *ext, *colon;
+	char host[256], *url, *pre;
+	size_t i, hl, pl;
+	int on = 0;
+
+	for (i = 1; argv[i] != NULL; i++)
+		if (strcmp(argv[i], "--web.enable-lifecycle") == 0)
+			on = 1;
+		else if (strcmp(argv[i], "--no-web.enable-lifecycle") == 0)
+			on = 0;
+	if (!on)
+		return NULL;
+	if ((listen = sv_flag_value(argv, "web.listen-address")) == NULL)
+		listen = "0.0.0.0:9090";
+	if ((colon = strrchr(listen, ':')) == NULL)
+		colon = listen + strlen(listen);
+	hl = (size_t)(colon - listen);
+	if (hl >= sizeof(host))
+		hl = sizeof(host) - 1;
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	/* A wildcard listens on the loopback too. */
+	if (hl == 0 || strcmp(host, "0.0.0.0") == 0)
+		strcpy(host, "127.0.0.1");
+	else if (strcmp(host, "[::]") == 0 || strcmp(host, "::") == 0)
+		strcpy(host, "[::1]");
+	/* Prometheus's default route prefix is the external URL's path. */
+	if ((prefix = sv_flag_value(argv, "web.route-prefix")) == NULL &&
+	    (ext = sv_flag_value(argv, "web.external-url")) != NULL) {
+		const char *p = strstr(ext, "://");
+
+		prefix = p != NULL ? p + 3 + strcspn(p + 3, "/") : ext;
+	}
+	if (prefix == NULL)
+		prefix = "";
+	pl = strcspn(prefix, "?#");
+	while (pl > 0 && prefix[pl - 1] == '/')
+		pl--;
+	if (asprintf(&pre, "%s%.*s", pl > 0 && *prefix != '/' ? "/" : "",
+	    (int)pl, prefix) < 0 ||
+	    asprintf(&url, "http://%s%s%s/-/reload", host,
+	    *colon == ':' ? colon : ":9090", pre) < 0)
+		abort();
+	free(pre);
+	return url;
+}
+
+/*
+ * The child.
+ */
+
+static long
+sv_ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000L +
+	    (now.tv_nsec - t->tv_nsec) / 1000000L;
+}
+
+static void
+sv_deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Starts the child; called with sv->mu held (or before the thread). */
+static int
+sv_spawn(struct supervisor *sv, char err[ERR_MAX])
+{
+	static const int defaults[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGCHLD, SIGUSR1,
+		SIGUSR2, SIGALRM
+	};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	char n[32];
+	size_t i;
+	pid_t pid;
+	int rc;
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	for (i = 0; i < sizeof(defaults) / sizeof(*defaults); i++)
+		sigaddset(&dfl, defaults[i]);
+	if (posix_spawnattr_init(&at) != 0)
+		abort();
+	/* flowmon blocks SIGTERM and friends for sigwait() and ignores
+	 * SIGPIPE; Prometheus must get them. Its own process group keeps a
+	 * terminal's ^C for flowmon, which forwards the stop. */
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		abort();
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	rc = sv->search_path ?
+	    posix_spawnp(&pid, sv->argv[0], &fa, &at, sv->argv, environ) :
+	    posix_spawn(&pid, sv->argv[0], &fa, &at, sv->argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		snprintf(err, ERR_MAX, "cannot start %s: %s", sv->argv[0],
+		    strerror(rc));
+		return -1;
+	}
+	sv->pid = pid;
+	sv->starts++;
+	clock_gettime(CLOCK_MONOTONIC, &sv->started);
+	snprintf(n, sizeof(n), "%ld", (long)pid);
+	log_info("prometheus started", "pid", n, "path", sv->argv[0]);
+	pthread_cond_broadcast(&sv->cv);
+	return 0;
+}
+
+/* How the child ended, for the log. */
+static void
+sv_log_exit(pid_t pid, int status, int stopping, long ran_ms,
+    long backoff_ms)
+{
+	char p[32], how[64], ran[32], next[32];
+
+	snprintf(p, sizeof(p), "%ld", (long)pid);
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "status %d", status);
+	snprintf(ran, sizeof(ran), "%.1fs", ran_ms / 1000.0);
+	snprintf(next, sizeof(next), "%.1fs", backoff_ms / 1000.0);
+	if (stopping)
+		log_info("prometheus stopped", "pid", p, "how", how);
+	else
+		log_warn("prometheus exited, restarting", "pid", p, "how", how,
+		    "ran", ran, "restart_in", next);
+}
+
+static void *
+sv_main(void *arg)
+{
+	struct supervisor *sv = arg;
+	long backoff = SUPERVISOR_BACKOFF_MIN_MS, ran;
+	char err[ERR_MAX];
+	struct timespec deadline;
+	siginfo_t si;
+	pid_t pid;
+	int status;
+
+	pthread_mutex_lock(&sv->mu);
+	while (!sv->stopping) {
+		if (sv->pid == 0) {
+			/* Wait out the backoff, then start again. */
+			sv_deadline(&deadline, backoff);
+			while (!sv->stopping && pthread_cond_timedwait(&sv->cv,
+			    &sv->mu, &deadline) != ETIMEDOUT)
+				;
+			if (sv->stopping)
+				break;
+			backoff = backoff * 2 > SUPERVISOR_BACKOFF_MAX_MS ?
+			    SUPERVISOR_BACKOFF_MAX_MS : backoff * 2;
+			if (sv_spawn(sv, err) == -1) {
+				log_error("prometheus not restarted", "err", err);
+				continue;
+			}
+		}
+		pid = sv->pid;
+		pthread_mutex_unlock(&sv->mu);
+		/* Wait without reaping: the pid stays ours until we do. */
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1 &&
+		    errno == EINTR)
+			;
+		pthread_mutex_lock(&sv->mu);
+		status = 0;
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		sv->pid = 0;
+		ran = sv_ms_since(&sv->started);
+		if (ran >= SUPERVISOR_STABLE_MS)
+			backoff = SUPERVISOR_BACKOFF_MIN_MS;
+		sv_log_exit(pid, status, sv->stopping, ran, backoff);
+		pthread_cond_broadcast(&sv->cv);
+	}
+	pthread_mutex_unlock(&sv->mu);
+	return NULL;
+}
+
+static void
+sv_free(struct supervisor *sv)
+{
+	supervisor_argv_free(sv->argv);
+	free(sv->reload_url);
+	pthread_cond_destroy(&sv->cv);
+	pthread_mutex_destroy(&sv->mu);
+	free(sv);
+}
+
+struct supervisor *
+supervisor_start(const char *prometheus, const char *config_file,
+    char *const *envp, char err[ERR_MAX])
+{
+	struct supervisor *sv;
+	pthread_condattr_t ca;
+	int rc;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL)
+		abort();
+	pthread_mutex_init(&sv->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sv->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((sv->argv = supervisor_argv(prometheus, config_file, envp,
+	    err)) == NULL) {
+		sv_free(sv);
+		return NULL;
+	}
+	sv->search_path = strchr(prometheus, '/') == NULL;
+	sv->reload_url = supervisor_reload_url(sv->argv);
+	if (sv_spawn(sv, err) == -1) {
+		sv_free(sv);
+		return NULL;
+	}
+	if ((rc = pthread_create(&sv->thread, NULL, sv_main, sv)) != 0) {
+		snprintf(err, ERR_MAX, "cannot start the supervisor thread: %s",
+		    strerror(rc));
+		kill(sv->pid, SIGKILL);
+		while (waitpid(sv->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		sv_free(sv);
+		return NULL;
+	}
+	log_info("prometheus supervised", "reload", sv->reload_url != NULL ?
+	    sv->reload_url : "SIGHUP");
+	return sv;
+}
+
+pid_t
+supervisor_pid(struct supervisor *sv)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&sv->mu);
+	pid = sv->pid;
+	pthread_mutex_unlock(&sv->mu);
+	return pid;
+}
+
+unsigned long
+supervisor_starts(struct supervisor *sv)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&sv->mu);
+	n = sv->starts;
+	pthread_mutex_unlock(&sv->mu);
+	return n;
+}
+
+void
+supervisor_stop(struct supervisor *sv)
+{
+	struct timespec deadline;
+	int killed = 0;
+
+	if (sv == NULL)
+		return;
+	pthread_mutex_lock(&sv->mu);
+	sv->stopping = 1;
+	if (sv->pid != 0)
+		kill(sv->pid, SIGTERM);
+	pthread_cond_broadcast(&sv->cv);
+	sv_deadline(&deadline, SUPERVISOR_STOP_MS);
+	while (sv->pid != 0) {
+		if (killed) {
+			pthread_cond_wait(&sv->cv, &sv->mu);
+			continue;
+		}
+		if (pthread_cond_timedwait(&sv->cv, &sv->mu, &deadline) ==
+		    ETIMEDOUT && sv->pid != 0) {
+			log_warn("prometheus ignored SIGTERM, killing it");
+			kill(sv->pid, SIGKILL);
+			killed = 1;
+		}
+	}
+	pthread_mutex_unlock(&sv->mu);
+	pthread_join(sv->thread, NULL);
+	sv_free(sv);
+}
+
+/*
+ * Reload back end.
+ */
+
+struct sv_reload {
+	struct supervisor	*sv;
+	void			*http;	/* reload_http arg, NULL: SIGHUP */
+};
+
+static int
+sv_reload(void *arg, char err[ERR_MAX])
+{
+	struct sv_reload *r = arg;
+	struct supervisor *sv = r->sv;
+	int ret = 0;
+
+	if (r->http != NULL)
+		return reload_http_backend.reload(r->http, err);
+	pthread_mutex_lock(&sv->mu);
+	if (sv->pid == 0) {
+		/* A restarted Prometheus reads every rule file anyway; the
+		 * retry finds it running. */
+		snprintf(err, ERR_MAX, "prometheus is not running (restarting)");
+		ret = 1;
+	} else if (kill(sv->pid, SIGHUP) == -1) {
+		snprintf(err, ERR_MAX, "SIGHUP to prometheus (pid %ld): %s",
+		    (long)sv->pid, strerror(errno));
+		ret = 1;
+	}
+	pthread_mutex_unlock(&sv->mu);
+	return ret;
+}
+
+static void
+sv_reload_free(void *arg)
+{
+	struct sv_reload *r = arg;
+
+	if (r == NULL)
+		return;
+	if (r->http != NULL)
+		reload_http_backend.free(r->http);
+	free(r);
+}
+
+void *
+supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX])
+{
+	struct sv_reload *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	r->sv = sv;
+	if (sv->reload_url != NULL &&
+	    (r->http = reload_http_new(sv->reload_url, err)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+const struct reload_backend supervisor_reload_backend = {
+	.name = "prometheus child",
+	.reload = sv_reload,
+	.free = sv_reload_free,
+};

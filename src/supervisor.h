@@ -1,0 +1,77 @@
+/* supervisor.h: runs Prometheus as flowmon's child, the way Docker Flow
+ * Monitor's image did: its ARG_* variables become Prometheus's flags, the
+ * child is restarted with backoff when it exits, stopped with SIGTERM when
+ * flowmon stops, and reloaded through a reloader back end. */
+#ifndef FLOWMON_SUPERVISOR_H
+#define FLOWMON_SUPERVISOR_H
+
+#include <sys/types.h>
+
+#include "reloader.h"
+#include "service.h"
+
+/* Restart backoff: the first restart waits SUPERVISOR_BACKOFF_MIN_MS,
+ * each quick exit doubles it up to SUPERVISOR_BACKOFF_MAX_MS; a child that
+ * ran SUPERVISOR_STABLE_MS resets it. */
+#define SUPERVISOR_BACKOFF_MIN_MS	500
+#define SUPERVISOR_BACKOFF_MAX_MS	30000
+#define SUPERVISOR_STABLE_MS		60000
+/* How long a stop waits for Prometheus after SIGTERM before SIGKILL. */
+#define SUPERVISOR_STOP_MS		60000
+
+/* Prometheus's argv from envp (NULL-terminated "KEY=VALUE" strings), by
+ * DFM's rule: every ARG_<NAME>=<value> gives --<name>=<value>, where name
+ * is lower-cased with every '_' turned into '.' (ARG_WEB_ROUTE-PREFIX ->
+ * --web.route-prefix). An empty value or "true" gives the bare flag,
+ * "false" gives --no-<name> (Prometheus's flag parser takes no value for a
+ * boolean flag). DFM's renames: WEB_ENABLE-REMOTE-SHUTDOWN=true ->
+ * --web.enable-lifecycle (any other value: no flag), STORAGE_LOCAL_PATH ->
+ * storage.tsdb.path, STORAGE_LOCAL_RETENTION -> storage.tsdb.retention,
+ * QUERY_STALENESS-DELTA -> query.lookback-delta; ARG_ALERTMANAGER_URL and
+ * ARG_CONFIG_FILE are no flags (the first goes into the configuration,
+ * the config file is config_file). argv[0] is prometheus, the flags follow
+ * sorted by name, --config.file=<config_file> last. Pure. Returns a
+ * NULL-terminated malloc'd array (free with supervisor_argv_free), or NULL
+ * with err naming the variable (a name that is no flag name, two
+ * variables for one flag). */
+char	**supervisor_argv(const char *prometheus, const char *config_file,
+	    char *const *envp, char err[ERR_MAX]);
+void	  supervisor_argv_free(char **argv);
+
+/* The lifecycle reload URL of a Prometheus started with argv, when argv
+ * holds --web.enable-lifecycle: http://<listen host>:<port><route
+ * prefix>/-/reload, where a wildcard listen address becomes the loopback
+ * and the route prefix defaults to the path of --web.external-url. NULL
+ * (nothing to free) when the lifecycle API is off. Pure; the caller frees
+ * the string. */
+char	 *supervisor_reload_url(char *const *argv);
+
+struct supervisor;
+
+/* Starts prometheus (a path, or a name looked up on PATH) with
+ * supervisor_argv's argv, no shell, in its own process group, with a clean
+ * signal mask and dispositions and no inherited file descriptors beyond
+ * 0-2. A thread waits for it and restarts it (backoff above) until
+ * supervisor_stop. NULL with err if the argv is refused or the first start
+ * fails. */
+struct supervisor *supervisor_start(const char *prometheus,
+	    const char *config_file, char *const *envp, char err[ERR_MAX]);
+
+/* The running child's pid, 0 between a exit and its restart. */
+pid_t	 supervisor_pid(struct supervisor *sv);
+/* How many times the child was started. */
+unsigned long supervisor_starts(struct supervisor *sv);
+
+/* Stops restarting, sends SIGTERM to the child, waits for it (SIGKILL
+ * after SUPERVISOR_STOP_MS), joins the thread and frees sv. NULL ok. */
+void	 supervisor_stop(struct supervisor *sv);
+
+/* A reload back end for the child: POST to its lifecycle URL when it runs
+ * with --web.enable-lifecycle (the HTTP back end, so a refusal reads
+ * "answered 500"), else SIGHUP to its pid; never a signal by name. The
+ * returned arg holds sv borrowed: the reloader must be freed before
+ * supervisor_stop. NULL with err on failure. */
+void	*supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX]);
+extern const struct reload_backend supervisor_reload_backend;
+
+#endif

@@ -1,0 +1,105 @@
+/* watch.h: notices changes in a few directories, with inotify where it
+ * works and by polling always (inotify sees no write made by another NFS
+ * client), and hashes a directory's files so a caller can tell whether
+ * anything really changed. Reads only: it never writes, and never sweeps
+ * another process's temp files. */
+#ifndef FLOWMON_WATCH_H
+#define FLOWMON_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "service.h"
+
+/* Files larger than this are listed with error EFBIG, not read. */
+#define WATCH_FILE_MAX	(16 << 20)
+
+/* One file of a snapshot. */
+struct watch_file {
+	char	*name;		/* file name, no directory */
+	uint64_t hash;		/* of the contents (watch_hash_bytes) */
+	size_t	 size;
+	time_t	 mtime;
+	int	 error;		/* errno when it could not be read, else 0 */
+	char	*data;		/* the contents, NUL-terminated, when kept */
+};
+
+/* The files of one directory at one moment, sorted by name. */
+struct watch_snap {
+	struct watch_file *v;
+	size_t	 n;
+	size_t	 cap;
+	int	 missing;	/* the directory does not exist */
+	uint64_t hash;		/* of every name and contents, in name order */
+};
+
+/* FNV-1a 64 of buf, with the length folded in. */
+uint64_t watch_hash_bytes(const void *buf, size_t len);
+
+/* 1 if name is an atomic writer's temp file (".*.tmp.*", as the store
+ * writes them): half written, never read by Prometheus, never counted. */
+int	 watch_is_temp(const char *name);
+
+/* 1 if name ends in ext (".yml") and is not a temp file: a file the
+ * Prometheus glob "*<ext>" reads (Go's glob lets '*' match a leading dot,
+ * so ".x.yml" counts). ext NULL matches every name but temp files. */
+int	 watch_name_matches(const char *name, const char *ext);
+
+/* Adds one file to s (pure: the snapshot logic without a directory).
+ * data/len are the contents, or NULL with error set. keep stores a copy of
+ * the contents in the entry. 0, or -1 on ENOMEM. */
+int	 watch_snap_add(struct watch_snap *s, const char *name,
+	    const char *data, size_t len, time_t mtime, int error, int keep);
+/* Sorts s by name and computes s->hash over every (name, size, contents
+ * hash, error) in that order: the same files give the same hash whatever
+ * order readdir returned them in; a rename, a new or removed file, or one
+ * changed byte gives another. */
+void	 watch_snap_finish(struct watch_snap *s);
+
+/* Reads the regular files (symlinks followed) of dir whose names match ext
+ * (watch_name_matches) into s, keeping their contents when keep is set; a
+ * file that vanishes meanwhile is skipped, one that cannot be read is
+ * listed with its errno. A missing dir gives an empty snapshot with
+ * missing set. 0, or -1 with err when dir cannot be read. s is released
+ * first and may be reused. */
+int	 watch_snap_take(const char *dir, const char *ext, int keep,
+	    struct watch_snap *s, char err[ERR_MAX]);
+/* Reads dir/name whole into *buf (malloc'd, NUL-terminated, caller frees).
+ * 0, or an errno (ENOENT when missing, EFBIG beyond WATCH_FILE_MAX). */
+int	 watch_read_file(const char *dir, const char *name, char **buf,
+	    size_t *len);
+/* The entry named name, or NULL (s must be finished). */
+const struct watch_file *watch_snap_find(const struct watch_snap *s,
+	    const char *name);
+void	 watch_snap_release(struct watch_snap *s);
+
+/* Why the callback runs. */
+enum watch_why {
+	WATCH_START,	/* first scan, in watch_start's caller */
+	WATCH_EVENT,	/* inotify saw something (after 50 ms of calm) */
+	WATCH_POLL,	/* the poll interval ran out */
+	WATCH_SETTLE	/* a look again shortly after a change */
+};
+
+/* Scans what it cares about; returns 1 if it found a change, which makes
+ * the watcher look again after settle_ms (instead of poll_ms) until a scan
+ * finds none, so a burst is followed closely even without inotify. */
+typedef int (*watch_fn)(void *ctx, enum watch_why why);
+
+struct watch;
+
+/* Watches dirs (ndirs of them; copied) with inotify (unless use_inotify is
+ * 0, or inotify is not available: then polling only) and calls fn from its
+ * own thread on every inotify event burst and every poll_ms, after calling
+ * it once as WATCH_START before it returns. A directory that does not
+ * exist yet is watched once it appears. NULL with err on failure. */
+struct watch *watch_start(const char *const *dirs, size_t ndirs,
+	    int use_inotify, long poll_ms, long settle_ms, watch_fn fn,
+	    void *ctx, char err[ERR_MAX]);
+/* 1 while every directory has an inotify watch. */
+int	 watch_inotify_active(struct watch *w);
+/* Stops the thread (waits for a callback in progress) and frees w. */
+void	 watch_stop(struct watch *w);
+
+#endif

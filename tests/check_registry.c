@@ -1,0 +1,1213 @@
+/* check_registry.c: the registry over a real store in a temp data dir: which
+ * files each upsert, remove and node change writes (and which it leaves
+ * alone), restart from the data dir, and concurrent upserts. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "log.h"
+#include "record.h"
+#include "registry.h"
+#include "reloader.h"
+#include "request.h"
+#include "store.h"
+#include "testutil.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+
+/*
+ * A reload back end that counts: the registry must ask for a reload when a
+ * rule file changed, and only then.
+ */
+
+static int reloads;		/* atomic */
+
+static int
+count_reload(void *arg, char err[ERR_MAX])
+{
+	(void)arg;
+	(void)err;
+	__atomic_add_fetch(&reloads, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static const struct reload_backend counting_backend = {
+	"counting", count_reload, NULL
+};
+
+/* One data dir, its store, a registry and (maybe) a counting reloader. */
+struct fixture {
+	char		*dir;
+	struct store	 st;
+	struct registry	*reg;
+	struct reloader	*rl;
+};
+
+/* Opens store, reloader and registry over fx->dir. */
+static void
+fx_start(struct fixture *fx, int with_reloader)
+{
+	char err[ERR_MAX] = "";
+
+	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "store: %s",
+	    err);
+	if (with_reloader) {
+		fx->rl = reloader_new(&counting_backend, NULL, 20, NULL, NULL,
+		    err);
+		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
+	}
+	ck_assert_ptr_nonnull(fx->reg = registry_new(&fx->st, fx->rl));
+}
+
+/* A fresh data dir. */
+static void
+fx_open(struct fixture *fx, int with_reloader)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->dir = tu_tmpdir();
+	fx_start(fx, with_reloader);
+}
+
+/* Frees everything but the data dir, which fx_start() opens again (a
+ * restart). */
+static void
+fx_close(struct fixture *fx)
+{
+	registry_free(fx->reg);
+	reloader_free(fx->rl);
+	store_release(&fx->st);
+	fx->reg = NULL;
+	fx->rl = NULL;
+}
+
+static void
+fx_done(struct fixture *fx)
+{
+	fx_close(fx);
+	tu_rmrf(fx->dir);
+	free(fx->dir);
+}
+
+static char *
+fx_path(const struct fixture *fx, const char *kind, const char *name,
+    const char *ext)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s/%s%s", fx->dir, kind, name, ext) < 0)
+		abort();
+	return p;
+}
+
+/* Parses a form body into a service and upserts it; must succeed. */
+static struct registry_result
+upsert(struct fixture *fx, const char *body)
+{
+	struct kvlist params = { 0 };
+	struct registry_result res;
+	struct service *svc = calloc(1, sizeof(*svc));
+	char err[ERR_MAX] = "";
+
+	ck_assert_ptr_nonnull(svc);
+	ck_assert_msg(request_decode_form(body, strlen(body), &params, err) ==
+	    0, "%s: %s", body, err);
+	ck_assert_msg(request_parse(&params, &no_ctx, svc, err) == 0, "%s: %s",
+	    body, err);
+	kvlist_release(&params);
+	memset(&res, 0xa5, sizeof(res));
+	ck_assert_msg(registry_upsert(fx->reg, svc, &res, err) == 0,
+	    "upsert %s: %s", body, err);
+	ck_assert_int_eq(res.refused, 0);
+	return res;
+}
+
+static struct registry_result
+remove_svc(struct fixture *fx, const char *name)
+{
+	struct registry_result res;
+	char err[ERR_MAX] = "";
+
+	memset(&res, 0xa5, sizeof(res));
+	ck_assert_msg(registry_remove(fx->reg, name, &res, err) == 0,
+	    "remove %s: %s", name, err);
+	return res;
+}
+
+static void
+assert_res(const struct registry_result *res, int state, int targets,
+    int rules)
+{
+	ck_assert_msg(res->wrote_state == state && res->wrote_targets ==
+	    targets && res->wrote_rules == rules, "wrote state %d targets %d "
+	    "rules %d, want %d %d %d", res->wrote_state, res->wrote_targets,
+	    res->wrote_rules, state, targets, rules);
+}
+
+/* What a file is on disk: a rename gives a new inode, so an unchanged
+ * inode and mtime mean the file was not written. */
+struct fstate {
+	int		exists;
+	ino_t		ino;
+	struct timespec	mtim;
+	char		*bytes;
+};
+
+static struct fstate
+fstate(const char *path)
+{
+	struct fstate fs;
+	struct stat sb;
+
+	memset(&fs, 0, sizeof(fs));
+	if (stat(path, &sb) == -1) {
+		ck_assert_int_eq(errno, ENOENT);
+		return fs;
+	}
+	fs.exists = 1;
+	fs.ino = sb.st_ino;
+	fs.mtim = sb.st_mtim;
+	ck_assert_ptr_nonnull(fs.bytes = tu_slurp(path));
+	return fs;
+}
+
+static void
+assert_unchanged(const struct fstate *a, const char *path)
+{
+	struct fstate b = fstate(path);
+
+	ck_assert_msg(a->exists == b.exists, "%s: %s", path, b.exists ?
+	    "appeared" : "vanished");
+	if (a->exists) {
+		ck_assert_msg(a->ino == b.ino && a->mtim.tv_sec ==
+		    b.mtim.tv_sec && a->mtim.tv_nsec == b.mtim.tv_nsec,
+		    "%s was rewritten", path);
+		ck_assert_str_eq(a->bytes, b.bytes);
+	}
+	free(b.bytes);
+}
+
+static void
+fstate_release(struct fstate *fs)
+{
+	free(fs->bytes);
+	fs->bytes = NULL;
+}
+
+/* The three files of a service. */
+struct files {
+	char	*state;
+	char	*targets;
+	char	*rules;
+};
+
+static struct files
+files_of(const struct fixture *fx, const char *name)
+{
+	struct files f;
+
+	f.state = fx_path(fx, "state", name, ".json");
+	f.targets = fx_path(fx, "targets", name, ".json");
+	f.rules = fx_path(fx, "rules", name, ".yml");
+	return f;
+}
+
+static void
+files_release(struct files *f)
+{
+	free(f->state);
+	free(f->targets);
+	free(f->rules);
+}
+
+static char *
+services_text(struct registry *reg)
+{
+	cJSON *j = registry_services_json(reg);
+	char *s;
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(s = cJSON_Print(j));
+	cJSON_Delete(j);
+	return s;
+}
+
+static uint64_t
+triggers(const struct fixture *fx)
+{
+	struct reloader_stats rs;
+
+	reloader_stats(fx->rl, &rs);
+	return rs.triggers;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits (polling, bounded) until the reloader has nothing pending and
+ * made at least want reloads. */
+static void
+wait_reloads(const struct fixture *fx, int want)
+{
+	struct reloader_stats rs;
+	int64_t deadline = now_ms() + 5000;
+
+	for (;;) {
+		reloader_stats(fx->rl, &rs);
+		if (!rs.pending && __atomic_load_n(&reloads,
+		    __ATOMIC_SEQ_CST) >= want)
+			return;
+		ck_assert_msg(now_ms() < deadline, "reloads %d, want %d",
+		    __atomic_load_n(&reloads, __ATOMIC_SEQ_CST), want);
+		usleep(2000);
+	}
+}
+
+#define FULL	"serviceName=web&scrapePort=8080&targets=10.0.0.1:8080," \
+		"10.0.0.2:8080&metricsPath=%2Fm&alertName=down&alertIf=up+%3D%3D+0" \
+		"&alertFor=1m&alertLabels=severity=page"
+
+/*
+ * Upsert.
+ */
+
+START_TEST(test_upsert_writes_three)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files f;
+	char *t, *r, *s;
+
+	fx_open(&fx, 0);
+	f = files_of(&fx, "web");
+	res = upsert(&fx, FULL);
+	assert_res(&res, 1, 1, 1);
+	ck_assert_int_eq(res.unknown, 0);
+	ck_assert_int_eq(res.kept_tasks, 0);
+
+	ck_assert_ptr_nonnull(s = tu_slurp(f.state));
+	ck_assert_ptr_nonnull(strstr(s, "\"scrapePort\""));
+	ck_assert_ptr_nonnull(t = tu_slurp(f.targets));
+	ck_assert_ptr_nonnull(strstr(t, "\"10.0.0.1:8080\""));
+	ck_assert_ptr_nonnull(strstr(t, "\"__metrics_path__\""));
+	ck_assert_ptr_nonnull(strstr(t, "\"job\":\t\"web\""));
+	ck_assert_ptr_nonnull(r = tu_slurp(f.rules));
+	ck_assert_ptr_nonnull(strstr(r, "web_down"));
+	ck_assert_ptr_nonnull(strstr(r, "up == 0"));
+	free(s);
+	free(t);
+	free(r);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_upsert_identical_writes_nothing)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct fstate s, t, r;
+	struct files f;
+	uint64_t n;
+
+	fx_open(&fx, 1);
+	f = files_of(&fx, "web");
+	res = upsert(&fx, FULL);
+	assert_res(&res, 1, 1, 1);
+	ck_assert_uint_eq(n = triggers(&fx), 1);
+	s = fstate(f.state);
+	t = fstate(f.targets);
+	r = fstate(f.rules);
+	ck_assert(s.exists && t.exists && r.exists);
+
+	/* The same request, parameters in another order and case: the same
+	 * desired state, so nothing is written and no reload asked. */
+	res = upsert(&fx, FULL);
+	assert_res(&res, 0, 0, 0);
+	res = upsert(&fx, "SCRAPEPORT=8080&alertfor=1m&alertLabels=severity=page"
+	    "&alertIf=up+%3D%3D+0&alertName=down&metricsPath=%2Fm"
+	    "&targets=10.0.0.2:8080,10.0.0.1:8080,10.0.0.1:8080"
+	    "&serviceName=web");
+	assert_res(&res, 1, 0, 0);	/* targets spelled differently */
+	fstate_release(&s);
+	s = fstate(f.state);
+	res = upsert(&fx, "SCRAPEPORT=8080&alertfor=1m&alertLabels=severity=page"
+	    "&alertIf=up+%3D%3D+0&alertName=down&metricsPath=%2Fm"
+	    "&targets=10.0.0.2:8080,10.0.0.1:8080,10.0.0.1:8080"
+	    "&serviceName=web");
+	assert_res(&res, 0, 0, 0);
+	assert_unchanged(&s, f.state);
+	assert_unchanged(&t, f.targets);
+	assert_unchanged(&r, f.rules);
+	ck_assert_uint_eq(triggers(&fx), n);
+
+	/* A target-only change writes targets (and state), never rules,
+	 * and asks no reload. */
+	res = upsert(&fx, FULL "&scrapeInterval=30s");
+	assert_res(&res, 1, 1, 0);
+	assert_unchanged(&r, f.rules);
+	ck_assert_uint_eq(triggers(&fx), n);
+
+	/* A rule change asks for one. */
+	res = upsert(&fx, FULL "&scrapeInterval=30s&alertFor=2m");
+	assert_res(&res, 1, 0, 1);
+	ck_assert_uint_eq(triggers(&fx), n + 1);
+	wait_reloads(&fx, 1);
+
+	fstate_release(&s);
+	fstate_release(&t);
+	fstate_release(&r);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_drop_alerts_removes_rules)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct fstate t;
+	struct files f;
+	char *s;
+
+	fx_open(&fx, 1);
+	f = files_of(&fx, "web");
+	res = upsert(&fx, FULL);
+	t = fstate(f.targets);
+	ck_assert(tu_exists(f.rules));
+
+	/* The labels were removed from the service: its alerts go. */
+	res = upsert(&fx, "serviceName=web&scrapePort=8080&targets="
+	    "10.0.0.1:8080,10.0.0.2:8080&metricsPath=%2Fm");
+	assert_res(&res, 1, 0, 1);
+	ck_assert(!tu_exists(f.rules));
+	assert_unchanged(&t, f.targets);
+	ck_assert_uint_eq(triggers(&fx), 2);
+	ck_assert_ptr_nonnull(s = tu_slurp(f.state));
+	ck_assert_ptr_null(strstr(s, "alertName"));
+	free(s);
+
+	/* And once gone, staying gone writes nothing. */
+	res = upsert(&fx, "serviceName=web&scrapePort=8080&targets="
+	    "10.0.0.1:8080,10.0.0.2:8080&metricsPath=%2Fm");
+	assert_res(&res, 0, 0, 0);
+	ck_assert_uint_eq(triggers(&fx), 2);
+
+	fstate_release(&t);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_no_targets_no_file)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files f;
+
+	fx_open(&fx, 0);
+	f = files_of(&fx, "alerts-only");
+	res = upsert(&fx, "serviceName=alerts-only&alertName=a&alertIf=up");
+	assert_res(&res, 1, 0, 1);
+	ck_assert(tu_exists(f.state));
+	ck_assert(!tu_exists(f.targets));
+	ck_assert(tu_exists(f.rules));
+
+	/* Targets, then none again: the file comes and goes. */
+	res = upsert(&fx, "serviceName=alerts-only&alertName=a&alertIf=up"
+	    "&scrapePort=9&scrapeType=static_configs");
+	assert_res(&res, 1, 1, 0);
+	ck_assert(tu_exists(f.targets));
+	res = upsert(&fx, "serviceName=alerts-only&alertName=a&alertIf=up");
+	assert_res(&res, 1, 1, 0);
+	ck_assert(!tu_exists(f.targets));
+	files_release(&f);
+
+	/* Neither targets nor alerts: only the record. */
+	f = files_of(&fx, "bare");
+	res = upsert(&fx, "serviceName=bare");
+	assert_res(&res, 1, 0, 0);
+	ck_assert(tu_exists(f.state));
+	ck_assert(!tu_exists(f.targets));
+	ck_assert(!tu_exists(f.rules));
+
+	/* Removing it deletes only what there was. */
+	res = remove_svc(&fx, "bare");
+	assert_res(&res, 1, 0, 0);
+	ck_assert(!tu_exists(f.state));
+	files_release(&f);
+	res = remove_svc(&fx, "alerts-only");
+	assert_res(&res, 1, 0, 1);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_names_do_not_collide)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct fstate t2, r2;
+	struct files f, f2;
+
+	/* DFM's bug: reconfiguring go-demo deleted go-demo2's alerts. */
+	fx_open(&fx, 0);
+	f = files_of(&fx, "go-demo");
+	f2 = files_of(&fx, "go-demo2");
+	upsert(&fx, "serviceName=go-demo2&alertName=a&alertIf=up"
+	    "&targets=h:1");
+	t2 = fstate(f2.targets);
+	r2 = fstate(f2.rules);
+	res = upsert(&fx, "serviceName=go-demo&alertName=a&alertIf=up"
+	    "&targets=h:2");
+	assert_res(&res, 1, 1, 1);
+	res = upsert(&fx, "serviceName=go-demo");
+	assert_res(&res, 1, 1, 1);
+	res = remove_svc(&fx, "go-demo");
+	assert_unchanged(&t2, f2.targets);
+	assert_unchanged(&r2, f2.rules);
+	ck_assert(!tu_exists(f.state));
+	fstate_release(&t2);
+	fstate_release(&r2);
+	files_release(&f);
+	files_release(&f2);
+	fx_done(&fx);
+}
+END_TEST
+
+/*
+ * Remove.
+ */
+
+START_TEST(test_remove_deletes_both)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files f;
+
+	fx_open(&fx, 1);
+	f = files_of(&fx, "web");
+	upsert(&fx, FULL);
+	res = remove_svc(&fx, "web");
+	ck_assert_int_eq(res.unknown, 0);
+	assert_res(&res, 1, 1, 1);
+	ck_assert(!tu_exists(f.state));
+	ck_assert(!tu_exists(f.targets));
+	ck_assert(!tu_exists(f.rules));
+	ck_assert_ptr_null(registry_service_json(fx.reg, "web"));
+	ck_assert_uint_eq(triggers(&fx), 2);
+
+	/* Removing again is a success that changes nothing. */
+	res = remove_svc(&fx, "web");
+	ck_assert_int_eq(res.unknown, 1);
+	assert_res(&res, 0, 0, 0);
+	ck_assert_uint_eq(triggers(&fx), 2);
+
+	/* And it can come back. */
+	res = upsert(&fx, FULL);
+	assert_res(&res, 1, 1, 1);
+	ck_assert(tu_exists(f.rules));
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_remove_unknown)
+{
+	struct fixture fx;
+	struct registry_result res;
+
+	fx_open(&fx, 1);
+	res = remove_svc(&fx, "never-seen");
+	ck_assert_int_eq(res.unknown, 1);
+	assert_res(&res, 0, 0, 0);
+	ck_assert_uint_eq(triggers(&fx), 0);
+	ck_assert_ptr_null(registry_service_json(fx.reg, "never-seen"));
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_remove_keeps_persistent)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct fstate r;
+	struct files f;
+	cJSON *j;
+	char *rules, *state;
+	size_t services, removed, nodes;
+
+	fx_open(&fx, 1);
+	f = files_of(&fx, "db");
+	upsert(&fx, "serviceName=db&targets=db:9187&alertName=gone"
+	    "&alertIf=up+%3D%3D+0&alertName.2=keep&alertIf.2=absent(up)"
+	    "&alertPersistent.2=true");
+	registry_counts(fx.reg, &services, &removed, &nodes);
+	ck_assert_uint_eq(services, 1);
+	ck_assert_uint_eq(removed, 0);
+
+	res = remove_svc(&fx, "db");
+	ck_assert_int_eq(res.unknown, 0);
+	assert_res(&res, 1, 1, 1);
+	ck_assert(!tu_exists(f.targets));
+	/* The rule file stays, with only the persistent alert. */
+	ck_assert_ptr_nonnull(rules = tu_slurp(f.rules));
+	ck_assert_ptr_nonnull(strstr(rules, "db_keep"));
+	ck_assert_ptr_null(strstr(rules, "db_gone"));
+	free(rules);
+	ck_assert_ptr_nonnull(state = tu_slurp(f.state));
+	ck_assert_ptr_nonnull(strstr(state, "\"removed\":\ttrue"));
+	free(state);
+	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "db"));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "removed");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "alerts")),
+	    1);
+	cJSON_Delete(j);
+	registry_counts(fx.reg, &services, &removed, &nodes);
+	ck_assert_uint_eq(services, 0);
+	ck_assert_uint_eq(removed, 1);
+
+	/* Removing again writes nothing. */
+	r = fstate(f.rules);
+	res = remove_svc(&fx, "db");
+	assert_res(&res, 0, 0, 0);
+	assert_unchanged(&r, f.rules);
+	fstate_release(&r);
+
+	/* The service coming back gets all its alerts and targets again. */
+	res = upsert(&fx, "serviceName=db&targets=db:9187&alertName=gone"
+	    "&alertIf=up+%3D%3D+0&alertName.2=keep&alertIf.2=absent(up)"
+	    "&alertPersistent.2=true");
+	assert_res(&res, 1, 1, 1);
+	ck_assert_ptr_nonnull(rules = tu_slurp(f.rules));
+	ck_assert_ptr_nonnull(strstr(rules, "db_gone"));
+	free(rules);
+	registry_counts(fx.reg, &services, &removed, &nodes);
+	ck_assert_uint_eq(services, 1);
+	ck_assert_uint_eq(removed, 0);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+/*
+ * Restart.
+ */
+
+START_TEST(test_load_rebuilds_and_heals)
+{
+	struct fixture fx;
+	struct files w, d;
+	struct fstate ws;
+	char err[ERR_MAX] = "", *before, *after, *wt, *wr, *dr, *s;
+
+	fx_open(&fx, 0);
+	w = files_of(&fx, "web");
+	d = files_of(&fx, "db");
+	upsert(&fx, FULL "&scrapeTimeout=5s&env=prod");
+	upsert(&fx, "serviceName=db&targets=db:9187&alertName=gone"
+	    "&alertIf=up+%3D%3D+0&alertName.2=keep&alertIf.2=absent(up)"
+	    "&alertPersistent.2=true");
+	upsert(&fx, "serviceName=tmp&alertName=x&alertIf=up");
+	remove_svc(&fx, "db");
+	remove_svc(&fx, "tmp");
+	upsert(&fx, "serviceName=bare");
+	before = services_text(fx.reg);
+	ck_assert_ptr_nonnull(wt = tu_slurp(w.targets));
+	ck_assert_ptr_nonnull(wr = tu_slurp(w.rules));
+	ck_assert_ptr_nonnull(dr = tu_slurp(d.rules));
+	fx_close(&fx);
+
+	/* A crash between two writes, or an operator's hands: one output
+	 * gone, one garbled. The records are the truth. */
+	ck_assert_int_eq(unlink(w.targets), 0);
+	tu_spit(w.rules, "groups: [ {\n");
+	ws = fstate(w.state);
+
+	fx_start(&fx, 1);
+	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
+	after = services_text(fx.reg);
+	ck_assert_str_eq(after, before);
+	ck_assert_ptr_nonnull(s = tu_slurp(w.targets));
+	ck_assert_str_eq(s, wt);
+	free(s);
+	ck_assert_ptr_nonnull(s = tu_slurp(w.rules));
+	ck_assert_str_eq(s, wr);
+	free(s);
+	ck_assert_ptr_nonnull(s = tu_slurp(d.rules));
+	ck_assert_str_eq(s, dr);
+	free(s);
+	ck_assert(!tu_exists(d.targets));
+	/* Healing rules asks for a reload; the record was not rewritten. */
+	ck_assert_uint_eq(triggers(&fx), 1);
+	assert_unchanged(&ws, w.state);
+	fstate_release(&ws);
+	free(after);
+
+	/* A second start on the healed dir writes nothing at all. */
+	ws = fstate(w.rules);
+	fx_close(&fx);
+	fx_start(&fx, 1);
+	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
+	ck_assert_uint_eq(triggers(&fx), 0);
+	assert_unchanged(&ws, w.rules);
+	after = services_text(fx.reg);
+	ck_assert_str_eq(after, before);
+	fstate_release(&ws);
+
+	/* The removed service with persistent alerts is still removed:
+	 * another remove writes nothing, an upsert revives it. */
+	{
+		struct registry_result res = remove_svc(&fx, "db");
+
+		assert_res(&res, 0, 0, 0);
+		ck_assert_int_eq(res.unknown, 0);
+		res = remove_svc(&fx, "tmp");
+		ck_assert_int_eq(res.unknown, 1);
+	}
+
+	free(after);
+	free(before);
+	free(wt);
+	free(wr);
+	free(dr);
+	files_release(&w);
+	files_release(&d);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_load_invalid_record)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files f;
+	struct fstate t;
+	char err[ERR_MAX] = "";
+	cJSON *j;
+
+	fx_open(&fx, 0);
+	f = files_of(&fx, "web");
+	upsert(&fx, FULL);
+	fx_close(&fx);
+	tu_spit(f.state, "{\"params\": {\"serviceName\": \"web\", "
+	    "\"scrapePort\": \"abc\"}}\n");
+	t = fstate(f.targets);
+
+	/* A record that no longer parses: its files are left alone and the
+	 * services API says why. */
+	fx_start(&fx, 0);
+	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
+	assert_unchanged(&t, f.targets);
+	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "web"));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "invalid");
+	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j,
+	    "error")->valuestring, "scrapePort"));
+	cJSON_Delete(j);
+	ck_assert_int_eq(registry_remove(fx.reg, "web", &res, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "web"));
+	assert_unchanged(&t, f.targets);
+
+	/* A good reconfigure replaces it. */
+	res = upsert(&fx, FULL);
+	assert_res(&res, 1, 0, 0);
+	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "web"));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "active");
+	cJSON_Delete(j);
+	fstate_release(&t);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+/*
+ * Concurrency.
+ */
+
+#define NTHREADS	8
+#define NROUNDS		40
+
+/* Every worker starts each round together, so that the last round too is
+ * a race and not one worker finishing alone. */
+static pthread_barrier_t round_start;
+
+struct worker {
+	struct fixture	*fx;
+	int		 id;
+	const char	*name;
+	int		 failed;
+	char		 err[ERR_MAX];
+};
+
+/* The value a worker's k-th request carries: unique over all requests. */
+static int
+req_value(int id, int k)
+{
+	return 1000 + id * 100 + k;
+}
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	int k;
+
+	for (k = 0; k < NROUNDS; k++) {
+		struct kvlist params = { 0 };
+		struct registry_result res;
+		struct service *svc = calloc(1, sizeof(*svc));
+		char *body;
+		int v = req_value(w->id, k);
+
+		pthread_barrier_wait(&round_start);
+		if (w->failed) {
+			free(svc);
+			continue;
+		}
+		if (svc == NULL || asprintf(&body, "serviceName=%s"
+		    "&scrapePort=%d&targets=h:%d&alertName=a&alertIf=up+%%3E+%d",
+		    w->name, v, v, v) < 0)
+			abort();
+		if (request_decode_form(body, strlen(body), &params,
+		    w->err) == -1 || request_parse(&params, &no_ctx, svc,
+		    w->err) == -1 || registry_upsert(w->fx->reg, svc, &res,
+		    w->err) == -1)
+			w->failed = 1;
+		kvlist_release(&params);
+		free(body);
+	}
+	return NULL;
+}
+
+/* The value v of which all three files of name are the rendering; fails
+ * if they disagree. */
+static int
+disk_value(const struct fixture *fx, const char *name)
+{
+	struct kvlist params = { 0 };
+	struct files f = files_of(fx, name);
+	char err[ERR_MAX], *s, *t, *r, want[64];
+	int removed, v;
+
+	ck_assert_ptr_nonnull(s = tu_slurp(f.state));
+	ck_assert_int_eq(record_decode(s, strlen(s), &params, &removed, err),
+	    0);
+	ck_assert_int_eq(removed, 0);
+	v = atoi(kvlist_get(&params, "scrapePort"));
+	ck_assert_ptr_nonnull(t = tu_slurp(f.targets));
+	snprintf(want, sizeof(want), "\"h:%d\"", v);
+	ck_assert_msg(strstr(t, want) != NULL, "targets of %s are not of "
+	    "%d:\n%s", name, v, t);
+	ck_assert_ptr_nonnull(r = tu_slurp(f.rules));
+	snprintf(want, sizeof(want), "up > %d", v);
+	ck_assert_msg(strstr(r, want) != NULL, "rules of %s are not of %d:\n%s",
+	    name, v, r);
+	free(s);
+	free(t);
+	free(r);
+	kvlist_release(&params);
+	files_release(&f);
+	return v;
+}
+
+START_TEST(test_concurrent_same_service)
+{
+	struct fixture fx;
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	char err[ERR_MAX] = "", *before, *after;
+	int i, v, last = 0;
+	cJSON *j;
+
+	fx_open(&fx, 1);
+	ck_assert_int_eq(pthread_barrier_init(&round_start, NULL, NTHREADS),
+	    0);
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fx = &fx;
+		w[i].id = i;
+		w[i].name = "shared";
+		ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_msg(!w[i].failed, "worker %d: %s", i, w[i].err);
+	}
+	pthread_barrier_destroy(&round_start);
+	/* Each worker's requests were acknowledged in order, so what stays
+	 * is the last request of some worker; state, targets and rules all
+	 * belong to that one request, and memory agrees with the disk. */
+	v = disk_value(&fx, "shared");
+	for (i = 0; i < NTHREADS; i++)
+		last |= v == req_value(i, NROUNDS - 1);
+	ck_assert_msg(last, "the files hold request %d, which is not the last "
+	    "of any worker", v);
+	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "shared"));
+	ck_assert_int_eq(atoi(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+	    "params"), "scrapePort")->valuestring), v);
+	cJSON_Delete(j);
+
+	/* One more request after all were acknowledged wins. */
+	upsert(&fx, "serviceName=shared&scrapePort=7&targets=h:7"
+	    "&alertName=a&alertIf=up+%3E+7");
+	ck_assert_int_eq(disk_value(&fx, "shared"), 7);
+
+	/* And a restart sees the same. */
+	before = services_text(fx.reg);
+	fx_close(&fx);
+	fx_start(&fx, 0);
+	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
+	after = services_text(fx.reg);
+	ck_assert_str_eq(after, before);
+	free(before);
+	free(after);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_concurrent_many_services)
+{
+	static const char *const names[NTHREADS] = {
+		"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
+	};
+	struct fixture fx;
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	size_t services, removed, nodes;
+	int i;
+
+	fx_open(&fx, 0);
+	ck_assert_int_eq(pthread_barrier_init(&round_start, NULL, NTHREADS),
+	    0);
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fx = &fx;
+		w[i].id = i;
+		w[i].name = names[i];
+		ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_msg(!w[i].failed, "worker %d: %s", i, w[i].err);
+	}
+	pthread_barrier_destroy(&round_start);
+	/* One writer per service: each ends with its own last request. */
+	for (i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(disk_value(&fx, names[i]),
+		    req_value(i, NROUNDS - 1));
+	registry_counts(fx.reg, &services, &removed, &nodes);
+	ck_assert_uint_eq(services, NTHREADS);
+	fx_done(&fx);
+}
+END_TEST
+
+/*
+ * Nodes.
+ */
+
+START_TEST(test_node_upsert_rerenders_its_services)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct kvlist labels = { 0 };
+	struct files fa, fb, fc;
+	struct fstate tb, tc, ra, node;
+	char err[ERR_MAX] = "", *s, *np;
+	size_t services, removed, nodes;
+
+	fx_open(&fx, 1);
+	fa = files_of(&fx, "on-n1");
+	fb = files_of(&fx, "on-n2");
+	fc = files_of(&fx, "static");
+	np = fx_path(&fx, "nodes", "n1", ".json");
+	upsert(&fx, "serviceName=on-n1&scrapePort=80&alertName=a&alertIf=up"
+	    "&nodeInfo=[[%22host1%22,%2210.0.1.1%22,%22n1%22],"
+	    "[%22host2%22,%2210.0.1.2%22,%22n2%22]]");
+	upsert(&fx, "serviceName=on-n2&scrapePort=80"
+	    "&nodeInfo=[[%22host2%22,%2210.0.1.2%22,%22n2%22]]");
+	upsert(&fx, "serviceName=static&scrapePort=80&targets=x:1");
+	tb = fstate(fb.targets);
+	tc = fstate(fc.targets);
+	ra = fstate(fa.rules);
+	ck_assert_uint_eq(triggers(&fx), 1);
+
+	ck_assert_int_eq(kvlist_set(&labels, "zone", "eu-1a"), 0);
+	ck_assert_msg(registry_node_upsert(fx.reg, "n1", &labels, &res,
+	    err) == 0, "%s", err);
+	assert_res(&res, 1, 1, 0);
+	ck_assert(tu_exists(np));
+	/* The task on n1 carries the node's label, the one on n2 not. */
+	ck_assert_ptr_nonnull(s = tu_slurp(fa.targets));
+	ck_assert_ptr_nonnull(strstr(s, "\"zone\":\t\"eu-1a\""));
+	ck_assert_ptr_null(strstr(strstr(s, "\"zone\"") + 1, "\"zone\""));
+	free(s);
+	/* Services without a task on n1 are not touched; no rule changed,
+	 * so no reload. */
+	assert_unchanged(&tb, fb.targets);
+	assert_unchanged(&tc, fc.targets);
+	assert_unchanged(&ra, fa.rules);
+	ck_assert_uint_eq(triggers(&fx), 1);
+	registry_counts(fx.reg, &services, &removed, &nodes);
+	ck_assert_uint_eq(nodes, 1);
+
+	/* The same labels again: nothing at all. */
+	node = fstate(np);
+	ck_assert_int_eq(registry_node_upsert(fx.reg, "n1", &labels, &res,
+	    err), 0);
+	assert_res(&res, 0, 0, 0);
+	assert_unchanged(&node, np);
+	fstate_release(&node);
+
+	/* A restart keeps the node labels: the file is not rewritten. */
+	{
+		struct fstate ta = fstate(fa.targets);
+
+		fx_close(&fx);
+		fx_start(&fx, 1);
+		ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s",
+		    err);
+		assert_unchanged(&ta, fa.targets);
+		fstate_release(&ta);
+	}
+
+	/* Node remove: the label goes from exactly that service. */
+	ck_assert_msg(registry_node_remove(fx.reg, "n1", &res, err) == 0, "%s",
+	    err);
+	assert_res(&res, 1, 1, 0);
+	ck_assert(!tu_exists(np));
+	ck_assert_ptr_nonnull(s = tu_slurp(fa.targets));
+	ck_assert_ptr_null(strstr(s, "zone"));
+	free(s);
+	assert_unchanged(&tb, fb.targets);
+	assert_unchanged(&tc, fc.targets);
+	ck_assert_int_eq(registry_node_remove(fx.reg, "n1", &res, err), 0);
+	ck_assert_int_eq(res.unknown, 1);
+	assert_res(&res, 0, 0, 0);
+
+	kvlist_release(&labels);
+	fstate_release(&tb);
+	fstate_release(&tc);
+	fstate_release(&ra);
+	free(np);
+	files_release(&fa);
+	files_release(&fb);
+	files_release(&fc);
+	fx_done(&fx);
+}
+END_TEST
+
+START_TEST(test_create_without_node_info_keeps_tasks)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files f;
+	struct fstate s, t;
+	char *txt;
+
+	fx_open(&fx, 0);
+	f = files_of(&fx, "net");
+	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon"
+	    "&nodeInfo=[[%22h1%22,%2210.0.1.1%22,%22n1%22],"
+	    "[%22h3%22,%2210.0.1.3%22,%22n3%22]]");
+	assert_res(&res, 1, 1, 0);
+	s = fstate(f.state);
+	t = fstate(f.targets);
+
+	/* swarm-listener's start-up round: the same create without
+	 * nodeInfo keeps the tasks, and so writes nothing. */
+	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon");
+	ck_assert_int_eq(res.kept_tasks, 1);
+	assert_res(&res, 0, 0, 0);
+	assert_unchanged(&s, f.state);
+	assert_unchanged(&t, f.targets);
+
+	/* The same set in another order, with a repeat: no change. */
+	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon"
+	    "&nodeInfo=[[%22h3%22,%2210.0.1.3%22,%22n3%22],"
+	    "[%22h1%22,%2210.0.1.1%22,%22n1%22],"
+	    "[%22h3%22,%2210.0.1.3%22,%22n3%22]]");
+	assert_res(&res, 0, 0, 0);
+	assert_unchanged(&s, f.state);
+	assert_unchanged(&t, f.targets);
+
+	/* A create with nodeInfo replaces them. */
+	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon"
+	    "&nodeInfo=[[%22h2%22,%2210.0.1.2%22,%22n2%22]]");
+	ck_assert_int_eq(res.kept_tasks, 0);
+	assert_res(&res, 1, 1, 0);
+	ck_assert_ptr_nonnull(txt = tu_slurp(f.targets));
+	ck_assert_ptr_nonnull(strstr(txt, "10.0.1.2:80"));
+	ck_assert_ptr_null(strstr(txt, "10.0.1.1:80"));
+	free(txt);
+
+	/* Without scrapeNetwork there is nothing to keep. */
+	res = upsert(&fx, "serviceName=net&scrapePort=80");
+	ck_assert_int_eq(res.kept_tasks, 0);
+	ck_assert(!tu_exists(f.targets));
+
+	fstate_release(&s);
+	fstate_release(&t);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+struct node_worker {
+	struct fixture	*fx;
+	int		 id;
+	int		 failed;
+	char		 err[ERR_MAX];
+};
+
+static void *
+node_worker_run(void *arg)
+{
+	struct node_worker *w = arg;
+	struct registry_result res;
+	int k;
+
+	for (k = 0; k < NROUNDS; k++) {
+		struct kvlist labels = { 0 };
+		char v[32];
+
+		pthread_barrier_wait(&round_start);
+		if (w->failed)
+			continue;
+		snprintf(v, sizeof(v), "%d", req_value(w->id, k));
+		if (kvlist_set(&labels, "zone", v) == -1)
+			abort();
+		if (registry_node_upsert(w->fx->reg, "n1", &labels, &res,
+		    w->err) == -1)
+			w->failed = 1;
+		kvlist_release(&labels);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_node_upserts)
+{
+	struct fixture fx;
+	struct node_worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct kvlist labels = { 0 };
+	char err[ERR_MAX] = "", *np, *buf, *id, *t, want[64];
+	int i, last = 0, v;
+	struct files f;
+
+	fx_open(&fx, 0);
+	f = files_of(&fx, "svc");
+	np = fx_path(&fx, "nodes", "n1", ".json");
+	upsert(&fx, "serviceName=svc&scrapePort=80"
+	    "&nodeInfo=[[%22host1%22,%2210.0.1.1%22,%22n1%22]]");
+	ck_assert_int_eq(pthread_barrier_init(&round_start, NULL, NTHREADS),
+	    0);
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fx = &fx;
+		w[i].id = i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, node_worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_msg(!w[i].failed, "worker %d: %s", i, w[i].err);
+	}
+	pthread_barrier_destroy(&round_start);
+	/* The node record, the labels in memory (what the target file is
+	 * rendered from) and the target file are all of one request, the
+	 * last of some worker. */
+	ck_assert_ptr_nonnull(buf = tu_slurp(np));
+	ck_assert_int_eq(record_node_decode(buf, strlen(buf), &id, &labels,
+	    err), 0);
+	v = atoi(kvlist_get(&labels, "zone"));
+	for (i = 0; i < NTHREADS; i++)
+		last |= v == req_value(i, NROUNDS - 1);
+	ck_assert_msg(last, "node record holds request %d, not the last of "
+	    "any worker", v);
+	ck_assert_ptr_nonnull(t = tu_slurp(f.targets));
+	snprintf(want, sizeof(want), "\"zone\":\t\"%d\"", v);
+	ck_assert_msg(strstr(t, want) != NULL, "node record says zone %d, "
+	    "target file says:\n%s", v, t);
+	free(t);
+	free(id);
+	free(buf);
+	kvlist_release(&labels);
+
+	/* And a restart renders the same file. */
+	fx_close(&fx);
+	fx_start(&fx, 0);
+	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
+	ck_assert_ptr_nonnull(t = tu_slurp(f.targets));
+	ck_assert_msg(strstr(t, want) != NULL, "after restart:\n%s", t);
+	free(t);
+	free(np);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+static Suite *
+registry_suite(void)
+{
+	Suite *s = suite_create("registry");
+	TCase *tc;
+
+	tc = tcase_create("upsert");
+	tcase_add_test(tc, test_upsert_writes_three);
+	tcase_add_test(tc, test_upsert_identical_writes_nothing);
+	tcase_add_test(tc, test_drop_alerts_removes_rules);
+	tcase_add_test(tc, test_no_targets_no_file);
+	tcase_add_test(tc, test_names_do_not_collide);
+	tcase_add_test(tc, test_create_without_node_info_keeps_tasks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("remove");
+	tcase_add_test(tc, test_remove_deletes_both);
+	tcase_add_test(tc, test_remove_unknown);
+	tcase_add_test(tc, test_remove_keeps_persistent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_test(tc, test_load_rebuilds_and_heals);
+	tcase_add_test(tc, test_load_invalid_record);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_add_test(tc, test_concurrent_same_service);
+	tcase_add_test(tc, test_concurrent_many_services);
+	tcase_add_test(tc, test_concurrent_node_upserts);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nodes");
+	tcase_add_test(tc, test_node_upsert_rerenders_its_services);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	log_set_level("error");
+	return tu_run(registry_suite());
+}

@@ -1,0 +1,1125 @@
+/* check_request.c: a reconfigure's parameters to a service record: every
+ * refusal names its parameter, what is accepted is parsed exactly, the form
+ * decoder, nodeInfo, and the canonical parameters parse to the same record. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+#include "shortcuts.h"
+#include "testutil.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Helpers.
+ */
+
+static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+
+static struct shortcuts *
+builtin_table(void)
+{
+	struct shortcuts *t = shortcuts_new();
+	char err[ERR_MAX] = "";
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_msg(shortcuts_merge_yaml(t, shortcuts_builtin,
+	    shortcuts_builtin_len, "builtin", NULL, NULL, err) > 0,
+	    "builtin shortcuts: %s", err);
+	return t;
+}
+
+/* Decodes a form body into params; the decoder must accept it. */
+static void
+form(const char *body, struct kvlist *params)
+{
+	char err[ERR_MAX] = "";
+
+	ck_assert_msg(request_decode_form(body, strlen(body), params, err) == 0,
+	    "decode %s: %s", body, err);
+}
+
+/* Parses a form body with ctx. */
+static int
+parse_form(const char *body, const struct request_ctx *ctx,
+    struct service *svc, char err[ERR_MAX])
+{
+	struct kvlist params = { 0 };
+	int rc;
+
+	form(body, &params);
+	err[0] = '\0';
+	rc = request_parse(&params, ctx, svc, err);
+	kvlist_release(&params);
+	return rc;
+}
+
+/* Parses body, which must be accepted. */
+static void
+accept_form(const char *body, const struct request_ctx *ctx,
+    struct service *svc)
+{
+	char err[ERR_MAX];
+
+	ck_assert_msg(parse_form(body, ctx, svc, err) == 0, "%s: refused: %s",
+	    body, err);
+}
+
+/* The service a refused parse leaves: all zero. */
+static void
+assert_empty(const struct service *svc)
+{
+	static const struct service zero;
+
+	ck_assert_msg(memcmp(svc, &zero, sizeof(zero)) == 0,
+	    "a refused parse left something in the record");
+}
+
+/* body must be refused with a message naming param (and why, if given). */
+static void
+refuse_form(const char *body, const struct request_ctx *ctx,
+    const char *param, const char *why)
+{
+	struct service svc;
+	char err[ERR_MAX];
+
+	memset(&svc, 0xa5, sizeof(svc));
+	ck_assert_msg(parse_form(body, ctx, &svc, err) == -1,
+	    "%s: accepted", body);
+	ck_assert_msg(strstr(err, param) != NULL,
+	    "%s: message \"%s\" does not name %s", body, err, param);
+	if (why != NULL)
+		ck_assert_msg(strstr(err, why) != NULL,
+		    "%s: message \"%s\" does not say \"%s\"", body, err, why);
+	assert_empty(&svc);
+}
+
+static int
+streq_null(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Every field of two records is the same. */
+static void
+assert_same_service(const struct service *a, const struct service *b)
+{
+	size_t i;
+
+	ck_assert_str_eq(a->name, b->name);
+	ck_assert_int_eq(a->port, b->port);
+	ck_assert(streq_null(a->metrics_path, b->metrics_path));
+	ck_assert(streq_null(a->scheme, b->scheme));
+	ck_assert(streq_null(a->scrape_interval, b->scrape_interval));
+	ck_assert(streq_null(a->scrape_timeout, b->scrape_timeout));
+	ck_assert_int_eq(a->static_config, b->static_config);
+	ck_assert_uint_eq(a->ntargets, b->ntargets);
+	for (i = 0; i < a->ntargets; i++)
+		ck_assert_str_eq(a->targets[i], b->targets[i]);
+	ck_assert_int_eq(a->has_tasks, b->has_tasks);
+	ck_assert_uint_eq(a->ntasks, b->ntasks);
+	for (i = 0; i < a->ntasks; i++) {
+		ck_assert_str_eq(a->tasks[i].hostname, b->tasks[i].hostname);
+		ck_assert_str_eq(a->tasks[i].address, b->tasks[i].address);
+		ck_assert_str_eq(a->tasks[i].node_id, b->tasks[i].node_id);
+	}
+	ck_assert(kvlist_equal(&a->target_labels, &b->target_labels));
+	ck_assert_uint_eq(a->nalerts, b->nalerts);
+	for (i = 0; i < a->nalerts; i++) {
+		const struct alert *x = &a->alerts[i], *y = &b->alerts[i];
+
+		ck_assert_str_eq(x->name, y->name);
+		ck_assert_str_eq(x->expr, y->expr);
+		ck_assert(streq_null(x->for_, y->for_));
+		ck_assert(kvlist_equal(&x->labels, &y->labels));
+		ck_assert(kvlist_equal(&x->annotations, &y->annotations));
+		ck_assert_int_eq(x->persistent, y->persistent);
+	}
+	ck_assert(kvlist_equal(&a->params, &b->params));
+}
+
+/* A string of n copies of c. Caller frees. */
+static char *
+repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/*
+ * Refusals: one table row per way a request can be wrong. The message must
+ * name the parameter (as DFM spells it, whatever the request's case) and,
+ * where given, say why.
+ */
+
+struct refusal {
+	const char	*body;		/* form-encoded parameters */
+	const char	*param;		/* the message names this */
+	const char	*why;		/* and says this, or NULL */
+};
+
+#define SN	"serviceName=svc&"
+#define AL	SN "alertName=a&alertIf=up&"
+
+static const struct refusal refusals[] = {
+	/* serviceName */
+	{ "scrapePort=80", "serviceName", "required" },
+	{ "serviceName=../x", "serviceName", "\"../x\"" },
+	{ "serviceName=..%2Fx", "serviceName", "\"../x\"" },
+	{ "serviceName=a/b", "serviceName", "\"a/b\"" },
+	{ "serviceName=a%2Fb", "serviceName", "\"a/b\"" },
+	{ "serviceName=", "serviceName", NULL },
+	{ "serviceName", "serviceName", NULL },
+	{ "serviceName=.x", "serviceName", "\".x\"" },
+	{ "serviceName=-x", "serviceName", "\"-x\"" },
+	{ "serviceName=_x", "serviceName", "\"_x\"" },
+	{ "serviceName=.", "serviceName", NULL },
+	{ "serviceName=..", "serviceName", NULL },
+	{ "serviceName=%2e%2e", "serviceName", "\"..\"" },
+	{ "serviceName=%2E%2E%2Fetc", "serviceName", "\"../etc\"" },
+	{ "serviceName=a+b", "serviceName", "\"a b\"" },
+	{ "serviceName=a%0Ab", "serviceName", NULL },
+	{ "serviceName=a%5Cb", "serviceName", NULL },
+	{ "serviceName=a:b", "serviceName", NULL },
+	{ "serviceName=%C3%A9t%C3%A9", "serviceName", NULL },
+	{ "serviceName=a*", "serviceName", NULL },
+	{ "SERVICENAME=../x", "serviceName", "\"../x\"" },
+	/* scrapePort */
+	{ SN "scrapePort=0", "scrapePort", "\"0\"" },
+	{ SN "scrapePort=65536", "scrapePort", "\"65536\"" },
+	{ SN "scrapePort=abc", "scrapePort", "\"abc\"" },
+	{ SN "scrapePort=-1", "scrapePort", NULL },
+	{ SN "scrapePort=080", "scrapePort", NULL },
+	{ SN "scrapePort=80.5", "scrapePort", NULL },
+	{ SN "scrapePort=+80", "scrapePort", NULL },
+	{ SN "scrapePort=80+", "scrapePort", NULL },
+	{ SN "scrapePort=999999", "scrapePort", NULL },
+	{ SN "scrapePort=0x50", "scrapePort", NULL },
+	{ SN "SCRAPEPORT=abc", "scrapePort", "\"abc\"" },
+	/* durations */
+	{ SN "scrapeInterval=abc", "scrapeInterval", "\"abc\"" },
+	{ SN "scrapeInterval=10", "scrapeInterval", NULL },
+	{ SN "scrapeInterval=1.5s", "scrapeInterval", NULL },
+	{ SN "scrapeInterval=-1s", "scrapeInterval", NULL },
+	{ SN "scrapeInterval=5m5h", "scrapeInterval", NULL },
+	{ SN "scrapeInterval=1S", "scrapeInterval", NULL },
+	{ SN "scrapeInterval=s", "scrapeInterval", NULL },
+	{ SN "scrapeInterval=99999999999y", "scrapeInterval", NULL },
+	{ SN "scrapeinterval=1x", "scrapeInterval", NULL },
+	{ SN "scrapeTimeout=abc", "scrapeTimeout", "\"abc\"" },
+	{ SN "scrapeTimeout=10+s", "scrapeTimeout", NULL },
+	{ SN "scrapeTimeout=1m1m", "scrapeTimeout", NULL },
+	{ SN "scrapeTimeout=1ns", "scrapeTimeout", NULL },
+	{ AL "alertFor=abc", "alertFor", "\"abc\"" },
+	{ AL "alertFor=5+minutes", "alertFor", NULL },
+	{ AL "alertFor=1h-5m", "alertFor", NULL },
+	{ SN "alertName.4=a&alertIf.4=up&alertFor.4=1d1y", "alertFor.4",
+	  "\"1d1y\"" },
+	/* metricsPath, scheme, scrapeType, replicas */
+	{ SN "metricsPath=metrics", "metricsPath", "'/'" },
+	{ SN "metricsPath=%2Fa+b", "metricsPath", NULL },
+	{ SN "metricsPath=%2Fa%09", "metricsPath", NULL },
+	{ SN "scheme=ftp", "scheme", "\"ftp\"" },
+	{ SN "scheme=HTTP", "scheme", NULL },
+	{ SN "scrapeType=consul", "scrapeType", "\"consul\"" },
+	{ SN "replicas=abc", "replicas", "\"abc\"" },
+	{ SN "replicas=-1", "replicas", NULL },
+	/* alertLabels and alertAnnotations */
+	{ AL "alertLabels=severity", "alertLabels", "'='" },
+	{ AL "alertLabels=a=b,severity", "alertLabels", "item 2" },
+	{ AL "alertLabels=1a=b", "alertLabels", "label name" },
+	{ AL "alertLabels=a-b=c", "alertLabels", "label name" },
+	{ AL "alertLabels=a.b=c", "alertLabels", "label name" },
+	{ AL "alertLabels==c", "alertLabels", "label name" },
+	{ AL "alertLabels=a=b,,c=d", "alertLabels", "item 2" },
+	{ AL "alertAnnotations=summary", "alertAnnotations", "'='" },
+	{ AL "alertAnnotations=s%C3%BCmmary=x", "alertAnnotations",
+	  "label name" },
+	{ SN "alertName.2=a&alertIf.2=up&alertLabels.2=x", "alertLabels.2",
+	  "'='" },
+	{ SN "alertName.7=a&alertIf.7=up&alertAnnotations.7=-=x",
+	  "alertAnnotations.7", "label name" },
+	/* alert names and indexes */
+	{ SN "alertName=a", "alertIf", NULL },
+	{ SN "alertIf=up", "alertName", NULL },
+	{ SN "alertFor=5m", "alertFor", NULL },
+	{ SN "alertLabels=a=b", "alertLabels", NULL },
+	{ SN "alertPersistent=true", "alertPersistent", NULL },
+	{ SN "alertName.2=a", "alertIf.2", NULL },
+	{ SN "alertIf.3=up", "alertName.3", NULL },
+	{ SN "alertFor.5=1m", "alertFor.5", NULL },
+	{ SN "alertName=a+b&alertIf=up", "alertName", "\"a b\"" },
+	{ SN "alertName=a%2Fb&alertIf=up", "alertName", NULL },
+	{ AL "alertPersistent=yes", "alertPersistent", "\"yes\"" },
+	{ SN "alertName.0=a&alertIf.0=up", "alertName.0", "1..100" },
+	{ SN "alertName.101=a&alertIf.101=up", "alertName.101", "1..100" },
+	{ SN "alertName.01=a&alertIf.01=up", "alertName.01", "1..100" },
+	{ SN "alertIf.1000=up", "alertIf.1000", "1..100" },
+	{ SN "alertName.=a", "alertName.", "1..100" },
+	{ SN "alertName.1x=a", "alertName.1x", "1..100" },
+	{ SN "ALERTNAME.0=a", "ALERTNAME.0", "1..100" },
+	{ AL "alertName.1=a&alertIf.1=up", "twice", NULL },
+	{ SN "alertName=a-b&alertIf=up&alertName.2=ab&alertIf.2=up",
+	  "svc_ab", "twice" },
+	{ SN "alertname.1=a&ALERTIF.1=up&AlertFor.1=x", "alertFor.1", NULL },
+	/* '@' without shortcuts */
+	{ SN "alertName=a&alertIf=@service_mem_limit:0.8", "alertIf",
+	  "shortcuts" },
+	{ SN "alertName.9=a&alertIf.9=@replicas_running", "alertIf.9",
+	  "shortcuts" },
+	/* targets */
+	{ SN "targets=host", "targets", "\"host\"" },
+	{ SN "targets=host:0", "targets", "\"host:0\"" },
+	{ SN "targets=host:65536", "targets", NULL },
+	{ SN "targets=host:http", "targets", NULL },
+	{ SN "targets=a%2Fb:80", "targets", "\"a/b:80\"" },
+	{ SN "targets=:80", "targets", NULL },
+	{ SN "targets=a:1,,b:2", "targets", NULL },
+	{ SN "targets=a:1,b", "targets", "\"b\"" },
+	{ SN "targets=[zz]:80", "targets", NULL },
+	{ SN "targets=a+b:80", "targets", NULL },
+	/* nodeInfo */
+	{ SN "nodeInfo=[[", "nodeInfo", NULL },
+	{ SN "nodeInfo={}", "nodeInfo", NULL },
+	{ SN "nodeInfo=null", "nodeInfo", NULL },
+	{ SN "nodeInfo=%22n1%22", "nodeInfo", NULL },
+	{ SN "nodeInfo=[1]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22]]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22,%22id%22,%22x%22]]",
+	  "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22,1]]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22,null]]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22],[]]", "nodeInfo",
+	  "entry 2" },
+	{ SN "nodeInfo=[[%22%22,%2210.0.0.1%22]]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22,%22a+b%22]]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%22,%22%22]]", "nodeInfo", NULL },
+	{ SN "NODEINFO=[[", "nodeInfo", NULL },
+	/* bytes that are not UTF-8 */
+	{ SN "env=%FF", "env", "UTF-8" },
+};
+
+START_TEST(test_refusal)
+{
+	const struct refusal *r = &refusals[_i];
+
+	refuse_form(r->body, &no_ctx, r->param, r->why);
+}
+END_TEST
+
+/* The same refusals when the table is there: shortcuts change nothing else. */
+START_TEST(test_refusal_with_shortcuts)
+{
+	const struct refusal *r = &refusals[_i];
+	struct shortcuts *t = builtin_table();
+	struct request_ctx ctx = { t, NULL, 0 };
+
+	if (strstr(r->body, "alertIf=@") == NULL &&
+	    strstr(r->body, "alertIf.9=@") == NULL)
+		refuse_form(r->body, &ctx, r->param, r->why);
+	shortcuts_free(t);
+}
+END_TEST
+
+START_TEST(test_service_name_length)
+{
+	struct service svc;
+	char err[ERR_MAX], *name, *body;
+
+	/* 255 is the longest name accepted, 256 is refused. */
+	name = repeat('a', SERVICE_NAME_MAX);
+	ck_assert_int_ne(asprintf(&body, "serviceName=%s", name), -1);
+	accept_form(body, &no_ctx, &svc);
+	ck_assert_str_eq(svc.name, name);
+	ck_assert_uint_eq(strlen(svc.name), 255);
+	service_release(&svc);
+	free(body);
+	free(name);
+
+	name = repeat('b', SERVICE_NAME_MAX + 1);
+	ck_assert_int_ne(asprintf(&body, "serviceName=%s", name), -1);
+	refuse_form(body, &no_ctx, "serviceName", "1..255");
+	/* The message quotes at most 100 bytes of the value. */
+	ck_assert_int_eq(parse_form(body, &no_ctx, &svc, err), -1);
+	ck_assert_ptr_null(strstr(err, name + 150));
+	free(body);
+	free(name);
+}
+END_TEST
+
+START_TEST(test_service_name_nul)
+{
+	struct kvlist params = { 0 };
+	char err[ERR_MAX] = "";
+	static const char body[] = "serviceName=a%00b";
+
+	/* A NUL byte cannot reach request_parse: the decoder refuses it, and
+	 * says which parameter held it. */
+	ck_assert_int_eq(request_decode_form(body, strlen(body), &params, err),
+	    -1);
+	ck_assert_msg(strstr(err, "serviceName") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "NUL") != NULL, "%s", err);
+	kvlist_release(&params);
+}
+END_TEST
+
+START_TEST(test_service_name_valid)
+{
+	static const char *const good[] = {
+		"a", "A", "0", "go-demo_main", "a.b", "a..b", "x-", "x.",
+		"9_", "monitor_prometheus.1",
+	};
+	static const char *const bad[] = {
+		"", ".", "..", "-a", "_a", ".a", "a/b", "a b", "a\\b", "a:b",
+		"a\n", "\xc3\xa9", "a@b",
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(good); i++)
+		ck_assert_msg(service_name_valid(good[i]), "%s", good[i]);
+	for (i = 0; i < nitems(bad); i++)
+		ck_assert_msg(!service_name_valid(bad[i]), "%s", bad[i]);
+}
+END_TEST
+
+/*
+ * Durations and label names.
+ */
+
+START_TEST(test_duration_valid)
+{
+	static const char *const good[] = {
+		"0", "0s", "15s", "1m", "1m30s", "500ms", "1h", "2d", "1w",
+		"1y", "1s500ms", "1h1m1s1ms", "1y1w1d1h1m1s1ms", "01s",
+		"90m", "292y", "9223372036854ms", "106751d23h47m16s854ms",
+	};
+	static const char *const bad[] = {
+		"", "s", "ms", "1", "10", "1.5s", "1S", "1M", "5m5h", "1m1m",
+		"1ms1s", "1ns", "1us", "-1s", "+1s", " 1s", "1s ", "1 s",
+		"1mss", "1sm", "1s0", "abc", "1d1y", "0x10s",
+		/* past Prometheus's limit (int64 nanoseconds): refused there,
+		 * so refused here */
+		"293y", "9223372036855ms", "106751d23h47m16s855ms",
+		"99999999999999999y", "999999999999999999ms",
+		"9999999999999999999s",
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(good); i++)
+		ck_assert_msg(request_duration_valid(good[i]) == 1, "%s",
+		    good[i]);
+	for (i = 0; i < nitems(bad); i++)
+		ck_assert_msg(request_duration_valid(bad[i]) == 0, "%s",
+		    bad[i]);
+}
+END_TEST
+
+START_TEST(test_label_name_valid)
+{
+	static const char *const good[] = {
+		"a", "_", "_a", "A_1", "severity", "__name__",
+	};
+	static const char *const bad[] = {
+		"", "1a", "a-b", "a.b", "a b", "a=b", "\xc3\xa9", "a:b",
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(good); i++)
+		ck_assert_msg(request_label_name_valid(good[i]), "%s", good[i]);
+	for (i = 0; i < nitems(bad); i++)
+		ck_assert_msg(!request_label_name_valid(bad[i]), "%s", bad[i]);
+}
+END_TEST
+
+/*
+ * What is accepted.
+ */
+
+START_TEST(test_minimal)
+{
+	struct service svc;
+
+	accept_form("serviceName=go-demo_main", &no_ctx, &svc);
+	ck_assert_str_eq(svc.name, "go-demo_main");
+	ck_assert_int_eq(svc.port, 0);
+	ck_assert_ptr_null(svc.metrics_path);
+	ck_assert_ptr_null(svc.scheme);
+	ck_assert_ptr_null(svc.scrape_interval);
+	ck_assert_ptr_null(svc.scrape_timeout);
+	ck_assert_int_eq(svc.static_config, 0);
+	ck_assert_uint_eq(svc.ntargets, 0);
+	ck_assert_int_eq(svc.has_tasks, 0);
+	ck_assert_uint_eq(svc.nalerts, 0);
+	ck_assert_uint_eq(svc.params.n, 1);
+	ck_assert_str_eq(kvlist_get(&svc.params, "serviceName"),
+	    "go-demo_main");
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct service svc;
+	const struct alert *a;
+
+	accept_form("serviceName=go-demo_main&scrapePort=8080"
+	    "&scrapeInterval=15s&scrapeTimeout=10s&metricsPath=%2Fmy%2Fmetrics"
+	    "&scheme=https&distribute=true&replicas=3&com.df.other=x"
+	    "&alertName=mem-limit&alertIf=container_memory_usage_bytes+%3E+1"
+	    "&alertFor=5m&alertLabels=severity=high,receiver=ops"
+	    "&alertAnnotations=summary=Memory+high,runbook=http://x/?a=b"
+	    "&alertPersistent=true", &no_ctx, &svc);
+	ck_assert_str_eq(svc.name, "go-demo_main");
+	ck_assert_int_eq(svc.port, 8080);
+	ck_assert_str_eq(svc.scrape_interval, "15s");
+	ck_assert_str_eq(svc.scrape_timeout, "10s");
+	ck_assert_str_eq(svc.metrics_path, "/my/metrics");
+	ck_assert_str_eq(svc.scheme, "https");
+	ck_assert_uint_eq(svc.nalerts, 1);
+	a = &svc.alerts[0];
+	/* DFM's name: service_alert with every '-' removed. */
+	ck_assert_str_eq(a->name, "godemo_main_memlimit");
+	ck_assert_str_eq(a->expr, "container_memory_usage_bytes > 1");
+	ck_assert_str_eq(a->for_, "5m");
+	ck_assert_int_eq(a->persistent, 1);
+	ck_assert_uint_eq(a->labels.n, 2);
+	/* Sorted by name. */
+	ck_assert_str_eq(a->labels.v[0].key, "receiver");
+	ck_assert_str_eq(a->labels.v[0].value, "ops");
+	ck_assert_str_eq(a->labels.v[1].key, "severity");
+	ck_assert_str_eq(a->labels.v[1].value, "high");
+	ck_assert_uint_eq(a->annotations.n, 2);
+	ck_assert_str_eq(kvlist_get(&a->annotations, "summary"), "Memory high");
+	ck_assert_str_eq(kvlist_get(&a->annotations, "runbook"),
+	    "http://x/?a=b");
+	/* Unknown and service-level parameters are kept in the record. */
+	ck_assert_str_eq(kvlist_get(&svc.params, "com.df.other"), "x");
+	ck_assert_str_eq(kvlist_get(&svc.params, "replicas"), "3");
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_full_annotations)
+{
+	struct service svc;
+	const struct alert *a;
+
+	/* A value may hold '=' (DFM lost everything after the second). */
+	accept_form("serviceName=s&alertName=a&alertIf=up"
+	    "&alertLabels=a=b=c,d=e&alertAnnotations=summary=x%3Dy%3D%3Dz,"
+	    "empty=", &no_ctx, &svc);
+	ck_assert_uint_eq(svc.nalerts, 1);
+	a = &svc.alerts[0];
+	ck_assert_str_eq(a->name, "s_a");
+	ck_assert_uint_eq(a->labels.n, 2);
+	ck_assert_str_eq(kvlist_get(&a->labels, "a"), "b=c");
+	ck_assert_str_eq(kvlist_get(&a->labels, "d"), "e");
+	ck_assert_uint_eq(a->annotations.n, 2);
+	ck_assert_str_eq(kvlist_get(&a->annotations, "summary"), "x=y==z");
+	ck_assert_str_eq(kvlist_get(&a->annotations, "empty"), "");
+	ck_assert_ptr_null(a->for_);
+	ck_assert_int_eq(a->persistent, 0);
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_alert_indexes)
+{
+	struct service svc;
+
+	/* A gap (.2) drops nothing after it; order is unindexed, then by
+	 * index; .100 is the last index. */
+	accept_form("serviceName=svc&alertName.3=c&alertIf.3=up+%3D%3D+3"
+	    "&alertName.100=z&alertIf.100=up&alertName.1=a&alertIf.1=up"
+	    "&alertFor.1=1m&alertName=u&alertIf=up+%3D%3D+0"
+	    "&alertPersistent.3=true&alertLabels.100=k=v", &no_ctx, &svc);
+	ck_assert_uint_eq(svc.nalerts, 4);
+	ck_assert_str_eq(svc.alerts[0].name, "svc_u");
+	ck_assert_str_eq(svc.alerts[0].expr, "up == 0");
+	ck_assert_str_eq(svc.alerts[1].name, "svc_a");
+	ck_assert_str_eq(svc.alerts[1].for_, "1m");
+	ck_assert_int_eq(svc.alerts[1].persistent, 0);
+	ck_assert_str_eq(svc.alerts[2].name, "svc_c");
+	ck_assert_str_eq(svc.alerts[2].expr, "up == 3");
+	ck_assert_int_eq(svc.alerts[2].persistent, 1);
+	ck_assert_ptr_null(svc.alerts[2].for_);
+	ck_assert_str_eq(svc.alerts[3].name, "svc_z");
+	ck_assert_str_eq(kvlist_get(&svc.alerts[3].labels, "k"), "v");
+	ck_assert_int_eq(service_has_persistent(&svc), 1);
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_alert_all_indexes)
+{
+	struct service svc;
+	struct kvlist params = { 0 };
+	char err[ERR_MAX], k[32], v[32];
+	int i;
+
+	ck_assert_int_eq(kvlist_set(&params, "serviceName", "s"), 0);
+	for (i = 1; i <= SERVICE_ALERT_INDEX_MAX; i++) {
+		snprintf(k, sizeof(k), "alertName.%d", i);
+		snprintf(v, sizeof(v), "n%d", i);
+		ck_assert_int_eq(kvlist_set(&params, k, v), 0);
+		snprintf(k, sizeof(k), "alertIf.%d", i);
+		ck_assert_int_eq(kvlist_set(&params, k, "up"), 0);
+	}
+	ck_assert_int_eq(kvlist_set(&params, "alertName", "n0"), 0);
+	ck_assert_int_eq(kvlist_set(&params, "alertIf", "up"), 0);
+	ck_assert_msg(request_parse(&params, &no_ctx, &svc, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(svc.nalerts, SERVICE_ALERT_INDEX_MAX + 1);
+	for (i = 0; i <= SERVICE_ALERT_INDEX_MAX; i++) {
+		snprintf(v, sizeof(v), "s_n%d", i);
+		ck_assert_str_eq(svc.alerts[i].name, v);
+	}
+	service_release(&svc);
+	kvlist_release(&params);
+}
+END_TEST
+
+START_TEST(test_empty_values_absent)
+{
+	struct service svc;
+
+	/* DFM treats an empty value as absent: swarm-listener sends labels
+	 * that are set to "" on the service. */
+	accept_form("serviceName=s&scrapePort=&metricsPath=&alertName.2="
+	    "&alertIf.2=&scheme=&nodeInfo=&targets=", &no_ctx, &svc);
+	ck_assert_int_eq(svc.port, 0);
+	ck_assert_ptr_null(svc.metrics_path);
+	ck_assert_ptr_null(svc.scheme);
+	ck_assert_uint_eq(svc.nalerts, 0);
+	ck_assert_int_eq(svc.has_tasks, 0);
+	ck_assert_uint_eq(svc.ntargets, 0);
+	ck_assert_uint_eq(svc.params.n, 1);
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_names_case_insensitive)
+{
+	static const char *const want[] = {
+		"alertFor.2", "alertIf", "alertIf.2", "alertName", "alertName.2",
+		"metricsPath", "scrapePort", "serviceName",
+	};
+	struct service svc;
+	size_t i;
+
+	accept_form("SERVICENAME=Svc&SCRAPEPORT=9100&metricspath=%2Fm"
+	    "&alertname=a&ALERTIF=up&AlertName.2=b&alertIF.2=up&ALERTFOR.2=1m",
+	    &no_ctx, &svc);
+	ck_assert_str_eq(svc.name, "Svc");
+	ck_assert_int_eq(svc.port, 9100);
+	ck_assert_str_eq(svc.metrics_path, "/m");
+	ck_assert_uint_eq(svc.nalerts, 2);
+	ck_assert_str_eq(svc.alerts[1].name, "Svc_b");
+	ck_assert_str_eq(svc.alerts[1].for_, "1m");
+	/* Canonical names in DFM's spelling, sorted. */
+	ck_assert_uint_eq(svc.params.n, nitems(want));
+	for (i = 0; i < nitems(want); i++)
+		ck_assert_str_eq(svc.params.v[i].key, want[i]);
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_unknown_params_kept)
+{
+	struct service svc;
+
+	/* Unknown names are normal (every com.df.* label arrives); they are
+	 * kept as given and change nothing else. */
+	accept_form("serviceName=s&distribute=true&com.df.notify=true"
+	    "&Env=prod&x.y.z=1", &no_ctx, &svc);
+	ck_assert_str_eq(kvlist_get(&svc.params, "Env"), "prod");
+	ck_assert_str_eq(kvlist_get(&svc.params, "x.y.z"), "1");
+	ck_assert_str_eq(kvlist_get(&svc.params, "com.df.notify"), "true");
+	ck_assert_str_eq(kvlist_get(&svc.params, "distribute"), "true");
+	ck_assert_uint_eq(svc.target_labels.n, 0);
+	ck_assert_uint_eq(svc.nalerts, 0);
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_target_labels)
+{
+	static const char *const names[] = { "env", "aws-region", "absent" };
+	struct request_ctx ctx = { NULL, names, nitems(names) };
+	struct service svc;
+
+	accept_form("serviceName=s&ENV=prod&aws-region=eu-west-1&other=x",
+	    &ctx, &svc);
+	ck_assert_uint_eq(svc.target_labels.n, 2);
+	/* '-' becomes '_'; sorted by label name. */
+	ck_assert_str_eq(svc.target_labels.v[0].key, "aws_region");
+	ck_assert_str_eq(svc.target_labels.v[0].value, "eu-west-1");
+	ck_assert_str_eq(svc.target_labels.v[1].key, "env");
+	ck_assert_str_eq(svc.target_labels.v[1].value, "prod");
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_targets)
+{
+	struct service svc;
+
+	accept_form("serviceName=s&targets=b.example:2,a:1,b.example:2,"
+	    "10.0.0.1:9100,[::1]:9100", &no_ctx, &svc);
+	/* A set: sorted, repeats dropped. */
+	ck_assert_uint_eq(svc.ntargets, 4);
+	ck_assert_str_eq(svc.targets[0], "10.0.0.1:9100");
+	ck_assert_str_eq(svc.targets[1], "[::1]:9100");
+	ck_assert_str_eq(svc.targets[2], "a:1");
+	ck_assert_str_eq(svc.targets[3], "b.example:2");
+	service_release(&svc);
+
+	accept_form("serviceName=s&targets=host:65535", &no_ctx, &svc);
+	ck_assert_uint_eq(svc.ntargets, 1);
+	ck_assert_str_eq(svc.targets[0], "host:65535");
+	service_release(&svc);
+}
+END_TEST
+
+START_TEST(test_static_configs)
+{
+	struct service svc;
+
+	accept_form("serviceName=s&scrapePort=80&scrapeType=static_configs",
+	    &no_ctx, &svc);
+	ck_assert_int_eq(svc.static_config, 1);
+	ck_assert_int_eq(svc.port, 80);
+	service_release(&svc);
+
+	accept_form("serviceName=s&scrapePort=80&scrapeType=dns_sd_configs",
+	    &no_ctx, &svc);
+	ck_assert_int_eq(svc.static_config, 0);
+	service_release(&svc);
+
+	accept_form("serviceName=s&scrapePort=1", &no_ctx, &svc);
+	ck_assert_int_eq(svc.port, 1);
+	ck_assert_int_eq(svc.static_config, 0);
+	service_release(&svc);
+}
+END_TEST
+
+/*
+ * Shortcuts in a request.
+ */
+
+START_TEST(test_shortcut_expanded)
+{
+	struct shortcuts *t = builtin_table();
+	struct request_ctx ctx = { t, NULL, 0 };
+	struct service svc;
+	const struct alert *a;
+
+	accept_form("serviceName=go-demo_main&alertName=mem&alertIf.2="
+	    "%40replicas_running&alertName.2=r&replicas=3"
+	    "&alertIf=%40service_mem_limit:0.8&alertLabels=receiver=ops",
+	    &ctx, &svc);
+	ck_assert_uint_eq(svc.nalerts, 2);
+	a = &svc.alerts[0];
+	ck_assert_ptr_nonnull(strstr(a->expr, "> 0.8"));
+	ck_assert_ptr_null(strchr(a->expr, '@'));
+	/* The user's own label wins over the shortcut's. */
+	ck_assert_str_eq(kvlist_get(&a->labels, "receiver"), "ops");
+	ck_assert_str_eq(kvlist_get(&a->labels, "service"), "go-demo_main");
+	ck_assert_ptr_nonnull(kvlist_get(&a->annotations, "summary"));
+	ck_assert_ptr_nonnull(strstr(svc.alerts[1].expr, "!= 3"));
+	service_release(&svc);
+	shortcuts_free(t);
+}
+END_TEST
+
+START_TEST(test_shortcut_error_message)
+{
+	struct shortcuts *t = builtin_table();
+	struct request_ctx ctx = { t, NULL, 0 };
+	struct service svc;
+	char err[ERR_MAX], *body, *want, *x;
+
+	ck_assert_int_eq(parse_form("serviceName=s&alertName.3=a"
+	    "&alertIf.3=%40nope:1", &ctx, &svc, err), -1);
+	ck_assert_str_eq(err, "alertIf.3 \"@nope:1\": unknown shortcut @nope");
+
+	ck_assert_int_eq(parse_form("serviceName=s&alertName=a"
+	    "&alertIf=%40replicas_running", &ctx, &svc, err), -1);
+	ck_assert_str_eq(err, "alertIf \"@replicas_running\": "
+	    "@replicas_running needs the replicas parameter");
+
+	/* The value is quoted up to 100 bytes, the reason in full. */
+	x = repeat('x', 300);
+	ck_assert_int_ne(asprintf(&body, "serviceName=s&alertName=a"
+	    "&alertIf=%%40%s", x), -1);
+	ck_assert_int_eq(parse_form(body, &ctx, &svc, err), -1);
+	ck_assert_int_ne(asprintf(&want, "alertIf \"@%.99s\": unknown "
+	    "shortcut @%.100s", x, x), -1);
+	ck_assert_str_eq(err, want);
+	assert_empty(&svc);
+	free(want);
+	free(body);
+	free(x);
+	shortcuts_free(t);
+}
+END_TEST
+
+/*
+ * nodeInfo.
+ */
+
+START_TEST(test_node_info_forms)
+{
+	struct task *t;
+	size_t n;
+	char err[ERR_MAX];
+
+	/* The 3-element form, the older 2-element one, and a mix; repeats
+	 * (several tasks on one node) collapse; output sorted. */
+	ck_assert_int_eq(request_parse_node_info(
+	    "[[\"node-2\",\"10.0.0.7\",\"id2\"],"
+	    "[\"node-1\",\"10.0.0.5\",\"id1\"],"
+	    "[\"node-3\",\"10.0.0.6\"],"
+	    "[\"node-1\",\"10.0.0.5\",\"id1\"]]", &t, &n, err), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(t[0].address, "10.0.0.5");
+	ck_assert_str_eq(t[0].hostname, "node-1");
+	ck_assert_str_eq(t[0].node_id, "id1");
+	ck_assert_str_eq(t[1].address, "10.0.0.6");
+	ck_assert_str_eq(t[1].hostname, "node-3");
+	ck_assert_str_eq(t[1].node_id, "");
+	ck_assert_str_eq(t[2].address, "10.0.0.7");
+	ck_assert_str_eq(t[2].node_id, "id2");
+	while (n > 0)
+		task_release(&t[--n]);
+	free(t);
+
+	ck_assert_int_eq(request_parse_node_info("[]", &t, &n, err), 0);
+	ck_assert_uint_eq(n, 0);
+	free(t);
+
+	ck_assert_int_eq(request_parse_node_info(" [ [ \"h\" , \"a\" ] ] ",
+	    &t, &n, err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(t[0].hostname, "h");
+	ck_assert_str_eq(t[0].address, "a");
+	task_release(&t[0]);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_node_info_sorted)
+{
+	static const char *const orders[] = {
+		"[[\"n1\",\"10.0.0.1\",\"a\"],[\"n2\",\"10.0.0.2\",\"b\"],"
+		"[\"n3\",\"10.0.0.3\",\"c\"]]",
+		"[[\"n3\",\"10.0.0.3\",\"c\"],[\"n1\",\"10.0.0.1\",\"a\"],"
+		"[\"n2\",\"10.0.0.2\",\"b\"]]",
+		"[[\"n2\",\"10.0.0.2\",\"b\"],[\"n3\",\"10.0.0.3\",\"c\"],"
+		"[\"n1\",\"10.0.0.1\",\"a\"],[\"n3\",\"10.0.0.3\",\"c\"]]",
+	};
+	struct request_ctx ctx = no_ctx;
+	struct service first, svc;
+	struct kvlist params = { 0 };
+	char err[ERR_MAX];
+	size_t i;
+
+	/* Any order of the same set gives the same record, tasks and the
+	 * recorded nodeInfo included (a reordered set is no change). */
+	for (i = 0; i < nitems(orders); i++) {
+		ck_assert_int_eq(kvlist_set(&params, "serviceName", "s"), 0);
+		ck_assert_int_eq(kvlist_set(&params, "scrapePort", "80"), 0);
+		ck_assert_int_eq(kvlist_set(&params, "nodeInfo", orders[i]),
+		    0);
+		ck_assert_msg(request_parse(&params, &ctx, i ? &svc : &first,
+		    err) == 0, "%s", err);
+		kvlist_release(&params);
+		if (i == 0)
+			continue;
+		ck_assert_int_eq(svc.has_tasks, 1);
+		ck_assert_uint_eq(svc.ntasks, 3);
+		assert_same_service(&first, &svc);
+		service_release(&svc);
+	}
+	ck_assert_str_eq(first.tasks[0].hostname, "n1");
+	ck_assert_str_eq(first.tasks[1].hostname, "n2");
+	ck_assert_str_eq(first.tasks[2].hostname, "n3");
+	service_release(&first);
+}
+END_TEST
+
+START_TEST(test_node_info_refused)
+{
+	static const char *const bad[] = {
+		"", "[[", "[", "{}", "null", "1", "\"x\"", "[1]", "[\"a\"]",
+		"[[]]", "[[\"h\"]]", "[[\"h\",\"a\",\"i\",\"x\"]]",
+		"[[\"h\",1]]", "[[1,\"a\"]]", "[[\"h\",\"a\",2]]",
+		"[[\"h\",\"a\",null]]", "[[\"h\",\"a\"],{}]",
+		"[[\"h\",\"a\"],[\"h\"]]", "[[\"h\",\"a\"]]x",
+		"[[\"\",\"a\"]]", "[[\"h\",\"\"]]", "[[\"h\",\"a b\"]]",
+		"[[\"h\",\"a/b\"]]",
+		"[[[\"h\"],\"a\"]]",
+	};
+	struct task *t = (struct task *)1;
+	size_t i, n = 7;
+	char err[ERR_MAX];
+
+	for (i = 0; i < nitems(bad); i++) {
+		err[0] = '\0';
+		ck_assert_msg(request_parse_node_info(bad[i], &t, &n, err) ==
+		    -1, "accepted %s", bad[i]);
+		ck_assert_msg(strstr(err, "nodeInfo") != NULL, "%s: %s",
+		    bad[i], err);
+		ck_assert_ptr_null(t);
+		ck_assert_uint_eq(n, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_node_info_in_request)
+{
+	struct service svc;
+
+	accept_form("serviceName=s&scrapePort=8080&nodeInfo="
+	    "%5B%5B%22node-2%22%2C%2210.0.0.6%22%2C%22b%22%5D%2C%5B%22node-1"
+	    "%22%2C%2210.0.0.5%22%5D%5D", &no_ctx, &svc);
+	ck_assert_int_eq(svc.has_tasks, 1);
+	ck_assert_uint_eq(svc.ntasks, 2);
+	ck_assert_str_eq(svc.tasks[0].hostname, "node-1");
+	ck_assert_str_eq(svc.tasks[0].node_id, "");
+	ck_assert_str_eq(svc.tasks[1].hostname, "node-2");
+	ck_assert_str_eq(svc.tasks[1].node_id, "b");
+	service_release(&svc);
+
+	/* An empty set is a set: the service has no task now. */
+	accept_form("serviceName=s&scrapePort=8080&nodeInfo=[]", &no_ctx,
+	    &svc);
+	ck_assert_int_eq(svc.has_tasks, 1);
+	ck_assert_uint_eq(svc.ntasks, 0);
+	service_release(&svc);
+}
+END_TEST
+
+/*
+ * The form decoder.
+ */
+
+START_TEST(test_form_decode)
+{
+	struct kvlist l = { 0 };
+
+	form("a=b+c&d=%41%62%2a&e=%2f%2F&f=%C3%A9&g=x%3Dy&h=1=2&i&j=&"
+	    "k%3Dl=m&%6eame=v", &l);
+	ck_assert_str_eq(kvlist_get(&l, "a"), "b c");
+	ck_assert_str_eq(kvlist_get(&l, "d"), "Ab*");
+	ck_assert_str_eq(kvlist_get(&l, "e"), "//");
+	ck_assert_str_eq(kvlist_get(&l, "f"), "\xc3\xa9");
+	ck_assert_str_eq(kvlist_get(&l, "g"), "x=y");
+	ck_assert_str_eq(kvlist_get(&l, "h"), "1=2");
+	ck_assert_str_eq(kvlist_get(&l, "i"), "");
+	ck_assert_str_eq(kvlist_get(&l, "j"), "");
+	/* An escaped '=' in a name is part of the name. */
+	ck_assert_str_eq(kvlist_get(&l, "k=l"), "m");
+	ck_assert_str_eq(kvlist_get(&l, "name"), "v");
+	ck_assert_uint_eq(l.n, 10);
+	kvlist_release(&l);
+
+	/* Empty segments are skipped; a later key wins, case-insensitively,
+	 * keeping the first spelling. */
+	form("&&A=1&&a=2&", &l);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.v[0].key, "A");
+	ck_assert_str_eq(l.v[0].value, "2");
+	kvlist_release(&l);
+
+	form("", &l);
+	ck_assert_uint_eq(l.n, 0);
+	kvlist_release(&l);
+
+	/* '+' in a name is a space too. */
+	form("a+b=c+%2B", &l);
+	ck_assert_str_eq(kvlist_get(&l, "a b"), "c +");
+	kvlist_release(&l);
+}
+END_TEST
+
+START_TEST(test_form_decode_len)
+{
+	/* Not NUL-terminated: the decoder reads len bytes, no more. */
+	char buf[] = { 'a', '=', '1', '&', 'b', '=', '%', '4', '1' };
+	struct kvlist l = { 0 };
+	char err[ERR_MAX];
+
+	ck_assert_int_eq(request_decode_form(buf, 3, &l, err), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(kvlist_get(&l, "a"), "1");
+	kvlist_release(&l);
+	ck_assert_int_eq(request_decode_form(buf, sizeof(buf), &l, err), 0);
+	ck_assert_str_eq(kvlist_get(&l, "b"), "A");
+	kvlist_release(&l);
+	/* "%4" cut by len is an incomplete escape, whatever follows. */
+	ck_assert_int_eq(request_decode_form(buf, sizeof(buf) - 1, &l, err),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "escape"));
+	kvlist_release(&l);
+}
+END_TEST
+
+START_TEST(test_form_decode_refused)
+{
+	static const struct {
+		const char	*body;
+		const char	*why;
+		const char	*param;	/* the message names it, or NULL */
+	} bad[] = {
+		{ "a=%", "escape", NULL },
+		{ "a=%4", "escape", NULL },
+		{ "a=%zz", "escape", NULL },
+		{ "a=%4g", "escape", NULL },
+		{ "a=%g4", "escape", NULL },
+		{ "a=%4&b=1", "escape", NULL },
+		{ "a=%%41", "escape", NULL },
+		{ "a%2=b", "escape", NULL },
+		{ "a=%00", "NUL", "a" },
+		{ "serviceName=x%00", "NUL", "serviceName" },
+		{ "ok=1&alertIf=up%00%3E1", "NUL", "alertIf" },
+		{ "a%00=b", "NUL", NULL },
+	};
+	struct kvlist l = { 0 };
+	char err[ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < nitems(bad); i++) {
+		err[0] = '\0';
+		ck_assert_msg(request_decode_form(bad[i].body,
+		    strlen(bad[i].body), &l, err) == -1, "accepted %s",
+		    bad[i].body);
+		ck_assert_msg(strstr(err, bad[i].why) != NULL, "%s: %s",
+		    bad[i].body, err);
+		if (bad[i].param != NULL)
+			ck_assert_msg(strstr(err, bad[i].param) != NULL,
+			    "%s: %s does not name %s", bad[i].body, err,
+			    bad[i].param);
+		kvlist_release(&l);
+	}
+}
+END_TEST
+
+/*
+ * The canonical parameters are what the state file records: parsed again,
+ * they must give the same record.
+ */
+
+static const char *const canon_bodies[] = {
+	"serviceName=a",
+	"SERVICENAME=go-demo_main&SCRAPEPORT=8080&scrapeinterval=15s"
+	"&ScrapeTimeout=10s&METRICSPATH=%2Fm&scheme=https&distribute=true"
+	"&replicas=3&env=prod&aws-region=eu&com.df.x=y",
+	"serviceName=s&alertName=mem-limit&alertIf=a+%3E+1&alertFor=5m"
+	"&alertLabels=severity=high,x=a=b&alertAnnotations=summary=s+t"
+	"&alertPersistent=true&ALERTNAME.3=three&alertif.3=up%0A%23x"
+	"&alertName.100=c&alertIf.100=up+%3D%3D+%22%3A+x%22",
+	"serviceName=s&scrapePort=80&targets=b:2,a:1,a:1",
+	"serviceName=s&scrapePort=80&scrapeType=static_configs",
+	"serviceName=s&scrapePort=80&scrapeNetwork=net&nodeInfo="
+	"[[%22n2%22,%2210.0.0.2%22,%22b%22],[%22n1%22,%2210.0.0.1%22]]",
+	"serviceName=s&alertName=a&alertIf=%40service_mem_limit:0.8"
+	"&alertName.2=b&alertIf.2=%40replicas_less_than&replicas=2"
+	"&alertLabels.2=receiver=me",
+};
+
+START_TEST(test_canonical_reparse)
+{
+	static const char *const names[] = { "env", "aws-region" };
+	struct shortcuts *t = builtin_table();
+	struct request_ctx ctx = { t, names, nitems(names) };
+	struct service a, b, c;
+	char err[ERR_MAX];
+	size_t i;
+
+	accept_form(canon_bodies[_i], &ctx, &a);
+	/* Canonical: sorted by name. */
+	for (i = 1; i < a.params.n; i++)
+		ck_assert_int_lt(strcmp(a.params.v[i - 1].key,
+		    a.params.v[i].key), 0);
+	ck_assert_msg(request_parse(&a.params, &ctx, &b, err) == 0, "%s", err);
+	assert_same_service(&a, &b);
+	/* And it is a fixed point. */
+	ck_assert_msg(request_parse(&b.params, &ctx, &c, err) == 0, "%s", err);
+	assert_same_service(&b, &c);
+	service_release(&a);
+	service_release(&b);
+	service_release(&c);
+	shortcuts_free(t);
+}
+END_TEST
+
+static Suite *
+request_suite(void)
+{
+	Suite *s = suite_create("request");
+	TCase *tc;
+
+	tc = tcase_create("refusals");
+	tcase_add_loop_test(tc, test_refusal, 0, nitems(refusals));
+	tcase_add_loop_test(tc, test_refusal_with_shortcuts, 0,
+	    nitems(refusals));
+	tcase_add_test(tc, test_service_name_length);
+	tcase_add_test(tc, test_service_name_nul);
+	tcase_add_test(tc, test_service_name_valid);
+	tcase_add_test(tc, test_duration_valid);
+	tcase_add_test(tc, test_label_name_valid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("accepted");
+	tcase_add_test(tc, test_minimal);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_full_annotations);
+	tcase_add_test(tc, test_alert_indexes);
+	tcase_add_test(tc, test_alert_all_indexes);
+	tcase_add_test(tc, test_empty_values_absent);
+	tcase_add_test(tc, test_names_case_insensitive);
+	tcase_add_test(tc, test_unknown_params_kept);
+	tcase_add_test(tc, test_target_labels);
+	tcase_add_test(tc, test_targets);
+	tcase_add_test(tc, test_static_configs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shortcuts");
+	tcase_add_test(tc, test_shortcut_expanded);
+	tcase_add_test(tc, test_shortcut_error_message);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nodeinfo");
+	tcase_add_test(tc, test_node_info_forms);
+	tcase_add_test(tc, test_node_info_sorted);
+	tcase_add_test(tc, test_node_info_refused);
+	tcase_add_test(tc, test_node_info_in_request);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("form");
+	tcase_add_test(tc, test_form_decode);
+	tcase_add_test(tc, test_form_decode_len);
+	tcase_add_test(tc, test_form_decode_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("canonical");
+	tcase_add_loop_test(tc, test_canonical_reparse, 0,
+	    nitems(canon_bodies));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(request_suite());
+}
