@@ -29,7 +29,7 @@ CHECKS	:= $(patsubst tests/%.c,$(B)/%,$(wildcard tests/check_*.c))
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-.PHONY: all run test deps unit integration asan valgrind clean bench soak fuzz
+.PHONY: all run test deps unit integration asan valgrind clean bench soak fuzz install
 
 all: $(B)/flowmon
 
@@ -92,6 +92,11 @@ test: deps
 	$(MAKE) asan
 	$(MAKE) valgrind
 	@echo "make test: all suites passed"
+
+PREFIX	?= /usr/local
+install: $(B)/flowmon
+	install -D -m 0755 $(B)/flowmon $(DESTDIR)$(PREFIX)/bin/flowmon
+	install -D -m 0644 flowmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/flowmon.8
 
 clean:
 	rm -rf build build-asan

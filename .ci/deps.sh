@@ -3,7 +3,8 @@
 # The same list is used by the Dockerfile's build stage.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libyaml-dev
-libcurl4-openssl-dev check curl jq valgrind prometheus prometheus-alertmanager
+libcurl4-openssl-dev check curl jq valgrind openssl groff-base python3
+clang libclang-rt-14-dev wrk prometheus prometheus-alertmanager
 prometheus-node-exporter"
 missing=""
 for p in $PKGS; do

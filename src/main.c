@@ -19,12 +19,14 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "promconfig.h"
 #include "registry.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
 #include "request.h"
 #include "shortcuts.h"
 #include "store.h"
+#include "supervisor.h"
 
 /* What the reload callback works on; set before the first trigger. */
 static struct {
@@ -56,15 +58,57 @@ on_reload(void *ctx, int ok, const char *error)
 }
 
 static struct reloader *
-start_reloader(const struct config *cfg, char err[ERR_MAX])
+start_reloader(const struct config *cfg, struct supervisor *sv,
+    char err[ERR_MAX])
 {
+	const struct reload_backend *backend = NULL;
 	void *arg = NULL;
 
-	if (cfg->reload_url != NULL &&
-	    (arg = reload_http_new(cfg->reload_url, err)) == NULL)
-		return NULL;
-	return reloader_new(arg != NULL ? &reload_http_backend : NULL, arg,
-	    cfg->reload_delay_ms, on_reload, NULL, err);
+	if (cfg->reload_url != NULL) {
+		if ((arg = reload_http_new(cfg->reload_url, err)) == NULL)
+			return NULL;
+		backend = &reload_http_backend;
+	} else if (sv != NULL) {
+		/* --run-prometheus without --reload-url: reload our child. */
+		if ((arg = supervisor_reload_new(sv, err)) == NULL)
+			return NULL;
+		backend = &supervisor_reload_backend;
+	}
+	return reloader_new(backend, arg, cfg->reload_delay_ms, on_reload,
+	    NULL, err);
+}
+
+/* Drop-in Docker Flow Monitor: Prometheus's config from DFM's variables,
+ * and Prometheus itself as a supervised child. Without --prometheus-config
+ * the child's config goes where DFM's image put it, ARG_CONFIG_FILE. */
+static int
+start_prometheus(const struct config *cfg, struct supervisor **sv,
+    char err[ERR_MAX])
+{
+	const char *file = cfg->prometheus_config, *arg;
+
+	arg = getenv("ARG_CONFIG_FILE");
+	if (file == NULL && cfg->run_prometheus != NULL)
+		file = arg != NULL && *arg != '\0' ? arg : NULL;
+	else if (file != NULL && cfg->run_prometheus != NULL && arg != NULL &&
+	    strcmp(arg, file) != 0)
+		log_warn("ARG_CONFIG_FILE ignored, --prometheus-config wins",
+		    "path", file);
+	if (file != NULL) {
+		if (promconfig_generate(environ, cfg->data_dir, file,
+		    err) == -1)
+			return -1;
+		log_info("prometheus config written", "path", file);
+	}
+	if (cfg->run_prometheus == NULL)
+		return 0;
+	if (file == NULL) {
+		snprintf(err, ERR_MAX, "--run-prometheus needs "
+		    "--prometheus-config FILE (or ARG_CONFIG_FILE)");
+		return -1;
+	}
+	*sv = supervisor_start(cfg->run_prometheus, file, environ, err);
+	return *sv != NULL ? 0 : -1;
 }
 
 /* Re-reads the shortcut files; on failure the running table stays. */
@@ -94,6 +138,7 @@ main(int argc, char **argv)
 	struct store st;
 	struct shortcuts *sc = NULL;
 	struct reloader *rl = NULL;
+	struct supervisor *sv = NULL;
 	struct registry *reg = NULL;
 	struct http *h = NULL;
 	struct dns *dns = NULL;
@@ -147,12 +192,16 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	store_ok = 1;
+	if (start_prometheus(&cfg, &sv, err) == -1) {
+		log_error("cannot set up prometheus", "err", err);
+		goto fail;
+	}
 	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
 	    err)) == NULL) {
 		log_error("cannot load the shortcuts", "err", err);
 		goto fail;
 	}
-	if ((rl = start_reloader(&cfg, err)) == NULL) {
+	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err", err);
 		goto fail;
 	}
@@ -242,6 +291,8 @@ fail:
 		registry_set_dns_hook(reg, NULL, NULL);
 	dns_stop(dns);
 	reloader_free(rl);
+	/* After the reloader, whose back end may signal the child. */
+	supervisor_stop(sv);
 	daemon_ctx.reg = NULL;
 	registry_free(reg);
 	shortcuts_free(sc);

@@ -810,7 +810,7 @@ pc_put_param(struct pc_node *map, const char *var, const char *path,
 		return -1;
 	}
 	list = pc_member(map, key, 0, PC_SEQ);
-	snprintf(sub, sizeof(sub), "%s.%s[%ld]", path, key, index);
+	snprintf(sub, sizeof(sub), "%.100s.%.100s[%ld]", path, key, index);
 	return pc_put(pc_item(list, index, PC_SCALAR), var, sub,
 	    pc_xstrdup(eq + 1), 0, err);
 }

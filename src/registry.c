@@ -1715,6 +1715,30 @@ registry_rejected(struct registry *r)
 	return __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED);
 }
 
+/* The entry whose files are named base: the service of that name, or the
+ * one whose very long name the store shortened to base (such a base holds
+ * a '~', which no service name does). */
+static struct entry *
+entry_by_base(struct registry *r, const char *base)
+{
+	struct entry *e, *found = NULL;
+	char b[214];
+	size_t i;
+
+	if ((e = entry_get(r, base, 0)) != NULL || strchr(base, '~') == NULL)
+		return e;
+	pthread_rwlock_rdlock(&r->maplock);
+	for (i = 0; i < r->nbuckets && found == NULL; i++)
+		for (e = r->buckets[i]; e != NULL && found == NULL;
+		    e = e->next) {
+			store_base(e->name, b);
+			if (strcmp(b, base) == 0)
+				found = e;
+		}
+	pthread_rwlock_unlock(&r->maplock);
+	return found;
+}
+
 enum registry_owner
 registry_file_owner(struct registry *r, int rules, const char *name,
     const char *buf, size_t len, int forget)
@@ -1726,7 +1750,7 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 	/* Written at every start, whatever it holds: flowmon's. */
 	if (!rules && strcmp(name, REGISTRY_SENTINEL) == 0)
 		return REGISTRY_OWNER_FLOWMON;
-	if ((e = entry_get(r, name, 0)) == NULL)
+	if ((e = entry_by_base(r, name)) == NULL)
 		return REGISTRY_OWNER_NONE;
 	/* Under the lock a write is never half booked: the rename and the
 	 * new hash go together. */

@@ -130,7 +130,8 @@ int	 registry_active_names(struct registry *r, uint64_t gen,
 	    char ***names, size_t *n);
 
 /* Operator edits (see files.h). Who wrote targets/<name>.json (rules 0)
- * or rules/<name>.yml (rules 1) whose contents are buf/len (NULL: it could
+ * or rules/<name>.yml (rules 1), name being the file's base name (see
+ * store_base()), whose contents are buf/len (NULL: it could
  * not be read): flowmon if they are byte for byte what it wrote last,
  * edited if flowmon wrote a file of that name but not these bytes, none
  * if flowmon has no such file. With forget, an edited file's hash is

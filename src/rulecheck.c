@@ -72,7 +72,7 @@ static int
 check_map(yaml_document_t *d, yaml_node_t *m, const struct kvlist *want,
     const char *what, const char *alert, char err[ERR_MAX])
 {
-	yaml_node_pair_t *p;
+	yaml_node_pair_t *p, *q;
 	const char *k, *v;
 	size_t klen = 0, vlen = 0, i = 0;
 
@@ -96,6 +96,13 @@ check_map(yaml_document_t *d, yaml_node_t *m, const struct kvlist *want,
 			    "name or a value that is not a string", alert,
 			    what);
 			return -1;
+		}
+		for (q = m->data.mapping.pairs.start; q < p; q++) {
+			if (scalar_is(yaml_document_get_node(d, q->key), k)) {
+				snprintf(err, ERR_MAX, "rule %.100s: %s has "
+				    "%.100s twice", alert, what, k);
+				return -1;
+			}
 		}
 		if (want != NULL && (i >= want->n ||
 		    strcmp(want->v[i].key, k) != 0 ||
@@ -216,7 +223,8 @@ rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
 	yaml_document_t doc;
 	yaml_node_t *root, *groups, *group, *rules;
 	yaml_node_item_t *it;
-	size_t i = 0;
+	const char *gname;
+	size_t i = 0, glen = 0;
 	int rc = -1;
 
 	if (!yaml_parser_initialize(&parser)) {
@@ -248,8 +256,9 @@ rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
 		    "groups, name and rules, or one twice");
 		goto out;
 	}
-	if (svc != NULL ? !scalar_is(map_get(&doc, group, "name"), svc->name) :
-	    map_get(&doc, group, "name") == NULL) {
+	gname = scalar(map_get(&doc, group, "name"), &glen);
+	if (gname == NULL || glen == 0 || strlen(gname) != glen ||
+	    (svc != NULL && strcmp(gname, svc->name) != 0)) {
 		snprintf(err, ERR_MAX, "the group is not named after the "
 		    "service");
 		goto out;

@@ -25,7 +25,9 @@ PROMTOOL=${PROMTOOL:-promtool}
 DATA=$IT_TMP/data
 LOG=$IT_TMP/requests.jsonl
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
+# Debian's python3 first: python3-yaml, when installed, is its package.
+PY=${PYTHON:-$(command -v /usr/bin/python3 python3 | head -n 1)}
+[ -n "$PY" ] || fail "python3 is missing"
 command -v "$PROMTOOL" >/dev/null 2>&1 || fail "promtool is missing"
 say "$ROUNDS rounds, seed $SEED (CRASH_SEED=$SEED replays this run)"
 
@@ -75,7 +77,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	# bash reports a SIGKILLed job ("Killed") on its stderr: expected
 	# here, so kept off the log while the job is killed and reaped.
 	exec 3>&2 2>/dev/null
-	python3 "$STORM" storm "$FLOWMON_URL" "$FLOWMON_PID" "$LOG" \
+	"$PY" "$STORM" storm "$FLOWMON_URL" "$FLOWMON_PID" "$LOG" \
 	    "$((SEED + round))" 2>&3
 	rc=$?
 	pid=$FLOWMON_PID
@@ -107,7 +109,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	start_round $((round + 1))
 	[ "$(temp_files)" = 0 ] ||
 		fail "temp files left after start: $(find "$DATA" -name '.*.tmp.*')"
-	python3 "$STORM" verify "$FLOWMON_URL" "$DATA" "$LOG" ||
+	"$PY" "$STORM" verify "$FLOWMON_URL" "$DATA" "$LOG" ||
 		fail "round $round: the data dir does not reflect the acknowledged requests"
 	files_parse
 	ok "round $round: consistent; $NRULES rule files, $left temp files swept at start"

@@ -212,6 +212,14 @@ for i in $(seq 1 20); do
 	    --data-urlencode "alertIf=vector($i) > 0"
 done
 wait_until 20 file_is rules own-20.yml flowmon true || fail "own-20.yml not listed as flowmon's"
+# A name too long for a file name is stored under a shortened one (prefix,
+# '~', hash): still flowmon's.
+LONG=long-$(printf 'x%.0s' $(seq 1 240))
+reconfigure --data-urlencode "serviceName=$LONG" --data-urlencode alertName=a \
+    --data-urlencode 'alertIf=vector(1) > 0'
+short=$(cd "$DATA/rules" && ls | grep '^long-.*~')
+[ -n "$short" ] || fail "no shortened rule file for the 245-byte name"
+expect_file rules "$short" flowmon true
 [ "$(triggers)" = "$t" ] || fail "flowmon's own writes triggered hand-edit reloads"
 [ "$(http_get "$FLOWMON_URL$API/files" | jq '[.[] | select(.owner != "flowmon")] | length')" = 1 ] ||
 	fail "files not flowmon's: $(http_get "$FLOWMON_URL$API/files" | jq -c '[.[] | select(.owner != "flowmon")]')"

@@ -17,6 +17,10 @@ FLOWMON_WRAP=${FLOWMON_WRAP:-}
 PROMETHEUS_BIN=${PROMETHEUS_BIN:-/usr/bin/prometheus}
 NODE_EXPORTER_BIN=${NODE_EXPORTER_BIN:-/usr/bin/prometheus-node-exporter}
 
+# No test may resolve an invented name: task DNS is off unless a test
+# turns it on with --task-dns (a flag beats the variable).
+export FLOWMON_TASK_DNS=${FLOWMON_TASK_DNS:-none}
+
 IT_NAME=$(basename "$0" .sh)
 IT_T0=$(date +%s%N)
 [ -x "$FLOWMON" ] || {

@@ -5,6 +5,8 @@
 
 #include <cJSON.h>
 
+#include "audit.h"
+#include "filecheck.h"
 #include "fuzz.h"
 #include "record.h"
 #include "render.h"
@@ -86,9 +88,42 @@ check_rules(const struct service *svc, int persistent_only, char **out,
 		snprintf(msg, sizeof(msg), "%s\n--- rendered:\n%s", err, *out);
 		fuzz_fail("rulecheck_yaml of a rendered rule file", msg);
 	}
-	/* The shape check alone must agree. */
+	/* The shape check alone must agree, and so must the check of
+	 * hand-written files (Prometheus's strict decoding). */
 	if (rulecheck_yaml(*out, *len, NULL, 0, err) == -1)
 		fuzz_fail("rulecheck_yaml (shape only)", err);
+	if (filecheck_rules(*out, *len, err) == -1) {
+		snprintf(msg, sizeof(msg), "%s\n--- rendered:\n%s", err, *out);
+		fuzz_fail("filecheck_rules of a rendered rule file", msg);
+	}
+}
+
+/* A rendered target file must pass every reader of target files. */
+static void
+check_targets_file(const char *buf, size_t len)
+{
+	char err[ERR_MAX];
+	cJSON *j;
+
+	if ((j = cJSON_ParseWithLength(buf, len)) == NULL || !cJSON_IsArray(j))
+		fuzz_fail("rendered targets are not a JSON array", buf);
+	cJSON_Delete(j);
+	if (filecheck_targets(buf, len, err) == -1)
+		fuzz_fail("filecheck_targets of a rendered target file", err);
+	if (audit_targets_json(buf, len, err) == -1)
+		fuzz_fail("audit_targets_json of a rendered target file", err);
+}
+
+/* Node labels as /node/reconfigure stores them, for any node id. */
+static const struct kvlist *
+node_labels(void *ctx, const char *node_id)
+{
+	static struct kv v[] = { { (char *)"aws_region", (char *)"eu-west-1" },
+	    { (char *)"role", (char *)"worker" } };
+	static const struct kvlist l = { v, 2, 2 };
+
+	(void)ctx;
+	return node_id[0] != '\0' ? &l : NULL;
 }
 
 static void
@@ -98,25 +133,17 @@ check_targets(const struct service *svc, char **out, size_t *len)
 	    "10.0.0.2", "fd00::1" };
 	char err[ERR_MAX], *o2;
 	size_t l2;
-	cJSON *j;
 
-	if (render_targets(svc, NULL, 0, NULL, NULL, out, len, err) == -1)
+	if (render_targets(svc, NULL, 0, node_labels, NULL, out, len,
+	    err) == -1)
 		fuzz_fail("render_targets", err);
-	if (*out != NULL) {
-		if ((j = cJSON_ParseWithLength(*out, *len)) == NULL ||
-		    !cJSON_IsArray(j) || cJSON_GetArraySize(j) < 1)
-			fuzz_fail("rendered targets are not a JSON array", *out);
-		cJSON_Delete(j);
-	}
+	if (*out != NULL)
+		check_targets_file(*out, *len);
 	/* With resolved task addresses (the DNS path). */
 	if (render_targets(svc, addrs, 4, NULL, NULL, &o2, &l2, err) == -1)
 		fuzz_fail("render_targets with addresses", err);
-	if (o2 != NULL) {
-		if ((j = cJSON_ParseWithLength(o2, l2)) == NULL ||
-		    !cJSON_IsArray(j))
-			fuzz_fail("rendered targets are not a JSON array", o2);
-		cJSON_Delete(j);
-	}
+	if (o2 != NULL)
+		check_targets_file(o2, l2);
 	free(o2);
 }
 
