@@ -91,7 +91,23 @@ test: deps
 	$(MAKE) all unit integration
 	$(MAKE) asan
 	$(MAKE) valgrind
+	$(MAKE) fuzz FUZZ_SECONDS=5
 	@echo "make test: all suites passed"
+
+# libFuzzer (clang): every tests/fuzz/fuzz_*.c for FUZZ_SECONDS each, built
+# into build-fuzz/; make test runs each for 5 s.
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Crash consistency, long run: 100 rounds of storm, SIGKILL and restart
+# (make test runs 10 rounds as tests/it_crash.sh, in integration and asan).
+soak: $(B)/flowmon
+	@SOAK_ROUNDS=100 FLOWMON=$(abspath $(B)/flowmon) bash tests/it_crash.sh
+
+# Benchmarks (not part of make test): figures in bench/README.md.
+bench: $(B)/flowmon
+	FLOWMON=$(abspath $(B)/flowmon) bash bench/run.sh
 
 PREFIX	?= /usr/local
 install: $(B)/flowmon
@@ -99,4 +115,4 @@ install: $(B)/flowmon
 	install -D -m 0644 flowmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/flowmon.8
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

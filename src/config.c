@@ -205,7 +205,10 @@ usage(void)
 	}
 	printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS, "
 	    "DF_NODE_TARGET_LABELS,\n  SCRAPE_PORT_<n> with SERVICE_NAME_<n> "
-	    "(a static service <name>:<port>)\n");
+	    "(a static service <name>:<port>);\n  for --prometheus-config: "
+	    "GLOBAL_*, ALERTING__*, SCRAPE_CONFIGS_<n>__*,\n  REMOTE_WRITE_*, "
+	    "REMOTE_READ_*, ARG_ALERTMANAGER_URL, CONFIGS_DIR;\n  for "
+	    "--run-prometheus: ARG_* (Prometheus's flags)\n");
 }
 
 /* Resolves a bare command name on PATH; NULL if not found. */

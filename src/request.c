@@ -451,6 +451,33 @@ alert_param_name(char *buf, size_t size, int which, int idx)
 
 /* Builds the alert of index idx (0: the unindexed one) if it is given.
  * Returns 1 if built, 0 if that index is not used, -1 on error. */
+/* Marks the alert indices some alert* parameter of p uses (0 for the
+ * unindexed form), so parsing looks only at those instead of building and
+ * looking up six names for each of the 101 indices. A superset is fine:
+ * parse_alert() decides. */
+static void
+alert_indices(const struct kvlist *p, char used[SERVICE_ALERT_INDEX_MAX + 1])
+{
+	const char *k, *dot;
+	char *end;
+	long n;
+	size_t i;
+
+	memset(used, 0, SERVICE_ALERT_INDEX_MAX + 1);
+	for (i = 0; i < p->n; i++) {
+		k = p->v[i].key;
+		if (strncasecmp(k, "alert", 5) != 0)
+			continue;
+		if ((dot = strchr(k, '.')) == NULL) {
+			used[0] = 1;
+			continue;
+		}
+		n = strtol(dot + 1, &end, 10);
+		if (*end == '\0' && n >= 1 && n <= SERVICE_ALERT_INDEX_MAX)
+			used[n] = 1;
+	}
+}
+
 static int
 parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
     const char *svcname, const char *replicas, struct alert *a,
@@ -596,6 +623,7 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
     struct service *out, char err[ERR_MAX])
 {
 	const struct kvlist *p = &out->params;
+	char used[SERVICE_ALERT_INDEX_MAX + 1];
 	const char *v;
 	size_t i, k;
 	int idx;
@@ -726,11 +754,15 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 	if ((out->alerts = calloc(SERVICE_ALERT_INDEX_MAX + 1,
 	    sizeof(*out->alerts))) == NULL)
 		goto nomem;
+	alert_indices(p, used);
 	for (idx = 0; idx <= SERVICE_ALERT_INDEX_MAX; idx++) {
 		struct alert *a = &out->alerts[out->nalerts];
-		int rc = parse_alert(p, idx, ctx, out->name,
-		    kvlist_get(p, "replicas"), a, err);
+		int rc;
 
+		if (!used[idx])
+			continue;
+		rc = parse_alert(p, idx, ctx, out->name,
+		    kvlist_get(p, "replicas"), a, err);
 		if (rc == -1)
 			goto fail;
 		if (rc == 0)
@@ -745,6 +777,18 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 			}
 		}
 		out->nalerts++;
+	}
+	/* Room was made for every index; keep only what is used (a registry
+	 * of 10,000 services holds 10,000 of these). */
+	if (out->nalerts == 0) {
+		free(out->alerts);
+		out->alerts = NULL;
+	} else {
+		struct alert *shrunk = realloc(out->alerts,
+		    out->nalerts * sizeof(*out->alerts));
+
+		if (shrunk != NULL)
+			out->alerts = shrunk;
 	}
 	return 0;
 nomem:

@@ -155,6 +155,15 @@ static const struct {
 	  "read back" },
 	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
 	  "  - alert: s_b\n    expr: up\n", "more rules" },
+	/* Prometheus decodes strictly (found by tests/fuzz/fuzz_filecheck). */
+	{ "groups:\n- name: s\n  interval: 1m\n  rules:\n  - alert: s_a\n"
+	  "    expr: up\n", "key other than" },
+	{ "groups:\n- name: s\n  rules: []\n  rules:\n  - alert: s_a\n"
+	  "    expr: up\n", "twice" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "    expr: up\n", "twice" },
+	{ "groups:\n- name: s\n  rules:\n  - alert: s_a\n    expr: up\n"
+	  "extra: 1\n", "key other than" },
 };
 
 START_TEST(refusals)
@@ -170,6 +179,21 @@ START_TEST(refusals)
 		ck_abort_msg("%s: \"%s\" lacks \"%s\"", bad[_i].yaml, err,
 		    bad[_i].reason);
 	service_free(svc);
+}
+END_TEST
+
+/* Without a record, a group still needs a name (Prometheus refuses an
+ * empty one) and a label name may not repeat. */
+START_TEST(shape_refusals)
+{
+	const char *y = "groups:\n- name: \"\"\n  rules: []\n";
+	const char *z = "groups:\n- name: s\n  rules:\n  - alert: s_a\n"
+	    "    expr: up\n    labels: {a: b, a: b}\n";
+	char err[ERR_MAX];
+
+	ck_assert_int_eq(rulecheck_yaml(y, strlen(y), NULL, 0, err), -1);
+	ck_assert_int_eq(rulecheck_yaml(z, strlen(z), NULL, 0, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "twice"));
 }
 END_TEST
 
@@ -284,6 +308,7 @@ main(void)
 	tcase_add_loop_test(tc, refusals, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, fewer_rules);
+	tcase_add_test(tc, shape_refusals);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("promtool");
 	tcase_set_timeout(tc, 60);

@@ -185,13 +185,14 @@ def norm_params(p):
 
 def candidates(reqs):
     """The requests that may have left the service in its current state."""
-    acked = [r for r in reqs if r["status"] == 200]
+    last_sent = max((r["sent"] for r in reqs if r["status"] == 200),
+                    default=-1)
     out = []
     for x in reqs:
         if x["outcome"] == "refused":
             continue
         end = x["done"] if x["status"] == 200 else x["killed"]
-        if any(y["sent"] > end for y in acked):
+        if last_sent > end:
             continue
         out.append(x)
     return out

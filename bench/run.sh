@@ -1,0 +1,163 @@
+#!/bin/bash
+# bench/run.sh: flowmon's benchmarks (see bench/README.md). Prints one line
+# per figure, each the median of $RUNS runs. Run by `make bench`.
+#
+#   RUNS=5 DUR=10 bash bench/run.sh
+#
+# The data dir lives under build/bench, on the same disk as the repository,
+# so the raw write limit and flowmon are measured on the same file system.
+# Only 127.0.0.1 is used; every process started is stopped on exit.
+set -eu
+cd "$(dirname "$0")/.."
+FLOWMON=${FLOWMON:-$PWD/build/flowmon}
+RUNS=${RUNS:-5}
+DUR=${DUR:-10}
+BIG=${BIG:-10000}
+W=$PWD/build/bench
+rm -rf "$W"
+mkdir -p "$W"
+PIDS=""
+trap 'for p in $PIDS; do kill $p 2>/dev/null; wait $p 2>/dev/null; done' EXIT
+
+for t in wrk curl python3 cc; do
+	command -v $t >/dev/null || { echo "bench: $t is missing (make deps)" >&2; exit 1; }
+done
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+now_ns() { date +%s%N; }
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr =>
+		    "127.0.0.1", LocalPort => $ARGV[0], Listen => 1) ? 0 : 1)' "$p" &&
+			{ echo "$p"; return; }
+	done
+}
+
+FM_PID=""
+FM_URL=""
+# fm_start DATA [ARGS...]: flowmon on a free port; prints nothing; sets
+# FM_PID, FM_URL, and START_MS (exec to first answered ping).
+fm_start() {
+	local data=$1 port t0
+	shift
+	port=$(free_port)
+	FM_URL=http://127.0.0.1:$port
+	t0=$(now_ns)
+	"$FLOWMON" --listen 127.0.0.1:$port --data-dir "$data" --promtool none \
+	    --task-dns none --log-level warn "$@" 2>>"$W/flowmon.log" &
+	FM_PID=$!
+	PIDS="$PIDS $FM_PID"
+	until curl -sf -o /dev/null "$FM_URL/v1/docker-flow-monitor/ping"; do
+		kill -0 $FM_PID 2>/dev/null || { echo "bench: flowmon died" >&2; exit 1; }
+	done
+	START_MS=$((($(now_ns) - t0) / 1000000))
+}
+
+fm_stop() {
+	kill $FM_PID
+	wait $FM_PID 2>/dev/null || true
+	FM_PID=""
+}
+
+metric() {
+	curl -sf "$FM_URL/metrics" | awk -v s="$1" '$1 == s { print $2 }'
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' /proc/$FM_PID/status; }
+
+# load N: adds services until flowmon holds at least N.
+load() {
+	local want=$1 i=0
+	while [ "$(metric 'flowmon_services{state="active"}')" -lt "$want" ]; do
+		i=$((i + 1))
+		BENCH_RUN=load$i wrk -t2 -c8 -d3s -s bench/reconfigure.lua \
+		    "$FM_URL" >/dev/null
+	done
+}
+
+# wrk_run RUN: one measured run; prints "req/s p50_ms p99_ms errors".
+wrk_run() {
+	BENCH_RUN=$1 wrk -t2 -c8 -d${DUR}s --latency -s bench/reconfigure.lua \
+	    "$FM_URL" | awk '
+		function ms(v) {
+			if (v ~ /us$/) return v / 1000
+			if (v ~ /ms$/) return v + 0
+			if (v ~ /s$/) return v * 1000
+			return v
+		}
+		/Requests\/sec:/ { rps = $2 }
+		/^ +50%/ { p50 = ms($2) }
+		/^ +99%/ { p99 = ms($2) }
+		/Non-2xx|Socket errors/ { err = 1 }
+		END { printf "%s %.2f %.2f %d\n", rps, p50, p99, err }'
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "disk: $(df -T "$W" | awk 'NR == 2 { print $1, $2 }'), data under $W"
+echo "runs: $RUNS, $DUR s each; figures are medians"
+
+# 1. The raw limit of the write sequence on this disk.
+cc -O2 -pthread -o "$W/rawwrite" bench/rawwrite.c
+mkdir -p "$W/raw"
+raw1=$(for i in $(seq "$RUNS"); do "$W/rawwrite" "$W/raw" "$DUR" 1; done | median)
+raw8=$(for i in $(seq "$RUNS"); do "$W/rawwrite" "$W/raw" "$DUR" 8; done | median)
+echo "raw write sequence, 1 thread:  $raw1 ops/s"
+echo "raw write sequence, 8 threads: $raw8 ops/s"
+
+# 2. Durable reconfigure throughput at 100 and at $BIG existing services.
+for size in 100 "$BIG"; do
+	data=$W/data-$size
+	fm_start "$data"
+	load "$size"
+	out=$(for i in $(seq "$RUNS"); do wrk_run "m$size-$i"; done)
+	rps=$(echo "$out" | awk '{ print $1 }' | median)
+	p50=$(echo "$out" | awk '{ print $2 }' | median)
+	p99=$(echo "$out" | awk '{ print $3 }' | median)
+	errs=$(echo "$out" | awk '{ s += $4 } END { print s + 0 }')
+	echo "reconfigure at $size services: $rps req/s, p50 $p50 ms, p99 $p99 ms, runs with errors: $errs"
+	eval "rps_$size=\$rps"
+	if [ "$size" = "$BIG" ]; then
+		n=$(metric 'flowmon_services{state="active"}')
+		echo "RSS with $n services: $(rss_kb) kB"
+		fm_stop
+		starts=$(for i in $(seq "$RUNS"); do
+			fm_start "$data"
+			echo "$START_MS"
+			fm_stop
+		done | median)
+		echo "start-up with $n services on disk: $starts ms"
+	else
+		fm_stop
+	fi
+done
+awk -v a="$rps_100" -v b="$(eval echo \$rps_$BIG)" -v r="$raw1" 'BEGIN {
+	printf "per-request cost at %s vs 100 services: %.2f\n", ENVIRON["BIG"], a / b
+	printf "throughput at 100 services / raw 1-thread limit: %.2f\n", a / r
+}' BIG="$BIG"
+
+# 3. Reload coalescing: 1,000 rule changes against a counting endpoint.
+rport=$(free_port)
+python3 bench/reloadcount.py "$rport" &
+PIDS="$PIDS $!"
+until curl -sf -o /dev/null "http://127.0.0.1:$rport/count"; do :; done
+reloads=$(for i in $(seq "$RUNS"); do
+	fm_start "$W/data-reload-$i" --reload-url "http://127.0.0.1:$rport/-/reload"
+	until [ "$(metric flowmon_reload_pending)" = 0 ] &&
+	    [ "$(metric 'flowmon_reloads_total{outcome="success"}')" = 1 ]; do
+		sleep 0.1
+	done
+	before=$(curl -sf "http://127.0.0.1:$rport/count")
+	t0=$(now_ns)
+	seq 1000 | xargs -P 16 -I{} curl -sf -o /dev/null \
+	    "$FM_URL/v1/docker-flow-monitor/reconfigure?serviceName=r$i-{}&alertName=a&alertIf=up%3D%3D0"
+	took=$((($(now_ns) - t0) / 1000000))
+	# Quiet: the delay (1 s) has run out and no reload is pending.
+	until [ "$(metric flowmon_reload_pending)" = 0 ]; do sleep 0.1; done
+	after=$(curl -sf "http://127.0.0.1:$rport/count")
+	echo "$((after - before)) $took"
+	fm_stop
+done)
+echo "reloads for 1,000 rule changes: $(echo "$reloads" | awk '{ print $1 }' | median) (bursts took $(echo "$reloads" | awk '{ print $2 }' | median) ms)"
