@@ -1,29 +1,36 @@
--- reconfigure.lua: wrk script sending reconfigures for distinct services,
--- as many concurrent deployments do. Each wrk thread has its own id, each
--- request a new name: bench-<run>-<thread>-<n>. BENCH_ALERTS=1 adds an
--- alert, so every request also writes a rule file.
-local threads = {}
+-- reconfigure.lua: wrk script sending durable reconfigures to a pool of
+-- BENCH_POOL distinct services (bench-0 .. bench-<pool-1>), as concurrent
+-- deployments do. Each wrk thread owns the services whose number is its id
+-- modulo the thread count; each pass over them changes the scrape port, so
+-- every request really rewrites the service's record and target file and
+-- the number of services stays the pool size. BENCH_ALERTS=1 adds an alert
+-- whose expression changes each pass too (a rule file per request).
 local next_id = 0
 
 function setup(thread)
-	next_id = next_id + 1
 	thread:set("tid", next_id)
-	table.insert(threads, thread)
+	next_id = next_id + 1
 end
 
 function init(args)
 	n = 0
-	run = os.getenv("BENCH_RUN") or "0"
+	pool = tonumber(os.getenv("BENCH_POOL") or "100")
+	threads = tonumber(os.getenv("BENCH_THREADS") or "2")
+	base = tonumber(os.getenv("BENCH_BASE") or "0")
 	alerts = os.getenv("BENCH_ALERTS") == "1"
 end
 
 function request()
+	local k = n * threads + tid
 	n = n + 1
+	local pass = base + math.floor(k / pool)
+	local port = 1024 + pass % 60000
 	local path = "/v1/docker-flow-monitor/reconfigure?serviceName=bench-" ..
-	    run .. "-" .. tid .. "-" .. n ..
-	    "&scrapePort=9100&targets=127.0.0.1:9100"
+	    (k % pool) .. "&scrapePort=" .. port ..
+	    "&targets=127.0.0.1:" .. port
 	if alerts then
-		path = path .. "&alertName=down&alertIf=up%3D%3D0&alertFor=1m"
+		path = path .. "&alertName=down&alertIf=up%3D%3D" .. pass ..
+		    "&alertFor=1m"
 	end
 	return wrk.format("GET", path)
 end

@@ -39,12 +39,14 @@ struct http {
 	struct http_guard	 guard;		/* auth, limits, TLS */
 };
 
-/* Per-connection state: the request body, bounded by cfg->max_body. */
+/* Per-request state: the request body, bounded by cfg->max_body. */
 struct conn {
 	char	*body;
 	size_t	 len;
 	int	 too_big;
 	int	 oom;
+	int	 started;	/* the handler's first call is done */
+	int	 nul_path;	/* the path holds %00 */
 };
 
 /* A reply under construction. */
@@ -475,6 +477,11 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	enum metrics_endpoint ep = M_EP_OTHER;
 	const char *const *allowed = m_read;
 
+	if (cs->nul_path) {
+		reply_error(rp, 400, "the request path holds a NUL byte (%00)",
+		    NULL);
+		return ep;
+	}
 	if (strcmp(url, API "/reconfigure") == 0) {
 		ep = M_EP_RECONFIGURE;
 		allowed = m_any;
@@ -609,6 +616,9 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		if ((cs = calloc(1, sizeof(*cs))) == NULL)
 			return MHD_NO;
 		*con_cls = cs;
+	}
+	if (!cs->started) {
+		cs->started = 1;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -662,6 +672,24 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	MHD_destroy_response(resp);
 	metrics_request(ep, rp.code);
 	return ret;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
+ * decoded and returns the request's initial state. libmicrohttpd hands the
+ * handler the decoded path as a C string, so a "%00" in it would silently
+ * end it there (services/a%00b would answer for a, reconfigure%00x would
+ * reconfigure): note it here, refuse it in route(). */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+	struct conn *cs = calloc(1, sizeof(*cs));
+	size_t plen = strcspn(uri, "?");
+
+	(void)cls;
+	(void)mc;
+	if (cs != NULL)
+		cs->nul_path = memmem(uri, plen, "%00", 3) != NULL;
+	return cs;
 }
 
 static void
@@ -781,6 +809,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	    (unsigned int)((cfg->connection_timeout_ms + 999) / 1000),
 	    MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &h->guard,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
 	    MHD_OPTION_ARRAY, http_guard_tls_options(&h->guard),
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {

@@ -1,6 +1,7 @@
 /* http_guard.c: authentication, connection admission and TLS set-up for the
  * HTTP front. Nothing secret is logged: a refusal names the client address
  * and the reason, never a user name, password or token. */
+#include <malloc.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,8 +113,13 @@ http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	(void)socket_context;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
 		__atomic_add_fetch(&g->nconns, 1, __ATOMIC_RELAXED);
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-		__atomic_sub_fetch(&g->nconns, 1, __ATOMIC_RELAXED);
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED &&
+	    __atomic_sub_fetch(&g->nconns, 1, __ATOMIC_RELAXED) == 0)
+		/* The last connection closed: give back the pages the burst
+		 * freed. glibc keeps them in its per-thread arenas otherwise,
+		 * about 30 MB after 64 busy connections on a daemon that
+		 * needs 22, so idle RSS would say nothing about leaks. */
+		malloc_trim(0);
 }
 
 static void

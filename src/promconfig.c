@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "promconfig.h"
+#include "text.h"
 #include "request.h"
 
 #define PC_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -356,90 +357,8 @@ pc_item(struct pc_node *seq, long index, enum pc_kind kind)
  * Values.
  */
 
-/* 1 when s is well-formed UTF-8 (libyaml's emitter refuses anything else). */
-static int
-pc_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned int cp, min;
-	int n;
 
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		} else if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-			min = 0x80;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-			min = 0x800;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-			min = 0x10000;
-		} else {
-			return 0;
-		}
-		for (p++; n > 0; n--, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-	}
-	return 1;
-}
 
-/* 1 when s, written plain, would be read back by a YAML 1.1 or 1.2
- * resolver (Go's yaml.v2 and v3 among them) as something other than this
- * string: null, a bool, a number, a timestamp, a merge key. Such a string
- * is written double-quoted. */
-static int
-pc_ambiguous(const char *s)
-{
-	static const char *const words[] = {
-		"", "~", "null", "true", "false", "yes", "no", "on", "off",
-		"y", "n", "<<", "=",
-	};
-	const char *p = s;
-	size_t i, n;
-
-	for (i = 0; i < PC_NITEMS(words); i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return 1;
-	if (strspn(s, "0123456789") == 4 && s[4] == '-')
-		return 1;
-	if (*p == '+' || *p == '-')
-		p++;
-	if (strcasecmp(p, ".inf") == 0 || strcasecmp(p, ".nan") == 0)
-		return 1;
-	if (p[0] == '0' && p[1] != '\0' && strchr("xXoObB", p[1]) != NULL)
-		return 1;
-	if ((n = strspn(p, "0123456789_.:")) == 0)
-		return 0;
-	if (p[n] == '\0')
-		return 1;
-	if (p[n] != 'e' && p[n] != 'E')
-		return 0;
-	p += n + 1;
-	if (*p == '+' || *p == '-')
-		p++;
-	return (n = strspn(p, "0123456789")) > 0 && p[n] == '\0';
-}
-
-/* 1 when s holds a line break other than '\n', which only double quotes
- * carry the same way to every YAML reader. */
-static int
-pc_odd_break(const char *s)
-{
-	return strchr(s, '\r') != NULL || strstr(s, "\xc2\x85") != NULL ||
-	    strstr(s, "\xe2\x80\xa8") != NULL ||
-	    strstr(s, "\xe2\x80\xa9") != NULL;
-}
 
 /* Go's strconv.ParseBool, which DFM used: 1 or 0, -1 if neither. */
 static int
@@ -596,7 +515,7 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 	int b;
 
 	*plain = 0;
-	if (!pc_utf8(v)) {
+	if (!text_utf8_valid(v)) {
 		snprintf(err, ERR_MAX, "%s: the value of %s is not valid "
 		    "UTF-8", var, path);
 		return NULL;
@@ -759,7 +678,7 @@ pc_put_pairs(struct pc_node *map, const char *var, const char *path,
 			    "label name ([a-zA-Z_][a-zA-Z0-9_]*)" : "key");
 			goto out;
 		}
-		if (!pc_utf8(item) || !pc_utf8(eq + 1)) {
+		if (!text_utf8_valid(item) || !text_utf8_valid(eq + 1)) {
 			snprintf(err, ERR_MAX, "%s: %s is not valid UTF-8",
 			    var, path);
 			goto out;
@@ -804,7 +723,7 @@ pc_put_param(struct pc_node *map, const char *var, const char *path,
 		    "from 1 to %d", var, path, value, PC_INDEX_MAX);
 		return -1;
 	}
-	if (!pc_utf8(key) || !pc_utf8(eq + 1)) {
+	if (!text_utf8_valid(key) || !text_utf8_valid(eq + 1)) {
 		snprintf(err, ERR_MAX, "%s: %s is not valid UTF-8", var, path);
 		return -1;
 	}
@@ -1575,7 +1494,7 @@ pc_emit_scalar(yaml_emitter_t *em, const char *s, int plain)
 
 	if (plain)
 		style = YAML_PLAIN_SCALAR_STYLE;
-	else if (pc_ambiguous(s) || pc_odd_break(s))
+	else if (text_yaml_ambiguous(s) || text_odd_break(s))
 		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
 	    (int)strlen(s), 1, 1, style))
@@ -1753,7 +1672,7 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 	    "" : dir) < 0 || asprintf(&rules, "%s/rules/*.yml",
 	    strcmp(dir, "/") == 0 ? "" : dir) < 0)
 		abort();
-	if (!pc_utf8(targets)) {
+	if (!text_utf8_valid(targets)) {
 		snprintf(err, ERR_MAX, "data dir %s is not valid UTF-8",
 		    data_dir);
 		goto out;

@@ -12,6 +12,7 @@
 #include <cJSON.h>
 
 #include "request.h"
+#include "text.h"
 #include "shortcuts.h"
 
 /* Parameters flowmon interprets, in DFM's spelling. Others are kept in the
@@ -31,41 +32,6 @@ static const char *const request_alert_params[A_NPARAMS] = {
 	"alertPersistent",
 };
 
-static int
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		int n;
-		unsigned int cp;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		} else if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-		} else {
-			return 0;
-		}
-		for (p++; n > 0; n--, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if (cp < 0x80 || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    cp > 0x10ffff)
-			return 0;
-	}
-	return 1;
-}
 
 int
 request_label_name_valid(const char *s)
@@ -223,8 +189,8 @@ request_parse_node_info(const char *json, struct task **tasks, size_t *ntasks,
 		}
 		if (nf < 2 || f[0]->valuestring[0] == '\0' ||
 		    !host_valid(f[1]->valuestring, strlen(f[1]->valuestring)) ||
-		    !utf8_valid(f[0]->valuestring) ||
-		    (nf == 3 && !utf8_valid(f[2]->valuestring)))
+		    !text_utf8_valid(f[0]->valuestring) ||
+		    (nf == 3 && !text_utf8_valid(f[2]->valuestring)))
 			goto bad_entry;
 		t[n].hostname = strdup(f[0]->valuestring);
 		t[n].address = strdup(f[1]->valuestring);
@@ -600,9 +566,9 @@ canonicalize(const struct kvlist *in, struct kvlist *out, char err[ERR_MAX])
 		const char *k = in->v[i].key, *v = in->v[i].value, *cn;
 		char buf[64];
 
-		if (!utf8_valid(k) || !utf8_valid(v)) {
+		if (!text_utf8_valid(k) || !text_utf8_valid(v)) {
 			snprintf(err, ERR_MAX, "parameter %.100s is not valid "
-			    "UTF-8", utf8_valid(k) ? k : "name");
+			    "UTF-8", text_utf8_valid(k) ? k : "name");
 			return -1;
 		}
 		if (strcasecmp(k, "serviceName") != 0 && *v == '\0')

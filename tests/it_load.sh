@@ -23,7 +23,7 @@
 
 API=/v1/docker-flow-monitor
 LOAD_SECONDS=${LOAD_SECONDS:-60}
-WARMUP_SECONDS=${LOAD_WARMUP_SECONDS:-8}
+WARMUP_SECONDS=${LOAD_WARMUP_SECONDS:-15}
 POOL=200
 CONNS=64
 DATA=$IT_TMP/data
@@ -146,7 +146,7 @@ nr=$(find "$DATA/rules" -name '*.yml' | wc -l)
 [ "$nr" -gt 0 ] || fail "no rule file at all: the mix sends alerts"
 promtool check rules "$DATA"/rules/*.yml >"$IT_TMP/promtool.out" 2>&1 ||
 	fail "promtool refuses a rule file: $(grep -v SUCCESS "$IT_TMP/promtool.out" | head -n 20)"
-"$FLOWMON" check --data-dir "$DATA" >"$IT_TMP/check.out" 2>&1 ||
+"$FLOWMON" check --data-dir "$DATA" --promtool none >"$IT_TMP/check.out" 2>&1 ||
 	fail "flowmon check: $(cat "$IT_TMP/check.out")"
 ok "$nt target files parse, $nr rule files pass promtool, flowmon check: $(tail -n 1 "$IT_TMP/check.out")"
 
