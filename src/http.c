@@ -618,8 +618,17 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		*con_cls = cs;
 	}
 	if (!cs->started) {
+		const char *cl = MHD_lookup_connection_value(mc,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
 		cs->started = 1;
-		return MHD_YES;
+		/* A declared body over --max-body is refused before it is
+		 * read: answering now sends no 100 Continue, and MHD closes
+		 * the connection after the 413 instead of taking the body. */
+		if (cl == NULL || strtoull(cl, NULL, 10) <=
+		    (unsigned long long)h->cfg->max_body)
+			return MHD_YES;
+		cs->too_big = 1;
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;

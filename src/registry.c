@@ -1691,7 +1691,8 @@ registry_reload_failed(struct registry *r, registry_reload_fn try, void *ctx)
 	 * state matches rules/ again, whatever the outcome. */
 	(void)try(ctx, err);
 	log_error("reload fails, and not because of a rule file flowmon "
-	    "wrote: see Prometheus's log");
+	    "wrote: see Prometheus's log, and GET /v1/docker-flow-monitor/files "
+	    "for rule files written by hand");
 	return 0;
 }
 
