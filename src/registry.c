@@ -505,10 +505,16 @@ check_rules(struct registry *r, struct entry *e, const struct service *svc,
 		int i = p != NULL ? atoi(p + 7) : 0;
 
 		/* promtool counts rules from 1, in the order of the alerts. */
-		if (i >= 1 && (size_t)i <= svc->nalerts)
-			snprintf(err, ERR_MAX, "alertIf of alert %.100s: "
-			    "promtool check rules: %.350s",
+		if (i >= 1 && (size_t)i <= svc->nalerts) {
+			char param[32] = "alertIf";
+
+			if (svc->alerts[i - 1].index > 0)
+				snprintf(param, sizeof(param), "alertIf.%d",
+				    svc->alerts[i - 1].index);
+			snprintf(err, ERR_MAX, "%s (alert %.100s): promtool "
+			    "check rules: %.350s", param,
 			    svc->alerts[i - 1].name, why);
+		}
 		else
 			snprintf(err, ERR_MAX, "alertIf: promtool check "
 			    "rules: %.400s", why);

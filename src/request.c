@@ -733,6 +733,7 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 			goto fail;
 		if (rc == 0)
 			continue;
+		a->index = idx;
 		for (k = 0; k < out->nalerts; k++) {
 			if (strcmp(out->alerts[k].name, a->name) == 0) {
 				snprintf(err, ERR_MAX, "alert name %.200s is "

@@ -51,6 +51,7 @@ struct alert {
 	struct kvlist	 labels;
 	struct kvlist	 annotations;
 	int		 persistent;	/* alertPersistent=true */
+	int		 index;		/* N of alertIf.N, 0 for alertIf */
 };
 
 /* One Swarm task from nodeInfo. node_id is "" for 2-element entries. */

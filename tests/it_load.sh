@@ -8,7 +8,7 @@
 #     report and the script's count agree);
 #   - RSS flat: VmRSS once idle after a 20 s warm-up of the same mix
 #     (LOAD_WARMUP_SECONDS) and once idle after the run differ by less
-#     than max(10 %, 2 MiB) (the bound is argued below);
+#     than max(10 %, 4 MiB) (the bound is argued below);
 #   - flowmon alive and consistent after: ping, no temp file, every target
 #     file is JSON file_sd, every rule file passes promtool, `flowmon check`
 #     finds nothing, every file on disk belongs to a service /services
@@ -110,7 +110,8 @@ check "RSS flat: idle after the warm-up vs idle after the run"
 wait_until 30 settled || fail "connection threads still running 30 s after wrk: $(nthreads)"
 RSS1=$(rss_kb)
 GROWTH=$((RSS1 - RSS0))
-# The bound: max(10 % of the idle RSS, 2 MiB). Idle RSS is comparable
+# The bound: max(10 % of the idle RSS, 4 MiB), twice the largest growth
+# seen in healthy runs, so a slower CI machine does not fail it. Idle RSS is comparable
 # from run to run because flowmon hands freed pages back to the kernel
 # when its last connection closes (malloc_trim in http_guard.c), so what
 # stays resident is live data plus the pages it is scattered over in
@@ -120,13 +121,13 @@ GROWTH=$((RSS1 - RSS0))
 # about 20 MB after the 20 s warm-up, about 21 MB after the run, the same
 # after ten more minutes (growth measured 1.0 to 1.3 MB; 1.8 MB at most
 # with a 15 s warm-up). A leak does not settle: the run sends over 100,000
-# requests here, so a leak of some 20 bytes per request (one forgotten
+# requests here, so a leak of some 40 bytes per request (one forgotten
 # parameter or path string) already adds more than the bound. The figure
 # printed is the smallest per-request leak the run would catch; a run too
 # short or too slow to catch a 1 KiB leak (a forgotten rendered file) is
 # a failure, not a pass.
 LIMIT=$((RSS0 / 10))
-[ "$LIMIT" -ge 2048 ] || LIMIT=2048
+[ "$LIMIT" -ge 4096 ] || LIMIT=4096
 CATCH=$((LIMIT * 1024 / REQS))
 if [ "$SANITIZED" = 1 ]; then
 	say "sanitizer or wrapper build: RSS $RSS0 -> $RSS1 kB ($GROWTH kB), not asserted"

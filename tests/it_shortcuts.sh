@@ -108,3 +108,66 @@ a=$(prom_api /api/v1/alerts | jq -c --arg a "$COMP" '.data.alerts[] | select(.la
 jq -e '.labels.severity == "page" and (.labels | has("receiver") | not)' \
     <<<"$a" >/dev/null || fail "alert $COMP has unexpected labels: $a"
 ok "$(jq -c '{labels, state}' <<<"$a")"
+
+# ------------------------------------------- custom shortcut files, SIGHUP
+check "a secrets-dir alertif-* file is merged over the table when SIGHUP comes"
+flowmon_stop
+SECRETS=$IT_TMP/secrets
+mkdir -p "$SECRETS"
+flowmon_start "$DATA" --secrets-dir "$SECRETS"
+custom() {
+	fm /v1/docker-flow-monitor/reconfigure -G \
+	    --data-urlencode serviceName=custom-svc --data-urlencode alertName=c \
+	    --data-urlencode 'alertIf=@cpu_above:0.9,5m'
+}
+custom
+[ "$HTTP_CODE" = 400 ] || fail "@cpu_above known before its file exists: $HTTP_CODE $HTTP_BODY"
+cat >"$SECRETS/alertif-mine" <<'YAML'
+"@cpu_above":
+  expanded: sum(rate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_name="{{ .Alert.ServiceName }}"}[{{ index .Values 1 }}])) > {{ index .Values 0 }}
+  annotations:
+    summary: CPU of {{ .Alert.ServiceName }} is over {{ index .Values 0 }}
+  labels:
+    receiver: team
+"@service_down":
+  expanded: up{job="{{ .Alert.ServiceName }}"} < 1
+YAML
+kill -HUP "$FLOWMON_PID"
+custom_ok() { custom; [ "$HTTP_CODE" = 200 ]; }
+wait_until 20 custom_ok || fail "@cpu_above still refused after SIGHUP: $HTTP_BODY"
+jq -e '.Alerts[0].AlertIf == "sum(rate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_name=\"custom-svc\"}[5m])) > 0.9" and
+    .Alerts[0].AlertLabels.receiver == "team" and
+    .Alerts[0].AlertAnnotations.summary == "CPU of custom-svc is over 0.9"' \
+    <<<"$HTTP_BODY" >/dev/null || fail "custom shortcut expanded wrongly: $HTTP_BODY"
+ok "@cpu_above expands from the file"
+fm_expect 200 /v1/docker-flow-monitor/reconfigure -G \
+    --data-urlencode serviceName=custom-svc --data-urlencode alertName=d \
+    --data-urlencode 'alertIf=@service_down'
+jq -e '.Alerts[0].AlertIf == "up{job=\"custom-svc\"} < 1"' <<<"$HTTP_BODY" >/dev/null ||
+	fail "the file's @service_down did not win over the built-in: $HTTP_BODY"
+ok "a later file wins over the built-in entry of the same name"
+
+check "--shortcuts FILE replaces the built-in table"
+flowmon_stop
+cat >"$IT_TMP/only.yaml" <<'YAML'
+"@only":
+  expanded: vector(1) > 0
+YAML
+flowmon_start "$DATA" --shortcuts "$IT_TMP/only.yaml" --secrets-dir "$IT_TMP/none"
+fm /v1/docker-flow-monitor/reconfigure -G --data-urlencode serviceName=only-svc \
+    --data-urlencode alertName=x --data-urlencode 'alertIf=@service_mem_limit:0.8'
+[ "$HTTP_CODE" = 400 ] || fail "a built-in shortcut survived --shortcuts: $HTTP_CODE"
+fm_expect 200 /v1/docker-flow-monitor/reconfigure -G --data-urlencode serviceName=only-svc \
+    --data-urlencode alertName=x --data-urlencode 'alertIf=@only'
+ok "@service_mem_limit unknown, @only expands"
+
+check "an argument that makes invalid PromQL (a range of 5x) is refused by promtool"
+flowmon_stop
+flowmon_start "$DATA" --promtool /usr/bin/promtool
+before=$(snapshot_dir "$DATA")
+fm_expect 400 /v1/docker-flow-monitor/reconfigure -G --data-urlencode serviceName=slow-svc \
+    --data-urlencode alertName=slow --data-urlencode 'alertIf=@resp_time_above:0.1,5x,0.99'
+jq -e '.Message | test("alertIf") and test("promtool") and test("duration")' \
+    <<<"$HTTP_BODY" >/dev/null || fail "Message lacks the parameter or promtool's reason: $HTTP_BODY"
+[ "$(snapshot_dir "$DATA")" = "$before" ] || fail "the data dir changed"
+ok "400: $(jq -r .Message <<<"$HTTP_BODY" | head -c 160)"
