@@ -46,8 +46,9 @@ request_label_name_valid(const char *s)
 	return 1;
 }
 
-int
-request_duration_valid(const char *s)
+/* Parses a Prometheus duration into *ms; 1 when valid, else 0. */
+static int
+duration_ms(const char *s, uint64_t *ms)
 {
 	/* Prometheus's units, largest first; each may appear once, in order. */
 	static const char *const units[] = {
@@ -64,6 +65,7 @@ request_duration_valid(const char *s)
 	size_t next = 0, i;
 	int any = 0;
 
+	*ms = 0;
 	if (strcmp(s, "0") == 0)
 		return 1;
 	while (*s) {
@@ -90,7 +92,16 @@ request_duration_valid(const char *s)
 		next = i + 1;
 		any = 1;
 	}
+	*ms = total;
 	return any;
+}
+
+int
+request_duration_valid(const char *s)
+{
+	uint64_t ms;
+
+	return duration_ms(s, &ms);
 }
 
 /* A host for a target: DNS name or IPv4 ([A-Za-z0-9._-]) or [IPv6]. */
@@ -634,6 +645,21 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 		}
 		if ((out->scrape_timeout = strdup(v)) == NULL)
 			goto nomem;
+	}
+	if (out->scrape_interval != NULL && out->scrape_timeout != NULL) {
+		uint64_t iv, to;
+
+		/* Prometheus drops a target whose timeout is longer than
+		 * its interval, silently for whoever deployed it. */
+		(void)duration_ms(out->scrape_interval, &iv);
+		(void)duration_ms(out->scrape_timeout, &to);
+		if (to > iv) {
+			snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is "
+			    "longer than scrapeInterval \"%.100s\"; Prometheus "
+			    "would drop the target", out->scrape_timeout,
+			    out->scrape_interval);
+			goto fail;
+		}
 	}
 	if ((v = kvlist_get(p, "metricsPath")) != NULL) {
 		const char *c;
