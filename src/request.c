@@ -175,6 +175,13 @@ request_parse_node_info(const char *json, struct task **tasks, size_t *ntasks,
 
 	*tasks = NULL;
 	*ntasks = 0;
+	/* cJSON turns \u0000 into the end of the string, which would cut a
+	 * hostname short without a word: refuse it here. */
+	if (strcasestr(json, "\\u0000") != NULL) {
+		snprintf(err, ERR_MAX, "nodeInfo holds a NUL character "
+		    "(\\u0000)");
+		goto fail;
+	}
 	/* Trailing bytes after the array are malformed JSON too. */
 	if ((root = cJSON_ParseWithOpts(json, NULL, 1)) == NULL ||
 	    !cJSON_IsArray(root)) {

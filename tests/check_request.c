@@ -295,6 +295,8 @@ static const struct refusal refusals[] = {
 	{ SN "nodeInfo=null", "nodeInfo", NULL },
 	{ SN "nodeInfo=%22n1%22", "nodeInfo", NULL },
 	{ SN "nodeInfo=[1]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[%22n1%5Cu0000x%22,%2210.0.0.1%22]]", "nodeInfo",
+	  "NUL" },
 	{ SN "nodeInfo=[[%22n1%22]]", "nodeInfo", NULL },
 	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22,%22id%22,%22x%22]]",
 	  "nodeInfo", NULL },
