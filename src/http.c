@@ -717,8 +717,8 @@ completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	}
 }
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
+void
+http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 	size_t n;
@@ -732,8 +732,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" to an address. */
-static int
-listen_addr(const char *spec, struct sockaddr_storage *ss, char err[ERR_MAX])
+int
+http_listen_addr(const char *spec, struct sockaddr_storage *ss,
+    char err[ERR_MAX])
 {
 	struct addrinfo hints, *res = NULL;
 	char host[256], *port;
@@ -786,7 +787,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 	    MHD_USE_POLL;
 
-	if (listen_addr(cfg->listen, &ss, err) == -1)
+	if (http_listen_addr(cfg->listen, &ss, err) == -1)
 		return NULL;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -810,7 +811,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	 * (--max-header-bytes): swarm-listener sends request lines of 64 KiB
 	 * for services with hundreds of tasks. */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 	    MHD_OPTION_CONNECTION_LIMIT, http_guard_mhd_limit(&h->guard),

@@ -3,6 +3,9 @@
 #ifndef FLOWMON_HTTP_H
 #define FLOWMON_HTTP_H
 
+#include <stdarg.h>
+#include <sys/socket.h>
+
 #include "service.h"
 
 struct config;
@@ -30,5 +33,12 @@ void	 http_set_files(struct http *h, struct files *files);
 int	 http_parse_service(void *arg, const struct kvlist *params,
 	    struct service *out, char err[ERR_MAX]);
 void	 http_stop(struct http *h);
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (every address) to a socket address
+ * for --listen; -1 with err naming the flag. Also used by the reloader. */
+int	 http_listen_addr(const char *spec, struct sockaddr_storage *ss,
+	    char err[ERR_MAX]);
+/* libmicrohttpd's error logger: one logfmt warning a message. */
+void	 http_mhd_log(void *cls, const char *fmt, va_list ap);
 
 #endif

@@ -1217,25 +1217,35 @@ entry_cmp(const void *a, const void *b)
 	    (*(struct entry *const *)b)->name);
 }
 
+/* Every entry, under the map lock (entries are never freed before
+ * registry_free, so the pointers stay good after it is dropped). */
+static struct entry **
+all_entries(struct registry *r, size_t *n)
+{
+	struct entry **all, *e;
+	size_t i;
+
+	*n = 0;
+	pthread_rwlock_rdlock(&r->maplock);
+	if ((all = calloc(r->nentries + 1, sizeof(*all))) != NULL)
+		for (i = 0; i < r->nbuckets; i++)
+			for (e = r->buckets[i]; e; e = e->next)
+				all[(*n)++] = e;
+	pthread_rwlock_unlock(&r->maplock);
+	return all;
+}
+
 cJSON *
 registry_services_json(struct registry *r)
 {
-	struct entry **all = NULL, *e;
+	struct entry **all;
 	cJSON *arr = cJSON_CreateArray();
-	size_t n = 0, i;
+	size_t n, i;
 
-	if (arr == NULL)
-		return NULL;
-	pthread_rwlock_rdlock(&r->maplock);
-	if ((all = calloc(r->nentries + 1, sizeof(*all))) == NULL) {
-		pthread_rwlock_unlock(&r->maplock);
+	if (arr == NULL || (all = all_entries(r, &n)) == NULL) {
 		cJSON_Delete(arr);
 		return NULL;
 	}
-	for (i = 0; i < r->nbuckets; i++)
-		for (e = r->buckets[i]; e; e = e->next)
-			all[n++] = e;
-	pthread_rwlock_unlock(&r->maplock);
 	qsort(all, n, sizeof(*all), entry_cmp);
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&all[i]->lock);
@@ -1265,31 +1275,23 @@ registry_service_json(struct registry *r, const char *name)
 cJSON *
 registry_sd_json(struct registry *r)
 {
-	struct entry **all = NULL, *e;
+	struct entry **all;
 	cJSON *arr = cJSON_CreateArray();
-	size_t n = 0, i;
+	size_t n, i;
 	int failed = 0;
 
-	if (arr == NULL)
-		return NULL;
-	pthread_rwlock_rdlock(&r->maplock);
-	if ((all = calloc(r->nentries + 1, sizeof(*all))) == NULL) {
-		pthread_rwlock_unlock(&r->maplock);
+	if (arr == NULL || (all = all_entries(r, &n)) == NULL) {
 		cJSON_Delete(arr);
 		return NULL;
 	}
-	for (i = 0; i < r->nbuckets; i++)
-		for (e = r->buckets[i]; e; e = e->next)
-			all[n++] = e;
-	pthread_rwlock_unlock(&r->maplock);
 	qsort(all, n, sizeof(*all), entry_cmp);
 	for (i = 0; i < n && !failed; i++) {
+		struct entry *e = all[i];
 		char err[ERR_MAX], *buf = NULL;
 		size_t len;
 		cJSON *groups, *g;
 		int rc;
 
-		e = all[i];
 		pthread_mutex_lock(&e->lock);
 		if (e->svc == NULL || e->removed || e->invalid != NULL) {
 			pthread_mutex_unlock(&e->lock);
@@ -1344,23 +1346,6 @@ registry_set_dns_hook(struct registry *r, void (*wake)(void *), void *ctx)
 	r->dns_ctx = ctx;
 }
 
-/* Every entry, under the map lock (entries are never freed before
- * registry_free, so the pointers stay good after it is dropped). */
-static struct entry **
-all_entries(struct registry *r, size_t *n)
-{
-	struct entry **all, *e;
-	size_t i;
-
-	*n = 0;
-	pthread_rwlock_rdlock(&r->maplock);
-	if ((all = calloc(r->nentries + 1, sizeof(*all))) != NULL)
-		for (i = 0; i < r->nbuckets; i++)
-			for (e = r->buckets[i]; e; e = e->next)
-				all[(*n)++] = e;
-	pthread_rwlock_unlock(&r->maplock);
-	return all;
-}
 
 static int
 names_add(char ***names, size_t *n, const char *name)
@@ -1552,19 +1537,19 @@ names_push(struct names *ns, const char *name)
 static int
 suspects(struct registry *r, int all, struct names *ns)
 {
-	struct entry *e;
-	size_t i;
+	struct entry **v;
+	size_t n, i;
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&r->maplock);
-	for (i = 0; i < r->nbuckets && rc == 0; i++)
-		for (e = r->buckets[i]; e != NULL && rc == 0; e = e->next) {
-			pthread_mutex_lock(&e->lock);
-			if (e->has_rules && (all || e->rules_dirty))
-				rc = names_push(ns, e->name);
-			pthread_mutex_unlock(&e->lock);
-		}
-	pthread_rwlock_unlock(&r->maplock);
+	if ((v = all_entries(r, &n)) == NULL)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		pthread_mutex_lock(&v[i]->lock);
+		if (v[i]->has_rules && (all || v[i]->rules_dirty))
+			rc = names_push(ns, v[i]->name);
+		pthread_mutex_unlock(&v[i]->lock);
+	}
+	free(v);
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "reloader.h"
@@ -433,63 +434,7 @@ rc_handler(void *cls, struct MHD_Connection *mc, const char *url,
 	return ret;
 }
 
-static void
-rc_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
 
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_warn("http server", "error", buf);
-}
-
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" to an address. */
-static int
-rc_listen_addr(const char *spec, struct sockaddr_storage *ss,
-    char err[ERR_MAX])
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256];
-	const char *colon, *end;
-	int rc;
-
-	if (spec[0] == '[') {
-		if ((end = strchr(spec, ']')) == NULL || end[1] != ':' ||
-		    (size_t)(end - spec - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(end - spec - 1));
-		host[end - spec - 1] = '\0';
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(spec, ':')) == NULL ||
-		    (size_t)(colon - spec) >= sizeof(host))
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-	}
-	if (colon[1] == '\0')
-		goto bad;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(*host ? host : NULL, colon + 1, &hints,
-	    &res)) != 0) {
-		snprintf(err, ERR_MAX, "--listen \"%.200s\": %s", spec,
-		    gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-bad:
-	snprintf(err, ERR_MAX, "--listen \"%.200s\" is not HOST:PORT", spec);
-	return -1;
-}
 
 static struct MHD_Daemon *
 rc_serve(struct rc *c, char err[ERR_MAX])
@@ -499,12 +444,12 @@ rc_serve(struct rc *c, char err[ERR_MAX])
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_ERROR_LOG | MHD_USE_POLL;
 
-	if (rc_listen_addr(c->o.listen, &ss, err) == -1)
+	if (http_listen_addr(c->o.listen, &ss, err) == -1)
 		return NULL;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, rc_handler, c,
-	    MHD_OPTION_EXTERNAL_LOGGER, rc_mhd_log, c,
+	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, c,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, 64U,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30U,
