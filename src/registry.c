@@ -511,8 +511,8 @@ check_rules(struct registry *r, struct entry *e, const struct service *svc,
 			if (svc->alerts[i - 1].index > 0)
 				snprintf(param, sizeof(param), "alertIf.%d",
 				    svc->alerts[i - 1].index);
-			snprintf(err, ERR_MAX, "%s (alert %.100s): promtool "
-			    "check rules: %.350s", param,
+			snprintf(err, ERR_MAX, "%.31s (alert %.100s): promtool "
+			    "check rules: %.340s", param,
 			    svc->alerts[i - 1].name, why);
 		}
 		else
