@@ -312,16 +312,6 @@ list_dir(struct checker *c, enum store_kind kind, size_t *n)
 	return names;
 }
 
-static void
-free_names(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* name without ext if it ends in ext, else NULL (malloc'd). */
 static char *
 strip_ext(const char *name, const char *ext)
@@ -437,7 +427,7 @@ audit_state(struct checker *c)
 		service_free(svc);
 		free(svcname);
 	}
-	free_names(names, n);
+	strv_free(names, n);
 }
 
 static void
@@ -470,7 +460,7 @@ audit_nodes(struct checker *c)
 		free(buf);
 		free(id_file);
 	}
-	free_names(names, n);
+	strv_free(names, n);
 }
 
 static void
@@ -518,7 +508,7 @@ audit_targets(struct checker *c)
 		free(buf);
 		free(svcname);
 	}
-	free_names(names, n);
+	strv_free(names, n);
 }
 
 static void
@@ -601,7 +591,7 @@ audit_rules(struct checker *c)
 		audit_one_rule_file(c, names[i], svcname);
 		free(svcname);
 	}
-	free_names(names, n);
+	strv_free(names, n);
 }
 
 static void
@@ -620,7 +610,7 @@ audit_rejected(struct checker *c)
 		    "refused: this service's new alerts are not loaded "
 		    "until its alerts change");
 	}
-	free_names(names, n);
+	strv_free(names, n);
 }
 
 long

@@ -33,16 +33,6 @@ struct dns {
 	int		 woken;		/* under lock */
 };
 
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 int
 dns_resolve(void *ctx, const char *qname, char ***addrs, size_t *naddrs,
     char err[ERR_MAX])

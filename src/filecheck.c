@@ -11,6 +11,7 @@
 
 #include "filecheck.h"
 #include "request.h"
+#include "rulecheck.h"
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlong forms, no surrogates),
  * as Go's utf8.ValidString wants label values. */
@@ -418,18 +419,8 @@ filecheck_rules(const char *buf, size_t len, char err[ERR_MAX])
 		snprintf(err, ERR_MAX, "rule file holds a NUL byte");
 		return -1;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, ERR_MAX, "out of memory");
+	if (rulecheck_load(&parser, &doc, buf, len, err) == -1)
 		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, ERR_MAX, "rule file is not YAML: %.200s at line "
-		    "%zu", parser.problem ? parser.problem : "parse error",
-		    parser.problem_mark.line + 1);
-		yaml_parser_delete(&parser);
-		return -1;
-	}
 	/* An empty file (or a bare null) is a valid file without groups. */
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL || fc_null(root)) {

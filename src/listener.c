@@ -61,16 +61,6 @@ struct listener {
 	int			 done;		/* atomic */
 };
 
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int
 strv_add(char ***v, size_t *n, const char *s, size_t len)
 {

@@ -90,6 +90,22 @@ metrics_append(struct metrics_buf *b, const char *fmt, ...)
 	}
 }
 
+/* One counter family with a series per file kind. */
+static int
+file_family(struct metrics_buf *b, const char *name, const char *help,
+    uint64_t counters[M_FILE_COUNT])
+{
+	int rc, i;
+
+	rc = metrics_append(b, "# HELP %s %s\n# TYPE %s counter\n", name, help,
+	    name);
+	for (i = 0; i < M_FILE_COUNT; i++)
+		rc |= metrics_append(b, "%s{kind=\"%s\"} %llu\n", name,
+		    m_file_names[i], (unsigned long long)
+		    __atomic_load_n(&counters[i], __ATOMIC_RELAXED));
+	return rc;
+}
+
 int
 metrics_render(struct metrics_buf *b)
 {
@@ -117,26 +133,11 @@ metrics_render(struct metrics_buf *b)
 			    code, (unsigned long long)v);
 		}
 	}
-	rc |= metrics_append(b, "# HELP flowmon_files_written_total Files "
-	    "durably written (fsync'd and renamed), by kind.\n"
-	    "# TYPE flowmon_files_written_total counter\n");
-	for (i = 0; i < M_FILE_COUNT; i++)
-		rc |= metrics_append(b, "flowmon_files_written_total{kind=\"%s\"}"
-		    " %llu\n", m_file_names[i], (unsigned long long)
-		    __atomic_load_n(&m_written[i], __ATOMIC_RELAXED));
-	rc |= metrics_append(b, "# HELP flowmon_files_removed_total Files "
-	    "removed, by kind.\n"
-	    "# TYPE flowmon_files_removed_total counter\n");
-	for (i = 0; i < M_FILE_COUNT; i++)
-		rc |= metrics_append(b, "flowmon_files_removed_total{kind=\"%s\"}"
-		    " %llu\n", m_file_names[i], (unsigned long long)
-		    __atomic_load_n(&m_removed[i], __ATOMIC_RELAXED));
-	rc |= metrics_append(b, "# HELP flowmon_write_errors_total Failed "
-	    "writes or removes in the data dir, by kind.\n"
-	    "# TYPE flowmon_write_errors_total counter\n");
-	for (i = 0; i < M_FILE_COUNT; i++)
-		rc |= metrics_append(b, "flowmon_write_errors_total{kind=\"%s\"}"
-		    " %llu\n", m_file_names[i], (unsigned long long)
-		    __atomic_load_n(&m_errors[i], __ATOMIC_RELAXED));
+	rc |= file_family(b, "flowmon_files_written_total",
+	    "Files durably written (fsync'd and renamed), by kind.", m_written);
+	rc |= file_family(b, "flowmon_files_removed_total",
+	    "Files removed, by kind.", m_removed);
+	rc |= file_family(b, "flowmon_write_errors_total",
+	    "Failed writes or removes in the data dir, by kind.", m_errors);
 	return rc ? -1 : 0;
 }

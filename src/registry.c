@@ -113,16 +113,6 @@ hash_bytes(const char *s, size_t len)
 	return h ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
 }
 
-static void
-addrs_free(char **addrs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(addrs[i]);
-	free(addrs);
-}
-
 /* A service whose targets come from task DNS: no nodeInfo, no targets, not
  * scrapeType=static_configs, and a port to scrape. */
 static int
@@ -136,7 +126,7 @@ uses_dns(const struct service *svc)
 static void
 dns_forget(struct entry *e)
 {
-	addrs_free(e->addrs, e->naddrs);
+	strv_free(e->addrs, e->naddrs);
 	e->addrs = NULL;
 	e->naddrs = 0;
 	free(e->dns_name);
@@ -181,7 +171,7 @@ registry_free(struct registry *r)
 			en = e->next;
 			service_free(e->svc);
 			pthread_mutex_destroy(&e->lock);
-			addrs_free(e->addrs, e->naddrs);
+			strv_free(e->addrs, e->naddrs);
 			free(e->dns_name);
 			free(e->dns_error);
 			free(e->invalid);
@@ -909,7 +899,7 @@ addrs_copy_sorted(char *const *addrs, size_t n, char ***out, size_t *nout)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if ((v[i] = strdup(addrs[i])) == NULL) {
-			addrs_free(v, i);
+			strv_free(v, i);
 			return -1;
 		}
 	}
@@ -963,13 +953,13 @@ seed_addrs(struct registry *r, struct entry *e)
 				n++;
 		}
 	}
-	addrs_free(e->addrs, e->naddrs);
+	strv_free(e->addrs, e->naddrs);
 	e->addrs = NULL;
 	e->naddrs = 0;
 	if (addrs_copy_sorted(v, n, &e->addrs, &e->naddrs) == -1)
 		e->naddrs = 0;
 out:
-	addrs_free(v, n);
+	strv_free(v, n);
 	cJSON_Delete(root);
 	free(buf);
 }
@@ -1347,20 +1337,6 @@ registry_set_dns_hook(struct registry *r, void (*wake)(void *), void *ctx)
 }
 
 
-static int
-names_add(char ***names, size_t *n, const char *name)
-{
-	char **nv;
-
-	if ((nv = realloc(*names, (*n + 1) * sizeof(*nv))) == NULL)
-		return -1;
-	*names = nv;
-	if ((nv[*n] = strdup(name)) == NULL)
-		return -1;
-	(*n)++;
-	return 0;
-}
-
 int
 registry_dns_names(struct registry *r, int pending_only, char ***names,
     size_t *n)
@@ -1379,12 +1355,12 @@ registry_dns_names(struct registry *r, int pending_only, char ***names,
 		pthread_mutex_lock(&e->lock);
 		if (e->invalid == NULL && !e->removed && uses_dns(e->svc) &&
 		    (!pending_only || e->dns_pending))
-			rc = names_add(names, n, e->name);
+			rc = strv_push(names, n, e->name);
 		pthread_mutex_unlock(&e->lock);
 	}
 	free(all);
 	if (rc == -1) {
-		addrs_free(*names, *n);
+		strv_free(*names, *n);
 		*names = NULL;
 		*n = 0;
 	}
@@ -1434,7 +1410,7 @@ registry_dns_result(struct registry *r, const char *name, const char *qname,
 		if (i == nv)
 			goto out;	/* same set: nothing to write */
 	}
-	addrs_free(e->addrs, e->naddrs);
+	strv_free(e->addrs, e->naddrs);
 	e->addrs = v;
 	e->naddrs = nv;
 	v = NULL;
@@ -1443,7 +1419,7 @@ registry_dns_result(struct registry *r, const char *name, const char *qname,
 	rc = sync_entry(r, e, res, err);
 out:
 	pthread_mutex_unlock(&e->lock);
-	addrs_free(v, nv);
+	strv_free(v, nv);
 	free(dn);
 	free(de);
 	return rc == -1 ? -1 : changed;
@@ -1476,66 +1452,22 @@ registry_active_names(struct registry *r, uint64_t gen, char ***names,
 		pthread_mutex_lock(&e->lock);
 		if (e->svc != NULL && e->invalid == NULL && !e->removed &&
 		    e->gen <= gen)
-			rc = names_add(names, n, e->name);
+			rc = strv_push(names, n, e->name);
 		pthread_mutex_unlock(&e->lock);
 	}
 	free(all);
 	if (rc == -1) {
-		addrs_free(*names, *n);
+		strv_free(*names, *n);
 		*names = NULL;
 		*n = 0;
 	}
 	return rc;
 }
 
-/*
- * After a failed reload. Prometheus says only that the reload failed, not
- * which file, so the culprits are found by elimination: the rule files
- * written since the last good reload are parked in rejected/ (outside the
- * glob) and Prometheus is asked again; if it now succeeds the fault is
- * among them, and halves are brought back until each bad file is alone.
- * For b bad files among k suspects that costs about 2 b log2(k) reloads.
- * A parked file is a quarantined file whose reason is not known yet, so a
- * crash half way leaves nothing in rules/ that was not there before.
- */
-struct names {
-	char	**v;
-	size_t	  n;
-	size_t	  cap;
-};
-
-static void
-names_release(struct names *ns)
-{
-	size_t i;
-
-	for (i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	memset(ns, 0, sizeof(*ns));
-}
-
-static int
-names_push(struct names *ns, const char *name)
-{
-	char **v;
-
-	if (ns->n == ns->cap) {
-		ns->cap = ns->cap ? ns->cap * 2 : 16;
-		if ((v = realloc(ns->v, ns->cap * sizeof(*v))) == NULL)
-			return -1;
-		ns->v = v;
-	}
-	if ((ns->v[ns->n] = strdup(name)) == NULL)
-		return -1;
-	ns->n++;
-	return 0;
-}
-
 /* Names of the services whose rule file is in rules/ and, unless all,
  * changed since the last good reload. */
 static int
-suspects(struct registry *r, int all, struct names *ns)
+suspects(struct registry *r, int all, char ***names, size_t *nnames)
 {
 	struct entry **v;
 	size_t n, i;
@@ -1546,7 +1478,7 @@ suspects(struct registry *r, int all, struct names *ns)
 	for (i = 0; i < n && rc == 0; i++) {
 		pthread_mutex_lock(&v[i]->lock);
 		if (v[i]->has_rules && (all || v[i]->rules_dirty))
-			rc = names_push(ns, v[i]->name);
+			rc = strv_push(names, nnames, v[i]->name);
 		pthread_mutex_unlock(&v[i]->lock);
 	}
 	free(v);
@@ -1647,37 +1579,38 @@ bisect(struct registry *r, char **v, size_t n, registry_reload_fn try,
 size_t
 registry_reload_failed(struct registry *r, registry_reload_fn try, void *ctx)
 {
-	struct names ns = { 0 };
-	char err[ERR_MAX], n[32];
-	size_t before, found;
+	char err[ERR_MAX], n[32], **ns = NULL;
+	size_t nns = 0, before, found;
 	int all, ok;
 
 	before = __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED);
 	for (all = 0; all < 2; all++) {
-		names_release(&ns);
-		if (suspects(r, all, &ns) == -1)
+		strv_free(ns, nns);
+		ns = NULL;
+		nns = 0;
+		if (suspects(r, all, &ns, &nns) == -1)
 			break;
-		if (ns.n == 0)
+		if (nns == 0)
 			continue;
-		snprintf(n, sizeof(n), "%zu", ns.n);
+		snprintf(n, sizeof(n), "%zu", nns);
 		log_warn("reload failed: looking for the rule file at fault",
 		    "suspects", n, "scope", all ? "all" : "changed");
-		park_all(r, ns.v, ns.n, 1);
+		park_all(r, ns, nns, 1);
 		if (try(ctx, err) != 0) {
 			/* Not them: Prometheus fails for another reason. */
-			park_all(r, ns.v, ns.n, 0);
+			park_all(r, ns, nns, 0);
 			continue;
 		}
-		bisect(r, ns.v, ns.n, try, ctx, &ok);
+		bisect(r, ns, nns, try, ctx, &ok);
 		if (!ok)
 			(void)try(ctx, err);
-		names_release(&ns);
+		strv_free(ns, nns);
 		found = __atomic_load_n(&r->nrejected, __ATOMIC_RELAXED) -
 		    before;
 		registry_reload_ok(r);
 		return found;
 	}
-	names_release(&ns);
+	strv_free(ns, nns);
 	/* Everything back as it was: one more reload so Prometheus's own
 	 * state matches rules/ again, whatever the outcome. */
 	(void)try(ctx, err);

@@ -214,6 +214,25 @@ check_rule(yaml_document_t *d, yaml_node_t *rule, const struct alert *want,
 }
 
 int
+rulecheck_load(yaml_parser_t *parser, yaml_document_t *doc, const char *buf,
+    size_t len, char err[ERR_MAX])
+{
+	if (!yaml_parser_initialize(parser)) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	yaml_parser_set_input_string(parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(parser, doc)) {
+		snprintf(err, ERR_MAX, "rule file is not YAML: %.200s at line "
+		    "%zu", parser->problem ? parser->problem : "parse error",
+		    parser->problem_mark.line + 1);
+		yaml_parser_delete(parser);
+		return -1;
+	}
+	return 0;
+}
+
+int
 rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
     int persistent_only, char err[ERR_MAX])
 {
@@ -227,18 +246,8 @@ rulecheck_yaml(const char *buf, size_t len, const struct service *svc,
 	size_t i = 0, glen = 0;
 	int rc = -1;
 
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, ERR_MAX, "out of memory");
+	if (rulecheck_load(&parser, &doc, buf, len, err) == -1)
 		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, ERR_MAX, "rule file is not YAML: %.200s at line "
-		    "%zu", parser.problem ? parser.problem : "parse error",
-		    parser.problem_mark.line + 1);
-		yaml_parser_delete(&parser);
-		return -1;
-	}
 	root = yaml_document_get_root_node(&doc);
 	groups = map_get(&doc, root, "groups");
 	if (groups == NULL || groups->type != YAML_SEQUENCE_NODE ||

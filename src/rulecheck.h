@@ -8,7 +8,15 @@
 
 #include <stddef.h>
 
+#include <yaml.h>
+
 #include "service.h"
+
+/* Loads the first YAML document of buf (a rule file) with a parser the
+ * caller deletes after the document: 0, or -1 with err ("rule file is not
+ * YAML: <problem> at line N") and nothing left to free. */
+int	 rulecheck_load(yaml_parser_t *parser, yaml_document_t *doc,
+	    const char *buf, size_t len, char err[ERR_MAX]);
 
 /* Parses buf (a rendered rule file) with libyaml and checks its shape:
  * groups: [{name, rules: [{alert, expr, for?, labels?, annotations?}]}],

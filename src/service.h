@@ -41,6 +41,12 @@ int	 kvlist_copy(struct kvlist *dst, const struct kvlist *src);
 int	 kvlist_equal(const struct kvlist *a, const struct kvlist *b);
 void	 kvlist_release(struct kvlist *l);
 
+/* A vector of owned strings (char **, with its count). strv_push appends a
+ * copy of s: 0, or -1 on allocation failure (v unchanged). strv_free frees
+ * the strings and the vector; NULL is fine. */
+int	 strv_push(char ***v, size_t *n, const char *s);
+void	 strv_free(char **v, size_t n);
+
 /* One alert, fully resolved: name is the final Prometheus alert name
  * (DFM's serviceName_alertName with every '-' removed), expr is PromQL
  * (shortcuts already expanded), labels/annotations are final and sorted. */

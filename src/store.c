@@ -183,6 +183,26 @@ fail:
 	return -1;
 }
 
+/* A directory stream over one kind dir, on a fresh open file description:
+ * a dup(2) of dirfd would share its directory offset with every other
+ * scan. NULL with errno on failure. */
+static DIR *
+store_opendir(struct store *st, enum store_kind kind)
+{
+	DIR *d;
+	int fd, saved;
+
+	if ((fd = openat(st->dirfd[kind], ".",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
 /* Deletes the temp files a crashed writer left in one kind dir. Failing
  * to delete one is only logged: no glob matches it, so it is clutter, not
  * a danger, and must not keep the daemon from starting. */
@@ -192,19 +212,10 @@ store_sweep(struct store *st, enum store_kind kind, char err[ERR_MAX])
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = NULL;
-	int fd, saved;
+	int saved;
 
-	/* A fresh open file description, not a dup: a dup would share its
-	 * directory offset with dirfd and with every other scan. */
-	if ((fd = openat(st->dirfd[kind], ".",
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((d = store_opendir(st, kind)) == NULL)
 		goto fail;
-	if ((d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		goto fail;
-	}
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
@@ -567,7 +578,7 @@ store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	const char *ext;
 	size_t elen, nlen;
 	DIR *d = NULL;
-	int fd, rc, saved;
+	int rc, saved;
 
 	if (st == NULL || (unsigned)kind >= STORE_NKINDS ||
 	    st->dirfd[kind] == -1) {
@@ -577,17 +588,8 @@ store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	}
 	ext = store_kinds[kind].ext;
 	elen = strlen(ext);
-	/* Not a dup(2) of dirfd: that would share one directory offset
-	 * between concurrent scans. */
-	if ((fd = openat(st->dirfd[kind], ".",
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((d = store_opendir(st, kind)) == NULL)
 		goto fail;
-	if ((d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		goto fail;
-	}
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
