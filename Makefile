@@ -57,7 +57,7 @@ $(B)/libflowmon.a: $(OBJS)
 $(B)/flowmon: $(B)/main.o $(B)/libflowmon.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/check_%: tests/check_%.c tests/testutil.h $(B)/libflowmon.a
+$(B)/check_%: tests/check_%.c $(wildcard tests/*.h) $(B)/libflowmon.a
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(B)/libflowmon.a \
 	    $(CHECK_LIBS) $(LIBS)
 

@@ -14,6 +14,7 @@
 #include "request.h"
 #include "store.h"
 #include "testutil.h"
+#include "regfix.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -80,31 +81,6 @@ END_TEST
  * With a registry.
  */
 
-struct fixture {
-	char		*dir;
-	struct store	 st;
-	struct registry	*reg;
-};
-
-static void
-fx_open(struct fixture *fx)
-{
-	char err[ERR_MAX] = "";
-
-	memset(fx, 0, sizeof(*fx));
-	fx->dir = tu_tmpdir();
-	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "%s", err);
-	ck_assert_ptr_nonnull(fx->reg = registry_new(&fx->st, NULL));
-}
-
-static void
-fx_done(struct fixture *fx)
-{
-	registry_free(fx->reg);
-	store_release(&fx->st);
-	tu_rmrf(fx->dir);
-	free(fx->dir);
-}
 
 static struct registry_result
 upsert(struct fixture *fx, const struct request_ctx *ctx, const char *body)
