@@ -26,6 +26,7 @@
 #include "rulecheck.h"
 #include "shortcuts.h"
 #include "store.h"
+#include "values.h"
 
 #define CHECK_FILE_MAX		(64 << 20)
 /* A temp file younger than this whose writer still runs is a write in
@@ -170,7 +171,7 @@ audit_targets_json(const char *buf, size_t len, char err[ERR_MAX])
 				goto out;
 			}
 			cJSON_ArrayForEach(l, it) {
-				if (!request_label_name_valid(l->string)) {
+				if (!values_label_name_valid(l->string)) {
 					snprintf(err, ERR_MAX, "group %d: "
 					    "\"%.100s\" is not a valid label "
 					    "name", i, l->string);
@@ -647,7 +648,7 @@ audit_main(int argc, char **argv)
 	long n;
 	int rc;
 
-	if ((rc = config_parse(&cfg, argc, argv, err)) != 0) {
+	if ((rc = config_parse(&cfg, CONFIG_CHECK, argc, argv, err)) != 0) {
 		if (rc == 1) {
 			config_release(&cfg);
 			return 0;
@@ -656,16 +657,13 @@ audit_main(int argc, char **argv)
 		config_release(&cfg);
 		return 2;
 	}
-	memset(&rctx, 0, sizeof(rctx));
 	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
 	    err)) == NULL) {
 		/* Records using @shortcuts will fail to load and say so. */
 		fprintf(stderr, "flowmon check: cannot load the shortcuts: %s\n",
 		    err);
 	}
-	rctx.shortcuts = sc;
-	rctx.target_labels = (const char *const *)cfg.target_labels;
-	rctx.ntarget_labels = cfg.ntarget_labels;
+	config_request_ctx(&cfg, sc, &rctx);
 	o.rctx = &rctx;
 	o.promtool = cfg.promtool;
 	o.out = stdout;

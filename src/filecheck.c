@@ -10,49 +10,15 @@
 #include <yaml.h>
 
 #include "filecheck.h"
-#include "request.h"
 #include "rulecheck.h"
-
-/* 1 if s[0..len) is well-formed UTF-8 (no overlong forms, no surrogates),
- * as Go's utf8.ValidString wants label values. */
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t c;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			n = 1, c = s[i] & 0x1f;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			n = 2, c = s[i] & 0x0f;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			n = 3, c = s[i] & 0x07;
-		else
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
+#include "values.h"
 
 static int
 json_string_ok(const cJSON *v)
 {
 	const char *s = cJSON_GetStringValue(v);
 
-	return s != NULL && utf8_valid((const unsigned char *)s, strlen(s));
+	return s != NULL && values_utf8_valid(s);
 }
 
 int
@@ -121,7 +87,7 @@ filecheck_targets(const char *buf, size_t len, char err[ERR_MAX])
 				goto out;
 			}
 			cJSON_ArrayForEach(v, k) {
-				if (!request_label_name_valid(v->string)) {
+				if (!values_label_name_valid(v->string)) {
 					snprintf(err, ERR_MAX, "group %d: label "
 					    "name \"%.100s\" is not valid "
 					    "([a-zA-Z_][a-zA-Z0-9_]*)", i,
@@ -227,7 +193,7 @@ fc_duration(struct fc *c, yaml_node_t *n, const char *what,
 
 	if (fc_null(n))
 		return 0;
-	if ((s = fc_text(n)) == NULL || !request_duration_valid(s)) {
+	if ((s = fc_text(n)) == NULL || !values_duration_valid(s)) {
 		snprintf(c->err, ERR_MAX, "%s: %s is not a duration (like 30s, "
 		    "5m, 1h30m)", where, what);
 		return -1;
@@ -253,7 +219,7 @@ fc_labels(struct fc *c, yaml_node_t *m, const char *what, const char *where)
 	    p++) {
 		k = fc_text(yaml_document_get_node(c->d, p->key));
 		v = yaml_document_get_node(c->d, p->value);
-		if (k == NULL || !request_label_name_valid(k)) {
+		if (k == NULL || !values_label_name_valid(k)) {
 			snprintf(c->err, ERR_MAX, "%s: %s name \"%.100s\" is not "
 			    "valid ([a-zA-Z_][a-zA-Z0-9_]*)", where, what,
 			    k != NULL ? k : "");
@@ -323,7 +289,7 @@ fc_rule(struct fc *c, yaml_node_t *r, const char *group, int i)
 			return -1;
 		}
 	} else if ((name = fc_text(alert)) == NULL || *name == '\0' ||
-	    !utf8_valid((const unsigned char *)name, strlen(name))) {
+	    !values_utf8_valid(name)) {
 		snprintf(c->err, ERR_MAX, "%s: alert has no valid name", where);
 		return -1;
 	}

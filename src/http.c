@@ -217,10 +217,8 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_error(rp, 500, "out of memory", NULL);
 		goto out;
 	}
-	ctx.target_labels = (const char *const *)h->cfg->target_labels;
-	ctx.ntarget_labels = h->cfg->ntarget_labels;
 	pthread_rwlock_rdlock(&h->sclock);
-	ctx.shortcuts = h->sc;
+	config_request_ctx(h->cfg, h->sc, &ctx);
 	rc = request_parse(&params, &ctx, svc, err);
 	pthread_rwlock_unlock(&h->sclock);
 	if (rc == -1) {
@@ -329,7 +327,6 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	const char *id;
 	char err[ERR_MAX];
-	size_t i;
 	int rc;
 
 	if (request_params(mc, cs, &params, err) == -1) {
@@ -347,22 +344,12 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		goto out;
 	}
 	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_'. */
-	for (i = 0; !remove && i < h->cfg->nnode_labels; i++) {
-		const char *name = h->cfg->node_labels[i], *v;
-		char label[128], *c;
-
-		if ((v = kvlist_get_ci(&params, name)) == NULL || *v == '\0')
-			continue;
-		snprintf(label, sizeof(label), "%s", name);
-		for (c = label; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		if (kvlist_set(&labels, label, v) == -1) {
-			reply_error(rp, 500, "out of memory", NULL);
-			goto out;
-		}
+	if (!remove && request_named_labels(&params,
+	    (const char *const *)h->cfg->node_labels, h->cfg->nnode_labels,
+	    &labels) == -1) {
+		reply_error(rp, 500, "out of memory", NULL);
+		goto out;
 	}
-	kvlist_sort(&labels);
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);
 	if (rc == -1) {
@@ -861,10 +848,8 @@ http_parse_service(void *arg, const struct kvlist *params,
 	struct request_ctx ctx;
 	int rc;
 
-	ctx.target_labels = (const char *const *)h->cfg->target_labels;
-	ctx.ntarget_labels = h->cfg->ntarget_labels;
 	pthread_rwlock_rdlock(&h->sclock);
-	ctx.shortcuts = h->sc;
+	config_request_ctx(h->cfg, h->sc, &ctx);
 	rc = request_parse(params, &ctx, out, err);
 	pthread_rwlock_unlock(&h->sclock);
 	/* The same limits as a reconfigure. */

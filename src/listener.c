@@ -27,6 +27,8 @@
 #include "listener.h"
 #include "log.h"
 #include "registry.h"
+#include "request.h"
+#include "values.h"
 
 #define LISTENER_CONNECT_MS	2000
 #define LISTENER_TOTAL_MS	30000
@@ -270,7 +272,6 @@ listener_static_rows(char *const *envp, struct kvlist **rows, size_t *nrows,
 	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
 		const char *e = envp[i], *eq = strchr(e, '='), *port, *name;
 		size_t slen;
-		int pv = 0;
 
 		if (eq == NULL || strncmp(e, pp, sizeof(pp) - 1) != 0)
 			continue;
@@ -284,10 +285,7 @@ listener_static_rows(char *const *envp, struct kvlist **rows, size_t *nrows,
 			    envp[j][sizeof(np) - 1 + slen] == '=')
 				name = envp[j] + sizeof(np) + slen;
 		}
-		for (j = 0; port[j] && isdigit((unsigned char)port[j]) &&
-		    j < 6; j++)
-			pv = pv * 10 + (port[j] - '0');
-		if (port[j] != '\0' || j == 0 || port[0] == '0' || pv > 65535) {
+		if (values_port(port, strlen(port)) == 0) {
 			snprintf(err, ERR_MAX, "%.*s \"%.50s\" is not a port "
 			    "(1..65535)", (int)(eq - e > 100 ? 100 : eq - e), e,
 			    port);
@@ -320,31 +318,6 @@ nomem:
 fail:
 	listener_rows_free(v, n);
 	return -1;
-}
-
-int
-listener_node_labels(const struct kvlist *params, char *const *names,
-    size_t nnames, struct kvlist *out)
-{
-	size_t i;
-
-	for (i = 0; i < nnames; i++) {
-		const char *v = kvlist_get_ci(params, names[i]);
-		char label[128], *c;
-
-		if (v == NULL || *v == '\0')
-			continue;
-		snprintf(label, sizeof(label), "%s", names[i]);
-		for (c = label; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		if (kvlist_set(out, label, v) == -1) {
-			kvlist_release(out);
-			return -1;
-		}
-	}
-	kvlist_sort(out);
-	return 0;
 }
 
 /*
@@ -518,8 +491,9 @@ apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
 			    "", "error", "id missing or not a node ID");
 			continue;
 		}
-		if (listener_node_labels(&rows[i], l->node_labels,
-		    l->nnode_labels, &labels) == -1) {
+		if (request_named_labels(&rows[i],
+		    (const char *const *)l->node_labels, l->nnode_labels,
+		    &labels) == -1) {
 			log_error("out of memory");
 			continue;
 		}

@@ -55,12 +55,6 @@ void	 listener_rows_free(struct kvlist *rows, size_t nrows);
 int	 listener_static_rows(char *const *envp, struct kvlist **rows,
 	    size_t *nrows, char err[ERR_MAX]);
 
-/* The labels of a node row kept by /node/reconfigure: those named in
- * names (matched case-insensitively), '-' turned to '_', empty values
- * dropped, sorted. out must be empty. 0, or -1 on ENOMEM. */
-int	 listener_node_labels(const struct kvlist *params, char *const *names,
-	    size_t nnames, struct kvlist *out);
-
 /* The daemon part. */
 
 /* Upserts the static services at once, then (when an address or a nodes

@@ -156,7 +156,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);
 	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = config_parse(&cfg, argc, argv, err)) != 0) {
+	if ((rc = config_parse(&cfg, CONFIG_DAEMON, argc, argv, err)) != 0) {
 		if (rc == 1) {
 			config_release(&cfg);
 			return 0;
@@ -212,10 +212,7 @@ main(int argc, char **argv)
 	registry_set_promtool(reg, cfg.promtool);
 	daemon_ctx.rl = rl;
 	daemon_ctx.reg = reg;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.shortcuts = sc;
-	ctx.target_labels = (const char *const *)cfg.target_labels;
-	ctx.ntarget_labels = cfg.ntarget_labels;
+	config_request_ctx(&cfg, sc, &ctx);
 	if (registry_load(reg, &ctx, err) == -1) {
 		log_error("cannot load the data dir", "dir", cfg.data_dir,
 		    "err", err);

@@ -24,8 +24,7 @@
 #include <yaml.h>
 
 #include "promconfig.h"
-#include "text.h"
-#include "request.h"
+#include "values.h"
 
 #define PC_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define PC_INDEX_MAX	10000		/* largest _<n> of a variable */
@@ -357,28 +356,6 @@ pc_item(struct pc_node *seq, long index, enum pc_kind kind)
  * Values.
  */
 
-
-
-
-/* Go's strconv.ParseBool, which DFM used: 1 or 0, -1 if neither. */
-static int
-pc_bool(const char *s)
-{
-	static const char *const yes[] = { "1", "t", "T", "TRUE", "true",
-	    "True" };
-	static const char *const no[] = { "0", "f", "F", "FALSE", "false",
-	    "False" };
-	size_t i;
-
-	for (i = 0; i < PC_NITEMS(yes); i++)
-		if (strcmp(s, yes[i]) == 0)
-			return 1;
-	for (i = 0; i < PC_NITEMS(no); i++)
-		if (strcmp(s, no[i]) == 0)
-			return 0;
-	return -1;
-}
-
 /* A parsed URL. */
 struct pc_url {
 	char	scheme[16];	/* lower case */
@@ -458,13 +435,7 @@ pc_url_parse(const char *s, const char *const *schemes, struct pc_url *u,
 		return -1;
 	}
 	if ((colon = strchr(colon, ':')) != NULL) {
-		char *q;
-		long port;
-
-		errno = 0;
-		port = strtol(colon + 1, &q, 10);
-		if (colon[1] == '\0' || *q != '\0' || errno != 0 ||
-		    port < 1 || port > 65535) {
+		if (values_port(colon + 1, strlen(colon + 1)) == 0) {
 			*why = "has a port that is not a number from 1 to 65535";
 			return -1;
 		}
@@ -512,25 +483,26 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 	struct pc_url u;
 	const char *why;
 	size_t i;
+	long n;
 	int b;
 
 	*plain = 0;
-	if (!text_utf8_valid(v)) {
+	if (!values_utf8_valid(v)) {
 		snprintf(err, ERR_MAX, "%s: the value of %s is not valid "
 		    "UTF-8", var, path);
 		return NULL;
 	}
 	switch (t) {
 	case PT_BOOL:
-		if ((b = pc_bool(v)) == -1) {
-			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" must be true "
-			    "or false", var, path, v);
+		if (values_bool(v, &b) == -1) {
+			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" must be "
+			    VALUES_BOOL_WORDS, var, path, v);
 			return NULL;
 		}
 		*plain = 1;
 		return pc_xstrdup(b ? "true" : "false");
 	case PT_INT:
-		if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 18) {
+		if (values_count(v, 0, 999999999999999999L, &n) == -1) {
 			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" must be a "
 			    "whole number", var, path, v);
 			return NULL;
@@ -538,7 +510,7 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 		*plain = 1;
 		break;
 	case PT_DUR:
-		if (!request_duration_valid(v)) {
+		if (!values_duration_valid(v)) {
 			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" is not a "
 			    "duration (like 15s, 1m30s, 500ms)", var, path, v);
 			return NULL;
@@ -553,7 +525,7 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 		}
 		break;
 	case PT_LABEL:
-		if (!request_label_name_valid(v)) {
+		if (!values_label_name_valid(v)) {
 			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" is not a "
 			    "label name ([a-zA-Z_][a-zA-Z0-9_]*)", var, path, v);
 			return NULL;
@@ -672,13 +644,13 @@ pc_put_pairs(struct pc_node *map, const char *var, const char *path,
 			continue;
 		}
 		*eq = '\0';
-		if (labels ? !request_label_name_valid(item) : *item == '\0') {
+		if (labels ? !values_label_name_valid(item) : *item == '\0') {
 			snprintf(err, ERR_MAX, "%s: \"%.100s\" in %s is not a "
 			    "%s", var, item, path, labels ?
 			    "label name ([a-zA-Z_][a-zA-Z0-9_]*)" : "key");
 			goto out;
 		}
-		if (!text_utf8_valid(item) || !text_utf8_valid(eq + 1)) {
+		if (!values_utf8_valid(item) || !values_utf8_valid(eq + 1)) {
 			snprintf(err, ERR_MAX, "%s: %s is not valid UTF-8",
 			    var, path);
 			goto out;
@@ -723,7 +695,7 @@ pc_put_param(struct pc_node *map, const char *var, const char *path,
 		    "from 1 to %d", var, path, value, PC_INDEX_MAX);
 		return -1;
 	}
-	if (!text_utf8_valid(key) || !text_utf8_valid(eq + 1)) {
+	if (!values_utf8_valid(key) || !values_utf8_valid(eq + 1)) {
 		snprintf(err, ERR_MAX, "%s: %s is not valid UTF-8", var, path);
 		return -1;
 	}
@@ -1494,7 +1466,7 @@ pc_emit_scalar(yaml_emitter_t *em, const char *s, int plain)
 
 	if (plain)
 		style = YAML_PLAIN_SCALAR_STYLE;
-	else if (text_yaml_ambiguous(s) || text_odd_break(s))
+	else if (values_yaml_ambiguous(s) || values_odd_break(s))
 		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
 	    (int)strlen(s), 1, 1, style))
@@ -1672,7 +1644,7 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 	    "" : dir) < 0 || asprintf(&rules, "%s/rules/*.yml",
 	    strcmp(dir, "/") == 0 ? "" : dir) < 0)
 		abort();
-	if (!text_utf8_valid(targets)) {
+	if (!values_utf8_valid(targets)) {
 		snprintf(err, ERR_MAX, "data dir %s is not valid UTF-8",
 		    data_dir);
 		goto out;

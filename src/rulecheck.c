@@ -18,8 +18,8 @@
 
 #include <yaml.h>
 
-#include "request.h"
 #include "rulecheck.h"
+#include "values.h"
 
 #define PROMTOOL_TIMEOUT_MS	20000
 #define PROMTOOL_OUTPUT_MAX	4096
@@ -91,7 +91,7 @@ check_map(yaml_document_t *d, yaml_node_t *m, const struct kvlist *want,
 		k = scalar(yaml_document_get_node(d, p->key), &klen);
 		v = scalar(yaml_document_get_node(d, p->value), &vlen);
 		if (k == NULL || v == NULL || strlen(k) != klen ||
-		    !request_label_name_valid(k)) {
+		    !values_label_name_valid(k)) {
 			snprintf(err, ERR_MAX, "rule %.100s: %s has an invalid "
 			    "name or a value that is not a string", alert,
 			    what);
@@ -191,7 +191,7 @@ check_rule(yaml_document_t *d, yaml_node_t *rule, const struct alert *want,
 	}
 	n = map_get(d, rule, "for");
 	if (n != NULL && ((f = scalar(n, &flen)) == NULL ||
-	    !request_duration_valid(f))) {
+	    !values_duration_valid(f))) {
 		snprintf(err, ERR_MAX, "rule %.100s: for is not a duration",
 		    name);
 		return -1;

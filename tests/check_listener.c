@@ -195,8 +195,8 @@ START_TEST(test_node_labels)
 	kvlist_set(&params, "ROLE", "worker");
 	kvlist_set(&params, "aws-region", "us-east-1");
 	kvlist_set(&params, "empty", "");
-	ck_assert_int_eq(listener_node_labels(&params, (char *const *)names,
-	    nitems(names), &out), 0);
+	ck_assert_int_eq(request_named_labels(&params, names, nitems(names),
+	    &out), 0);
 	ck_assert_uint_eq(out.n, 2);
 	ck_assert_str_eq(out.v[0].key, "aws_region");
 	ck_assert_str_eq(out.v[0].value, "us-east-1");

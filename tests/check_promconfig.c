@@ -393,7 +393,7 @@ START_TEST(test_refuse_bad_values)
 		"GLOBAL_SCRAPE_INTERVAL=10 seconds", NULL };
 	static const char *const e2[] = {
 		"SCRAPE_CONFIGS_1__JOB_NAME=a",
-		"SCRAPE_CONFIGS_1__HONOR_LABELS=yes", NULL };
+		"SCRAPE_CONFIGS_1__HONOR_LABELS=maybe", NULL };
 	static const char *const e3[] = {
 		"SCRAPE_CONFIGS_1__JOB_NAME=a",
 		"SCRAPE_CONFIGS_1__SAMPLE_LIMIT=-1", NULL };
