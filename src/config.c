@@ -43,8 +43,6 @@ static int opt_text(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_maybe(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
-static int opt_none(struct config *, const struct opt *, const char *,
-    const char *, char[ERR_MAX]);
 static int opt_bool(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_duration(struct config *, const struct opt *, const char *,
@@ -59,12 +57,13 @@ static int opt_task_dns(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_log_level(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
+static int opt_listen(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
 
 /* The parser and the field of a row. */
 #define OFF(f)		offsetof(struct config, f)
 #define TEXT(f)		opt_text, F_STR, OFF(f), 0, 0, 0	/* "" kept */
 #define MAYBE(f)	opt_maybe, F_STR, OFF(f), 0, 0, 0	/* "": NULL */
-#define NONE(f)		opt_none, F_STR, OFF(f), 0, 0, 0 /* "", none: NULL */
 #define BOOL(f)		opt_bool, F_INT, OFF(f), 0, 0, 0
 #define DURATION(f, lo, hi) opt_duration, F_LONG, OFF(f), 0, lo, hi
 #define COUNT(f, lo, hi) opt_count, F_LONG, OFF(f), 0, lo, hi
@@ -81,9 +80,9 @@ static int opt_log_level(struct config *, const struct opt *, const char *,
  * option is one row here and its field in struct config. */
 static const struct opt opts[] = {
 	{ "listen", "HOST:PORT", "FLOWMON_LISTEN", "0.0.0.0:8080", D,
-	  TEXT(listen), "address to serve the API on" },
+	  CUSTOM(opt_listen, listen), "address to serve the API on" },
 	{ "listen", "HOST:PORT|none", "FLOWMON_RELOADER_LISTEN",
-	  "0.0.0.0:8081", R, NONE(listen),
+	  "0.0.0.0:8081", R, CUSTOM(opt_listen, listen),
 	  "address to serve /metrics on, none: no HTTP" },
 	{ "data-dir", "DIR", "FLOWMON_DATA_DIR", "/var/lib/flowmon", ALL,
 	  TEXT(data_dir), "shared volume: targets/, rules/, state/" },
@@ -213,14 +212,28 @@ opt_maybe(struct config *c, const struct opt *o, const char *v,
 	return 0;
 }
 
+/* HOST:PORT, [V6]:PORT or :PORT (every address); the host is resolved
+ * when the server starts. A row whose arg allows it takes none (or "")
+ * for no server at all. */
 static int
-opt_none(struct config *c, const struct opt *o, const char *v,
+opt_listen(struct config *c, const struct opt *o, const char *v,
     const char *what, char err[ERR_MAX])
 {
-	(void)what;
-	(void)err;
-	set_str(FIELD(c, o, char *), *v != '\0' && strcmp(v, "none") != 0 ?
-	    v : NULL);
+	const char *port = strrchr(v, ':'), *end = strchr(v, ']');
+	char buf[64];
+
+	if (strstr(o->arg, "none") != NULL && (*v == '\0' ||
+	    strcmp(v, "none") == 0)) {
+		set_str(FIELD(c, o, char *), NULL);
+		return 0;
+	}
+	if (port == NULL || (end != NULL && end > port) ||
+	    values_port(port + 1, strlen(port + 1)) == 0) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" is not %s (port "
+		    "1..65535)", opt_name(o, what, buf), v, o->arg);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
 	return 0;
 }
 
@@ -478,9 +491,10 @@ usage(enum config_cmd cmd)
 			printf("  %-32s env %s, default %s\n", "", o->env,
 			    o->def ? o->def : "none");
 	}
-	printf("\nA switch also takes =BOOL; a boolean is " VALUES_BOOL_WORDS
-	    ".\nA flag beats its variable, which beats the default; an empty "
-	    "variable\ncounts as unset.\n");
+	printf("\nA switch also takes =BOOL. A boolean is true or false (also "
+	    "yes/no,\non/off, 1/0, t/f), in any case. A flag beats its "
+	    "variable, which beats\nthe default; an empty variable counts as "
+	    "unset.\n");
 	if (cmd == CONFIG_CHECK)
 		printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS\n");
 	if (cmd == CONFIG_DAEMON)
@@ -523,6 +537,11 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		const char *bad = optopt > 0 && optopt < 256 ? NULL :
 		    argv[optind - 1];
 
+		if (ch == '?' && optopt >= OPT_VAL(0)) {
+			snprintf(err, ERR_MAX, "option \"%.100s\" takes no "
+			    "value", bad);
+			return -1;
+		}
 		if (ch == '?' || ch == ':') {
 			if (bad == NULL)
 				snprintf(err, ERR_MAX, "%s \"-%c\" (see %s "
