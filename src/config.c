@@ -283,11 +283,13 @@ opt_duration(struct config *c, const struct opt *o, const char *v,
 		ms_text(o->min, lo, sizeof(lo));
 		ms_text(o->max, hi, sizeof(hi));
 		if (o->max == LONG_MAX)
-			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
-			    "of at least %s", opt_name(o, what, buf), v, lo);
+			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a "
+			    "duration of at least %s", opt_name(o, what, buf),
+			    v, lo);
 		else
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a duration "
-			    "from %s to %s", opt_name(o, what, buf), v, lo, hi);
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a "
+			    "duration from %s to %s", opt_name(o, what, buf), v,
+			    lo, hi);
 		return -1;
 	}
 	*FIELD(c, o, long) = (long)ms;
@@ -434,8 +436,8 @@ opt_log_level(struct config *c, const struct opt *o, const char *v,
 	char buf[64];
 
 	if (log_set_level(v) == -1) {
-		snprintf(err, ERR_MAX, "%s \"%.100s\" must be debug, info, warn "
-		    "or error", opt_name(o, what, buf), v);
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be debug, info, "
+		    "warn or error", opt_name(o, what, buf), v);
 		return -1;
 	}
 	set_str(FIELD(c, o, char *), v);
@@ -452,16 +454,16 @@ cmd_name(enum config_cmd cmd)
 static void
 usage(enum config_cmd cmd)
 {
-	size_t i;
+	size_t i, n;
 
 	switch (cmd) {
 	case CONFIG_RELOADER:
-		printf("usage: flowmon reloader --data-dir DIR --reload-url URL "
-		    "[options]\n\n"
+		printf("usage: flowmon reloader --data-dir DIR --reload-url "
+		    "URL [options]\n\n"
 		    "Watches DIR/rules/*.yml (inotify and polling) and POSTs "
-		    "URL\n(Prometheus's /-/reload) when the rule files' names or "
-		    "contents\nchanged, after a quiet delay, retrying while it "
-		    "fails.\n--reload-url is required.\n\noptions:\n");
+		    "URL\n(Prometheus's /-/reload) when the rule files' names "
+		    "or contents\nchanged, after a quiet delay, retrying while "
+		    "it fails.\n--reload-url is required.\n\noptions:\n");
 		break;
 	case CONFIG_CHECK:
 		printf("usage: flowmon check [--data-dir DIR] [options]\n\n"
@@ -495,16 +497,20 @@ usage(enum config_cmd cmd)
 	    "yes/no,\non/off, 1/0, t/f), in any case. A flag beats its "
 	    "variable, which beats\nthe default; an empty variable counts as "
 	    "unset.\n");
-	if (cmd == CONFIG_CHECK)
-		printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS\n");
+	/* The variables without a flag, then those other modules read. */
+	for (i = n = 0; i < NOPTS; i++)
+		if (opts[i].flag == NULL && (opts[i].cmds & cmd))
+			printf("%s %s", n++ == 0 ? "\nenvironment also read:" :
+			    ",", opts[i].env);
 	if (cmd == CONFIG_DAEMON)
-		printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS, "
-		    "DF_NODE_TARGET_LABELS,\n  SCRAPE_PORT_<n> with "
-		    "SERVICE_NAME_<n> (a static service <name>:<port>);\n  "
-		    "for --prometheus-config: GLOBAL_*, ALERTING__*, "
-		    "SCRAPE_CONFIGS_<n>__*,\n  REMOTE_WRITE_*, REMOTE_READ_*, "
-		    "ARG_ALERTMANAGER_URL, CONFIGS_DIR;\n  for "
-		    "--run-prometheus: ARG_* (Prometheus's flags)\n");
+		printf(",\n  SCRAPE_PORT_<n> with SERVICE_NAME_<n> (a static "
+		    "service <name>:<port>);\n  for --prometheus-config: "
+		    "GLOBAL_*, ALERTING__*, SCRAPE_CONFIGS_<n>__*,\n  "
+		    "REMOTE_WRITE_*, REMOTE_READ_*, ARG_ALERTMANAGER_URL, "
+		    "CONFIGS_DIR;\n  for --run-prometheus: ARG_* (Prometheus's "
+		    "flags)");
+	if (n > 0)
+		printf("\n");
 }
 
 int
@@ -530,8 +536,9 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		longopts[n].val = OPT_VAL(i);
 		n++;
 	}
-	/* The flags first: the last of a repeated flag wins. */
-	optind = 1;
+	/* The flags first: the last of a repeated flag wins. optind 0 makes
+	 * glibc start afresh, whatever an earlier parse left behind. */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		const char *bad = optopt > 0 && optopt < 256 ? NULL :

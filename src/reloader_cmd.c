@@ -311,7 +311,8 @@ reloader_cmd_main(int argc, char **argv)
 	if ((rc = config_parse(&c.o, CONFIG_RELOADER, argc, argv, err)) == 0 &&
 	    c.o.reload_url == NULL) {
 		snprintf(err, ERR_MAX, "--reload-url is required (the "
-		    "Prometheus to reload, e.g. http://127.0.0.1:9090/-/reload)");
+		    "Prometheus to reload, e.g. "
+		    "http://127.0.0.1:9090/-/reload)");
 		rc = -1;
 	}
 	if (rc != 0) {

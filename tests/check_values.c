@@ -56,7 +56,8 @@ START_TEST(test_bool_refused)
 		v = -7;
 		ck_assert_msg(values_bool(bad[i], &v) == -1, "\"%s\" accepted",
 		    bad[i]);
-		ck_assert_msg(v == -7, "\"%s\": out changed on refusal", bad[i]);
+		ck_assert_msg(v == -7, "\"%s\": out changed on refusal",
+		    bad[i]);
 	}
 	ck_assert_int_eq(values_bool(NULL, &v), -1);
 	/* The message words name the vocabulary. */
