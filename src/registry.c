@@ -101,16 +101,7 @@ struct registry {
 static uint64_t
 hash_bytes(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	/* Fold the length in so that equal hashes of different sizes
-	 * cannot be mistaken for an unchanged file. */
-	return h ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
+	return store_hash_content(s, len);
 }
 
 /* A service whose targets come from task DNS: no nodeInfo, no targets, not

@@ -133,7 +133,9 @@ static const struct {
 	const char *reason;
 } bad[] = {
 	{ "groups: [", "not YAML" },
-	{ "[]", "one group" },
+	/* filecheck's shape check speaks first (it said "one group" when
+	 * rulecheck had a shape check of its own). */
+	{ "[]", "not a map with groups" },
 	{ "groups: []", "one group" },
 	{ "groups:\n- name: s\n  rules:\n  - alert: a\n    expr: up\n"
 	  "- name: t\n  rules: []\n", "one group" },
@@ -194,6 +196,28 @@ START_TEST(shape_refusals)
 	ck_assert_int_eq(rulecheck_yaml(y, strlen(y), NULL, 0, err), -1);
 	ck_assert_int_eq(rulecheck_yaml(z, strlen(z), NULL, 0, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "twice"));
+}
+END_TEST
+
+/* Without a record the check is filecheck's, Prometheus's shape: a file
+ * an operator wrote (two groups, a recording rule) passes; with a record
+ * it is not flowmon's file for that service. */
+START_TEST(shape_is_filecheck)
+{
+	const char *y = "groups:\n- name: s\n  rules:\n  - record: s:up\n"
+	    "    expr: sum(up)\n- name: t\n  interval: 1m\n  rules:\n"
+	    "  - alert: Any Name\n    expr: up == 0\n"
+	    "    keep_firing_for: 5m\n";
+	struct service *svc;
+	char err[ERR_MAX];
+
+	ck_assert_msg(rulecheck_yaml(y, strlen(y), NULL, 0, err) == 0, "%s",
+	    err);
+	svc = parse("serviceName", "s", "alertName", "a", "alertIf", "up",
+	    NULL);
+	ck_assert_int_eq(rulecheck_yaml(y, strlen(y), svc, 0, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "one group"));
+	service_free(svc);
 }
 END_TEST
 
@@ -308,6 +332,7 @@ main(void)
 	tcase_add_loop_test(tc, refusals, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, fewer_rules);
+	tcase_add_test(tc, shape_is_filecheck);
 	tcase_add_test(tc, shape_refusals);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("promtool");
