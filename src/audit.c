@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "config.h"
 #include "filecheck.h"
+#include "promtool.h"
 #include "record.h"
 #include "request.h"
 #include "rulecheck.h"
@@ -305,6 +306,7 @@ audit_one_rule_file(struct checker *c, const char *file, const char *base)
 {
 	char path[4096], why[ERR_MAX], *buf = NULL;
 	struct service *svc = NULL;
+	enum fm_err k;
 	size_t len;
 	int removed, present, rc;
 
@@ -319,7 +321,8 @@ audit_one_rule_file(struct checker *c, const char *file, const char *base)
 		goto out;
 	}
 	if (c->o->promtool != NULL) {
-		rc = rulecheck_promtool(c->o->promtool, path, path, why);
+		k = promtool_check_path(c->o->promtool, path, path, why);
+		rc = k == FM_OK ? 0 : k == FM_REFUSED ? -1 : 1;
 		if (rc == -1) {
 			problem(c, "rules", file, "promtool check rules "
 			    "failed: %s", why);

@@ -28,6 +28,7 @@
 #include "files.h"
 #include "log.h"
 #include "metrics.h"
+#include "promtool.h"
 #include "registry.h"
 #include "reloader.h"
 #include "rulecheck.h"
@@ -191,6 +192,7 @@ files_validate(struct files *f, struct fentry *e, const char *buf,
     size_t len)
 {
 	char why[ERR_MAX], shown[NAME_MAX + 16];
+	enum fm_err k;
 	int rc;
 
 	e->valid = 0;
@@ -200,7 +202,8 @@ files_validate(struct files *f, struct fentry *e, const char *buf,
 		rc = filecheck_rules(buf, len, why);
 	if (rc == 0 && e->dir == F_RULES && f->promtool != NULL) {
 		snprintf(shown, sizeof(shown), "rules/%s", e->name);
-		rc = rulecheck_promtool_buf(f->promtool, buf, len, shown, why);
+		k = promtool_check_buf(f->promtool, buf, len, shown, why);
+		rc = k == FM_OK ? 0 : k == FM_REFUSED ? -1 : 1;
 		if (rc == 1) {
 			/* promtool could not run: own checks only. */
 			log_warn("rule file not checked by promtool", "file",

@@ -17,13 +17,13 @@
 #include "files.h"
 #include "http.h"
 #include "http_guard.h"
-#include "quota.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
 #include "reloader.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "views.h"
 
 #define API "/v1/docker-flow-monitor"
 
@@ -37,6 +37,7 @@ struct http {
 	struct shortcuts	*sc;
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
+	struct taskdns		*td;		/* atomic: set once, may be NULL */
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -99,6 +100,26 @@ reply_storage_error(struct reply *r, const char *msg, const char *name,
 	if (o)
 		cJSON_AddStringToObject(o, "Errno", en ? en : "unknown");
 	reply_json(r, 500, o);
+}
+
+/* A module's failure as an answer: the one place that maps error kinds to
+ * status codes. Refused input is a 400; a transient failure a 503; the
+ * rest (storage, an invalid record, memory) a 500 naming the errno. */
+static void
+reply_fail(struct reply *r, enum fm_err kind, const char *msg,
+    const char *name, int errnum)
+{
+	switch (kind) {
+	case FM_REFUSED:
+		reply_error(r, 400, msg, name);
+		break;
+	case FM_RETRY:
+		reply_error(r, 503, msg, name);
+		break;
+	default:
+		reply_storage_error(r, msg, name, errnum);
+		break;
+	}
 }
 
 /* Collects query arguments; refuses a value holding a NUL byte. */
@@ -228,12 +249,6 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		    "serviceName"));
 		goto out;
 	}
-	if (quota_check(svc, &h->guard.lim, err) == -1) {
-		log_info("reconfigure refused", "service", svc->name, "error",
-		    err);
-		reply_error(rp, 400, err, svc->name);
-		goto out;
-	}
 	o = status_json("OK", "", svc->name);
 	if (o == NULL) {
 		reply_error(rp, 500, "out of memory", NULL);
@@ -247,20 +262,17 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		/* The registry takes svc over. */
 		rc = registry_upsert(h->reg, svc, &res, err);
 		svc = NULL;
-		if (rc == -1 && res.refused) {
-			cJSON_Delete(o);
-			log_info("reconfigure refused", "service", name,
-			    "error", err);
-			reply_error(rp, 400, err, name);
-			goto out;
-		}
 		if (rc == -1) {
 			int saved = errno;
 
 			cJSON_Delete(o);
-			log_error("cannot apply reconfigure", "service", name,
-			    "error", err);
-			reply_storage_error(rp, err, name, saved);
+			if (res.fail == FM_REFUSED)
+				log_info("reconfigure refused", "service",
+				    name, "error", err);
+			else
+				log_error("cannot apply reconfigure",
+				    "service", name, "error", err);
+			reply_fail(rp, res.fail, err, name, saved);
 			goto out;
 		}
 		snprintf(msg, sizeof(msg), "%s", res.wrote_state ||
@@ -303,9 +315,11 @@ do_remove(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		goto out;
 	}
 	if (registry_remove(h->reg, name, &res, err) == -1) {
+		int saved = errno;
+
 		log_error("cannot remove service", "service", name, "error",
 		    err);
-		reply_storage_error(rp, err, name, errno);
+		reply_fail(rp, res.fail, err, name, saved);
 		goto out;
 	}
 	log_info("remove", "service", name, "result", res.unknown ?
@@ -353,8 +367,10 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);
 	if (rc == -1) {
+		int saved = errno;
+
 		log_error("cannot apply node change", "node", id, "error", err);
-		reply_storage_error(rp, err, NULL, errno);
+		reply_fail(rp, res.fail, err, NULL, saved);
 		goto out;
 	}
 	log_info(remove ? "node remove" : "node reconfigure", "node", id);
@@ -547,11 +563,13 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_SERVICES:
 		if (url[sizeof(API "/services") - 1] == '\0') {
-			reply_json(rp, 200, registry_services_json(h->reg));
+			reply_json(rp, 200, views_services(h->reg,
+			    __atomic_load_n(&h->td, __ATOMIC_ACQUIRE)));
 		} else {
 			const char *name = url + sizeof(API "/services/") - 1;
 			cJSON *o = service_name_valid(name) ?
-			    registry_service_json(h->reg, name) : NULL;
+			    views_service(h->reg, __atomic_load_n(&h->td,
+			    __ATOMIC_ACQUIRE), h->rl, name) : NULL;
 			char msg[ERR_MAX];
 
 			if (o != NULL) {
@@ -568,7 +586,7 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_SD:
 		/* http_sd: the same groups as the target files. */
-		reply_json(rp, 200, registry_sd_json(h->reg));
+		reply_json(rp, 200, views_sd(h->reg));
 		break;
 	case M_EP_FILES: {
 		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
@@ -852,11 +870,7 @@ http_parse_service(void *arg, const struct kvlist *params,
 	config_request_ctx(h->cfg, h->sc, &ctx);
 	rc = request_parse(params, &ctx, out, err);
 	pthread_rwlock_unlock(&h->sclock);
-	/* The same limits as a reconfigure. */
-	if (rc == 0 && quota_check(out, &h->guard.lim, err) == -1) {
-		service_release(out);
-		rc = -1;
-	}
+	/* The limits of a reconfigure are the registry's (quota.h). */
 	return rc;
 }
 
@@ -870,4 +884,10 @@ http_stop(struct http *h)
 	http_guard_release(&h->guard);
 	pthread_rwlock_destroy(&h->sclock);
 	free(h);
+}
+
+void
+http_set_taskdns(struct http *h, struct taskdns *td)
+{
+	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
 }

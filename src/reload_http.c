@@ -1,6 +1,7 @@
 /* reload_http.c: the HTTP reload back end: an empty POST to every configured
- * URL (Prometheus's /-/reload), with each failure sorted into "retry" or
- * "give up" for the reloader. */
+ * URL (Prometheus's /-/reload), with each answer sorted into a kind for the
+ * reloader: loaded, refused (Prometheus cannot load the rules), retry or
+ * give up. The status codes of Prometheus's answers stay in this file. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,8 +195,10 @@ reload_http_reason(CURL *c, CURLcode cc, const char *cerr, char *out,
 		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
-/* One POST to url: 0 on 2xx, 1 when retrying may help, -1 when not. */
-static int
+/* One POST to url: FM_OK on 2xx, FM_REFUSED on 500 (Prometheus failed to
+ * load the configuration), FM_RETRY when retrying may help, FM_FATAL when
+ * not. */
+static enum fm_err
 reload_http_post(const char *url, char err[ERR_MAX])
 {
 	struct reload_http_body body;
@@ -212,7 +215,7 @@ reload_http_post(const char *url, char err[ERR_MAX])
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, ERR_MAX, "POST %s: cannot create a curl handle",
 		    url);
-		return 1;
+		return FM_RETRY;
 	}
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -240,38 +243,56 @@ reload_http_post(const char *url, char err[ERR_MAX])
 		/* Refused, reset, timed out, unresolved: Prometheus may be
 		 * starting or moving; only a URL curl cannot use is final. */
 		return cc == CURLE_URL_MALFORMAT ||
-		    cc == CURLE_UNSUPPORTED_PROTOCOL ? -1 : 1;
+		    cc == CURLE_UNSUPPORTED_PROTOCOL ? FM_FATAL : FM_RETRY;
 	}
 	if (status >= 200 && status <= 299)
-		return 0;
+		return FM_OK;
 	text = reload_http_body_text(&body);
 	snprintf(err, ERR_MAX, "POST %s answered %ld%s%s", url, status,
 	    *text ? ": " : "", text);
-	/* 5xx is a failed reload (a bad rule file, Prometheus busy): the
-	 * operator may fix it. 4xx (403 without --web.enable-lifecycle, 404
-	 * for a wrong path) stays until someone changes the setup. */
-	if (status >= 500 || status == 408 || status == 429)
-		return 1;
-	return -1;
+	/* 500 is Prometheus's answer to a configuration it cannot load (a
+	 * rule file it refuses): retried, and worth a diagnosis. Other 5xx
+	 * (busy, a proxy in between) may pass. 4xx (403 without
+	 * --web.enable-lifecycle, 404 for a wrong path) stays until someone
+	 * changes the setup. */
+	if (status == 500)
+		return FM_REFUSED;
+	if (status > 500 || status == 408 || status == 429)
+		return FM_RETRY;
+	return FM_FATAL;
+}
+
+/* Of two outcomes, the one most worth acting on: a refusal (a diagnosis
+ * may fix it), then a retry, then a final failure. */
+static enum fm_err
+reload_http_worst(enum fm_err a, enum fm_err b)
+{
+	static const enum fm_err order[] = { FM_REFUSED, FM_RETRY, FM_FATAL };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return FM_OK;
 }
 
 /* Posts to every URL even after a failure, so the healthy replicas get
  * their reload; the result is the one most worth acting on. */
-static int
+static enum fm_err
 reload_http_reload(void *arg, char err[ERR_MAX])
 {
 	struct reload_http *h = arg;
 	char one[ERR_MAX];
 	size_t i, off = 0;
-	int rc = 0, r;
+	enum fm_err rc = FM_OK, r;
 
 	err[0] = '\0';
 	for (i = 0; i < h->n; i++) {
-		if ((r = reload_http_post(h->urls[i], one)) == 0)
+		if ((r = reload_http_post(h->urls[i], one)) == FM_OK)
 			continue;
 		/* A retry heals the replica that failed for a reason that
 		 * passes; the others are posted again, harmlessly. */
-		rc = r > 0 || rc > 0 ? 1 : -1;
+		rc = reload_http_worst(rc, r);
 		if (off < ERR_MAX - 1)
 			off += (size_t)snprintf(err + off, ERR_MAX - off,
 			    "%s%s", off ? "; " : "", one);

@@ -120,12 +120,12 @@ rc_scan(void *arg, enum watch_why why)
 }
 
 static void
-rc_on_result(void *arg, int ok, const char *error)
+rc_on_result(void *arg, enum fm_err kind, const char *error)
 {
 	struct rc *c = arg;
 
 	(void)error;	/* the reloader logged it */
-	if (!ok)
+	if (kind != FM_OK)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->st.last_success = time(NULL);
@@ -302,6 +302,7 @@ reloader_cmd_main(int argc, char **argv)
 	char err[ERR_MAX], poll[32], delay[32];
 	const char *dirs[1];
 	struct MHD_Daemon *d = NULL;
+	struct reloader_hooks hooks = { NULL, NULL, NULL };
 	struct rc c;
 	sigset_t set;
 	void *arg;
@@ -349,8 +350,10 @@ reloader_cmd_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	hooks.after = rc_on_result;
+	hooks.ctx = &c;
 	if ((c.rl = reloader_new(&reload_http_backend, arg, c.o.reload_delay_ms,
-	    rc_on_result, &c, err)) == NULL) {
+	    0, &hooks, err)) == NULL) {
 		log_error("cannot start the reloader", "err", err);
 		goto out;
 	}

@@ -1,6 +1,6 @@
 /* check_rulecheck.c: the rule file checks: the libyaml round trip against
- * the record (hostile expressions included), refusals of files that do not
- * match, and promtool's verdicts (run only when promtool is installed). */
+ * the record (hostile expressions included) and refusals of files that do
+ * not match (promtool's verdicts are check_promtool.c's). */
 #include <stdarg.h>
 
 #include "render.h"
@@ -236,89 +236,6 @@ START_TEST(fewer_rules)
 }
 END_TEST
 
-static char *
-have_promtool(void)
-{
-	static const char *dirs[] = { "/usr/bin", "/usr/local/bin", NULL };
-	char *p;
-	int i;
-
-	for (i = 0; dirs[i] != NULL; i++) {
-		if (asprintf(&p, "%s/promtool", dirs[i]) < 0)
-			abort();
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
-static char *
-write_rules(const char *dir, const struct service *svc)
-{
-	char *path, *y;
-	size_t len;
-
-	if (asprintf(&path, "%s/r.yml", dir) < 0)
-		abort();
-	y = rules_of(svc, 0, &len);
-	tu_spit(path, y);
-	free(y);
-	return path;
-}
-
-START_TEST(promtool_verdicts)
-{
-	struct service *good, *badexpr, *badrange;
-	char *pt, *dir, *path, err[ERR_MAX];
-
-	if ((pt = have_promtool()) == NULL) {
-		fprintf(stderr, "promtool_verdicts: no promtool; skipped\n");
-		return;
-	}
-	dir = tu_tmpdir();
-	good = parse("serviceName", "s", "alertName", "a", "alertIf",
-	    "rate(x[5m]) > 0 # c", "alertFor", "1s", NULL);
-	badexpr = parse("serviceName", "s", "alertName", "a", "alertIf",
-	    "rate(x[5m]", NULL);
-	badrange = parse("serviceName", "s", "alertName", "a", "alertIf",
-	    "rate(x[5x]) > 0", NULL);
-
-	path = write_rules(dir, good);
-	ck_assert_int_eq(rulecheck_promtool(pt, path, "rules/s.yml", err), 0);
-	free(path);
-
-	path = write_rules(dir, badexpr);
-	ck_assert_int_eq(rulecheck_promtool(pt, path, "rules/s.yml", err), -1);
-	ck_assert_ptr_nonnull(strstr(err, "rules/s.yml"));
-	ck_assert_ptr_nonnull(strstr(err, "unclosed left parenthesis"));
-	ck_assert_ptr_null(strstr(err, dir));
-	free(path);
-
-	path = write_rules(dir, badrange);
-	ck_assert_int_eq(rulecheck_promtool(pt, path, "rules/s.yml", err), -1);
-	ck_assert_ptr_nonnull(strstr(err, "duration"));
-	free(path);
-
-	service_free(good);
-	service_free(badexpr);
-	service_free(badrange);
-	tu_rmrf(dir);
-	free(dir);
-	free(pt);
-}
-END_TEST
-
-START_TEST(promtool_missing)
-{
-	char err[ERR_MAX];
-
-	ck_assert_int_eq(rulecheck_promtool("/nonexistent/promtool",
-	    "/dev/null", "rules/s.yml", err), 1);
-	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/promtool"));
-}
-END_TEST
-
 int
 main(void)
 {
@@ -334,11 +251,6 @@ main(void)
 	tcase_add_test(tc, fewer_rules);
 	tcase_add_test(tc, shape_is_filecheck);
 	tcase_add_test(tc, shape_refusals);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("promtool");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, promtool_verdicts);
-	tcase_add_test(tc, promtool_missing);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
