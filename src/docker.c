@@ -494,7 +494,7 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 {
 	struct kvlist row = { 0 };
 	const char *id = dockermap_id(svc);
-	char err[ERR_MAX];
+	char err[ERR_MAX], origin[160];
 	int rc;
 
 	*name = NULL;
@@ -512,8 +512,9 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 		log_error("out of memory");
 		return ST_ERROR;
 	}
+	snprintf(origin, sizeof(origin), "docker/%s", id);
 	if (listener_apply_service(d->r, d->parse, d->ctx, &row, "docker",
-	    id) == 0)
+	    origin) == 0)
 		owned_set(d, *name, id);
 	kvlist_release(&row);
 	if (!dockermap_scrape_network(svc))
