@@ -243,6 +243,19 @@ handle(struct docker *d, const char *path)
 	return c;
 }
 
+/* What a failed transfer says, with the connect errno (a socket without
+ * permission, a socket that is not there) when there is one. */
+static void
+transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
+{
+	long os = 0;
+
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os);
+	snprintf(err, ERR_MAX, "GET %.200s: %s%s%s%s", path,
+	    curl_easy_strerror(cc), os != 0 ? " (" : "",
+	    os != 0 ? strerror((int)os) : "", os != 0 ? ")" : "");
+}
+
 struct body {
 	char	*p;
 	size_t	 len;
@@ -307,12 +320,15 @@ get_json(struct docker *d, const char *path, cJSON **json, long *code)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	if (cc != CURLE_OK && b.too_big)
+		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
+		    path);
+	else if (cc != CURLE_OK)
+		transfer_error(c, cc, path, err);
 	curl_easy_cleanup(c);
 	if (stopping(d))
 		goto fail;
 	if (cc != CURLE_OK) {
-		snprintf(err, ERR_MAX, "GET %s: %s", path, b.too_big ?
-		    "answer larger than 256 MiB" : curl_easy_strerror(cc));
 		note_reachable(d, 0, err);
 		goto fail;
 	}
@@ -979,15 +995,14 @@ stream_once(struct docker *d, const char *path, char err[ERR_MAX])
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	cc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	free(s.line);
 	if (cc != CURLE_OK)
-		snprintf(err, ERR_MAX, "GET /events: %s",
-		    curl_easy_strerror(cc));
+		transfer_error(c, cc, "/events", err);
 	else if (s.status != 200)
 		snprintf(err, ERR_MAX, "GET /events answered %d", s.status);
 	else
 		snprintf(err, ERR_MAX, "GET /events: the stream ended");
+	curl_easy_cleanup(c);
+	free(s.line);
 	return s.connected;
 }
 
