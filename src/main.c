@@ -297,9 +297,8 @@ fail:
 	/* The front first, so no request is half way through the registry;
 	 * then the reloader (a pending reload is dropped: Prometheus reads
 	 * the rule files at its own next start or reload anyway). The
-	 * listener reconcile and the Docker source go before the front (they
-	 * parse through it),
-	 * task DNS after it (requests wake it). */
+	 * listener reconcile and the Docker source go before the front
+	 * (they parse through it), task DNS after it (requests wake it). */
 	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
