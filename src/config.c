@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -58,6 +59,10 @@ static int opt_task_dns(struct config *, const struct opt *, const char *,
 static int opt_log_level(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_listen(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_docker_host(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_label_key(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 
 /* The parser and the field of a row. */
@@ -157,6 +162,16 @@ static const struct opt opts[] = {
 	  "rescan period of rules/, for NFS" },
 	{ "no-inotify", NULL, "FLOWMON_NO_INOTIFY", "false", R,
 	  BOOL(no_inotify), "poll only, as on NFS" },
+	{ "docker-host", "URL", "FLOWMON_DOCKER_HOST", NULL, D,
+	  CUSTOM(opt_docker_host, docker_host),
+	  "read services, tasks and nodes from Docker itself "
+	  "(unix:///var/run/docker.sock)" },
+	{ "docker-notify-label", "KEY", "FLOWMON_DOCKER_NOTIFY_LABEL",
+	  "com.df.notify", D, CUSTOM(opt_label_key, docker_notify_label),
+	  "service label that must be \"true\" for --docker-host" },
+	{ "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL", "30s", D,
+	  DURATION(docker_poll_ms, 1000, LONG_MAX),
+	  "full reconcile with Docker this often" },
 	/* Variables without a flag (DFM's). */
 	{ NULL, NULL, "DF_SCRAPE_TARGET_LABELS", NULL, D | C,
 	  NAMES(target_labels), "request parameters copied as target labels" },
@@ -423,6 +438,41 @@ opt_task_dns(struct config *c, const struct opt *o, const char *v,
 	if (s == NULL || strchr(v, '%') != s || strchr(s + 2, '%') != NULL) {
 		snprintf(err, ERR_MAX, "%s \"%.100s\" must hold one %%s (or be "
 		    "none)", opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
+/* unix:///path, tcp://HOST:PORT or http://HOST:PORT; "": off. */
+static int
+opt_docker_host(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (*v != '\0' && strncasecmp(v, "unix:///", 8) != 0 &&
+	    strncasecmp(v, "tcp://", 6) != 0 &&
+	    strncasecmp(v, "http://", 7) != 0) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be unix:///path, "
+		    "tcp://HOST:PORT or http://HOST:PORT",
+		    opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);
+	return 0;
+}
+
+/* A label key: not empty, no blank and no '='. */
+static int
+opt_label_key(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (*v == '\0' || strpbrk(v, " \t\r\n=") != NULL) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be a label key "
+		    "(not empty, no space or '=')", opt_name(o, what, buf), v);
 		return -1;
 	}
 	set_str(FIELD(c, o, char *), v);

@@ -57,6 +57,10 @@ struct config {
 	/* `flowmon reloader` (reloader_cmd.h). */
 	long	 poll_ms;		/* rescan period of rules/ */
 	int	 no_inotify;		/* poll only */
+	/* The Docker source (docker.h). docker_host NULL: off. */
+	char	*docker_host;
+	char	*docker_notify_label;
+	long	 docker_poll_ms;
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

@@ -194,5 +194,9 @@ void	 registry_rules_reject(struct registry *r, const char *name,
 	    const char *reason);
 /* Services whose rule file is set aside, for /metrics. */
 size_t	 registry_rejected(struct registry *r);
+/* A copy of the labels stored for node id into out (empty), for the node
+ * endpoints' answers. 1 when the node is known, 0 when not, -1 on ENOMEM. */
+int	 registry_node_labels(struct registry *r, const char *id,
+	    struct kvlist *out);
 
 #endif
