@@ -138,7 +138,7 @@ filecheck_targets(const char *buf, size_t len, char err[ERR_MAX])
 	cJSON *root;
 	int i = 0, rc = -1;
 
-	if (strlen(buf) != len) {
+	if (memchr(buf, '\0', len) != NULL) {
 		snprintf(err, ERR_MAX, "target file holds a NUL byte");
 		return -1;
 	}
@@ -149,7 +149,10 @@ filecheck_targets(const char *buf, size_t len, char err[ERR_MAX])
 		    at <= buf + len ? at - buf : 0));
 		return -1;
 	}
-	if (end != NULL && end[strspn(end, " \t\r\n")] != '\0') {
+	for (at = end; at != NULL && at < buf + len && (*at == ' ' ||
+	    *at == '\t' || *at == '\r' || *at == '\n'); at++)
+		;
+	if (at != NULL && at < buf + len) {
 		snprintf(err, ERR_MAX, "data after the JSON array (byte %zu)",
 		    (size_t)(end - buf));
 		goto out;
@@ -525,7 +528,7 @@ filecheck_rules_doc(const char *buf, size_t len, struct filecheck_doc *fd,
 {
 	struct fc c = { &fd->doc, err };
 
-	if (strlen(buf) != len) {
+	if (memchr(buf, '\0', len) != NULL) {
 		snprintf(err, ERR_MAX, "rule file holds a NUL byte");
 		return -1;
 	}

@@ -14,6 +14,8 @@
 
 #include "service.h"
 
+/* Both checkers read len bytes of buf, which need not end in a NUL. */
+
 /* A file_sd target file: a JSON array (and nothing after it, no NUL byte)
  * of {"targets": [strings], "labels": {name: string}} with no other key
  * (either may be null or absent), every label name valid

@@ -46,7 +46,7 @@ void	 store_release(struct store *st);
 /* The base file name of name: name itself, or for names over 213 bytes a
  * shortened form ending in '~' and a hash (see store.c). Idempotent. Every
  * store function maps names this way, so callers use real names; only
- * store_scan and store_list report base names. */
+ * store_scan reports base names (and store_list file names as they are). */
 void	 store_base(const char *name, char buf[214]);
 /* 1 when base is what store_base() makes of some valid service name (the
  * name itself, or the shortened form of a long one). */

@@ -100,6 +100,12 @@ START_TEST(targets_nul_byte)
 
 	ck_assert_int_eq(filecheck_targets("[]\0x", 4, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	ck_assert_int_eq(filecheck_rules("groups: []\0x", 13, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	/* len bytes are the file: what follows them is not read. */
+	ck_assert_int_eq(filecheck_targets("[] junk", 2, err), 0);
+	ck_assert_int_eq(filecheck_targets("[] junk", 7, err), -1);
+	ck_assert_int_eq(filecheck_rules("groups: []\n- x", 11, err), 0);
 }
 END_TEST
 
