@@ -328,9 +328,9 @@ fc_labels(struct fc *c, yaml_node_t *m, const char *what, const char *one,
 	    p++) {
 		k = filecheck_text(yaml_document_get_node(c->d, p->key));
 		if (k == NULL || !values_label_name_valid(k)) {
-			snprintf(c->err, ERR_MAX, "%s: %s: %s name \"%.100s\" is "
-			    "not valid ([a-zA-Z_][a-zA-Z0-9_]*)", where, what,
-			    one, k != NULL ? k : "");
+			snprintf(c->err, ERR_MAX, "%s: %s: %s name \"%.100s\" "
+			    "is not valid ([a-zA-Z_][a-zA-Z0-9_]*)", where,
+			    what, one, k != NULL ? k : "");
 			return -1;
 		}
 		if (filecheck_text(yaml_document_get_node(c->d,

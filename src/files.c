@@ -13,8 +13,8 @@
  *
  * Nothing here writes to the data dir, and it reads it only through the
  * store (watch_snap_take_store, store_read_entry): files flowmon did not
- * write are left alone. A hand-edited flowmon file is replaced from the record by
- * the registry at the next reconfigure of that service. */
+ * write are left alone. A hand-edited flowmon file is replaced from the
+ * record by the registry at the next reconfigure of that service. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
