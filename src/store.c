@@ -22,11 +22,25 @@
  * number, which is atomic; pid plus sequence make temp names unique across
  * threads and processes, and O_EXCL turns any collision into an error
  * instead of two writers sharing one temp file. Writers of one name race
- * only at rename(2): the last rename wins, whole. */
+ * only at rename(2): the last rename wins, whole.
+ *
+ * Directories that go away. A kind dir removed by hand (rm -rf targets),
+ * or an NFS export made again under a mounted data dir, leaves the kept fd
+ * pointing at a dead directory: every *at() call then fails with ENOENT or
+ * ESTALE, and would until a restart. So an operation that fails so checks
+ * whether its directory is still the one the path names, and if not opens
+ * the path again (mkdir first when it is missing) and retries once. The
+ * replaced fd is not closed before store_release: another thread may be
+ * using it this very moment, and a closed number can be reused by any open.
+ *
+ * Links. Nothing in a data dir is read through a symbolic link, and a kind
+ * dir that is one is refused at start: flowmon never makes a link, so one
+ * is a mistake or an attempt to make flowmon read or write elsewhere. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +62,8 @@
  * a real one; records hold the full name. */
 #define STORE_BASE_MAX	(STORE_NAME_MAX - 5)
 #define STORE_BASE_KEEP	(STORE_BASE_MAX - 17)
+/* Reopens of kind dirs in one store's life; each keeps an fd open. */
+#define STORE_REOPEN_MAX	256
 
 static const struct {
 	const char	*dir;
@@ -63,8 +79,9 @@ static const struct {
 static atomic_ulong store_seq;
 
 static void	store_file(enum store_kind, const char *, char *);
-static int	store_read_at(int, const char *, const char *, size_t, char **,
-		    size_t *, char[ERR_MAX]);
+static int	store_read_at(int, const char *, const char *, int, size_t,
+		    char **, size_t *, char[ERR_MAX]);
+static int	store_mkdirs(const char *, mode_t);
 
 const char *
 store_ext(enum store_kind kind)
@@ -152,6 +169,13 @@ store_path(const struct store *st, enum store_kind kind, const char *name,
 	    store_dirname(kind), file);
 }
 
+/* The directory fd of kind as it is now: store_reopen() may replace it. */
+static int
+store_dfd(const struct store *st, enum store_kind kind)
+{
+	return __atomic_load_n(&st->dirfd[kind], __ATOMIC_ACQUIRE);
+}
+
 /* Refuses what a caller may not do with one name of kind: anything but
  * one plain, visible file name (a '/' or ".." would escape the kind dir,
  * and a leading dot would collide with our temp names and be deleted at
@@ -168,10 +192,16 @@ store_check_kind(const struct store *st, enum store_kind kind,
 		errno = EINVAL;
 		return -1;
 	}
-	if (st == NULL || st->dirfd[kind] == -1) {
-		snprintf(err, ERR_MAX, "store: %s is not open: %s",
-		    store_kinds[kind].dir, st != NULL && st->direrr[kind] ?
-		    strerror(st->direrr[kind]) : "closed");
+	if (st == NULL || store_dfd(st, kind) == -1) {
+		if (st != NULL && st->direrr[kind] == ELOOP)
+			snprintf(err, ERR_MAX, "store: %s/%s is a symbolic "
+			    "link (not followed)", st->dir,
+			    store_kinds[kind].dir);
+		else
+			snprintf(err, ERR_MAX, "store: %s is not open: %s",
+			    store_kinds[kind].dir, st != NULL &&
+			    st->direrr[kind] ? strerror(st->direrr[kind]) :
+			    "closed");
 		errno = st != NULL && st->direrr[kind] != 0 ?
 		    st->direrr[kind] : EBADF;
 		return -1;
@@ -354,6 +384,31 @@ store_init(struct store *st)
 		st->dirfd[k] = -1;
 		st->direrr[k] = 0;
 	}
+	pthread_mutex_init(&st->reopen_lock, NULL);
+	st->oldfd = NULL;
+	st->noldfd = 0;
+}
+
+/* Opens the kind dir sub of the directory topfd, links not followed; a
+ * link is refused with ELOOP, anything else that is not a directory with
+ * ENOTDIR. -1 with errno. */
+static int
+store_open_sub(int topfd, const char *sub)
+{
+	struct stat sb;
+	int fd, saved;
+
+	fd = openat(topfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		saved = errno;
+		/* O_NOFOLLOW|O_DIRECTORY on a link: ELOOP or ENOTDIR. */
+		if (fstatat(topfd, sub, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			saved = ELOOP;
+		errno = saved;
+	}
+	return fd;
 }
 
 int
@@ -385,8 +440,7 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 		else if (errno != EEXIST)
 			goto fail;
 		step = "open";
-		if ((st->dirfd[k] = openat(topfd, sub,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		if ((st->dirfd[k] = store_open_sub(topfd, sub)) == -1)
 			goto fail;
 	}
 	/* A new sub-directory is an entry of the data dir: make it durable
@@ -408,7 +462,12 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 	return 0;
 fail:
 	saved = errno;
-	if (step != NULL)
+	if (step != NULL && saved == ELOOP && sub[0] != '\0')
+		snprintf(err, ERR_MAX, "%s/%s is a symbolic link: refused "
+		    "(flowmon keeps its files in real directories of the data "
+		    "dir; replace the link with the directory it points to)",
+		    dir, sub);
+	else if (step != NULL)
 		snprintf(err, ERR_MAX, "cannot %s data dir %s%s%s: %s", step,
 		    dir, sub[0] ? "/" : "", sub, strerror(saved));
 	if (topfd != -1)
@@ -441,8 +500,8 @@ store_open_ro(struct store *st, const char *dir, char err[ERR_MAX])
 	}
 	st->readonly = 1;
 	for (k = 0; k < STORE_NKINDS; k++)
-		if ((st->dirfd[k] = openat(topfd, store_kinds[k].dir,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		if ((st->dirfd[k] = store_open_sub(topfd,
+		    store_kinds[k].dir)) == -1)
 			st->direrr[k] = errno;
 	close(topfd);
 	return 0;
@@ -451,6 +510,7 @@ store_open_ro(struct store *st, const char *dir, char err[ERR_MAX])
 void
 store_release(struct store *st)
 {
+	size_t i;
 	int k;
 
 	if (st == NULL)
@@ -460,8 +520,122 @@ store_release(struct store *st)
 			close(st->dirfd[k]);
 		st->dirfd[k] = -1;
 	}
+	for (i = 0; i < st->noldfd; i++)
+		close(st->oldfd[i]);
+	free(st->oldfd);
+	st->oldfd = NULL;
+	st->noldfd = 0;
+	pthread_mutex_destroy(&st->reopen_lock);
 	free(st->dir);
 	st->dir = NULL;
+}
+
+/* 1 when dfd, a kind dir's fd, no longer names <dir>/<kind>: removed (no
+ * link left), replaced by another directory (or by anything else), or
+ * stale on NFS. */
+static int
+store_stale(const struct store *st, enum store_kind kind, int dfd)
+{
+	char path[PATH_MAX];
+	struct stat held, now;
+
+	if (fstat(dfd, &held) == -1)
+		return 1;
+	if (held.st_nlink == 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s", st->dir, store_kinds[kind].dir);
+	if (lstat(path, &now) == -1)
+		return 1;
+	return now.st_dev != held.st_dev || now.st_ino != held.st_ino;
+}
+
+/* Opens <dir>/<kind> again (made, with the data dir, when missing, unless
+ * the store is read-only) in place of dfd. 1 when kind now has a new fd
+ * (by this call or by another thread's), 0 when it could not be opened:
+ * then the old one stays, and the caller's error stands. */
+static int
+store_reopen(struct store *st, enum store_kind kind, int dfd, int why)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int *v, fd = -1, rc = 0, made = 0, top;
+
+	pthread_mutex_lock(&st->reopen_lock);
+	if (store_dfd(st, kind) != dfd) {
+		rc = 1;		/* another thread reopened it meanwhile */
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s", st->dir, store_kinds[kind].dir);
+	if (st->noldfd >= STORE_REOPEN_MAX) {
+		log_error("directory of the data dir gone again, not reopened "
+		    "(too many reopens: restart flowmon)", "dir", path,
+		    "error", strerror(why));
+		goto out;
+	}
+	if (!st->readonly && lstat(path, &sb) == -1 && errno == ENOENT) {
+		if (store_mkdirs(path, 0755) == -1) {
+			log_error("cannot make a directory of the data dir "
+			    "again", "dir", path, "error", strerror(errno));
+			goto out;
+		}
+		made = 1;
+	}
+	if ((top = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (fd = store_open_sub(top, store_kinds[kind].dir)) == -1) {
+		log_error("cannot reopen a directory of the data dir", "dir",
+		    path, "error", strerror(errno));
+		if (top != -1)
+			close(top);
+		goto out;
+	}
+	/* The new entry in the data dir is durable before files go in. */
+	if (made && fsync(top) == -1)
+		log_warn("cannot fsync the data dir", "dir", st->dir, "error",
+		    strerror(errno));
+	close(top);
+	if ((v = realloc(st->oldfd, (st->noldfd + 1) * sizeof(*v))) == NULL) {
+		close(fd);
+		goto out;
+	}
+	st->oldfd = v;
+	v[st->noldfd++] = dfd;
+	__atomic_store_n(&st->dirfd[kind], fd, __ATOMIC_RELEASE);
+	log_warn(made ? "directory of the data dir was removed: made again" :
+	    "directory of the data dir was replaced or went stale: reopened",
+	    "dir", path, "error", strerror(why));
+	rc = 1;
+out:
+	pthread_mutex_unlock(&st->reopen_lock);
+	return rc;
+}
+
+/* After an *at() call on kind's fd dfd failed with errnum: 1 when the
+ * directory was stale and has been reopened, so the caller retries once;
+ * else 0. errno is errnum on return. */
+static int
+store_retry(struct store *st, enum store_kind kind, int dfd, int errnum)
+{
+	int rc = 0;
+
+	if (errnum == ESTALE ||
+	    (errnum == ENOENT && store_stale(st, kind, dfd)))
+		rc = store_reopen(st, kind, dfd, errnum);
+	errno = errnum;
+	return rc;
+}
+
+/* kind's fd for a listing: readdir(3) of a removed directory finds it
+ * empty without an error, and one renamed away still lists, so check
+ * first that it is what the path names (two stat calls a listing). */
+static int
+store_fresh(struct store *st, enum store_kind kind)
+{
+	int dfd = store_dfd(st, kind);
+
+	if (store_stale(st, kind, dfd) &&
+	    store_reopen(st, kind, dfd, ENOENT))
+		dfd = store_dfd(st, kind);
+	return dfd;
 }
 
 /*
@@ -559,13 +733,20 @@ store_write(struct store *st, enum store_kind kind, const char *name,
     const void *buf, size_t len, char err[ERR_MAX])
 {
 	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	int dfd, again = 1;
 
 	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
 	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
-	return store_atomic(st->dirfd[kind], file, shown, buf, len, 0644,
-	    (mode_t)-1, err);
+	for (;;) {
+		dfd = store_dfd(st, kind);
+		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
+		    err) == 0)
+			return 0;
+		if (!again-- || !store_retry(st, kind, dfd, errno))
+			return -1;
+	}
 }
 
 int
@@ -621,7 +802,7 @@ store_write_file(const char *path, const void *buf, size_t len, mode_t mode,
 		if (mode == STORE_MODE_KEEP)
 			want = sb.st_mode & 07777;
 		if ((size_t)sb.st_size == len && (sb.st_mode & 07777) == want &&
-		    store_read_at(dfd, base, path, len, &old, &olen,
+		    store_read_at(dfd, base, path, 0, len, &old, &olen,
 		    why) == 0 && olen == len && memcmp(old, buf, len) == 0) {
 			rc = 0;
 			goto out;
@@ -646,13 +827,18 @@ store_remove(struct store *st, enum store_kind kind, const char *name,
 {
 	char file[NAME_MAX + 1];
 	const char *step;
-	int saved;
+	int saved, dfd, again = 1;
 
 	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
 	step = "remove";
-	if (unlinkat(st->dirfd[kind], file, 0) == -1) {
+	for (;;) {
+		dfd = store_dfd(st, kind);
+		if (unlinkat(dfd, file, 0) == 0)
+			break;
+		if (again-- && store_retry(st, kind, dfd, errno))
+			continue;
 		/* Already gone: the directory did not change, so there is
 		 * nothing to make durable. */
 		if (errno == ENOENT)
@@ -660,7 +846,7 @@ store_remove(struct store *st, enum store_kind kind, const char *name,
 		goto fail;
 	}
 	step = "fsync directory of";
-	if (fsync(st->dirfd[kind]) == -1)
+	if (fsync(dfd) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -677,7 +863,7 @@ store_move(struct store *st, enum store_kind from, enum store_kind to,
 {
 	char src[NAME_MAX + 1], dst[NAME_MAX + 1];
 	const char *step;
-	int saved;
+	int saved, sfd, dfd, again = 1, r1, r2;
 
 	if (store_check(st, from, name, 1, 0, err) == -1 ||
 	    store_check(st, to, name, 1, 0, err) == -1)
@@ -685,14 +871,25 @@ store_move(struct store *st, enum store_kind from, enum store_kind to,
 	store_file(from, name, src);
 	store_file(to, name, dst);
 	step = "move";
-	if (renameat(st->dirfd[from], src, st->dirfd[to], dst) == -1)
-		goto fail;
+	for (;;) {
+		sfd = store_dfd(st, from);
+		dfd = store_dfd(st, to);
+		if (renameat(sfd, src, dfd, dst) == 0)
+			break;
+		saved = errno;
+		if (!again-- || (saved != ENOENT && saved != ESTALE))
+			goto fail;
+		r1 = store_retry(st, from, sfd, saved);
+		r2 = from != to && store_retry(st, to, dfd, saved);
+		if (!r1 && !r2)
+			goto fail;
+	}
 	/* Destination first: should we crash between the two, the file is
 	 * durably in its new place even if the old entry comes back. */
 	step = "fsync directories for move of";
-	if (fsync(st->dirfd[to]) == -1)
+	if (fsync(dfd) == -1)
 		goto fail;
-	if (from != to && fsync(st->dirfd[from]) == -1)
+	if (from != to && fsync(sfd) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -718,11 +915,12 @@ store_wipe_free(char *buf, size_t cap)
 }
 
 /* The one bounded whole-file reader: file relative to dfd (AT_FDCWD: a
- * path), links followed, at most max bytes, into a malloc'd buffer with a
- * NUL after the data. shown names the file in err. */
+ * path), links followed unless flags holds O_NOFOLLOW, at most max bytes,
+ * into a malloc'd buffer with a NUL after the data. shown names the file
+ * in err. */
 static int
-store_read_at(int dfd, const char *file, const char *shown, size_t max,
-    char **bufp, size_t *lenp, char err[ERR_MAX])
+store_read_at(int dfd, const char *file, const char *shown, int flags,
+    size_t max, char **bufp, size_t *lenp, char err[ERR_MAX])
 {
 	const char *step = "cannot open";
 	char *buf = NULL, *nb;
@@ -735,7 +933,8 @@ store_read_at(int dfd, const char *file, const char *shown, size_t max,
 	*lenp = 0;
 	/* O_NONBLOCK: a FIFO someone left under this name must not hang
 	 * the caller in open(2); it is refused below. */
-	if ((fd = openat(dfd, file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, file, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    flags)) == -1)
 		goto fail;
 	if (fstat(fd, &sb) == -1)
 		goto fail;
@@ -791,6 +990,9 @@ fail:
 	saved = errno;
 	if (notreg)
 		snprintf(err, ERR_MAX, "%s: not a regular file", shown);
+	else if (saved == ELOOP && (flags & O_NOFOLLOW))
+		snprintf(err, ERR_MAX, "%s: a symbolic link, not followed in "
+		    "the data dir", shown);
 	else if (saved == EFBIG)
 		snprintf(err, ERR_MAX, "%s: larger than %zu bytes", shown,
 		    max);
@@ -802,6 +1004,25 @@ fail:
 		close(fd);
 	errno = saved;
 	return -1;
+}
+
+/* store_read_at on a file of kind's directory, links not followed, with
+ * one retry when the directory was stale. */
+static int
+store_read_kind(struct store *st, enum store_kind kind, const char *file,
+    const char *shown, size_t max, char **bufp, size_t *lenp,
+    char err[ERR_MAX])
+{
+	int dfd, again = 1;
+
+	for (;;) {
+		dfd = store_dfd(st, kind);
+		if (store_read_at(dfd, file, shown, O_NOFOLLOW, max, bufp,
+		    lenp, err) == 0)
+			return 0;
+		if (!again-- || !store_retry(st, kind, dfd, errno))
+			return -1;
+	}
 }
 
 int
@@ -816,8 +1037,7 @@ store_read(struct store *st, enum store_kind kind, const char *name,
 		return -1;
 	store_file(kind, name, file);
 	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
-	return store_read_at(st->dirfd[kind], file, shown, max, bufp, lenp,
-	    err);
+	return store_read_kind(st, kind, file, shown, max, bufp, lenp, err);
 }
 
 int
@@ -831,15 +1051,14 @@ store_read_entry(struct store *st, enum store_kind kind, const char *file,
 	if (store_check(st, kind, file, 0, 1, err) == -1)
 		return -1;
 	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
-	return store_read_at(st->dirfd[kind], file, shown, max, bufp, lenp,
-	    err);
+	return store_read_kind(st, kind, file, shown, max, bufp, lenp, err);
 }
 
 int
 store_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
     char err[ERR_MAX])
 {
-	return store_read_at(AT_FDCWD, path, path, max, bufp, lenp, err);
+	return store_read_at(AT_FDCWD, path, path, 0, max, bufp, lenp, err);
 }
 
 int
@@ -847,11 +1066,18 @@ store_exists(struct store *st, enum store_kind kind, const char *name)
 {
 	char file[NAME_MAX + 1], err[ERR_MAX];
 	struct stat sb;
+	int dfd, again = 1;
 
 	if (store_check(st, kind, name, 0, 0, err) == -1)
 		return 0;
 	store_file(kind, name, file);
-	return fstatat(st->dirfd[kind], file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	for (;;) {
+		dfd = store_dfd(st, kind);
+		if (fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+		if (!again-- || !store_retry(st, kind, dfd, errno))
+			return 0;
+	}
 }
 
 /*
@@ -958,7 +1184,7 @@ store_list(struct store *st, enum store_kind kind, struct store_entry **vp,
 	*np = 0;
 	if (store_check_kind(st, kind, err) == -1)
 		return -1;
-	if (store_list_fd(st->dirfd[kind], vp, np) == -1) {
+	if (store_list_fd(store_fresh(st, kind), vp, np) == -1) {
 		saved = errno;
 		snprintf(err, ERR_MAX, "cannot read directory %s/%s: %s",
 		    st->dir, store_kinds[kind].dir, strerror(saved));
@@ -1002,14 +1228,14 @@ store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	int rc, saved;
 
 	if (st == NULL || (unsigned)kind >= STORE_NKINDS ||
-	    st->dirfd[kind] == -1) {
+	    store_dfd(st, kind) == -1) {
 		snprintf(err, ERR_MAX, "store: cannot scan kind %d", (int)kind);
 		errno = EINVAL;
 		return -1;
 	}
 	ext = store_kinds[kind].ext;
 	elen = strlen(ext);
-	if ((d = store_opendir(st->dirfd[kind])) == NULL)
+	if ((d = store_opendir(store_fresh(st, kind))) == NULL)
 		goto fail;
 	for (;;) {
 		errno = 0;

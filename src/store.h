@@ -7,6 +7,7 @@
 #ifndef FLOWMON_STORE_H
 #define FLOWMON_STORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -27,14 +28,29 @@ enum store_kind {
 
 struct store {
 	char	*dir;			/* data dir path, owned */
-	int	 dirfd[STORE_NKINDS];	/* open O_DIRECTORY fds, -1 if closed */
+	int	 dirfd[STORE_NKINDS];	/* open O_DIRECTORY fds, -1 if closed;
+					   atomic (a reopen replaces one) */
 	int	 readonly;		/* store_open_ro(): nothing is changed */
 	int	 direrr[STORE_NKINDS];	/* why a dirfd is -1 (errno), or 0 */
+	/* Reopening a kind dir that was removed or went stale (see
+	 * store.c): one at a time; the fds replaced stay open (a thread may
+	 * still be using one) until store_release. */
+	pthread_mutex_t	 reopen_lock;
+	int		*oldfd;
+	size_t		 noldfd;
 };
 
 /* Opens (creating with mode 0755 as needed) dir and its sub-directories and
- * deletes stale temp files left by a crash. Fills err and returns -1 (errno
- * set) on failure. */
+ * deletes stale temp files left by a crash. A sub-directory that is a
+ * symbolic link is refused (err names it, errno ELOOP): a link could send
+ * every write out of the data dir. Fills err and returns -1 (errno set) on
+ * failure.
+ *
+ * Each sub-directory stays open for the life of the store. When an
+ * operation on one fails with ESTALE (an NFS export made again), or with
+ * ENOENT while the directory is no longer the one its path names (removed,
+ * or removed and made again), the store opens the path again (creating it
+ * when missing; never for store_open_ro) and retries the operation once. */
 int	 store_open(struct store *st, const char *dir, char err[ERR_MAX]);
 /* Opens dir as it is, for reading only (`flowmon check`): creates nothing,
  * sweeps nothing; a kind dir that cannot be opened stays closed and
@@ -75,9 +91,10 @@ int	 store_move(struct store *st, enum store_kind from, enum store_kind to,
 	    const char *name, char err[ERR_MAX]);
 
 /* Reads <kind>/<name><ext> whole into a malloc'd, NUL-terminated buffer
- * the caller frees. Returns 0, or -1 with errno (ENOENT when missing,
- * EFBIG beyond max bytes, EISDIR or EINVAL when not a regular file) and
- * err ("<path>: <what went wrong>"). */
+ * the caller frees. Links are not followed (O_NOFOLLOW): a symbolic link
+ * fails with ELOOP. Returns 0, or -1 with errno (ENOENT when missing,
+ * EFBIG beyond max bytes, EISDIR or EINVAL when not a regular file, ELOOP
+ * for a link) and err ("<path>: <what went wrong>"). */
 int	 store_read(struct store *st, enum store_kind kind, const char *name,
 	    size_t max, char **buf, size_t *len, char err[ERR_MAX]);
 
@@ -113,7 +130,8 @@ int	 store_list_dir(const char *dir, struct store_entry **v, size_t *n,
 void	 store_entries_free(struct store_entry *v, size_t n);
 
 /* Reads the entry named file (as store_list reports it, no name mapping:
- * dot files too) of kind's directory, like store_read. */
+ * dot files too) of kind's directory, like store_read (links not
+ * followed). */
 int	 store_read_entry(struct store *st, enum store_kind kind,
 	    const char *file, size_t max, char **buf, size_t *len,
 	    char err[ERR_MAX]);

@@ -1393,6 +1393,251 @@ START_TEST(open_read_only)
 }
 END_TEST
 
+
+/*
+ * Links and directories that go away (issue 13).
+ */
+
+/* A kind dir that is a symbolic link is refused at start, naming it; the
+ * read-only store says so too. */
+START_TEST(open_refuses_linked_kind_dir)
+{
+	static const char *const kinds[] = { "targets", "rules", "state",
+	    "nodes", "rejected" };
+	struct store st;
+	struct store_entry *v;
+	char err[ERR_MAX], *dir, *p, *q, *want;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		dir = tu_tmpdir();
+		p = xpath(dir, kinds[i]);
+		q = xpath(dir, "elsewhere");
+		ck_assert_int_eq(mkdir(q, 0755), 0);
+		ck_assert_int_eq(symlink(q, p), 0);
+		err[0] = '\0';
+		errno = 0;
+		ck_assert_int_eq(store_open(&st, dir, err), -1);
+		ck_assert_int_eq(errno, ELOOP);
+		ck_assert_int_eq(asprintf(&want, "%s is a symbolic link: "
+		    "refused", p) > 0, 1);
+		ck_assert_msg(strstr(err, want) != NULL, "err: %s", err);
+		free(want);
+		/* Nothing was written through the link. */
+		ck_assert_int_eq(count_entries(q, 0), 0);
+
+		ck_assert_int_eq(store_open_ro(&st, dir, err), 0);
+		ck_assert_int_eq(store_list(&st, (enum store_kind)i, &v, &n,
+		    err), -1);
+		ck_assert_int_eq(errno, ELOOP);
+		ck_assert_msg(strstr(err, "is a symbolic link") != NULL,
+		    "err: %s", err);
+		store_release(&st);
+		free(p);
+		free(q);
+		tu_rmrf(dir);
+		free(dir);
+	}
+}
+END_TEST
+
+/* The data dir's reader does not follow links: a link in targets/ reads
+ * as ELOOP, named so; store_read_file (outside the data dir) follows. */
+START_TEST(read_refuses_links)
+{
+	struct store st;
+	char err[ERR_MAX] = "", *dir, *p, *q, *buf;
+	size_t len;
+
+	dir = open_fresh(&st);
+	q = xpath(dir, "secret");
+	tu_spit(q, "password");
+	p = xpath(dir, "targets/evil.json");
+	ck_assert_int_eq(symlink(q, p), 0);
+	errno = 0;
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "evil", 100, &buf,
+	    &len, err), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_ptr_null(buf);
+	ck_assert_msg(strstr(err, "targets/evil.json: a symbolic link, not "
+	    "followed") != NULL, "err: %s", err);
+	errno = 0;
+	ck_assert_int_eq(store_read_entry(&st, STORE_TARGETS, "evil.json", 100,
+	    &buf, &len, err), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(store_read_file(p, 100, &buf, &len, err), 0);
+	ck_assert_str_eq(buf, "password");
+	free(buf);
+	/* A write replaces the link itself, never its target. */
+	put(&st, STORE_TARGETS, "evil", "[]");
+	assert_file(dir, "secret", "password");
+	assert_file(dir, "targets/evil.json", "[]");
+	free(p);
+	free(q);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A kind dir removed under an open store: the next write makes it again
+ * and lands in it; one removed and made again by hand: writes, reads,
+ * removes and listings all reach the new one. */
+START_TEST(kind_dir_removed_and_made_again)
+{
+	struct store st;
+	struct store_entry *v;
+	char err[ERR_MAX] = "", *dir, *p, *buf;
+	size_t n, len;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_TARGETS, "a", "[1]");
+
+	/* rm -rf targets: made again by the write. */
+	p = xpath(dir, "targets");
+	tu_rmrf(p);
+	ck_assert(!tu_exists(p));
+	put(&st, STORE_TARGETS, "b", "[2]");
+	assert_file(dir, "targets/b.json", "[2]");
+	ck_assert(!exists(dir, "targets/a.json"));
+
+	/* rm -rf targets; mkdir targets (a restore by hand). */
+	tu_rmrf(p);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	put(&st, STORE_TARGETS, "c", "[3]");
+	assert_file(dir, "targets/c.json", "[3]");
+	ck_assert_int_eq(count_entries(p, 0), 1);
+
+	/* A read finds a file put into a new directory by hand. */
+	tu_rmrf(p);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "targets/d.json");
+	tu_spit(p, "[4]");
+	free(p);
+	ck_assert_msg(store_read(&st, STORE_TARGETS, "d", 100, &buf, &len,
+	    err) == 0, "%s", err);
+	ck_assert_str_eq(buf, "[4]");
+	free(buf);
+
+	/* A remove reaches it too, and so does a listing. */
+	p = xpath(dir, "targets");
+	tu_rmrf(p);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "targets/e.json");
+	tu_spit(p, "[5]");
+	free(p);
+	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "e", err), 0);
+	ck_assert(!exists(dir, "targets/e.json"));
+	p = xpath(dir, "targets");
+	tu_rmrf(p);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "targets/f.json");
+	tu_spit(p, "[6]");
+	free(p);
+	ck_assert_int_eq(store_list(&st, STORE_TARGETS, &v, &n, err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].file, "f.json");
+	store_entries_free(v, n);
+	ck_assert_int_eq(store_exists(&st, STORE_TARGETS, "f"), 1);
+
+	/* A move between two replaced directories. */
+	p = xpath(dir, "rules");
+	tu_rmrf(p);
+	free(p);
+	p = xpath(dir, "rejected");
+	tu_rmrf(p);
+	free(p);
+	put(&st, STORE_RULES, "g", "groups: []\n");
+	ck_assert_msg(store_move(&st, STORE_RULES, STORE_REJECTED, "g",
+	    err) == 0, "%s", err);
+	assert_file(dir, "rejected/g.yml", "groups: []\n");
+
+	/* A missing file in a healthy directory is still just missing. */
+	errno = 0;
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "zz", 100, &buf, &len,
+	    err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "zz", err), 0);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Threads writing while the directory is removed under them: every write
+ * either succeeds into the directory that is there, or fails; none is
+ * lost once the directory stays. */
+struct churn {
+	struct store	*st;
+	int		 id;
+	int		 failed;
+};
+
+static void *
+churn_writer(void *arg)
+{
+	struct churn *c = arg;
+	char name[32], err[ERR_MAX];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "w%d-%d", c->id, i);
+		if (store_write(c->st, STORE_TARGETS, name, "[]", 2,
+		    err) == -1)
+			c->failed++;
+	}
+	return NULL;
+}
+
+START_TEST(kind_dir_removed_while_writing)
+{
+	struct store st;
+	struct churn c[4];
+	pthread_t t[4];
+	char err[ERR_MAX] = "", *dir, *p, *old;
+	int i;
+
+	dir = open_fresh(&st);
+	p = xpath(dir, "targets");
+	old = xpath(dir, "old");
+	for (i = 0; i < 4; i++) {
+		c[i].st = &st;
+		c[i].id = i;
+		c[i].failed = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn_writer,
+		    &c[i]), 0);
+	}
+	/* Moved away whole, then removed (which may race with a writer
+	 * still in it: then it goes after the join). */
+	for (i = 0; i < 5; i++) {
+		if (rename(p, old) == 0) {
+			char *cmd;
+
+			ck_assert_int_gt(asprintf(&cmd, "rm -rf '%s' "
+			    "2>/dev/null", old), 0);
+			(void)!system(cmd);
+			free(cmd);
+		}
+		usleep(2000);
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	tu_rmrf(old);
+	/* Afterwards a write works and lands where the path says. */
+	ck_assert_msg(store_write(&st, STORE_TARGETS, "last", "[]", 2,
+	    err) == 0, "%s", err);
+	assert_file(dir, "targets/last.json", "[]");
+	free(p);
+	free(old);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1441,6 +1686,14 @@ store_suite(void)
 	tcase_add_test(tc, hashes);
 	tcase_add_test(tc, list_and_read_entries);
 	tcase_add_test(tc, open_read_only);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hardening");
+	tcase_add_test(tc, open_refuses_linked_kind_dir);
+	tcase_add_test(tc, read_refuses_links);
+	tcase_add_test(tc, kind_dir_removed_and_made_again);
+	tcase_add_test(tc, kind_dir_removed_while_writing);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");
