@@ -61,6 +61,8 @@ struct config {
 	char	*docker_host;
 	char	*docker_notify_label;
 	long	 docker_poll_ms;
+	/* Services kept at most (registry_set_max_services). */
+	long	 max_services;
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

@@ -24,7 +24,11 @@ enum fm_err {
 	FM_RETRY,
 	/* Will not heal by itself: out of memory, a setup that is wrong
 	 * (a reload URL answering 403 or 404). */
-	FM_FATAL
+	FM_FATAL,
+	/* The input collides with something another owner holds: a long
+	 * service name whose shortened file name another service has.
+	 * Repeating it does not help; another name does. */
+	FM_CONFLICT
 };
 
 /* The kind's name in lower case, for logs and tests. */
@@ -38,6 +42,7 @@ fm_err_name(enum fm_err k)
 	case FM_STORAGE:	return "storage";
 	case FM_RETRY:		return "retry";
 	case FM_FATAL:		return "fatal";
+	case FM_CONFLICT:	return "conflict";
 	}
 	return "unknown";
 }

@@ -14,7 +14,10 @@
  * Nothing here writes to the data dir, and it reads it only through the
  * store (watch_snap_take_store, store_read_entry): files flowmon did not
  * write are left alone. A hand-edited flowmon file is replaced from the
- * record by the registry at the next reconfigure of that service. */
+ * record by the registry at the next reconfigure of that service. One of
+ * flowmon's files missing from a scan is handed to the registry, which
+ * writes it again from its record (registry_heal) under the service's
+ * lock: the watcher notices, the registry writes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -309,6 +312,17 @@ files_report(const struct fentry *e, const struct fentry *prev)
 		    "reason", e->reason != NULL ? e->reason : "");
 }
 
+/* Whether the scan just taken holds file in targets/ (rules 0) or
+ * rules/ (rules 1), for registry_heal(). */
+static int
+files_present(void *ctx, int rules, const char *file)
+{
+	const struct watch_snap *snap = ctx;
+
+	return watch_snap_find(&snap[rules ? F_RULES : F_TARGETS],
+	    file) != NULL;
+}
+
 static int
 files_scan(void *arg, enum watch_why why)
 {
@@ -317,7 +331,7 @@ files_scan(void *arg, enum watch_why why)
 	struct fentry *nv = NULL, *old;
 	const struct fentry *prev;
 	char err[ERR_MAX];
-	size_t nn = 0, nold, total, i;
+	size_t nn = 0, nold, total, i, healed[2];
 	int d, changed = 0, trigger = 0;
 
 	memset(snap, 0, sizeof(snap));
@@ -328,6 +342,12 @@ files_scan(void *arg, enum watch_why why)
 			goto fail;
 		}
 	}
+	/* flowmon's own files that vanished are written again at once; the
+	 * next scan (soon: they changed) lists them. */
+	if (registry_heal(f->reg, files_present, snap, healed, err) == -1)
+		log_warn("cannot write a vanished file again", "error", err);
+	if (healed[0] + healed[1] > 0)
+		changed = 1;
 	total = snap[F_TARGETS].n + snap[F_RULES].n;
 	if ((nv = calloc(total ? total : 1, sizeof(*nv))) == NULL) {
 		log_warn("cannot scan the data dir", "error", "out of memory");
@@ -353,6 +373,12 @@ files_scan(void *arg, enum watch_why why)
 			    prev->valid == e->valid)
 				continue;
 			files_report(e, prev);
+			/* A new hand edit (the registry dropped its hash). */
+			if (e->owner == REGISTRY_OWNER_EDITED && (prev == NULL ||
+			    prev->owner != REGISTRY_OWNER_EDITED ||
+			    prev->hash != e->hash || prev->size != e->size))
+				metrics_file_edited(d == F_RULES ? M_FILE_RULES :
+				    M_FILE_TARGETS);
 			/* A valid rule file flowmon did not write, new or
 			 * changed: Prometheus should load it. */
 			if (d == F_RULES && e->matched && e->valid &&

@@ -242,6 +242,8 @@ fail_code(enum fm_err kind)
 	switch (kind) {
 	case FM_REFUSED:
 		return 400;
+	case FM_CONFLICT:
+		return 409;
 	case FM_RETRY:
 		return 503;
 	default:
@@ -386,7 +388,7 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	snprintf(name, sizeof(name), "%s", svc->name);
 	rc = registry_upsert(h->reg, svc, &res, err);
 	svc = NULL;
-	if (rc == -1 && res.fail == FM_REFUSED) {
+	if (rc == -1 && (res.fail == FM_REFUSED || res.fail == FM_CONFLICT)) {
 		cJSON_Delete(o);
 		log_info("reconfigure refused", "service", name, "error", err);
 		reply_service_error(rp, fail_code(res.fail), err, name, 0);

@@ -241,6 +241,7 @@ main(int argc, char **argv)
 	lim.max_alerts = cfg.max_alerts;
 	lim.max_rule_bytes = cfg.max_rule_bytes;
 	registry_set_checks(reg, pt, &lim);
+	registry_set_max_services(reg, (size_t)cfg.max_services);
 	if (rl != NULL) {
 		struct quarantine_ops ops = { try_reload, rl };
 

@@ -15,6 +15,8 @@ static uint64_t m_requests[M_EP_COUNT][M_NCODES + 1];
 static uint64_t m_written[M_FILE_COUNT];
 static uint64_t m_removed[M_FILE_COUNT];
 static uint64_t m_errors[M_FILE_COUNT];
+static uint64_t m_healed[M_FILE_COUNT];
+static uint64_t m_edited[M_FILE_COUNT];
 
 static const char *const m_ep_names[M_EP_COUNT] = {
 	"reconfigure", "remove", "node_reconfigure", "node_remove", "ping",
@@ -57,6 +59,18 @@ void
 metrics_write_error(enum metrics_file kind)
 {
 	__atomic_add_fetch(&m_errors[kind], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_file_healed(enum metrics_file kind)
+{
+	__atomic_add_fetch(&m_healed[kind], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_file_edited(enum metrics_file kind)
+{
+	__atomic_add_fetch(&m_edited[kind], 1, __ATOMIC_RELAXED);
 }
 
 int
@@ -106,6 +120,26 @@ file_family(struct metrics_buf *b, const char *name, const char *help,
 	return rc;
 }
 
+/* One counter family over targets/ and rules/, labelled dir as
+ * flowmon_files is. */
+static int
+dir_family(struct metrics_buf *b, const char *name, const char *help,
+    uint64_t counters[M_FILE_COUNT])
+{
+	static const enum metrics_file dirs[] = { M_FILE_TARGETS,
+	    M_FILE_RULES };
+	size_t i;
+	int rc;
+
+	rc = metrics_append(b, "# HELP %s %s\n# TYPE %s counter\n", name, help,
+	    name);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		rc |= metrics_append(b, "%s{dir=\"%s\"} %llu\n", name,
+		    m_file_names[dirs[i]], (unsigned long long)
+		    __atomic_load_n(&counters[dirs[i]], __ATOMIC_RELAXED));
+	return rc;
+}
+
 int
 metrics_render(struct metrics_buf *b)
 {
@@ -139,5 +173,11 @@ metrics_render(struct metrics_buf *b)
 	    "Files removed, by kind.", m_removed);
 	rc |= file_family(b, "flowmon_write_errors_total",
 	    "Failed writes or removes in the data dir, by kind.", m_errors);
+	rc |= dir_family(b, "flowmon_files_healed_total",
+	    "Files of flowmon's found missing and written again from their "
+	    "records, by directory.", m_healed);
+	rc |= dir_family(b, "flowmon_files_edited_total",
+	    "Files of flowmon's found edited by hand (replaced at the next "
+	    "reconfigure of their service), by directory.", m_edited);
 	return rc ? -1 : 0;
 }

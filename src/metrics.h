@@ -35,6 +35,11 @@ void	 metrics_file_written(enum metrics_file kind);
 void	 metrics_file_removed(enum metrics_file kind);
 /* Counts one failed write or remove. */
 void	 metrics_write_error(enum metrics_file kind);
+/* Counts one file of flowmon's in targets/ or rules/ (M_FILE_TARGETS or
+ * M_FILE_RULES) found missing and written again from its record, and one
+ * found edited by hand (its bytes are no longer what flowmon wrote). */
+void	 metrics_file_healed(enum metrics_file kind);
+void	 metrics_file_edited(enum metrics_file kind);
 /* Name of an endpoint as used in the `endpoint` label. */
 const char *metrics_endpoint_name(enum metrics_endpoint ep);
 

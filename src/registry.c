@@ -24,9 +24,17 @@
  * disk; requests for different services never wait on each other. Node
  * changes take one mutex across their write and re-render, so the node
  * record on disk and the labels in memory come from the same request. Lock
- * order: node write mutex, then map lock, then entry lock, then node lock.
- * Entries are never freed before registry_free(), so a pointer taken under
- * the map lock stays good.
+ * order: node write mutex, then map lock, then entry lock, then the
+ * long-name mutex, then node lock.
+ *
+ * Entries. An entry lives while it holds something (a record, valid or
+ * not, a file on disk, a rule file set aside, task DNS state) or while a
+ * thread holds a reference to it (reg_entry(), reg_entries()); the last
+ * reference of an entry that holds nothing frees it (reg_put()), so a
+ * service removed for good costs no memory, and a request refused before
+ * anything was written leaves nothing behind. A reference is taken under
+ * the map lock and the last one is dropped under its write lock, so no
+ * thread can find an entry that is being freed.
  *
  * The start-up rebuild, node labels, rule files against reloads and what
  * views.c and taskdns.c read are in registry_load.c, registry_nodes.c,
@@ -101,7 +109,20 @@ registry_new(struct store *st, struct reloader *rl)
 	pthread_rwlock_init(&r->maplock, NULL);
 	pthread_rwlock_init(&r->nodelock, NULL);
 	pthread_mutex_init(&r->nodewrite, NULL);
+	pthread_mutex_init(&r->longname, NULL);
 	return r;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	service_free(e->svc);
+	pthread_mutex_destroy(&e->lock);
+	strv_free(e->addrs, e->naddrs);
+	free(e->invalid);
+	free(e->rejected);
+	free(e->name);
+	free(e);
 }
 
 void
@@ -116,13 +137,7 @@ registry_free(struct registry *r)
 	for (i = 0; i < r->nbuckets; i++) {
 		for (e = r->buckets[i]; e; e = en) {
 			en = e->next;
-			service_free(e->svc);
-			pthread_mutex_destroy(&e->lock);
-			strv_free(e->addrs, e->naddrs);
-			free(e->invalid);
-			free(e->rejected);
-			free(e->name);
-			free(e);
+			entry_free(e);
 		}
 	}
 	for (n = r->nodes; n; n = nn) {
@@ -135,6 +150,7 @@ registry_free(struct registry *r)
 	pthread_rwlock_destroy(&r->maplock);
 	pthread_rwlock_destroy(&r->nodelock);
 	pthread_mutex_destroy(&r->nodewrite);
+	pthread_mutex_destroy(&r->longname);
 	free(r);
 }
 
@@ -186,8 +202,85 @@ map_grow(struct registry *r)
 	r->nbuckets = n;
 }
 
-/* The entry of name, created when create is set. NULL if absent or on
- * allocation failure (errno ENOMEM then). */
+/* A reference, taken under the map lock (either mode). */
+static void
+entry_ref(struct entry *e)
+{
+	__atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+/* e holds nothing that must outlive the request holding it. Read under
+ * the map's write lock with no reference left: nobody else touches e. */
+static int
+entry_empty(const struct entry *e)
+{
+	return e->svc == NULL && e->invalid == NULL && !e->has_targets &&
+	    !e->has_rules && !e->has_rejected && e->rejected == NULL &&
+	    !e->parked && e->naddrs == 0 && e->dns_epoch == 0;
+}
+
+/* Takes e out of the map and frees it (map write lock held). */
+static void
+map_drop(struct registry *r, struct entry *e)
+{
+	struct entry **pp;
+
+	for (pp = &r->buckets[reg_hash(e->name, strlen(e->name)) %
+	    r->nbuckets]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			r->nentries--;
+			entry_free(e);
+			return;
+		}
+	}
+}
+
+/* Drops one reference (map write lock held); frees e if it was the last
+ * and e is empty. */
+static void
+entry_unref_locked(struct registry *r, struct entry *e)
+{
+	if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    entry_empty(e))
+		map_drop(r, e);
+}
+
+void
+reg_put(struct registry *r, struct entry *e)
+{
+	size_t old;
+
+	if (e == NULL)
+		return;
+	/* Not the last reference: nothing can be freed, no lock needed. */
+	old = __atomic_load_n(&e->refs, __ATOMIC_ACQUIRE);
+	while (old > 1)
+		if (__atomic_compare_exchange_n(&e->refs, &old, old - 1, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return;
+	/* Maybe the last: under the write lock nobody takes a new one. */
+	pthread_rwlock_wrlock(&r->maplock);
+	entry_unref_locked(r, e);
+	pthread_rwlock_unlock(&r->maplock);
+}
+
+void
+reg_entries_put(struct registry *r, struct entry **all, size_t n)
+{
+	size_t i;
+
+	if (all == NULL)
+		return;
+	pthread_rwlock_wrlock(&r->maplock);
+	for (i = 0; i < n; i++)
+		entry_unref_locked(r, all[i]);
+	pthread_rwlock_unlock(&r->maplock);
+	free(all);
+}
+
+/* The entry of name, created when create is set, with a reference. NULL
+ * if absent or on allocation failure (errno ENOMEM then). */
 struct entry *
 reg_entry(struct registry *r, const char *name, int create)
 {
@@ -195,14 +288,17 @@ reg_entry(struct registry *r, const char *name, int create)
 	size_t h;
 
 	pthread_rwlock_rdlock(&r->maplock);
-	e = map_find(r, name);
+	if ((e = map_find(r, name)) != NULL)
+		entry_ref(e);
 	pthread_rwlock_unlock(&r->maplock);
 	if (e != NULL || !create)
 		return e;
 
 	pthread_rwlock_wrlock(&r->maplock);
-	if ((e = map_find(r, name)) != NULL)
+	if ((e = map_find(r, name)) != NULL) {
+		entry_ref(e);
 		goto out;
+	}
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
 	    (e->name = strdup(name)) == NULL) {
 		free(e);
@@ -211,6 +307,7 @@ reg_entry(struct registry *r, const char *name, int create)
 		goto out;
 	}
 	pthread_mutex_init(&e->lock, NULL);
+	e->refs = 1;
 	if (r->nentries >= r->nbuckets)
 		map_grow(r);
 	h = reg_hash(name, strlen(name)) % r->nbuckets;
@@ -229,9 +326,9 @@ entry_cmp(const void *a, const void *b)
 	    (*(struct entry *const *)b)->name);
 }
 
-/* Every entry, under the map lock (entries are never freed before
- * registry_free, so the pointers stay good after it is dropped); sorted by
- * name if asked. NULL on ENOMEM. */
+/* Every entry, each with a reference taken under the map lock, so the
+ * pointers stay good after it is dropped; sorted by name if asked. NULL
+ * on ENOMEM. */
 struct entry **
 reg_entries(struct registry *r, int sorted, size_t *n)
 {
@@ -242,8 +339,10 @@ reg_entries(struct registry *r, int sorted, size_t *n)
 	pthread_rwlock_rdlock(&r->maplock);
 	if ((all = calloc(r->nentries + 1, sizeof(*all))) != NULL)
 		for (i = 0; i < r->nbuckets; i++)
-			for (e = r->buckets[i]; e; e = e->next)
+			for (e = r->buckets[i]; e; e = e->next) {
+				entry_ref(e);
 				all[(*n)++] = e;
+			}
 	pthread_rwlock_unlock(&r->maplock);
 	if (all != NULL && sorted)
 		qsort(all, *n, sizeof(*all), entry_cmp);
@@ -494,6 +593,121 @@ reg_fail(struct registry_result *res, enum fm_err kind, int errnum)
 	return -1;
 }
 
+void
+registry_set_max_services(struct registry *r, size_t max)
+{
+	r->max_services = max;
+}
+
+size_t
+registry_entries(struct registry *r)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&r->maplock);
+	n = r->nentries;
+	pthread_rwlock_unlock(&r->maplock);
+	return n;
+}
+
+/* Whether a service other than self's already has base (self's shortened
+ * file name, for name) as its file name: another entry whose name maps to
+ * it (an invalid record is kept under its file name, which maps to
+ * itself), or a record in state/ under it that names another service or
+ * cannot be read as naming any. 1 with who (its name, or why the record
+ * does not do) filled in; 0 when base is free or name's own. */
+static int
+base_taken(struct registry *r, const struct entry *self, const char *name,
+    const char *base, char *who, size_t whosz)
+{
+	struct kvlist params = { 0 };
+	char b[214], why[ERR_MAX], *buf = NULL;
+	const char *owner;
+	struct entry *e;
+	size_t i, blen = strlen(base), len;
+	int removed, taken = 0;
+
+	pthread_rwlock_rdlock(&r->maplock);
+	for (i = 0; i < r->nbuckets && !taken; i++) {
+		for (e = r->buckets[i]; e != NULL && !taken; e = e->next) {
+			/* Only a name at least as long maps to base. */
+			if (e == self || strlen(e->name) < blen)
+				continue;
+			store_base(e->name, b);
+			if (strcmp(b, base) == 0) {
+				snprintf(who, whosz, "service %s", e->name);
+				taken = 1;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&r->maplock);
+	if (taken)
+		return 1;
+	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
+	    why) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(who, whosz, "a record flowmon cannot read (%.300s)",
+		    why);
+		return 1;
+	}
+	if (record_decode(buf, len, &params, &removed, why) == -1) {
+		snprintf(who, whosz, "a record that does not parse (%.300s)",
+		    why);
+		taken = 1;
+	} else if ((owner = kvlist_get(&params, "serviceName")) == NULL ||
+	    strcmp(owner, name) != 0) {
+		snprintf(who, whosz, "service %s", owner ? owner : "(unnamed)");
+		taken = 1;
+	}
+	kvlist_release(&params);
+	free(buf);
+	return taken;
+}
+
+/* A service without a record yet: it must fit under --max-services (its
+ * place is reserved: *reserved) and must not take a file name another
+ * service has (a shortened long name; the long-name mutex is then held,
+ * *longname, until the caller has written its record). -1 with err and
+ * res->fail when refused. */
+static int
+admit_new(struct registry *r, struct entry *e, const char *name,
+    int *reserved, int *longname, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	char base[214], who[ERR_MAX];
+	size_t n, max = r->max_services;
+
+	n = __atomic_load_n(&r->nrecords, __ATOMIC_RELAXED);
+	do {
+		if (max > 0 && n >= max) {
+			snprintf(err, ERR_MAX, "serviceName %.100s: a new "
+			    "service would exceed --max-services %zu "
+			    "(FLOWMON_MAX_SERVICES): flowmon keeps %zu "
+			    "services; remove one or raise the limit", name,
+			    max, n);
+			return reg_fail(res, FM_REFUSED, ENOSPC);
+		}
+	} while (!__atomic_compare_exchange_n(&r->nrecords, &n, n + 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	*reserved = 1;
+	store_base(name, base);
+	if (strcmp(base, name) == 0)
+		return 0;
+	pthread_mutex_lock(&r->longname);
+	*longname = 1;
+	if (base_taken(r, e, name, base, who, sizeof(who))) {
+		snprintf(err, ERR_MAX, "serviceName %.60s...: a name over %zu "
+		    "bytes is stored under its first %zu bytes and a hash, "
+		    "state/%.60s...%s.json, and %.200s has that file name "
+		    "already: choose a name that differs in its first %zu "
+		    "bytes", name, strlen(base), strlen(base) - 17, base,
+		    strrchr(base, '~'), who, strlen(base) - 17);
+		return reg_fail(res, FM_CONFLICT, EEXIST);
+	}
+	return 0;
+}
+
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
@@ -501,7 +715,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	struct entry *e;
 	char *rules = NULL;
 	size_t rlen = 0;
-	int rc = -1, k;
+	int rc = -1, k, reserved = 0, longname = 0;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, svc->name, 1)) == NULL) {
@@ -510,6 +724,9 @@ registry_upsert(struct registry *r, struct service *svc,
 		return reg_fail(res, FM_FATAL, ENOMEM);
 	}
 	pthread_mutex_lock(&e->lock);
+	if (e->svc == NULL && e->invalid == NULL &&
+	    admit_new(r, e, svc->name, &reserved, &longname, res, err) == -1)
+		goto drop;
 	/* The tasks of a removed service are gone with it. */
 	if ((k = keep_tasks(e->removed ? NULL : e->svc, svc)) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
@@ -534,6 +751,12 @@ registry_upsert(struct registry *r, struct service *svc,
 		}
 		res->wrote_state = 1;
 	}
+	/* The file name is this service's now (its record says so). */
+	if (longname) {
+		pthread_mutex_unlock(&r->longname);
+		longname = 0;
+	}
+	reserved = 0;
 	/* From here the record on disk is svc: keep memory in step with it
 	 * even if an output write fails (a later request retries it). */
 	reg_count(r, e, -1);
@@ -551,7 +774,12 @@ registry_upsert(struct registry *r, struct service *svc,
 	if ((rc = reg_sync(r, e, rules, rlen, 1, res, err)) == -1)
 		reg_fail(res, FM_STORAGE, errno);
 drop:
+	if (longname)
+		pthread_mutex_unlock(&r->longname);
+	if (reserved)
+		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 	service_free(svc);
 	free(rules);
 	if (res->wrote_rules && r->rl)
@@ -634,11 +862,14 @@ registry_remove(struct registry *r, const char *name,
 	reg_count(r, e, -1);
 	service_free(e->svc);
 	e->svc = NULL;
+	__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
 	e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
 	reg_dns_follow(r, e);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&e->lock);
+	/* A service removed for good leaves nothing: its entry goes. */
+	reg_put(r, e);
 	if (res->wrote_rules && r->rl)
 		reloader_trigger(r->rl);
 	return rc;
@@ -684,7 +915,7 @@ registry_active_names(struct registry *r, uint64_t gen, char ***names,
 			rc = strv_push(names, n, e->name);
 		pthread_mutex_unlock(&e->lock);
 	}
-	free(all);
+	reg_entries_put(r, all, nall);
 	if (rc == -1) {
 		strv_free(*names, *n);
 		*names = NULL;
@@ -693,15 +924,15 @@ registry_active_names(struct registry *r, uint64_t gen, char ***names,
 	return rc;
 }
 
-/* The entry whose files are named base: the service of that name, or the
- * one whose very long name the store shortened to base (such a base holds
- * a '~', which no service name does). */
+/* The entry whose files are named base, with a reference: the service of
+ * that name, or the one whose very long name the store shortened to base
+ * (such a base holds a '~', which no service name does). */
 static struct entry *
 entry_by_base(struct registry *r, const char *base)
 {
 	struct entry *e, *found = NULL;
 	char b[214];
-	size_t i;
+	size_t i, blen = strlen(base);
 
 	if ((e = reg_entry(r, base, 0)) != NULL || strchr(base, '~') == NULL)
 		return e;
@@ -709,9 +940,13 @@ entry_by_base(struct registry *r, const char *base)
 	for (i = 0; i < r->nbuckets && found == NULL; i++)
 		for (e = r->buckets[i]; e != NULL && found == NULL;
 		    e = e->next) {
+			if (strlen(e->name) < blen)
+				continue;
 			store_base(e->name, b);
-			if (strcmp(b, base) == 0)
+			if (strcmp(b, base) == 0) {
+				entry_ref(e);
 				found = e;
+			}
 		}
 	pthread_rwlock_unlock(&r->maplock);
 	return found;
@@ -743,6 +978,7 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 			*h = 0;
 	}
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 	return own;
 }
 

@@ -55,9 +55,12 @@ int	 registry_load(struct registry *r, const struct request_ctx *ctx,
  * registry_set_checks): if not, nothing is written and -1 is returned with
  * res->fail FM_REFUSED and err carrying the reason (naming alertIf.N when
  * promtool names the rule). Different services proceed in parallel; the
- * same service is serialised. 0, or -1 with err, errno and res->fail
- * (FM_STORAGE, FM_FATAL) on a storage or memory error (old files intact;
- * a later request retries). */
+ * same service is serialised. A new service is refused with FM_REFUSED
+ * beyond registry_set_max_services(), and with FM_CONFLICT when its name
+ * is one of those over 213 bytes the store shortens (store_base()) and
+ * another service already has that file name; nothing is written then.
+ * 0, or -1 with err, errno and res->fail (FM_STORAGE, FM_FATAL) on a
+ * storage or memory error (old files intact; a later request retries). */
 int	 registry_upsert(struct registry *r, struct service *svc,
 	    struct registry_result *res, char err[ERR_MAX]);
 
@@ -79,6 +82,30 @@ int	 registry_node_remove(struct registry *r, const char *id,
 /* Counts for /metrics. */
 void	 registry_counts(struct registry *r, size_t *services,
 	    size_t *removed_kept, size_t *nodes);
+
+/* The most services (with a record: active, removed but kept for
+ * persistent alerts, or invalid) the registry keeps: an upsert of a new
+ * one beyond it is refused (FM_REFUSED, err naming --max-services) with
+ * nothing written; updates of known ones go on. 0: no bound. Call before
+ * serving. */
+void	 registry_set_max_services(struct registry *r, size_t max);
+/* Entries in the index (services with a record, plus those a request is
+ * working on), for tests: a service removed for good has none. */
+size_t	 registry_entries(struct registry *r);
+
+/* Self-healing (files.h): present(ctx, rules, file) is 1 when the latest
+ * listing of targets/ (rules 0) or rules/ (rules 1) holds file, a file
+ * name with its extension. Every output of a valid record the registry
+ * has booked as on disk that the listing lacks (and that is still missing
+ * under its service's lock) is written again from the record by the
+ * reconfigure's own path, logged and counted
+ * (flowmon_files_healed_total); the targets sentinel too. healed[0] and
+ * healed[1] count the files written in targets/ and rules/; a rule file
+ * asks for a reload. 0, or -1 with err when one could not be written (the
+ * others are still tried). */
+typedef int (*registry_present_fn)(void *ctx, int rules, const char *file);
+int	 registry_heal(struct registry *r, registry_present_fn present,
+	    void *ctx, size_t healed[2], char err[ERR_MAX]);
 
 /* Reconcile (see listener.h). The generation grows with every upsert and
  * remove; registry_active_names() lists the active services (not removed,

@@ -45,7 +45,7 @@ registry_view_all(struct registry *r, registry_view_fn fn, void *ctx)
 		}
 		pthread_mutex_unlock(&all[i]->lock);
 	}
-	free(all);
+	reg_entries_put(r, all, n);
 	return rc;
 }
 
@@ -66,6 +66,7 @@ registry_view_one(struct registry *r, const char *name, registry_view_fn fn,
 		shown = 1;
 	}
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 	return shown;
 }
 
@@ -107,7 +108,7 @@ registry_dns_services(struct registry *r, struct registry_dns **out,
 	*nout = 0;
 	if ((all = reg_entries(r, 0, &nall)) == NULL ||
 	    (v = calloc(nall + 1, sizeof(*v))) == NULL) {
-		free(all);
+		reg_entries_put(r, all, nall);
 		return -1;
 	}
 	for (i = 0; i < nall && rc == 0; i++) {
@@ -120,7 +121,7 @@ registry_dns_services(struct registry *r, struct registry_dns **out,
 		}
 		pthread_mutex_unlock(&all[i]->lock);
 	}
-	free(all);
+	reg_entries_put(r, all, nall);
 	if (rc == -1) {
 		registry_dns_free(v, n);
 		return -1;
@@ -141,6 +142,7 @@ registry_dns_epoch(struct registry *r, const char *name)
 	pthread_mutex_lock(&e->lock);
 	epoch = e->dns_epoch;
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 	return epoch;
 }
 
@@ -187,6 +189,7 @@ registry_set_addrs(struct registry *r, const char *name, uint64_t epoch,
 		rc = reg_fail(res, FM_STORAGE, errno);
 out:
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 	strv_free(v, nv);
 	return rc;
 }

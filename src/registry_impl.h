@@ -40,6 +40,9 @@ struct entry {
 	char		**addrs;
 	size_t		 naddrs;
 	uint64_t	 dns_epoch;
+	/* References (reg_entry, reg_entries), atomic: the last one frees
+	 * an entry that holds nothing any more (see reg_put). */
+	size_t		 refs;
 };
 
 struct node {
@@ -67,16 +70,29 @@ struct registry {
 	struct promtool		*pt;		/* NULL: own checks only */
 	const struct quota	*lim;		/* NULL: no bounds */
 	size_t			 nrejected;	/* atomic */
+	/* Services with a record (valid or not), atomic, and their bound
+	 * (0: none): a new service beyond it is refused. */
+	size_t			 nrecords;
+	size_t			 max_services;
+	/* Held while a new service with a shortened file name checks that
+	 * no other service has that name, until its record is written. */
+	pthread_mutex_t		 longname;
 };
 
 /* FNV-1a of len bytes with the length folded in. */
 uint64_t reg_hash(const char *s, size_t len);
-/* The entry of name, created when create is set. NULL if absent or on
- * allocation failure (errno ENOMEM then). Never freed before
- * registry_free(). */
+/* The entry of name, created when create is set, with a reference the
+ * caller drops with reg_put() once it no longer uses the pointer (after
+ * unlocking the entry). NULL if absent or on allocation failure (errno
+ * ENOMEM then). */
 struct entry *reg_entry(struct registry *r, const char *name, int create);
-/* Every entry (sorted by name if asked), malloc'd; NULL on ENOMEM. */
+/* Drops a reference. The last one frees an entry that holds nothing any
+ * more: no record, no file, nothing set aside, no task DNS state. */
+void	 reg_put(struct registry *r, struct entry *e);
+/* Every entry (sorted by name if asked), malloc'd, each with a reference;
+ * NULL on ENOMEM. reg_entries_put() drops them and frees the vector. */
 struct entry **reg_entries(struct registry *r, int sorted, size_t *n);
+void	 reg_entries_put(struct registry *r, struct entry **all, size_t n);
 /* Adjusts the active/removed counts for e leaving (-1) or entering (1). */
 void	 reg_count(struct registry *r, struct entry *e, int sign);
 /* e's record changed (lock held): it joins, stays on or leaves the task
@@ -97,6 +113,9 @@ int	 reg_sync_output(struct registry *r, struct entry *e,
 int	 reg_sync(struct registry *r, struct entry *e, const char *rules,
 	    size_t rlen, int rendered, struct registry_result *res,
 	    char err[ERR_MAX]);
+/* Writes targets/_flowmon.json when it is missing or not what it should
+ * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
+int	 reg_sentinel(struct registry *r);
 /* Books a failure of kind in res with errno errnum; returns -1. */
 int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
 /* A sorted, duplicate-free copy of addrs. 0, or -1 on ENOMEM. */

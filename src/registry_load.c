@@ -1,7 +1,8 @@
 /* registry_load.c: rebuilding the index from the data dir at start: node
  * labels, then every record, each output compared with what its record
  * renders to and rewritten where they disagree (the crash-safety argument
- * is in registry.c). */
+ * is in registry.c); and, while running, the outputs that vanished from
+ * disk written again from their records (registry_heal). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <cJSON.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "registry_impl.h"
 #include "reloader.h"
@@ -192,6 +194,8 @@ load_service(const char *name, void *arg)
 		return -1;
 	}
 	pthread_mutex_lock(&e->lock);
+	if (e->svc == NULL && e->invalid == NULL)
+		__atomic_add_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
 	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
 	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
 	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
@@ -226,6 +230,7 @@ invalid:
 	lc->failed++;
 out:
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 	service_free(svc);
 	kvlist_release(&params);
 	free(buf);
@@ -243,8 +248,8 @@ out:
  * service name starts with a letter or digit. Written only when missing or
  * different, so a start on a healthy data dir writes nothing.
  */
-static void
-ensure_targets_sentinel(struct registry *r)
+int
+reg_sentinel(struct registry *r)
 {
 	static const char body[] = "[{\"targets\":[]}]\n";
 	char err[ERR_MAX], *buf = NULL;
@@ -255,9 +260,14 @@ ensure_targets_sentinel(struct registry *r)
 	    &len, err) == 0 && len == sizeof(body) - 1 &&
 	    memcmp(buf, body, len) == 0;
 	free(buf);
-	if (!same && store_write(r->st, STORE_TARGETS, REGISTRY_SENTINEL,
-	    body, sizeof(body) - 1, err) == -1)
+	if (same)
+		return 0;
+	if (store_write(r->st, STORE_TARGETS, REGISTRY_SENTINEL, body,
+	    sizeof(body) - 1, err) == -1) {
 		log_warn("cannot write the targets sentinel", "error", err);
+		return -1;
+	}
+	return 1;
 }
 
 int
@@ -267,7 +277,7 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
 	struct load_ctx lc = { r, ctx, 0, 0, 0 };
 	char n[32], f[32];
 
-	ensure_targets_sentinel(r);
+	(void)reg_sentinel(r);
 	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
 	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
 		return -1;
@@ -279,3 +289,83 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
 	return 0;
 }
 
+
+/*
+ * Self-healing. The watcher (files.c) lists targets/ and rules/; an output
+ * the registry has booked as on disk but the listing lacks was removed by
+ * someone else. It is confirmed missing under the service's lock (the
+ * listing may predate a write) and written again by reg_sync(), the path
+ * of every reconfigure: one writer, the entry's lock held, the hash booked
+ * with the write. reg_sync() brings both outputs in line with the record,
+ * so a hand edit of the other one goes with it, as at a reconfigure.
+ */
+int
+registry_heal(struct registry *r, registry_present_fn present, void *ctx,
+    size_t healed[2], char err[ERR_MAX])
+{
+	static const enum store_kind kinds[2] = { STORE_TARGETS, STORE_RULES };
+	struct registry_result res;
+	struct entry **all, *e;
+	char base[214], file[256], path[PATH_MAX], why[ERR_MAX];
+	size_t n, i;
+	int k, gone[2], *has, rc = 0, rules = 0, wrote;
+
+	healed[0] = healed[1] = 0;
+	snprintf(file, sizeof(file), "%s%s", REGISTRY_SENTINEL,
+	    store_ext(STORE_TARGETS));
+	if (!present(ctx, 0, file) && reg_sentinel(r) == 1) {
+		log_warn("flowmon file vanished: written again", "file",
+		    "targets/" REGISTRY_SENTINEL ".json");
+		metrics_file_healed(M_FILE_TARGETS);
+		healed[0]++;
+	}
+	if ((all = reg_entries(r, 0, &n)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = all[i];
+		pthread_mutex_lock(&e->lock);
+		if (e->svc == NULL || e->invalid != NULL)
+			goto next;
+		store_base(e->name, base);
+		for (k = 0; k < 2; k++) {
+			has = k == 0 ? &e->has_targets : &e->has_rules;
+			snprintf(file, sizeof(file), "%s%s", base,
+			    store_ext(kinds[k]));
+			gone[k] = *has && !present(ctx, k, file) &&
+			    !store_exists(r->st, kinds[k], e->name);
+			/* Booked as absent: reg_sync() writes it again. */
+			if (gone[k])
+				*has = 0;
+		}
+		if (!gone[0] && !gone[1])
+			goto next;
+		memset(&res, 0, sizeof(res));
+		if (reg_sync(r, e, NULL, 0, 0, &res, why) == -1) {
+			log_error("flowmon file vanished and cannot be written "
+			    "again", "service", e->name, "error", why);
+			snprintf(err, ERR_MAX, "%s", why);
+			rc = -1;
+		}
+		for (k = 0; k < 2; k++) {
+			wrote = k == 0 ? res.wrote_targets : res.wrote_rules;
+			if (!gone[k] || !wrote)
+				continue;
+			store_path(r->st, kinds[k], e->name, path,
+			    sizeof(path));
+			log_warn("flowmon file vanished: written again from "
+			    "the record", "service", e->name, "file", path);
+			metrics_file_healed(k == 0 ? M_FILE_TARGETS :
+			    M_FILE_RULES);
+			healed[k]++;
+		}
+		rules |= res.wrote_rules;
+next:
+		pthread_mutex_unlock(&e->lock);
+	}
+	reg_entries_put(r, all, n);
+	if (rules && r->rl)
+		reloader_trigger(r->rl);
+	return rc;
+}

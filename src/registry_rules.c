@@ -33,7 +33,7 @@ registry_reload_ok(struct registry *r, uint64_t mark)
 			all[i]->rules_dirty = 0;
 		pthread_mutex_unlock(&all[i]->lock);
 	}
-	free(all);
+	reg_entries_put(r, all, n);
 }
 
 int
@@ -55,7 +55,7 @@ registry_rules_suspects(struct registry *r, int all, char ***names,
 			rc = strv_push(names, nnames, v[i]->name);
 		pthread_mutex_unlock(&v[i]->lock);
 	}
-	free(v);
+	reg_entries_put(r, v, n);
 	if (rc == -1) {
 		strv_free(*names, *nnames);
 		*names = NULL;
@@ -105,6 +105,7 @@ registry_rules_park(struct registry *r, const char *name, int out)
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 }
 
 void
@@ -126,6 +127,7 @@ registry_rules_reject(struct registry *r, const char *name,
 		    "file", path, "reason", reason);
 	}
 	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
 }
 
 size_t
