@@ -16,6 +16,7 @@
 
 #include "fixture.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "registry.h"
 #include "reloader.h"
@@ -1049,6 +1050,458 @@ START_TEST(test_concurrent_node_upserts)
 }
 END_TEST
 
+
+/*
+ * Hardening (issue 13): --max-services, entries freed, long-name
+ * collisions, self-healing.
+ */
+
+/* A body for service name: one target, one alert. */
+static char *
+body_of(const char *name, int v)
+{
+	char *b;
+
+	ck_assert_int_gt(asprintf(&b, "serviceName=%s&targets=h:%d"
+	    "&alertName=a&alertIf=up+%%3E+%d", name, v, v), 0);
+	return b;
+}
+
+START_TEST(test_max_services)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files fc;
+	char err[ERR_MAX] = "", *b;
+
+	fx_open(&fx);
+	registry_set_max_services(fx.reg, 2);
+	fc = files_of(&fx, "c");
+	b = body_of("a", 1);
+	upsert(&fx, b);
+	free(b);
+	b = body_of("b", 2);
+	upsert(&fx, b);
+	free(b);
+
+	/* A third is refused, naming the limit and its flag, and nothing
+	 * of it is written or kept. */
+	b = body_of("c", 3);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_REFUSED);
+	assert_res(&res, 0, 0, 0);
+	ck_assert_msg(strstr(err, "serviceName c: a new service would exceed "
+	    "--max-services 2 (FLOWMON_MAX_SERVICES)") != NULL, "%s", err);
+	ck_assert(!tu_exists(fc.state));
+	ck_assert(!tu_exists(fc.targets));
+	ck_assert(!tu_exists(fc.rules));
+	ck_assert_uint_eq(registry_entries(fx.reg), 2);
+
+	/* Known services still change. */
+	free(b);
+	b = body_of("a", 10);
+	res = upsert(&fx, b);
+	assert_res(&res, 1, 1, 1);
+	free(b);
+
+	/* A removal makes room. */
+	remove_svc(&fx, "b");
+	b = body_of("c", 3);
+	res = upsert(&fx, b);
+	assert_res(&res, 1, 1, 1);
+	free(b);
+
+	/* A removed service kept for its persistent alerts still counts;
+	 * it may come back. */
+	remove_svc(&fx, "a");
+	upsert(&fx, "serviceName=p&targets=h:1&alertName=keep"
+	    "&alertIf=absent(up)&alertPersistent=true");
+	remove_svc(&fx, "p");
+	b = body_of("d", 4);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_REFUSED);
+	free(b);
+	upsert(&fx, "serviceName=p&targets=h:2&alertName=keep"
+	    "&alertIf=absent(up)&alertPersistent=true");
+
+	/* After a restart the records on disk count. */
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	registry_set_max_services(fx.reg, 2);
+	b = body_of("d", 4);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_REFUSED);
+	free(b);
+	b = body_of("c", 30);
+	upsert(&fx, b);
+	free(b);
+	files_release(&fc);
+	fx_done(&fx);
+}
+END_TEST
+
+/* Removing a service for good frees its entry; a removed service kept
+ * for its persistent alerts keeps one; a refused request leaves none. */
+START_TEST(test_remove_frees_entries)
+{
+	struct fixture fx;
+	struct registry_result res;
+	char name[32], err[ERR_MAX] = "", *b;
+	size_t services, removed, nodes;
+	int i, round;
+
+	fx_open(&fx);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 300; i++) {
+			snprintf(name, sizeof(name), "svc-%d-%d", round, i);
+			b = body_of(name, i + 1);
+			upsert(&fx, b);
+			free(b);
+		}
+		ck_assert_uint_eq(registry_entries(fx.reg), 300);
+		for (i = 0; i < 300; i++) {
+			snprintf(name, sizeof(name), "svc-%d-%d", round, i);
+			res = remove_svc(&fx, name);
+			ck_assert_int_eq(res.unknown, 0);
+		}
+		ck_assert_uint_eq(registry_entries(fx.reg), 0);
+	}
+	/* Removing an unknown name creates nothing either. */
+	remove_svc(&fx, "never-seen");
+	ck_assert_uint_eq(registry_entries(fx.reg), 0);
+
+	upsert(&fx, "serviceName=db&targets=db:1&alertName=keep"
+	    "&alertIf=absent(up)&alertPersistent=true");
+	remove_svc(&fx, "db");
+	ck_assert_uint_eq(registry_entries(fx.reg), 1);
+	registry_counts(fx.reg, &services, &removed, &nodes);
+	ck_assert_uint_eq(removed, 1);
+
+	/* A refused request leaves no entry. */
+	registry_set_max_services(fx.reg, 1);
+	ck_assert_int_eq(fx_try_upsert(&fx, "serviceName=bad&targets=h:1",
+	    &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_REFUSED);
+	ck_assert_uint_eq(registry_entries(fx.reg), 1);
+	fx_done(&fx);
+}
+END_TEST
+
+/* Threads creating and removing while others read every entry: no entry
+ * is freed under a reader (ASan and valgrind would say), and at the end
+ * nothing is left. */
+struct churner {
+	struct fixture	*fx;
+	int		 id;
+	int		 stop;		/* readers: atomic */
+	int		 failed;
+};
+
+static void *
+churn_run(void *arg)
+{
+	struct churner *c = arg;
+	struct registry_result res;
+	char name[32], err[ERR_MAX], *b;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		/* Two workers share names: creates and removes race. */
+		snprintf(name, sizeof(name), "c%d-%d", c->id / 2, i % 7);
+		b = body_of(name, i + 1);
+		if (fx_try_upsert(c->fx, b, &res, err) == -1 ||
+		    registry_remove(c->fx->reg, name, &res, err) == -1)
+			c->failed = 1;
+		free(b);
+	}
+	return NULL;
+}
+
+static int
+count_view(void *ctx, struct registry *r, const struct registry_view *v)
+{
+	(void)r;
+	if (v->name != NULL && v->name[0] != '\0')
+		(*(size_t *)ctx)++;
+	return 0;
+}
+
+static void *
+churn_read(void *arg)
+{
+	struct churner *c = arg;
+	char **names;
+	size_t n, seen;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST)) {
+		seen = 0;
+		if (registry_view_all(c->fx->reg, count_view, &seen) == -1 ||
+		    registry_active_names(c->fx->reg, UINT64_MAX, &names,
+		    &n) == -1)
+			c->failed = 1;
+		else
+			strv_free(names, n);
+		(void)registry_file_owner(c->fx->reg, 0, "c0-1", "[]", 2, 0);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_create_remove)
+{
+	struct fixture fx;
+	struct churner w[4], rd;
+	pthread_t th[4], rth;
+	int i;
+
+	fx_open(&fx);
+	memset(&rd, 0, sizeof(rd));
+	rd.fx = &fx;
+	ck_assert_int_eq(pthread_create(&rth, NULL, churn_read, &rd), 0);
+	for (i = 0; i < 4; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fx = &fx;
+		w[i].id = i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, churn_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(w[i].failed, 0);
+	}
+	__atomic_store_n(&rd.stop, 1, __ATOMIC_SEQ_CST);
+	ck_assert_int_eq(pthread_join(rth, NULL), 0);
+	ck_assert_int_eq(rd.failed, 0);
+	ck_assert_uint_eq(registry_entries(fx.reg), 0);
+	fx_done(&fx);
+}
+END_TEST
+
+/* A long name of n bytes: c then digits. */
+static char *
+long_name(char c, int n, int tail)
+{
+	char *s = malloc((size_t)n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, c, (size_t)n);
+	snprintf(s + n - 4, 5, "%04d", tail);
+	return s;
+}
+
+/* Two long names whose shortened file names are equal cannot be made
+ * (the hash would have to collide), so the collision is staged: a record
+ * under the long name's file name that names another service. */
+START_TEST(test_long_name_collision)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct files f;
+	struct fstate st0;
+	char err[ERR_MAX] = "", base[214], *name, *b, *owner;
+	cJSON *j;
+
+	name = long_name('a', 240, 1);
+	store_base(name, base);
+	ck_assert_str_ne(base, name);
+	fx_open(&fx);
+	f = files_of(&fx, base);
+	tu_spit(f.state, "{\"service\": \"other\", \"removed\": false, "
+	    "\"params\": {\"serviceName\": \"other\", \"targets\": \"h:1\"}}\n");
+	st0 = fstate(f.state);
+
+	/* A record appeared on disk under its file name. */
+	b = body_of(name, 1);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_CONFLICT);
+	ck_assert_str_eq(fm_err_name(res.fail), "conflict");
+	assert_res(&res, 0, 0, 0);
+	ck_assert_msg(strstr(err, "service other has that file name already")
+	    != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "differs in its first 196 bytes") != NULL,
+	    "%s", err);
+	assert_unchanged(&st0, f.state);
+	ck_assert(!tu_exists(f.targets));
+	ck_assert(!tu_exists(f.rules));
+	ck_assert_uint_eq(registry_entries(fx.reg), 0);
+
+	/* Known at start (kept as an invalid record under its file name):
+	 * refused from memory too. */
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_CONFLICT);
+	assert_unchanged(&st0, f.state);
+	ck_assert(!tu_exists(f.targets));
+
+	/* A record that does not parse under that name: not taken over. */
+	tu_spit(f.state, "garbage\n");
+	fx_close(&fx);
+	fx_start(&fx);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_CONFLICT);
+	ck_assert_msg(strstr(err, "a record that does not parse") != NULL,
+	    "%s", err);
+
+	/* Gone: the name is free, and its own record does not block it
+	 * (reconfigure again, after a restart too). */
+	ck_assert_int_eq(unlink(f.state), 0);
+	res = upsert(&fx, b);
+	assert_res(&res, 1, 1, 1);
+	ck_assert_ptr_nonnull(owner = tu_slurp(f.state));
+	ck_assert_ptr_nonnull(strstr(owner, name));
+	free(owner);
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	free(b);
+	b = body_of(name, 2);
+	res = upsert(&fx, b);
+	assert_res(&res, 1, 1, 1);
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, name));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "active");
+	cJSON_Delete(j);
+
+	/* Another long name with the same first bytes but another hash has
+	 * a file name of its own. */
+	free(b);
+	free(name);
+	name = long_name('a', 240, 2);
+	b = body_of(name, 3);
+	res = upsert(&fx, b);
+	assert_res(&res, 1, 1, 1);
+	free(b);
+	free(name);
+	fstate_release(&st0);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
+/* The listing registry_heal() is given: every file but those named in
+ * gone[]. */
+struct listing {
+	const char	*gone[4];
+};
+
+static int
+listing_has(void *ctx, int rules, const char *file)
+{
+	const struct listing *l = ctx;
+	char want[300];
+	size_t i;
+
+	for (i = 0; i < 4 && l->gone[i] != NULL; i++) {
+		snprintf(want, sizeof(want), "%s/%s", rules ? "rules" :
+		    "targets", file);
+		if (strcmp(l->gone[i], want) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+START_TEST(test_heal)
+{
+	struct fixture fx;
+	struct registry_result res;
+	struct listing l;
+	struct files f;
+	struct fstate t, r;
+	struct metrics_buf mb = { NULL, 0, 0 };
+	char err[ERR_MAX] = "", *t0, *r0, *t1, *r1, *sentinel;
+	size_t healed[2];
+
+	fx_open_reloading(&fx);
+	fx_load(&fx);
+	f = files_of(&fx, "web");
+	upsert(&fx, FULL);
+	wait_reloads(&fx, 1);
+	ck_assert_ptr_nonnull(t0 = tu_slurp(f.targets));
+	ck_assert_ptr_nonnull(r0 = tu_slurp(f.rules));
+
+	/* Both deleted by hand: written again, the same bytes, one reload. */
+	ck_assert_int_eq(unlink(f.targets), 0);
+	ck_assert_int_eq(unlink(f.rules), 0);
+	memset(&l, 0, sizeof(l));
+	l.gone[0] = "targets/web.json";
+	l.gone[1] = "rules/web.yml";
+	ck_assert_msg(registry_heal(fx.reg, listing_has, &l, healed, err) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(healed[0], 1);
+	ck_assert_uint_eq(healed[1], 1);
+	ck_assert_ptr_nonnull(t1 = tu_slurp(f.targets));
+	ck_assert_ptr_nonnull(r1 = tu_slurp(f.rules));
+	ck_assert_str_eq(t1, t0);
+	ck_assert_str_eq(r1, r0);
+	free(t1);
+	free(r1);
+	wait_reloads(&fx, 2);
+	ck_assert_int_eq(metrics_render(&mb), 0);
+	ck_assert_ptr_nonnull(strstr(mb.s,
+	    "flowmon_files_healed_total{dir=\"targets\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(mb.s,
+	    "flowmon_files_healed_total{dir=\"rules\"} 1\n"));
+	free(mb.s);
+
+	/* A listing older than a write: the file is there, nothing is
+	 * written. */
+	t = fstate(f.targets);
+	r = fstate(f.rules);
+	ck_assert_int_eq(registry_heal(fx.reg, listing_has, &l, healed, err),
+	    0);
+	ck_assert_uint_eq(healed[0] + healed[1], 0);
+	assert_unchanged(&t, f.targets);
+	assert_unchanged(&r, f.rules);
+	fstate_release(&t);
+	fstate_release(&r);
+
+	/* The sentinel too. */
+	sentinel = fx_path(&fx, "targets", "_flowmon", ".json");
+	ck_assert_int_eq(unlink(sentinel), 0);
+	memset(&l, 0, sizeof(l));
+	l.gone[0] = "targets/_flowmon.json";
+	ck_assert_int_eq(registry_heal(fx.reg, listing_has, &l, healed, err),
+	    0);
+	ck_assert_uint_eq(healed[0], 1);
+	ck_assert(tu_exists(sentinel));
+	free(sentinel);
+
+	/* A hand edit is not a vanished file; once reported, its hash is
+	 * dropped and the same reconfigure writes it again. */
+	tu_spit(f.targets, "[]");
+	ck_assert_int_eq(registry_file_owner(fx.reg, 0, "web", "[]", 2, 1),
+	    REGISTRY_OWNER_EDITED);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(registry_heal(fx.reg, listing_has, &l, healed, err),
+	    0);
+	ck_assert_uint_eq(healed[0] + healed[1], 0);
+	res = upsert(&fx, FULL);
+	assert_res(&res, 0, 1, 0);
+	ck_assert_ptr_nonnull(t1 = tu_slurp(f.targets));
+	ck_assert_str_eq(t1, t0);
+	free(t1);
+	res = upsert(&fx, FULL);
+	assert_res(&res, 0, 0, 0);
+
+	/* A removed service's files are not brought back. */
+	remove_svc(&fx, "web");
+	memset(&l, 0, sizeof(l));
+	l.gone[0] = "targets/web.json";
+	l.gone[1] = "rules/web.yml";
+	ck_assert_int_eq(registry_heal(fx.reg, listing_has, &l, healed, err),
+	    0);
+	ck_assert_uint_eq(healed[0] + healed[1], 0);
+	ck_assert(!tu_exists(f.targets));
+	ck_assert(!tu_exists(f.rules));
+	free(t0);
+	free(r0);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -1084,6 +1537,15 @@ registry_suite(void)
 
 	tc = tcase_create("nodes");
 	tcase_add_test(tc, test_node_upsert_rerenders_its_services);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hardening");
+	tcase_add_test(tc, test_max_services);
+	tcase_add_test(tc, test_remove_frees_entries);
+	tcase_add_test(tc, test_concurrent_create_remove);
+	tcase_add_test(tc, test_long_name_collision);
+	tcase_add_test(tc, test_heal);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
