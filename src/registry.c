@@ -612,10 +612,11 @@ registry_entries(struct registry *r)
 
 /* Whether a service other than self's already has base (self's shortened
  * file name, for name) as its file name: another entry whose name maps to
- * it (an invalid record is kept under its file name, which maps to
- * itself), or a record in state/ under it that names another service or
- * cannot be read as naming any. 1 with who (its name, or why the record
- * does not do) filled in; 0 when base is free or name's own. */
+ * it, or a record in state/ under it that names another service or cannot
+ * be read as naming any (such a record found at start is kept as an
+ * invalid entry under its file name, which maps to itself). 1 with who
+ * (the owner, or what the record is) filled in; 0 when base is free or
+ * name's own. */
 static int
 base_taken(struct registry *r, const struct entry *self, const char *name,
     const char *base, char *who, size_t whosz)
@@ -625,7 +626,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 	const char *owner;
 	struct entry *e;
 	size_t i, blen = strlen(base), len;
-	int removed, taken = 0;
+	int removed, taken = 0, invalid = 0;
 
 	pthread_rwlock_rdlock(&r->maplock);
 	for (i = 0; i < r->nbuckets && !taken; i++) {
@@ -634,8 +635,14 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 			if (e == self || strlen(e->name) < blen)
 				continue;
 			store_base(e->name, b);
-			if (strcmp(b, base) == 0) {
-				snprintf(who, whosz, "service %s", e->name);
+			if (strcmp(b, base) != 0)
+				continue;
+			if (strchr(e->name, '~') != NULL)
+				invalid = 1;	/* said below, from disk */
+			else {
+				snprintf(who, whosz, "service %.100s%s",
+				    e->name, strlen(e->name) > 100 ? "..." :
+				    "");
 				taken = 1;
 			}
 		}
@@ -645,20 +652,26 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 		return 1;
 	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
 	    why) == -1) {
-		if (errno == ENOENT)
+		if (errno == ENOENT && !invalid)
 			return 0;
-		snprintf(who, whosz, "a record flowmon cannot read (%.300s)",
-		    why);
+		snprintf(who, whosz, "a record flowmon cannot read (%.100s)",
+		    errno == ENOENT ? "gone since the start" : why);
 		return 1;
 	}
 	if (record_decode(buf, len, &params, &removed, why) == -1) {
-		snprintf(who, whosz, "a record that does not parse (%.300s)",
+		snprintf(who, whosz, "a record that does not parse (%.100s)",
 		    why);
 		taken = 1;
 	} else if ((owner = kvlist_get(&params, "serviceName")) == NULL ||
 	    strcmp(owner, name) != 0) {
-		snprintf(who, whosz, "service %s", owner ? owner : "(unnamed)");
+		snprintf(who, whosz, "service %.100s%s", owner ? owner :
+		    "(unnamed)", owner != NULL && strlen(owner) > 100 ? "..." :
+		    "");
 		taken = 1;
+	} else if (invalid) {
+		/* Names us, but did not load at start: replaced as an invalid
+		 * record of a short name would be. */
+		taken = 0;
 	}
 	kvlist_release(&params);
 	free(buf);
@@ -698,8 +711,8 @@ admit_new(struct registry *r, struct entry *e, const char *name,
 	*longname = 1;
 	if (base_taken(r, e, name, base, who, sizeof(who))) {
 		snprintf(err, ERR_MAX, "serviceName %.60s...: a name over %zu "
-		    "bytes is stored under its first %zu bytes and a hash, "
-		    "state/%.60s...%s.json, and %.200s has that file name "
+		    "bytes is stored under its first %zu bytes and a hash "
+		    "(state/%.40s...%s.json), and %.160s has that file name "
 		    "already: choose a name that differs in its first %zu "
 		    "bytes", name, strlen(base), strlen(base) - 17, base,
 		    strrchr(base, '~'), who, strlen(base) - 17);

@@ -168,6 +168,7 @@ load_service(const char *name, void *arg)
 	struct service *svc = NULL;
 	struct entry *e;
 	char err[ERR_MAX], base[214], *buf = NULL;
+	const char *key, *named;
 	size_t len;
 	int removed = 0, ok = 0;
 
@@ -187,7 +188,15 @@ load_service(const char *name, void *arg)
 		    svc->name);
 	else
 		ok = 1;
-	if ((e = reg_entry(r, ok ? svc->name : name, 1)) == NULL) {
+	key = ok ? svc->name : name;
+	/* A long name's record that names it but no longer parses is kept
+	 * under that name, so that a reconfigure of it replaces it (as for
+	 * a short name) instead of colliding with it. */
+	if (!ok && (named = kvlist_get(&params, "serviceName")) != NULL &&
+	    service_name_valid(named) && (store_base(named, base),
+	    strcmp(base, name) == 0))
+		key = named;
+	if ((e = reg_entry(r, key, 1)) == NULL) {
 		service_free(svc);
 		kvlist_release(&params);
 		free(buf);

@@ -1364,6 +1364,38 @@ START_TEST(test_long_name_collision)
 	    "active");
 	cJSON_Delete(j);
 
+	/* Its own record that no longer parses (kept under its name, not
+	 * its file name): a reconfigure replaces it, one entry. */
+	fx_close(&fx);
+	ck_assert_ptr_nonnull(owner = tu_slurp(f.state));
+	{
+		/* "targets": "h:N" becomes "scrapePort": "h:N", no port. */
+		char *p = strstr(owner, "\"targets\":"), *bad;
+
+		ck_assert_ptr_nonnull(p);
+		*p = '\0';
+		ck_assert_int_gt(asprintf(&bad, "%s\"scrapePort\":%s", owner,
+		    p + strlen("\"targets\":")), 0);
+		tu_spit(f.state, bad);
+		free(bad);
+	}
+	free(owner);
+	fx_start(&fx);
+	fx_load(&fx);
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, name));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "invalid");
+	cJSON_Delete(j);
+	free(b);
+	b = body_of(name, 4);
+	res = upsert(&fx, b);
+	ck_assert_int_eq(res.wrote_state, 1);
+	ck_assert_uint_eq(registry_entries(fx.reg), 1);
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, name));
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
+	    "active");
+	cJSON_Delete(j);
+
 	/* Another long name with the same first bytes but another hash has
 	 * a file name of its own. */
 	free(b);
