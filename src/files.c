@@ -254,8 +254,12 @@ files_examine(struct files *f, int dir, const struct watch_file *wf,
 		files_base(wf->name, files_ext(dir), base, sizeof(base));
 		e->owner = registry_file_owner(f->reg, dir == F_RULES, base,
 		    NULL, 0, 0);
-		snprintf(why, sizeof(why), "cannot read it: %s",
-		    strerror(wf->error));
+		if (wf->error == ELOOP)
+			snprintf(why, sizeof(why), "a symbolic link: flowmon "
+			    "follows no link in the data dir");
+		else
+			snprintf(why, sizeof(why), "cannot read it: %s",
+			    strerror(wf->error));
 		e->reason = strdup(why);
 		return;
 	}

@@ -25,7 +25,12 @@
  * changes take one mutex across their write and re-render, so the node
  * record on disk and the labels in memory come from the same request. Lock
  * order: node write mutex, then map lock, then entry lock, then the
- * long-name mutex, then node lock.
+ * long-name mutex, then node lock. One exception: a new service with a
+ * shortened file name looks for another with that file name under the map
+ * lock for reading while it holds its entry lock and the long-name mutex.
+ * That is safe because the map lock prefers readers: a reader never waits
+ * behind a waiting writer while other readers hold it, and no writer of
+ * the map ever waits for an entry lock.
  *
  * Entries. An entry lives while it holds something (a record, valid or
  * not, a file on disk, a rule file set aside, task DNS state) or while a
@@ -95,6 +100,7 @@ reg_dns_follow(struct registry *r, struct entry *e)
 struct registry *
 registry_new(struct store *st, struct reloader *rl)
 {
+	pthread_rwlockattr_t attr;
 	struct registry *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -106,7 +112,13 @@ registry_new(struct store *st, struct reloader *rl)
 		free(r);
 		return NULL;
 	}
-	pthread_rwlock_init(&r->maplock, NULL);
+	/* Reader-preferring (glibc's default, said here because the order
+	 * depends on it): see the lock order above. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_READER_NP);
+	pthread_rwlock_init(&r->maplock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	pthread_rwlock_init(&r->nodelock, NULL);
 	pthread_mutex_init(&r->nodewrite, NULL);
 	pthread_mutex_init(&r->longname, NULL);
@@ -817,9 +829,12 @@ registry_remove(struct registry *r, const char *name,
 		res->unknown = e->svc == NULL;
 		rc = 0;
 		if (e->invalid != NULL) {
-			snprintf(err, ERR_MAX, "the record of %s on disk does "
-			    "not parse (%s): fix or delete state/%s.json",
-			    name, e->invalid, name);
+			char base[214];
+
+			store_base(name, base);
+			snprintf(err, ERR_MAX, "the record of %.60s on disk "
+			    "does not parse (%.150s): fix or delete "
+			    "state/%.213s.json", name, e->invalid, base);
 			rc = reg_fail(res, FM_INVALID, EINVAL);
 		}
 		goto out;
