@@ -7,6 +7,7 @@
 #   Prometheus reloaded and still running the rule;
 #   targets/web.json edited by hand -> /files says so, counted
 #   (flowmon_files_edited_total); the identical reconfigure rewrites it;
+#   a symbolic link in targets/ -> not followed, /files says why;
 #   rm -rf targets/ under the daemon (made again by hand, or not) -> the
 #   next reconfigure succeeds and writes into the directory that is there;
 #   --max-services 3 -> a new fourth service is refused with 400 naming the
@@ -123,6 +124,20 @@ reconfigure --data-urlencode serviceName=web \
 wait_until 20 file_owner_is targets web.json flowmon ||
 	fail "/files: targets/web.json not flowmon's after the rewrite"
 ok "rewritten (result \"service configured\"), then \"no change\""
+
+# ------------------------------------------------------ a link in targets
+check "a symbolic link in targets/ is not followed: /files says so"
+printf 'not for prometheus\n' >"$IT_TMP/secret"
+ln -s "$IT_TMP/secret" "$DATA/targets/evil.json"
+link_reported() {
+	local j
+	j=$(file_json targets evil.json) || return 1
+	[ "$(jq -r .valid <<<"$j")" = false ] &&
+	    grep -q 'a symbolic link: flowmon follows no link' <<<"$(jq -r .reason <<<"$j")"
+}
+wait_until 20 link_reported || fail "/files: $(file_json targets evil.json || echo 'not listed')"
+ok "$(file_json targets evil.json | jq -c '{owner, valid, reason}')"
+rm "$DATA/targets/evil.json"
 
 # --------------------------------------------------------- rm -rf targets
 check "rm -rf targets; mkdir targets under the daemon: the next reconfigure writes into the new directory"
