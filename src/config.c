@@ -21,7 +21,9 @@ enum {
 	O_MAX_ALERTS, O_MAX_RULE_BYTES,
 	O_HELP, O_VERSION,
 	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL,
-	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS
+	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS,
+	O_MAX_PARAMS, O_MAX_VALUE_BYTES, O_MAX_TARGETS, O_MAX_TARGET_BYTES,
+	O_MAX_CONNS_PER_CLIENT, O_RELOAD_AUTH_FILE, O_OPEN_READS, O_STANDBY
 };
 
 struct option_doc {
@@ -68,8 +70,6 @@ static const struct option_doc config_docs[] = {
 	{ O_BEARER_TOKEN_FILE, "bearer-token-file", "FILE",
 	  "FLOWMON_BEARER_TOKEN_FILE", "",
 	  "bearer tokens, one a line; mutating endpoints accept them" },
-	{ O_AUTH_READS, "auth-reads", NULL, "FLOWMON_AUTH_READS", "false",
-	  "read endpoints and /metrics need credentials too (ping never)" },
 	{ O_TLS_CERT, "tls-cert", "FILE", "FLOWMON_TLS_CERT", "",
 	  "PEM certificate (chain): serve HTTPS instead of HTTP" },
 	{ O_TLS_KEY, "tls-key", "FILE", "FLOWMON_TLS_KEY", "",
@@ -92,6 +92,28 @@ static const struct option_doc config_docs[] = {
 	  "write Prometheus's config here at start from DFM's variables" },
 	{ O_RUN_PROMETHEUS, "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS",
 	  "", "run and supervise Prometheus, ARG_* as its flags" },
+	{ O_MAX_PARAMS, "max-params", "N", "FLOWMON_MAX_PARAMS", "1000",
+	  "parameters one request may carry (400 beyond)" },
+	{ O_MAX_VALUE_BYTES, "max-value-bytes", "BYTES",
+	  "FLOWMON_MAX_VALUE_BYTES", "1024",
+	  "longest label value: target and node labels (400 beyond)" },
+	{ O_MAX_TARGETS, "max-targets", "N", "FLOWMON_MAX_TARGETS", "5000",
+	  "targets (nodeInfo tasks or targets items) per service (400 beyond)" },
+	{ O_MAX_TARGET_BYTES, "max-target-bytes", "BYTES",
+	  "FLOWMON_MAX_TARGET_BYTES", "4194304",
+	  "largest target file of one service (400 beyond)" },
+	{ O_MAX_CONNS_PER_CLIENT, "max-connections-per-client", "N",
+	  "FLOWMON_MAX_CONNECTIONS_PER_CLIENT", "128",
+	  "concurrent connections from one address, 0: no cap" },
+	{ O_RELOAD_AUTH_FILE, "reload-auth-file", "FILE",
+	  "FLOWMON_RELOAD_AUTH_FILE", "",
+	  "user:password (basic) or a bearer token for the reload URLs" },
+	{ O_OPEN_READS, "open-reads", NULL, "FLOWMON_OPEN_READS", "false",
+	  "with an auth file, read endpoints and /metrics need no credentials" },
+	{ O_STANDBY, "standby", NULL, "FLOWMON_STANDBY", "false",
+	  "wait as a hot standby while another flowmon holds the data dir" },
+	{ O_AUTH_READS, "auth-reads", NULL, "FLOWMON_AUTH_READS", "false",
+	  "deprecated, ignored: reads need credentials unless --open-reads" },
 	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
 	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
 };
@@ -383,6 +405,8 @@ apply(struct config *c, int id, const char *v, const char *what,
 		set_str(&c->bearer_token_file, *v ? v : NULL);
 		break;
 	case O_AUTH_READS:
+		/* Deprecated: reads are closed by default now; main.c warns
+		 * when it is set. */
 		return bool_arg(v, &c->auth_reads, what, err);
 	case O_TLS_CERT:
 		set_str(&c->tls_cert, *v ? v : NULL);
@@ -411,6 +435,28 @@ apply(struct config *c, int id, const char *v, const char *what,
 	case O_MAX_RULE_BYTES:
 		return count_arg(v, 1024, 64L << 20, &c->max_rule_bytes, what,
 		    "byte", err);
+	case O_MAX_PARAMS:
+		return count_arg(v, 16, 1000000, &c->max_params, what,
+		    "parameter", err);
+	case O_MAX_VALUE_BYTES:
+		return count_arg(v, 64, 1L << 20, &c->max_value_bytes, what,
+		    "byte", err);
+	case O_MAX_TARGETS:
+		return count_arg(v, 1, 1000000, &c->max_targets, what,
+		    "target", err);
+	case O_MAX_TARGET_BYTES:
+		return count_arg(v, 1024, 1L << 30, &c->max_target_bytes,
+		    what, "byte", err);
+	case O_MAX_CONNS_PER_CLIENT:
+		return count_arg(v, 0, 65536, &c->max_conns_per_client, what,
+		    "connection", err);
+	case O_RELOAD_AUTH_FILE:
+		set_str(&c->reload_auth_file, *v ? v : NULL);
+		break;
+	case O_OPEN_READS:
+		return bool_arg(v, &c->open_reads, what, err);
+	case O_STANDBY:
+		return bool_arg(v, &c->standby, what, err);
 	}
 	return 0;
 }
@@ -524,6 +570,7 @@ config_release(struct config *c)
 	free(c->bearer_token_file);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->reload_auth_file);
 	for (i = 0; i < c->ntarget_labels; i++)
 		free(c->target_labels[i]);
 	free(c->target_labels);

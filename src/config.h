@@ -26,7 +26,7 @@ struct config {
 	 * material and the limits of the HTTP front. NULL: off. */
 	char	*basic_auth_file;
 	char	*bearer_token_file;
-	int	 auth_reads;		/* read endpoints need credentials */
+	int	 auth_reads;		/* deprecated no-op (see open_reads) */
 	char	*tls_cert;
 	char	*tls_key;
 	long	 max_header_bytes;	/* MHD per-connection memory */
@@ -42,6 +42,16 @@ struct config {
 	size_t	 ntarget_labels;
 	char	**node_labels;
 	size_t	 nnode_labels;
+	/* Hardening (issue 13): request limits, the connection cap per
+	 * client, reload credentials, read access, the data-dir lock. */
+	long	 max_params;		/* parameters per request */
+	long	 max_value_bytes;	/* a label value */
+	long	 max_targets;		/* targets per service */
+	long	 max_target_bytes;	/* one rendered target file */
+	long	 max_conns_per_client;	/* 0: no cap */
+	char	*reload_auth_file;	/* user:password or a token */
+	int	 open_reads;		/* reads need no credentials */
+	int	 standby;		/* wait for the data-dir lock */
 };
 
 /* Fills c from argv and the environment. Returns 0 to run, 1 when --help

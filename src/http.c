@@ -17,7 +17,6 @@
 #include "files.h"
 #include "http.h"
 #include "http_guard.h"
-#include "quota.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -125,7 +124,8 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 		c->failed = 1;
 		return MHD_NO;
 	}
-	if (kvlist_set_ci(c->params, key, value) == -1) {
+	/* Appended as they come; request_params() dedupes once. */
+	if (kvlist_add(c->params, key, value) == -1) {
 		snprintf(c->err, ERR_MAX, "out of memory");
 		c->failed = 1;
 		return MHD_NO;
@@ -147,8 +147,17 @@ request_params(struct MHD_Connection *mc, struct conn *cs,
 		snprintf(err, ERR_MAX, "%s", c.err);
 		return -1;
 	}
-	if (cs->len == 0)
+	/* Counted before anything is decoded (--max-params). */
+	if (request_check_count(params->n + request_form_count(cs->body,
+	    cs->len), err) == -1)
+		return -1;
+	if (cs->len == 0) {
+		if (kvlist_dedupe_ci(params) == -1) {
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
 		return 0;
+	}
 	ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded",
@@ -228,12 +237,6 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		    kvlist_get_ci(&params, "serviceName"), "error", err);
 		reply_error(rp, 400, err, kvlist_get_ci(&params,
 		    "serviceName"));
-		goto out;
-	}
-	if (quota_check(svc, &h->guard.lim, err) == -1) {
-		log_info("reconfigure refused", "service", svc->name, "error",
-		    err);
-		reply_error(rp, 400, err, svc->name);
 		goto out;
 	}
 	o = status_json("OK", "", svc->name);
@@ -865,13 +868,9 @@ http_parse_service(void *arg, const struct kvlist *params,
 	ctx.ntarget_labels = h->cfg->ntarget_labels;
 	pthread_rwlock_rdlock(&h->sclock);
 	ctx.shortcuts = h->sc;
+	/* The same limits as a reconfigure: request_parse() applies them. */
 	rc = request_parse(params, &ctx, out, err);
 	pthread_rwlock_unlock(&h->sclock);
-	/* The same limits as a reconfigure. */
-	if (rc == 0 && quota_check(out, &h->guard.lim, err) == -1) {
-		service_release(out);
-		rc = -1;
-	}
 	return rc;
 }
 

@@ -25,8 +25,6 @@ http_guard_init(struct http_guard *g, const struct config *cfg,
 	memset(g, 0, sizeof(*g));
 	g->auth_reads = cfg->auth_reads;
 	g->max_connections = cfg->max_connections;
-	g->lim.max_alerts = cfg->max_alerts;
-	g->lim.max_rule_bytes = cfg->max_rule_bytes;
 	if (auth_load(&g->auth, cfg->basic_auth_file, cfg->bearer_token_file,
 	    err) == -1)
 		goto fail;

@@ -9,7 +9,6 @@
 
 #include <microhttpd.h>
 
-#include "quota.h"
 #include "metrics.h"
 #include "service.h"
 
@@ -21,7 +20,6 @@ struct http_guard {
 	int			 auth_reads;
 	long			 max_connections;
 	unsigned int		 nconns;	/* atomic: open connections */
-	struct quota		 lim;
 	char			*cert;		/* PEM, NULL: plain HTTP */
 	char			*key;
 	size_t			 keylen;

@@ -230,11 +230,14 @@ listener_parse_rows(const char *json, size_t len, struct kvlist **rows,
 			} else {
 				continue;	/* null */
 			}
-			rc = kvlist_set_ci(&v[n], it->string, val);
+			rc = kvlist_add(&v[n], it->string, val);
 			cJSON_free(text);
 			if (rc == -1)
 				goto nomem;
 		}
+		/* One sort per row, not a scan per field. */
+		if (kvlist_dedupe_ci(&v[n]) == -1)
+			goto nomem;
 		n++;
 	}
 	cJSON_Delete(root);

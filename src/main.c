@@ -130,6 +130,21 @@ reload_shortcuts(const struct config *cfg, struct http *h)
 	log_info("shortcuts reloaded", "count", n);
 }
 
+/* The request limits, the same for requests, records and listener rows. */
+static void
+set_limits(const struct config *cfg)
+{
+	struct request_limits lim;
+
+	lim.max_params = cfg->max_params;
+	lim.max_value_bytes = cfg->max_value_bytes;
+	lim.max_targets = cfg->max_targets;
+	lim.quota.max_alerts = cfg->max_alerts;
+	lim.quota.max_rule_bytes = cfg->max_rule_bytes;
+	lim.quota.max_target_bytes = cfg->max_target_bytes;
+	request_set_limits(&lim);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -172,6 +187,7 @@ main(int argc, char **argv)
 		config_release(&cfg);
 		return 2;
 	}
+	set_limits(&cfg);
 
 	/* Every thread inherits this mask: signals are taken by sigwait()
 	 * below only, and a closed client socket never kills the process. */

@@ -1,6 +1,7 @@
-/* quota.c: refuses a service that would exceed --max-alerts or
- * --max-rule-bytes. The rule file is measured by rendering it, so the
- * bound is on exactly the bytes Prometheus would read. */
+/* quota.c: refuses a service that would exceed --max-alerts,
+ * --max-rule-bytes or --max-target-bytes. The files are measured by
+ * rendering them, so the bound is on exactly the bytes Prometheus would
+ * read (the other request limits keep that rendering cheap). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,7 +12,7 @@ int
 quota_check(const struct service *svc, const struct quota *lim,
     char err[ERR_MAX])
 {
-	char *rules = NULL;
+	char *rules = NULL, *targets = NULL;
 	size_t len = 0;
 
 	if (lim->max_alerts >= 0 && svc->nalerts > (size_t)lim->max_alerts) {
@@ -19,6 +20,18 @@ quota_check(const struct service *svc, const struct quota *lim,
 		    "than --max-alerts (%ld)", svc->name, svc->nalerts,
 		    lim->max_alerts);
 		return -1;
+	}
+	if (lim->max_target_bytes > 0) {
+		if (render_targets(svc, NULL, 0, NULL, NULL, &targets, &len,
+		    err) == -1)
+			return -1;
+		free(targets);
+		if (len > (size_t)lim->max_target_bytes) {
+			snprintf(err, ERR_MAX, "the target file of %.255s would "
+			    "be %zu bytes, more than --max-target-bytes (%ld)",
+			    svc->name, len, lim->max_target_bytes);
+			return -1;
+		}
 	}
 	if (lim->max_rule_bytes <= 0 || svc->nalerts == 0)
 		return 0;
