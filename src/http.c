@@ -46,6 +46,8 @@ struct conn {
 	int	 oom;
 	int	 started;	/* the handler's first call is done */
 	int	 nul_path;	/* the path holds %00 */
+	int	 admitted;	/* route_admit() passed, on the first call */
+	enum metrics_endpoint ep;	/* set once admitted */
 };
 
 /* A reply under construction. */
@@ -356,6 +358,15 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 
 		if ((v = kvlist_get_ci(&params, name)) == NULL || *v == '\0')
 			continue;
+		/* Repeated in every target group of the node's tasks. */
+		if (request_get_limits()->max_value_bytes > 0 && strlen(v) >
+		    (size_t)request_get_limits()->max_value_bytes) {
+			snprintf(err, ERR_MAX, "%.100s is %zu bytes, more than "
+			    "--max-value-bytes (%ld)", name, strlen(v),
+			    request_get_limits()->max_value_bytes);
+			reply_error(rp, 400, err, NULL);
+			goto out;
+		}
 		snprintf(label, sizeof(label), "%s", name);
 		for (c = label; *c; c++)
 			if (*c == '-')
@@ -473,8 +484,11 @@ method_is(const char *m, const char *const *list)
 static const char *const m_any[] = { "GET", "POST", "PUT", "DELETE", NULL };
 static const char *const m_read[] = { "GET", "HEAD", NULL };
 
+/* Everything decided before a body is read: the endpoint, the method, and
+ * the guard (standby, connection count, credentials). Returns the
+ * endpoint; rp->code is set when the request is refused. */
 static enum metrics_endpoint
-route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
     const char *url, const char *method, struct reply *rp)
 {
 	enum metrics_endpoint ep = M_EP_OTHER;
@@ -535,6 +549,19 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 			return ep;
 		}
 	}
+	return ep;
+}
+
+static enum metrics_endpoint
+route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    const char *url, const char *method, struct reply *rp)
+{
+	enum metrics_endpoint ep;
+
+	if (cs->admitted)
+		ep = cs->ep;
+	else if (ep = route_admit(h, mc, cs, url, method, rp), rp->code != 0)
+		return ep;
 	if (cs->too_big) {
 		char msg[ERR_MAX];
 
@@ -558,9 +585,15 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	case M_EP_NODE_REMOVE:
 		do_node(h, mc, cs, rp, ep == M_EP_NODE_REMOVE);
 		break;
-	case M_EP_PING:
-		reply_json(rp, 200, status_json("OK", "pong", NULL));
+	case M_EP_PING: {
+		cJSON *o = status_json("OK", "pong", NULL);
+
+		/* A standby is healthy too; it says what it is. */
+		if (o != NULL && http_guard_standby(&h->guard))
+			cJSON_AddBoolToObject(o, "standby", 1);
+		reply_json(rp, 200, o);
 		break;
+	}
 	case M_EP_SERVICES:
 		if (url[sizeof(API "/services") - 1] == '\0') {
 			reply_json(rp, 200, registry_services_json(h->reg));
@@ -602,6 +635,43 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	return ep;
 }
 
+/* Queues rp (taking its body) and counts it. */
+static enum MHD_Result
+respond(struct http *h, struct MHD_Connection *mc, enum metrics_endpoint ep,
+    struct reply *rp)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (rp->body == NULL && rp->code != 0 && rp->type != NULL &&
+	    strcmp(rp->type, "application/json") == 0)
+		rp->code = 500;	/* cJSON ran out of memory */
+	if (rp->body == NULL) {
+		rp->body = strdup("{\"Status\":\"NOK\",\"Message\":\"out of "
+		    "memory\"}");
+		rp->type = "application/json";
+		if (rp->code == 0)
+			rp->code = 500;
+	}
+	if (rp->body == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(rp->body), rp->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(rp->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->type);
+	if (rp->extra_header)
+		MHD_add_response_header(resp, rp->extra_header,
+		    rp->extra_value);
+	http_guard_headers(&h->guard, resp, rp->code);
+	ret = MHD_queue_response(mc, (unsigned int)rp->code, resp);
+	MHD_destroy_response(resp);
+	metrics_request(ep, rp->code);
+	return ret;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -610,9 +680,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	struct http *h = cls;
 	struct conn *cs = *con_cls;
 	struct reply rp = { 0, NULL, NULL, NULL, NULL };
-	struct MHD_Response *resp;
 	enum metrics_endpoint ep;
-	enum MHD_Result ret;
 
 	(void)version;
 	if (cs == NULL) {
@@ -625,9 +693,14 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		cs->started = 1;
-		/* A declared body over --max-body is refused before it is
-		 * read: answering now sends no 100 Continue, and MHD closes
-		 * the connection after the 413 instead of taking the body. */
+		/* Admission (credentials above all) is decided before the
+		 * body is read, and so is a declared body over --max-body:
+		 * answering now sends no 100 Continue, and MHD closes the
+		 * connection after the answer instead of taking the body. */
+		cs->ep = route_admit(h, mc, cs, url, method, &rp);
+		if (rp.code != 0)
+			return respond(h, mc, cs->ep, &rp);
+		cs->admitted = 1;
 		if (cl == NULL || strtoull(cl, NULL, 10) <=
 		    (unsigned long long)h->cfg->max_body)
 			return MHD_YES;
@@ -658,32 +731,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		return MHD_YES;
 	}
 	ep = route(h, mc, cs, url, method, &rp);
-	if (rp.body == NULL && rp.code != 0 && rp.type != NULL &&
-	    strcmp(rp.type, "application/json") == 0)
-		rp.code = 500;	/* cJSON ran out of memory */
-	if (rp.body == NULL) {
-		rp.body = strdup("{\"Status\":\"NOK\",\"Message\":\"out of "
-		    "memory\"}");
-		rp.type = "application/json";
-		if (rp.code == 0)
-			rp.code = 500;
-	}
-	if (rp.body == NULL)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(rp.body), rp.body,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(rp.body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp.type);
-	if (rp.extra_header)
-		MHD_add_response_header(resp, rp.extra_header, rp.extra_value);
-	http_guard_headers(&h->guard, resp, rp.code);
-	ret = MHD_queue_response(mc, (unsigned int)rp.code, resp);
-	MHD_destroy_response(resp);
-	metrics_request(ep, rp.code);
-	return ret;
+	return respond(h, mc, ep, &rp);
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
@@ -808,6 +856,8 @@ http_start(const struct config *cfg, struct registry *reg,
 		free(h);
 		return NULL;
 	}
+	/* Without a registry yet: a standby until http_activate(). */
+	http_guard_set_standby(&h->guard, reg == NULL);
 	flags |= http_guard_flags(&h->guard);
 	pthread_rwlock_init(&h->sclock, NULL);
 	/* The memory limit bounds one request's headers and request line
@@ -823,7 +873,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &h->guard,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
-	    MHD_OPTION_ARRAY, http_guard_tls_options(&h->guard),
+	    MHD_OPTION_ARRAY, http_guard_options(&h->guard),
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		snprintf(err, ERR_MAX, "cannot listen on %.200s (address in "
@@ -884,4 +934,13 @@ http_stop(struct http *h)
 	http_guard_release(&h->guard);
 	pthread_rwlock_destroy(&h->sclock);
 	free(h);
+}
+
+void
+http_activate(struct http *h, struct registry *reg, struct reloader *rl)
+{
+	h->reg = reg;
+	h->rl = rl;
+	/* Release: a request admitted after this sees reg and rl. */
+	http_guard_set_standby(&h->guard, 0);
 }

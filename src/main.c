@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -130,6 +131,45 @@ reload_shortcuts(const struct config *cfg, struct http *h)
 	log_info("shortcuts reloaded", "count", n);
 }
 
+/* A standby: serves ping (and 503 elsewhere) while another flowmon holds
+ * the data dir, and tries the lock every STANDBY_POLL_MS. 0 once the lock
+ * is taken, 1 when a signal asks to stop, -1 with err. */
+#define STANDBY_POLL_MS	250
+
+static int
+standby_wait(const struct config *cfg, struct store_lock *lk,
+    const char *holder, struct http **hp, const sigset_t *set,
+    char err[ERR_MAX])
+{
+	struct timespec poll = { 0, STANDBY_POLL_MS * 1000000L };
+	char who[256];
+	int sig, rc;
+
+	/* No shortcut table: nothing is parsed until the takeover. */
+	if ((*hp = http_start(cfg, NULL, NULL, NULL, err)) == NULL)
+		return -1;
+	log_info("standby: another flowmon holds the data dir, waiting for "
+	    "its lock", "lock", lk->path, "holder", holder, "listen",
+	    cfg->listen);
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &poll);
+		if (sig == SIGINT || sig == SIGTERM) {
+			log_info("flowmon stopping", "signal", sig == SIGTERM ?
+			    "SIGTERM" : "SIGINT");
+			return 1;
+		}
+		if (sig != -1)
+			continue;	/* SIGHUP: the table is read at takeover */
+		if ((rc = store_lock(lk, cfg->data_dir, who, err)) == 0)
+			break;
+		if (rc == -1)
+			log_warn("cannot try the data dir lock", "error", err);
+	}
+	log_info("data dir lock taken: the standby takes over", "lock",
+	    lk->path);
+	return 0;
+}
+
 /* The request limits, the same for requests, records and listener rows. */
 static void
 set_limits(const struct config *cfg)
@@ -161,6 +201,8 @@ main(int argc, char **argv)
 	struct listener *lis = NULL;
 	struct listener_options lo;
 	struct request_ctx ctx;
+	struct store_lock lock = STORE_LOCK_INIT;
+	char holder[256];
 	sigset_t set;
 	int rc, sig, status = 1, store_ok = 0;
 
@@ -200,6 +242,32 @@ main(int argc, char **argv)
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("libcurl initialisation failed");
+		goto fail;
+	}
+	if (cfg.auth_reads)
+		log_warn("--auth-reads is deprecated and ignored: with an auth "
+		    "file every endpoint but ping needs credentials unless "
+		    "--open-reads");
+	/* One writer per data dir: the lock comes before anything writes or
+	 * sweeps temp files there. */
+	if ((rc = store_lock(&lock, cfg.data_dir, holder, err)) == -1) {
+		log_error("cannot lock the data dir", "dir", cfg.data_dir,
+		    "err", err);
+		goto fail;
+	}
+	if (rc == 1 && !cfg.standby) {
+		log_error("the data dir is locked by another flowmon: run one "
+		    "per data dir, or add --standby", "lock", lock.path,
+		    "holder", holder);
+		goto fail;
+	}
+	if (rc == 1 && (rc = standby_wait(&cfg, &lock, holder, &h, &set,
+	    err)) != 0) {
+		if (rc == -1)
+			log_error("cannot listen", "listen", cfg.listen, "err",
+			    err);
+		else
+			status = 0;
 		goto fail;
 	}
 	if (store_open(&st, cfg.data_dir, err) == -1) {
@@ -251,14 +319,23 @@ main(int argc, char **argv)
 		log_error("cannot watch the data dir", "err", err);
 		goto fail;
 	}
-	/* http_start takes the table over, on failure too. */
-	h = http_start(&cfg, reg, rl, sc, err);
-	sc = NULL;
-	if (h == NULL) {
-		log_error("cannot listen", "listen", cfg.listen, "err", err);
-		goto fail;
+	if (h != NULL) {
+		/* The standby's front serves from now on. */
+		http_set_shortcuts(h, sc);
+		sc = NULL;
+		http_set_files(h, files);
+		http_activate(h, reg, rl);
+	} else {
+		/* http_start takes the table over, on failure too. */
+		h = http_start(&cfg, reg, rl, sc, err);
+		sc = NULL;
+		if (h == NULL) {
+			log_error("cannot listen", "listen", cfg.listen, "err",
+			    err);
+			goto fail;
+		}
+		http_set_files(h, files);
 	}
-	http_set_files(h, files);
 	/* Serving from disk already; swarm-listener brings it up to date in
 	 * the background, however long it takes to answer. */
 	memset(&lo, 0, sizeof(lo));
@@ -314,6 +391,8 @@ fail:
 	shortcuts_free(sc);
 	if (store_ok)
 		store_release(&st);
+	/* Last: nothing writes in the data dir any more. */
+	store_unlock(&lock);
 	curl_global_cleanup();
 	config_release(&cfg);
 	return status;
