@@ -68,6 +68,12 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 	if (cfg->reload_url != NULL) {
 		if ((arg = reload_http_new(cfg->reload_url, err)) == NULL)
 			return NULL;
+		if (cfg->reload_auth_file != NULL &&
+		    reload_http_set_auth(arg, cfg->reload_auth_file,
+		    err) == -1) {
+			reload_http_backend.free(arg);
+			return NULL;
+		}
 		backend = &reload_http_backend;
 	} else if (sv != NULL) {
 		/* --run-prometheus without --reload-url: reload our child. */
@@ -188,7 +194,7 @@ set_limits(const struct config *cfg)
 int
 main(int argc, char **argv)
 {
-	char err[ERR_MAX];
+	char err[ERR_MAX], shown[ERR_MAX + 64];
 	struct config cfg;
 	struct store st;
 	struct shortcuts *sc = NULL;
@@ -286,7 +292,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
-		log_error("cannot start the reloader", "err", err);
+		log_error("cannot start the reloader", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL) {
@@ -347,17 +354,24 @@ main(int argc, char **argv)
 	lo.envp = environ;
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
-		log_error("cannot start the listener reconcile", "err", err);
+		log_error("cannot start the listener reconcile", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
 	if (rl != NULL && cfg.reload_url != NULL)
 		reloader_trigger(rl);
-	log_info("flowmon started", "version", FLOWMON_VERSION,
-	    "listen", cfg.listen,
-	    "data_dir", cfg.data_dir,
-	    "reload_url", cfg.reload_url != NULL ? cfg.reload_url : "");
+	{
+		/* The reload URL may carry user:password@: never logged. */
+		char url[1024];
+
+		log_info("flowmon started", "version", FLOWMON_VERSION,
+		    "listen", cfg.listen,
+		    "data_dir", cfg.data_dir,
+		    "reload_url", log_redact(cfg.reload_url != NULL ?
+		    cfg.reload_url : "", url, sizeof(url)));
+	}
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

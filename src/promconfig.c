@@ -23,6 +23,7 @@
 
 #include <yaml.h>
 
+#include "log.h"
 #include "promconfig.h"
 #include "text.h"
 #include "request.h"
@@ -1785,6 +1786,36 @@ pc_same(int dfd, const char *name, const char *buf, size_t len)
 	return same;
 }
 
+/* 1 when a rendered config holds a secret: a password, token or key
+ * Prometheus reads inline (basic_auth password, authorization credentials,
+ * bearer_token, oauth2 client_secret, sigv4 secret_key), or a URL with a
+ * password. A false alarm only makes the file stricter. */
+static int
+pc_holds_secret(const char *buf, size_t len)
+{
+	static const char *const keys[] = {
+		"password:", "credentials:", "bearer_token:", "client_secret:",
+		"secret_key:",
+	};
+	const char *p;
+	char *copy, *shown;
+	size_t i;
+	int changed;
+
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		for (p = buf; (p = strstr(p, keys[i])) != NULL; p++)
+			if (p == buf || p[-1] == ' ' || p[-1] == '\n' ||
+			    p[-1] == '{' || p[-1] == '-')
+				return 1;
+	copy = pc_xstrdup(buf);
+	if ((shown = malloc(len + 1)) == NULL)
+		abort();
+	changed = strcmp(log_redact(copy, shown, len + 1), copy) != 0;
+	free(shown);
+	free(copy);
+	return changed;
+}
+
 int
 promconfig_write(const char *path, const char *buf, size_t len,
     char err[ERR_MAX])
@@ -1836,11 +1867,21 @@ promconfig_write(const char *path, const char *buf, size_t len,
 		mode = sb.st_mode & 07777;
 		if (S_ISREG(sb.st_mode) && (size_t)sb.st_size == len &&
 		    pc_same(dfd, base, buf, len)) {
+			/* Same bytes, written 0644 by an older flowmon. */
+			if ((mode & 077) != 0 && pc_holds_secret(buf, len) &&
+			    fchmodat(dfd, base, 0600, 0) == -1) {
+				step = "chmod";
+				goto fail;
+			}
 			close(dfd);
 			free(copy);
 			return 0;
 		}
 	}
+	/* A config holding a secret is for its owner only, whatever the
+	 * mode of the file it replaces (issue 13). */
+	if (pc_holds_secret(buf, len))
+		mode = 0600;
 	snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%lu", base, (long)getpid(),
 	    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
