@@ -553,6 +553,20 @@ prune(struct listener *l)
 		log_error("listener prune: out of memory");
 		return;
 	}
+	/* Every listener answering an empty list while services exist is
+	 * far likelier a listener that lost its view of the swarm (started
+	 * before the manager, wrong network) than a swarm without services:
+	 * pruning would take all monitoring down. */
+	for (i = 0; l->nlisted == 0 && i < n; i++)
+		if (!strv_has(l->statics, l->nstatics, names[i]))
+			break;
+	if (l->nlisted == 0 && i < n) {
+		snprintf(num, sizeof(num), "%zu", n);
+		log_warn("listener prune skipped: every swarm-listener listed "
+		    "no service; not removing them all", "services", num);
+		strv_free(names, n);
+		return;
+	}
 	for (i = 0; i < n && !stopping(l); i++) {
 		struct registry_result res;
 		char err[ERR_MAX];

@@ -16,4 +16,10 @@ int	 text_yaml_ambiguous(const char *s);
  * double quotes carry the same way to every YAML reader. */
 int	 text_odd_break(const char *s);
 
+/* A copy of s in which every byte that is not part of well-formed UTF-8
+ * is replaced by U+FFFD, so it can go into JSON or a Prometheus label
+ * (file names are bytes, not text). malloc'd (caller frees), NULL on
+ * allocation failure. */
+char	*text_utf8_repair(const char *s);
+
 #endif
