@@ -254,7 +254,7 @@ service_with_alerts(int n, size_t pad)
 
 START_TEST(quota_alerts_and_rule_bytes)
 {
-	struct quota q = { 3, 1048576 };
+	struct quota q = { 3, 1048576, 0 };
 	struct service *svc;
 	char err[ERR_MAX];
 
