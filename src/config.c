@@ -579,3 +579,14 @@ config_release(struct config *c)
 	free(c->node_labels);
 	memset(c, 0, sizeof(*c));
 }
+
+void
+config_limits(const struct config *c, struct request_limits *out)
+{
+	out->max_params = c->max_params;
+	out->max_value_bytes = c->max_value_bytes;
+	out->max_targets = c->max_targets;
+	out->quota.max_alerts = c->max_alerts;
+	out->quota.max_rule_bytes = c->max_rule_bytes;
+	out->quota.max_target_bytes = c->max_target_bytes;
+}

@@ -60,6 +60,11 @@ int	 config_parse(struct config *c, int argc, char **argv,
 	    char err[ERR_MAX]);
 void	 config_release(struct config *c);
 
+/* The request limits c sets (--max-params, --max-targets, ...), for
+ * request_set_limits(): the daemon and `flowmon check` apply the same. */
+struct request_limits;
+void	 config_limits(const struct config *c, struct request_limits *out);
+
 /* A Prometheus-style duration (500ms, 1s, 1m30s) in milliseconds, or -1. */
 long	 config_duration_ms(const char *s);
 

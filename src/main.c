@@ -182,12 +182,7 @@ set_limits(const struct config *cfg)
 {
 	struct request_limits lim;
 
-	lim.max_params = cfg->max_params;
-	lim.max_value_bytes = cfg->max_value_bytes;
-	lim.max_targets = cfg->max_targets;
-	lim.quota.max_alerts = cfg->max_alerts;
-	lim.quota.max_rule_bytes = cfg->max_rule_bytes;
-	lim.quota.max_target_bytes = cfg->max_target_bytes;
+	config_limits(cfg, &lim);
 	request_set_limits(&lim);
 }
 

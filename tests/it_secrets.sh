@@ -150,12 +150,14 @@ write_config() {
 	local dir=$1
 	shift
 	mkdir -p "$dir"
+	# A log of an earlier start would say "flowmon started" too early.
+	rm -f "$dir/flowmon.log"
 	env "$@" "$FLOWMON" --listen "127.0.0.1:$BAD_PORT" --data-dir "$dir/data" \
 	    --promtool none --prometheus-config "$dir/prometheus.yml" \
 	    >"$dir/flowmon.log" 2>&1 &
 	FLOWMON_PID=$!
 	track "$FLOWMON_PID"
-	wait_alive 20 "$FLOWMON_PID" grep -q 'msg="flowmon started"' "$dir/flowmon.log" ||
+	wait_alive 20 "$FLOWMON_PID" grep -qs 'msg="flowmon started"' "$dir/flowmon.log" ||
 		fail "flowmon did not start: $(cat "$dir/flowmon.log")"
 	[ -f "$dir/prometheus.yml" ] || fail "no $dir/prometheus.yml"
 	flowmon_stop || fail "flowmon did not stop cleanly"
