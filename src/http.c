@@ -46,8 +46,7 @@ struct conn {
 	int	 oom;
 	int	 started;	/* the handler's first call is done */
 	int	 nul_path;	/* the path holds %00 */
-	int	 admitted;	/* route_admit() passed, on the first call */
-	enum metrics_endpoint ep;	/* set once admitted */
+	enum metrics_endpoint ep;	/* route_admit()'s, on the first call */
 };
 
 /* A reply under construction. */
@@ -552,16 +551,13 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	return ep;
 }
 
+/* Serves a request route_admit() let in on its first call. */
 static enum metrics_endpoint
 route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
-    const char *url, const char *method, struct reply *rp)
+    const char *url, struct reply *rp)
 {
-	enum metrics_endpoint ep;
+	enum metrics_endpoint ep = cs->ep;
 
-	if (cs->admitted)
-		ep = cs->ep;
-	else if (ep = route_admit(h, mc, cs, url, method, rp), rp->code != 0)
-		return ep;
 	if (cs->too_big) {
 		char msg[ERR_MAX];
 
@@ -700,7 +696,6 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		cs->ep = route_admit(h, mc, cs, url, method, &rp);
 		if (rp.code != 0)
 			return respond(h, mc, cs->ep, &rp);
-		cs->admitted = 1;
 		if (cl == NULL || strtoull(cl, NULL, 10) <=
 		    (unsigned long long)h->cfg->max_body)
 			return MHD_YES;
@@ -730,7 +725,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	ep = route(h, mc, cs, url, method, &rp);
+	ep = route(h, mc, cs, url, &rp);
 	return respond(h, mc, ep, &rp);
 }
 
