@@ -100,10 +100,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# Crash consistency, long run: 100 rounds of storm, SIGKILL and restart
-# (make test runs 10 rounds as tests/it_crash.sh, in integration and asan).
+# Crash consistency, long run: 100 rounds of storm, SIGKILL and restart,
+# then 50 rounds of storm and SIGKILL of the active daemon with a --standby
+# one taking over (make test runs 10 and 3 rounds as tests/it_crash.sh, in
+# integration and asan).
 soak: $(B)/flowmon
-	@SOAK_ROUNDS=100 FLOWMON=$(abspath $(B)/flowmon) bash tests/it_crash.sh
+	@SOAK_ROUNDS=100 STANDBY_ROUNDS=50 FLOWMON=$(abspath $(B)/flowmon) bash tests/it_crash.sh
 
 # Benchmarks (not part of make test): figures in bench/README.md.
 bench: $(B)/flowmon

@@ -17,6 +17,7 @@
 
 #include <yaml.h>
 
+#include "log.h"
 #include "promconfig.h"
 #include "values.h"
 
@@ -1614,4 +1615,34 @@ out:
 	free(targets);
 	free(rules);
 	return ret;
+}
+
+/* 1 when a rendered config holds a secret: a password, token or key
+ * Prometheus reads inline (basic_auth password, authorization credentials,
+ * bearer_token, oauth2 client_secret, sigv4 secret_key), or a URL with a
+ * password. A false alarm only makes the file stricter. */
+int
+promconfig_holds_secret(const char *buf, size_t len)
+{
+	static const char *const keys[] = {
+		"password:", "credentials:", "bearer_token:", "client_secret:",
+		"secret_key:",
+	};
+	const char *p;
+	char *copy, *shown;
+	size_t i;
+	int changed;
+
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		for (p = buf; (p = strstr(p, keys[i])) != NULL; p++)
+			if (p == buf || p[-1] == ' ' || p[-1] == '\n' ||
+			    p[-1] == '{' || p[-1] == '-')
+				return 1;
+	copy = pc_xstrdup(buf);
+	if ((shown = malloc(len + 1)) == NULL)
+		abort();
+	changed = strcmp(log_redact(copy, shown, len + 1), copy) != 0;
+	free(shown);
+	free(copy);
+	return changed;
 }

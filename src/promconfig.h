@@ -75,4 +75,9 @@ void	 promconfig_free(struct promconfig *pc);
 int	 promconfig_generate(char *const *envp, const char *data_dir,
 	    const char *path, char err[ERR_MAX]);
 
+/* 1 when a rendered config (buf, len) holds a secret: a password, token
+ * or key Prometheus reads inline, or a URL with a password. Such a file
+ * is written 0600. */
+int	 promconfig_holds_secret(const char *buf, size_t len);
+
 #endif

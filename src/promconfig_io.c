@@ -82,8 +82,13 @@ promconfig_generate(char *const *envp, const char *data_dir,
 		if (abs == NULL)
 			abort();
 	}
-	if (promconfig_render(pc, abs, &out, &len, err) == -1 ||
-	    store_write_file(path, out, len, STORE_MODE_KEEP, err) == -1)
+	if (promconfig_render(pc, abs, &out, &len, err) == -1)
+		goto out;
+	/* A config holding a secret is for its owner only, whatever the
+	 * mode of the file it replaces; a Prometheus running as another user
+	 * can read a config without one. */
+	if (store_write_file(path, out, len, promconfig_holds_secret(out,
+	    len) ? 0600 : STORE_MODE_KEEP, err) == -1)
 		goto out;
 	ret = 0;
 out:

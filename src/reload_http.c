@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
+#include "log.h"
 #include "reloader.h"
 
 #define RELOAD_HTTP_CONNECT_MS	2000
@@ -19,6 +21,9 @@
 struct reload_http {
 	char	**urls;
 	size_t	  n;
+	/* --reload-auth-file: one of them, wiped when freed. */
+	char	 *userpwd;	/* user:password for basic auth */
+	char	 *bearer;	/* a bearer token */
 };
 
 /* The head of an answer's body, enough to say why a reload was refused. */
@@ -27,6 +32,15 @@ struct reload_http_body {
 	size_t	 len;
 	int	 truncated;
 };
+
+static void
+reload_http_wipe(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
 
 static void
 reload_http_free(void *arg)
@@ -39,38 +53,38 @@ reload_http_free(void *arg)
 	for (i = 0; i < h->n; i++)
 		free(h->urls[i]);
 	free(h->urls);
+	reload_http_wipe(h->userpwd);
+	reload_http_wipe(h->bearer);
 	free(h);
 }
 
-/* 0 if url (len bytes, not terminated) is an http(s) URL with a host. */
+/* 0 if url (len bytes, not terminated) is an http(s) URL with a host. The
+ * messages show it redacted (log_redact). */
 static int
-reload_http_check(const char *url, size_t len, char err[ERR_MAX])
+reload_http_check(const char *raw, size_t len, char err[ERR_MAX])
 {
-	size_t skip, i;
+	char given[ERR_MAX / 2], url[ERR_MAX / 2];
+	const char *why = NULL;
+	size_t skip = 0, i;
 
-	if (len >= 7 && strncasecmp(url, "http://", 7) == 0)
+	if (len >= 7 && strncasecmp(raw, "http://", 7) == 0)
 		skip = 7;
-	else if (len >= 8 && strncasecmp(url, "https://", 8) == 0)
+	else if (len >= 8 && strncasecmp(raw, "https://", 8) == 0)
 		skip = 8;
-	else {
-		snprintf(err, ERR_MAX,
-		    "reload URL \"%.*s\" does not start with http:// or https://",
-		    (int)len, url);
-		return -1;
-	}
-	if (skip == len || url[skip] == '/') {
-		snprintf(err, ERR_MAX, "reload URL \"%.*s\" has no host",
-		    (int)len, url);
-		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f) {
-			snprintf(err, ERR_MAX, "reload URL \"%.*s\" contains "
-			    "a space or control character", (int)len, url);
-			return -1;
-		}
-	}
-	return 0;
+	else
+		why = "does not start with http:// or https://";
+	if (why == NULL && (skip == len || raw[skip] == '/'))
+		why = "has no host";
+	for (i = 0; why == NULL && i < len; i++)
+		if ((unsigned char)raw[i] <= ' ' || raw[i] == 0x7f)
+			why = "contains a space or control character";
+	if (why == NULL)
+		return 0;
+	/* The message shows the URL as logs do: no password. */
+	snprintf(given, sizeof(given), "%.*s", (int)len, raw);
+	snprintf(err, ERR_MAX, "reload URL \"%s\" %s", log_redact(given, url,
+	    sizeof(url)), why);
+	return -1;
 }
 
 void *
@@ -105,8 +119,11 @@ reload_http_new(const char *urls, char err[ERR_MAX])
 			end--;
 		len = (size_t)(end - p);
 		if (len == 0) {
+			char shown[ERR_MAX - 64];
+
 			snprintf(err, ERR_MAX,
-			    "reload URL list \"%s\" has an empty entry", urls);
+			    "reload URL list \"%s\" has an empty entry",
+			    log_redact(urls, shown, sizeof(shown)));
 			goto fail;
 		}
 		if (reload_http_check(p, len, err) == -1)
@@ -195,19 +212,23 @@ reload_http_reason(CURL *c, CURLcode cc, const char *cerr, char *out,
 		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
-/* One POST to url: FM_OK on 2xx, FM_REFUSED on 500 (Prometheus failed to
+/* One POST to raw: FM_OK on 2xx, FM_REFUSED on 500 (Prometheus failed to
  * load the configuration), FM_RETRY when retrying may help, FM_FATAL when
- * not. */
+ * not. err shows the URL redacted: it becomes reload.lastError in the
+ * API. */
 static enum fm_err
-reload_http_post(const char *url, char err[ERR_MAX])
+reload_http_post(const struct reload_http *h, const char *raw,
+    char err[ERR_MAX])
 {
 	struct reload_http_body body;
 	char cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64];
+	char url[ERR_MAX / 2];
 	const char *text;
 	CURLcode cc;
 	CURL *c;
 	long status = 0;
 
+	log_redact(raw, url, sizeof(url));
 	memset(&body, 0, sizeof(body));
 	cerr[0] = '\0';
 	/* A fresh handle per attempt: no connection kept to a Prometheus that
@@ -230,7 +251,14 @@ reload_http_post(const char *url, char err[ERR_MAX])
 #ifdef FLOWMON_VERSION
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
 #endif
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, url)) == CURLE_OK)
+	if (h->userpwd != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
+	} else if (h->bearer != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->bearer);
+	}
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, raw)) == CURLE_OK)
 		cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -239,7 +267,7 @@ reload_http_post(const char *url, char err[ERR_MAX])
 	curl_easy_cleanup(c);
 
 	if (cc != CURLE_OK) {
-		snprintf(err, ERR_MAX, "POST %s: %s", url, why);
+		snprintf(err, ERR_MAX, "POST %.200s: %.300s", url, why);
 		/* Refused, reset, timed out, unresolved: Prometheus may be
 		 * starting or moving; only a URL curl cannot use is final. */
 		return cc == CURLE_URL_MALFORMAT ||
@@ -288,7 +316,7 @@ reload_http_reload(void *arg, char err[ERR_MAX])
 
 	err[0] = '\0';
 	for (i = 0; i < h->n; i++) {
-		if ((r = reload_http_post(h->urls[i], one)) == FM_OK)
+		if ((r = reload_http_post(h, h->urls[i], one)) == FM_OK)
 			continue;
 		/* A retry heals the replica that failed for a reason that
 		 * passes; the others are posted again, harmlessly. */
@@ -305,3 +333,50 @@ const struct reload_backend reload_http_backend = {
 	.reload = reload_http_reload,
 	.free = reload_http_free,
 };
+
+int
+reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX])
+{
+	struct reload_http *h = arg;
+	char *buf = NULL, *line;
+	size_t len, n;
+
+	if (auth_read_file(file, "--reload-auth-file", 64 * 1024, &buf, &len,
+	    err) == -1)
+		return -1;
+	/* The first line: user:password, or else a bearer token. */
+	line = buf + strspn(buf, " \t\r\n");
+	n = strcspn(line, "\r\n");
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	line[n] = '\0';
+	if (n == 0) {
+		snprintf(err, ERR_MAX, "--reload-auth-file %.300s: no "
+		    "user:password or token in it", file);
+		goto fail;
+	}
+	reload_http_wipe(h->userpwd);
+	reload_http_wipe(h->bearer);
+	h->userpwd = h->bearer = NULL;
+	if (strchr(line, ':') != NULL) {
+		if (line[0] == ':' || line[n - 1] == ':') {
+			snprintf(err, ERR_MAX, "--reload-auth-file %.300s: "
+			    "empty user or password in user:password", file);
+			goto fail;
+		}
+		h->userpwd = strdup(line);
+	} else {
+		h->bearer = strdup(line);
+	}
+	if (h->userpwd == NULL && h->bearer == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return 0;
+fail:
+	explicit_bzero(buf, len);
+	free(buf);
+	return -1;
+}

@@ -34,6 +34,12 @@ struct reload_backend {
  * (refused, then retry, then fatal); err is `POST <url>: connection refused` or `POST <url> answered
  * 403: <start of the body>`, one such part per failed URL joined by "; ". */
 void	*reload_http_new(const char *urls, char err[ERR_MAX]);
+/* Authenticates every reload of arg (from reload_http_new) with the first
+ * line of file (--reload-auth-file): `user:password` for HTTP basic auth,
+ * anything without ':' as a bearer token. Messages and errors show URLs
+ * with their password as *** (log_redact). 0, or -1 with err (no secret
+ * in it). */
+int	 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX]);
 extern const struct reload_backend reload_http_backend;
 
 struct reloader_stats {
