@@ -21,7 +21,8 @@ enum {
 	O_MAX_ALERTS, O_MAX_RULE_BYTES,
 	O_HELP, O_VERSION,
 	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL,
-	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS
+	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS,
+	O_DOCKER_HOST, O_DOCKER_NOTIFY_LABEL, O_DOCKER_POLL
 };
 
 struct option_doc {
@@ -92,6 +93,14 @@ static const struct option_doc config_docs[] = {
 	  "write Prometheus's config here at start from DFM's variables" },
 	{ O_RUN_PROMETHEUS, "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS",
 	  "", "run and supervise Prometheus, ARG_* as its flags" },
+	{ O_DOCKER_HOST, "docker-host", "URL", "FLOWMON_DOCKER_HOST", "",
+	  "read services, tasks and nodes from Docker itself "
+	  "(unix:///var/run/docker.sock)" },
+	{ O_DOCKER_NOTIFY_LABEL, "docker-notify-label", "KEY",
+	  "FLOWMON_DOCKER_NOTIFY_LABEL", "com.df.notify",
+	  "service label that must be \"true\" for --docker-host" },
+	{ O_DOCKER_POLL, "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL",
+	  "30s", "full reconcile with Docker this often" },
 	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
 	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
 };
@@ -411,6 +420,32 @@ apply(struct config *c, int id, const char *v, const char *what,
 	case O_MAX_RULE_BYTES:
 		return count_arg(v, 1024, 64L << 20, &c->max_rule_bytes, what,
 		    "byte", err);
+	case O_DOCKER_HOST:
+		if (*v != '\0' && strncasecmp(v, "unix:///", 8) != 0 &&
+		    strncasecmp(v, "tcp://", 6) != 0 &&
+		    strncasecmp(v, "http://", 7) != 0) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be "
+			    "unix:///path, tcp://HOST:PORT or http://HOST:PORT",
+			    what, v);
+			return -1;
+		}
+		set_str(&c->docker_host, *v ? v : NULL);
+		break;
+	case O_DOCKER_NOTIFY_LABEL:
+		if (*v == '\0' || strpbrk(v, " \t\r\n=") != NULL) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a label "
+			    "key (not empty, no space or '=')", what, v);
+			return -1;
+		}
+		set_str(&c->docker_notify_label, v);
+		break;
+	case O_DOCKER_POLL:
+		if ((c->docker_poll_ms = config_duration_ms(v)) < 1000) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
+			    "of at least 1s", what, v);
+			return -1;
+		}
+		break;
 	}
 	return 0;
 }
@@ -524,6 +559,8 @@ config_release(struct config *c)
 	free(c->bearer_token_file);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->docker_host);
+	free(c->docker_notify_label);
 	for (i = 0; i < c->ntarget_labels; i++)
 		free(c->target_labels[i]);
 	free(c->target_labels);

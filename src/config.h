@@ -42,6 +42,10 @@ struct config {
 	size_t	 ntarget_labels;
 	char	**node_labels;
 	size_t	 nnode_labels;
+	/* The Docker source (docker.h). docker_host NULL: off. */
+	char	*docker_host;
+	char	*docker_notify_label;
+	long	 docker_poll_ms;
 };
 
 /* Fills c from argv and the environment. Returns 0 to run, 1 when --help

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "config.h"
 #include "dns.h"
+#include "docker.h"
 #include "files.h"
 #include "http.h"
 #include "listener.h"
@@ -145,6 +146,8 @@ main(int argc, char **argv)
 	struct files *files = NULL;
 	struct listener *lis = NULL;
 	struct listener_options lo;
+	struct docker *dk = NULL;
+	struct docker_options dko;
 	struct request_ctx ctx;
 	sigset_t set;
 	int rc, sig, status = 1, store_ok = 0;
@@ -257,6 +260,18 @@ main(int argc, char **argv)
 		log_error("cannot start the listener reconcile", "err", err);
 		goto fail;
 	}
+	/* Docker itself, when asked: the same parser and registry calls. */
+	memset(&dko, 0, sizeof(dko));
+	dko.host = cfg.docker_host;
+	dko.notify_label = cfg.docker_notify_label;
+	dko.poll_ms = cfg.docker_poll_ms;
+	dko.node_labels = cfg.node_labels;
+	dko.nnode_labels = cfg.nnode_labels;
+	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
+	    http_parse_service, h, err)) == NULL) {
+		log_error("cannot start the docker source", "err", err);
+		goto fail;
+	}
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
 	if (rl != NULL && cfg.reload_url != NULL)
@@ -282,8 +297,10 @@ fail:
 	/* The front first, so no request is half way through the registry;
 	 * then the reloader (a pending reload is dropped: Prometheus reads
 	 * the rule files at its own next start or reload anyway). The
-	 * listener reconcile goes before the front (it parses through it),
+	 * listener reconcile and the Docker source go before the front (they
+	 * parse through it),
 	 * task DNS after it (requests wake it). */
+	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
 	files_stop(files);

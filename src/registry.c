@@ -1692,3 +1692,18 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 	pthread_mutex_unlock(&e->lock);
 	return own;
 }
+
+/* The node endpoints' answers (http.c). */
+
+int
+registry_node_labels(struct registry *r, const char *id, struct kvlist *out)
+{
+	const struct kvlist *l;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&r->nodelock);
+	if ((l = node_labels(r, id)) != NULL)
+		rc = kvlist_copy(out, l) == -1 ? -1 : 1;
+	pthread_rwlock_unlock(&r->nodelock);
+	return rc;
+}

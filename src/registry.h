@@ -145,4 +145,9 @@ enum registry_owner {
 enum registry_owner registry_file_owner(struct registry *r, int rules,
 	    const char *name, const char *buf, size_t len, int forget);
 
+/* A copy of the labels stored for node id into out (empty), for the node
+ * endpoints' answers. 1 when the node is known, 0 when not, -1 on ENOMEM. */
+int	 registry_node_labels(struct registry *r, const char *id,
+	    struct kvlist *out);
+
 #endif
