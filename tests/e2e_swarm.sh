@@ -439,12 +439,14 @@ FLOWMON_IMAGE=$IMG_FLOWMON PROMETHEUS_IMAGE=$IMG_PROM PROMETHEUS_PORT=$SPLIT_PRO
     -c tests/e2e/split.local.yml $SPLIT >"$TMP/deploy-split.log" 2>&1 ||
 	fail "stack deploy split.yml: $(cat "$TMP/deploy-split.log")"
 if [ "$SOURCE" = docker ]; then
-	# The README's "Swarm without swarm-listener", with a free port.
-	"$DOCKER" service create --detach --name $SELF \
-	    --network $MONITOR_NETWORK --endpoint-mode dnsrr \
-	    --constraint node.role==manager \
+	# The README's "Swarm without swarm-listener", with other names and
+	# a free port.
+	"$DOCKER" service create --detach --name $SELF --network $MONITOR_NETWORK \
+	    --constraint node.role==manager --endpoint-mode dnsrr --init \
 	    --mount type=bind,src=/var/run/docker.sock,dst=/var/run/docker.sock \
-	    --group "$DOCKER_GID" \
+	    --group "$(stat -c %g /var/run/docker.sock)" \
+	    --mount type=volume,src=$SELF-data,dst=/var/lib/flowmon \
+	    --mount type=volume,src=$SELF-tsdb,dst=/prometheus \
 	    --env FLOWMON_DOCKER_HOST=unix:///var/run/docker.sock \
 	    --publish mode=host,target=9090,published=$SELF_PROM \
 	    --label com.df.notify=true --label com.df.scrapePort=8080 \
@@ -502,10 +504,12 @@ firing() {
 	http_get "$1/api/v1/alerts" |
 	    jq -e --arg a "$2" '[.data.alerts[] | select(.labels.alertname == $a and .state == "firing")] | length > 0' >/dev/null
 }
-# Everything Prometheus scrapes and evaluates, for before/after.
+# Everything Prometheus scrapes and evaluates, for before/after; split's
+# flowmon is left out of the targets: killed, it comes back elsewhere.
 snapshot() {
 	http_get "$1/api/v1/targets?state=active" |
-	    jq -r '.data.activeTargets[] | "target \(.labels.job) \(.scrapeUrl)"' | sort
+	    jq -r '.data.activeTargets[] | "target \(.labels.job) \(.scrapeUrl)"' |
+	    grep -v "^target ${SPLIT}_flowmon " | sort
 	http_get "$1/api/v1/rules" |
 	    jq -r '.data.groups[] | .name as $g | .rules[] | "rule \($g) \(.name) \(.query)"' | sort
 }
@@ -546,7 +550,16 @@ notify() { [ "$SOURCE" = docker ] || listener_notify "$@"; }
 # ----------------------------------------------------------- 5. scenario
 WAIT=${E2E_WAIT:-90}
 
-check "webhooks: a reconfigure to flowmon's API gives a target and a rule, a remove takes them away"
+if [ "$SOURCE" = docker ]; then
+	check "split.yml's flowmon, labelled com.df.notify=true, monitors itself"
+	wait_until $WAIT n_up "$SPLIT_PROM_URL" ${SPLIT}_flowmon 1 ||
+		fail "no up target ${SPLIT}_flowmon: $(targets "$SPLIT_PROM_URL" ${SPLIT}_flowmon)"
+	wait_until $WAIT has_rule "$SPLIT_PROM_URL" ${SPLIT}_flowmon "${SPLIT//-/}_flowmon_down" ||
+		fail "no rule ${SPLIT//-/}_flowmon_down: $(rules "$SPLIT_PROM_URL" ${SPLIT}_flowmon)"
+	ok "target ${SPLIT}_flowmon up, rule ${SPLIT//-/}_flowmon_down loaded (reloaded over HTTP)"
+fi
+
+check "webhooks: a reconfigure to flowmon's API gives a target and a firing rule"
 q="serviceName=e2e-hook&targets=127.0.0.1:8080&alertName=alive&alertIf=$(jq -rn '"up{job=\"e2e-hook\"} == 1"|@uri')"
 code=$(curl -s -o "$TMP/hook.out" -w '%{http_code}' --max-time 10 "$DROP_API_URL/v1/docker-flow-monitor/reconfigure?$q")
 [ "$code" = 200 ] || fail "reconfigure e2e-hook: $code $(cat "$TMP/hook.out")"
@@ -613,29 +626,54 @@ for u in "$DROP_PROM_URL" "$SPLIT_PROM_URL"; do
 done
 ok "3 targets up in both layouts"
 
-check "docker kill of the flowmon task: Swarm restarts it with the same targets and rules"
-before=$(snapshot "$DROP_PROM_URL")
-services_before=$(http_get "$DROP_API_URL/v1/docker-flow-monitor/services" | jq -S 'if type == "array" then map(.serviceName // .name) | sort else keys end')
-old=$(task_container ${DROP}_monitor)
-"$DOCKER" kill "$old" >/dev/null || fail "docker kill $old"
+check "docker kill of the flowmon tasks: Swarm restarts them, with the same targets and rules"
+# flowmon's view of its services: names and parameters (nodeInfo lists
+# the same tasks in any order).
+fm_services() {
+	http_get "$1/v1/docker-flow-monitor/services" |
+	    jq -cS 'map({serviceName, params: (.params | del(.nodeInfo))}) | sort_by(.serviceName)'
+}
+drop_before=$(snapshot "$DROP_PROM_URL")
+split_before=$(snapshot "$SPLIT_PROM_URL")
+drop_services=$(fm_services "$DROP_API_URL")
+split_services=$(fm_services "$SPLIT_API_URL")
+printf '%s\n' "$drop_before" | grep -q "^target $APP " || fail "no $APP in the snapshot"
+printf '%s' "$drop_services" | grep -q "\"$APP\"" || fail "no $APP in flowmon's services"
+old_drop=$(task_container ${DROP}_monitor)
+old_split=$(task_container ${SPLIT}_flowmon)
+"$DOCKER" kill "$old_drop" "$old_split" >/dev/null || fail "docker kill"
+# restarted SERVICE OLD-CONTAINER
 restarted() {
 	local c
-	c=$(task_container ${DROP}_monitor)
-	[ -n "$c" ] && [ "$c" != "$old" ] && healthy "$c"
+	c=$(task_container "$1")
+	[ -n "$c" ] && [ "$c" != "$2" ] && healthy "$c"
 }
-wait_until 120 restarted || fail "Swarm did not restart the monitor task"
+wait_until 120 restarted ${DROP}_monitor "$old_drop" || fail "Swarm did not restart $DROP's monitor"
+wait_until 120 restarted ${SPLIT}_flowmon "$old_split" || fail "Swarm did not restart $SPLIT's flowmon"
 wait_until 60 http_ok "$DROP_PROM_URL/-/ready" || fail "Prometheus is not ready after the restart"
-same() {
-	[ "$(snapshot "$DROP_PROM_URL")" = "$before" ] && n_up "$DROP_PROM_URL" $APP 3
-}
-if ! wait_until $WAIT same; then
-	diff <(echo "$before") <(snapshot "$DROP_PROM_URL") >&2
-	fail "not the same targets and rules after the restart"
-fi
-services_after=$(http_get "$DROP_API_URL/v1/docker-flow-monitor/services" | jq -S 'if type == "array" then map(.serviceName // .name) | sort else keys end')
-[ "$services_after" = "$services_before" ] ||
-	fail "flowmon's services changed: $services_before -> $services_after"
-ok "new task $(task_container ${DROP}_monitor | cut -c1-12): $(echo "$before" | grep -c '^target') targets, $(echo "$before" | grep -c '^rule') rules, as before"
+# same URL BEFORE: Prometheus scrapes and evaluates what it did before, and
+# the 3 targets of the service are up again.
+same() { [ "$(snapshot "$1")" = "$2" ] && n_up "$1" $APP 3; }
+for l in drop split; do
+	if [ $l = drop ]; then u=$DROP_PROM_URL; b=$drop_before; else u=$SPLIT_PROM_URL; b=$split_before; fi
+	if ! wait_until $WAIT same "$u" "$b"; then
+		diff <(echo "$b") <(snapshot "$u") >&2
+		fail "$l: not the same targets and rules after the restart"
+	fi
+done
+# Killed, split's flowmon has a new address: both find it.
+for u in "$DROP_PROM_URL" "$SPLIT_PROM_URL"; do
+	new=$(task_container ${SPLIT}_flowmon)
+	ip=$("$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$MONITOR_NETWORK\").IPAddress}}" "$new")
+	at_new() { [ "$(targets "$1" ${SPLIT}_flowmon)" = "http://$ip:8080/metrics up" ]; }
+	wait_until $WAIT at_new "$u" ||
+		fail "$u: ${SPLIT}_flowmon is not up at its new address $ip: $(targets "$u" ${SPLIT}_flowmon)"
+done
+[ "$(fm_services "$DROP_API_URL")" = "$drop_services" ] ||
+	fail "$DROP: flowmon's services changed: $drop_services -> $(fm_services "$DROP_API_URL")"
+[ "$(fm_services "$SPLIT_API_URL")" = "$split_services" ] ||
+	fail "$SPLIT: flowmon's services changed: $split_services -> $(fm_services "$SPLIT_API_URL")"
+ok "drop-in: $(echo "$drop_before" | grep -c '^target') targets, $(echo "$drop_before" | grep -c '^rule') rules; split: $(echo "$split_before" | grep -c '^target') targets, $(echo "$split_before" | grep -c '^rule') rules; as before; split's flowmon up at $ip"
 
 check "docker service rm $APP removes its targets and its rules"
 "$DOCKER" service rm $APP >/dev/null || fail "docker service rm $APP"
