@@ -197,6 +197,17 @@ no_engine() {
 	exit "$NO_ENGINE_RC"
 }
 
+# ------------------------------------------------------------ compose/
+check "each file in compose/ is deployed here or says what it lacks"
+for f in compose/*.yml; do
+	case $f in
+	compose/split.yml|compose/dfm-proxy.yml) ;;	# deployed below
+	*) sed -n '/^[^#]/q; p' "$f" | grep -q 'Not deployed by make e2e' ||
+		fail "$f: no header saying what it needs that this machine lacks" ;;
+	esac
+done
+ok "split.yml and dfm-proxy.yml deployed; $(ls compose/*.yml | grep -vc 'split.yml$\|dfm-proxy.yml$') with a header"
+
 # ------------------------------------------------------------- 1. engine
 check "a Docker engine"
 if engine_up; then
