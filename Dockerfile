@@ -85,10 +85,15 @@ ENTRYPOINT ["/usr/local/bin/flowmon"]
 # paths for the consoles), so DFM stacks run unchanged: their GLOBAL_*,
 # ARG_*, ALERTING__*, REMOTE_*, SCRAPE_CONFIGS_* and CONFIGS_DIR keep
 # working. The config goes to ARG_CONFIG_FILE, rewritten at every start.
+#
+# dpkg leaves out libjs-moment-timezone's raw time-zone data (212 MB): the
+# web UI loads only its moment-timezone-with-data.min.js.
 FROM flowmon AS flowmon-prometheus
 USER root
 ARG DEBIAN_FRONTEND=noninteractive
-RUN apt-get update -q \
+RUN echo 'path-exclude=/usr/share/javascript/moment-timezone/data/*' \
+        >/etc/dpkg/dpkg.cfg.d/flowmon-no-tzdata-js \
+ && apt-get update -q \
  && apt-get install -y -q --no-install-recommends prometheus \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && install -d -o flowmon -g flowmon -m 0755 /prometheus \

@@ -24,7 +24,6 @@
 # E2E_KEEP=1 keeps the temp dir; E2E_BUILDKIT=0 skips the BuildKit builds.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-ROOT=$PWD
 
 DOCKER=${DOCKER:-/usr/bin/docker}
 [ -x "$DOCKER" ] || DOCKER=$(command -v docker || echo docker)
@@ -283,14 +282,19 @@ stages_built() {
 # background, side by side.
 build() {
 	local b=$1 f=$2 t=$3 tag=$4 log="$TMP/build-$1-$3.log" ctx=.
-	local t1 used built extra
+	local t1 used built extra old
 	[ "$f" = Dockerfile ] || ctx=$(dirname "$f")
 	t1=$(date +%s)
+	old=$("$DOCKER" image inspect -f '{{.Id}}' "$tag" 2>/dev/null)
 	if [ "$b" = legacy ]; then
 		DOCKER_BUILDKIT=0 "$DOCKER" build --target "$t" -t "$tag" -f "$f" "$ctx" >"$log" 2>&1
 	else
 		DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain --target "$t" -t "$tag" -f "$f" "$ctx" >"$log" 2>&1
 	fi || { echo "$b build of $f --target $t: $(tail -n 15 "$log")" >&2; return 1; }
+	# The image this tag named before, unless still used: no heap of
+	# untagged images from run to run.
+	[ -n "$old" ] && [ "$old" != "$("$DOCKER" image inspect -f '{{.Id}}' "$tag")" ] &&
+		"$DOCKER" rmi "$old" >/dev/null 2>&1
 	built=$(stages_built "$b" "$log")
 	if [ "${5:-}" = any ]; then
 		echo "$b $f --target $t ($(($(date +%s) - t1)) s)"
@@ -374,6 +378,11 @@ wait_until 60 healthy "$c1" || fail "$IMG_FLOWMON is not healthy: $("$DOCKER" lo
 wait_until 60 healthy "$c2" || fail "$IMG_DROPIN is not healthy: $("$DOCKER" logs "$c2" 2>&1 | tail -n 5)"
 "$DOCKER" exec "$c2" curl -sf -o /dev/null http://127.0.0.1:9090/-/ready ||
 	fail "$IMG_DROPIN: its Prometheus is not ready"
+# Its web UI has what it loads (the image leaves out unused JS data).
+for p in /classic/graph /classic/static/moment-timezone/moment-timezone-with-data.min.js; do
+	"$DOCKER" exec "$c2" curl -sf -o /dev/null "http://127.0.0.1:9090$p" ||
+		fail "$IMG_DROPIN: Prometheus's web UI lacks $p"
+done
 for c in "$c1" "$c2"; do
 	uids=$("$DOCKER" top "$c" -eo pid,uid,comm | awk 'NR > 1 && $3 != "docker-init" { print $2 }' | sort -u)
 	[ "$uids" = 10001 ] || fail "processes of $c run as uid(s) $(echo $uids), not 10001 only"
