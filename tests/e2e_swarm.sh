@@ -346,9 +346,12 @@ build legacy Dockerfile flowmon $IMG_FLOWMON >"$TMP/l1.out" 2>"$TMP/l1.err" || f
 ok "$(cat "$TMP/l1.out")"
 build legacy Dockerfile flowmon-prometheus $IMG_DROPIN >"$TMP/l2.out" 2>"$TMP/l2.err" || fail "$(cat "$TMP/l2.err")"
 ok "$(cat "$TMP/l2.out")"
+old=$("$DOCKER" image inspect -f '{{.Id}}' $IMG_PROM 2>/dev/null)
 DOCKER_BUILDKIT=0 "$DOCKER" build --build-arg DROPIN=$IMG_DROPIN --target prometheus -t $IMG_PROM \
     -f tests/e2e/Dockerfile tests/e2e >"$TMP/build-legacy-prometheus.log" 2>&1 ||
 	fail "stand-in prometheus: $(tail -n 15 "$TMP/build-legacy-prometheus.log")"
+[ -n "$old" ] && [ "$old" != "$("$DOCKER" image inspect -f '{{.Id}}' $IMG_PROM)" ] &&
+	"$DOCKER" rmi "$old" >/dev/null 2>&1
 ok "stand-in $IMG_PROM"
 if [ $BUILDKIT = 1 ]; then
 	bg_wait bk
