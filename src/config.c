@@ -21,7 +21,8 @@ enum {
 	O_MAX_ALERTS, O_MAX_RULE_BYTES,
 	O_HELP, O_VERSION,
 	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL,
-	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS
+	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS,
+	O_SHARDS, O_SHARD
 };
 
 struct option_doc {
@@ -92,6 +93,10 @@ static const struct option_doc config_docs[] = {
 	  "write Prometheus's config here at start from DFM's variables" },
 	{ O_RUN_PROMETHEUS, "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS",
 	  "", "run and supervise Prometheus, ARG_* as its flags" },
+	{ O_SHARDS, "shards", "N", "FLOWMON_SHARDS", "1",
+	  "--prometheus-config: Prometheus servers sharing the targets" },
+	{ O_SHARD, "shard", "I", "FLOWMON_SHARD", "0",
+	  "--prometheus-config: this server's shard, 0 to N-1" },
 	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
 	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
 };
@@ -411,6 +416,19 @@ apply(struct config *c, int id, const char *v, const char *what,
 	case O_MAX_RULE_BYTES:
 		return count_arg(v, 1024, 64L << 20, &c->max_rule_bytes, what,
 		    "byte", err);
+	case O_SHARDS:
+		return count_arg(v, 1, CONFIG_SHARDS_MAX, &c->shards, what,
+		    "shard", err);
+	case O_SHARD:
+		c->shard = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || c->shard < 0 ||
+		    c->shard >= CONFIG_SHARDS_MAX) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a shard "
+			    "number from 0 to %d", what, v,
+			    CONFIG_SHARDS_MAX - 1);
+			return -1;
+		}
+		break;
 	}
 	return 0;
 }
@@ -470,6 +488,11 @@ config_parse(struct config *c, int argc, char **argv, char err[ERR_MAX])
 	if (optind < argc) {
 		snprintf(err, ERR_MAX, "unexpected argument \"%.100s\"",
 		    argv[optind]);
+		return -1;
+	}
+	if (c->shard >= c->shards) {
+		snprintf(err, ERR_MAX, "--shard %ld must be below --shards %ld "
+		    "(shards are numbered from 0)", c->shard, c->shards);
 		return -1;
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {

@@ -7,6 +7,9 @@
 
 #include "service.h"
 
+/* Largest --shards. */
+#define CONFIG_SHARDS_MAX	1000
+
 struct config {
 	char	*listen;		/* HOST:PORT */
 	char	*data_dir;
@@ -42,6 +45,9 @@ struct config {
 	size_t	 ntarget_labels;
 	char	**node_labels;
 	size_t	 nnode_labels;
+	/* Hashmod sharding of flowmon's job in --prometheus-config. */
+	long	 shards;		/* servers sharing the targets, >= 1 */
+	long	 shard;			/* this one, 0 .. shards - 1 */
 };
 
 /* Fills c from argv and the environment. Returns 0 to run, 1 when --help
