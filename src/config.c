@@ -491,8 +491,9 @@ config_parse(struct config *c, int argc, char **argv, char err[ERR_MAX])
 		return -1;
 	}
 	if (c->shard >= c->shards) {
-		snprintf(err, ERR_MAX, "--shard %ld must be below --shards %ld "
-		    "(shards are numbered from 0)", c->shard, c->shards);
+		snprintf(err, ERR_MAX, "shard %ld (--shard, FLOWMON_SHARD) must "
+		    "be below the shard count %ld (--shards, FLOWMON_SHARDS): "
+		    "shards are numbered from 0", c->shard, c->shards);
 		return -1;
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
