@@ -42,7 +42,8 @@ try_reload(void *ctx, char err[ERR_MAX])
 
 /* Runs on the reloader's thread after each reload attempt. Prometheus
  * answers 500 when it refuses the new configuration (a rule file it cannot
- * load): then the culprit is found and quarantined so every other change
+ * load), vmalert reports it after its 200 (reload_http's verify step):
+ * then the culprit is found and quarantined so every other change
  * applies. Transport errors are left to the reloader's retries. */
 static void
 on_reload(void *ctx, int ok, const char *error)
@@ -52,7 +53,8 @@ on_reload(void *ctx, int ok, const char *error)
 		return;
 	if (ok)
 		registry_reload_ok(daemon_ctx.reg);
-	else if (error != NULL && strstr(error, "answered 500") != NULL)
+	else if (error != NULL && (strstr(error, "answered 500") != NULL ||
+	    strstr(error, RELOAD_HTTP_REFUSED) != NULL))
 		(void)registry_reload_failed(daemon_ctx.reg, try_reload,
 		    daemon_ctx.rl);
 }

@@ -17,6 +17,9 @@ struct reload_backend {
 	const char *name;
 	int	  (*reload)(void *arg, char err[ERR_MAX]);
 	void	  (*free)(void *arg);
+	/* Optional, any thread: make an attempt in progress return soon
+	 * (reloader_free calls it before waiting for the thread). */
+	void	  (*cancel)(void *arg);
 };
 
 /* HTTP back end: POST <url>/-/reload style URLs given as a comma list; every
@@ -29,6 +32,14 @@ struct reload_backend {
  * final; err is `POST <url>: connection refused` or `POST <url> answered
  * 403: <start of the body>`, one such part per failed URL joined by "; ". */
 void	*reload_http_new(const char *urls, char err[ERR_MAX]);
+/* vmalert (1.79) answers POST /-/reload with 200 before it reloads. When
+ * a URL ends in /-/reload and <base>/metrics shows vmalert's reload
+ * counters (asked once per URL, at its first reload), each reload is
+ * verified there: the back end waits (up to 2 min) until vmalert reports
+ * it over, and a reload vmalert failed is a retryable failure whose err
+ * holds RELOAD_HTTP_REFUSED, as Prometheus's 500 holds "answered 500".
+ * Any other server is posted to exactly as before. */
+#define RELOAD_HTTP_REFUSED	"vmalert refused the new rules"
 extern const struct reload_backend reload_http_backend;
 
 struct reloader_stats {

@@ -43,7 +43,7 @@ count_reload(void *arg, char err[ERR_MAX])
 }
 
 static const struct reload_backend counting_backend = {
-	"counting", count_reload, NULL
+	"counting", count_reload, NULL, NULL
 };
 
 /* One data dir, its store, a registry and (maybe) a counting reloader. */
