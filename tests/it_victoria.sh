@@ -2,7 +2,8 @@
 # it_victoria.sh: flowmon's files on VictoriaMetrics (issue 15), with
 # Debian's victoria-metrics 1.79 binaries on 127.0.0.1.
 #   victoria-metrics stores; two vmagents in a cluster of 2
-#   (-promscrape.cluster.membersCount=2, memberNum 0 and 1) read flowmon's
+#   (-promscrape.cluster.membersCount=2, memberNum 0 and 1) load the
+#   prometheus.yml flowmon writes (--prometheus-config) and read its
 #   targets/*.json through file_sd: each scrapes a non-empty part, no
 #   target is scraped by both, and VictoriaMetrics holds every service's
 #   up. A removed service's series goes stale (vmagent sends staleness
@@ -58,6 +59,27 @@ start_on_port() {
 # get URL: a JSON answer (curl -g: PromQL braces are not curl globs).
 get() { curl -sfg --max-time 10 "$1"; }
 
+# ----------------------------------------------------- compose/victoria.yml
+check "compose/victoria.yml parses and runs the components as this test does"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STACK=$ROOT/compose/victoria.yml
+if command -v docker >/dev/null && docker stack config --help >/dev/null 2>&1; then
+	docker stack config -c "$STACK" >/dev/null 2>"$IT_TMP/stack.err" ||
+		fail "docker stack config: $(grep -v 'Cannot connect' "$IT_TMP/stack.err")"
+else
+	python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$STACK" ||
+		fail "compose/victoria.yml does not parse"
+fi
+for l in -promscrape.config=/var/lib/flowmon/prometheus.yml \
+    -promscrape.config.strictParse=false -promscrape.cluster.membersCount=2 \
+    -promscrape.cluster.memberNum=0 -promscrape.cluster.memberNum=1 \
+    '-rule=/var/lib/flowmon/rules/*.yml' \
+    FLOWMON_PROMETHEUS_CONFIG=/var/lib/flowmon/prometheus.yml \
+    FLOWMON_RELOAD_URL=http://vmalert:8880/-/reload; do
+	grep -qxF -- "      - $l" "$STACK" || fail "compose/victoria.yml lacks $l"
+done
+ok "docker stack config (or YAML) accepts it; same flags as below"
+
 # ------------------------------------------------------------ the stack
 check "victoria-metrics, two vmagents in a cluster of 2, vmalert, flowmon"
 # Queries see samples 1 s after they are written (the default, 30 s, is
@@ -66,31 +88,6 @@ start_on_port victoria-metrics /health victoria-metrics \
     -httpListenAddr=127.0.0.1:@PORT@ -storageDataPath="$IT_TMP/vmdata" \
     -retentionPeriod=1d -search.latencyOffset=1s -loggerLevel=WARN
 VM_URL=$S_URL
-
-# vmagent reads file_sd like Prometheus, but rejects Prometheus-only keys
-# (refresh_interval, rule_files) and looks at the files every
-# -promscrape.fileSDCheckInterval.
-cat >"$IT_TMP/vmagent.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: flowmon
-    file_sd_configs:
-      - files: ['$DATA/targets/*.json']
-EOF
-AG_URL=()
-for m in 0 1; do
-	start_on_port "vmagent$m" /health vmagent \
-	    -promscrape.config="$IT_TMP/vmagent.yml" \
-	    -promscrape.fileSDCheckInterval=1s \
-	    -promscrape.cluster.membersCount=2 \
-	    -promscrape.cluster.memberNum=$m \
-	    -remoteWrite.url="$VM_URL/api/v1/write" \
-	    -remoteWrite.tmpDataPath="$IT_TMP/vmagent$m-queue" \
-	    -httpListenAddr=127.0.0.1:@PORT@ -loggerLevel=WARN
-	AG_URL[m]=$S_URL
-done
 
 # No Alertmanager: alerts are read from vmalert's API; the notifier URL
 # is a port nothing listens on.
@@ -105,11 +102,32 @@ vmalert_start vmalert
 VA_URL=$S_URL
 VA_PID=$S_PID
 
-flowmon_start "$DATA" --reload-url "$VA_URL/-/reload" --reload-delay 300ms
-grep -q 'reload URL is vmalert' "$FLOWMON_LOG" ||
-	wait_until 10 grep -q 'reload URL is vmalert' "$FLOWMON_LOG" ||
+# flowmon writes the scrape config too: vmagent reads it as it reads
+# Prometheus's, once told to skip the keys it does not know (rule_files,
+# file_sd's refresh_interval); it looks at the target files every
+# -promscrape.fileSDCheckInterval instead.
+WRAP0=$FLOWMON_WRAP
+FLOWMON_WRAP="env GLOBAL_SCRAPE_INTERVAL=1s GLOBAL_SCRAPE_TIMEOUT=1s
+    CONFIGS_DIR=$IT_TMP/no-secrets $WRAP0"
+flowmon_start "$DATA" --reload-url "$VA_URL/-/reload" --reload-delay 300ms \
+    --prometheus-config "$IT_TMP/prometheus.yml"
+FLOWMON_WRAP=$WRAP0
+wait_until 10 grep -q 'reload URL is vmalert' "$FLOWMON_LOG" ||
 	fail "flowmon did not recognise vmalert at its start-up reload"
-ok "flowmon reloads $VA_URL/-/reload, verified through vmalert's /metrics"
+AG_URL=()
+for m in 0 1; do
+	start_on_port "vmagent$m" /health vmagent \
+	    -promscrape.config="$IT_TMP/prometheus.yml" \
+	    -promscrape.config.strictParse=false \
+	    -promscrape.fileSDCheckInterval=1s \
+	    -promscrape.cluster.membersCount=2 \
+	    -promscrape.cluster.memberNum=$m \
+	    -remoteWrite.url="$VM_URL/api/v1/write" \
+	    -remoteWrite.tmpDataPath="$IT_TMP/vmagent$m-queue" \
+	    -httpListenAddr=127.0.0.1:@PORT@ -loggerLevel=WARN
+	AG_URL[m]=$S_URL
+done
+ok "flowmon reloads $VA_URL/-/reload (verified through vmalert's /metrics); both vmagents read flowmon's prometheus.yml"
 
 # --------------------------------------------------------------- targets
 PORTS=()
