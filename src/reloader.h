@@ -76,7 +76,8 @@ void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
 int	 reloader_try(struct reloader *r, char err[ERR_MAX]);
 /* Stops the thread (a pending reload is dropped) and frees r. NULL ok.
  * Returns at once from a quiet time or a backoff; an attempt already on the
- * wire is waited for (bounded by the back end's timeout, 30 s for HTTP). */
+ * wire is cancelled through the back end's cancel (HTTP has one), else
+ * waited for (bounded by the back end's timeout). */
 void	 reloader_free(struct reloader *r);
 
 #endif
