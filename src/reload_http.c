@@ -655,8 +655,9 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 			barrier = 1;
 		}
 	}
+	/* why names the URL it could not read: a part of it is enough. */
 	snprintf(err, ERR_MAX, "POST %s answered 200 but vmalert did not "
-	    "report the reload over within %ds%s%s", url,
+	    "report the reload over within %ds%s%.200s", url,
 	    RELOAD_HTTP_VERIFY_MS / 1000, why[0] ? ": " : "", why);
 	return 1;
 }
