@@ -1,7 +1,8 @@
-/* audit.h: `flowmon check`, a read-only audit of a data dir: every target
- * file has the file_sd shape, every rule file parses (and passes promtool
- * when there is one) and matches its record, every record parses as a
- * request again, and no temp file was left behind by a crash. */
+/* audit.h: `flowmon check`, a read-only audit of a data dir through the
+ * store: every target file passes filecheck_targets, every rule file
+ * filecheck_rules (and promtool when there is one) and matches its record,
+ * every record parses as a request again, and no temp file was left
+ * behind by a crash. */
 #ifndef FLOWMON_AUDIT_H
 #define FLOWMON_AUDIT_H
 
@@ -25,17 +26,6 @@ struct audit_opts {
  * were, or -1 with err when dir itself cannot be read. */
 long	 audit_dir(const char *dir, const struct audit_opts *opts,
 	    char err[ERR_MAX]);
-
-/* Pure parts, for the unit tests. */
-
-/* 0 when buf is a valid file_sd file (a JSON array of {"targets": [strings],
- * "labels": {name: string}} objects, nothing else, label names valid,
- * targets non-empty host:port strings), else -1 with err. */
-int	 audit_targets_json(const char *buf, size_t len, char err[ERR_MAX]);
-
-/* 1 when name is the name of a flowmon temp file (.<file>.tmp.<pid>.<seq>);
- * *pid receives the writer's pid (0 if the name holds none). */
-int	 audit_temp_name(const char *name, long *pid);
 
 /* `flowmon check [options]`: argv[0] is "check". Returns the exit status:
  * 0 no problem, 1 problems found, 2 the check could not run. */

@@ -2,15 +2,13 @@
  * reading. Secrets are compared in constant time, wiped when freed and
  * never copied into an error message. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "auth.h"
+#include "store.h"
 
 #define AUTH_TOKEN_MAX		4096
 #define AUTH_HEADER_MAX		8192	/* longest Authorization value */
@@ -230,63 +228,31 @@ int
 auth_read_file(const char *path, const char *what, size_t max, char **buf,
     size_t *len, char err[ERR_MAX])
 {
-	struct stat sb;
-	char *b = NULL;
-	size_t n = 0;
-	int fd, saved;
+	char why[ERR_MAX];
+	int saved;
 
-	*buf = NULL;
-	*len = 0;
-	memset(&sb, 0, sizeof(sb));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto fail;
-	if (fstat(fd, &sb) == -1)
-		goto fail;
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, ERR_MAX, "%s %.300s: not a regular file", what,
-		    path);
-		close(fd);
+	if (store_read_file(path, max, buf, len, why) == -1) {
+		saved = errno;
+		/* The flag first, then the path, as every start-up error. */
+		if (saved == EISDIR || saved == EINVAL)
+			snprintf(err, ERR_MAX, "%s %.300s: not a regular file",
+			    what, path);
+		else if (saved == EFBIG)
+			snprintf(err, ERR_MAX, "%s %.300s: larger than %zu "
+			    "bytes", what, path, max);
+		else
+			snprintf(err, ERR_MAX, "%s %.300s: %s", what, path,
+			    strerror(saved));
+		errno = saved;
 		return -1;
 	}
-	if ((size_t)sb.st_size > max) {
-		snprintf(err, ERR_MAX, "%s %.300s: larger than %zu bytes",
-		    what, path, max);
-		close(fd);
-		return -1;
-	}
-	if ((b = malloc((size_t)sb.st_size + 1)) == NULL)
-		goto fail;
-	while (n < (size_t)sb.st_size) {
-		ssize_t r = read(fd, b + n, (size_t)sb.st_size - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			goto fail;
-		if (r == 0)
-			break;	/* shrank meanwhile */
-		n += (size_t)r;
-	}
-	close(fd);
-	fd = -1;
-	b[n] = '\0';
-	if (n == 0) {
+	if (*len == 0) {
 		snprintf(err, ERR_MAX, "%s %.300s: file is empty", what, path);
-		free(b);
+		free(*buf);
+		*buf = NULL;
 		return -1;
 	}
-	*buf = b;
-	*len = n;
 	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "%s %.300s: %s", what, path, strerror(saved));
-	if (fd != -1)
-		close(fd);
-	if (b != NULL)
-		wipe_free(b, (size_t)sb.st_size + 1);
-	errno = saved;
-	return -1;
 }
 
 int

@@ -60,8 +60,10 @@ long	 auth_base64_decode(const char *s, size_t inlen, unsigned char *out);
 int	 auth_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* Reads a whole secret or certificate file into a malloc'd NUL-terminated
- * buffer (caller frees, wiping it if secret). what names the flag for err.
- * 0, or -1 with err (missing, unreadable, empty, larger than max). */
+ * buffer (caller frees, wiping it if secret) with the store's bounded
+ * reader (store_read_file), and refuses an empty one. what names the flag
+ * for err. 0, or -1 with err (missing, unreadable, empty, larger than
+ * max). */
 int	 auth_read_file(const char *path, const char *what, size_t max,
 	    char **buf, size_t *len, char err[ERR_MAX]);
 

@@ -1,7 +1,9 @@
-/* config.c: the option table (flag, variable, default) and its parsing. */
+/* config.c: the option table of every command (flag, variable, default,
+ * parser, help, which commands take it) and the one parse through it. */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,170 +13,195 @@
 #include "config.h"
 #include "log.h"
 #include "request.h"
+#include "values.h"
 
-enum {
-	O_LISTEN = 1, O_DATA_DIR, O_RELOAD_URL, O_RELOAD_DELAY, O_PROMTOOL,
-	O_SHORTCUTS, O_SECRETS_DIR, O_TASK_DNS, O_LISTENER, O_LOG_LEVEL,
-	O_MAX_BODY,
-	O_BASIC_AUTH_FILE, O_BEARER_TOKEN_FILE, O_AUTH_READS, O_TLS_CERT,
-	O_TLS_KEY, O_MAX_HEADER_BYTES, O_MAX_CONNECTIONS, O_CONNECTION_TIMEOUT,
-	O_MAX_ALERTS, O_MAX_RULE_BYTES,
-	O_HELP, O_VERSION,
-	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL,
-	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS,
-	O_SHARDS, O_SHARD
-};
+struct opt;
 
-struct option_doc {
-	int		 id;
-	const char	*flag;
-	const char	*arg;
-	const char	*env;
-	const char	*def;
+/* Parses v (never NULL) into c for option o. what names where v came
+ * from (the flag or the variable); NULL when v is o's default. */
+typedef int (*opt_parse_fn)(struct config *c, const struct opt *o,
+	    const char *v, const char *what, char err[ERR_MAX]);
+
+/* What the field at off is, so config_release frees it. */
+enum opt_field { F_NONE, F_STR, F_INT, F_LONG, F_NAMES };
+
+struct opt {
+	const char	*flag;	/* without "--"; NULL: a variable only */
+	const char	*arg;	/* shown in --help; NULL: a switch */
+	const char	*env;	/* NULL: a flag only */
+	const char	*def;	/* default as parsed, NULL: none */
+	unsigned	 cmds;	/* CONFIG_* taking it */
+	opt_parse_fn	 parse;	/* NULL: --help or --version */
+	enum opt_field	 field;
+	size_t		 off;	/* the field in struct config */
+	size_t		 off_n;	/* F_NAMES: its count */
+	long		 min;	/* counts; durations in ms */
+	long		 max;
 	const char	*help;
 };
 
-static const struct option_doc config_docs[] = {
-	{ O_LISTEN, "listen", "HOST:PORT", "FLOWMON_LISTEN", "0.0.0.0:8080",
-	  "address to serve the API on" },
-	{ O_DATA_DIR, "data-dir", "DIR", "FLOWMON_DATA_DIR",
-	  "/var/lib/flowmon", "shared volume: targets/, rules/, state/" },
-	{ O_RELOAD_URL, "reload-url", "URL[,URL]", "FLOWMON_RELOAD_URL", "",
+static int opt_text(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_maybe(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_bool(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_duration(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_count(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_names(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_promtool(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_task_dns(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_log_level(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_listen(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_docker_host(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_label_key(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+
+/* The parser and the field of a row. */
+#define OFF(f)		offsetof(struct config, f)
+#define TEXT(f)		opt_text, F_STR, OFF(f), 0, 0, 0	/* "" kept */
+#define MAYBE(f)	opt_maybe, F_STR, OFF(f), 0, 0, 0	/* "": NULL */
+#define BOOL(f)		opt_bool, F_INT, OFF(f), 0, 0, 0
+#define DURATION(f, lo, hi) opt_duration, F_LONG, OFF(f), 0, lo, hi
+#define COUNT(f, lo, hi) opt_count, F_LONG, OFF(f), 0, lo, hi
+#define NAMES(f)	opt_names, F_NAMES, OFF(f), OFF(n##f), 0, 0
+#define CUSTOM(fn, f)	fn, F_STR, OFF(f), 0, 0, 0
+#define ACTION		NULL, F_NONE, 0, 0, 0, 0
+
+#define D	CONFIG_DAEMON
+#define R	CONFIG_RELOADER
+#define C	CONFIG_CHECK
+#define ALL	(D | R | C)
+
+/* One row per option; --help lists a command's rows in this order. A new
+ * option is one row here and its field in struct config. */
+static const struct opt opts[] = {
+	{ "listen", "HOST:PORT", "FLOWMON_LISTEN", "0.0.0.0:8080", D,
+	  CUSTOM(opt_listen, listen), "address to serve the API on" },
+	{ "listen", "HOST:PORT|none", "FLOWMON_RELOADER_LISTEN",
+	  "0.0.0.0:8081", R, CUSTOM(opt_listen, listen),
+	  "address to serve /metrics on, none: no HTTP" },
+	{ "data-dir", "DIR", "FLOWMON_DATA_DIR", "/var/lib/flowmon", ALL,
+	  TEXT(data_dir), "shared volume: targets/, rules/, state/" },
+	{ "reload-url", "URL[,URL]", "FLOWMON_RELOAD_URL", NULL, D | R,
+	  MAYBE(reload_url),
 	  "Prometheus reload endpoints (POST), none: no reload" },
-	{ O_RELOAD_DELAY, "reload-delay", "DURATION", "FLOWMON_RELOAD_DELAY",
-	  "1s", "quiet time before a reload" },
-	{ O_PROMTOOL, "promtool", "PATH", "FLOWMON_PROMTOOL", "promtool",
+	{ "reload-delay", "DURATION", "FLOWMON_RELOAD_DELAY", "1s", D | R,
+	  DURATION(reload_delay_ms, 0, LONG_MAX),
+	  "quiet time before a reload" },
+	{ "promtool", "PATH", "FLOWMON_PROMTOOL", "promtool", D | C,
+	  CUSTOM(opt_promtool, promtool),
 	  "promtool for rule checks (if on PATH), 'none' disables" },
-	{ O_SHORTCUTS, "shortcuts", "FILE", "FLOWMON_SHORTCUTS", "",
-	  "shortcut table replacing the built-in one" },
-	{ O_SECRETS_DIR, "secrets-dir", "DIR", "FLOWMON_SECRETS_DIR",
-	  "/run/secrets", "alertif-* shortcut files merged over the table" },
-	{ O_TASK_DNS, "task-dns", "TEMPLATE", "FLOWMON_TASK_DNS", "tasks.%s",
+	{ "shortcuts", "FILE", "FLOWMON_SHORTCUTS", NULL, D | C,
+	  MAYBE(shortcuts), "shortcut table replacing the built-in one" },
+	{ "secrets-dir", "DIR", "FLOWMON_SECRETS_DIR", "/run/secrets", D | C,
+	  TEXT(secrets_dir), "alertif-* shortcut files merged over the table" },
+	{ "task-dns", "TEMPLATE", "FLOWMON_TASK_DNS", "tasks.%s", D,
+	  CUSTOM(opt_task_dns, task_dns),
 	  "DNS name of a service's tasks (%s: service name), none: off" },
-	{ O_LISTENER, "listener-address", "ADDR[,ADDR]", "LISTENER_ADDRESS",
-	  "", "swarm-listener(s) to reconcile from at start" },
-	{ O_LISTENER_PRUNE, "listener-prune", NULL, "FLOWMON_LISTENER_PRUNE",
-	  "false", "after reconciling, remove services no listener lists" },
-	{ O_GET_NODES_URL, "get-nodes-url", "URL", "DF_GET_NODES_URL", "",
+	{ "listener-address", "ADDR[,ADDR]", "LISTENER_ADDRESS", NULL, D,
+	  MAYBE(listener_address),
+	  "swarm-listener(s) to reconcile from at start" },
+	{ "listener-prune", NULL, "FLOWMON_LISTENER_PRUNE", "false", D,
+	  BOOL(listener_prune),
+	  "after reconciling, remove services no listener lists" },
+	{ "get-nodes-url", "URL", "DF_GET_NODES_URL", NULL, D,
+	  MAYBE(get_nodes_url),
 	  "swarm-listener get-nodes URL to load node labels from at start" },
-	{ O_DNS_REFRESH, "dns-refresh", "DURATION", "FLOWMON_DNS_REFRESH",
-	  "30s", "how often task DNS names are resolved again" },
-	{ O_LOG_LEVEL, "log-level", "LEVEL", "FLOWMON_LOG_LEVEL", "info",
-	  "debug, info, warn or error" },
-	{ O_MAX_BODY, "max-body", "BYTES", "FLOWMON_MAX_BODY", "1048576",
-	  "largest request body accepted" },
-	{ O_BASIC_AUTH_FILE, "basic-auth-file", "FILE",
-	  "FLOWMON_BASIC_AUTH_FILE", "",
+	{ "dns-refresh", "DURATION", "FLOWMON_DNS_REFRESH", "30s", D,
+	  DURATION(dns_refresh_ms, 1, LONG_MAX),
+	  "how often task DNS names are resolved again" },
+	{ "log-level", "LEVEL", "FLOWMON_LOG_LEVEL", "info", ALL,
+	  CUSTOM(opt_log_level, log_level), "debug, info, warn or error" },
+	{ "max-body", "BYTES", "FLOWMON_MAX_BODY", "1048576", D,
+	  COUNT(max_body, 1024, LONG_MAX), "largest request body accepted" },
+	{ "basic-auth-file", "FILE", "FLOWMON_BASIC_AUTH_FILE", NULL, D,
+	  MAYBE(basic_auth_file),
 	  "user:password lines; mutating endpoints need one of them" },
-	{ O_BEARER_TOKEN_FILE, "bearer-token-file", "FILE",
-	  "FLOWMON_BEARER_TOKEN_FILE", "",
+	{ "bearer-token-file", "FILE", "FLOWMON_BEARER_TOKEN_FILE", NULL, D,
+	  MAYBE(bearer_token_file),
 	  "bearer tokens, one a line; mutating endpoints accept them" },
-	{ O_AUTH_READS, "auth-reads", NULL, "FLOWMON_AUTH_READS", "false",
+	{ "auth-reads", NULL, "FLOWMON_AUTH_READS", "false", D,
+	  BOOL(auth_reads),
 	  "read endpoints and /metrics need credentials too (ping never)" },
-	{ O_TLS_CERT, "tls-cert", "FILE", "FLOWMON_TLS_CERT", "",
+	{ "tls-cert", "FILE", "FLOWMON_TLS_CERT", NULL, D, MAYBE(tls_cert),
 	  "PEM certificate (chain): serve HTTPS instead of HTTP" },
-	{ O_TLS_KEY, "tls-key", "FILE", "FLOWMON_TLS_KEY", "",
+	{ "tls-key", "FILE", "FLOWMON_TLS_KEY", NULL, D, MAYBE(tls_key),
 	  "PEM private key of --tls-cert (unencrypted)" },
-	{ O_MAX_HEADER_BYTES, "max-header-bytes", "BYTES",
-	  "FLOWMON_MAX_HEADER_BYTES", "262144",
+	{ "max-header-bytes", "BYTES", "FLOWMON_MAX_HEADER_BYTES", "262144", D,
+	  COUNT(max_header_bytes, 16384, 16L << 20),
 	  "largest request line plus headers (431 beyond)" },
-	{ O_MAX_CONNECTIONS, "max-connections", "N", "FLOWMON_MAX_CONNECTIONS",
-	  "512", "concurrent connections served (429 beyond)" },
-	{ O_CONNECTION_TIMEOUT, "connection-timeout", "DURATION",
-	  "FLOWMON_CONNECTION_TIMEOUT", "30s",
+	{ "max-connections", "N", "FLOWMON_MAX_CONNECTIONS", "512", D,
+	  COUNT(max_connections, 1, 65536),
+	  "concurrent connections served (429 beyond)" },
+	{ "connection-timeout", "DURATION", "FLOWMON_CONNECTION_TIMEOUT", "30s",
+	  D, DURATION(connection_timeout_ms, 1000, 3600000),
 	  "idle time after which a connection is closed" },
-	{ O_MAX_ALERTS, "max-alerts", "N", "FLOWMON_MAX_ALERTS", "100",
+	{ "max-alerts", "N", "FLOWMON_MAX_ALERTS", "100", D,
+	  COUNT(max_alerts, 0, SERVICE_ALERT_INDEX_MAX + 1),
 	  "alerts one service may define (400 beyond)" },
-	{ O_MAX_RULE_BYTES, "max-rule-bytes", "BYTES",
-	  "FLOWMON_MAX_RULE_BYTES", "1048576",
+	{ "max-rule-bytes", "BYTES", "FLOWMON_MAX_RULE_BYTES", "1048576", D,
+	  COUNT(max_rule_bytes, 1024, 64L << 20),
 	  "largest rule file of one service (400 beyond)" },
-	{ O_PROMETHEUS_CONFIG, "prometheus-config", "FILE",
-	  "FLOWMON_PROMETHEUS_CONFIG", "",
+	{ "prometheus-config", "FILE", "FLOWMON_PROMETHEUS_CONFIG", NULL, D,
+	  MAYBE(prometheus_config),
 	  "write Prometheus's config here at start from DFM's variables" },
-	{ O_RUN_PROMETHEUS, "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS",
-	  "", "run and supervise Prometheus, ARG_* as its flags" },
-	{ O_SHARDS, "shards", "N", "FLOWMON_SHARDS", "1",
+	{ "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS", NULL, D,
+	  MAYBE(run_prometheus),
+	  "run and supervise Prometheus, ARG_* as its flags" },
+	{ "poll-interval", "DURATION", "FLOWMON_POLL_INTERVAL", "15s", R,
+	  DURATION(poll_ms, 100, LONG_MAX),
+	  "rescan period of rules/, for NFS" },
+	{ "no-inotify", NULL, "FLOWMON_NO_INOTIFY", "false", R,
+	  BOOL(no_inotify), "poll only, as on NFS" },
+	{ "docker-host", "URL", "FLOWMON_DOCKER_HOST", NULL, D,
+	  CUSTOM(opt_docker_host, docker_host),
+	  "read services, tasks and nodes from Docker itself "
+	  "(unix:///var/run/docker.sock)" },
+	{ "docker-notify-label", "KEY", "FLOWMON_DOCKER_NOTIFY_LABEL",
+	  "com.df.notify", D, CUSTOM(opt_label_key, docker_notify_label),
+	  "service label that must be \"true\" for --docker-host" },
+	{ "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL", "30s", D,
+	  DURATION(docker_poll_ms, 1000, LONG_MAX),
+	  "full reconcile with Docker this often" },
+	{ "shards", "N", "FLOWMON_SHARDS", "1", D,
+	  COUNT(shards, 1, CONFIG_SHARDS_MAX),
 	  "--prometheus-config: Prometheus servers sharing the targets" },
-	{ O_SHARD, "shard", "I", "FLOWMON_SHARD", "0",
+	{ "shard", "I", "FLOWMON_SHARD", "0", D,
+	  COUNT(shard, 0, CONFIG_SHARDS_MAX - 1),
 	  "--prometheus-config: this server's shard, 0 to N-1" },
-	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
-	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
+	/* Variables without a flag (DFM's). */
+	{ NULL, NULL, "DF_SCRAPE_TARGET_LABELS", NULL, D | C,
+	  NAMES(target_labels), "request parameters copied as target labels" },
+	{ NULL, NULL, "DF_NODE_TARGET_LABELS", NULL, D, NAMES(node_labels),
+	  "node parameters kept as node labels" },
+	{ "help", NULL, NULL, NULL, ALL, ACTION, "show this help" },
+	{ "version", NULL, NULL, NULL, ALL, ACTION, "show the version" },
 };
-#define NDOCS (sizeof(config_docs) / sizeof(*config_docs))
+#define NOPTS	(sizeof(opts) / sizeof(*opts))
+/* getopt_long's value of row i: clear of '?', ':' and short options. */
+#define OPT_VAL(i)	(256 + (int)(i))
 
-long
-config_duration_ms(const char *s)
+#define FIELD(c, o, type)	((type *)(void *)((char *)(c) + (o)->off))
+
+/* The name of an option in a message: the flag or variable it came from,
+ * else (a default) the flag. */
+static const char *
+opt_name(const struct opt *o, const char *what, char buf[64])
 {
-	static const struct { const char *u; long ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-		{ "d", 86400000 },
-	};
-	long total = 0;
-	size_t i;
-
-	if (!request_duration_valid(s) || strchr(s, 'y') || strchr(s, 'w'))
-		return -1;
-	while (*s) {
-		char *end;
-		long v = strtol(s, &end, 10);
-
-		if (*end == '\0')	/* "0" */
-			return total + v;
-		for (i = 0; i < sizeof(units) / sizeof(*units); i++)
-			if (strncmp(end, units[i].u, strlen(units[i].u)) == 0 &&
-			    !(units[i].u[0] == 'm' && units[i].u[1] == '\0' &&
-			    end[1] == 's'))
-				break;
-		if (i == sizeof(units) / sizeof(*units) || v > 100000000L)
-			return -1;
-		total += v * units[i].ms;
-		s = end + strlen(units[i].u);
-	}
-	return total;
-}
-
-/* Splits a comma list of label names; each must be a valid name after
- * '-' becomes '_' when rename is set. */
-static int
-split_names(const char *var, const char *s, char ***out, size_t *n,
-    char err[ERR_MAX])
-{
-	char *copy, *tok, *save = NULL;
-
-	if (s == NULL || *s == '\0')
-		return 0;
-	if ((copy = strdup(s)) == NULL)
-		abort();
-	for (tok = strtok_r(copy, ",", &save); tok;
-	    tok = strtok_r(NULL, ",", &save)) {
-		char *t = tok, *p;
-
-		while (isspace((unsigned char)*t))
-			t++;
-		for (p = t + strlen(t); p > t && isspace((unsigned char)p[-1]);)
-			*--p = '\0';
-		if (*t == '\0')
-			continue;
-		if ((*out = realloc(*out, (*n + 1) * sizeof(**out))) == NULL ||
-		    ((*out)[*n] = strdup(t)) == NULL)
-			abort();
-		(*n)++;
-		for (p = (*out)[*n - 1]; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		if (!request_label_name_valid((*out)[*n - 1])) {
-			snprintf(err, ERR_MAX, "%s: \"%.100s\" is not a valid "
-			    "label name", var, t);
-			free(copy);
-			return -1;
-		}
-		/* Keep the spelling of the parameter for lookups. */
-		free((*out)[*n - 1]);
-		if (((*out)[*n - 1] = strdup(t)) == NULL)
-			abort();
-	}
-	free(copy);
-	return 0;
+	if (what != NULL)
+		return what;
+	snprintf(buf, 64, "default of %s%s", o->flag ? "--" : "",
+	    o->flag ? o->flag : o->env);
+	return buf;
 }
 
 static void
@@ -186,34 +213,172 @@ set_str(char **dst, const char *v)
 		abort();
 }
 
-static void
-usage(void)
+static int
+opt_text(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
 {
-	size_t i;
+	(void)what;
+	(void)err;
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
 
-	printf("usage: flowmon [options]\n"
-	    "       flowmon reloader --data-dir DIR --reload-url URL\n"
-	    "       flowmon check [--data-dir DIR]\n\n"
-	    "Writes Prometheus file_sd targets and rule files for services\n"
-	    "announced by Docker Flow Swarm Listener.\n\noptions:\n");
-	for (i = 0; i < NDOCS; i++) {
-		char flag[64];
+static int
+opt_maybe(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	(void)what;
+	(void)err;
+	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);
+	return 0;
+}
 
-		snprintf(flag, sizeof(flag), "--%s%s%s", config_docs[i].flag,
-		    config_docs[i].arg ? " " : "",
-		    config_docs[i].arg ? config_docs[i].arg : "");
-		printf("  %-32s %s\n", flag, config_docs[i].help);
-		if (config_docs[i].env)
-			printf("  %-32s env %s, default %s\n", "",
-			    config_docs[i].env, *config_docs[i].def ?
-			    config_docs[i].def : "none");
+/* HOST:PORT, [V6]:PORT or :PORT (every address); the host is resolved
+ * when the server starts. A row whose arg allows it takes none (or "")
+ * for no server at all. */
+static int
+opt_listen(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	const char *port = strrchr(v, ':'), *end = strchr(v, ']');
+	char buf[64];
+
+	if (strstr(o->arg, "none") != NULL && (*v == '\0' ||
+	    strcmp(v, "none") == 0)) {
+		set_str(FIELD(c, o, char *), NULL);
+		return 0;
 	}
-	printf("\nenvironment also read: DF_SCRAPE_TARGET_LABELS, "
-	    "DF_NODE_TARGET_LABELS,\n  SCRAPE_PORT_<n> with SERVICE_NAME_<n> "
-	    "(a static service <name>:<port>);\n  for --prometheus-config: "
-	    "GLOBAL_*, ALERTING__*, SCRAPE_CONFIGS_<n>__*,\n  REMOTE_WRITE_*, "
-	    "REMOTE_READ_*, ARG_ALERTMANAGER_URL, CONFIGS_DIR;\n  for "
-	    "--run-prometheus: ARG_* (Prometheus's flags)\n");
+	if (port == NULL || (end != NULL && end > port) ||
+	    values_port(port + 1, strlen(port + 1)) == 0) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" is not %s (port "
+		    "1..65535)", opt_name(o, what, buf), v, o->arg);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
+static int
+opt_bool(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (values_bool(v, FIELD(c, o, int)) == -1) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be "
+		    VALUES_BOOL_WORDS, opt_name(o, what, buf), v);
+		return -1;
+	}
+	return 0;
+}
+
+/* "1s" for 1000, "0" for 0: the bounds in a message. */
+static void
+ms_text(long ms, char *buf, size_t size)
+{
+	if (ms == 0)
+		snprintf(buf, size, "0");
+	else if (ms % 3600000 == 0)
+		snprintf(buf, size, "%ldh", ms / 3600000);
+	else if (ms % 60000 == 0)
+		snprintf(buf, size, "%ldm", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, size, "%lds", ms / 1000);
+	else
+		snprintf(buf, size, "%ldms", ms);
+}
+
+static int
+opt_duration(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64], lo[32], hi[32];
+	int64_t ms;
+
+	if (values_duration_ms(v, &ms) == -1) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration (like "
+		    "500ms, 30s, 1m30s)", opt_name(o, what, buf), v);
+		return -1;
+	}
+	if (ms < o->min || ms > o->max) {
+		ms_text(o->min, lo, sizeof(lo));
+		ms_text(o->max, hi, sizeof(hi));
+		if (o->max == LONG_MAX)
+			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a "
+			    "duration of at least %s", opt_name(o, what, buf),
+			    v, lo);
+		else
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a "
+			    "duration from %s to %s", opt_name(o, what, buf), v,
+			    lo, hi);
+		return -1;
+	}
+	*FIELD(c, o, long) = (long)ms;
+	return 0;
+}
+
+static int
+opt_count(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (values_count(v, o->min, o->max, FIELD(c, o, long)) == -1) {
+		if (o->max == LONG_MAX)
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a whole "
+			    "number of at least %ld", opt_name(o, what, buf), v,
+			    o->min);
+		else
+			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a whole "
+			    "number from %ld to %ld", opt_name(o, what, buf), v,
+			    o->min, o->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* A comma list of request parameter names, each a valid label name once
+ * '-' is '_'; kept in the parameter's spelling for the lookups. */
+static int
+opt_names(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char ***out = FIELD(c, o, char **);
+	size_t *n = (size_t *)(void *)((char *)c + o->off_n);
+	char *copy, *tok, *save = NULL, buf[64];
+
+	if ((copy = strdup(v)) == NULL)
+		abort();
+	for (tok = strtok_r(copy, ",", &save); tok;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *t = tok, *p, *label;
+
+		while (isspace((unsigned char)*t))
+			t++;
+		for (p = t + strlen(t); p > t && isspace((unsigned char)p[-1]);)
+			*--p = '\0';
+		if (*t == '\0')
+			continue;
+		if ((label = strdup(t)) == NULL)
+			abort();
+		for (p = label; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (!values_label_name_valid(label)) {
+			snprintf(err, ERR_MAX, "%s: \"%.100s\" is not a valid "
+			    "label name", opt_name(o, what, buf), t);
+			free(label);
+			free(copy);
+			return -1;
+		}
+		free(label);
+		if ((*out = realloc(*out, (*n + 1) * sizeof(**out))) == NULL ||
+		    ((*out)[*n] = strdup(t)) == NULL)
+			abort();
+		(*n)++;
+	}
+	free(copy);
+	return 0;
 }
 
 /* Resolves a bare command name on PATH; NULL if not found. */
@@ -242,317 +407,297 @@ which(const char *name)
 	return found;
 }
 
-/* A decimal count in [min, max] into *out; -1 with err otherwise. */
+/* The default is used only when it is on PATH; an explicit path must
+ * exist; "none" (or "") turns the check off. */
 static int
-count_arg(const char *v, long min, long max, long *out, const char *what,
-    const char *unit, char err[ERR_MAX])
+opt_promtool(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
 {
-	char *end;
-	long n;
+	char **dst = FIELD(c, o, char *), *p;
 
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
-		snprintf(err, ERR_MAX, "%s \"%.100s\" must be a %s count "
-		    "from %ld to %ld", what, v, unit, min, max);
+	free(*dst);
+	*dst = NULL;
+	if (*v == '\0' || strcmp(v, "none") == 0)
+		return 0;
+	p = which(v);
+	if (p == NULL && what != NULL) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" is not an executable",
+		    what, v);
 		return -1;
 	}
-	*out = n;
+	*dst = p;
 	return 0;
 }
 
-/* true/false, yes/no, 1/0, on/off; NULL (a bare flag) is true. */
+/* A template with exactly one %s, or none (no task DNS at all). */
 static int
-bool_arg(const char *v, int *out, const char *what, char err[ERR_MAX])
+opt_task_dns(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
 {
-	static const char *const yes[] = { "true", "yes", "1", "on", NULL };
-	static const char *const no[] = { "false", "no", "0", "off", "", NULL };
-	size_t i;
+	const char *s = strstr(v, "%s");
+	char buf[64];
 
-	if (v == NULL) {
-		*out = 1;
+	if (strcmp(v, "none") == 0) {
+		set_str(FIELD(c, o, char *), NULL);
 		return 0;
 	}
-	for (i = 0; yes[i]; i++)
-		if (strcasecmp(v, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-	for (i = 0; no[i]; i++)
-		if (strcasecmp(v, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	snprintf(err, ERR_MAX, "%s \"%.100s\" must be true or false", what, v);
-	return -1;
+	if (s == NULL || strchr(v, '%') != s || strchr(s + 2, '%') != NULL) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must hold one %%s (or be "
+		    "none)", opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
+/* unix:///path, tcp://HOST:PORT or http://HOST:PORT; "": off. */
+static int
+opt_docker_host(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (*v != '\0' && strncasecmp(v, "unix:///", 8) != 0 &&
+	    strncasecmp(v, "tcp://", 6) != 0 &&
+	    strncasecmp(v, "http://", 7) != 0) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be unix:///path, "
+		    "tcp://HOST:PORT or http://HOST:PORT",
+		    opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);
+	return 0;
+}
+
+/* A label key: not empty, no blank and no '='. */
+static int
+opt_label_key(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (*v == '\0' || strpbrk(v, " \t\r\n=") != NULL) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be a label key "
+		    "(not empty, no space or '=')", opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
 }
 
 static int
-apply(struct config *c, int id, const char *v, const char *what,
-    char err[ERR_MAX])
+opt_log_level(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
 {
-	char *end;
+	char buf[64];
 
-	switch (id) {
-	case O_LISTEN:
-		set_str(&c->listen, v);
+	if (log_set_level(v) == -1) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be debug, info, "
+		    "warn or error", opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
+static const char *
+cmd_name(enum config_cmd cmd)
+{
+	return cmd == CONFIG_RELOADER ? "flowmon reloader" :
+	    cmd == CONFIG_CHECK ? "flowmon check" : "flowmon";
+}
+
+static void
+usage(enum config_cmd cmd)
+{
+	size_t i, n;
+
+	switch (cmd) {
+	case CONFIG_RELOADER:
+		printf("usage: flowmon reloader --data-dir DIR --reload-url "
+		    "URL [options]\n\n"
+		    "Watches DIR/rules/*.yml (inotify and polling) and POSTs "
+		    "URL\n(Prometheus's /-/reload) when the rule files' names "
+		    "or contents\nchanged, after a quiet delay, retrying while "
+		    "it fails.\n--reload-url is required.\n\noptions:\n");
 		break;
-	case O_DATA_DIR:
-		set_str(&c->data_dir, v);
+	case CONFIG_CHECK:
+		printf("usage: flowmon check [--data-dir DIR] [options]\n\n"
+		    "Audits a data dir without changing it: one line per "
+		    "problem,\nexit 0 clean, 1 problems found, 2 the check "
+		    "could not run.\n\noptions:\n");
 		break;
-	case O_RELOAD_URL:
-		set_str(&c->reload_url, *v ? v : NULL);
-		break;
-	case O_RELOAD_DELAY:
-		if ((c->reload_delay_ms = config_duration_ms(v)) < 0) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration",
-			    what, v);
-			return -1;
-		}
-		break;
-	case O_PROMTOOL:
-		set_str(&c->promtool, v);
-		break;
-	case O_SHORTCUTS:
-		set_str(&c->shortcuts, *v ? v : NULL);
-		break;
-	case O_SECRETS_DIR:
-		set_str(&c->secrets_dir, v);
-		break;
-	case O_TASK_DNS:
-		if (strcmp(v, "none") == 0) {	/* no task DNS at all */
-			set_str(&c->task_dns, NULL);
-			break;
-		}
-		if (strstr(v, "%s") == NULL || strchr(strstr(v, "%s") + 2,
-		    '%') || strchr(v, '%') != strstr(v, "%s")) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must hold one %%s "
-			    "(or be none)", what, v);
-			return -1;
-		}
-		set_str(&c->task_dns, v);
-		break;
-	case O_LISTENER:
-		set_str(&c->listener_address, *v ? v : NULL);
-		break;
-	case O_LISTENER_PRUNE:
-		/* The flag takes no argument (v NULL); the variable says
-		 * true or false. */
-		if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-			c->listener_prune = 1;
-		else if (*v == '\0' || strcmp(v, "false") == 0 ||
-		    strcmp(v, "0") == 0)
-			c->listener_prune = 0;
-		else {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must be true or "
-			    "false", what, v);
-			return -1;
-		}
-		break;
-	case O_GET_NODES_URL:
-		set_str(&c->get_nodes_url, *v ? v : NULL);
-		break;
-	case O_PROMETHEUS_CONFIG:
-		set_str(&c->prometheus_config, *v ? v : NULL);
-		break;
-	case O_RUN_PROMETHEUS:
-		set_str(&c->run_prometheus, *v ? v : NULL);
-		break;
-	case O_DNS_REFRESH:
-		if ((c->dns_refresh_ms = config_duration_ms(v)) <= 0) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
-			    "above 0", what, v);
-			return -1;
-		}
-		break;
-	case O_LOG_LEVEL:
-		if (log_set_level(v) == -1) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must be debug, "
-			    "info, warn or error", what, v);
-			return -1;
-		}
-		set_str(&c->log_level, v);
-		break;
-	case O_MAX_BODY:
-		c->max_body = strtol(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || c->max_body < 1024) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a byte "
-			    "count of at least 1024", what, v);
-			return -1;
-		}
-		break;
-	case O_BASIC_AUTH_FILE:
-		set_str(&c->basic_auth_file, *v ? v : NULL);
-		break;
-	case O_BEARER_TOKEN_FILE:
-		set_str(&c->bearer_token_file, *v ? v : NULL);
-		break;
-	case O_AUTH_READS:
-		return bool_arg(v, &c->auth_reads, what, err);
-	case O_TLS_CERT:
-		set_str(&c->tls_cert, *v ? v : NULL);
-		break;
-	case O_TLS_KEY:
-		set_str(&c->tls_key, *v ? v : NULL);
-		break;
-	case O_MAX_HEADER_BYTES:
-		return count_arg(v, 16384, 16L << 20, &c->max_header_bytes,
-		    what, "byte", err);
-	case O_MAX_CONNECTIONS:
-		return count_arg(v, 1, 65536, &c->max_connections, what,
-		    "connection", err);
-	case O_CONNECTION_TIMEOUT:
-		c->connection_timeout_ms = config_duration_ms(v);
-		if (c->connection_timeout_ms < 1000 ||
-		    c->connection_timeout_ms > 3600000) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a duration "
-			    "from 1s to 1h", what, v);
-			return -1;
-		}
-		break;
-	case O_MAX_ALERTS:
-		return count_arg(v, 0, SERVICE_ALERT_INDEX_MAX + 1,
-		    &c->max_alerts, what, "alert", err);
-	case O_MAX_RULE_BYTES:
-		return count_arg(v, 1024, 64L << 20, &c->max_rule_bytes, what,
-		    "byte", err);
-	case O_SHARDS:
-		return count_arg(v, 1, CONFIG_SHARDS_MAX, &c->shards, what,
-		    "shard", err);
-	case O_SHARD:
-		c->shard = strtol(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || c->shard < 0 ||
-		    c->shard >= CONFIG_SHARDS_MAX) {
-			snprintf(err, ERR_MAX, "%s \"%.100s\" must be a shard "
-			    "number from 0 to %d", what, v,
-			    CONFIG_SHARDS_MAX - 1);
-			return -1;
-		}
+	default:
+		printf("usage: flowmon [options]\n"
+		    "       flowmon reloader --data-dir DIR --reload-url URL\n"
+		    "       flowmon check [--data-dir DIR]\n\n"
+		    "Writes Prometheus file_sd targets and rule files for "
+		    "services\nannounced by Docker Flow Swarm Listener.\n\n"
+		    "options:\n");
 		break;
 	}
-	return 0;
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		char flag[64];
+
+		if (o->flag == NULL || !(o->cmds & cmd))
+			continue;
+		snprintf(flag, sizeof(flag), "--%s%s%s", o->flag,
+		    o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-32s %s\n", flag, o->help);
+		if (o->env)
+			printf("  %-32s env %s, default %s\n", "", o->env,
+			    o->def ? o->def : "none");
+	}
+	printf("\nA switch also takes =BOOL. A boolean is true or false (also "
+	    "yes/no,\non/off, 1/0, t/f), in any case. A flag beats its "
+	    "variable, which beats\nthe default; an empty variable counts as "
+	    "unset.\n");
+	/* The variables without a flag, then those other modules read. */
+	for (i = n = 0; i < NOPTS; i++)
+		if (opts[i].flag == NULL && (opts[i].cmds & cmd))
+			printf("%s %s", n++ == 0 ? "\nenvironment also read:" :
+			    ",", opts[i].env);
+	if (cmd == CONFIG_DAEMON)
+		printf(",\n  SCRAPE_PORT_<n> with SERVICE_NAME_<n> (a static "
+		    "service <name>:<port>);\n  for --prometheus-config: "
+		    "GLOBAL_*, ALERTING__*, SCRAPE_CONFIGS_<n>__*,\n  "
+		    "REMOTE_WRITE_*, REMOTE_READ_*, ARG_ALERTMANAGER_URL, "
+		    "CONFIGS_DIR;\n  for --run-prometheus: ARG_* (Prometheus's "
+		    "flags)");
+	if (n > 0)
+		printf("\n");
 }
 
 int
-config_parse(struct config *c, int argc, char **argv, char err[ERR_MAX])
+config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
+    char err[ERR_MAX])
 {
-	struct option longopts[NDOCS + 1];
-	size_t i;
+	struct option longopts[NOPTS + 1];
+	const char *given[NOPTS];
+	size_t i, n = 0;
 	int ch;
 
 	memset(c, 0, sizeof(*c));
 	memset(longopts, 0, sizeof(longopts));
-	for (i = 0; i < NDOCS; i++) {
-		longopts[i].name = config_docs[i].flag;
-		longopts[i].has_arg = config_docs[i].arg ? required_argument :
-		    no_argument;
-		longopts[i].val = config_docs[i].id;
-	}
-	/* Defaults, then the environment, then the flags. */
-	for (i = 0; i < NDOCS; i++) {
-		const char *env;
-
-		if (config_docs[i].def == NULL)
+	memset(given, 0, sizeof(given));
+	for (i = 0; i < NOPTS; i++) {
+		if (opts[i].flag == NULL || !(opts[i].cmds & cmd))
 			continue;
-		if (config_docs[i].id != O_PROMTOOL &&
-		    apply(c, config_docs[i].id, config_docs[i].def, "default",
-		    err) == -1)
-			return -1;
-		if ((env = getenv(config_docs[i].env)) != NULL &&
-		    apply(c, config_docs[i].id, env, config_docs[i].env,
-		    err) == -1)
-			return -1;
+		longopts[n].name = opts[i].flag;
+		/* A switch: --auth-reads alone, or --auth-reads=false to beat
+		 * its variable. */
+		longopts[n].has_arg = opts[i].arg != NULL ? required_argument :
+		    opts[i].parse != NULL ? optional_argument : no_argument;
+		longopts[n].val = OPT_VAL(i);
+		n++;
 	}
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		char what[64];
+	/* The flags first: the last of a repeated flag wins. optind 0 makes
+	 * glibc start afresh, whatever an earlier parse left behind. */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		const char *bad = optopt > 0 && optopt < 256 ? NULL :
+		    argv[optind - 1];
 
-		if (ch == O_HELP) {
-			usage();
-			return 1;
-		}
-		if (ch == O_VERSION) {
-			printf("flowmon %s\n", FLOWMON_VERSION);
-			return 1;
+		if (ch == '?' && optopt >= OPT_VAL(0)) {
+			snprintf(err, ERR_MAX, "option \"%.100s\" takes no "
+			    "value", bad);
+			return -1;
 		}
 		if (ch == '?' || ch == ':') {
-			snprintf(err, ERR_MAX, "bad option (see --help)");
+			if (bad == NULL)
+				snprintf(err, ERR_MAX, "%s \"-%c\" (see %s "
+				    "--help)", ch == ':' ? "no value for" :
+				    "unknown option", optopt, cmd_name(cmd));
+			else
+				snprintf(err, ERR_MAX, "%s \"%.100s\" (see %s "
+				    "--help)", ch == ':' ? "no value for" :
+				    "unknown option", bad, cmd_name(cmd));
 			return -1;
 		}
-		for (i = 0; i < NDOCS && config_docs[i].id != ch; i++)
-			;
-		snprintf(what, sizeof(what), "--%s", config_docs[i].flag);
-		if (apply(c, ch, optarg, what, err) == -1)
-			return -1;
+		i = (size_t)(ch - OPT_VAL(0));
+		if (opts[i].parse == NULL) {
+			if (strcmp(opts[i].flag, "help") == 0)
+				usage(cmd);
+			else
+				printf("flowmon %s\n", FLOWMON_VERSION);
+			return 1;
+		}
+		given[i] = optarg != NULL ? optarg : "true";
 	}
 	if (optind < argc) {
 		snprintf(err, ERR_MAX, "unexpected argument \"%.100s\"",
 		    argv[optind]);
 		return -1;
 	}
-	if (c->shard >= c->shards) {
-		snprintf(err, ERR_MAX, "shard %ld (--shard, FLOWMON_SHARD) must "
-		    "be below the shard count %ld (--shards, FLOWMON_SHARDS): "
-		    "shards are numbered from 0", c->shard, c->shards);
-		return -1;
+	/* Then each option once, from the flag, its variable or its
+	 * default: a variable a flag overrides is not even read. */
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		const char *v = given[i], *what = NULL, *e;
+		char flag[64];
+
+		if (!(o->cmds & cmd) || o->parse == NULL)
+			continue;
+		if (v != NULL) {
+			snprintf(flag, sizeof(flag), "--%s", o->flag);
+			what = flag;
+		} else if (o->env != NULL && (e = getenv(o->env)) != NULL &&
+		    *e != '\0') {
+			v = e;
+			what = o->env;
+		} else if ((v = o->def) == NULL) {
+			continue;
+		}
+		if (o->parse(c, o, v, what, err) == -1)
+			return -1;
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
 		return -1;
 	}
-	/* promtool: an explicit path must exist; the default is used only
-	 * when it is on PATH; "none" turns the check off. */
-	if (c->promtool == NULL) {
-		c->promtool = which("promtool");
-	} else if (strcmp(c->promtool, "none") == 0 || *c->promtool == '\0') {
-		set_str(&c->promtool, NULL);
-	} else {
-		char *p = which(c->promtool);
-
-		if (p == NULL) {
-			snprintf(err, ERR_MAX, "--promtool \"%.100s\" is not an "
-			    "executable", c->promtool);
-			return -1;
-		}
-		free(c->promtool);
-		c->promtool = p;
-	}
-	if (split_names("DF_SCRAPE_TARGET_LABELS",
-	    getenv("DF_SCRAPE_TARGET_LABELS"), &c->target_labels,
-	    &c->ntarget_labels, err) == -1 ||
-	    split_names("DF_NODE_TARGET_LABELS",
-	    getenv("DF_NODE_TARGET_LABELS"), &c->node_labels,
-	    &c->nnode_labels, err) == -1)
+	if (cmd == CONFIG_DAEMON && c->shard >= c->shards) {
+		snprintf(err, ERR_MAX, "shard %ld (--shard, FLOWMON_SHARD) must "
+		    "be below the shard count %ld (--shards, FLOWMON_SHARDS): "
+		    "shards are numbered from 0", c->shard, c->shards);
 		return -1;
+	}
 	return 0;
 }
 
 void
 config_release(struct config *c)
 {
-	size_t i;
+	size_t i, k;
 
-	free(c->listen);
-	free(c->data_dir);
-	free(c->reload_url);
-	free(c->promtool);
-	free(c->shortcuts);
-	free(c->secrets_dir);
-	free(c->task_dns);
-	free(c->listener_address);
-	free(c->get_nodes_url);
-	free(c->prometheus_config);
-	free(c->run_prometheus);
-	free(c->log_level);
-	free(c->basic_auth_file);
-	free(c->bearer_token_file);
-	free(c->tls_cert);
-	free(c->tls_key);
-	for (i = 0; i < c->ntarget_labels; i++)
-		free(c->target_labels[i]);
-	free(c->target_labels);
-	for (i = 0; i < c->nnode_labels; i++)
-		free(c->node_labels[i]);
-	free(c->node_labels);
+	/* Two rows may share a field (--listen): freed once, then NULL. */
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+
+		if (o->field == F_STR) {
+			free(*FIELD(c, o, char *));
+			*FIELD(c, o, char *) = NULL;
+		} else if (o->field == F_NAMES) {
+			char ***v = FIELD(c, o, char **);
+			size_t *n = (size_t *)(void *)((char *)c + o->off_n);
+
+			for (k = 0; k < *n; k++)
+				free((*v)[k]);
+			free(*v);
+			*v = NULL;
+			*n = 0;
+		}
+	}
 	memset(c, 0, sizeof(*c));
+}
+
+void
+config_request_ctx(const struct config *c, const struct shortcuts *sc,
+    struct request_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->shortcuts = sc;
+	ctx->target_labels = (const char *const *)c->target_labels;
+	ctx->ntarget_labels = c->ntarget_labels;
 }

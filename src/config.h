@@ -1,5 +1,7 @@
-/* config.h: flags and environment into one struct, read once at start. A
- * flag beats its environment variable, which beats the default. */
+/* config.h: the one option table of the daemon, `flowmon reloader` and
+ * `flowmon check`: flags and environment into one struct, read once at
+ * start. A flag beats its environment variable, which beats the default;
+ * an empty variable counts as unset. */
 #ifndef FLOWMON_CONFIG_H
 #define FLOWMON_CONFIG_H
 
@@ -10,8 +12,18 @@
 /* Largest --shards. */
 #define CONFIG_SHARDS_MAX	1000
 
+struct request_ctx;
+struct shortcuts;
+
+/* The commands an option belongs to (a mask in the table). */
+enum config_cmd {
+	CONFIG_DAEMON	= 1 << 0,	/* flowmon [options] */
+	CONFIG_RELOADER	= 1 << 1,	/* flowmon reloader */
+	CONFIG_CHECK	= 1 << 2,	/* flowmon check */
+};
+
 struct config {
-	char	*listen;		/* HOST:PORT */
+	char	*listen;		/* HOST:PORT; reloader: NULL is none */
 	char	*data_dir;
 	char	*reload_url;		/* comma list, NULL: no reload */
 	long	 reload_delay_ms;
@@ -45,18 +57,31 @@ struct config {
 	size_t	 ntarget_labels;
 	char	**node_labels;
 	size_t	 nnode_labels;
+	/* `flowmon reloader` (reloader_cmd.h). */
+	long	 poll_ms;		/* rescan period of rules/ */
+	int	 no_inotify;		/* poll only */
+	/* The Docker source (docker.h). docker_host NULL: off. */
+	char	*docker_host;
+	char	*docker_notify_label;
+	long	 docker_poll_ms;
 	/* Hashmod sharding of flowmon's job in --prometheus-config. */
 	long	 shards;		/* servers sharing the targets, >= 1 */
 	long	 shard;			/* this one, 0 .. shards - 1 */
 };
 
-/* Fills c from argv and the environment. Returns 0 to run, 1 when --help
- * or --version was printed (exit 0), -1 with err on a bad option. */
-int	 config_parse(struct config *c, int argc, char **argv,
-	    char err[ERR_MAX]);
+/* Fills c for command cmd from argv (argv[0] is the program or the
+ * sub-command's name) and the environment, through the option table: only
+ * cmd's options are accepted. Returns 0 to run, 1 when --help or --version
+ * was printed (exit 0), -1 with err naming the option on a bad one. c is
+ * filled (and needs config_release) in every case. */
+int	 config_parse(struct config *c, enum config_cmd cmd, int argc,
+	    char **argv, char err[ERR_MAX]);
 void	 config_release(struct config *c);
 
-/* A Prometheus-style duration (500ms, 1s, 1m30s) in milliseconds, or -1. */
-long	 config_duration_ms(const char *s);
+/* What parsing a request needs from the configuration (the target labels
+ * of DF_SCRAPE_TARGET_LABELS) plus the shortcut table sc (may be NULL),
+ * into ctx. ctx borrows from c and sc: it is valid while both are. */
+void	 config_request_ctx(const struct config *c, const struct shortcuts *sc,
+	    struct request_ctx *ctx);
 
 #endif

@@ -1,12 +1,14 @@
 /* dns.c: the task DNS thread: looks up `tasks.<service>` off the request
- * path and hands the addresses to the registry, which decides what to write.
+ * path and hands the outcomes to taskdns.c (which hands good answers to
+ * the registry, which decides what to write).
  *
  * Rounds. A full round looks up every task DNS service; it runs at start and
- * then every refresh period. A wake (a new service, or one loaded from disk
- * and never looked up) runs a short round of just the pending names, so a
- * new service gets its targets within a lookup's time, not a refresh
- * period's. Lookups run one after the other without any lock held: a slow
- * resolver delays the next lookup, never a request. */
+ * then every refresh period. Between them the thread looks every DNS_POLL_MS
+ * at taskdns_wanted(): when it grew (a new service, or one that took to task
+ * DNS) a short round of just the pending names runs, so a new service gets
+ * its targets within a lookup's time, not a refresh period's. Lookups run
+ * one after the other without any lock held: a slow resolver delays the
+ * next lookup, never a request. */
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -19,9 +21,10 @@
 #include "dns.h"
 #include "log.h"
 #include "registry.h"
+#include "taskdns.h"
 
 struct dns {
-	struct registry	*r;
+	struct taskdns	*t;
 	char		*tmpl;
 	long		 refresh_ms;
 	dns_resolve_fn	 resolve;
@@ -30,7 +33,6 @@ struct dns {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;		/* CLOCK_MONOTONIC */
 	int		 stop;		/* under lock */
-	int		 woken;		/* under lock */
 };
 
 int
@@ -99,7 +101,7 @@ dns_name(const char *tmpl, const char *service, char *buf, size_t size)
 }
 
 int
-dns_run_once(struct registry *r, const char *tmpl, dns_resolve_fn resolve,
+dns_run_once(struct taskdns *t, const char *tmpl, dns_resolve_fn resolve,
     void *ctx, int pending_only)
 {
 	char **names = NULL, qname[NI_MAXHOST];
@@ -107,7 +109,7 @@ dns_run_once(struct registry *r, const char *tmpl, dns_resolve_fn resolve,
 
 	if (resolve == NULL)
 		resolve = dns_resolve;
-	if (registry_dns_names(r, pending_only, &names, &n) == -1) {
+	if (taskdns_names(t, pending_only, &names, &n) == -1) {
 		log_error("task dns: out of memory");
 		return -1;
 	}
@@ -125,7 +127,7 @@ dns_run_once(struct registry *r, const char *tmpl, dns_resolve_fn resolve,
 		} else {
 			ok = resolve(ctx, qname, &addrs, &naddrs, err) == 0;
 		}
-		c = registry_dns_result(r, names[i], qname, addrs, naddrs,
+		c = taskdns_result(t, names[i], qname, addrs, naddrs,
 		    ok ? NULL : err, &res, werr);
 		if (c == -1) {
 			log_error("task dns: cannot write targets", "service",
@@ -174,28 +176,33 @@ static void *
 dns_thread(void *arg)
 {
 	struct dns *d = arg;
-	struct timespec next, now;
+	struct timespec next, now, poll;
+	uint64_t seen = 0, wanted;
 
 	mono_now(&next);	/* the first full round at once */
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop) {
-		int full, pending;
+		int full;
 
 		mono_now(&now);
-		if (!d->woken && ts_before(&now, &next)) {
-			pthread_cond_timedwait(&d->cond, &d->lock, &next);
+		wanted = taskdns_wanted(d->t);
+		full = !ts_before(&now, &next);
+		if (!full && wanted == seen) {
+			poll = now;
+			ts_add_ms(&poll, DNS_POLL_MS);
+			pthread_cond_timedwait(&d->cond, &d->lock,
+			    ts_before(&poll, &next) ? &poll : &next);
 			continue;
 		}
-		full = !ts_before(&now, &next);
-		pending = d->woken;
-		d->woken = 0;
+		/* Read before the round: a service arriving during it
+		 * gets a round of its own. */
+		seen = wanted;
 		if (full) {
 			next = now;
 			ts_add_ms(&next, d->refresh_ms);
 		}
 		pthread_mutex_unlock(&d->lock);
-		if (full || pending)
-			dns_run_once(d->r, d->tmpl, d->resolve, d->ctx, !full);
+		dns_run_once(d->t, d->tmpl, d->resolve, d->ctx, !full);
 		pthread_mutex_lock(&d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -203,7 +210,7 @@ dns_thread(void *arg)
 }
 
 struct dns *
-dns_start(struct registry *r, const char *tmpl, long refresh_ms,
+dns_start(struct taskdns *t, const char *tmpl, long refresh_ms,
     dns_resolve_fn resolve, void *ctx, char err[ERR_MAX])
 {
 	pthread_condattr_t ca;
@@ -216,7 +223,7 @@ dns_start(struct registry *r, const char *tmpl, long refresh_ms,
 		snprintf(err, ERR_MAX, "out of memory");
 		return NULL;
 	}
-	d->r = r;
+	d->t = t;
 	d->refresh_ms = refresh_ms > 0 ? refresh_ms : 30000;
 	d->resolve = resolve ? resolve : dns_resolve;
 	d->ctx = ctx;
@@ -235,19 +242,6 @@ dns_start(struct registry *r, const char *tmpl, long refresh_ms,
 		return NULL;
 	}
 	return d;
-}
-
-void
-dns_wake(void *arg)
-{
-	struct dns *d = arg;
-
-	if (d == NULL)
-		return;
-	pthread_mutex_lock(&d->lock);
-	d->woken = 1;
-	pthread_cond_signal(&d->cond);
-	pthread_mutex_unlock(&d->lock);
 }
 
 void

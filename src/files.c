@@ -11,9 +11,10 @@
  * replaces it; reading it again tells the two apart (the bytes moved), and
  * only a confirmed edit is reported back to the registry.
  *
- * Nothing here writes to the data dir: files flowmon did not write are
- * left alone. A hand-edited flowmon file is replaced from the record by
- * the registry at the next reconfigure of that service. */
+ * Nothing here writes to the data dir, and it reads it only through the
+ * store (watch_snap_take_store, store_read_entry): files flowmon did not
+ * write are left alone. A hand-edited flowmon file is replaced from the
+ * record by the registry at the next reconfigure of that service. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #include "files.h"
 #include "log.h"
 #include "metrics.h"
+#include "promtool.h"
 #include "registry.h"
 #include "reloader.h"
 #include "rulecheck.h"
@@ -40,8 +42,8 @@
 
 enum { F_TARGETS, F_RULES, F_NDIRS };
 
-static const char *const files_dirnames[F_NDIRS] = { "targets", "rules" };
-static const char *const files_exts[F_NDIRS] = { ".json", ".yml" };
+static const enum store_kind files_kinds[F_NDIRS] = { STORE_TARGETS,
+	STORE_RULES };
 static const char *const files_owner_text[] = {
 	[REGISTRY_OWNER_NONE] = "operator",
 	[REGISTRY_OWNER_FLOWMON] = "flowmon",
@@ -53,6 +55,18 @@ static const char *const files_owner_label[] = {
 	[REGISTRY_OWNER_FLOWMON] = "flowmon",
 	[REGISTRY_OWNER_EDITED] = "edited",
 };
+
+static const char *
+files_dir(int d)
+{
+	return store_dirname(files_kinds[d]);
+}
+
+static const char *
+files_ext(int d)
+{
+	return store_ext(files_kinds[d]);
+}
 
 struct fentry {
 	int		 dir;		/* F_TARGETS or F_RULES */
@@ -142,18 +156,19 @@ static enum registry_owner
 files_owner(struct files *f, int dir, const char *name, char **buf,
     size_t *len, uint64_t *hash)
 {
-	char base[SERVICE_NAME_MAX + 8], *nb;
+	char base[SERVICE_NAME_MAX + 8], err[ERR_MAX], *nb;
 	enum registry_owner own = REGISTRY_OWNER_NONE;
 	size_t nlen;
 	int i;
 
-	files_base(name, files_exts[dir], base, sizeof(base));
+	files_base(name, files_ext(dir), base, sizeof(base));
 	for (i = 0; i < FILES_TRIES; i++) {
 		own = registry_file_owner(f->reg, dir == F_RULES, base, *buf,
 		    *len, 0);
 		if (own != REGISTRY_OWNER_EDITED)
 			break;
-		if (watch_read_file(f->dirs[dir], name, &nb, &nlen) != 0)
+		if (store_read_entry(f->st, files_kinds[dir], name,
+		    WATCH_FILE_MAX, &nb, &nlen, err) == -1)
 			break;
 		if (nlen == *len && memcmp(nb, *buf, nlen) == 0) {
 			free(nb);
@@ -166,7 +181,7 @@ files_owner(struct files *f, int dir, const char *name, char **buf,
 		free(*buf);
 		*buf = nb;
 		*len = nlen;
-		*hash = watch_hash_bytes(nb, nlen);
+		*hash = store_hash_content(nb, nlen);
 	}
 	return own;
 }
@@ -177,6 +192,7 @@ files_validate(struct files *f, struct fentry *e, const char *buf,
     size_t len)
 {
 	char why[ERR_MAX], shown[NAME_MAX + 16];
+	enum fm_err k;
 	int rc;
 
 	e->valid = 0;
@@ -186,7 +202,8 @@ files_validate(struct files *f, struct fentry *e, const char *buf,
 		rc = filecheck_rules(buf, len, why);
 	if (rc == 0 && e->dir == F_RULES && f->promtool != NULL) {
 		snprintf(shown, sizeof(shown), "rules/%s", e->name);
-		rc = rulecheck_promtool_buf(f->promtool, buf, len, shown, why);
+		k = promtool_check_buf(f->promtool, buf, len, shown, why);
+		rc = k == FM_OK ? 0 : k == FM_REFUSED ? -1 : 1;
 		if (rc == 1) {
 			/* promtool could not run: own checks only. */
 			log_warn("rule file not checked by promtool", "file",
@@ -222,16 +239,16 @@ files_examine(struct files *f, int dir, const struct watch_file *wf,
 	e->size = wf->size;
 	e->mtime = wf->mtime;
 	e->error = wf->error;
-	e->matched = watch_name_matches(wf->name, files_exts[dir]);
+	e->matched = watch_name_matches(wf->name, files_ext(dir));
 	e->owner = REGISTRY_OWNER_NONE;
 	if (!e->matched) {
 		snprintf(why, sizeof(why), "not read by Prometheus: the name "
-		    "does not end in %s", files_exts[dir]);
+		    "does not end in %s", files_ext(dir));
 		e->reason = strdup(why);
 		return;
 	}
 	if (wf->error != 0) {
-		files_base(wf->name, files_exts[dir], base, sizeof(base));
+		files_base(wf->name, files_ext(dir), base, sizeof(base));
 		e->owner = registry_file_owner(f->reg, dir == F_RULES, base,
 		    NULL, 0, 0);
 		snprintf(why, sizeof(why), "cannot read it: %s",
@@ -278,7 +295,7 @@ files_report(const struct fentry *e, const struct fentry *prev)
 	if (prev != NULL && prev->hash == e->hash && prev->size == e->size &&
 	    prev->owner == e->owner && prev->valid == e->valid)
 		return;
-	snprintf(path, sizeof(path), "%s/%s", files_dirnames[e->dir],
+	snprintf(path, sizeof(path), "%s/%s", files_dir(e->dir),
 	    e->name);
 	if (e->owner == REGISTRY_OWNER_EDITED)
 		log_warn("flowmon file edited by hand: left as is, replaced "
@@ -305,7 +322,8 @@ files_scan(void *arg, enum watch_why why)
 
 	memset(snap, 0, sizeof(snap));
 	for (d = 0; d < F_NDIRS; d++) {
-		if (watch_snap_take(f->dirs[d], NULL, 1, &snap[d], err) == -1) {
+		if (watch_snap_take_store(f->st, files_kinds[d], NULL, 1,
+		    &snap[d], err) == -1) {
 			log_warn("cannot scan the data dir", "error", err);
 			goto fail;
 		}
@@ -410,7 +428,7 @@ files_start(struct store *st, struct registry *reg, struct reloader *rl,
 	pthread_mutex_init(&f->lock, NULL);
 	for (d = 0; d < F_NDIRS; d++) {
 		if (asprintf(&f->dirs[d], "%s/%s", st->dir,
-		    files_dirnames[d]) < 0) {
+		    files_dir(d)) < 0) {
 			f->dirs[d] = NULL;
 			snprintf(err, ERR_MAX, "out of memory");
 			goto fail;
@@ -459,7 +477,7 @@ files_json(struct files *f)
 		snprintf(path, sizeof(path), "%s/%s",
 		    f->dirs[e->dir], e->name);
 		if (cJSON_AddStringToObject(o, "dir",
-		    files_dirnames[e->dir]) == NULL ||
+		    files_dir(e->dir)) == NULL ||
 		    cJSON_AddStringToObject(o, "file", e->name) == NULL ||
 		    cJSON_AddStringToObject(o, "path", path) == NULL ||
 		    cJSON_AddStringToObject(o, "owner",
@@ -520,7 +538,7 @@ files_metrics(struct files *f, struct metrics_buf *b)
 			for (v = 1; v >= 0; v--)
 				rc |= metrics_append(b, "flowmon_files{dir=\"%s\","
 				    "owner=\"%s\",valid=\"%s\"} %zu\n",
-				    files_dirnames[d], files_owner_label[o],
+				    files_dir(d), files_owner_label[o],
 				    v ? "true" : "false", count[d][o][v]);
 	rc |= metrics_append(b, "# HELP flowmon_file_invalid A file under "
 	    "targets/ or rules/ that Prometheus would not read.\n"
@@ -531,7 +549,7 @@ files_metrics(struct files *f, struct metrics_buf *b)
 		files_label(f->v[i].name, label, sizeof(label));
 		rc |= metrics_append(b, "flowmon_file_invalid{dir=\"%s\","
 		    "file=\"%s\",owner=\"%s\"} 1\n",
-		    files_dirnames[f->v[i].dir], label,
+		    files_dir(f->v[i].dir), label,
 		    files_owner_label[f->v[i].owner]);
 	}
 	rc |= metrics_append(b, "# HELP flowmon_file_edited_by_hand A file "
@@ -542,7 +560,7 @@ files_metrics(struct files *f, struct metrics_buf *b)
 			continue;
 		files_label(f->v[i].name, label, sizeof(label));
 		rc |= metrics_append(b, "flowmon_file_edited_by_hand{dir=\"%s\","
-		    "file=\"%s\"} 1\n", files_dirnames[f->v[i].dir], label);
+		    "file=\"%s\"} 1\n", files_dir(f->v[i].dir), label);
 	}
 	rc |= metrics_append(b, "# HELP flowmon_files_scans_total Scans of "
 	    "targets/ and rules/.\n# TYPE flowmon_files_scans_total counter\n"

@@ -17,13 +17,13 @@
 #include "files.h"
 #include "http.h"
 #include "http_guard.h"
-#include "quota.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
 #include "reloader.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "views.h"
 
 #define API "/v1/docker-flow-monitor"
 
@@ -37,6 +37,7 @@ struct http {
 	struct shortcuts	*sc;
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
+	struct taskdns		*td;		/* atomic: set once, may be NULL */
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -67,38 +68,185 @@ reply_json(struct reply *r, int code, cJSON *o)
 	cJSON_Delete(o);
 }
 
-/* {"Status": "OK"|"NOK", "Message": msg, "serviceName": name}. */
+/* DFM's envelope: {"Status": code, "Message": msg}, Status being the HTTP
+ * status code as a number (dfm-compat.md, section 5). */
 static cJSON *
-status_json(const char *status, const char *msg, const char *name)
+status_json(int code, const char *msg)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	if (o == NULL)
 		return NULL;
-	cJSON_AddStringToObject(o, "Status", status);
+	cJSON_AddNumberToObject(o, "Status", code);
 	cJSON_AddStringToObject(o, "Message", msg);
-	if (name)
-		cJSON_AddStringToObject(o, "serviceName", name);
 	return o;
 }
 
 static void
 reply_error(struct reply *r, int code, const char *msg, const char *name)
 {
-	reply_json(r, code, status_json("NOK", msg, name));
+	cJSON *o = status_json(code, msg);
+
+	if (o != NULL && name != NULL)
+		cJSON_AddStringToObject(o, "serviceName", name);
+	reply_json(r, code, o);
 }
 
-/* A storage error: 500 naming the errno, so operators see ENOSPC/EROFS. */
+/* A storage error names the errno, so operators see ENOSPC/EROFS. */
 static void
-reply_storage_error(struct reply *r, const char *msg, const char *name,
-    int errnum)
+add_errno(cJSON *o, int errnum)
 {
-	cJSON *o = status_json("NOK", msg, name);
 	const char *en = strerrorname_np(errnum);
 
-	if (o)
+	if (o != NULL)
 		cJSON_AddStringToObject(o, "Errno", en ? en : "unknown");
-	reply_json(r, 500, o);
+}
+
+/* One alert as DFM answers it, keys in DFM's order: alertIf is the
+ * expression as written to the rule file (a shortcut expanded, as DFM
+ * expands it before answering), labels and annotations the final ones,
+ * alertName the parameter as given. */
+static cJSON *
+dfm_alert_json(const struct service *svc, const struct alert *a)
+{
+	cJSON *o = cJSON_CreateObject(), *m;
+	const char *name, *reps = kvlist_get(&svc->params, "replicas");
+	char key[32];
+	size_t k;
+
+	if (o == NULL)
+		return NULL;
+	if (a->annotations.n > 0) {
+		m = cJSON_AddObjectToObject(o, "alertAnnotations");
+		for (k = 0; m != NULL && k < a->annotations.n; k++)
+			cJSON_AddStringToObject(m, a->annotations.v[k].key,
+			    a->annotations.v[k].value);
+	}
+	if (a->for_ != NULL)
+		cJSON_AddStringToObject(o, "alertFor", a->for_);
+	cJSON_AddStringToObject(o, "alertIf", a->expr);
+	if (a->labels.n > 0) {
+		m = cJSON_AddObjectToObject(o, "alertLabels");
+		for (k = 0; m != NULL && k < a->labels.n; k++)
+			cJSON_AddStringToObject(m, a->labels.v[k].key,
+			    a->labels.v[k].value);
+	}
+	if (a->index > 0)
+		snprintf(key, sizeof(key), "alertName.%d", a->index);
+	else
+		snprintf(key, sizeof(key), "alertName");
+	name = kvlist_get(&svc->params, key);
+	cJSON_AddStringToObject(o, "alertName", name ? name : "");
+	cJSON_AddBoolToObject(o, "alertPersistent", a->persistent);
+	cJSON_AddStringToObject(o, "AlertNameFormatted", a->name);
+	cJSON_AddStringToObject(o, "serviceName", svc->name);
+	cJSON_AddNumberToObject(o, "replicas", reps ? strtod(reps, NULL) : 0);
+	return o;
+}
+
+/* The reconfigure and remove answer: the envelope, Alerts (always an
+ * array; for a remove only the alerts that went, persistent ones stay),
+ * then the service's scrape fields promoted to the top level, in DFM's
+ * order and types (scrapePort a string; scrapeType and serviceName always
+ * there; scrapeLabels and nodeInfo with the tasks of nodeInfo). svc NULL:
+ * no service (a refusal, an unknown name). flowmon's own fields follow. */
+static cJSON *
+dfm_service_json(int code, const char *msg, const struct service *svc,
+    const char *name, int removed)
+{
+	cJSON *o = status_json(code, msg), *arr, *m;
+	const char *type;
+	char port[16];
+	size_t i, k;
+
+	if (o == NULL || (arr = cJSON_AddArrayToObject(o, "Alerts")) == NULL)
+		goto fail;
+	if (svc == NULL) {
+		cJSON_AddStringToObject(o, "scrapeType", "");
+		cJSON_AddStringToObject(o, "serviceName", name ? name : "");
+		return o;
+	}
+	for (i = 0; i < svc->nalerts; i++) {
+		cJSON *a;
+
+		if (removed && svc->alerts[i].persistent)
+			continue;
+		if ((a = dfm_alert_json(svc, &svc->alerts[i])) == NULL ||
+		    !cJSON_AddItemToArray(arr, a)) {
+			cJSON_Delete(a);
+			goto fail;
+		}
+	}
+	if (svc->metrics_path != NULL)
+		cJSON_AddStringToObject(o, "metricsPath", svc->metrics_path);
+	if (svc->scrape_interval != NULL)
+		cJSON_AddStringToObject(o, "scrapeInterval",
+		    svc->scrape_interval);
+	if (svc->ntasks > 0) {
+		m = cJSON_AddObjectToObject(o, "scrapeLabels");
+		for (k = 0; m != NULL && k < svc->target_labels.n; k++)
+			cJSON_AddStringToObject(m, svc->target_labels.v[k].key,
+			    svc->target_labels.v[k].value);
+	}
+	if (svc->port > 0) {
+		snprintf(port, sizeof(port), "%d", svc->port);
+		cJSON_AddStringToObject(o, "scrapePort", port);
+	}
+	if (svc->scrape_timeout != NULL)
+		cJSON_AddStringToObject(o, "scrapeTimeout", svc->scrape_timeout);
+	type = kvlist_get(&svc->params, "scrapeType");
+	cJSON_AddStringToObject(o, "scrapeType", type ? type : "");
+	cJSON_AddStringToObject(o, "serviceName", svc->name);
+	if (svc->ntasks > 0) {
+		m = cJSON_AddArrayToObject(o, "nodeInfo");
+		for (i = 0; m != NULL && i < svc->ntasks; i++) {
+			const char *t[3] = { svc->tasks[i].hostname,
+			    svc->tasks[i].address, svc->tasks[i].node_id };
+
+			cJSON_AddItemToArray(m, cJSON_CreateStringArray(t, 3));
+		}
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* The node endpoints' answer: {"Status", "NodeID", "Message",
+ * "NodeLabel"}, NodeLabel always an object. */
+static cJSON *
+dfm_node_json(int code, const char *msg, const char *id,
+    const struct kvlist *labels)
+{
+	cJSON *o = cJSON_CreateObject(), *m;
+	size_t k;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(o, "Status", code);
+	cJSON_AddStringToObject(o, "NodeID", id ? id : "");
+	cJSON_AddStringToObject(o, "Message", msg);
+	m = cJSON_AddObjectToObject(o, "NodeLabel");
+	for (k = 0; m != NULL && labels != NULL && k < labels->n; k++)
+		cJSON_AddStringToObject(m, labels->v[k].key,
+		    labels->v[k].value);
+	return o;
+}
+
+/* The one place that maps a module's error kind to a status code:
+ * refused input is a 400, a transient failure a 503, the rest (storage,
+ * an invalid record, memory) a 500, which names the errno. */
+static int
+fail_code(enum fm_err kind)
+{
+	switch (kind) {
+	case FM_REFUSED:
+		return 400;
+	case FM_RETRY:
+		return 503;
+	default:
+		return 500;
+	}
 }
 
 /* Collects query arguments; refuses a value holding a NUL byte. */
@@ -160,41 +308,42 @@ request_params(struct MHD_Connection *mc, struct conn *cs,
 	return request_decode_form(cs->body, cs->len, params, err);
 }
 
-static cJSON *
-alerts_json(const struct service *svc)
-{
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, k;
-
-	for (i = 0; arr && i < svc->nalerts; i++) {
-		const struct alert *a = &svc->alerts[i];
-		cJSON *o = cJSON_CreateObject(), *l, *an;
-
-		cJSON_AddStringToObject(o, "AlertNameFormatted", a->name);
-		cJSON_AddStringToObject(o, "AlertIf", a->expr);
-		cJSON_AddStringToObject(o, "AlertFor", a->for_ ? a->for_ : "");
-		l = cJSON_AddObjectToObject(o, "AlertLabels");
-		for (k = 0; k < a->labels.n; k++)
-			cJSON_AddStringToObject(l, a->labels.v[k].key,
-			    a->labels.v[k].value);
-		an = cJSON_AddObjectToObject(o, "AlertAnnotations");
-		for (k = 0; k < a->annotations.n; k++)
-			cJSON_AddStringToObject(an, a->annotations.v[k].key,
-			    a->annotations.v[k].value);
-		cJSON_AddBoolToObject(o, "AlertPersistent", a->persistent);
-		cJSON_AddItemToArray(arr, o);
-	}
-	return arr;
-}
-
+/* flowmon's own fields, after DFM's: what the request did. */
 static void
-result_json(cJSON *o, const struct registry_result *res)
+result_json(cJSON *o, const char *result, const struct registry_result *res)
 {
-	cJSON *w = cJSON_AddObjectToObject(o, "written");
+	cJSON *w;
 
+	if (o == NULL)
+		return;
+	cJSON_AddStringToObject(o, "result", result);
+	w = cJSON_AddObjectToObject(o, "written");
 	cJSON_AddBoolToObject(w, "state", res->wrote_state);
 	cJSON_AddBoolToObject(w, "targets", res->wrote_targets);
 	cJSON_AddBoolToObject(w, "rules", res->wrote_rules);
+}
+
+/* A refused or failed reconfigure or remove, in DFM's shape. */
+static void
+reply_service_error(struct reply *rp, int code, const char *msg,
+    const char *name, int errnum)
+{
+	cJSON *o = dfm_service_json(code, msg, NULL, name, 0);
+
+	if (errnum != 0)
+		add_errno(o, errnum);
+	reply_json(rp, code, o);
+}
+
+static void
+reply_node_error(struct reply *rp, int code, const char *msg,
+    const char *id, int errnum)
+{
+	cJSON *o = dfm_node_json(code, msg, id, NULL);
+
+	if (errnum != 0)
+		add_errno(o, errnum);
+	reply_json(rp, code, o);
 }
 
 static void
@@ -205,77 +354,93 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	struct request_ctx ctx;
 	struct service *svc = NULL;
-	char err[ERR_MAX], msg[ERR_MAX + 64];
+	char err[ERR_MAX], name[SERVICE_NAME_MAX + 1];
+	const char *result;
 	cJSON *o;
 	int rc;
 
 	if (request_params(mc, cs, &params, err) == -1) {
-		reply_error(rp, 400, err, NULL);
+		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
 	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
-		reply_error(rp, 500, "out of memory", NULL);
+		reply_service_error(rp, 500, "out of memory", NULL, 0);
 		goto out;
 	}
-	ctx.target_labels = (const char *const *)h->cfg->target_labels;
-	ctx.ntarget_labels = h->cfg->ntarget_labels;
 	pthread_rwlock_rdlock(&h->sclock);
-	ctx.shortcuts = h->sc;
+	config_request_ctx(h->cfg, h->sc, &ctx);
 	rc = request_parse(&params, &ctx, svc, err);
 	pthread_rwlock_unlock(&h->sclock);
 	if (rc == -1) {
 		log_info("reconfigure refused", "service",
 		    kvlist_get_ci(&params, "serviceName"), "error", err);
-		reply_error(rp, 400, err, kvlist_get_ci(&params,
-		    "serviceName"));
+		reply_service_error(rp, 400, err, kvlist_get_ci(&params,
+		    "serviceName"), 0);
 		goto out;
 	}
-	if (quota_check(svc, &h->guard.lim, err) == -1) {
-		log_info("reconfigure refused", "service", svc->name, "error",
+	/* Built before the registry takes svc over. */
+	if ((o = dfm_service_json(200, "", svc, svc->name, 0)) == NULL) {
+		reply_service_error(rp, 500, "out of memory", svc->name, 0);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s", svc->name);
+	rc = registry_upsert(h->reg, svc, &res, err);
+	svc = NULL;
+	if (rc == -1 && res.fail == FM_REFUSED) {
+		cJSON_Delete(o);
+		log_info("reconfigure refused", "service", name, "error", err);
+		reply_service_error(rp, fail_code(res.fail), err, name, 0);
+		goto out;
+	}
+	if (rc == -1) {
+		int saved = errno;
+
+		cJSON_Delete(o);
+		log_error("cannot apply reconfigure", "service", name, "error",
 		    err);
-		reply_error(rp, 400, err, svc->name);
+		reply_service_error(rp, 500, err, name, saved);
 		goto out;
 	}
-	o = status_json("OK", "", svc->name);
-	if (o == NULL) {
-		reply_error(rp, 500, "out of memory", NULL);
-		goto out;
-	}
-	cJSON_AddItemToObject(o, "Alerts", alerts_json(svc));
-	{
-		char name[SERVICE_NAME_MAX + 1];
-
-		snprintf(name, sizeof(name), "%s", svc->name);
-		/* The registry takes svc over. */
-		rc = registry_upsert(h->reg, svc, &res, err);
-		svc = NULL;
-		if (rc == -1 && res.refused) {
-			cJSON_Delete(o);
-			log_info("reconfigure refused", "service", name,
-			    "error", err);
-			reply_error(rp, 400, err, name);
-			goto out;
-		}
-		if (rc == -1) {
-			int saved = errno;
-
-			cJSON_Delete(o);
-			log_error("cannot apply reconfigure", "service", name,
-			    "error", err);
-			reply_storage_error(rp, err, name, saved);
-			goto out;
-		}
-		snprintf(msg, sizeof(msg), "%s", res.wrote_state ||
-		    res.wrote_targets || res.wrote_rules ?
-		    "service configured" : "no change");
-		log_info("reconfigure", "service", name, "result", msg);
-	}
-	cJSON_ReplaceItemInObject(o, "Message", cJSON_CreateString(msg));
-	result_json(o, &res);
+	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
+	    "service configured" : "no change";
+	log_info("reconfigure", "service", name, "result", result);
+	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
 	service_free(svc);
 	kvlist_release(&params);
+}
+
+/* Copies the record's parameters of a known, active service. */
+static int
+copy_params(void *ctx, struct registry *r, const struct registry_view *v)
+{
+	(void)r;
+	if (v->svc == NULL || v->removed)
+		return 0;
+	return kvlist_copy(ctx, &v->svc->params) == -1 ? -1 : 0;
+}
+
+/* The service as the registry has it now (NULL if unknown, removed or
+ * unreadable), parsed again from its record, for the remove answer. */
+static struct service *
+service_before_remove(struct http *h, const char *name)
+{
+	struct kvlist params = { 0 };
+	struct service *svc = NULL;
+	char err[ERR_MAX];
+
+	if (registry_view_one(h->reg, name, copy_params, &params) != 1 ||
+	    params.n == 0)
+		goto out;
+	if ((svc = calloc(1, sizeof(*svc))) != NULL &&
+	    http_parse_service(h, &params, svc, err) == -1) {
+		free(svc);
+		svc = NULL;
+	}
+out:
+	kvlist_release(&params);
+	return svc;
 }
 
 static void
@@ -284,40 +449,45 @@ do_remove(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 {
 	struct kvlist params = { 0 };
 	struct registry_result res;
-	const char *name;
+	struct service *old = NULL;
+	const char *name, *result;
 	char err[ERR_MAX];
 	cJSON *o;
 
 	if (request_params(mc, cs, &params, err) == -1) {
-		reply_error(rp, 400, err, NULL);
+		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
 	if ((name = kvlist_get_ci(&params, "serviceName")) == NULL ||
 	    *name == '\0') {
-		reply_error(rp, 400, "serviceName is required", NULL);
+		reply_service_error(rp, 400, "serviceName is required", NULL,
+		    0);
 		goto out;
 	}
 	if (!service_name_valid(name)) {
 		snprintf(err, ERR_MAX, "serviceName \"%.100s\" must be 1..%d "
 		    "of [A-Za-z0-9_.-] starting with a letter or digit", name,
 		    SERVICE_NAME_MAX);
-		reply_error(rp, 400, err, NULL);
+		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
+	old = service_before_remove(h, name);
 	if (registry_remove(h->reg, name, &res, err) == -1) {
+		int saved = errno;
+
 		log_error("cannot remove service", "service", name, "error",
 		    err);
-		reply_storage_error(rp, err, name, errno);
+		reply_service_error(rp, fail_code(res.fail), err, name, saved);
 		goto out;
 	}
+	result = res.unknown ? "service was not known" : "service removed";
 	log_info("remove", "service", name, "result", res.unknown ?
 	    "unknown" : "removed");
-	o = status_json("OK", res.unknown ? "service was not known" :
-	    "service removed", name);
-	if (o)
-		result_json(o, &res);
+	o = dfm_service_json(200, "", res.unknown ? NULL : old, name, 1);
+	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
+	service_free(old);
 	kvlist_release(&params);
 }
 
@@ -327,61 +497,52 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 {
 	struct kvlist params = { 0 }, labels = { 0 };
 	struct registry_result res;
-	const char *id;
+	const char *id, *result;
 	char err[ERR_MAX];
-	size_t i;
-	int rc;
+	int rc, saved;
+	cJSON *o;
 
 	if (request_params(mc, cs, &params, err) == -1) {
-		reply_error(rp, 400, err, NULL);
+		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
 	if ((id = kvlist_get_ci(&params, "id")) == NULL || *id == '\0') {
-		reply_error(rp, 400, "id is required (the node's ID)", NULL);
+		reply_node_error(rp, 400, "id is required (the node's ID)",
+		    NULL, 0);
 		goto out;
 	}
 	if (!service_name_valid(id)) {
 		snprintf(err, ERR_MAX, "id \"%.100s\" is not a node ID "
 		    "([A-Za-z0-9_.-], at most %d)", id, SERVICE_NAME_MAX);
-		reply_error(rp, 400, err, NULL);
+		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
 	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_'. */
-	for (i = 0; !remove && i < h->cfg->nnode_labels; i++) {
-		const char *name = h->cfg->node_labels[i], *v;
-		char label[128], *c;
-
-		if ((v = kvlist_get_ci(&params, name)) == NULL || *v == '\0')
-			continue;
-		snprintf(label, sizeof(label), "%s", name);
-		for (c = label; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		if (kvlist_set(&labels, label, v) == -1) {
-			reply_error(rp, 500, "out of memory", NULL);
-			goto out;
-		}
+	if (!remove && request_named_labels(&params,
+	    (const char *const *)h->cfg->node_labels, h->cfg->nnode_labels,
+	    &labels) == -1) {
+		reply_node_error(rp, 500, "out of memory", id, 0);
+		goto out;
 	}
-	kvlist_sort(&labels);
+	/* A remove answers with the labels that go. */
+	if (remove && registry_node_labels(h->reg, id, &labels) == -1) {
+		reply_node_error(rp, 500, "out of memory", id, 0);
+		goto out;
+	}
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);
 	if (rc == -1) {
+		saved = errno;
 		log_error("cannot apply node change", "node", id, "error", err);
-		reply_storage_error(rp, err, NULL, errno);
+		reply_node_error(rp, fail_code(res.fail), err, id, saved);
 		goto out;
 	}
 	log_info(remove ? "node remove" : "node reconfigure", "node", id);
-	{
-		cJSON *o = status_json("OK", remove ? (res.unknown ?
-		    "node was not known" : "node removed") : "node configured",
-		    NULL);
-
-		if (o) {
-			cJSON_AddStringToObject(o, "id", id);
-			result_json(o, &res);
-		}
-		reply_json(rp, 200, o);
-	}
+	result = remove ? (res.unknown ? "node was not known" :
+	    "node removed") : "node configured";
+	o = dfm_node_json(200, "", id, &labels);
+	result_json(o, result, &res);
+	reply_json(rp, 200, o);
 out:
 	kvlist_release(&labels);
 	kvlist_release(&params);
@@ -556,15 +717,17 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		do_node(h, mc, cs, rp, ep == M_EP_NODE_REMOVE);
 		break;
 	case M_EP_PING:
-		reply_json(rp, 200, status_json("OK", "pong", NULL));
+		reply_json(rp, 200, status_json(200, "pong"));
 		break;
 	case M_EP_SERVICES:
 		if (url[sizeof(API "/services") - 1] == '\0') {
-			reply_json(rp, 200, registry_services_json(h->reg));
+			reply_json(rp, 200, views_services(h->reg,
+			    __atomic_load_n(&h->td, __ATOMIC_ACQUIRE)));
 		} else {
 			const char *name = url + sizeof(API "/services/") - 1;
 			cJSON *o = service_name_valid(name) ?
-			    registry_service_json(h->reg, name) : NULL;
+			    views_service(h->reg, __atomic_load_n(&h->td,
+			    __ATOMIC_ACQUIRE), h->rl, name) : NULL;
 			char msg[ERR_MAX];
 
 			if (o != NULL) {
@@ -581,7 +744,7 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_SD:
 		/* http_sd: the same groups as the target files. */
-		reply_json(rp, 200, registry_sd_json(h->reg));
+		reply_json(rp, 200, views_sd(h->reg));
 		break;
 	case M_EP_FILES: {
 		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
@@ -659,7 +822,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	    strcmp(rp.type, "application/json") == 0)
 		rp.code = 500;	/* cJSON ran out of memory */
 	if (rp.body == NULL) {
-		rp.body = strdup("{\"Status\":\"NOK\",\"Message\":\"out of "
+		rp.body = strdup("{\"Status\":500,\"Message\":\"out of "
 		    "memory\"}");
 		rp.type = "application/json";
 		if (rp.code == 0)
@@ -861,17 +1024,11 @@ http_parse_service(void *arg, const struct kvlist *params,
 	struct request_ctx ctx;
 	int rc;
 
-	ctx.target_labels = (const char *const *)h->cfg->target_labels;
-	ctx.ntarget_labels = h->cfg->ntarget_labels;
 	pthread_rwlock_rdlock(&h->sclock);
-	ctx.shortcuts = h->sc;
+	config_request_ctx(h->cfg, h->sc, &ctx);
 	rc = request_parse(params, &ctx, out, err);
 	pthread_rwlock_unlock(&h->sclock);
-	/* The same limits as a reconfigure. */
-	if (rc == 0 && quota_check(out, &h->guard.lim, err) == -1) {
-		service_release(out);
-		rc = -1;
-	}
+	/* The limits of a reconfigure are the registry's (quota.h). */
 	return rc;
 }
 
@@ -885,4 +1042,10 @@ http_stop(struct http *h)
 	http_guard_release(&h->guard);
 	pthread_rwlock_destroy(&h->sclock);
 	free(h);
+}
+
+void
+http_set_taskdns(struct http *h, struct taskdns *td)
+{
+	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
 }

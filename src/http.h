@@ -14,6 +14,7 @@ struct registry;
 struct reloader;
 struct shortcuts;
 struct http;
+struct taskdns;
 
 /* Starts serving cfg->listen with one thread per connection. Takes over
  * shortcuts (may be NULL). NULL with err when the address cannot be used. */
@@ -27,8 +28,8 @@ void	 http_set_shortcuts(struct http *h, struct shortcuts *shortcuts);
  * on; NULL stops it (503). */
 void	 http_set_files(struct http *h, struct files *files);
 /* Parses params exactly as a reconfigure would (same DF_SCRAPE_TARGET_LABELS,
- * the shortcut table in use, the same per-service limits), for rows that do
- * not come over HTTP (the listener reconcile). arg is the struct http; out is zeroed. 0, or -1
+ * the shortcut table in use; the per-service limits are the registry's),
+ * for rows that do not come over HTTP (the listener reconcile). arg is the struct http; out is zeroed. 0, or -1
  * with err. */
 int	 http_parse_service(void *arg, const struct kvlist *params,
 	    struct service *out, char err[ERR_MAX]);
@@ -40,5 +41,9 @@ int	 http_listen_addr(const char *spec, struct sockaddr_storage *ss,
 	    char err[ERR_MAX]);
 /* libmicrohttpd's error logger: one logfmt warning a message. */
 void	 http_mhd_log(void *cls, const char *fmt, va_list ap);
+
+/* Shows the state of each task DNS lookup (taskdns.h) in the services
+ * API from now on (NULL: none shown). */
+void	 http_set_taskdns(struct http *h, struct taskdns *td);
 
 #endif

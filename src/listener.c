@@ -27,6 +27,8 @@
 #include "listener.h"
 #include "log.h"
 #include "registry.h"
+#include "request.h"
+#include "values.h"
 
 #define LISTENER_CONNECT_MS	2000
 #define LISTENER_TOTAL_MS	30000
@@ -270,7 +272,6 @@ listener_static_rows(char *const *envp, struct kvlist **rows, size_t *nrows,
 	for (i = 0; envp != NULL && envp[i] != NULL; i++) {
 		const char *e = envp[i], *eq = strchr(e, '='), *port, *name;
 		size_t slen;
-		int pv = 0;
 
 		if (eq == NULL || strncmp(e, pp, sizeof(pp) - 1) != 0)
 			continue;
@@ -284,10 +285,7 @@ listener_static_rows(char *const *envp, struct kvlist **rows, size_t *nrows,
 			    envp[j][sizeof(np) - 1 + slen] == '=')
 				name = envp[j] + sizeof(np) + slen;
 		}
-		for (j = 0; port[j] && isdigit((unsigned char)port[j]) &&
-		    j < 6; j++)
-			pv = pv * 10 + (port[j] - '0');
-		if (port[j] != '\0' || j == 0 || port[0] == '0' || pv > 65535) {
+		if (values_port(port, strlen(port)) == 0) {
 			snprintf(err, ERR_MAX, "%.*s \"%.50s\" is not a port "
 			    "(1..65535)", (int)(eq - e > 100 ? 100 : eq - e), e,
 			    port);
@@ -322,44 +320,19 @@ fail:
 	return -1;
 }
 
-int
-listener_node_labels(const struct kvlist *params, char *const *names,
-    size_t nnames, struct kvlist *out)
-{
-	size_t i;
-
-	for (i = 0; i < nnames; i++) {
-		const char *v = kvlist_get_ci(params, names[i]);
-		char label[128], *c;
-
-		if (v == NULL || *v == '\0')
-			continue;
-		snprintf(label, sizeof(label), "%s", names[i]);
-		for (c = label; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		if (kvlist_set(out, label, v) == -1) {
-			kvlist_release(out);
-			return -1;
-		}
-	}
-	kvlist_sort(out);
-	return 0;
-}
-
 /*
  * Applying rows.
  */
 
-/* Upserts one service row. 0 applied, -1 refused or not written. */
-static int
-apply_service(struct registry *r, listener_parse_fn parse, void *ctx,
-    const struct kvlist *row, const char *origin)
+int
+listener_apply_service(struct registry *r, listener_parse_fn parse,
+    void *ctx, const struct kvlist *row, const char *source,
+    const char *origin)
 {
 	struct registry_result res;
 	struct service *svc;
 	const char *name = kvlist_get_ci(row, "serviceName");
-	char err[ERR_MAX];
+	char err[ERR_MAX], msg[96];
 
 	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
 		log_error("out of memory");
@@ -367,20 +340,52 @@ apply_service(struct registry *r, listener_parse_fn parse, void *ctx,
 	}
 	if (parse(ctx, row, svc, err) == -1) {
 		free(svc);
-		log_warn("service from listener refused", "from", origin,
-		    "service", name ? name : "", "error", err);
+		snprintf(msg, sizeof(msg), "service from %s refused", source);
+		log_warn(msg, "from", origin, "service", name ? name : "",
+		    "error", err);
 		return -1;
 	}
 	/* The registry takes svc over. */
 	if (registry_upsert(r, svc, &res, err) == -1) {
-		log_error("cannot apply service from listener", "from", origin,
-		    "service", name ? name : "", "error", err);
+		snprintf(msg, sizeof(msg), "cannot apply service from %s",
+		    source);
+		log_error(msg, "from", origin, "service", name ? name : "",
+		    "error", err);
 		return -1;
 	}
 	if (res.wrote_state || res.wrote_targets || res.wrote_rules)
 		log_info("service reconciled", "from", origin, "service",
 		    name ? name : "");
 	return 0;
+}
+
+int
+listener_apply_node(struct registry *r, const struct kvlist *row,
+    char *const *names, size_t nnames, const char *source)
+{
+	struct kvlist labels = { 0 };
+	struct registry_result res;
+	const char *id = kvlist_get_ci(row, "id");
+	char err[ERR_MAX], msg[96];
+	int rc;
+
+	if (id == NULL || !service_name_valid(id)) {
+		snprintf(msg, sizeof(msg), "node from %s refused", source);
+		log_warn(msg, "id", id ? id : "", "error",
+		    "id missing or not a node ID");
+		return -1;
+	}
+	if (request_named_labels(row, (const char *const *)names, nnames,
+	    &labels) == -1) {
+		log_error("out of memory");
+		return -1;
+	}
+	if ((rc = registry_node_upsert(r, id, &labels, &res, err)) == -1) {
+		snprintf(msg, sizeof(msg), "cannot apply node from %s", source);
+		log_error(msg, "node", id, "error", err);
+	}
+	kvlist_release(&labels);
+	return rc;
 }
 
 /*
@@ -507,29 +512,10 @@ apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
 	size_t i, applied = 0;
 	char num[32];
 
-	for (i = 0; i < n; i++) {
-		struct kvlist labels = { 0 };
-		struct registry_result res;
-		const char *id = kvlist_get_ci(&rows[i], "id");
-		char err[ERR_MAX];
-
-		if (id == NULL || !service_name_valid(id)) {
-			log_warn("node from listener refused", "id", id ? id :
-			    "", "error", "id missing or not a node ID");
-			continue;
-		}
-		if (listener_node_labels(&rows[i], l->node_labels,
-		    l->nnode_labels, &labels) == -1) {
-			log_error("out of memory");
-			continue;
-		}
-		if (registry_node_upsert(l->r, id, &labels, &res, err) == -1)
-			log_error("cannot apply node from listener", "node", id,
-			    "error", err);
-		else
+	for (i = 0; i < n; i++)
+		if (listener_apply_node(l->r, &rows[i], l->node_labels,
+		    l->nnode_labels, "listener") == 0)
 			applied++;
-		kvlist_release(&labels);
-	}
 	snprintf(num, sizeof(num), "%zu", applied);
 	log_info("nodes reconciled", "url", l->nodes_url, "nodes", num);
 }
@@ -608,8 +594,8 @@ reconcile_round(struct listener *l)
 			    strv_add(&l->listed, &l->nlisted, name,
 			    strlen(name)) == -1)
 				log_error("out of memory");
-			if (apply_service(l->r, l->parse, l->ctx, &rows[j],
-			    l->urls[i]) == 0)
+			if (listener_apply_service(l->r, l->parse, l->ctx,
+			    &rows[j], "listener", l->urls[i]) == 0)
 				ok++;
 		}
 		snprintf(num, sizeof(num), "%zu", ok);
@@ -755,7 +741,8 @@ listener_start(const struct listener_options *o, struct registry *r,
 		if (strv_add(&l->statics, &l->nstatics, name,
 		    strlen(name)) == -1)
 			goto nomem;
-		apply_service(r, parse, ctx, &rows[i], "environment");
+		listener_apply_service(r, parse, ctx, &rows[i], "listener",
+		    "environment");
 	}
 	listener_rows_free(rows, nrows);
 	rows = NULL;

@@ -55,11 +55,18 @@ void	 listener_rows_free(struct kvlist *rows, size_t nrows);
 int	 listener_static_rows(char *const *envp, struct kvlist **rows,
 	    size_t *nrows, char err[ERR_MAX]);
 
-/* The labels of a node row kept by /node/reconfigure: those named in
- * names (matched case-insensitively), '-' turned to '_', empty values
- * dropped, sorted. out must be empty. 0, or -1 on ENOMEM. */
-int	 listener_node_labels(const struct kvlist *params, char *const *names,
-	    size_t nnames, struct kvlist *out);
+/* Applying rows, shared with the Docker source (docker.h). */
+
+/* Upserts one reconfigure row exactly as the HTTP front would: parse, then
+ * registry_upsert. A refusal or a storage error is logged, naming source
+ * ("listener", "docker") and origin (a URL). 0 applied, -1 not. */
+int	 listener_apply_service(struct registry *r, listener_parse_fn parse,
+	    void *ctx, const struct kvlist *row, const char *source,
+	    const char *origin);
+/* Stores the labels of one node row (id required; labels named in names,
+ * see request_named_labels) as /node/reconfigure does. 0, or -1 logged. */
+int	 listener_apply_node(struct registry *r, const struct kvlist *row,
+	    char *const *names, size_t nnames, const char *source);
 
 /* The daemon part. */
 

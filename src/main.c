@@ -15,11 +15,15 @@
 #include "audit.h"
 #include "config.h"
 #include "dns.h"
+#include "docker.h"
 #include "files.h"
 #include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "promconfig.h"
+#include "promtool.h"
+#include "quarantine.h"
+#include "quota.h"
 #include "registry.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
@@ -27,42 +31,54 @@
 #include "shortcuts.h"
 #include "store.h"
 #include "supervisor.h"
+#include "taskdns.h"
 
-/* What the reload callback works on; set before the first trigger. */
+/* What the reload hooks work on; set before the first trigger, read only
+ * on the reloader's thread. */
 static struct {
-	struct registry	*reg;
-	struct reloader	*rl;
+	struct registry		*reg;
+	struct quarantine	*q;
+	uint64_t		 mark;	/* registry_rules_mark() before the
+					   attempt under way */
 } daemon_ctx;
 
-static int
+static enum fm_err
 try_reload(void *ctx, char err[ERR_MAX])
 {
 	return reloader_try(ctx, err);
 }
 
-/* Runs on the reloader's thread after each reload attempt. Prometheus
- * answers 500 when it refuses the new configuration (a rule file it cannot
- * load), vmalert reports it after its 200 (reload_http's verify step):
- * then the culprit is found and quarantined so every other change
- * applies. Transport errors are left to the reloader's retries. */
 static void
-on_reload(void *ctx, int ok, const char *error)
+before_reload(void *ctx)
 {
 	(void)ctx;
+	if (daemon_ctx.reg != NULL)
+		daemon_ctx.mark = registry_rules_mark(daemon_ctx.reg);
+}
+
+/* Runs on the reloader's thread after each reload attempt. When Prometheus
+ * refuses the new rules (a rule file it cannot load), the culprit is found
+ * and set aside so every other change applies. Transport errors are left
+ * to the reloader's retries. */
+static void
+after_reload(void *ctx, enum fm_err kind, const char *error)
+{
+	(void)ctx;
+	(void)error;
 	if (daemon_ctx.reg == NULL)
 		return;
-	if (ok)
-		registry_reload_ok(daemon_ctx.reg);
-	else if (error != NULL && (strstr(error, "answered 500") != NULL ||
-	    strstr(error, RELOAD_HTTP_REFUSED) != NULL))
-		(void)registry_reload_failed(daemon_ctx.reg, try_reload,
-		    daemon_ctx.rl);
+	if (kind == FM_OK)
+		registry_reload_ok(daemon_ctx.reg, daemon_ctx.mark);
+	else if (kind == FM_REFUSED && daemon_ctx.q != NULL)
+		(void)quarantine_reload_failed(daemon_ctx.q);
 }
 
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
     char err[ERR_MAX])
 {
+	static const struct reloader_hooks hooks = { before_reload,
+	    after_reload, NULL };
 	const struct reload_backend *backend = NULL;
 	void *arg = NULL;
 
@@ -76,8 +92,7 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
-	return reloader_new(backend, arg, cfg->reload_delay_ms, on_reload,
-	    NULL, err);
+	return reloader_new(backend, arg, cfg->reload_delay_ms, 0, &hooks, err);
 }
 
 /* Drop-in Docker Flow Monitor: Prometheus's config from DFM's variables,
@@ -142,11 +157,17 @@ main(int argc, char **argv)
 	struct reloader *rl = NULL;
 	struct supervisor *sv = NULL;
 	struct registry *reg = NULL;
+	struct promtool *pt = NULL;
+	struct quarantine *q = NULL;
+	struct taskdns *td = NULL;
+	struct quota lim;
 	struct http *h = NULL;
 	struct dns *dns = NULL;
 	struct files *files = NULL;
 	struct listener *lis = NULL;
 	struct listener_options lo;
+	struct docker *dk = NULL;
+	struct docker_options dko;
 	struct request_ctx ctx;
 	sigset_t set;
 	int rc, sig, status = 1, store_ok = 0;
@@ -158,7 +179,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);
 	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = config_parse(&cfg, argc, argv, err)) != 0) {
+	if ((rc = config_parse(&cfg, CONFIG_DAEMON, argc, argv, err)) != 0) {
 		if (rc == 1) {
 			config_release(&cfg);
 			return 0;
@@ -207,30 +228,41 @@ main(int argc, char **argv)
 		log_error("cannot start the reloader", "err", err);
 		goto fail;
 	}
-	if ((reg = registry_new(&st, rl)) == NULL) {
+	if ((reg = registry_new(&st, rl)) == NULL ||
+	    (td = taskdns_new(reg)) == NULL) {
 		log_error("out of memory");
 		goto fail;
 	}
-	registry_set_promtool(reg, cfg.promtool);
-	daemon_ctx.rl = rl;
+	if (cfg.promtool != NULL &&
+	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
+		log_error("cannot set up promtool", "err", err);
+		goto fail;
+	}
+	lim.max_alerts = cfg.max_alerts;
+	lim.max_rule_bytes = cfg.max_rule_bytes;
+	registry_set_checks(reg, pt, &lim);
+	if (rl != NULL) {
+		struct quarantine_ops ops = { try_reload, rl };
+
+		if ((q = quarantine_new(reg, pt, &ops)) == NULL) {
+			log_error("out of memory");
+			goto fail;
+		}
+	}
+	daemon_ctx.q = q;
 	daemon_ctx.reg = reg;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.shortcuts = sc;
-	ctx.target_labels = (const char *const *)cfg.target_labels;
-	ctx.ntarget_labels = cfg.ntarget_labels;
+	config_request_ctx(&cfg, sc, &ctx);
 	if (registry_load(reg, &ctx, err) == -1) {
 		log_error("cannot load the data dir", "dir", cfg.data_dir,
 		    "err", err);
 		goto fail;
 	}
 	/* Task DNS lookups run on their own thread, never on a request's. */
-	if (cfg.task_dns != NULL && (dns = dns_start(reg, cfg.task_dns,
+	if (cfg.task_dns != NULL && (dns = dns_start(td, cfg.task_dns,
 	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {
 		log_error("cannot start task dns", "err", err);
 		goto fail;
 	}
-	if (dns != NULL)
-		registry_set_dns_hook(reg, dns_wake, dns);
 	/* Files in targets/ and rules/ that flowmon did not write. */
 	if ((files = files_start(&st, reg, rl, cfg.promtool,
 	    FILES_POLL_MS, err)) == NULL) {
@@ -245,6 +277,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	http_set_files(h, files);
+	http_set_taskdns(h, td);
 	/* Serving from disk already; swarm-listener brings it up to date in
 	 * the background, however long it takes to answer. */
 	memset(&lo, 0, sizeof(lo));
@@ -257,6 +290,18 @@ main(int argc, char **argv)
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err", err);
+		goto fail;
+	}
+	/* Docker itself, when asked: the same parser and registry calls. */
+	memset(&dko, 0, sizeof(dko));
+	dko.host = cfg.docker_host;
+	dko.notify_label = cfg.docker_notify_label;
+	dko.poll_ms = cfg.docker_poll_ms;
+	dko.node_labels = cfg.node_labels;
+	dko.nnode_labels = cfg.nnode_labels;
+	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
+	    http_parse_service, h, err)) == NULL) {
+		log_error("cannot start the docker source", "err", err);
 		goto fail;
 	}
 	/* A rule file written just before a crash or a stop may never have
@@ -284,19 +329,22 @@ fail:
 	/* The front first, so no request is half way through the registry;
 	 * then the reloader (a pending reload is dropped: Prometheus reads
 	 * the rule files at its own next start or reload anyway). The
-	 * listener reconcile goes before the front (it parses through it),
-	 * task DNS after it (requests wake it). */
+	 * listener reconcile and the Docker source go before the front
+	 * (they parse through it), task DNS after it (requests wake it). */
+	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
 	files_stop(files);
-	if (reg != NULL)
-		registry_set_dns_hook(reg, NULL, NULL);
 	dns_stop(dns);
 	reloader_free(rl);
 	/* After the reloader, whose back end may signal the child. */
 	supervisor_stop(sv);
 	daemon_ctx.reg = NULL;
+	daemon_ctx.q = NULL;
+	quarantine_free(q);
+	taskdns_free(td);
 	registry_free(reg);
+	promtool_free(pt);
 	shortcuts_free(sc);
 	if (store_ok)
 		store_release(&st);

@@ -9,23 +9,16 @@
  * input alone, never on the order of environ or of a directory. Start-up
  * code only: allocation failure aborts. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
 #include "promconfig.h"
-#include "text.h"
-#include "request.h"
+#include "values.h"
 
 #define PC_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define PC_INDEX_MAX	10000		/* largest _<n> of a variable */
@@ -360,28 +353,6 @@ pc_item(struct pc_node *seq, long index, enum pc_kind kind)
  * Values.
  */
 
-
-
-
-/* Go's strconv.ParseBool, which DFM used: 1 or 0, -1 if neither. */
-static int
-pc_bool(const char *s)
-{
-	static const char *const yes[] = { "1", "t", "T", "TRUE", "true",
-	    "True" };
-	static const char *const no[] = { "0", "f", "F", "FALSE", "false",
-	    "False" };
-	size_t i;
-
-	for (i = 0; i < PC_NITEMS(yes); i++)
-		if (strcmp(s, yes[i]) == 0)
-			return 1;
-	for (i = 0; i < PC_NITEMS(no); i++)
-		if (strcmp(s, no[i]) == 0)
-			return 0;
-	return -1;
-}
-
 /* A parsed URL. */
 struct pc_url {
 	char	scheme[16];	/* lower case */
@@ -461,13 +432,7 @@ pc_url_parse(const char *s, const char *const *schemes, struct pc_url *u,
 		return -1;
 	}
 	if ((colon = strchr(colon, ':')) != NULL) {
-		char *q;
-		long port;
-
-		errno = 0;
-		port = strtol(colon + 1, &q, 10);
-		if (colon[1] == '\0' || *q != '\0' || errno != 0 ||
-		    port < 1 || port > 65535) {
+		if (values_port(colon + 1, strlen(colon + 1)) == 0) {
 			*why = "has a port that is not a number from 1 to 65535";
 			return -1;
 		}
@@ -515,25 +480,26 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 	struct pc_url u;
 	const char *why;
 	size_t i;
+	long n;
 	int b;
 
 	*plain = 0;
-	if (!text_utf8_valid(v)) {
+	if (!values_utf8_valid(v)) {
 		snprintf(err, ERR_MAX, "%s: the value of %s is not valid "
 		    "UTF-8", var, path);
 		return NULL;
 	}
 	switch (t) {
 	case PT_BOOL:
-		if ((b = pc_bool(v)) == -1) {
-			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" must be true "
-			    "or false", var, path, v);
+		if (values_bool(v, &b) == -1) {
+			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" must be "
+			    VALUES_BOOL_WORDS, var, path, v);
 			return NULL;
 		}
 		*plain = 1;
 		return pc_xstrdup(b ? "true" : "false");
 	case PT_INT:
-		if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 18) {
+		if (values_count(v, 0, 999999999999999999L, &n) == -1) {
 			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" must be a "
 			    "whole number", var, path, v);
 			return NULL;
@@ -541,7 +507,7 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 		*plain = 1;
 		break;
 	case PT_DUR:
-		if (!request_duration_valid(v)) {
+		if (!values_duration_valid(v)) {
 			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" is not a "
 			    "duration (like 15s, 1m30s, 500ms)", var, path, v);
 			return NULL;
@@ -556,7 +522,7 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 		}
 		break;
 	case PT_LABEL:
-		if (!request_label_name_valid(v)) {
+		if (!values_label_name_valid(v)) {
 			snprintf(err, ERR_MAX, "%s: %s \"%.100s\" is not a "
 			    "label name ([a-zA-Z_][a-zA-Z0-9_]*)", var, path, v);
 			return NULL;
@@ -675,13 +641,13 @@ pc_put_pairs(struct pc_node *map, const char *var, const char *path,
 			continue;
 		}
 		*eq = '\0';
-		if (labels ? !request_label_name_valid(item) : *item == '\0') {
+		if (labels ? !values_label_name_valid(item) : *item == '\0') {
 			snprintf(err, ERR_MAX, "%s: \"%.100s\" in %s is not a "
 			    "%s", var, item, path, labels ?
 			    "label name ([a-zA-Z_][a-zA-Z0-9_]*)" : "key");
 			goto out;
 		}
-		if (!text_utf8_valid(item) || !text_utf8_valid(eq + 1)) {
+		if (!values_utf8_valid(item) || !values_utf8_valid(eq + 1)) {
 			snprintf(err, ERR_MAX, "%s: %s is not valid UTF-8",
 			    var, path);
 			goto out;
@@ -726,7 +692,7 @@ pc_put_param(struct pc_node *map, const char *var, const char *path,
 		    "from 1 to %d", var, path, value, PC_INDEX_MAX);
 		return -1;
 	}
-	if (!text_utf8_valid(key) || !text_utf8_valid(eq + 1)) {
+	if (!values_utf8_valid(key) || !values_utf8_valid(eq + 1)) {
 		snprintf(err, ERR_MAX, "%s: %s is not valid UTF-8", var, path);
 		return -1;
 	}
@@ -1358,107 +1324,6 @@ out:
 	return ret;
 }
 
-static int
-pc_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The whole regular file path (at most PROMCONFIG_FILE_MAX bytes). */
-static char *
-pc_slurp(const char *path, size_t *len, char err[ERR_MAX])
-{
-	char *buf = NULL;
-	ssize_t r;
-	size_t got = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		snprintf(err, ERR_MAX, "cannot open scrape file %s: %s", path,
-		    strerror(errno));
-		return NULL;
-	}
-	buf = pc_xalloc(PROMCONFIG_FILE_MAX + 1);
-	while (got <= PROMCONFIG_FILE_MAX) {
-		r = read(fd, buf + got, PROMCONFIG_FILE_MAX + 1 - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, ERR_MAX, "cannot read scrape file %s: %s",
-			    path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got > PROMCONFIG_FILE_MAX) {
-		snprintf(err, ERR_MAX, "scrape file %s is larger than %d bytes",
-		    path, PROMCONFIG_FILE_MAX);
-		goto fail;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*len = got;
-	return buf;
-fail:
-	close(fd);
-	free(buf);
-	return NULL;
-}
-
-int
-promconfig_add_configs_dir(struct promconfig *pc, const char *dir,
-    char err[ERR_MAX])
-{
-	struct dirent *de;
-	char **names = NULL, *path = NULL, *buf;
-	size_t n = 0, i, len;
-	DIR *d;
-	int ret = -1;
-
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, ERR_MAX, "CONFIGS_DIR %s: %s", dir,
-		    strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "scrape_", 7) != 0)
-			continue;
-		if ((names = realloc(names, (n + 1) * sizeof(*names))) == NULL)
-			abort();
-		names[n++] = pc_xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), pc_name_cmp);
-	for (i = 0; i < n; i++) {
-		struct stat sb;
-
-		free(path);
-		if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
-			abort();
-		/* Docker secrets are files, Kubernetes' are symlinks. */
-		if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
-			continue;
-		if ((buf = pc_slurp(path, &len, err)) == NULL)
-			goto out;
-		if (promconfig_add_scrape_file(pc, path, buf, len, err) == -1) {
-			free(buf);
-			goto out;
-		}
-		free(buf);
-	}
-	ret = 0;
-out:
-	free(path);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return ret;
-}
-
 /*
  * Emission.
  */
@@ -1497,7 +1362,7 @@ pc_emit_scalar(yaml_emitter_t *em, const char *s, int plain)
 
 	if (plain)
 		style = YAML_PLAIN_SCALAR_STYLE;
-	else if (text_yaml_ambiguous(s) || text_odd_break(s))
+	else if (values_yaml_ambiguous(s) || values_odd_break(s))
 		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
 	    (int)strlen(s), 1, 1, style))
@@ -1703,7 +1568,7 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 	    "" : dir) < 0 || asprintf(&rules, "%s/rules/*.yml",
 	    strcmp(dir, "/") == 0 ? "" : dir) < 0)
 		abort();
-	if (!text_utf8_valid(targets)) {
+	if (!values_utf8_valid(targets)) {
 		snprintf(err, ERR_MAX, "data dir %s is not valid UTF-8",
 		    data_dir);
 		goto out;
@@ -1793,156 +1658,6 @@ out:
 	return ret;
 }
 
-/*
- * The file.
- */
-
-/* 1 if the file at dfd/name holds exactly buf. */
-static int
-pc_same(int dfd, const char *name, const char *buf, size_t len)
-{
-	char chunk[8192];
-	size_t off = 0;
-	ssize_t r;
-	int fd, same = 1;
-
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return 0;
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			same = r == 0 && off == len;
-			break;
-		}
-		if ((size_t)r > len - off ||
-		    memcmp(chunk, buf + off, (size_t)r) != 0) {
-			same = 0;
-			break;
-		}
-		off += (size_t)r;
-	}
-	close(fd);
-	return same;
-}
-
-int
-promconfig_write(const char *path, const char *buf, size_t len,
-    char err[ERR_MAX])
-{
-	static unsigned long seq;
-	char *copy = pc_xstrdup(path), *slash, tmp[NAME_MAX + 1];
-	const char *dir, *base, *step = NULL;
-	struct dirent *de;
-	struct stat sb;
-	mode_t mode = 0644;
-	size_t off = 0, blen;
-	int dfd = -1, fd = -1, have_tmp = 0, saved, sfd;
-	DIR *d;
-
-	if ((slash = strrchr(copy, '/')) == NULL) {
-		dir = ".";
-		base = copy;
-	} else {
-		*slash = '\0';
-		dir = slash == copy ? "/" : copy;
-		base = slash + 1;
-	}
-	blen = strlen(base);
-	if (blen == 0 || blen + 32 > NAME_MAX) {
-		snprintf(err, ERR_MAX, "prometheus config %s: not a file name "
-		    "(or too long)", path);
-		free(copy);
-		return -1;
-	}
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		step = "mkdir";
-		goto fail;
-	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		step = "open dir";
-		goto fail;
-	}
-	/* Stale temp files of an earlier run that died half way. */
-	if ((sfd = dup(dfd)) != -1 && (d = fdopendir(sfd)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] == '.' &&
-			    strncmp(de->d_name + 1, base, blen) == 0 &&
-			    strncmp(de->d_name + 1 + blen, ".tmp.", 5) == 0)
-				(void)unlinkat(dfd, de->d_name, 0);
-		closedir(d);
-	} else if (sfd != -1)
-		close(sfd);
-	if (fstatat(dfd, base, &sb, 0) == 0) {
-		mode = sb.st_mode & 07777;
-		if (S_ISREG(sb.st_mode) && (size_t)sb.st_size == len &&
-		    pc_same(dfd, base, buf, len)) {
-			close(dfd);
-			free(copy);
-			return 0;
-		}
-	}
-	snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%lu", base, (long)getpid(),
-	    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
-	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1) {
-		step = "create";
-		goto fail;
-	}
-	have_tmp = 1;
-	if (fchmod(fd, mode) == -1) {
-		step = "chmod";
-		goto fail;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, buf + off, len - off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1) {
-			step = "write";
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1) {
-		step = "fsync";
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		step = "close";
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dfd, tmp, dfd, base) == -1) {
-		step = "rename";
-		goto fail;
-	}
-	have_tmp = 0;
-	if (fsync(dfd) == -1) {
-		step = "fsync dir";
-		goto fail;
-	}
-	close(dfd);
-	free(copy);
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "prometheus config %s: %s: %s", path, step,
-	    strerror(saved));
-	if (fd != -1)
-		close(fd);
-	if (have_tmp)
-		(void)unlinkat(dfd, tmp, 0);
-	if (dfd != -1)
-		close(dfd);
-	free(copy);
-	errno = saved;
-	return -1;
-}
-
 int
 promconfig_set_shard(struct promconfig *pc, long shards, long shard,
     char err[ERR_MAX])
@@ -1955,40 +1670,4 @@ promconfig_set_shard(struct promconfig *pc, long shards, long shard,
 	pc->shards = shards;
 	pc->shard = shard;
 	return 0;
-}
-
-int
-promconfig_generate(char *const *envp, const char *data_dir,
-    long shards, long shard, const char *path, char err[ERR_MAX])
-{
-	struct promconfig *pc;
-	char *abs = NULL, *out = NULL;
-	size_t len;
-	int ret = -1;
-
-	if ((pc = promconfig_from_env(envp, err)) == NULL)
-		return -1;
-	if (promconfig_set_shard(pc, shards, shard, err) == -1 ||
-	    promconfig_add_configs_dir(pc, promconfig_configs_dir(envp),
-	    err) == -1)
-		goto out;
-	/* Prometheus resolves relative paths against the config file's
-	 * directory, not flowmon's: give it the data dir absolute. */
-	if ((abs = realpath(data_dir, NULL)) == NULL) {
-		char cwd[PATH_MAX];
-
-		if (*data_dir == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-			abs = pc_xstrdup(data_dir);
-		else if (asprintf(&abs, "%s/%s", cwd, data_dir) < 0)
-			abort();
-	}
-	if (promconfig_render(pc, abs, &out, &len, err) == -1 ||
-	    promconfig_write(path, out, len, err) == -1)
-		goto out;
-	ret = 0;
-out:
-	free(out);
-	free(abs);
-	promconfig_free(pc);
-	return ret;
 }

@@ -1,6 +1,8 @@
 /* promconfig.h: Prometheus's main configuration (prometheus.yml) from
  * Docker Flow Monitor's environment variables, plus flowmon's own file_sd
- * job and rule glob, emitted by libyaml and written atomically.
+ * job and rule glob, emitted by libyaml. promconfig.c is pure (buffers in,
+ * a buffer out); reading CONFIGS_DIR and writing the file is IO at its
+ * edge (promconfig_io.c), through the store.
  *
  * Variables read (names as DFM documents them; keys are lower-cased, `__`
  * goes one level down, a `_<n>` suffix is item n of a list, from 1):
@@ -43,7 +45,8 @@ int	 promconfig_add_scrape_file(struct promconfig *pc, const char *name,
 	    const char *buf, size_t len, char err[ERR_MAX]);
 
 /* Adds the jobs of every regular file named scrape_* in dir, in name
- * order. A missing dir is no error (DFM's /run/secrets often is). */
+ * order. A missing dir is no error (DFM's /run/secrets often is). IO
+ * (promconfig_io.c), through the store. */
 int	 promconfig_add_configs_dir(struct promconfig *pc, const char *dir,
 	    char err[ERR_MAX]);
 
@@ -73,18 +76,11 @@ void	 promconfig_free(struct promconfig *pc);
 int	 promconfig_set_shard(struct promconfig *pc, long shards, long shard,
 	    char err[ERR_MAX]);
 
-/* Atomically replaces path with buf: a temp file .<name>.tmp.<pid>.<n> in
- * the same directory (created if missing; stale temp files of the same
- * name removed first), full write, fsync, rename, fsync of the directory.
- * An existing file keeps its mode (else 0644); identical content is left
- * alone (not even touched). On failure the temp file is removed and the
- * old file is untouched. */
-int	 promconfig_write(const char *path, const char *buf, size_t len,
-	    char err[ERR_MAX]);
-
-/* All of it, for start-up: envp, the scrape files of its CONFIGS_DIR,
- * shard `shard` of `shards` (1, 0: no sharding), render for data_dir (made
- * absolute), write to path. */
+/* All of it, for start-up (IO, promconfig_io.c): envp, the scrape files
+ * of its CONFIGS_DIR, shard `shard` of `shards` (1, 0: no sharding),
+ * render for data_dir (made absolute), then store_write_file(path): an
+ * atomic replace that keeps the file's mode (0644 if new) and leaves
+ * identical content alone. */
 int	 promconfig_generate(char *const *envp, const char *data_dir,
 	    long shards, long shard, const char *path, char err[ERR_MAX]);
 

@@ -1,31 +1,21 @@
 /* quota.c: refuses a service that would exceed --max-alerts or
- * --max-rule-bytes. The rule file is measured by rendering it, so the
- * bound is on exactly the bytes Prometheus would read. */
+ * --max-rule-bytes. The rule file is measured as rendered, so the bound is
+ * on exactly the bytes Prometheus would read. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "quota.h"
-#include "render.h"
 
 int
-quota_check(const struct service *svc, const struct quota *lim,
+quota_check(const struct service *svc, size_t len, const struct quota *lim,
     char err[ERR_MAX])
 {
-	char *rules = NULL;
-	size_t len = 0;
-
 	if (lim->max_alerts >= 0 && svc->nalerts > (size_t)lim->max_alerts) {
 		snprintf(err, ERR_MAX, "service %.255s has %zu alerts, more "
 		    "than --max-alerts (%ld)", svc->name, svc->nalerts,
 		    lim->max_alerts);
 		return -1;
 	}
-	if (lim->max_rule_bytes <= 0 || svc->nalerts == 0)
-		return 0;
-	if (render_rules(svc, 0, &rules, &len, err) == -1)
-		return -1;
-	free(rules);
-	if (len > (size_t)lim->max_rule_bytes) {
+	if (lim->max_rule_bytes > 0 && len > (size_t)lim->max_rule_bytes) {
 		snprintf(err, ERR_MAX, "the rule file of %.255s would be %zu "
 		    "bytes, more than --max-rule-bytes (%ld)", svc->name, len,
 		    lim->max_rule_bytes);

@@ -13,9 +13,10 @@ struct quota {
 	long	 max_rule_bytes;	/* size of one rendered rule file */
 };
 
-/* 0 when svc fits lim, else -1 with err naming the limit, its flag, and
- * what the service would need. */
-int	 quota_check(const struct service *svc, const struct quota *lim,
-	    char err[ERR_MAX]);
+/* 0 when svc, whose rule file renders to len bytes (0: none), fits lim,
+ * else -1 with err naming the limit, its flag, and what the service would
+ * need. The caller renders the rule file once, for this and the write. */
+int	 quota_check(const struct service *svc, size_t rules_len,
+	    const struct quota *lim, char err[ERR_MAX]);
 
 #endif

@@ -1,18 +1,23 @@
 /* registry.h: the in-memory index of service records and node labels, and
- * the one place that decides what to write and when to ask for a reload. */
+ * the one place that decides what to write and when to ask for a reload.
+ * What it shows (views.h), how a refused reload is diagnosed
+ * (quarantine.h) and where task DNS addresses come from (taskdns.h) are
+ * modules of their own, built on the functions below; the registry calls
+ * none of them. */
 #ifndef FLOWMON_REGISTRY_H
 #define FLOWMON_REGISTRY_H
 
 #include <stdint.h>
 
-#include <cJSON.h>
-
+#include "err.h"
 #include "request.h"
 #include "service.h"
 
 struct store;
 struct reloader;
 struct registry;
+struct promtool;
+struct quota;
 
 /* What a change did, for the HTTP answer. */
 struct registry_result {
@@ -21,16 +26,19 @@ struct registry_result {
 	int	 wrote_targets;		/* target file written or removed */
 	int	 wrote_rules;		/* rule file written or removed */
 	int	 kept_tasks;		/* a create without nodeInfo kept them */
-	int	 refused;		/* the rule file failed its checks */
+	enum fm_err fail;		/* why it failed; FM_OK if it did not */
 };
 
 /* A registry over an open store; reloader may be NULL. NULL on ENOMEM. */
 struct registry *registry_new(struct store *st, struct reloader *rl);
 void	 registry_free(struct registry *r);
+struct store *registry_store(struct registry *r);
 
-/* Makes every new rule file pass `promtool check rules` (path, or NULL for
- * flowmon's own checks only) before it is written. Call before serving. */
-void	 registry_set_promtool(struct registry *r, const char *promtool);
+/* What a new rule file must pass before it is written: flowmon's own
+ * checks always, promtool when pt is not NULL, and the bounds of lim
+ * (NULL: none). Both are borrowed; call before serving. */
+void	 registry_set_checks(struct registry *r, struct promtool *pt,
+	    const struct quota *lim);
 
 /* Rebuilds the index from the data dir: every state/ record is parsed again
  * with ctx, and any target or rule file that disagrees with its record is
@@ -42,17 +50,21 @@ int	 registry_load(struct registry *r, const struct request_ctx *ctx,
 
 /* Makes svc (taken over, freed on every path) the whole desired state of
  * its service and writes what changed: state, then targets, then rules.
- * Nothing is written when nothing changed. A changed rule file is checked
- * first (see rulecheck.h): if it fails, nothing is written, res->refused
- * is set and -1 returned with err carrying the reason. Different services proceed in
- * parallel; the same service is serialised. 0, or -1 with err and errno on
- * a storage error (old files intact; a later request retries). */
+ * Nothing is written when nothing changed. The rule file is rendered once;
+ * when it changed it must fit the bounds and pass the checks first (see
+ * registry_set_checks): if not, nothing is written and -1 is returned with
+ * res->fail FM_REFUSED and err carrying the reason (naming alertIf.N when
+ * promtool names the rule). Different services proceed in parallel; the
+ * same service is serialised. 0, or -1 with err, errno and res->fail
+ * (FM_STORAGE, FM_FATAL) on a storage or memory error (old files intact;
+ * a later request retries). */
 int	 registry_upsert(struct registry *r, struct service *svc,
 	    struct registry_result *res, char err[ERR_MAX]);
 
 /* Removes a service: its target file goes; its rule file goes too unless it
  * has persistent alerts, which stay (with the record, marked removed).
- * Unknown names succeed with res->unknown set. 0, or -1 as above. */
+ * Unknown names succeed with res->unknown set; a record on disk that does
+ * not parse fails with FM_INVALID. 0, or -1 as above. */
 int	 registry_remove(struct registry *r, const char *name,
 	    struct registry_result *res, char err[ERR_MAX]);
 
@@ -64,62 +76,9 @@ int	 registry_node_upsert(struct registry *r, const char *id,
 int	 registry_node_remove(struct registry *r, const char *id,
 	    struct registry_result *res, char err[ERR_MAX]);
 
-/* GET /services: a JSON array of every known service, sorted by name,
- * derived from the records only (so it is the same after a restart). */
-cJSON	*registry_services_json(struct registry *r);
-/* GET /services/<name>: one service with its files; NULL if unknown. */
-cJSON	*registry_service_json(struct registry *r, const char *name);
-
-/* GET /sd: every target group of every active service, sorted by service,
- * as one JSON array in the http_sd format. The groups are rendered exactly
- * as for the target files (render_targets), so http_sd and file_sd see the
- * same targets. NULL on allocation failure; the caller owns the result. */
-cJSON	*registry_sd_json(struct registry *r);
-
-/* One synchronous reload attempt: 0 when Prometheus accepted it. */
-typedef int (*registry_reload_fn)(void *ctx, char err[ERR_MAX]);
-
-/* After Prometheus refused a reload (it answered 500): finds the rule
- * files at fault by elimination among those written since the last good
- * reload (all of flowmon's, if none of those is), moving each culprit to
- * rejected/ and marking its service rejected, so that every other change
- * applies. Reloads through try, from the reloader's thread. Returns the
- * number of files quarantined. */
-size_t	 registry_reload_failed(struct registry *r, registry_reload_fn try,
-	    void *ctx);
-/* A reload succeeded: what was written so far is loaded. */
-void	 registry_reload_ok(struct registry *r);
-/* Services whose rule file is quarantined, for /metrics. */
-size_t	 registry_rejected(struct registry *r);
-
 /* Counts for /metrics. */
 void	 registry_counts(struct registry *r, size_t *services,
 	    size_t *removed_kept, size_t *nodes);
-
-/* Task DNS (see dns.h). A service with neither nodeInfo, targets nor
- * scrapeType=static_configs (and a scrapePort) takes its targets from the
- * addresses of its task DNS name, looked up off the request path.
- *
- * wake(ctx) is called (without registry locks) when such a service appears
- * or was never looked up, so the lookup comes soon. Set before serving. */
-void	 registry_set_dns_hook(struct registry *r, void (*wake)(void *),
-	    void *ctx);
-/* Names of the services that use task DNS; only those waiting for their
- * first lookup when pending_only is set. *names is malloc'd, as is each
- * name (caller frees). 0, or -1 on ENOMEM. */
-int	 registry_dns_names(struct registry *r, int pending_only,
-	    char ***names, size_t *n);
-/* The outcome of looking up qname for service name: on success (error
- * NULL) addrs, in any order, become the set; the target file is rewritten
- * only if the sorted set differs. On failure the last set is kept and
- * error is shown in registry_service_json(). A service that left the DNS
- * path meanwhile is ignored. 1 when the outcome changed (another set, or
- * another error, or an error went away), 0 when not, -1 with err on a
- * storage error. */
-int	 registry_dns_result(struct registry *r, const char *name,
-	    const char *qname, char *const *addrs, size_t naddrs,
-	    const char *error, struct registry_result *res,
-	    char err[ERR_MAX]);
 
 /* Reconcile (see listener.h). The generation grows with every upsert and
  * remove; registry_active_names() lists the active services (not removed,
@@ -144,5 +103,100 @@ enum registry_owner {
 };
 enum registry_owner registry_file_owner(struct registry *r, int rules,
 	    const char *name, const char *buf, size_t len, int forget);
+
+/*
+ * Views (views.h): one service as the API shows it, read under the
+ * service's lock. Everything is borrowed for the length of the callback.
+ */
+struct registry_view {
+	const char		*name;
+	const struct service	*svc;		/* NULL: the record is invalid */
+	const char		*invalid;	/* why the record does not parse */
+	const char		*rejected;	/* why its rules are set aside */
+	int			 removed;	/* kept for persistent alerts */
+	int			 has_targets;	/* its files on disk */
+	int			 has_rules;
+	uint64_t		 dns_epoch;	/* uses task DNS; 0: does not */
+	char *const		*addrs;		/* its task DNS addresses */
+	size_t			 naddrs;
+};
+/* Returns 0 to go on, anything else to stop (and be returned). */
+typedef int (*registry_view_fn)(void *ctx, struct registry *r,
+	    const struct registry_view *v);
+/* Calls fn for every known service (a record, valid or not), sorted by
+ * name. 0, fn's stop value, or -1 on ENOMEM. */
+int	 registry_view_all(struct registry *r, registry_view_fn fn, void *ctx);
+/* Calls fn for service name if known: 1, or 0 when it is not. */
+int	 registry_view_one(struct registry *r, const char *name,
+	    registry_view_fn fn, void *ctx);
+/* From within fn: the target file v renders to (render_targets(), with
+ * the node labels), *buf NULL when it has none. 0, or -1 with err. */
+int	 registry_view_targets(struct registry *r,
+	    const struct registry_view *v, char **buf, size_t *len,
+	    char err[ERR_MAX]);
+
+/*
+ * Task DNS (taskdns.h). A service with neither nodeInfo, targets nor
+ * scrapeType=static_configs (and a scrapePort) takes its targets from an
+ * address set the registry keeps (the last good one, kept across
+ * reconfigures and restarts) and taskdns.c fills in. A service gets a new
+ * epoch each time it starts using task DNS.
+ */
+struct registry_dns {
+	char		*name;
+	uint64_t	 epoch;
+};
+/* Every service using task DNS, as a malloc'd vector (free with
+ * registry_dns_free()). 0, or -1 on ENOMEM. */
+int	 registry_dns_services(struct registry *r, struct registry_dns **v,
+	    size_t *n);
+void	 registry_dns_free(struct registry_dns *v, size_t n);
+/* The epoch of name if it uses task DNS, else 0. */
+uint64_t registry_dns_epoch(struct registry *r, const char *name);
+/* A counter that grows whenever a service starts using task DNS (and at
+ * load), so a poller knows a lookup is wanted. */
+uint64_t registry_dns_wanted(struct registry *r);
+/* Makes addrs (sorted, unique) the address set of name if it still uses
+ * task DNS in epoch; the target file is rewritten only when the set
+ * differs. 1 when it changed, 0 when not (or the service moved on), -1
+ * with err on a storage error. */
+int	 registry_set_addrs(struct registry *r, const char *name,
+	    uint64_t epoch, char *const *addrs, size_t naddrs,
+	    struct registry_result *res, char err[ERR_MAX]);
+
+/*
+ * Rule files and reloads (quarantine.h). Each rule file in rules/ is
+ * either what Prometheus last accepted or a change since then (a
+ * suspect when a reload is refused).
+ */
+/* A mark to take just before a reload attempt; registry_reload_ok() with
+ * it after a successful one: every rule file written before the mark is
+ * now what Prometheus runs. */
+uint64_t registry_rules_mark(struct registry *r);
+void	 registry_reload_ok(struct registry *r, uint64_t mark);
+/* The services whose rule file in rules/ changed since the last good
+ * reload (every one with a rule file, if all is set) and is not set
+ * aside. *names malloc'd (strv_free()). 0, or -1 on ENOMEM. */
+int	 registry_rules_suspects(struct registry *r, int all, char ***names,
+	    size_t *n);
+/* What rules/<name>.yml holds now, malloc'd; -1 with err if it cannot be
+ * read (or there is none). */
+int	 registry_rules_read(struct registry *r, const char *name, char **buf,
+	    size_t *len, char err[ERR_MAX]);
+/* Sets name's rule file aside for a test reload (out 1), or brings it
+ * back (out 0). A request for the service in between takes precedence:
+ * then nothing is done. */
+void	 registry_rules_park(struct registry *r, const char *name, int out);
+/* A file set aside is the culprit: it stays out of rules/ (in rejected/),
+ * with reason shown in the services API, until the service's alerts
+ * change. */
+void	 registry_rules_reject(struct registry *r, const char *name,
+	    const char *reason);
+/* Services whose rule file is set aside, for /metrics. */
+size_t	 registry_rejected(struct registry *r);
+/* A copy of the labels stored for node id into out (empty), for the node
+ * endpoints' answers. 1 when the node is known, 0 when not, -1 on ENOMEM. */
+int	 registry_node_labels(struct registry *r, const char *id,
+	    struct kvlist *out);
 
 #endif

@@ -1,8 +1,9 @@
 /* reload_http.c: the HTTP reload back end: an empty POST to every configured
- * URL (Prometheus's /-/reload), with each failure sorted into "retry" or
- * "give up" for the reloader; and, for a server that answers before it has
- * reloaded (vmalert), the verify step that reads the outcome from its
- * /metrics. */
+ * URL (Prometheus's /-/reload), with each answer sorted into a kind for the
+ * reloader: loaded, refused (Prometheus cannot load the rules), retry or
+ * give up. The status codes of Prometheus's answers stay in this file; so
+ * does the verify step for a server that answers before it has reloaded
+ * (vmalert), which reads the outcome from its /metrics. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ struct reload_http_body {
 };
 
 static int	 reload_http_metrics_url(const char *url, char **out);
-static int	 reload_http_one(struct reload_http *h, size_t i,
+static enum fm_err reload_http_one(struct reload_http *h, size_t i,
 		    char err[ERR_MAX]);
 static int	 reload_http_abort(void *arg, curl_off_t dltotal,
 		    curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
@@ -65,12 +66,6 @@ reload_http_free(void *arg)
 		if (h->metrics != NULL)
 			free(h->metrics[i]);
 	}
-	free(h->urls);
-	free(h->metrics);
-	free(h->kinds);
-	free(h->took);
-	free(h);
-}
 
 /* 0 if url (len bytes, not terminated) is an http(s) URL with a host. */
 static int
@@ -234,8 +229,10 @@ reload_http_reason(CURL *c, CURLcode cc, const char *cerr, char *out,
 		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
-/* One POST to url: 0 on 2xx, 1 when retrying may help, -1 when not. */
-static int
+/* One POST to url: FM_OK on 2xx, FM_REFUSED on 500 (Prometheus failed to
+ * load the configuration), FM_RETRY when retrying may help, FM_FATAL when
+ * not. */
+static enum fm_err
 reload_http_post(struct reload_http *h, const char *url, char err[ERR_MAX])
 {
 	struct reload_http_body body;
@@ -252,7 +249,7 @@ reload_http_post(struct reload_http *h, const char *url, char err[ERR_MAX])
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, ERR_MAX, "POST %s: cannot create a curl handle",
 		    url);
-		return 1;
+		return FM_RETRY;
 	}
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -283,38 +280,56 @@ reload_http_post(struct reload_http *h, const char *url, char err[ERR_MAX])
 		/* Refused, reset, timed out, unresolved: Prometheus may be
 		 * starting or moving; only a URL curl cannot use is final. */
 		return cc == CURLE_URL_MALFORMAT ||
-		    cc == CURLE_UNSUPPORTED_PROTOCOL ? -1 : 1;
+		    cc == CURLE_UNSUPPORTED_PROTOCOL ? FM_FATAL : FM_RETRY;
 	}
 	if (status >= 200 && status <= 299)
-		return 0;
+		return FM_OK;
 	text = reload_http_body_text(&body);
 	snprintf(err, ERR_MAX, "POST %s answered %ld%s%s", url, status,
 	    *text ? ": " : "", text);
-	/* 5xx is a failed reload (a bad rule file, Prometheus busy): the
-	 * operator may fix it. 4xx (403 without --web.enable-lifecycle, 404
-	 * for a wrong path) stays until someone changes the setup. */
-	if (status >= 500 || status == 408 || status == 429)
-		return 1;
-	return -1;
+	/* 500 is Prometheus's answer to a configuration it cannot load (a
+	 * rule file it refuses): retried, and worth a diagnosis. Other 5xx
+	 * (busy, a proxy in between) may pass. 4xx (403 without
+	 * --web.enable-lifecycle, 404 for a wrong path) stays until someone
+	 * changes the setup. */
+	if (status == 500)
+		return FM_REFUSED;
+	if (status > 500 || status == 408 || status == 429)
+		return FM_RETRY;
+	return FM_FATAL;
+}
+
+/* Of two outcomes, the one most worth acting on: a refusal (a diagnosis
+ * may fix it), then a retry, then a final failure. */
+static enum fm_err
+reload_http_worst(enum fm_err a, enum fm_err b)
+{
+	static const enum fm_err order[] = { FM_REFUSED, FM_RETRY, FM_FATAL };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return FM_OK;
 }
 
 /* Posts to every URL even after a failure, so the healthy replicas get
  * their reload; the result is the one most worth acting on. */
-static int
+static enum fm_err
 reload_http_reload(void *arg, char err[ERR_MAX])
 {
 	struct reload_http *h = arg;
 	char one[ERR_MAX];
 	size_t i, off = 0;
-	int rc = 0, r;
+	enum fm_err rc = FM_OK, r;
 
 	err[0] = '\0';
 	for (i = 0; i < h->n; i++) {
-		if ((r = reload_http_one(h, i, one)) == 0)
+		if ((r = reload_http_one(h, i, one)) == FM_OK)
 			continue;
 		/* A retry heals the replica that failed for a reason that
 		 * passes; the others are posted again, harmlessly. */
-		rc = r > 0 || rc > 0 ? 1 : -1;
+		rc = reload_http_worst(rc, r);
 		if (off < ERR_MAX - 1)
 			off += (size_t)snprintf(err + off, ERR_MAX - off,
 			    "%s%s", off ? "; " : "", one);
@@ -336,8 +351,9 @@ reload_http_reload(void *arg, char err[ERR_MAX])
  *                                             rules were applied
  * and the page lags the state by up to a second. So the counters are read
  * before the POST and polled after it until the reload is over: an error
- * counted means the rules were refused (the outcome Prometheus gives as a
- * 500); a new success time, or success after a failure, means applied.
+ * counted means the rules were refused (FM_REFUSED, the outcome Prometheus
+ * gives as a 500); a new success time, or success after a failure, means
+ * applied.
  * Unchanged rules show neither: then a second POST serves as a barrier,
  * as vmalert reloads one at a time: once the second has started, the
  * first is over, and its error would be counted. This assumes flowmon is
@@ -600,9 +616,10 @@ reload_http_after_stamp(struct reload_http *h, double stamp)
 
 /* After vmalert answered the POST of URL i (sent at posted, monotonic ms)
  * with 200: polls its counters until the reload that POST started is over.
- * 0 applied; 1 refused (err holds RELOAD_HTTP_REFUSED), or not seen over in
- * time; -1 cancelled. */
-static int
+ * FM_OK applied; FM_REFUSED when vmalert could not load the rules (as a
+ * Prometheus 500); FM_RETRY when the end was not seen in time, or flowmon
+ * stops. */
+static enum fm_err
 reload_http_verify(struct reload_http *h, size_t i, long posted,
     const struct reload_http_vm *before, char err[ERR_MAX])
 {
@@ -610,7 +627,8 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 	struct reload_http_vm now;
 	char why[ERR_MAX];
 	long deadline = posted + RELOAD_HTTP_VERIFY_MS, grace, t;
-	int barrier = 0, r;
+	enum fm_err k;
+	int barrier = 0;
 
 	/* Unchanged rules give no sign of the end but the next reload's
 	 * start: the barrier is sent once the reload took longer than twice
@@ -622,11 +640,11 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 		if (reload_http_sleep(h, RELOAD_HTTP_POLL_MS) == -1) {
 			snprintf(err, ERR_MAX, "POST %s: stopped while waiting "
 			    "for vmalert's reload", url);
-			return -1;
+			return FM_RETRY;
 		}
 		if ((t = reload_http_ms()) > deadline)
 			break;
-		if ((r = reload_http_vm_read(h, murl, &now, why)) != 0)
+		if (reload_http_vm_read(h, murl, &now, why) != 0)
 			continue;	/* restarting? ask until the deadline */
 		if (now.seen != VM_ALL) {
 			snprintf(why, sizeof(why), "%s no longer shows "
@@ -637,21 +655,21 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 			continue;	/* not started yet */
 		if (now.errors > before->errors) {
 			h->took[i] = t - posted;
-			snprintf(err, ERR_MAX, "POST %s: %s: it answered 200, "
-			    "then vmalert_config_last_reload_errors_total rose "
-			    "from %.0f to %.0f (vmalert's log names the file)",
-			    url, RELOAD_HTTP_REFUSED, before->errors,
-			    now.errors);
-			return 1;
+			snprintf(err, ERR_MAX, "POST %s: vmalert refused the "
+			    "new rules: it answered 200, then "
+			    "vmalert_config_last_reload_errors_total rose from "
+			    "%.0f to %.0f (vmalert's log names the file)", url,
+			    before->errors, now.errors);
+			return FM_REFUSED;
 		}
 		if (now.ts != before->ts || (before->ok == 0 && now.ok == 1) ||
 		    (barrier && now.total >= before->total + 2)) {
 			h->took[i] = t - posted;
-			return 0;
+			return FM_OK;
 		}
 		if (!barrier && t - posted >= grace) {
-			if ((r = reload_http_post(h, url, err)) != 0)
-				return r;
+			if ((k = reload_http_post(h, url, err)) != FM_OK)
+				return k;
 			barrier = 1;
 		}
 	}
@@ -659,17 +677,18 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 	snprintf(err, ERR_MAX, "POST %s answered 200 but vmalert did not "
 	    "report the reload over within %ds%s%.200s", url,
 	    RELOAD_HTTP_VERIFY_MS / 1000, why[0] ? ": " : "", why);
-	return 1;
+	return FM_RETRY;
 }
 
 /* One URL: learn what answers there (first time only), read vmalert's
  * counters, POST, verify. A server that is not vmalert gets the plain POST
  * it always got. */
-static int
+static enum fm_err
 reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 {
 	struct reload_http_vm before;
 	char why[ERR_MAX];
+	enum fm_err k;
 	long posted;
 	int r, verify = 0;
 
@@ -691,7 +710,7 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 				    h->metrics[i]);
 			else
 				snprintf(err, ERR_MAX, "%s", why);
-			return 1;
+			return FM_RETRY;
 		} else if (r == 0 || r == -1) {
 			/* It answered, and not as vmalert: its answer to
 			 * the POST is the outcome, as it always was. */
@@ -700,11 +719,11 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 	}
 	if (verify && reload_http_after_stamp(h, before.ts) == -1) {
 		snprintf(err, ERR_MAX, "POST %s: stopped", h->urls[i]);
-		return -1;
+		return FM_RETRY;
 	}
 	posted = reload_http_ms();
-	if ((r = reload_http_post(h, h->urls[i], err)) != 0 || !verify)
-		return r;
+	if ((k = reload_http_post(h, h->urls[i], err)) != FM_OK || !verify)
+		return k;
 	return reload_http_verify(h, i, posted, &before, err);
 }
 

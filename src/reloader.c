@@ -16,25 +16,30 @@
 
 /*
  * State model. pending says a reload is owed. The thread sends it once
- * delay_ms have passed since the newest trigger and, after a retryable
- * failure, once the backoff has run out too; a trigger during the backoff
- * therefore neither resets nor shortens it, and one reload still covers all
- * triggers so far. dirty tells the thread whether a trigger arrived while an
- * attempt was on the wire: that attempt may have read the rules before the
- * change, so one more reload is owed even if it succeeded.
+ * delay_ms have passed since the newest trigger, or max_delay_ms since the
+ * oldest trigger not yet covered by an attempt (first_wait), whichever
+ * comes first, so a steady stream of changes cannot put a reload off for
+ * ever; after a retryable failure it also waits for the backoff to run
+ * out, so a trigger during the backoff neither resets nor shortens it, and
+ * one reload still covers all triggers so far. dirty tells the thread
+ * whether a trigger arrived while an attempt was on the wire: that attempt
+ * may have read the rules before the change, so one more reload is owed
+ * even if it succeeded.
  */
 struct reloader {
 	const struct reload_backend *backend;
 	void			*arg;
 	long			 delay_ms;
-	reloader_result_fn	 on_result;
-	void			*ctx;
+	long			 max_delay_ms;	/* 0: no bound */
+	struct reloader_hooks	 hooks;
 
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	/* Below: guarded by lock. Times are CLOCK_MONOTONIC milliseconds. */
 	int64_t			 last_trigger;
+	int64_t			 first_wait;	/* oldest trigger not yet
+						   covered, 0: none */
 	int64_t			 retry_at;	/* 0: no backoff running */
 	long			 backoff_ms;	/* after the next failure */
 	int			 dirty;
@@ -66,12 +71,13 @@ reloader_wait_until(struct reloader *r, int64_t due)
 /* Books the outcome of one attempt; returns the backoff before the retry in
  * ms, 0 if none follows for this attempt. Called with lock held. */
 static long
-reloader_record(struct reloader *r, int rc, const char *err, int64_t now)
+reloader_record(struct reloader *r, enum fm_err rc, const char *err,
+    int64_t now)
 {
 	long wait = 0;
 
 	r->st.last_time = time(NULL);
-	if (rc == 0) {
+	if (rc == FM_OK) {
 		r->st.ok++;
 		r->st.last_success = 1;
 		r->st.last_error[0] = '\0';
@@ -83,7 +89,7 @@ reloader_record(struct reloader *r, int rc, const char *err, int64_t now)
 	r->st.failed++;
 	r->st.last_success = 0;
 	snprintf(r->st.last_error, sizeof(r->st.last_error), "%s", err);
-	if (rc > 0) {
+	if (rc != FM_FATAL) {
 		wait = r->backoff_ms;
 		r->retry_at = now + wait;
 		r->backoff_ms = wait * 2 > RELOADER_BACKOFF_MAX_MS ?
@@ -99,37 +105,38 @@ reloader_record(struct reloader *r, int rc, const char *err, int64_t now)
 }
 
 static void
-reloader_report(struct reloader *r, int rc, const char *err, int64_t took,
-    long wait)
+reloader_report(struct reloader *r, enum fm_err rc, const char *err,
+    int64_t took, long wait)
 {
 	char ms[32], retry[32];
 
 	snprintf(ms, sizeof(ms), "%" PRId64, took);
-	if (rc == 0) {
+	if (rc == FM_OK) {
 		log_info("reload succeeded", "backend", r->backend->name,
 		    "duration_ms", ms);
 	} else {
-		if (rc > 0)
+		if (rc != FM_FATAL)
 			snprintf(retry, sizeof(retry), "%ldms", wait);
 		else
 			snprintf(retry, sizeof(retry), "never");
 		log_warn("reload failed", "backend", r->backend->name,
-		    "error", err, "duration_ms", ms, "retry_in", retry);
+		    "error", err, "kind", fm_err_name(rc), "duration_ms", ms,
+		    "retry_in", retry);
 	}
-	if (r->on_result != NULL)
-		r->on_result(r->ctx, rc == 0, rc == 0 ? NULL : err);
+	if (r->hooks.after != NULL)
+		r->hooks.after(r->hooks.ctx, rc, rc == FM_OK ? NULL : err);
 }
 
 /* Logs an attempt made by reloader_try (no result callback: it is the
  * callback's caller). */
 static void
-reloader_report_quiet(struct reloader *r, int rc, const char *err,
+reloader_report_quiet(struct reloader *r, enum fm_err rc, const char *err,
     int64_t took)
 {
 	char ms[32];
 
 	snprintf(ms, sizeof(ms), "%" PRId64, took);
-	if (rc == 0)
+	if (rc == FM_OK)
 		log_info("reload succeeded", "backend", r->backend->name,
 		    "duration_ms", ms);
 	else
@@ -143,8 +150,8 @@ reloader_main(void *p)
 	struct reloader *r = p;
 	char err[ERR_MAX];
 	int64_t due, start, end;
+	enum fm_err rc;
 	long wait;
-	int rc;
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
@@ -153,6 +160,9 @@ reloader_main(void *p)
 			continue;
 		}
 		due = r->last_trigger + r->delay_ms;
+		if (r->max_delay_ms > 0 && r->first_wait != 0 &&
+		    r->first_wait + r->max_delay_ms < due)
+			due = r->first_wait + r->max_delay_ms;
 		if (r->retry_at > due)
 			due = r->retry_at;
 		start = reloader_now_ms();
@@ -161,13 +171,16 @@ reloader_main(void *p)
 			continue;
 		}
 		r->dirty = 0;
+		r->first_wait = 0;
 		pthread_mutex_unlock(&r->lock);
 
 		/* Outside the lock: an attempt may take up to the back end's
 		 * timeout and triggers must never wait for it. */
+		if (r->hooks.before != NULL)
+			r->hooks.before(r->hooks.ctx);
 		err[0] = '\0';
 		rc = r->backend->reload(r->arg, err);
-		if (rc != 0 && err[0] == '\0')
+		if (rc != FM_OK && err[0] == '\0')
 			snprintf(err, sizeof(err), "%s reload failed",
 			    r->backend->name);
 		end = reloader_now_ms();
@@ -182,26 +195,26 @@ reloader_main(void *p)
 	return NULL;
 }
 
-int
+enum fm_err
 reloader_try(struct reloader *r, char err[ERR_MAX])
 {
 	int64_t start, end;
-	int rc;
+	enum fm_err rc;
 
 	if (r->backend == NULL) {
 		snprintf(err, ERR_MAX, "no reload back end");
-		return -1;
+		return FM_FATAL;
 	}
 	start = reloader_now_ms();
 	err[0] = '\0';
 	rc = r->backend->reload(r->arg, err);
-	if (rc != 0 && err[0] == '\0')
+	if (rc != FM_OK && err[0] == '\0')
 		snprintf(err, ERR_MAX, "%s reload failed", r->backend->name);
 	end = reloader_now_ms();
 	pthread_mutex_lock(&r->lock);
 	/* A failure here schedules no retry of its own: the caller is in
 	 * the middle of one already. */
-	if (rc == 0)
+	if (rc == FM_OK)
 		(void)reloader_record(r, rc, err, end);
 	else {
 		r->st.failed++;
@@ -217,15 +230,15 @@ reloader_try(struct reloader *r, char err[ERR_MAX])
 
 struct reloader *
 reloader_new(const struct reload_backend *backend, void *arg, long delay_ms,
-    reloader_result_fn on_result, void *ctx, char err[ERR_MAX])
+    long max_delay_ms, const struct reloader_hooks *hooks, char err[ERR_MAX])
 {
 	struct reloader *r = NULL;
 	pthread_condattr_t ca;
 	int ca_ok = 0, lock_ok = 0, cond_ok = 0, e = 0;
 
-	if (delay_ms < 0) {
-		snprintf(err, ERR_MAX, "reload delay %ldms is negative",
-		    delay_ms);
+	if (delay_ms < 0 || max_delay_ms < 0) {
+		snprintf(err, ERR_MAX, "reload delay %ldms or its bound %ldms "
+		    "is negative", delay_ms, max_delay_ms);
 		goto fail;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -235,8 +248,9 @@ reloader_new(const struct reload_backend *backend, void *arg, long delay_ms,
 	r->backend = backend;
 	r->arg = arg;
 	r->delay_ms = delay_ms;
-	r->on_result = on_result;
-	r->ctx = ctx;
+	r->max_delay_ms = max_delay_ms;
+	if (hooks != NULL)
+		r->hooks = *hooks;
 	r->backoff_ms = RELOADER_BACKOFF_MIN_MS;
 	r->st.last_success = 1;
 
@@ -282,6 +296,8 @@ reloader_trigger(struct reloader *r)
 		r->st.pending = 1;
 		r->dirty = 1;
 		r->last_trigger = reloader_now_ms();
+		if (r->first_wait == 0)
+			r->first_wait = r->last_trigger;
 		pthread_cond_signal(&r->cond);
 	}
 	pthread_mutex_unlock(&r->lock);

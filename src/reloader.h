@@ -8,14 +8,17 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "err.h"
 #include "service.h"
 
-/* A way to make one Prometheus reload. reload returns 0 on success, 1 on a
- * failure worth retrying (connection refused, 5xx), -1 on a failure that
- * will not heal by retrying (4xx); err says what happened. */
+/* A way to make one Prometheus reload. reload says how it went: FM_OK;
+ * FM_REFUSED when Prometheus answered but could not load the new rules
+ * (a rule file it refuses); FM_RETRY when it did not answer or was busy;
+ * FM_FATAL when asking again will not help (the endpoint is off or
+ * wrong). err says what happened. FM_REFUSED and FM_RETRY are retried. */
 struct reload_backend {
 	const char *name;
-	int	  (*reload)(void *arg, char err[ERR_MAX]);
+	enum fm_err (*reload)(void *arg, char err[ERR_MAX]);
 	void	  (*free)(void *arg);
 	/* Optional, any thread: make an attempt in progress return soon
 	 * (reloader_free calls it before waiting for the thread). */
@@ -28,18 +31,18 @@ struct reload_backend {
  * It uses libcurl: main calls curl_global_init(CURL_GLOBAL_DEFAULT) once
  * before any thread starts (tests call it themselves). Each attempt allows
  * 2 s to connect and 30 s in all (Prometheus answers once reloaded); 2xx is
- * success, transport errors, 5xx, 408 and 429 are retried, other answers are
- * final; err is `POST <url>: connection refused` or `POST <url> answered
+ * success, 500 is FM_REFUSED (Prometheus's answer to a configuration it
+ * cannot load), transport errors, other 5xx, 408 and 429 are FM_RETRY,
+ * other answers FM_FATAL; with several URLs the worst of them counts
+ * (refused, then retry, then fatal); err is `POST <url>: connection refused` or `POST <url> answered
  * 403: <start of the body>`, one such part per failed URL joined by "; ". */
 void	*reload_http_new(const char *urls, char err[ERR_MAX]);
 /* vmalert (1.79) answers POST /-/reload with 200 before it reloads. When
  * a URL ends in /-/reload and <base>/metrics shows vmalert's reload
  * counters (asked once per URL, at its first reload), each reload is
  * verified there: the back end waits (up to 2 min) until vmalert reports
- * it over, and a reload vmalert failed is a retryable failure whose err
- * holds RELOAD_HTTP_REFUSED, as Prometheus's 500 holds "answered 500".
- * Any other server is posted to exactly as before. */
-#define RELOAD_HTTP_REFUSED	"vmalert refused the new rules"
+ * it over, and a reload vmalert failed is FM_REFUSED, as Prometheus's 500
+ * is. Any other server is posted to exactly as before. */
 extern const struct reload_backend reload_http_backend;
 
 struct reloader_stats {
@@ -52,28 +55,36 @@ struct reloader_stats {
 	char	 last_error[ERR_MAX];	/* last attempt's error, "" if ok */
 };
 
-/* Called from the reloader thread after each attempt, without any reloader
- * lock held. ok is 1 on success; error is NULL then, else the back end's
- * message (borrowed, valid during the call). */
-typedef void (*reloader_result_fn)(void *ctx, int ok, const char *error);
+/* What the reloader tells its owner, on the reloader's thread and without
+ * any reloader lock held. before runs just before each attempt the thread
+ * makes by itself (not those of reloader_try()); after runs once it is
+ * booked, with the back end's kind and, unless FM_OK, its message
+ * (borrowed, valid during the call). Either may be NULL. */
+struct reloader_hooks {
+	void	 (*before)(void *ctx);
+	void	 (*after)(void *ctx, enum fm_err kind, const char *error);
+	void	 *ctx;
+};
 
 /* Starts the reloader thread. backend/arg may be NULL: then triggers are
- * counted but nothing is sent. delay_ms is the quiet time. Takes ownership
- * of arg, also on failure (it is freed then). NULL with err on failure.
- * Failed retryable reloads are retried after 1 s, 2 s, 4 s ... up to 30 s;
- * a permanent failure is not retried until the next trigger. */
+ * counted but nothing is sent. delay_ms is the quiet time; max_delay_ms
+ * (0: none) bounds how long a waiting change can be put off by newer
+ * triggers. hooks may be NULL; it is copied. Takes ownership of arg, also
+ * on failure (it is freed then). NULL with err on failure. Failed
+ * retryable reloads are retried after 1 s, 2 s, 4 s ... up to 30 s; a
+ * permanent failure is not retried until the next trigger. */
 struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
-	    long delay_ms, reloader_result_fn on_result, void *ctx,
+	    long delay_ms, long max_delay_ms, const struct reloader_hooks *hooks,
 	    char err[ERR_MAX]);
 /* A rule file changed: reload once no trigger came for delay_ms. Cheap and
  * non-blocking; safe from any thread. */
 void	 reloader_trigger(struct reloader *r);
 void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
 /* One reload attempt now, through the back end, counted in the stats (a
- * success also settles a pending retry). For the result callback, which
- * runs on the reloader's thread, so attempts never overlap. 0 on success,
- * else the back end's code with err. */
-int	 reloader_try(struct reloader *r, char err[ERR_MAX]);
+ * success also settles a pending retry). For the after hook, which runs on
+ * the reloader's thread, so attempts never overlap. The back end's kind,
+ * with err unless FM_OK. */
+enum fm_err reloader_try(struct reloader *r, char err[ERR_MAX]);
 /* Stops the thread (a pending reload is dropped) and frees r. NULL ok.
  * Returns at once from a quiet time or a backoff; an attempt already on the
  * wire is cancelled through the back end's cancel (HTTP has one), else

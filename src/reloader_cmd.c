@@ -6,7 +6,6 @@
  * daemon uses. It serves its own /metrics. It never writes to the data
  * dir: the daemon owns it. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -28,20 +26,6 @@
 #include "reloader.h"
 #include "reloader_cmd.h"
 #include "watch.h"
-
-#define RC_LISTEN_DEFAULT	"0.0.0.0:8081"
-#define RC_POLL_DEFAULT_MS	15000
-#define RC_DELAY_DEFAULT_MS	1000
-
-struct rc_opts {
-	const char	*data_dir;
-	const char	*reload_url;
-	const char	*listen;	/* NULL: no HTTP server */
-	long		 poll_ms;
-	long		 delay_ms;
-	int		 inotify;
-	const char	*log_level;
-};
 
 /* What the scans and reloads saw, for /metrics. */
 struct rc_stats {
@@ -57,7 +41,7 @@ struct rc_stats {
 };
 
 struct rc {
-	struct rc_opts	 o;
+	struct config	 o;		/* the option table's (config.h) */
 	char		*rules_dir;
 	struct reloader	*rl;
 	struct watch	*w;
@@ -70,154 +54,6 @@ static const char *const rc_why_names[] = {
 	[WATCH_START] = "start", [WATCH_EVENT] = "inotify",
 	[WATCH_POLL] = "poll", [WATCH_SETTLE] = "settle",
 };
-
-static void
-rc_usage(void)
-{
-	printf("usage: flowmon reloader --data-dir DIR --reload-url URL "
-	    "[options]\n\n"
-	    "Watches DIR/rules/*.yml (inotify and polling) and POSTs URL\n"
-	    "(Prometheus's /-/reload) when the rule files' names or contents\n"
-	    "changed, after a quiet delay, retrying while it fails.\n\n"
-	    "  --data-dir DIR            shared data dir (FLOWMON_DATA_DIR)\n"
-	    "  --reload-url URL[,URL]    reload endpoint(s) "
-	    "(FLOWMON_RELOAD_URL)\n"
-	    "  --listen HOST:PORT|none   serve /metrics (FLOWMON_RELOADER_LISTEN,"
-	    " default " RC_LISTEN_DEFAULT ")\n"
-	    "  --poll-interval DURATION  rescan period, for NFS "
-	    "(FLOWMON_POLL_INTERVAL, default 15s)\n"
-	    "  --reload-delay DURATION   quiet time before a reload "
-	    "(FLOWMON_RELOAD_DELAY, default 1s)\n"
-	    "  --no-inotify              poll only (FLOWMON_NO_INOTIFY=1)\n"
-	    "  --log-level LEVEL         debug, info, warn, error "
-	    "(FLOWMON_LOG_LEVEL)\n"
-	    "  --help                    show this help\n");
-}
-
-static const char *
-rc_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
-static int
-rc_duration(const char *what, const char *v, long min_ms, long *out,
-    char err[ERR_MAX])
-{
-	long ms = config_duration_ms(v);
-
-	if (ms < min_ms) {
-		snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration%s",
-		    what, v, min_ms > 0 ? " of at least 100ms" : "");
-		return -1;
-	}
-	*out = ms;
-	return 0;
-}
-
-/* Flags, then FLOWMON_* variables, then defaults. 0 to run, 1 after
- * --help, -1 with err. */
-static int
-rc_parse(struct rc_opts *o, int argc, char **argv, char err[ERR_MAX])
-{
-	enum { R_DATA = 1, R_URL, R_LISTEN, R_POLL, R_DELAY, R_NO_INOTIFY,
-	    R_LOG, R_HELP };
-	static const struct option longopts[] = {
-		{ "data-dir", required_argument, NULL, R_DATA },
-		{ "reload-url", required_argument, NULL, R_URL },
-		{ "listen", required_argument, NULL, R_LISTEN },
-		{ "poll-interval", required_argument, NULL, R_POLL },
-		{ "reload-delay", required_argument, NULL, R_DELAY },
-		{ "no-inotify", no_argument, NULL, R_NO_INOTIFY },
-		{ "log-level", required_argument, NULL, R_LOG },
-		{ "help", no_argument, NULL, R_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *poll = NULL, *delay = NULL, *v;
-	int ch;
-
-	memset(o, 0, sizeof(*o));
-	o->inotify = -1;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case R_DATA:
-			o->data_dir = optarg;
-			break;
-		case R_URL:
-			o->reload_url = optarg;
-			break;
-		case R_LISTEN:
-			o->listen = optarg;
-			break;
-		case R_POLL:
-			poll = optarg;
-			break;
-		case R_DELAY:
-			delay = optarg;
-			break;
-		case R_NO_INOTIFY:
-			o->inotify = 0;
-			break;
-		case R_LOG:
-			o->log_level = optarg;
-			break;
-		case R_HELP:
-			rc_usage();
-			return 1;
-		default:
-			snprintf(err, ERR_MAX, "bad option %.100s (see "
-			    "flowmon reloader --help)", argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		snprintf(err, ERR_MAX, "unexpected argument \"%.100s\"",
-		    argv[optind]);
-		return -1;
-	}
-	if (o->data_dir == NULL)
-		o->data_dir = rc_env("FLOWMON_DATA_DIR");
-	if (o->data_dir == NULL)
-		o->data_dir = "/var/lib/flowmon";
-	if (o->reload_url == NULL &&
-	    (o->reload_url = rc_env("FLOWMON_RELOAD_URL")) == NULL) {
-		snprintf(err, ERR_MAX, "--reload-url is required (the "
-		    "Prometheus to reload, e.g. http://127.0.0.1:9090/-/reload)");
-		return -1;
-	}
-	if (o->listen == NULL)
-		o->listen = rc_env("FLOWMON_RELOADER_LISTEN");
-	if (o->listen == NULL)
-		o->listen = RC_LISTEN_DEFAULT;
-	if (strcmp(o->listen, "none") == 0 || *o->listen == '\0')
-		o->listen = NULL;
-	if (poll == NULL)
-		poll = rc_env("FLOWMON_POLL_INTERVAL");
-	o->poll_ms = RC_POLL_DEFAULT_MS;
-	if (poll != NULL && rc_duration("--poll-interval", poll, 100,
-	    &o->poll_ms, err) == -1)
-		return -1;
-	if (delay == NULL)
-		delay = rc_env("FLOWMON_RELOAD_DELAY");
-	o->delay_ms = RC_DELAY_DEFAULT_MS;
-	if (delay != NULL && rc_duration("--reload-delay", delay, 0,
-	    &o->delay_ms, err) == -1)
-		return -1;
-	if (o->inotify == -1) {
-		v = rc_env("FLOWMON_NO_INOTIFY");
-		o->inotify = !(v != NULL && (strcmp(v, "1") == 0 ||
-		    strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0));
-	}
-	if (o->log_level == NULL)
-		o->log_level = rc_env("FLOWMON_LOG_LEVEL");
-	if (o->log_level == NULL)
-		o->log_level = "info";
-	return 0;
-}
 
 static int64_t
 rc_since_ms(const struct timespec *t)
@@ -262,7 +98,7 @@ rc_scan(void *arg, enum watch_why why)
 		changed = 1;
 	}
 	settling = c->st.changes > 0 && rc_since_ms(&c->st.last_change_mono) <
-	    c->o.delay_ms;
+	    c->o.reload_delay_ms;
 	pthread_mutex_unlock(&c->lock);
 
 	snprintf(hex, sizeof(hex), "%016" PRIx64, s.hash);
@@ -284,12 +120,12 @@ rc_scan(void *arg, enum watch_why why)
 }
 
 static void
-rc_on_result(void *arg, int ok, const char *error)
+rc_on_result(void *arg, enum fm_err kind, const char *error)
 {
 	struct rc *c = arg;
 
 	(void)error;	/* the reloader logged it */
-	if (!ok)
+	if (kind != FM_OK)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->st.last_success = time(NULL);
@@ -466,21 +302,25 @@ reloader_cmd_main(int argc, char **argv)
 	char err[ERR_MAX], poll[32], delay[32];
 	const char *dirs[1];
 	struct MHD_Daemon *d = NULL;
+	struct reloader_hooks hooks = { NULL, NULL, NULL };
 	struct rc c;
 	sigset_t set;
 	void *arg;
 	int rc, sig, status = 1, curl_ok = 0, lock_ok = 0;
 
 	memset(&c, 0, sizeof(c));
-	if ((rc = rc_parse(&c.o, argc, argv, err)) != 0) {
+	if ((rc = config_parse(&c.o, CONFIG_RELOADER, argc, argv, err)) == 0 &&
+	    c.o.reload_url == NULL) {
+		snprintf(err, ERR_MAX, "--reload-url is required (the "
+		    "Prometheus to reload, e.g. "
+		    "http://127.0.0.1:9090/-/reload)");
+		rc = -1;
+	}
+	if (rc != 0) {
+		config_release(&c.o);
 		if (rc == 1)
 			return 0;
 		fprintf(stderr, "flowmon reloader: %s\n", err);
-		return 2;
-	}
-	if (log_set_level(c.o.log_level) == -1) {
-		fprintf(stderr, "flowmon reloader: --log-level: unknown level "
-		    "\"%s\"\n", c.o.log_level);
 		return 2;
 	}
 	/* As in the daemon: signals go to sigwait() only, every thread
@@ -510,8 +350,10 @@ reloader_cmd_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if ((c.rl = reloader_new(&reload_http_backend, arg, c.o.delay_ms,
-	    rc_on_result, &c, err)) == NULL) {
+	hooks.after = rc_on_result;
+	hooks.ctx = &c;
+	if ((c.rl = reloader_new(&reload_http_backend, arg, c.o.reload_delay_ms,
+	    0, &hooks, err)) == NULL) {
 		log_error("cannot start the reloader", "err", err);
 		goto out;
 	}
@@ -519,9 +361,9 @@ reloader_cmd_main(int argc, char **argv)
 	 * a burst keeps restarting the quiet timer even when only polling
 	 * sees it: one reload per burst, not one per poll interval. */
 	dirs[0] = c.rules_dir;
-	if ((c.w = watch_start(dirs, 1, c.o.inotify, c.o.poll_ms,
-	    c.o.delay_ms / 2 > 100 ? c.o.delay_ms / 2 : 100, rc_scan, &c,
-	    err)) == NULL) {
+	if ((c.w = watch_start(dirs, 1, !c.o.no_inotify, c.o.poll_ms,
+	    c.o.reload_delay_ms / 2 > 100 ? c.o.reload_delay_ms / 2 : 100,
+	    rc_scan, &c, err)) == NULL) {
 		log_error("cannot watch the rules dir", "err", err);
 		goto out;
 	}
@@ -532,7 +374,7 @@ reloader_cmd_main(int argc, char **argv)
 	/* Changes made while no reloader ran are caught up at once. */
 	reloader_trigger(c.rl);
 	snprintf(poll, sizeof(poll), "%ldms", c.o.poll_ms);
-	snprintf(delay, sizeof(delay), "%ldms", c.o.delay_ms);
+	snprintf(delay, sizeof(delay), "%ldms", c.o.reload_delay_ms);
 	log_info("flowmon reloader started", "version", FLOWMON_VERSION,
 	    "rules_dir", c.rules_dir, "reload_url", c.o.reload_url,
 	    "listen", c.o.listen != NULL ? c.o.listen : "none",
@@ -563,5 +405,6 @@ out:
 	free(c.rules_dir);
 	if (lock_ok)
 		pthread_mutex_destroy(&c.lock);
+	config_release(&c.o);
 	return status;
 }

@@ -10,7 +10,7 @@
 #include <yaml.h>
 
 #include "render.h"
-#include "text.h"
+#include "values.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -266,7 +266,7 @@ rules_scalar(yaml_emitter_t *em, const char *s, int fixed)
 		return -1;
 	if (fixed)
 		style = YAML_PLAIN_SCALAR_STYLE;
-	else if (text_yaml_ambiguous(s) || text_odd_break(s))
+	else if (values_yaml_ambiguous(s) || values_odd_break(s))
 		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
 	    (yaml_char_t *)s, (int)len, 1, 1, style))
@@ -365,19 +365,19 @@ rules_bad_utf8(const struct alert *a)
 {
 	size_t i;
 
-	if (!text_utf8_valid(a->name))
+	if (!values_utf8_valid(a->name))
 		return "name";
-	if (!text_utf8_valid(a->expr))
+	if (!values_utf8_valid(a->expr))
 		return "expression";
-	if (a->for_ != NULL && !text_utf8_valid(a->for_))
+	if (a->for_ != NULL && !values_utf8_valid(a->for_))
 		return "for";
 	for (i = 0; i < a->labels.n; i++)
-		if (!text_utf8_valid(a->labels.v[i].key) ||
-		    !text_utf8_valid(a->labels.v[i].value))
+		if (!values_utf8_valid(a->labels.v[i].key) ||
+		    !values_utf8_valid(a->labels.v[i].value))
 			return "labels";
 	for (i = 0; i < a->annotations.n; i++)
-		if (!text_utf8_valid(a->annotations.v[i].key) ||
-		    !text_utf8_valid(a->annotations.v[i].value))
+		if (!values_utf8_valid(a->annotations.v[i].key) ||
+		    !values_utf8_valid(a->annotations.v[i].value))
 			return "annotations";
 	return NULL;
 }

@@ -12,8 +12,8 @@
 #include <cJSON.h>
 
 #include "request.h"
-#include "text.h"
 #include "shortcuts.h"
+#include "values.h"
 
 /* Parameters flowmon interprets, in DFM's spelling. Others are kept in the
  * record as given (they may feed DF_SCRAPE_TARGET_LABELS) but not read. */
@@ -32,77 +32,6 @@ static const char *const request_alert_params[A_NPARAMS] = {
 	"alertPersistent",
 };
 
-
-int
-request_label_name_valid(const char *s)
-{
-	const char *p;
-
-	if (!(isalpha((unsigned char)*s) || *s == '_'))
-		return 0;
-	for (p = s + 1; *p; p++)
-		if (!(isalnum((unsigned char)*p) || *p == '_'))
-			return 0;
-	return 1;
-}
-
-/* Parses a Prometheus duration into *ms; 1 when valid, else 0. */
-static int
-duration_ms(const char *s, uint64_t *ms)
-{
-	/* Prometheus's units, largest first; each may appear once, in order. */
-	static const char *const units[] = {
-		"y", "w", "d", "h", "m", "s", "ms"
-	};
-	static const uint64_t unit_ms[] = {
-		365ULL * 86400000, 7ULL * 86400000, 86400000, 3600000, 60000,
-		1000, 1
-	};
-	/* Prometheus refuses a duration past int64 nanoseconds ("duration
-	 * out of range"), and one bad `for` fails the whole rule file. */
-	const uint64_t max_ms = (uint64_t)INT64_MAX / 1000000;
-	uint64_t total = 0, v;
-	size_t next = 0, i;
-	int any = 0;
-
-	*ms = 0;
-	if (strcmp(s, "0") == 0)
-		return 1;
-	while (*s) {
-		const char *start = s;
-
-		for (v = 0; isdigit((unsigned char)*s); s++)
-			if (s - start < 18)
-				v = v * 10 + (uint64_t)(*s - '0');
-		if (s == start || s - start > 18)
-			return 0;
-		for (i = next; i < 7; i++) {
-			size_t ul = strlen(units[i]);
-
-			/* "m" must not swallow the "m" of "ms". */
-			if (strncmp(s, units[i], ul) == 0 &&
-			    !(i == 4 && s[1] == 's'))
-				break;
-		}
-		if (i == 7)
-			return 0;
-		if (v > max_ms / unit_ms[i] || (total += v * unit_ms[i]) > max_ms)
-			return 0;
-		s += strlen(units[i]);
-		next = i + 1;
-		any = 1;
-	}
-	*ms = total;
-	return any;
-}
-
-int
-request_duration_valid(const char *s)
-{
-	uint64_t ms;
-
-	return duration_ms(s, &ms);
-}
 
 /* A host for a target: DNS name or IPv4 ([A-Za-z0-9._-]) or [IPv6]. */
 static int
@@ -126,23 +55,6 @@ host_valid(const char *h, size_t len)
 		    h[i] == '-' || h[i] == '_'))
 			return 0;
 	return 1;
-}
-
-/* 1..65535 in plain decimal. */
-static int
-port_parse(const char *s, size_t len)
-{
-	int port = 0;
-	size_t i;
-
-	if (len == 0 || len > 5 || s[0] == '0')
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-		port = port * 10 + (s[i] - '0');
-	}
-	return port <= 65535 ? port : 0;
 }
 
 static int
@@ -207,8 +119,8 @@ request_parse_node_info(const char *json, struct task **tasks, size_t *ntasks,
 		}
 		if (nf < 2 || f[0]->valuestring[0] == '\0' ||
 		    !host_valid(f[1]->valuestring, strlen(f[1]->valuestring)) ||
-		    !text_utf8_valid(f[0]->valuestring) ||
-		    (nf == 3 && !text_utf8_valid(f[2]->valuestring)))
+		    !values_utf8_valid(f[0]->valuestring) ||
+		    (nf == 3 && !values_utf8_valid(f[2]->valuestring)))
 			goto bad_entry;
 		t[n].hostname = strdup(f[0]->valuestring);
 		t[n].address = strdup(f[1]->valuestring);
@@ -298,7 +210,7 @@ parse_targets(const char *s, struct service *svc, char err[ERR_MAX])
 				break;
 			}
 		if (colon == NULL || !host_valid(p, (size_t)(colon - p)) ||
-		    !port_parse(colon + 1, (size_t)(p + len - colon - 1))) {
+		    !values_port(colon + 1, (size_t)(p + len - colon - 1))) {
 			snprintf(err, ERR_MAX, "targets item \"%.*s\" is not "
 			    "host:port (port 1..65535)", (int)(len > 200 ? 200 :
 			    len), p);
@@ -359,7 +271,7 @@ parse_pairs(const char *param, const char *s, struct kvlist *l,
 			snprintf(err, ERR_MAX, "out of memory");
 			return -1;
 		}
-		if (!request_label_name_valid(key)) {
+		if (!values_label_name_valid(key)) {
 			snprintf(err, ERR_MAX, "%s item %d: \"%.200s\" is not a "
 			    "valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", param,
 			    item, key);
@@ -472,7 +384,7 @@ parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
 	struct shortcut_expansion exp;
 	char *n, *q;
 	size_t i;
-	int k;
+	int k, persistent = 0;
 
 	memset(&exp, 0, sizeof(exp));
 	for (k = 0; k < A_NPARAMS; k++) {
@@ -505,15 +417,15 @@ parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
 			return -1;
 		}
 	}
-	if (v[A_FOR] && !request_duration_valid(v[A_FOR])) {
+	if (v[A_FOR] && !values_duration_valid(v[A_FOR])) {
 		snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
 		    "(like 30s, 5m, 1h30m)", names[A_FOR], v[A_FOR]);
 		return -1;
 	}
-	if (v[A_PERSISTENT] && strcmp(v[A_PERSISTENT], "true") != 0 &&
-	    strcmp(v[A_PERSISTENT], "false") != 0) {
-		snprintf(err, ERR_MAX, "%s \"%.100s\" must be true or false",
-		    names[A_PERSISTENT], v[A_PERSISTENT]);
+	if (v[A_PERSISTENT] && values_bool(v[A_PERSISTENT],
+	    &persistent) == -1) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be "
+		    VALUES_BOOL_WORDS, names[A_PERSISTENT], v[A_PERSISTENT]);
 		return -1;
 	}
 
@@ -525,7 +437,7 @@ parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
 			*q++ = n[i];
 	*q = '\0';
 	a->name = n;
-	a->persistent = v[A_PERSISTENT] && strcmp(v[A_PERSISTENT], "true") == 0;
+	a->persistent = persistent;
 	if (v[A_FOR] && (a->for_ = strdup(v[A_FOR])) == NULL)
 		goto nomem;
 
@@ -584,9 +496,9 @@ canonicalize(const struct kvlist *in, struct kvlist *out, char err[ERR_MAX])
 		const char *k = in->v[i].key, *v = in->v[i].value, *cn;
 		char buf[64];
 
-		if (!text_utf8_valid(k) || !text_utf8_valid(v)) {
+		if (!values_utf8_valid(k) || !values_utf8_valid(v)) {
 			snprintf(err, ERR_MAX, "parameter %.100s is not valid "
-			    "UTF-8", text_utf8_valid(k) ? k : "name");
+			    "UTF-8", values_utf8_valid(k) ? k : "name");
 			return -1;
 		}
 		if (strcasecmp(k, "serviceName") != 0 && *v == '\0')
@@ -630,13 +542,13 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 		goto nomem;
 
 	if ((v = kvlist_get(p, "scrapePort")) != NULL &&
-	    (out->port = port_parse(v, strlen(v))) == 0) {
+	    (out->port = values_port(v, strlen(v))) == 0) {
 		snprintf(err, ERR_MAX, "scrapePort \"%.100s\" is not a port "
 		    "(1..65535)", v);
 		goto fail;
 	}
 	if ((v = kvlist_get(p, "scrapeInterval")) != NULL) {
-		if (!request_duration_valid(v)) {
+		if (!values_duration_valid(v)) {
 			snprintf(err, ERR_MAX, "scrapeInterval \"%.100s\" is "
 			    "not a duration (like 15s, 1m)", v);
 			goto fail;
@@ -645,7 +557,7 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 			goto nomem;
 	}
 	if ((v = kvlist_get(p, "scrapeTimeout")) != NULL) {
-		if (!request_duration_valid(v)) {
+		if (!values_duration_valid(v)) {
 			snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is "
 			    "not a duration (like 10s)", v);
 			goto fail;
@@ -654,12 +566,12 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 			goto nomem;
 	}
 	if (out->scrape_interval != NULL && out->scrape_timeout != NULL) {
-		uint64_t iv, to;
+		int64_t iv, to;
 
 		/* Prometheus drops a target whose timeout is longer than
 		 * its interval, silently for whoever deployed it. */
-		(void)duration_ms(out->scrape_interval, &iv);
-		(void)duration_ms(out->scrape_timeout, &to);
+		(void)values_duration_ms(out->scrape_interval, &iv);
+		(void)values_duration_ms(out->scrape_timeout, &to);
 		if (to > iv) {
 			snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is "
 			    "longer than scrapeInterval \"%.100s\"; Prometheus "
@@ -732,22 +644,10 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 		if (rc == -1)
 			goto nomem;
 	}
-	for (i = 0; i < ctx->ntarget_labels; i++) {
-		const char *name = ctx->target_labels[i];
-
-		char label[128], *c;
-
-		if ((v = kvlist_get_ci(p, name)) == NULL)
-			continue;
-		/* A parameter like aws-region becomes label aws_region. */
-		snprintf(label, sizeof(label), "%s", name);
-		for (c = label; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		if (kvlist_set(&out->target_labels, label, v) == -1)
-			goto nomem;
-	}
-	kvlist_sort(&out->target_labels);
+	/* A parameter like aws-region becomes label aws_region. */
+	if (request_named_labels(p, ctx->target_labels, ctx->ntarget_labels,
+	    &out->target_labels) == -1)
+		goto nomem;
 
 	/* Alerts: the unindexed one, then .1 to .100; a gap skips nothing. */
 	if ((out->alerts = calloc(SERVICE_ALERT_INDEX_MAX + 1,
@@ -876,4 +776,29 @@ request_decode_form(const char *buf, size_t len, struct kvlist *out,
 out:
 	free(dec);
 	return rc;
+}
+
+int
+request_named_labels(const struct kvlist *params, const char *const *names,
+    size_t nnames, struct kvlist *out)
+{
+	size_t i;
+
+	for (i = 0; i < nnames; i++) {
+		const char *v = kvlist_get_ci(params, names[i]);
+		char label[128], *c;
+
+		if (v == NULL || *v == '\0')
+			continue;
+		snprintf(label, sizeof(label), "%s", names[i]);
+		for (c = label; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		if (kvlist_set(out, label, v) == -1) {
+			kvlist_release(out);
+			return -1;
+		}
+	}
+	kvlist_sort(out);
+	return 0;
 }

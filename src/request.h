@@ -29,10 +29,13 @@ int	 request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 int	 request_decode_form(const char *buf, size_t len, struct kvlist *out,
 	    char err[ERR_MAX]);
 
-/* 1 when s is a Prometheus duration such as 15s, 1m30s, 500ms or 0. */
-int	 request_duration_valid(const char *s);
-/* 1 when s is a valid Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
-int	 request_label_name_valid(const char *s);
+/* The labels taken from params by name, for DF_SCRAPE_TARGET_LABELS (a
+ * service's target labels) and DF_NODE_TARGET_LABELS (a node's labels):
+ * the parameters named in names, matched case-insensitively, '-' turned to
+ * '_' (aws-region gives aws_region), empty values dropped, sorted. out must
+ * be empty. 0, or -1 on ENOMEM (out is then emptied). */
+int	 request_named_labels(const struct kvlist *params,
+	    const char *const *names, size_t nnames, struct kvlist *out);
 
 /* Parses nodeInfo (a JSON array of [hostname, address(, nodeID)] string
  * arrays) into a sorted set of tasks. -1 with err when malformed. */

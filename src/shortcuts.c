@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "shortcuts.h"
+#include "values.h"
 
 #define SC_VALUES_MAX	100	/* {{ index .Values 99 }} at most */
 #define SC_WHY_MAX	256
@@ -395,18 +396,6 @@ sc_is_null(const yaml_node_t *node)
 	    (*s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
 }
 
-/* Prometheus refuses a rule whose label or annotation name is not this. */
-static int
-sc_label_name_valid(const char *s)
-{
-	if (!(isalpha((unsigned char)*s) || *s == '_'))
-		return 0;
-	for (s++; *s; s++)
-		if (!(isalnum((unsigned char)*s) || *s == '_'))
-			return 0;
-	return 1;
-}
-
 /* Reads the map node (annotations or labels) into f. 0, -1 refused (why),
  * -2 out of memory. */
 static int
@@ -435,7 +424,9 @@ sc_load_fields(yaml_document_t *doc, yaml_node_t *node, const char *what,
 			    what);
 			return -1;
 		}
-		if (!sc_label_name_valid(k)) {
+		/* Prometheus refuses a rule whose label or annotation name
+		 * is not one. */
+		if (!values_label_name_valid(k)) {
 			snprintf(why, whysize, "%s name \"%.60s\" is not a "
 			    "valid Prometheus label name", what, k);
 			return -1;

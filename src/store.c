@@ -1,21 +1,22 @@
-/* store.c: all file IO under the data dir: atomic replace, remove, move,
- * read and scan of targets/, rules/, state/, nodes/ and rejected/.
+/* store.c: all file IO: atomic replace, remove, move, read, list and scan
+ * of targets/, rules/, state/, nodes/ and rejected/, and the same reader
+ * and writer for the few files outside the data dir.
  *
  * State model. A file on disk is either absent or holds one complete
- * version written by store_write(); readers (Prometheus, flowmon at start)
+ * version written by store_atomic(); readers (Prometheus, flowmon at start)
  * never see a partial file. Each kind is one flat directory, held open as
  * a directory fd for the life of the store, and every operation works
  * relative to that fd (openat, renameat, unlinkat), so a rename of the data
  * dir or a relative path changing under us cannot redirect a write.
  *
- * Crash safety. A write goes to .<name><ext>.tmp.<pid>.<seq> in the same
+ * Crash safety. A write goes to .<file>.tmp.<pid>.<seq> in the same
  * directory: same file system, so rename(2) is atomic, and a leading dot
- * plus a trailing .tmp.* suffix, so neither '*.json' nor '*.yml' ever
- * matches it. The data is fsync'd before the rename (else a crash could
- * leave the new name pointing at an empty inode), and the directory is
- * fsync'd after it (else the rename itself may be lost). A crash at any
- * point leaves the old file or the new one, plus at worst a temp file that
- * no glob sees and that the next store_open() deletes.
+ * plus a .tmp.* suffix, so neither '*.json' nor '*.yml' ever matches it.
+ * The data is fsync'd before the rename (else a crash could leave the new
+ * name pointing at an empty inode), and the directory is fsync'd after it
+ * (else the rename itself may be lost). A crash at any point leaves the
+ * old file or the new one, plus at worst a temp file that no glob sees and
+ * that the next store_open() (or store_write_file() of that name) deletes.
  *
  * Concurrency. No mutable state is shared but the temp-name sequence
  * number, which is atomic; pid plus sequence make temp names unique across
@@ -62,6 +63,8 @@ static const struct {
 static atomic_ulong store_seq;
 
 static void	store_file(enum store_kind, const char *, char *);
+static int	store_read_at(int, const char *, const char *, size_t, char **,
+		    size_t *, char[ERR_MAX]);
 
 const char *
 store_ext(enum store_kind kind)
@@ -79,6 +82,63 @@ store_dirname(enum store_kind kind)
 	return store_kinds[kind].dir;
 }
 
+uint64_t
+store_hash(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *s = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t
+store_hash_content(const void *buf, size_t len)
+{
+	/* Equal hashes of different sizes must not pass for an unchanged
+	 * file. */
+	return store_hash(STORE_HASH_INIT, buf, len) ^
+	    ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
+}
+
+/*
+ * Names.
+ */
+
+int
+store_temp_name(const char *name, long *pid)
+{
+	const char *t, *n;
+	char *end;
+	long p;
+
+	if (pid != NULL)
+		*pid = 0;
+	if (name[0] != '.' || (t = strstr(name + 1, ".tmp.")) == NULL)
+		return 0;
+	/* The last ".tmp." is the writer's: .<file>.tmp.<pid>.<seq>, and
+	 * <file> may hold one too. */
+	while ((n = strstr(t + 1, ".tmp.")) != NULL)
+		t = n;
+	p = strtol(t + 5, &end, 10);
+	if (pid != NULL && end != t + 5 && *end == '.' && p > 0)
+		*pid = p;
+	return 1;
+}
+
+/* 1 when name is a temp file of file, whoever wrote it. */
+static int
+store_temp_of(const char *name, const char *file)
+{
+	size_t n = strlen(file);
+
+	return name[0] == '.' && strncmp(name + 1, file, n) == 0 &&
+	    strncmp(name + 1 + n, ".tmp.", 5) == 0;
+}
+
 void
 store_path(const struct store *st, enum store_kind kind, const char *name,
     char *buf, size_t bufsz)
@@ -92,33 +152,55 @@ store_path(const struct store *st, enum store_kind kind, const char *name,
 	    store_dirname(kind), file);
 }
 
-/* Refuses anything that is not one plain, visible file name: a '/' or
- * ".." would escape the kind dir, and a leading dot would collide with our
- * temp names (and be deleted at the next start). A C string cannot hold a
+/* Refuses what a caller may not do with one name of kind: anything but
+ * one plain, visible file name (a '/' or ".." would escape the kind dir,
+ * and a leading dot would collide with our temp names and be deleted at
+ * the next start; with any_file, as store_list reports names, dot files
+ * pass), and any change to a read-only store. A C string cannot hold a
  * NUL, so an embedded NUL simply ends the name before the extension. */
+/* A kind of an open store: its directory is there to work in. */
 static int
-store_check(const struct store *st, enum store_kind kind, const char *name,
+store_check_kind(const struct store *st, enum store_kind kind,
     char err[ERR_MAX])
 {
-	const char *why = NULL;
-
 	if ((unsigned)kind >= STORE_NKINDS) {
 		snprintf(err, ERR_MAX, "store: invalid kind %d", (int)kind);
 		errno = EINVAL;
 		return -1;
 	}
 	if (st == NULL || st->dirfd[kind] == -1) {
-		snprintf(err, ERR_MAX, "store: %s is not open",
-		    store_kinds[kind].dir);
-		errno = EBADF;
+		snprintf(err, ERR_MAX, "store: %s is not open: %s",
+		    store_kinds[kind].dir, st != NULL && st->direrr[kind] ?
+		    strerror(st->direrr[kind]) : "closed");
+		errno = st != NULL && st->direrr[kind] != 0 ?
+		    st->direrr[kind] : EBADF;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_check(const struct store *st, enum store_kind kind, const char *name,
+    int change, int any_file, char err[ERR_MAX])
+{
+	const char *why = NULL;
+
+	if (store_check_kind(st, kind, err) == -1)
+		return -1;
+	if (change && st->readonly) {
+		snprintf(err, ERR_MAX, "store: %s/%s is open read-only",
+		    st->dir, store_kinds[kind].dir);
+		errno = EROFS;
 		return -1;
 	}
 	if (name == NULL || name[0] == '\0')
 		why = "is empty";
 	else if (strchr(name, '/') != NULL)
 		why = "contains '/'";
-	else if (name[0] == '.')
+	else if (!any_file && name[0] == '.')
 		why = "starts with '.'";
+	else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		why = "is not a file name";
 	if (why != NULL) {
 		snprintf(err, ERR_MAX, "file name \"%s\" in %s %s",
 		    name ? name : "", store_kinds[kind].dir, why);
@@ -131,18 +213,32 @@ store_check(const struct store *st, enum store_kind kind, const char *name,
 void
 store_base(const char *name, char buf[STORE_BASE_MAX + 1])
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-	const unsigned char *p;
 	size_t len = strlen(name);
 
 	if (len <= STORE_BASE_MAX) {
 		memcpy(buf, name, len + 1);
 		return;
 	}
-	for (p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
 	snprintf(buf, STORE_BASE_MAX + 1, "%.*s~%016llx", STORE_BASE_KEEP,
-	    name, (unsigned long long)h);
+	    name, (unsigned long long)store_hash(STORE_HASH_INIT, name, len));
+}
+
+int
+store_base_valid(const char *base)
+{
+	char keep[STORE_BASE_KEEP + 1];
+	size_t n = strlen(base);
+
+	if (strchr(base, '~') == NULL)
+		return n <= STORE_BASE_MAX && service_name_valid(base);
+	/* The shortened form: the first bytes of a name over
+	 * STORE_BASE_MAX bytes, '~', 16 lower-case hex digits. */
+	if (n != STORE_BASE_MAX || base[STORE_BASE_KEEP] != '~' ||
+	    strspn(base + STORE_BASE_KEEP + 1, "0123456789abcdef") != 16)
+		return 0;
+	memcpy(keep, base, STORE_BASE_KEEP);
+	keep[STORE_BASE_KEEP] = '\0';
+	return service_name_valid(keep);
 }
 
 /* <base of name><ext> into buf, which holds NAME_MAX + 1 bytes. */
@@ -154,6 +250,10 @@ store_file(enum store_kind kind, const char *name, char *buf)
 	store_base(name, base);
 	snprintf(buf, NAME_MAX + 1, "%s%s", base, store_kinds[kind].ext);
 }
+
+/*
+ * Directories.
+ */
 
 /* mkdir -p: each missing component of path is created with mode. */
 static int
@@ -183,17 +283,16 @@ fail:
 	return -1;
 }
 
-/* A directory stream over one kind dir, on a fresh open file description:
- * a dup(2) of dirfd would share its directory offset with every other
- * scan. NULL with errno on failure. */
+/* A directory stream over dfd, on a fresh open file description: a dup(2)
+ * of dfd would share its directory offset with every other reader. NULL
+ * with errno on failure. */
 static DIR *
-store_opendir(struct store *st, enum store_kind kind)
+store_opendir(int dfd)
 {
 	DIR *d;
 	int fd, saved;
 
-	if ((fd = openat(st->dirfd[kind], ".",
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return NULL;
 	if ((d = fdopendir(fd)) == NULL) {
 		saved = errno;
@@ -203,31 +302,33 @@ store_opendir(struct store *st, enum store_kind kind)
 	return d;
 }
 
-/* Deletes the temp files a crashed writer left in one kind dir. Failing
- * to delete one is only logged: no glob matches it, so it is clutter, not
- * a danger, and must not keep the daemon from starting. */
+/* Deletes the temp files a crashed writer left in the directory dfd
+ * (shown is its path): all of them, or with only set those of that file.
+ * Failing to delete one is only logged: no glob matches it, so it is
+ * clutter, not a danger, and must not keep anything from starting. */
 static int
-store_sweep(struct store *st, enum store_kind kind, char err[ERR_MAX])
+store_sweep(int dfd, const char *shown, const char *only, char err[ERR_MAX])
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	DIR *d = NULL;
-	int saved;
+	DIR *d;
 
-	if ((d = store_opendir(st, kind)) == NULL)
+	if ((d = store_opendir(dfd)) == NULL)
 		goto fail;
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
-			if (errno != 0)
+			if (errno != 0) {
+				closedir(d);
 				goto fail;
+			}
 			break;
 		}
-		if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp.") == NULL)
+		if (!store_temp_name(de->d_name, NULL) ||
+		    (only != NULL && !store_temp_of(de->d_name, only)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%s", st->dir,
-		    store_kinds[kind].dir, de->d_name);
-		if (unlinkat(st->dirfd[kind], de->d_name, 0) == -1) {
+		snprintf(path, sizeof(path), "%s/%s", shown, de->d_name);
+		if (unlinkat(dfd, de->d_name, 0) == -1) {
 			if (errno != ENOENT)
 				log_warn("cannot remove stale temp file",
 				    "path", path, "error", strerror(errno));
@@ -238,25 +339,32 @@ store_sweep(struct store *st, enum store_kind kind, char err[ERR_MAX])
 	closedir(d);
 	return 0;
 fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot scan %s/%s: %s", st->dir,
-	    store_kinds[kind].dir, strerror(saved));
-	if (d != NULL)
-		closedir(d);
-	errno = saved;
+	snprintf(err, ERR_MAX, "cannot scan %s: %s", shown, strerror(errno));
 	return -1;
+}
+
+static void
+store_init(struct store *st)
+{
+	int k;
+
+	st->dir = NULL;
+	st->readonly = 0;
+	for (k = 0; k < STORE_NKINDS; k++) {
+		st->dirfd[k] = -1;
+		st->direrr[k] = 0;
+	}
 }
 
 int
 store_open(struct store *st, const char *dir, char err[ERR_MAX])
 {
+	char shown[PATH_MAX];
 	const char *step = "create";
 	const char *sub = "";
 	int k, topfd = -1, made = 0, saved;
 
-	st->dir = NULL;
-	for (k = 0; k < STORE_NKINDS; k++)
-		st->dirfd[k] = -1;
+	store_init(st);
 	if (dir == NULL || dir[0] == '\0') {
 		snprintf(err, ERR_MAX, "data dir is empty");
 		errno = EINVAL;
@@ -291,9 +399,12 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 	topfd = -1;
 	/* store_sweep() fills err itself. */
 	step = NULL;
-	for (k = 0; k < STORE_NKINDS; k++)
-		if (store_sweep(st, k, err) == -1)
+	for (k = 0; k < STORE_NKINDS; k++) {
+		snprintf(shown, sizeof(shown), "%s/%s", dir,
+		    store_kinds[k].dir);
+		if (store_sweep(st->dirfd[k], shown, NULL, err) == -1)
 			goto fail;
+	}
 	return 0;
 fail:
 	saved = errno;
@@ -305,6 +416,36 @@ fail:
 	store_release(st);
 	errno = saved;
 	return -1;
+}
+
+int
+store_open_ro(struct store *st, const char *dir, char err[ERR_MAX])
+{
+	int k, topfd, saved;
+
+	store_init(st);
+	if (dir == NULL || dir[0] == '\0') {
+		snprintf(err, ERR_MAX, "data dir is empty");
+		errno = EINVAL;
+		return -1;
+	}
+	if ((topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (st->dir = strdup(dir)) == NULL) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "data dir %.300s: %s", dir,
+		    strerror(saved));
+		if (topfd != -1)
+			close(topfd);
+		errno = saved;
+		return -1;
+	}
+	st->readonly = 1;
+	for (k = 0; k < STORE_NKINDS; k++)
+		if ((st->dirfd[k] = openat(topfd, store_kinds[k].dir,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			st->direrr[k] = errno;
+	close(topfd);
+	return 0;
 }
 
 void
@@ -322,6 +463,10 @@ store_release(struct store *st)
 	free(st->dir);
 	st->dir = NULL;
 }
+
+/*
+ * Writing.
+ */
 
 /* write(2) until all of buf is out; a signal or a nearly full disk may cut
  * a write short, and giving up there would leave a truncated file. */
@@ -347,31 +492,34 @@ store_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int
-store_write(struct store *st, enum store_kind kind, const char *name,
-    const void *buf, size_t len, char err[ERR_MAX])
+/* The one atomic writer: buf becomes dfd/file. The temp file is created
+ * with mode create (the umask applies) and, unless chmod_to is
+ * (mode_t)-1, given chmod_to before a byte is written. shown names the
+ * file in err. */
+static int
+store_atomic(int dfd, const char *file, const char *shown, const void *buf,
+    size_t len, mode_t create, mode_t chmod_to, char err[ERR_MAX])
 {
-	char file[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1];
 	const char *step;
 	unsigned long seq;
-	int dfd, fd = -1, have_tmp = 0, rc, saved;
+	int fd = -1, have_tmp = 0, rc, saved;
 
-	if (store_check(st, kind, name, err) == -1)
-		return -1;
-	dfd = st->dirfd[kind];
-	store_file(kind, name, file);
 	seq = atomic_fetch_add(&store_seq, 1);
 	step = "create temp file for";
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%lu", file,
 	    (long)getpid(), seq) >= (int)sizeof(tmp)) {
-		/* store_check() leaves room; never write a cut name. */
+		/* Callers leave room; never write a cut name. */
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) == -1)
+	    create)) == -1)
 		goto fail;
 	have_tmp = 1;
+	step = "set the mode of";
+	if (chmod_to != (mode_t)-1 && fchmod(fd, chmod_to) == -1)
+		goto fail;
 	step = "write";
 	if (store_write_all(fd, buf, len) == -1)
 		goto fail;
@@ -395,16 +543,101 @@ store_write(struct store *st, enum store_kind kind, const char *name,
 	return 0;
 fail:
 	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s: %s", step,
-	    store_kinds[kind].dir, file, strerror(saved));
+	snprintf(err, ERR_MAX, "cannot %s %s: %s", step, shown,
+	    strerror(saved));
 	if (fd != -1)
 		close(fd);
 	if (have_tmp && unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT)
-		log_warn("cannot remove temp file", "dir",
-		    store_kinds[kind].dir, "file", tmp, "error",
-		    strerror(errno));
+		log_warn("cannot remove temp file", "file", shown, "temp", tmp,
+		    "error", strerror(errno));
 	errno = saved;
 	return -1;
+}
+
+int
+store_write(struct store *st, enum store_kind kind, const char *name,
+    const void *buf, size_t len, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+
+	if (store_check(st, kind, name, 1, 0, err) == -1)
+		return -1;
+	store_file(kind, name, file);
+	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
+	return store_atomic(st->dirfd[kind], file, shown, buf, len, 0644,
+	    (mode_t)-1, err);
+}
+
+int
+store_write_file(const char *path, const void *buf, size_t len, mode_t mode,
+    char err[ERR_MAX])
+{
+	char *copy, *slash, *old = NULL, why[ERR_MAX];
+	const char *dir, *base;
+	struct stat sb;
+	mode_t want = mode == STORE_MODE_KEEP ? 0644 : mode;
+	size_t blen, olen;
+	int dfd = -1, rc = -1, saved = 0;
+
+	if ((copy = strdup(path)) == NULL) {
+		snprintf(err, ERR_MAX, "cannot write %s: out of memory", path);
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((slash = strrchr(copy, '/')) == NULL) {
+		dir = ".";
+		base = copy;
+	} else {
+		*slash = '\0';
+		dir = slash == copy ? "/" : copy;
+		base = slash + 1;
+	}
+	blen = strlen(base);
+	if (blen == 0 || blen > STORE_NAME_MAX || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		snprintf(err, ERR_MAX, "cannot write %s: not a file name (or "
+		    "longer than %d bytes)", path, STORE_NAME_MAX);
+		saved = EINVAL;
+		goto out;
+	}
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot create the directory of %s: %s",
+		    path, strerror(saved));
+		goto out;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot open the directory of %s: %s",
+		    path, strerror(saved));
+		goto out;
+	}
+	/* Temp files of an earlier writer of this file that died half way;
+	 * the directory may be shared, so only those. */
+	if (store_sweep(dfd, dir, base, why) == -1)
+		log_warn("cannot remove stale temp files", "path", path,
+		    "error", why);
+	if (fstatat(dfd, base, &sb, 0) == 0 && S_ISREG(sb.st_mode)) {
+		if (mode == STORE_MODE_KEEP)
+			want = sb.st_mode & 07777;
+		if ((size_t)sb.st_size == len && (sb.st_mode & 07777) == want &&
+		    store_read_at(dfd, base, path, len, &old, &olen,
+		    why) == 0 && olen == len && memcmp(old, buf, len) == 0) {
+			rc = 0;
+			goto out;
+		}
+	}
+	/* 0600 until the mode is set: nobody reads a secret meanwhile. */
+	if ((rc = store_atomic(dfd, base, path, buf, len, 0600, want,
+	    err)) == -1)
+		saved = errno;
+out:
+	free(old);
+	if (dfd != -1)
+		close(dfd);
+	free(copy);
+	errno = saved;
+	return rc;
 }
 
 int
@@ -415,7 +648,7 @@ store_remove(struct store *st, enum store_kind kind, const char *name,
 	const char *step;
 	int saved;
 
-	if (store_check(st, kind, name, err) == -1)
+	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
 	step = "remove";
@@ -446,8 +679,8 @@ store_move(struct store *st, enum store_kind from, enum store_kind to,
 	const char *step;
 	int saved;
 
-	if (store_check(st, from, name, err) == -1 ||
-	    store_check(st, to, name, err) == -1)
+	if (store_check(st, from, name, 1, 0, err) == -1 ||
+	    store_check(st, to, name, 1, 0, err) == -1)
 		return -1;
 	store_file(from, name, src);
 	store_file(to, name, dst);
@@ -470,35 +703,48 @@ fail:
 	return -1;
 }
 
-int
-store_read(struct store *st, enum store_kind kind, const char *name,
-    size_t max, char **bufp, size_t *lenp, char err[ERR_MAX])
+/*
+ * Reading.
+ */
+
+/* Frees a buffer that may hold part of a secret. */
+static void
+store_wipe_free(char *buf, size_t cap)
 {
-	char file[NAME_MAX + 1], *buf = NULL, *nb;
-	const char *step;
+	if (buf == NULL)
+		return;
+	explicit_bzero(buf, cap);
+	free(buf);
+}
+
+/* The one bounded whole-file reader: file relative to dfd (AT_FDCWD: a
+ * path), links followed, at most max bytes, into a malloc'd buffer with a
+ * NUL after the data. shown names the file in err. */
+static int
+store_read_at(int dfd, const char *file, const char *shown, size_t max,
+    char **bufp, size_t *lenp, char err[ERR_MAX])
+{
+	const char *step = "cannot open";
+	char *buf = NULL, *nb;
 	struct stat sb;
-	size_t cap, len = 0;
+	size_t cap = 0, len = 0;
 	ssize_t n;
-	int fd = -1, saved;
+	int fd, saved, notreg = 0;
 
 	*bufp = NULL;
 	*lenp = 0;
-	if (store_check(st, kind, name, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	step = "open";
-	/* O_NONBLOCK: a FIFO an operator left under this name must not
-	 * hang the caller in open(2); it is refused below. */
-	if ((fd = openat(st->dirfd[kind], file,
-	    O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO someone left under this name must not hang
+	 * the caller in open(2); it is refused below. */
+	if ((fd = openat(dfd, file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		goto fail;
 	if (fstat(fd, &sb) == -1)
 		goto fail;
 	if (!S_ISREG(sb.st_mode)) {
+		notreg = 1;
 		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}
-	step = "read";
+	step = "cannot read";
 	if (sb.st_size < 0 || (uintmax_t)sb.st_size > max) {
 		errno = EFBIG;
 		goto fail;
@@ -510,12 +756,16 @@ store_read(struct store *st, enum store_kind kind, const char *name,
 		goto fail;
 	for (;;) {
 		if (len + 1 == cap) {
+			/* Grown since fstat: a writer is appending. A copy,
+			 * not realloc, so no stale copy is left unwiped. */
 			if (cap > SIZE_MAX / 2) {
 				errno = EFBIG;
 				goto fail;
 			}
-			if ((nb = realloc(buf, cap * 2)) == NULL)
+			if ((nb = malloc(cap * 2)) == NULL)
 				goto fail;
+			memcpy(nb, buf, len);
+			store_wipe_free(buf, cap);
 			buf = nb;
 			cap *= 2;
 		}
@@ -539,18 +789,74 @@ store_read(struct store *st, enum store_kind kind, const char *name,
 	return 0;
 fail:
 	saved = errno;
-	if (saved == EFBIG)
-		snprintf(err, ERR_MAX, "cannot read %s/%s: larger than %zu "
-		    "bytes", store_kinds[kind].dir, file, max);
+	if (notreg)
+		snprintf(err, ERR_MAX, "%s: not a regular file", shown);
+	else if (saved == EFBIG)
+		snprintf(err, ERR_MAX, "%s: larger than %zu bytes", shown,
+		    max);
 	else
-		snprintf(err, ERR_MAX, "cannot %s %s/%s: %s", step,
-		    store_kinds[kind].dir, file, strerror(saved));
-	free(buf);
+		snprintf(err, ERR_MAX, "%s: %s: %s", shown, step,
+		    strerror(saved));
+	store_wipe_free(buf, cap);
 	if (fd != -1)
 		close(fd);
 	errno = saved;
 	return -1;
 }
+
+int
+store_read(struct store *st, enum store_kind kind, const char *name,
+    size_t max, char **bufp, size_t *lenp, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+
+	*bufp = NULL;
+	*lenp = 0;
+	if (store_check(st, kind, name, 0, 0, err) == -1)
+		return -1;
+	store_file(kind, name, file);
+	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
+	return store_read_at(st->dirfd[kind], file, shown, max, bufp, lenp,
+	    err);
+}
+
+int
+store_read_entry(struct store *st, enum store_kind kind, const char *file,
+    size_t max, char **bufp, size_t *lenp, char err[ERR_MAX])
+{
+	char shown[NAME_MAX + 16];
+
+	*bufp = NULL;
+	*lenp = 0;
+	if (store_check(st, kind, file, 0, 1, err) == -1)
+		return -1;
+	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
+	return store_read_at(st->dirfd[kind], file, shown, max, bufp, lenp,
+	    err);
+}
+
+int
+store_read_file(const char *path, size_t max, char **bufp, size_t *lenp,
+    char err[ERR_MAX])
+{
+	return store_read_at(AT_FDCWD, path, path, max, bufp, lenp, err);
+}
+
+int
+store_exists(struct store *st, enum store_kind kind, const char *name)
+{
+	char file[NAME_MAX + 1], err[ERR_MAX];
+	struct stat sb;
+
+	if (store_check(st, kind, name, 0, 0, err) == -1)
+		return 0;
+	store_file(kind, name, file);
+	return fstatat(st->dirfd[kind], file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/*
+ * Listing.
+ */
 
 /* Whether an entry is a regular file; d_type is free, but some file
  * systems leave it DT_UNKNOWN. Links are not followed: the store never
@@ -567,6 +873,121 @@ store_is_file(int dfd, const struct dirent *de)
 	if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
 	return S_ISREG(sb.st_mode);
+}
+
+static int
+store_entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_entry *)a)->file,
+	    ((const struct store_entry *)b)->file);
+}
+
+void
+store_entries_free(struct store_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].file);
+	free(v);
+}
+
+/* Lists the directory dfd into *vp (see store_list). -1 with errno. */
+static int
+store_list_fd(int dfd, struct store_entry **vp, size_t *np)
+{
+	struct store_entry *v = NULL, *nv, *e;
+	struct dirent *de;
+	struct stat lsb;
+	size_t n = 0, cap = 0;
+	DIR *d;
+	int saved;
+
+	*vp = NULL;
+	*np = 0;
+	if ((d = store_opendir(dfd)) == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				goto fail;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto fail;
+			v = nv;
+		}
+		e = &v[n];
+		memset(e, 0, sizeof(*e));
+		if ((e->file = strdup(de->d_name)) == NULL)
+			goto fail;
+		n++;
+		e->link = de->d_type == DT_LNK || (de->d_type == DT_UNKNOWN &&
+		    fstatat(dirfd(d), de->d_name, &lsb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lsb.st_mode));
+		if (fstatat(dirfd(d), de->d_name, &e->sb, 0) == -1)
+			memset(&e->sb, 0, sizeof(e->sb));
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), store_entry_cmp);
+	*vp = v;
+	*np = n;
+	return 0;
+fail:
+	saved = errno;
+	closedir(d);
+	store_entries_free(v, n);
+	errno = saved;
+	return -1;
+}
+
+int
+store_list(struct store *st, enum store_kind kind, struct store_entry **vp,
+    size_t *np, char err[ERR_MAX])
+{
+	int saved;
+
+	*vp = NULL;
+	*np = 0;
+	if (store_check_kind(st, kind, err) == -1)
+		return -1;
+	if (store_list_fd(st->dirfd[kind], vp, np) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot read directory %s/%s: %s",
+		    st->dir, store_kinds[kind].dir, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_list_dir(const char *dir, struct store_entry **vp, size_t *np,
+    char err[ERR_MAX])
+{
+	int fd, saved;
+
+	*vp = NULL;
+	*np = 0;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    store_list_fd(fd, vp, np) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot read directory %.300s: %s", dir,
+		    strerror(saved));
+		if (fd != -1)
+			close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 int
@@ -588,7 +1009,7 @@ store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	}
 	ext = store_kinds[kind].ext;
 	elen = strlen(ext);
-	if ((d = store_opendir(st, kind)) == NULL)
+	if ((d = store_opendir(st->dirfd[kind])) == NULL)
 		goto fail;
 	for (;;) {
 		errno = 0;

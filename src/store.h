@@ -1,10 +1,15 @@
-/* store.h: every file flowmon reads or writes under the data dir, written
- * atomically (temp file outside the Prometheus globs, fsync, rename, fsync
- * of the directory). No other module touches the data dir. */
+/* store.h: every file flowmon reads or writes: the data dir (targets/,
+ * rules/, state/, nodes/, rejected/) and the few files outside it
+ * (prometheus.yml, shortcut tables, secrets). One bounded whole-file
+ * reader, one atomic writer (temp file outside the Prometheus globs, fsync,
+ * rename, fsync of the directory) with one temp-name rule, one listing of
+ * a directory, one content hash. No other module touches the data dir. */
 #ifndef FLOWMON_STORE_H
 #define FLOWMON_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "service.h"
 
@@ -23,30 +28,40 @@ enum store_kind {
 struct store {
 	char	*dir;			/* data dir path, owned */
 	int	 dirfd[STORE_NKINDS];	/* open O_DIRECTORY fds, -1 if closed */
+	int	 readonly;		/* store_open_ro(): nothing is changed */
+	int	 direrr[STORE_NKINDS];	/* why a dirfd is -1 (errno), or 0 */
 };
 
 /* Opens (creating with mode 0755 as needed) dir and its sub-directories and
  * deletes stale temp files left by a crash. Fills err and returns -1 (errno
  * set) on failure. */
 int	 store_open(struct store *st, const char *dir, char err[ERR_MAX]);
+/* Opens dir as it is, for reading only (`flowmon check`): creates nothing,
+ * sweeps nothing; a kind dir that cannot be opened stays closed and
+ * store_list() reports why. Writes, removes and moves fail with EROFS.
+ * -1 with err when dir itself cannot be opened. */
+int	 store_open_ro(struct store *st, const char *dir, char err[ERR_MAX]);
 void	 store_release(struct store *st);
 
 /* The base file name of name: name itself, or for names over 213 bytes a
  * shortened form ending in '~' and a hash (see store.c). Idempotent. Every
  * store function maps names this way, so callers use real names; only
- * store_scan reports base names. */
+ * store_scan reports base names (and store_list file names as they are). */
 void	 store_base(const char *name, char buf[214]);
+/* 1 when base is what store_base() makes of some valid service name (the
+ * name itself, or the shortened form of a long one). */
+int	 store_base_valid(const char *base);
 
 /* Path of <kind>/<name><ext> into buf (for messages and the files API). */
 void	 store_path(const struct store *st, enum store_kind kind,
 	    const char *name, char *buf, size_t bufsz);
 
 /* Atomically replaces <kind>/<name><ext> with buf: temp file named
- * .<name><ext>.tmp.<unique> (never matched by the *.json or *.yml globs), full write
- * (EINTR and short writes retried), fsync, rename, fsync of the directory.
- * On failure the temp file is unlinked, the old file is untouched, errno is
- * kept and err names the step, path and strerror. name must already be a
- * valid file name (no '/'); the store refuses anything else. */
+ * .<name><ext>.tmp.<pid>.<seq> (store_temp_name), full write (EINTR and
+ * short writes retried), fsync, rename, fsync of the directory. On failure
+ * the temp file is unlinked, the old file is untouched, errno is kept and
+ * err names the step, path and strerror. name must already be a valid
+ * file name (no '/'); the store refuses anything else. */
 int	 store_write(struct store *st, enum store_kind kind, const char *name,
 	    const void *buf, size_t len, char err[ERR_MAX]);
 
@@ -59,18 +74,90 @@ int	 store_remove(struct store *st, enum store_kind kind, const char *name,
 int	 store_move(struct store *st, enum store_kind from, enum store_kind to,
 	    const char *name, char err[ERR_MAX]);
 
-/* Reads the whole file into a malloc'd, NUL-terminated buffer the caller
- * frees. Returns 0, or -1 with errno (ENOENT when missing). max bounds the
- * size read (EFBIG beyond it). */
+/* Reads <kind>/<name><ext> whole into a malloc'd, NUL-terminated buffer
+ * the caller frees. Returns 0, or -1 with errno (ENOENT when missing,
+ * EFBIG beyond max bytes, EISDIR or EINVAL when not a regular file) and
+ * err ("<path>: <what went wrong>"). */
 int	 store_read(struct store *st, enum store_kind kind, const char *name,
 	    size_t max, char **buf, size_t *len, char err[ERR_MAX]);
 
+/* 1 when <kind>/<name><ext> exists (links not followed), else 0. */
+int	 store_exists(struct store *st, enum store_kind kind, const char *name);
+
 /* Calls fn(name, ctx) for each regular file of kind whose name ends in the
- * kind's extension (name without the extension), skipping temp files.
- * Stops and returns fn's value when it is non-zero; -1 on IO error. */
+ * kind's extension (name without the extension), skipping dot files (temp
+ * files among them). Stops and returns fn's value when it is non-zero; -1
+ * on IO error. */
 typedef int (*store_scan_fn)(const char *name, void *ctx);
 int	 store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	    void *ctx, char err[ERR_MAX]);
+
+/* One entry of a directory, as it is on disk. */
+struct store_entry {
+	char		*file;	/* the name in the directory, owned */
+	int		 link;	/* a symbolic link */
+	struct stat	 sb;	/* stat(2), links followed; all 0 when the
+				 * entry vanished or the link dangles */
+};
+
+/* Every entry of kind's directory but "." and ".." (dot files, temp files
+ * and other extensions included: what Prometheus's globs or a person may
+ * see), sorted by name, into a malloc'd vector (store_entries_free). 0, or
+ * -1 with errno (ENOENT: a read-only store's kind dir is missing) and err. */
+int	 store_list(struct store *st, enum store_kind kind,
+	    struct store_entry **v, size_t *n, char err[ERR_MAX]);
+/* The same for any directory. -1 with errno ENOENT when it is missing;
+ * err says "cannot read directory <dir>: ...". */
+int	 store_list_dir(const char *dir, struct store_entry **v, size_t *n,
+	    char err[ERR_MAX]);
+void	 store_entries_free(struct store_entry *v, size_t n);
+
+/* Reads the entry named file (as store_list reports it, no name mapping:
+ * dot files too) of kind's directory, like store_read. */
+int	 store_read_entry(struct store *st, enum store_kind kind,
+	    const char *file, size_t max, char **buf, size_t *len,
+	    char err[ERR_MAX]);
+
+/* The bounded whole-file reader for files outside the data dir (shortcut
+ * tables, secrets, auth files, scrape files): path (links followed) into a
+ * malloc'd, NUL-terminated buffer the caller frees. 0, or -1 with errno as
+ * store_read and err "<path>: cannot open: <strerror>", "<path>: not a
+ * regular file", "<path>: larger than <max> bytes"... A failed read wipes
+ * what it had read before freeing it (the file may hold a secret). */
+int	 store_read_file(const char *path, size_t max, char **buf, size_t *len,
+	    char err[ERR_MAX]);
+
+/* store_write_file's mode: keep an existing file's mode, make a new one
+ * 0644. */
+#define STORE_MODE_KEEP	((mode_t)-1)
+
+/* The atomic writer for a file outside the data dir (prometheus.yml):
+ * its directory is created if missing (0755), stale temp files of this
+ * file name are removed first, then the same steps as store_write with
+ * the same temp-name rule. The file gets mode (not subject to the umask),
+ * or with STORE_MODE_KEEP the mode it had (0644 if new). Identical content
+ * with the wanted mode is left alone (not even touched). On failure the
+ * old file is untouched, no temp file is left, and err names path. */
+int	 store_write_file(const char *path, const void *buf, size_t len,
+	    mode_t mode, char err[ERR_MAX]);
+
+/* 1 when name is an atomic writer's temp file, .<file>.tmp.<pid>.<seq>:
+ * a leading dot and ".tmp." after it (no *.json, *.yml or *.yaml glob
+ * matches it). *pid (pid may be NULL) receives the writer's pid, 0 when
+ * the name holds none. Every writer names its temp files so, and every
+ * sweep, watcher and check recognises them by this one test. */
+int	 store_temp_name(const char *name, long *pid);
+
+/* FNV-1a, 64 bits, of len bytes of buf continuing from h: pass
+ * STORE_HASH_INIT to start, a previous result to feed more. Fast and
+ * stable across runs, not cryptographic. STORE_HASH_INIT is not FNV's
+ * published offset basis (a digit short of it), but the value flowmon has
+ * always used: the file names of long service names depend on it. */
+#define STORE_HASH_INIT	1469598103934665603ULL
+uint64_t store_hash(uint64_t h, const void *buf, size_t len);
+/* The hash of a file's contents that the watcher, /files and the
+ * registry compare: FNV-1a with the length folded in. */
+uint64_t store_hash_content(const void *buf, size_t len);
 
 /* The extension of a kind, with its dot: ".json" or ".yml". */
 const char *store_ext(enum store_kind kind);

@@ -504,12 +504,12 @@ struct sv_reload {
 	void			*http;	/* reload_http arg, NULL: SIGHUP */
 };
 
-static int
+static enum fm_err
 sv_reload(void *arg, char err[ERR_MAX])
 {
 	struct sv_reload *r = arg;
 	struct supervisor *sv = r->sv;
-	int ret = 0;
+	enum fm_err ret = FM_OK;
 
 	if (r->http != NULL)
 		return reload_http_backend.reload(r->http, err);
@@ -518,11 +518,11 @@ sv_reload(void *arg, char err[ERR_MAX])
 		/* A restarted Prometheus reads every rule file anyway; the
 		 * retry finds it running. */
 		snprintf(err, ERR_MAX, "prometheus is not running (restarting)");
-		ret = 1;
+		ret = FM_RETRY;
 	} else if (kill(sv->pid, SIGHUP) == -1) {
 		snprintf(err, ERR_MAX, "SIGHUP to prometheus (pid %ld): %s",
 		    (long)sv->pid, strerror(errno));
-		ret = 1;
+		ret = FM_RETRY;
 	}
 	pthread_mutex_unlock(&sv->mu);
 	return ret;

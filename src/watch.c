@@ -7,8 +7,8 @@
  * woke it, the watcher only says "look"; the callback rescans and compares
  * hashes, so a missed, duplicated or spurious event never changes what is
  * decided, only when. */
-#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store.h"
 #include "watch.h"
 
 /* An event burst is over after this much calm, or this long in all. */
@@ -31,33 +32,13 @@
 	IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | \
 	IN_ONLYDIR)
 
-uint64_t
-watch_hash_bytes(const void *buf, size_t len)
-{
-	const unsigned char *s = buf;
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
-}
-
-int
-watch_is_temp(const char *name)
-{
-	return name[0] == '.' && strstr(name + 1, ".tmp.") != NULL;
-}
-
 int
 watch_name_matches(const char *name, const char *ext)
 {
 	size_t n = strlen(name), e;
 
 	if (n == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    watch_is_temp(name))
+	    store_temp_name(name, NULL))
 		return 0;
 	if (ext == NULL)
 		return 1;
@@ -88,7 +69,7 @@ watch_snap_add(struct watch_snap *s, const char *name, const char *data,
 	f->error = data == NULL ? (error ? error : EIO) : 0;
 	if (data != NULL) {
 		f->size = len;
-		f->hash = watch_hash_bytes(data, len);
+		f->hash = store_hash_content(data, len);
 		if (keep) {
 			if ((f->data = malloc(len + 1)) == NULL) {
 				free(f->name);
@@ -109,24 +90,10 @@ watch_file_cmp(const void *a, const void *b)
 	    ((const struct watch_file *)b)->name);
 }
 
-/* Feeds n bytes into an FNV-1a state. */
-static uint64_t
-watch_fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 void
 watch_snap_finish(struct watch_snap *s)
 {
-	uint64_t h = 1469598103934665603ULL, size;
+	uint64_t h = STORE_HASH_INIT, size;
 	size_t i;
 	int32_t e;
 
@@ -136,12 +103,12 @@ watch_snap_finish(struct watch_snap *s)
 		const struct watch_file *f = &s->v[i];
 
 		/* The NUL ends the name, so "ab"+"c" never equals "a"+"bc". */
-		h = watch_fnv(h, f->name, strlen(f->name) + 1);
+		h = store_hash(h, f->name, strlen(f->name) + 1);
 		size = f->size;
-		h = watch_fnv(h, &size, sizeof(size));
-		h = watch_fnv(h, &f->hash, sizeof(f->hash));
+		h = store_hash(h, &size, sizeof(size));
+		h = store_hash(h, &f->hash, sizeof(f->hash));
 		e = f->error;
-		h = watch_fnv(h, &e, sizeof(e));
+		h = store_hash(h, &e, sizeof(e));
 	}
 	s->hash = h ^ ((uint64_t)s->n * 0x9e3779b97f4a7c15ULL);
 }
@@ -170,150 +137,107 @@ watch_snap_release(struct watch_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Reads the file name of dfd whole into *buf (malloc'd, NUL-terminated).
- * 0, or an errno (ENOENT when it vanished, EFBIG when too large). */
+/* Fills s from a directory listing: the entries whose names match ext
+ * that are regular files (links followed), each read by rd. A file that
+ * vanished since the listing is skipped, one that cannot be read is listed
+ * with its errno. */
 static int
-watch_read(int dfd, const char *name, char **buf, size_t *len,
-    time_t *mtime, int *regular)
+watch_snap_fill(struct watch_snap *s, const struct store_entry *v, size_t n,
+    const char *ext, int keep, int (*rd)(void *, const char *, char **,
+    size_t *), void *ctx, char err[ERR_MAX])
 {
-	struct stat sb;
-	size_t cap, off = 0;
-	ssize_t n;
-	char *b = NULL, *nb;
-	int fd, e;
+	char *buf;
+	size_t i, len;
+	int e;
 
-	*buf = NULL;
-	*regular = 1;
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return errno;
-	if (fstat(fd, &sb) == -1) {
-		e = errno;
-		goto fail;
-	}
-	*mtime = sb.st_mtime;
-	if (!S_ISREG(sb.st_mode)) {
-		*regular = 0;
-		e = EISDIR;
-		goto fail;
-	}
-	if (sb.st_size > WATCH_FILE_MAX) {
-		e = EFBIG;
-		goto fail;
-	}
-	cap = (size_t)sb.st_size + 1;
-	if ((b = malloc(cap)) == NULL) {
-		e = ENOMEM;
-		goto fail;
-	}
-	for (;;) {
-		if (off + 1 >= cap) {
-			/* Grown since the fstat: a writer is appending. */
-			if (cap > WATCH_FILE_MAX) {
-				e = EFBIG;
-				goto fail;
-			}
-			if ((nb = realloc(b, cap * 2)) == NULL) {
-				e = ENOMEM;
-				goto fail;
-			}
-			b = nb;
-			cap *= 2;
+	for (i = 0; i < n; i++) {
+		if (!watch_name_matches(v[i].file, ext) ||
+		    !S_ISREG(v[i].sb.st_mode))
+			continue;
+		e = rd(ctx, v[i].file, &buf, &len) == -1 ? errno : 0;
+		/* Gone (or no longer a file) since the listing: the next
+		 * scan sees what replaced it. */
+		if (e == ENOENT || e == EISDIR || e == EINVAL)
+			continue;
+		if (watch_snap_add(s, v[i].file, buf, len, v[i].sb.st_mtime, e,
+		    keep) == -1) {
+			free(buf);
+			snprintf(err, ERR_MAX, "out of memory");
+			watch_snap_release(s);
+			return -1;
 		}
-		if ((n = read(fd, b + off, cap - off - 1)) == -1) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
+		free(buf);
 	}
-	close(fd);
-	b[off] = '\0';
-	*buf = b;
-	*len = off;
+	watch_snap_finish(s);
 	return 0;
-fail:
-	free(b);
-	close(fd);
-	return e;
 }
 
-int
-watch_read_file(const char *dir, const char *name, char **buf, size_t *len)
+static int
+watch_read_path(void *dir, const char *file, char **buf, size_t *len)
 {
-	time_t mtime;
-	int dfd, e, regular;
+	char path[PATH_MAX], err[ERR_MAX];
 
-	*buf = NULL;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return errno;
-	e = watch_read(dfd, name, buf, len, &mtime, &regular);
-	close(dfd);
-	return e;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", (const char *)dir,
+	    file) >= sizeof(path)) {
+		*buf = NULL;
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return store_read_file(path, WATCH_FILE_MAX, buf, len, err);
 }
 
 int
 watch_snap_take(const char *dir, const char *ext, int keep,
     struct watch_snap *s, char err[ERR_MAX])
 {
-	struct dirent *de;
-	DIR *d;
-	char *buf;
-	size_t len = 0;
-	time_t mtime = 0;
-	int e, regular, saved;
+	struct store_entry *v;
+	size_t n;
+	int rc;
 
 	watch_snap_release(s);
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT) {
-			s->missing = 1;
-			watch_snap_finish(s);
-			return 0;
-		}
-		snprintf(err, ERR_MAX, "cannot read directory %.300s: %s", dir,
-		    strerror(errno));
-		return -1;
+	if (store_list_dir(dir, &v, &n, err) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		s->missing = 1;
+		watch_snap_finish(s);
+		return 0;
 	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				saved = errno;
-				snprintf(err, ERR_MAX, "cannot read directory "
-				    "%.300s: %s", dir, strerror(saved));
-				goto fail;
-			}
-			break;
-		}
-		if (!watch_name_matches(de->d_name, ext))
-			continue;
-		if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG &&
-		    de->d_type != DT_LNK)
-			continue;
-		mtime = 0;
-		e = watch_read(dirfd(d), de->d_name, &buf, &len, &mtime,
-		    &regular);
-		/* Gone since readdir: the next scan sees what replaced it. A
-		 * directory or a device is not a file anyone loads. */
-		if (e == ENOENT || !regular)
-			continue;
-		if (watch_snap_add(s, de->d_name, buf, len, mtime, e,
-		    keep) == -1) {
-			free(buf);
-			snprintf(err, ERR_MAX, "out of memory");
-			goto fail;
-		}
-		free(buf);
-	}
-	closedir(d);
-	watch_snap_finish(s);
-	return 0;
-fail:
-	closedir(d);
+	rc = watch_snap_fill(s, v, n, ext, keep, watch_read_path, (void *)dir,
+	    err);
+	store_entries_free(v, n);
+	return rc;
+}
+
+struct watch_store {
+	struct store	*st;
+	enum store_kind	 kind;
+};
+
+static int
+watch_read_entry(void *arg, const char *file, char **buf, size_t *len)
+{
+	struct watch_store *ws = arg;
+	char err[ERR_MAX];
+
+	return store_read_entry(ws->st, ws->kind, file, WATCH_FILE_MAX, buf,
+	    len, err);
+}
+
+int
+watch_snap_take_store(struct store *st, enum store_kind kind, const char *ext,
+    int keep, struct watch_snap *s, char err[ERR_MAX])
+{
+	struct watch_store ws = { st, kind };
+	struct store_entry *v;
+	size_t n;
+	int rc;
+
 	watch_snap_release(s);
-	return -1;
+	if (store_list(st, kind, &v, &n, err) == -1)
+		return -1;
+	rc = watch_snap_fill(s, v, n, ext, keep, watch_read_entry, &ws, err);
+	store_entries_free(v, n);
+	return rc;
 }
 
 /* The watcher thread. */
@@ -407,7 +331,8 @@ watch_drain(struct watch *w)
 				count++;
 			} else if (ev->mask & IN_Q_OVERFLOW) {
 				count++;
-			} else if (ev->len > 0 && !watch_is_temp(ev->name)) {
+			} else if (ev->len > 0 &&
+			    !store_temp_name(ev->name, NULL)) {
 				count++;
 			}
 		}

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "service.h"
+#include "store.h"
 
 /* Files larger than this are listed with error EFBIG, not read. */
 #define WATCH_FILE_MAX	(16 << 20)
@@ -18,7 +19,7 @@
 /* One file of a snapshot. */
 struct watch_file {
 	char	*name;		/* file name, no directory */
-	uint64_t hash;		/* of the contents (watch_hash_bytes) */
+	uint64_t hash;		/* of the contents (store_hash_content) */
 	size_t	 size;
 	time_t	 mtime;
 	int	 error;		/* errno when it could not be read, else 0 */
@@ -34,14 +35,8 @@ struct watch_snap {
 	uint64_t hash;		/* of every name and contents, in name order */
 };
 
-/* FNV-1a 64 of buf, with the length folded in. */
-uint64_t watch_hash_bytes(const void *buf, size_t len);
-
-/* 1 if name is an atomic writer's temp file (".*.tmp.*", as the store
- * writes them): half written, never read by Prometheus, never counted. */
-int	 watch_is_temp(const char *name);
-
-/* 1 if name ends in ext (".yml") and is not a temp file: a file the
+/* 1 if name ends in ext (".yml") and is not a temp file (store_temp_name:
+ * half written, never read by Prometheus, never counted): a file the
  * Prometheus glob "*<ext>" reads (Go's glob lets '*' match a leading dot,
  * so ".x.yml" counts). ext NULL matches every name but temp files. */
 int	 watch_name_matches(const char *name, const char *ext);
@@ -58,17 +53,18 @@ int	 watch_snap_add(struct watch_snap *s, const char *name,
 void	 watch_snap_finish(struct watch_snap *s);
 
 /* Reads the regular files (symlinks followed) of dir whose names match ext
- * (watch_name_matches) into s, keeping their contents when keep is set; a
- * file that vanishes meanwhile is skipped, one that cannot be read is
- * listed with its errno. A missing dir gives an empty snapshot with
+ * (watch_name_matches) into s, keeping their contents when keep is set,
+ * each with the store's bounded reader (WATCH_FILE_MAX); a file that
+ * vanishes meanwhile is skipped, one that cannot be read is listed with
+ * its errno. A missing dir gives an empty snapshot with
  * missing set. 0, or -1 with err when dir cannot be read. s is released
  * first and may be reused. */
 int	 watch_snap_take(const char *dir, const char *ext, int keep,
 	    struct watch_snap *s, char err[ERR_MAX]);
-/* Reads dir/name whole into *buf (malloc'd, NUL-terminated, caller frees).
- * 0, or an errno (ENOENT when missing, EFBIG beyond WATCH_FILE_MAX). */
-int	 watch_read_file(const char *dir, const char *name, char **buf,
-	    size_t *len);
+/* The same for one kind dir of a store: the data dir is read through the
+ * store only. -1 with err when the directory cannot be read. */
+int	 watch_snap_take_store(struct store *st, enum store_kind kind,
+	    const char *ext, int keep, struct watch_snap *s, char err[ERR_MAX]);
 /* The entry named name, or NULL (s must be finished). */
 const struct watch_file *watch_snap_find(const struct watch_snap *s,
 	    const char *name);

@@ -1,5 +1,7 @@
-/* check_audit.c: `flowmon check` (audit.c): the file_sd shape check, temp
- * file names, and a whole data dir audited before and after damage. */
+/* check_audit.c: `flowmon check` (audit.c): a whole data dir audited
+ * before and after damage, and one with a service name the store has to
+ * shorten. (The file checks are filecheck's, in check_filecheck.c; the
+ * temp-name rule is the store's, in check_store.c.) */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,77 +14,8 @@
 #include "record.h"
 #include "render.h"
 #include "request.h"
+#include "store.h"
 #include "testutil.h"
-
-START_TEST(targets_json_valid)
-{
-	static const char *const good[] = {
-		"[]",
-		"[{\"targets\": [\"10.0.0.5:8080\"], \"labels\": {\"job\": "
-		    "\"web\", \"__metrics_path__\": \"/m\"}}]",
-		"[{\"targets\": []}]",
-		"[{\"labels\": {}}]",
-		"[{\"targets\": [\"web\"]}, {\"targets\": [\"[::1]:80\"]}]",
-	};
-	char err[ERR_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
-		ck_assert_msg(audit_targets_json(good[i], strlen(good[i]),
-		    err) == 0, "%s: %s", good[i], err);
-}
-END_TEST
-
-START_TEST(targets_json_invalid)
-{
-	static const struct { const char *json, *why; } bad[] = {
-		{ "[{\"targets\": [\"a:1\"]", "not JSON" },
-		{ "", "not JSON" },
-		{ "{}", "not a JSON array" },
-		{ "[1]", "group 0 is not an object" },
-		{ "[{}, {\"target\": []}]", "group 1: unknown key \"target\"" },
-		{ "[{\"targets\": \"a:1\"}]", "targets is not an array" },
-		{ "[{\"targets\": [1]}]", "a target is not a string" },
-		{ "[{\"targets\": [\"\"]}]", "an empty target" },
-		{ "[{\"targets\": [\"a b:1\"]}]", "is not host:port" },
-		{ "[{\"targets\": [\"http://a:1\"]}]", "is not host:port" },
-		{ "[{\"targets\": [\"a:0\"]}]", "port is not 1..65535" },
-		{ "[{\"targets\": [\"a:99999\"]}]", "port is not 1..65535" },
-		{ "[{\"labels\": []}]", "labels is not an object" },
-		{ "[{\"labels\": {\"1x\": \"v\"}}]", "not a valid label name" },
-		{ "[{\"labels\": {\"a-b\": \"v\"}}]", "not a valid label name" },
-		{ "[{\"labels\": {\"x\": 1}}]", "label x is not a string" },
-	};
-	char err[ERR_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		err[0] = '\0';
-		ck_assert_msg(audit_targets_json(bad[i].json,
-		    strlen(bad[i].json), err) == -1, "accepted %s",
-		    bad[i].json);
-		ck_assert_msg(strstr(err, bad[i].why) != NULL,
-		    "%s: \"%s\" does not say \"%s\"", bad[i].json, err,
-		    bad[i].why);
-	}
-}
-END_TEST
-
-START_TEST(temp_names)
-{
-	long pid;
-
-	ck_assert_int_eq(audit_temp_name(".web.json.tmp.123.4", &pid), 1);
-	ck_assert_int_eq(pid, 123);
-	ck_assert_int_eq(audit_temp_name(".a.tmp.b.yml.tmp.77.0", &pid), 1);
-	ck_assert_int_eq(pid, 77);
-	ck_assert_int_eq(audit_temp_name(".web.json.tmp.x", &pid), 1);
-	ck_assert_int_eq(pid, 0);
-	ck_assert_int_eq(audit_temp_name("web.json.tmp.1.2", &pid), 0);
-	ck_assert_int_eq(audit_temp_name(".web.json", &pid), 0);
-	ck_assert_int_eq(audit_temp_name("web.json", &pid), 0);
-}
-END_TEST
 
 /* A data dir as flowmon leaves it: one service with a target and an
  * alert, its record, target file and rule file. */
@@ -222,6 +155,78 @@ START_TEST(dir_good_then_damaged)
 }
 END_TEST
 
+/* Issue 11: a service name over 213 bytes is stored under a shortened
+ * base name (store_base); `flowmon check` must find its record the way
+ * the daemon does, not call the file "not a valid service name". */
+START_TEST(dir_long_service_name)
+{
+	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct kvlist p = { 0 };
+	struct service svc;
+	struct store st;
+	char name[241], *dir = tu_tmpdir(), *buf, *report, err[ERR_MAX];
+	size_t len;
+
+	memset(name, 'a', 240);
+	name[240] = '\0';
+	name[0] = 'l';
+	memset(&svc, 0, sizeof(svc));
+	ck_assert_int_eq(kvlist_set(&p, "serviceName", name), 0);
+	ck_assert_int_eq(kvlist_set(&p, "targets", "127.0.0.1:9100"), 0);
+	ck_assert_int_eq(kvlist_set(&p, "alertName", "down"), 0);
+	ck_assert_int_eq(kvlist_set(&p, "alertIf", "up == 0"), 0);
+	ck_assert_msg(request_parse(&p, &ctx, &svc, err) == 0, "%s", err);
+	kvlist_release(&p);
+	/* Written as the registry writes them: through the store. */
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	ck_assert_ptr_nonnull(buf = record_encode(&svc, 0, &len));
+	ck_assert_msg(store_write(&st, STORE_STATE, name, buf, len, err) == 0,
+	    "%s", err);
+	free(buf);
+	ck_assert_int_eq(render_targets(&svc, NULL, 0, NULL, NULL, &buf, &len,
+	    err), 0);
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, name, buf, len, err),
+	    0);
+	free(buf);
+	ck_assert_int_eq(render_rules(&svc, 0, &buf, &len, err), 0);
+	ck_assert_int_eq(store_write(&st, STORE_RULES, name, buf, len, err),
+	    0);
+	free(buf);
+	store_release(&st);
+
+	ck_assert_msg(audit(dir, &report) == 0, "long name: %s", report);
+	ck_assert_str_eq(report, "");
+	free(report);
+
+	/* And the record is still compared with its rule file. */
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	ck_assert_int_eq(store_write(&st, STORE_RULES, name, "groups: []\n",
+	    11, err), 0);
+	store_release(&st);
+	ck_assert_int_eq(audit(dir, &report), 1);
+	ck_assert_msg(strstr(report, "does not match state/") != NULL, "%s",
+	    report);
+	free(report);
+
+	/* A shortened base whose record names another service. */
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	name[100] = 'b';
+	ck_assert_ptr_nonnull(buf = record_encode(&svc, 0, &len));
+	ck_assert_int_eq(store_write(&st, STORE_STATE, name, buf, len, err),
+	    0);
+	free(buf);
+	store_release(&st);
+	ck_assert_int_eq(audit(dir, &report), 2);
+	ck_assert_msg(strstr(report, "the record names service l") != NULL,
+	    "%s", report);
+	free(report);
+
+	service_release(&svc);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(dir_missing)
 {
 	struct audit_opts o = { NULL, NULL, stdout, NULL };
@@ -253,14 +258,9 @@ audit_suite(void)
 	Suite *s = suite_create("audit");
 	TCase *tc;
 
-	tc = tcase_create("pure");
-	tcase_add_test(tc, targets_json_valid);
-	tcase_add_test(tc, targets_json_invalid);
-	tcase_add_test(tc, temp_names);
-	suite_add_tcase(s, tc);
-
 	tc = tcase_create("dir");
 	tcase_add_test(tc, dir_good_then_damaged);
+	tcase_add_test(tc, dir_long_service_name);
 	tcase_add_test(tc, dir_missing);
 	tcase_add_test(tc, dir_without_subdirs);
 	suite_add_tcase(s, tc);

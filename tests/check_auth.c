@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "quota.h"
+#include "render.h"
 #include "request.h"
 #include "testutil.h"
 
@@ -252,6 +253,20 @@ service_with_alerts(int n, size_t pad)
 	return svc;
 }
 
+/* quota_check() on svc's rule file as the registry renders it. */
+static int
+quota_of(const struct service *svc, const struct quota *q, char err[ERR_MAX])
+{
+	char *rules = NULL;
+	size_t len = 0;
+	int rc;
+
+	ck_assert_int_eq(render_rules(svc, 0, &rules, &len, err), 0);
+	rc = quota_check(svc, len, q, err);
+	free(rules);
+	return rc;
+}
+
 START_TEST(quota_alerts_and_rule_bytes)
 {
 	struct quota q = { 3, 1048576 };
@@ -259,11 +274,11 @@ START_TEST(quota_alerts_and_rule_bytes)
 	char err[ERR_MAX];
 
 	svc = service_with_alerts(3, 1);
-	ck_assert_int_eq(quota_check(svc, &q, err), 0);
+	ck_assert_int_eq(quota_of(svc, &q, err), 0);
 	service_free(svc);
 
 	svc = service_with_alerts(4, 1);
-	ck_assert_int_eq(quota_check(svc, &q, err), -1);
+	ck_assert_int_eq(quota_of(svc, &q, err), -1);
 	ck_assert_msg(strstr(err, "4 alerts") && strstr(err, "--max-alerts "
 	    "(3)"), "%s", err);
 	service_free(svc);
@@ -271,17 +286,17 @@ START_TEST(quota_alerts_and_rule_bytes)
 	q.max_alerts = 100;
 	q.max_rule_bytes = 2048;
 	svc = service_with_alerts(2, 100);
-	ck_assert_msg(quota_check(svc, &q, err) == 0, "%s", err);
+	ck_assert_msg(quota_of(svc, &q, err) == 0, "%s", err);
 	service_free(svc);
 	svc = service_with_alerts(2, 2000);
-	ck_assert_int_eq(quota_check(svc, &q, err), -1);
+	ck_assert_int_eq(quota_of(svc, &q, err), -1);
 	ck_assert_msg(strstr(err, "--max-rule-bytes (2048)"), "%s", err);
 	service_free(svc);
 
 	/* 100 alerts (the default bound) fit the default quota. */
 	q.max_rule_bytes = 1048576;
 	svc = service_with_alerts(100, 10);
-	ck_assert_msg(quota_check(svc, &q, err) == 0, "%s", err);
+	ck_assert_msg(quota_of(svc, &q, err) == 0, "%s", err);
 	service_free(svc);
 }
 END_TEST

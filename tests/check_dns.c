@@ -18,14 +18,14 @@
 #include <cJSON.h>
 
 #include "dns.h"
+#include "fixture.h"
 #include "registry.h"
 #include "request.h"
 #include "store.h"
-#include "testutil.h"
+#include "taskdns.h"
+#include "views.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-
-static const struct request_ctx no_ctx = { NULL, NULL, 0 };
 
 /*
  * The fake resolver: answers from a table set by the test, counts calls.
@@ -89,75 +89,28 @@ fake_calls(struct fake *f)
 }
 
 /*
- * A data dir with its store and registry.
+ * A data dir with its store, registry and task DNS bookkeeping
+ * (fixture.h), loaded; upserts go through fx_upsert().
  */
 
-struct fixture {
-	char		*dir;
-	struct store	 st;
-	struct registry	*reg;
-	int		 wakes;		/* atomic */
-};
-
 static void
-count_wake(void *arg)
+fx_up(struct fixture *fx)
 {
-	struct fixture *fx = arg;
-
-	__atomic_add_fetch(&fx->wakes, 1, __ATOMIC_SEQ_CST);
+	fx_open(fx);
+	fx_load(fx);
 }
 
-static void
-fx_start(struct fixture *fx)
+/* Lookups wanted so far: grows when a service takes to task DNS. */
+static uint64_t
+wanted(struct fixture *fx)
 {
-	char err[ERR_MAX] = "";
-
-	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "%s", err);
-	ck_assert_ptr_nonnull(fx->reg = registry_new(&fx->st, NULL));
-	registry_set_dns_hook(fx->reg, count_wake, fx);
-	ck_assert_msg(registry_load(fx->reg, &no_ctx, err) == 0, "%s", err);
-}
-
-static void
-fx_open(struct fixture *fx)
-{
-	memset(fx, 0, sizeof(*fx));
-	fx->dir = tu_tmpdir();
-	fx_start(fx);
-}
-
-static void
-fx_close(struct fixture *fx)
-{
-	registry_free(fx->reg);
-	store_release(&fx->st);
-	fx->reg = NULL;
-}
-
-static void
-fx_done(struct fixture *fx)
-{
-	fx_close(fx);
-	tu_rmrf(fx->dir);
-	free(fx->dir);
+	return taskdns_wanted(fx->td);
 }
 
 static void
 upsert(struct fixture *fx, const char *body)
 {
-	struct kvlist params = { 0 };
-	struct registry_result res;
-	struct service *svc = calloc(1, sizeof(*svc));
-	char err[ERR_MAX] = "";
-
-	ck_assert_ptr_nonnull(svc);
-	ck_assert_msg(request_decode_form(body, strlen(body), &params, err) ==
-	    0, "%s: %s", body, err);
-	ck_assert_msg(request_parse(&params, &no_ctx, svc, err) == 0, "%s: %s",
-	    body, err);
-	kvlist_release(&params);
-	ck_assert_msg(registry_upsert(fx->reg, svc, &res, err) == 0,
-	    "upsert %s: %s", body, err);
+	(void)fx_upsert(fx, body);
 }
 
 static char *
@@ -222,7 +175,7 @@ fstamp(const char *path)
 static cJSON *
 dns_of(struct fixture *fx, const char *name, cJSON **whole)
 {
-	*whole = registry_service_json(fx->reg, name);
+	*whole = views_service(fx->reg, fx->td, NULL, name);
 	ck_assert_ptr_nonnull(*whole);
 	return cJSON_GetObjectItem(*whole, "dns");
 }
@@ -234,7 +187,7 @@ dns_names(struct fixture *fx, int pending)
 	char **names, *out;
 	size_t n, i, len = 0;
 
-	ck_assert_int_eq(registry_dns_names(fx->reg, pending, &names, &n), 0);
+	ck_assert_int_eq(taskdns_names(fx->td, pending, &names, &n), 0);
 	ck_assert_ptr_nonnull(out = calloc(1, 1024));
 	/* map order: sort for a stable answer */
 	for (i = 1; i < n; i++) {
@@ -323,16 +276,18 @@ END_TEST
 START_TEST(test_only_dns_services)
 {
 	struct fixture fx;
+	uint64_t w0;
 
-	fx_open(&fx);
+	fx_up(&fx);
+	w0 = wanted(&fx);
 	upsert(&fx, "serviceName=web&scrapePort=80");
-	ck_assert_int_eq(__atomic_load_n(&fx.wakes, __ATOMIC_SEQ_CST), 1);
+	ck_assert_uint_eq(wanted(&fx), w0 + 1);
 	upsert(&fx, "serviceName=st&scrapePort=80&scrapeType=static_configs");
 	upsert(&fx, "serviceName=tg&scrapePort=80&targets=a:1");
 	upsert(&fx, "serviceName=ni&scrapePort=80&nodeInfo=[]");
 	upsert(&fx, "serviceName=noport");
 	upsert(&fx, "serviceName=sd&scrapePort=81&scrapeType=dns_sd_configs");
-	ck_assert_int_eq(__atomic_load_n(&fx.wakes, __ATOMIC_SEQ_CST), 2);
+	ck_assert_uint_eq(wanted(&fx), w0 + 2);
 	assert_names(&fx, 0, "sd web");
 	assert_names(&fx, 1, "sd web");
 	/* No lookup yet: no addresses, so no target file. */
@@ -354,10 +309,10 @@ START_TEST(test_set_written_once)
 	struct fixture fx;
 	char *p, *s1, *s2;
 
-	fx_open(&fx);
+	fx_up(&fx);
 	p = targets_path(&fx, "web");
 	upsert(&fx, "serviceName=web&scrapePort=80");
-	ck_assert_int_eq(dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f,
+	ck_assert_int_eq(dns_run_once(fx.td, "tasks.%s", fake_resolve, &f,
 	    1), 1);
 	ck_assert_str_eq(f.last, "tasks.web");
 	assert_targets(&fx, "web", "10.0.0.1:80 10.0.0.2:80");
@@ -367,13 +322,13 @@ START_TEST(test_set_written_once)
 
 	/* The same set in another order: nothing written. */
 	fake_set(&f, a2, NULL);
-	ck_assert_int_eq(dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f,
+	ck_assert_int_eq(dns_run_once(fx.td, "tasks.%s", fake_resolve, &f,
 	    0), 1);
 	s2 = fstamp(p);
 	ck_assert_str_eq(s1, s2);
 	free(s2);
 	/* Nothing pending: a pending round asks nothing. */
-	ck_assert_int_eq(dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f,
+	ck_assert_int_eq(dns_run_once(fx.td, "tasks.%s", fake_resolve, &f,
 	    1), 0);
 	ck_assert_int_eq(fake_calls(&f), 2);
 	free(s1);
@@ -393,16 +348,16 @@ START_TEST(test_failure_keeps_last_set)
 	char *const bad[] = { (char *)"10.9.9.9" };
 	cJSON *whole, *d;
 
-	fx_open(&fx);
+	fx_up(&fx);
 	p = targets_path(&fx, "web");
 	upsert(&fx, "serviceName=web&scrapePort=80");
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	assert_targets(&fx, "web", "10.0.0.1:80");
 	s1 = fstamp(p);
 
 	/* The name stops resolving: the set stays, the error shows. */
 	fake_set(&f, NULL, "Name or service not known");
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	s2 = fstamp(p);
 	ck_assert_str_eq(s1, s2);
 	free(s2);
@@ -418,19 +373,19 @@ START_TEST(test_failure_keeps_last_set)
 	cJSON_Delete(whole);
 
 	/* The same failure again is no news; a different one is. */
-	ck_assert_int_eq(registry_dns_result(fx.reg, "web", "tasks.web", NULL,
+	ck_assert_int_eq(taskdns_result(fx.td, "web", "tasks.web", NULL,
 	    0, "tasks.web: Name or service not known", &res, err), 0);
-	ck_assert_int_eq(registry_dns_result(fx.reg, "web", "tasks.web", NULL,
+	ck_assert_int_eq(taskdns_result(fx.td, "web", "tasks.web", NULL,
 	    0, "tasks.web: Temporary failure", &res, err), 1);
 	ck_assert_int_eq(res.wrote_targets, 0);
 	/* A failed lookup never uses addresses given along with it. */
-	ck_assert_int_eq(registry_dns_result(fx.reg, "web", "tasks.web", bad,
+	ck_assert_int_eq(taskdns_result(fx.td, "web", "tasks.web", bad,
 	    1, "tasks.web: Temporary failure", &res, err), 0);
 	assert_targets(&fx, "web", "10.0.0.1:80");
 
 	/* It resolves again, to another set: written, error gone. */
 	fake_set(&f, a2, NULL);
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	assert_targets(&fx, "web", "10.0.0.3:80 [fd00::1]:80");
 	d = dns_of(&fx, "web", &whole);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(d, "error")));
@@ -446,31 +401,33 @@ START_TEST(test_reconfigure_keeps_set)
 	static const char *const a1[] = { "10.0.0.1", NULL };
 	struct fake f = { PTHREAD_MUTEX_INITIALIZER, a1, NULL, 0, "" };
 	struct fixture fx;
+	uint64_t w0;
 	char *p, *s;
 
-	fx_open(&fx);
+	fx_up(&fx);
+	w0 = wanted(&fx);
 	p = targets_path(&fx, "web");
 	upsert(&fx, "serviceName=web&scrapePort=80");
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	/* Another port: rendered at once with the set already known, no
 	 * lookup needed (and none asked for). */
 	upsert(&fx, "serviceName=web&scrapePort=81");
 	assert_targets(&fx, "web", "10.0.0.1:81");
 	assert_names(&fx, 1, "");
-	ck_assert_int_eq(__atomic_load_n(&fx.wakes, __ATOMIC_SEQ_CST), 1);
+	ck_assert_uint_eq(wanted(&fx), w0 + 1);
 
 	/* nodeInfo takes over; a late DNS answer changes nothing. */
 	upsert(&fx, "serviceName=web&scrapePort=81&nodeInfo=[[%22n1%22,"
 	    "%2210.0.1.1%22,%22id1%22]]");
 	assert_targets(&fx, "web", "10.0.1.1:81");
 	s = fstamp(p);
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	{
 		struct registry_result res;
 		char err[ERR_MAX], *s2;
 		char *const late[] = { (char *)"10.0.0.9" };
 
-		ck_assert_int_eq(registry_dns_result(fx.reg, "web",
+		ck_assert_int_eq(taskdns_result(fx.td, "web",
 		    "tasks.web", late, 1, NULL, &res, err), 0);
 		s2 = fstamp(p);
 		ck_assert_str_eq(s, s2);
@@ -482,8 +439,8 @@ START_TEST(test_reconfigure_keeps_set)
 	upsert(&fx, "serviceName=web&scrapePort=81");
 	assert_targets(&fx, "web", "-");
 	assert_names(&fx, 1, "web");
-	ck_assert_int_eq(__atomic_load_n(&fx.wakes, __ATOMIC_SEQ_CST), 2);
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 1);
+	ck_assert_uint_eq(wanted(&fx), w0 + 2);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 1);
 	assert_targets(&fx, "web", "10.0.0.1:81");
 	free(p);
 	fx_done(&fx);
@@ -499,16 +456,17 @@ START_TEST(test_restart_keeps_set)
 	char *p, *s1, *s2;
 	cJSON *whole, *d;
 
-	fx_open(&fx);
+	fx_up(&fx);
 	p = targets_path(&fx, "web");
 	upsert(&fx, "serviceName=web&scrapePort=80&metricsPath=%2Fm");
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	s1 = fstamp(p);
 	fx_close(&fx);
 
 	/* Restart: the set is taken from the file, nothing is rewritten,
 	 * and the service waits for its first lookup. */
 	fx_start(&fx);
+	fx_load(&fx);
 	s2 = fstamp(p);
 	ck_assert_str_eq(s1, s2);
 	free(s2);
@@ -521,7 +479,7 @@ START_TEST(test_restart_keeps_set)
 
 	/* The name does not resolve after the restart: still served. */
 	fake_set(&f, NULL, "Name or service not known");
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 1);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 1);
 	s2 = fstamp(p);
 	ck_assert_str_eq(s1, s2);
 	free(s2);
@@ -545,16 +503,16 @@ START_TEST(test_remove_forgets)
 	char err[ERR_MAX];
 	char *const late[] = { (char *)"10.0.0.9" };
 
-	fx_open(&fx);
+	fx_up(&fx);
 	upsert(&fx, "serviceName=web&scrapePort=80");
-	dns_run_once(fx.reg, "tasks.%s", fake_resolve, &f, 0);
+	dns_run_once(fx.td, "tasks.%s", fake_resolve, &f, 0);
 	ck_assert_int_eq(registry_remove(fx.reg, "web", &res, err), 0);
 	assert_names(&fx, 0, "");
 	/* A lookup that was under way when the service went away. */
-	ck_assert_int_eq(registry_dns_result(fx.reg, "web", "tasks.web", late,
+	ck_assert_int_eq(taskdns_result(fx.td, "web", "tasks.web", late,
 	    1, NULL, &res, err), 0);
 	assert_targets(&fx, "web", "-");
-	ck_assert_int_eq(registry_dns_result(fx.reg, "never", "tasks.never",
+	ck_assert_int_eq(taskdns_result(fx.td, "never", "tasks.never",
 	    late, 1, NULL, &res, err), 0);
 	fx_done(&fx);
 }
@@ -602,11 +560,10 @@ START_TEST(test_thread_wake_and_refresh)
 	int64_t deadline;
 	int calls;
 
-	fx_open(&fx);
+	fx_up(&fx);
 	/* A refresh of an hour: only the wake-up can bring the lookup. */
-	ck_assert_ptr_nonnull(d = dns_start(fx.reg, "tasks.%s", 3600000,
+	ck_assert_ptr_nonnull(d = dns_start(fx.td, "tasks.%s", 3600000,
 	    fake_resolve, &f, err));
-	registry_set_dns_hook(fx.reg, dns_wake, d);
 	upsert(&fx, "serviceName=web&scrapePort=80");
 	wait_targets(&fx, "web", "10.0.0.1:80");
 	calls = fake_calls(&f);
@@ -614,11 +571,10 @@ START_TEST(test_thread_wake_and_refresh)
 	wait_targets(&fx, "api", "10.0.0.1:90");
 	/* The wake-up round asked only for the new name. */
 	ck_assert_int_eq(fake_calls(&f), calls + 1);
-	registry_set_dns_hook(fx.reg, NULL, NULL);
 	dns_stop(d);
 
 	/* A short refresh picks up a changed set by itself. */
-	ck_assert_ptr_nonnull(d = dns_start(fx.reg, "tasks.%s", 20,
+	ck_assert_ptr_nonnull(d = dns_start(fx.td, "tasks.%s", 20,
 	    fake_resolve, &f, err));
 	fake_set(&f, a2, NULL);
 	wait_targets(&fx, "web", "10.0.0.2:80");

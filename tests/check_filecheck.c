@@ -1,5 +1,7 @@
-/* check_filecheck.c: the shape checks of target and rule files written by
- * hand, against what Prometheus 2.42 accepts and refuses. */
+/* check_filecheck.c: the one checker of target files and the one checker
+ * of rule files (used by the daemon, /files and `flowmon check`), against
+ * what Prometheus 2.42 accepts and refuses: tables of good files and of
+ * bad ones with the reason each refusal must carry. */
 #include "testutil.h"
 #include "filecheck.h"
 
@@ -23,6 +25,14 @@ static const char *const good_targets[] = {
 	"[{\"targets\": [\"a:1\"]}]",
 	"[{\"labels\": {\"a\": \"\\u00e9t\\u00e9\"}}]",
 	"[{\"targets\": null, \"labels\": null}]",
+	/* From `flowmon check`'s own table before the two were one. */
+	"[{\"targets\": [\"10.0.0.5:8080\"], \"labels\": {\"job\": "
+	    "\"web\", \"__metrics_path__\": \"/m\"}}]",
+	"[{\"targets\": []}]",
+	"[{\"labels\": {}}]",
+	"[{\"targets\": [\"web\"]}, {\"targets\": [\"[::1]:80\"]}]",
+	/* Host only: Prometheus adds the scheme's port. */
+	"[{\"targets\": [\"[::1]\", \"tasks.web\", \"h\u00f6st:9\"]}]",
 };
 
 static const struct {
@@ -38,10 +48,29 @@ static const struct {
 	{ "[{\"targets\": [1]}]", "not a string" },
 	{ "[{\"labels\": {\"a-b\": \"x\"}}]", "label name \"a-b\"" },
 	{ "[{\"labels\": {\"1a\": \"x\"}}]", "label name \"1a\"" },
-	{ "[{\"labels\": {\"a\": 1}}]", "not a UTF-8 string" },
+	{ "[{\"labels\": {\"a\": 1}}]", "label a is not a string" },
 	{ "[{\"labels\": [\"a\"]}]", "labels is not an object" },
 	{ "[{}, {\"targets\": [], \"extra\": 1}]", "group 2: unknown key" },
-	{ "[{\"labels\": {\"a\": \"\xff\"}}]", "UTF-8" },
+	{ "[{\"labels\": {\"a\": \"\xff\"}}]", "label a is not valid UTF-8" },
+	{ "[null]", "group 1 is not an object" },
+	/* From `flowmon check`'s own table before the two were one (its
+	 * groups counted from 0: now from 1, as here). */
+	{ "[{\"targets\": [\"a:1\"]", "not JSON" },
+	{ "[{}, {\"target\": []}]", "group 2: unknown key \"target\"" },
+	{ "[{\"targets\": [1]}]", "group 1: a target is not a string" },
+	{ "[{\"targets\": [\"\"]}]", "an empty target" },
+	{ "[{\"targets\": [\"a b:1\"]}]", "is not host:port" },
+	{ "[{\"targets\": [\"http://a:1\"]}]", "is not host:port" },
+	{ "[{\"targets\": [\"a:0\"]}]", "port is not 1..65535" },
+	{ "[{\"targets\": [\"a:99999\"]}]", "port is not 1..65535" },
+	{ "[{\"targets\": [\"a:\"]}]", "port is not 1..65535" },
+	{ "[{\"targets\": [\"a:+80\"]}]", "port is not 1..65535" },
+	{ "[{\"targets\": [\"[::1\"]}]", "is not host:port" },
+	{ "[{\"targets\": [\"[::1]x\"]}]", "is not host:port" },
+	{ "[{\"targets\": [\"\xff:1\"]}]", "a target is not valid UTF-8" },
+	{ "[{\"labels\": {\"1x\": \"v\"}}]", "not a valid label name" },
+	{ "[{\"labels\": {\"a-b\": \"v\"}}]", "not a valid label name" },
+	{ "[{\"labels\": {\"x\": 1}}]", "label x is not a string" },
 };
 
 START_TEST(targets_good)
@@ -71,6 +100,12 @@ START_TEST(targets_nul_byte)
 
 	ck_assert_int_eq(filecheck_targets("[]\0x", 4, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	ck_assert_int_eq(filecheck_rules("groups: []\0x", 13, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	/* len bytes are the file: what follows them is not read. */
+	ck_assert_int_eq(filecheck_targets("[] junk", 2, err), 0);
+	ck_assert_int_eq(filecheck_targets("[] junk", 7, err), -1);
+	ck_assert_int_eq(filecheck_rules("groups: []\n- x", 11, err), 0);
 }
 END_TEST
 
@@ -101,6 +136,18 @@ static const char *const good_rules[] = {
 	"  - alert: Any name, even with spaces\n"
 	"    expr: vector(1)\n",
 	"groups:\n- name: empty\n  rules: []\n",
+	/* What flowmon renders passes too. */
+	"groups:\n- name: go-demo_main\n  rules:\n"
+	"  - alert: godemo_main_mem_limit\n"
+	"    expr: container_memory_usage_bytes > 0.8\n"
+	"    for: 1m30s\n"
+	"    labels:\n      service: go-demo_main\n      severity: page\n"
+	"    annotations:\n      summary: 'it: is # down'\n",
+	/* Nulls: no rules, no for, no labels. */
+	"groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	"    for:\n    labels: ~\n",
+	"groups: ~\n",
+	"~\n",
 };
 
 static const struct {
@@ -135,6 +182,37 @@ static const struct {
 	    "    for: 1m\n", "may not have for" },
 	{ "groups:\n- name: a\n  rules:\n  - alert: ''\n    expr: up\n",
 	    "no valid name" },
+	/* Prometheus decodes strictly: a key twice is an error anywhere
+	 * (rulecheck's refusal before the two checks were one). */
+	{ "groups: []\ngroups: []\n", "key \"groups\" given twice" },
+	{ "groups:\n- name: a\n  rules: []\n  rules:\n  - alert: A\n"
+	    "    expr: up\n", "key \"rules\" given twice" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    expr: up\n", "key \"expr\" given twice" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    labels: {a: b, a: b}\n", "label a given twice" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    annotations: {a: b, a: c}\n", "annotation a given twice" },
+	/* An unknown key says which keys there are. */
+	{ "extra: 1\n", "unknown field \"extra\" (a key other than groups)" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    labels: {x: y}\n    severity: page\n",
+	    "a key other than record, alert, expr, for, keep_firing_for, "
+	    "labels, annotations" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    annotations: {bad-name: x}\n",
+	    "annotations: annotation name \"bad-name\" is not valid" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: ''\n",
+	    "no expr (the expression" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    keep_firing_for: soon\n", "keep_firing_for is not a duration" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n"
+	    "    labels: {a: {b: c}}\n", "label a is not a string" },
+	{ "groups:\n- name: a\n  rules:\n  - alert: [A]\n    expr: up\n",
+	    "alert has no valid name" },
+	{ "groups:\n- name: a\n  rules: [x]\n", "rule 1 is not a map" },
+	{ "groups:\n- 1\n", "group 1 is not a map" },
+	{ "groups:\n- name: a\n  limit: -1\n", "limit is not a number" },
 };
 
 START_TEST(rules_good)

@@ -6,6 +6,8 @@
  * with a live (fake) listener is tests/it_listener.sh. */
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,7 @@
 #include "registry.h"
 #include "request.h"
 #include "store.h"
-#include "testutil.h"
-#include "regfix.h"
+#include "fixture.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define GS		LISTENER_SERVICES_PATH
@@ -195,8 +196,8 @@ START_TEST(test_node_labels)
 	kvlist_set(&params, "ROLE", "worker");
 	kvlist_set(&params, "aws-region", "us-east-1");
 	kvlist_set(&params, "empty", "");
-	ck_assert_int_eq(listener_node_labels(&params, (char *const *)names,
-	    nitems(names), &out), 0);
+	ck_assert_int_eq(request_named_labels(&params, names, nitems(names),
+	    &out), 0);
 	ck_assert_uint_eq(out.n, 2);
 	ck_assert_str_eq(out.v[0].key, "aws_region");
 	ck_assert_str_eq(out.v[0].value, "us-east-1");
@@ -223,19 +224,7 @@ parse(void *ctx, const struct kvlist *params, struct service *out,
 static void
 upsert(struct fixture *fx, const char *body)
 {
-	struct kvlist params = { 0 };
-	struct registry_result res;
-	struct service *svc = calloc(1, sizeof(*svc));
-	char err[ERR_MAX] = "";
-
-	ck_assert_ptr_nonnull(svc);
-	ck_assert_int_eq(request_decode_form(body, strlen(body), &params, err),
-	    0);
-	ck_assert_msg(request_parse(&params, &no_ctx, svc, err) == 0, "%s",
-	    err);
-	kvlist_release(&params);
-	ck_assert_msg(registry_upsert(fx->reg, svc, &res, err) == 0, "%s",
-	    err);
+	(void)fx_upsert(fx, body);
 }
 
 static char *
@@ -328,32 +317,59 @@ START_TEST(test_start_static_only)
 }
 END_TEST
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
+/* A stand-in listener on 127.0.0.1 that accepts each connection and
+ * closes it at once (curl sees an empty reply: a failed round), counting
+ * them, so a test can wait for rounds that really happened. */
+struct deaf {
+	int		 fd;
+	int		 port;
+	int		 accepted;	/* atomic */
+	int		 stop;		/* atomic */
+	pthread_t	 thread;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static void *
+deaf_run(void *arg)
+{
+	struct deaf *d = arg;
+	struct pollfd p = { d->fd, POLLIN, 0 };
+	int c;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST)) {
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		if ((c = accept(d->fd, NULL, NULL)) == -1)
+			continue;
+		close(c);
+		__atomic_add_fetch(&d->accepted, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
 }
 
-/* A loopback port nothing listens on (bound, then closed). */
-static int
-closed_port(void)
+static void
+deaf_start(struct deaf *d)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
-	ck_assert_int_ge(fd, 0);
+	memset(d, 0, sizeof(*d));
+	ck_assert_int_ge(d->fd = socket(AF_INET, SOCK_STREAM, 0), 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	ck_assert_int_eq(bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(d->fd, 16), 0);
+	ck_assert_int_eq(getsockname(d->fd, (struct sockaddr *)&sa, &len), 0);
+	d->port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&d->thread, NULL, deaf_run, d), 0);
+}
+
+static void
+deaf_stop(struct deaf *d)
+{
+	__atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(d->thread, NULL);
+	close(d->fd);
 }
 
 START_TEST(test_unanswered_keeps_state_and_stops)
@@ -361,12 +377,14 @@ START_TEST(test_unanswered_keeps_state_and_stops)
 	struct listener_options o;
 	struct listener *l;
 	struct fixture fx;
+	struct deaf d;
 	char err[ERR_MAX] = "", addr[64], *s;
 	int64_t t0;
 
 	fx_open(&fx);
 	upsert(&fx, "serviceName=known&targets=k:1");
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", closed_port());
+	deaf_start(&d);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", d.port);
 	memset(&o, 0, sizeof(o));
 	o.addresses = addr;
 	o.prune = 1;
@@ -374,18 +392,23 @@ START_TEST(test_unanswered_keeps_state_and_stops)
 	o.retry_max_ms = 40;
 	ck_assert_ptr_nonnull(l = listener_start(&o, fx.reg, parse, NULL,
 	    err));
-	/* Several failed rounds: nothing pruned, not done. */
-	t0 = now_ms();
-	while (now_ms() - t0 < 300)
-		usleep(10000);
+	/* Three rounds the listener really made and saw fail (each one a
+	 * connection here): still not done, nothing pruned. */
+	t0 = fx_now_ms();
+	while (__atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST) < 3) {
+		ck_assert_msg(fx_now_ms() - t0 < 10000, "only %d rounds in 10 s",
+		    __atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST));
+		usleep(5000);
+	}
 	ck_assert_int_eq(listener_done(l), 0);
 	ck_assert_str_eq(s = active(&fx, registry_generation(fx.reg)),
 	    "known");
 	free(s);
 	/* Stopping does not wait for the backoff. */
-	t0 = now_ms();
+	t0 = fx_now_ms();
 	listener_stop(l);
-	ck_assert_int_lt(now_ms() - t0, 1000);
+	ck_assert_int_lt(fx_now_ms() - t0, 1000);
+	deaf_stop(&d);
 	fx_done(&fx);
 }
 END_TEST

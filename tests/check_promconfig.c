@@ -403,7 +403,7 @@ START_TEST(test_refuse_bad_values)
 		"GLOBAL_SCRAPE_INTERVAL=10 seconds", NULL };
 	static const char *const e2[] = {
 		"SCRAPE_CONFIGS_1__JOB_NAME=a",
-		"SCRAPE_CONFIGS_1__HONOR_LABELS=yes", NULL };
+		"SCRAPE_CONFIGS_1__HONOR_LABELS=maybe", NULL };
 	static const char *const e3[] = {
 		"SCRAPE_CONFIGS_1__JOB_NAME=a",
 		"SCRAPE_CONFIGS_1__SAMPLE_LIMIT=-1", NULL };
@@ -581,75 +581,9 @@ START_TEST(test_scrape_file_duplicate)
 END_TEST
 
 /*
- * The file on disk.
+ * The file on disk: written by the store (store_write_file, whose tests
+ * are in check_store.c); this is the whole start-up path.
  */
-
-static int
-count_tmp(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL)
-		if (strstr(de->d_name, ".tmp.") != NULL)
-			n++;
-	closedir(d);
-	return n;
-}
-
-START_TEST(test_write)
-{
-	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *sub, *path, *stale, *text;
-	struct stat a, b;
-
-	if (asprintf(&sub, "%s/etc", dir) < 0 ||
-	    asprintf(&path, "%s/prometheus.yml", sub) < 0 ||
-	    asprintf(&stale, "%s/.prometheus.yml.tmp.1.1", sub) < 0)
-		abort();
-	/* The directory is created; the file holds exactly the bytes. */
-	ck_assert_msg(promconfig_write(path, "a: 1\n", 5, err) == 0, "%s", err);
-	text = tu_slurp(path);
-	ck_assert_str_eq(text, "a: 1\n");
-	free(text);
-	ck_assert_int_eq(stat(path, &a), 0);
-	ck_assert_int_eq(a.st_mode & 0777, 0644);
-	/* The same bytes again: not rewritten (same inode). */
-	ck_assert_int_eq(promconfig_write(path, "a: 1\n", 5, err), 0);
-	ck_assert_int_eq(stat(path, &b), 0);
-	ck_assert_uint_eq(a.st_ino, b.st_ino);
-	/* New bytes: a new file renamed over, mode kept, stale temp files
-	 * of a dead writer gone. */
-	ck_assert_int_eq(chmod(path, 0640), 0);
-	tu_spit(stale, "half");
-	ck_assert_int_eq(promconfig_write(path, "a: 2\n", 5, err), 0);
-	ck_assert_int_eq(stat(path, &b), 0);
-	ck_assert_uint_ne(a.st_ino, b.st_ino);
-	ck_assert_int_eq(b.st_mode & 0777, 0640);
-	text = tu_slurp(path);
-	ck_assert_str_eq(text, "a: 2\n");
-	free(text);
-	ck_assert_int_eq(count_tmp(sub), 0);
-	/* A failed write leaves the old file and no temp file. */
-	if (geteuid() != 0) {
-		ck_assert_int_eq(chmod(sub, 0555), 0);
-		ck_assert_int_eq(promconfig_write(path, "a: 3\n", 5, err), -1);
-		ck_assert_ptr_nonnull(strstr(err, path));
-		ck_assert_int_eq(chmod(sub, 0755), 0);
-		text = tu_slurp(path);
-		ck_assert_str_eq(text, "a: 2\n");
-		free(text);
-	}
-	ck_assert_int_eq(promconfig_write(dir, "x", 1, err), -1);
-	ck_assert_int_eq(count_tmp(sub), 0);
-	free(stale);
-	free(path);
-	free(sub);
-	tu_rmrf(dir);
-	free(dir);
-}
-END_TEST
 
 /* What main runs: CONFIGS_DIR from the environment, a relative data dir
  * made absolute, the file written. */
@@ -770,7 +704,6 @@ promconfig_suite(void)
 	tcase_add_test(tc, test_scrape_file_forms);
 	tcase_add_test(tc, test_scrape_file_refused);
 	tcase_add_test(tc, test_scrape_file_duplicate);
-	tcase_add_test(tc, test_write);
 	tcase_add_test(tc, test_generate);
 	tcase_add_test(tc, test_shards);
 	suite_add_tcase(s, tc);

@@ -223,16 +223,21 @@ START_TEST(test_corrupted_no_crash)
 {
 	struct service svc;
 	struct kvlist params = { 0 };
-	char err[ERR_MAX], *buf, *copy;
-	size_t len, i;
+	char err[ERR_MAX], *buf, *copy, *key;
+	size_t len, i, key_at;
 	uint32_t x = 2463534242u;	/* xorshift: the same bytes every run */
-	int removed, k, ok = 0, bad = 0;
+	int removed, k, ok = 0, bad = 0, renamed_ok = 0;
 
 	/* Every byte of a record replaced by noise, a few times over: each
 	 * either decodes to a list of string pairs or is refused with an
 	 * empty list; the sanitizer build checks no byte past len is read. */
 	service_from(bodies[3], &svc);
 	ck_assert_ptr_nonnull(buf = record_encode(&svc, 1, &len));
+	/* Where the letters of the "removed" key are: a record that still
+	 * decodes says removed, unless noise renamed that key (then it is
+	 * absent, which means not removed). */
+	ck_assert_ptr_nonnull(key = memmem(buf, len, "\"removed\"", 9));
+	key_at = (size_t)(key - buf) + 1;
 	for (i = 0; i < len; i++) {
 		for (k = 0; k < 4; k++) {
 			copy = exact_copy(buf, len);
@@ -242,7 +247,13 @@ START_TEST(test_corrupted_no_crash)
 			copy[i] = (char)(k == 0 ? 0 : (x & 0xff));
 			if (record_decode(copy, len, &params, &removed,
 			    err) == 0) {
-				ck_assert(removed == 0 || removed == 1);
+				int renamed = i >= key_at && i < key_at + 7 &&
+				    copy[i] != buf[i];
+
+				ck_assert_msg(removed == !renamed, "byte %zu "
+				    "0x%02x: removed %d", i,
+				    (unsigned char)copy[i], removed);
+				renamed_ok += renamed;
 				ok++;
 			} else {
 				ck_assert_uint_eq(params.n, 0);
@@ -252,9 +263,11 @@ START_TEST(test_corrupted_no_crash)
 			free(copy);
 		}
 	}
-	/* Both outcomes happened: the test saw what it means to see. */
+	/* Both outcomes happened, and a renamed key too: the test saw what
+	 * it means to see. */
 	ck_assert_int_gt(ok, 0);
 	ck_assert_int_gt(bad, 0);
+	ck_assert_int_gt(renamed_ok, 0);
 	free(buf);
 	service_release(&svc);
 }

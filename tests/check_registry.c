@@ -14,135 +14,21 @@
 
 #include <cJSON.h>
 
+#include "fixture.h"
 #include "log.h"
 #include "record.h"
 #include "registry.h"
 #include "reloader.h"
 #include "request.h"
 #include "store.h"
-#include "testutil.h"
+#include "views.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const struct request_ctx no_ctx = { NULL, NULL, 0 };
 
-/*
- * A reload back end that counts: the registry must ask for a reload when a
- * rule file changed, and only then.
- */
-
-static int reloads;		/* atomic */
-
-static int
-count_reload(void *arg, char err[ERR_MAX])
-{
-	(void)arg;
-	(void)err;
-	__atomic_add_fetch(&reloads, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-static const struct reload_backend counting_backend = {
-	"counting", count_reload, NULL, NULL
-};
-
-/* One data dir, its store, a registry and (maybe) a counting reloader. */
-struct fixture {
-	char		*dir;
-	struct store	 st;
-	struct registry	*reg;
-	struct reloader	*rl;
-};
-
-/* Opens store, reloader and registry over fx->dir. */
-static void
-fx_start(struct fixture *fx, int with_reloader)
-{
-	char err[ERR_MAX] = "";
-
-	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "store: %s",
-	    err);
-	if (with_reloader) {
-		fx->rl = reloader_new(&counting_backend, NULL, 20, NULL, NULL,
-		    err);
-		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
-	}
-	ck_assert_ptr_nonnull(fx->reg = registry_new(&fx->st, fx->rl));
-}
-
-/* A fresh data dir. */
-static void
-fx_open(struct fixture *fx, int with_reloader)
-{
-	memset(fx, 0, sizeof(*fx));
-	fx->dir = tu_tmpdir();
-	fx_start(fx, with_reloader);
-}
-
-/* Frees everything but the data dir, which fx_start() opens again (a
- * restart). */
-static void
-fx_close(struct fixture *fx)
-{
-	registry_free(fx->reg);
-	reloader_free(fx->rl);
-	store_release(&fx->st);
-	fx->reg = NULL;
-	fx->rl = NULL;
-}
-
-static void
-fx_done(struct fixture *fx)
-{
-	fx_close(fx);
-	tu_rmrf(fx->dir);
-	free(fx->dir);
-}
-
-static char *
-fx_path(const struct fixture *fx, const char *kind, const char *name,
-    const char *ext)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s/%s%s", fx->dir, kind, name, ext) < 0)
-		abort();
-	return p;
-}
-
-/* Parses a form body into a service and upserts it; must succeed. */
-static struct registry_result
-upsert(struct fixture *fx, const char *body)
-{
-	struct kvlist params = { 0 };
-	struct registry_result res;
-	struct service *svc = calloc(1, sizeof(*svc));
-	char err[ERR_MAX] = "";
-
-	ck_assert_ptr_nonnull(svc);
-	ck_assert_msg(request_decode_form(body, strlen(body), &params, err) ==
-	    0, "%s: %s", body, err);
-	ck_assert_msg(request_parse(&params, &no_ctx, svc, err) == 0, "%s: %s",
-	    body, err);
-	kvlist_release(&params);
-	memset(&res, 0xa5, sizeof(res));
-	ck_assert_msg(registry_upsert(fx->reg, svc, &res, err) == 0,
-	    "upsert %s: %s", body, err);
-	ck_assert_int_eq(res.refused, 0);
-	return res;
-}
-
-static struct registry_result
-remove_svc(struct fixture *fx, const char *name)
-{
-	struct registry_result res;
-	char err[ERR_MAX] = "";
-
-	memset(&res, 0xa5, sizeof(res));
-	ck_assert_msg(registry_remove(fx->reg, name, &res, err) == 0,
-	    "remove %s: %s", name, err);
-	return res;
-}
+#define upsert		fx_upsert
+#define remove_svc	fx_remove
 
 static void
 assert_res(const struct registry_result *res, int state, int targets,
@@ -233,7 +119,7 @@ files_release(struct files *f)
 static char *
 services_text(struct registry *reg)
 {
-	cJSON *j = registry_services_json(reg);
+	cJSON *j = views_services(reg, NULL);
 	char *s;
 
 	ck_assert_ptr_nonnull(j);
@@ -251,30 +137,21 @@ triggers(const struct fixture *fx)
 	return rs.triggers;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits (polling, bounded) until the reloader has nothing pending and
  * made at least want reloads. */
 static void
-wait_reloads(const struct fixture *fx, int want)
+wait_reloads(struct fixture *fx, int want)
 {
 	struct reloader_stats rs;
-	int64_t deadline = now_ms() + 5000;
+	int64_t deadline = fx_now_ms() + 5000;
 
 	for (;;) {
 		reloader_stats(fx->rl, &rs);
-		if (!rs.pending && __atomic_load_n(&reloads,
+		if (!rs.pending && __atomic_load_n(&fx->reloads,
 		    __ATOMIC_SEQ_CST) >= want)
 			return;
-		ck_assert_msg(now_ms() < deadline, "reloads %d, want %d",
-		    __atomic_load_n(&reloads, __ATOMIC_SEQ_CST), want);
+		ck_assert_msg(fx_now_ms() < deadline, "reloads %d, want %d",
+		    __atomic_load_n(&fx->reloads, __ATOMIC_SEQ_CST), want);
 		usleep(2000);
 	}
 }
@@ -294,7 +171,7 @@ START_TEST(test_upsert_writes_three)
 	struct files f;
 	char *t, *r, *s;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	f = files_of(&fx, "web");
 	res = upsert(&fx, FULL);
 	assert_res(&res, 1, 1, 1);
@@ -326,7 +203,7 @@ START_TEST(test_upsert_identical_writes_nothing)
 	struct files f;
 	uint64_t n;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	f = files_of(&fx, "web");
 	res = upsert(&fx, FULL);
 	assert_res(&res, 1, 1, 1);
@@ -386,7 +263,7 @@ START_TEST(test_drop_alerts_removes_rules)
 	struct files f;
 	char *s;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	f = files_of(&fx, "web");
 	res = upsert(&fx, FULL);
 	t = fstate(f.targets);
@@ -421,7 +298,7 @@ START_TEST(test_no_targets_no_file)
 	struct registry_result res;
 	struct files f;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	f = files_of(&fx, "alerts-only");
 	res = upsert(&fx, "serviceName=alerts-only&alertName=a&alertIf=up");
 	assert_res(&res, 1, 0, 1);
@@ -466,7 +343,7 @@ START_TEST(test_names_do_not_collide)
 	struct files f, f2;
 
 	/* DFM's bug: reconfiguring go-demo deleted go-demo2's alerts. */
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	f = files_of(&fx, "go-demo");
 	f2 = files_of(&fx, "go-demo2");
 	upsert(&fx, "serviceName=go-demo2&alertName=a&alertIf=up"
@@ -500,7 +377,7 @@ START_TEST(test_remove_deletes_both)
 	struct registry_result res;
 	struct files f;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	f = files_of(&fx, "web");
 	upsert(&fx, FULL);
 	res = remove_svc(&fx, "web");
@@ -509,7 +386,7 @@ START_TEST(test_remove_deletes_both)
 	ck_assert(!tu_exists(f.state));
 	ck_assert(!tu_exists(f.targets));
 	ck_assert(!tu_exists(f.rules));
-	ck_assert_ptr_null(registry_service_json(fx.reg, "web"));
+	ck_assert_ptr_null(views_service(fx.reg, NULL, NULL, "web"));
 	ck_assert_uint_eq(triggers(&fx), 2);
 
 	/* Removing again is a success that changes nothing. */
@@ -532,12 +409,12 @@ START_TEST(test_remove_unknown)
 	struct fixture fx;
 	struct registry_result res;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	res = remove_svc(&fx, "never-seen");
 	ck_assert_int_eq(res.unknown, 1);
 	assert_res(&res, 0, 0, 0);
 	ck_assert_uint_eq(triggers(&fx), 0);
-	ck_assert_ptr_null(registry_service_json(fx.reg, "never-seen"));
+	ck_assert_ptr_null(views_service(fx.reg, NULL, NULL, "never-seen"));
 	fx_done(&fx);
 }
 END_TEST
@@ -552,7 +429,7 @@ START_TEST(test_remove_keeps_persistent)
 	char *rules, *state;
 	size_t services, removed, nodes;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	f = files_of(&fx, "db");
 	upsert(&fx, "serviceName=db&targets=db:9187&alertName=gone"
 	    "&alertIf=up+%3D%3D+0&alertName.2=keep&alertIf.2=absent(up)"
@@ -573,7 +450,7 @@ START_TEST(test_remove_keeps_persistent)
 	ck_assert_ptr_nonnull(state = tu_slurp(f.state));
 	ck_assert_ptr_nonnull(strstr(state, "\"removed\":\ttrue"));
 	free(state);
-	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "db"));
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, "db"));
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
 	    "removed");
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "alerts")),
@@ -617,7 +494,7 @@ START_TEST(test_load_rebuilds_and_heals)
 	struct fstate ws;
 	char err[ERR_MAX] = "", *before, *after, *wt, *wr, *dr, *s;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	w = files_of(&fx, "web");
 	d = files_of(&fx, "db");
 	upsert(&fx, FULL "&scrapeTimeout=5s&env=prod");
@@ -640,7 +517,8 @@ START_TEST(test_load_rebuilds_and_heals)
 	tu_spit(w.rules, "groups: [ {\n");
 	ws = fstate(w.state);
 
-	fx_start(&fx, 1);
+	fx.with_reloader = 1;
+	fx_start(&fx);
 	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
 	after = services_text(fx.reg);
 	ck_assert_str_eq(after, before);
@@ -663,7 +541,8 @@ START_TEST(test_load_rebuilds_and_heals)
 	/* A second start on the healed dir writes nothing at all. */
 	ws = fstate(w.rules);
 	fx_close(&fx);
-	fx_start(&fx, 1);
+	fx.with_reloader = 1;
+	fx_start(&fx);
 	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
 	ck_assert_uint_eq(triggers(&fx), 0);
 	assert_unchanged(&ws, w.rules);
@@ -702,7 +581,7 @@ START_TEST(test_load_invalid_record)
 	char err[ERR_MAX] = "";
 	cJSON *j;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	f = files_of(&fx, "web");
 	upsert(&fx, FULL);
 	fx_close(&fx);
@@ -712,10 +591,11 @@ START_TEST(test_load_invalid_record)
 
 	/* A record that no longer parses: its files are left alone and the
 	 * services API says why. */
-	fx_start(&fx, 0);
+	fx.with_reloader = 0;
+	fx_start(&fx);
 	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
 	assert_unchanged(&t, f.targets);
-	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "web"));
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, "web"));
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
 	    "invalid");
 	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j,
@@ -728,7 +608,7 @@ START_TEST(test_load_invalid_record)
 	/* A good reconfigure replaces it. */
 	res = upsert(&fx, FULL);
 	assert_res(&res, 1, 0, 0);
-	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "web"));
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, "web"));
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring,
 	    "active");
 	cJSON_Delete(j);
@@ -837,7 +717,7 @@ START_TEST(test_concurrent_same_service)
 	int i, v, last = 0;
 	cJSON *j;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	ck_assert_int_eq(pthread_barrier_init(&round_start, NULL, NTHREADS),
 	    0);
 	for (i = 0; i < NTHREADS; i++) {
@@ -861,7 +741,7 @@ START_TEST(test_concurrent_same_service)
 		last |= v == req_value(i, NROUNDS - 1);
 	ck_assert_msg(last, "the files hold request %d, which is not the last "
 	    "of any worker", v);
-	ck_assert_ptr_nonnull(j = registry_service_json(fx.reg, "shared"));
+	ck_assert_ptr_nonnull(j = views_service(fx.reg, NULL, NULL, "shared"));
 	ck_assert_int_eq(atoi(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
 	    "params"), "scrapePort")->valuestring), v);
 	cJSON_Delete(j);
@@ -874,7 +754,8 @@ START_TEST(test_concurrent_same_service)
 	/* And a restart sees the same. */
 	before = services_text(fx.reg);
 	fx_close(&fx);
-	fx_start(&fx, 0);
+	fx.with_reloader = 0;
+	fx_start(&fx);
 	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
 	after = services_text(fx.reg);
 	ck_assert_str_eq(after, before);
@@ -895,7 +776,7 @@ START_TEST(test_concurrent_many_services)
 	size_t services, removed, nodes;
 	int i;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	ck_assert_int_eq(pthread_barrier_init(&round_start, NULL, NTHREADS),
 	    0);
 	for (i = 0; i < NTHREADS; i++) {
@@ -935,7 +816,7 @@ START_TEST(test_node_upsert_rerenders_its_services)
 	char err[ERR_MAX] = "", *s, *np;
 	size_t services, removed, nodes;
 
-	fx_open(&fx, 1);
+	fx_open_reloading(&fx);
 	fa = files_of(&fx, "on-n1");
 	fb = files_of(&fx, "on-n2");
 	fc = files_of(&fx, "static");
@@ -983,7 +864,8 @@ START_TEST(test_node_upsert_rerenders_its_services)
 		struct fstate ta = fstate(fa.targets);
 
 		fx_close(&fx);
-		fx_start(&fx, 1);
+		fx.with_reloader = 1;
+		fx_start(&fx);
 		ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s",
 		    err);
 		assert_unchanged(&ta, fa.targets);
@@ -1024,7 +906,7 @@ START_TEST(test_create_without_node_info_keeps_tasks)
 	struct fstate s, t;
 	char *txt;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	f = files_of(&fx, "net");
 	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon"
 	    "&nodeInfo=[[%22h1%22,%2210.0.1.1%22,%22n1%22],"
@@ -1114,7 +996,7 @@ START_TEST(test_concurrent_node_upserts)
 	int i, last = 0, v;
 	struct files f;
 
-	fx_open(&fx, 0);
+	fx_open(&fx);
 	f = files_of(&fx, "svc");
 	np = fx_path(&fx, "nodes", "n1", ".json");
 	upsert(&fx, "serviceName=svc&scrapePort=80"
@@ -1155,7 +1037,8 @@ START_TEST(test_concurrent_node_upserts)
 
 	/* And a restart renders the same file. */
 	fx_close(&fx);
-	fx_start(&fx, 0);
+	fx.with_reloader = 0;
+	fx_start(&fx);
 	ck_assert_msg(registry_load(fx.reg, &no_ctx, err) == 0, "%s", err);
 	ck_assert_ptr_nonnull(t = tu_slurp(f.targets));
 	ck_assert_msg(strstr(t, want) != NULL, "after restart:\n%s", t);

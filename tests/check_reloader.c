@@ -30,6 +30,7 @@ struct results {
 	pthread_mutex_t	 lock;
 	int		 n;
 	int		 ok[RES_MAX];
+	enum fm_err	 kind[RES_MAX];
 	char		 error[RES_MAX][ERR_MAX];
 };
 
@@ -211,13 +212,14 @@ res_init(struct results *res)
 }
 
 static void
-res_record(void *ctx, int ok, const char *error)
+res_record(void *ctx, enum fm_err kind, const char *error)
 {
 	struct results *res = ctx;
 
 	pthread_mutex_lock(&res->lock);
 	if (res->n < RES_MAX) {
-		res->ok[res->n] = ok;
+		res->ok[res->n] = kind == FM_OK;
+		res->kind[res->n] = kind;
 		snprintf(res->error[res->n], ERR_MAX, "%s",
 		    error != NULL ? error : "(null)");
 	}
@@ -251,20 +253,29 @@ res_wait(struct results *res, int n, long ms)
 	return 1;
 }
 
-/* A reloader posting to the given URL list; the test owns the result. */
+/* A reloader posting to the given URL list, with a bound on the delay
+ * (0: none); the test owns the result. */
 static struct reloader *
-http_reloader(const char *urls, long delay_ms, struct results *res)
+http_reloader_max(const char *urls, long delay_ms, long max_delay_ms,
+    struct results *res)
 {
+	struct reloader_hooks hooks = { NULL, res_record, res };
 	char err[ERR_MAX];
 	struct reloader *r;
 	void *arg;
 
 	arg = reload_http_new(urls, err);
 	ck_assert_msg(arg != NULL, "reload_http_new: %s", err);
-	r = reloader_new(&reload_http_backend, arg, delay_ms, res_record, res,
-	    err);
+	r = reloader_new(&reload_http_backend, arg, delay_ms, max_delay_ms,
+	    &hooks, err);
 	ck_assert_msg(r != NULL, "reloader_new: %s", err);
 	return r;
+}
+
+static struct reloader *
+http_reloader(const char *urls, long delay_ms, struct results *res)
+{
+	return http_reloader_max(urls, delay_ms, 0, res);
 }
 
 START_TEST(test_burst_one_reload)
@@ -394,6 +405,9 @@ START_TEST(test_500_retried_until_ok)
 	ck_assert_int_eq(res.ok[0], 0);
 	ck_assert_int_eq(res.ok[1], 0);
 	ck_assert_int_eq(res.ok[2], 1);
+	/* 500 is Prometheus refusing the rules: a kind, not a text. */
+	ck_assert_int_eq(res.kind[0], FM_REFUSED);
+	ck_assert_int_eq(res.kind[2], FM_OK);
 	ck_assert_msg(strstr(res.error[0], "answered 500: failed to reload "
 	    "config: rule file broken") != NULL, "error: %s", res.error[0]);
 	ck_assert_msg(strncmp(res.error[0], "POST ", 5) == 0 &&
@@ -430,6 +444,7 @@ START_TEST(test_refused_then_up)
 	ck_assert_int_eq(st.pending, 1);
 	ck_assert_msg(strstr(st.last_error, ": connection refused") != NULL,
 	    "last_error: %s", st.last_error);
+	ck_assert_int_eq(res.kind[0], FM_RETRY);
 	ck_assert_msg(strncmp(st.last_error, "POST http://127.0.0.1:", 22) == 0,
 	    "last_error: %s", st.last_error);
 
@@ -473,6 +488,7 @@ START_TEST(test_403_not_retried)
 	    "last_error: %s", st.last_error);
 	ck_assert_int_eq(res_count(&res), 1);
 	ck_assert_int_eq(res.ok[0], 0);
+	ck_assert_int_eq(res.kind[0], FM_FATAL);
 
 	/* The next change is tried again, once. */
 	reloader_trigger(r);
@@ -539,6 +555,7 @@ START_TEST(test_two_urls_one_down)
 	reloader_trigger(r);
 	ck_assert_int_eq(res_wait(&res, 1, 3000), 1);
 	ck_assert_int_eq(res.ok[0], 0);
+	ck_assert_int_eq(res.kind[0], FM_REFUSED);
 	ck_assert_int_eq(srv_posts(&b), 1);
 	ck_assert_msg(strstr(res.error[0], ua) != NULL &&
 	    strstr(res.error[0], ub) == NULL, "error: %s", res.error[0]);
@@ -587,8 +604,10 @@ START_TEST(test_null_backend)
 	struct reloader *r;
 	int i;
 
+	struct reloader_hooks hooks = { NULL, res_record, &res };
+
 	res_init(&res);
-	r = reloader_new(NULL, NULL, 50, res_record, &res, err);
+	r = reloader_new(NULL, NULL, 50, 0, &hooks, err);
 	ck_assert_msg(r != NULL, "reloader_new: %s", err);
 	for (i = 0; i < 5; i++)
 		reloader_trigger(r);
@@ -645,9 +664,52 @@ START_TEST(test_new_refuses_negative_delay)
 	arg = reload_http_new("http://127.0.0.1:1/-/reload", err);
 	ck_assert_ptr_nonnull(arg);
 	/* Takes arg even on failure: ASan would report it leaked. */
-	ck_assert_ptr_null(reloader_new(&reload_http_backend, arg, -1, NULL,
+	ck_assert_ptr_null(reloader_new(&reload_http_backend, arg, -1, 0,
 	    NULL, err));
 	ck_assert_msg(strstr(err, "negative") != NULL, "err: %s", err);
+}
+END_TEST
+
+/* Triggers every 20 ms keep restarting a 200 ms quiet time; the bound of
+ * 400 ms still brings a reload while they keep coming, and one more after
+ * the stream ends. Without the bound, none comes during the stream. */
+START_TEST(test_max_delay_bounds_a_stream)
+{
+	struct srv s;
+	struct results res;
+	struct reloader *r;
+	int64_t t0, first = 0;
+	char *url;
+	int bounded;
+
+	for (bounded = 1; bounded >= 0; bounded--) {
+		srv_init(&s, 200);
+		res_init(&res);
+		url = srv_url(&s);
+		r = http_reloader_max(url, 200, bounded ? 400 : 0, &res);
+		t0 = now_ms();
+		while (now_ms() - t0 < 1500) {
+			reloader_trigger(r);
+			if (first == 0 && srv_posts(&s) > 0)
+				first = now_ms() - t0;
+			usleep(20 * 1000);
+		}
+		if (bounded) {
+			/* Within the bound (and a scheduling margin), and
+			 * again at each bound while the stream lasted. */
+			ck_assert_msg(first > 0 && first < 400 + 250,
+			    "first reload after %lld ms", (long long)first);
+			ck_assert_int_ge(srv_posts(&s), 2);
+		} else
+			ck_assert_int_eq(srv_posts(&s), 0);
+		/* The stream's end: quiet for the delay, one more reload. */
+		ck_assert_int_eq(res_wait(&res, 1, 3000), 1);
+		ck_assert_int_eq(srv_wait_posts(&s, bounded ? 3 : 1, 3000), 1);
+		reloader_free(r);
+		free(url);
+		srv_release(&s);
+		first = 0;
+	}
 }
 END_TEST
 
@@ -670,6 +732,7 @@ reloader_suite(void)
 	tcase_add_test(tc, test_null_backend);
 	tcase_add_test(tc, test_free_during_backoff);
 	tcase_add_test(tc, test_new_refuses_negative_delay);
+	tcase_add_test(tc, test_max_delay_bounds_a_stream);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -156,167 +156,208 @@ repeat(char c, size_t n)
 
 /*
  * Refusals: one table row per way a request can be wrong. The message must
- * name the parameter (as DFM spells it, whatever the request's case) and,
- * where given, say why.
+ * name the parameter (as DFM spells it, whatever the request's case), say
+ * why, and where given quote the value.
  */
 
 struct refusal {
 	const char	*body;		/* form-encoded parameters */
 	const char	*param;		/* the message names this */
-	const char	*why;		/* and says this, or NULL */
+	const char	*why;		/* and says why */
+	const char	*value;		/* and quotes this, or NULL */
 };
 
 #define SN	"serviceName=svc&"
 #define AL	SN "alertName=a&alertIf=up&"
 
+/* The reasons, as the messages say them. */
+#define R_NAME		"must be 1..255 of [A-Za-z0-9_.-]"
+#define R_PORT		"is not a port (1..65535)"
+#define R_DUR		"is not a duration"
+#define R_LONGER	"is longer than scrapeInterval"
+#define R_PATH		"must start with '/' and hold no space or control"
+#define R_NO_EQ		"has no '=' (want key=value)"
+#define R_LABEL		"is not a valid label name"
+#define R_WITHOUT	"is given without"
+#define R_INDEX		"alert index must be 1..100"
+#define R_TARGET	"is not host:port (port 1..65535)"
+#define R_NODE_JSON	"is not a JSON array"
+#define R_NODE_ENTRY	"is not [hostname, address]"
+
 static const struct refusal refusals[] = {
 	/* serviceName */
-	{ "scrapePort=80", "serviceName", "required" },
-	{ "serviceName=../x", "serviceName", "\"../x\"" },
-	{ "serviceName=..%2Fx", "serviceName", "\"../x\"" },
-	{ "serviceName=a/b", "serviceName", "\"a/b\"" },
-	{ "serviceName=a%2Fb", "serviceName", "\"a/b\"" },
-	{ "serviceName=", "serviceName", NULL },
-	{ "serviceName", "serviceName", NULL },
-	{ "serviceName=.x", "serviceName", "\".x\"" },
-	{ "serviceName=-x", "serviceName", "\"-x\"" },
-	{ "serviceName=_x", "serviceName", "\"_x\"" },
-	{ "serviceName=.", "serviceName", NULL },
-	{ "serviceName=..", "serviceName", NULL },
-	{ "serviceName=%2e%2e", "serviceName", "\"..\"" },
-	{ "serviceName=%2E%2E%2Fetc", "serviceName", "\"../etc\"" },
-	{ "serviceName=a+b", "serviceName", "\"a b\"" },
-	{ "serviceName=a%0Ab", "serviceName", NULL },
-	{ "serviceName=a%5Cb", "serviceName", NULL },
-	{ "serviceName=a:b", "serviceName", NULL },
-	{ "serviceName=%C3%A9t%C3%A9", "serviceName", NULL },
-	{ "serviceName=a*", "serviceName", NULL },
-	{ "SERVICENAME=../x", "serviceName", "\"../x\"" },
+	{ "scrapePort=80", "serviceName", "is required", NULL },
+	{ "serviceName=../x", "serviceName", R_NAME, "\"../x\"" },
+	{ "serviceName=..%2Fx", "serviceName", R_NAME, "\"../x\"" },
+	{ "serviceName=a/b", "serviceName", R_NAME, "\"a/b\"" },
+	{ "serviceName=a%2Fb", "serviceName", R_NAME, "\"a/b\"" },
+	{ "serviceName=", "serviceName", R_NAME, NULL },
+	{ "serviceName", "serviceName", R_NAME, NULL },
+	{ "serviceName=.x", "serviceName", R_NAME, "\".x\"" },
+	{ "serviceName=-x", "serviceName", R_NAME, "\"-x\"" },
+	{ "serviceName=_x", "serviceName", R_NAME, "\"_x\"" },
+	{ "serviceName=.", "serviceName", R_NAME, NULL },
+	{ "serviceName=..", "serviceName", R_NAME, NULL },
+	{ "serviceName=%2e%2e", "serviceName", R_NAME, "\"..\"" },
+	{ "serviceName=%2E%2E%2Fetc", "serviceName", R_NAME, "\"../etc\"" },
+	{ "serviceName=a+b", "serviceName", R_NAME, "\"a b\"" },
+	{ "serviceName=a%0Ab", "serviceName", R_NAME, NULL },
+	{ "serviceName=a%5Cb", "serviceName", R_NAME, NULL },
+	{ "serviceName=a:b", "serviceName", R_NAME, NULL },
+	{ "serviceName=%C3%A9t%C3%A9", "serviceName", R_NAME, NULL },
+	{ "serviceName=a*", "serviceName", R_NAME, NULL },
+	{ "SERVICENAME=../x", "serviceName", R_NAME, "\"../x\"" },
 	/* scrapePort */
-	{ SN "scrapePort=0", "scrapePort", "\"0\"" },
-	{ SN "scrapePort=65536", "scrapePort", "\"65536\"" },
-	{ SN "scrapePort=abc", "scrapePort", "\"abc\"" },
-	{ SN "scrapePort=-1", "scrapePort", NULL },
-	{ SN "scrapePort=080", "scrapePort", NULL },
-	{ SN "scrapePort=80.5", "scrapePort", NULL },
-	{ SN "scrapePort=+80", "scrapePort", NULL },
-	{ SN "scrapePort=80+", "scrapePort", NULL },
-	{ SN "scrapePort=999999", "scrapePort", NULL },
-	{ SN "scrapePort=0x50", "scrapePort", NULL },
-	{ SN "SCRAPEPORT=abc", "scrapePort", "\"abc\"" },
+	{ SN "scrapePort=0", "scrapePort", R_PORT, "\"0\"" },
+	{ SN "scrapePort=65536", "scrapePort", R_PORT, "\"65536\"" },
+	{ SN "scrapePort=abc", "scrapePort", R_PORT, "\"abc\"" },
+	{ SN "scrapePort=-1", "scrapePort", R_PORT, NULL },
+	{ SN "scrapePort=080", "scrapePort", R_PORT, NULL },
+	{ SN "scrapePort=80.5", "scrapePort", R_PORT, NULL },
+	{ SN "scrapePort=+80", "scrapePort", R_PORT, NULL },
+	{ SN "scrapePort=80+", "scrapePort", R_PORT, NULL },
+	{ SN "scrapePort=999999", "scrapePort", R_PORT, NULL },
+	{ SN "scrapePort=0x50", "scrapePort", R_PORT, NULL },
+	{ SN "SCRAPEPORT=abc", "scrapePort", R_PORT, "\"abc\"" },
 	/* durations */
-	{ SN "scrapeInterval=abc", "scrapeInterval", "\"abc\"" },
-	{ SN "scrapeInterval=10", "scrapeInterval", NULL },
-	{ SN "scrapeInterval=1.5s", "scrapeInterval", NULL },
-	{ SN "scrapeInterval=-1s", "scrapeInterval", NULL },
-	{ SN "scrapeInterval=5m5h", "scrapeInterval", NULL },
-	{ SN "scrapeInterval=1S", "scrapeInterval", NULL },
-	{ SN "scrapeInterval=s", "scrapeInterval", NULL },
-	{ SN "scrapeInterval=99999999999y", "scrapeInterval", NULL },
-	{ SN "scrapeinterval=1x", "scrapeInterval", NULL },
-	{ SN "scrapeTimeout=abc", "scrapeTimeout", "\"abc\"" },
-	{ SN "scrapeTimeout=10+s", "scrapeTimeout", NULL },
-	{ SN "scrapeTimeout=1m1m", "scrapeTimeout", NULL },
-	{ SN "scrapeTimeout=1ns", "scrapeTimeout", NULL },
-	{ SN "scrapeInterval=10s&scrapeTimeout=15s", "scrapeTimeout",
-	  "longer than scrapeInterval" },
-	{ SN "scrapeInterval=1m&scrapeTimeout=1m1ms", "scrapeTimeout", NULL },
-	{ AL "alertFor=abc", "alertFor", "\"abc\"" },
-	{ AL "alertFor=5+minutes", "alertFor", NULL },
-	{ AL "alertFor=1h-5m", "alertFor", NULL },
+	{ SN "scrapeInterval=abc", "scrapeInterval", R_DUR, "\"abc\"" },
+	{ SN "scrapeInterval=10", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeInterval=1.5s", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeInterval=-1s", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeInterval=5m5h", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeInterval=1S", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeInterval=s", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeInterval=99999999999y", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeinterval=1x", "scrapeInterval", R_DUR, NULL },
+	{ SN "scrapeTimeout=abc", "scrapeTimeout", R_DUR, "\"abc\"" },
+	{ SN "scrapeTimeout=10+s", "scrapeTimeout", R_DUR, NULL },
+	{ SN "scrapeTimeout=1m1m", "scrapeTimeout", R_DUR, NULL },
+	{ SN "scrapeTimeout=1ns", "scrapeTimeout", R_DUR, NULL },
+	{ SN "scrapeInterval=10s&scrapeTimeout=15s", "scrapeTimeout", R_LONGER,
+	  "\"15s\"" },
+	{ SN "scrapeInterval=1m&scrapeTimeout=1m1ms", "scrapeTimeout",
+	  R_LONGER, "\"1m1ms\"" },
+	{ AL "alertFor=abc", "alertFor", R_DUR, "\"abc\"" },
+	{ AL "alertFor=5+minutes", "alertFor", R_DUR, NULL },
+	{ AL "alertFor=1h-5m", "alertFor", R_DUR, NULL },
 	{ SN "alertName.4=a&alertIf.4=up&alertFor.4=1d1y", "alertFor.4",
-	  "\"1d1y\"" },
+	  R_DUR, "\"1d1y\"" },
 	/* metricsPath, scheme, scrapeType, replicas */
-	{ SN "metricsPath=metrics", "metricsPath", "'/'" },
-	{ SN "metricsPath=%2Fa+b", "metricsPath", NULL },
-	{ SN "metricsPath=%2Fa%09", "metricsPath", NULL },
-	{ SN "scheme=ftp", "scheme", "\"ftp\"" },
-	{ SN "scheme=HTTP", "scheme", NULL },
-	{ SN "scrapeType=consul", "scrapeType", "\"consul\"" },
-	{ SN "replicas=abc", "replicas", "\"abc\"" },
-	{ SN "replicas=-1", "replicas", NULL },
+	{ SN "metricsPath=metrics", "metricsPath", R_PATH, NULL },
+	{ SN "metricsPath=%2Fa+b", "metricsPath", R_PATH, NULL },
+	{ SN "metricsPath=%2Fa%09", "metricsPath", R_PATH, NULL },
+	{ SN "scheme=ftp", "scheme", "must be http or https", "\"ftp\"" },
+	{ SN "scheme=HTTP", "scheme", "must be http or https", NULL },
+	{ SN "scrapeType=consul", "scrapeType",
+	  "must be static_configs or dns_sd_configs", "\"consul\"" },
+	{ SN "replicas=abc", "replicas", "is not a number of replicas",
+	  "\"abc\"" },
+	{ SN "replicas=-1", "replicas", "is not a number of replicas", NULL },
 	/* alertLabels and alertAnnotations */
-	{ AL "alertLabels=severity", "alertLabels", "'='" },
-	{ AL "alertLabels=a=b,severity", "alertLabels", "item 2" },
-	{ AL "alertLabels=1a=b", "alertLabels", "label name" },
-	{ AL "alertLabels=a-b=c", "alertLabels", "label name" },
-	{ AL "alertLabels=a.b=c", "alertLabels", "label name" },
-	{ AL "alertLabels==c", "alertLabels", "label name" },
-	{ AL "alertLabels=a=b,,c=d", "alertLabels", "item 2" },
-	{ AL "alertAnnotations=summary", "alertAnnotations", "'='" },
-	{ AL "alertAnnotations=s%C3%BCmmary=x", "alertAnnotations",
-	  "label name" },
+	{ AL "alertLabels=severity", "alertLabels", R_NO_EQ, "item 1" },
+	{ AL "alertLabels=a=b,severity", "alertLabels", R_NO_EQ, "item 2" },
+	{ AL "alertLabels=1a=b", "alertLabels", R_LABEL, "\"1a\"" },
+	{ AL "alertLabels=a-b=c", "alertLabels", R_LABEL, "\"a-b\"" },
+	{ AL "alertLabels=a.b=c", "alertLabels", R_LABEL, "\"a.b\"" },
+	{ AL "alertLabels==c", "alertLabels", R_LABEL, "\"\"" },
+	{ AL "alertLabels=a=b,,c=d", "alertLabels", R_NO_EQ, "item 2" },
+	{ AL "alertAnnotations=summary", "alertAnnotations", R_NO_EQ,
+	  "\"summary\"" },
+	{ AL "alertAnnotations=s%C3%BCmmary=x", "alertAnnotations", R_LABEL,
+	  NULL },
 	{ SN "alertName.2=a&alertIf.2=up&alertLabels.2=x", "alertLabels.2",
-	  "'='" },
+	  R_NO_EQ, NULL },
 	{ SN "alertName.7=a&alertIf.7=up&alertAnnotations.7=-=x",
-	  "alertAnnotations.7", "label name" },
+	  "alertAnnotations.7", R_LABEL, NULL },
 	/* alert names and indexes */
-	{ SN "alertName=a", "alertIf", NULL },
-	{ SN "alertIf=up", "alertName", NULL },
-	{ SN "alertFor=5m", "alertFor", NULL },
-	{ SN "alertLabels=a=b", "alertLabels", NULL },
-	{ SN "alertPersistent=true", "alertPersistent", NULL },
-	{ SN "alertName.2=a", "alertIf.2", NULL },
-	{ SN "alertIf.3=up", "alertName.3", NULL },
-	{ SN "alertFor.5=1m", "alertFor.5", NULL },
-	{ SN "alertName=a+b&alertIf=up", "alertName", "\"a b\"" },
-	{ SN "alertName=a%2Fb&alertIf=up", "alertName", NULL },
-	{ AL "alertPersistent=yes", "alertPersistent", "\"yes\"" },
-	{ SN "alertName.0=a&alertIf.0=up", "alertName.0", "1..100" },
-	{ SN "alertName.101=a&alertIf.101=up", "alertName.101", "1..100" },
-	{ SN "alertName.01=a&alertIf.01=up", "alertName.01", "1..100" },
-	{ SN "alertIf.1000=up", "alertIf.1000", "1..100" },
-	{ SN "alertName.=a", "alertName.", "1..100" },
-	{ SN "alertName.1x=a", "alertName.1x", "1..100" },
-	{ SN "ALERTNAME.0=a", "ALERTNAME.0", "1..100" },
-	{ AL "alertName.1=a&alertIf.1=up", "twice", NULL },
+	{ SN "alertName=a", "alertIf", R_WITHOUT, NULL },
+	{ SN "alertIf=up", "alertName", R_WITHOUT, NULL },
+	{ SN "alertFor=5m", "alertFor", R_WITHOUT, NULL },
+	{ SN "alertLabels=a=b", "alertLabels", R_WITHOUT, NULL },
+	{ SN "alertPersistent=true", "alertPersistent", R_WITHOUT, NULL },
+	{ SN "alertName.2=a", "alertIf.2", R_WITHOUT, NULL },
+	{ SN "alertIf.3=up", "alertName.3", R_WITHOUT, NULL },
+	{ SN "alertFor.5=1m", "alertFor.5", R_WITHOUT, NULL },
+	{ SN "alertName=a+b&alertIf=up", "alertName",
+	  "may only hold letters, digits", "\"a b\"" },
+	{ SN "alertName=a%2Fb&alertIf=up", "alertName",
+	  "may only hold letters, digits", NULL },
+	{ AL "alertPersistent=maybe", "alertPersistent",
+	  "must be true or false", "\"maybe\"" },
+	{ AL "alertPersistent.1=yes", "alertPersistent.1", R_WITHOUT, NULL },
+	{ SN "alertName.0=a&alertIf.0=up", "alertName.0", R_INDEX, NULL },
+	{ SN "alertName.101=a&alertIf.101=up", "alertName.101", R_INDEX,
+	  NULL },
+	{ SN "alertName.01=a&alertIf.01=up", "alertName.01", R_INDEX, NULL },
+	{ SN "alertIf.1000=up", "alertIf.1000", R_INDEX, NULL },
+	{ SN "alertName.=a", "alertName.", R_INDEX, NULL },
+	{ SN "alertName.1x=a", "alertName.1x", R_INDEX, NULL },
+	{ SN "ALERTNAME.0=a", "ALERTNAME.0", R_INDEX, NULL },
+	{ AL "alertName.1=a&alertIf.1=up", "svc_a", "is given twice", NULL },
 	{ SN "alertName=a-b&alertIf=up&alertName.2=ab&alertIf.2=up",
-	  "svc_ab", "twice" },
-	{ SN "alertname.1=a&ALERTIF.1=up&AlertFor.1=x", "alertFor.1", NULL },
+	  "svc_ab", "is given twice", NULL },
+	{ SN "alertname.1=a&ALERTIF.1=up&AlertFor.1=x", "alertFor.1", R_DUR,
+	  "\"x\"" },
 	/* '@' without shortcuts */
 	{ SN "alertName=a&alertIf=@service_mem_limit:0.8", "alertIf",
-	  "shortcuts" },
+	  "shortcuts are not available", NULL },
 	{ SN "alertName.9=a&alertIf.9=@replicas_running", "alertIf.9",
-	  "shortcuts" },
+	  "shortcuts are not available", NULL },
 	/* targets */
-	{ SN "targets=host", "targets", "\"host\"" },
-	{ SN "targets=host:0", "targets", "\"host:0\"" },
-	{ SN "targets=host:65536", "targets", NULL },
-	{ SN "targets=host:http", "targets", NULL },
-	{ SN "targets=a%2Fb:80", "targets", "\"a/b:80\"" },
-	{ SN "targets=:80", "targets", NULL },
-	{ SN "targets=a:1,,b:2", "targets", NULL },
-	{ SN "targets=a:1,b", "targets", "\"b\"" },
-	{ SN "targets=[zz]:80", "targets", NULL },
-	{ SN "targets=a+b:80", "targets", NULL },
+	{ SN "targets=host", "targets", R_TARGET, "\"host\"" },
+	{ SN "targets=host:0", "targets", R_TARGET, "\"host:0\"" },
+	{ SN "targets=host:65536", "targets", R_TARGET, NULL },
+	{ SN "targets=host:http", "targets", R_TARGET, NULL },
+	{ SN "targets=a%2Fb:80", "targets", R_TARGET, "\"a/b:80\"" },
+	{ SN "targets=:80", "targets", R_TARGET, NULL },
+	{ SN "targets=a:1,,b:2", "targets", R_TARGET, "\"\"" },
+	{ SN "targets=a:1,b", "targets", R_TARGET, "\"b\"" },
+	{ SN "targets=[zz]:80", "targets", R_TARGET, NULL },
+	{ SN "targets=a+b:80", "targets", R_TARGET, NULL },
 	/* nodeInfo */
-	{ SN "nodeInfo=[[", "nodeInfo", NULL },
-	{ SN "nodeInfo={}", "nodeInfo", NULL },
-	{ SN "nodeInfo=null", "nodeInfo", NULL },
-	{ SN "nodeInfo=%22n1%22", "nodeInfo", NULL },
-	{ SN "nodeInfo=[1]", "nodeInfo", NULL },
+	{ SN "nodeInfo=[[", "nodeInfo", R_NODE_JSON, NULL },
+	{ SN "nodeInfo={}", "nodeInfo", R_NODE_JSON, NULL },
+	{ SN "nodeInfo=null", "nodeInfo", R_NODE_JSON, NULL },
+	{ SN "nodeInfo=%22n1%22", "nodeInfo", R_NODE_JSON, NULL },
+	{ SN "nodeInfo=[1]", "nodeInfo", R_NODE_ENTRY, "entry 1" },
 	{ SN "nodeInfo=[[%22n1%5Cu0000x%22,%2210.0.0.1%22]]", "nodeInfo",
-	  "NUL" },
-	{ SN "nodeInfo=[[%22n1%22]]", "nodeInfo", NULL },
+	  "holds a NUL character", NULL },
+	{ SN "nodeInfo=[[%22n1%22]]", "nodeInfo", R_NODE_ENTRY, NULL },
 	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22,%22id%22,%22x%22]]",
-	  "nodeInfo", NULL },
-	{ SN "nodeInfo=[[%22n1%22,1]]", "nodeInfo", NULL },
-	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22,null]]", "nodeInfo", NULL },
+	  "nodeInfo", R_NODE_ENTRY, NULL },
+	{ SN "nodeInfo=[[%22n1%22,1]]", "nodeInfo", R_NODE_ENTRY, NULL },
+	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22,null]]", "nodeInfo",
+	  R_NODE_ENTRY, NULL },
 	{ SN "nodeInfo=[[%22n1%22,%2210.0.0.1%22],[]]", "nodeInfo",
-	  "entry 2" },
-	{ SN "nodeInfo=[[%22%22,%2210.0.0.1%22]]", "nodeInfo", NULL },
-	{ SN "nodeInfo=[[%22n1%22,%22a+b%22]]", "nodeInfo", NULL },
-	{ SN "nodeInfo=[[%22n1%22,%22%22]]", "nodeInfo", NULL },
-	{ SN "NODEINFO=[[", "nodeInfo", NULL },
+	  R_NODE_ENTRY, "entry 2" },
+	{ SN "nodeInfo=[[%22%22,%2210.0.0.1%22]]", "nodeInfo", R_NODE_ENTRY,
+	  NULL },
+	{ SN "nodeInfo=[[%22n1%22,%22a+b%22]]", "nodeInfo", R_NODE_ENTRY,
+	  NULL },
+	{ SN "nodeInfo=[[%22n1%22,%22%22]]", "nodeInfo", R_NODE_ENTRY, NULL },
+	{ SN "NODEINFO=[[", "nodeInfo", R_NODE_JSON, NULL },
 	/* bytes that are not UTF-8 */
-	{ SN "env=%FF", "env", "UTF-8" },
+	{ SN "env=%FF", "env", "is not valid UTF-8", NULL },
 };
+
+/* Row r refused with ctx: parameter, reason and value in the message. */
+static void
+refuse_row(const struct refusal *r, const struct request_ctx *ctx)
+{
+	struct service svc;
+	char err[ERR_MAX];
+
+	refuse_form(r->body, ctx, r->param, r->why);
+	if (r->value == NULL)
+		return;
+	ck_assert_int_eq(parse_form(r->body, ctx, &svc, err), -1);
+	ck_assert_msg(strstr(err, r->value) != NULL,
+	    "%s: message \"%s\" does not quote %s", r->body, err, r->value);
+}
 
 START_TEST(test_refusal)
 {
-	const struct refusal *r = &refusals[_i];
-
-	refuse_form(r->body, &no_ctx, r->param, r->why);
+	refuse_row(&refusals[_i], &no_ctx);
 }
 END_TEST
 
@@ -329,7 +370,7 @@ START_TEST(test_refusal_with_shortcuts)
 
 	if (strstr(r->body, "alertIf=@") == NULL &&
 	    strstr(r->body, "alertIf.9=@") == NULL)
-		refuse_form(r->body, &ctx, r->param, r->why);
+		refuse_row(r, &ctx);
 	shortcuts_free(t);
 }
 END_TEST
@@ -392,55 +433,6 @@ START_TEST(test_service_name_valid)
 		ck_assert_msg(service_name_valid(good[i]), "%s", good[i]);
 	for (i = 0; i < nitems(bad); i++)
 		ck_assert_msg(!service_name_valid(bad[i]), "%s", bad[i]);
-}
-END_TEST
-
-/*
- * Durations and label names.
- */
-
-START_TEST(test_duration_valid)
-{
-	static const char *const good[] = {
-		"0", "0s", "15s", "1m", "1m30s", "500ms", "1h", "2d", "1w",
-		"1y", "1s500ms", "1h1m1s1ms", "1y1w1d1h1m1s1ms", "01s",
-		"90m", "292y", "9223372036854ms", "106751d23h47m16s854ms",
-	};
-	static const char *const bad[] = {
-		"", "s", "ms", "1", "10", "1.5s", "1S", "1M", "5m5h", "1m1m",
-		"1ms1s", "1ns", "1us", "-1s", "+1s", " 1s", "1s ", "1 s",
-		"1mss", "1sm", "1s0", "abc", "1d1y", "0x10s",
-		/* past Prometheus's limit (int64 nanoseconds): refused there,
-		 * so refused here */
-		"293y", "9223372036855ms", "106751d23h47m16s855ms",
-		"99999999999999999y", "999999999999999999ms",
-		"9999999999999999999s",
-	};
-	size_t i;
-
-	for (i = 0; i < nitems(good); i++)
-		ck_assert_msg(request_duration_valid(good[i]) == 1, "%s",
-		    good[i]);
-	for (i = 0; i < nitems(bad); i++)
-		ck_assert_msg(request_duration_valid(bad[i]) == 0, "%s",
-		    bad[i]);
-}
-END_TEST
-
-START_TEST(test_label_name_valid)
-{
-	static const char *const good[] = {
-		"a", "_", "_a", "A_1", "severity", "__name__",
-	};
-	static const char *const bad[] = {
-		"", "1a", "a-b", "a.b", "a b", "a=b", "\xc3\xa9", "a:b",
-	};
-	size_t i;
-
-	for (i = 0; i < nitems(good); i++)
-		ck_assert_msg(request_label_name_valid(good[i]), "%s", good[i]);
-	for (i = 0; i < nitems(bad); i++)
-		ck_assert_msg(!request_label_name_valid(bad[i]), "%s", bad[i]);
 }
 END_TEST
 
@@ -608,6 +600,35 @@ START_TEST(test_empty_values_absent)
 	ck_assert_uint_eq(svc.ntargets, 0);
 	ck_assert_uint_eq(svc.params.n, 1);
 	service_release(&svc);
+}
+END_TEST
+
+/* alertPersistent takes the one boolean vocabulary (values.h), as every
+ * flag and variable does. */
+START_TEST(test_alert_persistent_words)
+{
+	static const struct {
+		const char	*word;
+		int		 persistent;
+	} words[] = {
+		{ "true", 1 }, { "TRUE", 1 }, { "yes", 1 }, { "On", 1 },
+		{ "1", 1 }, { "t", 1 }, { "false", 0 }, { "no", 0 },
+		{ "OFF", 0 }, { "0", 0 }, { "F", 0 },
+	};
+	struct service svc;
+	char *body;
+	size_t i;
+
+	for (i = 0; i < nitems(words); i++) {
+		ck_assert_int_ne(asprintf(&body, "serviceName=s&alertName=a"
+		    "&alertIf=up&alertPersistent=%s", words[i].word), -1);
+		accept_form(body, &no_ctx, &svc);
+		ck_assert_uint_eq(svc.nalerts, 1);
+		ck_assert_msg(svc.alerts[0].persistent == words[i].persistent,
+		    "alertPersistent=%s", words[i].word);
+		service_release(&svc);
+		free(body);
+	}
 }
 END_TEST
 
@@ -1080,8 +1101,6 @@ request_suite(void)
 	tcase_add_test(tc, test_service_name_length);
 	tcase_add_test(tc, test_service_name_nul);
 	tcase_add_test(tc, test_service_name_valid);
-	tcase_add_test(tc, test_duration_valid);
-	tcase_add_test(tc, test_label_name_valid);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accepted");
@@ -1092,6 +1111,7 @@ request_suite(void)
 	tcase_add_test(tc, test_alert_all_indexes);
 	tcase_add_test(tc, test_empty_values_absent);
 	tcase_add_test(tc, test_names_case_insensitive);
+	tcase_add_test(tc, test_alert_persistent_words);
 	tcase_add_test(tc, test_unknown_params_kept);
 	tcase_add_test(tc, test_target_labels);
 	tcase_add_test(tc, test_targets);

@@ -1,5 +1,7 @@
 /* check_store.c: the store on a real temp dir: what ends up on disk after
- * writes, removes, moves, failed writes and concurrent writers. */
+ * writes, removes, moves, failed writes and concurrent writers; the
+ * bounded reader and atomic writer of files outside the data dir, the
+ * temp-name rule, the hashes, listings and the read-only store. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -966,6 +968,431 @@ START_TEST(concurrent_writes_one_name)
 }
 END_TEST
 
+/*
+ * Files outside the data dir: the bounded reader and the atomic writer.
+ */
+
+START_TEST(read_file_bounded)
+{
+	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *p, *q, *buf;
+	size_t len = 99;
+
+	/* Missing: ENOENT, nothing returned, the path in err. */
+	p = xpath(dir, "nope");
+	buf = (char *)"sentinel";
+	errno = 0;
+	ck_assert_int_eq(store_read_file(p, 100, &buf, &len, err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_null(buf);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_msg(strstr(err, p) != NULL && strstr(err, ": cannot open: ")
+	    != NULL, "err: %s", err);
+	free(p);
+
+	/* Exactly max bytes is fine; one more is EFBIG. */
+	p = xpath(dir, "ten");
+	tu_spit(p, "0123456789");
+	ck_assert_int_eq(store_read_file(p, 10, &buf, &len, err), 0);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_str_eq(buf, "0123456789");
+	free(buf);
+	errno = 0;
+	ck_assert_int_eq(store_read_file(p, 9, &buf, &len, err), -1);
+	ck_assert_int_eq(errno, EFBIG);
+	ck_assert_ptr_null(buf);
+	ck_assert_msg(strstr(err, "larger than 9 bytes") != NULL, "err: %s",
+	    err);
+
+	/* A link is followed; an empty file is an empty string. */
+	q = xpath(dir, "link");
+	ck_assert_int_eq(symlink(p, q), 0);
+	ck_assert_int_eq(store_read_file(q, 10, &buf, &len, err), 0);
+	ck_assert_str_eq(buf, "0123456789");
+	free(buf);
+	free(q);
+	free(p);
+	p = xpath(dir, "empty");
+	tu_spit(p, "");
+	ck_assert_int_eq(store_read_file(p, 10, &buf, &len, err), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_str_eq(buf, "");
+	free(buf);
+	free(p);
+
+	/* Not a regular file: refused, a FIFO without hanging. */
+	errno = 0;
+	ck_assert_int_eq(store_read_file(dir, 10, &buf, &len, err), -1);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_msg(strstr(err, "not a regular file") != NULL, "err: %s",
+	    err);
+	p = xpath(dir, "fifo");
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	errno = 0;
+	ck_assert_int_eq(store_read_file(p, 10, &buf, &len, err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(buf);
+	free(p);
+
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Temp files of any name in dir (the store's rule). */
+static int
+count_tmp_in(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (store_temp_name(de->d_name, NULL))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* prometheus.yml: its directory made, the mode kept, identical bytes left
+ * alone, stale temp files of that name (only) swept. */
+START_TEST(write_file_replaces)
+{
+	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *sub, *path, *stale,
+	    *other, *text;
+	struct stat a, b;
+
+	sub = xpath(dir, "etc");
+	path = xpath(dir, "etc/prometheus.yml");
+	stale = xpath(dir, "etc/.prometheus.yml.tmp.1.1");
+	other = xpath(dir, "etc/.other.yml.tmp.1.1");
+	ck_assert_msg(store_write_file(path, "a: 1\n", 5, STORE_MODE_KEEP,
+	    err) == 0, "%s", err);
+	text = tu_slurp(path);
+	ck_assert_str_eq(text, "a: 1\n");
+	free(text);
+	ck_assert_int_eq(stat(path, &a), 0);
+	ck_assert_int_eq(a.st_mode & 0777, 0644);
+	/* The same bytes again: not rewritten (same inode). */
+	ck_assert_int_eq(store_write_file(path, "a: 1\n", 5, STORE_MODE_KEEP,
+	    err), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_uint_eq(a.st_ino, b.st_ino);
+	/* New bytes: a new file renamed over, the mode kept, a stale temp
+	 * file of this name gone, another file's left alone. */
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	tu_spit(stale, "half");
+	tu_spit(other, "not ours");
+	ck_assert_int_eq(store_write_file(path, "a: 2\n", 5, STORE_MODE_KEEP,
+	    err), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_uint_ne(a.st_ino, b.st_ino);
+	ck_assert_int_eq(b.st_mode & 0777, 0640);
+	text = tu_slurp(path);
+	ck_assert_str_eq(text, "a: 2\n");
+	free(text);
+	ck_assert(!tu_exists(stale));
+	ck_assert(tu_exists(other));
+	ck_assert_int_eq(unlink(other), 0);
+	ck_assert_int_eq(count_tmp_in(sub), 0);
+	/* A mode given wins, even over identical bytes. */
+	ck_assert_int_eq(store_write_file(path, "a: 2\n", 5, 0600, err), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_int_eq(b.st_mode & 0777, 0600);
+	text = tu_slurp(path);
+	ck_assert_str_eq(text, "a: 2\n");
+	free(text);
+	/* Not a file name. */
+	errno = 0;
+	ck_assert_int_eq(store_write_file("", "x", 1, STORE_MODE_KEEP, err),
+	    -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(store_write_file(dir, "x", 1, STORE_MODE_KEEP, err),
+	    -1);
+	ck_assert_int_eq(count_tmp_in(sub), 0);
+	free(other);
+	free(stale);
+	free(path);
+	free(sub);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A write that fails half way leaves the old file and no temp file; as
+ * write_fails_file_size_limit, this works for root too. */
+START_TEST(write_file_fails_keeps_old)
+{
+	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *path, *big, *text;
+	struct rlimit old, lim;
+	void (*oldsig)(int);
+	int rc, saved;
+
+	path = xpath(dir, "prometheus.yml");
+	ck_assert_int_eq(store_write_file(path, old_body, strlen(old_body),
+	    STORE_MODE_KEEP, err), 0);
+	big = malloc(65536);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'n', 65536);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 4096;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	errno = 0;
+	rc = store_write_file(path, big, 65536, STORE_MODE_KEEP, err);
+	saved = errno;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(saved, EFBIG);
+	ck_assert_msg(strstr(err, path) != NULL && strstr(err, "cannot write")
+	    != NULL, "err: %s", err);
+	text = tu_slurp(path);
+	ck_assert_str_eq(text, old_body);
+	free(text);
+	ck_assert_int_eq(count_tmp_in(dir), 0);
+	free(big);
+	free(path);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Unprivileged only: a directory without write permission. */
+START_TEST(write_file_readonly_dir)
+{
+	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *path, *probe, *text;
+	int fd;
+
+	path = xpath(dir, "prometheus.yml");
+	ck_assert_int_eq(store_write_file(path, "a: 2\n", 5, STORE_MODE_KEEP,
+	    err), 0);
+	ck_assert_int_eq(chmod(dir, 0555), 0);
+	probe = xpath(dir, "probe");
+	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644)) != -1) {
+		close(fd);
+		unlink(probe);
+		fprintf(stderr, "write_file_readonly_dir: privileged; "
+		    "skipped\n");
+		goto out;
+	}
+	ck_assert_int_eq(store_write_file(path, "a: 3\n", 5, STORE_MODE_KEEP,
+	    err), -1);
+	ck_assert_ptr_nonnull(strstr(err, path));
+	text = tu_slurp(path);
+	ck_assert_str_eq(text, "a: 2\n");
+	free(text);
+	ck_assert_int_eq(count_tmp_in(dir), 0);
+out:
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	free(probe);
+	free(path);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Names, hashes, listings, the read-only store.
+ */
+
+START_TEST(temp_names)
+{
+	long pid;
+
+	ck_assert_int_eq(store_temp_name(".web.json.tmp.123.4", &pid), 1);
+	ck_assert_int_eq(pid, 123);
+	ck_assert_int_eq(store_temp_name(".a.tmp.b.yml.tmp.77.0", &pid), 1);
+	ck_assert_int_eq(pid, 77);
+	ck_assert_int_eq(store_temp_name(".web.json.tmp.x", &pid), 1);
+	ck_assert_int_eq(pid, 0);
+	ck_assert_int_eq(store_temp_name(".a.yml.tmp.12.3", NULL), 1);
+	ck_assert_int_eq(store_temp_name(".prometheus.yml.tmp.1.1", NULL), 1);
+	ck_assert_int_eq(store_temp_name("web.json.tmp.1.2", &pid), 0);
+	ck_assert_int_eq(store_temp_name(".web.json", &pid), 0);
+	ck_assert_int_eq(store_temp_name("web.json", &pid), 0);
+	ck_assert_int_eq(store_temp_name("a.tmp.yml", NULL), 0);
+	ck_assert_int_eq(store_temp_name(".a.yml", NULL), 0);
+	ck_assert_int_eq(store_temp_name(".tmp.1.2", NULL), 0);
+	ck_assert_int_eq(store_temp_name("", NULL), 0);
+}
+END_TEST
+
+START_TEST(hashes)
+{
+	char base[214], name[256];
+
+	/* FNV-1a's prime with the store's own starting value: these
+	 * values are on disk (long names' bases) and must not change. */
+	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "", 0),
+	    0x14650fb0739d0383ULL);
+	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "a", 1),
+	    0x44bd8ad473cd9906ULL);
+	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "foobar", 6),
+	    0x88fad7c0a8ff07f2ULL);
+	/* Fed in pieces, the same. */
+	ck_assert_uint_eq(store_hash(store_hash(STORE_HASH_INIT, "foo", 3),
+	    "bar", 3), 0x88fad7c0a8ff07f2ULL);
+	/* The content hash tells sizes apart. */
+	ck_assert_uint_ne(store_hash_content("", 0),
+	    store_hash_content("\0", 1));
+	ck_assert_uint_eq(store_hash_content("abc", 3),
+	    store_hash_content("abc", 3));
+	/* The base of a long name is its head, '~' and the FNV-1a of the
+	 * whole name: file names on disk depend on it staying so. */
+	memset(name, 'a', 255);
+	name[255] = '\0';
+	store_base(name, base);
+	ck_assert_uint_eq(strlen(base), 213);
+	ck_assert_int_eq(base[196], '~');
+	{
+		char want[17];
+
+		snprintf(want, sizeof(want), "%016llx", (unsigned long long)
+		    store_hash(STORE_HASH_INIT, name, 255));
+		ck_assert_str_eq(base + 197, want);
+	}
+	ck_assert_int_eq(store_base_valid(base), 1);
+	ck_assert_int_eq(store_base_valid("web"), 1);
+	ck_assert_int_eq(store_base_valid("go-demo_main.v2"), 1);
+	ck_assert_int_eq(store_base_valid("_flowmon"), 0);
+	ck_assert_int_eq(store_base_valid("a~b"), 0);
+	ck_assert_int_eq(store_base_valid(""), 0);
+	base[200] = 'G';	/* not lower-case hex */
+	ck_assert_int_eq(store_base_valid(base), 0);
+}
+END_TEST
+
+START_TEST(list_and_read_entries)
+{
+	struct store st;
+	struct store_entry *v;
+	char err[ERR_MAX] = "", *dir, *p, *q, *buf;
+	size_t n, len;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_TARGETS, "b", "[]");
+	p = xpath(dir, "targets/.hidden.json");
+	tu_spit(p, "[1]");
+	free(p);
+	p = xpath(dir, "targets/.b.json.tmp.1.2");
+	tu_spit(p, "half");
+	free(p);
+	p = xpath(dir, "targets/link.json");
+	q = xpath(dir, "targets/b.json");
+	ck_assert_int_eq(symlink(q, p), 0);
+	free(q);
+	free(p);
+	p = xpath(dir, "targets/dangling.json");
+	ck_assert_int_eq(symlink("/nonexistent/x", p), 0);
+	free(p);
+
+	ck_assert_msg(store_list(&st, STORE_TARGETS, &v, &n, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(v[0].file, ".b.json.tmp.1.2");
+	ck_assert_str_eq(v[1].file, ".hidden.json");
+	ck_assert_str_eq(v[2].file, "b.json");
+	ck_assert_str_eq(v[3].file, "dangling.json");
+	ck_assert_str_eq(v[4].file, "link.json");
+	ck_assert(!v[2].link && S_ISREG(v[2].sb.st_mode));
+	ck_assert_uint_eq(v[2].sb.st_size, 2);
+	ck_assert(v[3].link && v[3].sb.st_mode == 0);
+	ck_assert(v[4].link && S_ISREG(v[4].sb.st_mode));
+	store_entries_free(v, n);
+
+	/* Entries are read by the name on disk, dot files included; a
+	 * name that leaves the directory is refused. */
+	ck_assert_int_eq(store_read_entry(&st, STORE_TARGETS, ".hidden.json",
+	    100, &buf, &len, err), 0);
+	ck_assert_str_eq(buf, "[1]");
+	free(buf);
+	errno = 0;
+	ck_assert_int_eq(store_read_entry(&st, STORE_TARGETS, "../state",
+	    100, &buf, &len, err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(store_read_entry(&st, STORE_TARGETS, "..", 100, &buf,
+	    &len, err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(store_exists(&st, STORE_TARGETS, "b"), 1);
+	ck_assert_int_eq(store_exists(&st, STORE_TARGETS, "c"), 0);
+
+	/* Any directory; a missing one is ENOENT. */
+	p = xpath(dir, "rules");
+	ck_assert_int_eq(store_list_dir(p, &v, &n, err), 0);
+	ck_assert_uint_eq(n, 0);
+	store_entries_free(v, n);
+	free(p);
+	p = xpath(dir, "nope");
+	errno = 0;
+	ck_assert_int_eq(store_list_dir(p, &v, &n, err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_msg(strstr(err, "cannot read directory") != NULL, "%s", err);
+	free(p);
+
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* `flowmon check`'s store: reads what is there, creates, sweeps and
+ * changes nothing. */
+START_TEST(open_read_only)
+{
+	struct store st;
+	struct store_entry *v;
+	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *p, *buf;
+	size_t n, len;
+
+	p = xpath(dir, "targets");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "targets/.a.json.tmp.1.1");
+	tu_spit(p, "half");
+	free(p);
+	p = xpath(dir, "targets/a.json");
+	tu_spit(p, "[]");
+	free(p);
+
+	ck_assert_msg(store_open_ro(&st, dir, err) == 0, "%s", err);
+	ck_assert_int_eq(count_entries(dir, 0), 1);	/* nothing created */
+	ck_assert(exists(dir, "targets/.a.json.tmp.1.1"));	/* not swept */
+	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "a", 10, &buf, &len,
+	    err), 0);
+	ck_assert_str_eq(buf, "[]");
+	free(buf);
+	ck_assert_int_eq(store_list(&st, STORE_TARGETS, &v, &n, err), 0);
+	ck_assert_uint_eq(n, 2);
+	store_entries_free(v, n);
+	errno = 0;
+	ck_assert_int_eq(store_list(&st, STORE_RULES, &v, &n, err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	errno = 0;
+	ck_assert_int_eq(store_write(&st, STORE_TARGETS, "a", "x", 1, err), -1);
+	ck_assert_int_eq(errno, EROFS);
+	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "a", err), -1);
+	ck_assert_int_eq(errno, EROFS);
+	ck_assert_int_eq(store_move(&st, STORE_TARGETS, STORE_TARGETS, "a",
+	    err), -1);
+	ck_assert_int_eq(errno, EROFS);
+	assert_file(dir, "targets/a.json", "[]");
+	store_release(&st);
+
+	p = xpath(dir, "nope");
+	errno = 0;
+	ck_assert_int_eq(store_open_ro(&st, p, err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_msg(strstr(err, "No such file") != NULL, "%s", err);
+	ck_assert(!tu_exists(p));
+	free(p);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1000,6 +1427,20 @@ store_suite(void)
 	tcase_add_test(tc, write_fails_rename);
 	tcase_add_test(tc, write_fails_readonly_dir);
 	tcase_add_test(tc, write_fails_file_size_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_test(tc, read_file_bounded);
+	tcase_add_test(tc, write_file_replaces);
+	tcase_add_test(tc, write_file_fails_keeps_old);
+	tcase_add_test(tc, write_file_readonly_dir);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shared");
+	tcase_add_test(tc, temp_names);
+	tcase_add_test(tc, hashes);
+	tcase_add_test(tc, list_and_read_entries);
+	tcase_add_test(tc, open_read_only);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");

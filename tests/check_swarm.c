@@ -14,7 +14,7 @@
 #include "request.h"
 #include "store.h"
 #include "testutil.h"
-#include "regfix.h"
+#include "fixture.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 

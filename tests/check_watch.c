@@ -79,11 +79,12 @@ pairs_hash(const char *const *pairs, size_t n)
 
 START_TEST(names_temp_and_ext)
 {
-	ck_assert_int_eq(watch_is_temp(".a.yml.tmp.12.3"), 1);
-	ck_assert_int_eq(watch_is_temp(".a.json.tmp.1.1"), 1);
-	ck_assert_int_eq(watch_is_temp("a.yml"), 0);
-	ck_assert_int_eq(watch_is_temp(".a.yml"), 0);
-	ck_assert_int_eq(watch_is_temp("a.tmp.yml"), 0);
+	/* The store's temp-name rule, which the watcher ignores. */
+	ck_assert_int_eq(store_temp_name(".a.yml.tmp.12.3", NULL), 1);
+	ck_assert_int_eq(store_temp_name(".a.json.tmp.1.1", NULL), 1);
+	ck_assert_int_eq(store_temp_name("a.yml", NULL), 0);
+	ck_assert_int_eq(store_temp_name(".a.yml", NULL), 0);
+	ck_assert_int_eq(store_temp_name("a.tmp.yml", NULL), 0);
 
 	ck_assert_int_eq(watch_name_matches("a.yml", ".yml"), 1);
 	/* Go's glob: '*' matches a leading dot and the empty string. */
@@ -125,7 +126,8 @@ START_TEST(hash_of_pairs)
 	ck_assert_uint_ne(pairs_hash(split1, 1), pairs_hash(split2, 1));
 	/* An empty file is a file. */
 	ck_assert_uint_ne(pairs_hash(more, 2), pairs_hash(more, 3));
-	ck_assert_uint_ne(watch_hash_bytes("", 0), watch_hash_bytes("\0", 1));
+	ck_assert_uint_ne(store_hash_content("", 0),
+	    store_hash_content("\0", 1));
 }
 END_TEST
 
@@ -265,27 +267,64 @@ START_TEST(snap_of_missing_directory)
 }
 END_TEST
 
-START_TEST(read_file_limits)
+/* Every read is the store's, bounded by WATCH_FILE_MAX: a larger file is
+ * listed with EFBIG, not read. */
+START_TEST(snap_file_limits)
 {
-	char *dir = tu_tmpdir(), *buf;
-	size_t len;
+	char *dir = tu_tmpdir(), *p, err[ERR_MAX];
+	struct watch_snap s;
 
 	put(dir, "a.yml", "abc");
-	ck_assert_int_eq(watch_read_file(dir, "a.yml", &buf, &len), 0);
-	ck_assert_uint_eq(len, 3);
-	ck_assert_str_eq(buf, "abc");
-	free(buf);
-	ck_assert_int_eq(watch_read_file(dir, "nope.yml", &buf, &len),
-	    ENOENT);
-	ck_assert_ptr_null(buf);
-	{
-		char *p = xpath(dir, "big.yml");
+	p = xpath(dir, "big.yml");
+	tu_spit(p, "");
+	ck_assert_int_eq(truncate(p, (off_t)WATCH_FILE_MAX + 1), 0);
+	free(p);
+	memset(&s, 0, sizeof(s));
+	ck_assert_msg(watch_snap_take(dir, ".yml", 1, &s, err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(s.n, 2);
+	ck_assert_str_eq(s.v[0].name, "a.yml");
+	ck_assert_int_eq(s.v[0].error, 0);
+	ck_assert_str_eq(s.v[0].data, "abc");
+	ck_assert_str_eq(s.v[1].name, "big.yml");
+	ck_assert_int_eq(s.v[1].error, EFBIG);
+	ck_assert_ptr_null(s.v[1].data);
+	watch_snap_release(&s);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
 
-		tu_spit(p, "");
-		ck_assert_int_eq(truncate(p, (off_t)WATCH_FILE_MAX + 1), 0);
-		free(p);
-	}
-	ck_assert_int_eq(watch_read_file(dir, "big.yml", &buf, &len), EFBIG);
+/* A kind dir of a store: the same snapshot, read through the store. */
+START_TEST(snap_of_store_kind)
+{
+	char *dir = tu_tmpdir(), *p, err[ERR_MAX];
+	struct watch_snap s, t;
+	struct store st;
+
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	ck_assert_int_eq(store_write(&st, STORE_RULES, "a", "x\n", 2, err),
+	    0);
+	p = xpath(dir, "rules");
+	put(p, ".hidden.yml", "y\n");		/* Prometheus reads it */
+	put(p, ".a.yml.tmp.1.1", "half");	/* a temp file: not listed */
+	put(p, "notes.txt", "z");		/* listed with ext NULL */
+	memset(&s, 0, sizeof(s));
+	memset(&t, 0, sizeof(t));
+	ck_assert_msg(watch_snap_take_store(&st, STORE_RULES, NULL, 1, &s,
+	    err) == 0, "%s", err);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_str_eq(s.v[0].name, ".hidden.yml");
+	ck_assert_str_eq(s.v[0].data, "y\n");
+	ck_assert_str_eq(s.v[1].name, "a.yml");
+	ck_assert_str_eq(s.v[2].name, "notes.txt");
+	/* The same files as the snapshot of the path. */
+	ck_assert_int_eq(watch_snap_take(p, NULL, 0, &t, err), 0);
+	ck_assert_uint_eq(s.hash, t.hash);
+	watch_snap_release(&s);
+	watch_snap_release(&t);
+	store_release(&st);
+	free(p);
 	tu_rmrf(dir);
 	free(dir);
 }
@@ -449,7 +488,12 @@ START_TEST(thread_burst_is_followed)
 	 * the scans come every 100 ms, not every 2 s. */
 	w = watch_start(dirs, 1, 0, 2000, 100, seen_scan, &s, err);
 	ck_assert_msg(w != NULL, "%s", err);
-	ck_assert_int_ge(wait_changes(&s, 0, 10), 0);
+	/* The start scan ran before watch_start returned, and saw no
+	 * change: every change counted below is one of the writes. */
+	pthread_mutex_lock(&s.lock);
+	ck_assert_int_eq(s.calls[WATCH_START], 1);
+	pthread_mutex_unlock(&s.lock);
+	ck_assert_int_eq(seen_changes(&s, NULL), 0);
 	put_atomic(dir, "a.yml", "start");
 	ck_assert_int_ge(wait_changes(&s, 1, 4000), 0);
 	for (i = 0; i < 10; i++) {
@@ -533,7 +577,8 @@ watch_suite(void)
 	tcase_add_test(tc, hash_of_unreadable_file);
 	tcase_add_test(tc, snap_of_directory);
 	tcase_add_test(tc, snap_of_missing_directory);
-	tcase_add_test(tc, read_file_limits);
+	tcase_add_test(tc, snap_file_limits);
+	tcase_add_test(tc, snap_of_store_kind);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thread");

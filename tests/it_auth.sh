@@ -44,8 +44,8 @@ expect_401() {
 		fail "$what $path: no Basic challenge: $(cat "$hdrs")"
 	grep -qi '^WWW-Authenticate: Bearer realm="flowmon"' "$hdrs" ||
 		fail "$what $path: no Bearer challenge: $(cat "$hdrs")"
-	[ "$(jq -r .Status <<<"$HTTP_BODY")" = NOK ] ||
-		fail "$what $path: body is not a NOK JSON: $HTTP_BODY"
+	[ "$(jq -r .Status <<<"$HTTP_BODY")" = 401 ] ||
+		fail "$what $path: body's Status is not 401: $HTTP_BODY"
 	after=$(snapshot_dir "$DATA")
 	[ "$before" = "$after" ] || fail "$what $path changed the data dir"
 }

@@ -4,7 +4,9 @@
 #   good dir -> exit 0, no output; a torn target file, a rule file with bad
 #   PromQL (found by promtool), a stray temp file -> exit 1, exactly one
 #   line naming the file; check never changes the dir; a missing dir ->
-#   exit 2; and the next daemon start repairs what check reported.
+#   exit 2; and the next daemon start repairs what check reported. A
+#   service name over 213 bytes (stored under a shortened file name) is
+#   found through the store's naming, not called an invalid name.
 # Run by tests/run-integration.sh with FLOWMON set (FLOWMON_WRAP optional).
 . "$(dirname "$0")/lib.sh"
 
@@ -52,12 +54,24 @@ reconfigure --data-urlencode serviceName=web --data-urlencode targets=127.0.0.1:
 reconfigure --data-urlencode serviceName=api --data-urlencode targets=127.0.0.1:9200 \
     --data-urlencode 'alertName=mem' --data-urlencode 'alertIf=@service_mem_limit:0.8'
 reconfigure --data-urlencode serviceName=db --data-urlencode targets=127.0.0.1:9300
+# A 240-byte service name: the store keeps its files under a shortened
+# base name (213 bytes ending in ~<hash>), the record holds the name.
+LONG=l$(printf 'o%.0s' $(seq 239))
+reconfigure --data-urlencode "serviceName=$LONG" --data-urlencode targets=127.0.0.1:9400 \
+    --data-urlencode alertName=down --data-urlencode 'alertIf=up == 0'
 fm_expect 200 "$API/node/reconfigure?id=n1&hostname=h1"
 
 check "a good dir, while the daemon runs: exit 0, no problem"
 expect_clean
 grep -q "$DATA: 0 problems" "$ERR" || fail "no summary: $(cat "$ERR")"
 ok "$(cat "$ERR")"
+
+check "a service name over 213 bytes: its shortened files pass, as the daemon loads them"
+LONG_STATE=$(find "$DATA/state" -name "${LONG:0:196}~*.json")
+[ -n "$LONG_STATE" ] || fail "no shortened state file for the 240-byte name: $(ls "$DATA/state")"
+[ -n "$(find "$DATA/rules" -name "${LONG:0:196}~*.yml")" ] || fail "no shortened rule file"
+expect_clean
+ok "$(basename "$LONG_STATE"): no problem"
 flowmon_stop || fail "flowmon did not stop cleanly"
 
 check "the data dir from FLOWMON_DATA_DIR, as for the daemon"

@@ -150,7 +150,7 @@ refuse() {	# PARAM DESCRIPTION PATH [CURL ARGS...]
 	shift 2
 	fm "$@"
 	[ "$HTTP_CODE" = 400 ] || fail "$what: expected 400, got $HTTP_CODE: $HTTP_BODY"
-	[ "$(jq -r .Status <<<"$HTTP_BODY")" = NOK ] || fail "$what: Status is not NOK: $HTTP_BODY"
+	[ "$(jq -r .Status <<<"$HTTP_BODY")" = 400 ] || fail "$what: Status is not 400: $HTTP_BODY"
 	msg=$(jq -r .Message <<<"$HTTP_BODY")
 	case "$msg" in
 	*"$param"*) ok "$what -> 400: $msg" ;;
@@ -188,9 +188,9 @@ check "identical reconfigure of $SVC (query string, then form body): mtimes unch
 before=$(snapshot_dir "$DATA")
 trig=$(fm_metric flowmon_reload_triggers_total)
 reconfigure "${ALERT_ARGS[@]}"
-ok "GET -> 200: $(jq -c '{Message, written}' <<<"$HTTP_BODY")"
+ok "GET -> 200: $(jq -c '{result, written}' <<<"$HTTP_BODY")"
 fm_expect 200 "$API/reconfigure" -X POST "${ALERT_ARGS[@]}"
-ok "POST form -> 200: $(jq -c '{Message, written}' <<<"$HTTP_BODY")"
+ok "POST form -> 200: $(jq -c '{result, written}' <<<"$HTTP_BODY")"
 after=$(snapshot_dir "$DATA")
 [ "$before" = "$after" ] ||
 	fail "an identical reconfigure touched the data dir: $(diff <(echo "$before") <(echo "$after"))"

@@ -309,7 +309,8 @@ expect_storage_error() {
 	local errno=$1 step=$2 path=$3
 	fm "$path"
 	case $HTTP_CODE in 5??) ;; *) fail "$path: got $HTTP_CODE: $HTTP_BODY" ;; esac
-	jq -e --arg e "$errno" --arg s "$step" '.Status == "NOK" and .Errno == $e and
+	jq -e --arg e "$errno" --arg s "$step" --argjson c "$HTTP_CODE" \
+	    '.Status == $c and .Errno == $e and
 	    (.Message | test($s))' <<<"$HTTP_BODY" >/dev/null ||
 		fail "$path: $HTTP_CODE without a clear Message/Errno: $HTTP_BODY"
 	say "  $HTTP_CODE $(jq -c '{Message, Errno}' <<<"$HTTP_BODY")"

@@ -46,10 +46,10 @@ reconfigure --data-urlencode "serviceName=$SVC" --data-urlencode "targets=$TARGE
     --data-urlencode 'alertIf.1=@service_down_or_@node_mem_usage:0.99' \
     --data-urlencode alertFor.1=1s --data-urlencode alertLabels.1=severity=page
 jq -e --arg d "$DOWN" --arg c "$COMP" --arg ed "$EXPR_DOWN" --arg ec "$EXPR_COMP" \
-    '[.Alerts[] | {AlertNameFormatted, AlertIf}] ==
-     [{AlertNameFormatted: $d, AlertIf: $ed}, {AlertNameFormatted: $c, AlertIf: $ec}]' \
+    '[.Alerts[] | {AlertNameFormatted, alertIf}] ==
+     [{AlertNameFormatted: $d, alertIf: $ed}, {AlertNameFormatted: $c, alertIf: $ec}]' \
     <<<"$HTTP_BODY" >/dev/null || fail "unexpected expansion in the reply: $HTTP_BODY"
-ok "expanded: $(jq -c '[.Alerts[] | .AlertIf]' <<<"$HTTP_BODY")"
+ok "expanded: $(jq -c '[.Alerts[] | .alertIf]' <<<"$HTTP_BODY")"
 
 check "Prometheus loads $DOWN with the shortcut's expression, summary and labels"
 wait_until 30 prom_has_rule "$SVC" "$DOWN" ||
@@ -135,15 +135,15 @@ YAML
 kill -HUP "$FLOWMON_PID"
 custom_ok() { custom; [ "$HTTP_CODE" = 200 ]; }
 wait_until 20 custom_ok || fail "@cpu_above still refused after SIGHUP: $HTTP_BODY"
-jq -e '.Alerts[0].AlertIf == "sum(rate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_name=\"custom-svc\"}[5m])) > 0.9" and
-    .Alerts[0].AlertLabels.receiver == "team" and
-    .Alerts[0].AlertAnnotations.summary == "CPU of custom-svc is over 0.9"' \
+jq -e '.Alerts[0].alertIf == "sum(rate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_name=\"custom-svc\"}[5m])) > 0.9" and
+    .Alerts[0].alertLabels.receiver == "team" and
+    .Alerts[0].alertAnnotations.summary == "CPU of custom-svc is over 0.9"' \
     <<<"$HTTP_BODY" >/dev/null || fail "custom shortcut expanded wrongly: $HTTP_BODY"
 ok "@cpu_above expands from the file"
 fm_expect 200 /v1/docker-flow-monitor/reconfigure -G \
     --data-urlencode serviceName=custom-svc --data-urlencode alertName=d \
     --data-urlencode 'alertIf=@service_down'
-jq -e '.Alerts[0].AlertIf == "up{job=\"custom-svc\"} < 1"' <<<"$HTTP_BODY" >/dev/null ||
+jq -e '.Alerts[0].alertIf == "up{job=\"custom-svc\"} < 1"' <<<"$HTTP_BODY" >/dev/null ||
 	fail "the file's @service_down did not win over the built-in: $HTTP_BODY"
 ok "a later file wins over the built-in entry of the same name"
 

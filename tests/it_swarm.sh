@@ -368,7 +368,8 @@ ok "targets, rules and state of go-demo gone"
 
 check "remove of an unknown service, and a second remove, answer 200"
 swarm 200 GET "$API/remove?$(q serviceName=never-seen distribute=true)"
-printf '%s' "$RAW_BODY" | jq -e '.Status == "OK"' >/dev/null ||
+printf '%s' "$RAW_BODY" | jq -e '.Status == 200 and .Message == "" and
+    .Alerts == [] and .serviceName == "never-seen"' >/dev/null ||
 	fail "body: $RAW_BODY"
 swarm 200 GET "$API/remove?$(q serviceName=go-demo distribute=true)"
 ok "200 twice"
@@ -379,3 +380,78 @@ flowmon_stop
 flowmon_start "$DATA"
 [ "$(snapshot_dir "$DATA")" = "$before" ] || fail "a restart changed the data dir"
 ok "api, big, shop and node n1id intact"
+
+# ------------------------------------------------- DFM's exact answers
+# dfm-compat.md section 5. DFM's own example uses alertIf=my-if and
+# alertFor=my-for, which flowmon refuses (not PromQL, not a duration): the
+# same request with a valid expression and duration must give DFM's bytes,
+# flowmon's own fields only after them.
+check "reconfigure answers DFM's bytes (dfm-compat.md example, valid alert)"
+# starts_with BODY PREFIX: BODY is PREFIX, then "," (flowmon's fields) or "}".
+starts_with() {
+	case "$1" in
+	"$2,"* | "$2}") return 0 ;;
+	esac
+	fail "answer is not DFM's:
+  got:  $1
+  want: $2(,...|})"
+}
+ALERT='{"alertFor":"5m","alertIf":"up == 0","alertName":"myalert","alertPersistent":false,"AlertNameFormatted":"myservice_myalert","serviceName":"my-service","replicas":0}'
+swarm 200 GET "$API/reconfigure?serviceName=my-service&scrapePort=1234&alertName=myalert&alertIf=up%20%3D%3D%200&alertFor=5m"
+starts_with "$RAW_BODY" '{"Status":200,"Message":"","Alerts":['"$ALERT"'],"scrapePort":"1234","scrapeType":"","serviceName":"my-service"'
+ok "${RAW_BODY:0:100}..."
+
+check "remove answers with the removed service's fields and alerts"
+swarm 200 GET "$API/remove?serviceName=my-service"
+starts_with "$RAW_BODY" '{"Status":200,"Message":"","Alerts":['"$ALERT"'],"scrapePort":"1234","scrapeType":"","serviceName":"my-service"'
+ok "${RAW_BODY:0:100}..."
+
+check "every field in DFM's order and type: shortcut expanded, labels, nodeInfo, replicas"
+swarm 200 GET "$API/reconfigure?$(q serviceName=typed scrapePort=8080 \
+    metricsPath=/m scrapeInterval=10s scrapeTimeout=5s scrapeType=static_configs \
+    env=prod replicas=3 'nodeInfo=[["node-1","10.0.0.1","n1"]]' \
+    alertName=mem 'alertIf=@service_mem_limit:0.8' alertPersistent=true \
+    alertName.1=up alertIf.1=up alertLabels.1=team=a \
+    alertAnnotations.1=summary=down)"
+printf '%s' "$RAW_BODY" | jq -e '
+    [keys_unsorted[]] == ["Status", "Message", "Alerts", "metricsPath",
+      "scrapeInterval", "scrapeLabels", "scrapePort", "scrapeTimeout",
+      "scrapeType", "serviceName", "nodeInfo", "result", "written"] and
+    .Status == 200 and .scrapePort == "8080" and .scrapeType == "static_configs" and
+    .scrapeLabels == {"env": "prod"} and .nodeInfo == [["node-1", "10.0.0.1", "n1"]] and
+    [.Alerts[] | [keys_unsorted[]]] == [
+      ["alertAnnotations", "alertIf", "alertLabels", "alertName",
+       "alertPersistent", "AlertNameFormatted", "serviceName", "replicas"],
+      ["alertAnnotations", "alertIf", "alertLabels", "alertName",
+       "alertPersistent", "AlertNameFormatted", "serviceName", "replicas"]] and
+    .Alerts[0].alertIf == "container_memory_usage_bytes{container_label_com_docker_swarm_service_name=\"typed\"}/container_spec_memory_limit_bytes{container_label_com_docker_swarm_service_name=\"typed\"} > 0.8" and
+    .Alerts[0].alertLabels == {"receiver": "system", "service": "typed"} and
+    .Alerts[0].alertPersistent == true and .Alerts[0].replicas == 3 and
+    .Alerts[1] == {"alertAnnotations": {"summary": "down"}, "alertIf": "up",
+      "alertLabels": {"team": "a"}, "alertName": "up", "alertPersistent": false,
+      "AlertNameFormatted": "typed_up", "serviceName": "typed", "replicas": 3}' \
+    >/dev/null || fail "not DFM's shape: $RAW_BODY"
+swarm 200 GET "$API/remove?serviceName=typed"
+printf '%s' "$RAW_BODY" | jq -e '[.Alerts[].AlertNameFormatted] == ["typed_up"]' \
+    >/dev/null || fail "remove lists a persistent alert as removed: $RAW_BODY"
+ok "keys and types as DFM's; a remove lists only the alerts that went"
+
+check "refusals keep the shape: Status the number, Alerts [], serviceName"
+swarm 400 GET "$API/reconfigure?$(q serviceName=typed scrapePort=70000)"
+printf '%s' "$RAW_BODY" | jq -e '.Status == 400 and (.Message | test("scrapePort")) and
+    .Alerts == [] and .scrapeType == "" and .serviceName == "typed"' >/dev/null ||
+	fail "400 body: $RAW_BODY"
+swarm 400 GET "$API/remove"
+printf '%s' "$RAW_BODY" | jq -e '.Status == 400 and .Alerts == [] and
+    .serviceName == ""' >/dev/null || fail "400 body: $RAW_BODY"
+ok "400 with Status 400"
+
+check "node endpoints answer DFM's bytes"
+swarm 200 GET "$API/node/reconfigure?$(q id=n9 aws-region=us-east1 role=worker \
+    hostname=node-9 versionIndex=3)"
+starts_with "$RAW_BODY" '{"Status":200,"NodeID":"n9","Message":"","NodeLabel":{"aws_region":"us-east1","role":"worker"}'
+swarm 200 GET "$API/node/remove?$(q id=n9 hostname=node-9 address=10.0.0.9)"
+starts_with "$RAW_BODY" '{"Status":200,"NodeID":"n9","Message":"","NodeLabel":{"aws_region":"us-east1","role":"worker"}'
+swarm 400 GET "$API/node/remove?hostname=node-9"
+starts_with "$RAW_BODY" '{"Status":400,"NodeID":"","Message":"id is required (the node'"'"'s ID)","NodeLabel":{}'
+ok "reconfigure, remove (with the labels removed), 400 without id"

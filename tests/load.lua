@@ -96,7 +96,7 @@ function response(status, headers, body)
 		return
 	end
 	if #known < pool and body ~= nil and
-	    string.sub(body, 1, 14) == "{\"Status\":\"OK\"" then
+	    string.sub(body, 1, 14) == "{\"Status\":200," then
 		local name = string.match(body, "\"serviceName\":\"(load%-%d+)\"")
 		if name ~= nil and not is_known[name] then
 			is_known[name] = true

@@ -110,8 +110,6 @@ check_targets_file(const char *buf, size_t len)
 	cJSON_Delete(j);
 	if (filecheck_targets(buf, len, err) == -1)
 		fuzz_fail("filecheck_targets of a rendered target file", err);
-	if (audit_targets_json(buf, len, err) == -1)
-		fuzz_fail("audit_targets_json of a rendered target file", err);
 }
 
 /* Node labels as /node/reconfigure stores them, for any node id. */

@@ -9,6 +9,7 @@
 
 #include "fuzz.h"
 #include "shortcuts.h"
+#include "values.h"
 
 static int
 valid_kvlist(const struct kvlist *l)
@@ -16,7 +17,7 @@ valid_kvlist(const struct kvlist *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (!request_label_name_valid(l->v[i].key) ||
+		if (!values_label_name_valid(l->v[i].key) ||
 		    l->v[i].value == NULL)
 			return 0;
 	return 1;

@@ -10,6 +10,7 @@
 
 #include "fuzz.h"
 #include "shortcuts.h"
+#include "values.h"
 
 static int nwarn;
 
@@ -57,7 +58,7 @@ expand_names(const struct shortcuts *t, const char *buf)
 				fuzz_fail("expanding a loaded shortcut",
 				    "empty expression");
 			for (i = 0; i < e.labels.n; i++)
-				if (!request_label_name_valid(e.labels.v[i].key))
+				if (!values_label_name_valid(e.labels.v[i].key))
 					fuzz_fail("expanding a loaded shortcut",
 					    "invalid label name");
 			shortcut_expansion_release(&e);

@@ -1,0 +1,1159 @@
+/* docker.c: the Docker source's two threads, over libcurl (a unix socket or
+ * a local TCP port).
+ *
+ * The worker thread owns every decision. It lists nodes, services and
+ * running tasks at start and every --docker-poll ("full round"), and one
+ * service (with its tasks) when the event thread names it. Each notified
+ * service becomes a reconfigure row (dockermap.c) that goes through
+ * listener_apply_service(), i.e. the HTTP front's parser and
+ * registry_upsert(), so a row is exactly as good as a webhook.
+ *
+ * What may be removed. The worker remembers the services (and nodes) it
+ * applied; only those are ever removed, so services that came by webhook
+ * are never touched. A removal needs a clear answer: a complete list that
+ * no longer holds the service (or holds it without the notify label set to
+ * "true"), or Docker's own 404 for it. A refused connection, a timeout, an
+ * error status or a body that does not parse changes nothing and is
+ * retried. The memory is lost on restart: a service removed from Docker
+ * while flowmon was down stays until it is removed by hand.
+ *
+ * Why re-list instead of reading events. An event only says which service
+ * changed; its tasks start later and get their addresses later still. So
+ * an event makes the worker re-list that service, and for a service on a
+ * scrape network keep re-listing it every second until its tasks have
+ * converged and stayed so for a few seconds (as swarm-listener waits). A
+ * missed event, a dropped stream or a task restarted elsewhere is healed
+ * by the next full round; every (re)connection of the stream asks for one.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#include "docker.h"
+#include "dockermap.h"
+#include "log.h"
+#include "registry.h"
+
+#define DOCKER_CONNECT_MS	5000
+#define DOCKER_TOTAL_MS		60000
+#define DOCKER_BODY_MAX		(256L << 20)
+#define DOCKER_LINE_MAX		(1L << 20)	/* one event */
+#define DOCKER_TICK_MS		1000		/* re-list of followed services */
+#define DOCKER_SETTLE_MS	5000		/* converged this long: done */
+#define DOCKER_FOLLOW_MAX_MS	300000		/* give up following after */
+#define DOCKER_FULL_BATCH	16		/* more at once: a full round */
+
+/* A service this source applied: its flowmon name and Docker ID. */
+struct owned {
+	char	*name;
+	char	*id;
+};
+
+/* A service re-listed every tick until its tasks converge. */
+struct follow {
+	char		 id[128];
+	long long	 since;		/* last event, ms */
+	long long	 converged;	/* converged since, ms; 0: not */
+};
+
+/* What re-listing a service found. */
+enum svc_state {
+	ST_ERROR,	/* Docker did not answer clearly: retry */
+	ST_GONE,	/* gone or not notified: nothing to follow */
+	ST_DONE,	/* applied; its rows do not depend on tasks */
+	ST_CONVERGING,	/* applied; tasks still changing */
+	ST_CONVERGED	/* applied; tasks converged */
+};
+
+struct docker {
+	struct registry		*r;
+	listener_parse_fn	 parse;
+	void			*ctx;
+	char			*base;		/* http://... */
+	char			*socket;	/* unix socket path, or NULL */
+	char			*notify_label;
+	long			 poll_ms;
+	long			 retry_min_ms;
+	long			 retry_max_ms;
+	char			**node_labels;
+	size_t			 nnode_labels;
+
+	/* The worker's alone. */
+	struct owned		*svcs;
+	size_t			 nsvcs;
+	char			**nodes_owned;
+	size_t			 nnodes_owned;
+	cJSON			*nodes;		/* last GET /nodes */
+	struct follow		*follows;
+	size_t			 nfollows;
+	int			 reachable;	/* last answer: 1 ok, 0 not */
+
+	/* Shared with the event thread, under lock. */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC */
+	char			**dirty;	/* service IDs events named */
+	size_t			 ndirty;
+	int			 full_due;	/* a full round is wanted */
+	int			 stop;		/* atomic */
+
+	pthread_t		 worker;
+	pthread_t		 events;
+	int			 worker_running;
+	int			 events_running;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+stopping(struct docker *d)
+{
+	return __atomic_load_n(&d->stop, __ATOMIC_RELAXED);
+}
+
+/* Waits on the condition until deadline (monotonic ms) or a signal; call
+ * with the lock held. */
+static void
+wait_until(struct docker *d, long long deadline)
+{
+	struct timespec ts;
+
+	ts.tv_sec = deadline / 1000;
+	ts.tv_nsec = (deadline % 1000) * 1000000L;
+	(void)pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+}
+
+/* Sleeps ms unless stopped meanwhile. */
+static void
+pause_ms(struct docker *d, long ms)
+{
+	long long deadline = now_ms() + ms;
+
+	pthread_mutex_lock(&d->lock);
+	while (!stopping(d) && now_ms() < deadline)
+		wait_until(d, deadline);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * Talking to the engine.
+ */
+
+int
+docker_host_parse(const char *url, char **base, char **socket,
+    char err[ERR_MAX])
+{
+	const char *p, *rest;
+	size_t len;
+
+	*base = *socket = NULL;
+	for (p = url; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(err, ERR_MAX, "--docker-host \"%.200s\" holds "
+			    "a space or control character", url);
+			return -1;
+		}
+	}
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/' &&
+	    strncasecmp(url, "unix://", 7) != 0)
+		len--;
+	if (strncasecmp(url, "unix://", 7) == 0) {
+		rest = url + 7;
+		if (*rest != '/' || rest[1] == '\0')
+			goto bad;
+		if ((*socket = strdup(rest)) == NULL ||
+		    (*base = strdup("http://localhost")) == NULL)
+			goto nomem;
+		return 0;
+	}
+	if (strncasecmp(url, "tcp://", 6) == 0)
+		rest = url + 6;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else
+		goto bad;
+	if ((size_t)(rest - url) >= len || strpbrk(rest, "?#@") != NULL)
+		goto bad;
+	if (asprintf(base, "http://%.*s", (int)(len - (size_t)(rest - url)),
+	    rest) < 0) {
+		*base = NULL;
+		goto nomem;
+	}
+	return 0;
+nomem:
+	free(*socket);
+	*socket = NULL;
+	snprintf(err, ERR_MAX, "out of memory");
+	return -1;
+bad:
+	snprintf(err, ERR_MAX, "--docker-host \"%.200s\" is not "
+	    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT", url);
+	return -1;
+}
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return stopping(arg);	/* non-zero aborts the transfer */
+}
+
+/* A handle for GET base+path, aborted when the source stops. */
+static CURL *
+handle(struct docker *d, const char *path)
+{
+	char *url;
+	CURL *c;
+
+	if (asprintf(&url, "%s%s", d->base, path) < 0)
+		return NULL;
+	if ((c = curl_easy_init()) == NULL) {
+		free(url);
+		return NULL;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	free(url);	/* libcurl keeps its own copy */
+	if (d->socket != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)DOCKER_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
+	return c;
+}
+
+/* What a failed transfer says, with the connect errno (a socket without
+ * permission, a socket that is not there) when there is one. */
+static void
+transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
+{
+	long os = 0;
+
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os);
+	snprintf(err, ERR_MAX, "GET %.200s: %s%s%s%s", path,
+	    curl_easy_strerror(cc), os != 0 ? " (" : "",
+	    os != 0 ? strerror((int)os) : "", os != 0 ? ")" : "");
+}
+
+struct body {
+	char	*p;
+	size_t	 len;
+	int	 too_big;
+};
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+	char *np;
+
+	if (b->len + n > (size_t)DOCKER_BODY_MAX) {
+		b->too_big = 1;
+		return 0;
+	}
+	if ((np = realloc(b->p, b->len + n + 1)) == NULL)
+		return 0;
+	memcpy(np + b->len, data, n);
+	b->len += n;
+	np[b->len] = '\0';
+	b->p = np;
+	return n;
+}
+
+/* Logs the first failure after a success and the first success after a
+ * failure, so a Docker that is down for a day costs two lines. */
+static void
+note_reachable(struct docker *d, int ok, const char *error)
+{
+	if (ok && d->reachable != 1)
+		log_info("docker answering", "host", d->socket ? d->socket :
+		    d->base);
+	else if (!ok && d->reachable != 0)
+		log_warn("docker not answering, will retry", "host",
+		    d->socket ? d->socket : d->base, "error", error);
+	else if (!ok)
+		log_debug("docker not answering", "error", error);
+	d->reachable = ok;
+}
+
+/* GETs path and parses the JSON answer. 0 with *json (and *code); -1 when
+ * Docker could not be asked or answered something unreadable (logged).
+ * A 404 with Docker's JSON error body is 0 with code 404. */
+static int
+get_json(struct docker *d, const char *path, cJSON **json, long *code)
+{
+	struct body b = { NULL, 0, 0 };
+	char err[ERR_MAX];
+	CURLcode cc;
+	CURL *c;
+
+	*json = NULL;
+	*code = 0;
+	if ((c = handle(d, path)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DOCKER_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	if (cc != CURLE_OK && b.too_big)
+		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
+		    path);
+	else if (cc != CURLE_OK)
+		transfer_error(c, cc, path, err);
+	curl_easy_cleanup(c);
+	if (stopping(d))
+		goto fail;
+	if (cc != CURLE_OK) {
+		note_reachable(d, 0, err);
+		goto fail;
+	}
+	*json = b.p != NULL ? cJSON_ParseWithLength(b.p, b.len) : NULL;
+	if (*json == NULL || (*code != 200 && *code != 404) ||
+	    (*code == 404 && !cJSON_IsObject(*json))) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(*json,
+		    "message");
+
+		/* Docker says why in {"message": ...}. */
+		snprintf(err, ERR_MAX, "GET %.200s answered %ld%s%.200s", path,
+		    *code, *json == NULL ? " without JSON" : cJSON_IsString(m) ?
+		    ": " : "", cJSON_IsString(m) ? m->valuestring : "");
+		note_reachable(d, 0, err);
+		goto fail;
+	}
+	note_reachable(d, 1, NULL);
+	free(b.p);
+	return 0;
+fail:
+	cJSON_Delete(*json);
+	*json = NULL;
+	free(b.p);
+	return -1;
+}
+
+/* path?filters=<filters as URL-escaped JSON>; malloc'd or NULL. */
+static char *
+filtered(const char *path, cJSON *filters)
+{
+	char *json = cJSON_PrintUnformatted(filters), *esc = NULL, *out = NULL;
+
+	cJSON_Delete(filters);
+	if (json != NULL && (esc = curl_easy_escape(NULL, json, 0)) != NULL &&
+	    asprintf(&out, "%s?filters=%s", path, esc) < 0)
+		out = NULL;
+	curl_free(esc);
+	cJSON_free(json);
+	return out;
+}
+
+/* {"key": [value, value2]} (value2 may be NULL). */
+static cJSON *
+filter(const char *key, const char *value, const char *key2,
+    const char *value2)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *one[1] = { value }, *two[1] = { value2 };
+
+	if (o == NULL ||
+	    !cJSON_AddItemToObject(o, key, cJSON_CreateStringArray(one, 1)) ||
+	    (key2 != NULL && !cJSON_AddItemToObject(o, key2,
+	    cJSON_CreateStringArray(two, 1)))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* GET of a JSON array (a list). 0, or -1 logged. */
+static int
+get_list(struct docker *d, const char *path, cJSON **arr)
+{
+	long code;
+
+	if (path == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (get_json(d, path, arr, &code) == -1)
+		return -1;
+	if (code != 200 || !cJSON_IsArray(*arr)) {
+		note_reachable(d, 0, "a list that is not a JSON array");
+		cJSON_Delete(*arr);
+		*arr = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What this source applied.
+ */
+
+static struct owned *
+owned_find(struct docker *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsvcs; i++)
+		if (strcmp(d->svcs[i].name, name) == 0)
+			return &d->svcs[i];
+	return NULL;
+}
+
+static void
+owned_set(struct docker *d, const char *name, const char *id)
+{
+	struct owned *o = owned_find(d, name), *nv;
+	char *n = NULL, *i;
+
+	if ((i = strdup(id)) == NULL || (o == NULL &&
+	    (n = strdup(name)) == NULL)) {
+		free(i);
+		log_error("out of memory");
+		return;
+	}
+	if (o != NULL) {
+		free(o->id);
+		o->id = i;
+		return;
+	}
+	if ((nv = realloc(d->svcs, (d->nsvcs + 1) * sizeof(*nv))) == NULL) {
+		free(i);
+		free(n);
+		log_error("out of memory");
+		return;
+	}
+	d->svcs = nv;
+	d->svcs[d->nsvcs].name = n;
+	d->svcs[d->nsvcs].id = i;
+	d->nsvcs++;
+}
+
+/* Removes owned service k from flowmon and forgets it (unless the registry
+ * could not write: then it is tried again next round). */
+static void
+owned_remove(struct docker *d, size_t k, const char *why)
+{
+	struct registry_result res;
+	char err[ERR_MAX];
+
+	if (registry_remove(d->r, d->svcs[k].name, &res, err) == -1) {
+		log_error("cannot remove service gone from docker", "service",
+		    d->svcs[k].name, "error", err);
+		return;
+	}
+	log_info("service removed", "from", "docker", "service",
+	    d->svcs[k].name, "reason", why);
+	free(d->svcs[k].name);
+	free(d->svcs[k].id);
+	d->svcs[k] = d->svcs[--d->nsvcs];
+}
+
+/* Removes the owned services of Docker service id, but keep (its current
+ * name, or NULL for all). */
+static void
+owned_remove_id(struct docker *d, const char *id, const char *keep,
+    const char *why)
+{
+	size_t k = d->nsvcs;
+
+	while (k-- > 0)
+		if (strcmp(d->svcs[k].id, id) == 0 && (keep == NULL ||
+		    strcmp(d->svcs[k].name, keep) != 0))
+			owned_remove(d, k, why);
+}
+
+static int
+strv_has(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Applying.
+ */
+
+/* Applies one service object; *name gets its flowmon name when it is
+ * notified (malloc'd). */
+static enum svc_state
+apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
+    char **name)
+{
+	struct kvlist row = { 0 };
+	const char *id = dockermap_id(svc);
+	char err[ERR_MAX], origin[160];
+	int rc;
+
+	*name = NULL;
+	rc = dockermap_service(svc, tasks, d->nodes, d->notify_label, &row,
+	    err);
+	if (rc == -1) {
+		log_warn("docker service skipped", "id", id ? id : "",
+		    "error", err);
+		return ST_ERROR;
+	}
+	if (rc == 0)
+		return ST_GONE;
+	if ((*name = strdup(kvlist_get(&row, "serviceName"))) == NULL) {
+		kvlist_release(&row);
+		log_error("out of memory");
+		return ST_ERROR;
+	}
+	snprintf(origin, sizeof(origin), "docker/%s", id);
+	if (listener_apply_service(d->r, d->parse, d->ctx, &row, "docker",
+	    origin) == 0)
+		owned_set(d, *name, id);
+	kvlist_release(&row);
+	if (!dockermap_scrape_network(svc))
+		return ST_DONE;
+	return dockermap_converged(svc, tasks) ? ST_CONVERGED : ST_CONVERGING;
+}
+
+static struct follow *
+follow_find(struct docker *d, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < d->nfollows; i++)
+		if (strcmp(d->follows[i].id, id) == 0)
+			return &d->follows[i];
+	return NULL;
+}
+
+/* Starts (or restarts, on a new event) following id. */
+static void
+follow_add(struct docker *d, const char *id, long long now)
+{
+	struct follow *f = follow_find(d, id), *nv;
+
+	if (f == NULL) {
+		if (strlen(id) >= sizeof(f->id) || (nv = realloc(d->follows,
+		    (d->nfollows + 1) * sizeof(*nv))) == NULL)
+			return;
+		d->follows = nv;
+		f = &d->follows[d->nfollows++];
+		snprintf(f->id, sizeof(f->id), "%s", id);
+	}
+	f->since = now;
+	f->converged = 0;
+}
+
+/* Updates the follow of id after a re-list; drops it when done. */
+static void
+follow_update(struct docker *d, const char *id, enum svc_state st,
+    long long now)
+{
+	struct follow *f = follow_find(d, id);
+	int done;
+
+	if (f == NULL)
+		return;
+	if (st == ST_CONVERGED && f->converged == 0)
+		f->converged = now;
+	else if (st != ST_CONVERGED && st != ST_ERROR)
+		f->converged = 0;
+	done = st == ST_GONE || st == ST_DONE ||
+	    (st == ST_CONVERGED && now - f->converged >= DOCKER_SETTLE_MS) ||
+	    now - f->since >= DOCKER_FOLLOW_MAX_MS;
+	if (done)
+		*f = d->follows[--d->nfollows];
+}
+
+/* Makes sure the node cache knows every node tasks run on. */
+static int
+nodes_cover(struct docker *d, const cJSON *tasks)
+{
+	const cJSON *t, *n;
+	cJSON *nodes;
+
+	cJSON_ArrayForEach(t, tasks) {
+		const cJSON *nid = cJSON_GetObjectItemCaseSensitive(t,
+		    "NodeID");
+		int found = 0;
+
+		if (!cJSON_IsString(nid))
+			continue;
+		cJSON_ArrayForEach(n, d->nodes) {
+			const char *id = dockermap_id(n);
+
+			if (id != NULL && strcmp(id, nid->valuestring) == 0) {
+				found = 1;
+				break;
+			}
+		}
+		if (found)
+			continue;
+		if (get_list(d, "/nodes", &nodes) == -1)
+			return -1;
+		cJSON_Delete(d->nodes);
+		d->nodes = nodes;
+		return 0;
+	}
+	return 0;
+}
+
+/* Re-lists service id (and its tasks, for a scrape network) and applies
+ * it; removes what this source applied for it when Docker says it is gone
+ * or no longer notified. */
+static enum svc_state
+reconcile_one(struct docker *d, const char *id)
+{
+	enum svc_state st = ST_ERROR;
+	cJSON *svc = NULL, *tasks = NULL;
+	char *path = NULL, *esc, *name = NULL;
+	long code;
+
+	if ((esc = curl_easy_escape(NULL, id, 0)) == NULL ||
+	    asprintf(&path, "/services/%s", esc) < 0) {
+		curl_free(esc);
+		log_error("out of memory");
+		return ST_ERROR;
+	}
+	curl_free(esc);
+	if (get_json(d, path, &svc, &code) == -1)
+		goto out;
+	if (code == 404) {
+		owned_remove_id(d, id, NULL, "gone from docker");
+		st = ST_GONE;
+		goto out;
+	}
+	if (!cJSON_IsObject(svc) || dockermap_id(svc) == NULL ||
+	    strcmp(dockermap_id(svc), id) != 0) {
+		note_reachable(d, 0, "a service answer without its ID");
+		goto out;
+	}
+	if (!dockermap_notified(svc, d->notify_label)) {
+		owned_remove_id(d, id, NULL, "notify label not true");
+		st = ST_GONE;
+		goto out;
+	}
+	if (dockermap_scrape_network(svc)) {
+		free(path);
+		path = filtered("/tasks", filter("service", id,
+		    "desired-state", "running"));
+		if (get_list(d, path, &tasks) == -1 ||
+		    nodes_cover(d, tasks) == -1)
+			goto out;
+	}
+	st = apply_service(d, svc, tasks, &name);
+	/* com.df.shortName switched: the old name is this service no more. */
+	if (name != NULL)
+		owned_remove_id(d, id, name, "renamed");
+out:
+	free(name);
+	free(path);
+	cJSON_Delete(tasks);
+	cJSON_Delete(svc);
+	return st;
+}
+
+/* Nodes of a complete list: down ones are removed, as swarm-listener
+ * reports them; owned ones missing from the list too. */
+static void
+reconcile_nodes(struct docker *d, const cJSON *nodes)
+{
+	struct registry_result res;
+	const cJSON *n;
+	char **listed = NULL, err[ERR_MAX];
+	size_t nlisted = 0, k;
+
+	cJSON_ArrayForEach(n, nodes) {
+		struct kvlist row = { 0 };
+		const char *id = dockermap_id(n);
+
+		if (id == NULL || dockermap_node_down(n))
+			continue;
+		if (dockermap_node(n, &row, err) == -1) {
+			log_warn("docker node skipped", "id", id, "error", err);
+			continue;
+		}
+		if (strv_push(&listed, &nlisted, id) == -1)
+			log_error("out of memory");
+		if (listener_apply_node(d->r, &row, d->node_labels,
+		    d->nnode_labels, "docker") == 0 &&
+		    !strv_has(d->nodes_owned, d->nnodes_owned, id) &&
+		    strv_push(&d->nodes_owned, &d->nnodes_owned, id) == -1)
+			log_error("out of memory");
+		kvlist_release(&row);
+	}
+	k = d->nnodes_owned;
+	while (k-- > 0) {
+		if (strv_has(listed, nlisted, d->nodes_owned[k]))
+			continue;
+		if (registry_node_remove(d->r, d->nodes_owned[k], &res,
+		    err) == -1) {
+			log_error("cannot remove node", "node",
+			    d->nodes_owned[k], "error", err);
+			continue;
+		}
+		log_info("node removed", "from", "docker", "node",
+		    d->nodes_owned[k]);
+		free(d->nodes_owned[k]);
+		d->nodes_owned[k] = d->nodes_owned[--d->nnodes_owned];
+	}
+	strv_free(listed, nlisted);
+}
+
+/* Lists everything and applies it. 0, or -1 when Docker did not answer
+ * clearly (then nothing was removed). */
+static int
+reconcile_all(struct docker *d, long long now)
+{
+	cJSON *nodes = NULL, *svcs = NULL, *tasks = NULL;
+	const cJSON *s;
+	char *spath, *tpath, **listed = NULL, num[32];
+	size_t nlisted = 0, k;
+	int rc = -1;
+
+	spath = filtered("/services", filter("label", d->notify_label, NULL,
+	    NULL));
+	tpath = filtered("/tasks", filter("desired-state", "running", NULL,
+	    NULL));
+	if (get_list(d, "/nodes", &nodes) == -1 ||
+	    get_list(d, spath, &svcs) == -1 ||
+	    get_list(d, tpath, &tasks) == -1)
+		goto out;
+	cJSON_Delete(d->nodes);
+	d->nodes = nodes;
+	nodes = NULL;
+	reconcile_nodes(d, d->nodes);
+	cJSON_ArrayForEach(s, svcs) {
+		const char *id = dockermap_id(s);
+		char *name = NULL;
+		enum svc_state st;
+
+		st = apply_service(d, s, tasks, &name);
+		if (name != NULL && strv_push(&listed, &nlisted, name) == -1) {
+			/* Unsure what is listed: remove nothing. */
+			log_error("out of memory");
+			free(name);
+			goto out;
+		}
+		free(name);
+		if (id != NULL)
+			follow_update(d, id, st, now);
+	}
+	k = d->nsvcs;
+	while (k-- > 0)
+		if (!strv_has(listed, nlisted, d->svcs[k].name))
+			owned_remove(d, k, "not listed by docker");
+	/* Followed services no longer listed are gone or unlabelled. */
+	k = d->nfollows;
+	while (k-- > 0) {
+		int found = 0;
+
+		cJSON_ArrayForEach(s, svcs) {
+			const char *id = dockermap_id(s);
+
+			if (id != NULL && strcmp(id, d->follows[k].id) == 0)
+				found = 1;
+		}
+		if (!found)
+			d->follows[k] = d->follows[--d->nfollows];
+	}
+	snprintf(num, sizeof(num), "%zu", nlisted);
+	log_debug("docker reconciled", "services", num);
+	rc = 0;
+out:
+	strv_free(listed, nlisted);
+	free(spath);
+	free(tpath);
+	cJSON_Delete(nodes);
+	cJSON_Delete(svcs);
+	cJSON_Delete(tasks);
+	return rc;
+}
+
+/*
+ * The worker thread.
+ */
+
+static void *
+worker_main(void *arg)
+{
+	struct docker *d = arg;
+	long long next_full = now_ms(), next_tick = 0;
+	long backoff = d->retry_min_ms;
+
+	for (;;) {
+		char **ids;
+		size_t nids, i;
+		long long now;
+		int full, tick;
+
+		pthread_mutex_lock(&d->lock);
+		for (;;) {
+			long long deadline = next_full;
+
+			now = now_ms();
+			if (stopping(d) || d->full_due || d->ndirty > 0 ||
+			    now >= next_full ||
+			    (d->nfollows > 0 && now >= next_tick))
+				break;
+			if (d->nfollows > 0 && next_tick < deadline)
+				deadline = next_tick;
+			wait_until(d, deadline);
+		}
+		if (stopping(d)) {
+			pthread_mutex_unlock(&d->lock);
+			break;
+		}
+		full = d->full_due || now >= next_full;
+		d->full_due = 0;
+		ids = d->dirty;
+		nids = d->ndirty;
+		d->dirty = NULL;
+		d->ndirty = 0;
+		pthread_mutex_unlock(&d->lock);
+
+		tick = d->nfollows > 0 && now >= next_tick;
+		for (i = 0; i < nids; i++)
+			follow_add(d, ids[i], now);
+		if (!full && nids + (tick ? d->nfollows : 0) > DOCKER_FULL_BATCH)
+			full = 1;
+		if (full) {
+			if (reconcile_all(d, now) == 0) {
+				next_full = now_ms() + d->poll_ms;
+				backoff = d->retry_min_ms;
+			} else {
+				next_full = now_ms() + (backoff < d->poll_ms ?
+				    backoff : d->poll_ms);
+				backoff = backoff * 2 > d->retry_max_ms ?
+				    d->retry_max_ms : backoff * 2;
+			}
+			next_tick = now_ms() + DOCKER_TICK_MS;
+		} else {
+			/* Named by an event: at once; followed: each tick. */
+			for (i = 0; i < nids && !stopping(d); i++)
+				follow_update(d, ids[i], reconcile_one(d,
+				    ids[i]), now);
+			if (tick) {
+				size_t k = d->nfollows;
+
+				while (k-- > 0 && !stopping(d)) {
+					char id[128];
+
+					if (k >= d->nfollows)
+						continue;
+					snprintf(id, sizeof(id), "%s",
+					    d->follows[k].id);
+					if (strv_has(ids, nids, id))
+						continue;
+					follow_update(d, id, reconcile_one(d,
+					    id), now_ms());
+				}
+				next_tick = now_ms() + DOCKER_TICK_MS;
+			}
+		}
+		strv_free(ids, nids);
+	}
+	return NULL;
+}
+
+/*
+ * The event thread.
+ */
+
+struct stream {
+	struct docker	*d;
+	char		*line;
+	size_t		 len;
+	int		 skipping;	/* in a line over DOCKER_LINE_MAX */
+	int		 status;	/* HTTP status of the answer */
+	int		 connected;	/* a 200 came */
+};
+
+static void
+on_event(struct docker *d, const char *line, size_t len)
+{
+	struct dockermap_event ev;
+
+	dockermap_event(line, len, &ev);
+	if (ev.kind == DOCKERMAP_EV_NONE)
+		return;
+	log_debug("docker event", "kind", ev.kind == DOCKERMAP_EV_NODE ?
+	    "node" : "service", "action", ev.action, "id", ev.id);
+	pthread_mutex_lock(&d->lock);
+	if (ev.kind == DOCKERMAP_EV_NODE)
+		d->full_due = 1;	/* nodes and every service */
+	else if (!strv_has(d->dirty, d->ndirty, ev.id) &&
+	    strv_push(&d->dirty, &d->ndirty, ev.id) == -1)
+		d->full_due = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static size_t
+on_stream(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct stream *s = arg;
+	size_t n = size * nmemb, start = 0, end;
+	char *nl, *eol;
+
+	if (s->status != 200)
+		return n;	/* an error body: the status says it all */
+	while (start < n) {
+		eol = memchr(data + start, '\n', n - start);
+		end = eol != NULL ? (size_t)(eol - data) : n;
+		/* data[start, end) is (the rest of) one line. */
+		if (s->skipping || s->len + (end - start) >
+		    (size_t)DOCKER_LINE_MAX) {
+			s->skipping = 1;
+			s->len = 0;
+		} else if (end > start) {
+			if ((nl = realloc(s->line, s->len + (end - start) +
+			    1)) == NULL)
+				return 0;
+			memcpy(nl + s->len, data + start, end - start);
+			s->line = nl;
+			s->len += end - start;
+		}
+		if (eol == NULL)
+			break;
+		if (!s->skipping && s->len > 0)
+			on_event(s->d, s->line, s->len);
+		s->len = 0;
+		s->skipping = 0;
+		start = end + 1;
+	}
+	return n;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct stream *s = arg;
+	size_t n = size * nmemb;
+	int code;
+
+	if (n > 5 && strncmp(data, "HTTP/", 5) == 0 &&
+	    sscanf(data, "HTTP/%*s %d", &code) == 1)
+		s->status = code;
+	/* The empty line ends the headers: the stream is open. */
+	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
+		if (s->status == 200 && !s->connected) {
+			s->connected = 1;
+			log_info("following docker events", "host",
+			    s->d->socket ? s->d->socket : s->d->base);
+			/* Whatever happened while not following is read
+			 * from the lists. */
+			pthread_mutex_lock(&s->d->lock);
+			s->d->full_due = 1;
+			pthread_cond_broadcast(&s->d->cond);
+			pthread_mutex_unlock(&s->d->lock);
+		}
+	}
+	return n;
+}
+
+/* One connection to GET /events, until it ends. 1 if it was open. */
+static int
+stream_once(struct docker *d, const char *path, char err[ERR_MAX])
+{
+	struct stream s;
+	CURLcode cc;
+	CURL *c;
+
+	memset(&s, 0, sizeof(s));
+	s.d = d;
+	if ((c = handle(d, path)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return 0;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		transfer_error(c, cc, "/events", err);
+	else if (s.status != 200)
+		snprintf(err, ERR_MAX, "GET /events answered %d", s.status);
+	else
+		snprintf(err, ERR_MAX, "GET /events: the stream ended");
+	curl_easy_cleanup(c);
+	free(s.line);
+	return s.connected;
+}
+
+static void *
+events_main(void *arg)
+{
+	struct docker *d = arg;
+	/* Filters are ANDed across keys: these actions cover services and
+	 * nodes, and only start and die of containers (a task's). */
+	static const char *const types[3] = { "service", "node", "container" };
+	static const char *const actions[5] = { "create", "update", "remove",
+	    "start", "die" };
+	cJSON *f = cJSON_CreateObject();
+	char *path = NULL, err[ERR_MAX];
+	long backoff = d->retry_min_ms;
+	int failing = 0;
+
+	if (f != NULL && cJSON_AddItemToObject(f, "type",
+	    cJSON_CreateStringArray(types, 3)) && cJSON_AddItemToObject(f,
+	    "event", cJSON_CreateStringArray(actions, 5)))
+		path = filtered("/events", f);
+	else
+		cJSON_Delete(f);
+	if (path == NULL) {
+		log_error("out of memory: docker events not followed");
+		return NULL;
+	}
+	while (!stopping(d)) {
+		if (stream_once(d, path, err)) {
+			backoff = d->retry_min_ms;
+			failing = 0;
+		}
+		if (stopping(d))
+			break;
+		/* A lost stream is retried; once a failure is logged, the
+		 * same failure again only at debug. */
+		if (!failing)
+			log_warn("docker events not followed, will retry",
+			    "error", err);
+		else
+			log_debug("docker events not followed", "error", err);
+		failing = 1;
+		pause_ms(d, backoff);
+		backoff = backoff * 2 > d->retry_max_ms ? d->retry_max_ms :
+		    backoff * 2;
+	}
+	free(path);
+	return NULL;
+}
+
+/*
+ * Life cycle.
+ */
+
+static void
+docker_free(struct docker *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nsvcs; i++) {
+		free(d->svcs[i].name);
+		free(d->svcs[i].id);
+	}
+	free(d->svcs);
+	strv_free(d->nodes_owned, d->nnodes_owned);
+	strv_free(d->dirty, d->ndirty);
+	strv_free(d->node_labels, d->nnode_labels);
+	cJSON_Delete(d->nodes);
+	free(d->follows);
+	free(d->base);
+	free(d->socket);
+	free(d->notify_label);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+struct docker *
+docker_start(const struct docker_options *o, struct registry *r,
+    listener_parse_fn parse, void *ctx, char err[ERR_MAX])
+{
+	pthread_condattr_t ca;
+	struct docker *d;
+	size_t i;
+	int rc;
+
+	if (o->notify_label == NULL || *o->notify_label == '\0') {
+		snprintf(err, ERR_MAX, "--docker-notify-label is empty");
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	d->r = r;
+	d->parse = parse;
+	d->ctx = ctx;
+	d->reachable = -1;
+	d->poll_ms = o->poll_ms > 0 ? o->poll_ms : 30000;
+	d->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
+	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
+	if (d->retry_max_ms < d->retry_min_ms)
+		d->retry_max_ms = d->retry_min_ms;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (docker_host_parse(o->host, &d->base, &d->socket, err) == -1)
+		goto fail;
+	if ((d->notify_label = strdup(o->notify_label)) == NULL)
+		goto nomem;
+	for (i = 0; i < o->nnode_labels; i++)
+		if (strv_push(&d->node_labels, &d->nnode_labels,
+		    o->node_labels[i]) == -1)
+			goto nomem;
+	if ((rc = pthread_create(&d->worker, NULL, worker_main, d)) != 0) {
+		snprintf(err, ERR_MAX, "cannot start the docker thread: %s",
+		    strerror(rc));
+		goto fail;
+	}
+	d->worker_running = 1;
+	if ((rc = pthread_create(&d->events, NULL, events_main, d)) != 0) {
+		snprintf(err, ERR_MAX, "cannot start the docker event "
+		    "thread: %s", strerror(rc));
+		docker_stop(d);
+		return NULL;
+	}
+	d->events_running = 1;
+	log_info("docker source started", "host", o->host, "notify_label",
+	    d->notify_label);
+	return d;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+fail:
+	docker_free(d);
+	return NULL;
+}
+
+void
+docker_stop(struct docker *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	if (d->events_running)
+		pthread_join(d->events, NULL);
+	if (d->worker_running)
+		pthread_join(d->worker, NULL);
+	docker_free(d);
+}

@@ -1,0 +1,50 @@
+/* docker.h: flowmon's own Docker source (--docker-host). It lists services,
+ * tasks and nodes through the Docker Engine API and follows its event
+ * stream, and applies what swarm-listener would have sent for them
+ * (dockermap.h) through the same parser and registry calls as the HTTP
+ * webhooks, so the webhooks keep working beside it. */
+#ifndef FLOWMON_DOCKER_H
+#define FLOWMON_DOCKER_H
+
+#include <stddef.h>
+
+#include "listener.h"
+#include "service.h"
+
+struct registry;
+struct docker;
+
+struct docker_options {
+	const char	 *host;		/* --docker-host URL */
+	const char	 *notify_label;	/* --docker-notify-label */
+	long		  poll_ms;	/* --docker-poll: full reconcile */
+	char *const	 *node_labels;	/* DF_NODE_TARGET_LABELS */
+	size_t		  nnode_labels;
+	long		  retry_min_ms;	/* first backoff, 0: 1 s */
+	long		  retry_max_ms;	/* longest backoff, 0: 30 s */
+};
+
+/* How --docker-host reaches the engine: unix:///path/to.sock (socket set,
+ * base "http://localhost"), tcp://HOST:PORT or http://HOST:PORT (base
+ * "http://HOST:PORT"). *base and *socket (NULL when not a socket) are
+ * malloc'd. 0, or -1 with err naming the URL. */
+int	 docker_host_parse(const char *url, char **base, char **socket,
+	    char err[ERR_MAX]);
+
+/* Starts the source: one thread reconciles (at once, then every poll_ms,
+ * and for the services an event names), another follows the event
+ * stream. Services are parsed with parse(ctx, ...) (http_parse_service)
+ * and upserted into r. Only services this source applied are ever
+ * removed, and only on a clear answer from Docker (gone from a complete
+ * list, 404, or the notify label no longer "true"); an unreachable or
+ * unreadable Docker is logged and retried, never taken as "no services".
+ * Uses libcurl (curl_global_init is main's). NULL with err on a bad
+ * option. */
+struct docker *docker_start(const struct docker_options *o,
+	    struct registry *r, listener_parse_fn parse, void *ctx,
+	    char err[ERR_MAX]);
+/* Stops both threads (requests in flight are abandoned) and frees d.
+ * NULL is fine. */
+void	 docker_stop(struct docker *d);
+
+#endif

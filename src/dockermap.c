@@ -1,0 +1,393 @@
+/* dockermap.c: Docker Engine API objects into swarm-listener's parameters.
+ *
+ * The rules are swarm-listener's (shared/reference/swarm-listener-mapping.md
+ * 2.3, 2.4 and 4), so a service reads the same whether swarm-listener sends
+ * it or flowmon's own Docker source lists it. Everything here works on
+ * parsed JSON; a field of the wrong type counts as absent, never as an
+ * error, since Docker adds fields from one version to the next. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dockermap.h"
+
+#define PREFIX_LEN	(sizeof(DOCKERMAP_LABEL_PREFIX) - 1)
+
+/* obj.a.b... as an object member, or NULL. */
+static const cJSON *
+path(const cJSON *obj, const char *a, const char *b, const char *c)
+{
+	const char *keys[3] = { a, b, c };
+	size_t i;
+
+	for (i = 0; i < 3 && keys[i] != NULL && obj != NULL; i++)
+		obj = cJSON_IsObject(obj) ?
+		    cJSON_GetObjectItemCaseSensitive(obj, keys[i]) : NULL;
+	return obj;
+}
+
+/* The string at obj.a.b.c, or NULL. */
+static const char *
+str(const cJSON *obj, const char *a, const char *b, const char *c)
+{
+	const cJSON *v = path(obj, a, b, c);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A label of a labels object, or NULL. */
+static const char *
+label(const cJSON *labels, const char *key)
+{
+	return str(labels, key, NULL, NULL);
+}
+
+const char *
+dockermap_id(const cJSON *obj)
+{
+	return str(obj, "ID", NULL, NULL);
+}
+
+int
+dockermap_notified(const cJSON *service, const char *notify_label)
+{
+	const char *v = label(path(service, "Spec", "Labels", NULL),
+	    notify_label);
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+int
+dockermap_scrape_network(const cJSON *service)
+{
+	return label(path(service, "Spec", "Labels", NULL),
+	    DOCKERMAP_LABEL_PREFIX "scrapeNetwork") != NULL;
+}
+
+/* Every com.df.* label of labels but skip, prefix stripped, into out. */
+static int
+add_labels(const cJSON *labels, const char *skip, struct kvlist *out)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(labels))
+		return 0;
+	cJSON_ArrayForEach(it, labels) {
+		const char *k = it->string;
+
+		if (!cJSON_IsString(it) || k == NULL ||
+		    strncmp(k, DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
+		    k[PREFIX_LEN] == '\0' ||
+		    (skip != NULL && strcmp(k, skip) == 0))
+			continue;
+		/* As the HTTP front collects a query: names are matched
+		 * case-insensitively, a later one wins. */
+		if (kvlist_set_ci(out, k + PREFIX_LEN, it->valuestring) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The hostname of node id in nodes, or NULL. */
+static const char *
+node_hostname(const cJSON *nodes, const char *id)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, nodes) {
+		const char *nid = dockermap_id(n);
+
+		if (nid != NULL && strcmp(nid, id) == 0)
+			return str(n, "Description", "Hostname", NULL);
+	}
+	return NULL;
+}
+
+/* 1 when task is one of service_id's tasks, meant to run and running. */
+static int
+task_running(const cJSON *task, const char *service_id)
+{
+	const char *sid = str(task, "ServiceID", NULL, NULL);
+	const char *desired = str(task, "DesiredState", NULL, NULL);
+	const char *state = str(task, "Status", "State", NULL);
+
+	return sid != NULL && strcmp(sid, service_id) == 0 &&
+	    desired != NULL && strcmp(desired, "running") == 0 &&
+	    state != NULL && strcmp(state, "running") == 0;
+}
+
+/* The address of task on the network named net, "/prefix" dropped, into
+ * buf; 0, or -1 when it has none. */
+static int
+task_address(const cJSON *task, const char *net, char *buf, size_t size)
+{
+	const cJSON *att;
+
+	cJSON_ArrayForEach(att, path(task, "NetworksAttachments", NULL, NULL)) {
+		const char *name = str(att, "Network", "Spec", "Name");
+		const cJSON *addrs = path(att, "Addresses", NULL, NULL);
+		const cJSON *first;
+		size_t len;
+
+		if (name == NULL || strcmp(name, net) != 0)
+			continue;
+		first = cJSON_IsArray(addrs) ? addrs->child : NULL;
+		if (!cJSON_IsString(first) || *first->valuestring == '\0')
+			return -1;
+		len = strcspn(first->valuestring, "/");
+		if (len >= size)
+			return -1;
+		memcpy(buf, first->valuestring, len);
+		buf[len] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+struct triple {
+	const char	*host;
+	char		 addr[64];
+	const char	*id;
+};
+
+static int
+triple_cmp(const void *a, const void *b)
+{
+	const struct triple *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->host, y->host)) != 0)
+		return c;
+	if ((c = strcmp(x->addr, y->addr)) != 0)
+		return c;
+	return strcmp(x->id, y->id);
+}
+
+/* nodeInfo of service_id's running tasks on net, as compact JSON. */
+static char *
+node_info(const cJSON *tasks, const cJSON *nodes, const char *service_id,
+    const char *net)
+{
+	struct triple *v;
+	const cJSON *t;
+	cJSON *arr = NULL;
+	char *json = NULL;
+	size_t n = 0, i;
+	int count = cJSON_GetArraySize(tasks);
+
+	if ((v = calloc((size_t)count + 1, sizeof(*v))) == NULL)
+		return NULL;
+	cJSON_ArrayForEach(t, tasks) {
+		const char *nid = str(t, "NodeID", NULL, NULL), *host;
+
+		if (!task_running(t, service_id) || nid == NULL ||
+		    (host = node_hostname(nodes, nid)) == NULL ||
+		    task_address(t, net, v[n].addr, sizeof(v[n].addr)) == -1)
+			continue;
+		v[n].host = host;
+		v[n].id = nid;
+		n++;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), triple_cmp);
+	if ((arr = cJSON_CreateArray()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		const char *s[3] = { v[i].host, v[i].addr, v[i].id };
+		cJSON *e;
+
+		if (i > 0 && triple_cmp(&v[i - 1], &v[i]) == 0)
+			continue;	/* a set: duplicates collapse */
+		if ((e = cJSON_CreateStringArray(s, 3)) == NULL ||
+		    !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			goto out;
+		}
+	}
+	json = cJSON_PrintUnformatted(arr);
+out:
+	cJSON_Delete(arr);
+	free(v);
+	return json;
+}
+
+int
+dockermap_service(const cJSON *service, const cJSON *tasks,
+    const cJSON *nodes, const char *notify_label, struct kvlist *out,
+    char err[ERR_MAX])
+{
+	const cJSON *labels = path(service, "Spec", "Labels", NULL);
+	const cJSON *mode = path(service, "Spec", "Mode", NULL);
+	const cJSON *reps;
+	const char *id = dockermap_id(service);
+	const char *name = str(service, "Spec", "Name", NULL);
+	const char *stack, *shortname, *net;
+	char num[32];
+
+	if (id == NULL || name == NULL || *name == '\0') {
+		snprintf(err, ERR_MAX, "a service without ID or Spec.Name");
+		return -1;
+	}
+	if (!dockermap_notified(service, notify_label))
+		return 0;
+	/* 1. labels */
+	if (add_labels(labels, notify_label, out) == -1)
+		goto nomem;
+	/* 2. serviceName, over any com.df.serviceName label */
+	stack = label(labels, "com.docker.stack.namespace");
+	shortname = label(labels, DOCKERMAP_LABEL_PREFIX "shortName");
+	if (stack != NULL && *stack != '\0' && shortname != NULL &&
+	    strcasecmp(shortname, "true") == 0 &&
+	    strncmp(name, stack, strlen(stack)) == 0 &&
+	    name[strlen(stack)] == '_')
+		name += strlen(stack) + 1;
+	if (kvlist_set_ci(out, "serviceName", name) == -1)
+		goto nomem;
+	/* 3. replicas: the desired count; none for a global service */
+	reps = path(mode, "Replicated", "Replicas", NULL);
+	if (path(mode, "Replicated", NULL, NULL) != NULL) {
+		snprintf(num, sizeof(num), "%.0f", cJSON_IsNumber(reps) &&
+		    reps->valuedouble >= 0 ? reps->valuedouble : 0);
+		if (kvlist_set_ci(out, "replicas", num) == -1)
+			goto nomem;
+	} else if (path(mode, "Global", NULL, NULL) == NULL &&
+	    path(mode, "GlobalJob", NULL, NULL) == NULL) {
+		if (kvlist_set_ci(out, "replicas", "0") == -1)
+			goto nomem;
+	}
+	/* 4. distribute */
+	if (label(labels, DOCKERMAP_LABEL_PREFIX "distribute") == NULL &&
+	    kvlist_set_ci(out, "distribute", "true") == -1)
+		goto nomem;
+	/* 5. nodeInfo, over any com.df.nodeInfo label */
+	net = label(labels, DOCKERMAP_LABEL_PREFIX "scrapeNetwork");
+	if (net != NULL && tasks != NULL) {
+		char *ni = node_info(tasks, nodes, id, net);
+		int rc;
+
+		if (ni == NULL)
+			goto nomem;
+		rc = kvlist_set_ci(out, "nodeInfo", ni);
+		cJSON_free(ni);
+		if (rc == -1)
+			goto nomem;
+	}
+	kvlist_sort(out);
+	return 1;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+	kvlist_release(out);
+	return -1;
+}
+
+int
+dockermap_converged(const cJSON *service, const cJSON *tasks)
+{
+	const char *id = dockermap_id(service);
+	const char *us = str(service, "UpdateStatus", "State", NULL);
+	const cJSON *reps = path(service, "Spec", "Mode", "Replicated");
+	const cJSON *t;
+	double running = 0;
+
+	if (us != NULL && (strcmp(us, "updating") == 0 ||
+	    strcmp(us, "rollback_started") == 0))
+		return 0;
+	if (reps == NULL || id == NULL)
+		return 1;	/* global: no count to reach */
+	cJSON_ArrayForEach(t, tasks)
+		if (task_running(t, id))
+			running++;
+	reps = path(reps, "Replicas", NULL, NULL);
+	return !cJSON_IsNumber(reps) || running >= reps->valuedouble;
+}
+
+int
+dockermap_node(const cJSON *node, struct kvlist *out, char err[ERR_MAX])
+{
+	static const struct {
+		const char *param, *a, *b, *c;
+	} fixed[] = {
+		{ "hostname", "Description", "Hostname", NULL },
+		{ "address", "Status", "Addr", NULL },
+		{ "state", "Status", "State", NULL },
+		{ "role", "Spec", "Role", NULL },
+		{ "availability", "Spec", "Availability", NULL },
+	};
+	const cJSON *vi = path(node, "Version", "Index", NULL);
+	const char *id = dockermap_id(node), *v;
+	char num[32];
+	size_t i;
+
+	if (id == NULL || *id == '\0') {
+		snprintf(err, ERR_MAX, "a node without ID");
+		return -1;
+	}
+	/* Spec labels (docker node update --label-add) win over engine ones;
+	 * the fixed keys win over both. */
+	if (add_labels(path(node, "Description", "Engine", "Labels"), NULL,
+	    out) == -1 ||
+	    add_labels(path(node, "Spec", "Labels", NULL), NULL, out) == -1 ||
+	    kvlist_set_ci(out, "id", id) == -1)
+		goto nomem;
+	for (i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {
+		v = str(node, fixed[i].a, fixed[i].b, fixed[i].c);
+		if (kvlist_set_ci(out, fixed[i].param, v ? v : "") == -1)
+			goto nomem;
+	}
+	snprintf(num, sizeof(num), "%.0f", cJSON_IsNumber(vi) ?
+	    vi->valuedouble : 0);
+	if (kvlist_set_ci(out, "versionIndex", num) == -1)
+		goto nomem;
+	kvlist_sort(out);
+	return 0;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+	kvlist_release(out);
+	return -1;
+}
+
+int
+dockermap_node_down(const cJSON *node)
+{
+	const char *s = str(node, "Status", "State", NULL);
+
+	return s != NULL && strcmp(s, "down") == 0;
+}
+
+void
+dockermap_event(const char *line, size_t len, struct dockermap_event *ev)
+{
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const char *type, *action, *id;
+
+	memset(ev, 0, sizeof(*ev));
+	if (o == NULL)
+		return;
+	type = str(o, "Type", NULL, NULL);
+	action = str(o, "Action", NULL, NULL);
+	if (type == NULL || action == NULL)
+		goto out;
+	snprintf(ev->action, sizeof(ev->action), "%s", action);
+	if (strcmp(type, "service") == 0) {
+		id = str(o, "Actor", "ID", NULL);
+		ev->kind = DOCKERMAP_EV_SERVICE;
+	} else if (strcmp(type, "node") == 0) {
+		id = str(o, "Actor", "ID", NULL);
+		ev->kind = DOCKERMAP_EV_NODE;
+	} else if (strcmp(type, "container") == 0 &&
+	    (strcmp(action, "start") == 0 || strcmp(action, "die") == 0)) {
+		id = str(o, "Actor", "Attributes",
+		    "com.docker.swarm.service.id");
+		ev->kind = DOCKERMAP_EV_SERVICE;
+	} else {
+		goto out;
+	}
+	if (id == NULL || *id == '\0' || strlen(id) >= sizeof(ev->id)) {
+		ev->kind = DOCKERMAP_EV_NONE;
+		goto out;
+	}
+	memcpy(ev->id, id, strlen(id) + 1);
+out:
+	cJSON_Delete(o);
+}

@@ -1,0 +1,85 @@
+/* dockermap.h: Docker Engine API objects (services, tasks, nodes, events)
+ * into exactly the parameters swarm-listener would send for them (see
+ * shared/reference/swarm-listener-mapping.md). Pure: parsed JSON in,
+ * parameter lists out, no IO; docker.c does the talking. */
+#ifndef FLOWMON_DOCKERMAP_H
+#define FLOWMON_DOCKERMAP_H
+
+#include <cJSON.h>
+
+#include "service.h"
+
+#define DOCKERMAP_LABEL_PREFIX	"com.df."
+
+/* The ID of a service, task or node object (its "ID" string), or NULL. */
+const char *dockermap_id(const cJSON *obj);
+
+/* 1 when the service's Spec.Labels[notify_label] is exactly "true"
+ * (swarm-listener's DF_NOTIFY_LABEL test), else 0. */
+int	 dockermap_notified(const cJSON *service, const char *notify_label);
+
+/* The reconfigure parameters of service (one object of GET /services), in
+ * swarm-listener's order of precedence: every com.df.* label but the
+ * notify label, prefix stripped, value verbatim; serviceName (Spec.Name,
+ * "<stack>_" dropped when com.df.shortName is true); replicas (desired
+ * count, absent for a global service); distribute (true unless labelled);
+ * and, for a service with a com.df.scrapeNetwork label, nodeInfo built
+ * from tasks (an array of GET /tasks objects, others' tasks ignored) and
+ * nodes (GET /nodes, for the hostnames).
+ *
+ * nodeInfo: one [hostname, address, nodeID] per running task (desired and
+ * actual state running) whose attachment to the network named exactly the
+ * label's value has an address ("/prefix" dropped); sorted, unique, compact
+ * JSON. Unlike swarm-listener, which omits it, "[]" is sent when no task
+ * qualifies: the list came from Docker itself and is authoritative, while a
+ * missing nodeInfo would make flowmon keep the last task list. tasks NULL
+ * (not read) omits nodeInfo.
+ *
+ * out must be empty and is sorted. 1 when the service is notified (out
+ * filled), 0 when it is not (out left empty), -1 with err when service is
+ * not a service object (no ID or Spec.Name) or on ENOMEM. */
+int	 dockermap_service(const cJSON *service, const cJSON *tasks,
+	    const cJSON *nodes, const char *notify_label, struct kvlist *out,
+	    char err[ERR_MAX]);
+
+/* 1 when the service (notified or not) wants its tasks followed until they
+ * converge: it has a com.df.scrapeNetwork label. */
+int	 dockermap_scrape_network(const cJSON *service);
+
+/* 1 when the service's tasks have converged: no update in progress and,
+ * for a replicated service, as many running tasks in tasks as desired. */
+int	 dockermap_converged(const cJSON *service, const cJSON *tasks);
+
+/* The node create parameters of node (one object of GET /nodes): engine
+ * com.df.* labels, then spec com.df.* labels over them, prefix stripped;
+ * then id, hostname, address, versionIndex, state, role, availability.
+ * out must be empty and is sorted. 0, or -1 with err (no ID, ENOMEM). */
+int	 dockermap_node(const cJSON *node, struct kvlist *out,
+	    char err[ERR_MAX]);
+
+/* 1 when the node is down (Status.State "down"): swarm-listener reports
+ * such a node as removed. */
+int	 dockermap_node_down(const cJSON *node);
+
+/* One line of GET /events. */
+enum dockermap_event_kind {
+	DOCKERMAP_EV_NONE,	/* nothing to act on */
+	DOCKERMAP_EV_SERVICE,	/* re-list service id */
+	DOCKERMAP_EV_NODE	/* re-list the nodes (and every service) */
+};
+
+struct dockermap_event {
+	enum dockermap_event_kind kind;
+	char	 id[128];	/* service ID (also for a task's container) */
+	char	 action[32];
+};
+
+/* Parses one event line (a JSON object). A service event gives its ID; a
+ * container event of a swarm task (start, die) gives the task's service
+ * ID, since a task that restarts gets a new address without any service
+ * event; a node event gives EV_NODE. Anything else, or a line that is not
+ * an event, gives EV_NONE. */
+void	 dockermap_event(const char *line, size_t len,
+	    struct dockermap_event *ev);
+
+#endif

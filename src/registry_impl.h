@@ -1,0 +1,113 @@
+/* registry_impl.h: the registry's insides, shared by its files and by no
+ * other module: registry.c (the index and the decisions), registry_load.c
+ * (rebuilding the index at start), registry_nodes.c (node labels),
+ * registry_rules.c (rule files against reloads) and registry_ext.c (what
+ * views.c and taskdns.c read and hand in). Locking rules: see registry.c. */
+#ifndef FLOWMON_REGISTRY_IMPL_H
+#define FLOWMON_REGISTRY_IMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "store.h"
+
+/* A file flowmon keeps in targets/ for Prometheus's sake (see
+ * registry_load.c); no service has this name. */
+#define REGISTRY_SENTINEL	"_flowmon"
+
+struct entry {
+	struct entry	*next;		/* hash chain */
+	char		*name;
+	pthread_mutex_t	 lock;
+	struct service	*svc;		/* NULL: not known (or removed) */
+	int		 removed;	/* removed, kept for persistent alerts */
+	int		 has_targets;	/* what is on disk right now */
+	int		 has_rules;
+	uint64_t	 h_targets;
+	uint64_t	 h_rules;
+	char		*invalid;	/* record on disk that does not parse */
+	uint64_t	 rules_seq;	/* r->rules_seq of the last rules/ change */
+	int		 rules_dirty;	/* changed since the last good reload */
+	int		 parked;	/* set aside for a test reload */
+	char		*rejected;	/* why its rule file is set aside */
+	int		 has_rejected;	/* rejected/<name>.yml exists */
+	uint64_t	 h_rejected;
+	uint64_t	 gen;		/* registry generation of the last change */
+	/* Task DNS: the last good address set, sorted and unique, kept while
+	 * the name does not resolve, and the epoch of the service's current
+	 * stretch on the DNS path (0: not on it). */
+	char		**addrs;
+	size_t		 naddrs;
+	uint64_t	 dns_epoch;
+};
+
+struct node {
+	struct node	*next;
+	char		*id;
+	struct kvlist	 labels;
+};
+
+struct registry {
+	struct store		*st;
+	struct reloader		*rl;
+	pthread_rwlock_t	 maplock;
+	struct entry		**buckets;
+	size_t			 nbuckets;
+	size_t			 nentries;
+	pthread_rwlock_t	 nodelock;
+	pthread_mutex_t		 nodewrite;	/* one node change at a time */
+	struct node		*nodes;
+	size_t			 nnodes;
+	size_t			 nactive;	/* atomic */
+	size_t			 nremoved;	/* atomic */
+	uint64_t		 gen;		/* atomic, bumped per change */
+	uint64_t		 rules_seq;	/* atomic, bumped per rules/ change */
+	uint64_t		 dns_wanted;	/* atomic */
+	struct promtool		*pt;		/* NULL: own checks only */
+	const struct quota	*lim;		/* NULL: no bounds */
+	size_t			 nrejected;	/* atomic */
+};
+
+/* FNV-1a of len bytes with the length folded in. */
+uint64_t reg_hash(const char *s, size_t len);
+/* The entry of name, created when create is set. NULL if absent or on
+ * allocation failure (errno ENOMEM then). Never freed before
+ * registry_free(). */
+struct entry *reg_entry(struct registry *r, const char *name, int create);
+/* Every entry (sorted by name if asked), malloc'd; NULL on ENOMEM. */
+struct entry **reg_entries(struct registry *r, int sorted, size_t *n);
+/* Adjusts the active/removed counts for e leaving (-1) or entering (1). */
+void	 reg_count(struct registry *r, struct entry *e, int sign);
+/* e's record changed (lock held): it joins, stays on or leaves the task
+ * DNS path. */
+void	 reg_dns_follow(struct registry *r, struct entry *e);
+/* The target file of a record with its task DNS addresses; *out NULL when
+ * there is none. 0, or -1 with err. */
+int	 reg_render_targets(struct registry *r, const struct service *svc,
+	    int removed, char *const *addrs, size_t naddrs, char **out,
+	    size_t *len, char err[ERR_MAX]);
+/* Brings one output file of e (lock held) in line with buf (NULL: no
+ * file): 1 if the disk changed, 0 if it already agreed, -1 with err. */
+int	 reg_sync_output(struct registry *r, struct entry *e,
+	    enum store_kind kind, const char *buf, size_t len,
+	    char err[ERR_MAX]);
+/* Writes the outputs of e's record (lock held); the rule file is
+ * rules/rlen when rendered is set, else rendered here. 0, or -1. */
+int	 reg_sync(struct registry *r, struct entry *e, const char *rules,
+	    size_t rlen, int rendered, struct registry_result *res,
+	    char err[ERR_MAX]);
+/* Books a failure of kind in res with errno errnum; returns -1. */
+int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
+/* A sorted, duplicate-free copy of addrs. 0, or -1 on ENOMEM. */
+int	 reg_addrs_sorted(char *const *addrs, size_t n, char ***out,
+	    size_t *nout);
+/* The labels of node id (node lock held for reading), or NULL; ctx is the
+ * registry (a render_node_labels_fn). */
+const struct kvlist *reg_node_labels(void *ctx, const char *id);
+/* Replaces (labels non-NULL) or drops the labels of node id in memory:
+ * 1 if they changed, 0 if not, -1 on ENOMEM. */
+int	 reg_node_set(struct registry *r, const char *id,
+	    const struct kvlist *labels);
+
+#endif

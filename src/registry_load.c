@@ -1,0 +1,281 @@
+/* registry_load.c: rebuilding the index from the data dir at start: node
+ * labels, then every record, each output compared with what its record
+ * renders to and rewritten where they disagree (the crash-safety argument
+ * is in registry.c). */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "log.h"
+#include "record.h"
+#include "registry_impl.h"
+#include "reloader.h"
+
+struct load_ctx {
+	struct registry		 *r;
+	const struct request_ctx *rctx;
+	int			  rules_changed;
+	size_t			  loaded;
+	size_t			  failed;
+};
+
+static int
+load_node(const char *name, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct kvlist labels = { 0 };
+	char err[ERR_MAX], *buf = NULL, *id = NULL;
+	size_t len;
+	int rc = 0;
+
+	if (store_read(lc->r->st, STORE_NODES, name, 1 << 20, &buf, &len,
+	    err) == -1 || record_node_decode(buf, len, &id, &labels,
+	    err) == -1 || strcmp(id, name) != 0)
+		log_warn("cannot load node record", "node", name, "error",
+		    id && strcmp(id, name) ? "id does not match file name" :
+		    err);
+	else if (reg_node_set(lc->r, id, &labels) == -1)
+		rc = -1;
+	free(buf);
+	free(id);
+	kvlist_release(&labels);
+	return rc;
+}
+
+/* What is on disk now for one output, as has/hash. */
+static void
+probe_output(struct registry *r, enum store_kind kind, const char *name,
+    int *has, uint64_t *h)
+{
+	char err[ERR_MAX], *buf;
+	size_t len;
+
+	*has = 0;
+	if (store_read(r->st, kind, name, 64 << 20, &buf, &len, err) == 0) {
+		*has = 1;
+		*h = reg_hash(buf, len);
+		free(buf);
+	} else if (errno != ENOENT) {
+		/* Unreadable: assume present and different, so it is
+		 * rewritten from the record. 0 is what registry_file_owner()
+		 * books for a file it cannot vouch for. */
+		*has = 1;
+		*h = 0;
+	}
+}
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A sorted, duplicate-free copy of addrs into *out. 0, or -1 on ENOMEM. */
+int
+reg_addrs_sorted(char *const *addrs, size_t n, char ***out, size_t *nout)
+{
+	char **v;
+	size_t i, j;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((v[i] = strdup(addrs[i])) == NULL) {
+			strv_free(v, i);
+			return -1;
+		}
+	}
+	qsort(v, n, sizeof(*v), addr_cmp);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && strcmp(v[j - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[j++] = v[i];
+	}
+	*out = v;
+	*nout = j;
+	return 0;
+}
+
+/* At start, a task DNS service's last address set is the one in its target
+ * file (flowmon wrote it): take it as the set to keep, so a restart neither
+ * rewrites the file nor drops targets while the name does not resolve. */
+static void
+seed_addrs(struct registry *r, struct entry *e)
+{
+	char err[ERR_MAX], *buf = NULL, **v = NULL;
+	cJSON *root = NULL, *g, *t;
+	size_t len, n = 0;
+
+	if (!e->has_targets || store_read(r->st, STORE_TARGETS, e->name,
+	    64 << 20, &buf, &len, err) == -1)
+		return;
+	if ((root = cJSON_Parse(buf)) == NULL || !cJSON_IsArray(root))
+		goto out;
+	cJSON_ArrayForEach(g, root) {
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(g,
+		    "targets")) {
+			const char *hp = cJSON_GetStringValue(t), *end;
+			char **nv;
+
+			if (hp == NULL)
+				continue;
+			/* host:port or [v6]:port; the host is what DNS gave. */
+			if (hp[0] == '[') {
+				hp++;
+				end = strchr(hp, ']');
+			} else {
+				end = strrchr(hp, ':');
+			}
+			if (end == NULL || end == hp ||
+			    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+				continue;
+			v = nv;
+			if ((v[n] = strndup(hp, (size_t)(end - hp))) != NULL)
+				n++;
+		}
+	}
+	strv_free(e->addrs, e->naddrs);
+	e->addrs = NULL;
+	e->naddrs = 0;
+	if (reg_addrs_sorted(v, n, &e->addrs, &e->naddrs) == -1)
+		e->naddrs = 0;
+out:
+	strv_free(v, n);
+	cJSON_Delete(root);
+	free(buf);
+}
+
+static int
+load_service(const char *name, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct registry *r = lc->r;
+	struct kvlist params = { 0 };
+	struct registry_result res;
+	struct service *svc = NULL;
+	struct entry *e;
+	char err[ERR_MAX], base[214], *buf = NULL;
+	size_t len;
+	int removed = 0, ok = 0;
+
+	memset(&res, 0, sizeof(res));
+	/* The record first: name is a file's base name, which for a very
+	 * long service name is a shortened form; the record has the name. */
+	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
+	    err) == -1 || record_decode(buf, len, &params, &removed,
+	    err) == -1)
+		;
+	else if ((svc = calloc(1, sizeof(*svc))) == NULL)
+		snprintf(err, ERR_MAX, "out of memory");
+	else if (request_parse(&params, lc->rctx, svc, err) == -1)
+		;
+	else if (store_base(svc->name, base), strcmp(base, name) != 0)
+		snprintf(err, ERR_MAX, "record names service %.300s",
+		    svc->name);
+	else
+		ok = 1;
+	if ((e = reg_entry(r, ok ? svc->name : name, 1)) == NULL) {
+		service_free(svc);
+		kvlist_release(&params);
+		free(buf);
+		return -1;
+	}
+	pthread_mutex_lock(&e->lock);
+	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
+	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
+	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
+	    &e->h_rejected);
+	if (e->has_rejected && e->rejected == NULL) {
+		e->rejected = strdup("Prometheus refused this rule file before "
+		    "flowmon restarted (kept in rejected/)");
+		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
+	}
+	if (!ok)
+		goto invalid;
+	e->svc = svc;
+	svc = NULL;
+	e->removed = removed;
+	reg_count(r, e, 1);
+	reg_dns_follow(r, e);
+	if (e->dns_epoch != 0)
+		seed_addrs(r, e);
+	if (reg_sync(r, e, NULL, 0, 0, &res, err) == -1)
+		log_error("cannot rewrite outputs from record", "service",
+		    name, "error", err);
+	else if (res.wrote_targets || res.wrote_rules)
+		log_info("outputs rewritten from record", "service", name);
+	lc->rules_changed |= res.wrote_rules;
+	lc->loaded++;
+	goto out;
+invalid:
+	/* Leave its files alone: a newer flowmon or a changed shortcut table
+	 * may be why; the operator sees it in the services API. */
+	log_error("cannot load service record", "service", name, "error", err);
+	e->invalid = strdup(err);
+	lc->failed++;
+out:
+	pthread_mutex_unlock(&e->lock);
+	service_free(svc);
+	kvlist_release(&params);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Prometheus before 2.48 (Debian 12 ships 2.42) keeps scraping the targets
+ * of deleted file_sd files forever when a reload finds no file at all
+ * matching targets/\*.json (prometheus#12858): the last service removed,
+ * whose rule change reloads within the 5 s discovery tick, would stay
+ * scraped until Prometheus restarts. One file that is never removed,
+ * holding one group without targets (an empty array is not enough), keeps
+ * the glob from ever coming up empty. No service is named "_flowmon": a
+ * service name starts with a letter or digit. Written only when missing or
+ * different, so a start on a healthy data dir writes nothing.
+ */
+static void
+ensure_targets_sentinel(struct registry *r)
+{
+	static const char body[] = "[{\"targets\":[]}]\n";
+	char err[ERR_MAX], *buf = NULL;
+	size_t len = 0;
+	int same;
+
+	same = store_read(r->st, STORE_TARGETS, REGISTRY_SENTINEL, 4096, &buf,
+	    &len, err) == 0 && len == sizeof(body) - 1 &&
+	    memcmp(buf, body, len) == 0;
+	free(buf);
+	if (!same && store_write(r->st, STORE_TARGETS, REGISTRY_SENTINEL,
+	    body, sizeof(body) - 1, err) == -1)
+		log_warn("cannot write the targets sentinel", "error", err);
+}
+
+int
+registry_load(struct registry *r, const struct request_ctx *ctx,
+    char err[ERR_MAX])
+{
+	struct load_ctx lc = { r, ctx, 0, 0, 0 };
+	char n[32], f[32];
+
+	ensure_targets_sentinel(r);
+	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
+		return -1;
+	snprintf(n, sizeof(n), "%zu", lc.loaded);
+	snprintf(f, sizeof(f), "%zu", lc.failed);
+	log_info("records loaded", "services", n, "invalid", f);
+	if (lc.rules_changed && r->rl)
+		reloader_trigger(r->rl);
+	return 0;
+}
+

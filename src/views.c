@@ -1,0 +1,214 @@
+/* views.c: the API's JSON views, built from registry_view snapshots taken
+ * under each service's lock (so a view never mixes two requests), plus the
+ * task DNS state (taskdns.h) and the reloader's stats. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "reloader.h"
+#include "store.h"
+#include "taskdns.h"
+#include "views.h"
+
+struct view_ctx {
+	struct taskdns	*td;
+	struct reloader	*rl;
+	int		 detail;
+	cJSON		*out;		/* array, or the one object */
+};
+
+static cJSON *
+kv_json(const struct kvlist *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; o && i < l->n; i++)
+		cJSON_AddStringToObject(o, l->v[i].key, l->v[i].value);
+	return o;
+}
+
+static void
+add_string_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s != NULL)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* The task DNS state of a service: what was asked, the set in use (kept
+ * while the name does not resolve) and the last error. */
+static void
+dns_json(cJSON *o, struct taskdns *td, const struct registry_view *v)
+{
+	struct taskdns_info info;
+	cJSON *d = cJSON_AddObjectToObject(o, "dns"), *a;
+	size_t i;
+
+	if (d == NULL)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (td != NULL)
+		taskdns_info(td, v->name, v->dns_epoch, &info);
+	add_string_or_null(d, "name", info.qname);
+	a = cJSON_AddArrayToObject(d, "addresses");
+	for (i = 0; a && i < v->naddrs; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v->addrs[i]));
+	add_string_or_null(d, "error", info.error);
+	cJSON_AddNumberToObject(d, "lastLookup", (double)info.time);
+	cJSON_AddNumberToObject(d, "lookups", (double)info.lookups);
+	taskdns_info_release(&info);
+}
+
+static cJSON *
+alerts_json(const struct registry_view *v)
+{
+	cJSON *alerts = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; alerts && i < v->svc->nalerts; i++) {
+		const struct alert *a = &v->svc->alerts[i];
+		cJSON *ja;
+
+		if (v->removed && !a->persistent)
+			continue;
+		if ((ja = cJSON_CreateObject()) == NULL)
+			break;
+		cJSON_AddStringToObject(ja, "alert", a->name);
+		cJSON_AddStringToObject(ja, "expr", a->expr);
+		if (a->for_)
+			cJSON_AddStringToObject(ja, "for", a->for_);
+		cJSON_AddItemToObject(ja, "labels", kv_json(&a->labels));
+		cJSON_AddItemToObject(ja, "annotations",
+		    kv_json(&a->annotations));
+		cJSON_AddBoolToObject(ja, "persistent", a->persistent);
+		cJSON_AddItemToArray(alerts, ja);
+	}
+	return alerts;
+}
+
+static void
+reload_json(cJSON *o, struct reloader *rl)
+{
+	struct reloader_stats rs;
+	cJSON *jr = cJSON_AddObjectToObject(o, "reload");
+
+	if (jr == NULL)
+		return;
+	reloader_stats(rl, &rs);
+	cJSON_AddBoolToObject(jr, "lastSuccess", rs.last_success);
+	cJSON_AddNumberToObject(jr, "lastTime", (double)rs.last_time);
+	cJSON_AddBoolToObject(jr, "pending", rs.pending);
+	cJSON_AddStringToObject(jr, "lastError", rs.last_error);
+}
+
+static cJSON *
+service_json(struct registry *r, const struct view_ctx *vc,
+    const struct registry_view *v)
+{
+	struct store *st = registry_store(r);
+	cJSON *o = cJSON_CreateObject(), *files;
+	char path[4096];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "serviceName", v->name);
+	if (v->svc == NULL) {
+		cJSON_AddStringToObject(o, "status", "invalid");
+		cJSON_AddStringToObject(o, "error", v->invalid);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "status", v->rejected ? "rejected" :
+	    v->removed ? "removed" : "active");
+	if (v->rejected)
+		cJSON_AddStringToObject(o, "rejected", v->rejected);
+	cJSON_AddItemToObject(o, "params", kv_json(&v->svc->params));
+	cJSON_AddItemToObject(o, "alerts", alerts_json(v));
+	files = cJSON_AddObjectToObject(o, "files");
+	store_path(st, STORE_TARGETS, v->name, path, sizeof(path));
+	add_string_or_null(files, "targets", v->has_targets ? path : NULL);
+	store_path(st, STORE_RULES, v->name, path, sizeof(path));
+	add_string_or_null(files, "rules", v->has_rules ? path : NULL);
+	if (v->dns_epoch != 0)
+		dns_json(o, vc->td, v);
+	if (vc->detail) {
+		store_path(st, STORE_STATE, v->name, path, sizeof(path));
+		cJSON_AddStringToObject(files, "state", path);
+		if (vc->rl != NULL)
+			reload_json(o, vc->rl);
+	}
+	return o;
+}
+
+static int
+add_service(void *arg, struct registry *r, const struct registry_view *v)
+{
+	struct view_ctx *vc = arg;
+
+	if (vc->detail)
+		vc->out = service_json(r, vc, v);
+	else
+		cJSON_AddItemToArray(vc->out, service_json(r, vc, v));
+	return 0;
+}
+
+cJSON *
+views_services(struct registry *r, struct taskdns *td)
+{
+	struct view_ctx vc = { td, NULL, 0, cJSON_CreateArray() };
+
+	if (vc.out == NULL || registry_view_all(r, add_service, &vc) != 0) {
+		cJSON_Delete(vc.out);
+		return NULL;
+	}
+	return vc.out;
+}
+
+cJSON *
+views_service(struct registry *r, struct taskdns *td, struct reloader *rl,
+    const char *name)
+{
+	struct view_ctx vc = { td, rl, 1, NULL };
+
+	if (registry_view_one(r, name, add_service, &vc) == 0)
+		return NULL;
+	return vc.out;
+}
+
+/* Appends the target groups of one active service; 1 stops on failure. */
+static int
+add_groups(void *arg, struct registry *r, const struct registry_view *v)
+{
+	cJSON *arr = arg, *groups, *g;
+	char err[ERR_MAX], *buf = NULL;
+	size_t len;
+
+	if (v->svc == NULL || v->removed)
+		return 0;
+	if (registry_view_targets(r, v, &buf, &len, err) == -1)
+		return 1;
+	if (buf == NULL)
+		return 0;	/* no target: no file, no group */
+	groups = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (groups == NULL)
+		return 1;
+	while ((g = cJSON_DetachItemFromArray(groups, 0)) != NULL)
+		cJSON_AddItemToArray(arr, g);
+	cJSON_Delete(groups);
+	return 0;
+}
+
+cJSON *
+views_sd(struct registry *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	if (arr == NULL || registry_view_all(r, add_groups, arr) != 0) {
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	return arr;
+}

@@ -1,0 +1,591 @@
+/* check_config.c: the one option table (config.h): defaults, a variable
+ * beating the default, a flag beating its variable, refusals that name the
+ * option, and each command taking its own options and no others. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "request.h"
+#include "testutil.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+extern char **environ;
+
+/*
+ * Helpers.
+ */
+
+/* Unsets every variable the table may read, so the machine's environment
+ * does not leak into a test. */
+static void
+clear_env(void)
+{
+	static const char *const prefixes[] = {
+		"FLOWMON_", "DF_", "LISTENER_ADDRESS",
+	};
+	char name[256];
+	size_t i;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		for (char **e = environ; e != NULL && *e != NULL; e++) {
+			size_t n = strcspn(*e, "=");
+
+			for (i = 0; i < nitems(prefixes); i++)
+				if (strncmp(*e, prefixes[i],
+				    strlen(prefixes[i])) == 0)
+					break;
+			if (i == nitems(prefixes) || n >= sizeof(name))
+				continue;
+			memcpy(name, *e, n);
+			name[n] = '\0';
+			unsetenv(name);
+			again = 1;	/* environ changed under us */
+			break;
+		}
+	}
+}
+
+/* config_parse of cmd with the arguments after cmd (NULL-terminated). */
+static int
+parse(struct config *c, enum config_cmd cmd, char err[ERR_MAX], ...)
+{
+	char *argv[32];
+	va_list ap;
+	int argc = 0, rc;
+
+	argv[argc++] = (char *)(cmd == CONFIG_RELOADER ? "reloader" :
+	    cmd == CONFIG_CHECK ? "check" : "flowmon");
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	err[0] = '\0';
+	rc = config_parse(c, cmd, argc, argv, err);
+	return rc;
+}
+
+/* cmd with the arguments must be accepted. */
+#define ACCEPT(c, cmd, ...) do {					\
+	char err_[ERR_MAX];						\
+	ck_assert_msg(parse((c), (cmd), err_, __VA_ARGS__, NULL) == 0,	\
+	    "refused: %s", err_);					\
+} while (0)
+
+/* cmd with the arguments must be refused with a message holding each of
+ * the (up to two) words. */
+static void
+refused(enum config_cmd cmd, const char *w1, const char *w2,
+    const char *const *args)
+{
+	struct config c;
+	char err[ERR_MAX] = "";
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = (char *)"flowmon";
+	while (*args != NULL && argc < 31)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	ck_assert_msg(config_parse(&c, cmd, argc, argv, err) == -1,
+	    "accepted (%s)", argc > 1 ? argv[1] : "no argument");
+	ck_assert_msg(strstr(err, w1) != NULL, "\"%s\" does not name %s", err,
+	    w1);
+	if (w2 != NULL)
+		ck_assert_msg(strstr(err, w2) != NULL, "\"%s\" does not say %s",
+		    err, w2);
+	config_release(&c);
+}
+
+#define REFUSED(cmd, w1, w2, ...) do {					\
+	const char *const args_[] = { __VA_ARGS__, NULL };		\
+	refused((cmd), (w1), (w2), args_);				\
+} while (0)
+
+/*
+ * Precedence: flag, then variable, then default.
+ */
+
+START_TEST(test_defaults)
+{
+	struct config c;
+	char err[ERR_MAX];
+
+	clear_env();
+	ck_assert_int_eq(parse(&c, CONFIG_DAEMON, err, NULL), 0);
+	ck_assert_str_eq(c.listen, "0.0.0.0:8080");
+	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
+	ck_assert_ptr_null(c.reload_url);
+	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_ptr_null(c.shortcuts);
+	ck_assert_str_eq(c.secrets_dir, "/run/secrets");
+	ck_assert_str_eq(c.task_dns, "tasks.%s");
+	ck_assert_ptr_null(c.listener_address);
+	ck_assert_int_eq(c.listener_prune, 0);
+	ck_assert_int_eq(c.dns_refresh_ms, 30000);
+	ck_assert_str_eq(c.log_level, "info");
+	ck_assert_int_eq(c.max_body, 1048576);
+	ck_assert_int_eq(c.auth_reads, 0);
+	ck_assert_ptr_null(c.tls_cert);
+	ck_assert_int_eq(c.max_header_bytes, 262144);
+	ck_assert_int_eq(c.max_connections, 512);
+	ck_assert_int_eq(c.connection_timeout_ms, 30000);
+	ck_assert_int_eq(c.max_alerts, 100);
+	ck_assert_int_eq(c.max_rule_bytes, 1048576);
+	ck_assert_uint_eq(c.ntarget_labels, 0);
+	config_release(&c);
+
+	ck_assert_int_eq(parse(&c, CONFIG_RELOADER, err, NULL), 0);
+	ck_assert_str_eq(c.listen, "0.0.0.0:8081");
+	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
+	ck_assert_int_eq(c.poll_ms, 15000);
+	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.no_inotify, 0);
+	/* Options of other commands stay unset. */
+	ck_assert_ptr_null(c.task_dns);
+	ck_assert_int_eq(c.max_body, 0);
+	config_release(&c);
+}
+END_TEST
+
+START_TEST(test_env_beats_default)
+{
+	struct config c;
+	char err[ERR_MAX];
+
+	clear_env();
+	setenv("FLOWMON_LISTEN", "127.0.0.1:9999", 1);
+	setenv("FLOWMON_RELOAD_DELAY", "5s", 1);
+	setenv("FLOWMON_MAX_ALERTS", "7", 1);
+	setenv("FLOWMON_TASK_DNS", "none", 1);
+	setenv("FLOWMON_LISTENER_PRUNE", "yes", 1);
+	setenv("FLOWMON_AUTH_READS", "ON", 1);
+	setenv("DF_SCRAPE_TARGET_LABELS", " env , aws-region,,", 1);
+	ck_assert_msg(parse(&c, CONFIG_DAEMON, err, NULL) == 0, "%s", err);
+	ck_assert_str_eq(c.listen, "127.0.0.1:9999");
+	ck_assert_int_eq(c.reload_delay_ms, 5000);
+	ck_assert_int_eq(c.max_alerts, 7);
+	ck_assert_ptr_null(c.task_dns);
+	ck_assert_int_eq(c.listener_prune, 1);
+	ck_assert_int_eq(c.auth_reads, 1);
+	ck_assert_uint_eq(c.ntarget_labels, 2);
+	ck_assert_str_eq(c.target_labels[0], "env");
+	/* Kept in the parameter's spelling; '-' becomes '_' in the label. */
+	ck_assert_str_eq(c.target_labels[1], "aws-region");
+	config_release(&c);
+
+	/* The reloader's own variables; the daemon's --listen variable is
+	 * not the reloader's. */
+	setenv("FLOWMON_RELOADER_LISTEN", "none", 1);
+	setenv("FLOWMON_POLL_INTERVAL", "250ms", 1);
+	setenv("FLOWMON_NO_INOTIFY", "1", 1);
+	ck_assert_msg(parse(&c, CONFIG_RELOADER, err, NULL) == 0, "%s", err);
+	ck_assert_ptr_null(c.listen);
+	ck_assert_int_eq(c.poll_ms, 250);
+	ck_assert_int_eq(c.no_inotify, 1);
+	ck_assert_int_eq(c.reload_delay_ms, 5000);
+	config_release(&c);
+}
+END_TEST
+
+START_TEST(test_flag_beats_env)
+{
+	struct config c;
+
+	clear_env();
+	setenv("FLOWMON_LISTEN", "127.0.0.1:9999", 1);
+	setenv("FLOWMON_RELOAD_DELAY", "5s", 1);
+	setenv("FLOWMON_AUTH_READS", "true", 1);
+	setenv("FLOWMON_LISTENER_PRUNE", "false", 1);
+	setenv("FLOWMON_DATA_DIR", "/env/dir", 1);
+	ACCEPT(&c, CONFIG_DAEMON, "--listen", "[::1]:8000", "--reload-delay",
+	    "250ms", "--auth-reads=false", "--listener-prune",
+	    "--data-dir=/flag/dir");
+	ck_assert_str_eq(c.listen, "[::1]:8000");
+	ck_assert_int_eq(c.reload_delay_ms, 250);
+	ck_assert_int_eq(c.auth_reads, 0);
+	ck_assert_int_eq(c.listener_prune, 1);
+	ck_assert_str_eq(c.data_dir, "/flag/dir");
+	config_release(&c);
+
+	/* The last of a repeated flag wins. */
+	ACCEPT(&c, CONFIG_DAEMON, "--max-alerts", "3", "--max-alerts", "4");
+	ck_assert_int_eq(c.max_alerts, 4);
+	config_release(&c);
+
+	/* The same for the reloader's switch. */
+	setenv("FLOWMON_NO_INOTIFY", "yes", 1);
+	ACCEPT(&c, CONFIG_RELOADER, "--no-inotify=no");
+	ck_assert_int_eq(c.no_inotify, 0);
+	config_release(&c);
+}
+END_TEST
+
+START_TEST(test_overridden_env_not_read)
+{
+	struct config c;
+
+	/* A variable a flag overrides is not even parsed. */
+	clear_env();
+	setenv("FLOWMON_MAX_BODY", "lots", 1);
+	setenv("FLOWMON_LISTENER_PRUNE", "maybe", 1);
+	ACCEPT(&c, CONFIG_DAEMON, "--max-body", "2048", "--listener-prune");
+	ck_assert_int_eq(c.max_body, 2048);
+	config_release(&c);
+	/* Nor a variable of another command. */
+	setenv("FLOWMON_POLL_INTERVAL", "often", 1);
+	ACCEPT(&c, CONFIG_CHECK, "--data-dir", "/x");
+	config_release(&c);
+}
+END_TEST
+
+START_TEST(test_empty_env_is_unset)
+{
+	struct config c;
+	char err[ERR_MAX];
+
+	clear_env();
+	setenv("FLOWMON_TASK_DNS", "", 1);
+	setenv("FLOWMON_RELOAD_DELAY", "", 1);
+	setenv("FLOWMON_LISTEN", "", 1);
+	setenv("FLOWMON_AUTH_READS", "", 1);
+	setenv("DF_SCRAPE_TARGET_LABELS", "", 1);
+	ck_assert_msg(parse(&c, CONFIG_DAEMON, err, NULL) == 0, "%s", err);
+	ck_assert_str_eq(c.task_dns, "tasks.%s");
+	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_str_eq(c.listen, "0.0.0.0:8080");
+	ck_assert_int_eq(c.auth_reads, 0);
+	ck_assert_uint_eq(c.ntarget_labels, 0);
+	config_release(&c);
+}
+END_TEST
+
+/*
+ * Refusals name the option and the reason.
+ */
+
+START_TEST(test_unknown_flag)
+{
+	clear_env();
+	REFUSED(CONFIG_DAEMON, "\"--bogus\"", "unknown option", "--bogus");
+	REFUSED(CONFIG_DAEMON, "\"--bogus=1\"", "unknown option",
+	    "--listen", "127.0.0.1:1", "--bogus=1");
+	REFUSED(CONFIG_DAEMON, "\"-x\"", "unknown option", "-x");
+	REFUSED(CONFIG_DAEMON, "--listen", "no value", "--listen");
+	REFUSED(CONFIG_DAEMON, "\"extra\"", "unexpected argument", "extra");
+	REFUSED(CONFIG_DAEMON, "\"--help=1\"", "takes no value", "--help=1");
+	REFUSED(CONFIG_RELOADER, "\"--reload-delay\"", "no value",
+	    "--reload-delay");
+	/* A switch's value must be a boolean too. */
+	REFUSED(CONFIG_DAEMON, "--auth-reads", "true or false",
+	    "--auth-reads=sometimes");
+}
+END_TEST
+
+START_TEST(test_bad_boolean)
+{
+	clear_env();
+	/* The four copies of old: each variable takes the one vocabulary
+	 * and refuses anything else, naming itself. */
+	setenv("FLOWMON_LISTENER_PRUNE", "maybe", 1);
+	REFUSED(CONFIG_DAEMON, "FLOWMON_LISTENER_PRUNE", "true or false",
+	    NULL);
+	unsetenv("FLOWMON_LISTENER_PRUNE");
+	setenv("FLOWMON_AUTH_READS", "2", 1);
+	REFUSED(CONFIG_DAEMON, "FLOWMON_AUTH_READS", "\"2\"", NULL);
+	unsetenv("FLOWMON_AUTH_READS");
+	setenv("FLOWMON_NO_INOTIFY", "please", 1);
+	REFUSED(CONFIG_RELOADER, "FLOWMON_NO_INOTIFY", "true or false", NULL);
+}
+END_TEST
+
+START_TEST(test_good_booleans)
+{
+	static const char *const yes[] = { "true", "yes", "YES", "on", "1" };
+	static const char *const no[] = { "false", "no", "Off", "0" };
+	struct config c;
+	char err[ERR_MAX];
+	size_t i;
+
+	clear_env();
+	for (i = 0; i < nitems(yes); i++) {
+		setenv("FLOWMON_LISTENER_PRUNE", yes[i], 1);
+		setenv("FLOWMON_AUTH_READS", yes[i], 1);
+		setenv("FLOWMON_NO_INOTIFY", yes[i], 1);
+		ck_assert_msg(parse(&c, CONFIG_DAEMON, err, NULL) == 0, "%s",
+		    err);
+		ck_assert_int_eq(c.listener_prune, 1);
+		ck_assert_int_eq(c.auth_reads, 1);
+		config_release(&c);
+		ck_assert_msg(parse(&c, CONFIG_RELOADER, err, NULL) == 0, "%s",
+		    err);
+		ck_assert_int_eq(c.no_inotify, 1);
+		config_release(&c);
+	}
+	for (i = 0; i < nitems(no); i++) {
+		setenv("FLOWMON_LISTENER_PRUNE", no[i], 1);
+		setenv("FLOWMON_AUTH_READS", no[i], 1);
+		ck_assert_msg(parse(&c, CONFIG_DAEMON, err, "--auth-reads=",
+		    NULL) == -1, "--auth-reads= accepted");
+		config_release(&c);
+		ck_assert_msg(parse(&c, CONFIG_DAEMON, err, NULL) == 0, "%s",
+		    err);
+		ck_assert_int_eq(c.listener_prune, 0);
+		ck_assert_int_eq(c.auth_reads, 0);
+		config_release(&c);
+	}
+}
+END_TEST
+
+START_TEST(test_bad_duration)
+{
+	clear_env();
+	REFUSED(CONFIG_DAEMON, "--reload-delay", "not a duration",
+	    "--reload-delay", "10");
+	REFUSED(CONFIG_DAEMON, "--dns-refresh", "at least", "--dns-refresh",
+	    "0");
+	REFUSED(CONFIG_DAEMON, "--connection-timeout", "from 1s to 1h",
+	    "--connection-timeout", "2h");
+	REFUSED(CONFIG_DAEMON, "--connection-timeout", "from 1s to 1h",
+	    "--connection-timeout", "999ms");
+	REFUSED(CONFIG_RELOADER, "--poll-interval", "at least 100ms",
+	    "--poll-interval", "99ms");
+	REFUSED(CONFIG_RELOADER, "--poll-interval", "not a duration",
+	    "--poll-interval", "1");
+	setenv("FLOWMON_RELOAD_DELAY", "soon", 1);
+	REFUSED(CONFIG_RELOADER, "FLOWMON_RELOAD_DELAY", "\"soon\"", NULL);
+}
+END_TEST
+
+START_TEST(test_bad_port)
+{
+	clear_env();
+	REFUSED(CONFIG_DAEMON, "--listen", "port 1..65535", "--listen",
+	    "127.0.0.1:0");
+	REFUSED(CONFIG_DAEMON, "--listen", "port 1..65535", "--listen",
+	    "127.0.0.1:65536");
+	REFUSED(CONFIG_DAEMON, "--listen", "port 1..65535", "--listen",
+	    "127.0.0.1");
+	REFUSED(CONFIG_DAEMON, "--listen", "port 1..65535", "--listen",
+	    "[::1]");
+	REFUSED(CONFIG_RELOADER, "--listen", "port 1..65535", "--listen",
+	    "host:http");
+	setenv("FLOWMON_LISTEN", "localhost:99999", 1);
+	REFUSED(CONFIG_DAEMON, "FLOWMON_LISTEN", "\"localhost:99999\"", NULL);
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	clear_env();
+	REFUSED(CONFIG_DAEMON, "--max-body", "at least 1024", "--max-body",
+	    "1023");
+	REFUSED(CONFIG_DAEMON, "--max-connections", "from 1 to 65536",
+	    "--max-connections", "0");
+	REFUSED(CONFIG_DAEMON, "--max-alerts", "whole number", "--max-alerts",
+	    "-1");
+	REFUSED(CONFIG_DAEMON, "--task-dns", "one %s", "--task-dns", "tasks");
+	REFUSED(CONFIG_DAEMON, "--task-dns", "one %s", "--task-dns",
+	    "%s.%s");
+	REFUSED(CONFIG_DAEMON, "--log-level", "debug, info", "--log-level",
+	    "loud");
+	REFUSED(CONFIG_DAEMON, "--promtool", "not an executable",
+	    "--promtool", "/nonexistent/promtool");
+	REFUSED(CONFIG_DAEMON, "--tls-cert and --tls-key", NULL,
+	    "--tls-cert", "/c.pem");
+	setenv("DF_SCRAPE_TARGET_LABELS", "env,a.b", 1);
+	REFUSED(CONFIG_DAEMON, "DF_SCRAPE_TARGET_LABELS", "\"a.b\"", NULL);
+	REFUSED(CONFIG_CHECK, "DF_SCRAPE_TARGET_LABELS", "label name", NULL);
+}
+END_TEST
+
+/*
+ * Each command takes its own options.
+ */
+
+START_TEST(test_commands_own_options)
+{
+	struct config c;
+
+	clear_env();
+	ACCEPT(&c, CONFIG_RELOADER, "--data-dir", "/d", "--reload-url",
+	    "http://127.0.0.1:9090/-/reload", "--listen", "none",
+	    "--poll-interval", "1s", "--reload-delay", "2s", "--no-inotify",
+	    "--log-level", "warn");
+	ck_assert_str_eq(c.data_dir, "/d");
+	ck_assert_str_eq(c.reload_url, "http://127.0.0.1:9090/-/reload");
+	ck_assert_ptr_null(c.listen);
+	ck_assert_int_eq(c.poll_ms, 1000);
+	ck_assert_int_eq(c.reload_delay_ms, 2000);
+	ck_assert_int_eq(c.no_inotify, 1);
+	ck_assert_str_eq(c.log_level, "warn");
+	config_release(&c);
+
+	ACCEPT(&c, CONFIG_CHECK, "--data-dir", "/d", "--promtool", "none",
+	    "--shortcuts", "/s.yaml", "--secrets-dir", "/sec");
+	ck_assert_str_eq(c.data_dir, "/d");
+	ck_assert_ptr_null(c.promtool);
+	ck_assert_str_eq(c.shortcuts, "/s.yaml");
+	ck_assert_str_eq(c.secrets_dir, "/sec");
+	config_release(&c);
+
+	ACCEPT(&c, CONFIG_DAEMON, "--listen", "127.0.0.1:1", "--promtool",
+	    "none", "--shortcuts", "", "--reload-url", "http://a:1/-/reload",
+	    "--task-dns", "none", "--max-body", "4096", "--tls-cert", "/c",
+	    "--tls-key", "/k", "--prometheus-config", "/p.yml");
+	ck_assert_ptr_null(c.promtool);
+	ck_assert_ptr_null(c.shortcuts);
+	ck_assert_ptr_null(c.task_dns);
+	ck_assert_str_eq(c.prometheus_config, "/p.yml");
+	config_release(&c);
+
+	/* And refuses the others', naming them. */
+	REFUSED(CONFIG_DAEMON, "\"--poll-interval\"", "unknown option",
+	    "--poll-interval", "1s");
+	REFUSED(CONFIG_DAEMON, "\"--no-inotify\"", "unknown option",
+	    "--no-inotify");
+	REFUSED(CONFIG_RELOADER, "\"--max-body\"", "flowmon reloader --help",
+	    "--max-body", "2048");
+	REFUSED(CONFIG_RELOADER, "\"--promtool\"", "unknown option",
+	    "--promtool", "none");
+	REFUSED(CONFIG_CHECK, "\"--listen\"", "flowmon check --help",
+	    "--listen", "127.0.0.1:1");
+	REFUSED(CONFIG_CHECK, "\"--poll-interval\"", "unknown option",
+	    "--poll-interval", "1s");
+}
+END_TEST
+
+/* --help prints cmd's rows of the table, and only those: returns the text
+ * (static). */
+static const char *
+help_of(enum config_cmd cmd)
+{
+	static char text[16384];
+	struct config c;
+	char err[ERR_MAX], path[] = "/tmp/flowmon-help.XXXXXX";
+	FILE *f;
+	size_t n;
+	int fd, saved;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	fflush(stdout);
+	ck_assert_int_ne(saved = dup(STDOUT_FILENO), -1);
+	ck_assert_int_ne(dup2(fd, STDOUT_FILENO), -1);
+	ck_assert_int_eq(parse(&c, cmd, err, "--help", NULL), 1);
+	fflush(stdout);
+	ck_assert_int_ne(dup2(saved, STDOUT_FILENO), -1);
+	close(saved);
+	config_release(&c);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "r"));
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	unlink(path);
+	return text;
+}
+
+START_TEST(test_help_from_table)
+{
+	const char *h;
+
+	clear_env();
+	/* A bad variable does not stop --help. */
+	setenv("FLOWMON_MAX_BODY", "lots", 1);
+	h = help_of(CONFIG_DAEMON);
+	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon [options]"));
+	ck_assert_ptr_nonnull(strstr(h, "--listen HOST:PORT"));
+	ck_assert_ptr_nonnull(strstr(h, "env FLOWMON_LISTEN, default "
+	    "0.0.0.0:8080"));
+	ck_assert_ptr_nonnull(strstr(h, "env FLOWMON_AUTH_READS, default "
+	    "false"));
+	ck_assert_ptr_nonnull(strstr(h, "--version"));
+	ck_assert_ptr_null(strstr(h, "--poll-interval"));
+	ck_assert_ptr_null(strstr(h, "FLOWMON_RELOADER_LISTEN"));
+
+	h = help_of(CONFIG_RELOADER);
+	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon reloader"));
+	ck_assert_ptr_nonnull(strstr(h, "--listen HOST:PORT|none"));
+	ck_assert_ptr_nonnull(strstr(h, "env FLOWMON_RELOADER_LISTEN, "
+	    "default 0.0.0.0:8081"));
+	ck_assert_ptr_nonnull(strstr(h, "env FLOWMON_POLL_INTERVAL, default "
+	    "15s"));
+	ck_assert_ptr_nonnull(strstr(h, "--no-inotify"));
+	ck_assert_ptr_null(strstr(h, "--max-body"));
+	ck_assert_ptr_null(strstr(h, "FLOWMON_LISTEN,"));
+
+	h = help_of(CONFIG_CHECK);
+	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon check"));
+	ck_assert_ptr_nonnull(strstr(h, "--promtool PATH"));
+	ck_assert_ptr_null(strstr(h, "--listen"));
+}
+END_TEST
+
+/*
+ * The request context.
+ */
+
+START_TEST(test_request_ctx)
+{
+	struct request_ctx ctx;
+	struct config c;
+	char err[ERR_MAX];
+	const struct shortcuts *sc = (const struct shortcuts *)&c;
+
+	clear_env();
+	setenv("DF_SCRAPE_TARGET_LABELS", "env,aws-region", 1);
+	ck_assert_msg(parse(&c, CONFIG_DAEMON, err, NULL) == 0, "%s", err);
+	memset(&ctx, 0xa5, sizeof(ctx));
+	config_request_ctx(&c, sc, &ctx);
+	ck_assert_ptr_eq(ctx.shortcuts, sc);
+	ck_assert_uint_eq(ctx.ntarget_labels, 2);
+	ck_assert_str_eq(ctx.target_labels[0], "env");
+	ck_assert_str_eq(ctx.target_labels[1], "aws-region");
+	config_request_ctx(&c, NULL, &ctx);
+	ck_assert_ptr_null(ctx.shortcuts);
+	config_release(&c);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("precedence");
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_env_beats_default);
+	tcase_add_test(tc, test_flag_beats_env);
+	tcase_add_test(tc, test_overridden_env_not_read);
+	tcase_add_test(tc, test_empty_env_is_unset);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refusals");
+	tcase_add_test(tc, test_unknown_flag);
+	tcase_add_test(tc, test_bad_boolean);
+	tcase_add_test(tc, test_good_booleans);
+	tcase_add_test(tc, test_bad_duration);
+	tcase_add_test(tc, test_bad_port);
+	tcase_add_test(tc, test_bad_values);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("commands");
+	tcase_add_test(tc, test_commands_own_options);
+	tcase_add_test(tc, test_help_from_table);
+	tcase_add_test(tc, test_request_ctx);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(config_suite());
+}

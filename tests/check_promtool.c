@@ -1,0 +1,349 @@
+/* check_promtool.c: promtool's verdicts through promtool.c (run only when
+ * promtool is installed): one file on disk or in memory, and batches of
+ * good and bad files checked together, from one thread and from many at
+ * once, each file with its own verdict, reason and blamed rule; plus the
+ * pure reading of promtool's reasons. */
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "promtool.h"
+#include "render.h"
+#include "request.h"
+#include "testutil.h"
+
+/* A service from name=value pairs, through the real request parser. */
+static struct service *
+parse(const char *first, ...)
+{
+	struct kvlist params = { 0 };
+	struct request_ctx ctx = { 0 };
+	struct service *svc = calloc(1, sizeof(*svc));
+	const char *k, *v;
+	char err[ERR_MAX];
+	va_list ap;
+
+	ck_assert_ptr_nonnull(svc);
+	va_start(ap, first);
+	for (k = first; k != NULL; k = va_arg(ap, const char *)) {
+		v = va_arg(ap, const char *);
+		ck_assert_int_eq(kvlist_set(&params, k, v), 0);
+	}
+	va_end(ap);
+	if (request_parse(&params, &ctx, svc, err) == -1)
+		ck_abort_msg("request_parse: %s", err);
+	kvlist_release(&params);
+	return svc;
+}
+
+static char *
+rules_of(const struct service *svc, size_t *len)
+{
+	char err[ERR_MAX], *out = NULL;
+
+	ck_assert_int_eq(render_rules(svc, 0, &out, len, err), 0);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+static char *
+have_promtool(void)
+{
+	static const char *dirs[] = { "/usr/bin", "/usr/local/bin", NULL };
+	char *p;
+	int i;
+
+	for (i = 0; dirs[i] != NULL; i++) {
+		if (asprintf(&p, "%s/promtool", dirs[i]) < 0)
+			abort();
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static char *
+write_rules(const char *dir, const struct service *svc)
+{
+	char *path, *y;
+	size_t len;
+
+	if (asprintf(&path, "%s/r.yml", dir) < 0)
+		abort();
+	y = rules_of(svc, &len);
+	tu_spit(path, y);
+	free(y);
+	return path;
+}
+
+START_TEST(promtool_verdicts)
+{
+	struct service *good, *badexpr, *badrange;
+	char *pt, *dir, *path, err[ERR_MAX];
+
+	if ((pt = have_promtool()) == NULL) {
+		fprintf(stderr, "promtool_verdicts: no promtool; skipped\n");
+		return;
+	}
+	dir = tu_tmpdir();
+	good = parse("serviceName", "s", "alertName", "a", "alertIf",
+	    "rate(x[5m]) > 0 # c", "alertFor", "1s", NULL);
+	badexpr = parse("serviceName", "s", "alertName", "a", "alertIf",
+	    "rate(x[5m]", NULL);
+	badrange = parse("serviceName", "s", "alertName", "a", "alertIf",
+	    "rate(x[5x]) > 0", NULL);
+
+	path = write_rules(dir, good);
+	ck_assert_int_eq(promtool_check_path(pt, path, "rules/s.yml", err),
+	    FM_OK);
+	free(path);
+
+	path = write_rules(dir, badexpr);
+	ck_assert_int_eq(promtool_check_path(pt, path, "rules/s.yml", err),
+	    FM_REFUSED);
+	ck_assert_ptr_nonnull(strstr(err, "rules/s.yml"));
+	ck_assert_ptr_nonnull(strstr(err, "unclosed left parenthesis"));
+	ck_assert_ptr_null(strstr(err, dir));
+	free(path);
+
+	path = write_rules(dir, badrange);
+	ck_assert_int_eq(promtool_check_path(pt, path, "rules/s.yml", err),
+	    FM_REFUSED);
+	ck_assert_ptr_nonnull(strstr(err, "duration"));
+	free(path);
+
+	service_free(good);
+	service_free(badexpr);
+	service_free(badrange);
+	tu_rmrf(dir);
+	free(dir);
+	free(pt);
+}
+END_TEST
+
+START_TEST(promtool_missing)
+{
+	struct promtool_file f;
+	struct promtool *p;
+	char err[ERR_MAX];
+
+	ck_assert_int_eq(promtool_check_path("/nonexistent/promtool",
+	    "/dev/null", "rules/s.yml", err), FM_RETRY);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/promtool"));
+
+	/* A batch without promtool: no verdict, and it says why. */
+	ck_assert_ptr_nonnull(p = promtool_new("/nonexistent/promtool", 2,
+	    err));
+	memset(&f, 0, sizeof(f));
+	f.buf = "groups: []\n";
+	f.len = strlen(f.buf);
+	f.shown = "rules/s.yml";
+	promtool_check(p, &f, 1);
+	ck_assert_int_eq(f.verdict, FM_RETRY);
+	ck_assert_ptr_nonnull(strstr(f.reason, "/nonexistent/promtool"));
+	promtool_free(p);
+	promtool_free(NULL);
+}
+END_TEST
+
+START_TEST(rule_of_reasons)
+{
+	ck_assert_int_eq(promtool_rule_of("rules/s.yml: 5:11: group \"s\", "
+	    "rule 1, \"s_a\": could not parse expression"), 1);
+	ck_assert_int_eq(promtool_rule_of("rules/s.yml: group \"s\", rule 12, "
+	    "\"s_b\": annotation \"x\": template: bad"), 12);
+	/* An expression quoting the words does not fool it: only the group
+	 * name's closing quote comes before ", rule N,". */
+	ck_assert_int_eq(promtool_rule_of("rules/s.yml: 3:1: yaml: line 3: "
+	    "mapping values are not allowed"), 0);
+	ck_assert_int_eq(promtool_rule_of("group \"s\", rule x, \"a\""), 0);
+	ck_assert_int_eq(promtool_rule_of(""), 0);
+}
+END_TEST
+
+/*
+ * Batches.
+ */
+
+#define NFILES	12
+
+struct batch {
+	struct service		*svc[NFILES];
+	char			*buf[NFILES];
+	char			 shown[NFILES][64];
+	struct promtool_file	 f[NFILES];
+};
+
+/* File i is bad when bad(i): its second alert has an unclosed '(' (so
+ * promtool blames rule 2), or an annotation that is no Go template. */
+static int
+bad(int i)
+{
+	return i % 4 == 1 || i % 4 == 2;
+}
+
+static void
+batch_init(struct batch *b, int offset)
+{
+	char name[32], expr[64];
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < NFILES; i++) {
+		int k = i + offset;
+
+		snprintf(name, sizeof(name), "svc%d", k);
+		snprintf(expr, sizeof(expr), "up == %d", k);
+		if (i % 4 == 1)
+			b->svc[i] = parse("serviceName", name, "alertName",
+			    "a", "alertIf", expr, "alertName.2", "b",
+			    "alertIf.2", "rate(x[5m]", NULL);
+		else if (i % 4 == 2)
+			b->svc[i] = parse("serviceName", name, "alertName",
+			    "a", "alertIf", "a\nor\nb", "alertAnnotations",
+			    "summary={{ .Foo ", NULL);
+		else
+			b->svc[i] = parse("serviceName", name, "alertName",
+			    "a", "alertIf", expr, "alertName.2", "b",
+			    "alertIf.2", "a\nor\nb", NULL);
+		b->buf[i] = rules_of(b->svc[i], &b->f[i].len);
+		b->f[i].buf = b->buf[i];
+		snprintf(b->shown[i], sizeof(b->shown[i]), "rules/%s.yml",
+		    name);
+		b->f[i].shown = b->shown[i];
+		b->f[i].verdict = FM_FATAL;	/* must be overwritten */
+	}
+}
+
+static void
+batch_assert(struct batch *b)
+{
+	int i;
+
+	for (i = 0; i < NFILES; i++) {
+		const struct promtool_file *f = &b->f[i];
+
+		if (!bad(i)) {
+			ck_assert_msg(f->verdict == FM_OK, "%s: %s (%s)",
+			    f->shown, fm_err_name(f->verdict), f->reason);
+			continue;
+		}
+		ck_assert_msg(f->verdict == FM_REFUSED, "%s: %s", f->shown,
+		    fm_err_name(f->verdict));
+		/* Its own reason, naming it and no other file. */
+		ck_assert_msg(strstr(f->reason, f->shown) != NULL, "%s: %s",
+		    f->shown, f->reason);
+		ck_assert_msg(strstr(f->reason, "/dev/fd/") == NULL,
+		    "%s: %s", f->shown, f->reason);
+		if (i % 4 == 1) {
+			ck_assert_msg(strstr(f->reason, "unclosed left "
+			    "parenthesis") != NULL, "%s", f->reason);
+			ck_assert_int_eq(f->rule, 2);
+		} else {
+			ck_assert_msg(strstr(f->reason, "template") != NULL,
+			    "%s", f->reason);
+			ck_assert_int_eq(f->rule, 1);
+		}
+	}
+}
+
+static void
+batch_release(struct batch *b)
+{
+	int i;
+
+	for (i = 0; i < NFILES; i++) {
+		service_free(b->svc[i]);
+		free(b->buf[i]);
+	}
+}
+
+START_TEST(batch_mixed)
+{
+	struct promtool *p;
+	struct batch b;
+	char *pt, err[ERR_MAX];
+	int round;
+
+	if ((pt = have_promtool()) == NULL) {
+		fprintf(stderr, "batch_mixed: no promtool; skipped\n");
+		return;
+	}
+	ck_assert_ptr_nonnull(p = promtool_new(pt, 2, err));
+	/* Several rounds: a checker is used again and again. */
+	for (round = 0; round < 3; round++) {
+		batch_init(&b, round * NFILES);
+		promtool_check(p, b.f, NFILES);
+		batch_assert(&b);
+		batch_release(&b);
+	}
+	promtool_free(p);
+	free(pt);
+}
+END_TEST
+
+struct worker {
+	struct promtool	*p;
+	int		 id;
+	struct batch	 b;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	/* One file at a time, as requests come: the checker batches them. */
+	for (i = 0; i < NFILES; i++)
+		promtool_check(w->p, &w->b.f[i], 1);
+	return NULL;
+}
+
+START_TEST(batch_concurrent)
+{
+	struct worker w[6];
+	pthread_t th[6];
+	struct promtool *p;
+	char *pt, err[ERR_MAX];
+	int i;
+
+	if ((pt = have_promtool()) == NULL) {
+		fprintf(stderr, "batch_concurrent: no promtool; skipped\n");
+		return;
+	}
+	ck_assert_ptr_nonnull(p = promtool_new(pt, 2, err));
+	for (i = 0; i < 6; i++) {
+		w[i].p = p;
+		w[i].id = i;
+		batch_init(&w[i].b, 100 * i);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		batch_assert(&w[i].b);
+		batch_release(&w[i].b);
+	}
+	promtool_free(p);
+	free(pt);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("promtool");
+	TCase *tc = tcase_create("pure");
+
+	tcase_add_test(tc, rule_of_reasons);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("promtool");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, promtool_verdicts);
+	tcase_add_test(tc, promtool_missing);
+	tcase_add_test(tc, batch_mixed);
+	tcase_add_test(tc, batch_concurrent);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
