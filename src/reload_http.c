@@ -66,6 +66,12 @@ reload_http_free(void *arg)
 		if (h->metrics != NULL)
 			free(h->metrics[i]);
 	}
+	free(h->urls);
+	free(h->metrics);
+	free(h->kinds);
+	free(h->took);
+	free(h);
+}
 
 /* 0 if url (len bytes, not terminated) is an http(s) URL with a host. */
 static int

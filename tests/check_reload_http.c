@@ -16,6 +16,8 @@
 #include "testutil.h"
 #include "reloader.h"
 
+#define REFUSED_TEXT	"vmalert refused the new rules"
+
 enum outcome { OUT_CHANGED, OUT_EQUAL, OUT_FAIL, OUT_NEVER };
 
 #define FAKE_MAX	16
@@ -226,12 +228,12 @@ backend_for(struct fake *f, const char *path)
 	return arg;
 }
 
-/* One reload through the back end: its code, err filled, ms taken. */
-static int
+/* One reload through the back end: its kind, err filled, ms taken. */
+static enum fm_err
 reload_once(void *arg, char err[ERR_MAX], int64_t *ms)
 {
 	int64_t t0 = now_ms();
-	int rc;
+	enum fm_err rc;
 
 	err[0] = '\0';
 	rc = reload_http_backend.reload(arg, err);
@@ -251,7 +253,7 @@ START_TEST(test_vmalert_applied)
 	fake_init(&f);
 	fake_set(&f, OUT_CHANGED, 600);
 	arg = backend_for(&f, "/-/reload");
-	ck_assert_int_eq(reload_once(arg, err, &ms), 0);
+	ck_assert_int_eq(reload_once(arg, err, &ms), FM_OK);
 	ck_assert_int_ge(ms, 600);
 	ck_assert_int_eq(fake_posts(&f), 1);
 	reload_http_backend.free(arg);
@@ -259,8 +261,8 @@ START_TEST(test_vmalert_applied)
 }
 END_TEST
 
-/* A reload vmalert fails: the failure Prometheus gives as a 500, with the
- * marker the daemon looks for, retryable. */
+/* A reload vmalert fails: FM_REFUSED, the kind of Prometheus's 500, so
+ * the daemon looks for the rule file at fault. */
 START_TEST(test_vmalert_refused)
 {
 	struct fake f;
@@ -270,12 +272,12 @@ START_TEST(test_vmalert_refused)
 	fake_init(&f);
 	fake_set(&f, OUT_FAIL, 100);
 	arg = backend_for(&f, "/-/reload");
-	ck_assert_int_eq(reload_once(arg, err, NULL), 1);
-	ck_assert_msg(strstr(err, RELOAD_HTTP_REFUSED) != NULL, "%s", err);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_REFUSED);
+	ck_assert_msg(strstr(err, REFUSED_TEXT) != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "from 0 to 1") != NULL, "%s", err);
 	/* Fixed: the next reload succeeds. */
 	fake_set(&f, OUT_CHANGED, 100);
-	ck_assert_int_eq(reload_once(arg, err, NULL), 0);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_OK);
 	reload_http_backend.free(arg);
 	fake_release(&f);
 }
@@ -298,8 +300,8 @@ START_TEST(test_vmalert_slow_failure)
 		fake_init(&f);
 		fake_set(&f, OUT_FAIL, parse[k]);
 		arg = backend_for(&f, "/-/reload");
-		ck_assert_int_eq(reload_once(arg, err, &ms), 1);
-		ck_assert_msg(strstr(err, RELOAD_HTTP_REFUSED) != NULL, "%s",
+		ck_assert_int_eq(reload_once(arg, err, &ms), FM_REFUSED);
+		ck_assert_msg(strstr(err, REFUSED_TEXT) != NULL, "%s",
 		    err);
 		ck_assert_int_ge(ms, parse[k]);
 		/* Ours, and the barrier past the 2 s grace. */
@@ -322,13 +324,13 @@ START_TEST(test_vmalert_unchanged)
 	fake_init(&f);
 	fake_set(&f, OUT_EQUAL, 100);
 	arg = backend_for(&f, "/-/reload");
-	ck_assert_int_eq(reload_once(arg, err, NULL), 0);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_OK);
 	ck_assert_int_eq(fake_posts(&f), 2);
 	fake_set(&f, OUT_FAIL, 100);
-	ck_assert_int_eq(reload_once(arg, err, NULL), 1);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_REFUSED);
 	ck_assert_int_eq(fake_posts(&f), 3);
 	fake_set(&f, OUT_EQUAL, 100);
-	ck_assert_int_eq(reload_once(arg, err, NULL), 0);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_OK);
 	ck_assert_int_eq(fake_posts(&f), 4);
 	reload_http_backend.free(arg);
 	fake_release(&f);
@@ -352,7 +354,7 @@ START_TEST(test_not_vmalert)
 		fake_set(&f, OUT_NEVER, 100);
 		arg = backend_for(&f, "/-/reload");
 		for (i = 0; i < 3; i++) {
-			ck_assert_int_eq(reload_once(arg, err, &ms), 0);
+			ck_assert_int_eq(reload_once(arg, err, &ms), FM_OK);
 			ck_assert_int_lt(ms, 1000);
 		}
 		ck_assert_int_eq(fake_posts(&f), 3);
@@ -363,7 +365,7 @@ START_TEST(test_not_vmalert)
 	/* A URL that is not <base>/-/reload is only posted to. */
 	fake_init(&f);
 	arg = backend_for(&f, "/reload-me");
-	ck_assert_int_eq(reload_once(arg, err, NULL), -1);	/* our 404 */
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_FATAL); /* 404 */
 	ck_assert_int_eq(fake_gets(&f), 0);
 	reload_http_backend.free(arg);
 	fake_release(&f);
@@ -399,7 +401,7 @@ START_TEST(test_cancel)
 	c.arg = backend_for(&f, "/-/reload");
 	c.after_ms = 700;
 	ck_assert_int_eq(pthread_create(&t, NULL, cancel_later, &c), 0);
-	ck_assert_int_eq(reload_once(c.arg, err, &ms), -1);
+	ck_assert_int_ne(reload_once(c.arg, err, &ms), FM_OK);
 	ck_assert_msg(strstr(err, "stopped") != NULL, "%s", err);
 	ck_assert_int_lt(ms, 2000);
 	pthread_join(t, NULL);
