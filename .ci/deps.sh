@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libyaml-dev
 libcurl4-openssl-dev check curl jq valgrind openssl groff-base python3
 clang libclang-rt-14-dev wrk prometheus prometheus-alertmanager
-prometheus-node-exporter"
+prometheus-node-exporter victoria-metrics"
 [ "${1:-}" = e2e ] && PKGS="docker.io debootstrap curl jq"
 missing=""
 for p in $PKGS; do
@@ -26,6 +26,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
 # Debian's packages start their daemons where an init system runs; tests
 # start their own on loopback, so stop the packaged ones if they came up.
-for s in prometheus prometheus-alertmanager prometheus-node-exporter; do
+for s in prometheus prometheus-alertmanager prometheus-node-exporter \
+    victoria-metrics; do
 	service "$s" stop >/dev/null 2>&1 || true
 done
