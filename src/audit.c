@@ -434,6 +434,13 @@ audit_main(int argc, char **argv)
 		config_release(&cfg);
 		return 2;
 	}
+	{
+		/* A record is judged by the daemon's limits (issue 13). */
+		struct request_limits lim;
+
+		config_limits(&cfg, &lim);
+		request_set_limits(&lim);
+	}
 	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
 	    err)) == NULL) {
 		/* Records using @shortcuts will fail to load and say so. */

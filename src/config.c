@@ -131,7 +131,7 @@ static const struct opt opts[] = {
 	  "bearer tokens, one a line; mutating endpoints accept them" },
 	{ "auth-reads", NULL, "FLOWMON_AUTH_READS", "false", D,
 	  BOOL(auth_reads),
-	  "read endpoints and /metrics need credentials too (ping never)" },
+	  "deprecated, ignored: reads need credentials unless --open-reads" },
 	{ "tls-cert", "FILE", "FLOWMON_TLS_CERT", NULL, D, MAYBE(tls_cert),
 	  "PEM certificate (chain): serve HTTPS instead of HTTP" },
 	{ "tls-key", "FILE", "FLOWMON_TLS_KEY", NULL, D, MAYBE(tls_key),
@@ -175,6 +175,36 @@ static const struct opt opts[] = {
 	{ "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL", "30s", D,
 	  DURATION(docker_poll_ms, 1000, LONG_MAX),
 	  "full reconcile with Docker this often" },
+	{ "max-params", "N", "FLOWMON_MAX_PARAMS", "1000", D | C,
+	  COUNT(max_params, 16, 1000000),
+	  "parameters one request may carry (400 beyond)" },
+	{ "max-value-bytes", "BYTES", "FLOWMON_MAX_VALUE_BYTES", "1024", D | C,
+	  COUNT(max_value_bytes, 64, 1L << 20),
+	  "longest label value: target and node labels (400 beyond)" },
+	{ "max-targets", "N", "FLOWMON_MAX_TARGETS", "5000", D | C,
+	  COUNT(max_targets, 1, 1000000),
+	  "targets (nodeInfo tasks or targets items) per service (400 beyond)" },
+	{ "max-target-bytes", "BYTES", "FLOWMON_MAX_TARGET_BYTES", "4194304",
+	  D | C, COUNT(max_target_bytes, 1024, 1L << 30),
+	  "largest target file of one service (400 beyond)" },
+	{ "max-connections-per-client", "N",
+	  "FLOWMON_MAX_CONNECTIONS_PER_CLIENT", "128", D,
+	  COUNT(max_conns_per_client, 0, 65536),
+	  "concurrent connections from one address, 0: no cap" },
+	{ "reload-auth-file", "FILE", "FLOWMON_RELOAD_AUTH_FILE", NULL, D | R,
+	  MAYBE(reload_auth_file),
+	  "user:password (basic) or a bearer token for the reload URLs" },
+	{ "open-reads", NULL, "FLOWMON_OPEN_READS", "false", D,
+	  BOOL(open_reads),
+	  "with an auth file, read endpoints and /metrics need no credentials" },
+	{ "standby", NULL, "FLOWMON_STANDBY", "false", D, BOOL(standby),
+	  "wait as a hot standby while another flowmon holds the data dir" },
+	{ "shards", "N", "FLOWMON_SHARDS", "1", D,
+	  COUNT(shards, 1, CONFIG_SHARDS_MAX),
+	  "--prometheus-config: Prometheus servers sharing the targets" },
+	{ "shard", "I", "FLOWMON_SHARD", "0", D,
+	  COUNT(shard, 0, CONFIG_SHARDS_MAX - 1),
+	  "--prometheus-config: this server's shard, 0 to N-1" },
 	/* Variables without a flag (DFM's). */
 	{ NULL, NULL, "DF_SCRAPE_TARGET_LABELS", NULL, D | C,
 	  NAMES(target_labels), "request parameters copied as target labels" },
@@ -654,6 +684,12 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
 		return -1;
 	}
+	if (cmd == CONFIG_DAEMON && c->shard >= c->shards) {
+		snprintf(err, ERR_MAX, "shard %ld (--shard, FLOWMON_SHARD) must "
+		    "be below the shard count %ld (--shards, FLOWMON_SHARDS): "
+		    "shards are numbered from 0", c->shard, c->shards);
+		return -1;
+	}
 	return 0;
 }
 
@@ -691,4 +727,15 @@ config_request_ctx(const struct config *c, const struct shortcuts *sc,
 	ctx->shortcuts = sc;
 	ctx->target_labels = (const char *const *)c->target_labels;
 	ctx->ntarget_labels = c->ntarget_labels;
+}
+
+void
+config_limits(const struct config *c, struct request_limits *out)
+{
+	out->max_params = c->max_params;
+	out->max_value_bytes = c->max_value_bytes;
+	out->max_targets = c->max_targets;
+	out->quota.max_alerts = c->max_alerts;
+	out->quota.max_rule_bytes = c->max_rule_bytes;
+	out->quota.max_target_bytes = c->max_target_bytes;
 }

@@ -9,6 +9,9 @@
 
 #include "service.h"
 
+/* Largest --shards. */
+#define CONFIG_SHARDS_MAX	1000
+
 struct request_ctx;
 struct shortcuts;
 
@@ -38,7 +41,7 @@ struct config {
 	 * material and the limits of the HTTP front. NULL: off. */
 	char	*basic_auth_file;
 	char	*bearer_token_file;
-	int	 auth_reads;		/* read endpoints need credentials */
+	int	 auth_reads;		/* deprecated no-op (see open_reads) */
 	char	*tls_cert;
 	char	*tls_key;
 	long	 max_header_bytes;	/* MHD per-connection memory */
@@ -61,6 +64,19 @@ struct config {
 	char	*docker_host;
 	char	*docker_notify_label;
 	long	 docker_poll_ms;
+	/* Hardening (issue 13): request limits, the connection cap per
+	 * client, reload credentials, read access, the data-dir lock. */
+	long	 max_params;		/* parameters per request */
+	long	 max_value_bytes;	/* a label value */
+	long	 max_targets;		/* targets per service */
+	long	 max_target_bytes;	/* one rendered target file */
+	long	 max_conns_per_client;	/* 0: no cap */
+	char	*reload_auth_file;	/* user:password or a token */
+	int	 open_reads;		/* reads need no credentials */
+	int	 standby;		/* wait for the data-dir lock */
+	/* Hashmod sharding of flowmon's job in --prometheus-config. */
+	long	 shards;		/* servers sharing the targets, >= 1 */
+	long	 shard;			/* this one, 0 .. shards - 1 */
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 };
@@ -79,5 +95,9 @@ void	 config_release(struct config *c);
  * into ctx. ctx borrows from c and sc: it is valid while both are. */
 void	 config_request_ctx(const struct config *c, const struct shortcuts *sc,
 	    struct request_ctx *ctx);
+/* The request limits c sets (--max-params, --max-targets, ...), for
+ * request_set_limits(): the daemon and `flowmon check` apply the same. */
+struct request_limits;
+void	 config_limits(const struct config *c, struct request_limits *out);
 
 #endif

@@ -36,6 +36,7 @@
 #include "reloader.h"
 #include "rulecheck.h"
 #include "store.h"
+#include "values.h"
 #include "watch.h"
 
 /* While files change, look again this soon (inotify usually beats it). */
@@ -500,21 +501,31 @@ files_json(struct files *f)
 	pthread_mutex_lock(&f->lock);
 	for (i = 0; i < f->n; i++) {
 		const struct fentry *e = &f->v[i];
+		char *name, *shown, *reason;
+		int bad;
 
 		if ((o = cJSON_CreateObject()) == NULL)
 			goto fail;
 		cJSON_AddItemToArray(arr, o);
 		snprintf(path, sizeof(path), "%s/%s",
 		    f->dirs[e->dir], e->name);
-		if (cJSON_AddStringToObject(o, "dir",
+		/* File names are bytes: JSON must be UTF-8 (U+FFFD). */
+		name = values_utf8_repair(e->name);
+		shown = values_utf8_repair(path);
+		reason = values_utf8_repair(e->reason != NULL ? e->reason : "");
+		bad = name == NULL || shown == NULL || reason == NULL ||
+		    cJSON_AddStringToObject(o, "dir",
 		    files_dir(e->dir)) == NULL ||
-		    cJSON_AddStringToObject(o, "file", e->name) == NULL ||
-		    cJSON_AddStringToObject(o, "path", path) == NULL ||
+		    cJSON_AddStringToObject(o, "file", name) == NULL ||
+		    cJSON_AddStringToObject(o, "path", shown) == NULL ||
 		    cJSON_AddStringToObject(o, "owner",
 		    files_owner_text[e->owner]) == NULL ||
 		    cJSON_AddBoolToObject(o, "valid", e->valid) == NULL ||
-		    cJSON_AddStringToObject(o, "reason", e->reason != NULL ?
-		    e->reason : "") == NULL ||
+		    cJSON_AddStringToObject(o, "reason", reason) == NULL;
+		free(name);
+		free(shown);
+		free(reason);
+		if (bad ||
 		    cJSON_AddNumberToObject(o, "size", (double)e->size) ==
 		    NULL ||
 		    cJSON_AddNumberToObject(o, "modified", (double)e->mtime) ==
@@ -527,26 +538,6 @@ fail:
 	pthread_mutex_unlock(&f->lock);
 	cJSON_Delete(arr);
 	return NULL;
-}
-
-/* s as a label value: backslash, double quote and newline escaped. */
-static void
-files_label(const char *s, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 3 < outsz; s++) {
-		if (*s == '\\' || *s == '"') {
-			out[o++] = '\\';
-			out[o++] = *s;
-		} else if (*s == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *s;
-		}
-	}
-	out[o] = '\0';
 }
 
 int
@@ -576,7 +567,7 @@ files_metrics(struct files *f, struct metrics_buf *b)
 	for (i = 0; i < f->n; i++) {
 		if (f->v[i].valid)
 			continue;
-		files_label(f->v[i].name, label, sizeof(label));
+		metrics_label_escape(f->v[i].name, label, sizeof(label));
 		rc |= metrics_append(b, "flowmon_file_invalid{dir=\"%s\","
 		    "file=\"%s\",owner=\"%s\"} 1\n",
 		    files_dir(f->v[i].dir), label,
@@ -588,7 +579,7 @@ files_metrics(struct files *f, struct metrics_buf *b)
 	for (i = 0; i < f->n; i++) {
 		if (f->v[i].owner != REGISTRY_OWNER_EDITED)
 			continue;
-		files_label(f->v[i].name, label, sizeof(label));
+		metrics_label_escape(f->v[i].name, label, sizeof(label));
 		rc |= metrics_append(b, "flowmon_file_edited_by_hand{dir=\"%s\","
 		    "file=\"%s\"} 1\n", files_dir(f->v[i].dir), label);
 	}

@@ -48,6 +48,7 @@ struct conn {
 	int	 oom;
 	int	 started;	/* the handler's first call is done */
 	int	 nul_path;	/* the path holds %00 */
+	enum metrics_endpoint ep;	/* route_admit()'s, on the first call */
 };
 
 /* A reply under construction. */
@@ -275,7 +276,8 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 		c->failed = 1;
 		return MHD_NO;
 	}
-	if (kvlist_set_ci(c->params, key, value) == -1) {
+	/* Appended as they come; request_params() dedupes once. */
+	if (kvlist_add(c->params, key, value) == -1) {
 		snprintf(c->err, ERR_MAX, "out of memory");
 		c->failed = 1;
 		return MHD_NO;
@@ -297,8 +299,17 @@ request_params(struct MHD_Connection *mc, struct conn *cs,
 		snprintf(err, ERR_MAX, "%s", c.err);
 		return -1;
 	}
-	if (cs->len == 0)
+	/* Counted before anything is decoded (--max-params). */
+	if (request_check_count(params->n + request_form_count(cs->body,
+	    cs->len), err) == -1)
+		return -1;
+	if (cs->len == 0) {
+		if (kvlist_dedupe_ci(params) == -1) {
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
 		return 0;
+	}
 	ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded",
@@ -400,7 +411,7 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		cJSON_Delete(o);
 		log_error("cannot apply reconfigure", "service", name, "error",
 		    err);
-		reply_service_error(rp, 500, err, name, saved);
+		reply_service_error(rp, fail_code(res.fail), err, name, saved);
 		goto out;
 	}
 	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
@@ -501,6 +512,7 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	const char *id, *result;
 	char err[ERR_MAX];
+	size_t i;
 	int rc, saved;
 	cJSON *o;
 
@@ -530,6 +542,19 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	if (remove && registry_node_labels(h->reg, id, &labels) == -1) {
 		reply_node_error(rp, 500, "out of memory", id, 0);
 		goto out;
+	}
+	/* Repeated in every target group of the node's tasks. */
+	for (i = 0; !remove && i < labels.n; i++) {
+		size_t vlen = strlen(labels.v[i].value);
+		long max = request_get_limits()->max_value_bytes;
+
+		if (max > 0 && vlen > (size_t)max) {
+			snprintf(err, ERR_MAX, "%.100s is %zu bytes, more than "
+			    "--max-value-bytes (%ld)", labels.v[i].key, vlen,
+			    max);
+			reply_node_error(rp, 400, err, id, 0);
+			goto out;
+		}
 	}
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);
@@ -633,8 +658,11 @@ method_is(const char *m, const char *const *list)
 static const char *const m_any[] = { "GET", "POST", "PUT", "DELETE", NULL };
 static const char *const m_read[] = { "GET", "HEAD", NULL };
 
+/* Everything decided before a body is read: the endpoint, the method, and
+ * the guard (standby, connection count, credentials). Returns the
+ * endpoint; rp->code is set when the request is refused. */
 static enum metrics_endpoint
-route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
     const char *url, const char *method, struct reply *rp)
 {
 	enum metrics_endpoint ep = M_EP_OTHER;
@@ -695,6 +723,16 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 			return ep;
 		}
 	}
+	return ep;
+}
+
+/* Serves a request route_admit() let in on its first call. */
+static enum metrics_endpoint
+route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    const char *url, struct reply *rp)
+{
+	enum metrics_endpoint ep = cs->ep;
+
 	if (cs->too_big) {
 		char msg[ERR_MAX];
 
@@ -718,9 +756,15 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	case M_EP_NODE_REMOVE:
 		do_node(h, mc, cs, rp, ep == M_EP_NODE_REMOVE);
 		break;
-	case M_EP_PING:
-		reply_json(rp, 200, status_json(200, "pong"));
+	case M_EP_PING: {
+		cJSON *o = status_json(200, "pong");
+
+		/* A standby is healthy too; it says what it is. */
+		if (o != NULL && http_guard_standby(&h->guard))
+			cJSON_AddBoolToObject(o, "standby", 1);
+		reply_json(rp, 200, o);
 		break;
+	}
 	case M_EP_SERVICES:
 		if (url[sizeof(API "/services") - 1] == '\0') {
 			reply_json(rp, 200, views_services(h->reg,
@@ -764,6 +808,43 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	return ep;
 }
 
+/* Queues rp (taking its body) and counts it. */
+static enum MHD_Result
+respond(struct http *h, struct MHD_Connection *mc, enum metrics_endpoint ep,
+    struct reply *rp)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (rp->body == NULL && rp->code != 0 && rp->type != NULL &&
+	    strcmp(rp->type, "application/json") == 0)
+		rp->code = 500;	/* cJSON ran out of memory */
+	if (rp->body == NULL) {
+		rp->body = strdup("{\"Status\":500,\"Message\":\"out of "
+		    "memory\"}");
+		rp->type = "application/json";
+		if (rp->code == 0)
+			rp->code = 500;
+	}
+	if (rp->body == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(rp->body), rp->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(rp->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->type);
+	if (rp->extra_header)
+		MHD_add_response_header(resp, rp->extra_header,
+		    rp->extra_value);
+	http_guard_headers(&h->guard, resp, rp->code);
+	ret = MHD_queue_response(mc, (unsigned int)rp->code, resp);
+	MHD_destroy_response(resp);
+	metrics_request(ep, rp->code);
+	return ret;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -772,9 +853,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	struct http *h = cls;
 	struct conn *cs = *con_cls;
 	struct reply rp = { 0, NULL, NULL, NULL, NULL };
-	struct MHD_Response *resp;
 	enum metrics_endpoint ep;
-	enum MHD_Result ret;
 
 	(void)version;
 	if (cs == NULL) {
@@ -787,9 +866,13 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		cs->started = 1;
-		/* A declared body over --max-body is refused before it is
-		 * read: answering now sends no 100 Continue, and MHD closes
-		 * the connection after the 413 instead of taking the body. */
+		/* Admission (credentials above all) is decided before the
+		 * body is read, and so is a declared body over --max-body:
+		 * answering now sends no 100 Continue, and MHD closes the
+		 * connection after the answer instead of taking the body. */
+		cs->ep = route_admit(h, mc, cs, url, method, &rp);
+		if (rp.code != 0)
+			return respond(h, mc, cs->ep, &rp);
 		if (cl == NULL || strtoull(cl, NULL, 10) <=
 		    (unsigned long long)h->cfg->max_body)
 			return MHD_YES;
@@ -819,33 +902,8 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	ep = route(h, mc, cs, url, method, &rp);
-	if (rp.body == NULL && rp.code != 0 && rp.type != NULL &&
-	    strcmp(rp.type, "application/json") == 0)
-		rp.code = 500;	/* cJSON ran out of memory */
-	if (rp.body == NULL) {
-		rp.body = strdup("{\"Status\":500,\"Message\":\"out of "
-		    "memory\"}");
-		rp.type = "application/json";
-		if (rp.code == 0)
-			rp.code = 500;
-	}
-	if (rp.body == NULL)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(rp.body), rp.body,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(rp.body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp.type);
-	if (rp.extra_header)
-		MHD_add_response_header(resp, rp.extra_header, rp.extra_value);
-	http_guard_headers(&h->guard, resp, rp.code);
-	ret = MHD_queue_response(mc, (unsigned int)rp.code, resp);
-	MHD_destroy_response(resp);
-	metrics_request(ep, rp.code);
-	return ret;
+	ep = route(h, mc, cs, url, &rp);
+	return respond(h, mc, ep, &rp);
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
@@ -970,6 +1028,8 @@ http_start(const struct config *cfg, struct registry *reg,
 		free(h);
 		return NULL;
 	}
+	/* Without a registry yet: a standby until http_activate(). */
+	http_guard_set_standby(&h->guard, reg == NULL);
 	flags |= http_guard_flags(&h->guard);
 	pthread_rwlock_init(&h->sclock, NULL);
 	/* The memory limit bounds one request's headers and request line
@@ -985,7 +1045,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &h->guard,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
-	    MHD_OPTION_ARRAY, http_guard_tls_options(&h->guard),
+	    MHD_OPTION_ARRAY, http_guard_options(&h->guard),
 	    MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		snprintf(err, ERR_MAX, "cannot listen on %.200s (address in "
@@ -1050,4 +1110,13 @@ void
 http_set_taskdns(struct http *h, struct taskdns *td)
 {
 	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
+}
+
+void
+http_activate(struct http *h, struct registry *reg, struct reloader *rl)
+{
+	h->reg = reg;
+	h->rl = rl;
+	/* Release: a request admitted after this sees reg and rl. */
+	http_guard_set_standby(&h->guard, 0);
 }

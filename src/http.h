@@ -17,7 +17,9 @@ struct http;
 struct taskdns;
 
 /* Starts serving cfg->listen with one thread per connection. Takes over
- * shortcuts (may be NULL). NULL with err when the address cannot be used. */
+ * shortcuts (may be NULL). With reg NULL it serves as a standby (ping 200,
+ * every other endpoint 503 with Retry-After) until http_activate(). NULL
+ * with err when the address cannot be used. */
 struct http *http_start(const struct config *cfg, struct registry *reg,
 	    struct reloader *rl, struct shortcuts *shortcuts,
 	    char err[ERR_MAX]);
@@ -34,6 +36,9 @@ void	 http_set_files(struct http *h, struct files *files);
 int	 http_parse_service(void *arg, const struct kvlist *params,
 	    struct service *out, char err[ERR_MAX]);
 void	 http_stop(struct http *h);
+/* A standby becomes the active daemon: serves reg and rl from now on. */
+void	 http_activate(struct http *h, struct registry *reg,
+	    struct reloader *rl);
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" (every address) to a socket address
  * for --listen; -1 with err naming the flag. Also used by the reloader. */

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http_guard.h"
 #include "log.h"
+#include "store.h"
 
 #define PEM_MAX		(1 << 20)
 
@@ -20,13 +21,18 @@ int
 http_guard_init(struct http_guard *g, const struct config *cfg,
     char err[ERR_MAX])
 {
-	size_t len;
+	size_t len, n;
 
 	memset(g, 0, sizeof(*g));
-	g->auth_reads = cfg->auth_reads;
+	g->open_reads = cfg->open_reads;
 	g->max_connections = cfg->max_connections;
-	g->lim.max_alerts = cfg->max_alerts;
-	g->lim.max_rule_bytes = cfg->max_rule_bytes;
+	if (cfg->data_dir != NULL &&
+	    asprintf(&g->lock_path, "%s/%s", cfg->data_dir,
+	    STORE_LOCK_FILE) < 0) {
+		g->lock_path = NULL;
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
 	if (auth_load(&g->auth, cfg->basic_auth_file, cfg->bearer_token_file,
 	    err) == -1)
 		goto fail;
@@ -57,12 +63,21 @@ http_guard_init(struct http_guard *g, const struct config *cfg,
 			    "give an unencrypted key", cfg->tls_key);
 			goto fail;
 		}
-		g->tls[0].option = MHD_OPTION_HTTPS_MEM_CERT;
-		g->tls[0].ptr_value = g->cert;
-		g->tls[1].option = MHD_OPTION_HTTPS_MEM_KEY;
-		g->tls[1].ptr_value = g->key;
 	}
-	g->tls[g->cert ? 2 : 0].option = MHD_OPTION_END;
+	n = 0;
+	/* One client (one address) may not take every slot: MHD closes its
+	 * connections beyond the cap before any handler runs. */
+	if (cfg->max_conns_per_client > 0) {
+		g->opts[n].option = MHD_OPTION_PER_IP_CONNECTION_LIMIT;
+		g->opts[n++].value = (intptr_t)cfg->max_conns_per_client;
+	}
+	if (g->cert != NULL) {
+		g->opts[n].option = MHD_OPTION_HTTPS_MEM_CERT;
+		g->opts[n++].ptr_value = g->cert;
+		g->opts[n].option = MHD_OPTION_HTTPS_MEM_KEY;
+		g->opts[n++].ptr_value = g->key;
+	}
+	g->opts[n].option = MHD_OPTION_END;
 	return 0;
 fail:
 	http_guard_release(g);
@@ -73,6 +88,7 @@ void
 http_guard_release(struct http_guard *g)
 {
 	auth_free(g->auth);
+	free(g->lock_path);
 	free(g->cert);
 	if (g->key != NULL) {
 		explicit_bzero(g->key, g->keylen);
@@ -88,9 +104,9 @@ http_guard_flags(const struct http_guard *g)
 }
 
 struct MHD_OptionItem *
-http_guard_tls_options(struct http_guard *g)
+http_guard_options(struct http_guard *g)
 {
-	return g->tls;
+	return g->opts;
 }
 
 unsigned int
@@ -109,11 +125,18 @@ http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 {
 	struct http_guard *g = cls;
 
-	(void)c;
 	(void)socket_context;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		__atomic_add_fetch(&g->nconns, 1, __ATOMIC_RELAXED);
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED &&
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		unsigned int n = __atomic_add_fetch(&g->nconns, 1,
+		    __ATOMIC_RELAXED);
+
+		/* In the reserve: it is there for ping (or a quick 429), so
+		 * it may not sit idle on a slot. */
+		if (g->max_connections > 0 &&
+		    n > (unsigned long)g->max_connections)
+			(void)MHD_set_connection_option(c,
+			    MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED &&
 	    __atomic_sub_fetch(&g->nconns, 1, __ATOMIC_RELAXED) == 0)
 		/* The last connection closed: give back the pages the burst
 		 * freed. glibc keeps them in its per-thread arenas otherwise,
@@ -157,16 +180,23 @@ http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
 	char addr[64];
 
 	/* ping is the health check: load must not make it fail, or an
-	 * orchestrator would restart a daemon that is merely busy. */
-	if (g->max_connections > 0 && ep != M_EP_PING &&
-	    n > (unsigned long)g->max_connections) {
+	 * orchestrator would restart a daemon that is merely busy (or a
+	 * standby that is merely waiting). */
+	if (ep == M_EP_PING)
+		return 0;
+	if (http_guard_standby(g)) {
+		snprintf(msg, ERR_MAX, "standby: another flowmon holds the data "
+		    "dir lock %.300s; retry later", g->lock_path ?
+		    g->lock_path : STORE_LOCK_FILE);
+		return 503;
+	}
+	if (g->max_connections > 0 && n > (unsigned long)g->max_connections) {
 		snprintf(msg, ERR_MAX, "too many connections (%u open, "
 		    "--max-connections %ld): retry later", n,
 		    g->max_connections);
 		return 429;
 	}
-	if (g->auth == NULL || ep == M_EP_PING ||
-	    (!mutating(ep) && !g->auth_reads))
+	if (g->auth == NULL || (!mutating(ep) && g->open_reads))
 		return 0;
 	ar = auth_check(g->auth, MHD_lookup_connection_value(mc,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
@@ -192,9 +222,21 @@ http_guard_headers(const struct http_guard *g, struct MHD_Response *resp,
 			MHD_add_response_header(resp,
 			    MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 			    "Bearer realm=\"flowmon\"");
-	} else if (code == 429) {
+	} else if (code == 429 || code == 503) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
 	}
+}
+
+void
+http_guard_set_standby(struct http_guard *g, int on)
+{
+	__atomic_store_n(&g->standby, on, __ATOMIC_RELEASE);
+}
+
+int
+http_guard_standby(const struct http_guard *g)
+{
+	return __atomic_load_n(&g->standby, __ATOMIC_ACQUIRE);
 }

@@ -1,7 +1,8 @@
 /* http_guard.h: the HTTP front's protections on libmicrohttpd: who may call
- * which endpoint (auth.h), how many connections are served, the per-service
- * limits (quota.h) and TLS. Part of the HTTP front, so it speaks in status
- * codes: 401 without valid credentials, 429 over --max-connections. */
+ * which endpoint (auth.h), how many connections are served (in all and per
+ * client, with a reserve that keeps ping answered), the standby state and
+ * TLS. Part of the HTTP front, so it speaks in status codes: 401 without
+ * valid credentials, 429 over --max-connections, 503 in standby. */
 #ifndef FLOWMON_HTTP_GUARD_H
 #define FLOWMON_HTTP_GUARD_H
 
@@ -9,7 +10,6 @@
 
 #include <microhttpd.h>
 
-#include "quota.h"
 #include "metrics.h"
 #include "service.h"
 
@@ -18,14 +18,15 @@ struct config;
 
 struct http_guard {
 	struct auth		*auth;		/* NULL: authentication off */
-	int			 auth_reads;
+	int			 open_reads;	/* --open-reads */
 	long			 max_connections;
 	unsigned int		 nconns;	/* atomic: open connections */
-	struct quota		 lim;
+	int			 standby;	/* atomic: 503 but for ping */
+	char			*lock_path;	/* named in the standby 503 */
 	char			*cert;		/* PEM, NULL: plain HTTP */
 	char			*key;
 	size_t			 keylen;
-	struct MHD_OptionItem	 tls[3];	/* for MHD_OPTION_ARRAY */
+	struct MHD_OptionItem	 opts[4];	/* for MHD_OPTION_ARRAY */
 };
 
 /* Reads the credential files and TLS material cfg names and fills g.
@@ -36,26 +37,37 @@ int	 http_guard_init(struct http_guard *g, const struct config *cfg,
 void	 http_guard_release(struct http_guard *g);
 
 /* MHD daemon flags to add (MHD_USE_TLS or 0) and the options for
- * MHD_OPTION_ARRAY (just MHD_OPTION_END without TLS). */
+ * MHD_OPTION_ARRAY: the per-client connection cap
+ * (--max-connections-per-client) and the TLS material. */
 unsigned int http_guard_flags(const struct http_guard *g);
-struct MHD_OptionItem *http_guard_tls_options(struct http_guard *g);
-/* The connection limit to give MHD: above --max-connections, so that the
- * first connections beyond it still get a clear 429 instead of a reset. */
+struct MHD_OptionItem *http_guard_options(struct http_guard *g);
+/* The connection limit to give MHD: above --max-connections by a reserve
+ * (N/8, at least 8), so that the first connections beyond it still get a
+ * clear 429 instead of a reset, and ping is answered when every other
+ * slot is taken. */
 unsigned int http_guard_mhd_limit(const struct http_guard *g);
-/* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. */
+/* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. A connection
+ * that opens in the reserve gets a 1 s idle timeout instead of
+ * --connection-timeout, so slow clients cannot hold the reserve and ping
+ * always finds a slot within a second. */
 void	 http_guard_notify(void *cls, struct MHD_Connection *c,
 	    void **socket_context, enum MHD_ConnectionNotificationCode toe);
 
-/* Admission of one request to ep: 0 to serve it, or the status code to
- * refuse it with (429, 401) and msg to say why. Over --max-connections
- * every endpoint but ping gets 429. Mutating endpoints need credentials
- * whenever authentication is on, read endpoints and /metrics only with
- * --auth-reads, ping never: it is the health check. */
+/* Admission of one request to ep, decided on its first handler call,
+ * before any body is read: 0 to serve it, or the status code to refuse it
+ * with and msg to say why. ping is always served: it is the health check.
+ * A standby (http_guard_set_standby) answers 503 to everything else; over
+ * --max-connections every other endpoint gets 429. With an auth file, every
+ * other endpoint needs credentials (401), the read endpoints and /metrics
+ * not with --open-reads. */
 int	 http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
 	    enum metrics_endpoint ep, char msg[ERR_MAX]);
 /* Headers a refusal needs: WWW-Authenticate challenges on 401, Retry-After
- * and Connection: close on 429. */
+ * (and Connection: close) on 429 and 503. */
 void	 http_guard_headers(const struct http_guard *g,
 	    struct MHD_Response *resp, int code);
+/* Standby on (1) or off (0); safe from any thread. */
+void	 http_guard_set_standby(struct http_guard *g, int on);
+int	 http_guard_standby(const struct http_guard *g);
 
 #endif

@@ -232,11 +232,14 @@ listener_parse_rows(const char *json, size_t len, struct kvlist **rows,
 			} else {
 				continue;	/* null */
 			}
-			rc = kvlist_set_ci(&v[n], it->string, val);
+			rc = kvlist_add(&v[n], it->string, val);
 			cJSON_free(text);
 			if (rc == -1)
 				goto nomem;
 		}
+		/* One sort per row, not a scan per field. */
+		if (kvlist_dedupe_ci(&v[n]) == -1)
+			goto nomem;
 		n++;
 	}
 	cJSON_Delete(root);
@@ -435,21 +438,23 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 	return stopping(arg);	/* non-zero aborts the transfer */
 }
 
-/* GETs url. 0 with the body, or -1 with err. */
+/* GETs raw. 0 with the body, or -1 with err (the URL redacted). */
 static int
-fetch(struct listener *l, const char *url, struct body *b, char err[ERR_MAX])
+fetch(struct listener *l, const char *raw, struct body *b, char err[ERR_MAX])
 {
+	char url[ERR_MAX / 2];
 	CURL *c;
 	CURLcode cc;
 	long code = 0;
 
+	log_redact(raw, url, sizeof(url));
 	memset(b, 0, sizeof(*b));
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
 		    url);
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_URL, raw);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
@@ -486,13 +491,14 @@ fail:
 
 /* Asks one source; rows on success. */
 static int
-ask(struct listener *l, const char *url, struct kvlist **rows, size_t *n)
+ask(struct listener *l, const char *raw, struct kvlist **rows, size_t *n)
 {
 	struct body b;
-	char err[ERR_MAX];
+	char err[ERR_MAX], url[ERR_MAX / 2];
 	int rc;
 
-	if (fetch(l, url, &b, err) == -1) {
+	log_redact(raw, url, sizeof(url));
+	if (fetch(l, raw, &b, err) == -1) {
 		if (!stopping(l))
 			log_warn("swarm-listener not answering, will retry",
 			    "url", url, "error", err);
@@ -510,14 +516,15 @@ static void
 apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
 {
 	size_t i, applied = 0;
-	char num[32];
+	char num[32], shown[ERR_MAX / 2];
 
 	for (i = 0; i < n; i++)
 		if (listener_apply_node(l->r, &rows[i], l->node_labels,
 		    l->nnode_labels, "listener") == 0)
 			applied++;
 	snprintf(num, sizeof(num), "%zu", applied);
-	log_info("nodes reconciled", "url", l->nodes_url, "nodes", num);
+	log_info("nodes reconciled", "url", log_redact(l->nodes_url, shown,
+	    sizeof(shown)), "nodes", num);
 }
 
 static void
@@ -530,6 +537,20 @@ prune(struct listener *l)
 		qsort(l->listed, l->nlisted, sizeof(*l->listed), str_cmp);
 	if (registry_active_names(l->r, l->gen0, &names, &n) == -1) {
 		log_error("listener prune: out of memory");
+		return;
+	}
+	/* Every listener answering an empty list while services exist is
+	 * far likelier a listener that lost its view of the swarm (started
+	 * before the manager, wrong network) than a swarm without services:
+	 * pruning would take all monitoring down. */
+	for (i = 0; l->nlisted == 0 && i < n; i++)
+		if (!strv_has(l->statics, l->nstatics, names[i]))
+			break;
+	if (l->nlisted == 0 && i < n) {
+		snprintf(num, sizeof(num), "%zu", n);
+		log_warn("listener prune skipped: every swarm-listener listed "
+		    "no service; not removing them all", "services", num);
+		strv_free(names, n);
 		return;
 	}
 	for (i = 0; i < n && !stopping(l); i++) {
@@ -560,6 +581,7 @@ reconcile_round(struct listener *l)
 {
 	struct kvlist *rows;
 	size_t nrows, i, j, left = 0;
+	char shown[ERR_MAX / 2];	/* a URL as logged (log_redact) */
 
 	if (l->nodes_url != NULL && !l->nodes_answered && !stopping(l)) {
 		if (ask(l, l->nodes_url, &rows, &nrows) == 0) {
@@ -595,13 +617,15 @@ reconcile_round(struct listener *l)
 			    strlen(name)) == -1)
 				log_error("out of memory");
 			if (listener_apply_service(l->r, l->parse, l->ctx,
-			    &rows[j], "listener", l->urls[i]) == 0)
+			    &rows[j], "listener", log_redact(l->urls[i], shown,
+			    sizeof(shown))) == 0)
 				ok++;
 		}
 		snprintf(num, sizeof(num), "%zu", ok);
 		snprintf(bad, sizeof(bad), "%zu", nrows - ok);
 		log_info("services reconciled from swarm-listener", "url",
-		    l->urls[i], "services", num, "refused", bad);
+		    log_redact(l->urls[i], shown, sizeof(shown)), "services",
+		    num, "refused", bad);
 		listener_rows_free(rows, nrows);
 		l->answered[i] = 1;
 	}

@@ -100,3 +100,55 @@ log_kv(enum log_level level, const char *msg, ...)
 	buf[off++] = '\n';
 	(void)!write(STDERR_FILENO, buf, off);
 }
+
+/* 1 when c ends the authority of a URL in free text. */
+static int
+log_authority_end(char c)
+{
+	return c == '\0' || c == '/' || c == '?' || c == '#' || c == ',' ||
+	    c == ';' || c == '"' || c == '\'' || c == ' ' || c == '\t' ||
+	    c == '\n' || c == '\r' || c == '<' || c == '>';
+}
+
+char *
+log_redact(const char *text, char *out, size_t outsz)
+{
+	const char *p = text, *auth, *end, *at, *colon, *q;
+	size_t o = 0;
+
+	if (outsz == 0)
+		return out;
+#define PUT(c)	do { if (o + 1 < outsz) out[o++] = (c); } while (0)
+	while (*p != '\0') {
+		if (strncmp(p, "://", 3) != 0) {
+			PUT(*p);
+			p++;
+			continue;
+		}
+		PUT(':');
+		PUT('/');
+		PUT('/');
+		auth = p + 3;
+		for (end = auth; !log_authority_end(*end); end++)
+			;
+		/* The last '@' ends the userinfo (a password may hold '@'
+		 * unescaped); its first ':' ends the user. */
+		for (at = NULL, q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon == NULL) {
+			p = auth;
+			continue;
+		}
+		for (q = auth; q <= colon; q++)
+			PUT(*q);
+		PUT('*');
+		PUT('*');
+		PUT('*');
+		p = at;	/* '@' and the host are copied as they are */
+	}
+#undef PUT
+	out[o] = '\0';
+	return out;
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -85,6 +86,12 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 	if (cfg->reload_url != NULL) {
 		if ((arg = reload_http_new(cfg->reload_url, err)) == NULL)
 			return NULL;
+		if (cfg->reload_auth_file != NULL &&
+		    reload_http_set_auth(arg, cfg->reload_auth_file,
+		    err) == -1) {
+			reload_http_backend.free(arg);
+			return NULL;
+		}
 		backend = &reload_http_backend;
 	} else if (sv != NULL) {
 		/* --run-prometheus without --reload-url: reload our child. */
@@ -112,8 +119,8 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 		log_warn("ARG_CONFIG_FILE ignored, --prometheus-config wins",
 		    "path", file);
 	if (file != NULL) {
-		if (promconfig_generate(environ, cfg->data_dir, file,
-		    err) == -1)
+		if (promconfig_generate(environ, cfg->data_dir, cfg->shards,
+		    cfg->shard, file, err) == -1)
 			return -1;
 		log_info("prometheus config written", "path", file);
 	}
@@ -147,10 +154,59 @@ reload_shortcuts(const struct config *cfg, struct http *h)
 	log_info("shortcuts reloaded", "count", n);
 }
 
+/* A standby: serves ping (and 503 elsewhere) while another flowmon holds
+ * the data dir, and tries the lock every STANDBY_POLL_MS. 0 once the lock
+ * is taken, 1 when a signal asks to stop, -1 with err. */
+#define STANDBY_POLL_MS	250
+
+static int
+standby_wait(const struct config *cfg, struct store_lock *lk,
+    const char *holder, struct http **hp, const sigset_t *set,
+    char err[ERR_MAX])
+{
+	struct timespec poll = { 0, STANDBY_POLL_MS * 1000000L };
+	char who[256];
+	int sig, rc;
+
+	/* No shortcut table: nothing is parsed until the takeover. */
+	if ((*hp = http_start(cfg, NULL, NULL, NULL, err)) == NULL)
+		return -1;
+	log_info("standby: another flowmon holds the data dir, waiting for "
+	    "its lock", "lock", lk->path, "holder", holder, "listen",
+	    cfg->listen);
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &poll);
+		if (sig == SIGINT || sig == SIGTERM) {
+			log_info("flowmon stopping", "signal", sig == SIGTERM ?
+			    "SIGTERM" : "SIGINT");
+			return 1;
+		}
+		if (sig != -1)
+			continue;	/* SIGHUP: the table is read at takeover */
+		if ((rc = store_lock(lk, cfg->data_dir, who, err)) == 0)
+			break;
+		if (rc == -1)
+			log_warn("cannot try the data dir lock", "error", err);
+	}
+	log_info("data dir lock taken: the standby takes over", "lock",
+	    lk->path);
+	return 0;
+}
+
+/* The request limits, the same for requests, records and listener rows. */
+static void
+set_limits(const struct config *cfg)
+{
+	struct request_limits lim;
+
+	config_limits(cfg, &lim);
+	request_set_limits(&lim);
+}
+
 int
 main(int argc, char **argv)
 {
-	char err[ERR_MAX];
+	char err[ERR_MAX], shown[ERR_MAX + 64];
 	struct config cfg;
 	struct store st;
 	struct shortcuts *sc = NULL;
@@ -169,6 +225,8 @@ main(int argc, char **argv)
 	struct docker *dk = NULL;
 	struct docker_options dko;
 	struct request_ctx ctx;
+	struct store_lock lock = STORE_LOCK_INIT;
+	char holder[256];
 	sigset_t set;
 	int rc, sig, status = 1, store_ok = 0;
 
@@ -195,6 +253,7 @@ main(int argc, char **argv)
 		config_release(&cfg);
 		return 2;
 	}
+	set_limits(&cfg);
 
 	/* Every thread inherits this mask: signals are taken by sigwait()
 	 * below only, and a closed client socket never kills the process. */
@@ -207,6 +266,32 @@ main(int argc, char **argv)
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("libcurl initialisation failed");
+		goto fail;
+	}
+	if (cfg.auth_reads)
+		log_warn("--auth-reads is deprecated and ignored: with an auth "
+		    "file every endpoint but ping needs credentials unless "
+		    "--open-reads");
+	/* One writer per data dir: the lock comes before anything writes or
+	 * sweeps temp files there. */
+	if ((rc = store_lock(&lock, cfg.data_dir, holder, err)) == -1) {
+		log_error("cannot lock the data dir", "dir", cfg.data_dir,
+		    "err", err);
+		goto fail;
+	}
+	if (rc == 1 && !cfg.standby) {
+		log_error("the data dir is locked by another flowmon: run one "
+		    "per data dir, or add --standby", "lock", lock.path,
+		    "holder", holder);
+		goto fail;
+	}
+	if (rc == 1 && (rc = standby_wait(&cfg, &lock, holder, &h, &set,
+	    err)) != 0) {
+		if (rc == -1)
+			log_error("cannot listen", "listen", cfg.listen, "err",
+			    err);
+		else
+			status = 0;
 		goto fail;
 	}
 	if (store_open(&st, cfg.data_dir, err) == -1) {
@@ -225,7 +310,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
-		log_error("cannot start the reloader", "err", err);
+		log_error("cannot start the reloader", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
@@ -238,8 +324,10 @@ main(int argc, char **argv)
 		log_error("cannot set up promtool", "err", err);
 		goto fail;
 	}
+	memset(&lim, 0, sizeof(lim));
 	lim.max_alerts = cfg.max_alerts;
 	lim.max_rule_bytes = cfg.max_rule_bytes;
+	lim.max_target_bytes = cfg.max_target_bytes;
 	registry_set_checks(reg, pt, &lim);
 	registry_set_max_services(reg, (size_t)cfg.max_services);
 	if (rl != NULL) {
@@ -270,14 +358,23 @@ main(int argc, char **argv)
 		log_error("cannot watch the data dir", "err", err);
 		goto fail;
 	}
-	/* http_start takes the table over, on failure too. */
-	h = http_start(&cfg, reg, rl, sc, err);
-	sc = NULL;
-	if (h == NULL) {
-		log_error("cannot listen", "listen", cfg.listen, "err", err);
-		goto fail;
+	if (h != NULL) {
+		/* The standby's front serves from now on. */
+		http_set_shortcuts(h, sc);
+		sc = NULL;
+		http_set_files(h, files);
+		http_activate(h, reg, rl);
+	} else {
+		/* http_start takes the table over, on failure too. */
+		h = http_start(&cfg, reg, rl, sc, err);
+		sc = NULL;
+		if (h == NULL) {
+			log_error("cannot listen", "listen", cfg.listen, "err",
+			    err);
+			goto fail;
+		}
+		http_set_files(h, files);
 	}
-	http_set_files(h, files);
 	http_set_taskdns(h, td);
 	/* Serving from disk already; swarm-listener brings it up to date in
 	 * the background, however long it takes to answer. */
@@ -290,7 +387,8 @@ main(int argc, char **argv)
 	lo.envp = environ;
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
-		log_error("cannot start the listener reconcile", "err", err);
+		log_error("cannot start the listener reconcile", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* Docker itself, when asked: the same parser and registry calls. */
@@ -302,17 +400,24 @@ main(int argc, char **argv)
 	dko.nnode_labels = cfg.nnode_labels;
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
-		log_error("cannot start the docker source", "err", err);
+		log_error("cannot start the docker source", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
 	if (rl != NULL && cfg.reload_url != NULL)
 		reloader_trigger(rl);
-	log_info("flowmon started", "version", FLOWMON_VERSION,
-	    "listen", cfg.listen,
-	    "data_dir", cfg.data_dir,
-	    "reload_url", cfg.reload_url != NULL ? cfg.reload_url : "");
+	{
+		/* The reload URL may carry user:password@: never logged. */
+		char url[1024];
+
+		log_info("flowmon started", "version", FLOWMON_VERSION,
+		    "listen", cfg.listen,
+		    "data_dir", cfg.data_dir,
+		    "reload_url", log_redact(cfg.reload_url != NULL ?
+		    cfg.reload_url : "", url, sizeof(url)));
+	}
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -349,6 +454,8 @@ fail:
 	shortcuts_free(sc);
 	if (store_ok)
 		store_release(&st);
+	/* Last: nothing writes in the data dir any more. */
+	store_unlock(&lock);
 	curl_global_cleanup();
 	config_release(&cfg);
 	return status;

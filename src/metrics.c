@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "values.h"
 
 /* Status codes are folded into a few buckets so the table stays fixed. */
 static const int metrics_codes[] = { 200, 400, 401, 404, 405, 409, 413, 429,
@@ -180,4 +181,39 @@ metrics_render(struct metrics_buf *b)
 	    "Files of flowmon's found edited by hand (replaced at the next "
 	    "reconfigure of their service), by directory.", m_edited);
 	return rc ? -1 : 0;
+}
+
+char *
+metrics_label_escape(const char *s, char *out, size_t outsz)
+{
+	char *fixed = values_utf8_repair(s);
+	const char *p = fixed != NULL ? fixed : "";
+	size_t o = 0, n;
+
+	if (outsz == 0) {
+		free(fixed);
+		return out;
+	}
+	for (; *p != '\0'; p += n) {
+		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" :
+		    *p == '\n' ? "\\n" : NULL;
+
+		/* One character (or its escape) whole, or nothing. */
+		for (n = 1; (p[n] & 0xc0) == 0x80; n++)
+			;
+		if (esc != NULL) {
+			if (o + 2 >= outsz)
+				break;
+			memcpy(out + o, esc, 2);
+			o += 2;
+		} else {
+			if (o + n >= outsz)
+				break;
+			memcpy(out + o, p, n);
+			o += n;
+		}
+	}
+	out[o] = '\0';
+	free(fixed);
+	return out;
 }

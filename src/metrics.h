@@ -55,4 +55,10 @@ int	 metrics_append(struct metrics_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 metrics_render(struct metrics_buf *b);
 
+/* s as a label value of the text exposition format into out: backslash,
+ * double quote and line feed escaped, every byte that is not well-formed
+ * UTF-8 shown as U+FFFD (Prometheus refuses the whole scrape otherwise),
+ * cut at a character boundary to fit outsz. Returns out. */
+char	*metrics_label_escape(const char *s, char *out, size_t outsz);
+
 #endif

@@ -58,7 +58,7 @@ out:
 
 int
 promconfig_generate(char *const *envp, const char *data_dir,
-    const char *path, char err[ERR_MAX])
+    long shards, long shard, const char *path, char err[ERR_MAX])
 {
 	struct promconfig *pc;
 	char *abs = NULL, *out = NULL;
@@ -67,7 +67,8 @@ promconfig_generate(char *const *envp, const char *data_dir,
 
 	if ((pc = promconfig_from_env(envp, err)) == NULL)
 		return -1;
-	if (promconfig_add_configs_dir(pc, promconfig_configs_dir(envp),
+	if (promconfig_set_shard(pc, shards, shard, err) == -1 ||
+	    promconfig_add_configs_dir(pc, promconfig_configs_dir(envp),
 	    err) == -1)
 		goto out;
 	/* Prometheus resolves relative paths against the config file's
@@ -82,8 +83,13 @@ promconfig_generate(char *const *envp, const char *data_dir,
 		if (abs == NULL)
 			abort();
 	}
-	if (promconfig_render(pc, abs, &out, &len, err) == -1 ||
-	    store_write_file(path, out, len, STORE_MODE_KEEP, err) == -1)
+	if (promconfig_render(pc, abs, &out, &len, err) == -1)
+		goto out;
+	/* A config holding a secret is for its owner only, whatever the
+	 * mode of the file it replaces; a Prometheus running as another user
+	 * can read a config without one. */
+	if (store_write_file(path, out, len, promconfig_holds_secret(out,
+	    len) ? 0600 : STORE_MODE_KEEP, err) == -1)
 		goto out;
 	ret = 0;
 out:

@@ -350,6 +350,14 @@ reloader_cmd_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (c.o.reload_auth_file != NULL && reload_http_set_auth(arg,
+	    c.o.reload_auth_file, err) == -1) {
+		fprintf(stderr, "flowmon reloader: --reload-auth-file: %s\n",
+		    err);
+		reload_http_backend.free(arg);
+		status = 2;
+		goto out;
+	}
 	hooks.after = rc_on_result;
 	hooks.ctx = &c;
 	if ((c.rl = reloader_new(&reload_http_backend, arg, c.o.reload_delay_ms,

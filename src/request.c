@@ -15,8 +15,9 @@
 #include "shortcuts.h"
 #include "values.h"
 
-/* Parameters flowmon interprets, in DFM's spelling. Others are kept in the
- * record as given (they may feed DF_SCRAPE_TARGET_LABELS) but not read. */
+/* Parameters flowmon interprets, in DFM's spelling. Others are ignored
+ * (swarm-listener sends every com.df.* label) and not kept in the record,
+ * except those DF_SCRAPE_TARGET_LABELS names. */
 static const char *const request_known[] = {
 	"serviceName", "scrapePort", "scrapeInterval", "scrapeTimeout",
 	"metricsPath", "scheme", "scrapeType", "scrapeNetwork", "nodeInfo",
@@ -32,6 +33,37 @@ static const char *const request_alert_params[A_NPARAMS] = {
 	"alertPersistent",
 };
 
+/* The limits in force: written once at start, before any thread parses. */
+static struct request_limits request_limits = {
+	REQUEST_MAX_PARAMS_DEFAULT, REQUEST_MAX_VALUE_DEFAULT,
+	REQUEST_MAX_TARGETS_DEFAULT,
+	{ QUOTA_MAX_ALERTS_DEFAULT, QUOTA_MAX_RULE_BYTES_DEFAULT,
+	  QUOTA_MAX_TARGET_BYTES_DEFAULT },
+};
+
+void
+request_set_limits(const struct request_limits *lim)
+{
+	request_limits = *lim;
+}
+
+const struct request_limits *
+request_get_limits(void)
+{
+	return &request_limits;
+}
+
+int
+request_check_count(size_t n, char err[ERR_MAX])
+{
+	if (request_limits.max_params > 0 &&
+	    n > (size_t)request_limits.max_params) {
+		snprintf(err, ERR_MAX, "the request has %zu parameters, more "
+		    "than --max-params (%ld)", n, request_limits.max_params);
+		return -1;
+	}
+	return 0;
+}
 
 /* A host for a target: DNS name or IPv4 ([A-Za-z0-9._-]) or [IPv6]. */
 static int
@@ -485,15 +517,78 @@ fail:
 	return -1;
 }
 
-/* Copies params into canonical form: known names in DFM's spelling, empty
- * values dropped (DFM treats them as absent), sorted. */
+/* 1 when name (an alert parameter, canonical) is base or base.N. */
 static int
-canonicalize(const struct kvlist *in, struct kvlist *out, char err[ERR_MAX])
+alert_param_is(const char *name, const char *base)
+{
+	size_t bl = strlen(base);
+
+	return strncmp(name, base, bl) == 0 &&
+	    (name[bl] == '\0' || name[bl] == '.');
+}
+
+/* The length cap of a kept parameter (canonical name), and the flag that
+ * sets it (NULL for a fixed cap). serviceName is bounded by its own
+ * validation. */
+static size_t
+value_cap(const char *cn, const char **flag)
+{
+	static const char *const shortv[] = {
+		"scrapeInterval", "scrapeTimeout", "scheme", "scrapeType",
+		"replicas", "distribute", "scrapePort",
+	};
+	size_t i;
+
+	*flag = NULL;
+	if (strcmp(cn, "metricsPath") == 0)
+		return REQUEST_METRICS_PATH_MAX;
+	if (strcmp(cn, "nodeInfo") == 0)
+		return REQUEST_NODE_INFO_MAX;
+	if (strcmp(cn, "serviceName") == 0 || strcmp(cn, "targets") == 0)
+		return SIZE_MAX;	/* own validation, --max-targets */
+	for (i = 0; i < sizeof(shortv) / sizeof(*shortv); i++)
+		if (strcmp(cn, shortv[i]) == 0)
+			return REQUEST_SHORT_MAX;
+	if (alert_param_is(cn, "alertFor") ||
+	    alert_param_is(cn, "alertPersistent"))
+		return REQUEST_SHORT_MAX;
+	if (alert_param_is(cn, "alertName"))
+		return REQUEST_ALERT_NAME_MAX;
+	if (alert_param_is(cn, "alertIf") || alert_param_is(cn, "alertLabels") ||
+	    alert_param_is(cn, "alertAnnotations"))
+		return REQUEST_ALERT_TEXT_MAX;
+	/* scrapeNetwork and the DF_SCRAPE_TARGET_LABELS values. */
+	*flag = "--max-value-bytes";
+	return request_limits.max_value_bytes > 0 ?
+	    (size_t)request_limits.max_value_bytes : SIZE_MAX;
+}
+
+/* 1 when k is one of the DF_SCRAPE_TARGET_LABELS names. */
+static int
+is_target_label(const struct request_ctx *ctx, const char *k)
 {
 	size_t i;
 
+	for (i = 0; i < ctx->ntarget_labels; i++)
+		if (strcasecmp(k, ctx->target_labels[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Copies params into canonical form: known names in DFM's spelling, the
+ * DF_SCRAPE_TARGET_LABELS ones as given, others dropped; empty values
+ * dropped (DFM treats them as absent); each value within its cap; sorted.
+ * Linear but for the final sort, whatever the number of parameters. */
+static int
+canonicalize(const struct kvlist *in, const struct request_ctx *ctx,
+    struct kvlist *out, char err[ERR_MAX])
+{
+	size_t i, len, cap;
+
+	if (request_check_count(in->n, err) == -1)
+		return -1;
 	for (i = 0; i < in->n; i++) {
-		const char *k = in->v[i].key, *v = in->v[i].value, *cn;
+		const char *k = in->v[i].key, *v = in->v[i].value, *cn, *flag;
 		char buf[64];
 
 		if (!values_utf8_valid(k) || !values_utf8_valid(v)) {
@@ -505,10 +600,27 @@ canonicalize(const struct kvlist *in, struct kvlist *out, char err[ERR_MAX])
 			continue;
 		if ((cn = canonical_name(k, buf, err)) == NULL)
 			return -1;
-		if (kvlist_set_ci(out, cn, v) == -1) {
+		if (cn == k && !is_target_label(ctx, k))
+			continue;	/* unknown: ignored, as DFM does */
+		cap = value_cap(cn, &flag);
+		if ((len = strlen(v)) > cap) {
+			if (flag != NULL)
+				snprintf(err, ERR_MAX, "%.100s is %zu bytes, more "
+				    "than %s (%zu)", cn, len, flag, cap);
+			else
+				snprintf(err, ERR_MAX, "%.100s is %zu bytes, more "
+				    "than the %zu flowmon accepts", cn, len,
+				    cap);
+			return -1;
+		}
+		if (kvlist_add(out, cn, v) == -1) {
 			snprintf(err, ERR_MAX, "out of memory");
 			return -1;
 		}
+	}
+	if (kvlist_dedupe_ci(out) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
 	}
 	kvlist_sort(out);
 	return 0;
@@ -525,7 +637,7 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 	int idx;
 
 	memset(out, 0, sizeof(*out));
-	if (canonicalize(params, &out->params, err) == -1)
+	if (canonicalize(params, ctx, &out->params, err) == -1)
 		goto fail;
 
 	if ((v = kvlist_get(p, "serviceName")) == NULL) {
@@ -623,9 +735,22 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 			goto fail;
 		}
 	}
-	if ((v = kvlist_get(p, "targets")) != NULL &&
-	    parse_targets(v, out, err) == -1)
-		goto fail;
+	if ((v = kvlist_get(p, "targets")) != NULL) {
+		size_t items = 1;
+		const char *c;
+
+		for (c = v; *c; c++)
+			items += *c == ',';
+		if (request_limits.max_targets > 0 &&
+		    items > (size_t)request_limits.max_targets) {
+			snprintf(err, ERR_MAX, "targets has %zu items, more "
+			    "than --max-targets (%ld)", items,
+			    request_limits.max_targets);
+			goto fail;
+		}
+		if (parse_targets(v, out, err) == -1)
+			goto fail;
+	}
 	if ((v = kvlist_get(p, "nodeInfo")) != NULL) {
 		char *canon;
 		int rc;
@@ -634,6 +759,13 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 		    err) == -1)
 			goto fail;
 		out->has_tasks = 1;
+		if (request_limits.max_targets > 0 &&
+		    out->ntasks > (size_t)request_limits.max_targets) {
+			snprintf(err, ERR_MAX, "nodeInfo has %zu tasks, more "
+			    "than --max-targets (%ld)", out->ntasks,
+			    request_limits.max_targets);
+			goto fail;
+		}
 		/* Record the set, not the order swarm-listener happened to
 		 * send: a reordered nodeInfo is then no change at all. */
 		if ((canon = node_info_canonical(out->tasks,
@@ -690,6 +822,9 @@ request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 		if (shrunk != NULL)
 			out->alerts = shrunk;
 	}
+	/* Last: the rendered files, once every value is within its cap. */
+	if (quota_check_targets(out, &request_limits.quota, err) == -1)
+		goto fail;
 	return 0;
 nomem:
 	snprintf(err, ERR_MAX, "out of memory");
@@ -766,11 +901,17 @@ request_decode_form(const char *buf, size_t len, struct kvlist *out,
 		*w = '\0';
 		if (val == NULL)
 			val = w;
-		if (kvlist_set_ci(out, key, val) == -1) {
+		if (kvlist_add(out, key, val) == -1) {
 			snprintf(err, ERR_MAX, "out of memory");
 			goto out;
 		}
 		p = seg_end + 1;
+	}
+	/* One sort instead of a scan of every earlier key per key: a body
+	 * of 100,000 distinct keys costs milliseconds, not minutes. */
+	if (kvlist_dedupe_ci(out) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto out;
 	}
 	rc = 0;
 out:
@@ -801,4 +942,20 @@ request_named_labels(const struct kvlist *params, const char *const *names,
 	}
 	kvlist_sort(out);
 	return 0;
+}
+
+size_t
+request_form_count(const char *buf, size_t len)
+{
+	const char *p = buf, *end, *amp;
+	size_t n = 0;
+
+	if (len == 0)
+		return 0;
+	for (end = buf + len; p < end; p = amp + 1) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		n += amp > p;
+	}
+	return n;
 }

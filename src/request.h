@@ -5,9 +5,44 @@
 
 #include <stddef.h>
 
+#include "quota.h"
 #include "service.h"
 
 struct shortcuts;
+
+/*
+ * Bounds on the work one request can cause, checked before anything is
+ * parsed further (README, "Limits"): every value has a length cap, the
+ * targets of a service a count cap, a request a parameter cap; the quota
+ * (quota.h) bounds the rendered files. The fixed caps are far above any
+ * real value; the others are flags.
+ */
+#define REQUEST_METRICS_PATH_MAX	512	/* metricsPath */
+#define REQUEST_SHORT_MAX		64	/* durations, scheme, ... */
+#define REQUEST_ALERT_NAME_MAX		128	/* alertName.N */
+#define REQUEST_ALERT_TEXT_MAX		16384	/* alertIf, alertLabels,
+						   alertAnnotations (.N) */
+#define REQUEST_NODE_INFO_MAX		(1L << 20)	/* nodeInfo, bytes */
+
+struct request_limits {
+	long		 max_params;	/* --max-params: per request */
+	long		 max_value_bytes; /* --max-value-bytes: label values */
+	long		 max_targets;	/* --max-targets: per service */
+	struct quota	 quota;		/* alerts, rule and target file bytes */
+};
+
+/* The defaults of the flags. */
+#define REQUEST_MAX_PARAMS_DEFAULT	1000
+#define REQUEST_MAX_VALUE_DEFAULT	1024
+#define REQUEST_MAX_TARGETS_DEFAULT	5000
+
+/* Sets the limits every later request_parse() applies (copied). Called
+ * once at start, before any thread parses, like the log level: the limits
+ * are configuration, the same for requests, records and listener rows.
+ * Until then the defaults above apply. */
+void	 request_set_limits(const struct request_limits *lim);
+/* The limits in force (borrowed). */
+const struct request_limits *request_get_limits(void);
 
 /* What parsing needs beyond the parameters. */
 struct request_ctx {
@@ -18,16 +53,25 @@ struct request_ctx {
 
 /* Parses params (names matched case-insensitively) into out, which must be
  * zeroed. Returns 0, or -1 with err naming the parameter and the reason
- * (then out holds nothing). Validation never depends on anything but params
- * and ctx, so the canonical out->params parse to the same record again. */
+ * (then out holds nothing); a limit crossed is named with its flag. Only
+ * known parameters and those named in DF_SCRAPE_TARGET_LABELS are kept in
+ * out->params. Validation never depends on anything but params and ctx, so
+ * the canonical out->params parse to the same record again. */
 int	 request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 	    struct service *out, char err[ERR_MAX]);
 
 /* Decodes an application/x-www-form-urlencoded buffer (`+` is a space,
- * %XX a byte) into out with kvlist_set_ci (a later key wins). A malformed
- * escape or a decoded NUL byte is refused with -1 and err. */
+ * %XX a byte) into out, appended to what out holds, then makes keys unique
+ * as kvlist_set_ci would (a later key wins: kvlist_dedupe_ci), in
+ * O(n log n) whatever the shape of the body. A malformed escape or a
+ * decoded NUL byte is refused with -1 and err. */
 int	 request_decode_form(const char *buf, size_t len, struct kvlist *out,
 	    char err[ERR_MAX]);
+/* The number of parameters a form buffer holds (non-empty '&' segments),
+ * to refuse an oversized request before decoding it. */
+size_t	 request_form_count(const char *buf, size_t len);
+/* 0 when n parameters fit --max-params, else -1 with err naming it. */
+int	 request_check_count(size_t n, char err[ERR_MAX]);
 
 /* The labels taken from params by name, for DF_SCRAPE_TARGET_LABELS (a
  * service's target labels) and DF_NODE_TARGET_LABELS (a node's labels):

@@ -1,4 +1,5 @@
 /* service.c: the key/value list and the lifecycle of service records. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,6 +62,96 @@ int
 kvlist_set_ci(struct kvlist *l, const char *key, const char *value)
 {
 	return kvlist_put(l, key, value, 1);
+}
+
+int
+kvlist_add(struct kvlist *l, const char *key, const char *value)
+{
+	char *k, *v;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct kv *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	if ((k = strdup(key)) == NULL)
+		return -1;
+	if ((v = strdup(value)) == NULL) {
+		free(k);
+		return -1;
+	}
+	l->v[l->n].key = k;
+	l->v[l->n].value = v;
+	l->n++;
+	return 0;
+}
+
+/* Orders positions of a list by key, case-insensitively, then by position:
+ * equal keys end up together, in the order they were given. */
+static int
+kv_pos_cmp(const void *a, const void *b, void *arg)
+{
+	const struct kv *base = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcasecmp(base[x].key, base[y].key);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+int
+kvlist_dedupe_ci(struct kvlist *l)
+{
+	struct kv *nv = NULL;
+	size_t *pos = NULL, *last = NULL, i, j, n = 0;
+
+	if (l->n < 2)
+		return 0;
+	if ((pos = malloc(l->n * sizeof(*pos))) == NULL ||
+	    (last = malloc(l->n * sizeof(*last))) == NULL ||
+	    (nv = malloc(l->n * sizeof(*nv))) == NULL) {
+		free(pos);
+		free(last);
+		return -1;
+	}
+	for (i = 0; i < l->n; i++) {
+		pos[i] = i;
+		last[i] = SIZE_MAX;
+	}
+	qsort_r(pos, l->n, sizeof(*pos), kv_pos_cmp, l->v);
+	/* Each run of one key: its first position takes the last value. */
+	for (i = 0; i < l->n; i = j) {
+		for (j = i + 1; j < l->n && strcasecmp(l->v[pos[i]].key,
+		    l->v[pos[j]].key) == 0; j++)
+			;
+		last[pos[i]] = pos[j - 1];
+	}
+	/* In the order of first insertion, as kvlist_set_ci would leave it. */
+	for (i = 0; i < l->n; i++) {
+		if (last[i] == SIZE_MAX)
+			continue;
+		nv[n].key = l->v[i].key;
+		nv[n].value = l->v[last[i]].value;
+		l->v[i].key = NULL;
+		l->v[last[i]].value = NULL;
+		n++;
+	}
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	free(pos);
+	free(last);
+	l->v = nv;
+	l->cap = l->n;
+	l->n = n;
+	return 0;
 }
 
 const char *

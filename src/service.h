@@ -27,6 +27,15 @@ int	 kvlist_set(struct kvlist *l, const char *key, const char *value);
 /* Same, matching the key case-insensitively; the stored key keeps the
  * spelling of the first insertion. */
 int	 kvlist_set_ci(struct kvlist *l, const char *key, const char *value);
+/* Appends key=value (both copied) without looking for key: linear for a
+ * decoder of untrusted input, which calls kvlist_dedupe_ci() once at the
+ * end. 0, or -1 on allocation failure. */
+int	 kvlist_add(struct kvlist *l, const char *key, const char *value);
+/* Makes keys unique case-insensitively exactly as a series of
+ * kvlist_set_ci() would (a key keeps the place and spelling of its first
+ * insertion and takes the last value), in O(n log n). 0, or -1 on
+ * allocation failure (then l is unchanged). */
+int	 kvlist_dedupe_ci(struct kvlist *l);
 /* Value for key (exact match), or NULL. Borrowed. */
 const char *kvlist_get(const struct kvlist *l, const char *key);
 /* Value for key matched case-insensitively, or NULL. Borrowed. */

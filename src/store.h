@@ -182,4 +182,32 @@ const char *store_ext(enum store_kind kind);
 /* The directory name of a kind: "targets", "rules", ... */
 const char *store_dirname(enum store_kind kind);
 
+/*
+ * The data-dir lock: one writer per data dir. An exclusive POSIX lock
+ * (fcntl F_SETLK, which NFSv4 honours) on <dir>/.flowmon.lock, a name
+ * outside the Prometheus globs and the store's kind dirs. It is taken
+ * before anything writes or sweeps in the data dir and held for the life
+ * of the process; the kernel (or the NFS server, when the lease of a dead
+ * client expires) releases it when the holder dies.
+ */
+#define STORE_LOCK_FILE	".flowmon.lock"
+
+struct store_lock {
+	int	 fd;		/* the open lock file, -1 before the first try */
+	int	 held;
+	char	*path;
+};
+#define STORE_LOCK_INIT	{ -1, 0, NULL }
+
+/* Tries once, without waiting, to take the lock of dir (created with its
+ * lock file as needed). 0: taken, and the file now says "pid N on host H"
+ * of this process. 1: another process holds it; holder says who (the
+ * file's words, or the pid F_GETLK reports). -1 with err on an error. A
+ * standby calls it again until it returns 0; the file stays open between
+ * tries. */
+int	 store_lock(struct store_lock *lk, const char *dir, char holder[256],
+	    char err[ERR_MAX]);
+/* Releases the lock (if held) and closes the file. */
+void	 store_unlock(struct store_lock *lk);
+
 #endif

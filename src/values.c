@@ -3,6 +3,7 @@
  * table, the request parser, the file checkers and the config generator. */
 #include <ctype.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -136,41 +137,74 @@ values_label_name_valid(const char *s)
 
 /* Saying "not valid UTF-8" beats libyaml's bare failure and Prometheus's
  * refusal of the whole file. */
+/* The length of the well-formed UTF-8 character at p (1 to 4), or 0 when
+ * the bytes there are not one. */
+static size_t
+utf8_char(const unsigned char *p)
+{
+	unsigned int cp, min;
+	size_t n, i;
+
+	if (*p < 0x80)
+		return 1;
+	if ((*p & 0xe0) == 0xc0) {
+		n = 1;
+		cp = *p & 0x1f;
+		min = 0x80;
+	} else if ((*p & 0xf0) == 0xe0) {
+		n = 2;
+		cp = *p & 0x0f;
+		min = 0x800;
+	} else if ((*p & 0xf8) == 0xf0) {
+		n = 3;
+		cp = *p & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	/* A NUL ends the string: it fails the continuation test. */
+	for (i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 int
 values_utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	unsigned int cp, min;
-	int n;
+	size_t n;
 
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		} else if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-			min = 0x80;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-			min = 0x800;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-			min = 0x10000;
-		} else {
+	for (; *p != '\0'; p += n)
+		if ((n = utf8_char(p)) == 0)
 			return 0;
-		}
-		for (p++; n > 0; n--, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-	}
 	return 1;
+}
+
+char *
+values_utf8_repair(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+	size_t n;
+
+	if ((out = malloc(3 * strlen(s) + 1)) == NULL)
+		return NULL;
+	for (o = out; *p != '\0'; p += n ? n : 1) {
+		if ((n = utf8_char(p)) == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			o += 3;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 /* A scalar that a YAML 1.1 resolver (PyYAML, Go yaml.v2) or a 1.2 one

@@ -42,6 +42,11 @@ int	 values_label_name_valid(const char *s);
 /* 1 when s is well-formed UTF-8 (no overlong forms, no surrogates, nothing
  * past U+10FFFF), as Go's utf8.ValidString and libyaml's emitter want. */
 int	 values_utf8_valid(const char *s);
+/* A copy of s in which every byte that is not part of well-formed UTF-8
+ * is replaced by U+FFFD, so it can go into JSON or a Prometheus label
+ * (file names are bytes, not text). malloc'd (caller frees), NULL on
+ * allocation failure. */
+char	*values_utf8_repair(const char *s);
 
 /* 1 when s, written as a plain YAML scalar, would be read back by a YAML
  * 1.1 or 1.2 resolver as something other than this string (null, a bool, a

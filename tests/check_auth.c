@@ -269,7 +269,7 @@ quota_of(const struct service *svc, const struct quota *q, char err[ERR_MAX])
 
 START_TEST(quota_alerts_and_rule_bytes)
 {
-	struct quota q = { 3, 1048576 };
+	struct quota q = { 3, 1048576, 0 };
 	struct service *svc;
 	char err[ERR_MAX];
 

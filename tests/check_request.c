@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "request.h"
 #include "shortcuts.h"
@@ -497,8 +498,9 @@ START_TEST(test_full)
 	ck_assert_str_eq(kvlist_get(&a->annotations, "summary"), "Memory high");
 	ck_assert_str_eq(kvlist_get(&a->annotations, "runbook"),
 	    "http://x/?a=b");
-	/* Unknown and service-level parameters are kept in the record. */
-	ck_assert_str_eq(kvlist_get(&svc.params, "com.df.other"), "x");
+	/* Service-level parameters are kept in the record, unknown ones
+	 * are not (issue 13: records do not grow with whatever is sent). */
+	ck_assert_ptr_null(kvlist_get(&svc.params, "com.df.other"));
 	ck_assert_str_eq(kvlist_get(&svc.params, "replicas"), "3");
 	service_release(&svc);
 }
@@ -560,8 +562,12 @@ START_TEST(test_alert_all_indexes)
 	struct service svc;
 	struct kvlist params = { 0 };
 	char err[ERR_MAX], k[32], v[32];
+	struct request_limits lim = *request_get_limits();
 	int i;
 
+	/* --max-alerts allows 101 at most; the default is 100. */
+	lim.quota.max_alerts = SERVICE_ALERT_INDEX_MAX + 1;
+	request_set_limits(&lim);
 	ck_assert_int_eq(kvlist_set(&params, "serviceName", "s"), 0);
 	for (i = 1; i <= SERVICE_ALERT_INDEX_MAX; i++) {
 		snprintf(k, sizeof(k), "alertName.%d", i);
@@ -658,20 +664,28 @@ START_TEST(test_names_case_insensitive)
 }
 END_TEST
 
-START_TEST(test_unknown_params_kept)
+START_TEST(test_unknown_params_dropped)
 {
+	static const char *const names[] = { "env" };
+	struct request_ctx ctx = { NULL, names, nitems(names) };
 	struct service svc;
 
 	/* Unknown names are normal (every com.df.* label arrives); they are
-	 * kept as given and change nothing else. */
+	 * ignored and not kept in the record, but for the names of
+	 * DF_SCRAPE_TARGET_LABELS, which are kept as given. */
 	accept_form("serviceName=s&distribute=true&com.df.notify=true"
-	    "&Env=prod&x.y.z=1", &no_ctx, &svc);
+	    "&Env=prod&x.y.z=1", &ctx, &svc);
 	ck_assert_str_eq(kvlist_get(&svc.params, "Env"), "prod");
-	ck_assert_str_eq(kvlist_get(&svc.params, "x.y.z"), "1");
-	ck_assert_str_eq(kvlist_get(&svc.params, "com.df.notify"), "true");
+	ck_assert_ptr_null(kvlist_get(&svc.params, "x.y.z"));
+	ck_assert_ptr_null(kvlist_get(&svc.params, "com.df.notify"));
 	ck_assert_str_eq(kvlist_get(&svc.params, "distribute"), "true");
-	ck_assert_uint_eq(svc.target_labels.n, 0);
+	ck_assert_uint_eq(svc.params.n, 3);
+	ck_assert_uint_eq(svc.target_labels.n, 1);
 	ck_assert_uint_eq(svc.nalerts, 0);
+	service_release(&svc);
+	/* Without DF_SCRAPE_TARGET_LABELS, Env goes too. */
+	accept_form("serviceName=s&Env=prod&x.y.z=1", &no_ctx, &svc);
+	ck_assert_uint_eq(svc.params.n, 1);
 	service_release(&svc);
 }
 END_TEST
@@ -1088,6 +1102,280 @@ START_TEST(test_canonical_reparse)
 }
 END_TEST
 
+
+/*
+ * Limits (issue 13): every value has a cap, a service a target count cap, a
+ * request a parameter cap, the rendered files a size cap; each refusal
+ * names the limit and its flag.
+ */
+
+/* A form body of n bytes of c after prefix, NUL-terminated (caller frees). */
+static char *
+padded(const char *prefix, char c, size_t n, const char *suffix)
+{
+	size_t pl = strlen(prefix), sl = strlen(suffix);
+	char *b = malloc(pl + n + sl + 1);
+
+	ck_assert_ptr_nonnull(b);
+	memcpy(b, prefix, pl);
+	memset(b + pl, c, n);
+	memcpy(b + pl + n, suffix, sl + 1);
+	return b;
+}
+
+/* nodeInfo with n distinct tasks, URL-encoded, as a form value. */
+static char *
+node_info_form(size_t n)
+{
+	size_t cap = 64 + n * 96, off = 0, i;
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	off += (size_t)snprintf(b + off, cap - off, "%%5B");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(b + off, cap - off, "%s%%5B%%22h%zu%%22"
+		    "%%2C%%2210.%zu.%zu.%zu%%22%%5D", i ? "%2C" : "", i,
+		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	snprintf(b + off, cap - off, "%%5D");
+	return b;
+}
+
+/* Each test that changes the limits leaves the defaults behind. */
+static struct request_limits saved_limits;
+
+static void
+limits_save(void)
+{
+	saved_limits = *request_get_limits();
+}
+
+static void
+limits_restore(void)
+{
+	request_set_limits(&saved_limits);
+}
+
+START_TEST(test_limit_value_caps)
+{
+	static const char *const names[] = { "env" };
+	struct request_ctx ctx = { NULL, names, nitems(names) };
+	char *b;
+
+	/* metricsPath: 512 accepted, 513 refused, naming the cap. */
+	b = padded("serviceName=s&metricsPath=/", 'a', 511, "");
+	{
+		struct service svc;
+
+		accept_form(b, &no_ctx, &svc);
+		service_release(&svc);
+	}
+	free(b);
+	b = padded("serviceName=s&metricsPath=/", 'a', 512, "");
+	refuse_form(b, &no_ctx, "metricsPath", "is 513 bytes, more than the "
+	    "512 flowmon accepts");
+	free(b);
+	/* A DF_SCRAPE_TARGET_LABELS value: --max-value-bytes. */
+	b = padded("serviceName=s&env=", 'v', 1025, "");
+	refuse_form(b, &ctx, "env", "more than --max-value-bytes (1024)");
+	free(b);
+	/* alertIf, alertName, alertFor, alertLabels. */
+	b = padded("serviceName=s&alertName=a&alertIf=up", ' ', 16384, "");
+	refuse_form(b, &no_ctx, "alertIf", "more than the 16384");
+	free(b);
+	b = padded("serviceName=s&alertIf=up&alertName.7=", 'n', 129, "");
+	refuse_form(b, &no_ctx, "alertName.7", "more than the 128");
+	free(b);
+	b = padded("serviceName=s&alertName=a&alertIf=up&alertFor=1", '0', 70,
+	    "s");
+	refuse_form(b, &no_ctx, "alertFor", "more than the 64");
+	free(b);
+	b = padded("serviceName=s&alertName=a&alertIf=up&alertLabels=k=", 'v',
+	    16384, "");
+	refuse_form(b, &no_ctx, "alertLabels", "more than the 16384");
+	free(b);
+	/* An unknown parameter is dropped, whatever its size. */
+	b = padded("serviceName=s&com.df.whatever=", 'x', 100000, "");
+	{
+		struct service svc;
+
+		accept_form(b, &no_ctx, &svc);
+		ck_assert_uint_eq(svc.params.n, 1);
+		service_release(&svc);
+	}
+	free(b);
+}
+END_TEST
+
+START_TEST(test_limit_targets)
+{
+	struct request_limits lim = *request_get_limits();
+	struct service svc;
+	char *ni, *b;
+
+	lim.max_targets = 50;
+	request_set_limits(&lim);
+	ni = node_info_form(50);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&nodeInfo=%s", ni), -1);
+	accept_form(b, &no_ctx, &svc);
+	ck_assert_uint_eq(svc.ntasks, 50);
+	service_release(&svc);
+	free(b);
+	free(ni);
+	ni = node_info_form(51);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&nodeInfo=%s", ni), -1);
+	refuse_form(b, &no_ctx, "nodeInfo", "has 51 tasks, more than "
+	    "--max-targets (50)");
+	free(b);
+	free(ni);
+	b = padded("serviceName=s&targets=a:1", ',', 50, "b:2");
+	refuse_form(b, &no_ctx, "targets", "has 51 items, more than "
+	    "--max-targets (50)");
+	free(b);
+}
+END_TEST
+
+START_TEST(test_limit_target_bytes)
+{
+	struct request_limits lim = *request_get_limits();
+	struct service svc;
+	char *ni, *b;
+
+	/* 100 tasks with a 400-byte path: about 50 KB of target file. */
+	lim.quota.max_target_bytes = 32768;
+	request_set_limits(&lim);
+	ni = node_info_form(100);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&metricsPath=/%0400d&nodeInfo=%s", 0, ni), -1);
+	refuse_form(b, &no_ctx, "target file of s", "more than "
+	    "--max-target-bytes (32768)");
+	free(b);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&nodeInfo=%s", ni), -1);
+	accept_form(b, &no_ctx, &svc);
+	service_release(&svc);
+	free(b);
+	free(ni);
+}
+END_TEST
+
+START_TEST(test_limit_params)
+{
+	struct request_limits lim = *request_get_limits();
+	char err[ERR_MAX];
+	char *b;
+	size_t i, off;
+
+	lim.max_params = 20;
+	request_set_limits(&lim);
+	ck_assert_int_eq(request_check_count(20, err), 0);
+	ck_assert_int_eq(request_check_count(21, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "21 parameters, more than "
+	    "--max-params (20)"));
+	b = malloc(64 * 21);
+	ck_assert_ptr_nonnull(b);
+	off = (size_t)sprintf(b, "serviceName=s");
+	for (i = 0; i < 20; i++)
+		off += (size_t)sprintf(b + off, "&p%zu=1", i);
+	ck_assert_uint_eq(request_form_count(b, off), 21);
+	refuse_form(b, &no_ctx, "--max-params (20)", NULL);
+	free(b);
+	ck_assert_uint_eq(request_form_count("a=1&&b&", 7), 2);
+	ck_assert_uint_eq(request_form_count("", 0), 0);
+}
+END_TEST
+
+/* The amplification request of issue 13: a 100 KB metricsPath and 2,000
+ * tasks, which rendered a 200 MB target file. Refused, at once. */
+START_TEST(test_limit_amplification)
+{
+	struct timespec t0, t1;
+	char *ni, *b;
+	double ms;
+
+	ni = node_info_form(2000);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&metricsPath=/%0102400d&nodeInfo=%s", 0, ni), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	refuse_form(b, &no_ctx, "metricsPath", "more than the 512");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 500, "refusal took %.0f ms", ms);
+	free(b);
+	free(ni);
+}
+END_TEST
+
+/*
+ * Linear parameter handling (issue 13): kvlist_dedupe_ci is exactly a
+ * series of kvlist_set_ci, and a 1 MiB body of 100,000 keys decodes fast.
+ */
+
+START_TEST(test_dedupe_like_set_ci)
+{
+	static const char *const keys[] = { "a", "B", "b", "A", "c", "ab",
+		"AB", "x", "X", "a" };
+	struct kvlist want = { 0 }, got = { 0 };
+	unsigned seed = 7;
+	char v[16];
+	size_t round, i, n;
+
+	for (round = 0; round < 200; round++) {
+		n = round % 30;
+		for (i = 0; i < n; i++) {
+			const char *k = keys[rand_r(&seed) % nitems(keys)];
+
+			snprintf(v, sizeof(v), "%zu", i);
+			ck_assert_int_eq(kvlist_set_ci(&want, k, v), 0);
+			ck_assert_int_eq(kvlist_add(&got, k, v), 0);
+		}
+		ck_assert_int_eq(kvlist_dedupe_ci(&got), 0);
+		ck_assert_msg(kvlist_equal(&want, &got), "round %zu differs",
+		    round);
+		/* Still a list kvlist_set_ci and kvlist_add can grow. */
+		ck_assert_int_eq(kvlist_add(&got, "zz", "1"), 0);
+		ck_assert_int_eq(kvlist_set_ci(&got, "ZZ", "2"), 0);
+		ck_assert_str_eq(kvlist_get(&got, "zz"), "2");
+		kvlist_release(&want);
+		kvlist_release(&got);
+	}
+}
+END_TEST
+
+START_TEST(test_form_decode_100k_keys)
+{
+	struct timespec t0, t1;
+	struct kvlist l = { 0 };
+	char err[ERR_MAX], *b;
+	size_t cap = 1 << 20, off = 0, i;
+	double ms;
+
+	/* 1 MiB: 100,000 distinct keys, then one repeated (the later wins). */
+	b = malloc(cap + 64);
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < 100000; i++)
+		off += (size_t)sprintf(b + off, "%sk%05zu=v", i ? "&" : "", i);
+	off += (size_t)sprintf(b + off, "&K00007=last");
+	while (off < cap)
+		b[off++] = '&';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(request_decode_form(b, off, &l, err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_uint_eq(l.n, 100000);
+	ck_assert_str_eq(kvlist_get(&l, "k00007"), "last");
+	ck_assert_str_eq(kvlist_get(&l, "k99999"), "v");
+	ck_assert_uint_eq(request_form_count(b, off), 100001);
+	/* Seconds before (a scan per key); a sanitizer build is slower. */
+	ck_assert_msg(ms < 2000, "decoding took %.0f ms", ms);
+	kvlist_release(&l);
+	free(b);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -1104,6 +1392,7 @@ request_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accepted");
+	tcase_add_checked_fixture(tc, limits_save, limits_restore);
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_full_annotations);
@@ -1112,7 +1401,7 @@ request_suite(void)
 	tcase_add_test(tc, test_empty_values_absent);
 	tcase_add_test(tc, test_names_case_insensitive);
 	tcase_add_test(tc, test_alert_persistent_words);
-	tcase_add_test(tc, test_unknown_params_kept);
+	tcase_add_test(tc, test_unknown_params_dropped);
 	tcase_add_test(tc, test_target_labels);
 	tcase_add_test(tc, test_targets);
 	tcase_add_test(tc, test_static_configs);
@@ -1134,6 +1423,17 @@ request_suite(void)
 	tcase_add_test(tc, test_form_decode);
 	tcase_add_test(tc, test_form_decode_len);
 	tcase_add_test(tc, test_form_decode_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, limits_save, limits_restore);
+	tcase_add_test(tc, test_limit_value_caps);
+	tcase_add_test(tc, test_limit_targets);
+	tcase_add_test(tc, test_limit_target_bytes);
+	tcase_add_test(tc, test_limit_params);
+	tcase_add_test(tc, test_limit_amplification);
+	tcase_add_test(tc, test_dedupe_like_set_ci);
+	tcase_add_test(tc, test_form_decode_100k_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("canonical");

@@ -4,8 +4,10 @@
 #   node/remove) with no, wrong, malformed and right credentials (basic and
 #   bearer): 401 with WWW-Authenticate and nothing on disk changed, or 200
 #   and the change made; a swarm-listener style URL with userinfo (and a
-#   percent-encoded password) through curl; read endpoints open by default
-#   and closed with --auth-reads (ping always open); no secret in the log.
+#   percent-encoded password) through curl; read endpoints closed too
+#   unless --open-reads (ping always open; --auth-reads a deprecated
+#   no-op); credentials checked before a body is read; no secret in the
+#   log.
 # Run by tests/run-integration.sh with FLOWMON set (FLOWMON_WRAP optional).
 . "$(dirname "$0")/lib.sh"
 
@@ -131,18 +133,52 @@ fm_expect 200 "$API/remove?serviceName=web" -X DELETE -u "swarm:$PASS"
 ok "$HTTP_BODY"
 
 # ------------------------------------------------------------ read side
-check "read endpoints are open without --auth-reads"
+check "read endpoints need credentials too (closed by default with an auth file)"
 for p in $API/services $API/services/api $API/sd /metrics; do
-	fm_expect 200 "$p"
+	expect_401 "read" "$p"
+	fm_expect 200 "$p" -u "ops:0ps-secret"
+	fm_expect 200 "$p" -H "Authorization: Bearer $TOKEN"
 done
-ok "services, services/api, sd, metrics: 200"
+fm_expect 404 $API/services/nope -u "ops:0ps-secret"
+expect_401 "read, unknown service" $API/services/nope
+ok "services, services/api, sd, metrics: 401 without, 200 with credentials; an unknown service is 401 before it is 404 (names do not leak)"
+# metric SERIES: one of flowmon's series, read with credentials.
+metric() {
+	curl -sf --max-time 10 -u "ops:0ps-secret" "$FLOWMON_URL/metrics" |
+	    awk -v s="$1" '$1 == s { print $2; found = 1 } END { exit !found }'
+}
 # 10 refusals per endpoint, plus the wrong userinfo for reconfigure.
-n=$(fm_metric 'flowmon_http_requests_total{endpoint="reconfigure",code="401"}') ||
+n=$(metric 'flowmon_http_requests_total{endpoint="reconfigure",code="401"}') ||
 	fail "no 401 series for reconfigure in /metrics"
 [ "$n" = 11 ] || fail "/metrics counts $n refused reconfigures, not 11"
-n=$(fm_metric 'flowmon_http_requests_total{endpoint="node_remove",code="401"}')
+n=$(metric 'flowmon_http_requests_total{endpoint="node_remove",code="401"}')
 [ "$n" = 10 ] || fail "/metrics counts $n refused node removes, not 10"
 ok "401s counted in /metrics by endpoint"
+
+check "credentials are checked before the body is read"
+# Headers announcing a 500 kB body, and only the first bytes of it: the
+# 401 must come at once, without waiting for (or reading) the rest.
+before=$(snapshot_dir "$DATA")
+exec 5<>/dev/tcp/127.0.0.1/"$FLOWMON_PORT"
+printf 'POST %s/reconfigure HTTP/1.1\r\nHost: flowmon\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500000\r\n\r\nserviceName=early' \
+    "$API" >&5
+t0=$(date +%s%N)
+status=$(timeout 5 head -n 1 <&5 | tr -d '\r')
+dt=$((($(date +%s%N) - t0) / 1000000))
+exec 5>&- 5<&-
+case $status in
+"HTTP/1.1 401"*) ;;
+*) fail "a request without credentials waiting for its body got \"$status\" after $dt ms, not a 401" ;;
+esac
+[ "$dt" -lt 2000 ] || fail "the 401 took $dt ms"
+[ "$(snapshot_dir "$DATA")" = "$before" ] || fail "the refused request changed the data dir"
+# With Expect: 100-continue, curl must get its 401 and never a 100.
+head -c 200000 /dev/zero | tr '\0' a >"$IT_TMP/big"
+curl -s -v --max-time 10 -o /dev/null -H 'Expect: 100-continue' \
+    --data-binary @"$IT_TMP/big" "$FLOWMON_URL$API/reconfigure" 2>"$IT_TMP/curl.err"
+grep -q '< HTTP/1.1 401' "$IT_TMP/curl.err" || fail "no 401: $(grep '^<' "$IT_TMP/curl.err")"
+! grep -q '< HTTP/1.1 100' "$IT_TMP/curl.err" || fail "100 Continue sent before the credentials were checked"
+ok "401 after $dt ms with the body unsent; no 100 Continue"
 
 check "no secret in the log"
 for s in "$PASS" "$PASS_URL" "0ps-secret" "$TOKEN" "$NEXT_TOKEN" "mallory"; do
@@ -152,32 +188,40 @@ grep -q 'msg="request refused".*reason="wrong credentials"' "$FLOWMON_LOG" ||
 	fail "refusals are not logged"
 ok "refusals logged with client and reason only"
 
-# -------------------------------------------------------------- auth-reads
-check "--auth-reads: reads need credentials, ping does not"
+# -------------------------------------------------------------- open-reads
+check "--open-reads (FLOWMON_OPEN_READS): reads need no credentials, writes still do"
 flowmon_stop || fail "flowmon did not stop cleanly"
-FLOWMON_AUTH_READS=true flowmon_start "$DATA" --basic-auth-file "$USERS" \
+FLOWMON_OPEN_READS=true flowmon_start "$DATA" --basic-auth-file "$USERS" \
     --bearer-token-file "$TOKENS"
 fm_expect 200 $API/ping
 for p in $API/services $API/services/api $API/sd /metrics; do
-	expect_401 "auth-reads" "$p"
-	fm_expect 200 "$p" -u "ops:0ps-secret"
-	fm_expect 200 "$p" -H "Authorization: Bearer $TOKEN"
+	fm_expect 200 "$p"
 done
-ok "services, services/api, sd, metrics: 401 without, 200 with credentials"
-fm_expect 404 $API/services/nope -u "ops:0ps-secret"
-expect_401 "auth-reads, unknown service" $API/services/nope
-ok "an unknown service is 401 before it is 404 (names do not leak)"
+expect_401 "open-reads, reconfigure" "$API/reconfigure?serviceName=x&targets=127.0.0.1:9100"
+ok "services, services/api, sd, metrics: 200 without credentials; reconfigure 401"
+
+check "--auth-reads is accepted as a deprecated no-op, with a warning"
+flowmon_stop || fail "flowmon did not stop cleanly"
+FLOWMON_AUTH_READS=true flowmon_start "$DATA" --basic-auth-file "$USERS" \
+    --bearer-token-file "$TOKENS"
+grep -q 'level=warn msg="--auth-reads is deprecated and ignored' "$FLOWMON_LOG" ||
+	fail "no deprecation warning in the log"
+fm_expect 200 $API/ping
+expect_401 "auth-reads" $API/services
+fm_expect 200 $API/services -u "ops:0ps-secret"
+ok "warning logged; reads closed as without it"
 
 check "a bad credential file keeps flowmon from starting"
 printf 'nocolon\n' >"$IT_TMP/bad-users"
 free_port BAD_PORT
-if "$FLOWMON" --listen "127.0.0.1:$BAD_PORT" --data-dir "$DATA" \
+# Another data dir: this one is locked by the running flowmon.
+if "$FLOWMON" --listen "127.0.0.1:$BAD_PORT" --data-dir "$IT_TMP/bad-data" \
     --basic-auth-file "$IT_TMP/bad-users" >"$IT_TMP/bad.log" 2>&1; then
 	fail "flowmon started with a malformed --basic-auth-file"
 fi
 grep -q 'bad-users line 1: not user:password' "$IT_TMP/bad.log" ||
 	fail "no clear message: $(cat "$IT_TMP/bad.log")"
-if "$FLOWMON" --listen "127.0.0.1:$BAD_PORT" --data-dir "$DATA" \
+if "$FLOWMON" --listen "127.0.0.1:$BAD_PORT" --data-dir "$IT_TMP/bad-data" \
     --bearer-token-file "$IT_TMP/missing" >"$IT_TMP/bad.log" 2>&1; then
 	fail "flowmon started with a missing --bearer-token-file"
 fi

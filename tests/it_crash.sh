@@ -13,6 +13,11 @@
 # and at the end a real Prometheus started on the data dir is ready and
 # has loaded one rule group per rule file, and every target.
 #
+# Then STANDBY_ROUNDS rounds (default 3, make soak: 50) with a second
+# flowmon waiting with --standby on the same data dir: the storm SIGKILLs
+# the active one, the standby must take over within about a second with
+# nothing acknowledged lost, and a new standby waits for the next round.
+#
 # SOAK_ROUNDS rounds (default 10, make soak: 100); CRASH_SEED replays a
 # run (printed at the start). Needs python3 (stdlib; python3-yaml is used
 # when present) and promtool. Run by tests/run-integration.sh with FLOWMON.
@@ -115,6 +120,62 @@ for round in $(seq 1 "$ROUNDS"); do
 	ok "round $round: consistent; $NRULES rule files, $left temp files swept at start"
 done
 say "$ROUNDS rounds passed; $swept temp files left by kills were swept at start; $early starts killed too"
+
+# ----------------------------------------------------------- hot standby
+# STANDBY_ROUNDS rounds of the same storm against the active flowmon while
+# a second one waits with --standby on the same data dir: the storm
+# SIGKILLs the active one, the standby takes over within about a second
+# (no restart), sweeps the dead one's temp files, and nothing acknowledged
+# is lost; a new standby is started for the next round.
+STANDBY_ROUNDS=${STANDBY_ROUNDS:-3}
+SB_PID="" SB_URL="" SB_LOG=""
+standby_start() {
+	local port
+	free_port port
+	IT_NSTARTS=$((IT_NSTARTS + 1))
+	SB_URL=http://127.0.0.1:$port
+	SB_LOG=$IT_TMP/flowmon.$IT_NSTARTS.standby.log
+	"$FLOWMON" --listen "127.0.0.1:$port" --data-dir "$DATA" --standby \
+	    $([ $((IT_NSTARTS % 2)) = 0 ] && echo --promtool none) \
+	    >"$SB_LOG" 2>&1 &
+	SB_PID=$!
+	track "$SB_PID"
+	wait_alive 30 "$SB_PID" sb_waiting || fail "the standby does not answer ping as a standby"
+}
+sb_waiting() {
+	curl -sf --max-time 5 "$SB_URL/v1/docker-flow-monitor/ping" |
+	    jq -e '.standby == true' >/dev/null
+}
+sb_active() { http_ok "$SB_URL/v1/docker-flow-monitor/services"; }
+takeovers=0
+for round in $(seq 1 "$STANDBY_ROUNDS"); do
+	check "standby round $round/$STANDBY_ROUNDS: storm, SIGKILL the active one, the standby takes over"
+	standby_start
+	exec 3>&2 2>/dev/null
+	"$PY" "$STORM" storm "$FLOWMON_URL" "$FLOWMON_PID" "$LOG" \
+	    "$((SEED + 1000 + round))" 2>&3
+	rc=$?
+	pid=$FLOWMON_PID
+	FLOWMON_PID=""
+	wait "$pid"
+	st=$?
+	exec 2>&3 3>&-
+	reap "$pid" "$st"
+	[ "$rc" = 0 ] || fail "the storm got answers other than 200"
+	t0=$(date +%s%N)
+	wait_alive 10 "$SB_PID" sb_active || fail "the standby did not take over: $(tail -n 5 "$SB_LOG")"
+	dt=$((($(date +%s%N) - t0) / 1000000))
+	[ "$dt" -lt 2000 ] || fail "the standby took $dt ms to take over"
+	FLOWMON_PID=$SB_PID FLOWMON_URL=$SB_URL FLOWMON_LOG=$SB_LOG
+	[ "$(temp_files)" = 0 ] ||
+		fail "temp files left after the takeover: $(find "$DATA" -name '.*.tmp.*')"
+	"$PY" "$STORM" verify "$FLOWMON_URL" "$DATA" "$LOG" ||
+		fail "standby round $round: the data dir does not reflect the acknowledged requests"
+	files_parse
+	takeovers=$((takeovers + 1))
+	ok "standby round $round: took over $dt ms after the storm; consistent; $NRULES rule files"
+done
+say "$STANDBY_ROUNDS standby rounds passed: $takeovers takeovers"
 
 check "flowmon stops cleanly; Prometheus on the data dir loads every rule file and target"
 flowmon_stop || fail "flowmon did not stop cleanly"

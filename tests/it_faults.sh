@@ -43,12 +43,12 @@ fi
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$FLOWMON_PID/status"; }
 nthreads() { awk '/^Threads:/ { print $2 }' "/proc/$FLOWMON_PID/status"; }
 
-# files_of DIR: every regular file under DIR but the filler, with its
+# files_of DIR: every regular file under DIR but the filler and the lock, with its
 # SHA-256: equal outputs mean no file was created, removed or changed.
 files_of() {
 	(
 		cd "$1" || exit 1
-		find . -type f ! -name filler -print0 | LC_ALL=C sort -z |
+		find . -type f ! -name filler ! -name .flowmon.lock -print0 | LC_ALL=C sort -z |
 		    xargs -0 -r sha256sum
 	)
 }
@@ -294,6 +294,16 @@ fi
 # shellcheck disable=SC2154 # rc is set by the trap itself
 trap 'rc=$?; umount -l "$FS" "$FSR" 2>/dev/null; (exit $rc); it_cleanup' EXIT
 D=$FS/data
+# flowmon holds its data-dir lock file open for writing, and a mount with
+# a file open for writing cannot be remounted read-only (EBUSY). A storage
+# failure would force the remount anyway; here the lock file is bound from
+# outside the tmpfs so the test can remount the data itself.
+mkdir -p "$D"
+: >"$IT_TMP/lock.real"
+: >"$D/.flowmon.lock"
+mount --bind "$IT_TMP/lock.real" "$D/.flowmon.lock" ||
+	fail "cannot bind the lock file"
+trap 'rc=$?; umount -l "$D/.flowmon.lock" "$FS" "$FSR" 2>/dev/null; (exit $rc); it_cleanup' EXIT
 flowmon_start "$D" --promtool none
 say "data dir on a 256 KiB tmpfs (own mount namespace$([ "$FAULTS_NS" = user ] && echo ' in a user namespace'))"
 

@@ -5,7 +5,8 @@
 # is up, flowmon converges to its get-services list (and get-nodes labels),
 # and with --listener-prune removes what the listener does not list, but
 # not a service created while the list was being fetched, nor the static
-# SCRAPE_PORT_<n> / SERVICE_NAME_<n> services.
+# SCRAPE_PORT_<n> / SERVICE_NAME_<n> services, nor anything at all when the
+# listener answers an empty list (issue 13).
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
@@ -175,3 +176,17 @@ wait_until 20 eval 'grep -q "services reconciled from swarm-listener" "$FLOWMON_
 	fail "no reconcile logged"
 [ "$(snapshot_dir "$DATA")" = "$before" ] || fail "the data dir changed"
 ok "data dir identical"
+
+# ------------------------------------------- an empty answer (issue 13)
+check "--listener-prune and a listener answering []: nothing is removed, the refusal is logged"
+printf '[]\n' >"$CTL/services.json"
+before=$(snapshot_dir "$DATA")
+flowmon_stop
+flowmon_start "$DATA" --listener-address "127.0.0.1:$LPORT" --listener-prune
+wait_until 20 eval 'grep -q "msg=\"listener prune skipped: every swarm-listener listed no service; not removing them all\" services=5" "$FLOWMON_LOG"' ||
+	fail "no prune refusal logged: $(grep -i prune "$FLOWMON_LOG")"
+grep -q 'service pruned' "$FLOWMON_LOG" && fail "a service was pruned"
+[ "$(names)" = "fresh static-env svc-a svc-b svc-net" ] ||
+	fail "services: $(names)"
+[ "$(snapshot_dir "$DATA")" = "$before" ] || fail "the data dir changed"
+ok "5 services kept: $(grep -o 'msg="listener prune skipped.*' "$FLOWMON_LOG")"

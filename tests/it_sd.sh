@@ -2,7 +2,7 @@
 # tests/it_sd.sh: issue 7, GET /v1/docker-flow-monitor/sd, with the real
 # Debian Prometheus on 127.0.0.1 running two scrape jobs over the same
 # services: one with file_sd over targets/*.json, one with http_sd_configs
-# pointed at flowmon (basic auth, --auth-reads, as the README shows):
+# pointed at flowmon (basic auth, which reads need too, as the README shows):
 #   /sd is exactly the groups of the target files; Prometheus discovers the
 #   same targets (labels and scrape URLs) through both, and both follow a
 #   remove and an add.
@@ -17,7 +17,7 @@ AUTH=(-u swarm:l1stener)
 
 node_start
 DF_NODE_TARGET_LABELS=zone flowmon_start "$DATA" \
-    --basic-auth-file "$IT_TMP/users" --auth-reads
+    --basic-auth-file "$IT_TMP/users"
 
 check "register services: explicit targets, nodeInfo tasks with node labels, static_configs"
 reconfigure "${AUTH[@]}" --data-urlencode serviceName=web \
@@ -41,7 +41,7 @@ files_groups() {
 	jq -S -s '[.[][]]' "${files[@]}"
 }
 
-check "/sd needs credentials under --auth-reads and equals the target files"
+check "/sd needs credentials (an auth file is set) and equals the target files"
 fm_expect 401 $API/sd
 fm_expect 200 $API/sd -u prometheus:sd-p4ss
 sd=$(jq -S . <<<"$HTTP_BODY")

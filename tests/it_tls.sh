@@ -80,7 +80,7 @@ code=$(curl -s --cacert "$PKI/ca.pem" -o "$IT_TMP/body" -w '%{http_code}' \
     "https://swarm:s3cr3t@127.0.0.1:$FLOWMON_PORT$API/reconfigure?serviceName=web&targets=127.0.0.1%3A9100")
 [ "$code" = 200 ] || fail "reconfigure over TLS: $code $(cat "$IT_TMP/body")"
 [ -f "$DATA/targets/web.json" ] || fail "no targets/web.json after a 200 over TLS"
-fm_expect 200 $API/sd --cacert "$PKI/ca.pem"
+fm_expect 200 $API/sd --cacert "$PKI/ca.pem" -u swarm:s3cr3t
 jq -e '.[0].targets == ["127.0.0.1:9100"]' <<<"$HTTP_BODY" >/dev/null ||
 	fail "/sd over TLS: $HTTP_BODY"
 fm_expect 401 "$API/reconfigure?serviceName=web" --cacert "$PKI/ca.pem"

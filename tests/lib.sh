@@ -473,11 +473,15 @@ node_stop() {
 
 # snapshot_dir DIR: every entry under DIR with its type, size and mtime
 # (ns), then the SHA-256 of every file: equal snapshots mean nothing was
-# created, removed, written or even touched.
+# created, removed, written or even touched. The data-dir lock file
+# (.flowmon.lock) is left out: each daemon that takes the lock writes its
+# pid and host into it, which is not data.
 snapshot_dir() {
 	(
 		cd "$1" || exit 1
-		find . -printf '%p %y %s %T@\n' | LC_ALL=C sort
-		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+		find . -path ./.flowmon.lock -prune -o \
+		    -printf '%p %y %s %T@\n' | LC_ALL=C sort
+		find . -path ./.flowmon.lock -prune -o -type f -print0 |
+		    LC_ALL=C sort -z | xargs -0 -r sha256sum
 	)
 }
