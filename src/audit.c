@@ -92,8 +92,10 @@ list_dir(struct checker *c, enum store_kind kind, size_t *n)
 	    kind == STORE_REJECTED))
 		return NULL;	/* made on first use */
 	problem(c, store_dirname(kind), NULL, "cannot open: %s%s",
-	    strerror(e), e == ENOENT ? " (flowmon creates it at start; "
-	    "Prometheus watches only a directory that exists)" : "");
+	    e == ELOOP ? "a symbolic link" : strerror(e), e == ENOENT ?
+	    " (flowmon creates it at start; Prometheus watches only a "
+	    "directory that exists)" : e == ELOOP ? " (flowmon refuses to "
+	    "start on it: make it a directory)" : "");
 	return NULL;
 }
 

@@ -14,7 +14,8 @@
 #   limit and its flag, nothing written; updates go on; a remove makes room;
 #   a long name whose shortened file name another service's record holds ->
 #   409, nothing written;
-#   a symbolic link as rules/ at start -> exit status 1, the path named.
+#   a symbolic link as rules/ at start -> exit status 1, the path named;
+#   flowmon check reports it.
 # Run by tests/run-integration.sh with FLOWMON set (FLOWMON_WRAP optional).
 . "$(dirname "$0")/lib.sh"
 
@@ -223,3 +224,9 @@ grep -qF "$D2/rules is a symbolic link: refused" "$IT_TMP/linked.log" ||
 	fail "no clear message: $(cat "$IT_TMP/linked.log")"
 [ -z "$(ls -A "$D2/elsewhere")" ] || fail "something was written through the link"
 ok "exit 1: $(grep -o 'err=.*' "$IT_TMP/linked.log" | head -n 1)"
+"$FLOWMON" check --data-dir "$D2" >"$IT_TMP/check.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "flowmon check exited $rc: $(cat "$IT_TMP/check.out")"
+grep -qF "$D2/rules: cannot open: a symbolic link" "$IT_TMP/check.out" ||
+	fail "flowmon check: $(cat "$IT_TMP/check.out")"
+ok "flowmon check: $(head -n 1 "$IT_TMP/check.out")"
