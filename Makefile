@@ -29,7 +29,7 @@ CHECKS	:= $(patsubst tests/%.c,$(B)/%,$(wildcard tests/check_*.c))
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-.PHONY: all run test deps unit integration asan valgrind clean bench soak fuzz install
+.PHONY: all run test deps unit integration asan valgrind clean bench soak fuzz install e2e
 
 all: $(B)/flowmon
 
@@ -93,6 +93,15 @@ test: deps
 	$(MAKE) valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	@echo "make test: all suites passed"
+
+# End to end on a real Docker engine (tests/e2e_swarm.sh, as root): both
+# images with both builders, a one-node swarm, the stacks of compose/ with
+# local images only, flowmon reading Docker itself. dockerd is started and
+# the swarm made when none runs, and both undone at the end. Where no
+# engine can start it says so loudly and exits 77 (the environment's
+# E2E_NO_ENGINE_RC instead: .ci/run sets 0).
+e2e:
+	@bash tests/e2e_swarm.sh
 
 # libFuzzer (clang): every tests/fuzz/fuzz_*.c for FUZZ_SECONDS each, built
 # into build-fuzz/; make test runs each for 5 s.

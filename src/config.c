@@ -196,6 +196,12 @@ static const struct opt opts[] = {
 	  "with an auth file, read endpoints and /metrics need no credentials" },
 	{ "standby", NULL, "FLOWMON_STANDBY", "false", D, BOOL(standby),
 	  "wait as a hot standby while another flowmon holds the data dir" },
+	{ "shards", "N", "FLOWMON_SHARDS", "1", D,
+	  COUNT(shards, 1, CONFIG_SHARDS_MAX),
+	  "--prometheus-config: Prometheus servers sharing the targets" },
+	{ "shard", "I", "FLOWMON_SHARD", "0", D,
+	  COUNT(shard, 0, CONFIG_SHARDS_MAX - 1),
+	  "--prometheus-config: this server's shard, 0 to N-1" },
 	/* Variables without a flag (DFM's). */
 	{ NULL, NULL, "DF_SCRAPE_TARGET_LABELS", NULL, D | C,
 	  NAMES(target_labels), "request parameters copied as target labels" },
@@ -675,6 +681,12 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
+		return -1;
+	}
+	if (cmd == CONFIG_DAEMON && c->shard >= c->shards) {
+		snprintf(err, ERR_MAX, "shard %ld (--shard, FLOWMON_SHARD) must "
+		    "be below the shard count %ld (--shards, FLOWMON_SHARDS): "
+		    "shards are numbered from 0", c->shard, c->shards);
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,9 @@
 
 #include "service.h"
 
+/* Largest --shards. */
+#define CONFIG_SHARDS_MAX	1000
+
 struct request_ctx;
 struct shortcuts;
 
@@ -71,6 +74,9 @@ struct config {
 	char	*reload_auth_file;	/* user:password or a token */
 	int	 open_reads;		/* reads need no credentials */
 	int	 standby;		/* wait for the data-dir lock */
+	/* Hashmod sharding of flowmon's job in --prometheus-config. */
+	long	 shards;		/* servers sharing the targets, >= 1 */
+	long	 shard;			/* this one, 0 .. shards - 1 */
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

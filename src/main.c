@@ -119,8 +119,8 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 		log_warn("ARG_CONFIG_FILE ignored, --prometheus-config wins",
 		    "path", file);
 	if (file != NULL) {
-		if (promconfig_generate(environ, cfg->data_dir, file,
-		    err) == -1)
+		if (promconfig_generate(environ, cfg->data_dir, cfg->shards,
+		    cfg->shard, file, err) == -1)
 			return -1;
 		log_info("prometheus config written", "path", file);
 	}

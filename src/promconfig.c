@@ -27,6 +27,7 @@
 #define PC_SEGS_MAX	32		/* levels of one variable */
 #define PC_DEPTH_MAX	64		/* nesting of a scrape file */
 #define PC_NODES_MAX	100000		/* nodes of one scrape file, aliases expanded */
+#define PC_SHARD_LABEL	"__tmp_flowmon_shard"	/* dropped after relabelling */
 
 /* Top-level keys, in the order Prometheus documents them (and DFM wrote). */
 enum {
@@ -218,6 +219,8 @@ struct pc_node {
 struct promconfig {
 	struct pc_node	*root;
 	long		 nfile_jobs;
+	long		 shards;	/* 0 or 1: no sharding */
+	long		 shard;
 };
 
 static void *
@@ -1419,10 +1422,16 @@ pc_emit_list1(yaml_emitter_t *em, const char *key, const char *value)
 	return 0;
 }
 
-/* flowmon's own job: every target file of the data dir. */
+/* flowmon's own job: every target file of the data dir. With shards, a
+ * hashmod of each target's address keeps this server's part only: every
+ * server of the set computes the same hash, so the parts are disjoint and
+ * together hold every target. */
 static int
-pc_emit_flowmon_job(yaml_emitter_t *em, const char *job, const char *glob)
+pc_emit_flowmon_job(yaml_emitter_t *em, const char *job, const char *glob,
+    long shards, long shard)
 {
+	char mod[24], keep[24];
+
 	if (pc_emit_start(em, 1) == -1 ||
 	    pc_emit_scalar(em, "job_name", 0) == -1 ||
 	    pc_emit_scalar(em, job, 0) == -1 ||
@@ -1431,10 +1440,32 @@ pc_emit_flowmon_job(yaml_emitter_t *em, const char *job, const char *glob)
 	    pc_emit_list1(em, "files", glob) == -1 ||
 	    pc_emit_scalar(em, "refresh_interval", 0) == -1 ||
 	    pc_emit_scalar(em, "30s", 1) == -1 ||
-	    pc_emit_end(em, 1) == -1 || pc_emit_end(em, 0) == -1 ||
-	    pc_emit_end(em, 1) == -1)
+	    pc_emit_end(em, 1) == -1 || pc_emit_end(em, 0) == -1)
 		return -1;
-	return 0;
+	if (shards > 1) {
+		snprintf(mod, sizeof(mod), "%ld", shards);
+		snprintf(keep, sizeof(keep), "%ld", shard);
+		if (pc_emit_scalar(em, "relabel_configs", 0) == -1 ||
+		    pc_emit_start(em, 0) == -1 ||
+		    pc_emit_start(em, 1) == -1 ||
+		    pc_emit_list1(em, "source_labels", "__address__") == -1 ||
+		    pc_emit_scalar(em, "modulus", 0) == -1 ||
+		    pc_emit_scalar(em, mod, 1) == -1 ||
+		    pc_emit_scalar(em, "target_label", 0) == -1 ||
+		    pc_emit_scalar(em, PC_SHARD_LABEL, 0) == -1 ||
+		    pc_emit_scalar(em, "action", 0) == -1 ||
+		    pc_emit_scalar(em, "hashmod", 0) == -1 ||
+		    pc_emit_end(em, 1) == -1 ||
+		    pc_emit_start(em, 1) == -1 ||
+		    pc_emit_list1(em, "source_labels", PC_SHARD_LABEL) == -1 ||
+		    pc_emit_scalar(em, "regex", 0) == -1 ||
+		    pc_emit_scalar(em, keep, 0) == -1 ||
+		    pc_emit_scalar(em, "action", 0) == -1 ||
+		    pc_emit_scalar(em, "keep", 0) == -1 ||
+		    pc_emit_end(em, 1) == -1 || pc_emit_end(em, 0) == -1)
+			return -1;
+	}
+	return pc_emit_end(em, 1);
 }
 
 /* What only the whole tree shows: required keys, job names used twice.
@@ -1544,6 +1575,15 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 		goto out;
 	}
 	pc_write_cb(&buf, (unsigned char *)header, sizeof(header) - 1);
+	if (pc->shards > 1) {
+		char note[256];
+		int n = snprintf(note, sizeof(note), "# Shard %ld of %ld: job %s "
+		    "scrapes only the targets whose address\n# hashes to %ld; "
+		    "rules see this shard's series alone.\n", pc->shard,
+		    pc->shards, job, pc->shard);
+
+		pc_write_cb(&buf, (unsigned char *)note, (size_t)n);
+	}
 
 	if (!yaml_emitter_initialize(&em))
 		abort();
@@ -1569,7 +1609,8 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 			/* No job of the user's: flowmon's alone. */
 			if (pc_emit_scalar(&em, "scrape_configs", 0) == -1 ||
 			    pc_emit_start(&em, 0) == -1 ||
-			    pc_emit_flowmon_job(&em, job, targets) == -1 ||
+			    pc_emit_flowmon_job(&em, job, targets,
+			    pc->shards, pc->shard) == -1 ||
 			    pc_emit_end(&em, 0) == -1)
 				goto emitfail;
 			scrape_done = 1;
@@ -1586,7 +1627,8 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 			for (j = 0; j < kid->nkids; j++)
 				if (pc_emit_node(&em, kid->kids[j]) == -1)
 					goto emitfail;
-			if (pc_emit_flowmon_job(&em, job, targets) == -1 ||
+			if (pc_emit_flowmon_job(&em, job, targets,
+			    pc->shards, pc->shard) == -1 ||
 			    pc_emit_end(&em, 0) == -1)
 				goto emitfail;
 			scrape_done = 1;
@@ -1645,4 +1687,18 @@ promconfig_holds_secret(const char *buf, size_t len)
 	free(shown);
 	free(copy);
 	return changed;
+}
+
+int
+promconfig_set_shard(struct promconfig *pc, long shards, long shard,
+    char err[ERR_MAX])
+{
+	if (shards < 1 || shard < 0 || shard >= shards) {
+		snprintf(err, ERR_MAX, "shard %ld of %ld: need 1 or more "
+		    "shards and 0 <= shard < shards", shard, shards);
+		return -1;
+	}
+	pc->shards = shards;
+	pc->shard = shard;
+	return 0;
 }

@@ -57,7 +57,8 @@ const char *promconfig_configs_dir(char *const *envp);
  * <data_dir>/rules), scrape_configs (the environment's jobs by index, the
  * files' jobs, then flowmon's file_sd job over the *.json of
  * <data_dir>/targets, refresh_interval 30s, named "flowmon"
- * or the first of "flowmon_2", "flowmon_3"... no other job uses),
+ * or the first of "flowmon_2", "flowmon_3"... no other job uses, with the
+ * hashmod relabelling of promconfig_set_shard() when sharded),
  * remote_write, remote_read. Map keys come in schema order (label maps
  * sorted), lists by index: the same input gives the same bytes. Checks
  * what only the whole tree shows (a job without job_name, a job name used
@@ -68,12 +69,20 @@ int	 promconfig_render(const struct promconfig *pc, const char *data_dir,
 
 void	 promconfig_free(struct promconfig *pc);
 
+/* Makes flowmon's job keep shard `shard` of `shards` (a hashmod relabel on
+ * __address__, so each of N servers given the same targets scrapes a
+ * disjoint part and together all); 1 shard, the default, adds nothing.
+ * -1 with err unless shards >= 1 and 0 <= shard < shards. */
+int	 promconfig_set_shard(struct promconfig *pc, long shards, long shard,
+	    char err[ERR_MAX]);
+
 /* All of it, for start-up (IO, promconfig_io.c): envp, the scrape files
- * of its CONFIGS_DIR, render for data_dir (made absolute), then
- * store_write_file(path): an atomic replace that keeps the file's mode
- * (0644 if new) and leaves identical content alone. */
+ * of its CONFIGS_DIR, shard `shard` of `shards` (1, 0: no sharding),
+ * render for data_dir (made absolute), then store_write_file(path): an
+ * atomic replace that keeps the file's mode (0644 if new) and leaves
+ * identical content alone. */
 int	 promconfig_generate(char *const *envp, const char *data_dir,
-	    const char *path, char err[ERR_MAX]);
+	    long shards, long shard, const char *path, char err[ERR_MAX]);
 
 /* 1 when a rendered config (buf, len) holds a secret: a password, token
  * or key Prometheus reads inline, or a URL with a password. Such a file

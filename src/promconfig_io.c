@@ -58,7 +58,7 @@ out:
 
 int
 promconfig_generate(char *const *envp, const char *data_dir,
-    const char *path, char err[ERR_MAX])
+    long shards, long shard, const char *path, char err[ERR_MAX])
 {
 	struct promconfig *pc;
 	char *abs = NULL, *out = NULL;
@@ -67,7 +67,8 @@ promconfig_generate(char *const *envp, const char *data_dir,
 
 	if ((pc = promconfig_from_env(envp, err)) == NULL)
 		return -1;
-	if (promconfig_add_configs_dir(pc, promconfig_configs_dir(envp),
+	if (promconfig_set_shard(pc, shards, shard, err) == -1 ||
+	    promconfig_add_configs_dir(pc, promconfig_configs_dir(envp),
 	    err) == -1)
 		goto out;
 	/* Prometheus resolves relative paths against the config file's

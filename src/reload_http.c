@@ -1,12 +1,15 @@
 /* reload_http.c: the HTTP reload back end: an empty POST to every configured
  * URL (Prometheus's /-/reload), with each answer sorted into a kind for the
  * reloader: loaded, refused (Prometheus cannot load the rules), retry or
- * give up. The status codes of Prometheus's answers stay in this file. */
+ * give up. The status codes of Prometheus's answers stay in this file; so
+ * does the verify step for a server that answers before it has reloaded
+ * (vmalert), which reads the outcome from its /metrics. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth.h"
 #include "log.h"
@@ -18,12 +21,27 @@
 #define RELOAD_HTTP_TOTAL_MS	30000
 #define RELOAD_HTTP_BODY_MAX	200
 
+/* What the server behind a reload URL is, learnt from its /metrics at the
+ * first reload. */
+enum reload_http_kind {
+	RELOAD_HTTP_UNKNOWN,	/* not asked yet, or it did not answer */
+	RELOAD_HTTP_SYNC,	/* its answer is the outcome (Prometheus) */
+	RELOAD_HTTP_VMALERT,	/* 200 at once, the outcome in /metrics later */
+};
+
 struct reload_http {
 	char	**urls;
 	size_t	  n;
 	/* --reload-auth-file: one of them, wiped when freed. */
 	char	 *userpwd;	/* user:password for basic auth */
 	char	 *bearer;	/* a bearer token */
+	/* Per URL: <base>/metrics when the URL ends in /-/reload (else NULL:
+	 * never verified) and what answers there. Used by the reloader's
+	 * thread only, so no lock. */
+	char	**metrics;
+	enum reload_http_kind *kinds;
+	long	 *took;		/* ms the last verified reload took, 0: none */
+	int	  cancelled;	/* atomic: stop waiting, flowmon stops */
 };
 
 /* The head of an answer's body, enough to say why a reload was refused. */
@@ -32,6 +50,12 @@ struct reload_http_body {
 	size_t	 len;
 	int	 truncated;
 };
+
+static int	 reload_http_metrics_url(const char *url, char **out);
+static enum fm_err reload_http_one(struct reload_http *h, size_t i,
+		    char err[ERR_MAX]);
+static int	 reload_http_abort(void *arg, curl_off_t dltotal,
+		    curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 
 static void
 reload_http_wipe(char *s)
@@ -50,11 +74,17 @@ reload_http_free(void *arg)
 
 	if (h == NULL)
 		return;
-	for (i = 0; i < h->n; i++)
+	for (i = 0; i < h->n; i++) {
 		free(h->urls[i]);
+		if (h->metrics != NULL)
+			free(h->metrics[i]);
+	}
 	free(h->urls);
 	reload_http_wipe(h->userpwd);
 	reload_http_wipe(h->bearer);
+	free(h->metrics);
+	free(h->kinds);
+	free(h->took);
 	free(h);
 }
 
@@ -104,7 +134,10 @@ reload_http_new(const char *urls, char err[ERR_MAX])
 	}
 	for (cap = 1, p = urls; *p; p++)
 		cap += *p == ',';
-	if ((h->urls = calloc(cap, sizeof(*h->urls))) == NULL) {
+	if ((h->urls = calloc(cap, sizeof(*h->urls))) == NULL ||
+	    (h->metrics = calloc(cap, sizeof(*h->metrics))) == NULL ||
+	    (h->kinds = calloc(cap, sizeof(*h->kinds))) == NULL ||
+	    (h->took = calloc(cap, sizeof(*h->took))) == NULL) {
 		snprintf(err, ERR_MAX, "cannot allocate the reload URL list");
 		goto fail;
 	}
@@ -134,6 +167,12 @@ reload_http_new(const char *urls, char err[ERR_MAX])
 			goto fail;
 		}
 		h->n++;
+		if (reload_http_metrics_url(h->urls[h->n - 1],
+		    &h->metrics[h->n - 1]) == -1) {
+			snprintf(err, ERR_MAX,
+			    "cannot allocate the reload URL list");
+			goto fail;
+		}
 		if (comma == NULL)
 			break;
 	}
@@ -212,13 +251,45 @@ reload_http_reason(CURL *c, CURLcode cc, const char *cerr, char *out,
 		out[0] = (char)(out[0] - 'A' + 'a');
 }
 
+/* A curl handle with what every request of the back end shares: no
+ * signals, the connect and total timeouts, the cancel check, the user
+ * agent and the --reload-auth-file credentials. NULL on ENOMEM. */
+static CURL *
+reload_http_easy(struct reload_http *h, char cerr[CURL_ERROR_SIZE],
+    long timeout_ms)
+{
+	CURL *c;
+
+	cerr[0] = '\0';
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)RELOAD_HTTP_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, reload_http_abort);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+#ifdef FLOWMON_VERSION
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
+#endif
+	if (h->userpwd != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
+	} else if (h->bearer != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->bearer);
+	}
+	return c;
+}
+
 /* One POST to raw: FM_OK on 2xx, FM_REFUSED on 500 (Prometheus failed to
  * load the configuration), FM_RETRY when retrying may help, FM_FATAL when
  * not. err shows the URL redacted: it becomes reload.lastError in the
  * API. */
 static enum fm_err
-reload_http_post(const struct reload_http *h, const char *raw,
-    char err[ERR_MAX])
+reload_http_post(struct reload_http *h, const char *raw, char err[ERR_MAX])
 {
 	struct reload_http_body body;
 	char cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64];
@@ -230,34 +301,18 @@ reload_http_post(const struct reload_http *h, const char *raw,
 
 	log_redact(raw, url, sizeof(url));
 	memset(&body, 0, sizeof(body));
-	cerr[0] = '\0';
 	/* A fresh handle per attempt: no connection kept to a Prometheus that
 	 * may have restarted since, and no state shared between threads. */
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = reload_http_easy(h, cerr, RELOAD_HTTP_TOTAL_MS)) == NULL) {
 		snprintf(err, ERR_MAX, "POST %s: cannot create a curl handle",
 		    url);
 		return FM_RETRY;
 	}
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)RELOAD_HTTP_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)RELOAD_HTTP_TOTAL_MS);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reload_http_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-#ifdef FLOWMON_VERSION
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-#endif
-	if (h->userpwd != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
-	} else if (h->bearer != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->bearer);
-	}
 	if ((cc = curl_easy_setopt(c, CURLOPT_URL, raw)) == CURLE_OK)
 		cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
@@ -316,7 +371,7 @@ reload_http_reload(void *arg, char err[ERR_MAX])
 
 	err[0] = '\0';
 	for (i = 0; i < h->n; i++) {
-		if ((r = reload_http_post(h, h->urls[i], one)) == FM_OK)
+		if ((r = reload_http_one(h, i, one)) == FM_OK)
 			continue;
 		/* A retry heals the replica that failed for a reason that
 		 * passes; the others are posted again, harmlessly. */
@@ -328,10 +383,391 @@ reload_http_reload(void *arg, char err[ERR_MAX])
 	return rc;
 }
 
+/*
+ * The verify step. vmalert answers POST /-/reload with 200 at once and
+ * reloads afterwards, on its own goroutine: a rule file it cannot parse
+ * shows only in its /metrics, where
+ *   vmalert_config_last_reload_total          +1 when a reload starts
+ *   vmalert_config_last_reload_errors_total   +1 when one fails
+ *   vmalert_config_last_reload_successful     0 after a failure, 1 after a
+ *                                             success (also when nothing
+ *                                             changed)
+ *   vmalert_config_last_reload_success_timestamp_seconds
+ *                                             set (in seconds) when changed
+ *                                             rules were applied
+ * and the page lags the state by up to a second. So the counters are read
+ * before the POST and polled after it until the reload is over: an error
+ * counted means the rules were refused (FM_REFUSED, the outcome Prometheus
+ * gives as a 500); a new success time, or success after a failure, means
+ * applied.
+ * Unchanged rules show neither: then a second POST serves as a barrier,
+ * as vmalert reloads one at a time: once the second has started, the
+ * first is over, and its error would be counted. This assumes flowmon is
+ * the only one reloading that vmalert.
+ */
+
+#define RELOAD_HTTP_VM_PREFIX	"vmalert_config_last_reload_"
+#define RELOAD_HTTP_PROM_SERIES	"prometheus_config_last_reload_successful"
+/* A reload of 10,000 rule files takes vmalert 20 s and more on 2 cores. */
+#define RELOAD_HTTP_VERIFY_MS	120000
+#define RELOAD_HTTP_POLL_MS	250
+#define RELOAD_HTTP_SCRAPE_MS	10000
+#define RELOAD_HTTP_LINE_MAX	256
+
+enum {
+	VM_TOTAL = 1 << 0, VM_ERRORS = 1 << 1, VM_OK = 1 << 2, VM_TS = 1 << 3,
+	VM_ALL = VM_TOTAL | VM_ERRORS | VM_OK | VM_TS
+};
+
+/* vmalert's reload counters, read from one answer of /metrics. */
+struct reload_http_vm {
+	double	 total, errors, ok, ts;
+	unsigned seen;		/* VM_* read */
+	int	 prometheus;	/* a Prometheus server answered */
+	/* The line being read; a longer line (not ours) is skipped. */
+	char	 line[RELOAD_HTTP_LINE_MAX];
+	size_t	 len;
+	int	 skip;
+};
+
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} reload_http_vm_series[] = {
+	{ "total", VM_TOTAL },
+	{ "errors_total", VM_ERRORS },
+	{ "successful", VM_OK },
+	{ "success_timestamp_seconds", VM_TS },
+};
+
+/* <base>/metrics for <base>/-/reload (also under a path prefix); NULL in
+ * *out for any other URL: it is posted, never verified. -1 on ENOMEM. */
+static int
+reload_http_metrics_url(const char *url, char **out)
+{
+	static const char suffix[] = "/-/reload";
+	size_t len = strlen(url), sl = sizeof(suffix) - 1;
+
+	*out = NULL;
+	if (len <= sl || strcmp(url + len - sl, suffix) != 0)
+		return 0;
+	if (asprintf(out, "%.*s/metrics", (int)(len - sl), url) < 0) {
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+reload_http_cancelled(struct reload_http *h)
+{
+	return __atomic_load_n(&h->cancelled, __ATOMIC_RELAXED);
+}
+
+/* curl's progress callback: non-zero ends the transfer, flowmon stops. */
+static int
+reload_http_abort(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return reload_http_cancelled(arg);
+}
+
+static void
+reload_http_cancel(void *arg)
+{
+	struct reload_http *h = arg;
+
+	if (h != NULL)
+		__atomic_store_n(&h->cancelled, 1, __ATOMIC_RELAXED);
+}
+
+/* Sleeps ms in short steps, so a stop is not kept waiting: 0, or -1 once
+ * cancelled. */
+static int
+reload_http_sleep(struct reload_http *h, long ms)
+{
+	struct timespec ts;
+	long step;
+
+	while (ms > 0) {
+		if (reload_http_cancelled(h))
+			return -1;
+		step = ms < 50 ? ms : 50;
+		ts.tv_sec = 0;
+		ts.tv_nsec = step * 1000000L;
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return reload_http_cancelled(h) ? -1 : 0;
+}
+
+static long
+reload_http_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line of the exposition format: "name[{labels}] value [time]". */
+static void
+reload_http_vm_line(struct reload_http_vm *v)
+{
+	const char *name, *val;
+	char *end;
+	size_t i, nl;
+	double d;
+
+	v->line[v->len] = '\0';
+	if (strncmp(v->line, RELOAD_HTTP_PROM_SERIES,
+	    sizeof(RELOAD_HTTP_PROM_SERIES) - 1) == 0) {
+		v->prometheus = 1;
+		return;
+	}
+	if (strncmp(v->line, RELOAD_HTTP_VM_PREFIX,
+	    sizeof(RELOAD_HTTP_VM_PREFIX) - 1) != 0)
+		return;
+	name = v->line + sizeof(RELOAD_HTTP_VM_PREFIX) - 1;
+	nl = strcspn(name, " {");
+	if (name[nl] == '{' && (val = strchr(name + nl, '}')) != NULL)
+		val++;
+	else
+		val = name + nl;
+	d = strtod(val, &end);
+	if (end == val)
+		return;
+	for (i = 0; i < sizeof(reload_http_vm_series) /
+	    sizeof(reload_http_vm_series[0]); i++) {
+		if (strlen(reload_http_vm_series[i].name) != nl ||
+		    strncmp(name, reload_http_vm_series[i].name, nl) != 0)
+			continue;
+		switch (reload_http_vm_series[i].bit) {
+		case VM_TOTAL:
+			v->total = d;
+			break;
+		case VM_ERRORS:
+			v->errors = d;
+			break;
+		case VM_OK:
+			v->ok = d;
+			break;
+		default:
+			v->ts = d;
+			break;
+		}
+		v->seen |= reload_http_vm_series[i].bit;
+	}
+}
+
+/* curl's write callback for /metrics: lines as they come, and an early end
+ * (a short count) once the four series, or Prometheus's, were seen: a
+ * vmalert with 10,000 groups serves megabytes after them. */
+static size_t
+reload_http_vm_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct reload_http_vm *v = arg;
+	size_t n = size * nmemb, i;
+
+	for (i = 0; i < n; i++) {
+		if (data[i] == '\n') {
+			if (!v->skip)
+				reload_http_vm_line(v);
+			v->len = 0;
+			v->skip = 0;
+			if (v->seen == VM_ALL || v->prometheus)
+				return 0;
+		} else if (v->len + 1 < sizeof(v->line))
+			v->line[v->len++] = data[i];
+		else
+			v->skip = 1;
+	}
+	return n;
+}
+
+/* GET url (a /metrics) into v. 0 when it answered 2xx (v says what was
+ * found), 1 on no answer, -1 on another status; err says which. */
+static int
+reload_http_vm_read(struct reload_http *h, const char *raw,
+    struct reload_http_vm *v, char err[ERR_MAX])
+{
+	char cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64];
+	char url[ERR_MAX / 2];
+	CURLcode cc;
+	CURL *c;
+	long status = 0;
+
+	log_redact(raw, url, sizeof(url));
+	memset(v, 0, sizeof(*v));
+	if ((c = reload_http_easy(h, cerr, RELOAD_HTTP_SCRAPE_MS)) == NULL) {
+		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
+		    url);
+		return 1;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reload_http_vm_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, v);
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, raw)) == CURLE_OK)
+		cc = curl_easy_perform(c);
+	/* Our own early end is no failure. */
+	if (cc == CURLE_WRITE_ERROR && (v->seen == VM_ALL || v->prometheus))
+		cc = CURLE_OK;
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else
+		reload_http_reason(c, cc, cerr, why, sizeof(why));
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		snprintf(err, ERR_MAX, "GET %.200s: %.250s", url, why);
+		return 1;
+	}
+	if (status < 200 || status > 299) {
+		snprintf(err, ERR_MAX, "GET %s answered %ld", url, status);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before a verified POST: vmalert stamps a success with a whole second of
+ * its clock, read through a cache that may lag a second. A reload applied
+ * within two seconds of the previous one could show the same stamp, so
+ * such a POST waits for the clock to move on (at most 3 s, in case the
+ * clocks differ). -1 when cancelled. */
+static int
+reload_http_after_stamp(struct reload_http *h, double stamp)
+{
+	struct timespec ts;
+	double now, wait;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	wait = stamp + 2 - now;
+	if (wait <= 0 || wait > 3)
+		return 0;
+	return reload_http_sleep(h, (long)(wait * 1000) + 1);
+}
+
+/* After vmalert answered the POST of URL i (sent at posted, monotonic ms)
+ * with 200: polls its counters until the reload that POST started is over.
+ * FM_OK applied; FM_REFUSED when vmalert could not load the rules (as a
+ * Prometheus 500); FM_RETRY when the end was not seen in time, or flowmon
+ * stops. */
+static enum fm_err
+reload_http_verify(struct reload_http *h, size_t i, long posted,
+    const struct reload_http_vm *before, char err[ERR_MAX])
+{
+	const char *url = h->urls[i], *murl = h->metrics[i];
+	struct reload_http_vm now;
+	char why[ERR_MAX];
+	long deadline = posted + RELOAD_HTTP_VERIFY_MS, grace, t;
+	enum fm_err k;
+	int barrier = 0;
+
+	/* Unchanged rules give no sign of the end but the next reload's
+	 * start: the barrier is sent once the reload took longer than twice
+	 * the last one did (a slow parse of changed rules shows its end
+	 * meanwhile, and needs none). */
+	grace = h->took[i] > 0 ? 2 * h->took[i] + 1000 : 2000;
+	why[0] = '\0';
+	for (;;) {
+		if (reload_http_sleep(h, RELOAD_HTTP_POLL_MS) == -1) {
+			snprintf(err, ERR_MAX, "POST %s: stopped while waiting "
+			    "for vmalert's reload", url);
+			return FM_RETRY;
+		}
+		if ((t = reload_http_ms()) > deadline)
+			break;
+		if (reload_http_vm_read(h, murl, &now, why) != 0)
+			continue;	/* restarting? ask until the deadline */
+		if (now.seen != VM_ALL) {
+			snprintf(why, sizeof(why), "%s no longer shows "
+			    "vmalert's reload counters", murl);
+			continue;
+		}
+		if (now.total <= before->total)
+			continue;	/* not started yet */
+		if (now.errors > before->errors) {
+			h->took[i] = t - posted;
+			snprintf(err, ERR_MAX, "POST %s: vmalert refused the "
+			    "new rules: it answered 200, then "
+			    "vmalert_config_last_reload_errors_total rose from "
+			    "%.0f to %.0f (vmalert's log names the file)", url,
+			    before->errors, now.errors);
+			return FM_REFUSED;
+		}
+		if (now.ts != before->ts || (before->ok == 0 && now.ok == 1) ||
+		    (barrier && now.total >= before->total + 2)) {
+			h->took[i] = t - posted;
+			return FM_OK;
+		}
+		if (!barrier && t - posted >= grace) {
+			if ((k = reload_http_post(h, url, err)) != FM_OK)
+				return k;
+			barrier = 1;
+		}
+	}
+	/* why names the URL it could not read: a part of it is enough. */
+	snprintf(err, ERR_MAX, "POST %s answered 200 but vmalert did not "
+	    "report the reload over within %ds%s%.200s", url,
+	    RELOAD_HTTP_VERIFY_MS / 1000, why[0] ? ": " : "", why);
+	return FM_RETRY;
+}
+
+/* One URL: learn what answers there (first time only), read vmalert's
+ * counters, POST, verify. A server that is not vmalert gets the plain POST
+ * it always got. */
+static enum fm_err
+reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
+{
+	struct reload_http_vm before;
+	char why[ERR_MAX];
+	enum fm_err k;
+	long posted;
+	int r, verify = 0;
+
+	if (h->metrics[i] != NULL && h->kinds[i] != RELOAD_HTTP_SYNC) {
+		r = reload_http_vm_read(h, h->metrics[i], &before, why);
+		if (r == 0 && before.seen == VM_ALL) {
+			if (h->kinds[i] != RELOAD_HTTP_VMALERT)
+				log_info("reload URL is vmalert: each reload "
+				    "is verified in its /metrics", "url",
+				    h->urls[i]);
+			h->kinds[i] = RELOAD_HTTP_VMALERT;
+			verify = 1;
+		} else if (h->kinds[i] == RELOAD_HTTP_VMALERT) {
+			/* Without the counters before, the outcome after
+			 * cannot be told: try again later. */
+			if (r == 0)
+				snprintf(err, ERR_MAX, "GET %s: vmalert's "
+				    "reload counters are missing",
+				    h->metrics[i]);
+			else
+				snprintf(err, ERR_MAX, "%s", why);
+			return FM_RETRY;
+		} else if (r == 0 || r == -1) {
+			/* It answered, and not as vmalert: its answer to
+			 * the POST is the outcome, as it always was. */
+			h->kinds[i] = RELOAD_HTTP_SYNC;
+		}
+	}
+	if (verify && reload_http_after_stamp(h, before.ts) == -1) {
+		snprintf(err, ERR_MAX, "POST %s: stopped", h->urls[i]);
+		return FM_RETRY;
+	}
+	posted = reload_http_ms();
+	if ((k = reload_http_post(h, h->urls[i], err)) != FM_OK || !verify)
+		return k;
+	return reload_http_verify(h, i, posted, &before, err);
+}
+
 const struct reload_backend reload_http_backend = {
 	.name = "http",
 	.reload = reload_http_reload,
 	.free = reload_http_free,
+	.cancel = reload_http_cancel,
 };
 
 int

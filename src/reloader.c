@@ -320,6 +320,8 @@ reloader_free(struct reloader *r)
 	r->stop = 1;
 	pthread_cond_signal(&r->cond);
 	pthread_mutex_unlock(&r->lock);
+	if (r->backend != NULL && r->backend->cancel != NULL)
+		r->backend->cancel(r->arg);
 	pthread_join(r->thread, NULL);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);

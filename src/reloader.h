@@ -20,6 +20,9 @@ struct reload_backend {
 	const char *name;
 	enum fm_err (*reload)(void *arg, char err[ERR_MAX]);
 	void	  (*free)(void *arg);
+	/* Optional, any thread: make an attempt in progress return soon
+	 * (reloader_free calls it before waiting for the thread). */
+	void	  (*cancel)(void *arg);
 };
 
 /* HTTP back end: POST <url>/-/reload style URLs given as a comma list; every
@@ -40,6 +43,12 @@ void	*reload_http_new(const char *urls, char err[ERR_MAX]);
  * with their password as *** (log_redact). 0, or -1 with err (no secret
  * in it). */
 int	 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX]);
+/* vmalert (1.79) answers POST /-/reload with 200 before it reloads. When
+ * a URL ends in /-/reload and <base>/metrics shows vmalert's reload
+ * counters (asked once per URL, at its first reload), each reload is
+ * verified there: the back end waits (up to 2 min) until vmalert reports
+ * it over, and a reload vmalert failed is FM_REFUSED, as Prometheus's 500
+ * is. Any other server is posted to exactly as before. */
 extern const struct reload_backend reload_http_backend;
 
 struct reloader_stats {
@@ -84,7 +93,8 @@ void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
 enum fm_err reloader_try(struct reloader *r, char err[ERR_MAX]);
 /* Stops the thread (a pending reload is dropped) and frees r. NULL ok.
  * Returns at once from a quiet time or a backoff; an attempt already on the
- * wire is waited for (bounded by the back end's timeout, 30 s for HTTP). */
+ * wire is cancelled through the back end's cancel (HTTP has one), else
+ * waited for (bounded by the back end's timeout). */
 void	 reloader_free(struct reloader *r);
 
 #endif

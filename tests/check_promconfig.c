@@ -67,17 +67,27 @@ env_free(char **env)
 	free(env);
 }
 
-/* Renders env the way flowmon does at start, CONFIGS_DIR only if set.
- * Returns the YAML, or NULL with err. */
+/* Renders env the way flowmon does at start, CONFIGS_DIR only if set,
+ * FLOWMON_SHARDS and FLOWMON_SHARD as the daemon's options would give
+ * them. Returns the YAML, or NULL with err. */
 static char *
 render_env(char *const *env, char err[ERR_MAX])
 {
 	struct promconfig *pc;
 	char *out = NULL;
 	size_t len, i;
+	long shards = 1, shard = 0;
 
 	if ((pc = promconfig_from_env(env, err)) == NULL)
 		return NULL;
+	for (i = 0; env[i] != NULL; i++) {
+		if (strncmp(env[i], "FLOWMON_SHARDS=", 15) == 0)
+			shards = strtol(env[i] + 15, NULL, 10);
+		else if (strncmp(env[i], "FLOWMON_SHARD=", 14) == 0)
+			shard = strtol(env[i] + 14, NULL, 10);
+	}
+	if (promconfig_set_shard(pc, shards, shard, err) == -1)
+		goto out;
 	for (i = 0; env[i] != NULL; i++)
 		if (strncmp(env[i], "CONFIGS_DIR=", 12) == 0 &&
 		    promconfig_add_configs_dir(pc, env[i] + 12, err) == -1)
@@ -603,9 +613,8 @@ START_TEST(test_generate)
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	ck_assert_int_eq(chdir(dir), 0);
 	ck_assert_int_eq(mkdir("data", 0755), 0);
-	ck_assert_msg(promconfig_generate((char *const *)env, "data", path,
-	    err) == 0, "%s",
-	    err);
+	ck_assert_msg(promconfig_generate((char *const *)env, "data", 1, 0,
+	    path, err) == 0, "%s", err);
 	ck_assert_int_eq(chdir(cwd), 0);
 	text = tu_slurp(path);
 	ck_assert_ptr_nonnull(text);
@@ -635,6 +644,48 @@ START_TEST(test_generate)
 }
 END_TEST
 
+/* Shards: a bad pair is refused; N shards give N configs that differ only
+ * in the kept hash, and one shard adds no relabelling at all. */
+START_TEST(test_shards)
+{
+	static const char *const lines[] = { "GLOBAL_SCRAPE_INTERVAL=5s", NULL };
+	const long bad[][2] = { { 0, 0 }, { 2, 2 }, { 2, -1 }, { 3, 7 } };
+	char err[ERR_MAX], *one, *two[2], want[64];
+	struct promconfig *pc;
+	size_t len, i;
+
+	pc = promconfig_from_env((char *const *)lines, err);
+	ck_assert_msg(pc != NULL, "%s", err);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(promconfig_set_shard(pc, bad[i][0], bad[i][1],
+		    err), -1);
+		ck_assert_msg(strstr(err, "shard") != NULL, "%s", err);
+	}
+	ck_assert_int_eq(promconfig_set_shard(pc, 1, 0, err), 0);
+	ck_assert_int_eq(promconfig_render(pc, DATA_DIR, &one, &len, err), 0);
+	ck_assert_ptr_null(strstr(one, "hashmod"));
+	ck_assert_ptr_null(strstr(one, "relabel_configs"));
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(promconfig_set_shard(pc, 2, (long)i, err), 0);
+		ck_assert_int_eq(promconfig_render(pc, DATA_DIR, &two[i], &len,
+		    err), 0);
+		ck_assert_ptr_nonnull(strstr(two[i], "    modulus: 2\n"
+		    "    target_label: __tmp_flowmon_shard\n"
+		    "    action: hashmod\n"));
+		snprintf(want, sizeof(want), "    regex: \"%zu\"\n"
+		    "    action: keep\n", i);
+		ck_assert_msg(strstr(two[i], want) != NULL, "no %s in:\n%s",
+		    want, two[i]);
+	}
+	ck_assert_str_ne(two[0], two[1]);
+	free(one);
+	free(two[0]);
+	free(two[1]);
+	promconfig_free(pc);
+}
+END_TEST
+
 static Suite *
 promconfig_suite(void)
 {
@@ -654,6 +705,7 @@ promconfig_suite(void)
 	tcase_add_test(tc, test_scrape_file_refused);
 	tcase_add_test(tc, test_scrape_file_duplicate);
 	tcase_add_test(tc, test_generate);
+	tcase_add_test(tc, test_shards);
 	suite_add_tcase(s, tc);
 	return s;
 }

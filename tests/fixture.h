@@ -41,7 +41,7 @@ static inline void
 fx_start(struct fixture *fx)
 {
 	static const struct reload_backend counting = {
-		"counting", fx_count_reload, NULL
+		"counting", fx_count_reload, NULL, NULL
 	};
 	char err[ERR_MAX] = "";
 

@@ -112,7 +112,7 @@ done
 ok "split.yml and dfm-proxy.yml"
 
 check "split layout: official Prometheus and flowmon share the volume at one path"
-grep -q 'image: prom/prometheus' compose/split.yml || fail "no prom/prometheus"
+grep -q 'image: ${PROMETHEUS_IMAGE:-prom/prometheus:' compose/split.yml || fail "no prom/prometheus"
 grep -q -- '- flowmon-data:/var/lib/flowmon:ro' compose/split.yml ||
 	fail "Prometheus does not mount the shared volume read-only"
 grep -q -- '- flowmon-data:/var/lib/flowmon$' compose/split.yml ||
@@ -223,8 +223,25 @@ for t in flowmon flowmon-prometheus; do
 	esac
 	[ "$(resolve "$t" hc)" = yes ] || fail "target $t has no HEALTHCHECK"
 done
-[ "$(tail -n 1 "$IT_TMP/stages" | cut -d' ' -f1)" = flowmon ] ||
-	fail "a plain docker build does not give flowmon alone (last stage)"
+# The legacy builder builds every stage up to the target: each stage
+# before a target must be one the target uses (its FROM chain or a
+# COPY --from), so neither target builds the other's stages.
+awk 'toupper($1) == "FROM" { cur = (toupper($3) == "AS") ? $4 : ""; print cur, $2 }
+     toupper($1) == "COPY" { for (i = 2; i <= NF; i++) if ($i ~ /^--from=/) { sub(/^--from=/, "", $i); print cur, $i } }' \
+    Dockerfile >"$IT_TMP/deps"
+for t in flowmon flowmon-prometheus; do
+	used=" $t "
+	for _ in 1 2 3 4 5 6; do
+		for s in $used; do
+			for d in $(awk -v s="$s" '$1 == s { print $2 }' "$IT_TMP/deps"); do
+				case $used in *" $d "*) ;; *) used="$used$d " ;; esac
+			done
+		done
+	done
+	for s in $(awk -v t="$t" '$1 == t { exit } { print $1 }' "$IT_TMP/stages"); do
+		case $used in *" $s "*) ;; *) fail "--target $t: the legacy builder also builds stage $s, which $t does not use" ;; esac
+	done
+done
 ok "$(cut -d' ' -f1 "$IT_TMP/stages" | tr '\n' ' ')"
 
 check "Dockerfile: .ci/deps.sh's build packages in the build stage, run-time libraries only after"
@@ -248,7 +265,7 @@ for lib in libmicrohttpd12 libcjson1 libyaml-0-2 libcurl4; do
 		say "note: $lib is not installed here (Debian 12 name?)"
 done
 grep -q -- '--from=build' "$IT_TMP/run-stages" || fail "the binary is not copied from the build stage"
-awk '/^FROM runtime AS flowmon-prometheus/,/^FROM runtime AS flowmon$/' Dockerfile >"$IT_TMP/dropin"
+awk 'toupper($1) == "FROM" { on = ($4 == "flowmon-prometheus") } on' Dockerfile >"$IT_TMP/dropin"
 grep -qw prometheus "$IT_TMP/dropin" || fail "flowmon-prometheus does not install Debian's prometheus"
 grep -q 'FLOWMON_RUN_PROMETHEUS=/usr/bin/prometheus' "$IT_TMP/dropin" ||
 	fail "flowmon-prometheus does not run Prometheus"

@@ -235,7 +235,7 @@ jq -e '.params == {"alertFor": "30s", "alertIf": "up == 0", "alertName": "down",
     "distribute": "true", "env": "prod", "nodeInfo":
     "[[\"node-1\",\"10.0.9.1\",\"n1\"],[\"node-2\",\"10.0.9.2\",\"n2\"]]",
     "replicas": "2", "scrapeNetwork": "stack_monitor", "scrapePort": "9100",
-    "serviceName": "web", "shortName": "true"}' \
+    "serviceName": "web"}' \
     <<<"$(http_get "$FLOWMON_URL$API/services/web")" >/dev/null ||
 	fail "web's record is not swarm-listener's parameters: $(http_get "$FLOWMON_URL$API/services/web" | jq -c .params)"
 ok "web's record holds exactly swarm-listener's parameters"

@@ -81,7 +81,7 @@ for req in "$API/reconfigure?serviceName=x&targets=127.0.0.1:9100" \
 	[ "$code" = 503 ] || fail "standby: $req answered $code: $(cat "$IT_TMP/body")"
 	grep -qi '^Retry-After: 1' "$IT_TMP/headers" || fail "standby: $req: 503 without Retry-After"
 done
-jq -e --arg l "$DATA/.flowmon.lock" '.Status == "NOK" and (.Message | contains($l))' \
+jq -e --arg l "$DATA/.flowmon.lock" '.Status == 503 and (.Message | contains($l))' \
     "$IT_TMP/body" >/dev/null || fail "503 body: $(cat "$IT_TMP/body")"
 [ "$(snapshot_dir "$DATA")" = "$before" ] || fail "the standby changed the data dir"
 ok "$(cat "$IT_TMP/body")"

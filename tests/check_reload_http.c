@@ -1,0 +1,439 @@
+/* check_reload_http.c: the HTTP reload back end's verify step, against a
+ * stand-in for vmalert 1.79 run in the test on 127.0.0.1: POST /-/reload
+ * answers 200 at once, the reloads run one after the other afterwards, and
+ * their outcome shows only in /metrics (vmalert_config_last_reload_*),
+ * which, like vmalert's, may be read while a reload is still parsing.
+ * Also: a Prometheus-like server is probed once and then only posted to,
+ * a URL not ending in /-/reload is never probed, and a stop cuts a wait. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "testutil.h"
+#include "reloader.h"
+
+#define REFUSED_TEXT	"vmalert refused the new rules"
+
+enum outcome { OUT_CHANGED, OUT_EQUAL, OUT_FAIL, OUT_NEVER };
+
+#define FAKE_MAX	16
+
+/* The fake's state. Reloads are queued by POST and run in order, each
+ * taking parse_ms: it counts in total when it starts and books its outcome
+ * when it ends, computed lazily whenever /metrics is read. */
+struct fake {
+	struct MHD_Daemon	*d;
+	uint16_t		 port;
+	pthread_mutex_t		 lock;
+	int			 prometheus;	/* answer as Prometheus */
+	int			 metrics_404;
+	enum outcome		 next;		/* of the reloads posted next */
+	long			 parse_ms;
+	/* queue */
+	int64_t			 post_at[FAKE_MAX];
+	enum outcome		 out[FAKE_MAX];
+	int			 nposts;
+	int			 started, ended;
+	/* what /metrics shows */
+	double			 total, errors, ok, ts;
+	int			 gets;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Brings the counters up to now. Called with the lock held. */
+static void
+fake_advance(struct fake *f)
+{
+	int64_t now = now_ms(), start, prev_end = 0;
+	int i;
+
+	for (i = 0; i < f->nposts; i++) {
+		start = f->post_at[i] > prev_end ? f->post_at[i] : prev_end;
+		if (f->out[i] == OUT_NEVER || now < start)
+			return;
+		if (i >= f->started) {
+			f->total++;
+			f->started = i + 1;
+		}
+		prev_end = start + f->parse_ms;
+		if (now < prev_end)
+			return;
+		if (i >= f->ended) {
+			f->ended = i + 1;
+			if (f->out[i] == OUT_FAIL) {
+				f->errors++;
+				f->ok = 0;
+			} else {
+				f->ok = 1;
+				if (f->out[i] == OUT_CHANGED)
+					f->ts += 1;
+			}
+		}
+	}
+}
+
+static enum MHD_Result
+fake_handle(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	static int seen;
+	struct fake *f = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *body = NULL;
+	int status = 200;
+
+	(void)version;
+	(void)upload_data;
+	if (*con_cls == NULL) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (strcmp(url, "/-/reload") == 0 && strcmp(method, "POST") == 0) {
+		if (f->nposts < FAKE_MAX) {
+			f->post_at[f->nposts] = now_ms();
+			f->out[f->nposts] = f->next;
+			f->nposts++;
+		}
+		body = strdup("");
+	} else if (strcmp(url, "/metrics") == 0) {
+		f->gets++;
+		fake_advance(f);
+		if (f->metrics_404) {
+			status = 404;
+			body = strdup("404 page not found\n");
+		} else if (f->prometheus) {
+			body = strdup("# TYPE go_goroutines gauge\n"
+			    "go_goroutines 30\n"
+			    "prometheus_config_last_reload_successful 1\n"
+			    "prometheus_config_last_reload_success_timestamp_"
+			    "seconds 1.7e+09\n");
+		} else if (asprintf(&body,
+		    "go_goroutines 12\n"
+		    "vmalert_alerts_fired_total 3\n"
+		    "vmalert_config_last_reload_errors_total %.0f\n"
+		    "vmalert_config_last_reload_success_timestamp_seconds %.0f\n"
+		    "vmalert_config_last_reload_successful %.0f\n"
+		    "vmalert_config_last_reload_total %.0f\n"
+		    "vmalert_iteration_total{group=\"a\", file=\"/r/a.yml\"} 7\n",
+		    f->errors, f->ts, f->ok, f->total) < 0)
+			body = NULL;
+	} else {
+		status = 404;
+		body = strdup("not found\n");
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (body == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "X-Server-Hostname", "vm");
+	ret = MHD_queue_response(conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+fake_init(struct fake *f)
+{
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->lock, NULL);
+	f->ok = 1;
+	f->ts = 1700000000;
+	f->parse_ms = 100;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL, fake_handle, f,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	ck_assert_ptr_nonnull(f->d);
+	info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
+	ck_assert_ptr_nonnull(info);
+	f->port = info->port;
+}
+
+static void
+fake_release(struct fake *f)
+{
+	MHD_stop_daemon(f->d);
+	pthread_mutex_destroy(&f->lock);
+}
+
+static void
+fake_set(struct fake *f, enum outcome next, long parse_ms)
+{
+	pthread_mutex_lock(&f->lock);
+	f->next = next;
+	f->parse_ms = parse_ms;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static int
+fake_posts(struct fake *f)
+{
+	int n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->nposts;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+static int
+fake_gets(struct fake *f)
+{
+	int n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->gets;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+static void *
+backend_for(struct fake *f, const char *path)
+{
+	char url[128], err[ERR_MAX];
+	void *arg;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", f->port, path);
+	arg = reload_http_new(url, err);
+	ck_assert_msg(arg != NULL, "%s", err);
+	return arg;
+}
+
+/* One reload through the back end: its kind, err filled, ms taken. */
+static enum fm_err
+reload_once(void *arg, char err[ERR_MAX], int64_t *ms)
+{
+	int64_t t0 = now_ms();
+	enum fm_err rc;
+
+	err[0] = '\0';
+	rc = reload_http_backend.reload(arg, err);
+	if (ms != NULL)
+		*ms = now_ms() - t0;
+	return rc;
+}
+
+/* Changed rules applied: success, once vmalert says so (not at its 200). */
+START_TEST(test_vmalert_applied)
+{
+	struct fake f;
+	char err[ERR_MAX];
+	int64_t ms;
+	void *arg;
+
+	fake_init(&f);
+	fake_set(&f, OUT_CHANGED, 600);
+	arg = backend_for(&f, "/-/reload");
+	ck_assert_int_eq(reload_once(arg, err, &ms), FM_OK);
+	ck_assert_int_ge(ms, 600);
+	ck_assert_int_eq(fake_posts(&f), 1);
+	reload_http_backend.free(arg);
+	fake_release(&f);
+}
+END_TEST
+
+/* A reload vmalert fails: FM_REFUSED, the kind of Prometheus's 500, so
+ * the daemon looks for the rule file at fault. */
+START_TEST(test_vmalert_refused)
+{
+	struct fake f;
+	char err[ERR_MAX];
+	void *arg;
+
+	fake_init(&f);
+	fake_set(&f, OUT_FAIL, 100);
+	arg = backend_for(&f, "/-/reload");
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_REFUSED);
+	ck_assert_msg(strstr(err, REFUSED_TEXT) != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "from 0 to 1") != NULL, "%s", err);
+	/* Fixed: the next reload succeeds. */
+	fake_set(&f, OUT_CHANGED, 100);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_OK);
+	reload_http_backend.free(arg);
+	fake_release(&f);
+}
+END_TEST
+
+/* A slow failing parse: read mid-parse, the page looks like a success
+ * (total moved, no error yet, successful still 1), which is never taken
+ * for one. Shorter than the grace, the end is waited for; longer, the
+ * barrier is sent and the end still seen. */
+START_TEST(test_vmalert_slow_failure)
+{
+	static const long parse[] = { 1500, 3500 };
+	struct fake f;
+	char err[ERR_MAX];
+	int64_t ms;
+	void *arg;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		fake_init(&f);
+		fake_set(&f, OUT_FAIL, parse[k]);
+		arg = backend_for(&f, "/-/reload");
+		ck_assert_int_eq(reload_once(arg, err, &ms), FM_REFUSED);
+		ck_assert_msg(strstr(err, REFUSED_TEXT) != NULL, "%s",
+		    err);
+		ck_assert_int_ge(ms, parse[k]);
+		/* Ours, and the barrier past the 2 s grace. */
+		ck_assert_int_eq(fake_posts(&f), k == 0 ? 1 : 2);
+		reload_http_backend.free(arg);
+		fake_release(&f);
+	}
+}
+END_TEST
+
+/* Nothing changed (vmalert keeps its groups, no new success time): over
+ * once the barrier reload has started. After a failure, success alone
+ * (successful back to 1) tells it, with no barrier. */
+START_TEST(test_vmalert_unchanged)
+{
+	struct fake f;
+	char err[ERR_MAX];
+	void *arg;
+
+	fake_init(&f);
+	fake_set(&f, OUT_EQUAL, 100);
+	arg = backend_for(&f, "/-/reload");
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_OK);
+	ck_assert_int_eq(fake_posts(&f), 2);
+	fake_set(&f, OUT_FAIL, 100);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_REFUSED);
+	ck_assert_int_eq(fake_posts(&f), 3);
+	fake_set(&f, OUT_EQUAL, 100);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_OK);
+	ck_assert_int_eq(fake_posts(&f), 4);
+	reload_http_backend.free(arg);
+	fake_release(&f);
+}
+END_TEST
+
+/* Prometheus (and a stand-in without /metrics) keep the plain POST: the
+ * page is read once, at the first reload, never again. */
+START_TEST(test_not_vmalert)
+{
+	struct fake f;
+	char err[ERR_MAX];
+	int64_t ms;
+	void *arg;
+	int k, i;
+
+	for (k = 0; k < 2; k++) {
+		fake_init(&f);
+		f.prometheus = k == 0;
+		f.metrics_404 = k == 1;
+		fake_set(&f, OUT_NEVER, 100);
+		arg = backend_for(&f, "/-/reload");
+		for (i = 0; i < 3; i++) {
+			ck_assert_int_eq(reload_once(arg, err, &ms), FM_OK);
+			ck_assert_int_lt(ms, 1000);
+		}
+		ck_assert_int_eq(fake_posts(&f), 3);
+		ck_assert_int_eq(fake_gets(&f), 1);
+		reload_http_backend.free(arg);
+		fake_release(&f);
+	}
+	/* A URL that is not <base>/-/reload is only posted to. */
+	fake_init(&f);
+	arg = backend_for(&f, "/reload-me");
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_FATAL); /* 404 */
+	ck_assert_int_eq(fake_gets(&f), 0);
+	reload_http_backend.free(arg);
+	fake_release(&f);
+}
+END_TEST
+
+struct canceller {
+	void	*arg;
+	long	 after_ms;
+};
+
+static void *
+cancel_later(void *p)
+{
+	struct canceller *c = p;
+
+	usleep((useconds_t)c->after_ms * 1000);
+	reload_http_backend.cancel(c->arg);
+	return NULL;
+}
+
+/* A vmalert that never reports the reload: a stop cuts the wait short. */
+START_TEST(test_cancel)
+{
+	struct canceller c;
+	struct fake f;
+	pthread_t t;
+	char err[ERR_MAX];
+	int64_t ms;
+
+	fake_init(&f);
+	fake_set(&f, OUT_NEVER, 100);
+	c.arg = backend_for(&f, "/-/reload");
+	c.after_ms = 700;
+	ck_assert_int_eq(pthread_create(&t, NULL, cancel_later, &c), 0);
+	ck_assert_int_ne(reload_once(c.arg, err, &ms), FM_OK);
+	ck_assert_msg(strstr(err, "stopped") != NULL, "%s", err);
+	ck_assert_int_lt(ms, 2000);
+	pthread_join(t, NULL);
+	reload_http_backend.free(c.arg);
+	fake_release(&f);
+}
+END_TEST
+
+static Suite *
+reload_http_suite(void)
+{
+	Suite *s = suite_create("reload_http");
+	TCase *tc = tcase_create("verify");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_vmalert_applied);
+	tcase_add_test(tc, test_vmalert_refused);
+	tcase_add_test(tc, test_vmalert_slow_failure);
+	tcase_add_test(tc, test_vmalert_unchanged);
+	tcase_add_test(tc, test_not_vmalert);
+	tcase_add_test(tc, test_cancel);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = tu_run(reload_http_suite());
+	curl_global_cleanup();
+	return rc;
+}
