@@ -482,14 +482,16 @@ static int
 opt_docker_host(struct config *c, const struct opt *o, const char *v,
     const char *what, char err[ERR_MAX])
 {
-	char buf[64];
+	char buf[64], shown[ERR_MAX];
 
 	if (*v != '\0' && strncasecmp(v, "unix:///", 8) != 0 &&
 	    strncasecmp(v, "tcp://", 6) != 0 &&
 	    strncasecmp(v, "http://", 7) != 0) {
+		/* A URL may carry user:password: quoted redacted. */
 		snprintf(err, ERR_MAX, "%s \"%.100s\" must be unix:///path, "
 		    "tcp://HOST:PORT or http://HOST:PORT",
-		    opt_name(o, what, buf), v);
+		    opt_name(o, what, buf), log_redact(v, shown,
+		    sizeof(shown)));
 		return -1;
 	}
 	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);

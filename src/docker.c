@@ -1,5 +1,5 @@
-/* docker.c: the Docker source's two threads, over libcurl (a unix socket or
- * a local TCP port).
+/* docker.c: the Docker source's two threads and its reconcile; the Engine
+ * API itself (a unix socket or a local TCP port) is dockerapi.c's.
  *
  * The worker thread owns every decision. It lists nodes, services and
  * running tasks at start and every --docker-poll ("full round"), and one
@@ -25,26 +25,20 @@
  * missed event, a dropped stream or a task restarted elsewhere is healed
  * by the next full round; every (re)connection of the stream asks for one.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
 #include "docker.h"
+#include "dockerapi.h"
 #include "dockermap.h"
 #include "log.h"
 #include "registry.h"
 
-#define DOCKER_CONNECT_MS	5000
-#define DOCKER_TOTAL_MS		60000
-#define DOCKER_BODY_MAX		(256L << 20)
-#define DOCKER_LINE_MAX		(1L << 20)	/* one event */
 #define DOCKER_TICK_MS		1000		/* re-list of followed services */
 #define DOCKER_SETTLE_MS	5000		/* converged this long: done */
 #define DOCKER_FOLLOW_MAX_MS	300000		/* give up following after */
@@ -76,8 +70,7 @@ struct docker {
 	struct registry		*r;
 	listener_parse_fn	 parse;
 	void			*ctx;
-	char			*base;		/* http://... */
-	char			*socket;	/* unix socket path, or NULL */
+	struct dockerapi	*api;		/* the engine (dockerapi.h) */
 	char			*notify_label;
 	long			 poll_ms;
 	long			 retry_min_ms;
@@ -93,7 +86,6 @@ struct docker {
 	cJSON			*nodes;		/* last GET /nodes */
 	struct follow		*follows;
 	size_t			 nfollows;
-	int			 reachable;	/* last answer: 1 ok, 0 not */
 
 	/* Shared with the event thread, under lock. */
 	pthread_mutex_t		 lock;
@@ -146,267 +138,6 @@ pause_ms(struct docker *d, long ms)
 	while (!stopping(d) && now_ms() < deadline)
 		wait_until(d, deadline);
 	pthread_mutex_unlock(&d->lock);
-}
-
-/*
- * Talking to the engine.
- */
-
-int
-docker_host_parse(const char *url, char **base, char **socket,
-    char err[ERR_MAX])
-{
-	const char *p, *rest;
-	size_t len;
-
-	*base = *socket = NULL;
-	for (p = url; *p; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			snprintf(err, ERR_MAX, "--docker-host \"%.200s\" holds "
-			    "a space or control character", url);
-			return -1;
-		}
-	}
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/' &&
-	    strncasecmp(url, "unix://", 7) != 0)
-		len--;
-	if (strncasecmp(url, "unix://", 7) == 0) {
-		rest = url + 7;
-		if (*rest != '/' || rest[1] == '\0')
-			goto bad;
-		if ((*socket = strdup(rest)) == NULL ||
-		    (*base = strdup("http://localhost")) == NULL)
-			goto nomem;
-		return 0;
-	}
-	if (strncasecmp(url, "tcp://", 6) == 0)
-		rest = url + 6;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		rest = url + 7;
-	else
-		goto bad;
-	if ((size_t)(rest - url) >= len || strpbrk(rest, "?#@") != NULL)
-		goto bad;
-	if (asprintf(base, "http://%.*s", (int)(len - (size_t)(rest - url)),
-	    rest) < 0) {
-		*base = NULL;
-		goto nomem;
-	}
-	return 0;
-nomem:
-	free(*socket);
-	*socket = NULL;
-	snprintf(err, ERR_MAX, "out of memory");
-	return -1;
-bad:
-	snprintf(err, ERR_MAX, "--docker-host \"%.200s\" is not "
-	    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT", url);
-	return -1;
-}
-
-static int
-on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return stopping(arg);	/* non-zero aborts the transfer */
-}
-
-/* A handle for GET base+path, aborted when the source stops. */
-static CURL *
-handle(struct docker *d, const char *path)
-{
-	char *url;
-	CURL *c;
-
-	if (asprintf(&url, "%s%s", d->base, path) < 0)
-		return NULL;
-	if ((c = curl_easy_init()) == NULL) {
-		free(url);
-		return NULL;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	free(url);	/* libcurl keeps its own copy */
-	if (d->socket != NULL)
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)DOCKER_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
-	return c;
-}
-
-/* What a failed transfer says, with the connect errno (a socket without
- * permission, a socket that is not there) when there is one. */
-static void
-transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
-{
-	long os = 0;
-
-	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os);
-	snprintf(err, ERR_MAX, "GET %.200s: %s%s%s%s", path,
-	    curl_easy_strerror(cc), os != 0 ? " (" : "",
-	    os != 0 ? strerror((int)os) : "", os != 0 ? ")" : "");
-}
-
-struct body {
-	char	*p;
-	size_t	 len;
-	int	 too_big;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-	char *np;
-
-	if (b->len + n > (size_t)DOCKER_BODY_MAX) {
-		b->too_big = 1;
-		return 0;
-	}
-	if ((np = realloc(b->p, b->len + n + 1)) == NULL)
-		return 0;
-	memcpy(np + b->len, data, n);
-	b->len += n;
-	np[b->len] = '\0';
-	b->p = np;
-	return n;
-}
-
-/* Logs the first failure after a success and the first success after a
- * failure, so a Docker that is down for a day costs two lines. */
-static void
-note_reachable(struct docker *d, int ok, const char *error)
-{
-	if (ok && d->reachable != 1)
-		log_info("docker answering", "host", d->socket ? d->socket :
-		    d->base);
-	else if (!ok && d->reachable != 0)
-		log_warn("docker not answering, will retry", "host",
-		    d->socket ? d->socket : d->base, "error", error);
-	else if (!ok)
-		log_debug("docker not answering", "error", error);
-	d->reachable = ok;
-}
-
-/* GETs path and parses the JSON answer. 0 with *json (and *code); -1 when
- * Docker could not be asked or answered something unreadable (logged).
- * A 404 with Docker's JSON error body is 0 with code 404. */
-static int
-get_json(struct docker *d, const char *path, cJSON **json, long *code)
-{
-	struct body b = { NULL, 0, 0 };
-	char err[ERR_MAX];
-	CURLcode cc;
-	CURL *c;
-
-	*json = NULL;
-	*code = 0;
-	if ((c = handle(d, path)) == NULL) {
-		log_error("out of memory");
-		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DOCKER_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
-	if (cc != CURLE_OK && b.too_big)
-		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
-		    path);
-	else if (cc != CURLE_OK)
-		transfer_error(c, cc, path, err);
-	curl_easy_cleanup(c);
-	if (stopping(d))
-		goto fail;
-	if (cc != CURLE_OK) {
-		note_reachable(d, 0, err);
-		goto fail;
-	}
-	*json = b.p != NULL ? cJSON_ParseWithLength(b.p, b.len) : NULL;
-	if (*json == NULL || (*code != 200 && *code != 404) ||
-	    (*code == 404 && !cJSON_IsObject(*json))) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(*json,
-		    "message");
-
-		/* Docker says why in {"message": ...}. */
-		snprintf(err, ERR_MAX, "GET %.200s answered %ld%s%.200s", path,
-		    *code, *json == NULL ? " without JSON" : cJSON_IsString(m) ?
-		    ": " : "", cJSON_IsString(m) ? m->valuestring : "");
-		note_reachable(d, 0, err);
-		goto fail;
-	}
-	note_reachable(d, 1, NULL);
-	free(b.p);
-	return 0;
-fail:
-	cJSON_Delete(*json);
-	*json = NULL;
-	free(b.p);
-	return -1;
-}
-
-/* path?filters=<filters as URL-escaped JSON>; malloc'd or NULL. */
-static char *
-filtered(const char *path, cJSON *filters)
-{
-	char *json = cJSON_PrintUnformatted(filters), *esc = NULL, *out = NULL;
-
-	cJSON_Delete(filters);
-	if (json != NULL && (esc = curl_easy_escape(NULL, json, 0)) != NULL &&
-	    asprintf(&out, "%s?filters=%s", path, esc) < 0)
-		out = NULL;
-	curl_free(esc);
-	cJSON_free(json);
-	return out;
-}
-
-/* {"key": [value, value2]} (value2 may be NULL). */
-static cJSON *
-filter(const char *key, const char *value, const char *key2,
-    const char *value2)
-{
-	cJSON *o = cJSON_CreateObject();
-	const char *one[1] = { value }, *two[1] = { value2 };
-
-	if (o == NULL ||
-	    !cJSON_AddItemToObject(o, key, cJSON_CreateStringArray(one, 1)) ||
-	    (key2 != NULL && !cJSON_AddItemToObject(o, key2,
-	    cJSON_CreateStringArray(two, 1)))) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* GET of a JSON array (a list). 0, or -1 logged. */
-static int
-get_list(struct docker *d, const char *path, cJSON **arr)
-{
-	long code;
-
-	if (path == NULL) {
-		log_error("out of memory");
-		return -1;
-	}
-	if (get_json(d, path, arr, &code) == -1)
-		return -1;
-	if (code != 200 || !cJSON_IsArray(*arr)) {
-		note_reachable(d, 0, "a list that is not a JSON array");
-		cJSON_Delete(*arr);
-		*arr = NULL;
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -612,7 +343,7 @@ nodes_cover(struct docker *d, const cJSON *tasks)
 		}
 		if (found)
 			continue;
-		if (get_list(d, "/nodes", &nodes) == -1)
+		if (dockerapi_get_list(d->api, "/nodes", &nodes) == -1)
 			return -1;
 		cJSON_Delete(d->nodes);
 		d->nodes = nodes;
@@ -629,17 +360,14 @@ reconcile_one(struct docker *d, const char *id)
 {
 	enum svc_state st = ST_ERROR;
 	cJSON *svc = NULL, *tasks = NULL;
-	char *path = NULL, *esc, *name = NULL;
+	char *path, *name = NULL;
 	long code;
 
-	if ((esc = curl_easy_escape(NULL, id, 0)) == NULL ||
-	    asprintf(&path, "/services/%s", esc) < 0) {
-		curl_free(esc);
+	if ((path = dockerapi_path("/services/", id)) == NULL) {
 		log_error("out of memory");
 		return ST_ERROR;
 	}
-	curl_free(esc);
-	if (get_json(d, path, &svc, &code) == -1)
+	if (dockerapi_get_json(d->api, path, &svc, &code) == -1)
 		goto out;
 	if (code == 404) {
 		owned_remove_id(d, id, NULL, "gone from docker");
@@ -648,7 +376,7 @@ reconcile_one(struct docker *d, const char *id)
 	}
 	if (!cJSON_IsObject(svc) || dockermap_id(svc) == NULL ||
 	    strcmp(dockermap_id(svc), id) != 0) {
-		note_reachable(d, 0, "a service answer without its ID");
+		dockerapi_unclear(d->api, "a service answer without its ID");
 		goto out;
 	}
 	if (!dockermap_notified(svc, d->notify_label)) {
@@ -658,9 +386,9 @@ reconcile_one(struct docker *d, const char *id)
 	}
 	if (dockermap_scrape_network(svc)) {
 		free(path);
-		path = filtered("/tasks", filter("service", id,
-		    "desired-state", "running"));
-		if (get_list(d, path, &tasks) == -1 ||
+		path = dockerapi_filtered("/tasks", dockerapi_filter("service",
+		    id, "desired-state", "running"));
+		if (dockerapi_get_list(d->api, path, &tasks) == -1 ||
 		    nodes_cover(d, tasks) == -1)
 			goto out;
 	}
@@ -734,13 +462,13 @@ reconcile_all(struct docker *d, long long now)
 	size_t nlisted = 0, k;
 	int rc = -1;
 
-	spath = filtered("/services", filter("label", d->notify_label, NULL,
-	    NULL));
-	tpath = filtered("/tasks", filter("desired-state", "running", NULL,
-	    NULL));
-	if (get_list(d, "/nodes", &nodes) == -1 ||
-	    get_list(d, spath, &svcs) == -1 ||
-	    get_list(d, tpath, &tasks) == -1)
+	spath = dockerapi_filtered("/services", dockerapi_filter("label",
+	    d->notify_label, NULL, NULL));
+	tpath = dockerapi_filtered("/tasks", dockerapi_filter("desired-state",
+	    "running", NULL, NULL));
+	if (dockerapi_get_list(d->api, "/nodes", &nodes) == -1 ||
+	    dockerapi_get_list(d->api, spath, &svcs) == -1 ||
+	    dockerapi_get_list(d->api, tpath, &tasks) == -1)
 		goto out;
 	cJSON_Delete(d->nodes);
 	d->nodes = nodes;
@@ -883,18 +611,12 @@ worker_main(void *arg)
  * The event thread.
  */
 
-struct stream {
-	struct docker	*d;
-	char		*line;
-	size_t		 len;
-	int		 skipping;	/* in a line over DOCKER_LINE_MAX */
-	int		 status;	/* HTTP status of the answer */
-	int		 connected;	/* a 200 came */
-};
-
+/* A line of the stream: an event naming a service marks it dirty, one
+ * naming a node asks for a full round. */
 static void
-on_event(struct docker *d, const char *line, size_t len)
+on_event(void *arg, const char *line, size_t len)
 {
+	struct docker *d = arg;
 	struct dockermap_event ev;
 
 	dockermap_event(line, len, &ev);
@@ -912,98 +634,17 @@ on_event(struct docker *d, const char *line, size_t len)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static size_t
-on_stream(char *data, size_t size, size_t nmemb, void *arg)
+/* The stream is open: whatever happened while not following is read from
+ * the lists. */
+static void
+on_open(void *arg)
 {
-	struct stream *s = arg;
-	size_t n = size * nmemb, start = 0, end;
-	char *nl, *eol;
+	struct docker *d = arg;
 
-	if (s->status != 200)
-		return n;	/* an error body: the status says it all */
-	while (start < n) {
-		eol = memchr(data + start, '\n', n - start);
-		end = eol != NULL ? (size_t)(eol - data) : n;
-		/* data[start, end) is (the rest of) one line. */
-		if (s->skipping || s->len + (end - start) >
-		    (size_t)DOCKER_LINE_MAX) {
-			s->skipping = 1;
-			s->len = 0;
-		} else if (end > start) {
-			if ((nl = realloc(s->line, s->len + (end - start) +
-			    1)) == NULL)
-				return 0;
-			memcpy(nl + s->len, data + start, end - start);
-			s->line = nl;
-			s->len += end - start;
-		}
-		if (eol == NULL)
-			break;
-		if (!s->skipping && s->len > 0)
-			on_event(s->d, s->line, s->len);
-		s->len = 0;
-		s->skipping = 0;
-		start = end + 1;
-	}
-	return n;
-}
-
-static size_t
-on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct stream *s = arg;
-	size_t n = size * nmemb;
-	int code;
-
-	if (n > 5 && strncmp(data, "HTTP/", 5) == 0 &&
-	    sscanf(data, "HTTP/%*s %d", &code) == 1)
-		s->status = code;
-	/* The empty line ends the headers: the stream is open. */
-	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
-		if (s->status == 200 && !s->connected) {
-			s->connected = 1;
-			log_info("following docker events", "host",
-			    s->d->socket ? s->d->socket : s->d->base);
-			/* Whatever happened while not following is read
-			 * from the lists. */
-			pthread_mutex_lock(&s->d->lock);
-			s->d->full_due = 1;
-			pthread_cond_broadcast(&s->d->cond);
-			pthread_mutex_unlock(&s->d->lock);
-		}
-	}
-	return n;
-}
-
-/* One connection to GET /events, until it ends. 1 if it was open. */
-static int
-stream_once(struct docker *d, const char *path, char err[ERR_MAX])
-{
-	struct stream s;
-	CURLcode cc;
-	CURL *c;
-
-	memset(&s, 0, sizeof(s));
-	s.d = d;
-	if ((c = handle(d, path)) == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
-		return 0;
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK)
-		transfer_error(c, cc, "/events", err);
-	else if (s.status != 200)
-		snprintf(err, ERR_MAX, "GET /events answered %d", s.status);
-	else
-		snprintf(err, ERR_MAX, "GET /events: the stream ended");
-	curl_easy_cleanup(c);
-	free(s.line);
-	return s.connected;
+	pthread_mutex_lock(&d->lock);
+	d->full_due = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void *
@@ -1023,7 +664,7 @@ events_main(void *arg)
 	if (f != NULL && cJSON_AddItemToObject(f, "type",
 	    cJSON_CreateStringArray(types, 3)) && cJSON_AddItemToObject(f,
 	    "event", cJSON_CreateStringArray(actions, 5)))
-		path = filtered("/events", f);
+		path = dockerapi_filtered("/events", f);
 	else
 		cJSON_Delete(f);
 	if (path == NULL) {
@@ -1031,7 +672,7 @@ events_main(void *arg)
 		return NULL;
 	}
 	while (!stopping(d)) {
-		if (stream_once(d, path, err)) {
+		if (dockerapi_events(d->api, path, on_event, on_open, d, err)) {
 			backoff = d->retry_min_ms;
 			failing = 0;
 		}
@@ -1072,8 +713,7 @@ docker_free(struct docker *d)
 	strv_free(d->node_labels, d->nnode_labels);
 	cJSON_Delete(d->nodes);
 	free(d->follows);
-	free(d->base);
-	free(d->socket);
+	dockerapi_free(d->api);
 	free(d->notify_label);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
@@ -1086,6 +726,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 {
 	pthread_condattr_t ca;
 	struct docker *d;
+	char shown[ERR_MAX];
 	size_t i;
 	int rc;
 
@@ -1100,7 +741,6 @@ docker_start(const struct docker_options *o, struct registry *r,
 	d->r = r;
 	d->parse = parse;
 	d->ctx = ctx;
-	d->reachable = -1;
 	d->poll_ms = o->poll_ms > 0 ? o->poll_ms : 30000;
 	d->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
@@ -1111,7 +751,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (docker_host_parse(o->host, &d->base, &d->socket, err) == -1)
+	if ((d->api = dockerapi_new(o->host, &d->stop, err)) == NULL)
 		goto fail;
 	if ((d->notify_label = strdup(o->notify_label)) == NULL)
 		goto nomem;
@@ -1132,8 +772,8 @@ docker_start(const struct docker_options *o, struct registry *r,
 		return NULL;
 	}
 	d->events_running = 1;
-	log_info("docker source started", "host", o->host, "notify_label",
-	    d->notify_label);
+	log_info("docker source started", "host", log_redact(o->host, shown,
+	    sizeof(shown)), "notify_label", d->notify_label);
 	return d;
 nomem:
 	snprintf(err, ERR_MAX, "out of memory");

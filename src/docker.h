@@ -2,12 +2,14 @@
  * tasks and nodes through the Docker Engine API and follows its event
  * stream, and applies what swarm-listener would have sent for them
  * (dockermap.h) through the same parser and registry calls as the HTTP
- * webhooks, so the webhooks keep working beside it. */
+ * webhooks, so the webhooks keep working beside it. The Engine API client
+ * is dockerapi.h. */
 #ifndef FLOWMON_DOCKER_H
 #define FLOWMON_DOCKER_H
 
 #include <stddef.h>
 
+#include "dockerapi.h"	/* docker_host_parse() */
 #include "listener.h"
 #include "service.h"
 
@@ -23,13 +25,6 @@ struct docker_options {
 	long		  retry_min_ms;	/* first backoff, 0: 1 s */
 	long		  retry_max_ms;	/* longest backoff, 0: 30 s */
 };
-
-/* How --docker-host reaches the engine: unix:///path/to.sock (socket set,
- * base "http://localhost"), tcp://HOST:PORT or http://HOST:PORT (base
- * "http://HOST:PORT"). *base and *socket (NULL when not a socket) are
- * malloc'd. 0, or -1 with err naming the URL. */
-int	 docker_host_parse(const char *url, char **base, char **socket,
-	    char err[ERR_MAX]);
 
 /* Starts the source: one thread reconciles (at once, then every poll_ms,
  * and for the services an event names), another follows the event

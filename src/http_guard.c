@@ -167,17 +167,16 @@ mutating(enum metrics_endpoint ep)
 }
 
 int
-http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
-    enum metrics_endpoint ep, char msg[ERR_MAX])
+http_guard_decide(const struct http_guard *g, enum metrics_endpoint ep,
+    const char *authorization, unsigned int nconns, char msg[ERR_MAX],
+    const char **reason)
 {
 	static const char *const why[] = {
 		[AUTH_MISSING] = "no credentials",
 		[AUTH_WRONG] = "wrong credentials",
 		[AUTH_MALFORMED] = "malformed Authorization header",
 	};
-	unsigned int n = __atomic_load_n(&g->nconns, __ATOMIC_RELAXED);
 	enum auth_result ar;
-	char addr[64];
 
 	/* ping is the health check: load must not make it fail, or an
 	 * orchestrator would restart a daemon that is merely busy (or a
@@ -190,23 +189,41 @@ http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
 		    g->lock_path : STORE_LOCK_FILE);
 		return 503;
 	}
-	if (g->max_connections > 0 && n > (unsigned long)g->max_connections) {
+	if (g->max_connections > 0 &&
+	    nconns > (unsigned long)g->max_connections) {
 		snprintf(msg, ERR_MAX, "too many connections (%u open, "
-		    "--max-connections %ld): retry later", n,
+		    "--max-connections %ld): retry later", nconns,
 		    g->max_connections);
 		return 429;
 	}
 	if (g->auth == NULL || (!mutating(ep) && g->open_reads))
 		return 0;
-	ar = auth_check(g->auth, MHD_lookup_connection_value(mc,
-	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
-	if (ar == AUTH_OK)
+	if ((ar = auth_check(g->auth, authorization)) == AUTH_OK)
 		return 0;
-	client_address(mc, addr, sizeof(addr));
-	log_info("request refused", "endpoint", metrics_endpoint_name(ep),
-	    "client", addr, "reason", why[ar]);
+	if (reason != NULL)
+		*reason = why[ar];
 	snprintf(msg, ERR_MAX, "authentication required: %s", why[ar]);
 	return 401;
+}
+
+int
+http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
+    enum metrics_endpoint ep, char msg[ERR_MAX])
+{
+	const char *reason = "";
+	char addr[64];
+	int code;
+
+	code = http_guard_decide(g, ep, MHD_lookup_connection_value(mc,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	    __atomic_load_n(&g->nconns, __ATOMIC_RELAXED), msg, &reason);
+	if (code == 401) {
+		client_address(mc, addr, sizeof(addr));
+		log_info("request refused", "endpoint",
+		    metrics_endpoint_name(ep), "client", addr, "reason",
+		    reason);
+	}
+	return code;
 }
 
 void

@@ -62,6 +62,15 @@ void	 http_guard_notify(void *cls, struct MHD_Connection *c,
  * not with --open-reads. */
 int	 http_guard_check(struct http_guard *g, struct MHD_Connection *mc,
 	    enum metrics_endpoint ep, char msg[ERR_MAX]);
+/* The decision of http_guard_check() on plain values, without
+ * libmicrohttpd: authorization is the request's Authorization header
+ * (NULL: none), nconns the connections open now, this one counted. 0 to
+ * serve, or the status code with msg; on a 401, *reason (reason may be
+ * NULL) says why in a few words fit for a log ("no credentials", "wrong
+ * credentials", "malformed Authorization header"), never a secret. */
+int	 http_guard_decide(const struct http_guard *g,
+	    enum metrics_endpoint ep, const char *authorization,
+	    unsigned int nconns, char msg[ERR_MAX], const char **reason);
 /* Headers a refusal needs: WWW-Authenticate challenges on 401, Retry-After
  * (and Connection: close) on 429 and 503. */
 void	 http_guard_headers(const struct http_guard *g,

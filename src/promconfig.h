@@ -1,8 +1,9 @@
 /* promconfig.h: Prometheus's main configuration (prometheus.yml) from
  * Docker Flow Monitor's environment variables, plus flowmon's own file_sd
- * job and rule glob, emitted by libyaml. promconfig.c is pure (buffers in,
- * a buffer out); reading CONFIGS_DIR and writing the file is IO at its
- * edge (promconfig_io.c), through the store.
+ * job and rule glob, emitted by libyaml. promconfig.c, promconfig_tree.c
+ * and promconfig_yaml.c are pure (buffers in, a buffer out); reading
+ * CONFIGS_DIR and writing the file is IO at its edge (promconfig_io.c),
+ * through the store.
  *
  * Variables read (names as DFM documents them; keys are lower-cased, `__`
  * goes one level down, a `_<n>` suffix is item n of a list, from 1):

@@ -1,6 +1,6 @@
 /* promconfig_io.c: the IO at the edge of the config generator: reads the
  * scrape files of CONFIGS_DIR and writes prometheus.yml, both through the
- * store (its bounded reader, its atomic writer); promconfig.c stays pure.
+ * store (its bounded reader, its atomic writer); the rest stays pure.
  * Start-up code only: allocation failure aborts. */
 #include <errno.h>
 #include <limits.h>

@@ -1,0 +1,476 @@
+/* dockerapi.c: the Docker Engine API over libcurl, for the Docker source:
+ * a unix socket or a TCP port, GETs of JSON with a bounded body, and the
+ * /events stream cut into lines.
+ *
+ * Reachability is the one thing it remembers: the first failure after a
+ * success and the first success after a failure are logged, so a Docker
+ * that is down for a day costs two lines. Only the worker thread asks
+ * questions (dockerapi_get_json), so that memory needs no lock; the event
+ * thread reads only what dockerapi_new() set.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#include "dockerapi.h"
+#include "log.h"
+
+#define DOCKER_CONNECT_MS	5000
+#define DOCKER_TOTAL_MS		60000
+#define DOCKER_BODY_MAX		(256L << 20)
+#define DOCKER_LINE_MAX		(1L << 20)	/* one event */
+
+struct dockerapi {
+	char		*base;		/* http://... */
+	char		*socket;	/* unix socket path, or NULL */
+	char		*shown;		/* socket or base, redacted */
+	const int	*stop;		/* atomic, the caller's */
+	int		 reachable;	/* last answer: 1 ok, 0 not, -1 none */
+};
+
+static int
+stopping(const struct dockerapi *api)
+{
+	return __atomic_load_n(api->stop, __ATOMIC_RELAXED);
+}
+
+int
+docker_host_parse(const char *url, char **base, char **socket,
+    char err[ERR_MAX])
+{
+	char shown[ERR_MAX];
+	const char *p, *rest;
+	size_t len;
+
+	*base = *socket = NULL;
+	/* A tcp:// URL could carry user:password: never quoted as given. */
+	log_redact(url, shown, sizeof(shown));
+	for (p = url; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			/* A blank can hide where a password ends from
+			 * log_redact(): with any userinfo, not quoted. */
+			snprintf(err, ERR_MAX, "--docker-host \"%.200s\" holds "
+			    "a space or control character", strchr(url, '@') ?
+			    "..." : shown);
+			return -1;
+		}
+	}
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/' &&
+	    strncasecmp(url, "unix://", 7) != 0)
+		len--;
+	if (strncasecmp(url, "unix://", 7) == 0) {
+		rest = url + 7;
+		if (*rest != '/' || rest[1] == '\0')
+			goto bad;
+		if ((*socket = strdup(rest)) == NULL ||
+		    (*base = strdup("http://localhost")) == NULL)
+			goto nomem;
+		return 0;
+	}
+	if (strncasecmp(url, "tcp://", 6) == 0)
+		rest = url + 6;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else
+		goto bad;
+	if ((size_t)(rest - url) >= len || strpbrk(rest, "?#@") != NULL)
+		goto bad;
+	if (asprintf(base, "http://%.*s", (int)(len - (size_t)(rest - url)),
+	    rest) < 0) {
+		*base = NULL;
+		goto nomem;
+	}
+	return 0;
+nomem:
+	free(*socket);
+	*socket = NULL;
+	snprintf(err, ERR_MAX, "out of memory");
+	return -1;
+bad:
+	snprintf(err, ERR_MAX, "--docker-host \"%.200s\" is not "
+	    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT", shown);
+	return -1;
+}
+
+struct dockerapi *
+dockerapi_new(const char *url, const int *stop, char err[ERR_MAX])
+{
+	struct dockerapi *api;
+	char shown[ERR_MAX];
+
+	if ((api = calloc(1, sizeof(*api))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	api->stop = stop;
+	api->reachable = -1;
+	if (docker_host_parse(url, &api->base, &api->socket, err) == -1)
+		goto fail;
+	log_redact(api->socket ? api->socket : api->base, shown,
+	    sizeof(shown));
+	if ((api->shown = strdup(shown)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	return api;
+fail:
+	dockerapi_free(api);
+	return NULL;
+}
+
+void
+dockerapi_free(struct dockerapi *api)
+{
+	if (api == NULL)
+		return;
+	free(api->base);
+	free(api->socket);
+	free(api->shown);
+	free(api);
+}
+
+const char *
+dockerapi_shown(const struct dockerapi *api)
+{
+	return api->shown;
+}
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return stopping(arg);	/* non-zero aborts the transfer */
+}
+
+/* A handle for GET base+path, aborted when the source stops. */
+static CURL *
+handle(struct dockerapi *api, const char *path)
+{
+	char *url;
+	CURL *c;
+
+	if (asprintf(&url, "%s%s", api->base, path) < 0)
+		return NULL;
+	if ((c = curl_easy_init()) == NULL) {
+		free(url);
+		return NULL;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	free(url);	/* libcurl keeps its own copy */
+	if (api->socket != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, api->socket);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)DOCKER_CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, api);
+	return c;
+}
+
+/* What a failed transfer says, with the connect errno (a socket without
+ * permission, a socket that is not there) when there is one. */
+static void
+transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
+{
+	long os = 0;
+
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os);
+	snprintf(err, ERR_MAX, "GET %.200s: %s%s%s%s", path,
+	    curl_easy_strerror(cc), os != 0 ? " (" : "",
+	    os != 0 ? strerror((int)os) : "", os != 0 ? ")" : "");
+}
+
+/*
+ * Questions: one GET, one JSON answer.
+ */
+
+struct body {
+	char	*p;
+	size_t	 len;
+	int	 too_big;
+};
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+	char *np;
+
+	if (b->len + n > (size_t)DOCKER_BODY_MAX) {
+		b->too_big = 1;
+		return 0;
+	}
+	if ((np = realloc(b->p, b->len + n + 1)) == NULL)
+		return 0;
+	memcpy(np + b->len, data, n);
+	b->len += n;
+	np[b->len] = '\0';
+	b->p = np;
+	return n;
+}
+
+/* Logs the first failure after a success and the first success after a
+ * failure, so a Docker that is down for a day costs two lines. */
+static void
+note_reachable(struct dockerapi *api, int ok, const char *error)
+{
+	if (ok && api->reachable != 1)
+		log_info("docker answering", "host", api->shown);
+	else if (!ok && api->reachable != 0)
+		log_warn("docker not answering, will retry", "host",
+		    api->shown, "error", error);
+	else if (!ok)
+		log_debug("docker not answering", "error", error);
+	api->reachable = ok;
+}
+
+void
+dockerapi_unclear(struct dockerapi *api, const char *why)
+{
+	note_reachable(api, 0, why);
+}
+
+int
+dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
+    long *code)
+{
+	struct body b = { NULL, 0, 0 };
+	char err[ERR_MAX];
+	CURLcode cc;
+	CURL *c;
+
+	*json = NULL;
+	*code = 0;
+	if ((c = handle(api, path)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DOCKER_TOTAL_MS);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	if (cc != CURLE_OK && b.too_big)
+		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
+		    path);
+	else if (cc != CURLE_OK)
+		transfer_error(c, cc, path, err);
+	curl_easy_cleanup(c);
+	if (stopping(api))
+		goto fail;
+	if (cc != CURLE_OK) {
+		note_reachable(api, 0, err);
+		goto fail;
+	}
+	*json = b.p != NULL ? cJSON_ParseWithLength(b.p, b.len) : NULL;
+	if (*json == NULL || (*code != 200 && *code != 404) ||
+	    (*code == 404 && !cJSON_IsObject(*json))) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(*json,
+		    "message");
+
+		/* Docker says why in {"message": ...}. */
+		snprintf(err, ERR_MAX, "GET %.200s answered %ld%s%.200s", path,
+		    *code, *json == NULL ? " without JSON" : cJSON_IsString(m) ?
+		    ": " : "", cJSON_IsString(m) ? m->valuestring : "");
+		note_reachable(api, 0, err);
+		goto fail;
+	}
+	note_reachable(api, 1, NULL);
+	free(b.p);
+	return 0;
+fail:
+	cJSON_Delete(*json);
+	*json = NULL;
+	free(b.p);
+	return -1;
+}
+
+int
+dockerapi_get_list(struct dockerapi *api, const char *path, cJSON **arr)
+{
+	long code;
+
+	if (path == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (dockerapi_get_json(api, path, arr, &code) == -1)
+		return -1;
+	if (code != 200 || !cJSON_IsArray(*arr)) {
+		note_reachable(api, 0, "a list that is not a JSON array");
+		cJSON_Delete(*arr);
+		*arr = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Paths and filters.
+ */
+
+char *
+dockerapi_filtered(const char *path, cJSON *filters)
+{
+	char *json = cJSON_PrintUnformatted(filters), *esc = NULL, *out = NULL;
+
+	cJSON_Delete(filters);
+	if (json != NULL && (esc = curl_easy_escape(NULL, json, 0)) != NULL &&
+	    asprintf(&out, "%s?filters=%s", path, esc) < 0)
+		out = NULL;
+	curl_free(esc);
+	cJSON_free(json);
+	return out;
+}
+
+cJSON *
+dockerapi_filter(const char *key, const char *value, const char *key2,
+    const char *value2)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *one[1] = { value }, *two[1] = { value2 };
+
+	if (o == NULL ||
+	    !cJSON_AddItemToObject(o, key, cJSON_CreateStringArray(one, 1)) ||
+	    (key2 != NULL && !cJSON_AddItemToObject(o, key2,
+	    cJSON_CreateStringArray(two, 1)))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *
+dockerapi_path(const char *prefix, const char *segment)
+{
+	char *esc, *path;
+
+	if ((esc = curl_easy_escape(NULL, segment, 0)) == NULL)
+		return NULL;
+	if (asprintf(&path, "%s%s", prefix, esc) < 0)
+		path = NULL;
+	curl_free(esc);
+	return path;
+}
+
+/*
+ * The event stream.
+ */
+
+struct stream {
+	struct dockerapi	*api;
+	dockerapi_line_fn	 on_line;
+	dockerapi_open_fn	 on_open;
+	void			*arg;
+	char			*line;
+	size_t			 len;
+	int			 skipping;	/* in a line over DOCKER_LINE_MAX */
+	int			 status;	/* HTTP status of the answer */
+	int			 connected;	/* a 200 came */
+};
+
+static size_t
+on_stream(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct stream *s = arg;
+	size_t n = size * nmemb, start = 0, end;
+	char *nl, *eol;
+
+	if (s->status != 200)
+		return n;	/* an error body: the status says it all */
+	while (start < n) {
+		eol = memchr(data + start, '\n', n - start);
+		end = eol != NULL ? (size_t)(eol - data) : n;
+		/* data[start, end) is (the rest of) one line. */
+		if (s->skipping || s->len + (end - start) >
+		    (size_t)DOCKER_LINE_MAX) {
+			s->skipping = 1;
+			s->len = 0;
+		} else if (end > start) {
+			if ((nl = realloc(s->line, s->len + (end - start) +
+			    1)) == NULL)
+				return 0;
+			memcpy(nl + s->len, data + start, end - start);
+			s->line = nl;
+			s->len += end - start;
+		}
+		if (eol == NULL)
+			break;
+		if (!s->skipping && s->len > 0)
+			s->on_line(s->arg, s->line, s->len);
+		s->len = 0;
+		s->skipping = 0;
+		start = end + 1;
+	}
+	return n;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct stream *s = arg;
+	size_t n = size * nmemb;
+	int code;
+
+	if (n > 5 && strncmp(data, "HTTP/", 5) == 0 &&
+	    sscanf(data, "HTTP/%*s %d", &code) == 1)
+		s->status = code;
+	/* The empty line ends the headers: the stream is open. */
+	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
+		if (s->status == 200 && !s->connected) {
+			s->connected = 1;
+			log_info("following docker events", "host",
+			    s->api->shown);
+			s->on_open(s->arg);
+		}
+	}
+	return n;
+}
+
+int
+dockerapi_events(struct dockerapi *api, const char *path,
+    dockerapi_line_fn on_line, dockerapi_open_fn on_open, void *arg,
+    char err[ERR_MAX])
+{
+	struct stream s;
+	CURLcode cc;
+	CURL *c;
+
+	memset(&s, 0, sizeof(s));
+	s.api = api;
+	s.on_line = on_line;
+	s.on_open = on_open;
+	s.arg = arg;
+	if ((c = handle(api, path)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return 0;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		transfer_error(c, cc, "/events", err);
+	else if (s.status != 200)
+		snprintf(err, ERR_MAX, "GET /events answered %d", s.status);
+	else
+		snprintf(err, ERR_MAX, "GET /events: the stream ended");
+	curl_easy_cleanup(c);
+	free(s.line);
+	return s.connected;
+}
