@@ -2,7 +2,9 @@
  * either flowmon's (byte for byte what the registry wrote), flowmon's but
  * edited by hand, or an operator's (flowmon wrote no file of that name).
  * Files flowmon did not write are left alone but validated; a valid hand
- * edit of a rule file asks for the usual debounced reload. */
+ * edit of a rule file asks for the usual debounced reload. A file of
+ * flowmon's missing from a scan is written again from its record by the
+ * registry (registry_heal) at once. */
 #ifndef FLOWMON_FILES_H
 #define FLOWMON_FILES_H
 
