@@ -21,8 +21,12 @@ enum {
 	O_MAX_ALERTS, O_MAX_RULE_BYTES,
 	O_HELP, O_VERSION,
 	O_DNS_REFRESH, O_LISTENER_PRUNE, O_GET_NODES_URL,
-	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS
+	O_PROMETHEUS_CONFIG, O_RUN_PROMETHEUS,
+	O_RELOAD_MAX_DELAY
 };
+
+/* --reload-max-delay's default, as --help shows it. */
+#define RELOAD_MAX_DELAY_DEFAULT	"10x-reload-delay"
 
 struct option_doc {
 	int		 id;
@@ -92,6 +96,9 @@ static const struct option_doc config_docs[] = {
 	  "write Prometheus's config here at start from DFM's variables" },
 	{ O_RUN_PROMETHEUS, "run-prometheus", "PATH", "FLOWMON_RUN_PROMETHEUS",
 	  "", "run and supervise Prometheus, ARG_* as its flags" },
+	{ O_RELOAD_MAX_DELAY, "reload-max-delay", "DURATION",
+	  "FLOWMON_RELOAD_MAX_DELAY", RELOAD_MAX_DELAY_DEFAULT,
+	  "longest wait of a pending reload" },
 	{ O_HELP, "help", NULL, NULL, NULL, "show this help" },
 	{ O_VERSION, "version", NULL, NULL, NULL, "show the version" },
 };
@@ -411,6 +418,18 @@ apply(struct config *c, int id, const char *v, const char *what,
 	case O_MAX_RULE_BYTES:
 		return count_arg(v, 1024, 64L << 20, &c->max_rule_bytes, what,
 		    "byte", err);
+	case O_RELOAD_MAX_DELAY:
+		/* The default is settled in config_parse(), once
+		 * --reload-delay is known. */
+		if (strcmp(v, RELOAD_MAX_DELAY_DEFAULT) == 0)
+			c->reload_max_delay_ms = -1;
+		else if ((c->reload_max_delay_ms =
+		    config_duration_ms(v)) <= 0) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" is not a duration "
+			    "above 0", what, v);
+			return -1;
+		}
+		break;
 	}
 	return 0;
 }
@@ -472,6 +491,8 @@ config_parse(struct config *c, int argc, char **argv, char err[ERR_MAX])
 		    argv[optind]);
 		return -1;
 	}
+	if (c->reload_max_delay_ms < 0)
+		c->reload_max_delay_ms = 10 * c->reload_delay_ms;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
 		return -1;

@@ -42,6 +42,7 @@ struct config {
 	size_t	 ntarget_labels;
 	char	**node_labels;
 	size_t	 nnode_labels;
+	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
 };
 
 /* Fills c from argv and the environment. Returns 0 to run, 1 when --help

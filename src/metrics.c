@@ -15,6 +15,8 @@ static uint64_t m_requests[M_EP_COUNT][M_NCODES + 1];
 static uint64_t m_written[M_FILE_COUNT];
 static uint64_t m_removed[M_FILE_COUNT];
 static uint64_t m_errors[M_FILE_COUNT];
+static uint64_t m_promtool_runs;
+static uint64_t m_promtool_files;
 
 static const char *const m_ep_names[M_EP_COUNT] = {
 	"reconfigure", "remove", "node_reconfigure", "node_remove", "ping",
@@ -23,6 +25,18 @@ static const char *const m_ep_names[M_EP_COUNT] = {
 static const char *const m_file_names[M_FILE_COUNT] = {
 	"targets", "rules", "state", "nodes",
 };
+
+void
+metrics_promtool_run(void)
+{
+	__atomic_add_fetch(&m_promtool_runs, 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_promtool_files(size_t n)
+{
+	__atomic_add_fetch(&m_promtool_files, (uint64_t)n, __ATOMIC_RELAXED);
+}
 
 const char *
 metrics_endpoint_name(enum metrics_endpoint ep)
@@ -139,5 +153,16 @@ metrics_render(struct metrics_buf *b)
 	    "Files removed, by kind.", m_removed);
 	rc |= file_family(b, "flowmon_write_errors_total",
 	    "Failed writes or removes in the data dir, by kind.", m_errors);
+	rc |= metrics_append(b, "# HELP flowmon_promtool_runs_total promtool "
+	    "processes started for rule checks.\n"
+	    "# TYPE flowmon_promtool_runs_total counter\n"
+	    "flowmon_promtool_runs_total %llu\n"
+	    "# HELP flowmon_promtool_files_total Rule files checked by "
+	    "promtool (many per process).\n"
+	    "# TYPE flowmon_promtool_files_total counter\n"
+	    "flowmon_promtool_files_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&m_promtool_runs,
+	    __ATOMIC_RELAXED), (unsigned long long)__atomic_load_n(
+	    &m_promtool_files, __ATOMIC_RELAXED));
 	return rc ? -1 : 0;
 }

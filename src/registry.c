@@ -128,6 +128,7 @@ registry_free(struct registry *r)
 			service_free(e->svc);
 			pthread_mutex_destroy(&e->lock);
 			strv_free(e->addrs, e->naddrs);
+			free(e->parked);
 			free(e->invalid);
 			free(e->rejected);
 			free(e->name);
@@ -315,9 +316,9 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 	if (kind == STORE_RULES) {
 		e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1,
 		    __ATOMIC_RELAXED);
-		e->rules_dirty = 1;
 		/* A request supersedes a test reload's set-aside. */
-		e->parked = 0;
+		free(e->parked);
+		e->parked = NULL;
 	}
 	return 1;
 }
@@ -357,9 +358,20 @@ reg_sync(struct registry *r, struct entry *e, const char *rules,
 			goto out;
 		rules = own;
 	}
-	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen, err)) == -1)
+	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen,
+	    err)) == -1)
 		goto out;
 	res->wrote_targets |= c;
+	if (e->parked != NULL) {
+		/* Set aside for a test reload: it stays out while the record
+		 * still renders to it; a new record takes precedence. */
+		if (rules != NULL && reg_hash(rules, rlen) == e->h_parked) {
+			rc = 0;
+			goto out;
+		}
+		free(e->parked);
+		e->parked = NULL;
+	}
 	if (e->has_rejected && rules != NULL &&
 	    reg_hash(rules, rlen) == e->h_rejected) {
 		/* The very file Prometheus refused: it stays quarantined

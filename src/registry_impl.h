@@ -27,9 +27,13 @@ struct entry {
 	uint64_t	 h_targets;
 	uint64_t	 h_rules;
 	char		*invalid;	/* record on disk that does not parse */
-	uint64_t	 rules_seq;	/* r->rules_seq of the last rules/ change */
-	int		 rules_dirty;	/* changed since the last good reload */
-	int		 parked;	/* set aside for a test reload */
+	uint64_t	 rules_seq;	/* r->rules_seq at its last change */
+	int		 has_accepted;	/* accepted/<name>.yml: what */
+	uint64_t	 h_accepted;	/* Prometheus last loaded */
+	char		*parked;	/* the file under test, while rules/
+					   holds the accepted one (or none) */
+	size_t		 parked_len;
+	uint64_t	 h_parked;
 	char		*rejected;	/* why its rule file is set aside */
 	int		 has_rejected;	/* rejected/<name>.yml exists */
 	uint64_t	 h_rejected;
@@ -62,7 +66,7 @@ struct registry {
 	size_t			 nactive;	/* atomic */
 	size_t			 nremoved;	/* atomic */
 	uint64_t		 gen;		/* atomic, bumped per change */
-	uint64_t		 rules_seq;	/* atomic, bumped per rules/ change */
+	uint64_t		 rules_seq;	/* atomic, per rules/ change */
 	uint64_t		 dns_wanted;	/* atomic */
 	struct promtool		*pt;		/* NULL: own checks only */
 	const struct quota	*lim;		/* NULL: no bounds */

@@ -196,6 +196,8 @@ load_service(const char *name, void *arg)
 	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
 	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
 	    &e->h_rejected);
+	probe_output(r, STORE_ACCEPTED, name, &e->has_accepted,
+	    &e->h_accepted);
 	if (e->has_rejected && e->rejected == NULL) {
 		e->rejected = strdup("Prometheus refused this rule file before "
 		    "flowmon restarted (kept in rejected/)");

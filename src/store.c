@@ -57,6 +57,7 @@ static const struct {
 	[STORE_STATE] =		{ "state",	".json" },
 	[STORE_NODES] =		{ "nodes",	".json" },
 	[STORE_REJECTED] =	{ "rejected",	".yml" },
+	[STORE_ACCEPTED] =	{ "accepted",	".yml" },
 };
 
 static atomic_ulong store_seq;
@@ -624,4 +625,67 @@ fail:
 		closedir(d);
 	errno = saved;
 	return -1;
+}
+
+int
+store_link(struct store *st, enum store_kind from, enum store_kind to,
+    const char *name, char err[ERR_MAX])
+{
+	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 32];
+	char *buf = NULL;
+	size_t len;
+	int saved, rc;
+
+	if (store_check(st, from, name, err) == -1 ||
+	    store_check(st, to, name, err) == -1)
+		return -1;
+	store_file(from, name, src);
+	store_file(to, name, dst);
+	/* The temp-name rule of store_write(), so a crash leaves nothing a
+	 * glob sees and the next start sweeps it. */
+	snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%lu", dst, (long)getpid(),
+	    atomic_fetch_add(&store_seq, 1));
+	if (linkat(st->dirfd[from], src, st->dirfd[to], tmp, 0) == 0) {
+		if (renameat(st->dirfd[to], tmp, st->dirfd[to], dst) == 0)
+			return 0;
+		saved = errno;
+		unlinkat(st->dirfd[to], tmp, 0);
+		snprintf(err, ERR_MAX, "cannot rename temp link to "
+		    "%s/%.200s: %s", store_kinds[to].dir, dst,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+	    errno != ENOTSUP) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot link %s/%.200s to %s: %s",
+		    store_kinds[from].dir, src, store_kinds[to].dir,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	/* No hard links here: a copy does the same job. */
+	if (store_read(st, from, name, 64 << 20, &buf, &len, err) == -1)
+		return -1;
+	rc = store_write(st, to, name, buf, len, err);
+	free(buf);
+	return rc;
+}
+
+int
+store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX])
+{
+	if (st == NULL || (unsigned)kind >= STORE_NKINDS ||
+	    st->dirfd[kind] == -1) {
+		snprintf(err, ERR_MAX, "store: cannot sync kind %d", (int)kind);
+		errno = EINVAL;
+		return -1;
+	}
+	if (fsync(st->dirfd[kind]) == -1) {
+		snprintf(err, ERR_MAX, "cannot fsync directory %s: %s",
+		    store_kinds[kind].dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

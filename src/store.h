@@ -10,13 +10,16 @@
 
 /* The directories of a data dir, each with its file extension:
  * targets/<name>.json, rules/<name>.yml, state/<name>.json,
- * nodes/<id>.json, rejected/<name>.yml. */
+ * nodes/<id>.json, rejected/<name>.yml, accepted/<name>.yml (flowmon's
+ * record of the rule file Prometheus last loaded, see registry_rules.c;
+ * like state/, outside both Prometheus globs). */
 enum store_kind {
 	STORE_TARGETS,
 	STORE_RULES,
 	STORE_STATE,
 	STORE_NODES,
 	STORE_REJECTED,
+	STORE_ACCEPTED,
 	STORE_NKINDS
 };
 
@@ -71,6 +74,15 @@ int	 store_read(struct store *st, enum store_kind kind, const char *name,
 typedef int (*store_scan_fn)(const char *name, void *ctx);
 int	 store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	    void *ctx, char err[ERR_MAX]);
+
+/* Makes <to>/<name> the same file as <from>/<name> (a hard link, or a
+ * copy where the file system has none), replacing it atomically. The
+ * directory of to is not fsync'd: store_sync() does that once for many. */
+int	 store_link(struct store *st, enum store_kind from, enum store_kind to,
+	    const char *name, char err[ERR_MAX]);
+/* fsyncs the directory of kind, making the links and removes since
+ * durable. */
+int	 store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX]);
 
 /* The extension of a kind, with its dot: ".json" or ".yml". */
 const char *store_ext(enum store_kind kind);
