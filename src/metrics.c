@@ -17,6 +17,7 @@ static uint64_t m_removed[M_FILE_COUNT];
 static uint64_t m_errors[M_FILE_COUNT];
 static uint64_t m_promtool_runs;
 static uint64_t m_promtool_files;
+static uint64_t m_promtool_batches;
 
 static const char *const m_ep_names[M_EP_COUNT] = {
 	"reconfigure", "remove", "node_reconfigure", "node_remove", "ping",
@@ -33,9 +34,10 @@ metrics_promtool_run(void)
 }
 
 void
-metrics_promtool_files(size_t n)
+metrics_promtool_batch(size_t n)
 {
 	__atomic_add_fetch(&m_promtool_files, (uint64_t)n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&m_promtool_batches, 1, __ATOMIC_RELAXED);
 }
 
 const char *
@@ -160,9 +162,14 @@ metrics_render(struct metrics_buf *b)
 	    "# HELP flowmon_promtool_files_total Rule files checked by "
 	    "promtool (many per process).\n"
 	    "# TYPE flowmon_promtool_files_total counter\n"
-	    "flowmon_promtool_files_total %llu\n",
+	    "flowmon_promtool_files_total %llu\n"
+	    "# HELP flowmon_promtool_batches_total Batches of rule files "
+	    "waiting at the same moment, each checked in one go.\n"
+	    "# TYPE flowmon_promtool_batches_total counter\n"
+	    "flowmon_promtool_batches_total %llu\n",
 	    (unsigned long long)__atomic_load_n(&m_promtool_runs,
 	    __ATOMIC_RELAXED), (unsigned long long)__atomic_load_n(
-	    &m_promtool_files, __ATOMIC_RELAXED));
+	    &m_promtool_files, __ATOMIC_RELAXED), (unsigned long long)
+	    __atomic_load_n(&m_promtool_batches, __ATOMIC_RELAXED));
 	return rc ? -1 : 0;
 }

@@ -35,9 +35,10 @@ void	 metrics_file_written(enum metrics_file kind);
 void	 metrics_file_removed(enum metrics_file kind);
 /* Counts one failed write or remove. */
 void	 metrics_write_error(enum metrics_file kind);
-/* Counts one promtool process started, and n rule files it checked. */
+/* Counts one promtool process started, and one batch of n rule files
+ * checked together. */
 void	 metrics_promtool_run(void);
-void	 metrics_promtool_files(size_t n);
+void	 metrics_promtool_batch(size_t n);
 /* Name of an endpoint as used in the `endpoint` label. */
 const char *metrics_endpoint_name(enum metrics_endpoint ep);
 

@@ -1,8 +1,8 @@
 /* promtool.c: `promtool check rules` as child processes, with rule files
  * waiting at the same moment checked by one process.
  *
- * Runs. A run is one promtool process started with PROMTOOL_SLOTS
- * arguments /dev/fd/3, /dev/fd/4, ..., each the read end of a pipe whose
+ * Runs. A run is one promtool process started with up to
+ * PROMTOOL_SLOTS_MAX arguments /dev/fd/3, /dev/fd/4, ..., each the read end of a pipe whose
  * write end flowmon keeps. promtool checks its arguments in order: it
  * prints "Checking <arg>" and then blocks reading that pipe until flowmon
  * writes a rule file into it and closes it; then it prints the verdict
@@ -10,7 +10,7 @@
  * each line prefixed by "<arg>: ", on stderr) and goes on to the next
  * argument. So one process serves many files, fed batch after batch, and
  * the cost of starting it (most of a check's time and CPU) is paid once
- * per PROMTOOL_SLOTS files instead of once per file; a spare run is started
+ * per run instead of once per file; a spare run is started
  * ahead of need so that a batch rarely waits for one to start. Verdicts
  * are read from stdout alone, which never carries rule text: a reason
  * quoting the rule cannot fake another file's verdict. When the last slot
@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,10 +44,12 @@
 #include "promtool.h"
 
 #define PROMTOOL_TIMEOUT_MS	20000	/* one batch, feeding to verdicts */
-#define PROMTOOL_SLOTS		32	/* files per process */
-#define PROMTOOL_MAX_PROCS	4	/* fds: (SLOTS + 2) per process */
+#define PROMTOOL_SLOTS_MIN	8	/* files per process, at least */
+#define PROMTOOL_SLOTS_MAX	256	/* and at most */
+#define PROMTOOL_MAX_PROCS	4
 #define PROMTOOL_FD0		3	/* the child's first input fd */
-#define PROMTOOL_HIGH_FD	64	/* parent fds are moved above this */
+/* Parent fds are moved above the child's range before a spawn. */
+#define PROMTOOL_HIGH_FD	(PROMTOOL_FD0 + PROMTOOL_SLOTS_MAX + 1)
 #define PROMTOOL_ERR_MAX	(64 * 1024)	/* stderr kept per batch */
 
 extern char **environ;
@@ -58,28 +61,35 @@ struct run {
 	int		 out;		/* its stdout, stderr (read ends) */
 	int		 errfd;
 	int		 nslots;
-	int		 in[PROMTOOL_SLOTS];	/* write ends; -1 once fed */
-	char		*arg[PROMTOOL_SLOTS];	/* its arguments */
+	int		*in;		/* write ends; -1 once fed */
+	char		**arg;		/* its arguments */
+	int		*ok;		/* the slot's "SUCCESS" was seen */
 	int		 fed;		/* slots fed so far */
 	int		 seen;		/* index of the last "Checking" + 1 */
-	int		 ok[PROMTOOL_SLOTS];	/* its "SUCCESS" was seen */
 	char		 line[1024];	/* stdout's partial line */
 	size_t		 llen;
 	int		 dead;		/* exited or given up on */
+};
+
+/* A caller waiting for its files; woken alone, when they are all in or
+ * when it may lead the next batch. */
+struct waiter {
+	pthread_cond_t		 cond;
+	size_t			 left;		/* its files not checked yet */
 };
 
 /* A file waiting in the queue. */
 struct item {
 	struct item		*next;
 	struct promtool_file	*f;
-	int			 done;
+	struct waiter		*w;
 };
 
 struct promtool {
 	char		*path;
 	int		 max_procs;
+	int		 slots;		/* files per process */
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
 	struct item	*head, *tail;	/* the queue */
 	struct run	*idle;		/* runs with slots left, not in use */
 	int		 nprocs;	/* processes alive or being started */
@@ -117,10 +127,14 @@ run_free(struct run *run)
 	if (run == NULL)
 		return;
 	for (i = 0; i < run->nslots; i++) {
-		if (run->in[i] != -1)
+		if (run->in != NULL && run->in[i] != -1)
 			close(run->in[i]);
-		free(run->arg[i]);
+		if (run->arg != NULL)
+			free(run->arg[i]);
 	}
+	free(run->in);
+	free(run->arg);
+	free(run->ok);
 	if (run->out != -1)
 		close(run->out);
 	if (run->errfd != -1)
@@ -141,18 +155,27 @@ run_start(const char *promtool, int nslots, const char *const *paths,
     char err[ERR_MAX])
 {
 	posix_spawn_file_actions_t fa;
-	char *argv[PROMTOOL_SLOTS + 4];
-	int rd[PROMTOOL_SLOTS], po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	char **argv = NULL;
+	int *rd = NULL, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
 	struct run *run;
 	int i, rc = -1, e;
 
-	if ((run = calloc(1, sizeof(*run))) == NULL) {
+	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	    (run->in = calloc((size_t)nslots, sizeof(*run->in))) == NULL ||
+	    (run->arg = calloc((size_t)nslots, sizeof(*run->arg))) == NULL ||
+	    (run->ok = calloc((size_t)nslots, sizeof(*run->ok))) == NULL ||
+	    (rd = calloc((size_t)nslots, sizeof(*rd))) == NULL ||
+	    (argv = calloc((size_t)nslots + 4, sizeof(*argv))) == NULL) {
+		if (run != NULL)
+			run->nslots = 0;
+		run_free(run);
+		free(rd);
 		snprintf(err, ERR_MAX, "out of memory");
 		return NULL;
 	}
 	run->nslots = nslots;
 	run->out = run->errfd = -1;
-	for (i = 0; i < PROMTOOL_SLOTS; i++)
+	for (i = 0; i < nslots; i++)
 		run->in[i] = rd[i] = -1;
 	posix_spawn_file_actions_init(&fa);
 	for (i = 0; i < nslots; i++) {
@@ -213,9 +236,11 @@ sys:
 	snprintf(err, ERR_MAX, "cannot run promtool: %s", strerror(errno));
 out:
 	posix_spawn_file_actions_destroy(&fa);
-	for (i = 0; i < PROMTOOL_SLOTS; i++)
+	for (i = 0; i < nslots; i++)
 		if (rd[i] != -1)
 			close(rd[i]);
+	free(rd);
+	free(argv);
 	if (po[0] != -1)
 		close(po[0]);
 	if (po[1] != -1)
@@ -484,6 +509,8 @@ struct promtool *
 promtool_new(const char *path, int max_procs, char err[ERR_MAX])
 {
 	struct promtool *pt;
+	struct rlimit rl;
+	long slots;
 
 	if ((pt = calloc(1, sizeof(*pt))) == NULL ||
 	    (pt->path = strdup(path)) == NULL) {
@@ -497,11 +524,17 @@ promtool_new(const char *path, int max_procs, char err[ERR_MAX])
 			max_procs = PROMTOOL_MAX_PROCS;
 	}
 	pt->max_procs = max_procs < 1 ? 1 : max_procs;
+	/* A quarter of the descriptors this process may open, shared by its
+	 * runs (each holds one pipe end per slot). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024;
+	slots = (long)(rl.rlim_cur / 4) / pt->max_procs - 2;
+	pt->slots = slots < PROMTOOL_SLOTS_MIN ? PROMTOOL_SLOTS_MIN :
+	    slots > PROMTOOL_SLOTS_MAX ? PROMTOOL_SLOTS_MAX : (int)slots;
 	pthread_mutex_init(&pt->lock, NULL);
-	pthread_cond_init(&pt->cond, NULL);
 	/* One run started ahead, so the first check does not wait for it;
 	 * if promtool cannot run, the checks say so. */
-	if ((pt->idle = run_start(pt->path, PROMTOOL_SLOTS, NULL,
+	if ((pt->idle = run_start(pt->path, pt->slots, NULL,
 	    err)) != NULL)
 		pt->nprocs = 1;
 	err[0] = '\0';
@@ -521,7 +554,6 @@ promtool_free(struct promtool *pt)
 		run->dead = 1;
 		run_free(run);
 	}
-	pthread_cond_destroy(&pt->cond);
 	pthread_mutex_destroy(&pt->lock);
 	free(pt->path);
 	free(pt);
@@ -542,26 +574,54 @@ take(struct promtool *pt, struct item **batch, int room)
 	return n;
 }
 
+/* Takes an idle run off the list (lock held), preferring one that is
+ * ready: it printed "Checking" for its next slot, so its start-up (most of
+ * a check's cost) is behind it. NULL when none is idle. */
+static struct run *
+pick(struct promtool *pt)
+{
+	struct run **rp, **best = NULL, *run;
+
+	for (rp = &pt->idle; (run = *rp) != NULL;) {
+		if (run->seen <= run->fed && read_stdout(run) != 0) {
+			/* It went away while idle (killed?): forget it. */
+			*rp = run->next;
+			run->dead = 1;
+			run_free(run);
+			pt->nprocs--;
+			continue;
+		}
+		if (best == NULL || run->seen > run->fed)
+			best = rp;
+		if (run->seen > run->fed)
+			break;
+		rp = &run->next;
+	}
+	if (best == NULL)
+		return NULL;
+	run = *best;
+	*best = run->next;
+	return run;
+}
+
 /* Runs one batch as leader: lock held on entry and on return. */
 static void
 lead(struct promtool *pt)
 {
-	struct item *batch[PROMTOOL_SLOTS];
-	struct promtool_file *files[PROMTOOL_SLOTS];
-	struct run *run = pt->idle, *spare = NULL;
+	struct item *batch[PROMTOOL_SLOTS_MAX];
+	struct promtool_file *files[PROMTOOL_SLOTS_MAX];
+	struct run *run = pick(pt), *spare = NULL;
 	char err[ERR_MAX];
 	int n, i, spawn = run == NULL;
 
 	if (spawn)
 		pt->nprocs++;
-	else
-		pt->idle = run->next;
-	n = take(pt, batch, spawn ? PROMTOOL_SLOTS : run->nslots - run->fed);
+	n = take(pt, batch, spawn ? pt->slots : run->nslots - run->fed);
 	pthread_mutex_unlock(&pt->lock);
 
 	for (i = 0; i < n; i++)
 		files[i] = batch[i]->f;
-	if (spawn && (run = run_start(pt->path, PROMTOOL_SLOTS, NULL,
+	if (spawn && (run = run_start(pt->path, pt->slots, NULL,
 	    err)) == NULL) {
 		for (i = 0; i < n; i++) {
 			files[i]->verdict = FM_RETRY;
@@ -570,18 +630,19 @@ lead(struct promtool *pt)
 		}
 	} else {
 		feed(run, files, n);
-		metrics_promtool_files((size_t)n);
+		metrics_promtool_batch((size_t)n);
 	}
 	if (run != NULL && (run->dead || run->fed == run->nslots)) {
 		run_free(run);
 		run = NULL;
 		/* Its successor now, so that it is ready when needed. */
-		spare = run_start(pt->path, PROMTOOL_SLOTS, NULL, err);
+		spare = run_start(pt->path, pt->slots, NULL, err);
 	}
 
 	pthread_mutex_lock(&pt->lock);
 	for (i = 0; i < n; i++)
-		batch[i]->done = 1;
+		if (--batch[i]->w->left == 0)
+			pthread_cond_signal(&batch[i]->w->cond);
 	if (run != NULL) {
 		run->next = pt->idle;
 		pt->idle = run;
@@ -590,14 +651,17 @@ lead(struct promtool *pt)
 		pt->idle = spare;
 	} else
 		pt->nprocs--;
-	pthread_cond_broadcast(&pt->cond);
+	/* A run is free again: the first caller still queued leads next. */
+	if (pt->head != NULL)
+		pthread_cond_signal(&pt->head->w->cond);
 }
 
 void
 promtool_check(struct promtool *pt, struct promtool_file *files, size_t n)
 {
+	struct waiter w;
 	struct item *items;
-	size_t i, done;
+	size_t i;
 
 	if (n == 0)
 		return;
@@ -609,29 +673,29 @@ promtool_check(struct promtool *pt, struct promtool_file *files, size_t n)
 		}
 		return;
 	}
+	pthread_cond_init(&w.cond, NULL);
+	w.left = n;
 	pthread_mutex_lock(&pt->lock);
 	for (i = 0; i < n; i++) {
 		items[i].f = &files[i];
+		items[i].w = &w;
 		if (pt->tail != NULL)
 			pt->tail->next = &items[i];
 		else
 			pt->head = &items[i];
 		pt->tail = &items[i];
 	}
-	for (;;) {
-		for (done = 0; done < n && items[done].done; done++)
-			;
-		if (done == n)
-			break;
+	while (w.left > 0) {
 		/* Lead a batch when the queue has work and a run is free or
 		 * may be started; else wait for a leader to finish. */
 		if (pt->head != NULL && (pt->idle != NULL ||
 		    pt->nprocs < pt->max_procs))
 			lead(pt);
 		else
-			pthread_cond_wait(&pt->cond, &pt->lock);
+			pthread_cond_wait(&w.cond, &pt->lock);
 	}
 	pthread_mutex_unlock(&pt->lock);
+	pthread_cond_destroy(&w.cond);
 	free(items);
 }
 

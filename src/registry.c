@@ -762,7 +762,9 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 		 * vouch for: the next reg_sync() rewrites it. */
 		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL)
 			*h = 0;
-	}
+	} else if (buf != NULL && *h != 0 && *h == reg_hash(buf, len))
+		/* Read just before flowmon removed it: still its bytes. */
+		own = REGISTRY_OWNER_FLOWMON;
 	pthread_mutex_unlock(&e->lock);
 	return own;
 }
