@@ -114,7 +114,7 @@ rules_run() {
 		errs=$(echo "$out" | awk '{ s += $4 } END { print s + 0 }')
 		echo "rule changes with promtool, $c connections: $r5 req/s, p50 $p50 ms, p99 $p99 ms, runs with errors: $errs ($(awk -v a="$r5" -v b="$rps" 'BEGIN { printf "%.2f", a / b }') x the target-only rate)"
 	done
-	echo "promtool: $(metric flowmon_promtool_files_total) rule files checked by $(metric flowmon_promtool_runs_total) processes"
+	echo "promtool: $(metric flowmon_promtool_files_total) rule files checked in $(metric flowmon_promtool_batches_total) batches by $(metric flowmon_promtool_runs_total) processes"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"

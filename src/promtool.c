@@ -1,27 +1,28 @@
-/* promtool.c: `promtool check rules` as child processes, with rule files
- * waiting at the same moment checked by one process.
+/* promtool.c: `promtool check rules` as child processes, with the rule
+ * files waiting at the same moment checked by one process.
  *
- * Runs. A run is one promtool process started with up to
- * PROMTOOL_SLOTS_MAX arguments /dev/fd/3, /dev/fd/4, ..., each the read end of a pipe whose
- * write end flowmon keeps. promtool checks its arguments in order: it
- * prints "Checking <arg>" and then blocks reading that pipe until flowmon
- * writes a rule file into it and closes it; then it prints the verdict
- * ("  SUCCESS: N rules found" on stdout, or "  FAILED:" and the reasons,
- * each line prefixed by "<arg>: ", on stderr) and goes on to the next
- * argument. So one process serves many files, fed batch after batch, and
- * the cost of starting it (most of a check's time and CPU) is paid once
- * per run instead of once per file; a spare run is started
- * ahead of need so that a batch rarely waits for one to start. Verdicts
- * are read from stdout alone, which never carries rule text: a reason
- * quoting the rule cannot fake another file's verdict. When the last slot
- * is used the process exits and is reaped.
+ * Runs. A run is one promtool process started with many arguments
+ * /dev/fd/3, /dev/fd/4, ..., each the read end of a pipe whose write end
+ * flowmon keeps. promtool checks its arguments in order: it prints
+ * "Checking <arg>", then blocks reading that pipe until flowmon writes a
+ * rule file into it and closes it; then it prints the verdict ("  SUCCESS:
+ * N rules found" on stdout, or "  FAILED:" and the reasons, each line
+ * prefixed by "<arg>: ", on stderr) and goes on to the next argument. So
+ * one process serves many files, fed batch after batch, and starting it
+ * (most of a check's time and CPU) is paid once per run instead of once per
+ * file. Verdicts are read from stdout alone, which never carries rule text,
+ * so a reason quoting a rule cannot fake another file's verdict. When its
+ * last argument is used the process exits and is reaped; a process that
+ * loses flowmon reads end-of-file on every pipe left and exits too.
  *
  * Group commit. Callers queue their files and wait. A caller that finds
- * the queue non-empty and a run free (or room for one more process, at most
- * max_procs) takes as many queued files as the run has slots left, whoever
- * they belong to, feeds them, reads the verdicts and wakes everyone; the
- * rest wait. Under load the queue grows while a batch is checked, and the
- * next batch takes all of it.
+ * the queue non-empty and a run free takes as many queued files as the run
+ * has slots left, whoever they belong to, feeds them, reads the verdicts
+ * and wakes their callers; the rest wait. Under load the queue grows while
+ * a batch is checked, and the next batch takes all of it. At most
+ * max_procs processes exist (one per core, up to PROMTOOL_MAX_PROCS); with
+ * two or more, one is kept started and idle in reserve, so a run that used
+ * up its arguments is replaced by a ready one, not one still starting.
  *
  * Nothing is written to disk: rule files travel through pipes. */
 #include <errno.h>
@@ -39,7 +40,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "metrics.h"
 #include "promtool.h"
 
@@ -48,8 +48,6 @@
 #define PROMTOOL_SLOTS_MAX	256	/* and at most */
 #define PROMTOOL_MAX_PROCS	4
 #define PROMTOOL_FD0		3	/* the child's first input fd */
-/* Parent fds are moved above the child's range before a spawn. */
-#define PROMTOOL_HIGH_FD	(PROMTOOL_FD0 + PROMTOOL_SLOTS_MAX + 1)
 #define PROMTOOL_ERR_MAX	(64 * 1024)	/* stderr kept per batch */
 
 extern char **environ;
@@ -93,7 +91,8 @@ struct promtool {
 	struct item	*head, *tail;	/* the queue */
 	struct run	*idle;		/* runs with slots left, not in use */
 	int		 nprocs;	/* processes alive or being started */
-	int		 stopping;
+	int		 busy;		/* runs being fed */
+	int		 max_busy;	/* at most max_procs - 1, one spare */
 };
 
 static int64_t
@@ -105,16 +104,16 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Moves fd above the range the child's fds are mapped to, so no dup2 of
- * the spawn overwrites a source still to be mapped. */
+/* Moves fd to low or above, out of the range the child's fds are mapped
+ * to, so no dup2 of the spawn overwrites a source still to be mapped. */
 static int
-fd_high(int fd)
+fd_high(int fd, int low)
 {
 	int h;
 
-	if (fd == -1 || fd >= PROMTOOL_HIGH_FD)
+	if (fd == -1 || fd >= low)
 		return fd;
-	h = fcntl(fd, F_DUPFD_CLOEXEC, PROMTOOL_HIGH_FD);
+	h = fcntl(fd, F_DUPFD_CLOEXEC, low);
 	close(fd);
 	return h;
 }
@@ -158,7 +157,7 @@ run_start(const char *promtool, int nslots, const char *const *paths,
 	char **argv = NULL;
 	int *rd = NULL, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
 	struct run *run;
-	int i, rc = -1, e;
+	int i, rc = -1, e, low = PROMTOOL_FD0 + nslots + 1;
 
 	if ((run = calloc(1, sizeof(*run))) == NULL ||
 	    (run->in = calloc((size_t)nslots, sizeof(*run->in))) == NULL ||
@@ -186,8 +185,8 @@ run_start(const char *promtool, int nslots, const char *const *paths,
 		} else {
 			if (pipe2(p, O_CLOEXEC) == -1)
 				goto sys;
-			rd[i] = fd_high(p[0]);
-			run->in[i] = fd_high(p[1]);
+			rd[i] = fd_high(p[0], low);
+			run->in[i] = fd_high(p[1], low);
 			if (rd[i] == -1 || run->in[i] == -1)
 				goto sys;
 			if (asprintf(&run->arg[i], "/dev/fd/%d",
@@ -202,7 +201,8 @@ run_start(const char *promtool, int nslots, const char *const *paths,
 		}
 	}
 	if (pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1 ||
-	    (po[1] = fd_high(po[1])) == -1 || (pe[1] = fd_high(pe[1])) == -1)
+	    (po[1] = fd_high(po[1], low)) == -1 ||
+	    (pe[1] = fd_high(pe[1], low)) == -1)
 		goto sys;
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
@@ -524,9 +524,12 @@ promtool_new(const char *path, int max_procs, char err[ERR_MAX])
 			max_procs = PROMTOOL_MAX_PROCS;
 	}
 	pt->max_procs = max_procs < 1 ? 1 : max_procs;
+	/* One process in reserve where there may be two or more. */
+	pt->max_busy = pt->max_procs > 1 ? pt->max_procs - 1 : 1;
 	/* A quarter of the descriptors this process may open, shared by its
 	 * runs (each holds one pipe end per slot). */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
 		rl.rlim_cur = 1024;
 	slots = (long)(rl.rlim_cur / 4) / pt->max_procs - 2;
 	pt->slots = slots < PROMTOOL_SLOTS_MIN ? PROMTOOL_SLOTS_MIN :
@@ -604,18 +607,37 @@ pick(struct promtool *pt)
 	return run;
 }
 
+/* Puts a run back on the idle list (lock held); NULL gives its process
+ * slot back. */
+static void
+park_run(struct promtool *pt, struct run *run)
+{
+	if (run == NULL) {
+		pt->nprocs--;
+		return;
+	}
+	run->next = pt->idle;
+	pt->idle = run;
+}
+
 /* Runs one batch as leader: lock held on entry and on return. */
 static void
 lead(struct promtool *pt)
 {
 	struct item *batch[PROMTOOL_SLOTS_MAX];
 	struct promtool_file *files[PROMTOOL_SLOTS_MAX];
-	struct run *run = pick(pt), *spare = NULL;
+	struct run *run = pick(pt), *next = NULL;
 	char err[ERR_MAX];
-	int n, i, spawn = run == NULL;
+	int n, i, spawn = run == NULL, extra = 0, failed = 0;
 
+	pt->busy++;
 	if (spawn)
 		pt->nprocs++;
+	/* Keep a spare process warm while there is room for one. */
+	if (pt->nprocs < pt->max_procs) {
+		pt->nprocs++;
+		extra = 1;
+	}
 	n = take(pt, batch, spawn ? pt->slots : run->nslots - run->fed);
 	pthread_mutex_unlock(&pt->lock);
 
@@ -623,6 +645,7 @@ lead(struct promtool *pt)
 		files[i] = batch[i]->f;
 	if (spawn && (run = run_start(pt->path, pt->slots, NULL,
 	    err)) == NULL) {
+		failed = 1;
 		for (i = 0; i < n; i++) {
 			files[i]->verdict = FM_RETRY;
 			files[i]->rule = 0;
@@ -635,25 +658,33 @@ lead(struct promtool *pt)
 	if (run != NULL && (run->dead || run->fed == run->nslots)) {
 		run_free(run);
 		run = NULL;
-		/* Its successor now, so that it is ready when needed. */
-		spare = run_start(pt->path, pt->slots, NULL, err);
+		extra++;	/* its successor, in its process slot */
 	}
 
+	/* The verdicts first; then the spares, which take a while. */
 	pthread_mutex_lock(&pt->lock);
+	pt->busy--;
 	for (i = 0; i < n; i++)
 		if (--batch[i]->w->left == 0)
 			pthread_cond_signal(&batch[i]->w->cond);
-	if (run != NULL) {
-		run->next = pt->idle;
-		pt->idle = run;
-	} else if (spare != NULL) {
-		spare->next = pt->idle;
-		pt->idle = spare;
-	} else
+	if (run != NULL)
+		park_run(pt, run);
+	if (failed)
 		pt->nprocs--;
-	/* A run is free again: the first caller still queued leads next. */
 	if (pt->head != NULL)
 		pthread_cond_signal(&pt->head->w->cond);
+	pthread_mutex_unlock(&pt->lock);
+	/* Process slots for these were counted above: the retired run's,
+	 * or the one reserved for a spare. */
+	for (i = 0; i < extra; i++) {
+		next = run_start(pt->path, pt->slots, NULL, err);
+		pthread_mutex_lock(&pt->lock);
+		park_run(pt, next);
+		if (pt->head != NULL)
+			pthread_cond_signal(&pt->head->w->cond);
+		pthread_mutex_unlock(&pt->lock);
+	}
+	pthread_mutex_lock(&pt->lock);
 }
 
 void
@@ -688,8 +719,8 @@ promtool_check(struct promtool *pt, struct promtool_file *files, size_t n)
 	while (w.left > 0) {
 		/* Lead a batch when the queue has work and a run is free or
 		 * may be started; else wait for a leader to finish. */
-		if (pt->head != NULL && (pt->idle != NULL ||
-		    pt->nprocs < pt->max_procs))
+		if (pt->head != NULL && pt->busy < pt->max_busy &&
+		    (pt->idle != NULL || pt->nprocs < pt->max_procs))
 			lead(pt);
 		else
 			pthread_cond_wait(&w.cond, &pt->lock);
