@@ -295,6 +295,8 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 	if (buf == NULL) {
 		if (!*has)
 			return 0;
+		if (kind == STORE_RULES)
+			reg_rules_replacing(r, e, 1);
 		if (store_remove(r->st, kind, e->name, err) == -1) {
 			metrics_write_error(mk);
 			return -1;
@@ -305,6 +307,8 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 		nh = reg_hash(buf, len);
 		if (*has && *h == nh)
 			return 0;
+		if (kind == STORE_RULES)
+			reg_rules_replacing(r, e, 0);
 		if (store_write(r->st, kind, e->name, buf, len, err) == -1) {
 			metrics_write_error(mk);
 			return -1;
@@ -316,6 +320,7 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 	if (kind == STORE_RULES) {
 		e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1,
 		    __ATOMIC_RELAXED);
+		e->loaded = 0;
 		/* A request supersedes a test reload's set-aside. */
 		free(e->parked);
 		e->parked = NULL;

@@ -166,9 +166,9 @@ int	 registry_set_addrs(struct registry *r, const char *name,
 
 /*
  * Rule files and reloads (quarantine.h, registry_rules.c). Each rule file
- * in rules/ is what Prometheus last loaded for its service (kept as
- * accepted/<name>.yml) or a change since then: a suspect when a reload is
- * refused.
+ * in rules/ is what Prometheus last loaded for its service, or a change
+ * since then (a suspect when a reload is refused), in which case what it
+ * loaded, if anything, is kept as accepted/<name>.yml.
  */
 /* A mark to take just before a reload attempt; registry_reload_ok() with
  * it after a successful one: every rule file written before the mark is

@@ -2,11 +2,14 @@
  * reloads, for quarantine.c.
  *
  * What Prometheus runs. After each successful reload, every rule file
- * written before it is what Prometheus runs for its service: a hard link
- * of it is kept as accepted/<name>.yml (a removed one's link goes), so the
- * data dir itself says, across restarts, which version of each file
- * Prometheus last loaded. A rule file that differs from its accepted one
- * changed since the last good reload: a suspect when a reload is refused.
+ * written before it is what Prometheus runs for its service ("loaded"):
+ * in memory, and as a note on the file itself (store_set_note(): an
+ * extended attribute, which changes neither the file's bytes, nor its
+ * mtime, nor any directory, so a reload never shows in the data dir).
+ * When a request is about to replace a loaded file, a hard link of it is
+ * kept first as accepted/<name>.yml: so for a file that changed since, the
+ * version Prometheus runs is still at hand, across restarts too. A rule
+ * file that is not loaded is a suspect when a reload is refused.
  *
  * Setting aside. For a test reload a suspect is set aside: rules/ gets the
  * accepted version back (or loses the file when Prometheus never loaded
@@ -35,45 +38,60 @@ registry_rules_mark(struct registry *r)
 	return __atomic_load_n(&r->rules_seq, __ATOMIC_RELAXED);
 }
 
-/* rules/ and accepted/ differ for e (lock held). */
-static int
-changed(const struct entry *e)
-{
-	return e->has_rules != e->has_accepted ||
-	    (e->has_rules && e->h_rules != e->h_accepted);
-}
-
 void
 registry_reload_ok(struct registry *r, uint64_t mark)
 {
-	char err[ERR_MAX];
+	char err[ERR_MAX], note[64];
 	struct entry **all, *e;
 	size_t n, i;
-	int linked = 0;
+	int noted = 1;
 
 	if ((all = reg_entries(r, 0, &n)) == NULL)
 		return;
 	for (i = 0; i < n; i++) {
 		e = all[i];
 		pthread_mutex_lock(&e->lock);
-		if (e->parked == NULL && e->rules_seq <= mark && changed(e)) {
-			if (e->has_rules && store_link(r->st, STORE_RULES,
-			    STORE_ACCEPTED, e->name, err) == 0) {
-				e->has_accepted = 1;
-				e->h_accepted = e->h_rules;
-				linked = 1;
-			} else if (!e->has_rules && store_remove(r->st,
-			    STORE_ACCEPTED, e->name, err) == 0)
-				e->has_accepted = 0;
-			else
-				log_warn("cannot record the loaded rule file",
+		if (e->has_rules && !e->loaded && e->parked == NULL &&
+		    e->rules_seq <= mark) {
+			e->loaded = 1;
+			snprintf(note, sizeof(note), REG_LOADED_FMT,
+			    (unsigned long long)e->h_rules);
+			/* Without the note, a restart only forgets that this
+			 * one was loaded: warn once. */
+			if (noted && store_set_note(r->st, STORE_RULES,
+			    e->name, REG_NOTE_LOADED, note, err) == -1) {
+				log_warn("cannot note a loaded rule file; a "
+				    "restart forgets what Prometheus runs",
 				    "service", e->name, "error", err);
+				noted = 0;
+			}
 		}
 		pthread_mutex_unlock(&e->lock);
 	}
 	free(all);
-	if (linked && store_sync(r->st, STORE_ACCEPTED, err) == -1)
-		log_warn("cannot record the loaded rule files", "error", err);
+}
+
+void
+reg_rules_replacing(struct registry *r, struct entry *e, int removing)
+{
+	char err[ERR_MAX];
+
+	if (removing) {
+		if (e->has_accepted && store_remove(r->st, STORE_ACCEPTED,
+		    e->name, err) == 0)
+			e->has_accepted = 0;
+		return;
+	}
+	if (!e->has_rules || !e->loaded)
+		return;	/* accepted/ keeps what Prometheus runs, if any */
+	if (store_link(r->st, STORE_RULES, STORE_ACCEPTED, e->name,
+	    err) == -1) {
+		log_warn("cannot keep the loaded rule file", "service",
+		    e->name, "error", err);
+		return;
+	}
+	e->has_accepted = 1;
+	e->h_accepted = e->h_rules;
 }
 
 int
@@ -89,8 +107,8 @@ registry_rules_suspects(struct registry *r, char ***names, size_t *nnames)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		pthread_mutex_lock(&v[i]->lock);
-		if (v[i]->has_rules && v[i]->parked == NULL &&
-		    v[i]->rejected == NULL && changed(v[i]))
+		if (v[i]->has_rules && !v[i]->loaded && v[i]->parked == NULL &&
+		    v[i]->rejected == NULL)
 			rc = strv_push(names, nnames, v[i]->name);
 		pthread_mutex_unlock(&v[i]->lock);
 	}
@@ -170,6 +188,8 @@ park(struct registry *r, struct entry *e)
 	e->h_parked = reg_hash(buf, len);
 	e->has_rules = e->has_accepted;
 	e->h_rules = e->h_accepted;
+	/* What Prometheus runs is back, note and all (the same file). */
+	e->loaded = e->has_accepted;
 }
 
 /* Brings e's file under test back into rules/ (lock held). */
@@ -190,6 +210,7 @@ unpark(struct registry *r, struct entry *e)
 	}
 	e->has_rules = 1;
 	e->h_rules = e->h_parked;
+	e->loaded = 0;
 	e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1, __ATOMIC_RELAXED);
 	free(e->parked);
 	e->parked = NULL;
@@ -268,6 +289,7 @@ registry_rules_readmit(struct registry *r, const char *name)
 	}
 	e->has_rules = 1;
 	e->h_rules = e->h_rejected;
+	e->loaded = 0;
 	e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1, __ATOMIC_RELAXED);
 	written = 1;
 	if (store_remove(r->st, STORE_REJECTED, name, err) == 0)

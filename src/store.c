@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -646,8 +647,12 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
 	snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%lu", dst, (long)getpid(),
 	    atomic_fetch_add(&store_seq, 1));
 	if (linkat(st->dirfd[from], src, st->dirfd[to], tmp, 0) == 0) {
-		if (renameat(st->dirfd[to], tmp, st->dirfd[to], dst) == 0)
+		if (renameat(st->dirfd[to], tmp, st->dirfd[to], dst) == 0) {
+			/* Already the same file: rename(2) then leaves both
+			 * names, and the temp one must go. */
+			(void)unlinkat(st->dirfd[to], tmp, 0);
 			return 0;
+		}
 		saved = errno;
 		unlinkat(st->dirfd[to], tmp, 0);
 		snprintf(err, ERR_MAX, "cannot rename temp link to "
@@ -673,19 +678,64 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
 	return rc;
 }
 
-int
-store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX])
+/* Opens <kind>/<name> read-only for its notes; -1 with errno. */
+static int
+store_note_fd(struct store *st, enum store_kind kind, const char *name,
+    char *file)
 {
-	if (st == NULL || (unsigned)kind >= STORE_NKINDS ||
-	    st->dirfd[kind] == -1) {
-		snprintf(err, ERR_MAX, "store: cannot sync kind %d", (int)kind);
-		errno = EINVAL;
+	char err[ERR_MAX];
+
+	if (store_check(st, kind, name, err) == -1)
+		return -1;
+	store_file(kind, name, file);
+	return openat(st->dirfd[kind], file,
+	    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+store_set_note(struct store *st, enum store_kind kind, const char *name,
+    const char *key, const char *value, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], attr[64];
+	int fd, rc, saved;
+
+	snprintf(attr, sizeof(attr), "user.flowmon.%s", key);
+	if ((fd = store_note_fd(st, kind, name, file)) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot open %s/%s: %s",
+		    store_dirname(kind), name, strerror(saved));
+		errno = saved;
 		return -1;
 	}
-	if (fsync(st->dirfd[kind]) == -1) {
-		snprintf(err, ERR_MAX, "cannot fsync directory %s: %s",
-		    store_kinds[kind].dir, strerror(errno));
+	rc = fsetxattr(fd, attr, value, strlen(value), 0);
+	saved = errno;
+	close(fd);
+	if (rc == -1) {
+		snprintf(err, ERR_MAX, "cannot note %s on %s/%s: %s", key,
+		    store_kinds[kind].dir, file, strerror(saved));
+		errno = saved;
+	}
+	return rc;
+}
+
+int
+store_get_note(struct store *st, enum store_kind kind, const char *name,
+    const char *key, char *buf, size_t size)
+{
+	char file[NAME_MAX + 1], attr[64];
+	ssize_t n;
+	int fd, saved;
+
+	snprintf(attr, sizeof(attr), "user.flowmon.%s", key);
+	if (size == 0 || (fd = store_note_fd(st, kind, name, file)) == -1)
+		return -1;
+	n = fgetxattr(fd, attr, buf, size - 1);
+	saved = errno;
+	close(fd);
+	if (n < 0) {
+		errno = saved;
 		return -1;
 	}
+	buf[n] = '\0';
 	return 0;
 }

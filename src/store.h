@@ -10,9 +10,9 @@
 
 /* The directories of a data dir, each with its file extension:
  * targets/<name>.json, rules/<name>.yml, state/<name>.json,
- * nodes/<id>.json, rejected/<name>.yml, accepted/<name>.yml (flowmon's
- * record of the rule file Prometheus last loaded, see registry_rules.c;
- * like state/, outside both Prometheus globs). */
+ * nodes/<id>.json, rejected/<name>.yml, accepted/<name>.yml (the rule
+ * file Prometheus runs while rules/ holds a newer one, see
+ * registry_rules.c; like state/, outside both Prometheus globs). */
 enum store_kind {
 	STORE_TARGETS,
 	STORE_RULES,
@@ -77,12 +77,22 @@ int	 store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 
 /* Makes <to>/<name> the same file as <from>/<name> (a hard link, or a
  * copy where the file system has none), replacing it atomically. The
- * directory of to is not fsync'd: store_sync() does that once for many. */
+ * directory of to is not fsync'd: the next fsync of a directory of the
+ * data dir (any store_write()) commits it on a journaling file system. */
 int	 store_link(struct store *st, enum store_kind from, enum store_kind to,
 	    const char *name, char err[ERR_MAX]);
-/* fsyncs the directory of kind, making the links and removes since
- * durable. */
-int	 store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX]);
+/* A note attached to <kind>/<name> itself (an extended attribute
+ * user.flowmon.<key>): it neither changes the file's bytes, nor its mtime,
+ * nor the directory, and goes with the file (a new version written by
+ * store_write() has none). -1 with err (ENOTSUP where the file system has
+ * no extended attributes). */
+int	 store_set_note(struct store *st, enum store_kind kind,
+	    const char *name, const char *key, const char *value,
+	    char err[ERR_MAX]);
+/* The note key of <kind>/<name> into buf (NUL-terminated); -1 if there is
+ * none (or it does not fit). */
+int	 store_get_note(struct store *st, enum store_kind kind,
+	    const char *name, const char *key, char *buf, size_t size);
 
 /* The extension of a kind, with its dot: ".json" or ".yml". */
 const char *store_ext(enum store_kind kind);

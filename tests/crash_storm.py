@@ -279,10 +279,14 @@ def verify(url, data, log):
                       key=lambda r: r["sent"])
         got = get(url, API + "/services/" + urllib.parse.quote(name))
         cands = candidates(reqs)
+        # With nothing acknowledged yet, none of the requests in flight may
+        # have been applied: the service may still be unknown.
+        acked = any(r["status"] == 200 for r in reqs)
         if not cands:
             ok = got[0] == 404
         else:
-            ok = any(state_matches(x, reqs, got) for x in cands)
+            ok = (any(state_matches(x, reqs, got) for x in cands) or
+                  (not acked and got[0] == 404))
         if not ok:
             last = [r for r in reqs if r["status"] == 200][-1:]
             problems.append(
