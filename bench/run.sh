@@ -76,10 +76,10 @@ load() {
 	done
 }
 
-# wrk_run POOL PASS: one measured run over the pool; prints
-# "req/s p50_ms p99_ms errors".
+# wrk_run POOL PASS [CONNECTIONS]: one measured run over the pool (8
+# connections unless given); prints "req/s p50_ms p99_ms errors".
 wrk_run() {
-	BENCH_POOL=$1 BENCH_BASE=$2 wrk -t2 -c8 -d${DUR}s --latency \
+	BENCH_POOL=$1 BENCH_BASE=$2 wrk -t2 -c${3:-8} -d${DUR}s --latency \
 	    -s bench/reconfigure.lua "$FM_URL" | awk '
 		function ms(v) {
 			if (v ~ /us$/) return v / 1000
@@ -92,6 +92,29 @@ wrk_run() {
 		/^ +99%/ { p99 = ms($2) }
 		/Non-2xx|Socket errors/ { err = 1 }
 		END { printf "%s %.2f %.2f %d\n", rps, p50, p99, err }'
+}
+
+# rules_run DATA: the same pool, each request changing its service's
+# alert too (a rule file per request, checked by promtool before it is
+# written), with promtool on, at 8 and at 64 connections; compared with
+# the target-only figure just measured ($rps, flowmon still running on
+# DATA, which it leaves stopped and restarted with promtool).
+rules_run() {
+	local pt c out r5 p50 p99 errs
+	pt=$(command -v promtool) || { echo "rule changes: no promtool, skipped"; return; }
+	fm_stop
+	fm_start "$1" --promtool "$pt"
+	for c in 8 64; do
+		out=$(for i in $(seq "$RUNS"); do
+			BENCH_ALERTS=1 wrk_run 100 $((i * 1000 + c * 100)) "$c"
+		done)
+		r5=$(echo "$out" | awk '{ print $1 }' | median)
+		p50=$(echo "$out" | awk '{ print $2 }' | median)
+		p99=$(echo "$out" | awk '{ print $3 }' | median)
+		errs=$(echo "$out" | awk '{ s += $4 } END { print s + 0 }')
+		echo "rule changes with promtool, $c connections: $r5 req/s, p50 $p50 ms, p99 $p99 ms, runs with errors: $errs ($(awk -v a="$r5" -v b="$rps" 'BEGIN { printf "%.2f", a / b }') x the target-only rate)"
+	done
+	echo "promtool: $(metric flowmon_promtool_files_total) rule files checked in $(metric flowmon_promtool_batches_total) batches by $(metric flowmon_promtool_runs_total) processes"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
@@ -120,6 +143,9 @@ for size in 100 "$BIG"; do
 	errs=$(echo "$out" | awk '{ s += $4 } END { print s + 0 }')
 	echo "reconfigure at $size services: $rps req/s, p50 $p50 ms, p99 $p99 ms, runs with errors: $errs"
 	eval "rps_$size=\$rps"
+	if [ "$size" = 100 ]; then
+		rules_run "$data"
+	fi
 	if [ "$size" = "$BIG" ]; then
 		n=$(metric 'flowmon_services{state="active"}')
 		echo "RSS with $n services: $(rss_kb) kB ($(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { printf "%d kB private, %d kB shared library pages", a, f }' /proc/$FM_PID/status))"

@@ -97,6 +97,9 @@ static const struct opt opts[] = {
 	{ "reload-delay", "DURATION", "FLOWMON_RELOAD_DELAY", "1s", D | R,
 	  DURATION(reload_delay_ms, 0, LONG_MAX),
 	  "quiet time before a reload" },
+	{ "reload-max-delay", "DURATION", "FLOWMON_RELOAD_MAX_DELAY", NULL,
+	  D | R, DURATION(reload_max_delay_ms, 1, LONG_MAX),
+	  "longest wait of a pending reload (default 10 x --reload-delay)" },
 	{ "promtool", "PATH", "FLOWMON_PROMTOOL", "promtool", D | C,
 	  CUSTOM(opt_promtool, promtool),
 	  "promtool for rule checks (if on PATH), 'none' disables" },
@@ -682,6 +685,9 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		if (o->parse(c, o, v, what, err) == -1)
 			return -1;
 	}
+	/* --reload-max-delay's default follows --reload-delay. */
+	if (c->reload_max_delay_ms == 0)
+		c->reload_max_delay_ms = 10 * c->reload_delay_ms;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
 		return -1;

@@ -79,6 +79,7 @@ struct config {
 	long	 shard;			/* this one, 0 .. shards - 1 */
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
+	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

@@ -99,7 +99,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
-	return reloader_new(backend, arg, cfg->reload_delay_ms, 0, &hooks, err);
+	return reloader_new(backend, arg, cfg->reload_delay_ms,
+	    cfg->reload_max_delay_ms, &hooks, err);
 }
 
 /* Drop-in Docker Flow Monitor: Prometheus's config from DFM's variables,
@@ -346,6 +347,9 @@ main(int argc, char **argv)
 		    "err", err);
 		goto fail;
 	}
+	/* What a crash left set aside, or promtool now accepts, comes back. */
+	if (q != NULL)
+		(void)quarantine_recheck(q);
 	/* Task DNS lookups run on their own thread, never on a request's. */
 	if (cfg.task_dns != NULL && (dns = dns_start(td, cfg.task_dns,
 	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {

@@ -18,6 +18,9 @@ static uint64_t m_removed[M_FILE_COUNT];
 static uint64_t m_errors[M_FILE_COUNT];
 static uint64_t m_healed[M_FILE_COUNT];
 static uint64_t m_edited[M_FILE_COUNT];
+static uint64_t m_promtool_runs;
+static uint64_t m_promtool_files;
+static uint64_t m_promtool_batches;
 
 static const char *const m_ep_names[M_EP_COUNT] = {
 	"reconfigure", "remove", "node_reconfigure", "node_remove", "ping",
@@ -26,6 +29,19 @@ static const char *const m_ep_names[M_EP_COUNT] = {
 static const char *const m_file_names[M_FILE_COUNT] = {
 	"targets", "rules", "state", "nodes",
 };
+
+void
+metrics_promtool_run(void)
+{
+	__atomic_add_fetch(&m_promtool_runs, 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_promtool_batch(size_t n)
+{
+	__atomic_add_fetch(&m_promtool_files, (uint64_t)n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&m_promtool_batches, 1, __ATOMIC_RELAXED);
+}
 
 const char *
 metrics_endpoint_name(enum metrics_endpoint ep)
@@ -180,6 +196,22 @@ metrics_render(struct metrics_buf *b)
 	rc |= dir_family(b, "flowmon_files_edited_total",
 	    "Files of flowmon's found edited by hand (replaced at the next "
 	    "reconfigure of their service), by directory.", m_edited);
+	rc |= metrics_append(b, "# HELP flowmon_promtool_runs_total promtool "
+	    "processes started for rule checks.\n"
+	    "# TYPE flowmon_promtool_runs_total counter\n"
+	    "flowmon_promtool_runs_total %llu\n"
+	    "# HELP flowmon_promtool_files_total Rule files checked by "
+	    "promtool (many per process).\n"
+	    "# TYPE flowmon_promtool_files_total counter\n"
+	    "flowmon_promtool_files_total %llu\n"
+	    "# HELP flowmon_promtool_batches_total Batches of rule files "
+	    "waiting at the same moment, each checked in one go.\n"
+	    "# TYPE flowmon_promtool_batches_total counter\n"
+	    "flowmon_promtool_batches_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&m_promtool_runs,
+	    __ATOMIC_RELAXED), (unsigned long long)__atomic_load_n(
+	    &m_promtool_files, __ATOMIC_RELAXED), (unsigned long long)
+	    __atomic_load_n(&m_promtool_batches, __ATOMIC_RELAXED));
 	return rc ? -1 : 0;
 }
 

@@ -40,6 +40,10 @@ void	 metrics_write_error(enum metrics_file kind);
  * found edited by hand (its bytes are no longer what flowmon wrote). */
 void	 metrics_file_healed(enum metrics_file kind);
 void	 metrics_file_edited(enum metrics_file kind);
+/* Counts one promtool process started, and one batch of n rule files
+ * checked together. */
+void	 metrics_promtool_run(void);
+void	 metrics_promtool_batch(size_t n);
 /* Name of an endpoint as used in the `endpoint` label. */
 const char *metrics_endpoint_name(enum metrics_endpoint ep);
 

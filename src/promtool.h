@@ -15,7 +15,7 @@
 struct promtool_file {
 	const char	*buf;		/* in: the file's bytes */
 	size_t		 len;
-	const char	*shown;		/* in: its name in reasons (rules/x.yml) */
+	const char	*shown;		/* in: its name in reasons */
 	enum fm_err	 verdict;	/* out: FM_OK, FM_REFUSED, or FM_RETRY
 					   when promtool gave no verdict */
 	int		 rule;		/* out: the rule promtool blamed first,

@@ -1,15 +1,21 @@
 /* quarantine.c: the diagnosis of a refused reload.
  *
- * Suspects are the rule files changed since the last good reload (all of
- * flowmon's if none of those explains the refusal). promtool, when there
- * is one, judges every suspect in one run: what it refuses is set aside at
- * once, and a reload tells whether that was all. What promtool accepts and
- * Prometheus still refuses is found by elimination: every suspect is set
- * aside and Prometheus must then reload (else the fault is not in
- * flowmon's files and everything goes back); then halves are brought back
- * in turn, each reload telling whether a half is clean, down to single
- * files. Every successful test reload is booked with the registry
- * (registry_reload_ok()), since Prometheus then runs what rules/ holds. */
+ * Suspects are the rule files changed since the last good reload (those
+ * that differ from what Prometheus last loaded, see registry_rules.c).
+ * promtool, when there is one, judges every suspect in one batch and
+ * without any reload: what it refuses is set aside at once, and one reload
+ * tells whether that was all. What promtool accepts (or everything, with
+ * no promtool) and Prometheus still refuses is found by elimination: every
+ * suspect is set aside, which puts back the version Prometheus runs, so
+ * Prometheus must then reload (else the fault is not in flowmon's files
+ * and everything goes back); then halves are brought back in turn, each
+ * reload telling whether a half is clean, down to single files. A group
+ * Prometheus runs never leaves it on the way: setting aside never removes
+ * a file Prometheus loaded. Every successful test reload is booked with the
+ * registry, since Prometheus then runs what rules/ holds.
+ *
+ * At start, what was set aside in rejected/ is judged again by promtool
+ * in one batch and let back in when it passes (quarantine_recheck()). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +93,7 @@ promtool_first(struct quarantine *q, char **v, size_t *n)
 	for (i = 0; i < *n; i++) {
 		snprintf(shown[i], sizeof(shown[i]), "rules/%s.yml", v[i]);
 		f[i].shown = shown[i];
-		if (registry_rules_read(q->r, v[i], &bufs[i], &f[i].len,
+		if (registry_rules_read(q->r, v[i], 0, &bufs[i], &f[i].len,
 		    err) == -1) {
 			f[i].buf = "";	/* gone meanwhile: a request won */
 			f[i].len = 0;
@@ -159,38 +165,66 @@ size_t
 quarantine_reload_failed(struct quarantine *q)
 {
 	char num[32], **v = NULL;
-	size_t n = 0, before = registry_rejected(q->r), found = 0;
-	int all;
+	size_t n = 0, before = registry_rejected(q->r);
+	int found = 0;
 
-	for (all = 0; all < 2; all++) {
-		strv_free(v, n);
-		v = NULL;
-		n = 0;
-		if (registry_rules_suspects(q->r, all, &v, &n) == -1)
-			break;
-		if (n == 0)
-			continue;
+	if (registry_rules_suspects(q->r, &v, &n) == -1)
+		return 0;
+	if (n > 0) {
 		snprintf(num, sizeof(num), "%zu", n);
-		log_warn("reload failed: looking for the rule file at fault",
-		    "suspects", num, "scope", all ? "all" : "changed");
-		if (promtool_first(q, v, &n) > 0 && try_reload(q) == 0) {
+		log_warn("reload refused: looking for the rule file at fault",
+		    "suspects", num, "promtool", q->pt != NULL ? "yes" : "no");
+		if (promtool_first(q, v, &n) > 0 && try_reload(q) == 0)
 			found = 1;
-			break;
-		}
-		if (n > 0 && search(q, v, n)) {
+		else if (n > 0 && search(q, v, n))
 			found = 1;
-			break;
-		}
 	}
 	strv_free(v, n);
-	if (!found) {
-		/* Everything back as it was: one more reload so Prometheus's
-		 * own state matches rules/ again, whatever the outcome. */
-		(void)try_reload(q);
-		log_error("reload fails, and not because of a rule file "
-		    "flowmon wrote: see Prometheus's log, and GET "
+	if (!found)
+		log_error("reload refused, and not because of a rule file "
+		    "flowmon changed: see Prometheus's log, and GET "
 		    "/v1/docker-flow-monitor/files for rule files written by "
 		    "hand");
-	}
 	return registry_rejected(q->r) - before;
+}
+
+size_t
+quarantine_recheck(struct quarantine *q)
+{
+	struct promtool_file *f = NULL;
+	char **v = NULL, **bufs = NULL, (*shown)[SERVICE_NAME_MAX + 16] = NULL;
+	char err[ERR_MAX];
+	size_t n = 0, i, back = 0;
+
+	if (q->pt == NULL || registry_rules_set_aside(q->r, &v, &n) == -1 ||
+	    n == 0)
+		goto out;
+	f = calloc(n, sizeof(*f));
+	bufs = calloc(n, sizeof(*bufs));
+	shown = calloc(n, sizeof(*shown));
+	if (f == NULL || bufs == NULL || shown == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(shown[i], sizeof(shown[i]), "rejected/%s.yml", v[i]);
+		f[i].shown = shown[i];
+		if (registry_rules_read(q->r, v[i], 1, &bufs[i], &f[i].len,
+		    err) == -1)
+			f[i].len = 0;
+		f[i].buf = bufs[i] != NULL ? bufs[i] : "";
+	}
+	promtool_check(q->pt, f, n);
+	for (i = 0; i < n; i++) {
+		if (bufs[i] == NULL || f[i].verdict != FM_OK)
+			continue;
+		registry_rules_readmit(q->r, v[i]);
+		back++;
+	}
+out:
+	for (i = 0; bufs != NULL && i < n; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(shown);
+	free(f);
+	strv_free(v, n);
+	return back;
 }

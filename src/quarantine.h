@@ -36,4 +36,11 @@ void	 quarantine_free(struct quarantine *q);
  * aside. */
 size_t	 quarantine_reload_failed(struct quarantine *q);
 
+/* At start, after registry_load(): every rule file set aside (whose record
+ * is unchanged, or it would not be set aside any more) is judged again by
+ * promtool, all in one batch, and let back in when it passes. Without
+ * promtool, what Prometheus itself refused stays set aside. Returns how
+ * many were let back in. */
+size_t	 quarantine_recheck(struct quarantine *q);
+
 #endif

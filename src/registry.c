@@ -131,6 +131,7 @@ entry_free(struct entry *e)
 	service_free(e->svc);
 	pthread_mutex_destroy(&e->lock);
 	strv_free(e->addrs, e->naddrs);
+	free(e->parked);
 	free(e->invalid);
 	free(e->rejected);
 	free(e->name);
@@ -228,7 +229,7 @@ entry_empty(const struct entry *e)
 {
 	return e->svc == NULL && e->invalid == NULL && !e->has_targets &&
 	    !e->has_rules && !e->has_rejected && e->rejected == NULL &&
-	    !e->parked && e->naddrs == 0 && e->dns_epoch == 0;
+	    !e->parked && !e->has_accepted && e->naddrs == 0 && e->dns_epoch == 0;
 }
 
 /* Takes e out of the map and frees it (map write lock held). */
@@ -396,6 +397,8 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 	if (buf == NULL) {
 		if (!*has)
 			return 0;
+		if (kind == STORE_RULES)
+			reg_rules_replacing(r, e, 1);
 		if (store_remove(r->st, kind, e->name, err) == -1) {
 			metrics_write_error(mk);
 			return -1;
@@ -406,6 +409,8 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 		nh = reg_hash(buf, len);
 		if (*has && *h == nh)
 			return 0;
+		if (kind == STORE_RULES)
+			reg_rules_replacing(r, e, 0);
 		if (store_write(r->st, kind, e->name, buf, len, err) == -1) {
 			metrics_write_error(mk);
 			return -1;
@@ -417,9 +422,10 @@ reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
 	if (kind == STORE_RULES) {
 		e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1,
 		    __ATOMIC_RELAXED);
-		e->rules_dirty = 1;
+		e->loaded = 0;
 		/* A request supersedes a test reload's set-aside. */
-		e->parked = 0;
+		free(e->parked);
+		e->parked = NULL;
 	}
 	return 1;
 }
@@ -459,9 +465,20 @@ reg_sync(struct registry *r, struct entry *e, const char *rules,
 			goto out;
 		rules = own;
 	}
-	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen, err)) == -1)
+	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen,
+	    err)) == -1)
 		goto out;
 	res->wrote_targets |= c;
+	if (e->parked != NULL) {
+		/* Set aside for a test reload: it stays out while the record
+		 * still renders to it; a new record takes precedence. */
+		if (rules != NULL && reg_hash(rules, rlen) == e->h_parked) {
+			rc = 0;
+			goto out;
+		}
+		free(e->parked);
+		e->parked = NULL;
+	}
 	if (e->has_rejected && rules != NULL &&
 	    reg_hash(rules, rlen) == e->h_rejected) {
 		/* The very file Prometheus refused: it stays quarantined
@@ -1004,7 +1021,9 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 		 * vouch for: the next reg_sync() rewrites it. */
 		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL)
 			*h = 0;
-	}
+	} else if (buf != NULL && *h != 0 && *h == reg_hash(buf, len))
+		/* Read just before flowmon removed it: still its bytes. */
+		own = REGISTRY_OWNER_FLOWMON;
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	return own;

@@ -137,9 +137,9 @@ enum registry_owner registry_file_owner(struct registry *r, int rules,
  */
 struct registry_view {
 	const char		*name;
-	const struct service	*svc;		/* NULL: the record is invalid */
-	const char		*invalid;	/* why the record does not parse */
-	const char		*rejected;	/* why its rules are set aside */
+	const struct service	*svc;		/* NULL: invalid record */
+	const char		*invalid;	/* why it does not parse */
+	const char		*rejected;	/* why rules are set aside */
 	int			 removed;	/* kept for persistent alerts */
 	int			 has_targets;	/* its files on disk */
 	int			 has_rules;
@@ -192,9 +192,10 @@ int	 registry_set_addrs(struct registry *r, const char *name,
 	    struct registry_result *res, char err[ERR_MAX]);
 
 /*
- * Rule files and reloads (quarantine.h). Each rule file in rules/ is
- * either what Prometheus last accepted or a change since then (a
- * suspect when a reload is refused).
+ * Rule files and reloads (quarantine.h, registry_rules.c). Each rule file
+ * in rules/ is what Prometheus last loaded for its service, or a change
+ * since then (a suspect when a reload is refused), in which case what it
+ * loaded, if anything, is kept as accepted/<name>.yml.
  */
 /* A mark to take just before a reload attempt; registry_reload_ok() with
  * it after a successful one: every rule file written before the mark is
@@ -202,23 +203,31 @@ int	 registry_set_addrs(struct registry *r, const char *name,
 uint64_t registry_rules_mark(struct registry *r);
 void	 registry_reload_ok(struct registry *r, uint64_t mark);
 /* The services whose rule file in rules/ changed since the last good
- * reload (every one with a rule file, if all is set) and is not set
- * aside. *names malloc'd (strv_free()). 0, or -1 on ENOMEM. */
-int	 registry_rules_suspects(struct registry *r, int all, char ***names,
+ * reload and is not set aside, sorted. *names malloc'd (strv_free()). 0,
+ * or -1 on ENOMEM. */
+int	 registry_rules_suspects(struct registry *r, char ***names,
 	    size_t *n);
-/* What rules/<name>.yml holds now, malloc'd; -1 with err if it cannot be
- * read (or there is none). */
-int	 registry_rules_read(struct registry *r, const char *name, char **buf,
-	    size_t *len, char err[ERR_MAX]);
-/* Sets name's rule file aside for a test reload (out 1), or brings it
- * back (out 0). A request for the service in between takes precedence:
- * then nothing is done. */
+/* The services whose rule file is set aside in rejected/, sorted. */
+int	 registry_rules_set_aside(struct registry *r, char ***names,
+	    size_t *n);
+/* What rules/<name>.yml (rejected/<name>.yml if rejected) holds now,
+ * malloc'd; -1 with err if it cannot be read (or there is none). */
+int	 registry_rules_read(struct registry *r, const char *name,
+	    int rejected, char **buf, size_t *len, char err[ERR_MAX]);
+/* Sets name's rule file aside for a test reload (out 1): rules/ gets back
+ * the version Prometheus last loaded, or loses the file if it never loaded
+ * one, so no group Prometheus runs leaves it; the version under test waits
+ * in memory. out 0 brings it back. A request for the service in between
+ * takes precedence: then nothing is done. */
 void	 registry_rules_park(struct registry *r, const char *name, int out);
-/* A file set aside is the culprit: it stays out of rules/ (in rejected/),
- * with reason shown in the services API, until the service's alerts
- * change. */
+/* A file set aside is the culprit: it stays out of rules/ (kept in
+ * rejected/), with reason shown in the services API, until the service's
+ * alerts change. */
 void	 registry_rules_reject(struct registry *r, const char *name,
 	    const char *reason);
+/* A file in rejected/ passed its checks again: back into rules/, and a
+ * reload is asked for. */
+void	 registry_rules_readmit(struct registry *r, const char *name);
 /* Services whose rule file is set aside, for /metrics. */
 size_t	 registry_rejected(struct registry *r);
 /* A copy of the labels stored for node id into out (empty), for the node

@@ -27,9 +27,14 @@ struct entry {
 	uint64_t	 h_targets;
 	uint64_t	 h_rules;
 	char		*invalid;	/* record on disk that does not parse */
-	uint64_t	 rules_seq;	/* r->rules_seq of the last rules/ change */
-	int		 rules_dirty;	/* changed since the last good reload */
-	int		 parked;	/* set aside for a test reload */
+	uint64_t	 rules_seq;	/* r->rules_seq at its last change */
+	int		 loaded;	/* rules/ holds what Prometheus runs */
+	int		 has_accepted;	/* accepted/<name>.yml: what it runs */
+	uint64_t	 h_accepted;	/* when rules/ holds a newer one */
+	char		*parked;	/* the file under test, while rules/
+					   holds the accepted one (or none) */
+	size_t		 parked_len;
+	uint64_t	 h_parked;
 	char		*rejected;	/* why its rule file is set aside */
 	int		 has_rejected;	/* rejected/<name>.yml exists */
 	uint64_t	 h_rejected;
@@ -65,7 +70,7 @@ struct registry {
 	size_t			 nactive;	/* atomic */
 	size_t			 nremoved;	/* atomic */
 	uint64_t		 gen;		/* atomic, bumped per change */
-	uint64_t		 rules_seq;	/* atomic, bumped per rules/ change */
+	uint64_t		 rules_seq;	/* atomic, per rules/ change */
 	uint64_t		 dns_wanted;	/* atomic */
 	struct promtool		*pt;		/* NULL: own checks only */
 	const struct quota	*lim;		/* NULL: no bounds */
@@ -124,6 +129,15 @@ int	 reg_addrs_sorted(char *const *addrs, size_t n, char ***out,
 /* The labels of node id (node lock held for reading), or NULL; ctx is the
  * registry (a render_node_labels_fn). */
 const struct kvlist *reg_node_labels(void *ctx, const char *id);
+/* rules/<name>.yml of e (lock held) is about to be replaced (removing 0)
+ * or removed: the version Prometheus runs, if it is that file, is kept
+ * as accepted/<name>.yml first; a removed service's copy goes. */
+void	 reg_rules_replacing(struct registry *r, struct entry *e,
+	    int removing);
+/* The note (store_set_note()) on a rule file Prometheus loaded: its
+ * hash, as REG_LOADED_FMT, so a file edited in place is not taken for it. */
+#define REG_NOTE_LOADED	"loaded"
+#define REG_LOADED_FMT	"%016llx"
 /* Replaces (labels non-NULL) or drops the labels of node id in memory:
  * 1 if they changed, 0 if not, -1 on ENOMEM. */
 int	 reg_node_set(struct registry *r, const char *id,

@@ -72,6 +72,20 @@ probe_output(struct registry *r, enum store_kind kind, const char *name,
 	}
 }
 
+/* Whether rules/ holds the very file Prometheus last loaded: the note
+ * registry_reload_ok() left on it, for its bytes. */
+static void
+probe_loaded(struct registry *r, struct entry *e, const char *name)
+{
+	char note[64], want[64];
+
+	snprintf(want, sizeof(want), REG_LOADED_FMT,
+	    (unsigned long long)e->h_rules);
+	e->loaded = e->has_rules && e->h_rules != 0 &&
+	    store_get_note(r->st, STORE_RULES, name, REG_NOTE_LOADED, note,
+	    sizeof(note)) == 0 && strcmp(note, want) == 0;
+}
+
 static int
 addr_cmp(const void *a, const void *b)
 {
@@ -209,6 +223,9 @@ load_service(const char *name, void *arg)
 	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
 	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
 	    &e->h_rejected);
+	probe_output(r, STORE_ACCEPTED, name, &e->has_accepted,
+	    &e->h_accepted);
+	probe_loaded(r, e, name);
 	if (e->has_rejected && e->rejected == NULL) {
 		e->rejected = strdup("Prometheus refused this rule file before "
 		    "flowmon restarted (kept in rejected/)");

@@ -34,8 +34,9 @@ struct reload_backend {
  * success, 500 is FM_REFUSED (Prometheus's answer to a configuration it
  * cannot load), transport errors, other 5xx, 408 and 429 are FM_RETRY,
  * other answers FM_FATAL; with several URLs the worst of them counts
- * (refused, then retry, then fatal); err is `POST <url>: connection refused` or `POST <url> answered
- * 403: <start of the body>`, one such part per failed URL joined by "; ". */
+ * (refused, then retry, then fatal). err is `POST <url>: connection
+ * refused` or `POST <url> answered 403: <start of the body>`, one such
+ * part per failed URL joined by "; ". */
 void	*reload_http_new(const char *urls, char err[ERR_MAX]);
 /* Authenticates every reload of arg (from reload_http_new) with the first
  * line of file (--reload-auth-file): `user:password` for HTTP basic auth,
@@ -80,8 +81,8 @@ struct reloader_hooks {
  * retryable reloads are retried after 1 s, 2 s, 4 s ... up to 30 s; a
  * permanent failure is not retried until the next trigger. */
 struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
-	    long delay_ms, long max_delay_ms, const struct reloader_hooks *hooks,
-	    char err[ERR_MAX]);
+	    long delay_ms, long max_delay_ms,
+	    const struct reloader_hooks *hooks, char err[ERR_MAX]);
 /* A rule file changed: reload once no trigger came for delay_ms. Cheap and
  * non-blocking; safe from any thread. */
 void	 reloader_trigger(struct reloader *r);

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -74,6 +75,7 @@ static const struct {
 	[STORE_STATE] =		{ "state",	".json" },
 	[STORE_NODES] =		{ "nodes",	".json" },
 	[STORE_REJECTED] =	{ "rejected",	".yml" },
+	[STORE_ACCEPTED] =	{ "accepted",	".yml" },
 };
 
 static atomic_ulong store_seq;
@@ -1382,4 +1384,116 @@ store_unlock(struct store_lock *lk)
 	lk->fd = -1;
 	lk->held = 0;
 	lk->path = NULL;
+}
+
+int
+store_link(struct store *st, enum store_kind from, enum store_kind to,
+    const char *name, char err[ERR_MAX])
+{
+	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 32];
+	char *buf = NULL;
+	size_t len;
+	int saved, rc;
+
+	if (store_check(st, from, name, 0, 0, err) == -1 ||
+	    store_check(st, to, name, 1, 0, err) == -1)
+		return -1;
+	store_file(from, name, src);
+	store_file(to, name, dst);
+	/* The temp-name rule of store_write(), so a crash leaves nothing a
+	 * glob sees and the next start sweeps it. */
+	snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%lu", dst, (long)getpid(),
+	    atomic_fetch_add(&store_seq, 1));
+	if (linkat(store_dfd(st, from), src, store_dfd(st, to), tmp, 0) == 0) {
+		if (renameat(store_dfd(st, to), tmp, store_dfd(st, to), dst) == 0) {
+			/* Already the same file: rename(2) then leaves both
+			 * names, and the temp one must go. */
+			(void)unlinkat(store_dfd(st, to), tmp, 0);
+			return 0;
+		}
+		saved = errno;
+		unlinkat(store_dfd(st, to), tmp, 0);
+		snprintf(err, ERR_MAX, "cannot rename temp link to "
+		    "%s/%.200s: %s", store_kinds[to].dir, dst,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+	    errno != ENOTSUP) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot link %s/%.200s to %s: %s",
+		    store_kinds[from].dir, src, store_kinds[to].dir,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	/* No hard links here: a copy does the same job. */
+	if (store_read(st, from, name, 64 << 20, &buf, &len, err) == -1)
+		return -1;
+	rc = store_write(st, to, name, buf, len, err);
+	free(buf);
+	return rc;
+}
+
+/* Opens <kind>/<name> read-only for its notes; -1 with errno. */
+static int
+store_note_fd(struct store *st, enum store_kind kind, const char *name,
+    char *file)
+{
+	char err[ERR_MAX];
+
+	if (store_check(st, kind, name, 0, 0, err) == -1)
+		return -1;
+	store_file(kind, name, file);
+	return openat(store_dfd(st, kind), file,
+	    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+store_set_note(struct store *st, enum store_kind kind, const char *name,
+    const char *key, const char *value, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], attr[64];
+	int fd, rc, saved;
+
+	snprintf(attr, sizeof(attr), "user.flowmon.%s", key);
+	if ((fd = store_note_fd(st, kind, name, file)) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot open %s/%s: %s",
+		    store_dirname(kind), name, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	rc = fsetxattr(fd, attr, value, strlen(value), 0);
+	saved = errno;
+	close(fd);
+	if (rc == -1) {
+		snprintf(err, ERR_MAX, "cannot note %s on %s/%s: %s", key,
+		    store_kinds[kind].dir, file, strerror(saved));
+		errno = saved;
+	}
+	return rc;
+}
+
+int
+store_get_note(struct store *st, enum store_kind kind, const char *name,
+    const char *key, char *buf, size_t size)
+{
+	char file[NAME_MAX + 1], attr[64];
+	ssize_t n;
+	int fd, saved;
+
+	snprintf(attr, sizeof(attr), "user.flowmon.%s", key);
+	if (size == 0 || (fd = store_note_fd(st, kind, name, file)) == -1)
+		return -1;
+	n = fgetxattr(fd, attr, buf, size - 1);
+	saved = errno;
+	close(fd);
+	if (n < 0) {
+		errno = saved;
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
 }

@@ -16,13 +16,16 @@
 
 /* The directories of a data dir, each with its file extension:
  * targets/<name>.json, rules/<name>.yml, state/<name>.json,
- * nodes/<id>.json, rejected/<name>.yml. */
+ * nodes/<id>.json, rejected/<name>.yml, accepted/<name>.yml (the rule
+ * file Prometheus runs while rules/ holds a newer one, see
+ * registry_rules.c; like state/, outside both Prometheus globs). */
 enum store_kind {
 	STORE_TARGETS,
 	STORE_RULES,
 	STORE_STATE,
 	STORE_NODES,
 	STORE_REJECTED,
+	STORE_ACCEPTED,
 	STORE_NKINDS
 };
 
@@ -176,6 +179,25 @@ uint64_t store_hash(uint64_t h, const void *buf, size_t len);
 /* The hash of a file's contents that the watcher, /files and the
  * registry compare: FNV-1a with the length folded in. */
 uint64_t store_hash_content(const void *buf, size_t len);
+
+/* Makes <to>/<name> the same file as <from>/<name> (a hard link, or a
+ * copy where the file system has none), replacing it atomically. The
+ * directory of to is not fsync'd: the next fsync of a directory of the
+ * data dir (any store_write()) commits it on a journaling file system. */
+int	 store_link(struct store *st, enum store_kind from, enum store_kind to,
+	    const char *name, char err[ERR_MAX]);
+/* A note attached to <kind>/<name> itself (an extended attribute
+ * user.flowmon.<key>): it neither changes the file's bytes, nor its mtime,
+ * nor the directory, and goes with the file (a new version written by
+ * store_write() has none). -1 with err (ENOTSUP where the file system has
+ * no extended attributes). */
+int	 store_set_note(struct store *st, enum store_kind kind,
+	    const char *name, const char *key, const char *value,
+	    char err[ERR_MAX]);
+/* The note key of <kind>/<name> into buf (NUL-terminated); -1 if there is
+ * none (or it does not fit). */
+int	 store_get_note(struct store *st, enum store_kind kind,
+	    const char *name, const char *key, char *buf, size_t size);
 
 /* The extension of a kind, with its dot: ".json" or ".yml". */
 const char *store_ext(enum store_kind kind);

@@ -396,8 +396,8 @@ START_TEST(test_unanswered_keeps_state_and_stops)
 	 * connection here): still not done, nothing pruned. */
 	t0 = fx_now_ms();
 	while (__atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST) < 3) {
-		ck_assert_msg(fx_now_ms() - t0 < 10000, "only %d rounds in 10 s",
-		    __atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST));
+		ck_assert_msg(fx_now_ms() - t0 < 10000, "only %d rounds in "
+		    "10 s", __atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST));
 		usleep(5000);
 	}
 	ck_assert_int_eq(listener_done(l), 0);

@@ -200,6 +200,16 @@ exists(struct fixture *fx, const char *kind, const char *name)
 	return e;
 }
 
+/* <kind>/<name>.yml's text, or NULL. */
+static char *
+slurp(struct fixture *fx, const char *kind, const char *name)
+{
+	char *p = fx_path(fx, kind, name, ".yml"), *s = tu_slurp(p);
+
+	free(p);
+	return s;
+}
+
 static struct quarantine *
 quarantine_of(struct prom *p, struct promtool *pt)
 {
@@ -231,7 +241,8 @@ scene(struct fixture *fx, struct prom *p, const char *bad_expr, int refuse)
 	fx_upsert(fx, body);
 	fx_upsert(fx, GOOD("e", "up+%3D%3D+5"));
 	p->always_refuse = refuse;
-	ck_assert_int_eq(daemon_reload(p), FM_REFUSED);
+	ck_assert_int_eq(daemon_reload(p), refuse || strstr(bad_expr, "BAD") ?
+	    FM_REFUSED : FM_OK);
 }
 
 START_TEST(test_search_by_reloads)
@@ -247,6 +258,8 @@ START_TEST(test_search_by_reloads)
 	p.keep = loaded;
 	q = quarantine_of(&p, NULL);
 	ck_assert_uint_eq(quarantine_reload_failed(q), 1);
+	/* No group Prometheus ran left it during the search. */
+	ck_assert_int_eq(p.kept_broken, 0);
 	/* d is set aside; every other change runs. */
 	assert_status(&fx, "d", "rejected");
 	ck_assert(exists(&fx, "rejected", "d"));
@@ -258,6 +271,18 @@ START_TEST(test_search_by_reloads)
 	ck_assert_uint_eq(registry_rejected(fx.reg), 1);
 	/* Elimination: at least the all-out and the final reloads. */
 	ck_assert_int_ge(p.reloads - 2, 2);
+	/* Prometheus never had d: nothing of it in rules/ or accepted/; a's
+	 * version it ran before the change was kept there, b's needed no
+	 * copy (rules/ holds it). */
+	ck_assert(!exists(&fx, "accepted", "d"));
+	ck_assert(!exists(&fx, "accepted", "b"));
+	{
+		char *acc = slurp(&fx, "accepted", "a");
+
+		ck_assert_ptr_nonnull(acc);
+		ck_assert_ptr_nonnull(strstr(acc, "up == 1"));
+		free(acc);
+	}
 	quarantine_free(q);
 
 	/* A new version of d is let back in by the next request. */
@@ -294,6 +319,103 @@ START_TEST(test_not_flowmons_fault)
 	p.always_refuse = 0;
 	ck_assert_int_eq(daemon_reload(&p), FM_OK);
 	assert_running(&p, "a b c d e");
+	quarantine_free(q);
+	prom_clear(&p);
+	fx_done(&fx);
+}
+END_TEST
+
+
+/* A service Prometheus runs gets a version it refuses: while the culprit
+ * is searched for and afterwards, Prometheus keeps running the old one. */
+START_TEST(test_rollback_keeps_old_version)
+{
+	static const char *const loaded[] = { "a.yml", "b.yml", "c.yml",
+	    NULL };
+	struct quarantine *q;
+	struct fixture fx;
+	struct prom p;
+	char *rules;
+
+	fx_open(&fx);
+	scene(&fx, &p, "vector(4)", 0);
+	p.keep = loaded;
+	fx_upsert(&fx, GOOD("b", "up+%3D%3D+20"));
+	fx_upsert(&fx, GOOD("c", "vector(3)+%23+BAD"));
+	ck_assert_int_eq(daemon_reload(&p), FM_REFUSED);
+	q = quarantine_of(&p, NULL);
+	ck_assert_uint_eq(quarantine_reload_failed(q), 1);
+	ck_assert_int_eq(p.kept_broken, 0);
+	assert_status(&fx, "c", "rejected");
+	assert_running(&p, "a b c d e");
+	/* c's group runs its last good version; rules/ holds it too. */
+	ck_assert_ptr_nonnull(strstr(running_body(&p, "c"), "up == 3"));
+	ck_assert_ptr_nonnull(strstr(running_body(&p, "b"), "up == 20"));
+	ck_assert_ptr_nonnull(rules = slurp(&fx, "rules", "c"));
+	ck_assert_ptr_nonnull(strstr(rules, "up == 3"));
+	free(rules);
+	ck_assert_ptr_nonnull(rules = slurp(&fx, "rejected", "c"));
+	ck_assert_ptr_nonnull(strstr(rules, "BAD"));
+	free(rules);
+	quarantine_free(q);
+
+	/* A restart: c stays set aside, rules/ keeps the old version, and
+	 * nothing but c is suspect. */
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	assert_status(&fx, "c", "rejected");
+	ck_assert_ptr_nonnull(rules = slurp(&fx, "rules", "c"));
+	ck_assert_ptr_nonnull(strstr(rules, "up == 3"));
+	free(rules);
+	{
+		char **v;
+		size_t n;
+
+		ck_assert_int_eq(registry_rules_suspects(fx.reg, &v, &n), 0);
+		ck_assert_uint_eq(n, 0);
+		strv_free(v, n);
+	}
+	prom_clear(&p);
+	fx_done(&fx);
+}
+END_TEST
+
+/* flowmon dies while a file is set aside for a test reload: the next start
+ * puts the version its record says back, and the search starts over. */
+START_TEST(test_restart_mid_search)
+{
+	struct quarantine *q;
+	struct fixture fx;
+	struct prom p;
+	char *rules;
+
+	fx_open(&fx);
+	scene(&fx, &p, "vector(1)+%23+BAD", 0);
+	/* The search sets a (changed) and e (new) aside... */
+	registry_rules_park(fx.reg, "a", 1);
+	registry_rules_park(fx.reg, "e", 1);
+	ck_assert_ptr_nonnull(rules = slurp(&fx, "rules", "a"));
+	ck_assert_ptr_nonnull(strstr(rules, "up == 1"));
+	free(rules);
+	ck_assert(!exists(&fx, "rules", "e"));
+	/* ...and flowmon is killed. */
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	ck_assert_ptr_nonnull(rules = slurp(&fx, "rules", "a"));
+	ck_assert_ptr_nonnull(strstr(rules, "up == 10"));
+	free(rules);
+	ck_assert(exists(&fx, "rules", "e"));
+	assert_status(&fx, "a", "active");
+	assert_status(&fx, "e", "active");
+	ck_assert_uint_eq(registry_rejected(fx.reg), 0);
+	/* The search starts over and finds d alone. */
+	ck_assert_int_eq(daemon_reload(&p), FM_REFUSED);
+	q = quarantine_of(&p, NULL);
+	ck_assert_uint_eq(quarantine_reload_failed(q), 1);
+	assert_running(&p, "a b c e");
+	assert_status(&fx, "d", "rejected");
 	quarantine_free(q);
 	prom_clear(&p);
 	fx_done(&fx);
@@ -355,6 +477,70 @@ START_TEST(test_promtool_first)
 }
 END_TEST
 
+
+/* At start, what is set aside is judged again by promtool, all at once:
+ * what passes comes back (and a reload is asked for); without promtool,
+ * what Prometheus itself refused stays out. */
+START_TEST(test_recheck_at_start)
+{
+	struct quarantine *q;
+	struct promtool *pt;
+	struct fixture fx;
+	struct prom p;
+	char *bin, err[ERR_MAX];
+	uint64_t triggers;
+	struct reloader_stats rs;
+
+	if ((bin = have_promtool()) == NULL) {
+		fprintf(stderr, "test_recheck_at_start: no promtool; "
+		    "skipped\n");
+		return;
+	}
+	fx_open_reloading(&fx);
+	/* Prometheus refuses d for a reason promtool cannot see. */
+	scene(&fx, &p, "vector(1)+%23+BAD", 0);
+	fx_upsert(&fx, GOOD("f", "vector(1)+%23+BAD"));
+	ck_assert_int_eq(daemon_reload(&p), FM_REFUSED);
+	ck_assert_ptr_nonnull(pt = promtool_new(bin, 2, err));
+	q = quarantine_of(&p, pt);
+	ck_assert_uint_eq(quarantine_reload_failed(q), 2);
+	assert_status(&fx, "d", "rejected");
+	assert_status(&fx, "f", "rejected");
+	quarantine_free(q);
+
+	/* A start without promtool: they stay out. */
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	q = quarantine_of(&p, NULL);
+	ck_assert_uint_eq(quarantine_recheck(q), 0);
+	assert_status(&fx, "d", "rejected");
+	quarantine_free(q);
+
+	/* A start with promtool: both pass it, both come back. */
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	reloader_stats(fx.rl, &rs);
+	triggers = rs.triggers;
+	q = quarantine_of(&p, pt);
+	ck_assert_uint_eq(quarantine_recheck(q), 2);
+	assert_status(&fx, "d", "active");
+	assert_status(&fx, "f", "active");
+	ck_assert(exists(&fx, "rules", "d") && exists(&fx, "rules", "f"));
+	ck_assert(!exists(&fx, "rejected", "d") &&
+	    !exists(&fx, "rejected", "f"));
+	ck_assert_uint_eq(registry_rejected(fx.reg), 0);
+	reloader_stats(fx.rl, &rs);
+	ck_assert_uint_gt(rs.triggers, triggers);
+	quarantine_free(q);
+	promtool_free(pt);
+	free(bin);
+	prom_clear(&p);
+	fx_done(&fx);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -366,6 +552,9 @@ main(void)
 	tcase_add_test(tc, test_search_by_reloads);
 	tcase_add_test(tc, test_not_flowmons_fault);
 	tcase_add_test(tc, test_promtool_first);
+	tcase_add_test(tc, test_rollback_keeps_old_version);
+	tcase_add_test(tc, test_restart_mid_search);
+	tcase_add_test(tc, test_recheck_at_start);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -22,7 +22,7 @@ struct fixture {
 	struct reloader	*rl;		/* NULL unless fx_open_reloading() */
 	struct taskdns	*td;
 	int		 with_reloader;
-	int		 reloads;	/* atomic: made by the counting back end */
+	int		 reloads;	/* atomic: counted by the back end */
 };
 
 static inline enum fm_err

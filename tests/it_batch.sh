@@ -1,0 +1,102 @@
+#!/bin/bash
+# tests/it_batch.sh: issue 12, group commit of rule checks. Fifteen
+# reconfigures at once, twelve good and three with a rule promtool refuses,
+# against flowmon with the real promtool behind a wrapper that starts
+# slowly (2 s), so the requests pile up while the first runs start and the
+# rest are checked together: every good request is answered 200 and its
+# files are on disk; each bad one gets its own 400 naming its alertIf.N
+# and promtool's reason, and nothing of it reaches the disk. Target-only
+# requests sent meanwhile never wait for a rule check.
+# Run by tests/run-integration.sh with FLOWMON set.
+. "$(dirname "$0")/lib.sh"
+
+PROMTOOL=${PROMTOOL:-$(command -v promtool)} || fail "promtool is missing"
+DATA=$IT_TMP/data
+API=/v1/docker-flow-monitor
+cat >"$IT_TMP/promtool" <<EOF
+#!/bin/sh
+# promtool, slow to start: requests arriving meanwhile wait together.
+sleep 2
+exec "$PROMTOOL" "\$@"
+EOF
+chmod +x "$IT_TMP/promtool"
+
+flowmon_start "$DATA" --promtool "$IT_TMP/promtool"
+
+metric_or_0() { fm_metric "$1" || echo 0; }
+
+# send NAME CURL-ARGS...: one reconfigure in the background; its status
+# code lands in $IT_TMP/code.NAME, its body in $IT_TMP/body.NAME.
+PIDS=""
+send() {
+	local name=$1
+	shift
+	curl -s -o "$IT_TMP/body.$name" -w '%{http_code}' --max-time 60 -G \
+	    "$FLOWMON_URL$API/reconfigure" --data-urlencode "serviceName=$name" \
+	    "$@" >"$IT_TMP/code.$name" &
+	PIDS="$PIDS $!"
+}
+
+check "fifteen reconfigures at once: twelve good, three refused by promtool"
+files0=$(metric_or_0 flowmon_promtool_files_total)
+batches0=$(metric_or_0 flowmon_promtool_batches_total)
+for i in $(seq 1 12); do
+	send good$i --data-urlencode alertName=one --data-urlencode "alertIf=up == $i" \
+	    --data-urlencode alertName.2=two --data-urlencode "alertIf.2=rate(x[5m]) > $i"
+done
+send bad1 --data-urlencode alertName=one --data-urlencode 'alertIf=up == 0' \
+    --data-urlencode alertName.2=two --data-urlencode 'alertIf.2=rate(x[5m]'
+send bad2 --data-urlencode alertName.3=slow --data-urlencode 'alertIf.3=rate(x[5x]) > 0'
+send bad3 --data-urlencode alertName=tmpl --data-urlencode 'alertIf=up == 0' \
+    --data-urlencode 'alertAnnotations=summary={{ .Broken '
+# A target-only request meanwhile: no rule file changes, no check.
+t0=$(date +%s%N)
+fm_expect 200 $API/reconfigure -G --data-urlencode serviceName=plain \
+    --data-urlencode targets=127.0.0.1:9
+took=$((($(date +%s%N) - t0) / 1000000))
+[ "$took" -lt 1500 ] || fail "a target-only request took $took ms: it waited for promtool"
+ok "a target-only request sent meanwhile answered in $took ms"
+# shellcheck disable=SC2086 # the pids of the fifteen requests
+wait $PIDS
+
+for i in $(seq 1 12); do
+	code=$(cat "$IT_TMP/code.good$i")
+	[ "$code" = 200 ] || fail "good$i: HTTP $code: $(cat "$IT_TMP/body.good$i")"
+	grep -q "up == $i" "$DATA/rules/good$i.yml" 2>/dev/null ||
+		fail "good$i: rules/good$i.yml does not hold its rule"
+	[ -f "$DATA/state/good$i.json" ] || fail "good$i: no record"
+done
+ok "twelve 200s, each rule file and record on disk"
+
+# refused NAME PARAM REASON: a 400 naming PARAM with promtool's REASON, and
+# no file of NAME anywhere in the data dir.
+refused() {
+	local name=$1 param=$2 reason=$3 code msg
+	code=$(cat "$IT_TMP/code.$name")
+	[ "$code" = 400 ] || fail "$name: HTTP $code: $(cat "$IT_TMP/body.$name")"
+	msg=$(jq -r .Message "$IT_TMP/body.$name")
+	case "$msg" in
+	"$param "*"promtool check rules"*"rules/$name.yml"*"$reason"*) ;;
+	*) fail "$name: Message does not name $param and \"$reason\": $msg" ;;
+	esac
+	[ -z "$(find "$DATA" -name "$name.*")" ] ||
+		fail "$name: files on disk: $(find "$DATA" -name "$name.*")"
+	fm_expect 404 $API/services/$name
+	ok "$name -> 400: $msg"
+}
+refused bad1 alertIf.2 "unclosed left parenthesis"
+refused bad2 alertIf.3 "bad duration"
+refused bad3 alertIf "template"
+
+files=$(($(metric_or_0 flowmon_promtool_files_total) - files0))
+batches=$(($(metric_or_0 flowmon_promtool_batches_total) - batches0))
+[ "$files" -ge 15 ] || fail "promtool checked $files files, want 15"
+[ "$batches" -lt "$files" ] || fail "$files files in $batches batches: none was checked with another"
+ok "promtool checked $files files in $batches batches ($(metric_or_0 flowmon_promtool_runs_total) processes in all)"
+
+check "a later good version of a refused service is accepted"
+reconfigure --data-urlencode serviceName=bad1 --data-urlencode alertName=one \
+    --data-urlencode 'alertIf=up == 0' --data-urlencode alertName.2=two \
+    --data-urlencode 'alertIf.2=rate(x[5m]) > 0'
+grep -q 'rate(x\[5m\]) > 0' "$DATA/rules/bad1.yml" || fail "rules/bad1.yml missing"
+ok "bad1 written"
