@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "dockerapi.h"
+#include "httpbody.h"
 #include "log.h"
 
 #define DOCKER_CONNECT_MS	5000
@@ -196,32 +197,6 @@ transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
  * Questions: one GET, one JSON answer.
  */
 
-struct body {
-	char	*p;
-	size_t	 len;
-	int	 too_big;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-	char *np;
-
-	if (b->len + n > (size_t)DOCKER_BODY_MAX) {
-		b->too_big = 1;
-		return 0;
-	}
-	if ((np = realloc(b->p, b->len + n + 1)) == NULL)
-		return 0;
-	memcpy(np + b->len, data, n);
-	b->len += n;
-	np[b->len] = '\0';
-	b->p = np;
-	return n;
-}
-
 /* Logs the first failure after a success and the first success after a
  * failure, so a Docker that is down for a day costs two lines. */
 static void
@@ -247,7 +222,7 @@ int
 dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
     long *code)
 {
-	struct body b = { NULL, 0, 0 };
+	struct httpbody b = { NULL, 0, DOCKER_BODY_MAX, 0 };
 	char err[ERR_MAX];
 	CURLcode cc;
 	CURL *c;
@@ -259,7 +234,7 @@ dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
 		return -1;
 	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DOCKER_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);

@@ -24,6 +24,7 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "httpbody.h"
 #include "listener.h"
 #include "log.h"
 #include "registry.h"
@@ -401,32 +402,6 @@ stopping(struct listener *l)
 	return __atomic_load_n(&l->stop, __ATOMIC_RELAXED);
 }
 
-struct body {
-	char	*p;
-	size_t	 len;
-	int	 too_big;
-};
-
-static size_t
-on_data(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-	char *np;
-
-	if (b->len + n > (size_t)LISTENER_BODY_MAX) {
-		b->too_big = 1;
-		return 0;
-	}
-	if ((np = realloc(b->p, b->len + n + 1)) == NULL)
-		return 0;
-	memcpy(np + b->len, data, n);
-	b->len += n;
-	np[b->len] = '\0';
-	b->p = np;
-	return n;
-}
-
 static int
 on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     curl_off_t un)
@@ -440,7 +415,7 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 
 /* GETs raw. 0 with the body, or -1 with err (the URL redacted). */
 static int
-fetch(struct listener *l, const char *raw, struct body *b, char err[ERR_MAX])
+fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX])
 {
 	char url[ERR_MAX / 2];
 	CURL *c;
@@ -449,6 +424,7 @@ fetch(struct listener *l, const char *raw, struct body *b, char err[ERR_MAX])
 
 	log_redact(raw, url, sizeof(url));
 	memset(b, 0, sizeof(*b));
+	b->max = LISTENER_BODY_MAX;
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
 		    url);
@@ -461,7 +437,7 @@ fetch(struct listener *l, const char *raw, struct body *b, char err[ERR_MAX])
 	    (long)LISTENER_CONNECT_MS);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)LISTENER_TOTAL_MS);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -493,7 +469,7 @@ fail:
 static int
 ask(struct listener *l, const char *raw, struct kvlist **rows, size_t *n)
 {
-	struct body b;
+	struct httpbody b;
 	char err[ERR_MAX], url[ERR_MAX / 2];
 	int rc;
 

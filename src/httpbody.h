@@ -1,0 +1,20 @@
+/* httpbody.h: a libcurl answer collected in memory up to a bound: the one
+ * write callback shared by flowmon's HTTP clients (the swarm-listener
+ * reconcile, the Docker Engine API client). */
+#ifndef FLOWMON_HTTPBODY_H
+#define FLOWMON_HTTPBODY_H
+
+#include <stddef.h>
+
+struct httpbody {
+	char	*p;		/* malloc'd, NUL after len; NULL: nothing yet */
+	size_t	 len;
+	size_t	 max;		/* the bound, set by the caller */
+	int	 too_big;	/* the answer went past max: transfer cut */
+};
+
+/* CURLOPT_WRITEFUNCTION with CURLOPT_WRITEDATA a struct httpbody: appends
+ * the data, or cuts the transfer (returns 0) past b->max or on ENOMEM. */
+size_t	 httpbody_write(char *data, size_t size, size_t nmemb, void *arg);
+
+#endif
