@@ -20,9 +20,10 @@
  * has slots left, whoever they belong to, feeds them, reads the verdicts
  * and wakes their callers; the rest wait. Under load the queue grows while
  * a batch is checked, and the next batch takes all of it. At most
- * max_procs processes exist (one per core, up to PROMTOOL_MAX_PROCS); with
- * two or more, one is kept started and idle in reserve, so a run that used
- * up its arguments is replaced by a ready one, not one still starting.
+ * max_procs processes exist (one per core, up to PROMTOOL_MAX_PROCS), all
+ * started ahead of need; a run that used up its arguments is replaced at
+ * once, and batches go to runs that are ready, not to one still starting,
+ * unless nothing else is free.
  *
  * Nothing is written to disk: rule files travel through pipes. */
 #include <errno.h>
@@ -92,7 +93,6 @@ struct promtool {
 	struct run	*idle;		/* runs with slots left, not in use */
 	int		 nprocs;	/* processes alive or being started */
 	int		 busy;		/* runs being fed */
-	int		 max_busy;	/* at most max_procs - 1, one spare */
 };
 
 static int64_t
@@ -524,8 +524,6 @@ promtool_new(const char *path, int max_procs, char err[ERR_MAX])
 			max_procs = PROMTOOL_MAX_PROCS;
 	}
 	pt->max_procs = max_procs < 1 ? 1 : max_procs;
-	/* One process in reserve where there may be two or more. */
-	pt->max_busy = pt->max_procs > 1 ? pt->max_procs - 1 : 1;
 	/* A quarter of the descriptors this process may open, shared by its
 	 * runs (each holds one pipe end per slot). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
@@ -605,6 +603,27 @@ pick(struct promtool *pt)
 	run = *best;
 	*best = run->next;
 	return run;
+}
+
+/* Whether a caller should lead a batch now (lock held): there is work
+ * and a ready run, or nothing is being checked and a run is idle or may be
+ * started. A run still starting is left alone while another is busy: the
+ * busy one is done sooner. */
+static int
+may_lead(struct promtool *pt)
+{
+	struct run *run;
+
+	if (pt->head == NULL)
+		return 0;
+	for (run = pt->idle; run != NULL; run = run->next) {
+		if (run->seen <= run->fed)
+			(void)read_stdout(run);
+		if (run->seen > run->fed)
+			return 1;
+	}
+	return pt->busy == 0 && (pt->idle != NULL ||
+	    pt->nprocs < pt->max_procs);
 }
 
 /* Puts a run back on the idle list (lock held); NULL gives its process
@@ -719,8 +738,7 @@ promtool_check(struct promtool *pt, struct promtool_file *files, size_t n)
 	while (w.left > 0) {
 		/* Lead a batch when the queue has work and a run is free or
 		 * may be started; else wait for a leader to finish. */
-		if (pt->head != NULL && pt->busy < pt->max_busy &&
-		    (pt->idle != NULL || pt->nprocs < pt->max_procs))
+		if (may_lead(pt))
 			lead(pt);
 		else
 			pthread_cond_wait(&w.cond, &pt->lock);
