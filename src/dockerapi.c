@@ -142,17 +142,6 @@ dockerapi_shown(const struct dockerapi *api)
 	return api->shown;
 }
 
-static int
-on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return stopping(arg);	/* non-zero aborts the transfer */
-}
-
 /* A handle for GET base+path, aborted when the source stops. */
 static CURL *
 handle(struct dockerapi *api, const char *path)
@@ -175,8 +164,8 @@ handle(struct dockerapi *api, const char *path)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)DOCKER_CONNECT_MS);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, api);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, httpbody_abort);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, api->stop);
 	return c;
 }
 

@@ -1,5 +1,5 @@
 /* httpbody.c: a libcurl answer collected in memory up to a bound (see
- * httpbody.h). */
+ * httpbody.h), and the transfer abort on a stop flag. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,4 +23,15 @@ httpbody_write(char *data, size_t size, size_t nmemb, void *arg)
 	np[b->len] = '\0';
 	b->p = np;
 	return n;
+}
+
+int
+httpbody_abort(void *flag, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return __atomic_load_n((int *)flag, __ATOMIC_RELAXED);
 }

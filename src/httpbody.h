@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 struct httpbody {
 	char	*p;		/* malloc'd, NUL after len; NULL: nothing yet */
 	size_t	 len;
@@ -16,5 +18,10 @@ struct httpbody {
 /* CURLOPT_WRITEFUNCTION with CURLOPT_WRITEDATA a struct httpbody: appends
  * the data, or cuts the transfer (returns 0) past b->max or on ENOMEM. */
 size_t	 httpbody_write(char *data, size_t size, size_t nmemb, void *arg);
+
+/* CURLOPT_XFERINFOFUNCTION with CURLOPT_XFERINFODATA an int that some
+ * thread sets (atomically) to stop: a non-zero flag aborts the transfer. */
+int	 httpbody_abort(void *flag, curl_off_t dltotal, curl_off_t dlnow,
+	    curl_off_t ultotal, curl_off_t ulnow);
 
 #endif

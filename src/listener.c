@@ -402,17 +402,6 @@ stopping(struct listener *l)
 	return __atomic_load_n(&l->stop, __ATOMIC_RELAXED);
 }
 
-static int
-on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return stopping(arg);	/* non-zero aborts the transfer */
-}
-
 /* GETs raw. 0 with the body, or -1 with err (the URL redacted). */
 static int
 fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX])
@@ -440,8 +429,8 @@ fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX]
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, l);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, httpbody_abort);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &l->stop);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
