@@ -94,8 +94,11 @@ reg_rules_replacing(struct registry *r, struct entry *e, int removing)
 	e->h_accepted = e->h_rules;
 }
 
-int
-registry_rules_suspects(struct registry *r, char ***names, size_t *nnames)
+/* The names of the entries for which pick() holds (under each entry's
+ * lock), sorted, into a malloc'd vector (strv_free()). 0, or -1 on ENOMEM. */
+static int
+names_where(struct registry *r, int (*pick)(const struct entry *),
+    char ***names, size_t *nnames)
 {
 	struct entry **v;
 	size_t n, i;
@@ -107,8 +110,7 @@ registry_rules_suspects(struct registry *r, char ***names, size_t *nnames)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		pthread_mutex_lock(&v[i]->lock);
-		if (v[i]->has_rules && !v[i]->loaded && v[i]->parked == NULL &&
-		    v[i]->rejected == NULL)
+		if (pick(v[i]))
 			rc = strv_push(names, nnames, v[i]->name);
 		pthread_mutex_unlock(&v[i]->lock);
 	}
@@ -121,30 +123,31 @@ registry_rules_suspects(struct registry *r, char ***names, size_t *nnames)
 	return rc;
 }
 
+/* A rule file written since the last good reload, in rules/. */
+static int
+is_suspect(const struct entry *e)
+{
+	return e->has_rules && !e->loaded && e->parked == NULL &&
+	    e->rejected == NULL;
+}
+
+/* A rule file Prometheus refused, waiting in rejected/. */
+static int
+is_set_aside(const struct entry *e)
+{
+	return e->rejected != NULL && e->has_rejected;
+}
+
+int
+registry_rules_suspects(struct registry *r, char ***names, size_t *nnames)
+{
+	return names_where(r, is_suspect, names, nnames);
+}
+
 int
 registry_rules_set_aside(struct registry *r, char ***names, size_t *nnames)
 {
-	struct entry **v;
-	size_t n, i;
-	int rc = 0;
-
-	*names = NULL;
-	*nnames = 0;
-	if ((v = reg_entries(r, 1, &n)) == NULL)
-		return -1;
-	for (i = 0; i < n && rc == 0; i++) {
-		pthread_mutex_lock(&v[i]->lock);
-		if (v[i]->rejected != NULL && v[i]->has_rejected)
-			rc = strv_push(names, nnames, v[i]->name);
-		pthread_mutex_unlock(&v[i]->lock);
-	}
-	reg_entries_put(r, v, n);
-	if (rc == -1) {
-		strv_free(*names, *nnames);
-		*names = NULL;
-		*nnames = 0;
-	}
-	return rc;
+	return names_where(r, is_set_aside, names, nnames);
 }
 
 int
