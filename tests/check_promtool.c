@@ -11,30 +11,6 @@
 #include "request.h"
 #include "testutil.h"
 
-/* A service from name=value pairs, through the real request parser. */
-static struct service *
-parse(const char *first, ...)
-{
-	struct kvlist params = { 0 };
-	struct request_ctx ctx = { 0 };
-	struct service *svc = calloc(1, sizeof(*svc));
-	const char *k, *v;
-	char err[ERR_MAX];
-	va_list ap;
-
-	ck_assert_ptr_nonnull(svc);
-	va_start(ap, first);
-	for (k = first; k != NULL; k = va_arg(ap, const char *)) {
-		v = va_arg(ap, const char *);
-		ck_assert_int_eq(kvlist_set(&params, k, v), 0);
-	}
-	va_end(ap);
-	if (request_parse(&params, &ctx, svc, err) == -1)
-		ck_abort_msg("request_parse: %s", err);
-	kvlist_release(&params);
-	return svc;
-}
-
 static char *
 rules_of(const struct service *svc, size_t *len)
 {
@@ -86,11 +62,11 @@ START_TEST(promtool_verdicts)
 		return;
 	}
 	dir = tu_tmpdir();
-	good = parse("serviceName", "s", "alertName", "a", "alertIf",
+	good = tu_service("serviceName", "s", "alertName", "a", "alertIf",
 	    "rate(x[5m]) > 0 # c", "alertFor", "1s", NULL);
-	badexpr = parse("serviceName", "s", "alertName", "a", "alertIf",
+	badexpr = tu_service("serviceName", "s", "alertName", "a", "alertIf",
 	    "rate(x[5m]", NULL);
-	badrange = parse("serviceName", "s", "alertName", "a", "alertIf",
+	badrange = tu_service("serviceName", "s", "alertName", "a", "alertIf",
 	    "rate(x[5x]) > 0", NULL);
 
 	path = write_rules(dir, good);
@@ -195,15 +171,15 @@ batch_init(struct batch *b, int offset)
 		snprintf(name, sizeof(name), "svc%d", k);
 		snprintf(expr, sizeof(expr), "up == %d", k);
 		if (i % 4 == 1)
-			b->svc[i] = parse("serviceName", name, "alertName",
+			b->svc[i] = tu_service("serviceName", name, "alertName",
 			    "a", "alertIf", expr, "alertName.2", "b",
 			    "alertIf.2", "rate(x[5m]", NULL);
 		else if (i % 4 == 2)
-			b->svc[i] = parse("serviceName", name, "alertName",
+			b->svc[i] = tu_service("serviceName", name, "alertName",
 			    "a", "alertIf", "a\nor\nb", "alertAnnotations",
 			    "summary={{ .Foo ", NULL);
 		else
-			b->svc[i] = parse("serviceName", name, "alertName",
+			b->svc[i] = tu_service("serviceName", name, "alertName",
 			    "a", "alertIf", expr, "alertName.2", "b",
 			    "alertIf.2", "a\nor\nb", NULL);
 		b->buf[i] = rules_of(b->svc[i], &b->f[i].len);

@@ -8,30 +8,6 @@
 #include "rulecheck.h"
 #include "testutil.h"
 
-/* A service from name=value pairs, through the real request parser. */
-static struct service *
-parse(const char *first, ...)
-{
-	struct kvlist params = { 0 };
-	struct request_ctx ctx = { 0 };
-	struct service *svc = calloc(1, sizeof(*svc));
-	const char *k, *v;
-	char err[ERR_MAX];
-	va_list ap;
-
-	ck_assert_ptr_nonnull(svc);
-	va_start(ap, first);
-	for (k = first; k != NULL; k = va_arg(ap, const char *)) {
-		v = va_arg(ap, const char *);
-		ck_assert_int_eq(kvlist_set(&params, k, v), 0);
-	}
-	va_end(ap);
-	if (request_parse(&params, &ctx, svc, err) == -1)
-		ck_abort_msg("request_parse: %s", err);
-	kvlist_release(&params);
-	return svc;
-}
-
 static char *
 rules_of(const struct service *svc, int persistent_only, size_t *len)
 {
@@ -70,7 +46,7 @@ START_TEST(roundtrip_hostile)
 	char err[ERR_MAX], *y;
 	size_t len;
 
-	svc = parse("serviceName", "go-demo_main", "alertName", "x",
+	svc = tu_service("serviceName", "go-demo_main", "alertName", "x",
 	    "alertIf", hostile[_i], "alertFor", "1m30s",
 	    "alertLabels", "severity=page,team=a=b",
 	    "alertAnnotations", "summary=it: is # down", NULL);
@@ -91,7 +67,7 @@ START_TEST(roundtrip_dfm_names)
 	char err[ERR_MAX], *y;
 	size_t len;
 
-	svc = parse("serviceName", "1go.demo-main", "alertName", "mem:limit.2",
+	svc = tu_service("serviceName", "1go.demo-main", "alertName", "mem:limit.2",
 	    "alertIf", "up == 0", NULL);
 	ck_assert_str_eq(svc->alerts[0].name, "1go.demomain_mem:limit.2");
 	y = rules_of(svc, 0, &len);
@@ -109,7 +85,7 @@ START_TEST(roundtrip_many_and_persistent)
 	char err[ERR_MAX], *y;
 	size_t len;
 
-	svc = parse("serviceName", "a", "alertName", "one", "alertIf", "up",
+	svc = tu_service("serviceName", "a", "alertName", "one", "alertIf", "up",
 	    "alertName.2", "two", "alertIf.2", "up == 1",
 	    "alertPersistent.2", "true", "alertName.7", "three",
 	    "alertIf.7", "vector(1)", NULL);
@@ -173,7 +149,7 @@ START_TEST(refusals)
 	struct service *svc;
 	char err[ERR_MAX];
 
-	svc = parse("serviceName", "s", "alertName", "a", "alertIf", "up",
+	svc = tu_service("serviceName", "s", "alertName", "a", "alertIf", "up",
 	    NULL);
 	ck_assert_int_eq(rulecheck_yaml(bad[_i].yaml, strlen(bad[_i].yaml),
 	    svc, 0, err), -1);
@@ -213,7 +189,7 @@ START_TEST(shape_is_filecheck)
 
 	ck_assert_msg(rulecheck_yaml(y, strlen(y), NULL, 0, err) == 0, "%s",
 	    err);
-	svc = parse("serviceName", "s", "alertName", "a", "alertIf", "up",
+	svc = tu_service("serviceName", "s", "alertName", "a", "alertIf", "up",
 	    NULL);
 	ck_assert_int_eq(rulecheck_yaml(y, strlen(y), svc, 0, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "one group"));
@@ -228,7 +204,7 @@ START_TEST(fewer_rules)
 	    "    expr: up\n";
 	char err[ERR_MAX];
 
-	svc = parse("serviceName", "s", "alertName", "a", "alertIf", "up",
+	svc = tu_service("serviceName", "s", "alertName", "a", "alertIf", "up",
 	    "alertName.1", "b", "alertIf.1", "up", NULL);
 	ck_assert_int_eq(rulecheck_yaml(y, strlen(y), svc, 0, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "fewer rules"));

@@ -3,11 +3,14 @@
 #define FLOWMON_TESTUTIL_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "request.h"
 
 /* A fresh directory under $TMPDIR; the caller frees the path and may
  * remove it with tu_rmrf(). */
@@ -85,6 +88,31 @@ tu_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;
+}
+
+/* A service from name=value pairs (NULL-terminated), through the real
+ * request parser; the caller frees it with service_free(). */
+static inline struct service *
+tu_service(const char *first, ...)
+{
+	struct kvlist params = { 0 };
+	struct request_ctx ctx = { 0 };
+	struct service *svc = calloc(1, sizeof(*svc));
+	const char *k, *v;
+	char err[ERR_MAX];
+	va_list ap;
+
+	ck_assert_ptr_nonnull(svc);
+	va_start(ap, first);
+	for (k = first; k != NULL; k = va_arg(ap, const char *)) {
+		v = va_arg(ap, const char *);
+		ck_assert_int_eq(kvlist_set(&params, k, v), 0);
+	}
+	va_end(ap);
+	if (request_parse(&params, &ctx, svc, err) == -1)
+		ck_abort_msg("request_parse: %s", err);
+	kvlist_release(&params);
+	return svc;
 }
 
 #endif
