@@ -80,6 +80,7 @@ struct config {
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
+	long	 reload_timeout_ms;	/* longest one reload may take */
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

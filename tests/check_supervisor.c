@@ -275,7 +275,7 @@ START_TEST(test_supervise)
 	ck_assert_int_eq(getpgid(p1), p1);
 
 	/* The SIGHUP back end reaches the child's trap. */
-	rl = supervisor_reload_new(sv, err);
+	rl = supervisor_reload_new(sv, 30000, err);
 	ck_assert_msg(rl != NULL, "%s", err);
 	usleep(200000);		/* let sh install its traps */
 	ck_assert_int_eq(supervisor_reload_backend.reload(rl, err), 0);
