@@ -347,8 +347,10 @@ listener_apply_service(struct registry *r, listener_parse_fn parse,
 		snprintf(msg, sizeof(msg), "service from %s refused", source);
 		log_warn(msg, "from", origin, "service", name ? name : "",
 		    "error", err);
+		registry_refused(r, name, service_source_parse(source), err);
 		return -1;
 	}
+	svc->source = service_source_parse(source);
 	/* The registry takes svc over. */
 	if (registry_upsert(r, svc, &res, err) == -1) {
 		snprintf(msg, sizeof(msg), "cannot apply service from %s",
@@ -407,51 +409,19 @@ static int
 fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX])
 {
 	char url[ERR_MAX / 2];
-	CURL *c;
-	CURLcode cc;
-	long code = 0;
+	long code;
 
-	log_redact(raw, url, sizeof(url));
-	memset(b, 0, sizeof(*b));
-	b->max = LISTENER_BODY_MAX;
-	if ((c = curl_easy_init()) == NULL) {
-		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
-		    url);
+	if (httpbody_get(raw, LISTENER_BODY_MAX, LISTENER_CONNECT_MS,
+	    LISTENER_TOTAL_MS, &l->stop, b, &code, err) == -1)
+		return -1;
+	if (code != 200) {
+		snprintf(err, ERR_MAX, "GET %s answered %ld", log_redact(raw,
+		    url, sizeof(url)), code);
+		free(b->p);
+		b->p = NULL;
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, raw);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)LISTENER_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)LISTENER_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, httpbody_abort);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &l->stop);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK) {
-		snprintf(err, ERR_MAX, "GET %s: %s", url, b->too_big ?
-		    "answer larger than 64 MiB" : curl_easy_strerror(cc));
-		goto fail;
-	}
-	if (code != 200) {
-		snprintf(err, ERR_MAX, "GET %s answered %ld", url, code);
-		goto fail;
-	}
-	if (b->p == NULL && (b->p = strdup("")) == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
-		goto fail;
-	}
 	return 0;
-fail:
-	free(b->p);
-	b->p = NULL;
-	return -1;
 }
 
 /* Asks one source; rows on success. */

@@ -443,6 +443,7 @@ unreject(struct registry *r, struct entry *e, char err[ERR_MAX])
 	free(e->rejected);
 	e->rejected = NULL;
 	log_info("rule file re-admitted", "service", e->name);
+	reg_event(r, e->name, REGISTRY_EV_READMITTED, "its alerts changed");
 	return 0;
 }
 
@@ -687,7 +688,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 		    errno == ENOENT ? "gone since the start" : why);
 		return 1;
 	}
-	if (record_decode(buf, len, &params, &removed, why) == -1) {
+	if (record_decode(buf, len, &params, &removed, NULL, why) == -1) {
 		snprintf(who, whosz, "a record that does not parse (%.100s)",
 		    why);
 		taken = 1;
@@ -750,14 +751,83 @@ admit_new(struct registry *r, struct entry *e, const char *name,
 	return 0;
 }
 
+void
+registry_set_events(struct registry *r, registry_event_fn fn, void *ctx)
+{
+	r->event = fn;
+	r->event_ctx = ctx;
+}
+
+void
+reg_event(struct registry *r, const char *name, enum registry_event ev,
+    const char *detail)
+{
+	if (r->event != NULL)
+		r->event(r->event_ctx, name, ev, detail != NULL ? detail : "");
+}
+
+/* The events of one upsert of a service known (or not) before it: where
+ * it came from and what became of it. A refusal is one event that names
+ * the source, so a source that sends the same refused state again and
+ * again (the Docker source, every poll) adds one line that counts. */
+static void
+upsert_events(struct registry *r, const char *name, int known,
+    enum service_source source, int rc, const struct registry_result *res,
+    const char *err)
+{
+	const char *from = service_source_name(source);
+	char files[64], why[ERR_MAX + 32];
+
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "%s%s%s", from ? "from " : "",
+		    from ? from : "", from ? ": " : "");
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s",
+		    err);
+		reg_event(r, name, res->fail == FM_REFUSED ||
+		    res->fail == FM_CONFLICT ? (known ? REGISTRY_EV_REFUSED :
+		    REGISTRY_EV_REFUSED_NEW) : REGISTRY_EV_FAILED, why);
+		return;
+	}
+	reg_event(r, name, REGISTRY_EV_RECEIVED, from);
+	if (!res->wrote_state && !res->wrote_targets && !res->wrote_rules)
+		return;
+	snprintf(files, sizeof(files), "%s%s%s", res->wrote_state ?
+	    " state" : "", res->wrote_targets ? " targets" : "",
+	    res->wrote_rules ? " rules" : "");
+	reg_event(r, name, REGISTRY_EV_WRITTEN, files + 1);
+}
+
+void
+registry_refused(struct registry *r, const char *name,
+    enum service_source source, const char *why)
+{
+	struct registry_result res;
+	struct entry *e;
+
+	if (name == NULL || !service_name_valid(name) || r->event == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.fail = FM_REFUSED;
+	if ((e = reg_entry(r, name, 0)) == NULL) {
+		upsert_events(r, name, 0, source, -1, &res, why);
+		return;
+	}
+	pthread_mutex_lock(&e->lock);
+	upsert_events(r, name, e->svc != NULL || e->invalid != NULL, source,
+	    -1, &res, why);
+	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
+}
+
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
 	struct entry *e;
+	enum service_source source = svc->source;
 	char *rules = NULL;
 	size_t rlen = 0;
-	int rc = -1, k, reserved = 0, longname = 0;
+	int rc = -1, k, reserved = 0, longname = 0, known;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, svc->name, 1)) == NULL) {
@@ -766,7 +836,8 @@ registry_upsert(struct registry *r, struct service *svc,
 		return reg_fail(res, FM_FATAL, ENOMEM);
 	}
 	pthread_mutex_lock(&e->lock);
-	if (e->svc == NULL && e->invalid == NULL &&
+	known = e->svc != NULL || e->invalid != NULL;
+	if (!known &&
 	    admit_new(r, e, svc->name, &reserved, &longname, res, err) == -1)
 		goto drop;
 	/* The tasks of a removed service are gone with it. */
@@ -786,7 +857,8 @@ registry_upsert(struct registry *r, struct service *svc,
 		goto drop;
 	}
 	if (e->svc == NULL || e->removed || e->invalid != NULL ||
-	    !kvlist_equal(&e->svc->params, &svc->params)) {
+	    !kvlist_equal(&e->svc->params, &svc->params) ||
+	    e->svc->source != svc->source) {
 		if (write_record(r, svc, 0, err) == -1) {
 			reg_fail(res, FM_STORAGE, errno);
 			goto drop;
@@ -820,6 +892,7 @@ drop:
 		pthread_mutex_unlock(&r->longname);
 	if (reserved)
 		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
+	upsert_events(r, e->name, known, source, rc, res, err);
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	service_free(svc);
@@ -875,6 +948,9 @@ registry_remove(struct registry *r, const char *name,
 		reg_dns_follow(r, e);
 		if ((rc = reg_sync(r, e, NULL, 0, 0, res, err)) == -1)
 			reg_fail(res, FM_STORAGE, errno);
+		reg_event(r, e->name, rc == 0 ? REGISTRY_EV_REMOVED_KEPT :
+		    REGISTRY_EV_FAILED, rc == 0 ? "its persistent alerts stay" :
+		    err);
 		goto out;
 	}
 	/* Outputs first, the record last: a crash in between leaves a record
@@ -904,6 +980,7 @@ registry_remove(struct registry *r, const char *name,
 	}
 	metrics_file_removed(M_FILE_STATE);
 	res->wrote_state = 1;
+	reg_event(r, e->name, REGISTRY_EV_REMOVED, "");
 	reg_count(r, e, -1);
 	service_free(e->svc);
 	e->svc = NULL;
@@ -1019,8 +1096,12 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 		    REGISTRY_OWNER_FLOWMON : REGISTRY_OWNER_EDITED;
 		/* 0 is what probe_output() books for a file it cannot
 		 * vouch for: the next reg_sync() rewrites it. */
-		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL)
+		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL &&
+		    *h != 0) {
 			*h = 0;
+			reg_event(r, e->name, REGISTRY_EV_EDITED, rules ?
+			    "rules" : "targets");
+		}
 	} else if (buf != NULL && *h != 0 && *h == reg_hash(buf, len))
 		/* Read just before flowmon removed it: still its bytes. */
 		own = REGISTRY_OWNER_FLOWMON;

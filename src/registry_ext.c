@@ -19,6 +19,7 @@ view_fill(struct registry_view *v, const struct entry *e)
 	v->svc = e->invalid != NULL ? NULL : e->svc;
 	v->invalid = e->invalid;
 	v->rejected = e->rejected;
+	v->loaded = e->loaded;
 	v->removed = e->removed;
 	v->has_targets = e->has_targets;
 	v->has_rules = e->has_rules;

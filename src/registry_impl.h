@@ -82,6 +82,8 @@ struct registry {
 	/* Held while a new service with a shortened file name checks that
 	 * no other service has that name, until its record is written. */
 	pthread_mutex_t		 longname;
+	registry_event_fn	 event;		/* NULL: nobody listens */
+	void			*event_ctx;
 };
 
 /* FNV-1a of len bytes with the length folded in. */
@@ -121,6 +123,9 @@ int	 reg_sync(struct registry *r, struct entry *e, const char *rules,
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
 int	 reg_sentinel(struct registry *r);
+/* Tells the event hook (if any) what happened to name; e's lock held. */
+void	 reg_event(struct registry *r, const char *name,
+	    enum registry_event ev, const char *detail);
 /* Books a failure of kind in res with errno errnum; returns -1. */
 int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
 /* A sorted, duplicate-free copy of addrs. 0, or -1 on ENOMEM. */

@@ -54,6 +54,7 @@ registry_reload_ok(struct registry *r, uint64_t mark)
 		if (e->has_rules && !e->loaded && e->parked == NULL &&
 		    e->rules_seq <= mark) {
 			e->loaded = 1;
+			reg_event(r, e->name, REGISTRY_EV_RELOADED, "");
 			snprintf(note, sizeof(note), REG_LOADED_FMT,
 			    (unsigned long long)e->h_rules);
 			/* Without the note, a restart only forgets that this
@@ -265,6 +266,7 @@ registry_rules_reject(struct registry *r, const char *name,
 	store_path(r->st, STORE_REJECTED, name, path, sizeof(path));
 	log_error("rule file quarantined", "service", name, "file", path,
 	    "reason", reason);
+	reg_event(r, name, REGISTRY_EV_REJECTED, e->rejected);
 out:
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
@@ -304,6 +306,8 @@ registry_rules_readmit(struct registry *r, const char *name)
 	__atomic_sub_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
 	log_info("rule file let back in: it passes its checks again",
 	    "service", name);
+	reg_event(r, name, REGISTRY_EV_READMITTED,
+	    "it passes its checks again");
 out:
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);

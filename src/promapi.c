@@ -1,0 +1,272 @@
+/* promapi.c: the Prometheus API client behind the explain API and the
+ * status page. One snapshot (promstate.h) is cached; the thread that finds
+ * it stale fetches the next one without any lock held, while other
+ * threads go on with the stale one (or, when there is none yet, wait for
+ * it). A fetch is two GETs per server at most, each bounded in time
+ * (PROMAPI_TIMEOUT_MS) and size (PROMAPI_ANSWER_MAX). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "httpbody.h"
+#include "log.h"
+#include "promapi.h"
+
+struct promapi {
+	char			**urls;		/* API bases, no trailing '/' */
+	size_t			 nurls;
+	char			*shown;		/* the list, passwords hidden */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct promstate	*cached;	/* NULL: none yet */
+	int			 fetching;
+};
+
+/* Monotonic milliseconds. */
+static int64_t
+promapi_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* s without a trailing "/-/reload" and '/'s, a path "" for none. */
+static void
+trim_path(char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 9 && strcmp(s + n - 9, "/-/reload") == 0)
+		s[n -= 9] = '\0';
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+}
+
+/* One URL, checked and normalised by libcurl's URL API: http or https,
+ * a host, the query and fragment dropped, the path trimmed. malloc'd, or
+ * NULL with err naming what. */
+static char *
+api_base(const char *item, const char *what, char err[ERR_MAX])
+{
+	char *scheme = NULL, *path = NULL, *out = NULL, *t = NULL;
+	char shown[ERR_MAX / 2];
+	CURLU *u;
+
+	log_redact(item, shown, sizeof(shown));
+	if ((u = curl_url()) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	if (curl_url_set(u, CURLUPART_URL, item, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcasecmp(scheme, "http") != 0 &&
+	    strcasecmp(scheme, "https") != 0)) {
+		snprintf(err, ERR_MAX, "%s \"%.200s\" is not an http or https "
+		    "URL", what, shown);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
+	    (t = strdup(path)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto out;
+	}
+	trim_path(t);
+	if (curl_url_set(u, CURLUPART_PATH, t[0] ? t : "/", 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &path, 0) != CURLUE_OK) {
+		snprintf(err, ERR_MAX, "%s \"%.200s\": cannot be rewritten as "
+		    "an API base", what, shown);
+		goto out;
+	}
+	if ((out = strdup(path)) == NULL)
+		snprintf(err, ERR_MAX, "out of memory");
+	else
+		trim_path(out);
+out:
+	curl_free(scheme);
+	curl_free(path);
+	free(t);
+	curl_url_cleanup(u);
+	return out;
+}
+
+char *
+promapi_url_from_reload(const char *reload_urls, char err[ERR_MAX])
+{
+	size_t n = strcspn(reload_urls, ",");
+	char *first, *out;
+
+	if ((first = strndup(reload_urls, n)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	out = api_base(first, "--reload-url", err);
+	free(first);
+	return out;
+}
+
+void
+promapi_free(struct promapi *p)
+{
+	if (p == NULL)
+		return;
+	strv_free(p->urls, p->nurls);
+	free(p->shown);
+	promstate_put(p->cached);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+struct promapi *
+promapi_new(const char *urls, char err[ERR_MAX])
+{
+	struct promapi *p;
+	char *copy = NULL, *tok, *save = NULL, *base, shown[ERR_MAX];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (copy = strdup(urls)) == NULL) {
+		free(p);
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if ((base = api_base(tok, "--prometheus-url", err)) == NULL)
+			goto fail;
+		if (strv_push(&p->urls, &p->nurls, base) == -1) {
+			free(base);
+			snprintf(err, ERR_MAX, "out of memory");
+			goto fail;
+		}
+		free(base);
+	}
+	if (p->nurls == 0) {
+		snprintf(err, ERR_MAX, "--prometheus-url: no URL given");
+		goto fail;
+	}
+	if ((p->shown = strdup(log_redact(urls, shown,
+	    sizeof(shown)))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	free(copy);
+	return p;
+fail:
+	free(copy);
+	promapi_free(p);
+	return NULL;
+}
+
+const char *
+promapi_shown(const struct promapi *p)
+{
+	return p->shown;
+}
+
+typedef int (*promapi_add_fn)(struct promstate *, const char *, size_t,
+    char[ERR_MAX]);
+
+/* Asks each server for path until one answers it in a form add() takes.
+ * 1 when one did, 0 when none did (their reasons appended to ps->error);
+ * *answered set when any server answered at all. */
+static int
+ask(struct promapi *p, struct promstate *ps, const char *path,
+    promapi_add_fn add, int *answered)
+{
+	struct httpbody b;
+	char url[2048], err[ERR_MAX], shown[ERR_MAX / 2];
+	size_t i, used;
+	long status;
+	int rc;
+
+	for (i = 0; i < p->nurls; i++) {
+		snprintf(url, sizeof(url), "%s%s", p->urls[i], path);
+		if (httpbody_get(url, (size_t)PROMAPI_ANSWER_MAX,
+		    PROMAPI_CONNECT_MS, PROMAPI_TIMEOUT_MS, NULL, &b, &status,
+		    err) == 0) {
+			*answered = 1;
+			/* An API error is JSON too: let add() say what. */
+			rc = add(ps, b.p, b.len, err);
+			if (rc == -1 && status != 200) {
+				log_redact(url, shown, sizeof(shown));
+				snprintf(err, ERR_MAX, "GET %s answered %ld",
+				    shown, status);
+			}
+			free(b.p);
+			if (rc == 0)
+				return 1;
+		}
+		used = strlen(ps->error);
+		snprintf(ps->error + used, sizeof(ps->error) - used, "%s%s",
+		    used ? "; " : "", err);
+	}
+	return 0;
+}
+
+/* A fresh snapshot; NULL only on ENOMEM. */
+static struct promstate *
+fetch(struct promapi *p)
+{
+	struct promstate *ps;
+	int answered = 0, t, r;
+
+	if ((ps = promstate_new()) == NULL)
+		return NULL;
+	t = ask(p, ps, "/api/v1/targets?state=active", promstate_add_targets,
+	    &answered);
+	r = ask(p, ps, "/api/v1/rules?type=alert", promstate_add_rules,
+	    &answered);
+	/* Each answer found a server: what the others said does not matter. */
+	if (t && r)
+		ps->error[0] = '\0';
+	ps->reachable = answered;
+	promstate_finish(ps);
+	ps->fetched_ms = promapi_now();
+	return ps;
+}
+
+struct promstate *
+promapi_state(struct promapi *p)
+{
+	struct promstate *ps, *old;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		ps = p->cached;
+		if (ps != NULL && promapi_now() - ps->fetched_ms <
+		    PROMAPI_TTL_MS)
+			goto out;	/* fresh */
+		if (!p->fetching)
+			break;
+		if (ps != NULL)
+			goto out;	/* another thread fetches: stale one */
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+	p->fetching = 1;
+	pthread_mutex_unlock(&p->lock);
+	ps = fetch(p);
+	pthread_mutex_lock(&p->lock);
+	p->fetching = 0;
+	pthread_cond_broadcast(&p->cond);
+	if (ps != NULL) {
+		old = p->cached;
+		p->cached = ps;
+		promstate_put(old);
+	} else
+		ps = p->cached;	/* out of memory: the old one, if any */
+out:
+	ps = promstate_ref(ps);
+	pthread_mutex_unlock(&p->lock);
+	return ps;
+}
