@@ -218,17 +218,6 @@ owned_remove_id(struct docker *d, const char *id, const char *keep,
 			owned_remove(d, k, why);
 }
 
-static int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * Applying.
  */

@@ -148,14 +148,14 @@ static void
 wait_reloads(struct fixture *fx, int want)
 {
 	struct reloader_stats rs;
-	int64_t deadline = fx_now_ms() + 5000;
+	int64_t deadline = clock_ms() + 5000;
 
 	for (;;) {
 		reloader_stats(fx->rl, &rs);
 		if (!rs.pending && __atomic_load_n(&fx->reloads,
 		    __ATOMIC_SEQ_CST) >= want)
 			return;
-		ck_assert_msg(fx_now_ms() < deadline, "reloads %d, want %d",
+		ck_assert_msg(clock_ms() < deadline, "reloads %d, want %d",
 		    __atomic_load_n(&fx->reloads, __ATOMIC_SEQ_CST), want);
 		usleep(2000);
 	}
