@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "advice.h"
+#include "clock.h"
 #include "docker.h"
 #include "explain.h"
 #include "files.h"
@@ -256,15 +257,6 @@ explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
 	return warn(x, text);
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 explain_one(const struct explain_ctx *c, const char *name, int detail,
     struct explain *x)
@@ -291,7 +283,7 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
 		goto out;
 	if (c->prom != NULL && explain_prometheus(x, ps, promapi_shown(c->prom),
-	    wall_ms()) == -1)
+	    clock_wall_ms()) == -1)
 		goto out;
 	rc = 1;
 out:
@@ -338,7 +330,7 @@ explain_all(const struct explain_ctx *c, struct explain **v, size_t *n)
 {
 	struct all a = { NULL, 0, 0, 0 };
 	struct promstate *ps = NULL;
-	int64_t now = wall_ms();
+	int64_t now = clock_wall_ms();
 	size_t i;
 
 	*v = NULL;

@@ -15,7 +15,7 @@
 /* The daemon's poll interval: inotify reports local edits at once. */
 #define FILES_POLL_MS	15000
 
-struct metrics_buf;
+struct buf;
 struct registry;
 struct reloader;
 struct store;
@@ -42,8 +42,8 @@ cJSON	*files_json(struct files *f);
  * name is a service name. */
 void	 files_edited(struct files *f, const char *name, int edited[2]);
 
-/* Appends flowmon_files{dir,owner,valid} and the per-file problems to b.
- * 0, or -1 on ENOMEM. */
-int	 files_metrics(struct files *f, struct metrics_buf *b);
+/* Appends flowmon_files{dir,owner,valid} and the per-file problems to b
+ * (expo.h; errors show in b->failed). */
+void	 files_metrics(struct files *f, struct buf *b);
 
 #endif

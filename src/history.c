@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "history.h"
 
 struct event {
@@ -230,11 +230,7 @@ void
 history_event(void *ctx, const char *name, enum registry_event ev,
     const char *detail)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	history_event_at(ctx, name, ev, detail, (int64_t)ts.tv_sec * 1000 +
-	    ts.tv_nsec / 1000000);
+	history_event_at(ctx, name, ev, detail, clock_wall_ms());
 }
 
 void

@@ -3,19 +3,21 @@
  * it stale fetches the next one without any lock held, while other
  * threads go on with the stale one (or, when there is none yet, wait for
  * it). A fetch is two GETs per server at most, each bounded in time
- * (PROMAPI_TIMEOUT_MS) and size (PROMAPI_ANSWER_MAX). */
+ * (PROMAPI_TIMEOUT_MS) and size (BOUND_PROMETHEUS_ANSWER_MAX). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
+#include "bounds.h"
+#include "clock.h"
 #include "httpbody.h"
 #include "log.h"
 #include "promapi.h"
+#include "strv.h"
 
 struct promapi {
 	char			**urls;		/* API bases, no trailing '/' */
@@ -26,16 +28,6 @@ struct promapi {
 	struct promstate	*cached;	/* NULL: none yet */
 	int			 fetching;
 };
-
-/* Monotonic milliseconds. */
-static int64_t
-promapi_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* s without a trailing "/-/reload" and '/'s, a path "" for none. */
 static void
@@ -177,6 +169,39 @@ promapi_shown(const struct promapi *p)
 typedef int (*promapi_add_fn)(struct promstate *, const char *, size_t,
     char[ERR_MAX]);
 
+/* GETs url into b: 0, or -1 with err (the URL's password hidden). */
+static int
+get(const char *url, struct httpbody *b, long *status, char err[ERR_MAX])
+{
+	char shown[ERR_MAX / 2], why[CURL_ERROR_SIZE];
+	CURLcode cc;
+	CURL *c;
+
+	log_redact(url, shown, sizeof(shown));
+	memset(b, 0, sizeof(*b));
+	b->max = BOUND_PROMETHEUS_ANSWER_MAX;
+	if ((c = httpbody_easy("http,https", PROMAPI_CONNECT_MS,
+	    PROMAPI_TIMEOUT_MS, NULL, NULL)) == NULL) {
+		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
+		    shown);
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	cc = httpbody_perform(c, b, status);
+	curl_easy_cleanup(c);
+	if (cc == CURLE_OK && buf_add(&b->body, "", 0) == 0)
+		return 0;
+	/* curl's reason, lower case like flowmon's own. */
+	snprintf(why, sizeof(why), "%s", b->too_big ? "answer larger than "
+	    "the bound of 64 MiB" : cc == CURLE_OK ? "out of memory" :
+	    curl_easy_strerror(cc));
+	if (why[0] >= 'A' && why[0] <= 'Z')
+		why[0] = (char)(why[0] - 'A' + 'a');
+	snprintf(err, ERR_MAX, "GET %s: %s", shown, why);
+	buf_release(&b->body);
+	return -1;
+}
+
 /* Asks each server for path until one answers it in a form add() takes.
  * 1 when one did, 0 when none did (their reasons appended to ps->error);
  * *answered set when any server answered at all. */
@@ -192,18 +217,16 @@ ask(struct promapi *p, struct promstate *ps, const char *path,
 
 	for (i = 0; i < p->nurls; i++) {
 		snprintf(url, sizeof(url), "%s%s", p->urls[i], path);
-		if (httpbody_get(url, (size_t)PROMAPI_ANSWER_MAX,
-		    PROMAPI_CONNECT_MS, PROMAPI_TIMEOUT_MS, NULL, &b, &status,
-		    err) == 0) {
+		if (get(url, &b, &status, err) == 0) {
 			*answered = 1;
 			/* An API error is JSON too: let add() say what. */
-			rc = add(ps, b.p, b.len, err);
+			rc = add(ps, b.body.p, b.body.len, err);
 			if (rc == -1 && status != 200) {
 				log_redact(url, shown, sizeof(shown));
 				snprintf(err, ERR_MAX, "GET %s answered %ld",
 				    shown, status);
 			}
-			free(b.p);
+			buf_release(&b.body);
 			if (rc == 0)
 				return 1;
 		}
@@ -232,7 +255,7 @@ fetch(struct promapi *p)
 		ps->error[0] = '\0';
 	ps->reachable = answered;
 	promstate_finish(ps);
-	ps->fetched_ms = promapi_now();
+	ps->fetched_ms = clock_ms();
 	return ps;
 }
 
@@ -244,7 +267,7 @@ promapi_state(struct promapi *p)
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		ps = p->cached;
-		if (ps != NULL && promapi_now() - ps->fetched_ms <
+		if (ps != NULL && clock_ms() - ps->fetched_ms <
 		    PROMAPI_TTL_MS)
 			goto out;	/* fresh */
 		if (!p->fetching)

@@ -12,11 +12,12 @@
 #define PROMAPI_CONNECT_MS	1000		/* to connect */
 #define PROMAPI_TIMEOUT_MS	3000		/* per answer, in all */
 #define PROMAPI_TTL_MS		5000		/* an answer is reused */
-#define PROMAPI_ANSWER_MAX	(64L << 20)	/* bytes read of one answer */
 
 struct promapi;
 
-/* A client of the API bases in urls, a comma list (http or https, with
+/* Answers are read up to BOUND_PROMETHEUS_ANSWER_MAX (bounds.h).
+ *
+ * A client of the API bases in urls, a comma list (http or https, with
  * user:password@ if the server wants it); each answer is asked of them in
  * order until one gives it, so "http://vmagent:8429,http://vmalert:8880"
  * gets the targets from vmagent and the rules from vmalert. NULL with err
