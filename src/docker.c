@@ -212,6 +212,8 @@ remark_find(struct docker *d, const char *name)
 {
 	struct remark key;
 
+	if (d->nremarks == 0)
+		return NULL;
 	key.name = (char *)name;
 	return bsearch(&key, d->remarks, d->nremarks, sizeof(key), remark_cmp);
 }
@@ -292,6 +294,22 @@ docker_warnings(struct docker *d, const char *name, char ***v, size_t *n)
 	if ((m = remark_find(d, name)) != NULL && !m->ignored &&
 	    m->text != NULL)
 		rc = strv_push(v, n, m->text);
+	pthread_mutex_unlock(&d->rlock);
+	return rc;
+}
+
+int
+docker_skipped(struct docker *d, const char *name, char *why, size_t whysz)
+{
+	struct remark *m;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((m = remark_find(d, name)) != NULL && m->ignored &&
+	    m->text != NULL) {
+		snprintf(why, whysz, "%s", m->text);
+		rc = 1;
+	}
 	pthread_mutex_unlock(&d->rlock);
 	return rc;
 }

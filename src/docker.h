@@ -50,6 +50,10 @@ void	 docker_stop(struct docker *d);
  * ENOMEM. */
 int	 docker_warnings(struct docker *d, const char *name, char ***v,
 	    size_t *n);
+/* 1 with why (whysz bytes) when it skips the Docker service name though
+ * it carries com.df.* labels, else 0. */
+int	 docker_skipped(struct docker *d, const char *name, char *why,
+	    size_t whysz);
 /* The services it skips though they carry com.df.* labels, sorted by
  * name, with why: malloc'd copies (docker_ignored_free()). At most
  * DOCKER_REMARKS_MAX remarks are kept. 0, or -1 on ENOMEM. */

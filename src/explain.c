@@ -245,10 +245,11 @@ explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
 				x->firing++;
 		return 0;
 	}
+	/* Loaded yet not run is wrong at once; pending, only once it has
+	 * waited long (a reload may be on its way). */
 	if (strcmp(x->rule_state, "loaded") != 0 &&
-	    (strcmp(x->rule_state, "pending") != 0 ||
-	    (age >= 0 && age < ADVICE_GRACE_MS)))
-		return 0;	/* rejected, or too new to tell */
+	    (strcmp(x->rule_state, "pending") != 0 || age < ADVICE_GRACE_MS))
+		return 0;
 	snprintf(rules_path, sizeof(rules_path), "%s", x->rules_file);
 	advice_group_not_run(text, x->name, rules_path,
 	    strcmp(x->rule_state, "loaded") == 0);
@@ -385,57 +386,62 @@ string_or_null(const char *s)
 	return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+/* Fills o with item i of v: 0, or -1 when cJSON ran out of memory. */
+typedef int (*item_json_fn)(cJSON *o, const void *v, size_t i);
+
+/* An array of n objects, each filled by fn. NULL on ENOMEM. */
 static cJSON *
-prom_targets_json(const struct explain *x)
+objects_json(const void *v, size_t n, item_json_fn fn)
 {
 	cJSON *a = cJSON_CreateArray(), *o;
 	size_t i;
 
-	for (i = 0; a != NULL && i < x->nptargets; i++) {
-		const struct promstate_target *t = x->ptargets[i];
-
-		if ((o = cJSON_CreateObject()) == NULL)
-			goto fail;
-		cJSON_AddItemToArray(a, o);
-		if (cJSON_AddStringToObject(o, "scrapeUrl",
-		    t->scrape_url) == NULL ||
-		    cJSON_AddStringToObject(o, "health", t->health) == NULL ||
-		    cJSON_AddStringToObject(o, "lastError",
-		    t->last_error) == NULL)
-			goto fail;
+	for (i = 0; a != NULL && i < n; i++) {
+		if ((o = cJSON_CreateObject()) == NULL ||
+		    !cJSON_AddItemToArray(a, o) || fn(o, v, i) == -1) {
+			if (o != NULL && o->prev == NULL)
+				cJSON_Delete(o);
+			cJSON_Delete(a);
+			return NULL;
+		}
 	}
 	return a;
-fail:
-	cJSON_Delete(a);
-	return NULL;
 }
 
-static cJSON *
-prom_alerts_json(const struct explain *x)
+static int
+target_json(cJSON *o, const void *v, size_t i)
 {
-	cJSON *a = cJSON_CreateArray(), *o;
-	size_t i;
+	const struct promstate_target *t =
+	    ((struct promstate_target *const *)v)[i];
 
-	for (i = 0; a != NULL && x->group != NULL && i < x->group->nrules;
-	    i++) {
-		const struct promstate_rule *r = &x->group->rules[i];
+	return cJSON_AddStringToObject(o, "scrapeUrl", t->scrape_url) &&
+	    cJSON_AddStringToObject(o, "health", t->health) &&
+	    cJSON_AddStringToObject(o, "lastError", t->last_error) ? 0 : -1;
+}
 
-		if ((o = cJSON_CreateObject()) == NULL)
-			goto fail;
-		cJSON_AddItemToArray(a, o);
-		if (cJSON_AddStringToObject(o, "name", r->name) == NULL ||
-		    cJSON_AddStringToObject(o, "state", r->state) == NULL ||
-		    cJSON_AddNumberToObject(o, "active",
-		    (double)r->active) == NULL ||
-		    cJSON_AddStringToObject(o, "health", r->health) == NULL ||
-		    cJSON_AddStringToObject(o, "lastError",
-		    r->last_error) == NULL)
-			goto fail;
-	}
-	return a;
-fail:
-	cJSON_Delete(a);
-	return NULL;
+static int
+alert_json(cJSON *o, const void *v, size_t i)
+{
+	const struct promstate_rule *r = &((const struct promstate_rule *)v)[i];
+
+	return cJSON_AddStringToObject(o, "name", r->name) &&
+	    cJSON_AddStringToObject(o, "state", r->state) &&
+	    cJSON_AddNumberToObject(o, "active", (double)r->active) &&
+	    cJSON_AddStringToObject(o, "health", r->health) &&
+	    cJSON_AddStringToObject(o, "lastError", r->last_error) ? 0 : -1;
+}
+
+static int
+event_json(cJSON *o, const void *v, size_t i)
+{
+	const struct history_item *h = &((const struct history_item *)v)[i];
+	char t[32];
+
+	explain_time(h->time_ms, t);
+	return cJSON_AddStringToObject(o, "time", t) &&
+	    cJSON_AddStringToObject(o, "event", history_event_name(h->ev)) &&
+	    cJSON_AddStringToObject(o, "detail", h->detail) &&
+	    cJSON_AddNumberToObject(o, "count", h->count) ? 0 : -1;
 }
 
 static cJSON *
@@ -448,8 +454,11 @@ prom_json(const struct explain *x)
 		return NULL;
 	cJSON_AddItemToObject(o, "url", string_or_null(x->prom_url));
 	cJSON_AddBoolToObject(o, "reachable", ps != NULL && ps->reachable);
-	cJSON_AddItemToObject(o, "targets", prom_targets_json(x));
-	cJSON_AddItemToObject(o, "alerts", prom_alerts_json(x));
+	cJSON_AddItemToObject(o, "targets", objects_json(x->ptargets,
+	    x->nptargets, target_json));
+	cJSON_AddItemToObject(o, "alerts", objects_json(x->group ?
+	    x->group->rules : NULL, x->group ? x->group->nrules : 0,
+	    alert_json));
 	cJSON_AddStringToObject(o, "error", ps == NULL ? (x->prom_url ? "" :
 	    "not asked: --prometheus-url none") : ps->error);
 	/* Which answers were read: an empty list above means "none" only
@@ -465,33 +474,6 @@ prom_json(const struct explain *x)
 	else
 		cJSON_AddNullToObject(o, "ruleGroup");
 	return o;
-}
-
-static cJSON *
-history_json(const struct explain *x)
-{
-	cJSON *a = cJSON_CreateArray(), *o;
-	char t[32];
-	size_t i;
-
-	for (i = 0; a != NULL && i < x->nhistory; i++) {
-		const struct history_item *h = &x->history[i];
-
-		if ((o = cJSON_CreateObject()) == NULL)
-			goto fail;
-		cJSON_AddItemToArray(a, o);
-		explain_time(h->time_ms, t);
-		if (cJSON_AddStringToObject(o, "time", t) == NULL ||
-		    cJSON_AddStringToObject(o, "event",
-		    history_event_name(h->ev)) == NULL ||
-		    cJSON_AddStringToObject(o, "detail", h->detail) == NULL ||
-		    cJSON_AddNumberToObject(o, "count", h->count) == NULL)
-			goto fail;
-	}
-	return a;
-fail:
-	cJSON_Delete(a);
-	return NULL;
 }
 
 cJSON *
@@ -536,7 +518,8 @@ explain_json(const struct explain *x)
 	}
 	cJSON_AddItemToObject(o, "warnings", strings_json(x->warnings,
 	    x->nwarnings));
-	cJSON_AddItemToObject(o, "history", history_json(x));
+	cJSON_AddItemToObject(o, "history", objects_json(x->history,
+	    x->nhistory, event_json));
 	/* A member cJSON could not make is missing: say so as a 500. */
 	if (cJSON_GetArraySize(o) < 11) {
 		cJSON_Delete(o);

@@ -218,7 +218,9 @@ history_event_at(struct history *h, const char *name,
 		s->counts.healed++;
 	else if (ev == REGISTRY_EV_EDITED)
 		s->counts.edited++;
-	else if (ev == REGISTRY_EV_WRITTEN)
+	/* Each puts a file of the service on disk. */
+	if (ev == REGISTRY_EV_WRITTEN || ev == REGISTRY_EV_HEALED ||
+	    ev == REGISTRY_EV_READMITTED)
 		s->counts.written_ms = time_ms;
 	(void)ring_put(s->ring, HISTORY_EVENTS, &s->head, &s->n, NULL, ev,
 	    detail, time_ms);

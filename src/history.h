@@ -35,8 +35,9 @@ struct history_item {
 struct history_counts {
 	unsigned	 healed;	/* files written again after vanishing */
 	unsigned	 edited;	/* hand edits seen */
-	int64_t		 written_ms;	/* last time its files changed, 0: not
-					   since the start */
+	int64_t		 written_ms;	/* last time a file of it was written
+					   (written, healed, readmitted), 0:
+					   not since the start */
 };
 
 /* NULL on ENOMEM. history_free accepts NULL. */

@@ -14,7 +14,9 @@
 #include <cJSON.h>
 #include <microhttpd.h>
 
+#include "advice.h"
 #include "config.h"
+#include "docker.h"
 #include "explain.h"
 #include "files.h"
 #include "expo.h"
@@ -584,20 +586,25 @@ do_explain(struct http *h, const char *name, struct reply *rp)
 {
 	struct explain_ctx c;
 	struct explain x;
-	char msg[ERR_MAX];
+	char msg[ERR_MAX], why[ADVICE_MAX];
 	int rc = 0;
 
 	explain_ctx(h, &c);
 	if (service_name_valid(name))
 		rc = explain_one(&c, name, 0, &x);
+	/* A service the Docker source skips: say why it is not known. */
+	if (rc == 0 && c.docker != NULL && service_name_valid(name) &&
+	    docker_skipped(c.docker, name, why, sizeof(why)))
+		snprintf(msg, sizeof(msg), "service %.80s is not known: the "
+		    "Docker source skips it: %.360s", name, why);
+	else
+		snprintf(msg, sizeof(msg), "service %.255s is not known", name);
 	explain_ctx_done(h);
 	if (rc == -1) {
 		reply_error(rp, 500, "out of memory", name);
 		return;
 	}
 	if (rc == 0) {
-		snprintf(msg, sizeof(msg), "service %.255s is not known",
-		    name);
 		reply_error(rp, 404, msg, NULL);
 		return;
 	}

@@ -2,7 +2,7 @@
  * status page. One snapshot (promstate.h) is cached; the thread that finds
  * it stale fetches the next one without any lock held, while other
  * threads go on with the stale one (or, when there is none yet, wait for
- * it). A fetch is two GETs per server at most, each bounded in time
+ * it). A fetch is two GETs per server, each bounded in time
  * (PROMAPI_TIMEOUT_MS) and size (BOUND_PROMETHEUS_ANSWER_MAX). */
 #include <pthread.h>
 #include <stdio.h>
@@ -70,6 +70,8 @@ api_base(const char *item, const char *what, char err[ERR_MAX])
 		goto out;
 	}
 	trim_path(t);
+	curl_free(path);
+	path = NULL;
 	if (curl_url_set(u, CURLUPART_PATH, t[0] ? t : "/", 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
@@ -197,24 +199,27 @@ get(const char *url, struct httpbody *b, long *status, char err[ERR_MAX])
 	    curl_easy_strerror(cc));
 	if (why[0] >= 'A' && why[0] <= 'Z')
 		why[0] = (char)(why[0] - 'A' + 'a');
-	snprintf(err, ERR_MAX, "GET %s: %s", shown, why);
+	snprintf(err, ERR_MAX, "GET %.250s: %.250s", shown, why);
 	buf_release(&b->body);
 	return -1;
 }
 
-/* Asks each server for path until one answers it in a form add() takes.
- * 1 when one did, 0 when none did (their reasons appended to ps->error);
- * *answered set when any server answered at all. */
+/* Asks every server for path and adds each answer add() takes: the
+ * targets of vmagent cluster members add up, and a vmalert's 404 for
+ * targets is no error when another server answers them. 1 when one
+ * answered, else 0 with the reasons appended to ps->error; *answered set
+ * when any server answered at all. */
 static int
 ask(struct promapi *p, struct promstate *ps, const char *path,
     promapi_add_fn add, int *answered)
 {
 	struct httpbody b;
-	char url[2048], err[ERR_MAX], shown[ERR_MAX / 2];
-	size_t i, used;
+	char url[2048], err[ERR_MAX], why[ERR_MAX], shown[ERR_MAX / 2];
+	size_t i, used = 0;
 	long status;
-	int rc;
+	int rc, took = 0;
 
+	why[0] = '\0';
 	for (i = 0; i < p->nurls; i++) {
 		snprintf(url, sizeof(url), "%s%s", p->urls[i], path);
 		if (get(url, &b, &status, err) == 0) {
@@ -227,14 +232,23 @@ ask(struct promapi *p, struct promstate *ps, const char *path,
 				    shown, status);
 			}
 			buf_release(&b.body);
-			if (rc == 0)
-				return 1;
+			if (rc == 0) {
+				took = 1;
+				continue;
+			}
 		}
+		if (used + 2 < sizeof(why))
+			snprintf(why + used, sizeof(why) - used, "%s%.*s",
+			    used ? "; " : "", (int)(sizeof(why) - used - 3),
+			    err);
+		used = strlen(why);
+	}
+	if (!took) {
 		used = strlen(ps->error);
 		snprintf(ps->error + used, sizeof(ps->error) - used, "%s%s",
-		    used ? "; " : "", err);
+		    used ? "; " : "", why);
 	}
-	return 0;
+	return took;
 }
 
 /* A fresh snapshot; NULL only on ENOMEM. */
@@ -242,17 +256,14 @@ static struct promstate *
 fetch(struct promapi *p)
 {
 	struct promstate *ps;
-	int answered = 0, t, r;
+	int answered = 0;
 
 	if ((ps = promstate_new()) == NULL)
 		return NULL;
-	t = ask(p, ps, "/api/v1/targets?state=active", promstate_add_targets,
+	(void)ask(p, ps, "/api/v1/targets?state=active",
+	    promstate_add_targets, &answered);
+	(void)ask(p, ps, "/api/v1/rules?type=alert", promstate_add_rules,
 	    &answered);
-	r = ask(p, ps, "/api/v1/rules?type=alert", promstate_add_rules,
-	    &answered);
-	/* Each answer found a server: what the others said does not matter. */
-	if (t && r)
-		ps->error[0] = '\0';
 	ps->reachable = answered;
 	promstate_finish(ps);
 	ps->fetched_ms = clock_ms();

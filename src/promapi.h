@@ -15,13 +15,14 @@
 
 struct promapi;
 
-/* Answers are read up to BOUND_PROMETHEUS_ANSWER_MAX (bounds.h).
- *
- * A client of the API bases in urls, a comma list (http or https, with
- * user:password@ if the server wants it); each answer is asked of them in
- * order until one gives it, so "http://vmagent:8429,http://vmalert:8880"
- * gets the targets from vmagent and the rules from vmalert. NULL with err
- * when the list is empty or an item is not an http(s) URL. Uses libcurl
+/* A client of the API bases in urls, a comma list (http or https, with
+ * user:password@ if the server wants it). Every server is asked for its
+ * targets and its rules, and the answers are put together: so
+ * "http://vmagent:8429,http://vmalert:8880" gets the targets from
+ * vmagent and the rules from vmalert, and the members of a vmagent
+ * cluster add up their targets. An answer is read up to
+ * BOUND_PROMETHEUS_ANSWER_MAX bytes (bounds.h). NULL with err when the
+ * list is empty or an item is not an http(s) URL. Uses libcurl
  * (curl_global_init is main's). */
 struct promapi *promapi_new(const char *urls, char err[ERR_MAX]);
 void	 promapi_free(struct promapi *p);

@@ -156,60 +156,33 @@ answer_data(const cJSON *root, const char *key, char err[ERR_MAX])
 	return data;
 }
 
-static cJSON *
-parse(const char *buf, size_t len, char err[ERR_MAX])
-{
-	cJSON *root = cJSON_ParseWithLength(buf, len);
+/* Each answer: the room for n more items, then each item. 0, or -1 on
+ * ENOMEM. */
+typedef int (*room_fn)(struct promstate *ps, size_t n);
+typedef int (*item_fn)(struct promstate *ps, const cJSON *item);
 
-	if (root == NULL)
-		snprintf(err, ERR_MAX, "the answer is not JSON");
-	return root;
-}
-
-int
-promstate_add_targets(struct promstate *ps, const char *buf, size_t len,
-    char err[ERR_MAX])
+/* Parses an answer and adds every item of its data.<key> array. 0, or -1
+ * with err when it is not such an answer (or on ENOMEM). */
+static int
+add_answer(struct promstate *ps, const char *buf, size_t len,
+    const char *key, room_fn room, item_fn add, char err[ERR_MAX])
 {
-	struct promstate_target *nv;
-	const cJSON *arr, *t;
+	const cJSON *arr, *it;
 	cJSON *root;
-	size_t n;
 	int rc = -1;
 
 	err[0] = '\0';
-	if ((root = parse(buf, len, err)) == NULL)
+	if ((root = cJSON_ParseWithLength(buf, len)) == NULL) {
+		snprintf(err, ERR_MAX, "the answer is not JSON");
 		return -1;
-	if ((arr = answer_data(root, "activeTargets", err)) == NULL &&
-	    err[0] != '\0')
-		goto out;
-	n = (size_t)cJSON_GetArraySize(arr);
-	if ((nv = realloc(ps->targets, (ps->ntargets + n + 1) *
-	    sizeof(*nv))) == NULL)
-		goto nomem;
-	ps->targets = nv;
-	cJSON_ArrayForEach(t, arr) {
-		const cJSON *dl = cJSON_GetObjectItemCaseSensitive(t,
-		    "discoveredLabels");
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(t, "labels");
-		const char *file = member(dl, "__meta_filepath");
-		const char *job = member(l, "job");
-		struct promstate_target *pt = &ps->targets[ps->ntargets];
-
-		if (!cJSON_IsObject(t))
-			continue;
-		memset(pt, 0, sizeof(*pt));
-		pt->health = word(member(t, "health"), healths,
-		    NWORDS(healths));
-		if ((file != NULL && (pt->file = text(base_name(file))) ==
-		    NULL) || (pt->job = text(job)) == NULL ||
-		    (pt->scrape_url = text(member(t, "scrapeUrl"))) == NULL ||
-		    (pt->last_error = text(member(t, "lastError"))) == NULL) {
-			target_release(pt);
-			goto nomem;
-		}
-		ps->ntargets++;
 	}
-	ps->have_targets = 1;
+	if ((arr = answer_data(root, key, err)) == NULL && err[0] != '\0')
+		goto out;
+	if (room(ps, (size_t)cJSON_GetArraySize(arr)) == -1)
+		goto nomem;
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsObject(it) && add(ps, it) == -1)
+			goto nomem;
 	rc = 0;
 	goto out;
 nomem:
@@ -217,6 +190,51 @@ nomem:
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+static int
+targets_room(struct promstate *ps, size_t n)
+{
+	struct promstate_target *nv;
+
+	if ((nv = realloc(ps->targets, (ps->ntargets + n + 1) *
+	    sizeof(*nv))) == NULL)
+		return -1;
+	ps->targets = nv;
+	return 0;
+}
+
+static int
+add_target(struct promstate *ps, const cJSON *t)
+{
+	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(t,
+	    "discoveredLabels");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(t, "labels");
+	const char *file = member(dl, "__meta_filepath");
+	struct promstate_target *pt = &ps->targets[ps->ntargets];
+
+	memset(pt, 0, sizeof(*pt));
+	pt->health = word(member(t, "health"), healths, NWORDS(healths));
+	if ((file != NULL && (pt->file = text(base_name(file))) == NULL) ||
+	    (pt->job = text(member(l, "job"))) == NULL ||
+	    (pt->scrape_url = text(member(t, "scrapeUrl"))) == NULL ||
+	    (pt->last_error = text(member(t, "lastError"))) == NULL) {
+		target_release(pt);
+		return -1;
+	}
+	ps->ntargets++;
+	return 0;
+}
+
+int
+promstate_add_targets(struct promstate *ps, const char *buf, size_t len,
+    char err[ERR_MAX])
+{
+	if (add_answer(ps, buf, len, "activeTargets", targets_room,
+	    add_target, err) == -1)
+		return -1;
+	ps->have_targets = 1;
+	return 0;
 }
 
 /* The alerting rules of one group into g (empty). 0, or -1 on ENOMEM. */
@@ -254,51 +272,47 @@ add_group_rules(struct promstate_group *g, const cJSON *rules)
 	return 0;
 }
 
+static int
+groups_room(struct promstate *ps, size_t n)
+{
+	struct promstate_group *nv;
+
+	if ((nv = realloc(ps->groups, (ps->ngroups + n + 1) *
+	    sizeof(*nv))) == NULL)
+		return -1;
+	ps->groups = nv;
+	return 0;
+}
+
+static int
+add_group(struct promstate *ps, const cJSON *g)
+{
+	struct promstate_group *pg = &ps->groups[ps->ngroups];
+	const char *file = member(g, "file");
+
+	if (member(g, "name") == NULL)
+		return 0;
+	memset(pg, 0, sizeof(*pg));
+	if ((pg->name = text(member(g, "name"))) == NULL ||
+	    (pg->file = text(file ? base_name(file) : "")) == NULL ||
+	    add_group_rules(pg, cJSON_GetObjectItemCaseSensitive(g,
+	    "rules")) == -1) {
+		group_release(pg);
+		return -1;
+	}
+	ps->ngroups++;
+	return 0;
+}
+
 int
 promstate_add_rules(struct promstate *ps, const char *buf, size_t len,
     char err[ERR_MAX])
 {
-	struct promstate_group *nv;
-	const cJSON *arr, *g;
-	cJSON *root;
-	size_t n;
-	int rc = -1;
-
-	err[0] = '\0';
-	if ((root = parse(buf, len, err)) == NULL)
+	if (add_answer(ps, buf, len, "groups", groups_room, add_group,
+	    err) == -1)
 		return -1;
-	if ((arr = answer_data(root, "groups", err)) == NULL &&
-	    err[0] != '\0')
-		goto out;
-	n = (size_t)cJSON_GetArraySize(arr);
-	if ((nv = realloc(ps->groups, (ps->ngroups + n + 1) *
-	    sizeof(*nv))) == NULL)
-		goto nomem;
-	ps->groups = nv;
-	cJSON_ArrayForEach(g, arr) {
-		struct promstate_group *pg = &ps->groups[ps->ngroups];
-		const char *file = member(g, "file");
-
-		if (!cJSON_IsObject(g) || member(g, "name") == NULL)
-			continue;
-		memset(pg, 0, sizeof(*pg));
-		if ((pg->name = text(member(g, "name"))) == NULL ||
-		    (pg->file = text(file ? base_name(file) : "")) == NULL ||
-		    add_group_rules(pg, cJSON_GetObjectItemCaseSensitive(g,
-		    "rules")) == -1) {
-			group_release(pg);
-			goto nomem;
-		}
-		ps->ngroups++;
-	}
 	ps->have_rules = 1;
-	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, ERR_MAX, "out of memory");
-out:
-	cJSON_Delete(root);
-	return rc;
+	return 0;
 }
 
 static int
@@ -345,9 +359,13 @@ promstate_finish(struct promstate *ps)
 		ps->have_targets = 0;
 		snprintf(ps->error, sizeof(ps->error), "out of memory");
 	}
-	qsort(ps->by_file, ps->nby_file, sizeof(*ps->by_file), by_file_cmp);
-	qsort(ps->by_job, ps->nby_job, sizeof(*ps->by_job), by_job_cmp);
-	qsort(ps->groups, ps->ngroups, sizeof(*ps->groups), group_cmp);
+	if (ps->nby_file > 1)
+		qsort(ps->by_file, ps->nby_file, sizeof(*ps->by_file),
+		    by_file_cmp);
+	if (ps->nby_job > 1)
+		qsort(ps->by_job, ps->nby_job, sizeof(*ps->by_job), by_job_cmp);
+	if (ps->ngroups > 1)
+		qsort(ps->groups, ps->ngroups, sizeof(*ps->groups), group_cmp);
 }
 
 /* The range of v (sorted by cmp's field) equal to key's: its first and
@@ -400,6 +418,8 @@ promstate_group(const struct promstate *ps, const char *name)
 {
 	struct promstate_group key;
 
+	if (ps->ngroups == 0)
+		return NULL;
 	memset(&key, 0, sizeof(key));
 	key.name = (char *)name;
 	return bsearch(&key, ps->groups, ps->ngroups, sizeof(*ps->groups),

@@ -11,36 +11,6 @@
 DATA=$IT_TMP/data
 API=/v1/docker-flow-monitor
 
-# prom_start_globs: Prometheus over DATA whose globs leave out the files of
-# services whose names start with x (targets/[^x]*.json, rules/[^x]*.yml).
-prom_start_globs() {
-	mkdir -p "$DATA/targets" "$DATA/rules"
-	cat >"$IT_TMP/prometheus.yml" <<-EOF
-	global:
-	  scrape_interval: 1s
-	  scrape_timeout: 1s
-	  evaluation_interval: 1s
-	rule_files:
-	  - '$DATA/rules/[^x]*.yml'
-	scrape_configs:
-	  - job_name: flowmon
-	    file_sd_configs:
-	      - files: ['$DATA/targets/[^x]*.json']
-	        refresh_interval: 30s
-	EOF
-	free_port PROM_PORT
-	PROM_URL=http://127.0.0.1:$PROM_PORT
-	PROM_LOG=$IT_TMP/prometheus.log
-	"$PROMETHEUS_BIN" --config.file="$IT_TMP/prometheus.yml" \
-	    --storage.tsdb.path="$IT_TMP/tsdb" \
-	    --web.listen-address="127.0.0.1:$PROM_PORT" \
-	    --web.enable-lifecycle --log.level=warn >"$PROM_LOG" 2>&1 &
-	PROM_PID=$!
-	track "$PROM_PID"
-	wait_alive 30 "$PROM_PID" prom_ready || fail "prometheus did not start"
-	say "prometheus up on $PROM_URL (pid $PROM_PID)"
-}
-
 # explain NAME: the answer in $EXPLAIN (must be 200).
 explain() {
 	fm_expect 200 "$API/explain/$1"
@@ -53,7 +23,9 @@ explain_is() {
 	[ "$HTTP_CODE" = 200 ] && printf '%s' "$HTTP_BODY" | jq -e "$2" >/dev/null
 }
 
-prom_start_globs
+# Prometheus's globs leave out the files of services whose names start
+# with x.
+PROM_TARGETS_GLOB='[^x]*.json' PROM_RULES_GLOB='[^x]*.yml' prom_start "$DATA"
 flowmon_start "$DATA" --promtool none
 free_port DEAD		# nothing listens there
 
