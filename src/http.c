@@ -25,6 +25,8 @@
 #include "replies.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "silence.h"
+#include "swarmstate.h"
 #include "views.h"
 
 #define API "/v1/docker-flow-monitor"
@@ -40,6 +42,8 @@ struct http {
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
+	struct swarmstate	*ss;		/* atomic: set once, may be NULL */
+	struct silencer		*sil;		/* atomic: set once, may be NULL */
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -471,6 +475,18 @@ do_metrics(struct http *h, struct reply *rp)
 		if (fw != NULL)
 			rc |= files_metrics(fw, &b);
 	}
+	{
+		struct swarmstate *ss = __atomic_load_n(&h->ss,
+		    __ATOMIC_ACQUIRE);
+
+		struct silencer *sil = __atomic_load_n(&h->sil,
+		    __ATOMIC_ACQUIRE);
+
+		if (ss != NULL)
+			rc |= swarmstate_metrics(ss, &b);
+		if (sil != NULL)
+			rc |= silence_metrics(sil, &b);
+	}
 	rc |= metrics_append(&b, "# HELP flowmon_build_info flowmon's "
 	    "version.\n# TYPE flowmon_build_info gauge\n"
 	    "flowmon_build_info{version=\"%s\"} 1\n"
@@ -749,7 +765,8 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
- * decoded and returns the request's initial state. libmicrohttpd hands the
+ * decoded (logged at debug level) and returns the request's initial
+ * state. libmicrohttpd hands the
  * handler the decoded path as a C string, so a "%00" in it would silently
  * end it there (services/a%00b would answer for a, reconfigure%00x would
  * reconfigure): note it here, refuse it in route(). */
@@ -763,6 +780,9 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *mc)
 	(void)mc;
 	if (cs != NULL)
 		cs->nul_path = memmem(uri, plen, "%00", 3) != NULL;
+	/* What a client sent, as sent (swarm-listener's calls, for one);
+	 * the line is cut at 4 KiB. */
+	log_debug("http request", "uri", uri);
 	return cs;
 }
 
@@ -952,6 +972,13 @@ void
 http_set_taskdns(struct http *h, struct taskdns *td)
 {
 	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
+}
+
+void
+http_set_swarm(struct http *h, struct swarmstate *ss, struct silencer *sil)
+{
+	__atomic_store_n(&h->ss, ss, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->sil, sil, __ATOMIC_RELEASE);
 }
 
 void
