@@ -33,11 +33,14 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
+#include "expo.h"
 #include "httpbody.h"
 #include "log.h"
-#include "metrics.h"
 #include "registry.h"
 #include "silence.h"
+#include "strv.h"
+#include "worker.h"
 
 #define SILENCE_CONNECT_MS	3000
 #define SILENCE_TOTAL_MS	15000
@@ -84,27 +87,23 @@ struct silencer {
 	long			 tick_ms;
 	long			 retry_min_ms;
 	long			 retry_max_ms;
-
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC */
-	int			 stop;		/* atomic */
-	pthread_t		 thread;
-	int			 running;
+	struct worker		 w;		/* the thread */
 };
 
+/* Alertmanager's times are wall-clock times: Unix ms. */
 static long long
-clock_ms(clockid_t id)
+wall_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(id, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
 stopping(struct silencer *s)
 {
-	return __atomic_load_n(&s->stop, __ATOMIC_RELAXED);
+	return worker_stopping(&s->w);
 }
 
 /*
@@ -332,8 +331,8 @@ set_text(char **dst, const char *src)
  */
 
 /* method base+path with body (NULL: none); the answer into b (the
- * caller's, to free) and *code. 0, or -1 with err when nothing usable came
- * back. */
+ * caller's, to buf_release) and *code. 0, or -1 with err when nothing
+ * usable came back. */
 static int
 am_call(struct silencer *s, struct am *a, const char *method,
     const char *path, const char *body, struct httpbody *b, long *code,
@@ -341,32 +340,22 @@ am_call(struct silencer *s, struct am *a, const char *method,
 {
 	struct curl_slist *hdr = NULL;
 	char *url = NULL;
-	CURL *c;
+	CURL *c = NULL;
 	CURLcode cc;
 
 	memset(b, 0, sizeof(*b));
 	b->max = SILENCE_BODY_MAX;
 	*code = 0;
-	if (asprintf(&url, "%s%s", a->base, path) < 0 ||
-	    (c = curl_easy_init()) == NULL) {
-		if (url != NULL)
-			free(url);
+	if (asprintf(&url, "%s%s", a->base, path) < 0)
+		url = NULL;
+	if (url == NULL || (c = httpbody_easy("http,https", SILENCE_CONNECT_MS,
+	    SILENCE_TOTAL_MS, worker_stop_flag(&s->w), NULL)) == NULL) {
+		free(url);
 		snprintf(err, ERR_MAX, "%s %s%s: out of memory", method,
 		    a->shown, path);
 		return -1;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)SILENCE_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)SILENCE_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, httpbody_abort);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s->stop);
 	if (body != NULL) {
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
@@ -374,16 +363,15 @@ am_call(struct silencer *s, struct am *a, const char *method,
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	cc = httpbody_perform(c, b, code);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
 	free(url);
-	if (cc != CURLE_OK) {
+	if (cc != CURLE_OK || buf_add(&b->body, "", 0) == -1) {
 		snprintf(err, ERR_MAX, "%s %s%s: %s", method, a->shown, path,
-		    b->too_big ? "answer too large" : curl_easy_strerror(cc));
-		free(b->p);
-		b->p = NULL;
+		    cc == CURLE_OK ? "out of memory" : b->too_big ?
+		    "answer too large" : curl_easy_strerror(cc));
+		buf_release(&b->body);
 		return -1;
 	}
 	return 0;
@@ -395,7 +383,7 @@ answer_head(const struct httpbody *b, char *buf, size_t size)
 {
 	size_t i;
 
-	snprintf(buf, size, "%s", b->p != NULL ? b->p : "");
+	snprintf(buf, size, "%s", b->body.p != NULL ? b->body.p : "");
 	for (i = 0; buf[i]; i++)
 		if (buf[i] == '\n' || buf[i] == '\r')
 			buf[i] = ' ';
@@ -419,8 +407,8 @@ am_sync(struct silencer *s, struct am *a, char err[ERR_MAX])
 	if (am_call(s, a, "GET", "/api/v2/silences", NULL, &b, &code,
 	    err) == -1)
 		return -1;
-	if (code != 200 || b.p == NULL ||
-	    !cJSON_IsArray(arr = cJSON_ParseWithLength(b.p, b.len))) {
+	if (code != 200 ||
+	    !cJSON_IsArray(arr = cJSON_ParseWithLength(b.body.p, b.body.len))) {
 		snprintf(err, ERR_MAX, "GET %s/api/v2/silences answered %ld: "
 		    "%s", a->shown, code, code == 200 ? "not a JSON array" :
 		    answer_head(&b, head, sizeof(head)));
@@ -444,7 +432,7 @@ am_sync(struct silencer *s, struct am *a, char err[ERR_MAX])
 				log_info("deploy silence expired", "reason",
 				    "a second one for the service", "service",
 				    name, "alertmanager", a->shown, "id", id);
-				free(db.p);
+				buf_release(&db.body);
 			}
 			free(path);
 			continue;
@@ -467,7 +455,7 @@ am_sync(struct silencer *s, struct am *a, char err[ERR_MAX])
 	rc = 0;
 out:
 	cJSON_Delete(arr);
-	free(b.p);
+	buf_release(&b.body);
 	if (rc == -1)
 		am_forget(a);
 	return rc;
@@ -514,8 +502,8 @@ am_post(struct silencer *s, struct am *a, struct held *h,
 		rc = 0;
 		goto out;
 	}
-	ans = code == 200 && b.p != NULL ?
-	    cJSON_ParseWithLength(b.p, b.len) : NULL;
+	ans = code == 200 ? cJSON_ParseWithLength(b.body.p, b.body.len) :
+	    NULL;
 	if ((id = member(ans, "silenceID")) == NULL) {
 		snprintf(err, ERR_MAX, "POST %s/api/v2/silences for %s answered "
 		    "%ld: %s", a->shown, w->service, code, code == 200 ?
@@ -548,7 +536,7 @@ nomem:
 	a->synced = 0;
 out:
 	cJSON_Delete(ans);
-	free(b.p);
+	buf_release(&b.body);
 	free(json);
 	return rc;
 }
@@ -569,8 +557,8 @@ am_expire(struct silencer *s, struct am *a, struct held *h, char err[ERR_MAX])
 	if (am_call(s, a, "DELETE", path, NULL, &b, &code, err) == -1)
 		goto out;
 	/* 404: gone; 500 "already expired": someone was first. */
-	if (code != 200 && code != 404 && !(b.p != NULL &&
-	    strstr(b.p, "already expired") != NULL)) {
+	if (code != 200 && code != 404 &&
+	    strstr(b.body.p, "already expired") == NULL) {
 		snprintf(err, ERR_MAX, "DELETE %s%s answered %ld: %s", a->shown,
 		    path, code, answer_head(&b, head, sizeof(head)));
 		goto out;
@@ -580,7 +568,7 @@ am_expire(struct silencer *s, struct am *a, struct held *h, char err[ERR_MAX])
 	held_drop(a, h);
 	rc = 0;
 out:
-	free(b.p);
+	buf_release(&b.body);
 	free(path);
 	return rc;
 }
@@ -590,7 +578,7 @@ static int
 am_round(struct silencer *s, struct am *a, const struct want *want,
     size_t n, char err[ERR_MAX])
 {
-	long long now = clock_ms(CLOCK_REALTIME);
+	long long now = wall_ms();
 	size_t i, k;
 
 	/* Before anything new: what is there already. */
@@ -733,7 +721,7 @@ round_all(struct silencer *s)
 
 		/* Nothing held, nothing wanted: nothing to ask. */
 		if ((n == 0 && a->synced && a->nheld == 0) ||
-		    clock_ms(CLOCK_MONOTONIC) < a->retry_at)
+		    clock_ms() < a->retry_at)
 			continue;
 		if (am_round(s, a, want, n, err) == 0) {
 			if (a->failing)
@@ -755,7 +743,7 @@ round_all(struct silencer *s)
 			    a->shown, "error", err);
 		a->failing = 1;
 		a->synced = 0;
-		a->retry_at = clock_ms(CLOCK_MONOTONIC) + a->backoff_ms;
+		a->retry_at = clock_ms() + a->backoff_ms;
 		a->backoff_ms = a->backoff_ms * 2 > s->retry_max_ms ?
 		    s->retry_max_ms : a->backoff_ms * 2;
 	}
@@ -767,19 +755,9 @@ silence_main(void *arg)
 {
 	struct silencer *s = arg;
 
-	while (!stopping(s)) {
-		long long deadline;
-		struct timespec ts;
-
+	do
 		round_all(s);
-		deadline = clock_ms(CLOCK_MONOTONIC) + s->tick_ms;
-		ts.tv_sec = deadline / 1000;
-		ts.tv_nsec = (deadline % 1000) * 1000000L;
-		pthread_mutex_lock(&s->lock);
-		while (!stopping(s) && clock_ms(CLOCK_MONOTONIC) < deadline)
-			(void)pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-		pthread_mutex_unlock(&s->lock);
-	}
+	while (worker_sleep(&s->w, s->tick_ms) == 0);
 	return NULL;
 }
 
@@ -850,8 +828,7 @@ silencer_free(struct silencer *s)
 		free(s->ams[i].shown);
 	}
 	free(s->ams);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
+	worker_release(&s->w);
 	free(s);
 }
 
@@ -859,10 +836,8 @@ struct silencer *
 silence_start(const struct silence_options *o, struct swarmstate *ss,
     struct registry *r, char err[ERR_MAX])
 {
-	pthread_condattr_t ca;
 	struct silencer *s;
 	const char *p;
-	int rc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
@@ -876,11 +851,10 @@ silence_start(const struct silence_options *o, struct swarmstate *ss,
 	s->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
 	if (s->retry_max_ms < s->retry_min_ms)
 		s->retry_max_ms = s->retry_min_ms;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	if (worker_init(&s->w, err) == -1) {
+		free(s);
+		return NULL;
+	}
 	for (p = o->urls != NULL ? o->urls : ""; *p; ) {
 		size_t len = strcspn(p, ",");
 		const char *q = p;
@@ -903,12 +877,8 @@ silence_start(const struct silence_options *o, struct swarmstate *ss,
 		snprintf(err, ERR_MAX, "--alertmanager-url is empty");
 		goto fail;
 	}
-	if ((rc = pthread_create(&s->thread, NULL, silence_main, s)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the silence thread: %s",
-		    strerror(rc));
+	if (worker_start(&s->w, silence_main, s, "deploy silence", err) == -1)
 		goto fail;
-	}
-	s->running = 1;
 	{
 		char shown[ERR_MAX];
 
@@ -926,43 +896,26 @@ silence_stop(struct silencer *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->lock);
-	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	if (s->running)
-		pthread_join(s->thread, NULL);
+	worker_stop(&s->w);
 	silencer_free(s);
 }
 
-int
-silence_metrics(struct silencer *s, struct metrics_buf *b)
+void
+silence_metrics(struct silencer *s, struct buf *b)
 {
 	size_t i;
-	int rc;
 
-	rc = metrics_append(b, "# HELP flowmon_deploy_silences Deploy silences "
-	    "flowmon holds in an Alertmanager now.\n"
-	    "# TYPE flowmon_deploy_silences gauge\n");
-	for (i = 0; i < s->nams; i++) {
-		char am[2 * ERR_MAX];
-
-		metrics_label_escape(s->ams[i].shown, am, sizeof(am));
-		rc |= metrics_append(b, "flowmon_deploy_silences{"
-		    "alertmanager=\"%s\"} %zu\n", am, __atomic_load_n(
-		    &s->ams[i].nheld_shown, __ATOMIC_RELAXED));
-	}
-	rc |= metrics_append(b, "# HELP flowmon_deploy_silence_errors_total "
-	    "Rounds of deploy silences an Alertmanager failed (no answer, "
-	    "or an error).\n# TYPE flowmon_deploy_silence_errors_total "
-	    "counter\n");
-	for (i = 0; i < s->nams; i++) {
-		char am[2 * ERR_MAX];
-
-		metrics_label_escape(s->ams[i].shown, am, sizeof(am));
-		rc |= metrics_append(b, "flowmon_deploy_silence_errors_total{"
-		    "alertmanager=\"%s\"} %llu\n", am, __atomic_load_n(
-		    &s->ams[i].errors, __ATOMIC_RELAXED));
-	}
-	return rc ? -1 : 0;
+	expo_family(b, "flowmon_deploy_silences", EXPO_GAUGE, "Deploy "
+	    "silences flowmon holds in an Alertmanager now.");
+	for (i = 0; i < s->nams; i++)
+		expo_sample(b, "flowmon_deploy_silences", (long long)
+		    __atomic_load_n(&s->ams[i].nheld_shown, __ATOMIC_RELAXED),
+		    "alertmanager", s->ams[i].shown, NULL);
+	expo_family(b, "flowmon_deploy_silence_errors_total", EXPO_COUNTER,
+	    "Rounds of deploy silences an Alertmanager failed (no answer, or "
+	    "an error).");
+	for (i = 0; i < s->nams; i++)
+		expo_sample(b, "flowmon_deploy_silence_errors_total", (long long)
+		    __atomic_load_n(&s->ams[i].errors, __ATOMIC_RELAXED),
+		    "alertmanager", s->ams[i].shown, NULL);
 }

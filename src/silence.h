@@ -28,7 +28,7 @@
  * space: how a restarted flowmon knows its own. */
 #define SILENCE_COMMENT_PREFIX	"flowmon deploy silence: service "
 
-struct metrics_buf;
+struct buf;
 struct registry;
 struct silencer;
 
@@ -51,9 +51,9 @@ struct silencer *silence_start(const struct silence_options *o,
 void	 silence_stop(struct silencer *s);
 
 /* Appends flowmon_deploy_silences{alertmanager} (silences held now) and
- * flowmon_deploy_silence_errors_total{alertmanager} to b. 0, or -1 on
- * ENOMEM. */
-int	 silence_metrics(struct silencer *s, struct metrics_buf *b);
+ * flowmon_deploy_silence_errors_total{alertmanager} to b (errors show in
+ * b->failed). */
+void	 silence_metrics(struct silencer *s, struct buf *b);
 
 /*
  * The pure parts, for the tests.

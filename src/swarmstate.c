@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "service.h"
+#include "expo.h"
 #include "swarmstate.h"
 
 struct entry {
@@ -213,59 +212,32 @@ swarmstate_deploying(struct swarmstate *ss, struct swarm_deploy **v,
 	return rc;
 }
 
-/* One family: HELP, TYPE, then a series per service that has the value
- * (which 0: desired, 1: running, 2: update state). Lock held. */
-static int
-family(const struct swarmstate *ss, struct metrics_buf *b, int which)
+void
+swarmstate_metrics(struct swarmstate *ss, struct buf *b)
 {
-	static const char *const names[3] = {
-		"flowmon_swarm_replicas_desired",
-		"flowmon_swarm_replicas_running",
-		"flowmon_swarm_update_state",
-	};
-	static const char *const helps[3] = {
-		"Tasks Docker wants for a service flowmon monitors through "
-		    "--docker-host (replicas; for a global service its tasks "
-		    "meant to run).",
-		"Tasks of the service in the running state, as Docker "
-		    "reports them.",
-		"Where the service's rolling update stands (Docker's "
-		    "UpdateStatus.State; none: never updated): 1 for the "
-		    "current state.",
-	};
 	size_t i;
-	int rc;
-
-	rc = metrics_append(b, "# HELP %s %s\n# TYPE %s gauge\n", names[which],
-	    helps[which], names[which]);
-	for (i = 0; i < ss->n; i++) {
-		const struct swarm_status *st = &ss->v[i].st;
-		char svc[2 * SERVICE_NAME_MAX + 2];
-		char state[2 * SWARM_UPDATE_MAX];
-		long v = which == 0 ? st->desired : st->running;
-
-		metrics_label_escape(ss->v[i].name, svc, sizeof(svc));
-		if (which == 2) {
-			metrics_label_escape(*st->update ? st->update : "none",
-			    state, sizeof(state));
-			rc |= metrics_append(b, "%s{service=\"%s\",state=\"%s\"} "
-			    "1\n", names[which], svc, state);
-		} else if (v >= 0) {
-			rc |= metrics_append(b, "%s{service=\"%s\"} %ld\n",
-			    names[which], svc, v);
-		}
-	}
-	return rc;
-}
-
-int
-swarmstate_metrics(struct swarmstate *ss, struct metrics_buf *b)
-{
-	int rc = 0, which;
 
 	pthread_mutex_lock(&ss->lock);
-	for (which = 0; which < 3; which++)
-		rc |= family(ss, b, which);
+	expo_family(b, "flowmon_swarm_replicas_desired", EXPO_GAUGE, "Tasks "
+	    "Docker wants for a service flowmon monitors through "
+	    "--docker-host (replicas; for a global service its tasks meant "
+	    "to run).");
+	for (i = 0; i < ss->n; i++)
+		if (ss->v[i].st.desired >= 0)
+			expo_sample(b, "flowmon_swarm_replicas_desired",
+			    ss->v[i].st.desired, "service", ss->v[i].name, NULL);
+	expo_family(b, "flowmon_swarm_replicas_running", EXPO_GAUGE, "Tasks "
+	    "of the service in the running state, as Docker reports them.");
+	for (i = 0; i < ss->n; i++)
+		if (ss->v[i].st.running >= 0)
+			expo_sample(b, "flowmon_swarm_replicas_running",
+			    ss->v[i].st.running, "service", ss->v[i].name, NULL);
+	expo_family(b, "flowmon_swarm_update_state", EXPO_GAUGE, "Where the "
+	    "service's rolling update stands (Docker's UpdateStatus.State; "
+	    "none: never updated): 1 for the current state.");
+	for (i = 0; i < ss->n; i++)
+		expo_sample(b, "flowmon_swarm_update_state", 1, "service",
+		    ss->v[i].name, "state", *ss->v[i].st.update ?
+		    ss->v[i].st.update : "none", NULL);
 	pthread_mutex_unlock(&ss->lock);
-	return rc ? -1 : 0;
 }

@@ -13,7 +13,7 @@
 #define SWARM_UPDATE_MAX	32	/* "rollback_completed" and room */
 #define SWARM_TEXT_MAX		256	/* a message or an image, cut there */
 
-struct metrics_buf;
+struct buf;
 struct swarmstate;
 
 /* One service as Docker reports it. */
@@ -63,8 +63,8 @@ void	 swarm_deploys_free(struct swarm_deploy *v, size_t n);
 /* Appends the three flowmon_swarm_* families to b: per known service,
  * flowmon_swarm_replicas_desired and _running (when known) and
  * flowmon_swarm_update_state{state=...} 1, the state being Docker's word
- * or "none" for a service never updated. Sorted by service. 0, or -1 on
- * ENOMEM. */
-int	 swarmstate_metrics(struct swarmstate *ss, struct metrics_buf *b);
+ * or "none" for a service never updated. Sorted by service. Errors show
+ * in b->failed. */
+void	 swarmstate_metrics(struct swarmstate *ss, struct buf *b);
 
 #endif

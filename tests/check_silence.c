@@ -10,7 +10,7 @@
 
 #include <cJSON.h>
 
-#include "metrics.h"
+#include "buf.h"
 #include "silence.h"
 #include "swarmstate.h"
 #include "testutil.h"
@@ -187,17 +187,18 @@ START_TEST(test_urls)
 	s = silence_start(&o, ss, NULL, err);
 	ck_assert_msg(s != NULL, "%s", err);
 	{
-		struct metrics_buf b = { NULL, 0, 0 };
+		struct buf b = BUF_INIT;
 
-		ck_assert_int_eq(silence_metrics(s, &b), 0);
-		ck_assert_ptr_nonnull(strstr(b.s, "flowmon_deploy_silences{"
+		silence_metrics(s, &b);
+		ck_assert_int_eq(b.failed, 0);
+		ck_assert_ptr_nonnull(strstr(b.p, "flowmon_deploy_silences{"
 		    "alertmanager=\"http://127.0.0.1:1\"} 0\n"
 		    "flowmon_deploy_silences{alertmanager=\"https://u:***@"
 		    "am.example:9093/am\"} 0\n"));
-		ck_assert_ptr_nonnull(strstr(b.s,
+		ck_assert_ptr_nonnull(strstr(b.p,
 		    "flowmon_deploy_silence_errors_total{alertmanager="
 		    "\"http://127.0.0.1:1\"} 0\n"));
-		free(b.s);
+		buf_release(&b);
 	}
 	silence_stop(s);
 	silence_stop(NULL);

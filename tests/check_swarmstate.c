@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "buf.h"
 #include "swarmstate.h"
 #include "testutil.h"
 
@@ -28,10 +28,13 @@ status(long desired, long running, const char *update)
 static char *
 metrics_of(struct swarmstate *ss)
 {
-	struct metrics_buf b = { NULL, 0, 0 };
+	struct buf b = BUF_INIT;
+	char *s;
 
-	ck_assert_int_eq(swarmstate_metrics(ss, &b), 0);
-	return b.s;
+	swarmstate_metrics(ss, &b);
+	ck_assert_int_eq(b.failed, 0);
+	ck_assert_ptr_nonnull(s = buf_detach(&b, NULL));
+	return s;
 }
 
 START_TEST(test_set_get_drop)

@@ -16,6 +16,8 @@
 # and writes nothing; once it answers again, the source resumes.
 . "$(dirname "$0")/lib.sh"
 
+it_require python3 python3
+
 DATA=$IT_TMP/data
 CTL=$IT_TMP/engine		# the fake engine's JSON files and logs
 SOCK=$IT_TMP/docker.sock

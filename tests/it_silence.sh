@@ -23,7 +23,8 @@
 . "$(dirname "$0")/lib.sh"
 
 AM_BIN=${ALERTMANAGER_BIN:-/usr/bin/prometheus-alertmanager}
-[ -x "$AM_BIN" ] || fail "$AM_BIN is missing (make deps: prometheus-alertmanager)"
+it_require "$AM_BIN" prometheus-alertmanager
+it_require python3 python3
 
 DATA=$IT_TMP/data
 CTL=$IT_TMP/engine
