@@ -212,26 +212,34 @@ swarmstate_deploying(struct swarmstate *ss, struct swarm_deploy **v,
 	return rc;
 }
 
+/* One family of counts (running 0: desired, 1: running): a series per
+ * service whose count is known. Lock held. */
+static void
+counts(struct swarmstate *ss, struct buf *b, int running, const char *name,
+    const char *help)
+{
+	size_t i;
+
+	expo_family(b, name, EXPO_GAUGE, help);
+	for (i = 0; i < ss->n; i++) {
+		long v = running ? ss->v[i].st.running : ss->v[i].st.desired;
+
+		if (v >= 0)
+			expo_sample(b, name, v, "service", ss->v[i].name, NULL);
+	}
+}
+
 void
 swarmstate_metrics(struct swarmstate *ss, struct buf *b)
 {
 	size_t i;
 
 	pthread_mutex_lock(&ss->lock);
-	expo_family(b, "flowmon_swarm_replicas_desired", EXPO_GAUGE, "Tasks "
-	    "Docker wants for a service flowmon monitors through "
-	    "--docker-host (replicas; for a global service its tasks meant "
-	    "to run).");
-	for (i = 0; i < ss->n; i++)
-		if (ss->v[i].st.desired >= 0)
-			expo_sample(b, "flowmon_swarm_replicas_desired",
-			    ss->v[i].st.desired, "service", ss->v[i].name, NULL);
-	expo_family(b, "flowmon_swarm_replicas_running", EXPO_GAUGE, "Tasks "
-	    "of the service in the running state, as Docker reports them.");
-	for (i = 0; i < ss->n; i++)
-		if (ss->v[i].st.running >= 0)
-			expo_sample(b, "flowmon_swarm_replicas_running",
-			    ss->v[i].st.running, "service", ss->v[i].name, NULL);
+	counts(ss, b, 0, "flowmon_swarm_replicas_desired", "Tasks Docker "
+	    "wants for a service flowmon monitors through --docker-host "
+	    "(replicas; for a global service its tasks meant to run).");
+	counts(ss, b, 1, "flowmon_swarm_replicas_running", "Tasks of the "
+	    "service in the running state, as Docker reports them.");
 	expo_family(b, "flowmon_swarm_update_state", EXPO_GAUGE, "Where the "
 	    "service's rolling update stands (Docker's UpdateStatus.State; "
 	    "none: never updated): 1 for the current state.");
