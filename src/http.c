@@ -258,7 +258,8 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
 	    "service configured" : "no change";
-	log_info("reconfigure", "service", name, "result", result);
+	log_info("reconfigure", "service", name, "result", result, "rules",
+	    rule_state_name(res.rules));
 	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
@@ -421,11 +422,12 @@ static void
 do_metrics(struct http *h, struct reply *rp)
 {
 	struct metrics_buf b = { NULL, 0, 0 };
-	size_t services, removed, nodes;
-	int rc;
+	size_t services, removed, nodes, rules[RULE_NSTATES];
+	int rc, i;
 
 	rc = metrics_render(&b);
 	registry_counts(h->reg, &services, &removed, &nodes);
+	registry_rule_counts(h->reg, rules);
 	rc |= metrics_append(&b, "# HELP flowmon_services Services flowmon "
 	    "manages, by state.\n# TYPE flowmon_services gauge\n"
 	    "flowmon_services{state=\"active\"} %zu\n"
@@ -435,8 +437,13 @@ do_metrics(struct http *h, struct reply *rp)
 	    "# HELP flowmon_rules_rejected Services whose rule file "
 	    "Prometheus refused, kept in rejected/.\n"
 	    "# TYPE flowmon_rules_rejected gauge\n"
-	    "flowmon_rules_rejected %zu\n",
-	    services, removed, nodes, registry_rejected(h->reg));
+	    "flowmon_rules_rejected %zu\n"
+	    "# HELP flowmon_rule_files Services by the state of their rule "
+	    "file.\n# TYPE flowmon_rule_files gauge\n",
+	    services, removed, nodes, rules[RULE_REJECTED]);
+	for (i = 0; i < RULE_NSTATES; i++)
+		rc |= metrics_append(&b, "flowmon_rule_files{state=\"%s\"} %zu\n",
+		    rule_state_name((enum rule_state)i), rules[i]);
 	if (h->rl) {
 		struct reloader_stats s;
 

@@ -288,6 +288,15 @@ fail:
 }
 
 void
+reloader_set_hooks(struct reloader *r, const struct reloader_hooks *hooks)
+{
+	/* The thread reads them after the lock that a trigger takes. */
+	pthread_mutex_lock(&r->lock);
+	r->hooks = *hooks;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
 reloader_trigger(struct reloader *r)
 {
 	pthread_mutex_lock(&r->lock);

@@ -117,10 +117,13 @@ for s in $SVCS; do
 	fm_expect 200 /v1/docker-flow-monitor/services/$s
 	printf '%s' "$HTTP_BODY" | jq -e '.status == "active"' >/dev/null ||
 		fail "services/$s is not active: $HTTP_BODY"
-	grep -q 'vector(1) > 0' "$DATA/accepted/$s.yml" 2>/dev/null ||
-		fail "accepted/$s.yml does not keep the version loaded before the change"
+	printf '%s' "$HTTP_BODY" | jq -e '.rules.state == "loaded"' >/dev/null ||
+		fail "services/$s's rule file is not loaded: $HTTP_BODY"
+	grep -q 'vector(2) > 0' "$DATA/accepted/$s.yml" 2>/dev/null &&
+	    cmp -s "$DATA/rules/$s.yml" "$DATA/accepted/$s.yml" ||
+		fail "accepted/$s.yml is not the version Prometheus loaded last"
 done
 prom_no_rule_group omega || fail "omega's group is loaded"
 [ "$(curl -sf "$PROM_URL/metrics" | awk '/^prometheus_config_last_reload_successful /{print $2}')" = 1 ] ||
 	fail "Prometheus's last reload did not succeed"
-ok "alpha..delta run vector(2) > 0, omega rejected; accepted/ kept the vector(1) versions for the search"
+ok "alpha..delta run vector(2) > 0 and are loaded (accepted/ holds them), omega rejected"
