@@ -251,7 +251,7 @@ set_aside_one(void *ctx, const struct registry_rule *x)
 	char err[ERR_MAX];
 
 	(void)ctx;
-	if (x->svc != NULL && rule_set_aside(x->rf, x->st, x->name,
+	if (x->svc != NULL && rule_set_aside(x->rf, x->st, x->name, x->clock,
 	    err) == -1)
 		log_error("cannot set a rule file aside", "service", x->name,
 		    "error", err);
@@ -312,8 +312,8 @@ readmit_one(void *ctx, const struct registry_rule *x)
 	/* The record renders to what waits in rejected/ (else the rejection
 	 * would be gone): rules/ gets it. */
 	if (render_record(x, &buf, &len, err) == -1 ||
-	    (rc = rule_readmit(x->rf, x->st, x->name, err)) == -1 ||
-	    rule_write(x->rf, x->st, x->name, buf, len, x->clock, err) == -1)
+	    (rc = rule_recheck_passed(x->rf, x->st, x->name, buf, len,
+	    x->clock, err)) == -1)
 		log_error("cannot readmit a rule file", "service", x->name,
 		    "error", err);
 	else

@@ -30,6 +30,7 @@
 #include "service.h"
 
 struct store;
+struct store_txn;
 struct registry;
 struct reloader;
 struct promtool;
@@ -74,15 +75,33 @@ void	 rule_release(struct rule_file *rf);
  * entry must stay). */
 int	 rule_holds(const struct rule_file *rf);
 
+/*
+ * Within a change of the registry (one store transaction t, "all or
+ * nothing", registry.c): the transition is staged on a copy of the
+ * service's rule file (rule_begin()), which rule_commit() books into it
+ * once t is committed; on an abort the copy is dropped. *clock is the
+ * registry's rule-file change counter (atomic), bumped when rules/ was
+ * written (wrote).
+ */
+void	 rule_begin(const struct rule_file *rf, struct rule_file *next);
+void	 rule_commit(struct rule_file *rf, struct rule_file *next,
+	    int wrote, uint64_t *clock, const char *name);
 /* Event: the record now renders to buf/len (NULL: no rule file), by a
- * request, the start-up rebuild or a heal. rules/ is written (or the file
- * removed) when it differs; a rejected file stays out while the record
- * still renders to it, else it is readmitted first (rule_readmit); a file
- * set aside for a test reload stays out while the record is the same, and
- * a new record takes precedence. *clock is the registry's rule-file change
- * counter (atomic). 1 if rules/ changed, 0 if not, -1 with err. */
-int	 rule_write(struct rule_file *rf, struct store *st, const char *name,
-	    const char *buf, size_t len, uint64_t *clock, char err[ERR_MAX]);
+ * request, the start-up rebuild, a heal: rules/ is written (or the file
+ * removed) within t when it differs. A rejected file stays out while the
+ * record still renders to it, else it is readmitted first (rule_readmit());
+ * a file set aside for a test reload stays out while the record is the
+ * same, and a new record takes precedence. rf is the change's copy. 1 if
+ * rules/ changes, 0 if not, -1 with err. */
+int	 rule_write(struct rule_file *rf, struct store_txn *t,
+	    const char *name, const char *buf, size_t len, char err[ERR_MAX]);
+/* Event: the rejected file may be tried again (the record changed, the
+ * service went, promtool passes it at start): the one way out of
+ * rejected/. Its file there goes within t, and the reason with the
+ * commit; rule_write() then stages what the record renders to. rf is the
+ * change's copy. 1 if readmitted, 0 if not rejected, -1 with err. */
+int	 rule_readmit(struct rule_file *rf, struct store_txn *t,
+	    const char *name, char err[ERR_MAX]);
 
 /* Event: a reload that succeeded, whose attempt began at change number
  * mark (registry_rules_mark()). A file last written at or before mark is
@@ -93,15 +112,24 @@ int	 rule_write(struct rule_file *rf, struct store *st, const char *name,
 void	 rule_reload_succeeded(struct rule_file *rf, struct store *st,
 	    const char *name, uint64_t mark, int *linked);
 
+/*
+ * Outside a request's change, each its own transaction.
+ */
 /* Event: the diagnosis tests a reload without this pending file: rules/
  * gets accepted/'s version back, or loses the file when there is none, so
  * no group Prometheus runs leaves it. The record's version waits (its hash
  * in h_out). 1 if set aside, 0 if rf was not pending, -1 with err. */
 int	 rule_set_aside(struct rule_file *rf, struct store *st,
-	    const char *name, char err[ERR_MAX]);
+	    const char *name, uint64_t *clock, char err[ERR_MAX]);
 /* Event: the test is over: rules/ gets the record's version buf/len back.
  * Nothing happens (0) if a request replaced it meanwhile. 1, 0 or -1. */
 int	 rule_bring_back(struct rule_file *rf, struct store *st,
+	    const char *name, const char *buf, size_t len, uint64_t *clock,
+	    char err[ERR_MAX]);
+/* Event: promtool passes the rejected file at start: readmitted
+ * (rule_readmit()), and rules/ gets the record's version buf/len. 1, 0
+ * when rf is not rejected, or -1 with err. */
+int	 rule_recheck_passed(struct rule_file *rf, struct store *st,
 	    const char *name, const char *buf, size_t len, uint64_t *clock,
 	    char err[ERR_MAX]);
 /* Event: the diagnosis found that Prometheus refuses the version set
@@ -111,13 +139,6 @@ int	 rule_bring_back(struct rule_file *rf, struct store *st,
 int	 rule_culprit_found(struct rule_file *rf, struct store *st,
 	    const char *name, const char *buf, size_t len, const char *reason,
 	    char err[ERR_MAX]);
-/* Event: a rejected file may be tried again (the record changed, the
- * service went, or promtool accepts it at start): the one way out of
- * rejected/. The file there and the reason go; rule_write() then writes
- * what the record renders to. 1 if readmitted, 0 if not rejected, -1. */
-int	 rule_readmit(struct rule_file *rf, struct store *st, const char *name,
-	    char err[ERR_MAX]);
-
 /*
  * Across services (lifecycle.c).
  */

@@ -5,7 +5,10 @@
  * rules/ (what Prometheus reads), accepted/ (what it loaded last) and
  * rejected/ (what it refused, with the reason). Below the registry: it
  * knows the store and nothing of the registry, which calls it under the
- * service's lock. */
+ * service's lock. A transition that changes rules/ is one store
+ * transaction, as every change of the registry is ("all or nothing",
+ * registry.c): it is staged on a copy of the service's rule_file and
+ * booked (rule_commit()) only once the transaction stands. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +145,7 @@ rule_holds(const struct rule_file *rf)
  * what Prometheus runs, accepted/'s version, or nothing: puts it there if
  * it is not. 1 if rules/ changed, 0 if not, -1 with err. */
 static int
-keep_out(struct rule_file *rf, struct store *st, const char *name,
+keep_out(struct rule_file *rf, struct store_txn *t, const char *name,
     char err[ERR_MAX])
 {
 	int rc;
@@ -151,9 +154,9 @@ keep_out(struct rule_file *rf, struct store *st, const char *name,
 	    !rf->has_file)
 		return 0;
 	if (rf->has_accepted)
-		rc = store_link(st, STORE_ACCEPTED, STORE_RULES, name, err);
+		rc = store_txn_link(t, STORE_ACCEPTED, STORE_RULES, name, err);
 	else
-		rc = store_remove(st, STORE_RULES, name, err);
+		rc = store_txn_remove(t, STORE_RULES, name, err);
 	if (rc == -1)
 		return -1;
 	rf->has_file = rf->has_accepted;
@@ -161,9 +164,50 @@ keep_out(struct rule_file *rf, struct store *st, const char *name,
 	return 1;
 }
 
+void
+rule_begin(const struct rule_file *rf, struct rule_file *next)
+{
+	*next = *rf;
+}
+
+void
+rule_commit(struct rule_file *rf, struct rule_file *next, int wrote,
+    uint64_t *clock, const char *name)
+{
+	if (rf->state == RULE_REJECTED && next->state != RULE_REJECTED)
+		log_info("rule file readmitted: it leaves rejected/",
+		    "service", name);
+	if (rf->reason != next->reason)
+		free(rf->reason);
+	*rf = *next;
+	/* After the rename: a reload whose mark is at or past this number
+	 * surely read this version (lifecycle.c). */
+	if (wrote)
+		rf->seq = __atomic_add_fetch(clock, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Ends a transition staged on next in its own transaction t (outside a
+ * request's): committed and booked into rf, or every file put back and rf
+ * left as it was. rc is the staging's: returned, -1 with err. */
+static int
+own_txn_end(struct rule_file *rf, struct rule_file *next,
+    struct store_txn *t, int rc, uint64_t *clock, const char *name)
+{
+	char why[ERR_MAX];
+
+	if (rc == -1) {
+		if (store_txn_abort(t, why) == -1)
+			rf->h_file = 0;	/* unknown now: rewritten next */
+		return -1;
+	}
+	store_txn_commit(t);
+	rule_commit(rf, next, rc == 1, clock, name);
+	return rc;
+}
+
 int
-rule_write(struct rule_file *rf, struct store *st, const char *name,
-    const char *buf, size_t len, uint64_t *clock, char err[ERR_MAX])
+rule_write(struct rule_file *rf, struct store_txn *t, const char *name,
+    const char *buf, size_t len, char err[ERR_MAX])
 {
 	uint64_t h = buf != NULL ? store_hash_content(buf, len) : 0;
 	int rc;
@@ -172,8 +216,8 @@ rule_write(struct rule_file *rf, struct store *st, const char *name,
 	 * it (a rejected one until the service's alerts change). */
 	if ((rf->state == RULE_REJECTED || rf->aside) && buf != NULL &&
 	    h == rf->h_out)
-		return keep_out(rf, st, name, err);
-	if (rule_readmit(rf, st, name, err) == -1)
+		return keep_out(rf, t, name, err);
+	if (rule_readmit(rf, t, name, err) == -1)
 		return -1;
 	/* A new record takes precedence over a test's set-aside. */
 	rf->aside = 0;
@@ -182,18 +226,13 @@ rule_write(struct rule_file *rf, struct store *st, const char *name,
 		return 0;
 	}
 	if (buf == NULL)
-		rc = store_remove(st, STORE_RULES, name, err);
+		rc = store_txn_remove(t, STORE_RULES, name, err);
 	else
-		rc = store_write(st, STORE_RULES, name, buf, len, err);
-	if (rc == -1) {
-		derive(rf);
+		rc = store_txn_write(t, STORE_RULES, name, buf, len, err);
+	if (rc == -1)
 		return -1;
-	}
 	rf->has_file = buf != NULL;
 	rf->h_file = h;
-	/* After the rename: a reload whose mark is at or past this number
-	 * surely read this version (lifecycle.c). */
-	rf->seq = __atomic_add_fetch(clock, 1, __ATOMIC_SEQ_CST);
 	derive(rf);
 	return 1;
 }
@@ -238,16 +277,20 @@ rule_reload_succeeded(struct rule_file *rf, struct store *st,
 
 int
 rule_set_aside(struct rule_file *rf, struct store *st, const char *name,
-    char err[ERR_MAX])
+    uint64_t *clock, char err[ERR_MAX])
 {
+	struct rule_file next;
+	struct store_txn t;
+
 	if (rf->state != RULE_PENDING || rf->aside || !rf->has_file)
 		return 0;
-	rf->h_out = rf->h_file;
-	rf->aside = 1;
-	if (keep_out(rf, st, name, err) == -1) {
-		rf->aside = 0;
+	store_txn_begin(&t, st);
+	rule_begin(rf, &next);
+	next.h_out = next.h_file;
+	next.aside = 1;
+	if (own_txn_end(rf, &next, &t, keep_out(&next, &t, name, err), clock,
+	    name) == -1)
 		return -1;
-	}
 	return 1;
 }
 
@@ -255,12 +298,39 @@ int
 rule_bring_back(struct rule_file *rf, struct store *st, const char *name,
     const char *buf, size_t len, uint64_t *clock, char err[ERR_MAX])
 {
+	struct rule_file next;
+	struct store_txn t;
+	int rc;
+
 	if (!rf->aside)
 		return 0;	/* a request took precedence */
+	store_txn_begin(&t, st);
+	rule_begin(rf, &next);
+	next.aside = 0;
+	rc = own_txn_end(rf, &next, &t, rule_write(&next, &t, name, buf, len,
+	    err), clock, name);
+	/* On failure rules/ keeps accepted/'s version: no longer aside, the
+	 * next request, heal or start writes the record's. */
 	rf->aside = 0;
-	/* On failure rules/ keeps accepted/'s version: the next request or
-	 * start writes the record's. */
-	return rule_write(rf, st, name, buf, len, clock, err);
+	return rc;
+}
+
+int
+rule_recheck_passed(struct rule_file *rf, struct store *st, const char *name,
+    const char *buf, size_t len, uint64_t *clock, char err[ERR_MAX])
+{
+	struct rule_file next;
+	struct store_txn t;
+	int rc;
+
+	if (rf->state != RULE_REJECTED)
+		return 0;
+	store_txn_begin(&t, st);
+	rule_begin(rf, &next);
+	if ((rc = rule_readmit(&next, &t, name, err)) != -1 &&
+	    rule_write(&next, &t, name, buf, len, err) == -1)
+		rc = -1;
+	return own_txn_end(rf, &next, &t, rc, clock, name);
 }
 
 int
@@ -292,18 +362,17 @@ rule_culprit_found(struct rule_file *rf, struct store *st, const char *name,
 }
 
 int
-rule_readmit(struct rule_file *rf, struct store *st, const char *name,
+rule_readmit(struct rule_file *rf, struct store_txn *t, const char *name,
     char err[ERR_MAX])
 {
 	if (rf->state != RULE_REJECTED)
 		return 0;
-	if (store_remove(st, STORE_REJECTED, name, err) == -1)
+	if (store_txn_remove(t, STORE_REJECTED, name, err) == -1)
 		return -1;
-	rule_release(rf);
+	/* The reason is rule_commit()'s to free: rf is a change's copy. */
+	rf->reason = NULL;
 	rf->h_out = 0;
 	rf->state = RULE_NONE;
 	derive(rf);
-	log_info("rule file readmitted: it leaves rejected/", "service",
-	    name);
 	return 1;
 }

@@ -9,14 +9,33 @@
  * parsed record and a hash of each output as it is on disk, so an
  * identical request costs no IO and no reload.
  *
- * Crash safety. Every file is replaced atomically by the store. An upsert
- * writes the record first, then the outputs; a remove deletes the outputs
- * first, then the record. A crash in between therefore leaves a record
- * whose outputs disagree with it (never an output without a record), and
- * registry_load() rewrites the outputs from the record at the next start.
- * The request that was cut short got no 200, so either outcome is allowed.
- * A rule file set aside for a test reload (lifecycle.h) is the same case:
- * the record still says what it should be.
+ * All or nothing. A change (an upsert, a remove) is one store transaction
+ * (store_txn_*): the record, the target file, the rule file and what goes
+ * with it (accepted/, rejected/) are each replaced atomically, and each
+ * replaced version is kept, as a hard link under a temp name, until the
+ * last write has succeeded. Then the kept versions are dropped and the
+ * change is booked into the entry (struct reg_change); if any write fails,
+ * every file of the change is put back (a rename of the kept link over
+ * the file, or the unlink of a file the change made, neither of which
+ * needs free space), the entry is left untouched, and the request gets
+ * its 5xx with nothing changed, in memory and on disk, so a restart has
+ * nothing to render from a record that was refused. Why keep and put back
+ * rather than write the record last: a record written last would leave,
+ * at a crash, an output without a record, which nothing could tell from
+ * an operator's file; kept versions never show (no glob matches a temp
+ * name) and put back takes no room, which a full disk would not give a
+ * rewrite of the old contents.
+ *
+ * Crash safety. An upsert writes the record first, then the outputs; a
+ * remove deletes the outputs first, then the record. A crash in between
+ * therefore leaves a record whose outputs disagree with it (never an
+ * output without a record), and registry_load() rewrites the outputs from
+ * the record at the next start; the kept versions are stale temp files
+ * that store_open() sweeps. The request that was cut short got no answer,
+ * so either outcome is allowed. A rule file set aside for a test reload
+ * (lifecycle.h) is the same case: the record still says what it
+ * should be. The rule file goes through its lifecycle within the same
+ * transaction (lifecycle.h: rule_write(), booked by rule_commit()).
  *
  * Concurrency. Each entry has its own mutex, held across its fsyncs: two
  * requests for one service are applied in the order they take the lock and
@@ -57,7 +76,7 @@
  *      states and files)     verdict)
  *
  * lifecycle.c (the reloader's hook and the diagnosis) sits above the
- * whole registry and reads it through registry_ext.c. */
+ * whole registry and reaches it through registry_ext.c. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -412,69 +431,135 @@ reg_render_targets(struct registry *r, const struct service *svc,
 	return rc;
 }
 
-/* Brings one output file in line with buf (NULL: no file). Returns 1 if
- * the disk changed, 0 if it already agreed, -1 on a storage error. */
-int
-reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
-    const char *buf, size_t len, char err[ERR_MAX])
+void
+reg_change_begin(struct registry *r, struct reg_change *c)
 {
-	enum metrics_file mk = kind == STORE_TARGETS ? M_FILE_TARGETS :
-	    M_FILE_RULES;
-	uint64_t nh = buf != NULL ? reg_hash(buf, len) : 0;
-	int rc;
-
-	if (kind == STORE_RULES)
-		rc = rule_write(&e->rf, r->st, e->name, buf, len,
-		    &r->rules_seq, err);
-	else if (buf == NULL)
-		rc = !e->has_targets ? 0 : store_remove(r->st, kind, e->name,
-		    err) == -1 ? -1 : 1;
-	else if (e->has_targets && e->h_targets == nh)
-		rc = 0;
-	else
-		rc = store_write(r->st, kind, e->name, buf, len, err) == -1 ?
-		    -1 : 1;
-	if (rc == -1)
-		metrics_write_error(mk);
-	else if (rc == 1 && buf != NULL)
-		metrics_file_written(mk);
-	else if (rc == 1)
-		metrics_file_removed(mk);
-	if (rc == 1 && kind == STORE_TARGETS) {
-		e->has_targets = buf != NULL;
-		e->h_targets = nh;
-	}
-	return rc;
+	memset(c, 0, sizeof(*c));
+	store_txn_begin(&c->txn, r->st);
+	c->targets = c->rules = -1;
 }
 
-/* Writes the outputs of e's record (already in e->svc / e->removed). The
- * rule file is rules/rlen when given (rendered once by the caller), else
- * rendered here. */
+/* A committed change goes into e (lock held), and into res. */
+static void
+change_book(struct registry *r, struct entry *e, struct reg_change *c,
+    struct registry_result *res)
+{
+	if (c->targets >= 0) {
+		/* A removed file's hash stays: registry_file_owner() still
+		 * knows its bytes. */
+		e->has_targets = c->targets;
+		if (c->targets)
+			e->h_targets = c->h_targets;
+		res->wrote_targets = 1;
+	}
+	if (c->rules >= 0)
+		rule_commit(&e->rf, &c->rf, c->rules, &r->rules_seq, e->name);
+	if (c->rules == 1)
+		res->wrote_rules = 1;
+	if (c->state)
+		res->wrote_state = 1;
+}
+
 int
-reg_sync(struct registry *r, struct entry *e, const char *rules,
-    size_t rlen, int rendered, struct registry_result *res, char err[ERR_MAX])
+reg_change_end(struct registry *r, struct entry *e, struct reg_change *c,
+    int ok, struct registry_result *res, char err[ERR_MAX])
+{
+	char why[ERR_MAX];
+	int saved = errno;
+
+	if (ok) {
+		store_txn_commit(&c->txn);
+		change_book(r, e, c, res);
+		return 0;
+	}
+	if (store_txn_abort(&c->txn, why) == -1) {
+		/* Two faults in a row: part of the change stays on disk
+		 * until the next change of the service, or the next start,
+		 * brings the files in line with the record on disk. */
+		log_error("cannot undo a failed change", "service", e->name,
+		    "error", err, "undo", why);
+		e->h_targets = e->rf.h_file = 0;
+	}
+	errno = saved;
+	return -1;
+}
+
+/* Brings the target file in line with buf (NULL: no file) within c, e
+ * (lock held) as it was before c. 1 if the disk changes, 0 if it already
+ * agreed, -1 on a storage error. */
+static int
+sync_targets(struct entry *e, struct reg_change *c, const char *buf,
+    size_t len, char err[ERR_MAX])
+{
+	uint64_t nh;
+
+	if (buf == NULL) {
+		if (!e->has_targets)
+			return 0;
+		if (store_txn_remove(&c->txn, STORE_TARGETS, e->name,
+		    err) == -1) {
+			metrics_write_error(M_FILE_TARGETS);
+			return -1;
+		}
+		metrics_file_removed(M_FILE_TARGETS);
+		c->targets = 0;
+		return 1;
+	}
+	nh = reg_hash(buf, len);
+	if (e->has_targets && e->h_targets == nh)
+		return 0;
+	if (store_txn_write(&c->txn, STORE_TARGETS, e->name, buf, len,
+	    err) == -1) {
+		metrics_write_error(M_FILE_TARGETS);
+		return -1;
+	}
+	metrics_file_written(M_FILE_TARGETS);
+	c->targets = 1;
+	c->h_targets = nh;
+	return 1;
+}
+
+/* The rule file through its lifecycle within c (lifecycle.h): rules/ gets
+ * buf (NULL: no file) unless its version is kept out. */
+static int
+sync_rules(struct entry *e, struct reg_change *c, const char *buf,
+    size_t len, char err[ERR_MAX])
+{
+	rule_begin(&e->rf, &c->rf);
+	if ((c->rules = rule_write(&c->rf, &c->txn, e->name, buf, len,
+	    err)) == -1) {
+		metrics_write_error(M_FILE_RULES);
+		return -1;
+	}
+	if (c->rules == 1 && c->rf.has_file)
+		metrics_file_written(M_FILE_RULES);
+	else if (c->rules == 1)
+		metrics_file_removed(M_FILE_RULES);
+	return 0;
+}
+
+int
+reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
+    const struct service *svc, int removed, const char *rules, size_t rlen,
+    int rendered, char err[ERR_MAX])
 {
 	char *targets = NULL, *own = NULL;
 	size_t tlen;
-	int rc = -1, c;
+	int rc = -1;
 
-	if (reg_render_targets(r, e->svc, e->removed, e->addrs, e->naddrs,
+	if (reg_render_targets(r, svc, removed, e->addrs, e->naddrs,
 	    &targets, &tlen, err) == -1)
 		goto out;
 	if (!rendered) {
-		if (render_rules(e->svc, e->removed, &own, &rlen, err) == -1)
+		if (render_rules(svc, removed, &own, &rlen, err) == -1)
 			goto out;
 		rules = own;
 	}
-	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen,
-	    err)) == -1)
+	/* The rule file's lifecycle keeps a version set aside or rejected
+	 * out of rules/ while the record still renders to it. */
+	if (sync_targets(e, c, targets, tlen, err) == -1 ||
+	    sync_rules(e, c, rules, rlen, err) == -1)
 		goto out;
-	res->wrote_targets |= c;
-	/* Its lifecycle keeps a version set aside or rejected out of rules/
-	 * while the record still renders to it. */
-	if ((c = reg_sync_output(r, e, STORE_RULES, rules, rlen, err)) == -1)
-		goto out;
-	res->wrote_rules |= c;
 	rc = 0;
 out:
 	free(targets);
@@ -482,8 +567,22 @@ out:
 	return rc;
 }
 
+int
+reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	struct reg_change c;
+	int ok;
+
+	reg_change_begin(r, &c);
+	ok = reg_sync_change(r, e, &c, e->svc, e->removed, NULL, 0, 0,
+	    err) == 0;
+	return reg_change_end(r, e, &c, ok, res, err);
+}
+
+/* The record of svc (removed: kept for its persistent alerts) within c. */
 static int
-write_record(struct registry *r, const struct service *svc, int removed,
+write_record(struct reg_change *c, const struct service *svc, int removed,
     char err[ERR_MAX])
 {
 	char *buf;
@@ -495,12 +594,14 @@ write_record(struct registry *r, const struct service *svc, int removed,
 		errno = ENOMEM;
 		return -1;
 	}
-	rc = store_write(r->st, STORE_STATE, svc->name, buf, len, err);
+	rc = store_txn_write(&c->txn, STORE_STATE, svc->name, buf, len, err);
 	free(buf);
 	if (rc == -1)
 		metrics_write_error(M_FILE_STATE);
-	else
+	else {
 		metrics_file_written(M_FILE_STATE);
+		c->state = 1;
+	}
 	return rc;
 }
 
@@ -717,10 +818,11 @@ int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
+	struct reg_change c;
 	struct entry *e;
 	char *rules = NULL;
 	size_t rlen = 0;
-	int rc = -1, k, reserved = 0, longname = 0;
+	int rc = -1, k, reserved = 0, longname = 0, ok;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, svc->name, 1)) == NULL) {
@@ -748,13 +850,17 @@ registry_upsert(struct registry *r, struct service *svc,
 		reg_fail(res, FM_REFUSED, EINVAL);
 		goto drop;
 	}
-	if (e->svc == NULL || e->removed || e->invalid != NULL ||
-	    !kvlist_equal(&e->svc->params, &svc->params)) {
-		if (write_record(r, svc, 0, err) == -1) {
-			reg_fail(res, FM_STORAGE, errno);
-			goto drop;
-		}
-		res->wrote_state = 1;
+	/* The record first, then the outputs, as one transaction: the
+	 * entry changes only once every write has succeeded. */
+	reg_change_begin(r, &c);
+	ok = (e->svc != NULL && !e->removed && e->invalid == NULL &&
+	    kvlist_equal(&e->svc->params, &svc->params)) ||
+	    write_record(&c, svc, 0, err) == 0;
+	ok = ok && reg_sync_change(r, e, &c, svc, 0, rules, rlen, 1,
+	    err) == 0;
+	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
+		reg_fail(res, FM_STORAGE, errno);
+		goto drop;
 	}
 	/* The file name is this service's now (its record says so). */
 	if (longname) {
@@ -762,8 +868,6 @@ registry_upsert(struct registry *r, struct service *svc,
 		longname = 0;
 	}
 	reserved = 0;
-	/* From here the record on disk is svc: keep memory in step with it
-	 * even if an output write fails (a later request retries it). */
 	reg_count(r, e, -1);
 	service_free(e->svc);
 	e->svc = svc;
@@ -776,8 +880,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	/* A task DNS service keeps its last address set across reconfigures
 	 * (the name depends on the service name only). */
 	reg_dns_follow(r, e);
-	if ((rc = reg_sync(r, e, rules, rlen, 1, res, err)) == -1)
-		reg_fail(res, FM_STORAGE, errno);
+	rc = 0;
 drop:
 	if (longname)
 		pthread_mutex_unlock(&r->longname);
@@ -797,8 +900,9 @@ int
 registry_remove(struct registry *r, const char *name,
     struct registry_result *res, char err[ERR_MAX])
 {
+	struct reg_change c;
 	struct entry *e;
-	int rc = -1;
+	int rc = -1, ok, persistent;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, name, 0)) == NULL) {
@@ -824,50 +928,39 @@ registry_remove(struct registry *r, const char *name,
 		rc = 0;		/* removed before: idempotent */
 		goto out;
 	}
-	if (service_has_persistent(e->svc)) {
-		/* Persistent alerts outlive the service: the record stays,
-		 * marked removed, and the rule file keeps only them. */
-		if (write_record(r, e->svc, 1, err) == -1) {
-			reg_fail(res, FM_STORAGE, errno);
-			goto out;
+	/* Persistent alerts outlive the service: the record stays, marked
+	 * removed, and the rule file keeps only them. Otherwise the outputs
+	 * go first and the record last, so that a crash in between leaves
+	 * a record that the next start renders again, never an orphaned
+	 * output. One transaction either way: a failure puts every file
+	 * back, and the entry is left as it was. */
+	persistent = service_has_persistent(e->svc);
+	reg_change_begin(r, &c);
+	ok = !persistent || write_record(&c, e->svc, 1, err) == 0;
+	ok = ok && reg_sync_change(r, e, &c, e->svc, 1, NULL, 0, 0,
+	    err) == 0;
+	if (ok && !persistent) {
+		if (store_txn_remove(&c.txn, STORE_STATE, name, err) == -1) {
+			metrics_write_error(M_FILE_STATE);
+			ok = 0;
+		} else {
+			metrics_file_removed(M_FILE_STATE);
+			c.state = 1;
 		}
-		res->wrote_state = 1;
-		reg_count(r, e, -1);
-		e->removed = 1;
-		reg_count(r, e, 1);
-		e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
-		reg_dns_follow(r, e);
-		if ((rc = reg_sync(r, e, NULL, 0, 0, res, err)) == -1)
-			reg_fail(res, FM_STORAGE, errno);
-		goto out;
 	}
-	/* Outputs first, the record last: a crash in between leaves a record
-	 * that the next start renders again, never an orphaned output.
-	 * wrote_* say what changed on disk: a service without targets had no
-	 * target file to remove. */
-	if ((res->wrote_targets = reg_sync_output(r, e, STORE_TARGETS, NULL, 0,
-	    err)) == -1) {
-		res->wrote_targets = 0;
+	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
 		reg_fail(res, FM_STORAGE, errno);
 		goto out;
 	}
-	if ((res->wrote_rules = reg_sync_output(r, e, STORE_RULES, NULL, 0,
-	    err)) == -1) {
-		res->wrote_rules = 0;
-		reg_fail(res, FM_STORAGE, errno);
-		goto out;
-	}
-	if (store_remove(r->st, STORE_STATE, name, err) == -1) {
-		metrics_write_error(M_FILE_STATE);
-		reg_fail(res, FM_STORAGE, errno);
-		goto out;
-	}
-	metrics_file_removed(M_FILE_STATE);
-	res->wrote_state = 1;
 	reg_count(r, e, -1);
-	service_free(e->svc);
-	e->svc = NULL;
-	__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
+	if (persistent)
+		e->removed = 1;
+	else {
+		service_free(e->svc);
+		e->svc = NULL;
+		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
+	}
+	reg_count(r, e, 1);
 	e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
 	reg_dns_follow(r, e);
 	rc = 0;

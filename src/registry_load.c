@@ -13,13 +13,12 @@
 
 #include <cJSON.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "metrics.h"
-#include "bounds.h"
 #include "record.h"
 #include "registry_impl.h"
 #include "reloader.h"
-#include "strv.h"
 
 struct load_ctx {
 	struct registry		 *r;
@@ -163,7 +162,7 @@ load_service(const char *name, void *arg)
 	reg_dns_follow(r, e);
 	if (e->dns_epoch != 0)
 		seed_addrs(r, e);
-	if (reg_sync(r, e, NULL, 0, 0, &res, err) == -1)
+	if (reg_sync(r, e, &res, err) == -1)
 		log_error("cannot rewrite outputs from record", "service",
 		    name, "error", err);
 	else if (res.wrote_targets || res.wrote_rules)
@@ -327,7 +326,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 		if (!gone[0] && !gone[1])
 			goto next;
 		memset(&res, 0, sizeof(res));
-		if (reg_sync(r, e, NULL, 0, 0, &res, why) == -1) {
+		if (reg_sync(r, e, &res, why) == -1) {
 			log_error("flowmon file vanished and cannot be written "
 			    "again", "service", e->name, "error", why);
 			snprintf(err, ERR_MAX, "%s", why);

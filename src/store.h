@@ -186,6 +186,48 @@ uint64_t store_hash_content(const void *buf, size_t len);
  * store_sync(). */
 int	 store_link(struct store *st, enum store_kind from, enum store_kind to,
 	    const char *name, char err[ERR_MAX]);
+/*
+ * Transactions: changes of several files that stand or fall together (a
+ * service's record, target file and rule file: see registry.c). Each
+ * write, remove or link of a transaction keeps the version it replaces
+ * under a temp name of the store's one temp-name rule (a hard link, or a
+ * copy where the file system has none) until store_txn_commit() drops
+ * them all, or store_txn_abort() puts every one back, newest first.
+ * Putting back is a rename over the file, or the unlink of a file that
+ * was new: it needs no free space. A crash in between leaves the previous
+ * versions as stale temp files, which the next store_open() sweeps.
+ * One thread at a time per transaction; the caller serialises changes of
+ * the same files (the registry's entry lock).
+ */
+struct store_txn_op;
+struct store_txn {
+	struct store		*st;
+	struct store_txn_op	*ops;	/* what to put back, oldest first */
+	size_t			 nops;
+	size_t			 cap;
+};
+
+/* Starts an empty transaction on st (nothing to release until an op). */
+void	 store_txn_begin(struct store_txn *t, struct store *st);
+/* store_write() within t. On failure the file is untouched (t holds the
+ * ops before this one: abort them). */
+int	 store_txn_write(struct store_txn *t, enum store_kind kind,
+	    const char *name, const void *buf, size_t len, char err[ERR_MAX]);
+/* store_remove() within t: the file is renamed to its kept name, so a
+ * missing file is success with nothing to put back. */
+int	 store_txn_remove(struct store_txn *t, enum store_kind kind,
+	    const char *name, char err[ERR_MAX]);
+/* store_link() within t (to's previous version is kept). */
+int	 store_txn_link(struct store_txn *t, enum store_kind from,
+	    enum store_kind to, const char *name, char err[ERR_MAX]);
+/* Every change of t stands: the kept versions are unlinked. t is empty
+ * again. */
+void	 store_txn_commit(struct store_txn *t);
+/* Every change of t is undone, newest first, each directory fsync'd. 0, or
+ * -1 with err (the first failure; the others are still tried) and errno.
+ * t is empty again. */
+int	 store_txn_abort(struct store_txn *t, char err[ERR_MAX]);
+
 /* Whether <kind>/<name> exists, and its content hash (store_hash_content)
  * into *hash: 1 when it does, 0 when it does not, -1 (hash 0) when it is
  * there but cannot be read (over BOUND_FILE_MAX, not a regular file...). */

@@ -552,7 +552,8 @@ set_aside_cb(void *ctx, const struct registry_rule *x)
 	char err[ERR_MAX];
 
 	(void)ctx;
-	ck_assert_int_eq(rule_set_aside(x->rf, x->st, x->name, err), 1);
+	ck_assert_int_eq(rule_set_aside(x->rf, x->st, x->name, x->clock, err),
+	    1);
 	return 0;
 }
 
@@ -711,17 +712,6 @@ START_TEST(test_write_during_reload)
 }
 END_TEST
 
-static char *
-have_promtool(void)
-{
-	char *p = strdup("/usr/bin/promtool");
-
-	if (access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
-}
-
 START_TEST(test_promtool_first)
 {
 	static const char *const loaded[] = { "a.yml", "b.yml", "c.yml",
@@ -733,10 +723,9 @@ START_TEST(test_promtool_first)
 	cJSON *j;
 	int before;
 
-	if ((bin = have_promtool()) == NULL) {
-		fprintf(stderr, "test_promtool_first: no promtool; skipped\n");
+	if ((bin = tu_require("test_promtool_first", "promtool",
+	    "prometheus")) == NULL)
 		return;
-	}
 	ck_assert_ptr_nonnull(pt = promtool_new(bin, 2, err));
 	open_scene(&fx, &p, pt);
 	/* Bad for promtool too: an unclosed parenthesis. */
@@ -773,11 +762,9 @@ START_TEST(test_recheck_at_start)
 	char *bin, err[ERR_MAX];
 	struct reloader_stats rs;
 
-	if ((bin = have_promtool()) == NULL) {
-		fprintf(stderr, "test_recheck_at_start: no promtool; "
-		    "skipped\n");
+	if ((bin = tu_require("test_recheck_at_start", "promtool",
+	    "prometheus")) == NULL)
 		return;
-	}
 	ck_assert_ptr_nonnull(pt = promtool_new(bin, 2, err));
 	open_scene(&fx, &p, pt);
 	/* Prometheus refuses d for a reason promtool cannot see. */

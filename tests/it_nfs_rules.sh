@@ -11,11 +11,12 @@
 # /api/v1/alerts is polled: none of the four alerts may disappear or change
 # its activeAt, and alpha's expression may never go back once the new one
 # is live. In the end alpha's change is live and the fifth is rejected.
-# Run by tests/run-integration.sh with FLOWMON set; needs bindfs and root
-# (or FUSE for the user).
+# Run by tests/run-integration.sh with FLOWMON set; needs bindfs, FUSE and
+# root (to mount).
 . "$(dirname "$0")/lib.sh"
 
-command -v bindfs >/dev/null || fail "bindfs is missing (Debian package bindfs: run make deps)"
+it_require bindfs bindfs
+it_require python3 python3
 REAL=$IT_TMP/real
 DATA=$IT_TMP/data
 API=/v1/docker-flow-monitor
@@ -25,16 +26,13 @@ mkdir -p "$REAL" "$DATA"
 
 # The mount goes (lazily: Prometheus and flowmon may still hold files in it)
 # before lib.sh's trap stops the processes and removes the temp dir.
-nfs_cleanup() {
-	local rc=$?
-	mountpoint -q "$DATA" && fusermount -uz "$DATA"
-	(exit "$rc")
-	it_cleanup
-}
-trap nfs_cleanup EXIT
+trap 'rc=$?; umount -l "$DATA" 2>/dev/null; (exit $rc); it_cleanup' EXIT
 bindfs -f --xattr-none "$REAL" "$DATA" >"$IT_TMP/bindfs.log" 2>&1 &
 track $!
-wait_until 10 mountpoint -q "$DATA" || fail "bindfs did not mount $DATA"
+if ! wait_alive 10 $! mountpoint -q "$DATA"; then
+	[ -n "${CI:-}" ] && fail "bindfs cannot mount here: $(cat "$IT_TMP/bindfs.log")"
+	it_skip "bindfs cannot mount here (FUSE and root needed): $(head -c 200 "$IT_TMP/bindfs.log")"
+fi
 if touch "$DATA/x" && python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.t", b"1")' "$DATA/x" 2>/dev/null; then
 	fail "the mount keeps extended attributes: the test would prove nothing"
 fi
