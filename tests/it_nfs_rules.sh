@@ -44,12 +44,7 @@ flowmon_start "$DATA" --promtool none
 wait_until 30 flowmon_idle || fail "start-up reload never settled"
 
 # alerts_json: {alertname: activeAt} of the four alerts firing now.
-alerts_json() {
-	prom_api /api/v1/alerts | jq -cS '[.data.alerts[] |
-	    select(.state == "firing" and (.labels.alertname |
-	    test("^(alpha|beta|gamma|delta)_up$"))) |
-	    {(.labels.alertname): .activeAt}] | add // {}'
-}
+alerts_json() { prom_firing_since '^(alpha|beta|gamma|delta)_up$'; }
 all_firing() { [ "$(alerts_json | jq 'length')" = 4 ]; }
 alpha_query() { prom_rule alpha alpha_up | jq -r .query; }
 
@@ -82,17 +77,10 @@ FLOWMON_PID=""
 ok "killed before any reload; Prometheus still runs alpha's vector(1) > 0"
 
 check "restart: the culprit is found; every alert stays, with its activeAt (polled every 200 ms)"
-# The poller runs on its own, so the checks below do not slow it down.
-(
-	while [ ! -e "$IT_TMP/stop" ]; do
-		printf '%s %s %s\n' "$(date +%s.%N)" \
-		    "$(alpha_query 2>/dev/null | tr -d ' ' || echo none)" \
-		    "$(alerts_json || echo unanswered)"
-		sleep 0.2
-	done
-) >"$IT_TMP/polls" 2>/dev/null &
-poller=$!
-track "$poller"
+# The poller runs on its own, so the checks below do not slow it down:
+# each line holds alpha's expression (spaces dropped), then the alerts.
+poll_one() { alpha_query | tr -d ' '; alerts_json; }
+poll_start "$IT_TMP/polls" poll_one
 reloads0=$(prom_reloads)
 flowmon_start "$DATA" --promtool none
 
@@ -102,13 +90,7 @@ settled() {
 }
 wait_until 120 settled ||
 	fail "not settled in 120 s: $(ls "$DATA/rules" "$DATA/rejected" 2>&1 | tr '\n' ' ') alpha: $(alpha_query)"
-# Two more seconds of polls: the last reload is behind us.
-t0=$(date +%s%N)
-wait_until 10 eval '[ $(($(date +%s%N) - t0)) -gt 2000000000 ]'
-touch "$IT_TMP/stop"
-wait "$poller"
-polls=$(wc -l <"$IT_TMP/polls")
-[ "$polls" -ge 5 ] || fail "only $polls polls"
+poll_stop "$IT_TMP/polls"
 changed=$(awk -v want="$BEFORE" '{ t = $1; $1 = ""; $2 = ""; sub(/^ +/, "") }
     $0 != want { print t, $0 }' "$IT_TMP/polls" | head -n 3)
 [ -z "$changed" ] || fail "alerts disappeared or changed activeAt (before: $BEFORE): $changed"
@@ -116,8 +98,7 @@ back=$(awk '$2 == "vector(2)>0" { new = 1 } new && $2 != "vector(2)>0" { print $
     "$IT_TMP/polls" | head -n 3)
 [ -z "$back" ] || fail "alpha's expression went back after vector(2) > 0 was live: $back"
 n=$(($(prom_reloads) - reloads0))
-span=$(awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.1f", b - a }' "$IT_TMP/polls")
-ok "$polls polls over $span s, alerts unchanged: $BEFORE; $n reloads after the restart"
+ok "$POLLS polls over $POLL_SPAN s, alerts unchanged: $BEFORE; $n reloads after the restart"
 
 check "afterwards: alpha's change is live, omega is rejected with its reason, the rest loaded"
 fm_expect 200 $API/services/omega
