@@ -187,6 +187,9 @@ store_check(const struct store *st, enum store_kind kind, const char *name,
 		errno = EROFS;
 		return -1;
 	}
+	if (change && st->lock != NULL && store_lock_check(st->lock,
+	    err) == -1)
+		return -1;
 	if (name == NULL || name[0] == '\0')
 		why = "is empty";
 	else if (strchr(name, '/') != NULL)
@@ -249,12 +252,19 @@ store_file(enum store_kind kind, const char *name, char *buf)
  * Directories.
  */
 
+void
+store_set_lock(struct store *st, struct store_lock *lk)
+{
+	st->lock = lk;
+}
+
 static void
 store_init(struct store *st)
 {
 	int k;
 
 	st->dir = NULL;
+	st->lock = NULL;
 	st->readonly = 0;
 	for (k = 0; k < STORE_NKINDS; k++) {
 		st->dirfd[k] = -1;

@@ -29,8 +29,11 @@ enum store_kind {
 	STORE_NKINDS
 };
 
+struct store_lock;
+
 struct store {
 	char	*dir;			/* data dir path, owned */
+	struct store_lock *lock;	/* checked before each change, or NULL */
 	int	 dirfd[STORE_NKINDS];	/* open O_DIRECTORY fds, -1 if closed;
 					   atomic (a reopen replaces one) */
 	int	 readonly;		/* store_open_ro(): nothing is changed */
@@ -249,24 +252,42 @@ const char *store_dirname(enum store_kind kind);
  * before anything writes or sweeps in the data dir and held for the life
  * of the process; the kernel (or the NFS server, when the lease of a dead
  * client expires) releases it when the holder dies.
+ *
+ * A lock is on a file, and the path can be made to name another file
+ * (rm .flowmon.lock): the next flowmon would lock that one while the
+ * holder still runs. So a lock counts only while the path names the very
+ * file locked: store_lock() takes it only so, and the holder checks it
+ * before every change of the data dir (store_set_lock(): the store
+ * refuses writes with ENOLCK once it fails) and every quarter second
+ * (main.c), and stops for good when it no longer holds.
  */
 #define STORE_LOCK_FILE	".flowmon.lock"
 
 struct store_lock {
 	int	 fd;		/* the open lock file, -1 before the first try */
 	int	 held;
+	int	 lost;		/* atomic: the path named another file once */
 	char	*path;
 };
-#define STORE_LOCK_INIT	{ -1, 0, NULL }
+#define STORE_LOCK_INIT	{ -1, 0, 0, NULL }
 
 /* Tries once, without waiting, to take the lock of dir (created with its
- * lock file as needed). 0: taken, and the file now says "pid N on host H"
- * of this process. 1: another process holds it; holder says who (the
- * file's words, or the pid F_GETLK reports). -1 with err on an error. A
- * standby calls it again until it returns 0; the file stays open between
- * tries. */
+ * lock file as needed). 0: taken, on the file the path names, and the
+ * file now says "pid N on host H" of this process. 1: another process
+ * holds it; holder says who (the file's words, or the pid F_GETLK
+ * reports). -1 with err on an error. A standby calls it again until it
+ * returns 0; the file stays open between tries, and is opened again when
+ * the path no longer names it. */
 int	 store_lock(struct store_lock *lk, const char *dir, char holder[256],
 	    char err[ERR_MAX]);
+/* 0 while lk is held and its path still names the file locked; else -1
+ * with errno ENOLCK and err saying so, then and ever after (a file made
+ * again at the path is another file). Thread-safe once held. */
+int	 store_lock_check(struct store_lock *lk, char err[ERR_MAX]);
+/* Makes every later change of st (write, remove, move, link, note, a
+ * transaction's ops) check lk first (store_lock_check) and fail with
+ * ENOLCK once it no longer holds. lk is borrowed for st's life. */
+void	 store_set_lock(struct store *st, struct store_lock *lk);
 /* Releases the lock (if held) and closes the file. */
 void	 store_unlock(struct store_lock *lk);
 
