@@ -30,7 +30,9 @@
 #include "reloader_cmd.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "silence.h"
 #include "store.h"
+#include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
 
@@ -219,6 +221,8 @@ main(int argc, char **argv)
 	struct listener_options lo;
 	struct docker *dk = NULL;
 	struct docker_options dko;
+	struct swarmstate *ss = NULL;
+	struct silencer *sil = NULL;
 	struct request_ctx ctx;
 	struct store_lock lock = STORE_LOCK_INIT;
 	char holder[256];
@@ -392,12 +396,31 @@ main(int argc, char **argv)
 	dko.poll_ms = cfg.docker_poll_ms;
 	dko.node_labels = cfg.node_labels;
 	dko.nnode_labels = cfg.nnode_labels;
+	if (cfg.docker_host != NULL && (dko.state = ss =
+	    swarmstate_new()) == NULL) {
+		log_error("out of memory");
+		goto fail;
+	}
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
 		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	/* Deploy silences follow what the Docker source sees. */
+	if (cfg.silence_deploys) {
+		struct silence_options so;
+
+		memset(&so, 0, sizeof(so));
+		so.urls = cfg.alertmanager_url;
+		so.ttl_ms = cfg.silence_ttl_ms;
+		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
+			log_error("cannot start the deploy silences", "err",
+			    log_redact(err, shown, sizeof(shown)));
+			goto fail;
+		}
+	}
+	http_set_swarm(h, ss, sil);
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
 	if (rl != NULL && cfg.reload_url != NULL)
@@ -423,6 +446,9 @@ fail:
 	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
+	/* After the front, which shows their figures on /metrics. */
+	silence_stop(sil);
+	swarmstate_free(ss);
 	files_stop(files);
 	dns_stop(dns);
 	reloader_free(rl);
