@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "advice.h"
+#include "bounds.h"
 #include "clock.h"
 #include "docker.h"
 #include "explain.h"
@@ -19,16 +20,6 @@
 #include "registry.h"
 #include "render.h"
 #include "store.h"
-
-const char *
-explain_rule_state(const struct registry_view *v)
-{
-	if (v->rejected != NULL)
-		return "rejected";
-	if (!v->has_rules)
-		return "none";
-	return v->loaded ? "loaded" : "pending";
-}
 
 void
 explain_time(int64_t ms, char out[32])
@@ -129,24 +120,25 @@ fill_view(struct fill *f, struct registry *r, const struct registry_view *v)
 
 	if ((x->name = strdup(v->name)) == NULL)
 		return -1;
-	x->state = v->svc == NULL ? "invalid" : v->rejected ? "rejected" :
-	    "active";
+	x->state = v->svc == NULL ? "invalid" :
+	    v->rule_state == RULE_REJECTED ? "rejected" : "active";
 	x->removed = v->removed;
-	x->rule_state = explain_rule_state(v);
+	x->rule_state = rule_state_name(v->rule_state);
 	store_base(v->name, base);
 	if ((x->targets_base = malloc(strlen(base) + 6)) == NULL)
 		return -1;
 	snprintf(x->targets_base, strlen(base) + 6, "%s.json", base);
 	if (v->invalid != NULL && (x->invalid = strdup(v->invalid)) == NULL)
 		return -1;
-	if (v->rejected != NULL &&
-	    (x->rule_reason = strdup(v->rejected)) == NULL)
+	if (v->rule_reason != NULL && (x->rule_reason = strdup(
+	    v->rule_reason[0] != '\0' ? v->rule_reason :
+	    "refused (the reason was not kept)")) == NULL)
 		return -1;
 	if (v->has_targets && (x->targets_file = path_of(r, STORE_TARGETS,
 	    v->name)) == NULL)
 		return -1;
-	if ((v->rejected != NULL || v->has_rules) && (x->rules_file =
-	    path_of(r, v->rejected != NULL ? STORE_REJECTED : STORE_RULES,
+	if ((v->rule_reason != NULL || v->has_rules) && (x->rules_file =
+	    path_of(r, v->rule_reason != NULL ? STORE_REJECTED : STORE_RULES,
 	    v->name)) == NULL)
 		return -1;
 	if (v->svc == NULL)
@@ -273,8 +265,9 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 		return 0;
 	if (f.failed)
 		goto out;
-	if (detail && x->rules_file != NULL && registry_rules_read(c->reg,
-	    x->name, x->rule_reason != NULL, &x->rules_text, &len, err) == -1)
+	if (detail && x->rules_file != NULL && store_read(registry_store(
+	    c->reg), x->rule_reason != NULL ? STORE_REJECTED : STORE_RULES,
+	    x->name, BOUND_FILE_MAX, &x->rules_text, &len, err) == -1)
 		x->rules_text = NULL;	/* gone meanwhile: nothing to show */
 	if (c->hist != NULL && history_get(c->hist, x->name, &x->history,
 	    &x->nhistory, &x->counts) == -1)

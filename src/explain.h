@@ -59,7 +59,8 @@ struct explain {
 	size_t		 ntargets;
 	char		*rules_file;	/* its path (rejected/ when set
 					   aside); NULL: none */
-	const char	*rule_state;	/* none, pending, loaded, rejected */
+	const char	*rule_state;	/* rule_state_name(): none, pending,
+					   loaded, rejected */
 	char		*rule_reason;	/* why rejected; NULL otherwise */
 	char		**alerts;	/* alert names in its rule file */
 	size_t		 nalerts;
@@ -105,10 +106,6 @@ void	 explain_all_free(struct explain *v, size_t n);
  * problems they show. 0, or -1 on ENOMEM. Pure. */
 int	 explain_prometheus(struct explain *x, struct promstate *ps,
 	    const char *url, int64_t now_ms);
-
-/* The rule-file state of a view in the lifecycle's words: none, pending,
- * loaded or rejected. */
-const char *explain_rule_state(const struct registry_view *v);
 
 /* The API's answer for x (the keys of DESIGN.md "Round 3"). NULL on
  * ENOMEM. Pure. */

@@ -277,7 +277,8 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
 	    "service configured" : "no change";
-	log_info("reconfigure", "service", name, "result", result);
+	log_info("reconfigure", "service", name, "result", result, "rules",
+	    rule_state_name(res.rules));
 	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
@@ -443,10 +444,12 @@ do_metrics(struct http *h, struct reply *rp)
 	struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
 	struct swarmstate *ss = __atomic_load_n(&h->ss, __ATOMIC_ACQUIRE);
 	struct silencer *sil = __atomic_load_n(&h->sil, __ATOMIC_ACQUIRE);
-	size_t services, removed, nodes;
+	size_t services, removed, nodes, rules[RULE_NSTATES];
+	int i;
 
 	metrics_render(&b);
 	registry_counts(h->reg, &services, &removed, &nodes);
+	registry_rule_counts(h->reg, rules);
 	expo_family(&b, "flowmon_services", EXPO_GAUGE, "Services flowmon "
 	    "manages, by state.");
 	expo_sample(&b, "flowmon_services", (long long)services, "state",
@@ -457,7 +460,12 @@ do_metrics(struct http *h, struct reply *rp)
 	    (long long)nodes);
 	expo_gauge(&b, "flowmon_rules_rejected", "Services whose rule file "
 	    "Prometheus refused, kept in rejected/.",
-	    (long long)registry_rejected(h->reg));
+	    (long long)rules[RULE_REJECTED]);
+	expo_family(&b, "flowmon_rule_files", EXPO_GAUGE, "Services by the "
+	    "state of their rule file (none, pending, loaded, rejected).");
+	for (i = 0; i < RULE_NSTATES; i++)
+		expo_sample(&b, "flowmon_rule_files", (long long)rules[i],
+		    "state", rule_state_name((enum rule_state)i), NULL);
 	if (h->rl) {
 		struct reloader_stats s;
 

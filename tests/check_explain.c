@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "advice.h"
+#include "bounds.h"
 #include "explain.h"
 #include "fixture.h"
 #include "history.h"
@@ -220,7 +221,7 @@ START_TEST(test_not_discovered)
 	world_open(&w);
 	upsert(&w, tu_service("serviceName", "db", "targets", "a:1",
 	    "alertName", "x", "alertIf", "up == 0", NULL));
-	registry_reload_ok(w.fx.reg, registry_rules_mark(w.fx.reg));
+	fx_reload_succeeded(&w.fx);
 	ck_assert_int_eq(explain_one(&w.c, "db", 0, &x), 1);
 	ck_assert_str_eq(x.rule_state, "loaded");
 	/* Just written: not yet a problem. */
@@ -245,6 +246,24 @@ START_TEST(test_not_discovered)
 }
 END_TEST
 
+/* The diagnosis finds name's pending rule file at fault, as the
+ * lifecycle does: set aside, then rejected with reason ctx. */
+static int
+reject(void *ctx, const struct registry_rule *x)
+{
+	char err[ERR_MAX], *buf;
+	size_t len;
+
+	ck_assert_int_eq(store_read(x->st, STORE_RULES, x->name,
+	    BOUND_FILE_MAX, &buf, &len, err), 0);
+	ck_assert_int_eq(rule_set_aside(x->rf, x->st, x->name, x->clock, err),
+	    1);
+	ck_assert_int_eq(rule_culprit_found(x->rf, x->st, x->name, buf, len,
+	    ctx, err), 0);
+	free(buf);
+	return 0;
+}
+
 /* A rule file Prometheus refused; a record that does not parse. */
 START_TEST(test_rejected_invalid)
 {
@@ -257,8 +276,8 @@ START_TEST(test_rejected_invalid)
 	world_open(&w);
 	upsert(&w, tu_service("serviceName", "bad", "alertName", "x",
 	    "alertIf", "up == 0", NULL));
-	registry_rules_park(w.fx.reg, "bad", 1);
-	registry_rules_reject(w.fx.reg, "bad", "Prometheus refused it");
+	ck_assert_int_eq(registry_rules_one(w.fx.reg, "bad", reject,
+	    (void *)"Prometheus refused it"), 1);
 	ck_assert_int_eq(explain_one(&w.c, "bad", 1, &x), 1);
 	ck_assert_ptr_nonnull(j = explain_json(&x));
 	ck_assert_str_eq(str(j, "state"), "rejected");

@@ -270,7 +270,7 @@ START_TEST(test_registry_events)
 	history_items_free(v, n);
 
 	/* A good reload loads its rule file. */
-	registry_reload_ok(fx.reg, registry_rules_mark(fx.reg));
+	fx_reload_succeeded(&fx);
 	ck_assert_int_eq(history_get(h, "web", &v, &n, NULL), 0);
 	ck_assert(has(v, n, "reloaded", NULL));
 	history_items_free(v, n);
