@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "config.h"
 #include "log.h"
 #include "request.h"
@@ -37,7 +38,8 @@ struct opt {
 	size_t		 off_n;	/* F_NAMES: its count */
 	long		 min;	/* counts; durations in ms */
 	long		 max;
-	const char	*help;
+	const char	*help;	/* a default that is not a value (def NULL)
+				   is said here: "(default ...)" */
 };
 
 static int opt_text(struct config *, const struct opt *, const char *,
@@ -155,7 +157,7 @@ static const struct opt opts[] = {
 	  COUNT(max_alerts, 0, SERVICE_ALERT_INDEX_MAX + 1),
 	  "alerts one service may define (400 beyond)" },
 	{ "max-rule-bytes", "BYTES", "FLOWMON_MAX_RULE_BYTES", "1048576", D,
-	  COUNT(max_rule_bytes, 1024, 64L << 20),
+	  COUNT(max_rule_bytes, 1024, BOUND_FILE_MAX),
 	  "largest rule file of one service (400 beyond)" },
 	{ "max-services", "N", "FLOWMON_MAX_SERVICES", "100000", D,
 	  COUNT(max_services, 1, 100000000L),
@@ -181,6 +183,17 @@ static const struct opt opts[] = {
 	{ "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL", "30s", D,
 	  DURATION(docker_poll_ms, 1000, LONG_MAX),
 	  "full reconcile with Docker this often" },
+	{ "alertmanager-url", "URL[,URL]", "FLOWMON_ALERTMANAGER_URL", NULL, D,
+	  MAYBE(alertmanager_url),
+	  "Alertmanager API bases (API v2) for deploy silences" },
+	{ "silence-deploys", NULL, "FLOWMON_SILENCE_DEPLOYS", "false", D,
+	  BOOL(silence_deploys),
+	  "silence a service's alerts while Docker updates it (needs "
+	  "--docker-host and --alertmanager-url)" },
+	{ "silence-ttl", "DURATION", "FLOWMON_SILENCE_TTL", "3m", D,
+	  DURATION(silence_ttl_ms, 15000, 3600000),
+	  "a deploy silence ends this long after its last renewal (renewed "
+	  "every third of it)" },
 	{ "max-params", "N", "FLOWMON_MAX_PARAMS", "1000", D | C,
 	  COUNT(max_params, 16, 1000000),
 	  "parameters one request may carry (400 beyond)" },
@@ -205,6 +218,10 @@ static const struct opt opts[] = {
 	  "with an auth file, read endpoints and /metrics need no credentials" },
 	{ "standby", NULL, "FLOWMON_STANDBY", "false", D, BOOL(standby),
 	  "wait as a hot standby while another flowmon holds the data dir" },
+	{ "prometheus-url", "URL[,URL]", "FLOWMON_PROMETHEUS_URL", NULL, D,
+	  MAYBE(prometheus_url),
+	  "Prometheus (vmagent, vmalert) API asked by the status page and "
+	  "explain (default from --reload-url), none: off" },
 	{ "shards", "N", "FLOWMON_SHARDS", "1", D,
 	  COUNT(shards, 1, CONFIG_SHARDS_MAX),
 	  "--prometheus-config: Prometheus servers sharing the targets" },
@@ -582,7 +599,8 @@ usage(enum config_cmd cmd)
 		printf("  %-32s %s\n", flag, o->help);
 		if (o->env)
 			printf("  %-32s env %s, default %s\n", "", o->env,
-			    o->def ? o->def : "none");
+			    o->def ? o->def : strstr(o->help, "(default ") ?
+			    "as said above" : "none");
 	}
 	printf("\nA switch also takes =BOOL. A boolean is true or false (also "
 	    "yes/no,\non/off, 1/0, t/f), in any case. A flag beats its "
@@ -693,6 +711,14 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		c->reload_max_delay_ms = 10 * c->reload_delay_ms;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
+		return -1;
+	}
+	if (cmd == CONFIG_DAEMON && c->silence_deploys &&
+	    (c->docker_host == NULL || c->alertmanager_url == NULL)) {
+		snprintf(err, ERR_MAX, "--silence-deploys (FLOWMON_SILENCE_DEPLOYS) "
+		    "needs --docker-host (FLOWMON_DOCKER_HOST), which says when "
+		    "a service is updated, and --alertmanager-url "
+		    "(FLOWMON_ALERTMANAGER_URL), where the silences go");
 		return -1;
 	}
 	if (cmd == CONFIG_DAEMON && c->shard >= c->shards) {

@@ -64,6 +64,10 @@ struct config {
 	char	*docker_host;
 	char	*docker_notify_label;
 	long	 docker_poll_ms;
+	/* Deploy silences (silence.h). */
+	char	*alertmanager_url;	/* comma list, NULL: none */
+	int	 silence_deploys;
+	long	 silence_ttl_ms;
 	/* Hardening (issue 13): request limits, the connection cap per
 	 * client, reload credentials, read access, the data-dir lock. */
 	long	 max_params;		/* parameters per request */
@@ -81,6 +85,9 @@ struct config {
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
 	long	 reload_timeout_ms;	/* longest one reload may take */
+	/* The status page and explain (promapi.h): NULL derives it from
+	 * reload_url, "none" turns it off. */
+	char	*prometheus_url;
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

@@ -26,18 +26,22 @@
  * by the next full round; every (re)connection of the stream asks for one.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
+#include "advice.h"
+#include "clock.h"
 #include "docker.h"
 #include "dockerapi.h"
 #include "dockermap.h"
 #include "log.h"
 #include "registry.h"
+#include "swarmstate.h"
+#include "worker.h"
 
 #define DOCKER_TICK_MS		1000		/* re-list of followed services */
 #define DOCKER_SETTLE_MS	5000		/* converged this long: done */
@@ -48,6 +52,14 @@
 struct owned {
 	char	*name;
 	char	*id;
+};
+
+/* What the source noticed about one service (dockermap_remark()). */
+struct remark {
+	char		*name;
+	char		*text;
+	int		 ignored;	/* skipped, not monitored */
+	uint64_t	 round;		/* the full round that saw it last */
 };
 
 /* A service re-listed every tick until its tasks converge. */
@@ -77,6 +89,7 @@ struct docker {
 	long			 retry_max_ms;
 	char			**node_labels;
 	size_t			 nnode_labels;
+	struct swarmstate	*state;		/* NULL: not kept */
 
 	/* The worker's alone. */
 	struct owned		*svcs;
@@ -87,57 +100,24 @@ struct docker {
 	struct follow		*follows;
 	size_t			 nfollows;
 
-	/* Shared with the event thread, under lock. */
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC */
+	/* Remarks, sorted by name, for any thread under rlock. */
+	pthread_mutex_t		 rlock;
+	struct remark		*remarks;
+	size_t			 nremarks;
+	uint64_t		 round;		/* full rounds begun */
+
+	/* The worker and the event thread; below, shared by them under
+	 * w's lock. */
+	struct worker		 w;
 	char			**dirty;	/* service IDs events named */
 	size_t			 ndirty;
 	int			 full_due;	/* a full round is wanted */
-	int			 stop;		/* atomic */
-
-	pthread_t		 worker;
-	pthread_t		 events;
-	int			 worker_running;
-	int			 events_running;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 stopping(struct docker *d)
 {
-	return __atomic_load_n(&d->stop, __ATOMIC_RELAXED);
-}
-
-/* Waits on the condition until deadline (monotonic ms) or a signal; call
- * with the lock held. */
-static void
-wait_until(struct docker *d, long long deadline)
-{
-	struct timespec ts;
-
-	ts.tv_sec = deadline / 1000;
-	ts.tv_nsec = (deadline % 1000) * 1000000L;
-	(void)pthread_cond_timedwait(&d->cond, &d->lock, &ts);
-}
-
-/* Sleeps ms unless stopped meanwhile. */
-static void
-pause_ms(struct docker *d, long ms)
-{
-	long long deadline = now_ms() + ms;
-
-	pthread_mutex_lock(&d->lock);
-	while (!stopping(d) && now_ms() < deadline)
-		wait_until(d, deadline);
-	pthread_mutex_unlock(&d->lock);
+	return worker_stopping(&d->w);
 }
 
 /*
@@ -199,6 +179,8 @@ owned_remove(struct docker *d, size_t k, const char *why)
 	}
 	log_info("service removed", "from", "docker", "service",
 	    d->svcs[k].name, "reason", why);
+	if (d->state != NULL)
+		swarmstate_drop(d->state, d->svcs[k].name);
 	free(d->svcs[k].name);
 	free(d->svcs[k].id);
 	d->svcs[k] = d->svcs[--d->nsvcs];
@@ -218,15 +200,166 @@ owned_remove_id(struct docker *d, const char *id, const char *keep,
 			owned_remove(d, k, why);
 }
 
+/*
+ * Remarks.
+ */
+
 static int
-strv_has(char *const *v, size_t n, const char *s)
+remark_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct remark *)a)->name,
+	    ((const struct remark *)b)->name);
+}
+
+static struct remark *
+remark_find(struct docker *d, const char *name)
+{
+	struct remark key;
+
+	if (d->nremarks == 0)
+		return NULL;
+	key.name = (char *)name;
+	return bsearch(&key, d->remarks, d->nremarks, sizeof(key), remark_cmp);
+}
+
+static void
+remark_drop(struct docker *d, struct remark *m)
+{
+	free(m->name);
+	free(m->text);
+	memmove(m, m + 1, (size_t)(d->remarks + d->nremarks - m - 1) *
+	    sizeof(*m));
+	d->nremarks--;
+}
+
+/* Notes what dockermap_remark() says of service svc, flowmon name name
+ * (NULL: not monitored, its Docker name counts). */
+static void
+remark_note(struct docker *d, const cJSON *svc, const char *name)
+{
+	char text[ADVICE_MAX];
+	enum dockermap_remark k = dockermap_remark(svc, d->notify_label, text);
+	struct remark *m, *nv;
+	size_t i;
+
+	if (name == NULL && (name = dockermap_name(svc)) == NULL)
+		return;
+	pthread_mutex_lock(&d->rlock);
+	m = remark_find(d, name);
+	if (k == DOCKERMAP_REMARK_NONE) {
+		if (m != NULL)
+			remark_drop(d, m);
+		goto out;
+	}
+	if (m == NULL) {
+		if (d->nremarks >= DOCKER_REMARKS_MAX || (nv = realloc(
+		    d->remarks, (d->nremarks + 1) * sizeof(*nv))) == NULL)
+			goto out;
+		d->remarks = nv;
+		for (i = d->nremarks; i > 0 &&
+		    strcmp(d->remarks[i - 1].name, name) > 0; i--)
+			d->remarks[i] = d->remarks[i - 1];
+		m = &d->remarks[i];
+		memset(m, 0, sizeof(*m));
+		if ((m->name = strdup(name)) == NULL) {
+			memmove(m, m + 1, (d->nremarks - i) * sizeof(*m));
+			goto out;
+		}
+		d->nremarks++;
+	}
+	free(m->text);
+	m->text = strdup(text);
+	m->ignored = k == DOCKERMAP_REMARK_IGNORED;
+	m->round = d->round;
+out:
+	pthread_mutex_unlock(&d->rlock);
+}
+
+/* A full round is over: what it did not see is gone from Docker. */
+static void
+remarks_sweep(struct docker *d)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
+	pthread_mutex_lock(&d->rlock);
+	for (i = d->nremarks; i-- > 0;)
+		if (d->remarks[i].round != d->round)
+			remark_drop(d, &d->remarks[i]);
+	pthread_mutex_unlock(&d->rlock);
+}
+
+int
+docker_warnings(struct docker *d, const char *name, char ***v, size_t *n)
+{
+	struct remark *m;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((m = remark_find(d, name)) != NULL && !m->ignored &&
+	    m->text != NULL)
+		rc = strv_push(v, n, m->text);
+	pthread_mutex_unlock(&d->rlock);
+	return rc;
+}
+
+int
+docker_skipped(struct docker *d, const char *name, char *why, size_t whysz)
+{
+	struct remark *m;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((m = remark_find(d, name)) != NULL && m->ignored &&
+	    m->text != NULL) {
+		snprintf(why, whysz, "%s", m->text);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&d->rlock);
+	return rc;
+}
+
+void
+docker_ignored_free(struct docker_ignored *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].name);
+		free(v[i].why);
+	}
+	free(v);
+}
+
+int
+docker_ignored(struct docker *d, struct docker_ignored **out, size_t *nout)
+{
+	struct docker_ignored *v;
+	size_t i, n = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((v = calloc(d->nremarks + 1, sizeof(*v))) == NULL)
+		rc = -1;
+	for (i = 0; v != NULL && i < d->nremarks; i++) {
+		if (!d->remarks[i].ignored || d->remarks[i].text == NULL)
+			continue;
+		if ((v[n].name = strdup(d->remarks[i].name)) == NULL ||
+		    (v[n].why = strdup(d->remarks[i].text)) == NULL) {
+			n++;
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&d->rlock);
+	if (rc == -1) {
+		docker_ignored_free(v, n);
+		v = NULL;
+		n = 0;
+	}
+	*out = v;
+	*nout = n;
+	return rc;
 }
 
 /*
@@ -252,19 +385,32 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 		    "error", err);
 		return ST_ERROR;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		remark_note(d, svc, NULL);
 		return ST_GONE;
+	}
 	if ((*name = strdup(kvlist_get(&row, "serviceName"))) == NULL) {
 		kvlist_release(&row);
 		log_error("out of memory");
 		return ST_ERROR;
 	}
+	remark_note(d, svc, *name);
 	snprintf(origin, sizeof(origin), "docker/%s", id);
 	if (listener_apply_service(d->r, d->parse, d->ctx, &row, "docker",
 	    origin) == 0)
 		owned_set(d, *name, id);
 	kvlist_release(&row);
-	if (!dockermap_scrape_network(svc))
+	if (d->state != NULL && owned_find(d, *name) != NULL) {
+		struct swarm_status st;
+
+		dockermap_swarm_status(svc, tasks, &st);
+		if (swarmstate_set(d->state, *name, &st) == -1)
+			log_error("out of memory");
+	}
+	/* Followed until converged: tasks on a scrape network (their
+	 * addresses), and a deploy under way (its end). */
+	if (!dockermap_scrape_network(svc) && (d->state == NULL ||
+	    !dockermap_deploying(svc)))
 		return ST_DONE;
 	return dockermap_converged(svc, tasks) ? ST_CONVERGED : ST_CONVERGING;
 }
@@ -380,11 +526,13 @@ reconcile_one(struct docker *d, const char *id)
 		goto out;
 	}
 	if (!dockermap_notified(svc, d->notify_label)) {
+		remark_note(d, svc, NULL);
 		owned_remove_id(d, id, NULL, "notify label not true");
 		st = ST_GONE;
 		goto out;
 	}
-	if (dockermap_scrape_network(svc)) {
+	/* Tasks: for nodeInfo, and for the counts of the swarm state. */
+	if (dockermap_scrape_network(svc) || d->state != NULL) {
 		free(path);
 		path = dockerapi_filtered("/tasks", dockerapi_filter("service",
 		    id, "desired-state", "running"));
@@ -462,8 +610,12 @@ reconcile_all(struct docker *d, long long now)
 	size_t nlisted = 0, k;
 	int rc = -1;
 
-	spath = dockerapi_filtered("/services", dockerapi_filter("label",
-	    d->notify_label, NULL, NULL));
+	/* Every service, not only those with the notify label: a service
+	 * with com.df.* labels that is skipped is worth a remark.
+	 * status=true (Engine API 1.41) adds each service's task counts; an
+	 * older engine ignores it. */
+	spath = strdup(d->state != NULL ? "/services?status=true" :
+	    "/services");
 	tpath = dockerapi_filtered("/tasks", dockerapi_filter("desired-state",
 	    "running", NULL, NULL));
 	if (dockerapi_get_list(d->api, "/nodes", &nodes) == -1 ||
@@ -474,6 +626,9 @@ reconcile_all(struct docker *d, long long now)
 	d->nodes = nodes;
 	nodes = NULL;
 	reconcile_nodes(d, d->nodes);
+	pthread_mutex_lock(&d->rlock);
+	d->round++;
+	pthread_mutex_unlock(&d->rlock);
 	cJSON_ArrayForEach(s, svcs) {
 		const char *id = dockermap_id(s);
 		char *name = NULL;
@@ -508,8 +663,11 @@ reconcile_all(struct docker *d, long long now)
 		if (!found)
 			d->follows[k] = d->follows[--d->nfollows];
 	}
+	remarks_sweep(d);
 	snprintf(num, sizeof(num), "%zu", nlisted);
 	log_debug("docker reconciled", "services", num);
+	if (d->state != NULL)
+		swarmstate_round_done(d->state);
 	rc = 0;
 out:
 	strv_free(listed, nlisted);
@@ -529,7 +687,7 @@ static void *
 worker_main(void *arg)
 {
 	struct docker *d = arg;
-	long long next_full = now_ms(), next_tick = 0;
+	long long next_full = clock_ms(), next_tick = 0;
 	long backoff = d->retry_min_ms;
 
 	for (;;) {
@@ -538,21 +696,21 @@ worker_main(void *arg)
 		long long now;
 		int full, tick;
 
-		pthread_mutex_lock(&d->lock);
+		worker_lock(&d->w);
 		for (;;) {
 			long long deadline = next_full;
 
-			now = now_ms();
+			now = clock_ms();
 			if (stopping(d) || d->full_due || d->ndirty > 0 ||
 			    now >= next_full ||
 			    (d->nfollows > 0 && now >= next_tick))
 				break;
 			if (d->nfollows > 0 && next_tick < deadline)
 				deadline = next_tick;
-			wait_until(d, deadline);
+			worker_wait(&d->w, deadline);
 		}
 		if (stopping(d)) {
-			pthread_mutex_unlock(&d->lock);
+			worker_unlock(&d->w);
 			break;
 		}
 		full = d->full_due || now >= next_full;
@@ -561,7 +719,7 @@ worker_main(void *arg)
 		nids = d->ndirty;
 		d->dirty = NULL;
 		d->ndirty = 0;
-		pthread_mutex_unlock(&d->lock);
+		worker_unlock(&d->w);
 
 		tick = d->nfollows > 0 && now >= next_tick;
 		for (i = 0; i < nids; i++)
@@ -570,15 +728,15 @@ worker_main(void *arg)
 			full = 1;
 		if (full) {
 			if (reconcile_all(d, now) == 0) {
-				next_full = now_ms() + d->poll_ms;
+				next_full = clock_ms() + d->poll_ms;
 				backoff = d->retry_min_ms;
 			} else {
-				next_full = now_ms() + (backoff < d->poll_ms ?
+				next_full = clock_ms() + (backoff < d->poll_ms ?
 				    backoff : d->poll_ms);
 				backoff = backoff * 2 > d->retry_max_ms ?
 				    d->retry_max_ms : backoff * 2;
 			}
-			next_tick = now_ms() + DOCKER_TICK_MS;
+			next_tick = clock_ms() + DOCKER_TICK_MS;
 		} else {
 			/* Named by an event: at once; followed: each tick. */
 			for (i = 0; i < nids && !stopping(d); i++)
@@ -597,9 +755,9 @@ worker_main(void *arg)
 					if (strv_has(ids, nids, id))
 						continue;
 					follow_update(d, id, reconcile_one(d,
-					    id), now_ms());
+					    id), clock_ms());
 				}
-				next_tick = now_ms() + DOCKER_TICK_MS;
+				next_tick = clock_ms() + DOCKER_TICK_MS;
 			}
 		}
 		strv_free(ids, nids);
@@ -624,14 +782,14 @@ on_event(void *arg, const char *line, size_t len)
 		return;
 	log_debug("docker event", "kind", ev.kind == DOCKERMAP_EV_NODE ?
 	    "node" : "service", "action", ev.action, "id", ev.id);
-	pthread_mutex_lock(&d->lock);
+	worker_lock(&d->w);
 	if (ev.kind == DOCKERMAP_EV_NODE)
 		d->full_due = 1;	/* nodes and every service */
 	else if (!strv_has(d->dirty, d->ndirty, ev.id) &&
 	    strv_push(&d->dirty, &d->ndirty, ev.id) == -1)
 		d->full_due = 1;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	worker_signal(&d->w);
+	worker_unlock(&d->w);
 }
 
 /* The stream is open: whatever happened while not following is read from
@@ -641,10 +799,10 @@ on_open(void *arg)
 {
 	struct docker *d = arg;
 
-	pthread_mutex_lock(&d->lock);
+	worker_lock(&d->w);
 	d->full_due = 1;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	worker_signal(&d->w);
+	worker_unlock(&d->w);
 }
 
 static void *
@@ -686,7 +844,7 @@ events_main(void *arg)
 		else
 			log_debug("docker events not followed", "error", err);
 		failing = 1;
-		pause_ms(d, backoff);
+		worker_sleep(&d->w, backoff);
 		backoff = backoff * 2 > d->retry_max_ms ? d->retry_max_ms :
 		    backoff * 2;
 	}
@@ -715,8 +873,13 @@ docker_free(struct docker *d)
 	free(d->follows);
 	dockerapi_free(d->api);
 	free(d->notify_label);
-	pthread_cond_destroy(&d->cond);
-	pthread_mutex_destroy(&d->lock);
+	for (i = 0; i < d->nremarks; i++) {
+		free(d->remarks[i].name);
+		free(d->remarks[i].text);
+	}
+	free(d->remarks);
+	pthread_mutex_destroy(&d->rlock);
+	worker_release(&d->w);
 	free(d);
 }
 
@@ -724,11 +887,9 @@ struct docker *
 docker_start(const struct docker_options *o, struct registry *r,
     listener_parse_fn parse, void *ctx, char err[ERR_MAX])
 {
-	pthread_condattr_t ca;
 	struct docker *d;
 	char shown[ERR_MAX];
 	size_t i;
-	int rc;
 
 	if (o->notify_label == NULL || *o->notify_label == '\0') {
 		snprintf(err, ERR_MAX, "--docker-notify-label is empty");
@@ -744,14 +905,16 @@ docker_start(const struct docker_options *o, struct registry *r,
 	d->poll_ms = o->poll_ms > 0 ? o->poll_ms : 30000;
 	d->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
+	d->state = o->state;
 	if (d->retry_max_ms < d->retry_min_ms)
 		d->retry_max_ms = d->retry_min_ms;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if ((d->api = dockerapi_new(o->host, &d->stop, err)) == NULL)
+	if (worker_init(&d->w, err) == -1) {
+		free(d);
+		return NULL;
+	}
+	pthread_mutex_init(&d->rlock, NULL);
+	if ((d->api = dockerapi_new(o->host, worker_stop_flag(&d->w),
+	    err)) == NULL)
 		goto fail;
 	if ((d->notify_label = strdup(o->notify_label)) == NULL)
 		goto nomem;
@@ -759,19 +922,12 @@ docker_start(const struct docker_options *o, struct registry *r,
 		if (strv_push(&d->node_labels, &d->nnode_labels,
 		    o->node_labels[i]) == -1)
 			goto nomem;
-	if ((rc = pthread_create(&d->worker, NULL, worker_main, d)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the docker thread: %s",
-		    strerror(rc));
+	if (worker_start(&d->w, worker_main, d, "docker", err) == -1)
 		goto fail;
-	}
-	d->worker_running = 1;
-	if ((rc = pthread_create(&d->events, NULL, events_main, d)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the docker event "
-		    "thread: %s", strerror(rc));
+	if (worker_start(&d->w, events_main, d, "docker event", err) == -1) {
 		docker_stop(d);
 		return NULL;
 	}
-	d->events_running = 1;
 	log_info("docker source started", "host", log_redact(o->host, shown,
 	    sizeof(shown)), "notify_label", d->notify_label);
 	return d;
@@ -787,13 +943,6 @@ docker_stop(struct docker *d)
 {
 	if (d == NULL)
 		return;
-	pthread_mutex_lock(&d->lock);
-	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-	if (d->events_running)
-		pthread_join(d->events, NULL);
-	if (d->worker_running)
-		pthread_join(d->worker, NULL);
+	worker_stop(&d->w);
 	docker_free(d);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "advice.h"
 #include "dockermap.h"
 
 #define PREFIX_LEN	(sizeof(DOCKERMAP_LABEL_PREFIX) - 1)
@@ -47,6 +48,12 @@ const char *
 dockermap_id(const cJSON *obj)
 {
 	return str(obj, "ID", NULL, NULL);
+}
+
+const char *
+dockermap_name(const cJSON *service)
+{
+	return str(service, "Spec", "Name", NULL);
 }
 
 int
@@ -87,6 +94,57 @@ add_labels(const cJSON *labels, const char *skip, struct kvlist *out)
 			return -1;
 	}
 	return 0;
+}
+
+/* The com.df.* keys of container labels that the service's labels
+ * lack, into keys (at most max, borrowed from the object): those
+ * swarm-listener never sees. */
+static size_t
+container_only(const cJSON *service, const char **keys, size_t max)
+{
+	const cJSON *svc = path(service, "Spec", "Labels", NULL);
+	const cJSON *ctr = path(path(service, "Spec", "TaskTemplate",
+	    "ContainerSpec"), "Labels", NULL, NULL);
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, ctr) {
+		if (it->string == NULL || strncmp(it->string,
+		    DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
+		    label(svc, it->string) != NULL)
+			continue;
+		if (n < max)
+			keys[n] = it->string;
+		n++;
+	}
+	return n < max ? n : max;
+}
+
+enum dockermap_remark
+dockermap_remark(const cJSON *service, const char *notify_label, char *out)
+{
+	const cJSON *labels = path(service, "Spec", "Labels", NULL), *it;
+	const char *keys[16];
+	size_t nkeys = container_only(service, keys, 16), n = 0;
+	int notified = dockermap_notified(service, notify_label);
+
+	out[0] = '\0';
+	if (nkeys > 0) {
+		advice_container_labels(out, keys, nkeys);
+		return notified ? DOCKERMAP_REMARK_WARN :
+		    DOCKERMAP_REMARK_IGNORED;
+	}
+	if (notified)
+		return DOCKERMAP_REMARK_NONE;
+	cJSON_ArrayForEach(it, labels)
+		if (it->string != NULL && strncmp(it->string,
+		    DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) == 0 &&
+		    strcmp(it->string, notify_label) != 0)
+			n++;
+	if (n == 0)
+		return DOCKERMAP_REMARK_NONE;
+	advice_no_notify(out, notify_label, label(labels, notify_label), n);
+	return DOCKERMAP_REMARK_IGNORED;
 }
 
 /* The hostname of node id in nodes, or NULL. */
@@ -285,13 +343,11 @@ int
 dockermap_converged(const cJSON *service, const cJSON *tasks)
 {
 	const char *id = dockermap_id(service);
-	const char *us = str(service, "UpdateStatus", "State", NULL);
 	const cJSON *reps = path(service, "Spec", "Mode", "Replicated");
 	const cJSON *t;
 	double running = 0;
 
-	if (us != NULL && (strcmp(us, "updating") == 0 ||
-	    strcmp(us, "rollback_started") == 0))
+	if (dockermap_deploying(service))
 		return 0;
 	if (reps == NULL || id == NULL)
 		return 1;	/* global: no count to reach */
@@ -300,6 +356,84 @@ dockermap_converged(const cJSON *service, const cJSON *tasks)
 			running++;
 	reps = path(reps, "Replicas", NULL, NULL);
 	return !cJSON_IsNumber(reps) || running >= reps->valuedouble;
+}
+
+/* The number at obj.a.b, or -1 when absent or not a count. */
+static long
+count(const cJSON *obj, const char *a, const char *b)
+{
+	const cJSON *v = path(obj, a, b, NULL);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+	    v->valuedouble < 1e15 ? (long)v->valuedouble : -1;
+}
+
+/* At most size - 1 bytes of s (NULL: "") into buf, cut at a character
+ * boundary. */
+static void
+copy_text(char *buf, size_t size, const char *s)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+
+	if (len >= size)
+		for (len = size - 1; len > 0 &&
+		    ((unsigned char)s[len] & 0xc0) == 0x80; len--)
+			;
+	if (len > 0)
+		memcpy(buf, s, len);
+	buf[len] = '\0';
+}
+
+void
+dockermap_swarm_status(const cJSON *service, const cJSON *tasks,
+    struct swarm_status *out)
+{
+	const cJSON *mode = path(service, "Spec", "Mode", NULL);
+	const cJSON *t;
+	const char *id = dockermap_id(service);
+	long meant = 0, running = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->desired = out->running = -1;
+	copy_text(out->update, sizeof(out->update),
+	    str(service, "UpdateStatus", "State", NULL));
+	copy_text(out->message, sizeof(out->message),
+	    str(service, "UpdateStatus", "Message", NULL));
+	copy_text(out->image, sizeof(out->image), str(path(service, "Spec",
+	    "TaskTemplate", "ContainerSpec"), "Image", NULL, NULL));
+	if (cJSON_IsObject(path(service, "ServiceStatus", NULL, NULL))) {
+		out->desired = count(service, "ServiceStatus", "DesiredTasks");
+		out->running = count(service, "ServiceStatus", "RunningTasks");
+		return;
+	}
+	if (tasks == NULL || id == NULL)
+		return;
+	cJSON_ArrayForEach(t, tasks) {
+		const char *sid = str(t, "ServiceID", NULL, NULL);
+		const char *desired = str(t, "DesiredState", NULL, NULL);
+
+		if (sid == NULL || strcmp(sid, id) != 0 || desired == NULL ||
+		    strcmp(desired, "running") != 0)
+			continue;
+		meant++;
+		if (task_running(t, id))
+			running++;
+	}
+	out->running = running;
+	if (path(mode, "Replicated", NULL, NULL) != NULL)
+		out->desired = count(path(mode, "Replicated", NULL, NULL),
+		    "Replicas", NULL);
+	else if (path(mode, "Global", NULL, NULL) != NULL)
+		out->desired = meant;
+}
+
+int
+dockermap_deploying(const cJSON *service)
+{
+	const char *us = str(service, "UpdateStatus", "State", NULL);
+
+	return us != NULL && (strcmp(us, "updating") == 0 ||
+	    strcmp(us, "rollback_started") == 0);
 }
 
 int

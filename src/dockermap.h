@@ -8,11 +8,14 @@
 #include <cJSON.h>
 
 #include "service.h"
+#include "swarmstate.h"
 
 #define DOCKERMAP_LABEL_PREFIX	"com.df."
 
 /* The ID of a service, task or node object (its "ID" string), or NULL. */
 const char *dockermap_id(const cJSON *obj);
+/* A service's Spec.Name, or NULL. */
+const char *dockermap_name(const cJSON *service);
 
 /* 1 when the service's Spec.Labels[notify_label] is exactly "true"
  * (swarm-listener's DF_NOTIFY_LABEL test), else 0. */
@@ -42,6 +45,18 @@ int	 dockermap_service(const cJSON *service, const cJSON *tasks,
 	    const cJSON *nodes, const char *notify_label, struct kvlist *out,
 	    char err[ERR_MAX]);
 
+/* What a person should hear about a service object (advice.h), into out
+ * (ADVICE_MAX bytes): */
+enum dockermap_remark {
+	DOCKERMAP_REMARK_NONE,		/* nothing */
+	DOCKERMAP_REMARK_WARN,		/* notified, but com.df.* labels stand
+					   on its container only */
+	DOCKERMAP_REMARK_IGNORED	/* not notified, though it carries
+					   com.df.* labels: skipped */
+};
+enum dockermap_remark dockermap_remark(const cJSON *service,
+	    const char *notify_label, char *out);
+
 /* 1 when the service (notified or not) wants its tasks followed until they
  * converge: it has a com.df.scrapeNetwork label. */
 int	 dockermap_scrape_network(const cJSON *service);
@@ -49,6 +64,20 @@ int	 dockermap_scrape_network(const cJSON *service);
 /* 1 when the service's tasks have converged: no update in progress and,
  * for a replicated service, as many running tasks in tasks as desired. */
 int	 dockermap_converged(const cJSON *service, const cJSON *tasks);
+
+/* What Docker says of service's tasks and update (swarmstate.h), into
+ * out: desired and running from its ServiceStatus (GET /services with
+ * status=true, Engine API 1.41) when the object has one; else counted from
+ * tasks (an array of GET /tasks objects; NULL: left unknown) as Docker
+ * counts them: running, its tasks meant to run that run; desired, the
+ * replicas of a replicated service or its tasks meant to run for a global
+ * one. update and message from UpdateStatus (absent: ""), image from the
+ * task template. Values Docker did not give are -1 or "". */
+void	 dockermap_swarm_status(const cJSON *service, const cJSON *tasks,
+	    struct swarm_status *out);
+
+/* 1 while the service's update or rollback is under way. */
+int	 dockermap_deploying(const cJSON *service);
 
 /* The node create parameters of node (one object of GET /nodes): engine
  * com.df.* labels, then spec com.df.* labels over them, prefix stripped;

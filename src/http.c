@@ -14,8 +14,12 @@
 #include <cJSON.h>
 #include <microhttpd.h>
 
+#include "advice.h"
 #include "config.h"
+#include "docker.h"
+#include "explain.h"
 #include "files.h"
+#include "expo.h"
 #include "http.h"
 #include "http_guard.h"
 #include "log.h"
@@ -25,6 +29,8 @@
 #include "replies.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "silence.h"
+#include "swarmstate.h"
 #include "views.h"
 
 #define API "/v1/docker-flow-monitor"
@@ -40,6 +46,16 @@ struct http {
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
+	struct swarmstate	*ss;		/* atomic: set once, may be NULL */
+	struct silencer		*sil;		/* atomic: set once, may be NULL */
+	/* The explain API and the status page (atomic: set once). */
+	struct history		*hist;
+	struct promapi		*prom;
+	/* Read-locked by a request while it reads the Docker source's
+	 * remarks, so that http_set_docker(h, NULL) can wait for it before
+	 * the source stops. */
+	pthread_rwlock_t	 dklock;
+	struct docker		*docker;
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -229,10 +245,13 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	if (rc == -1) {
 		log_info("reconfigure refused", "service",
 		    kvlist_get_ci(&params, "serviceName"), "error", err);
+		registry_refused(h->reg, kvlist_get_ci(&params, "serviceName"),
+		    SERVICE_SOURCE_WEBHOOK, err);
 		reply_service_error(rp, 400, err, kvlist_get_ci(&params,
 		    "serviceName"), 0);
 		goto out;
 	}
+	svc->source = SERVICE_SOURCE_WEBHOOK;
 	/* Built before the registry takes svc over. */
 	if ((o = dfm_service_json(200, "", svc, svc->name, 0)) == NULL) {
 		reply_service_error(rp, 500, "out of memory", svc->name, 0);
@@ -258,7 +277,8 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
 	    "service configured" : "no change";
-	log_info("reconfigure", "service", name, "result", result);
+	log_info("reconfigure", "service", name, "result", result, "rules",
+	    rule_state_name(res.rules));
 	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
@@ -420,72 +440,58 @@ out:
 static void
 do_metrics(struct http *h, struct reply *rp)
 {
-	struct metrics_buf b = { NULL, 0, 0 };
-	size_t services, removed, nodes;
-	int rc;
+	struct buf b = BUF_INIT;
+	struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
+	struct swarmstate *ss = __atomic_load_n(&h->ss, __ATOMIC_ACQUIRE);
+	struct silencer *sil = __atomic_load_n(&h->sil, __ATOMIC_ACQUIRE);
+	size_t services, removed, nodes, rules[RULE_NSTATES];
+	int i;
 
-	rc = metrics_render(&b);
+	metrics_render(&b);
 	registry_counts(h->reg, &services, &removed, &nodes);
-	rc |= metrics_append(&b, "# HELP flowmon_services Services flowmon "
-	    "manages, by state.\n# TYPE flowmon_services gauge\n"
-	    "flowmon_services{state=\"active\"} %zu\n"
-	    "flowmon_services{state=\"removed_persistent\"} %zu\n"
-	    "# HELP flowmon_nodes Nodes with stored labels.\n"
-	    "# TYPE flowmon_nodes gauge\nflowmon_nodes %zu\n"
-	    "# HELP flowmon_rules_rejected Services whose rule file "
-	    "Prometheus refused, kept in rejected/.\n"
-	    "# TYPE flowmon_rules_rejected gauge\n"
-	    "flowmon_rules_rejected %zu\n",
-	    services, removed, nodes, registry_rejected(h->reg));
+	registry_rule_counts(h->reg, rules);
+	expo_family(&b, "flowmon_services", EXPO_GAUGE, "Services flowmon "
+	    "manages, by state.");
+	expo_sample(&b, "flowmon_services", (long long)services, "state",
+	    "active", NULL);
+	expo_sample(&b, "flowmon_services", (long long)removed, "state",
+	    "removed_persistent", NULL);
+	expo_gauge(&b, "flowmon_nodes", "Nodes with stored labels.",
+	    (long long)nodes);
+	expo_gauge(&b, "flowmon_rules_rejected", "Services whose rule file "
+	    "Prometheus refused, kept in rejected/.",
+	    (long long)rules[RULE_REJECTED]);
+	expo_family(&b, "flowmon_rule_files", EXPO_GAUGE, "Services by the "
+	    "state of their rule file (none, pending, loaded, rejected).");
+	for (i = 0; i < RULE_NSTATES; i++)
+		expo_sample(&b, "flowmon_rule_files", (long long)rules[i],
+		    "state", rule_state_name((enum rule_state)i), NULL);
 	if (h->rl) {
 		struct reloader_stats s;
 
 		reloader_stats(h->rl, &s);
-		rc |= metrics_append(&b, "# HELP flowmon_reloads_total "
-		    "Prometheus reload attempts, by outcome.\n"
-		    "# TYPE flowmon_reloads_total counter\n"
-		    "flowmon_reloads_total{outcome=\"success\"} %llu\n"
-		    "flowmon_reloads_total{outcome=\"failure\"} %llu\n"
-		    "# HELP flowmon_reload_triggers_total Rule changes that "
-		    "asked for a reload.\n"
-		    "# TYPE flowmon_reload_triggers_total counter\n"
-		    "flowmon_reload_triggers_total %llu\n"
-		    "# HELP flowmon_last_reload_successful 1 if the last "
-		    "reload attempt succeeded.\n"
-		    "# TYPE flowmon_last_reload_successful gauge\n"
-		    "flowmon_last_reload_successful %d\n"
-		    "# HELP flowmon_last_reload_timestamp_seconds Time of the "
-		    "last reload attempt.\n"
-		    "# TYPE flowmon_last_reload_timestamp_seconds gauge\n"
-		    "flowmon_last_reload_timestamp_seconds %lld\n"
-		    "# HELP flowmon_reload_pending 1 while a reload waits or "
-		    "is retried.\n# TYPE flowmon_reload_pending gauge\n"
-		    "flowmon_reload_pending %d\n",
-		    (unsigned long long)s.ok, (unsigned long long)s.failed,
-		    (unsigned long long)s.triggers, s.last_success,
-		    (long long)s.last_time, s.pending);
+		reloader_expo(&b, "flowmon_", &s);
+		expo_counter(&b, "flowmon_reload_triggers_total", "Rule "
+		    "changes that asked for a reload.", (long long)s.triggers);
 	}
-	{
-		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
-
-		if (fw != NULL)
-			rc |= files_metrics(fw, &b);
-	}
-	rc |= metrics_append(&b, "# HELP flowmon_build_info flowmon's "
-	    "version.\n# TYPE flowmon_build_info gauge\n"
-	    "flowmon_build_info{version=\"%s\"} 1\n"
-	    "# HELP flowmon_start_time_seconds Start time of the daemon.\n"
-	    "# TYPE flowmon_start_time_seconds gauge\n"
-	    "flowmon_start_time_seconds %lld\n", FLOWMON_VERSION,
-	    (long long)h->started);
-	if (rc) {
-		free(b.s);
+	if (fw != NULL)
+		files_metrics(fw, &b);
+	if (ss != NULL)
+		swarmstate_metrics(ss, &b);
+	if (sil != NULL)
+		silence_metrics(sil, &b);
+	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
+	    "version.");
+	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
+	    NULL);
+	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
+	    "daemon.", (long long)h->started);
+	if ((rp->body = buf_detach(&b, NULL)) == NULL) {
 		reply_error(rp, 500, "out of memory", NULL);
 		return;
 	}
 	rp->code = 200;
-	rp->type = "text/plain; version=0.0.4; charset=utf-8";
-	rp->body = b.s;
+	rp->type = EXPO_CONTENT_TYPE;
 }
 
 static int
@@ -538,6 +544,9 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		ep = M_EP_SD;
 	} else if (strcmp(url, API "/files") == 0) {
 		ep = M_EP_FILES;
+	} else if (strncmp(url, API "/explain/",
+	    sizeof(API "/explain/") - 1) == 0) {
+		ep = M_EP_EXPLAIN;
 	} else {
 		char msg[ERR_MAX];
 
@@ -566,6 +575,59 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		}
 	}
 	return ep;
+}
+
+/* Where the explain API and the status page take their facts from; with
+ * the Docker source's lock read-locked until explain_ctx_done(). */
+static void
+explain_ctx(struct http *h, struct explain_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->reg = h->reg;
+	c->rl = h->rl;
+	c->files = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
+	c->hist = __atomic_load_n(&h->hist, __ATOMIC_ACQUIRE);
+	c->prom = __atomic_load_n(&h->prom, __ATOMIC_ACQUIRE);
+	pthread_rwlock_rdlock(&h->dklock);
+	c->docker = h->docker;
+}
+
+static void
+explain_ctx_done(struct http *h)
+{
+	pthread_rwlock_unlock(&h->dklock);
+}
+
+/* GET /explain/<name>: 404 for a service flowmon does not know. */
+static void
+do_explain(struct http *h, const char *name, struct reply *rp)
+{
+	struct explain_ctx c;
+	struct explain x;
+	char msg[ERR_MAX], why[ADVICE_MAX];
+	int rc = 0;
+
+	explain_ctx(h, &c);
+	if (service_name_valid(name))
+		rc = explain_one(&c, name, 0, &x);
+	/* A service the Docker source skips: say why it is not known. */
+	if (rc == 0 && c.docker != NULL && service_name_valid(name) &&
+	    docker_skipped(c.docker, name, why, sizeof(why)))
+		snprintf(msg, sizeof(msg), "service %.80s is not known: the "
+		    "Docker source skips it: %.360s", name, why);
+	else
+		snprintf(msg, sizeof(msg), "service %.255s is not known", name);
+	explain_ctx_done(h);
+	if (rc == -1) {
+		reply_error(rp, 500, "out of memory", name);
+		return;
+	}
+	if (rc == 0) {
+		reply_error(rp, 404, msg, NULL);
+		return;
+	}
+	reply_json(rp, 200, explain_json(&x));
+	explain_release(&x);
 }
 
 /* Serves a request route_admit() let in on its first call. */
@@ -629,6 +691,9 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_METRICS:
 		do_metrics(h, rp);
+		break;
+	case M_EP_EXPLAIN:
+		do_explain(h, url + sizeof(API "/explain/") - 1, rp);
 		break;
 	case M_EP_SD:
 		/* http_sd: the same groups as the target files. */
@@ -749,7 +814,8 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
- * decoded and returns the request's initial state. libmicrohttpd hands the
+ * decoded (logged at debug level) and returns the request's initial
+ * state. libmicrohttpd hands the
  * handler the decoded path as a C string, so a "%00" in it would silently
  * end it there (services/a%00b would answer for a, reconfigure%00x would
  * reconfigure): note it here, refuse it in route(). */
@@ -763,6 +829,9 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *mc)
 	(void)mc;
 	if (cs != NULL)
 		cs->nul_path = memmem(uri, plen, "%00", 3) != NULL;
+	/* What a client sent, as sent (swarm-listener's calls, for one);
+	 * the line is cut at 4 KiB. */
+	log_debug("http request", "uri", uri);
 	return cs;
 }
 
@@ -874,6 +943,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	http_guard_set_standby(&h->guard, reg == NULL);
 	flags |= http_guard_flags(&h->guard);
 	pthread_rwlock_init(&h->sclock, NULL);
+	pthread_rwlock_init(&h->dklock, NULL);
 	/* The memory limit bounds one request's headers and request line
 	 * (--max-header-bytes): swarm-listener sends request lines of 64 KiB
 	 * for services with hundreds of tasks. */
@@ -896,6 +966,7 @@ http_start(const struct config *cfg, struct registry *reg,
 		    "");
 		http_guard_release(&h->guard);
 		pthread_rwlock_destroy(&h->sclock);
+		pthread_rwlock_destroy(&h->dklock);
 		free(h);
 		return NULL;
 	}
@@ -945,6 +1016,7 @@ http_stop(struct http *h)
 	shortcuts_free(h->sc);
 	http_guard_release(&h->guard);
 	pthread_rwlock_destroy(&h->sclock);
+	pthread_rwlock_destroy(&h->dklock);
 	free(h);
 }
 
@@ -952,6 +1024,30 @@ void
 http_set_taskdns(struct http *h, struct taskdns *td)
 {
 	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
+}
+
+void
+http_set_explain(struct http *h, struct history *hist, struct promapi *prom)
+{
+	__atomic_store_n(&h->hist, hist, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->prom, prom, __ATOMIC_RELEASE);
+}
+
+void
+http_set_docker(struct http *h, struct docker *dk)
+{
+	if (h == NULL)
+		return;
+	pthread_rwlock_wrlock(&h->dklock);
+	h->docker = dk;
+	pthread_rwlock_unlock(&h->dklock);
+}
+
+void
+http_set_swarm(struct http *h, struct swarmstate *ss, struct silencer *sil)
+{
+	__atomic_store_n(&h->ss, ss, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->sil, sil, __ATOMIC_RELEASE);
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
@@ -36,8 +37,8 @@ load_node(const char *name, void *arg)
 	size_t len;
 	int rc = 0;
 
-	if (store_read(lc->r->st, STORE_NODES, name, 1 << 20, &buf, &len,
-	    err) == -1 || record_node_decode(buf, len, &id, &labels,
+	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX,
+	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id, &labels,
 	    err) == -1 || strcmp(id, name) != 0)
 		log_warn("cannot load node record", "node", name, "error",
 		    id && strcmp(id, name) ? "id does not match file name" :
@@ -48,79 +49,6 @@ load_node(const char *name, void *arg)
 	free(id);
 	kvlist_release(&labels);
 	return rc;
-}
-
-/* What is on disk now for one output, as has/hash. */
-static void
-probe_output(struct registry *r, enum store_kind kind, const char *name,
-    int *has, uint64_t *h)
-{
-	char err[ERR_MAX], *buf;
-	size_t len;
-
-	*has = 0;
-	if (store_read(r->st, kind, name, 64 << 20, &buf, &len, err) == 0) {
-		*has = 1;
-		*h = reg_hash(buf, len);
-		free(buf);
-	} else if (errno != ENOENT) {
-		/* Unreadable: assume present and different, so it is
-		 * rewritten from the record. 0 is what registry_file_owner()
-		 * books for a file it cannot vouch for. */
-		*has = 1;
-		*h = 0;
-	}
-}
-
-/* Whether rules/ holds the very file Prometheus last loaded: the note
- * registry_reload_ok() left on it, for its bytes. */
-static void
-probe_loaded(struct registry *r, struct entry *e, const char *name)
-{
-	char note[64], want[64];
-
-	snprintf(want, sizeof(want), REG_LOADED_FMT,
-	    (unsigned long long)e->h_rules);
-	e->loaded = e->has_rules && e->h_rules != 0 &&
-	    store_get_note(r->st, STORE_RULES, name, REG_NOTE_LOADED, note,
-	    sizeof(note)) == 0 && strcmp(note, want) == 0;
-}
-
-static int
-addr_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A sorted, duplicate-free copy of addrs into *out. 0, or -1 on ENOMEM. */
-int
-reg_addrs_sorted(char *const *addrs, size_t n, char ***out, size_t *nout)
-{
-	char **v;
-	size_t i, j;
-
-	*out = NULL;
-	*nout = 0;
-	if (n == 0)
-		return 0;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((v[i] = strdup(addrs[i])) == NULL) {
-			strv_free(v, i);
-			return -1;
-		}
-	}
-	qsort(v, n, sizeof(*v), addr_cmp);
-	for (i = j = 0; i < n; i++) {
-		if (j > 0 && strcmp(v[j - 1], v[i]) == 0)
-			free(v[i]);
-		else
-			v[j++] = v[i];
-	}
-	*out = v;
-	*nout = j;
-	return 0;
 }
 
 /* At start, a task DNS service's last address set is the one in its target
@@ -134,7 +62,7 @@ seed_addrs(struct registry *r, struct entry *e)
 	size_t len, n = 0;
 
 	if (!e->has_targets || store_read(r->st, STORE_TARGETS, e->name,
-	    64 << 20, &buf, &len, err) == -1)
+	    BOUND_FILE_MAX, &buf, &len, err) == -1)
 		return;
 	if ((root = cJSON_Parse(buf)) == NULL || !cJSON_IsArray(root))
 		goto out;
@@ -164,7 +92,7 @@ seed_addrs(struct registry *r, struct entry *e)
 	strv_free(e->addrs, e->naddrs);
 	e->addrs = NULL;
 	e->naddrs = 0;
-	if (reg_addrs_sorted(v, n, &e->addrs, &e->naddrs) == -1)
+	if (strv_sorted_set(v, n, &e->addrs, &e->naddrs) == -1)
 		e->naddrs = 0;
 out:
 	strv_free(v, n);
@@ -181,6 +109,7 @@ load_service(const char *name, void *arg)
 	struct registry_result res;
 	struct service *svc = NULL;
 	struct entry *e;
+	enum service_source source = SERVICE_SOURCE_UNKNOWN;
 	char err[ERR_MAX], base[214], *buf = NULL;
 	const char *key, *named;
 	size_t len;
@@ -189,8 +118,8 @@ load_service(const char *name, void *arg)
 	memset(&res, 0, sizeof(res));
 	/* The record first: name is a file's base name, which for a very
 	 * long service name is a shortened form; the record has the name. */
-	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
-	    err) == -1 || record_decode(buf, len, &params, &removed,
+	if (store_read(r->st, STORE_STATE, name, BOUND_RECORD_MAX, &buf, &len,
+	    err) == -1 || record_decode(buf, len, &params, &removed, &source,
 	    err) == -1)
 		;
 	else if ((svc = calloc(1, sizeof(*svc))) == NULL)
@@ -202,6 +131,8 @@ load_service(const char *name, void *arg)
 		    svc->name);
 	else
 		ok = 1;
+	if (ok)
+		svc->source = source;
 	key = ok ? svc->name : name;
 	/* A long name's record that names it but no longer parses is kept
 	 * under that name, so that a reconfigure of it replaces it (as for
@@ -219,18 +150,12 @@ load_service(const char *name, void *arg)
 	pthread_mutex_lock(&e->lock);
 	if (e->svc == NULL && e->invalid == NULL)
 		__atomic_add_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
-	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
-	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
-	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
-	    &e->h_rejected);
-	probe_output(r, STORE_ACCEPTED, name, &e->has_accepted,
-	    &e->h_accepted);
-	probe_loaded(r, e, name);
-	if (e->has_rejected && e->rejected == NULL) {
-		e->rejected = strdup("Prometheus refused this rule file before "
-		    "flowmon restarted (kept in rejected/)");
-		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
-	}
+	/* A file that cannot be read counts as there, with hash 0: it is
+	 * rewritten from the record (registry_file_owner() books 0 the same
+	 * way for a file it cannot vouch for). */
+	e->has_targets = store_probe(r->st, STORE_TARGETS, name,
+	    &e->h_targets) != 0;
+	rule_load(&e->rf, r->st, name);
 	if (!ok)
 		goto invalid;
 	e->svc = svc;
@@ -240,19 +165,22 @@ load_service(const char *name, void *arg)
 	reg_dns_follow(r, e);
 	if (e->dns_epoch != 0)
 		seed_addrs(r, e);
-	if (reg_sync(r, e, NULL, 0, 0, &res, err) == -1)
+	if (reg_sync(r, e, &res, err) == -1)
 		log_error("cannot rewrite outputs from record", "service",
 		    name, "error", err);
 	else if (res.wrote_targets || res.wrote_rules)
 		log_info("outputs rewritten from record", "service", name);
 	lc->rules_changed |= res.wrote_rules;
 	lc->loaded++;
+	reg_event(r, e->name, REGISTRY_EV_RESTORED, res.wrote_targets ||
+	    res.wrote_rules ? "files rewritten from the record" : "");
 	goto out;
 invalid:
 	/* Leave its files alone: a newer flowmon or a changed shortcut table
 	 * may be why; the operator sees it in the services API. */
 	log_error("cannot load service record", "service", name, "error", err);
 	e->invalid = strdup(err);
+	reg_event(r, e->name, REGISTRY_EV_INVALID, err);
 	lc->failed++;
 out:
 	pthread_mutex_unlock(&e->lock);
@@ -296,6 +224,40 @@ reg_sentinel(struct registry *r)
 	return 1;
 }
 
+/* A file in accepted/ or rejected/ of a service without a record: left by
+ * a removal the daemon did not see through (a stop before the reload that
+ * followed it), it holds nothing any service needs. */
+static int
+sweep_stale(struct registry *r, enum store_kind kind, const char *name)
+{
+	char err[ERR_MAX], path[PATH_MAX];
+	struct entry *e;
+
+	if ((e = reg_entry_by_base(r, name)) != NULL) {
+		reg_put(r, e);
+		return 0;
+	}
+	store_path(r->st, kind, name, path, sizeof(path));
+	if (store_remove(r->st, kind, name, err) == -1)
+		log_warn("cannot remove a stale rule file", "file", path,
+		    "error", err);
+	else
+		log_info("stale rule file removed: no record", "file", path);
+	return 0;
+}
+
+static int
+sweep_accepted(const char *name, void *arg)
+{
+	return sweep_stale(((struct load_ctx *)arg)->r, STORE_ACCEPTED, name);
+}
+
+static int
+sweep_rejected(const char *name, void *arg)
+{
+	return sweep_stale(((struct load_ctx *)arg)->r, STORE_REJECTED, name);
+}
+
 int
 registry_load(struct registry *r, const struct request_ctx *ctx,
     char err[ERR_MAX])
@@ -305,7 +267,9 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
 
 	(void)reg_sentinel(r);
 	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
-	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
+	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_ACCEPTED, sweep_accepted, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_REJECTED, sweep_rejected, &lc, err) != 0)
 		return -1;
 	snprintf(n, sizeof(n), "%zu", lc.loaded);
 	snprintf(f, sizeof(f), "%zu", lc.failed);
@@ -356,7 +320,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 			goto next;
 		store_base(e->name, base);
 		for (k = 0; k < 2; k++) {
-			has = k == 0 ? &e->has_targets : &e->has_rules;
+			has = k == 0 ? &e->has_targets : &e->rf.has_file;
 			snprintf(file, sizeof(file), "%s%s", base,
 			    store_ext(kinds[k]));
 			gone[k] = *has && !present(ctx, k, file) &&
@@ -368,7 +332,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 		if (!gone[0] && !gone[1])
 			goto next;
 		memset(&res, 0, sizeof(res));
-		if (reg_sync(r, e, NULL, 0, 0, &res, why) == -1) {
+		if (reg_sync(r, e, &res, why) == -1) {
 			log_error("flowmon file vanished and cannot be written "
 			    "again", "service", e->name, "error", why);
 			snprintf(err, ERR_MAX, "%s", why);
@@ -382,6 +346,8 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 			    sizeof(path));
 			log_warn("flowmon file vanished: written again from "
 			    "the record", "service", e->name, "file", path);
+			reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
+			    "targets" : "rules");
 			metrics_file_healed(k == 0 ? M_FILE_TARGETS :
 			    M_FILE_RULES);
 			healed[k]++;

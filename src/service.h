@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "strv.h"
+
 #define ERR_MAX 512
 #define SERVICE_NAME_MAX 255
 #define SERVICE_ALERT_INDEX_MAX 100	/* alertName.1 .. alertName.100 */
@@ -50,12 +52,6 @@ int	 kvlist_copy(struct kvlist *dst, const struct kvlist *src);
 int	 kvlist_equal(const struct kvlist *a, const struct kvlist *b);
 void	 kvlist_release(struct kvlist *l);
 
-/* A vector of owned strings (char **, with its count). strv_push appends a
- * copy of s: 0, or -1 on allocation failure (v unchanged). strv_free frees
- * the strings and the vector; NULL is fine. */
-int	 strv_push(char ***v, size_t *n, const char *s);
-void	 strv_free(char **v, size_t n);
-
 /* One alert, fully resolved: name is the final Prometheus alert name
  * (DFM's serviceName_alertName with every '-' removed), expr is PromQL
  * (shortcuts already expanded), labels/annotations are final and sorted. */
@@ -75,6 +71,21 @@ struct task {
 	char	*address;
 	char	*node_id;
 };
+
+/* Where a service's desired state came from last, kept in its record
+ * (record.h) and shown by the explain API. */
+enum service_source {
+	SERVICE_SOURCE_UNKNOWN,		/* a record written before sources
+					   were kept */
+	SERVICE_SOURCE_WEBHOOK,		/* a reconfigure request */
+	SERVICE_SOURCE_LISTENER,	/* swarm-listener's get-services, or
+					   SCRAPE_PORT_<n> */
+	SERVICE_SOURCE_DOCKER		/* the Docker source (--docker-host) */
+};
+/* "webhook", "listener" or "docker"; NULL for SERVICE_SOURCE_UNKNOWN. */
+const char *service_source_name(enum service_source s);
+/* The source named s (one of the words above), or SERVICE_SOURCE_UNKNOWN. */
+enum service_source service_source_parse(const char *s);
 
 /* The desired state of one service, as parsed from a reconfigure. Every
  * string is owned. NULL means "not set, use Prometheus's default". */
@@ -98,6 +109,9 @@ struct service {
 	 * spelling, sorted). This is what the state file records: parsing it
 	 * again yields this same service. */
 	struct kvlist	 params;
+	/* Set by whoever hands the service to the registry, after parsing:
+	 * not a parameter, so not in params. */
+	enum service_source source;
 };
 
 void	 alert_release(struct alert *a);

@@ -20,9 +20,10 @@
 #   `flowmon reloader` pointed at a second vmalert keeps it in step too.
 . "$(dirname "$0")/lib.sh"
 
-for _b in victoria-metrics vmagent vmalert python3; do
-	command -v "$_b" >/dev/null || fail "$_b is missing (make deps: Debian's victoria-metrics)"
+for _b in victoria-metrics vmagent vmalert; do
+	it_require "$_b" victoria-metrics
 done
+it_require python3 python3
 NSVC=10
 MULTIPORT=$(cd "$(dirname "$0")" && pwd)/multiport.py
 DATA=$IT_TMP/data
@@ -261,7 +262,7 @@ wait_until 60 quarantined || fail "svcbad.yml not quarantined: $(ls "$DATA/rules
 [ "$(fm_metric 'flowmon_reloads_total{outcome="failure"}')" -gt "$fails0" ] ||
 	fail "flowmon counted no failed reload"
 grep -q 'vmalert refused the new rules' "$FLOWMON_LOG" || fail "no refusal in flowmon's log"
-if command -v promtool >/dev/null; then
+if it_have promtool prometheus "promtool's verdict on the rules vmalert refused"; then
 	promtool check rules "$DATA/rejected/svcbad.yml" >"$IT_TMP/promtool-bad.log" 2>&1 ||
 		fail "promtool refuses svcbad.yml too: $(cat "$IT_TMP/promtool-bad.log")"
 fi
@@ -310,3 +311,34 @@ grep -q 'reload URL is vmalert' "$IT_TMP/reloader.log" ||
 stop_pid "$RL_PID" 20 || fail "flowmon reloader ignored SIGTERM"
 [ "$STOP_STATUS" = 0 ] || fail "flowmon reloader exited $STOP_STATUS"
 ok "vmalert2 loaded the change through flowmon reloader, verified"
+
+# ------------------------------------------------------ explain (issue 21)
+check "explain with --prometheus-url from --reload-url: vmalert's rules, no targets"
+explain_is() {
+	fm "/v1/docker-flow-monitor/explain/$1"
+	[ "$HTTP_CODE" = 200 ] && jq -e "$2" <<<"$HTTP_BODY" >/dev/null
+}
+wait_until 30 explain_is svc1 '.prometheus.url == "'"$VA_URL"'" and
+    .prometheus.reachable and .prometheus.answered == {"targets": false,
+    "rules": true} and .prometheus.targets == [] and
+    .prometheus.alerts == [{"name": "svc1_up", "state": "firing",
+    "active": 1, "health": "ok", "lastError": ""}] and .warnings == []' ||
+	fail "explain/svc1: $HTTP_BODY"
+ok "vmalert answers the rules (svc1_up firing), not the targets: no warning"
+flowmon_stop
+
+check "explain with both vmagents, victoria-metrics and vmalert: targets and rules put together"
+flowmon_start "$DATA" --reload-url "$VA_URL/-/reload" --reload-delay 300ms \
+    --prometheus-url "${AG_URL[0]},${AG_URL[1]},$VM_URL,$VA_URL"
+for i in 0 1; do
+	wait_until 30 explain_is svc$i '.prometheus.answered == {"targets": true,
+	    "rules": true} and (.prometheus.targets | length) == 1 and
+	    .prometheus.targets[0].health == "up" and
+	    (.prometheus.alerts | length) == 1 and .warnings == []' ||
+		fail "explain/svc$i: $HTTP_BODY"
+done
+# promtool let it back in at the start; vmalert refuses it again.
+wait_until 60 explain_is svcbad '.state == "rejected" and
+    .rules.state == "rejected" and ([.history[].event] | index("rejected"))' ||
+	fail "explain/svcbad: $HTTP_BODY"
+ok "svc0 and svc1 each with its one target up (from the vmagent that scrapes it) and its alert"

@@ -9,6 +9,29 @@
 # $FLOWMON is the daemon under test (absolute path). $FLOWMON_WRAP, when set,
 # is a command line put in front of it (valgrind): flowmon is then stopped
 # with SIGTERM only and the script fails if the wrapper exits non-zero.
+#
+# Pass, fail, skip. A script passes (exit 0), fails (exit 1, through fail)
+# or skips (exit 77); tests/run-integration.sh counts the three apart and
+# lists every skip with its reason. A skip is never a pass and never
+# silent:
+#   it_require CMD PACKAGE   at the top, for every program the script needs
+#                            that .ci/deps.sh installs (prometheus, promtool,
+#                            vmagent, amtool, chromium, bindfs, python3...):
+#                            missing, it is a skip, and with CI set (env CI
+#                            non-empty) a failure: CI must have it.
+#   it_skip "why"            the script (or all that is left of it) cannot
+#                            run here for a reason no package mends (no
+#                            mount namespace, no Docker engine): one line
+#                            "SKIP: why", exit 77, under CI too.
+#   it_have CMD PACKAGE "what"  for a part with a fallback: 0 if CMD is
+#                            there; else with CI set a failure, without CI
+#                            a "SKIP part" line (listed in the summary, the
+#                            script still passes) and 1.
+# Never `exit 0` after "cannot"/"skip": that counts as a pass.
+# A fixed sleep is never a wait (wait_until polls with a timeout), and a
+# time compared with another is taken from an event (the answer of a
+# request, a log line), never after a sleep; a bound that holds only on an
+# idle machine belongs in make bench.
 
 set -u
 
@@ -27,13 +50,6 @@ IT_T0=$(date +%s%N)
 	echo "$IT_NAME: FLOWMON=$FLOWMON is not an executable file" >&2
 	exit 1
 }
-for _tool in curl jq perl "$PROMETHEUS_BIN" "$NODE_EXPORTER_BIN"; do
-	command -v "$_tool" >/dev/null 2>&1 || {
-		echo "$IT_NAME: $_tool is missing (run make deps)" >&2
-		exit 1
-	}
-done
-unset _tool
 
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowmon-$IT_NAME.XXXXXX") || {
 	echo "$IT_NAME: cannot create a temp dir" >&2
@@ -42,6 +58,7 @@ IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowmon-$IT_NAME.XXXXXX") || {
 IT_PIDS=""		# every process started, stopped by the trap
 IT_PORTS=" "		# ports handed out by free_port, never given twice
 IT_FAILED=0
+IT_SKIPPED=0		# it_skip was called: exit 77
 IT_NSTARTS=0		# flowmon starts, for log names
 
 FLOWMON_PID=""
@@ -76,6 +93,45 @@ fail() {
 		tail -n 25 "$f" >&2
 	done
 	exit 1
+}
+
+# it_skip_note KIND WHY: appends "script KIND: WHY" to $TEST_SKIP_LOG, the
+# file tests/run-integration.sh reads for its summary (if it set one).
+it_skip_note() {
+	[ -n "${TEST_SKIP_LOG:-}" ] || return 0
+	printf '%s %s: %s\n' "$IT_NAME" "$1" "$2" >>"$TEST_SKIP_LOG"
+}
+
+# it_skip WHY: this script cannot run (the rest of) its test here: says so
+# on one line and exits 77, a skip, never a pass. For what no package
+# mends; a missing program goes through it_require.
+it_skip() {
+	IT_SKIPPED=1
+	say "SKIP: $*"
+	it_skip_note skip "$*"
+	exit 77
+}
+
+# it_require CMD PACKAGE: CMD (a name on PATH or a path) must exist. When
+# it does not: with CI set, a failure (CI installs PACKAGE through
+# .ci/deps.sh); without, a skip naming the package.
+it_require() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ -n "${CI:-}" ] &&
+		fail "$1 is missing: CI must have Debian's $2 (.ci/deps.sh)"
+	it_skip "$1 is missing (Debian's $2: sh .ci/deps.sh as root installs it)"
+}
+
+# it_have CMD PACKAGE WHAT: 0 if CMD exists. Else, with CI set, a failure;
+# without, one "SKIP part" line saying WHAT goes unchecked (listed in the
+# summary; the script goes on and may pass) and 1.
+it_have() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ -n "${CI:-}" ] &&
+		fail "$1 is missing: CI must have Debian's $2 (.ci/deps.sh)"
+	say "SKIP part: $3 ($1 is missing: Debian's $2)"
+	it_skip_note part "$3 ($1 is missing: Debian's $2)"
+	return 1
 }
 
 # wait_until TIMEOUT_SECONDS CMD [ARGS...]: runs CMD every 0.2 s until it
@@ -168,6 +224,8 @@ it_cleanup() {
 	local rc=$? pid
 	trap - EXIT INT TERM
 	[ "$IT_FAILED" = 1 ] && rc=1
+	# A skip stays a skip (77), unless stopping what it started fails.
+	[ "$IT_SKIPPED" = 1 ] && [ "$IT_FAILED" = 0 ] && rc=77
 	# flowmon first: under valgrind its exit status is part of the verdict.
 	if alive "$FLOWMON_PID"; then
 		if ! flowmon_stop; then
@@ -182,13 +240,15 @@ it_cleanup() {
 			kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	if [ "$rc" -ne 0 ] || [ "${IT_KEEP:-0}" = 1 ]; then
+	if { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; } || [ "${IT_KEEP:-0}" = 1 ]; then
 		echo "[$IT_NAME] logs and data kept in $IT_TMP" >&2
 	else
 		rm -rf "$IT_TMP"
 	fi
 	if [ "$rc" -eq 0 ]; then
 		say "PASS ($(elapsed) s)"
+	elif [ "$rc" -eq 77 ]; then
+		say "SKIPPED ($(elapsed) s)"
 	else
 		say "FAILED ($(elapsed) s)" >&2
 	fi
@@ -196,6 +256,12 @@ it_cleanup() {
 }
 trap it_cleanup EXIT
 trap 'IT_FAILED=1; exit 1' INT TERM
+
+it_require curl curl
+it_require jq jq
+it_require perl perl-base
+it_require "$PROMETHEUS_BIN" prometheus
+it_require "$NODE_EXPORTER_BIN" prometheus-node-exporter
 
 # ---------------------------------------------------------------- flowmon
 
@@ -316,7 +382,8 @@ flowmon_idle() { [ "$(fm_metric flowmon_reload_pending)" = 0 ]; }
 # prom_start DATA_DIR [PORT]: Prometheus on PORT (a restart) or a free port with the file_sd job and
 # rule glob of DESIGN.md over DATA_DIR, 1 s scrape and evaluation, lifecycle
 # API on. Creates targets/ and rules/ first (Prometheus only watches a
-# directory that exists). Waits for /-/ready.
+# directory that exists). Waits for /-/ready. PROM_TARGETS_GLOB and
+# PROM_RULES_GLOB, when set, replace the globs' file parts (*.json, *.yml).
 prom_start() {
 	local data=$1 port=${2:-} attempt
 	mkdir -p "$data/targets" "$data/rules"
@@ -326,11 +393,11 @@ prom_start() {
 	  scrape_timeout: 1s
 	  evaluation_interval: 1s
 	rule_files:
-	  - '$data/rules/*.yml'
+	  - '$data/rules/${PROM_RULES_GLOB:-*.yml}'
 	scrape_configs:
 	  - job_name: flowmon
 	    file_sd_configs:
-	      - files: ['$data/targets/*.json']
+	      - files: ['$data/targets/${PROM_TARGETS_GLOB:-*.json}']
 	        refresh_interval: 30s
 	EOF
 	for attempt in 1 2 3; do
@@ -433,6 +500,48 @@ prom_no_alert() {
 	[ -z "$s" ]
 }
 
+# prom_firing_since REGEX: {alertname: activeAt} of the alerts firing now
+# whose name matches REGEX (jq's test()), keys sorted, on one line.
+prom_firing_since() {
+	prom_api /api/v1/alerts | jq -cS --arg re "$1" '[.data.alerts[] |
+	    select(.state == "firing" and (.labels.alertname | test($re))) |
+	    {(.labels.alertname): .activeAt}] | add // {}'
+}
+
+# poll_start FILE CMD [ARGS...]: runs CMD every 0.2 s in the background
+# until poll_stop, one line per run in FILE: the time (s.ns), then CMD's
+# output with its line feeds as spaces. Sets POLL_PID.
+POLL_PID=""
+poll_start() {
+	local file=$1
+	shift
+	rm -f "$file.stop"
+	(
+		while [ ! -e "$file.stop" ]; do
+			printf '%s %s\n' "$(date +%s.%N)" \
+			    "$("$@" 2>/dev/null | tr '\n' ' ')"
+			sleep 0.2
+		done
+	) >"$file" 2>/dev/null &
+	POLL_PID=$!
+	track "$POLL_PID"
+}
+
+# poll_stop FILE: polls two more seconds (whatever was being waited for is
+# then behind), stops the poller after its current run, and fails unless
+# it made at least 5 polls. Sets POLLS (their number) and POLL_SPAN (the
+# seconds they cover).
+poll_stop() {
+	local t0
+	t0=$(date +%s%N)
+	wait_until 10 eval '[ $(($(date +%s%N) - t0)) -gt 2000000000 ]'
+	touch "$1.stop"
+	wait "$POLL_PID"
+	POLLS=$(wc -l <"$1")
+	[ "$POLLS" -ge 5 ] || fail "only $POLLS polls"
+	POLL_SPAN=$(awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.1f", b - a }' "$1")
+}
+
 # ---------------------------------------------------------- node_exporter
 
 # node_start: node_exporter on a free loopback port, only a few cheap
@@ -484,4 +593,35 @@ snapshot_dir() {
 		find . -path ./.flowmon.lock -prune -o -type f -print0 |
 		    LC_ALL=C sort -z | xargs -0 -r sha256sum
 	)
+}
+
+# ------------------------------------------------------ a fake Docker engine
+
+# docker_fake_start CTL SOCK: tests/fake_docker.py on the unix socket SOCK,
+# serving the JSON files of the directory CTL (services.json, tasks.json,
+# nodes.json; events.jsonl as the event stream). Sets DOCKER_FAKE_PID.
+DOCKER_FAKE_PID=""
+docker_fake_start() {
+	it_require python3 python3
+	python3 "$(dirname "${BASH_SOURCE[0]}")/fake_docker.py" "$2" "$1" \
+	    >>"$IT_TMP/fake_docker.log" 2>&1 &
+	DOCKER_FAKE_PID=$!
+	track "$DOCKER_FAKE_PID"
+	wait_until 10 test -S "$2" || fail "the fake Docker engine did not bind $2"
+}
+docker_fake_stop() {
+	stop_pid "$DOCKER_FAKE_PID" 10
+	DOCKER_FAKE_PID=""
+}
+# docker_fake_put CTL FILE JQ_FILTER [JQ ARGS...]: FILE = FILE | filter,
+# replaced whole, so the engine never reads half of one.
+docker_fake_put() {
+	local f=$1/$2 flt=$3
+	shift 3
+	jq "$@" "$flt" "$f" >"$f.new" && mv "$f.new" "$f" || fail "jq $flt"
+}
+# docker_fake_event CTL TYPE ACTION ID: one event line on the stream.
+docker_fake_event() {
+	printf '{"Type":"%s","Action":"%s","Actor":{"ID":"%s","Attributes":{}},"scope":"swarm"}\n' \
+	    "$2" "$3" "$4" >>"$1/events.jsonl"
 }
