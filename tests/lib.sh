@@ -266,14 +266,16 @@ it_require "$NODE_EXPORTER_BIN" prometheus-node-exporter
 # ---------------------------------------------------------------- flowmon
 
 # flowmon_start DATA_DIR [EXTRA ARGS...]: starts flowmon on a free port,
-# reloading $PROM_URL (if Prometheus runs) after 500 ms of quiet, and waits
-# until it answers ping. Retries on another port if the first one was taken
+# reloading $PROM_URL (if Prometheus runs) after $IT_RELOAD_DELAY of quiet
+# (500ms; a script that counts reloads per burst of concurrent requests
+# sets more, so a busy machine's spread of the burst stays within it), and
+# waits until it answers ping. Retries on another port if the first one was taken
 # meanwhile. Sets FLOWMON_PID, FLOWMON_PORT, FLOWMON_URL, FLOWMON_LOG.
 flowmon_start() {
 	local data=$1 attempt reload=()
 	shift
 	[ -n "$PROM_URL" ] && reload=(--reload-url "$PROM_URL/-/reload"
-	    --reload-delay 500ms)
+	    --reload-delay "${IT_RELOAD_DELAY:-500ms}")
 	for attempt in 1 2 3; do
 		free_port FLOWMON_PORT
 		IT_NSTARTS=$((IT_NSTARTS + 1))
