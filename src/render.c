@@ -9,17 +9,12 @@
 #include <cJSON.h>
 #include <yaml.h>
 
+#include "buf.h"
 #include "render.h"
+#include "strv.h"
 #include "values.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* The rule file grows here, written by libyaml's output handler. */
-struct render_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
 
 /*
  * Targets.
@@ -116,12 +111,6 @@ render_group(cJSON *groups, char *const *targets, size_t n,
 	return 0;
 }
 
-static int
-render_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int
 render_targets(const struct service *svc, const char *const *addrs,
     size_t naddrs, render_node_labels_fn node_labels, void *ctx,
@@ -180,7 +169,7 @@ render_targets(const struct service *svc, const char *const *addrs,
 		    (tv = calloc(naddrs, sizeof(*tv))) == NULL)
 			goto fail;
 		memcpy(sorted, addrs, naddrs * sizeof(*sorted));
-		qsort(sorted, naddrs, sizeof(*sorted), render_strcmp);
+		qsort(sorted, naddrs, sizeof(*sorted), strv_cmp);
 		for (i = 0; i < naddrs; i++) {
 			if (i > 0 && strcmp(sorted[i], sorted[i - 1]) == 0)
 				continue;
@@ -226,30 +215,6 @@ fail:
 
 
 
-
-static int
-rules_write(void *data, unsigned char *bytes, size_t size)
-{
-	struct render_buf *b = data;
-	size_t cap;
-	char *np;
-
-	if (size >= b->cap - b->len) {
-		if (size > SIZE_MAX / 2 - b->len)
-			return 0;
-		cap = b->cap ? b->cap : 1024;
-		while (cap - b->len <= size)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL)
-			return 0;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, bytes, size);
-	b->len += size;
-	b->p[b->len] = '\0';
-	return 1;
-}
 
 /* Emits one scalar. A fixed key (ours, never the user's) is written plain;
  * anything else goes through libyaml's own style choice, which quotes what
@@ -386,7 +351,7 @@ int
 render_rules(const struct service *svc, int persistent_only, char **out,
     size_t *outlen, char err[ERR_MAX])
 {
-	struct render_buf buf = { NULL, 0, 0 };
+	struct buf buf = BUF_INIT;
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	const char *bad;
@@ -412,7 +377,7 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 	if (!yaml_emitter_initialize(&em))
 		goto fail;
 	em_init = 1;
-	yaml_emitter_set_output(&em, rules_write, &buf);
+	yaml_emitter_set_output(&em, buf_yaml_write, &buf);
 	yaml_emitter_set_unicode(&em, 1);
 	/* No folding: a long expression stays on one line, as written. */
 	yaml_emitter_set_width(&em, -1);
@@ -449,9 +414,8 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 	if (buf.p == NULL)
 		goto fail;
 	yaml_emitter_delete(&em);
-	*out = buf.p;
-	*outlen = buf.len;
-	return 0;
+	*out = buf_detach(&buf, outlen);
+	return *out != NULL ? 0 : -1;
 fail:
 	/* The emitter's own problem text, when it has one, says more than
 	 * "out of memory" (an emitter error is a bug in the event order). */
@@ -460,6 +424,6 @@ fail:
 	    "out of memory");
 	if (em_init)
 		yaml_emitter_delete(&em);
-	free(buf.p);
+	buf_release(&buf);
 	return -1;
 }

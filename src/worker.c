@@ -96,8 +96,6 @@ worker_wait(struct worker *w, int64_t deadline)
 {
 	struct timespec ts;
 
-	if (worker_stopping(w))
-		return;
 	if (deadline == WORKER_FOREVER) {
 		pthread_cond_wait(&w->cond, &w->lock);
 		return;

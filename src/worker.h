@@ -47,7 +47,7 @@ void	 worker_signal(struct worker *w);
 void	 worker_wake(struct worker *w);
 /* With the lock held: waits until deadline (clock_ms() time, or
  * WORKER_FOREVER), a wake, a stop or a spurious wake-up; the caller
- * re-checks its condition either way. */
+ * re-checks its condition (and worker_stopping()) either way. */
 void	 worker_wait(struct worker *w, int64_t deadline);
 /* With the lock held: waits until deadline, however often woken, unless
  * stopped. 0 at the deadline, -1 once stopping. */

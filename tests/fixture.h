@@ -313,23 +313,35 @@ fh_listen(struct fakehttp *f, fh_fn fn, void *arg)
 	ck_assert_int_eq(pthread_create(&f->thread, NULL, fh_run, f), 0);
 }
 
-/* Serves on 127.0.0.1 on a free port (f->port, f->url). */
+/* Serves on 127.0.0.1:port (f->port, f->url); port 0 picks a free
+ * one, a port given again serves where an earlier fake did. */
 static inline void
-fh_start(struct fakehttp *f, fh_fn fn, void *arg)
+fh_start_at(struct fakehttp *f, int port, fh_fn fn, void *arg)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
+	int on = 1;
 
 	memset(f, 0, sizeof(*f));
 	ck_assert_int_ge(f->fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)), 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&sa, &len), 0);
 	f->port = ntohs(sa.sin_port);
 	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->port);
 	fh_listen(f, fn, arg);
+}
+
+/* Serves on 127.0.0.1 on a free port. */
+static inline void
+fh_start(struct fakehttp *f, fh_fn fn, void *arg)
+{
+	fh_start_at(f, 0, fn, arg);
 }
 
 /* Serves on the unix socket path (as dockerd does). */
