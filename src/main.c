@@ -30,7 +30,9 @@
 #include "reloader_cmd.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "silence.h"
 #include "store.h"
+#include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
 
@@ -194,6 +196,41 @@ standby_wait(const struct config *cfg, struct store_lock *lk,
 	return 0;
 }
 
+/* Serves until a signal says stop (0) or the data dir lock no longer
+ * holds (1): a removed or replaced lock file would let another flowmon
+ * start on the data dir. The store refuses every write from the moment
+ * the lock fails its check (store_set_lock); this notices it within
+ * LOCK_CHECK_MS even when nothing writes, says so and stops. SIGHUP
+ * re-reads the shortcut files. */
+#define LOCK_CHECK_MS	250
+
+static int
+serve(const struct config *cfg, struct http *h, struct store_lock *lk,
+    const sigset_t *set)
+{
+	struct timespec poll = { 0, LOCK_CHECK_MS * 1000000L };
+	char err[ERR_MAX];
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &poll);
+		if (sig == -1) {
+			if (store_lock_check(lk, err) == 0)
+				continue;
+			log_error("data dir lock lost: stopping", "lock",
+			    lk->path, "error", err);
+			return 1;
+		}
+		if (sig == SIGHUP) {
+			reload_shortcuts(cfg, h);
+			continue;
+		}
+		log_info("flowmon stopping", "signal",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return 0;
+	}
+}
+
 /* The request limits, the same for requests, records and listener rows. */
 static void
 set_limits(const struct config *cfg)
@@ -225,11 +262,13 @@ main(int argc, char **argv)
 	struct listener_options lo;
 	struct docker *dk = NULL;
 	struct docker_options dko;
+	struct swarmstate *ss = NULL;
+	struct silencer *sil = NULL;
 	struct request_ctx ctx;
 	struct store_lock lock = STORE_LOCK_INIT;
 	char holder[256];
 	sigset_t set;
-	int rc, sig, status = 1, store_ok = 0;
+	int rc, status = 1, store_ok = 0;
 
 	/* Sub-command: `flowmon check` audits a data dir and exits. */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
@@ -301,6 +340,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	store_ok = 1;
+	store_set_lock(&st, &lock);
 	if (start_prometheus(&cfg, &sv, err) == -1) {
 		log_error("cannot set up prometheus", "err", err);
 		goto fail;
@@ -402,12 +442,31 @@ main(int argc, char **argv)
 	dko.poll_ms = cfg.docker_poll_ms;
 	dko.node_labels = cfg.node_labels;
 	dko.nnode_labels = cfg.nnode_labels;
+	if (cfg.docker_host != NULL && (dko.state = ss =
+	    swarmstate_new()) == NULL) {
+		log_error("out of memory");
+		goto fail;
+	}
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
 		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	/* Deploy silences follow what the Docker source sees. */
+	if (cfg.silence_deploys) {
+		struct silence_options so;
+
+		memset(&so, 0, sizeof(so));
+		so.urls = cfg.alertmanager_url;
+		so.ttl_ms = cfg.silence_ttl_ms;
+		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
+			log_error("cannot start the deploy silences", "err",
+			    log_redact(err, shown, sizeof(shown)));
+			goto fail;
+		}
+	}
+	http_set_swarm(h, ss, sil);
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
 	if (rl != NULL && cfg.reload_url != NULL)
@@ -423,18 +482,7 @@ main(int argc, char **argv)
 		    cfg.reload_url : "", url, sizeof(url)));
 	}
 
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			reload_shortcuts(&cfg, h);
-			continue;
-		}
-		log_info("flowmon stopping", "signal",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		break;
-	}
-	status = 0;
+	status = serve(&cfg, h, &lock, &set);
 fail:
 	/* The front first, so no request is half way through the registry;
 	 * then the reloader (a pending reload is dropped: Prometheus reads
@@ -444,6 +492,9 @@ fail:
 	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
+	/* After the front, which shows their figures on /metrics. */
+	silence_stop(sil);
+	swarmstate_free(ss);
 	files_stop(files);
 	dns_stop(dns);
 	reloader_free(rl);
