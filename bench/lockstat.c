@@ -183,23 +183,19 @@ LOCK(pthread_mutex_lock, pthread_mutex_t, real_lock, real_trylock, 0)
 LOCK(pthread_rwlock_rdlock, pthread_rwlock_t, real_rd, real_tryrd, 1)
 LOCK(pthread_rwlock_wrlock, pthread_rwlock_t, real_wr, real_trywr, 2)
 
-int
-pthread_mutex_unlock(pthread_mutex_t *l)
-{
-	if (__atomic_load_n(&real_rwunlock, __ATOMIC_ACQUIRE) == NULL)
-		lockstat_init();
-	released(l);
-	return real_unlock(l);
+/* One interposed unlock: the hold ends here. */
+#define UNLOCK(fn, type, realfn)					\
+int									\
+fn(type *l)								\
+{									\
+	if (__atomic_load_n(&real_rwunlock, __ATOMIC_ACQUIRE) == NULL)	\
+		lockstat_init();					\
+	released(l);							\
+	return realfn(l);						\
 }
 
-int
-pthread_rwlock_unlock(pthread_rwlock_t *l)
-{
-	if (__atomic_load_n(&real_rwunlock, __ATOMIC_ACQUIRE) == NULL)
-		lockstat_init();
-	released(l);
-	return real_rwunlock(l);
-}
+UNLOCK(pthread_mutex_unlock, pthread_mutex_t, real_unlock)
+UNLOCK(pthread_rwlock_unlock, pthread_rwlock_t, real_rwunlock)
 
 __attribute__((destructor)) static void
 lockstat_dump(void)
