@@ -901,6 +901,15 @@ if [ "$LISTENER" = 1 ]; then
 	wait_until $WAIT n_up "$DROP_PROM_URL" e2e-hook 1 || fail "no up target for e2e-hook"
 fi
 
+check "docker service scale $APP=0: no target left in either layout (swarm-listener sends no nodeInfo then)"
+"$DOCKER" service update --detach --replicas 0 $APP >"$TMP/scale0.log" 2>&1 ||
+	fail "docker service update --replicas 0: $(cat "$TMP/scale0.log")"
+for u in "$DROP_PROM_URL" "$SPLIT_PROM_URL"; do
+	wait_until $WAIT n_up "$u" $APP 0 || fail "$u: targets of $APP scaled to 0: $(targets "$u" $APP)"
+	has_rule "$u" $APP ${APP}_down || fail "$u: the rules of $APP went with its tasks"
+done
+ok "no target, the rules kept"
+
 check "docker service rm $APP removes its targets and its rules"
 "$DOCKER" service rm $APP >/dev/null || fail "docker service rm $APP"
 notify remove $APP
