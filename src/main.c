@@ -18,12 +18,14 @@
 #include "dns.h"
 #include "docker.h"
 #include "files.h"
+#include "history.h"
 #include "http.h"
+#include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
-#include "quarantine.h"
 #include "quota.h"
 #include "registry.h"
 #include "reloader.h"
@@ -36,52 +38,10 @@
 #include "supervisor.h"
 #include "taskdns.h"
 
-/* What the reload hooks work on; set before the first trigger, read only
- * on the reloader's thread. */
-static struct {
-	struct registry		*reg;
-	struct quarantine	*q;
-	uint64_t		 mark;	/* registry_rules_mark() before the
-					   attempt under way */
-} daemon_ctx;
-
-static enum fm_err
-try_reload(void *ctx, char err[ERR_MAX])
-{
-	return reloader_try(ctx, err);
-}
-
-static void
-before_reload(void *ctx)
-{
-	(void)ctx;
-	if (daemon_ctx.reg != NULL)
-		daemon_ctx.mark = registry_rules_mark(daemon_ctx.reg);
-}
-
-/* Runs on the reloader's thread after each reload attempt. When Prometheus
- * refuses the new rules (a rule file it cannot load), the culprit is found
- * and set aside so every other change applies. Transport errors are left
- * to the reloader's retries. */
-static void
-after_reload(void *ctx, enum fm_err kind, const char *error)
-{
-	(void)ctx;
-	(void)error;
-	if (daemon_ctx.reg == NULL)
-		return;
-	if (kind == FM_OK)
-		registry_reload_ok(daemon_ctx.reg, daemon_ctx.mark);
-	else if (kind == FM_REFUSED && daemon_ctx.q != NULL)
-		(void)quarantine_reload_failed(daemon_ctx.q);
-}
-
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
     char err[ERR_MAX])
 {
-	static const struct reloader_hooks hooks = { before_reload,
-	    after_reload, NULL };
 	const struct reload_backend *backend = NULL;
 	void *arg = NULL;
 
@@ -101,8 +61,9 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
+	/* Its hook, the rule lifecycle, comes once the registry is up. */
 	return reloader_new(backend, arg, cfg->reload_delay_ms,
-	    cfg->reload_max_delay_ms, &hooks, err);
+	    cfg->reload_max_delay_ms, NULL, err);
 }
 
 /* Drop-in Docker Flow Monitor: Prometheus's config from DFM's variables,
@@ -136,6 +97,29 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 	}
 	*sv = supervisor_start(cfg->run_prometheus, file, environ, err);
 	return *sv != NULL ? 0 : -1;
+}
+
+/* The Prometheus API the status page and explain ask: --prometheus-url,
+ * or the base of the first --reload-url; none (NULL, 0) when neither or
+ * "none". -1 with err on a bad URL. */
+static int
+start_promapi(const struct config *cfg, struct promapi **p,
+    char err[ERR_MAX])
+{
+	const char *url = cfg->prometheus_url;
+	char *derived = NULL;
+
+	*p = NULL;
+	if (url != NULL && strcmp(url, "none") == 0)
+		return 0;
+	if (url == NULL && cfg->reload_url == NULL)
+		return 0;
+	if (url == NULL && (url = derived =
+	    promapi_url_from_reload(cfg->reload_url, err)) == NULL)
+		return -1;
+	*p = promapi_new(url, err);
+	free(derived);
+	return *p != NULL ? 0 : -1;
 }
 
 /* Re-reads the shortcut files; on failure the running table stays. */
@@ -252,8 +236,10 @@ main(int argc, char **argv)
 	struct supervisor *sv = NULL;
 	struct registry *reg = NULL;
 	struct promtool *pt = NULL;
-	struct quarantine *q = NULL;
+	struct lifecycle *lc = NULL;
 	struct taskdns *td = NULL;
+	struct history *hist = NULL;
+	struct promapi *prom = NULL;
 	struct quota lim;
 	struct http *h = NULL;
 	struct dns *dns = NULL;
@@ -356,8 +342,16 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
-	    (td = taskdns_new(reg)) == NULL) {
+	    (td = taskdns_new(reg)) == NULL ||
+	    (hist = history_new()) == NULL) {
 		log_error("out of memory");
+		goto fail;
+	}
+	/* Every service's story, from its record's loading on. */
+	registry_set_events(reg, history_event, hist);
+	if (start_promapi(&cfg, &prom, err) == -1) {
+		log_error("cannot use the Prometheus API", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if (cfg.promtool != NULL &&
@@ -371,25 +365,20 @@ main(int argc, char **argv)
 	lim.max_target_bytes = cfg.max_target_bytes;
 	registry_set_checks(reg, pt, &lim);
 	registry_set_max_services(reg, (size_t)cfg.max_services);
-	if (rl != NULL) {
-		struct quarantine_ops ops = { try_reload, rl };
-
-		if ((q = quarantine_new(reg, pt, &ops)) == NULL) {
-			log_error("out of memory");
-			goto fail;
-		}
+	/* The reloader's hook: settles what a reload loaded, diagnoses one
+	 * Prometheus refused (and reloads again through rl meanwhile). */
+	if ((lc = lifecycle_new(reg, rl, pt)) == NULL) {
+		log_error("out of memory");
+		goto fail;
 	}
-	daemon_ctx.q = q;
-	daemon_ctx.reg = reg;
 	config_request_ctx(&cfg, sc, &ctx);
 	if (registry_load(reg, &ctx, err) == -1) {
 		log_error("cannot load the data dir", "dir", cfg.data_dir,
 		    "err", err);
 		goto fail;
 	}
-	/* What a crash left set aside, or promtool now accepts, comes back. */
-	if (q != NULL)
-		(void)quarantine_recheck(q);
+	/* What was rejected and promtool now accepts comes back. */
+	(void)lifecycle_recheck(lc);
 	/* Task DNS lookups run on their own thread, never on a request's. */
 	if (cfg.task_dns != NULL && (dns = dns_start(td, cfg.task_dns,
 	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {
@@ -397,7 +386,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	/* Files in targets/ and rules/ that flowmon did not write. */
-	if ((files = files_start(&st, reg, rl, cfg.promtool,
+	if ((files = files_start(&st, reg, rl, pt,
 	    FILES_POLL_MS, err)) == NULL) {
 		log_error("cannot watch the data dir", "err", err);
 		goto fail;
@@ -420,6 +409,7 @@ main(int argc, char **argv)
 		http_set_files(h, files);
 	}
 	http_set_taskdns(h, td);
+	http_set_explain(h, hist, prom);
 	/* Serving from disk already; swarm-listener brings it up to date in
 	 * the background, however long it takes to answer. */
 	memset(&lo, 0, sizeof(lo));
@@ -453,6 +443,7 @@ main(int argc, char **argv)
 		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	http_set_docker(h, dk);
 	/* Deploy silences follow what the Docker source sees. */
 	if (cfg.silence_deploys) {
 		struct silence_options so;
@@ -489,6 +480,7 @@ fail:
 	 * the rule files at its own next start or reload anyway). The
 	 * listener reconcile and the Docker source go before the front
 	 * (they parse through it), task DNS after it (requests wake it). */
+	http_set_docker(h, NULL);
 	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
@@ -500,11 +492,12 @@ fail:
 	reloader_free(rl);
 	/* After the reloader, whose back end may signal the child. */
 	supervisor_stop(sv);
-	daemon_ctx.reg = NULL;
-	daemon_ctx.q = NULL;
-	quarantine_free(q);
+	/* After the reloader, whose thread calls it. */
+	lifecycle_free(lc);
 	taskdns_free(td);
 	registry_free(reg);
+	history_free(hist);
+	promapi_free(prom);
 	promtool_free(pt);
 	shortcuts_free(sc);
 	if (store_ok)
