@@ -955,6 +955,7 @@ if [ "$LISTENER" = 1 ]; then
 	{
 		grep -m 1 "^/v1/docker-flow-monitor/reconfigure?.*nodeInfo=.*serviceName=$APP" "$TMP/listener-requests.log"
 		grep -m 1 "^/v1/docker-flow-monitor/reconfigure?.*serviceName=${SPLIT}_flowmon" "$TMP/listener-requests.log"
+		grep -m 1 "^/v1/docker-flow-monitor/reconfigure?.*replicas=0&.*serviceName=$APP" "$TMP/listener-requests.log"
 		grep -m 1 "^/v1/docker-flow-monitor/remove?.*serviceName=$APP" "$TMP/listener-requests.log"
 		grep -m 1 "^/v1/docker-flow-monitor/node/reconfigure?" "$TMP/listener-requests.log"
 	} | cut -c 1-400 | sed 's/^/      /'
