@@ -33,6 +33,7 @@
 #include "store.h"
 #include "supervisor.h"
 #include "taskdns.h"
+#include "url.h"
 
 /* What the reload hooks work on; set before the first trigger, read only
  * on the reloader's thread. */
@@ -348,7 +349,7 @@ main(int argc, char **argv)
 	}
 	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
@@ -356,6 +357,12 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto fail;
 	}
+	if (cfg.promtool_missing)
+		log_warn("promtool is not on PATH: rule files are not checked "
+		    "with promtool check rules, only by flowmon's own checks "
+		    "(install Debian's prometheus package, give --promtool "
+		    "PATH, or --promtool none to say so)", "path",
+		    getenv("PATH") ? getenv("PATH") : "");
 	if (cfg.promtool != NULL &&
 	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
 		log_error("cannot set up promtool", "err", err);
@@ -428,7 +435,7 @@ main(int argc, char **argv)
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* Docker itself, when asked: the same parser and registry calls. */
@@ -441,7 +448,7 @@ main(int argc, char **argv)
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* A rule file written just before a crash or a stop may never have
@@ -455,7 +462,7 @@ main(int argc, char **argv)
 		log_info("flowmon started", "version", FLOWMON_VERSION,
 		    "listen", cfg.listen,
 		    "data_dir", cfg.data_dir,
-		    "reload_url", log_redact(cfg.reload_url != NULL ?
+		    "reload_url", url_redact_list(cfg.reload_url != NULL ?
 		    cfg.reload_url : "", url, sizeof(url)));
 	}
 

@@ -268,9 +268,11 @@ parse_targets(const char *s, struct service *svc, char err[ERR_MAX])
 	return 0;
 }
 
-/* `k1=v1,k2=v2` into l; the value is everything after the first '='. */
+/* `k1=v1,k2=v2` into l; the value is everything after the first '='.
+ * With labels, a rule's labels: Prometheus refuses __name__ among them
+ * (the alert's name is its own), so it is refused here, naming param. */
 static int
-parse_pairs(const char *param, const char *s, struct kvlist *l,
+parse_pairs(const char *param, const char *s, int labels, struct kvlist *l,
     char err[ERR_MAX])
 {
 	const char *p = s;
@@ -302,6 +304,14 @@ parse_pairs(const char *param, const char *s, struct kvlist *l,
 			snprintf(err, ERR_MAX, "%s item %d: \"%.200s\" is not a "
 			    "valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", param,
 			    item, key);
+			free(key);
+			free(value);
+			return -1;
+		}
+		if (labels && strcmp(key, "__name__") == 0) {
+			snprintf(err, ERR_MAX, "%s item %d: label __name__ is "
+			    "reserved (Prometheus refuses it among a rule's "
+			    "labels)", param, item);
 			free(key);
 			free(value);
 			return -1;
@@ -494,11 +504,11 @@ parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
 	} else if ((a->expr = strdup(v[A_IF])) == NULL) {
 		goto nomem;
 	}
-	if (v[A_LABELS] && parse_pairs(names[A_LABELS], v[A_LABELS],
+	if (v[A_LABELS] && parse_pairs(names[A_LABELS], v[A_LABELS], 1,
 	    &a->labels, err) == -1)
 		goto fail;
 	if (v[A_ANNOTATIONS] && parse_pairs(names[A_ANNOTATIONS],
-	    v[A_ANNOTATIONS], &a->annotations, err) == -1)
+	    v[A_ANNOTATIONS], 0, &a->annotations, err) == -1)
 		goto fail;
 	kvlist_sort(&a->labels);
 	kvlist_sort(&a->annotations);
