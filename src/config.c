@@ -192,7 +192,7 @@ static const struct opt opts[] = {
 	  COUNT(max_targets, 1, 1000000),
 	  "targets (nodeInfo tasks or targets items) per service (400 beyond)" },
 	{ "max-target-bytes", "BYTES", "FLOWMON_MAX_TARGET_BYTES", "4194304",
-	  D | C, COUNT(max_target_bytes, 1024, 1L << 30),
+	  D | C, COUNT(max_target_bytes, 1024, BOUND_FILE_MAX),
 	  "largest target file of one service (400 beyond)" },
 	{ "max-connections-per-client", "N",
 	  "FLOWMON_MAX_CONNECTIONS_PER_CLIENT", "128", D,

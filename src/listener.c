@@ -361,9 +361,11 @@ listener_apply_node(struct registry *r, const struct kvlist *row,
 		    "id missing or not a node ID");
 		return -1;
 	}
-	if (request_named_labels(row, (const char *const *)names, nnames,
-	    &labels) == -1) {
-		log_error("out of memory");
+	/* The limits of a node/reconfigure: the same function checks both. */
+	if (request_node_labels(row, (const char *const *)names, nnames,
+	    &labels, err) == -1) {
+		snprintf(msg, sizeof(msg), "node from %s refused", source);
+		log_warn(msg, "id", id, "error", err);
 		return -1;
 	}
 	if ((rc = registry_node_upsert(r, id, &labels, &res, err)) == -1) {

@@ -964,3 +964,45 @@ request_form_count(const char *buf, size_t len)
 	}
 	return n;
 }
+
+int
+request_check_node_labels(const struct kvlist *labels, char err[ERR_MAX])
+{
+	size_t i, len, max = request_limits.max_value_bytes > 0 ?
+	    (size_t)request_limits.max_value_bytes : SIZE_MAX;
+
+	for (i = 0; i < labels->n; i++) {
+		const char *k = labels->v[i].key, *v = labels->v[i].value;
+
+		if (!values_utf8_valid(k) || !values_utf8_valid(v)) {
+			snprintf(err, ERR_MAX, "node label %.100s is not valid "
+			    "UTF-8", values_utf8_valid(k) ? k : "(its name)");
+			errno = EINVAL;
+			return -1;
+		}
+		/* Repeated in every target group of the node's tasks. */
+		if ((len = strlen(v)) > max) {
+			snprintf(err, ERR_MAX, "node label %.100s is %zu bytes, "
+			    "more than --max-value-bytes (%zu)", k, len, max);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+request_node_labels(const struct kvlist *params, const char *const *names,
+    size_t nnames, struct kvlist *out, char err[ERR_MAX])
+{
+	if (request_named_labels(params, names, nnames, out) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	if (request_check_node_labels(out, err) == -1) {
+		kvlist_release(out);
+		return -1;
+	}
+	return 0;
+}

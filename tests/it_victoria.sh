@@ -276,7 +276,10 @@ va_ok() {
 	[ "$(get "$VA_URL/metrics" | awk '$1 == "vmalert_config_last_reload_successful" { print $2 }')" = 1 ]
 }
 wait_until 10 va_ok || fail "vmalert's last reload is not successful"
-[ "$(fm_metric flowmon_last_reload_successful)" = 1 ] || fail "flowmon's last reload failed"
+# flowmon sees vmalert's success at its next look at /metrics (the verify
+# polls): waited for, not read at once.
+fm_reload_ok() { [ "$(fm_metric flowmon_last_reload_successful)" = 1 ]; }
+wait_until 10 fm_reload_ok || fail "flowmon's last reload failed"
 ok "rejected/svcbad.yml (promtool: valid), status rejected; svc1_up firing; vmalert and flowmon report success"
 
 # ------------------------------------------------------ flowmon reloader
