@@ -536,7 +536,7 @@ START_TEST(test_http_new_refuses)
 	}
 	ck_assert_ptr_null(reload_http_new(NULL, err));
 	ck_assert_ptr_null(reload_http_new("ftp://x", err));
-	ck_assert_msg(strstr(err, "\"ftp://x\"") != NULL, "err: %s", err);
+	ck_assert_msg(strstr(err, "\"ftp://x/\"") != NULL, "err: %s", err);
 
 	arg = reload_http_new("http://127.0.0.1:9090/-/reload,"
 	    "HTTPS://prometheus:9090/-/reload", err);
