@@ -93,27 +93,29 @@ url_part(CURLU *h, CURLUPart what, int *oom)
 	return copy;
 }
 
-/* u->shown from the parts: the user name kept before a hidden password,
- * a user name alone hidden (it may be a token). */
+/* u->shown: raw as typed, its user name and password hidden. Called once
+ * libcurl took raw and no '@' follows the host, so the userinfo is all
+ * that lies between "://" and the last '@' (a user name holds no raw
+ * ':'). The user name stays before a hidden password; a user name alone
+ * (it may be a token) is hidden. */
 static int
-url_show(struct url *u)
+url_show(struct url *u, const char *raw, size_t nscheme)
 {
-	const char *ui = "";
-	char *pre = NULL;
+	const char *auth = raw + nscheme + 3, *at = strrchr(auth, '@');
+	const char *colon;
 	int rc;
 
-	if (u->user != NULL && u->password != NULL) {
-		if (asprintf(&pre, "%s:***@", u->user) < 0)
-			return -1;
-		ui = pre;
-	} else if (u->user != NULL || u->password != NULL)
-		ui = u->user != NULL ? "***@" : ":***@";
-	rc = asprintf(&u->shown, "%s://%s%s%s%s%s%s%s%s%s", u->scheme, ui,
-	    u->host ? u->host : "", u->port ? ":" : "", u->port ? u->port : "",
-	    u->path ? u->path : "", u->query ? "?" : "",
-	    u->query ? u->query : "", u->fragment ? "#" : "",
-	    u->fragment ? u->fragment : "");
-	free(pre);
+	if (at == NULL || (u->user == NULL && u->password == NULL)) {
+		u->shown = strdup(raw);
+		return u->shown != NULL ? 0 : -1;
+	}
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (u->password != NULL && colon != NULL)
+		rc = asprintf(&u->shown, "%.*s:***%s", (int)(colon - raw), raw,
+		    at);
+	else
+		rc = asprintf(&u->shown, "%.*s***%s", (int)(auth - raw), raw,
+		    at);
 	if (rc < 0) {
 		u->shown = NULL;
 		return -1;
@@ -209,7 +211,8 @@ url_parse_any(struct url *u, const char *raw, const char **why)
 	u->fragment = url_part(h, CURLUPART_FRAGMENT, &oom);
 	u->text = url_part(h, CURLUPART_URL, &oom);
 	curl_url_cleanup(h);
-	if (oom || u->scheme == NULL || u->text == NULL || url_show(u) == -1) {
+	if (oom || u->scheme == NULL || u->text == NULL ||
+	    url_show(u, raw, n) == -1) {
 		*why = "cannot be parsed: out of memory";
 		return -1;
 	}
@@ -408,14 +411,23 @@ url_redact_list(const char *raw, char *out, size_t size)
 		return out;
 	out[0] = '\0';
 	for (p = raw; ; p = end + 1) {
+		const char *q, *e;
+
 		end = p + strcspn(p, ",");
-		if ((item = strndup(p, (size_t)(end - p))) == NULL) {
+		/* Blanks around an item stay as they were. */
+		for (q = p; q < end && (*q == ' ' || *q == '\t'); q++)
+			;
+		for (e = end; e > q && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		if ((item = strndup(q, (size_t)(e - q))) == NULL) {
 			snprintf(out, size, "(a list of URLs)");
 			return out;
 		}
 		url_redact(item, one, sizeof(one));
 		free(item);
+		url_put(out, size, &o, p, (size_t)(q - p));
 		url_put(out, size, &o, one, strlen(one));
+		url_put(out, size, &o, e, (size_t)(end - e));
 		if (*end == '\0')
 			break;
 		url_put(out, size, &o, ",", 1);

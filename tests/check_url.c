@@ -42,7 +42,7 @@ START_TEST(parse_parts)
 	ck_assert_str_eq(u.port, "9090");
 	ck_assert_str_eq(u.path, "/-/reload");
 	ck_assert_str_eq(u.query, "a=1");
-	ck_assert_str_eq(u.shown, "http://admin:***@prom:9090/-/reload?a=1");
+	ck_assert_str_eq(u.shown, "HTTP://admin:***@prom:9090/-/reload?a=1");
 	ck_assert_ptr_nonnull(strstr(u.text, "s3cr3t"));	/* for curl */
 	url_release(&u);
 
@@ -50,7 +50,7 @@ START_TEST(parse_parts)
 	    err), 0);
 	ck_assert_str_eq(u.host, "[::1]");
 	ck_assert_str_eq(u.path, "/");
-	ck_assert_str_eq(u.shown, "http://[::1]:9090/");
+	ck_assert_str_eq(u.shown, "http://[::1]:9090");
 	url_release(&u);
 
 	/* Percent-encoded user names and passwords are what the README
@@ -171,17 +171,17 @@ static const struct {
 	  "refused", "POST http://swarm:***@127.0.0.1:9090/-/reload: "
 	  "connection refused" },
 	{ "reload URL \"ftp://u:p@h\" does not start with http://",
-	  "reload URL \"ftp://u:***@h/\" does not start with http://" },
+	  "reload URL \"ftp://u:***@h\" does not start with http://" },
 	/* A raw '@' in the password: no URL to libcurl, so everything up to
 	 * the last '@' goes. */
 	{ "http://u:p@ss@h:1/x", "http://***@h:1/x" },
-	{ "http://u:a:b@h", "http://u:***@h/" },
+	{ "http://u:a:b@h", "http://u:***@h" },
 	/* A user name alone may be a token. */
 	{ "http://u@h/x", "http://***@h/x" },
 	/* An '@' after the host: maybe a password cut by its '/'. */
 	{ "http://h:9090/x@y", "http://***@y" },
 	{ "unix:///var/run/docker.sock", "unix:///var/run/docker.sock" },
-	{ "tcp://docker:pw@10.0.0.1:2376", "tcp://docker:***@10.0.0.1:2376/" },
+	{ "tcp://docker:pw@10.0.0.1:2376", "tcp://docker:***@10.0.0.1:2376" },
 	{ "no URL here: a:b@c", "no URL here: a:b@c" },
 	{ "", "" },
 	{ "://", "://" },
