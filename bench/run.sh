@@ -189,7 +189,10 @@ reloads=$(for i in $(seq "$RUNS"); do
 done)
 echo "reloads for one second of rule changes: $(echo "$reloads" | awk '{ print $1 }' | median) (rule changes in that second: $(echo "$reloads" | awk '{ print $2 }' | median))"
 
-# 4. Beyond one Prometheus: reconfigure -> scraped -> alert active for
+# 4. Prometheus's reload time against the number of rule files.
+BENCH_DIR=$W bash bench/reload.sh
+
+# 5. Beyond one Prometheus: reconfigure -> scraped -> alert active for
 # Prometheus and for vmagent + vmalert, at 100 and $BIG services.
 SIZES="100 $BIG" FLOWMON=$FLOWMON bash bench/scale.sh
 
