@@ -21,8 +21,8 @@
  * included (where a link cannot be made the store copies, atomically too).
  *
  * Settling. Just before each attempt the reloader's before-hook takes the
- * mark: the registry's rule-file change counter, which rule_write() bumps
- * after each rename into rules/. When the attempt succeeds, a file last
+ * mark: the registry's rule-file change counter, which rule_commit() bumps
+ * once a change that renamed a file into rules/ stands. When the attempt succeeds, a file last
  * written at or before the mark was in rules/ before the reload was sent,
  * and nothing replaced it since (its number would be past the mark): it is
  * exactly what Prometheus read. accepted/ is brought up to it (a link to a
