@@ -84,6 +84,7 @@ struct config {
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
+	long	 reload_timeout_ms;	/* longest one reload may take */
 	/* The status page and explain (promapi.h): NULL derives it from
 	 * reload_url, "none" turns it off. */
 	char	*prometheus_url;
