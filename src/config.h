@@ -28,6 +28,8 @@ struct config {
 	char	*reload_url;		/* comma list, NULL: no reload */
 	long	 reload_delay_ms;
 	char	*promtool;		/* path, NULL: no pre-check */
+	int	 promtool_missing;	/* the default promtool is not on PATH
+					   (checks off though not asked) */
 	char	*shortcuts;		/* NULL: built-in table */
 	char	*secrets_dir;
 	char	*task_dns;		/* NULL: no task DNS lookups */
@@ -84,6 +86,7 @@ struct config {
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
+	long	 reload_timeout_ms;	/* longest one reload may take */
 	/* The status page and explain (promapi.h): NULL derives it from
 	 * reload_url, "none" turns it off. */
 	char	*prometheus_url;

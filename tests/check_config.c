@@ -123,6 +123,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
 	ck_assert_ptr_null(c.reload_url);
 	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.reload_timeout_ms, 300000);
 	ck_assert_ptr_null(c.shortcuts);
 	ck_assert_str_eq(c.secrets_dir, "/run/secrets");
 	ck_assert_str_eq(c.task_dns, "tasks.%s");
@@ -146,6 +147,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
 	ck_assert_int_eq(c.poll_ms, 15000);
 	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.reload_timeout_ms, 300000);
 	ck_assert_int_eq(c.no_inotify, 0);
 	/* Options of other commands stay unset. */
 	ck_assert_ptr_null(c.task_dns);
@@ -185,7 +187,9 @@ START_TEST(test_env_beats_default)
 	setenv("FLOWMON_RELOADER_LISTEN", "none", 1);
 	setenv("FLOWMON_POLL_INTERVAL", "250ms", 1);
 	setenv("FLOWMON_NO_INOTIFY", "1", 1);
+	setenv("FLOWMON_RELOAD_TIMEOUT", "10m", 1);
 	ck_assert_msg(parse(&c, CONFIG_RELOADER, err, NULL) == 0, "%s", err);
+	ck_assert_int_eq(c.reload_timeout_ms, 600000);
 	ck_assert_ptr_null(c.listen);
 	ck_assert_int_eq(c.poll_ms, 250);
 	ck_assert_int_eq(c.no_inotify, 1);
@@ -212,6 +216,11 @@ START_TEST(test_flag_beats_env)
 	ck_assert_int_eq(c.auth_reads, 0);
 	ck_assert_int_eq(c.listener_prune, 1);
 	ck_assert_str_eq(c.data_dir, "/flag/dir");
+	config_release(&c);
+
+	setenv("FLOWMON_RELOAD_TIMEOUT", "10m", 1);
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-timeout", "90s");
+	ck_assert_int_eq(c.reload_timeout_ms, 90000);
 	config_release(&c);
 
 	/* The last of a repeated flag wins. */
@@ -358,6 +367,10 @@ START_TEST(test_bad_duration)
 	    "--poll-interval", "99ms");
 	REFUSED(CONFIG_RELOADER, "--poll-interval", "not a duration",
 	    "--poll-interval", "1");
+	REFUSED(CONFIG_DAEMON, "--reload-timeout", "at least 1s",
+	    "--reload-timeout", "500ms");
+	REFUSED(CONFIG_RELOADER, "--reload-timeout", "not a duration",
+	    "--reload-timeout", "300");
 	setenv("FLOWMON_RELOAD_DELAY", "soon", 1);
 	REFUSED(CONFIG_RELOADER, "FLOWMON_RELOAD_DELAY", "\"soon\"", NULL);
 }
@@ -402,6 +415,69 @@ START_TEST(test_bad_values)
 	setenv("DF_SCRAPE_TARGET_LABELS", "env,a.b", 1);
 	REFUSED(CONFIG_DAEMON, "DF_SCRAPE_TARGET_LABELS", "\"a.b\"", NULL);
 	REFUSED(CONFIG_CHECK, "DF_SCRAPE_TARGET_LABELS", "label name", NULL);
+}
+END_TEST
+
+/* URLs go through url.c: refused ones named, never with their password;
+ * none (as --help says) means no reload; the default promtool missing
+ * from PATH is said (main.c warns), an explicit none is not. */
+START_TEST(test_urls_and_none)
+{
+	static const char *const bad[] = {
+		"http://admin:s3cr/t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr#t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr?t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr@t@127.0.0.1:9090/-/reload",
+		"http://admin:1/s3cr/t@127.0.0.1:9090/-/reload",
+		"ftp://s3cr3t@127.0.0.1/",
+		"http://127.0.0.1/-/reload,,http://TOKEN@h/",
+	};
+	struct config c;
+	char err[ERR_MAX], *path;
+	size_t i;
+
+	clear_env();
+	for (i = 0; i < nitems(bad); i++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_msg(parse(&c, CONFIG_DAEMON, err, "--reload-url",
+		    bad[i], NULL) == -1, "%s accepted", bad[i]);
+		ck_assert_msg(strstr(err, "--reload-url") != NULL, "%s", err);
+		ck_assert_msg(strstr(err, "s3cr") == NULL &&
+		    strstr(err, "TOKEN") == NULL, "%s", err);
+		config_release(&c);
+		memset(&c, 0, sizeof(c));
+		setenv("DF_GET_NODES_URL", bad[i], 1);
+		ck_assert_int_eq(parse(&c, CONFIG_DAEMON, err, NULL), -1);
+		ck_assert_msg(strstr(err, "DF_GET_NODES_URL") != NULL &&
+		    strstr(err, "s3cr") == NULL, "%s", err);
+		unsetenv("DF_GET_NODES_URL");
+		config_release(&c);
+	}
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-url", "none");
+	ck_assert_ptr_null(c.reload_url);
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-url",
+	    "http://a:s%2F3%23@h:9090/-/reload, https://h2/-/reload");
+	ck_assert_ptr_nonnull(c.reload_url);
+	config_release(&c);
+
+	/* promtool: the default missing is said; none is not. */
+	path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", "/nonexistent", 1);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--log-level", "info");
+	ck_assert_ptr_null(c.promtool);
+	ck_assert_int_eq(c.promtool_missing, 1);
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--promtool", "none");
+	ck_assert_int_eq(c.promtool_missing, 0);
+	config_release(&c);
+	if (path != NULL)
+		setenv("PATH", path, 1);
+	free(path);
 }
 END_TEST
 
@@ -574,6 +650,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_duration);
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_urls_and_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("commands");
