@@ -562,6 +562,87 @@ reg_count(struct registry *r, struct entry *e, int sign)
 		__atomic_add_fetch(&r->nactive, (size_t)sign, __ATOMIC_RELAXED);
 }
 
+/* promtool's refusal of svc's rule file as a reconfigure answers it: the
+ * parameter of the alert promtool blamed, when it named one. */
+static void
+verdict_promtool_reason(const struct service *svc,
+    const struct promtool_file *f, char err[ERR_MAX])
+{
+	/* promtool counts rules from 1, in the order of the alerts. */
+	if (f->rule >= 1 && (size_t)f->rule <= svc->nalerts) {
+		const struct alert *a = &svc->alerts[f->rule - 1];
+		char param[32] = "alertIf";
+
+		if (a->index > 0)
+			snprintf(param, sizeof(param), "alertIf.%d", a->index);
+		snprintf(err, ERR_MAX, "%.31s (alert %.100s): promtool check "
+		    "rules: %.340s", param, a->name, f->reason);
+	} else
+		snprintf(err, ERR_MAX, "alertIf: promtool check rules: %.400s",
+		    f->reason);
+}
+
+void
+registry_rules_verdict(struct promtool *pt, const struct quota *lim,
+    struct registry_verdict *v, size_t n)
+{
+	struct promtool_file *f = NULL;
+	size_t i, nf = 0, *of = NULL;
+	char why[ERR_MAX];
+
+	for (i = 0; i < n; i++) {
+		v[i].refused = 0;
+		v[i].reason[0] = '\0';
+		if (lim != NULL && quota_check(v[i].svc, v[i].len, lim,
+		    v[i].reason) == -1) {
+			v[i].refused = 1;
+			continue;
+		}
+		if (v[i].rules == NULL || v[i].trusted)
+			continue;
+		if (rulecheck_yaml(v[i].rules, v[i].len, v[i].svc, 0,
+		    why) == -1) {
+			snprintf(v[i].reason, ERR_MAX, "alerts: the rule file "
+			    "does not read back: %.400s", why);
+			v[i].refused = 1;
+			continue;
+		}
+		nf++;
+	}
+	if (pt == NULL || nf == 0)
+		return;
+	/* Every file waiting goes to promtool at once (one batch). */
+	if ((f = calloc(nf, sizeof(*f))) == NULL ||
+	    (of = calloc(nf, sizeof(*of))) == NULL) {
+		log_warn("rule files not checked by promtool", "error",
+		    "out of memory");
+		goto out;
+	}
+	for (i = nf = 0; i < n; i++) {
+		if (v[i].refused || v[i].rules == NULL || v[i].trusted)
+			continue;
+		f[nf].buf = v[i].rules;
+		f[nf].len = v[i].len;
+		f[nf].shown = v[i].shown;
+		of[nf++] = i;
+	}
+	promtool_check(pt, f, nf);
+	for (i = 0; i < nf; i++) {
+		struct registry_verdict *x = &v[of[i]];
+
+		if (f[i].verdict == FM_RETRY)
+			log_warn("rule file not checked by promtool", "service",
+			    x->svc->name, "error", f[i].reason);
+		else if (f[i].verdict != FM_OK) {
+			verdict_promtool_reason(x->svc, &f[i], x->reason);
+			x->refused = 1;
+		}
+	}
+out:
+	free(f);
+	free(of);
+}
+
 /* Checks the rule file svc renders to (rules/len, NULL: none) before it
  * may be written: the bounds always, the checks unless it is the file on
  * disk (which passed when it was written). -1 with err when refused. */
@@ -569,46 +650,21 @@ static int
 check_rules(struct registry *r, struct entry *e, const struct service *svc,
     const char *rules, size_t len, char err[ERR_MAX])
 {
-	struct promtool_file f;
-	char why[ERR_MAX];
+	struct registry_verdict v;
+	char shown[ERR_MAX];
 
-	if (r->lim != NULL && quota_check(svc, len, r->lim, err) == -1)
-		return -1;
-	if (rules == NULL || (e->has_rules && !e->removed &&
-	    e->h_rules == reg_hash(rules, len)))
+	memset(&v, 0, sizeof(v));
+	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
+	v.svc = svc;
+	v.rules = rules;
+	v.len = len;
+	v.shown = shown;
+	v.trusted = rules != NULL && e->has_rules && !e->removed &&
+	    e->h_rules == reg_hash(rules, len);
+	registry_rules_verdict(r->pt, r->lim, &v, 1);
+	if (!v.refused)
 		return 0;
-	if (rulecheck_yaml(rules, len, svc, 0, why) == -1) {
-		snprintf(err, ERR_MAX, "alerts: the rule file does not read "
-		    "back: %.400s", why);
-		return -1;
-	}
-	if (r->pt == NULL)
-		return 0;
-	snprintf(why, sizeof(why), "rules/%s.yml", svc->name);
-	memset(&f, 0, sizeof(f));
-	f.buf = rules;
-	f.len = len;
-	f.shown = why;
-	promtool_check(r->pt, &f, 1);
-	if (f.verdict == FM_RETRY) {
-		log_warn("rule file not checked by promtool", "service",
-		    svc->name, "error", f.reason);
-		return 0;
-	}
-	if (f.verdict == FM_OK)
-		return 0;
-	/* promtool counts rules from 1, in the order of the alerts. */
-	if (f.rule >= 1 && (size_t)f.rule <= svc->nalerts) {
-		const struct alert *a = &svc->alerts[f.rule - 1];
-		char param[32] = "alertIf";
-
-		if (a->index > 0)
-			snprintf(param, sizeof(param), "alertIf.%d", a->index);
-		snprintf(err, ERR_MAX, "%.31s (alert %.100s): promtool check "
-		    "rules: %.340s", param, a->name, f.reason);
-	} else
-		snprintf(err, ERR_MAX, "alertIf: promtool check rules: %.400s",
-		    f.reason);
+	snprintf(err, ERR_MAX, "%s", v.reason);
 	return -1;
 }
 

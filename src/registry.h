@@ -40,6 +40,25 @@ struct store *registry_store(struct registry *r);
 void	 registry_set_checks(struct registry *r, struct promtool *pt,
 	    const struct quota *lim);
 
+/* One rule file judged as a reconfigure judges it before writing it. */
+struct registry_verdict {
+	const struct service *svc;	/* in: the record it was rendered from */
+	const char	*rules;		/* in: render_rules(svc), NULL: none */
+	size_t		 len;
+	const char	*shown;		/* in: its name in promtool's reasons */
+	int		 trusted;	/* in: the very file on disk, which
+					   passed when written: bounds only */
+	int		 refused;	/* out */
+	char		 reason[ERR_MAX]; /* out: a reconfigure's 400 Message */
+};
+/* The verdict of a reconfigure on each of v[0..n): the bounds of lim
+ * (NULL: none), flowmon's own read-back check, then promtool (pt NULL:
+ * none) for all the files left at once, one batch. A promtool that gives
+ * no verdict is logged and trusts the file, as the daemon does. The one
+ * path of registry_upsert() and of `flowmon plan`. */
+void	 registry_rules_verdict(struct promtool *pt, const struct quota *lim,
+	    struct registry_verdict *v, size_t n);
+
 /* Rebuilds the index from the data dir: every state/ record is parsed again
  * with ctx, and any target or rule file that disagrees with its record is
  * rewritten (or removed), so a crash between two writes heals. Records that
