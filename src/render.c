@@ -220,6 +220,80 @@ fail:
 	return ret;
 }
 
+/* value quoted as Prometheus quotes a label value. */
+static void
+settings_quoted(FILE *f, const char *v)
+{
+	fputc('"', f);
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+	fputc('"', f);
+}
+
+int
+render_settings(const struct service *svc, char **out, size_t *outlen,
+    char err[ERR_MAX])
+{
+	struct kvlist labels = { 0 };
+	char *hp = NULL;
+	size_t i;
+	FILE *f;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((f = open_memstream(out, outlen)) == NULL)
+		goto fail;
+	if (svc->port > 0)
+		fprintf(f, "port: %d\n", svc->port);
+	else
+		fprintf(f, "port: none\n");
+	/* Where the targets come from, as render_targets() decides, without
+	 * the addresses of tasks (known only once they run). */
+	if (svc->ntargets > 0) {
+		for (i = 0; i < svc->ntargets; i++)
+			fprintf(f, "target %s\n", svc->targets[i]);
+	} else if (svc->static_config && svc->port > 0) {
+		if ((hp = render_hostport(svc->name, svc->port)) == NULL)
+			goto fail;
+		fprintf(f, "target %s\n", hp);
+	} else if (svc->port > 0) {
+		fprintf(f, "targets: each task, <address>:%d\n", svc->port);
+	} else {
+		fprintf(f, "targets: none\n");
+	}
+	if (render_labels(&labels, svc, NULL, NULL, NULL) == -1)
+		goto fail;
+	for (i = 0; i < labels.n; i++) {
+		fprintf(f, "label %s=", labels.v[i].key);
+		settings_quoted(f, labels.v[i].value);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto fail;
+	}
+	free(hp);
+	kvlist_release(&labels);
+	return 0;
+fail:
+	if (f != NULL)
+		fclose(f);
+	free(*out);
+	*out = NULL;
+	*outlen = 0;
+	free(hp);
+	kvlist_release(&labels);
+	snprintf(err, ERR_MAX, "service %s: cannot render target settings: "
+	    "out of memory", svc->name);
+	return -1;
+}
+
 /*
  * Rules.
  */
