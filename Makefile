@@ -1,5 +1,6 @@
 # flowmon: `make` builds build/flowmon, `make test` installs what is missing
-# (when root), builds and runs every test, `make run` starts the daemon on a
+# (when root), builds and runs every test, `make run` installs the build
+# packages that are missing (when root), builds and starts the daemon on a
 # local data dir. Libraries come from Debian through pkg-config.
 
 VERSION	:= 0.1.0
@@ -29,7 +30,7 @@ CHECKS	:= $(patsubst tests/%.c,$(B)/%,$(wildcard tests/check_*.c))
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 
-.PHONY: all run test deps unit integration asan valgrind clean bench soak fuzz install e2e
+.PHONY: all run test deps deps-build unit integration asan valgrind clean bench soak fuzz install e2e
 
 all: $(B)/flowmon
 
@@ -64,13 +65,21 @@ $(B)/check_%: tests/check_%.c $(wildcard tests/*.h) $(B)/libflowmon.a
 $(B):
 	mkdir -p $(B)
 
-run: $(B)/flowmon
+# The build packages first (installed as root; otherwise a missing one
+# stops here, before any compiling, with the command that installs it),
+# then a new make: pkg-config's flags are read when make starts.
+run: deps-build
+	$(MAKE) $(B)/flowmon
 	mkdir -p var
 	$(B)/flowmon --listen 127.0.0.1:8080 --data-dir ./var
 
-# Installs the Debian packages the build and the tests need (when root).
+# Installs the Debian packages the build and the tests need (when root);
+# deps-build only those the build needs (.ci/deps.sh says which).
 deps:
-	@sh .ci/deps.sh
+	@sh .ci/deps.sh test
+
+deps-build:
+	@sh .ci/deps.sh build
 
 unit: $(CHECKS)
 	@sh tests/run-checks.sh $(CHECKS)

@@ -1,14 +1,49 @@
 #!/bin/sh
-# Installs the Debian 12 packages flowmon's build and tests need, if missing.
-# The same list is used by the Dockerfile's build stage. `deps.sh e2e`
-# installs what make e2e needs besides: a Docker engine and debootstrap
-# (for the base image where no registry is reachable).
+# .ci/deps.sh [MODE]: installs the Debian 12 packages MODE needs, if
+# missing. MODE is one of
+#   build   what `make` needs to compile build/flowmon (make run uses it);
+#           the Dockerfile's build stage installs the same list
+#   test    build, plus what the tests need (the default; make test)
+#   e2e     what make e2e needs besides: a Docker engine and debootstrap
+#           (for the base image where no registry is reachable)
+#   list-build, list-test, list-e2e
+#           print that mode's packages, one a line, and exit
+# As root it installs what is missing (apt-get); as another user, when
+# something is missing, it prints one line naming the packages and the
+# command that installs them, and exits 1.
 set -eu
-PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libyaml-dev
-libcurl4-openssl-dev check curl jq valgrind openssl groff-base python3
+BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev
+libyaml-dev libcurl4-openssl-dev"
+TEST_PKGS="$BUILD_PKGS check curl jq valgrind openssl groff-base python3
 clang libclang-rt-14-dev wrk prometheus prometheus-alertmanager
-prometheus-node-exporter victoria-metrics"
-[ "${1:-}" = e2e ] && PKGS="docker.io debootstrap curl jq"
+prometheus-node-exporter victoria-metrics bindfs chromium"
+E2E_PKGS="docker.io debootstrap curl jq"
+
+mode=${1:-test}
+case $mode in
+build) PKGS=$BUILD_PKGS ;;
+test) PKGS=$TEST_PKGS ;;
+e2e) PKGS=$E2E_PKGS ;;
+list-build | list-test | list-e2e)
+	case $mode in
+	list-build) PKGS=$BUILD_PKGS ;;
+	list-test) PKGS=$TEST_PKGS ;;
+	*) PKGS=$E2E_PKGS ;;
+	esac
+	# shellcheck disable=SC2086
+	printf '%s\n' $PKGS
+	exit 0
+	;;
+*)
+	echo "usage: $0 [build|test|e2e|list-build|list-test|list-e2e]" >&2
+	exit 2
+	;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps: not a Debian system (no dpkg-query): packages not checked" >&2
+	exit 0
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -16,7 +51,7 @@ for p in $PKGS; do
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing Debian packages:$missing (run as root or apt-get install them)" >&2
+	echo "deps: missing Debian packages:$missing; install them with: sudo apt-get install --no-install-recommends$missing (or run it again as root)" >&2
 	exit 1
 fi
 echo "deps: installing$missing"

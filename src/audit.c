@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bounds.h"
 #include "audit.h"
 #include "config.h"
 #include "filecheck.h"
@@ -27,7 +28,6 @@
 #include "store.h"
 #include "values.h"
 
-#define CHECK_FILE_MAX		(64 << 20)
 /* A temp file younger than this whose writer still runs is a write in
  * flight, not a leftover. */
 #define CHECK_TEMP_GRACE	60
@@ -152,7 +152,7 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 
 	*present = 0;
 	*removed = 0;
-	if (store_read(&c->st, STORE_STATE, base, CHECK_FILE_MAX, &buf, &len,
+	if (store_read(&c->st, STORE_STATE, base, BOUND_FILE_MAX, &buf, &len,
 	    why) == -1) {
 		*present = errno != ENOENT;
 		return NULL;
@@ -233,7 +233,7 @@ audit_nodes(struct checker *c)
 		    (base = base_of(STORE_NODES, v[i].file)) == NULL)
 			continue;
 		if (store_read_entry(&c->st, STORE_NODES, v[i].file,
-		    CHECK_FILE_MAX, &buf, &len, why) == -1 ||
+		    BOUND_FILE_MAX, &buf, &len, why) == -1 ||
 		    record_node_decode(buf, len, &id, &labels, why) == -1)
 			problem(c, "nodes", v[i].file, "node record does not "
 			    "load: %s", why);
@@ -282,7 +282,7 @@ audit_targets(struct checker *c)
 			continue;
 		}
 		if (store_read_entry(&c->st, STORE_TARGETS, v[i].file,
-		    CHECK_FILE_MAX, &buf, &len, why) == -1)
+		    BOUND_FILE_MAX, &buf, &len, why) == -1)
 			problem(c, "targets", v[i].file, "%s", why);
 		else if (filecheck_targets(buf, len, why) == -1)
 			problem(c, "targets", v[i].file, "invalid file_sd "
@@ -313,7 +313,7 @@ audit_one_rule_file(struct checker *c, const char *file, const char *base)
 	int removed, present, rc;
 
 	snprintf(path, sizeof(path), "%s/rules/%s", c->dir, file);
-	if (store_read_entry(&c->st, STORE_RULES, file, CHECK_FILE_MAX, &buf,
+	if (store_read_entry(&c->st, STORE_RULES, file, BOUND_FILE_MAX, &buf,
 	    &len, why) == -1) {
 		problem(c, "rules", file, "%s", why);
 		return;

@@ -14,6 +14,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "compose.h"
 
 #define COMPOSE_DEPTH_MAX	64		/* merges and nesting */
@@ -347,22 +348,20 @@ int
 compose_interpolate(const char *s, compose_lookup_fn lookup, void *ctx,
     char **out, char err[ERR_MAX])
 {
+	struct buf b = BUF_INIT;
 	const char *p = s, *val;
-	char *sub = NULL;
-	size_t len = 0, n;
-	FILE *f;
+	char *sub;
+	size_t n;
 
 	*out = NULL;
-	if ((f = open_memstream(out, &len)) == NULL)
-		goto nomem;
 	while (*p != '\0') {
 		n = strcspn(p, "$");
-		fwrite(p, 1, n, f);
+		buf_add(&b, p, n);
 		p += n;
 		if (*p == '\0')
 			break;
 		if (p[1] == '$') {
-			fputc('$', f);
+			buf_adds(&b, "$");
 			p += 2;
 			continue;
 		}
@@ -381,25 +380,19 @@ compose_interpolate(const char *s, compose_lookup_fn lookup, void *ctx,
 		}
 		if (sub == NULL)
 			goto nomem;
-		if (substitute(sub, lookup, ctx, &val, err) == -1)
-			goto fail;
-		fputs(val, f);
+		/* val may point into sub (a default). */
+		if ((n = substitute(sub, lookup, ctx, &val, err) == -1) == 0)
+			buf_adds(&b, val);
 		free(sub);
-		sub = NULL;
+		if (n)
+			goto fail;
 	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto nomem;
-	}
-	return 0;
+	if ((*out = buf_detach(&b, NULL)) != NULL)
+		return 0;
 nomem:
 	snprintf(err, ERR_MAX, "out of memory");
 fail:
-	if (f != NULL)
-		fclose(f);
-	free(sub);
-	free(*out);
-	*out = NULL;
+	buf_release(&b);
 	return -1;
 }
 

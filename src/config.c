@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "config.h"
 #include "log.h"
 #include "request.h"
@@ -164,7 +165,7 @@ static const struct opt opts[] = {
 	  COUNT(max_alerts, 0, SERVICE_ALERT_INDEX_MAX + 1),
 	  "alerts one service may define (400 beyond)" },
 	{ "max-rule-bytes", "BYTES", "FLOWMON_MAX_RULE_BYTES", "1048576", D | P,
-	  COUNT(max_rule_bytes, 1024, 64L << 20),
+	  COUNT(max_rule_bytes, 1024, BOUND_FILE_MAX),
 	  "largest rule file of one service (400 beyond)" },
 	{ "max-services", "N", "FLOWMON_MAX_SERVICES", "100000", D,
 	  COUNT(max_services, 1, 100000000L),

@@ -11,17 +11,17 @@
  * next lookup, never a request. */
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dns.h"
 #include "log.h"
 #include "registry.h"
 #include "taskdns.h"
+#include "worker.h"
 
 struct dns {
 	struct taskdns	*t;
@@ -29,10 +29,7 @@ struct dns {
 	long		 refresh_ms;
 	dns_resolve_fn	 resolve;
 	void		*ctx;
-	pthread_t	 thread;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;		/* CLOCK_MONOTONIC */
-	int		 stop;		/* under lock */
+	struct worker	 w;
 };
 
 int
@@ -148,64 +145,35 @@ dns_run_once(struct taskdns *t, const char *tmpl, dns_resolve_fn resolve,
 	return (int)n;
 }
 
-static void
-mono_now(struct timespec *ts)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-}
-
-static int
-ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-static void
-ts_add_ms(struct timespec *ts, long ms)
-{
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *
 dns_thread(void *arg)
 {
 	struct dns *d = arg;
-	struct timespec next, now, poll;
+	int64_t next = clock_ms(), now;	/* the first full round at once */
 	uint64_t seen = 0, wanted;
 
-	mono_now(&next);	/* the first full round at once */
-	pthread_mutex_lock(&d->lock);
-	while (!d->stop) {
+	worker_lock(&d->w);
+	while (!worker_stopping(&d->w)) {
 		int full;
 
-		mono_now(&now);
+		now = clock_ms();
 		wanted = taskdns_wanted(d->t);
-		full = !ts_before(&now, &next);
+		full = now >= next;
 		if (!full && wanted == seen) {
-			poll = now;
-			ts_add_ms(&poll, DNS_POLL_MS);
-			pthread_cond_timedwait(&d->cond, &d->lock,
-			    ts_before(&poll, &next) ? &poll : &next);
+			worker_wait(&d->w, now + DNS_POLL_MS < next ?
+			    now + DNS_POLL_MS : next);
 			continue;
 		}
 		/* Read before the round: a service arriving during it
 		 * gets a round of its own. */
 		seen = wanted;
-		if (full) {
-			next = now;
-			ts_add_ms(&next, d->refresh_ms);
-		}
-		pthread_mutex_unlock(&d->lock);
+		if (full)
+			next = now + d->refresh_ms;
+		worker_unlock(&d->w);
 		dns_run_once(d->t, d->tmpl, d->resolve, d->ctx, !full);
-		pthread_mutex_lock(&d->lock);
+		worker_lock(&d->w);
 	}
-	pthread_mutex_unlock(&d->lock);
+	worker_unlock(&d->w);
 	return NULL;
 }
 
@@ -213,9 +181,7 @@ struct dns *
 dns_start(struct taskdns *t, const char *tmpl, long refresh_ms,
     dns_resolve_fn resolve, void *ctx, char err[ERR_MAX])
 {
-	pthread_condattr_t ca;
 	struct dns *d;
-	int rc;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->tmpl = strdup(tmpl)) == NULL) {
@@ -227,21 +193,17 @@ dns_start(struct taskdns *t, const char *tmpl, long refresh_ms,
 	d->refresh_ms = refresh_ms > 0 ? refresh_ms : 30000;
 	d->resolve = resolve ? resolve : dns_resolve;
 	d->ctx = ctx;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if ((rc = pthread_create(&d->thread, NULL, dns_thread, d)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the task dns thread: %s",
-		    strerror(rc));
-		pthread_cond_destroy(&d->cond);
-		pthread_mutex_destroy(&d->lock);
-		free(d->tmpl);
-		free(d);
-		return NULL;
+	if (worker_init(&d->w, err) == -1)
+		goto fail;
+	if (worker_start(&d->w, dns_thread, d, "task dns", err) == -1) {
+		worker_release(&d->w);
+		goto fail;
 	}
 	return d;
+fail:
+	free(d->tmpl);
+	free(d);
+	return NULL;
 }
 
 void
@@ -249,13 +211,8 @@ dns_stop(struct dns *d)
 {
 	if (d == NULL)
 		return;
-	pthread_mutex_lock(&d->lock);
-	d->stop = 1;
-	pthread_cond_signal(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->thread, NULL);
-	pthread_cond_destroy(&d->cond);
-	pthread_mutex_destroy(&d->lock);
+	worker_stop(&d->w);
+	worker_release(&d->w);
 	free(d->tmpl);
 	free(d);
 }

@@ -25,19 +25,19 @@
  * missed event, a dropped stream or a task restarted elsewhere is healed
  * by the next full round; every (re)connection of the stream asks for one.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
+#include "clock.h"
 #include "docker.h"
 #include "dockerapi.h"
 #include "dockermap.h"
 #include "log.h"
 #include "registry.h"
+#include "worker.h"
 
 #define DOCKER_TICK_MS		1000		/* re-list of followed services */
 #define DOCKER_SETTLE_MS	5000		/* converged this long: done */
@@ -87,57 +87,18 @@ struct docker {
 	struct follow		*follows;
 	size_t			 nfollows;
 
-	/* Shared with the event thread, under lock. */
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC */
+	/* The worker and the event thread; below, shared by them under
+	 * w's lock. */
+	struct worker		 w;
 	char			**dirty;	/* service IDs events named */
 	size_t			 ndirty;
 	int			 full_due;	/* a full round is wanted */
-	int			 stop;		/* atomic */
-
-	pthread_t		 worker;
-	pthread_t		 events;
-	int			 worker_running;
-	int			 events_running;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 stopping(struct docker *d)
 {
-	return __atomic_load_n(&d->stop, __ATOMIC_RELAXED);
-}
-
-/* Waits on the condition until deadline (monotonic ms) or a signal; call
- * with the lock held. */
-static void
-wait_until(struct docker *d, long long deadline)
-{
-	struct timespec ts;
-
-	ts.tv_sec = deadline / 1000;
-	ts.tv_nsec = (deadline % 1000) * 1000000L;
-	(void)pthread_cond_timedwait(&d->cond, &d->lock, &ts);
-}
-
-/* Sleeps ms unless stopped meanwhile. */
-static void
-pause_ms(struct docker *d, long ms)
-{
-	long long deadline = now_ms() + ms;
-
-	pthread_mutex_lock(&d->lock);
-	while (!stopping(d) && now_ms() < deadline)
-		wait_until(d, deadline);
-	pthread_mutex_unlock(&d->lock);
+	return worker_stopping(&d->w);
 }
 
 /*
@@ -216,17 +177,6 @@ owned_remove_id(struct docker *d, const char *id, const char *keep,
 		if (strcmp(d->svcs[k].id, id) == 0 && (keep == NULL ||
 		    strcmp(d->svcs[k].name, keep) != 0))
 			owned_remove(d, k, why);
-}
-
-static int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
 }
 
 /*
@@ -529,7 +479,7 @@ static void *
 worker_main(void *arg)
 {
 	struct docker *d = arg;
-	long long next_full = now_ms(), next_tick = 0;
+	long long next_full = clock_ms(), next_tick = 0;
 	long backoff = d->retry_min_ms;
 
 	for (;;) {
@@ -538,21 +488,21 @@ worker_main(void *arg)
 		long long now;
 		int full, tick;
 
-		pthread_mutex_lock(&d->lock);
+		worker_lock(&d->w);
 		for (;;) {
 			long long deadline = next_full;
 
-			now = now_ms();
+			now = clock_ms();
 			if (stopping(d) || d->full_due || d->ndirty > 0 ||
 			    now >= next_full ||
 			    (d->nfollows > 0 && now >= next_tick))
 				break;
 			if (d->nfollows > 0 && next_tick < deadline)
 				deadline = next_tick;
-			wait_until(d, deadline);
+			worker_wait(&d->w, deadline);
 		}
 		if (stopping(d)) {
-			pthread_mutex_unlock(&d->lock);
+			worker_unlock(&d->w);
 			break;
 		}
 		full = d->full_due || now >= next_full;
@@ -561,7 +511,7 @@ worker_main(void *arg)
 		nids = d->ndirty;
 		d->dirty = NULL;
 		d->ndirty = 0;
-		pthread_mutex_unlock(&d->lock);
+		worker_unlock(&d->w);
 
 		tick = d->nfollows > 0 && now >= next_tick;
 		for (i = 0; i < nids; i++)
@@ -570,15 +520,15 @@ worker_main(void *arg)
 			full = 1;
 		if (full) {
 			if (reconcile_all(d, now) == 0) {
-				next_full = now_ms() + d->poll_ms;
+				next_full = clock_ms() + d->poll_ms;
 				backoff = d->retry_min_ms;
 			} else {
-				next_full = now_ms() + (backoff < d->poll_ms ?
+				next_full = clock_ms() + (backoff < d->poll_ms ?
 				    backoff : d->poll_ms);
 				backoff = backoff * 2 > d->retry_max_ms ?
 				    d->retry_max_ms : backoff * 2;
 			}
-			next_tick = now_ms() + DOCKER_TICK_MS;
+			next_tick = clock_ms() + DOCKER_TICK_MS;
 		} else {
 			/* Named by an event: at once; followed: each tick. */
 			for (i = 0; i < nids && !stopping(d); i++)
@@ -597,9 +547,9 @@ worker_main(void *arg)
 					if (strv_has(ids, nids, id))
 						continue;
 					follow_update(d, id, reconcile_one(d,
-					    id), now_ms());
+					    id), clock_ms());
 				}
-				next_tick = now_ms() + DOCKER_TICK_MS;
+				next_tick = clock_ms() + DOCKER_TICK_MS;
 			}
 		}
 		strv_free(ids, nids);
@@ -624,14 +574,14 @@ on_event(void *arg, const char *line, size_t len)
 		return;
 	log_debug("docker event", "kind", ev.kind == DOCKERMAP_EV_NODE ?
 	    "node" : "service", "action", ev.action, "id", ev.id);
-	pthread_mutex_lock(&d->lock);
+	worker_lock(&d->w);
 	if (ev.kind == DOCKERMAP_EV_NODE)
 		d->full_due = 1;	/* nodes and every service */
 	else if (!strv_has(d->dirty, d->ndirty, ev.id) &&
 	    strv_push(&d->dirty, &d->ndirty, ev.id) == -1)
 		d->full_due = 1;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	worker_signal(&d->w);
+	worker_unlock(&d->w);
 }
 
 /* The stream is open: whatever happened while not following is read from
@@ -641,10 +591,10 @@ on_open(void *arg)
 {
 	struct docker *d = arg;
 
-	pthread_mutex_lock(&d->lock);
+	worker_lock(&d->w);
 	d->full_due = 1;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	worker_signal(&d->w);
+	worker_unlock(&d->w);
 }
 
 static void *
@@ -686,7 +636,7 @@ events_main(void *arg)
 		else
 			log_debug("docker events not followed", "error", err);
 		failing = 1;
-		pause_ms(d, backoff);
+		worker_sleep(&d->w, backoff);
 		backoff = backoff * 2 > d->retry_max_ms ? d->retry_max_ms :
 		    backoff * 2;
 	}
@@ -715,8 +665,7 @@ docker_free(struct docker *d)
 	free(d->follows);
 	dockerapi_free(d->api);
 	free(d->notify_label);
-	pthread_cond_destroy(&d->cond);
-	pthread_mutex_destroy(&d->lock);
+	worker_release(&d->w);
 	free(d);
 }
 
@@ -724,11 +673,9 @@ struct docker *
 docker_start(const struct docker_options *o, struct registry *r,
     listener_parse_fn parse, void *ctx, char err[ERR_MAX])
 {
-	pthread_condattr_t ca;
 	struct docker *d;
 	char shown[ERR_MAX];
 	size_t i;
-	int rc;
 
 	if (o->notify_label == NULL || *o->notify_label == '\0') {
 		snprintf(err, ERR_MAX, "--docker-notify-label is empty");
@@ -746,12 +693,12 @@ docker_start(const struct docker_options *o, struct registry *r,
 	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
 	if (d->retry_max_ms < d->retry_min_ms)
 		d->retry_max_ms = d->retry_min_ms;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if ((d->api = dockerapi_new(o->host, &d->stop, err)) == NULL)
+	if (worker_init(&d->w, err) == -1) {
+		free(d);
+		return NULL;
+	}
+	if ((d->api = dockerapi_new(o->host, worker_stop_flag(&d->w),
+	    err)) == NULL)
 		goto fail;
 	if ((d->notify_label = strdup(o->notify_label)) == NULL)
 		goto nomem;
@@ -759,19 +706,12 @@ docker_start(const struct docker_options *o, struct registry *r,
 		if (strv_push(&d->node_labels, &d->nnode_labels,
 		    o->node_labels[i]) == -1)
 			goto nomem;
-	if ((rc = pthread_create(&d->worker, NULL, worker_main, d)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the docker thread: %s",
-		    strerror(rc));
+	if (worker_start(&d->w, worker_main, d, "docker", err) == -1)
 		goto fail;
-	}
-	d->worker_running = 1;
-	if ((rc = pthread_create(&d->events, NULL, events_main, d)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the docker event "
-		    "thread: %s", strerror(rc));
+	if (worker_start(&d->w, events_main, d, "docker event", err) == -1) {
 		docker_stop(d);
 		return NULL;
 	}
-	d->events_running = 1;
 	log_info("docker source started", "host", log_redact(o->host, shown,
 	    sizeof(shown)), "notify_label", d->notify_label);
 	return d;
@@ -787,13 +727,6 @@ docker_stop(struct docker *d)
 {
 	if (d == NULL)
 		return;
-	pthread_mutex_lock(&d->lock);
-	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-	if (d->events_running)
-		pthread_join(d->events, NULL);
-	if (d->worker_running)
-		pthread_join(d->worker, NULL);
+	worker_stop(&d->w);
 	docker_free(d);
 }

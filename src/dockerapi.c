@@ -17,14 +17,13 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "bounds.h"
 #include "dockerapi.h"
 #include "httpbody.h"
 #include "log.h"
 
 #define DOCKER_CONNECT_MS	5000
 #define DOCKER_TOTAL_MS		60000
-#define DOCKER_BODY_MAX		(256L << 20)
-#define DOCKER_LINE_MAX		(1L << 20)	/* one event */
 
 struct dockerapi {
 	char		*base;		/* http://... */
@@ -142,16 +141,18 @@ dockerapi_shown(const struct dockerapi *api)
 	return api->shown;
 }
 
-/* A handle for GET base+path, aborted when the source stops. */
+/* A handle for GET base+path, aborted when the source stops; total_ms
+ * bounds the transfer (0: a stream, no bound). */
 static CURL *
-handle(struct dockerapi *api, const char *path)
+handle(struct dockerapi *api, const char *path, long total_ms)
 {
 	char *url;
 	CURL *c;
 
 	if (asprintf(&url, "%s%s", api->base, path) < 0)
 		return NULL;
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = httpbody_easy("http", DOCKER_CONNECT_MS, total_ms, api->stop,
+	    NULL)) == NULL) {
 		free(url);
 		return NULL;
 	}
@@ -159,13 +160,6 @@ handle(struct dockerapi *api, const char *path)
 	free(url);	/* libcurl keeps its own copy */
 	if (api->socket != NULL)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, api->socket);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)DOCKER_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, httpbody_abort);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, api->stop);
 	return c;
 }
 
@@ -211,22 +205,18 @@ int
 dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
     long *code)
 {
-	struct httpbody b = { NULL, 0, DOCKER_BODY_MAX, 0 };
+	struct httpbody b = { BUF_INIT, BOUND_DOCKER_ANSWER_MAX, 0 };
 	char err[ERR_MAX];
 	CURLcode cc;
 	CURL *c;
 
 	*json = NULL;
 	*code = 0;
-	if ((c = handle(api, path)) == NULL) {
+	if ((c = handle(api, path, DOCKER_TOTAL_MS)) == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DOCKER_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	cc = httpbody_perform(c, &b, code);
 	if (cc != CURLE_OK && b.too_big)
 		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
 		    path);
@@ -239,7 +229,8 @@ dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
 		note_reachable(api, 0, err);
 		goto fail;
 	}
-	*json = b.p != NULL ? cJSON_ParseWithLength(b.p, b.len) : NULL;
+	*json = b.body.p != NULL ? cJSON_ParseWithLength(b.body.p, b.body.len) :
+	    NULL;
 	if (*json == NULL || (*code != 200 && *code != 404) ||
 	    (*code == 404 && !cJSON_IsObject(*json))) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(*json,
@@ -253,12 +244,12 @@ dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
 		goto fail;
 	}
 	note_reachable(api, 1, NULL);
-	free(b.p);
+	buf_release(&b.body);
 	return 0;
 fail:
 	cJSON_Delete(*json);
 	*json = NULL;
-	free(b.p);
+	buf_release(&b.body);
 	return -1;
 }
 
@@ -339,9 +330,8 @@ struct stream {
 	dockerapi_line_fn	 on_line;
 	dockerapi_open_fn	 on_open;
 	void			*arg;
-	char			*line;
-	size_t			 len;
-	int			 skipping;	/* in a line over DOCKER_LINE_MAX */
+	struct buf		 line;
+	int			 skipping;	/* in a line over the bound */
 	int			 status;	/* HTTP status of the answer */
 	int			 connected;	/* a 200 came */
 };
@@ -351,7 +341,7 @@ on_stream(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct stream *s = arg;
 	size_t n = size * nmemb, start = 0, end;
-	char *nl, *eol;
+	char *eol;
 
 	if (s->status != 200)
 		return n;	/* an error body: the status says it all */
@@ -359,23 +349,18 @@ on_stream(char *data, size_t size, size_t nmemb, void *arg)
 		eol = memchr(data + start, '\n', n - start);
 		end = eol != NULL ? (size_t)(eol - data) : n;
 		/* data[start, end) is (the rest of) one line. */
-		if (s->skipping || s->len + (end - start) >
-		    (size_t)DOCKER_LINE_MAX) {
+		if (s->skipping || s->line.len + (end - start) >
+		    (size_t)BOUND_DOCKER_EVENT_MAX) {
 			s->skipping = 1;
-			s->len = 0;
-		} else if (end > start) {
-			if ((nl = realloc(s->line, s->len + (end - start) +
-			    1)) == NULL)
-				return 0;
-			memcpy(nl + s->len, data + start, end - start);
-			s->line = nl;
-			s->len += end - start;
+			buf_clear(&s->line);
+		} else if (buf_add(&s->line, data + start, end - start) == -1) {
+			return 0;
 		}
 		if (eol == NULL)
 			break;
-		if (!s->skipping && s->len > 0)
-			s->on_line(s->arg, s->line, s->len);
-		s->len = 0;
+		if (!s->skipping && s->line.len > 0)
+			s->on_line(s->arg, s->line.p, s->line.len);
+		buf_clear(&s->line);
 		s->skipping = 0;
 		start = end + 1;
 	}
@@ -418,7 +403,7 @@ dockerapi_events(struct dockerapi *api, const char *path,
 	s.on_line = on_line;
 	s.on_open = on_open;
 	s.arg = arg;
-	if ((c = handle(api, path)) == NULL) {
+	if ((c = handle(api, path, 0)) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
 		return 0;
 	}
@@ -435,6 +420,6 @@ dockerapi_events(struct dockerapi *api, const char *path,
 	else
 		snprintf(err, ERR_MAX, "GET /events: the stream ended");
 	curl_easy_cleanup(c);
-	free(s.line);
+	buf_release(&s.line);
 	return s.connected;
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "expo.h"
 #include "filecheck.h"
 #include "files.h"
 #include "log.h"
@@ -540,70 +541,50 @@ fail:
 	return NULL;
 }
 
-int
-files_metrics(struct files *f, struct metrics_buf *b)
+void
+files_metrics(struct files *f, struct buf *b)
 {
 	size_t count[F_NDIRS][3][2], i;
-	char label[PATH_MAX];
-	int d, o, v, rc = 0;
+	int d, o, v;
 
 	memset(count, 0, sizeof(count));
 	pthread_mutex_lock(&f->lock);
 	for (i = 0; i < f->n; i++)
 		count[f->v[i].dir][f->v[i].owner][f->v[i].valid ? 1 : 0]++;
-	rc |= metrics_append(b, "# HELP flowmon_files Files under targets/ "
-	    "and rules/, by owner and validity.\n"
-	    "# TYPE flowmon_files gauge\n");
+	expo_family(b, "flowmon_files", EXPO_GAUGE, "Files under targets/ "
+	    "and rules/, by owner and validity.");
 	for (d = 0; d < F_NDIRS; d++)
 		for (o = 0; o < 3; o++)
 			for (v = 1; v >= 0; v--)
-				rc |= metrics_append(b, "flowmon_files{dir=\"%s\","
-				    "owner=\"%s\",valid=\"%s\"} %zu\n",
-				    files_dir(d), files_owner_label[o],
-				    v ? "true" : "false", count[d][o][v]);
-	rc |= metrics_append(b, "# HELP flowmon_file_invalid A file under "
-	    "targets/ or rules/ that Prometheus would not read.\n"
-	    "# TYPE flowmon_file_invalid gauge\n");
-	for (i = 0; i < f->n; i++) {
-		if (f->v[i].valid)
-			continue;
-		metrics_label_escape(f->v[i].name, label, sizeof(label));
-		rc |= metrics_append(b, "flowmon_file_invalid{dir=\"%s\","
-		    "file=\"%s\",owner=\"%s\"} 1\n",
-		    files_dir(f->v[i].dir), label,
-		    files_owner_label[f->v[i].owner]);
-	}
-	rc |= metrics_append(b, "# HELP flowmon_file_edited_by_hand A file "
-	    "flowmon wrote that someone else changed since.\n"
-	    "# TYPE flowmon_file_edited_by_hand gauge\n");
-	for (i = 0; i < f->n; i++) {
-		if (f->v[i].owner != REGISTRY_OWNER_EDITED)
-			continue;
-		metrics_label_escape(f->v[i].name, label, sizeof(label));
-		rc |= metrics_append(b, "flowmon_file_edited_by_hand{dir=\"%s\","
-		    "file=\"%s\"} 1\n", files_dir(f->v[i].dir), label);
-	}
-	rc |= metrics_append(b, "# HELP flowmon_files_scans_total Scans of "
-	    "targets/ and rules/.\n# TYPE flowmon_files_scans_total counter\n"
-	    "flowmon_files_scans_total %" PRIu64 "\n"
-	    "# HELP flowmon_files_scan_errors_total Scans that could not read "
-	    "targets/ or rules/.\n"
-	    "# TYPE flowmon_files_scan_errors_total counter\n"
-	    "flowmon_files_scan_errors_total %" PRIu64 "\n"
-	    "# HELP flowmon_files_reload_triggers_total Reloads asked for "
-	    "because of rule files flowmon did not write.\n"
-	    "# TYPE flowmon_files_reload_triggers_total counter\n"
-	    "flowmon_files_reload_triggers_total %" PRIu64 "\n"
-	    "# HELP flowmon_files_last_scan_timestamp_seconds Time of the "
-	    "last scan.\n"
-	    "# TYPE flowmon_files_last_scan_timestamp_seconds gauge\n"
-	    "flowmon_files_last_scan_timestamp_seconds %lld\n"
-	    "# HELP flowmon_files_inotify 1 while inotify watches both "
-	    "directories (0: polling only).\n"
-	    "# TYPE flowmon_files_inotify gauge\n"
-	    "flowmon_files_inotify %d\n",
-	    f->scans, f->scan_errors, f->triggers, (long long)f->last_scan,
-	    watch_inotify_active(f->w));
+				expo_sample(b, "flowmon_files",
+				    (long long)count[d][o][v], "dir",
+				    files_dir(d), "owner",
+				    files_owner_label[o], "valid", v ? "true" :
+				    "false", NULL);
+	expo_family(b, "flowmon_file_invalid", EXPO_GAUGE, "A file under "
+	    "targets/ or rules/ that Prometheus would not read.");
+	for (i = 0; i < f->n; i++)
+		if (!f->v[i].valid)
+			expo_sample(b, "flowmon_file_invalid", 1, "dir",
+			    files_dir(f->v[i].dir), "file", f->v[i].name,
+			    "owner", files_owner_label[f->v[i].owner], NULL);
+	expo_family(b, "flowmon_file_edited_by_hand", EXPO_GAUGE, "A file "
+	    "flowmon wrote that someone else changed since.");
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].owner == REGISTRY_OWNER_EDITED)
+			expo_sample(b, "flowmon_file_edited_by_hand", 1, "dir",
+			    files_dir(f->v[i].dir), "file", f->v[i].name,
+			    NULL);
+	expo_counter(b, "flowmon_files_scans_total", "Scans of targets/ and "
+	    "rules/.", (long long)f->scans);
+	expo_counter(b, "flowmon_files_scan_errors_total", "Scans that could "
+	    "not read targets/ or rules/.", (long long)f->scan_errors);
+	expo_counter(b, "flowmon_files_reload_triggers_total", "Reloads asked "
+	    "for because of rule files flowmon did not write.",
+	    (long long)f->triggers);
+	expo_gauge(b, "flowmon_files_last_scan_timestamp_seconds", "Time of "
+	    "the last scan.", (long long)f->last_scan);
+	expo_gauge(b, "flowmon_files_inotify", "1 while inotify watches both "
+	    "directories (0: polling only).", watch_inotify_active(f->w));
 	pthread_mutex_unlock(&f->lock);
-	return rc ? -1 : 0;
 }

@@ -15,7 +15,7 @@
 /* The daemon's poll interval: inotify reports local edits at once. */
 #define FILES_POLL_MS	15000
 
-struct metrics_buf;
+struct buf;
 struct registry;
 struct reloader;
 struct store;
@@ -37,8 +37,8 @@ void	 files_stop(struct files *f);
  * size, modified (Unix time). The caller owns it; NULL on ENOMEM. */
 cJSON	*files_json(struct files *f);
 
-/* Appends flowmon_files{dir,owner,valid} and the per-file problems to b.
- * 0, or -1 on ENOMEM. */
-int	 files_metrics(struct files *f, struct metrics_buf *b);
+/* Appends flowmon_files{dir,owner,valid} and the per-file problems to b
+ * (expo.h; errors show in b->failed). */
+void	 files_metrics(struct files *f, struct buf *b);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "files.h"
+#include "expo.h"
 #include "http.h"
 #include "http_guard.h"
 #include "log.h"
@@ -420,72 +421,45 @@ out:
 static void
 do_metrics(struct http *h, struct reply *rp)
 {
-	struct metrics_buf b = { NULL, 0, 0 };
+	struct buf b = BUF_INIT;
+	struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
 	size_t services, removed, nodes;
-	int rc;
 
-	rc = metrics_render(&b);
+	metrics_render(&b);
 	registry_counts(h->reg, &services, &removed, &nodes);
-	rc |= metrics_append(&b, "# HELP flowmon_services Services flowmon "
-	    "manages, by state.\n# TYPE flowmon_services gauge\n"
-	    "flowmon_services{state=\"active\"} %zu\n"
-	    "flowmon_services{state=\"removed_persistent\"} %zu\n"
-	    "# HELP flowmon_nodes Nodes with stored labels.\n"
-	    "# TYPE flowmon_nodes gauge\nflowmon_nodes %zu\n"
-	    "# HELP flowmon_rules_rejected Services whose rule file "
-	    "Prometheus refused, kept in rejected/.\n"
-	    "# TYPE flowmon_rules_rejected gauge\n"
-	    "flowmon_rules_rejected %zu\n",
-	    services, removed, nodes, registry_rejected(h->reg));
+	expo_family(&b, "flowmon_services", EXPO_GAUGE, "Services flowmon "
+	    "manages, by state.");
+	expo_sample(&b, "flowmon_services", (long long)services, "state",
+	    "active", NULL);
+	expo_sample(&b, "flowmon_services", (long long)removed, "state",
+	    "removed_persistent", NULL);
+	expo_gauge(&b, "flowmon_nodes", "Nodes with stored labels.",
+	    (long long)nodes);
+	expo_gauge(&b, "flowmon_rules_rejected", "Services whose rule file "
+	    "Prometheus refused, kept in rejected/.",
+	    (long long)registry_rejected(h->reg));
 	if (h->rl) {
 		struct reloader_stats s;
 
 		reloader_stats(h->rl, &s);
-		rc |= metrics_append(&b, "# HELP flowmon_reloads_total "
-		    "Prometheus reload attempts, by outcome.\n"
-		    "# TYPE flowmon_reloads_total counter\n"
-		    "flowmon_reloads_total{outcome=\"success\"} %llu\n"
-		    "flowmon_reloads_total{outcome=\"failure\"} %llu\n"
-		    "# HELP flowmon_reload_triggers_total Rule changes that "
-		    "asked for a reload.\n"
-		    "# TYPE flowmon_reload_triggers_total counter\n"
-		    "flowmon_reload_triggers_total %llu\n"
-		    "# HELP flowmon_last_reload_successful 1 if the last "
-		    "reload attempt succeeded.\n"
-		    "# TYPE flowmon_last_reload_successful gauge\n"
-		    "flowmon_last_reload_successful %d\n"
-		    "# HELP flowmon_last_reload_timestamp_seconds Time of the "
-		    "last reload attempt.\n"
-		    "# TYPE flowmon_last_reload_timestamp_seconds gauge\n"
-		    "flowmon_last_reload_timestamp_seconds %lld\n"
-		    "# HELP flowmon_reload_pending 1 while a reload waits or "
-		    "is retried.\n# TYPE flowmon_reload_pending gauge\n"
-		    "flowmon_reload_pending %d\n",
-		    (unsigned long long)s.ok, (unsigned long long)s.failed,
-		    (unsigned long long)s.triggers, s.last_success,
-		    (long long)s.last_time, s.pending);
+		reloader_expo(&b, "flowmon_", &s);
+		expo_counter(&b, "flowmon_reload_triggers_total", "Rule "
+		    "changes that asked for a reload.", (long long)s.triggers);
 	}
-	{
-		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
-
-		if (fw != NULL)
-			rc |= files_metrics(fw, &b);
-	}
-	rc |= metrics_append(&b, "# HELP flowmon_build_info flowmon's "
-	    "version.\n# TYPE flowmon_build_info gauge\n"
-	    "flowmon_build_info{version=\"%s\"} 1\n"
-	    "# HELP flowmon_start_time_seconds Start time of the daemon.\n"
-	    "# TYPE flowmon_start_time_seconds gauge\n"
-	    "flowmon_start_time_seconds %lld\n", FLOWMON_VERSION,
-	    (long long)h->started);
-	if (rc) {
-		free(b.s);
+	if (fw != NULL)
+		files_metrics(fw, &b);
+	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
+	    "version.");
+	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
+	    NULL);
+	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
+	    "daemon.", (long long)h->started);
+	if ((rp->body = buf_detach(&b, NULL)) == NULL) {
 		reply_error(rp, 500, "out of memory", NULL);
 		return;
 	}
 	rp->code = 200;
-	rp->type = "text/plain; version=0.0.4; charset=utf-8";
-	rp->body = b.s;
+	rp->type = EXPO_CONTENT_TYPE;
 }
 
 static int

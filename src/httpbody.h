@@ -1,6 +1,7 @@
-/* httpbody.h: a libcurl answer collected in memory up to a bound: the one
- * write callback shared by flowmon's HTTP clients (the swarm-listener
- * reconcile, the Docker Engine API client). */
+/* httpbody.h: flowmon's HTTP clients on libcurl (the swarm-listener
+ * reconcile, the Docker Engine API client, the reload back end): the one
+ * handle constructor with what each of them sets, the one abort-on-stop
+ * check, and an answer collected in memory up to a bound. */
 #ifndef FLOWMON_HTTPBODY_H
 #define FLOWMON_HTTPBODY_H
 
@@ -8,19 +9,41 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
+
+/* A libcurl easy handle with: no signals, flowmon's user agent, only the
+ * protocols listed (e.g. "http,https"; NULL: libcurl's), connect_ms to
+ * connect and total_ms in all (0: no bound), libcurl's message of a
+ * failure into errbuf (CURL_ERROR_SIZE bytes, or NULL), and, when stop is
+ * not NULL, the transfer aborted as soon as *stop (read atomically) is
+ * set (worker_stop_flag()). The caller sets the URL and the callbacks,
+ * and frees it with curl_easy_cleanup(). NULL on ENOMEM. */
+CURL	*httpbody_easy(const char *protocols, long connect_ms, long total_ms,
+	    const int *stop, char *errbuf);
+
+/* The credentials c presents (auth_client_read()'s): basic auth with
+ * userpwd ("user:password"), else bearer (a token); both NULL: none. The
+ * strings must outlive c's transfers. */
+void	 httpbody_credentials(CURL *c, const char *userpwd,
+	    const char *bearer);
+
+/* An answer collected in memory. */
 struct httpbody {
-	char	*p;		/* malloc'd, NUL after len; NULL: nothing yet */
-	size_t	 len;
-	size_t	 max;		/* the bound, set by the caller */
-	int	 too_big;	/* the answer went past max: transfer cut */
+	struct buf	 body;		/* the answer; body.p NULL: nothing yet */
+	size_t		 max;		/* the bound, set by the caller */
+	int		 too_big;	/* the answer went past max: cut */
 };
 
 /* CURLOPT_WRITEFUNCTION with CURLOPT_WRITEDATA a struct httpbody: appends
  * the data, or cuts the transfer (returns 0) past b->max or on ENOMEM. */
 size_t	 httpbody_write(char *data, size_t size, size_t nmemb, void *arg);
+/* Performs c with its answer into b (bounded by b->max) and *status the
+ * HTTP status (0 without an answer). libcurl's code. */
+CURLcode httpbody_perform(CURL *c, struct httpbody *b, long *status);
 
 /* CURLOPT_XFERINFOFUNCTION with CURLOPT_XFERINFODATA an int that some
- * thread sets (atomically) to stop: a non-zero flag aborts the transfer. */
+ * thread sets (atomically) to stop: a non-zero flag aborts the transfer.
+ * httpbody_easy() sets it up. */
 int	 httpbody_abort(void *flag, curl_off_t dltotal, curl_off_t dlnow,
 	    curl_off_t ultotal, curl_off_t ulnow);
 

@@ -24,16 +24,17 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "bounds.h"
 #include "httpbody.h"
 #include "listener.h"
 #include "log.h"
 #include "registry.h"
 #include "request.h"
 #include "values.h"
+#include "worker.h"
 
 #define LISTENER_CONNECT_MS	2000
 #define LISTENER_TOTAL_MS	30000
-#define LISTENER_BODY_MAX	(64L << 20)
 
 struct listener {
 	struct registry		*r;
@@ -56,39 +57,9 @@ struct listener {
 	int			 have_gen0;
 	long			 retry_min_ms;
 	long			 retry_max_ms;
-	pthread_t		 thread;
-	int			 running;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* CLOCK_MONOTONIC */
-	int			 stop;		/* atomic */
+	struct worker		 w;
 	int			 done;		/* atomic */
 };
-
-static int
-strv_add(char ***v, size_t *n, const char *s, size_t len)
-{
-	char **nv;
-
-	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL)
-		return -1;
-	*v = nv;
-	if ((nv[*n] = strndup(s, len)) == NULL)
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	return n > 0 && bsearch(&s, v, n, sizeof(*v), str_cmp) != NULL;
-}
 
 /*
  * Pure parts.
@@ -399,7 +370,7 @@ listener_apply_node(struct registry *r, const struct kvlist *row,
 static int
 stopping(struct listener *l)
 {
-	return __atomic_load_n(&l->stop, __ATOMIC_RELAXED);
+	return worker_stopping(&l->w);
 }
 
 /* GETs raw. 0 with the body, or -1 with err (the URL redacted). */
@@ -409,30 +380,19 @@ fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX]
 	char url[ERR_MAX / 2];
 	CURL *c;
 	CURLcode cc;
-	long code = 0;
+	long code;
 
 	log_redact(raw, url, sizeof(url));
 	memset(b, 0, sizeof(*b));
-	b->max = LISTENER_BODY_MAX;
-	if ((c = curl_easy_init()) == NULL) {
+	b->max = BOUND_LISTENER_ANSWER_MAX;
+	if ((c = httpbody_easy("http,https", LISTENER_CONNECT_MS,
+	    LISTENER_TOTAL_MS, worker_stop_flag(&l->w), NULL)) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
 		    url);
 		return -1;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, raw);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)LISTENER_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)LISTENER_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, httpbody_abort);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &l->stop);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cc = httpbody_perform(c, b, &code);
 	curl_easy_cleanup(c);
 	if (cc != CURLE_OK) {
 		snprintf(err, ERR_MAX, "GET %s: %s", url, b->too_big ?
@@ -443,14 +403,13 @@ fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX]
 		snprintf(err, ERR_MAX, "GET %s answered %ld", url, code);
 		goto fail;
 	}
-	if (b->p == NULL && (b->p = strdup("")) == NULL) {
+	if (buf_add(&b->body, "", 0) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		goto fail;
 	}
 	return 0;
 fail:
-	free(b->p);
-	b->p = NULL;
+	buf_release(&b->body);
 	return -1;
 }
 
@@ -469,8 +428,8 @@ ask(struct listener *l, const char *raw, struct kvlist **rows, size_t *n)
 			    "url", url, "error", err);
 		return -1;
 	}
-	rc = listener_parse_rows(b.p, b.len, rows, n, err);
-	free(b.p);
+	rc = listener_parse_rows(b.body.p, b.body.len, rows, n, err);
+	buf_release(&b.body);
 	if (rc == -1)
 		log_warn("swarm-listener answer refused, will retry", "url",
 		    url, "error", err);
@@ -498,8 +457,7 @@ prune(struct listener *l)
 	char **names = NULL, num[32];
 	size_t n = 0, i, removed = 0;
 
-	if (l->nlisted > 1)
-		qsort(l->listed, l->nlisted, sizeof(*l->listed), str_cmp);
+	strv_sort(l->listed, l->nlisted);
 	if (registry_active_names(l->r, l->gen0, &names, &n) == -1) {
 		log_error("listener prune: out of memory");
 		return;
@@ -509,7 +467,7 @@ prune(struct listener *l)
 	 * before the manager, wrong network) than a swarm without services:
 	 * pruning would take all monitoring down. */
 	for (i = 0; l->nlisted == 0 && i < n; i++)
-		if (!strv_has(l->statics, l->nstatics, names[i]))
+		if (!strv_has_sorted(l->statics, l->nstatics, names[i]))
 			break;
 	if (l->nlisted == 0 && i < n) {
 		snprintf(num, sizeof(num), "%zu", n);
@@ -522,8 +480,8 @@ prune(struct listener *l)
 		struct registry_result res;
 		char err[ERR_MAX];
 
-		if (strv_has(l->listed, l->nlisted, names[i]) ||
-		    strv_has(l->statics, l->nstatics, names[i]))
+		if (strv_has_sorted(l->listed, l->nlisted, names[i]) ||
+		    strv_has_sorted(l->statics, l->nstatics, names[i]))
 			continue;
 		if (registry_remove(l->r, names[i], &res, err) == -1) {
 			log_error("listener prune: cannot remove service",
@@ -578,8 +536,7 @@ reconcile_round(struct listener *l)
 			    "serviceName");
 
 			if (name != NULL && *name != '\0' &&
-			    strv_add(&l->listed, &l->nlisted, name,
-			    strlen(name)) == -1)
+			    strv_push(&l->listed, &l->nlisted, name) == -1)
 				log_error("out of memory");
 			if (listener_apply_service(l->r, l->parse, l->ctx,
 			    &rows[j], "listener", log_redact(l->urls[i], shown,
@@ -611,25 +568,11 @@ listener_thread(void *arg)
 	long backoff = l->retry_min_ms;
 
 	for (;;) {
-		struct timespec until;
-
 		if (reconcile_round(l) == 0) {
 			__atomic_store_n(&l->done, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += backoff / 1000;
-		until.tv_nsec += (backoff % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&l->lock);
-		while (!stopping(l) && pthread_cond_timedwait(&l->cond,
-		    &l->lock, &until) != ETIMEDOUT)
-			;
-		pthread_mutex_unlock(&l->lock);
-		if (stopping(l))
+		if (worker_sleep(&l->w, backoff) == -1)
 			break;
 		backoff = backoff * 2 > l->retry_max_ms ? l->retry_max_ms :
 		    backoff * 2;
@@ -650,8 +593,7 @@ listener_free(struct listener *l)
 	strv_free(l->node_labels, l->nnode_labels);
 	strv_free(l->statics, l->nstatics);
 	strv_free(l->listed, l->nlisted);
-	pthread_cond_destroy(&l->cond);
-	pthread_mutex_destroy(&l->lock);
+	worker_release(&l->w);
 	free(l);
 }
 
@@ -659,7 +601,6 @@ struct listener *
 listener_start(const struct listener_options *o, struct registry *r,
     listener_parse_fn parse, void *ctx, char err[ERR_MAX])
 {
-	pthread_condattr_t ca;
 	struct listener *l;
 	struct kvlist *rows = NULL;
 	size_t nrows = 0, i;
@@ -675,15 +616,13 @@ listener_start(const struct listener_options *o, struct registry *r,
 	l->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
 	if (l->retry_max_ms < l->retry_min_ms)
 		l->retry_max_ms = l->retry_min_ms;
-	pthread_mutex_init(&l->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cond, &ca);
-	pthread_condattr_destroy(&ca);
-
+	if (worker_init(&l->w, err) == -1) {
+		free(l);
+		return NULL;
+	}
 	for (i = 0; i < o->nnode_labels; i++)
-		if (strv_add(&l->node_labels, &l->nnode_labels,
-		    o->node_labels[i], strlen(o->node_labels[i])) == -1)
+		if (strv_push(&l->node_labels, &l->nnode_labels,
+		    o->node_labels[i]) == -1)
 			goto nomem;
 	if (o->addresses != NULL) {
 		const char *p = o->addresses;
@@ -699,7 +638,7 @@ listener_start(const struct listener_options *o, struct registry *r,
 			free(item);
 			if (url == NULL)
 				goto fail;
-			rc = strv_add(&l->urls, &l->nurls, url, strlen(url));
+			rc = strv_push(&l->urls, &l->nurls, url);
 			free(url);
 			if (rc == -1)
 				goto nomem;
@@ -727,8 +666,7 @@ listener_start(const struct listener_options *o, struct registry *r,
 	for (i = 0; i < nrows; i++) {
 		const char *name = kvlist_get(&rows[i], "serviceName");
 
-		if (strv_add(&l->statics, &l->nstatics, name,
-		    strlen(name)) == -1)
+		if (strv_push(&l->statics, &l->nstatics, name) == -1)
 			goto nomem;
 		listener_apply_service(r, parse, ctx, &rows[i], "listener",
 		    "environment");
@@ -741,12 +679,8 @@ listener_start(const struct listener_options *o, struct registry *r,
 		l->done = 1;
 		return l;
 	}
-	if ((rc = pthread_create(&l->thread, NULL, listener_thread, l)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the listener thread: %s",
-		    strerror(rc));
+	if (worker_start(&l->w, listener_thread, l, "listener", err) == -1)
 		goto fail;
-	}
-	l->running = 1;
 	return l;
 nomem:
 	snprintf(err, ERR_MAX, "out of memory");
@@ -768,12 +702,6 @@ listener_stop(struct listener *l)
 {
 	if (l == NULL)
 		return;
-	if (l->running) {
-		pthread_mutex_lock(&l->lock);
-		__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
-		pthread_cond_signal(&l->cond);
-		pthread_mutex_unlock(&l->lock);
-		pthread_join(l->thread, NULL);
-	}
+	worker_stop(&l->w);
 	listener_free(l);
 }

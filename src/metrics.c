@@ -1,11 +1,8 @@
 /* metrics.c: request, file and error counters and their text exposition. */
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "expo.h"
 #include "metrics.h"
-#include "values.h"
 
 /* Status codes are folded into a few buckets so the table stays fixed. */
 static const int metrics_codes[] = { 200, 400, 401, 404, 405, 409, 413, 429,
@@ -90,86 +87,52 @@ metrics_file_edited(enum metrics_file kind)
 	__atomic_add_fetch(&m_edited[kind], 1, __ATOMIC_RELAXED);
 }
 
-int
-metrics_append(struct metrics_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL,
-		    b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -1;
-		if (b->s && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		{
-			size_t cap = b->cap ? b->cap * 2 : 4096;
-			char *s;
-
-			while (cap < b->len + (size_t)n + 1)
-				cap *= 2;
-			if ((s = realloc(b->s, cap)) == NULL)
-				return -1;
-			b->s = s;
-			b->cap = cap;
-		}
-	}
-}
-
 /* One counter family with a series per file kind. */
-static int
-file_family(struct metrics_buf *b, const char *name, const char *help,
+static void
+file_family(struct buf *b, const char *name, const char *help,
     uint64_t counters[M_FILE_COUNT])
 {
-	int rc, i;
+	int i;
 
-	rc = metrics_append(b, "# HELP %s %s\n# TYPE %s counter\n", name, help,
-	    name);
+	expo_family(b, name, EXPO_COUNTER, help);
 	for (i = 0; i < M_FILE_COUNT; i++)
-		rc |= metrics_append(b, "%s{kind=\"%s\"} %llu\n", name,
-		    m_file_names[i], (unsigned long long)
-		    __atomic_load_n(&counters[i], __ATOMIC_RELAXED));
-	return rc;
+		expo_sample(b, name, (long long)__atomic_load_n(&counters[i],
+		    __ATOMIC_RELAXED), "kind", m_file_names[i], NULL);
 }
 
 /* One counter family over targets/ and rules/, labelled dir as
  * flowmon_files is. */
-static int
-dir_family(struct metrics_buf *b, const char *name, const char *help,
+static void
+dir_family(struct buf *b, const char *name, const char *help,
     uint64_t counters[M_FILE_COUNT])
 {
 	static const enum metrics_file dirs[] = { M_FILE_TARGETS,
 	    M_FILE_RULES };
 	size_t i;
-	int rc;
 
-	rc = metrics_append(b, "# HELP %s %s\n# TYPE %s counter\n", name, help,
-	    name);
+	expo_family(b, name, EXPO_COUNTER, help);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		rc |= metrics_append(b, "%s{dir=\"%s\"} %llu\n", name,
-		    m_file_names[dirs[i]], (unsigned long long)
-		    __atomic_load_n(&counters[dirs[i]], __ATOMIC_RELAXED));
-	return rc;
+		expo_sample(b, name, (long long)__atomic_load_n(
+		    &counters[dirs[i]], __ATOMIC_RELAXED), "dir",
+		    m_file_names[dirs[i]], NULL);
+}
+
+static long long
+counter(uint64_t *c)
+{
+	return (long long)__atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
 int
-metrics_render(struct metrics_buf *b)
+metrics_render(struct buf *b)
 {
 	size_t e, i;
-	int rc = 0;
 
-	rc |= metrics_append(b, "# HELP flowmon_http_requests_total HTTP "
-	    "requests answered, by endpoint and status code.\n"
-	    "# TYPE flowmon_http_requests_total counter\n");
+	expo_family(b, "flowmon_http_requests_total", EXPO_COUNTER, "HTTP "
+	    "requests answered, by endpoint and status code.");
 	for (e = 0; e < M_EP_COUNT; e++) {
 		for (i = 0; i <= M_NCODES; i++) {
-			uint64_t v = __atomic_load_n(&m_requests[e][i],
-			    __ATOMIC_RELAXED);
+			long long v = counter(&m_requests[e][i]);
 			char code[8];
 
 			if (v == 0)
@@ -179,73 +142,28 @@ metrics_render(struct metrics_buf *b)
 				    metrics_codes[i]);
 			else
 				snprintf(code, sizeof(code), "other");
-			rc |= metrics_append(b, "flowmon_http_requests_total{"
-			    "endpoint=\"%s\",code=\"%s\"} %llu\n", m_ep_names[e],
-			    code, (unsigned long long)v);
+			expo_sample(b, "flowmon_http_requests_total", v,
+			    "endpoint", m_ep_names[e], "code", code, NULL);
 		}
 	}
-	rc |= file_family(b, "flowmon_files_written_total",
+	file_family(b, "flowmon_files_written_total",
 	    "Files durably written (fsync'd and renamed), by kind.", m_written);
-	rc |= file_family(b, "flowmon_files_removed_total",
+	file_family(b, "flowmon_files_removed_total",
 	    "Files removed, by kind.", m_removed);
-	rc |= file_family(b, "flowmon_write_errors_total",
+	file_family(b, "flowmon_write_errors_total",
 	    "Failed writes or removes in the data dir, by kind.", m_errors);
-	rc |= dir_family(b, "flowmon_files_healed_total",
+	dir_family(b, "flowmon_files_healed_total",
 	    "Files of flowmon's found missing and written again from their "
 	    "records, by directory.", m_healed);
-	rc |= dir_family(b, "flowmon_files_edited_total",
+	dir_family(b, "flowmon_files_edited_total",
 	    "Files of flowmon's found edited by hand (replaced at the next "
 	    "reconfigure of their service), by directory.", m_edited);
-	rc |= metrics_append(b, "# HELP flowmon_promtool_runs_total promtool "
-	    "processes started for rule checks.\n"
-	    "# TYPE flowmon_promtool_runs_total counter\n"
-	    "flowmon_promtool_runs_total %llu\n"
-	    "# HELP flowmon_promtool_files_total Rule files checked by "
-	    "promtool (many per process).\n"
-	    "# TYPE flowmon_promtool_files_total counter\n"
-	    "flowmon_promtool_files_total %llu\n"
-	    "# HELP flowmon_promtool_batches_total Batches of rule files "
-	    "waiting at the same moment, each checked in one go.\n"
-	    "# TYPE flowmon_promtool_batches_total counter\n"
-	    "flowmon_promtool_batches_total %llu\n",
-	    (unsigned long long)__atomic_load_n(&m_promtool_runs,
-	    __ATOMIC_RELAXED), (unsigned long long)__atomic_load_n(
-	    &m_promtool_files, __ATOMIC_RELAXED), (unsigned long long)
-	    __atomic_load_n(&m_promtool_batches, __ATOMIC_RELAXED));
-	return rc ? -1 : 0;
-}
-
-char *
-metrics_label_escape(const char *s, char *out, size_t outsz)
-{
-	char *fixed = values_utf8_repair(s);
-	const char *p = fixed != NULL ? fixed : "";
-	size_t o = 0, n;
-
-	if (outsz == 0) {
-		free(fixed);
-		return out;
-	}
-	for (; *p != '\0'; p += n) {
-		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" :
-		    *p == '\n' ? "\\n" : NULL;
-
-		/* One character (or its escape) whole, or nothing. */
-		for (n = 1; (p[n] & 0xc0) == 0x80; n++)
-			;
-		if (esc != NULL) {
-			if (o + 2 >= outsz)
-				break;
-			memcpy(out + o, esc, 2);
-			o += 2;
-		} else {
-			if (o + n >= outsz)
-				break;
-			memcpy(out + o, p, n);
-			o += n;
-		}
-	}
-	out[o] = '\0';
-	free(fixed);
-	return out;
+	expo_counter(b, "flowmon_promtool_runs_total", "promtool processes "
+	    "started for rule checks.", counter(&m_promtool_runs));
+	expo_counter(b, "flowmon_promtool_files_total", "Rule files checked "
+	    "by promtool (many per process).", counter(&m_promtool_files));
+	expo_counter(b, "flowmon_promtool_batches_total", "Batches of rule "
+	    "files waiting at the same moment, each checked in one go.",
+	    counter(&m_promtool_batches));
+	return b->failed ? -1 : 0;
 }

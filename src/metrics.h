@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 enum metrics_endpoint {
 	M_EP_RECONFIGURE,
 	M_EP_REMOVE,
@@ -47,22 +49,9 @@ void	 metrics_promtool_batch(size_t n);
 /* Name of an endpoint as used in the `endpoint` label. */
 const char *metrics_endpoint_name(enum metrics_endpoint ep);
 
-/* Appends the counters above to a growing text buffer. Gauges that belong
- * to other modules (services, reloads) are appended by the caller with
- * metrics_append(). Returns 0 or -1 on allocation failure. */
-struct metrics_buf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-int	 metrics_append(struct metrics_buf *b, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-int	 metrics_render(struct metrics_buf *b);
-
-/* s as a label value of the text exposition format into out: backslash,
- * double quote and line feed escaped, every byte that is not well-formed
- * UTF-8 shown as U+FFFD (Prometheus refuses the whole scrape otherwise),
- * cut at a character boundary to fit outsz. Returns out. */
-char	*metrics_label_escape(const char *s, char *out, size_t outsz);
+/* Appends the counters above to b in the text exposition format (expo.h).
+ * Gauges that belong to other modules (services, reloads, files) are
+ * appended by the caller. 0, or -1 on allocation failure. */
+int	 metrics_render(struct buf *b);
 
 #endif

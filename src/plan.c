@@ -21,6 +21,8 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "bounds.h"
+#include "buf.h"
 #include "compose.h"
 #include "config.h"
 #include "dockermap.h"
@@ -32,9 +34,9 @@
 #include "request.h"
 #include "shortcuts.h"
 #include "store.h"
+#include "strv.h"
 #include "udiff.h"
 
-#define PLAN_FILE_MAX	(16 << 20)	/* one stack file */
 #define PLAN_CONTEXT	3		/* lines around a change */
 
 enum plan_status {
@@ -66,8 +68,7 @@ struct item {
 	size_t		 nwarnings;
 	char		**reasons;
 	size_t		 nreasons;
-	char		*diff;
-	size_t		 dlen;
+	struct buf	 diff;		/* unified diffs, rules then targets */
 };
 
 struct plan {
@@ -136,7 +137,7 @@ item_release(struct item *it)
 	free(it->settings);
 	strv_free(it->warnings, it->nwarnings);
 	strv_free(it->reasons, it->nreasons);
-	free(it->diff);
+	buf_release(&it->diff);
 }
 
 /*
@@ -159,7 +160,7 @@ read_files(struct plan *p)
 	for (i = 0; i < p->cfg->nargs; i++) {
 		const char *file = p->cfg->args[i];
 
-		if (store_read_file(file, PLAN_FILE_MAX, &buf, &len,
+		if (store_read_file(file, BOUND_STACK_FILE_MAX, &buf, &len,
 		    err) == -1) {
 			fprintf(stderr, "flowmon plan: %s\n", err);
 			return -1;
@@ -501,8 +502,9 @@ diff_one(struct item *it, int rules, const char *a, size_t alen,
 	char an[SERVICE_NAME_MAX + 64], bn[SERVICE_NAME_MAX + 64];
 	const char *kind = rules ? "rules" : "targets";
 	const char *ext = rules ? "yml" : "settings";
-	char *d, *nd;
+	char *d;
 	size_t dlen;
+	int rc;
 
 	if (a != NULL)
 		snprintf(an, sizeof(an), "live/%s/%s.%s", kind, it->name, ext);
@@ -517,15 +519,9 @@ diff_one(struct item *it, int rules, const char *a, size_t alen,
 		return -1;
 	if (d == NULL)
 		return 0;
-	if ((nd = realloc(it->diff, it->dlen + dlen + 1)) == NULL) {
-		free(d);
-		return -1;
-	}
-	memcpy(nd + it->dlen, d, dlen + 1);
-	it->diff = nd;
-	it->dlen += dlen;
+	rc = buf_add(&it->diff, d, dlen);
 	free(d);
-	return 0;
+	return rc;
 }
 
 /* An announced service against what runs under its name. */
@@ -660,8 +656,8 @@ print_text(const struct plan *p, FILE *out)
 		for (k = 0; k < it->nwarnings; k++)
 			fprintf(out, "%s: warning: %s\n", it->name,
 			    it->warnings[k]);
-		if (it->diff != NULL)
-			fwrite(it->diff, 1, it->dlen, out);
+		if (it->diff.p != NULL)
+			fwrite(it->diff.p, 1, it->diff.len, out);
 	}
 }
 
@@ -703,8 +699,8 @@ print_json(const struct plan *p, FILE *out)
 		    strings_json(it->warnings, it->nwarnings)) ||
 		    !cJSON_AddItemToObject(s, "reasons",
 		    strings_json(it->reasons, it->nreasons)) ||
-		    cJSON_AddStringToObject(s, "diff", it->diff ? it->diff :
-		    "") == NULL)
+		    cJSON_AddStringToObject(s, "diff", it->diff.p ?
+		    it->diff.p : "") == NULL)
 			goto out;
 	}
 	if ((text = cJSON_Print(o)) == NULL)

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "auth.h"
+#include "bounds.h"
 #include "httpbody.h"
 #include "log.h"
 #include "plan.h"
@@ -22,8 +23,6 @@
 #include "request.h"
 #include "store.h"
 
-#define PLAN_RECORD_MAX		(64 << 20)	/* a record or rule file */
-#define PLAN_ANSWER_MAX		(256L << 20)	/* GET /services */
 #define PLAN_CONNECT_MS		10000
 #define PLAN_TOTAL_MS		120000
 #define PLAN_API_SERVICES	"/v1/docker-flow-monitor/services"
@@ -123,7 +122,7 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
 	size_t len;
 	int removed, rc = -1;
 
-	if (store_read(st, STORE_STATE, base, PLAN_RECORD_MAX, &buf, &len,
+	if (store_read(st, STORE_STATE, base, BOUND_RECORD_MAX, &buf, &len,
 	    err) == -1) {
 		rc = errno == ENOENT ? 0 : -1;	/* removed meanwhile */
 		goto out;
@@ -149,10 +148,10 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
 	}
 	if (live_settings(l, &params, rctx) == -1)
 		goto nomem;
-	if (store_read(st, STORE_RULES, name, PLAN_RECORD_MAX, &l->rules,
+	if (store_read(st, STORE_RULES, name, BOUND_FILE_MAX, &l->rules,
 	    &l->rlen, err) == -1 && errno != ENOENT)
 		goto out;
-	if (store_read(st, STORE_REJECTED, name, PLAN_RECORD_MAX,
+	if (store_read(st, STORE_REJECTED, name, BOUND_FILE_MAX,
 	    &l->rejected, &l->jlen, err) == -1 && errno != ENOENT)
 		goto out;
 	rc = 0;
@@ -271,33 +270,20 @@ api_get(const char *url, const char *auth_file, struct httpbody *b,
 	if (auth_file != NULL && auth_client_read(auth_file,
 	    "--reload-auth-file", &userpwd, &bearer, err) == -1)
 		return -1;
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = httpbody_easy("http,https", PLAN_CONNECT_MS, PLAN_TOTAL_MS,
+	    NULL, cerr)) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
 		    shown);
 		goto out;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)PLAN_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)PLAN_TOTAL_MS);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-	if (userpwd != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
-	} else if (bearer != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, bearer);
-	}
-	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+	httpbody_credentials(c, userpwd, bearer);
+	if ((cc = httpbody_perform(c, b, &status)) != CURLE_OK) {
 		snprintf(err, ERR_MAX, "GET %s: %s", shown, b->too_big ?
 		    "the answer is too large" : cerr[0] ? cerr :
 		    curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		snprintf(err, ERR_MAX, "GET %s: HTTP %ld%s", shown, status,
 		    status == 401 ? " (credentials: --reload-auth-file, or "
@@ -427,7 +413,7 @@ plan_live_api(const char *url, const char *auth_file,
     const struct request_ctx *rctx, plan_want_fn want, void *ctx,
     struct plan_lives *out, char err[ERR_MAX])
 {
-	struct httpbody b = { NULL, 0, PLAN_ANSWER_MAX, 0 };
+	struct httpbody b = { BUF_INIT, BOUND_API_ANSWER_MAX, 0 };
 	char *full = NULL, shown[ERR_MAX / 2];
 	const cJSON *o;
 	cJSON *arr = NULL;
@@ -438,7 +424,8 @@ plan_live_api(const char *url, const char *auth_file,
 	if ((full = api_url(url, err)) == NULL ||
 	    api_get(full, auth_file, &b, err) == -1)
 		goto out;
-	arr = cJSON_ParseWithLength(b.p != NULL ? b.p : "", b.len);
+	arr = cJSON_ParseWithLength(b.body.p != NULL ? b.body.p : "",
+	    b.body.len);
 	if (!cJSON_IsArray(arr)) {
 		snprintf(err, ERR_MAX, "GET %s: the answer is not the JSON "
 		    "array of services", log_redact(full, shown,
@@ -463,7 +450,7 @@ out:
 	if (rc == -1)
 		plan_lives_release(out);
 	cJSON_Delete(arr);
-	free(b.p);
+	buf_release(&b.body);
 	curl_free(full);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "promconfig.h"
 #include "promconfig_impl.h"
+#include "strv.h"
 #include "values.h"
 
 #define PC_INDEX_MAX	10000		/* largest _<n> of a variable */
@@ -671,12 +672,6 @@ out:
 	return ret;
 }
 
-static int
-pc_env_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct promconfig *
 promconfig_from_env(char *const *envp, char err[ERR_MAX])
 {
@@ -692,7 +687,7 @@ promconfig_from_env(char *const *envp, char err[ERR_MAX])
 	 * does not depend on the order of the environment. */
 	sorted = pc_xalloc((n + 1) * sizeof(*sorted));
 	memcpy(sorted, envp, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), pc_env_cmp);
+	strv_sort(sorted, n);
 	for (i = 0; i < n; i++) {
 		const char *eq = strchr(sorted[i], '=');
 

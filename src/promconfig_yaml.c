@@ -7,6 +7,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "log.h"
 #include "promconfig.h"
 #include "promconfig_impl.h"
@@ -217,32 +218,6 @@ out:
  * Emission.
  */
 
-struct pc_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static int
-pc_write_cb(void *data, unsigned char *bytes, size_t size)
-{
-	struct pc_buf *b = data;
-
-	if (b->len + size + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-
-		while (cap < b->len + size + 1)
-			cap *= 2;
-		if ((b->p = realloc(b->p, cap)) == NULL)
-			abort();
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, bytes, size);
-	b->len += size;
-	b->p[b->len] = '\0';
-	return 1;
-}
-
 static int
 pc_emit_scalar(yaml_emitter_t *em, const char *s, int plain)
 {
@@ -438,7 +413,7 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 	    "# ALERTING__*, SCRAPE_CONFIGS_*, REMOTE_WRITE_*, REMOTE_READ_*,\n"
 	    "# ARG_ALERTMANAGER_URL) and the scrape_* files of CONFIGS_DIR.\n"
 	    "# Edits are lost at the next start: change the environment.\n";
-	struct pc_buf buf = { NULL, 0, 0 };
+	struct buf buf = BUF_INIT;
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	char job[64], *dir, *targets = NULL, *rules = NULL;
@@ -462,21 +437,18 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 		    data_dir);
 		goto out;
 	}
-	pc_write_cb(&buf, (unsigned char *)header, sizeof(header) - 1);
+	buf_add(&buf, header, sizeof(header) - 1);
 	if (pc->shards > 1) {
-		char note[256];
-		int n = snprintf(note, sizeof(note), "# Shard %ld of %ld: job %s "
-		    "scrapes only the targets whose address\n# hashes to %ld; "
-		    "rules see this shard's series alone.\n", pc->shard,
-		    pc->shards, job, pc->shard);
-
-		pc_write_cb(&buf, (unsigned char *)note, (size_t)n);
+		buf_printf(&buf, "# Shard %ld of %ld: job %s scrapes only the "
+		    "targets whose address\n# hashes to %ld; rules see this "
+		    "shard's series alone.\n", pc->shard, pc->shards, job,
+		    pc->shard);
 	}
 
 	if (!yaml_emitter_initialize(&em))
 		abort();
 	em_init = 1;
-	yaml_emitter_set_output(&em, pc_write_cb, &buf);
+	yaml_emitter_set_output(&em, buf_yaml_write, &buf);
 	yaml_emitter_set_unicode(&em, 1);
 	yaml_emitter_set_width(&em, -1);
 	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
@@ -529,9 +501,8 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 	    !yaml_stream_end_event_initialize(&ev) ||
 	    !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
 		goto emitfail;
-	*out = buf.p;
-	*outlen = buf.len;
-	buf.p = NULL;
+	if ((*out = buf_detach(&buf, outlen)) == NULL)
+		abort();	/* start-up only, like every allocation here */
 	ret = 0;
 	goto out;
 emitfail:
@@ -540,7 +511,7 @@ emitfail:
 out:
 	if (em_init)
 		yaml_emitter_delete(&em);
-	free(buf.p);
+	buf_release(&buf);
 	free(dir);
 	free(targets);
 	free(rules);

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "metrics.h"
 #include "promtool.h"
 
@@ -94,15 +95,6 @@ struct promtool {
 	int		 nprocs;	/* processes alive or being started */
 	int		 busy;		/* runs being fed */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Moves fd to low or above, out of the range the child's fds are mapped
  * to, so no dup2 of the spawn overwrites a source still to be mapped. */
@@ -391,7 +383,7 @@ feed(struct run *run, struct promtool_file **files, int n)
 	struct pollfd pfd[3];
 	char *eb;
 	size_t elen = 0, off = 0;
-	int64_t deadline = now_ms() + PROMTOOL_TIMEOUT_MS;
+	int64_t deadline = clock_ms() + PROMTOOL_TIMEOUT_MS;
 	int first = run->fed, last = run->fed + n, i, rc;
 	int out_eof = 0, err_eof = 0, status;
 	const char *why = NULL;
@@ -409,7 +401,7 @@ feed(struct run *run, struct promtool_file **files, int n)
 		/* A path argument needs no feeding: promtool reads it. */
 		while (run->fed < last && run->in[run->fed] == -1)
 			run->fed++;
-		if ((left = (int)(deadline - now_ms())) <= 0) {
+		if ((left = (int)(deadline - clock_ms())) <= 0) {
 			why = "promtool did not answer within 20 s";
 			run->dead = 1;
 			break;

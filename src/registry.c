@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "metrics.h"
 #include "promtool.h"
@@ -735,7 +736,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 	pthread_rwlock_unlock(&r->maplock);
 	if (taken)
 		return 1;
-	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
+	if (store_read(r->st, STORE_STATE, name, BOUND_RECORD_MAX, &buf, &len,
 	    why) == -1) {
 		if (errno == ENOENT && !invalid)
 			return 0;

@@ -168,7 +168,7 @@ registry_set_addrs(struct registry *r, const char *name, uint64_t epoch,
 	pthread_mutex_lock(&e->lock);
 	if (e->dns_epoch == 0 || e->dns_epoch != epoch)
 		goto out;	/* it moved on meanwhile: nothing to do */
-	if (reg_addrs_sorted(addrs, naddrs, &v, &nv) == -1) {
+	if (strv_sorted_set(addrs, naddrs, &v, &nv) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		rc = reg_fail(res, FM_FATAL, ENOMEM);
 		goto out;

@@ -123,9 +123,6 @@ int	 reg_sync(struct registry *r, struct entry *e, const char *rules,
 int	 reg_sentinel(struct registry *r);
 /* Books a failure of kind in res with errno errnum; returns -1. */
 int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
-/* A sorted, duplicate-free copy of addrs. 0, or -1 on ENOMEM. */
-int	 reg_addrs_sorted(char *const *addrs, size_t n, char ***out,
-	    size_t *nout);
 /* The labels of node id (node lock held for reading), or NULL; ctx is the
  * registry (a render_node_labels_fn). */
 const struct kvlist *reg_node_labels(void *ctx, const char *id);

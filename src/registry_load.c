@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
@@ -36,7 +37,7 @@ load_node(const char *name, void *arg)
 	size_t len;
 	int rc = 0;
 
-	if (store_read(lc->r->st, STORE_NODES, name, 1 << 20, &buf, &len,
+	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX, &buf, &len,
 	    err) == -1 || record_node_decode(buf, len, &id, &labels,
 	    err) == -1 || strcmp(id, name) != 0)
 		log_warn("cannot load node record", "node", name, "error",
@@ -59,7 +60,7 @@ probe_output(struct registry *r, enum store_kind kind, const char *name,
 	size_t len;
 
 	*has = 0;
-	if (store_read(r->st, kind, name, 64 << 20, &buf, &len, err) == 0) {
+	if (store_read(r->st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
 		*has = 1;
 		*h = reg_hash(buf, len);
 		free(buf);
@@ -86,43 +87,6 @@ probe_loaded(struct registry *r, struct entry *e, const char *name)
 	    sizeof(note)) == 0 && strcmp(note, want) == 0;
 }
 
-static int
-addr_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A sorted, duplicate-free copy of addrs into *out. 0, or -1 on ENOMEM. */
-int
-reg_addrs_sorted(char *const *addrs, size_t n, char ***out, size_t *nout)
-{
-	char **v;
-	size_t i, j;
-
-	*out = NULL;
-	*nout = 0;
-	if (n == 0)
-		return 0;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((v[i] = strdup(addrs[i])) == NULL) {
-			strv_free(v, i);
-			return -1;
-		}
-	}
-	qsort(v, n, sizeof(*v), addr_cmp);
-	for (i = j = 0; i < n; i++) {
-		if (j > 0 && strcmp(v[j - 1], v[i]) == 0)
-			free(v[i]);
-		else
-			v[j++] = v[i];
-	}
-	*out = v;
-	*nout = j;
-	return 0;
-}
-
 /* At start, a task DNS service's last address set is the one in its target
  * file (flowmon wrote it): take it as the set to keep, so a restart neither
  * rewrites the file nor drops targets while the name does not resolve. */
@@ -134,7 +98,7 @@ seed_addrs(struct registry *r, struct entry *e)
 	size_t len, n = 0;
 
 	if (!e->has_targets || store_read(r->st, STORE_TARGETS, e->name,
-	    64 << 20, &buf, &len, err) == -1)
+	    BOUND_FILE_MAX, &buf, &len, err) == -1)
 		return;
 	if ((root = cJSON_Parse(buf)) == NULL || !cJSON_IsArray(root))
 		goto out;
@@ -164,7 +128,7 @@ seed_addrs(struct registry *r, struct entry *e)
 	strv_free(e->addrs, e->naddrs);
 	e->addrs = NULL;
 	e->naddrs = 0;
-	if (reg_addrs_sorted(v, n, &e->addrs, &e->naddrs) == -1)
+	if (strv_sorted_set(v, n, &e->addrs, &e->naddrs) == -1)
 		e->naddrs = 0;
 out:
 	strv_free(v, n);
@@ -189,7 +153,7 @@ load_service(const char *name, void *arg)
 	memset(&res, 0, sizeof(res));
 	/* The record first: name is a file's base name, which for a very
 	 * long service name is a shortened form; the record has the name. */
-	if (store_read(r->st, STORE_STATE, name, 16 << 20, &buf, &len,
+	if (store_read(r->st, STORE_STATE, name, BOUND_RECORD_MAX, &buf, &len,
 	    err) == -1 || record_decode(buf, len, &params, &removed,
 	    err) == -1)
 		;

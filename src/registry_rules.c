@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "registry_impl.h"
 #include "reloader.h"
@@ -155,7 +156,7 @@ registry_rules_read(struct registry *r, const char *name, int rejected,
     char **buf, size_t *len, char err[ERR_MAX])
 {
 	return store_read(r->st, rejected ? STORE_REJECTED : STORE_RULES, name,
-	    64 << 20, buf, len, err);
+	    BOUND_FILE_MAX, buf, len, err);
 }
 
 /* Sets e's rule file aside (lock held): rules/ gets the accepted one back,
@@ -169,7 +170,7 @@ park(struct registry *r, struct entry *e)
 
 	if (!e->has_rules || e->parked != NULL || e->rejected != NULL)
 		return;
-	if (store_read(r->st, STORE_RULES, e->name, 64 << 20, &buf, &len,
+	if (store_read(r->st, STORE_RULES, e->name, BOUND_FILE_MAX, &buf, &len,
 	    err) == -1) {
 		log_error("cannot set a rule file aside", "service", e->name,
 		    "error", err);
@@ -283,7 +284,7 @@ registry_rules_readmit(struct registry *r, const char *name)
 	pthread_mutex_lock(&e->lock);
 	if (e->rejected == NULL || !e->has_rejected)
 		goto out;
-	if (store_read(r->st, STORE_REJECTED, name, 64 << 20, &buf, &len,
+	if (store_read(r->st, STORE_REJECTED, name, BOUND_FILE_MAX, &buf, &len,
 	    err) == 0 && reg_hash(buf, len) != e->h_rejected)
 		snprintf(err, ERR_MAX, "rejected/ changed meanwhile");
 	if (buf == NULL || reg_hash(buf, len) != e->h_rejected ||

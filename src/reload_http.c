@@ -12,8 +12,11 @@
 #include <time.h>
 
 #include "auth.h"
+#include "clock.h"
+#include "httpbody.h"
 #include "log.h"
 #include "reloader.h"
+#include "worker.h"
 
 #define RELOAD_HTTP_CONNECT_MS	2000
 /* Prometheus answers /-/reload only once the new rules are loaded, which
@@ -41,7 +44,9 @@ struct reload_http {
 	char	**metrics;
 	enum reload_http_kind *kinds;
 	long	 *took;		/* ms the last verified reload took, 0: none */
-	int	  cancelled;	/* atomic: stop waiting, flowmon stops */
+	/* No thread of its own: cancelled (flowmon stops) ends its waits
+	 * and transfers. */
+	struct worker w;
 };
 
 /* The head of an answer's body, enough to say why a reload was refused. */
@@ -54,8 +59,6 @@ struct reload_http_body {
 static int	 reload_http_metrics_url(const char *url, char **out);
 static enum fm_err reload_http_one(struct reload_http *h, size_t i,
 		    char err[ERR_MAX]);
-static int	 reload_http_abort(void *arg, curl_off_t dltotal,
-		    curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 
 static void
 reload_http_wipe(char *s)
@@ -85,6 +88,7 @@ reload_http_free(void *arg)
 	free(h->metrics);
 	free(h->kinds);
 	free(h->took);
+	worker_release(&h->w);
 	free(h);
 }
 
@@ -131,6 +135,10 @@ reload_http_new(const char *urls, char err[ERR_MAX])
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, ERR_MAX, "cannot allocate the reload URL list");
 		goto fail;
+	}
+	if (worker_init(&h->w, err) == -1) {
+		free(h);
+		return NULL;
 	}
 	for (cap = 1, p = urls; *p; p++)
 		cap += *p == ',';
@@ -260,27 +268,10 @@ reload_http_easy(struct reload_http *h, char cerr[CURL_ERROR_SIZE],
 {
 	CURL *c;
 
-	cerr[0] = '\0';
-	if ((c = curl_easy_init()) == NULL)
+	if ((c = httpbody_easy(NULL, RELOAD_HTTP_CONNECT_MS, timeout_ms,
+	    worker_stop_flag(&h->w), cerr)) == NULL)
 		return NULL;
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)RELOAD_HTTP_CONNECT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, reload_http_abort);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
-#ifdef FLOWMON_VERSION
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "flowmon/" FLOWMON_VERSION);
-#endif
-	if (h->userpwd != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
-	} else if (h->bearer != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->bearer);
-	}
+	httpbody_credentials(c, h->userpwd, h->bearer);
 	return c;
 }
 
@@ -458,60 +449,20 @@ reload_http_metrics_url(const char *url, char **out)
 	return 0;
 }
 
-static int
-reload_http_cancelled(struct reload_http *h)
-{
-	return __atomic_load_n(&h->cancelled, __ATOMIC_RELAXED);
-}
-
-/* curl's progress callback: non-zero ends the transfer, flowmon stops. */
-static int
-reload_http_abort(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return reload_http_cancelled(arg);
-}
-
 static void
 reload_http_cancel(void *arg)
 {
 	struct reload_http *h = arg;
 
 	if (h != NULL)
-		__atomic_store_n(&h->cancelled, 1, __ATOMIC_RELAXED);
+		worker_cancel(&h->w);
 }
 
-/* Sleeps ms in short steps, so a stop is not kept waiting: 0, or -1 once
- * cancelled. */
+/* Sleeps ms unless cancelled meanwhile: 0, or -1 once cancelled. */
 static int
 reload_http_sleep(struct reload_http *h, long ms)
 {
-	struct timespec ts;
-	long step;
-
-	while (ms > 0) {
-		if (reload_http_cancelled(h))
-			return -1;
-		step = ms < 50 ? ms : 50;
-		ts.tv_sec = 0;
-		ts.tv_nsec = step * 1000000L;
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-	return reload_http_cancelled(h) ? -1 : 0;
-}
-
-static long
-reload_http_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return worker_sleep(&h->w, ms);
 }
 
 /* One line of the exposition format: "name[{labels}] value [time]". */
@@ -656,13 +607,14 @@ reload_http_after_stamp(struct reload_http *h, double stamp)
  * Prometheus 500); FM_RETRY when the end was not seen in time, or flowmon
  * stops. */
 static enum fm_err
-reload_http_verify(struct reload_http *h, size_t i, long posted,
+reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
     const struct reload_http_vm *before, char err[ERR_MAX])
 {
 	const char *url = h->urls[i], *murl = h->metrics[i];
 	struct reload_http_vm now;
 	char why[ERR_MAX];
-	long deadline = posted + RELOAD_HTTP_VERIFY_MS, grace, t;
+	int64_t deadline = posted + RELOAD_HTTP_VERIFY_MS, t;
+	long grace;
 	enum fm_err k;
 	int barrier = 0;
 
@@ -678,7 +630,7 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 			    "for vmalert's reload", url);
 			return FM_RETRY;
 		}
-		if ((t = reload_http_ms()) > deadline)
+		if ((t = clock_ms()) > deadline)
 			break;
 		if (reload_http_vm_read(h, murl, &now, why) != 0)
 			continue;	/* restarting? ask until the deadline */
@@ -690,7 +642,7 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 		if (now.total <= before->total)
 			continue;	/* not started yet */
 		if (now.errors > before->errors) {
-			h->took[i] = t - posted;
+			h->took[i] = (long)(t - posted);
 			snprintf(err, ERR_MAX, "POST %s: vmalert refused the "
 			    "new rules: it answered 200, then "
 			    "vmalert_config_last_reload_errors_total rose from "
@@ -700,7 +652,7 @@ reload_http_verify(struct reload_http *h, size_t i, long posted,
 		}
 		if (now.ts != before->ts || (before->ok == 0 && now.ok == 1) ||
 		    (barrier && now.total >= before->total + 2)) {
-			h->took[i] = t - posted;
+			h->took[i] = (long)(t - posted);
 			return FM_OK;
 		}
 		if (!barrier && t - posted >= grace) {
@@ -725,7 +677,7 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 	struct reload_http_vm before;
 	char why[ERR_MAX];
 	enum fm_err k;
-	long posted;
+	int64_t posted;
 	int r, verify = 0;
 
 	if (h->metrics[i] != NULL && h->kinds[i] != RELOAD_HTTP_SYNC) {
@@ -757,7 +709,7 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 		snprintf(err, ERR_MAX, "POST %s: stopped", h->urls[i]);
 		return FM_RETRY;
 	}
-	posted = reload_http_ms();
+	posted = clock_ms();
 	if ((k = reload_http_post(h, h->urls[i], err)) != FM_OK || !verify)
 		return k;
 	return reload_http_verify(h, i, posted, &before, err);

@@ -2,14 +2,16 @@
  * after a quiet time and retries failed reloads with capped backoff,
  * whichever back end actually makes Prometheus reload. */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "expo.h"
 #include "log.h"
 #include "reloader.h"
+#include "worker.h"
 
 #define RELOADER_BACKOFF_MIN_MS	1000
 #define RELOADER_BACKOFF_MAX_MS	30000
@@ -33,40 +35,16 @@ struct reloader {
 	long			 max_delay_ms;	/* 0: no bound */
 	struct reloader_hooks	 hooks;
 
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	/* Below: guarded by lock. Times are CLOCK_MONOTONIC milliseconds. */
+	struct worker		 w;
+	/* Below: guarded by w's lock. Times are clock_ms() milliseconds. */
 	int64_t			 last_trigger;
 	int64_t			 first_wait;	/* oldest trigger not yet
 						   covered, 0: none */
 	int64_t			 retry_at;	/* 0: no backoff running */
 	long			 backoff_ms;	/* after the next failure */
 	int			 dirty;
-	int			 stop;
 	struct reloader_stats	 st;
 };
-
-static int64_t
-reloader_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps until due (monotonic ms), a signal, or a spurious wake-up; the
- * caller re-checks its condition either way. Called with lock held. */
-static void
-reloader_wait_until(struct reloader *r, int64_t due)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(due / 1000);
-	ts.tv_nsec = (long)(due % 1000) * 1000000;
-	pthread_cond_timedwait(&r->cond, &r->lock, &ts);
-}
 
 /* Books the outcome of one attempt; returns the backoff before the retry in
  * ms, 0 if none follows for this attempt. Called with lock held. */
@@ -79,6 +57,7 @@ reloader_record(struct reloader *r, enum fm_err rc, const char *err,
 	r->st.last_time = time(NULL);
 	if (rc == FM_OK) {
 		r->st.ok++;
+		r->st.last_ok_time = r->st.last_time;
 		r->st.last_success = 1;
 		r->st.last_error[0] = '\0';
 		r->st.pending = r->dirty;
@@ -153,10 +132,10 @@ reloader_main(void *p)
 	enum fm_err rc;
 	long wait;
 
-	pthread_mutex_lock(&r->lock);
-	while (!r->stop) {
+	worker_lock(&r->w);
+	while (!worker_stopping(&r->w)) {
 		if (!r->st.pending) {
-			pthread_cond_wait(&r->cond, &r->lock);
+			worker_wait(&r->w, WORKER_FOREVER);
 			continue;
 		}
 		due = r->last_trigger + r->delay_ms;
@@ -165,14 +144,14 @@ reloader_main(void *p)
 			due = r->first_wait + r->max_delay_ms;
 		if (r->retry_at > due)
 			due = r->retry_at;
-		start = reloader_now_ms();
+		start = clock_ms();
 		if (start < due) {
-			reloader_wait_until(r, due);
+			worker_wait(&r->w, due);
 			continue;
 		}
 		r->dirty = 0;
 		r->first_wait = 0;
-		pthread_mutex_unlock(&r->lock);
+		worker_unlock(&r->w);
 
 		/* Outside the lock: an attempt may take up to the back end's
 		 * timeout and triggers must never wait for it. */
@@ -183,15 +162,15 @@ reloader_main(void *p)
 		if (rc != FM_OK && err[0] == '\0')
 			snprintf(err, sizeof(err), "%s reload failed",
 			    r->backend->name);
-		end = reloader_now_ms();
+		end = clock_ms();
 
-		pthread_mutex_lock(&r->lock);
+		worker_lock(&r->w);
 		wait = reloader_record(r, rc, err, end);
-		pthread_mutex_unlock(&r->lock);
+		worker_unlock(&r->w);
 		reloader_report(r, rc, err, end - start, wait);
-		pthread_mutex_lock(&r->lock);
+		worker_lock(&r->w);
 	}
-	pthread_mutex_unlock(&r->lock);
+	worker_unlock(&r->w);
 	return NULL;
 }
 
@@ -205,13 +184,13 @@ reloader_try(struct reloader *r, char err[ERR_MAX])
 		snprintf(err, ERR_MAX, "no reload back end");
 		return FM_FATAL;
 	}
-	start = reloader_now_ms();
+	start = clock_ms();
 	err[0] = '\0';
 	rc = r->backend->reload(r->arg, err);
 	if (rc != FM_OK && err[0] == '\0')
 		snprintf(err, ERR_MAX, "%s reload failed", r->backend->name);
-	end = reloader_now_ms();
-	pthread_mutex_lock(&r->lock);
+	end = clock_ms();
+	worker_lock(&r->w);
 	/* A failure here schedules no retry of its own: the caller is in
 	 * the middle of one already. */
 	if (rc == FM_OK)
@@ -223,7 +202,7 @@ reloader_try(struct reloader *r, char err[ERR_MAX])
 		snprintf(r->st.last_error, sizeof(r->st.last_error), "%s",
 		    err);
 	}
-	pthread_mutex_unlock(&r->lock);
+	worker_unlock(&r->w);
 	reloader_report_quiet(r, rc, err, end - start);
 	return rc;
 }
@@ -233,8 +212,6 @@ reloader_new(const struct reload_backend *backend, void *arg, long delay_ms,
     long max_delay_ms, const struct reloader_hooks *hooks, char err[ERR_MAX])
 {
 	struct reloader *r = NULL;
-	pthread_condattr_t ca;
-	int ca_ok = 0, lock_ok = 0, cond_ok = 0, e = 0;
 
 	if (delay_ms < 0 || max_delay_ms < 0) {
 		snprintf(err, ERR_MAX, "reload delay %ldms or its bound %ldms "
@@ -253,34 +230,15 @@ reloader_new(const struct reload_backend *backend, void *arg, long delay_ms,
 		r->hooks = *hooks;
 	r->backoff_ms = RELOADER_BACKOFF_MIN_MS;
 	r->st.last_success = 1;
-
-	/* Monotonic, so a wall clock step neither fires nor stalls a reload. */
-	if ((e = pthread_condattr_init(&ca)) != 0)
+	if (worker_init(&r->w, err) == -1)
 		goto fail;
-	ca_ok = 1;
-	if ((e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0)
+	if (worker_start(&r->w, reloader_main, r, "reloader", err) == -1) {
+		worker_release(&r->w);
 		goto fail;
-	if ((e = pthread_mutex_init(&r->lock, NULL)) != 0)
-		goto fail;
-	lock_ok = 1;
-	if ((e = pthread_cond_init(&r->cond, &ca)) != 0)
-		goto fail;
-	cond_ok = 1;
-	if ((e = pthread_create(&r->thread, NULL, reloader_main, r)) != 0)
-		goto fail;
-	pthread_condattr_destroy(&ca);
+	}
 	return r;
 
 fail:
-	if (e != 0)
-		snprintf(err, ERR_MAX, "cannot start the reloader: %s",
-		    strerror(e));
-	if (cond_ok)
-		pthread_cond_destroy(&r->cond);
-	if (lock_ok)
-		pthread_mutex_destroy(&r->lock);
-	if (ca_ok)
-		pthread_condattr_destroy(&ca);
 	free(r);
 	if (backend != NULL && backend->free != NULL)
 		backend->free(arg);
@@ -290,25 +248,64 @@ fail:
 void
 reloader_trigger(struct reloader *r)
 {
-	pthread_mutex_lock(&r->lock);
+	worker_lock(&r->w);
 	r->st.triggers++;
 	if (r->backend != NULL) {
 		r->st.pending = 1;
 		r->dirty = 1;
-		r->last_trigger = reloader_now_ms();
+		r->last_trigger = clock_ms();
 		if (r->first_wait == 0)
 			r->first_wait = r->last_trigger;
-		pthread_cond_signal(&r->cond);
+		worker_signal(&r->w);
 	}
-	pthread_mutex_unlock(&r->lock);
+	worker_unlock(&r->w);
 }
 
 void
 reloader_stats(struct reloader *r, struct reloader_stats *out)
 {
-	pthread_mutex_lock(&r->lock);
+	worker_lock(&r->w);
 	*out = r->st;
-	pthread_mutex_unlock(&r->lock);
+	worker_unlock(&r->w);
+}
+
+void
+reloader_expo(struct buf *b, const char *prefix,
+    const struct reloader_stats *s)
+{
+	static const struct {
+		const char	*name;
+		enum expo_type	 type;
+		const char	*help;
+	} f[] = {
+		{ "reloads_total", EXPO_COUNTER, "Prometheus reload attempts, "
+		    "by outcome (each retry counts)." },
+		{ "last_reload_successful", EXPO_GAUGE, "1 if the last reload "
+		    "attempt succeeded." },
+		{ "last_reload_timestamp_seconds", EXPO_GAUGE, "Time of the "
+		    "last reload attempt, 0 if none." },
+		{ "last_reload_success_timestamp_seconds", EXPO_GAUGE, "Time "
+		    "of the last successful reload, 0 if none." },
+		{ "reload_pending", EXPO_GAUGE, "1 while a reload waits for "
+		    "quiet or is retried." },
+	};
+	const long long v[] = { 0, s->last_success, (long long)s->last_time,
+	    (long long)s->last_ok_time, s->pending };
+	char name[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		snprintf(name, sizeof(name), "%s%s", prefix, f[i].name);
+		expo_family(b, name, f[i].type, f[i].help);
+		if (i > 0) {
+			expo_sample(b, name, v[i], NULL);
+			continue;
+		}
+		expo_sample(b, name, (long long)s->ok, "outcome", "success",
+		    NULL);
+		expo_sample(b, name, (long long)s->failed, "outcome",
+		    "failure", NULL);
+	}
 }
 
 void
@@ -316,15 +313,11 @@ reloader_free(struct reloader *r)
 {
 	if (r == NULL)
 		return;
-	pthread_mutex_lock(&r->lock);
-	r->stop = 1;
-	pthread_cond_signal(&r->cond);
-	pthread_mutex_unlock(&r->lock);
+	worker_cancel(&r->w);
 	if (r->backend != NULL && r->backend->cancel != NULL)
 		r->backend->cancel(r->arg);
-	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->cond);
-	pthread_mutex_destroy(&r->lock);
+	worker_join(&r->w);
+	worker_release(&r->w);
 	if (r->backend != NULL && r->backend->free != NULL)
 		r->backend->free(r->arg);
 	free(r);

@@ -58,6 +58,7 @@ struct reloader_stats {
 	uint64_t failed;	/* failed attempts (each retry counts) */
 	int	 last_success;	/* 1 if the last attempt succeeded (1 at start) */
 	time_t	 last_time;	/* time of the last attempt, 0 if none */
+	time_t	 last_ok_time;	/* time of the last success, 0 if none */
 	int	 pending;	/* a reload is waiting or being retried */
 	char	 last_error[ERR_MAX];	/* last attempt's error, "" if ok */
 };
@@ -87,6 +88,14 @@ struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
  * non-blocking; safe from any thread. */
 void	 reloader_trigger(struct reloader *r);
 void	 reloader_stats(struct reloader *r, struct reloader_stats *out);
+/* The statistics s in the text exposition format, each series named
+ * <prefix><name>: reloads_total{outcome}, last_reload_successful,
+ * last_reload_timestamp_seconds, last_reload_success_timestamp_seconds,
+ * reload_pending. The daemon's prefix is "flowmon_", `flowmon
+ * reloader`'s "flowmon_reloader_". Errors show in b->failed. */
+struct buf;
+void	 reloader_expo(struct buf *b, const char *prefix,
+	    const struct reloader_stats *s);
 /* One reload attempt now, through the back end, counted in the stats (a
  * success also settles a pending retry). For the after hook, which runs on
  * the reloader's thread, so attempts never overlap. The back end's kind,

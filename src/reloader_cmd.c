@@ -19,10 +19,11 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
+#include "expo.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
 #include "watch.h"
@@ -34,10 +35,9 @@ struct rc_stats {
 	int		 missing;
 	uint64_t	 changes;
 	time_t		 last_change;
-	struct timespec	 last_change_mono;
+	int64_t		 last_change_ms;	/* clock_ms() */
 	uint64_t	 scans[WATCH_SETTLE + 1];
 	uint64_t	 scan_errors;
-	time_t		 last_success;
 };
 
 struct rc {
@@ -54,16 +54,6 @@ static const char *const rc_why_names[] = {
 	[WATCH_START] = "start", [WATCH_EVENT] = "inotify",
 	[WATCH_POLL] = "poll", [WATCH_SETTLE] = "settle",
 };
-
-static int64_t
-rc_since_ms(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
-	    (now.tv_nsec - t->tv_nsec) / 1000000;
-}
 
 /* Called by the watcher: rescans rules/ and triggers a reload when the
  * hash moved. A scan that cannot read the directory changes nothing. */
@@ -94,10 +84,10 @@ rc_scan(void *arg, enum watch_why why)
 		c->st.hash = s.hash;
 		c->st.changes++;
 		c->st.last_change = time(NULL);
-		clock_gettime(CLOCK_MONOTONIC, &c->st.last_change_mono);
+		c->st.last_change_ms = clock_ms();
 		changed = 1;
 	}
-	settling = c->st.changes > 0 && rc_since_ms(&c->st.last_change_mono) <
+	settling = c->st.changes > 0 && clock_since(c->st.last_change_ms) <
 	    c->o.reload_delay_ms;
 	pthread_mutex_unlock(&c->lock);
 
@@ -119,104 +109,46 @@ rc_scan(void *arg, enum watch_why why)
 	return changed || settling;
 }
 
-static void
-rc_on_result(void *arg, enum fm_err kind, const char *error)
-{
-	struct rc *c = arg;
-
-	(void)error;	/* the reloader logged it */
-	if (kind != FM_OK)
-		return;
-	pthread_mutex_lock(&c->lock);
-	c->st.last_success = time(NULL);
-	pthread_mutex_unlock(&c->lock);
-}
-
 /* The text of /metrics, malloc'd; NULL on ENOMEM. */
 static char *
 rc_metrics(struct rc *c)
 {
-	struct metrics_buf b = { NULL, 0, 0 };
+	static const char *const scans = "flowmon_reloader_scans_total";
+	struct buf b = BUF_INIT;
 	struct reloader_stats s;
 	struct rc_stats snap;
-	int rc;
+	int why;
 
 	reloader_stats(c->rl, &s);
 	pthread_mutex_lock(&c->lock);
 	snap = c->st;
 	pthread_mutex_unlock(&c->lock);
-	rc = metrics_append(&b,
-	    "# HELP flowmon_reloader_reloads_total Prometheus reload attempts, "
-	    "by outcome (each retry counts).\n"
-	    "# TYPE flowmon_reloader_reloads_total counter\n"
-	    "flowmon_reloader_reloads_total{outcome=\"success\"} %" PRIu64 "\n"
-	    "flowmon_reloader_reloads_total{outcome=\"failure\"} %" PRIu64 "\n"
-	    "# HELP flowmon_reloader_last_reload_successful 1 if the last "
-	    "reload attempt succeeded.\n"
-	    "# TYPE flowmon_reloader_last_reload_successful gauge\n"
-	    "flowmon_reloader_last_reload_successful %d\n"
-	    "# HELP flowmon_reloader_last_reload_timestamp_seconds Time of the "
-	    "last reload attempt, 0 if none.\n"
-	    "# TYPE flowmon_reloader_last_reload_timestamp_seconds gauge\n"
-	    "flowmon_reloader_last_reload_timestamp_seconds %lld\n"
-	    "# HELP flowmon_reloader_last_reload_success_timestamp_seconds "
-	    "Time of the last successful reload, 0 if none.\n"
-	    "# TYPE flowmon_reloader_last_reload_success_timestamp_seconds "
-	    "gauge\n"
-	    "flowmon_reloader_last_reload_success_timestamp_seconds %lld\n"
-	    "# HELP flowmon_reloader_reload_pending 1 while a reload waits for "
-	    "quiet or is retried.\n"
-	    "# TYPE flowmon_reloader_reload_pending gauge\n"
-	    "flowmon_reloader_reload_pending %d\n"
-	    "# HELP flowmon_reloader_changes_total Changes of the rule files' "
-	    "hash.\n"
-	    "# TYPE flowmon_reloader_changes_total counter\n"
-	    "flowmon_reloader_changes_total %" PRIu64 "\n"
-	    "# HELP flowmon_reloader_last_change_timestamp_seconds Time the "
-	    "hash last changed, 0 if never since start.\n"
-	    "# TYPE flowmon_reloader_last_change_timestamp_seconds gauge\n"
-	    "flowmon_reloader_last_change_timestamp_seconds %lld\n"
-	    "# HELP flowmon_reloader_rule_files Rule files (*.yml) seen by the "
-	    "last scan.\n"
-	    "# TYPE flowmon_reloader_rule_files gauge\n"
-	    "flowmon_reloader_rule_files %zu\n"
-	    "# HELP flowmon_reloader_rules_dir_missing 1 if the rules dir does "
-	    "not exist.\n"
-	    "# TYPE flowmon_reloader_rules_dir_missing gauge\n"
-	    "flowmon_reloader_rules_dir_missing %d\n"
-	    "# HELP flowmon_reloader_scans_total Scans of the rules dir, by "
-	    "what started them.\n"
-	    "# TYPE flowmon_reloader_scans_total counter\n"
-	    "flowmon_reloader_scans_total{trigger=\"start\"} %" PRIu64 "\n"
-	    "flowmon_reloader_scans_total{trigger=\"inotify\"} %" PRIu64 "\n"
-	    "flowmon_reloader_scans_total{trigger=\"poll\"} %" PRIu64 "\n"
-	    "flowmon_reloader_scans_total{trigger=\"settle\"} %" PRIu64 "\n"
-	    "# HELP flowmon_reloader_scan_errors_total Scans that could not "
-	    "read the rules dir.\n"
-	    "# TYPE flowmon_reloader_scan_errors_total counter\n"
-	    "flowmon_reloader_scan_errors_total %" PRIu64 "\n"
-	    "# HELP flowmon_reloader_inotify 1 while inotify watches the rules "
-	    "dir (0: polling only).\n"
-	    "# TYPE flowmon_reloader_inotify gauge\n"
-	    "flowmon_reloader_inotify %d\n"
-	    "# HELP flowmon_build_info flowmon's version.\n"
-	    "# TYPE flowmon_build_info gauge\n"
-	    "flowmon_build_info{version=\"%s\"} 1\n"
-	    "# HELP flowmon_start_time_seconds Start time of the reloader.\n"
-	    "# TYPE flowmon_start_time_seconds gauge\n"
-	    "flowmon_start_time_seconds %lld\n",
-	    s.ok, s.failed, s.last_success, (long long)s.last_time,
-	    (long long)snap.last_success, s.pending, snap.changes,
-	    (long long)snap.last_change, snap.files, snap.missing,
-	    snap.scans[WATCH_START], snap.scans[WATCH_EVENT],
-	    snap.scans[WATCH_POLL], snap.scans[WATCH_SETTLE],
-	    snap.scan_errors, watch_inotify_active(c->w), FLOWMON_VERSION,
-	    (long long)c->started);
-	if (rc == -1) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	reloader_expo(&b, "flowmon_reloader_", &s);
+	expo_counter(&b, "flowmon_reloader_changes_total", "Changes of the "
+	    "rule files' hash.", (long long)snap.changes);
+	expo_gauge(&b, "flowmon_reloader_last_change_timestamp_seconds",
+	    "Time the hash last changed, 0 if never since start.",
+	    (long long)snap.last_change);
+	expo_gauge(&b, "flowmon_reloader_rule_files", "Rule files (*.yml) "
+	    "seen by the last scan.", (long long)snap.files);
+	expo_gauge(&b, "flowmon_reloader_rules_dir_missing", "1 if the rules "
+	    "dir does not exist.", snap.missing);
+	expo_family(&b, scans, EXPO_COUNTER, "Scans of the rules dir, by what "
+	    "started them.");
+	for (why = WATCH_START; why <= WATCH_SETTLE; why++)
+		expo_sample(&b, scans, (long long)snap.scans[why], "trigger",
+		    rc_why_names[why], NULL);
+	expo_counter(&b, "flowmon_reloader_scan_errors_total", "Scans that "
+	    "could not read the rules dir.", (long long)snap.scan_errors);
+	expo_gauge(&b, "flowmon_reloader_inotify", "1 while inotify watches "
+	    "the rules dir (0: polling only).", watch_inotify_active(c->w));
+	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
+	    "version.");
+	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
+	    NULL);
+	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
+	    "reloader.", (long long)c->started);
+	return buf_detach(&b, NULL);
 }
 
 static enum MHD_Result
@@ -242,7 +174,7 @@ rc_handler(void *cls, struct MHD_Connection *mc, const char *url,
 		code = 405;
 		body = strdup("only GET and HEAD\n");
 	} else if (strcmp(url, "/metrics") == 0) {
-		type = "text/plain; version=0.0.4; charset=utf-8";
+		type = EXPO_CONTENT_TYPE;
 		if ((body = rc_metrics(c)) == NULL)
 			code = 500;
 	} else if (strcmp(url, "/-/healthy") == 0 ||
@@ -302,7 +234,6 @@ reloader_cmd_main(int argc, char **argv)
 	char err[ERR_MAX], poll[32], delay[32];
 	const char *dirs[1];
 	struct MHD_Daemon *d = NULL;
-	struct reloader_hooks hooks = { NULL, NULL, NULL };
 	struct rc c;
 	sigset_t set;
 	void *arg;
@@ -358,10 +289,8 @@ reloader_cmd_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	hooks.after = rc_on_result;
-	hooks.ctx = &c;
 	if ((c.rl = reloader_new(&reload_http_backend, arg, c.o.reload_delay_ms,
-	    0, &hooks, err)) == NULL) {
+	    0, NULL, err)) == NULL) {
 		log_error("cannot start the reloader", "err", err);
 		goto out;
 	}

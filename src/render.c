@@ -9,17 +9,12 @@
 #include <cJSON.h>
 #include <yaml.h>
 
+#include "buf.h"
 #include "render.h"
+#include "strv.h"
 #include "values.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* The rule file grows here, written by libyaml's output handler. */
-struct render_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
 
 /*
  * Targets.
@@ -116,12 +111,6 @@ render_group(cJSON *groups, char *const *targets, size_t n,
 	return 0;
 }
 
-static int
-render_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int
 render_targets(const struct service *svc, const char *const *addrs,
     size_t naddrs, render_node_labels_fn node_labels, void *ctx,
@@ -180,7 +169,7 @@ render_targets(const struct service *svc, const char *const *addrs,
 		    (tv = calloc(naddrs, sizeof(*tv))) == NULL)
 			goto fail;
 		memcpy(sorted, addrs, naddrs * sizeof(*sorted));
-		qsort(sorted, naddrs, sizeof(*sorted), render_strcmp);
+		qsort(sorted, naddrs, sizeof(*sorted), strv_cmp);
 		for (i = 0; i < naddrs; i++) {
 			if (i > 0 && strcmp(sorted[i], sorted[i - 1]) == 0)
 				continue;
@@ -222,18 +211,18 @@ fail:
 
 /* value quoted as Prometheus quotes a label value. */
 static void
-settings_quoted(FILE *f, const char *v)
+settings_quoted(struct buf *b, const char *v)
 {
-	fputc('"', f);
+	buf_adds(b, "\"");
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
-			fputc('\\', f);
+			buf_adds(b, "\\");
 		if (*v == '\n')
-			fputs("\\n", f);
+			buf_adds(b, "\\n");
 		else
-			fputc(*v, f);
+			buf_add(b, v, 1);
 	}
-	fputc('"', f);
+	buf_adds(b, "\"");
 }
 
 int
@@ -241,57 +230,45 @@ render_settings(const struct service *svc, char **out, size_t *outlen,
     char err[ERR_MAX])
 {
 	struct kvlist labels = { 0 };
+	struct buf b = BUF_INIT;
 	char *hp = NULL;
 	size_t i;
-	FILE *f;
 
-	*out = NULL;
-	*outlen = 0;
-	if ((f = open_memstream(out, outlen)) == NULL)
-		goto fail;
 	if (svc->port > 0)
-		fprintf(f, "port: %d\n", svc->port);
+		buf_printf(&b, "port: %d\n", svc->port);
 	else
-		fprintf(f, "port: none\n");
+		buf_adds(&b, "port: none\n");
 	/* Where the targets come from, as render_targets() decides, without
 	 * the addresses of tasks (known only once they run). */
 	if (svc->ntargets > 0) {
 		for (i = 0; i < svc->ntargets; i++)
-			fprintf(f, "target %s\n", svc->targets[i]);
+			buf_printf(&b, "target %s\n", svc->targets[i]);
 	} else if (svc->static_config && svc->port > 0) {
 		if ((hp = render_hostport(svc->name, svc->port)) == NULL)
-			goto fail;
-		fprintf(f, "target %s\n", hp);
+			b.failed = 1;
+		else
+			buf_printf(&b, "target %s\n", hp);
 	} else if (svc->port > 0) {
-		fprintf(f, "targets: each task, <address>:%d\n", svc->port);
+		buf_printf(&b, "targets: each task, <address>:%d\n", svc->port);
 	} else {
-		fprintf(f, "targets: none\n");
+		buf_adds(&b, "targets: none\n");
 	}
 	if (render_labels(&labels, svc, NULL, NULL, NULL) == -1)
-		goto fail;
+		b.failed = 1;
 	for (i = 0; i < labels.n; i++) {
-		fprintf(f, "label %s=", labels.v[i].key);
-		settings_quoted(f, labels.v[i].value);
-		fputc('\n', f);
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto fail;
+		buf_printf(&b, "label %s=", labels.v[i].key);
+		settings_quoted(&b, labels.v[i].value);
+		buf_adds(&b, "\n");
 	}
 	free(hp);
 	kvlist_release(&labels);
+	if ((*out = buf_detach(&b, outlen)) == NULL) {
+		*outlen = 0;
+		snprintf(err, ERR_MAX, "service %s: cannot render target "
+		    "settings: out of memory", svc->name);
+		return -1;
+	}
 	return 0;
-fail:
-	if (f != NULL)
-		fclose(f);
-	free(*out);
-	*out = NULL;
-	*outlen = 0;
-	free(hp);
-	kvlist_release(&labels);
-	snprintf(err, ERR_MAX, "service %s: cannot render target settings: "
-	    "out of memory", svc->name);
-	return -1;
 }
 
 /*
@@ -300,30 +277,6 @@ fail:
 
 
 
-
-static int
-rules_write(void *data, unsigned char *bytes, size_t size)
-{
-	struct render_buf *b = data;
-	size_t cap;
-	char *np;
-
-	if (size >= b->cap - b->len) {
-		if (size > SIZE_MAX / 2 - b->len)
-			return 0;
-		cap = b->cap ? b->cap : 1024;
-		while (cap - b->len <= size)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL)
-			return 0;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, bytes, size);
-	b->len += size;
-	b->p[b->len] = '\0';
-	return 1;
-}
 
 /* Emits one scalar. A fixed key (ours, never the user's) is written plain;
  * anything else goes through libyaml's own style choice, which quotes what
@@ -460,7 +413,7 @@ int
 render_rules(const struct service *svc, int persistent_only, char **out,
     size_t *outlen, char err[ERR_MAX])
 {
-	struct render_buf buf = { NULL, 0, 0 };
+	struct buf buf = BUF_INIT;
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	const char *bad;
@@ -486,7 +439,7 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 	if (!yaml_emitter_initialize(&em))
 		goto fail;
 	em_init = 1;
-	yaml_emitter_set_output(&em, rules_write, &buf);
+	yaml_emitter_set_output(&em, buf_yaml_write, &buf);
 	yaml_emitter_set_unicode(&em, 1);
 	/* No folding: a long expression stays on one line, as written. */
 	yaml_emitter_set_width(&em, -1);
@@ -523,9 +476,8 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 	if (buf.p == NULL)
 		goto fail;
 	yaml_emitter_delete(&em);
-	*out = buf.p;
-	*outlen = buf.len;
-	return 0;
+	*out = buf_detach(&buf, outlen);
+	return *out != NULL ? 0 : -1;
 fail:
 	/* The emitter's own problem text, when it has one, says more than
 	 * "out of memory" (an emitter error is a bug in the event order). */
@@ -534,6 +486,6 @@ fail:
 	    "out of memory");
 	if (em_init)
 		yaml_emitter_delete(&em);
-	free(buf.p);
+	buf_release(&buf);
 	return -1;
 }

@@ -13,6 +13,7 @@
 
 #include "request.h"
 #include "shortcuts.h"
+#include "strv.h"
 #include "values.h"
 
 /* Parameters flowmon interprets, in DFM's spelling. Others are ignored
@@ -87,12 +88,6 @@ host_valid(const char *h, size_t len)
 		    h[i] == '-' || h[i] == '_'))
 			return 0;
 	return 1;
-}
-
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int
@@ -262,7 +257,7 @@ parse_targets(const char *s, struct service *svc, char err[ERR_MAX])
 			p++;
 	}
 	if (svc->ntargets > 1)
-		qsort(svc->targets, svc->ntargets, sizeof(char *), str_cmp);
+		strv_sort(svc->targets, svc->ntargets);
 	for (i = j = 0; i < svc->ntargets; i++) {
 		if (j > 0 && strcmp(svc->targets[j - 1], svc->targets[i]) == 0)
 			free(svc->targets[i]);

@@ -324,28 +324,3 @@ service_name_valid(const char *name)
 	return 1;
 }
 
-int
-strv_push(char ***v, size_t *n, const char *s)
-{
-	char **nv, *copy;
-
-	if ((copy = strdup(s)) == NULL)
-		return -1;
-	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
-		free(copy);
-		return -1;
-	}
-	nv[(*n)++] = copy;
-	*v = nv;
-	return 0;
-}
-
-void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}

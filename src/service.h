@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "strv.h"
+
 #define ERR_MAX 512
 #define SERVICE_NAME_MAX 255
 #define SERVICE_ALERT_INDEX_MAX 100	/* alertName.1 .. alertName.100 */
@@ -49,12 +51,6 @@ int	 kvlist_copy(struct kvlist *dst, const struct kvlist *src);
 /* 1 when both hold the same pairs in the same order. */
 int	 kvlist_equal(const struct kvlist *a, const struct kvlist *b);
 void	 kvlist_release(struct kvlist *l);
-
-/* A vector of owned strings (char **, with its count). strv_push appends a
- * copy of s: 0, or -1 on allocation failure (v unchanged). strv_free frees
- * the strings and the vector; NULL is fine. */
-int	 strv_push(char ***v, size_t *n, const char *s);
-void	 strv_free(char **v, size_t n);
 
 /* One alert, fully resolved: name is the final Prometheus alert name
  * (DFM's serviceName_alertName with every '-' removed), expr is PromQL

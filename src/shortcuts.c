@@ -7,6 +7,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "shortcuts.h"
 #include "values.h"
 
@@ -70,40 +71,8 @@ struct sc_env {
 	size_t		  nargs;
 };
 
-struct sbuf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-
 static const char *const sc_ops[] = { "and", "or", "unless" };
 #define SC_NOPS	(sizeof(sc_ops) / sizeof(sc_ops[0]))
-
-static int
-sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		char *ns;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if ((ns = realloc(b->s, cap)) == NULL)
-			return -1;
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
-static int
-sbuf_adds(struct sbuf *b, const char *s)
-{
-	return sbuf_add(b, s, strlen(s));
-}
 
 static void
 sc_template_release(struct sc_template *t)
@@ -248,7 +217,7 @@ sc_compile(const char *src, struct sc_template *t, struct shortcut *sc,
 
 static int
 sc_render(const struct sc_template *t, const struct sc_env *env,
-    struct sbuf *b)
+    struct buf *b)
 {
 	const char *s;
 	size_t i;
@@ -272,7 +241,7 @@ sc_render(const struct sc_template *t, const struct sc_env *env,
 			s = env->args[t->p[i].index];
 			break;
 		}
-		if (sbuf_adds(b, s) == -1)
+		if (buf_adds(b, s) == -1)
 			return -1;
 	}
 	return 0;
@@ -282,13 +251,13 @@ sc_render(const struct sc_template *t, const struct sc_env *env,
 static char *
 sc_render_str(const struct sc_template *t, const struct sc_env *env)
 {
-	struct sbuf b = { NULL, 0, 0 };
+	struct buf b = BUF_INIT;
 
-	if (sbuf_add(&b, "", 0) == -1 || sc_render(t, env, &b) == -1) {
-		free(b.s);
+	if (sc_render(t, env, &b) == -1) {
+		buf_release(&b);
 		return NULL;
 	}
-	return b.s;
+	return buf_detach(&b, NULL);
 }
 
 /* Table */
@@ -800,7 +769,7 @@ static int
 sc_expand_compound(const struct sc_part *parts, size_t nparts,
     struct sc_env *env, struct shortcut_expansion *out)
 {
-	struct sbuf expr = { NULL, 0, 0 };
+	struct buf expr = BUF_INIT;
 	const struct sc_fields *f;
 	size_t *last = NULL;		/* per annotation: last part holding it */
 	size_t i, j, k, nlast = 0;
@@ -811,9 +780,7 @@ sc_expand_compound(const struct sc_part *parts, size_t nparts,
 	for (i = 0; i < nparts; i++) {
 		env->args = parts[i].args;
 		env->nargs = parts[i].nargs;
-		if (i > 0 && (sbuf_adds(&expr, " ") == -1 ||
-		    sbuf_adds(&expr, parts[i].op) == -1 ||
-		    sbuf_adds(&expr, " ") == -1))
+		if (i > 0 && buf_printf(&expr, " %s ", parts[i].op) == -1)
 			goto fail;
 		if (sc_render(&parts[i].sc->expr, env, &expr) == -1)
 			goto fail;
@@ -850,13 +817,13 @@ sc_expand_compound(const struct sc_part *parts, size_t nparts,
 			last[k] = i;
 		}
 	}
-	out->expr = expr.s;
-	expr.s = NULL;
+	if ((out->expr = buf_detach(&expr, NULL)) == NULL)
+		goto fail;
 	r = 0;
 fail:
 	free(v);
 	free(last);
-	free(expr.s);
+	buf_release(&expr);
 	return r;
 }
 

@@ -51,6 +51,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "store_impl.h"
 
@@ -833,7 +834,7 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
 		return -1;
 	}
 	/* No hard links here: a copy does the same job. */
-	if (store_read(st, from, name, 64 << 20, &buf, &len, err) == -1)
+	if (store_read(st, from, name, BOUND_FILE_MAX, &buf, &len, err) == -1)
 		return -1;
 	rc = store_write(st, to, name, buf, len, err);
 	free(buf);

@@ -11,30 +11,28 @@
  * other children of flowmon (promtool) are waited for by their own pid. */
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "supervisor.h"
+#include "worker.h"
 
 struct supervisor {
 	char		**argv;
 	char		 *reload_url;	/* lifecycle URL, NULL: SIGHUP */
 	int		  search_path;	/* a bare name: look it up on PATH */
-	pthread_t	  thread;
-	pthread_mutex_t	  mu;
-	pthread_cond_t	  cv;		/* pid or stopping changed */
+	struct worker	  w;		/* woken when pid or the stop
+					   changed */
 	pid_t		  pid;		/* the child, 0 while none runs */
-	int		  stopping;
 	unsigned long	  starts;
-	struct timespec	  started;	/* CLOCK_MONOTONIC */
+	int64_t		  started;	/* clock_ms() */
 };
 
 /*
@@ -244,29 +242,7 @@ supervisor_reload_url(char *const *argv)
  * The child.
  */
 
-static long
-sv_ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000L +
-	    (now.tv_nsec - t->tv_nsec) / 1000000L;
-}
-
-static void
-sv_deadline(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-/* Starts the child; called with sv->mu held (or before the thread). */
+/* Starts the child; called with the lock held (or before the thread). */
 static int
 sv_spawn(struct supervisor *sv, char err[ERR_MAX])
 {
@@ -311,10 +287,10 @@ sv_spawn(struct supervisor *sv, char err[ERR_MAX])
 	}
 	sv->pid = pid;
 	sv->starts++;
-	clock_gettime(CLOCK_MONOTONIC, &sv->started);
+	sv->started = clock_ms();
 	snprintf(n, sizeof(n), "%ld", (long)pid);
 	log_info("prometheus started", "pid", n, "path", sv->argv[0]);
-	pthread_cond_broadcast(&sv->cv);
+	worker_signal(&sv->w);
 	return 0;
 }
 
@@ -349,20 +325,16 @@ sv_main(void *arg)
 	struct supervisor *sv = arg;
 	long backoff = SUPERVISOR_BACKOFF_MIN_MS, ran;
 	char err[ERR_MAX];
-	struct timespec deadline;
 	siginfo_t si;
 	pid_t pid;
 	int status;
 
-	pthread_mutex_lock(&sv->mu);
-	while (!sv->stopping) {
+	worker_lock(&sv->w);
+	while (!worker_stopping(&sv->w)) {
 		if (sv->pid == 0) {
 			/* Wait out the backoff, then start again. */
-			sv_deadline(&deadline, backoff);
-			while (!sv->stopping && pthread_cond_timedwait(&sv->cv,
-			    &sv->mu, &deadline) != ETIMEDOUT)
-				;
-			if (sv->stopping)
+			if (worker_wait_stop(&sv->w, clock_ms() + backoff) ==
+			    -1)
 				break;
 			backoff = backoff * 2 > SUPERVISOR_BACKOFF_MAX_MS ?
 			    SUPERVISOR_BACKOFF_MAX_MS : backoff * 2;
@@ -372,23 +344,24 @@ sv_main(void *arg)
 			}
 		}
 		pid = sv->pid;
-		pthread_mutex_unlock(&sv->mu);
+		worker_unlock(&sv->w);
 		/* Wait without reaping: the pid stays ours until we do. */
 		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1 &&
 		    errno == EINTR)
 			;
-		pthread_mutex_lock(&sv->mu);
+		worker_lock(&sv->w);
 		status = 0;
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
 		sv->pid = 0;
-		ran = sv_ms_since(&sv->started);
+		ran = (long)clock_since(sv->started);
 		if (ran >= SUPERVISOR_STABLE_MS)
 			backoff = SUPERVISOR_BACKOFF_MIN_MS;
-		sv_log_exit(pid, status, sv->stopping, ran, backoff);
-		pthread_cond_broadcast(&sv->cv);
+		sv_log_exit(pid, status, worker_stopping(&sv->w), ran,
+		    backoff);
+		worker_signal(&sv->w);
 	}
-	pthread_mutex_unlock(&sv->mu);
+	worker_unlock(&sv->w);
 	return NULL;
 }
 
@@ -397,8 +370,7 @@ sv_free(struct supervisor *sv)
 {
 	supervisor_argv_free(sv->argv);
 	free(sv->reload_url);
-	pthread_cond_destroy(&sv->cv);
-	pthread_mutex_destroy(&sv->mu);
+	worker_release(&sv->w);
 	free(sv);
 }
 
@@ -407,16 +379,10 @@ supervisor_start(const char *prometheus, const char *config_file,
     char *const *envp, char err[ERR_MAX])
 {
 	struct supervisor *sv;
-	pthread_condattr_t ca;
-	int rc;
 
-	if ((sv = calloc(1, sizeof(*sv))) == NULL)
+	if ((sv = calloc(1, sizeof(*sv))) == NULL ||
+	    worker_init(&sv->w, err) == -1)
 		abort();
-	pthread_mutex_init(&sv->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&sv->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	if ((sv->argv = supervisor_argv(prometheus, config_file, envp,
 	    err)) == NULL) {
 		sv_free(sv);
@@ -428,9 +394,7 @@ supervisor_start(const char *prometheus, const char *config_file,
 		sv_free(sv);
 		return NULL;
 	}
-	if ((rc = pthread_create(&sv->thread, NULL, sv_main, sv)) != 0) {
-		snprintf(err, ERR_MAX, "cannot start the supervisor thread: %s",
-		    strerror(rc));
+	if (worker_start(&sv->w, sv_main, sv, "supervisor", err) == -1) {
 		kill(sv->pid, SIGKILL);
 		while (waitpid(sv->pid, NULL, 0) == -1 && errno == EINTR)
 			;
@@ -447,9 +411,9 @@ supervisor_pid(struct supervisor *sv)
 {
 	pid_t pid;
 
-	pthread_mutex_lock(&sv->mu);
+	worker_lock(&sv->w);
 	pid = sv->pid;
-	pthread_mutex_unlock(&sv->mu);
+	worker_unlock(&sv->w);
 	return pid;
 }
 
@@ -458,40 +422,35 @@ supervisor_starts(struct supervisor *sv)
 {
 	unsigned long n;
 
-	pthread_mutex_lock(&sv->mu);
+	worker_lock(&sv->w);
 	n = sv->starts;
-	pthread_mutex_unlock(&sv->mu);
+	worker_unlock(&sv->w);
 	return n;
 }
 
 void
 supervisor_stop(struct supervisor *sv)
 {
-	struct timespec deadline;
+	int64_t deadline = clock_ms() + SUPERVISOR_STOP_MS;
 	int killed = 0;
 
 	if (sv == NULL)
 		return;
-	pthread_mutex_lock(&sv->mu);
-	sv->stopping = 1;
+	/* The thread restarts nothing from here on. */
+	worker_cancel(&sv->w);
+	worker_lock(&sv->w);
 	if (sv->pid != 0)
 		kill(sv->pid, SIGTERM);
-	pthread_cond_broadcast(&sv->cv);
-	sv_deadline(&deadline, SUPERVISOR_STOP_MS);
 	while (sv->pid != 0) {
-		if (killed) {
-			pthread_cond_wait(&sv->cv, &sv->mu);
-			continue;
-		}
-		if (pthread_cond_timedwait(&sv->cv, &sv->mu, &deadline) ==
-		    ETIMEDOUT && sv->pid != 0) {
+		if (!killed && clock_ms() >= deadline) {
 			log_warn("prometheus ignored SIGTERM, killing it");
 			kill(sv->pid, SIGKILL);
 			killed = 1;
 		}
+		worker_wait(&sv->w, killed ? WORKER_FOREVER : deadline);
 	}
-	pthread_mutex_unlock(&sv->mu);
-	pthread_join(sv->thread, NULL);
+	worker_unlock(&sv->w);
+	worker_join(&sv->w);
 	sv_free(sv);
 }
 
@@ -513,7 +472,7 @@ sv_reload(void *arg, char err[ERR_MAX])
 
 	if (r->http != NULL)
 		return reload_http_backend.reload(r->http, err);
-	pthread_mutex_lock(&sv->mu);
+	worker_lock(&sv->w);
 	if (sv->pid == 0) {
 		/* A restarted Prometheus reads every rule file anyway; the
 		 * retry finds it running. */
@@ -524,7 +483,7 @@ sv_reload(void *arg, char err[ERR_MAX])
 		    (long)sv->pid, strerror(errno));
 		ret = FM_RETRY;
 	}
-	pthread_mutex_unlock(&sv->mu);
+	worker_unlock(&sv->w);
 	return ret;
 }
 

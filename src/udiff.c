@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "udiff.h"
 
 struct line {
@@ -179,29 +180,30 @@ out:
 }
 
 static void
-print_line(FILE *f, char mark, const struct line *l)
+print_line(struct buf *f, char mark, const struct line *l)
 {
-	fputc(mark, f);
-	fwrite(l->p, 1, l->len, f);
-	fputc('\n', f);
+	buf_add(f, &mark, 1);
+	buf_add(f, l->p, l->len);
+	buf_adds(f, "\n");
 	if (!l->nl)
-		fputs("\\ No newline at end of file\n", f);
+		buf_adds(f, "\\ No newline at end of file\n");
 }
 
 /* "-start,count" as diff -u writes a range: the count left out when it
  * is 1, the start the line before an empty range. */
 static void
-print_range(FILE *f, char mark, size_t first, size_t count)
+print_range(struct buf *f, char mark, size_t first, size_t count)
 {
 	if (count == 1)
-		fprintf(f, "%c%zu", mark, first + 1);
+		buf_printf(f, "%c%zu", mark, first + 1);
 	else
-		fprintf(f, "%c%zu,%zu", mark, count ? first + 1 : first, count);
+		buf_printf(f, "%c%zu,%zu", mark, count ? first + 1 : first,
+		    count);
 }
 
 /* The hunk of edits [lo, hi) of the script. */
 static void
-print_hunk(FILE *f, const struct edit *e, size_t lo, size_t hi,
+print_hunk(struct buf *f, const struct edit *e, size_t lo, size_t hi,
     const struct line *a, const struct line *b)
 {
 	size_t i, na = 0, nb = 0;
@@ -210,11 +212,11 @@ print_hunk(FILE *f, const struct edit *e, size_t lo, size_t hi,
 		na += e[i].op != OP_INS;
 		nb += e[i].op != OP_DEL;
 	}
-	fputs("@@ ", f);
+	buf_adds(f, "@@ ");
 	print_range(f, '-', e[lo].a, na);
-	fputc(' ', f);
+	buf_adds(f, " ");
 	print_range(f, '+', e[lo].b, nb);
-	fputs(" @@\n", f);
+	buf_adds(f, " @@\n");
 	for (i = lo; i < hi; i++)
 		print_line(f, e[i].op == OP_EQ ? ' ' : e[i].op == OP_DEL ?
 		    '-' : '+', e[i].op == OP_INS ? &b[e[i].b] : &a[e[i].a]);
@@ -228,7 +230,7 @@ udiff(const char *abuf, size_t alen, const char *bbuf, size_t blen,
 	struct line *a = NULL, *b = NULL;
 	struct script s = { NULL, 0, 0 };
 	size_t na, nb, pre = 0, suf = 0, i, lo, hi, last;
-	FILE *f = NULL;
+	struct buf f = BUF_INIT;
 	int rc = -1;
 
 	*out = NULL;
@@ -259,9 +261,7 @@ udiff(const char *abuf, size_t alen, const char *bbuf, size_t blen,
 		s.v[i] = s.v[s.n - 1 - i];
 		s.v[s.n - 1 - i] = t;
 	}
-	if ((f = open_memstream(out, outlen)) == NULL)
-		goto out;
-	fprintf(f, "--- %s\n+++ %s\n", aname, bname);
+	buf_printf(&f, "--- %s\n+++ %s\n", aname, bname);
 	/* Hunks: changes closer than 2 * context lines share one. */
 	for (i = 0; i < s.n; i = hi) {
 		while (i < s.n && s.v[i].op == OP_EQ)
@@ -277,22 +277,15 @@ udiff(const char *abuf, size_t alen, const char *bbuf, size_t blen,
 		}
 		hi = last + 1 + (size_t)context < s.n ?
 		    last + 1 + (size_t)context : s.n;
-		print_hunk(f, s.v, lo, hi, a, b);
+		print_hunk(&f, s.v, lo, hi, a, b);
 	}
-	if (fclose(f) != 0) {
-		f = NULL;
+	if ((*out = buf_detach(&f, outlen)) == NULL)
 		goto out;
-	}
-	f = NULL;
 	rc = 0;
 out:
-	if (f != NULL)
-		fclose(f);
-	if (rc == -1) {
-		free(*out);
-		*out = NULL;
+	buf_release(&f);
+	if (rc == -1)
 		*outlen = 0;
-	}
 	free(s.v);
 	free(a);
 	free(b);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 #include "watch.h"
@@ -261,15 +262,6 @@ struct watch {
 	int		 active;	/* atomic: every dir has a watch */
 };
 
-static int64_t
-watch_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Adds a watch to each directory that has none; a missing one is tried
  * again at the next poll. */
 static void
@@ -349,9 +341,9 @@ watch_main(void *arg)
 	int64_t due, now, burst_end;
 	int changed = 0, n, events;
 
-	due = watch_now_ms() + w->poll_ms;
+	due = clock_ms() + w->poll_ms;
 	for (;;) {
-		now = watch_now_ms();
+		now = clock_ms();
 		pfd[0].fd = w->stop[0];
 		pfd[0].events = POLLIN;
 		pfd[1].fd = w->ifd;
@@ -369,20 +361,20 @@ watch_main(void *arg)
 		if (n > 0 && w->ifd != -1 && (pfd[1].revents & POLLIN)) {
 			/* Wait for the burst (write, rename, ...) to end. */
 			events = watch_drain(w);
-			burst_end = watch_now_ms() + WATCH_BURST_MAX_MS;
-			while ((now = watch_now_ms()) < burst_end &&
+			burst_end = clock_ms() + WATCH_BURST_MAX_MS;
+			while ((now = clock_ms()) < burst_end &&
 			    poll(&pfd[1], 1, WATCH_CALM_MS) > 0)
 				events += watch_drain(w);
-			if (events == 0 && watch_now_ms() < due)
+			if (events == 0 && clock_ms() < due)
 				continue;	/* only temp files moved */
 			if (events > 0)
 				why = WATCH_EVENT;
-		} else if (watch_now_ms() < due) {
+		} else if (clock_ms() < due) {
 			continue;
 		}
 		watch_add_missing(w);
 		changed = w->fn(w->ctx, why);
-		due = watch_now_ms() + (changed ? w->settle_ms : w->poll_ms);
+		due = clock_ms() + (changed ? w->settle_ms : w->poll_ms);
 	}
 	return NULL;
 }

@@ -522,31 +522,21 @@ END_TEST
  * The thread.
  */
 
-static int64_t
-now_ms(void)
+static int
+targets_are(struct fixture *fx, const char *name, const char *want)
 {
-	struct timespec ts;
+	char *got = targets_of(fx, name);
+	int same = strcmp(got, want) == 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	free(got);
+	return same;
 }
 
 static void
 wait_targets(struct fixture *fx, const char *name, const char *want)
 {
-	int64_t deadline = now_ms() + 5000;
-	char *got;
-
-	for (;;) {
-		got = targets_of(fx, name);
-		if (strcmp(got, want) == 0)
-			break;
-		ck_assert_msg(now_ms() < deadline, "targets of %s: \"%s\", "
-		    "want \"%s\"", name, got, want);
-		free(got);
-		usleep(5000);
-	}
-	free(got);
+	FX_WAIT(targets_are(fx, name, want), 5000, "targets of %s never "
+	    "became \"%s\"", name, want);
 }
 
 START_TEST(test_thread_wake_and_refresh)
@@ -557,7 +547,6 @@ START_TEST(test_thread_wake_and_refresh)
 	struct fixture fx;
 	struct dns *d;
 	char err[ERR_MAX] = "";
-	int64_t deadline;
 	int calls;
 
 	fx_up(&fx);
@@ -580,11 +569,7 @@ START_TEST(test_thread_wake_and_refresh)
 	wait_targets(&fx, "web", "10.0.0.2:80");
 	wait_targets(&fx, "api", "10.0.0.2:90");
 	calls = fake_calls(&f);
-	deadline = now_ms() + 5000;
-	while (fake_calls(&f) < calls + 4) {
-		ck_assert_msg(now_ms() < deadline, "no refresh rounds");
-		usleep(5000);
-	}
+	FX_WAIT(fake_calls(&f) >= calls + 4, 5000, "no refresh rounds");
 	dns_stop(d);
 	fx_done(&fx);
 }

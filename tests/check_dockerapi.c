@@ -3,110 +3,57 @@
  * as an answer, the /events stream cut into lines, the stop flag, the
  * request paths, and --docker-host never quoted with its password. */
 #include <check.h>
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "config.h"
 #include "dockerapi.h"
-#include "testutil.h"
+#include "fixture.h"
 
-/* One canned answer per connection; the server closes after it, unless
- * hold is set: then it waits for the client to go. */
-struct fake {
-	int		 fd;		/* listening */
-	const char	*chunks[4];	/* written one write(2) each */
+/* One canned answer per connection, written one write(2) per chunk; the
+ * server closes after it, unless hold is set: then it waits for the
+ * client to go. */
+struct canned {
+	const char	*chunks[4];
 	int		 hold;
-	char		 request[512];	/* the last request line */
-	int		 served;
-	pthread_t	 thread;
 };
 
 static char *dir, *sock, *url;
-static struct fake fk;
+static struct fakehttp fake;
+static struct canned fk;
 
 static void
-write_all(int fd, const char *p, size_t n)
+serve(void *arg, int fd, const struct fh_request *rq)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;	/* the client went */
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void *
-serve(void *arg)
-{
-	struct fake *f = arg;
+	struct canned *c = arg;
 	char buf[4096];
-	int c, i;
+	int i;
 
-	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
-		size_t len = 0;
-		ssize_t r;
-
-		/* The request: headers only (GETs). */
-		while (len < sizeof(buf) - 1 &&
-		    (r = read(c, buf + len, sizeof(buf) - 1 - len)) > 0) {
-			len += (size_t)r;
-			buf[len] = '\0';
-			if (strstr(buf, "\r\n\r\n") != NULL)
-				break;
-		}
-		buf[len] = '\0';
-		snprintf(f->request, sizeof(f->request), "%.*s",
-		    (int)strcspn(buf, "\r\n"), buf);
-		for (i = 0; i < 4 && f->chunks[i] != NULL; i++)
-			write_all(c, f->chunks[i], strlen(f->chunks[i]));
-		/* Held: read until the client closes its end. */
-		while (f->hold && read(c, buf, sizeof(buf)) > 0)
-			;
-		close(c);
-		__atomic_add_fetch(&f->served, 1, __ATOMIC_RELEASE);
-	}
-	return NULL;
+	(void)rq;
+	for (i = 0; i < 4 && c->chunks[i] != NULL; i++)
+		fh_write(fd, c->chunks[i], strlen(c->chunks[i]));
+	while (c->hold && read(fd, buf, sizeof(buf)) > 0)
+		;
 }
 
 static void
 setup(void)
 {
-	struct sockaddr_un sun;
-
 	dir = tu_tmpdir();
 	ck_assert_int_ge(asprintf(&sock, "%s/docker.sock", dir), 0);
 	ck_assert_int_ge(asprintf(&url, "unix://%s", sock), 0);
 	memset(&fk, 0, sizeof(fk));
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(sock), sizeof(sun.sun_path));
-	strcpy(sun.sun_path, sock);
-	ck_assert_int_ge(fk.fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(fk.fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(listen(fk.fd, 8), 0);
-	ck_assert_int_eq(pthread_create(&fk.thread, NULL, serve, &fk), 0);
+	fh_start_unix(&fake, sock, serve, &fk);
 }
 
 static void
 teardown(void)
 {
-	/* Wakes accept() with an error and ends the server. */
-	shutdown(fk.fd, SHUT_RDWR);
-	pthread_join(fk.thread, NULL);
-	close(fk.fd);
+	fh_stop(&fake);
 	tu_rmrf(dir);
 	free(dir);
 	free(sock);
@@ -140,7 +87,7 @@ START_TEST(get_json_answers)
 	ck_assert_int_eq(dockerapi_get_json(api, "/services/abc", &j, &code),
 	    0);
 	ck_assert_int_eq(code, 200);
-	ck_assert_str_eq(fk.request, "GET /services/abc HTTP/1.1");
+	ck_assert_str_eq(fake.last, "GET /services/abc HTTP/1.1");
 	ck_assert_str_eq(cJSON_GetObjectItem(j, "ID")->valuestring, "abc");
 	cJSON_Delete(j);
 
@@ -253,7 +200,7 @@ START_TEST(events_cut_into_lines)
 	fk.chunks[3] = "{\"c\":3}\n{\"no newline\"";
 	ck_assert_int_eq(dockerapi_events(api, "/events?filters=x", on_line,
 	    on_open, &s, err), 1);
-	ck_assert_str_eq(fk.request, "GET /events?filters=x HTTP/1.1");
+	ck_assert_str_eq(fake.last, "GET /events?filters=x HTTP/1.1");
 	ck_assert_str_eq(err, "GET /events: the stream ended");
 	ck_assert_int_eq(s.opened, 1);
 	ck_assert_int_eq(s.n, 3);

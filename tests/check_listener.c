@@ -5,13 +5,10 @@
  * reconcile against a listener that does not answer. The whole exchange
  * with a live (fake) listener is tests/it_listener.sh. */
 #include <check.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -317,59 +314,14 @@ START_TEST(test_start_static_only)
 }
 END_TEST
 
-/* A stand-in listener on 127.0.0.1 that accepts each connection and
- * closes it at once (curl sees an empty reply: a failed round), counting
- * them, so a test can wait for rounds that really happened. */
-struct deaf {
-	int		 fd;
-	int		 port;
-	int		 accepted;	/* atomic */
-	int		 stop;		/* atomic */
-	pthread_t	 thread;
-};
-
-static void *
-deaf_run(void *arg)
-{
-	struct deaf *d = arg;
-	struct pollfd p = { d->fd, POLLIN, 0 };
-	int c;
-
-	while (!__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST)) {
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		if ((c = accept(d->fd, NULL, NULL)) == -1)
-			continue;
-		close(c);
-		__atomic_add_fetch(&d->accepted, 1, __ATOMIC_SEQ_CST);
-	}
-	return NULL;
-}
-
+/* A stand-in listener that reads each request and closes without an
+ * answer (curl sees an empty reply: a failed round). */
 static void
-deaf_start(struct deaf *d)
+deaf(void *arg, int fd, const struct fh_request *rq)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-
-	memset(d, 0, sizeof(*d));
-	ck_assert_int_ge(d->fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(d->fd, 16), 0);
-	ck_assert_int_eq(getsockname(d->fd, (struct sockaddr *)&sa, &len), 0);
-	d->port = ntohs(sa.sin_port);
-	ck_assert_int_eq(pthread_create(&d->thread, NULL, deaf_run, d), 0);
-}
-
-static void
-deaf_stop(struct deaf *d)
-{
-	__atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
-	pthread_join(d->thread, NULL);
-	close(d->fd);
+	(void)arg;
+	(void)fd;
+	(void)rq;
 }
 
 START_TEST(test_unanswered_keeps_state_and_stops)
@@ -377,13 +329,13 @@ START_TEST(test_unanswered_keeps_state_and_stops)
 	struct listener_options o;
 	struct listener *l;
 	struct fixture fx;
-	struct deaf d;
+	struct fakehttp d;
 	char err[ERR_MAX] = "", addr[64], *s;
 	int64_t t0;
 
 	fx_open(&fx);
 	upsert(&fx, "serviceName=known&targets=k:1");
-	deaf_start(&d);
+	fh_start(&d, deaf, NULL);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", d.port);
 	memset(&o, 0, sizeof(o));
 	o.addresses = addr;
@@ -394,21 +346,17 @@ START_TEST(test_unanswered_keeps_state_and_stops)
 	    err));
 	/* Three rounds the listener really made and saw fail (each one a
 	 * connection here): still not done, nothing pruned. */
-	t0 = fx_now_ms();
-	while (__atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST) < 3) {
-		ck_assert_msg(fx_now_ms() - t0 < 10000, "only %d rounds in "
-		    "10 s", __atomic_load_n(&d.accepted, __ATOMIC_SEQ_CST));
-		usleep(5000);
-	}
+	FX_WAIT(fh_served(&d) >= 3, 10000, "only %d rounds in 10 s",
+	    fh_served(&d));
 	ck_assert_int_eq(listener_done(l), 0);
 	ck_assert_str_eq(s = active(&fx, registry_generation(fx.reg)),
 	    "known");
 	free(s);
 	/* Stopping does not wait for the backoff. */
-	t0 = fx_now_ms();
+	t0 = clock_ms();
 	listener_stop(l);
-	ck_assert_int_lt(fx_now_ms() - t0, 1000);
-	deaf_stop(&d);
+	ck_assert_int_lt(clock_ms() - t0, 1000);
+	fh_stop(&d);
 	fx_done(&fx);
 }
 END_TEST

@@ -1,83 +1,82 @@
-/* check_metrics.c: label values of the text exposition format
- * (metrics_label_escape) and the UTF-8 repair under it (values_utf8_repair):
- * any bytes in, a valid label value out. */
+/* check_metrics.c: flowmon's own counters (metrics.h) as /metrics shows
+ * them, and the reload statistics written once for the daemon and for
+ * `flowmon reloader` (reloader_expo), each under its own prefix. The text
+ * format itself is check_expo's. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "expo.h"
 #include "metrics.h"
-#include "values.h"
+#include "reloader.h"
 #include "testutil.h"
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
-
-static const struct {
-	const char	*in;
-	const char	*want;
-} labels[] = {
-	{ "web.json", "web.json" },
-	{ "q\"uote", "q\\\"uote" },
-	{ "back\\slash", "back\\\\slash" },
-	{ "new\nline", "new\\nline" },
-	{ "caf\xc3\xa9", "caf\xc3\xa9" },
-	/* Not UTF-8: each bad byte becomes U+FFFD. */
-	{ "x\xc3y", "x\xef\xbf\xbdy" },
-	{ "\xff\xfe", "\xef\xbf\xbd\xef\xbf\xbd" },
-	{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },	/* surrogate */
-	{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },			/* overlong */
-	{ "end\xe2\x82", "end\xef\xbf\xbd\xef\xbf\xbd" },		/* cut short */
-	{ "", "" },
-};
-
-START_TEST(test_label_escape)
+START_TEST(test_counters)
 {
-	char out[64];
+	struct buf b = BUF_INIT;
 
-	ck_assert_str_eq(metrics_label_escape(labels[_i].in, out,
-	    sizeof(out)), labels[_i].want);
-	ck_assert(values_utf8_valid(out));
+	metrics_request(M_EP_RECONFIGURE, 200);
+	metrics_request(M_EP_RECONFIGURE, 200);
+	metrics_request(M_EP_SD, 418);
+	metrics_file_written(M_FILE_RULES);
+	metrics_file_healed(M_FILE_TARGETS);
+	metrics_promtool_batch(3);
+	ck_assert_int_eq(metrics_render(&b), 0);
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "# HELP flowmon_http_requests_total HTTP requests answered, by "
+	    "endpoint and status code.\n"
+	    "# TYPE flowmon_http_requests_total counter\n"
+	    "flowmon_http_requests_total{endpoint=\"reconfigure\","
+	    "code=\"200\"} 2\n"
+	    "flowmon_http_requests_total{endpoint=\"sd\",code=\"other\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_files_written_total{kind=\"rules\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_files_written_total{kind=\"targets\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "# TYPE flowmon_files_healed_total counter\n"
+	    "flowmon_files_healed_total{dir=\"targets\"} 1\n"
+	    "flowmon_files_healed_total{dir=\"rules\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_promtool_files_total 3\n"
+	    "# HELP flowmon_promtool_batches_total"));
+	ck_assert_ptr_nonnull(strstr(b.p, "flowmon_promtool_batches_total 1\n"));
+	buf_release(&b);
 }
 END_TEST
 
-START_TEST(test_label_escape_cut)
+START_TEST(test_reload_stats)
 {
-	/* Cut to fit: never half a character or half an escape. */
-	const char *in = "\xc3\xa9\"\xe2\x82\xac";	/* é " € */
-	char out[16];
-	size_t n;
+	struct reloader_stats s;
+	struct buf b = BUF_INIT;
 
-	for (n = 1; n <= sizeof(out); n++) {
-		metrics_label_escape(in, out, n);
-		ck_assert_msg(strlen(out) < n, "size %zu", n);
-		ck_assert_msg(values_utf8_valid(out), "size %zu: %s", n, out);
-		ck_assert_msg(strlen(out) == 0 || out[strlen(out) - 1] != '\\',
-		    "size %zu: half an escape: %s", n, out);
-	}
-	ck_assert_str_eq(out, "\xc3\xa9\\\"\xe2\x82\xac");
-}
-END_TEST
-
-START_TEST(test_repair_random)
-{
-	unsigned seed = 3;
-	char in[64], *out;
-	int round, i;
-
-	for (round = 0; round < 20000; round++) {
-		int n = (int)(rand_r(&seed) % 63);
-
-		for (i = 0; i < n; i++)
-			in[i] = (char)(1 + rand_r(&seed) % 255);
-		in[n] = '\0';
-		out = values_utf8_repair(in);
-		ck_assert_ptr_nonnull(out);
-		ck_assert(values_utf8_valid(out));
-		/* Valid input comes back as it is. */
-		if (values_utf8_valid(in))
-			ck_assert_str_eq(out, in);
-		free(out);
-	}
+	memset(&s, 0, sizeof(s));
+	s.ok = 5;
+	s.failed = 2;
+	s.last_success = 1;
+	s.last_time = 1700000100;
+	s.last_ok_time = 1700000000;
+	s.pending = 1;
+	reloader_expo(&b, "flowmon_", &s);
+	reloader_expo(&b, "flowmon_reloader_", &s);
+	ck_assert_int_eq(b.failed, 0);
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "# TYPE flowmon_reloads_total counter\n"
+	    "flowmon_reloads_total{outcome=\"success\"} 5\n"
+	    "flowmon_reloads_total{outcome=\"failure\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_reloader_reloads_total{outcome=\"failure\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_last_reload_successful 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_reloader_last_reload_timestamp_seconds 1700000100\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "flowmon_last_reload_success_timestamp_seconds 1700000000\n"));
+	ck_assert_ptr_nonnull(strstr(b.p,
+	    "# TYPE flowmon_reloader_reload_pending gauge\n"
+	    "flowmon_reloader_reload_pending 1\n"));
+	buf_release(&b);
 }
 END_TEST
 
@@ -85,11 +84,10 @@ static Suite *
 metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
-	TCase *tc = tcase_create("labels");
+	TCase *tc = tcase_create("text");
 
-	tcase_add_loop_test(tc, test_label_escape, 0, nitems(labels));
-	tcase_add_test(tc, test_label_escape_cut);
-	tcase_add_test(tc, test_repair_random);
+	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_reload_stats);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,23 +22,6 @@ rules_of(const struct service *svc, size_t *len)
 }
 
 static char *
-have_promtool(void)
-{
-	static const char *dirs[] = { "/usr/bin", "/usr/local/bin", NULL };
-	char *p;
-	int i;
-
-	for (i = 0; dirs[i] != NULL; i++) {
-		if (asprintf(&p, "%s/promtool", dirs[i]) < 0)
-			abort();
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
-static char *
 write_rules(const char *dir, const struct service *svc)
 {
 	char *path, *y;
@@ -57,10 +40,8 @@ START_TEST(promtool_verdicts)
 	struct service *good, *badexpr, *badrange;
 	char *pt, *dir, *path, err[ERR_MAX];
 
-	if ((pt = have_promtool()) == NULL) {
-		fprintf(stderr, "promtool_verdicts: no promtool; skipped\n");
+	if ((pt = tu_require("promtool_verdicts", "promtool", "prometheus")) == NULL)
 		return;
-	}
 	dir = tu_tmpdir();
 	good = tu_service("serviceName", "s", "alertName", "a", "alertIf",
 	    "rate(x[5m]) > 0 # c", "alertFor", "1s", NULL);
@@ -241,10 +222,8 @@ START_TEST(batch_mixed)
 	char *pt, err[ERR_MAX];
 	int round;
 
-	if ((pt = have_promtool()) == NULL) {
-		fprintf(stderr, "batch_mixed: no promtool; skipped\n");
+	if ((pt = tu_require("batch_mixed", "promtool", "prometheus")) == NULL)
 		return;
-	}
 	ck_assert_ptr_nonnull(p = promtool_new(pt, 2, err));
 	/* Several rounds: a checker is used again and again. */
 	for (round = 0; round < 3; round++) {
@@ -284,10 +263,8 @@ START_TEST(batch_concurrent)
 	char *pt, err[ERR_MAX];
 	int i;
 
-	if ((pt = have_promtool()) == NULL) {
-		fprintf(stderr, "batch_concurrent: no promtool; skipped\n");
+	if ((pt = tu_require("batch_concurrent", "promtool", "prometheus")) == NULL)
 		return;
-	}
 	ck_assert_ptr_nonnull(p = promtool_new(pt, 2, err));
 	for (i = 0; i < 6; i++) {
 		w[i].p = p;

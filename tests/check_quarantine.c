@@ -422,17 +422,6 @@ START_TEST(test_restart_mid_search)
 }
 END_TEST
 
-static char *
-have_promtool(void)
-{
-	char *p = strdup("/usr/bin/promtool");
-
-	if (access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
-}
-
 START_TEST(test_promtool_first)
 {
 	static const char *const loaded[] = { "a.yml", "b.yml", "c.yml",
@@ -445,10 +434,9 @@ START_TEST(test_promtool_first)
 	cJSON *j;
 	int before;
 
-	if ((bin = have_promtool()) == NULL) {
-		fprintf(stderr, "test_promtool_first: no promtool; skipped\n");
+	if ((bin = tu_require("test_promtool_first", "promtool",
+	    "prometheus")) == NULL)
 		return;
-	}
 	ck_assert_ptr_nonnull(pt = promtool_new(bin, 2, err));
 	fx_open(&fx);
 	/* Bad for promtool too: an unclosed parenthesis. */
@@ -491,11 +479,9 @@ START_TEST(test_recheck_at_start)
 	uint64_t triggers;
 	struct reloader_stats rs;
 
-	if ((bin = have_promtool()) == NULL) {
-		fprintf(stderr, "test_recheck_at_start: no promtool; "
-		    "skipped\n");
+	if ((bin = tu_require("test_recheck_at_start", "promtool",
+	    "prometheus")) == NULL)
 		return;
-	}
 	fx_open_reloading(&fx);
 	/* Prometheus refuses d for a reason promtool cannot see. */
 	scene(&fx, &p, "vector(1)+%23+BAD", 0);

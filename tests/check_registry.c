@@ -147,14 +147,14 @@ static void
 wait_reloads(struct fixture *fx, int want)
 {
 	struct reloader_stats rs;
-	int64_t deadline = fx_now_ms() + 5000;
+	int64_t deadline = clock_ms() + 5000;
 
 	for (;;) {
 		reloader_stats(fx->rl, &rs);
 		if (!rs.pending && __atomic_load_n(&fx->reloads,
 		    __ATOMIC_SEQ_CST) >= want)
 			return;
-		ck_assert_msg(fx_now_ms() < deadline, "reloads %d, want %d",
+		ck_assert_msg(clock_ms() < deadline, "reloads %d, want %d",
 		    __atomic_load_n(&fx->reloads, __ATOMIC_SEQ_CST), want);
 		usleep(2000);
 	}
@@ -1444,7 +1444,7 @@ START_TEST(test_heal)
 	struct listing l;
 	struct files f;
 	struct fstate t, r;
-	struct metrics_buf mb = { NULL, 0, 0 };
+	struct buf mb = BUF_INIT;
 	char err[ERR_MAX] = "", *t0, *r0, *t1, *r1, *sentinel;
 	size_t healed[2];
 
@@ -1474,11 +1474,11 @@ START_TEST(test_heal)
 	free(r1);
 	wait_reloads(&fx, 2);
 	ck_assert_int_eq(metrics_render(&mb), 0);
-	ck_assert_ptr_nonnull(strstr(mb.s,
+	ck_assert_ptr_nonnull(strstr(mb.p,
 	    "flowmon_files_healed_total{dir=\"targets\"} 1\n"));
-	ck_assert_ptr_nonnull(strstr(mb.s,
+	ck_assert_ptr_nonnull(strstr(mb.p,
 	    "flowmon_files_healed_total{dir=\"rules\"} 1\n"));
-	free(mb.s);
+	buf_release(&mb);
 
 	/* A listing older than a write: the file is there, nothing is
 	 * written. */

@@ -5,15 +5,11 @@
  * which, like vmalert's, may be read while a reload is still parsing.
  * Also: a Prometheus-like server is probed once and then only posted to,
  * a URL not ending in /-/reload is never probed, and a stop cuts a wait. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
-#include "testutil.h"
+#include "fixture.h"
 #include "reloader.h"
 
 #define REFUSED_TEXT	"vmalert refused the new rules"
@@ -26,8 +22,7 @@ enum outcome { OUT_CHANGED, OUT_EQUAL, OUT_FAIL, OUT_NEVER };
  * taking parse_ms: it counts in total when it starts and books its outcome
  * when it ends, computed lazily whenever /metrics is read. */
 struct fake {
-	struct MHD_Daemon	*d;
-	uint16_t		 port;
+	struct fakehttp		 http;
 	pthread_mutex_t		 lock;
 	int			 prometheus;	/* answer as Prometheus */
 	int			 metrics_404;
@@ -43,20 +38,11 @@ struct fake {
 	int			 gets;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Brings the counters up to now. Called with the lock held. */
 static void
 fake_advance(struct fake *f)
 {
-	int64_t now = now_ms(), start, prev_end = 0;
+	int64_t now = clock_ms(), start, prev_end = 0;
 	int i;
 
 	for (i = 0; i < f->nposts; i++) {
@@ -84,37 +70,23 @@ fake_advance(struct fake *f)
 	}
 }
 
-static enum MHD_Result
-fake_handle(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+static void
+fake_handle(void *arg, int fd, const struct fh_request *rq)
 {
-	static int seen;
-	struct fake *f = cls;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
+	struct fake *f = arg;
 	char *body = NULL;
 	int status = 200;
 
-	(void)version;
-	(void)upload_data;
-	if (*con_cls == NULL) {
-		*con_cls = &seen;
-		return MHD_YES;
-	}
-	if (*upload_data_size != 0) {
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
 	pthread_mutex_lock(&f->lock);
-	if (strcmp(url, "/-/reload") == 0 && strcmp(method, "POST") == 0) {
+	if (strcmp(rq->path, "/-/reload") == 0 &&
+	    strcmp(rq->method, "POST") == 0) {
 		if (f->nposts < FAKE_MAX) {
-			f->post_at[f->nposts] = now_ms();
+			f->post_at[f->nposts] = clock_ms();
 			f->out[f->nposts] = f->next;
 			f->nposts++;
 		}
 		body = strdup("");
-	} else if (strcmp(url, "/metrics") == 0) {
+	} else if (strcmp(rq->path, "/metrics") == 0) {
 		f->gets++;
 		fake_advance(f);
 		if (f->metrics_404) {
@@ -141,47 +113,26 @@ fake_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		body = strdup("not found\n");
 	}
 	pthread_mutex_unlock(&f->lock);
-	if (body == NULL)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(body), body,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "X-Server-Hostname", "vm");
-	ret = MHD_queue_response(conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	ck_assert_ptr_nonnull(body);
+	fh_reply(fd, status, NULL, body);
+	free(body);
 }
 
 static void
 fake_init(struct fake *f)
 {
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
-
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
 	f->ok = 1;
 	f->ts = 1700000000;
 	f->parse_ms = 100;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL, fake_handle, f,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-	ck_assert_ptr_nonnull(f->d);
-	info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
-	ck_assert_ptr_nonnull(info);
-	f->port = info->port;
+	fh_start(&f->http, fake_handle, f);
 }
 
 static void
 fake_release(struct fake *f)
 {
-	MHD_stop_daemon(f->d);
+	fh_stop(&f->http);
 	pthread_mutex_destroy(&f->lock);
 }
 
@@ -222,7 +173,7 @@ backend_for(struct fake *f, const char *path)
 	char url[128], err[ERR_MAX];
 	void *arg;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", f->port, path);
+	snprintf(url, sizeof(url), "%s%s", f->http.url, path);
 	arg = reload_http_new(url, err);
 	ck_assert_msg(arg != NULL, "%s", err);
 	return arg;
@@ -232,13 +183,13 @@ backend_for(struct fake *f, const char *path)
 static enum fm_err
 reload_once(void *arg, char err[ERR_MAX], int64_t *ms)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = clock_ms();
 	enum fm_err rc;
 
 	err[0] = '\0';
 	rc = reload_http_backend.reload(arg, err);
 	if (ms != NULL)
-		*ms = now_ms() - t0;
+		*ms = clock_ms() - t0;
 	return rc;
 }
 

@@ -1,21 +1,17 @@
 /* check_reloader.c: the reloader's debounce, retry and HTTP back end,
  * against a counting /-/reload server run in the test on 127.0.0.1. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
-#include "testutil.h"
+#include "fixture.h"
 #include "reloader.h"
 
 /* A stand-in for Prometheus's /-/reload that counts POSTs and answers what
  * the test asks: fail_status to the next fail_left POSTs, then status. */
 struct srv {
-	struct MHD_Daemon	*d;
-	uint16_t		 port;
+	struct fakehttp		 f;
+	int			 up;
 	pthread_mutex_t		 lock;
 	int			 posts;
 	int			 fail_left;
@@ -34,15 +30,6 @@ struct results {
 	char		 error[RES_MAX][ERR_MAX];
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *
 srv_body(int status)
 {
@@ -57,34 +44,16 @@ srv_body(int status)
 	}
 }
 
-static enum MHD_Result
-srv_handle(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+static void
+srv_handle(void *arg, int fd, const struct fh_request *rq)
 {
-	static int seen;
-	struct srv *s = cls;
-	struct MHD_Response *resp;
-	const char *body;
-	enum MHD_Result ret;
+	struct srv *s = arg;
 	int status;
 	long delay;
 
-	(void)version;
-	(void)upload_data;
-	/* MHD calls once for the headers, then for body chunks, then once
-	 * more with nothing left: answer on that last call. */
-	if (*con_cls == NULL) {
-		*con_cls = &seen;
-		return MHD_YES;
-	}
-	if (*upload_data_size != 0) {
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	if (strcmp(url, "/-/reload") != 0)
+	if (strcmp(rq->path, "/-/reload") != 0)
 		status = 404;
-	else if (strcmp(method, "POST") != 0)
+	else if (strcmp(rq->method, "POST") != 0)
 		status = 405;
 	else {
 		pthread_mutex_lock(&s->lock);
@@ -99,35 +68,16 @@ srv_handle(void *cls, struct MHD_Connection *conn, const char *url,
 		if (delay > 0)
 			usleep((useconds_t)delay * 1000);
 	}
-	body = srv_body(status);
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
-	    MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	ret = MHD_queue_response(conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	fh_reply(fd, status, NULL, srv_body(status));
 }
 
-/* Listens on 127.0.0.1:port; port 0 picks a free one, found in s->port. */
+/* Listens on 127.0.0.1:port; port 0 picks a free one, found in
+ * s->f.port. */
 static void
-srv_start(struct srv *s, uint16_t port)
+srv_start(struct srv *s, int port)
 {
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_AUTO | MHD_USE_ERROR_LOG, port, NULL, NULL, srv_handle, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-	ck_assert_ptr_nonnull(s->d);
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	ck_assert_ptr_nonnull(info);
-	s->port = info->port;
-	ck_assert_uint_ne(s->port, 0);
+	fh_start_at(&s->f, port, srv_handle, s);
+	s->up = 1;
 }
 
 static void
@@ -142,9 +92,9 @@ srv_init(struct srv *s, int status)
 static void
 srv_stop(struct srv *s)
 {
-	if (s->d != NULL)
-		MHD_stop_daemon(s->d);
-	s->d = NULL;
+	if (s->up)
+		fh_stop(&s->f);
+	s->up = 0;
 }
 
 static void
@@ -169,10 +119,10 @@ srv_posts(struct srv *s)
 static int
 srv_wait_posts(struct srv *s, int n, long ms)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = clock_ms() + ms;
 
 	while (srv_posts(s) < n) {
-		if (now_ms() >= end)
+		if (clock_ms() >= end)
 			return 0;
 		usleep(5000);
 	}
@@ -184,13 +134,13 @@ srv_wait_posts(struct srv *s, int n, long ms)
 static int
 srv_hold_posts(struct srv *s, int n, long ms)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = clock_ms() + ms;
 
 	do {
 		if (srv_posts(s) != n)
 			return 0;
 		usleep(10000);
-	} while (now_ms() < end);
+	} while (clock_ms() < end);
 	return srv_posts(s) == n;
 }
 
@@ -199,7 +149,7 @@ srv_url(struct srv *s)
 {
 	char *u;
 
-	if (asprintf(&u, "http://127.0.0.1:%u/-/reload", s->port) < 0)
+	if (asprintf(&u, "%s/-/reload", s->f.url) < 0)
 		abort();
 	return u;
 }
@@ -243,10 +193,10 @@ res_count(struct results *res)
 static int
 res_wait(struct results *res, int n, long ms)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = clock_ms() + ms;
 
 	while (res_count(res) < n) {
-		if (now_ms() >= end)
+		if (clock_ms() >= end)
 			return 0;
 		usleep(5000);
 	}
@@ -426,12 +376,12 @@ START_TEST(test_refused_then_up)
 	struct results res;
 	struct reloader_stats st;
 	struct reloader *r;
-	uint16_t port;
+	int port;
 	char *url;
 
 	/* Learn a free port, then leave nothing listening on it. */
 	srv_init(&s, 200);
-	port = s.port;
+	port = s.f.port;
 	url = srv_url(&s);
 	srv_stop(&s);
 	res_init(&res);
@@ -645,9 +595,9 @@ START_TEST(test_free_during_backoff)
 	ck_assert_int_eq(res_wait(&res, 1, 3000), 1);
 	/* Now in the 1 s backoff. */
 	usleep(50 * 1000);
-	t0 = now_ms();
+	t0 = clock_ms();
 	reloader_free(r);
-	took = now_ms() - t0;
+	took = clock_ms() - t0;
 	ck_assert_msg(took < 100, "reloader_free took %lld ms",
 	    (long long)took);
 	ck_assert_int_eq(res_count(&res), 1);
@@ -687,11 +637,11 @@ START_TEST(test_max_delay_bounds_a_stream)
 		res_init(&res);
 		url = srv_url(&s);
 		r = http_reloader_max(url, 200, bounded ? 400 : 0, &res);
-		t0 = now_ms();
-		while (now_ms() - t0 < 1500) {
+		t0 = clock_ms();
+		while (clock_ms() - t0 < 1500) {
 			reloader_trigger(r);
 			if (first == 0 && srv_posts(&s) > 0)
-				first = now_ms() - t0;
+				first = clock_ms() - t0;
 			usleep(20 * 1000);
 		}
 		if (bounded) {

@@ -888,14 +888,14 @@ START_TEST(rules_promtool)
 {
 	struct service svc;
 	struct alert *a;
-	char *dir, *path, *log, *cmd, *out;
+	char *dir, *path, *log, *cmd, *out, *pt;
 	size_t len;
 	int st;
 
-	if (system("command -v promtool >/dev/null 2>&1") != 0) {
-		printf("note: promtool not on PATH, rules_promtool skipped\n");
+	if ((pt = tu_require("rules_promtool", "promtool", "prometheus")) ==
+	    NULL)
 		return;
-	}
+	free(pt);
 	svc_init(&svc, "web", 8080);
 	a = svc_alert(&svc, "web_a", "vector(1) > 0", "5m", 0);
 	kv(&a->labels, "severity", "true");

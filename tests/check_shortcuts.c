@@ -709,12 +709,6 @@ END_TEST
 
 /* promtool: every built-in shortcut renders a rule Prometheus loads */
 
-static int
-have_promtool(void)
-{
-	return system("command -v promtool >/dev/null 2>&1") == 0;
-}
-
 static void
 emit(yaml_emitter_t *em, yaml_event_t *ev)
 {
@@ -856,14 +850,12 @@ START_TEST(test_promtool_builtins)
 {
 	struct shortcuts *t;
 	const char *ifs[NBUILTINS + NCOMPOUNDS];
-	char *dir, *path, *out, want[64];
+	char *dir, *path, *out, *pt, want[64];
 	size_t i, n = 0;
 
-	if (!have_promtool()) {
-		printf("check_shortcuts: promtool not on PATH, "
-		    "test_promtool_builtins skipped\n");
+	if ((pt = tu_require("test_promtool_builtins", "promtool", "prometheus")) == NULL)
 		return;
-	}
+	free(pt);
 	t = builtin_table();
 	for (i = 0; i < NBUILTINS; i++)
 		ifs[n++] = builtins[i].alert_if;
@@ -891,13 +883,11 @@ START_TEST(test_promtool_bad_range)
 {
 	struct shortcuts *t;
 	const char *ifs[] = { "@resp_time_above:0.1,5x,0.99" };
-	char *dir, *path, *out;
+	char *dir, *path, *out, *pt;
 
-	if (!have_promtool()) {
-		printf("check_shortcuts: promtool not on PATH, "
-		    "test_promtool_bad_range skipped\n");
+	if ((pt = tu_require("test_promtool_bad_range", "promtool", "prometheus")) == NULL)
 		return;
-	}
+	free(pt);
 	t = builtin_table();
 	dir = tu_tmpdir();
 	path = join(dir, "bad.yml");

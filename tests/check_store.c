@@ -832,8 +832,8 @@ START_TEST(write_fails_readonly_dir)
 	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644)) != -1) {
 		close(fd);
 		unlink(probe);
-		fprintf(stderr, "write_fails_readonly_dir: privileged, "
-		    "chmod cannot make a write fail; skipped\n");
+		tu_skip("write_fails_readonly_dir", "privileged: chmod "
+		    "cannot make a write fail");
 		goto out;
 	}
 
@@ -1174,8 +1174,8 @@ START_TEST(write_file_readonly_dir)
 	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644)) != -1) {
 		close(fd);
 		unlink(probe);
-		fprintf(stderr, "write_file_readonly_dir: privileged; "
-		    "skipped\n");
+		tu_skip("write_file_readonly_dir", "privileged: chmod "
+		    "cannot make a write fail");
 		goto out;
 	}
 	ck_assert_int_eq(store_write_file(path, "a: 3\n", 5, STORE_MODE_KEEP,

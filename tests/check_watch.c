@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
 #include "testutil.h"
 #include "watch.h"
 
@@ -342,7 +343,6 @@ struct seen {
 	int64_t		 last_change;
 };
 
-static int64_t now_ms(void);
 
 static int
 seen_scan(void *arg, enum watch_why why)
@@ -360,11 +360,11 @@ seen_scan(void *arg, enum watch_why why)
 	if (why != WATCH_START && sn.hash != s->hash) {
 		s->changes++;
 		s->last_why = why;
-		s->last_change = now_ms();
+		s->last_change = clock_ms();
 		changed = 1;
 	}
 	/* As the reloader does: follow closely until a quiet time passed. */
-	if (s->last_change != 0 && now_ms() - s->last_change < s->hold_ms)
+	if (s->last_change != 0 && clock_ms() - s->last_change < s->hold_ms)
 		changed = 1;
 	s->hash = sn.hash;
 	pthread_mutex_unlock(&s->lock);
@@ -385,24 +385,15 @@ seen_changes(struct seen *s, enum watch_why *why)
 	return n;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits up to ms for s to count want changes; the time it took, or -1. */
 static int64_t
 wait_changes(struct seen *s, int want, int64_t ms)
 {
-	int64_t start = now_ms();
+	int64_t start = clock_ms();
 
-	while (now_ms() - start < ms) {
+	while (clock_ms() - start < ms) {
 		if (seen_changes(s, NULL) >= want)
-			return now_ms() - start;
+			return clock_ms() - start;
 		usleep(10000);
 	}
 	return -1;
@@ -530,9 +521,9 @@ START_TEST(thread_directory_appears_later)
 	ck_assert_int_ge(wait_changes(&s, 1, 3000), 0);
 	/* The next poll adds the watch. */
 	{
-		int64_t start = now_ms();
+		int64_t start = clock_ms();
 
-		while (!watch_inotify_active(w) && now_ms() - start < 3000)
+		while (!watch_inotify_active(w) && clock_ms() - start < 3000)
 			usleep(10000);
 	}
 	ck_assert_int_eq(watch_inotify_active(w), 1);
@@ -556,9 +547,9 @@ START_TEST(stop_null_and_quick)
 	seen_init(&s, dir);
 	w = watch_start(dirs, 1, 1, 60000, 100, seen_scan, &s, err);
 	ck_assert_ptr_nonnull(w);
-	start = now_ms();
+	start = clock_ms();
 	watch_stop(w);
-	ck_assert_int_lt(now_ms() - start, 1000);
+	ck_assert_int_lt(clock_ms() - start, 1000);
 	pthread_mutex_destroy(&s.lock);
 	tu_rmrf(dir);
 	free(dir);

@@ -1,13 +1,23 @@
-/* fixture.h: one data dir with its store, a registry (with, if asked, a
- * reloader whose back end only counts) and the task DNS bookkeeping, for
- * the Check suites that drive the registry as the daemon does: registry,
- * dns, listener, swarm, quarantine. */
+/* fixture.h: what the Check suites share beyond testutil.h:
+ * - one data dir with its store, a registry (with, if asked, a reloader
+ *   whose back end only counts) and the task DNS bookkeeping, for the
+ *   suites that drive the registry as the daemon does (fx_*);
+ * - the clock: waiting for a condition with a deadline (FX_WAIT);
+ * - one fake HTTP server on 127.0.0.1 or a unix socket, whose handler
+ *   answers each request as the test wants (fh_*). */
 #ifndef FLOWMON_FIXTURE_H
 #define FLOWMON_FIXTURE_H
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 
+#include "clock.h"
 #include "registry.h"
 #include "reloader.h"
 #include "request.h"
@@ -163,13 +173,207 @@ fx_remove(struct fixture *fx, const char *name)
 	return res;
 }
 
-static inline int64_t
-fx_now_ms(void)
-{
-	struct timespec ts;
+/*
+ * The clock: clock_ms() (clock.h), and a poll of a condition until a
+ * deadline, never a fixed sleep.
+ */
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/* Polls cond every 5 ms until it holds; fails the test with the message
+ * when ms pass first. */
+#define FX_WAIT(cond, ms, ...) do {					\
+	int64_t fx_deadline_ = clock_ms() + (ms);			\
+									\
+	while (!(cond)) {						\
+		ck_assert_msg(clock_ms() < fx_deadline_, __VA_ARGS__);	\
+		usleep(5000);						\
+	}								\
+} while (0)
+
+/*
+ * The fake HTTP server: one thread, one connection at a time. Each
+ * request (its head, and a body of Content-Length bytes) goes to the
+ * test's handler with the connection; the handler writes what it wants:
+ * an answer (fh_reply), raw bytes (fh_write), or nothing at all. The
+ * connection is closed after the handler returns.
+ */
+
+struct fh_request {
+	char	 method[16];
+	char	 path[1024];
+	char	 head[4096];	/* the request line and the headers */
+	char	*body;		/* NUL-terminated, body_len bytes */
+	size_t	 body_len;
+};
+
+typedef void (*fh_fn)(void *arg, int fd, const struct fh_request *rq);
+
+struct fakehttp {
+	int		 fd;		/* listening */
+	int		 port;		/* TCP: the port it listens on */
+	char		 url[64];	/* TCP: http://127.0.0.1:<port> */
+	fh_fn		 fn;
+	void		*arg;
+	int		 served;	/* atomic: requests handled */
+	char		 last[1024];	/* the last request line */
+	pthread_t	 thread;
+};
+
+/* Writes all of s (n bytes); a client that went is no error. */
+static inline void
+fh_write(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, s, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* A whole answer: status, Content-Type (NULL: text/plain), the body,
+ * Connection: close. */
+static inline void
+fh_reply(int fd, int status, const char *type, const char *body)
+{
+	char head[256];
+
+	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+	    type != NULL ? type : "text/plain", strlen(body));
+	fh_write(fd, head, strlen(head));
+	fh_write(fd, body, strlen(body));
+}
+
+/* Reads one request from c into rq (body malloc'd). 0, or -1 when the
+ * client sent none. */
+static inline int
+fh_read(int c, struct fh_request *rq)
+{
+	size_t len = 0, want = 0, have;
+	const char *cl, *end = NULL;
+	ssize_t r;
+
+	memset(rq, 0, sizeof(*rq));
+	while (end == NULL && len < sizeof(rq->head) - 1) {
+		if ((r = read(c, rq->head + len, sizeof(rq->head) - 1 -
+		    len)) <= 0)
+			return -1;
+		len += (size_t)r;
+		rq->head[len] = '\0';
+		end = strstr(rq->head, "\r\n\r\n");
+	}
+	if (end == NULL)
+		return -1;
+	if ((cl = strcasestr(rq->head, "\r\nContent-Length:")) != NULL &&
+	    cl < end)
+		want = strtoul(cl + 17, NULL, 10);
+	have = len - (size_t)(end + 4 - rq->head);
+	ck_assert_ptr_nonnull(rq->body = calloc(1, want + have + 1));
+	memcpy(rq->body, end + 4, have);
+	rq->head[end + 2 - rq->head] = '\0';
+	while (have < want && (r = read(c, rq->body + have, want - have)) > 0)
+		have += (size_t)r;
+	rq->body_len = have;
+	sscanf(rq->head, "%15s %1023s", rq->method, rq->path);
+	return 0;
+}
+
+static inline void *
+fh_run(void *arg)
+{
+	struct fakehttp *f = arg;
+	struct fh_request rq;
+	int c;
+
+	/* fh_stop() shuts the socket down: accept() fails, the loop ends. */
+	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+		if (fh_read(c, &rq) == 0) {
+			snprintf(f->last, sizeof(f->last), "%.*s",
+			    (int)strcspn(rq.head, "\r\n"), rq.head);
+			f->fn(f->arg, c, &rq);
+			free(rq.body);
+		}
+		close(c);
+		__atomic_add_fetch(&f->served, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static inline void
+fh_listen(struct fakehttp *f, fh_fn fn, void *arg)
+{
+	f->fn = fn;
+	f->arg = arg;
+	ck_assert_int_eq(listen(f->fd, 16), 0);
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, fh_run, f), 0);
+}
+
+/* Serves on 127.0.0.1:port (f->port, f->url); port 0 picks a free
+ * one, a port given again serves where an earlier fake did. */
+static inline void
+fh_start_at(struct fakehttp *f, int port, fh_fn fn, void *arg)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int on = 1;
+
+	memset(f, 0, sizeof(*f));
+	ck_assert_int_ge(f->fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&sa, &len), 0);
+	f->port = ntohs(sa.sin_port);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->port);
+	fh_listen(f, fn, arg);
+}
+
+/* Serves on 127.0.0.1 on a free port. */
+static inline void
+fh_start(struct fakehttp *f, fh_fn fn, void *arg)
+{
+	fh_start_at(f, 0, fn, arg);
+}
+
+/* Serves on the unix socket path (as dockerd does). */
+static inline void
+fh_start_unix(struct fakehttp *f, const char *path, fh_fn fn, void *arg)
+{
+	struct sockaddr_un sun;
+
+	memset(f, 0, sizeof(*f));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	strcpy(sun.sun_path, path);
+	ck_assert_int_ge(f->fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	fh_listen(f, fn, arg);
+}
+
+/* Requests handled so far. */
+static inline int
+fh_served(struct fakehttp *f)
+{
+	return __atomic_load_n(&f->served, __ATOMIC_ACQUIRE);
+}
+
+/* Stops the server once the connection being handled is over. */
+static inline void
+fh_stop(struct fakehttp *f)
+{
+	shutdown(f->fd, SHUT_RDWR);
+	pthread_join(f->thread, NULL);
+	close(f->fd);
 }
 
 #endif

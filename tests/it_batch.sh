@@ -10,7 +10,8 @@
 # Run by tests/run-integration.sh with FLOWMON set.
 . "$(dirname "$0")/lib.sh"
 
-PROMTOOL=${PROMTOOL:-$(command -v promtool)} || fail "promtool is missing"
+it_require "${PROMTOOL:-promtool}" prometheus
+PROMTOOL=${PROMTOOL:-$(command -v promtool)}
 DATA=$IT_TMP/data
 API=/v1/docker-flow-monitor
 cat >"$IT_TMP/promtool" <<EOF

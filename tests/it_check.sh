@@ -14,7 +14,7 @@ API=/v1/docker-flow-monitor
 DATA=$IT_TMP/data
 OUT=$IT_TMP/check.out
 ERR=$IT_TMP/check.err
-command -v promtool >/dev/null || fail "promtool is missing (Debian's prometheus package)"
+it_require promtool prometheus
 
 # run_check [ARGS...]: flowmon check on $DATA; sets CHECK_RC, output in
 # $OUT (problems) and $ERR (notes and summary). The dir must not change.

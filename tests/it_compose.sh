@@ -160,7 +160,9 @@ gen_config() {
 	[ -s "$out" ] || fail "no $out"
 }
 WRAP0=$FLOWMON_WRAP
-PROMTOOL=$(command -v promtool || true)
+PROMTOOL=""
+it_have promtool prometheus "promtool check config of the stacks' prometheus.yml" &&
+    PROMTOOL=$(command -v promtool)
 check "the stacks' environments give a prometheus.yml promtool accepts"
 for pair in compose/split.yml:flowmon compose/dfm-proxy.yml:monitor; do
 	f=${pair%%:*}
@@ -245,13 +247,19 @@ done
 ok "$(cut -d' ' -f1 "$IT_TMP/stages" | tr '\n' ' ')"
 
 check "Dockerfile: .ci/deps.sh's build packages in the build stage, run-time libraries only after"
-# flowmon's build needs (the -dev packages of the Makefile's PKGS); the
-# rest of .ci/deps.sh is for the tests.
-build_pkgs="build-essential pkg-config libmicrohttpd-dev libcjson-dev
-    libyaml-dev libcurl4-openssl-dev"
-deps=$(sed -n '/^PKGS="/,/"$/p' .ci/deps.sh | tr -d '"' | sed 's/^PKGS=//')
+# flowmon's build needs (the -dev packages of the Makefile's PKGS) are
+# .ci/deps.sh's build list (what make run installs); its test list holds
+# them too.
+build_pkgs=$(sh .ci/deps.sh list-build) || fail ".ci/deps.sh list-build failed"
+for p in build-essential pkg-config libmicrohttpd-dev libcjson-dev \
+    libyaml-dev libcurl4-openssl-dev; do
+	printf '%s\n' $build_pkgs | grep -qxF -- "$p" ||
+		fail ".ci/deps.sh's build list no longer has $p"
+done
+test_pkgs=$(sh .ci/deps.sh list-test) || fail ".ci/deps.sh list-test failed"
 for p in $build_pkgs; do
-	printf '%s\n' $deps | grep -qxF -- "$p" || fail ".ci/deps.sh no longer lists $p"
+	printf '%s\n' $test_pkgs | grep -qxF -- "$p" ||
+		fail ".ci/deps.sh's test list lacks the build package $p"
 done
 awk 'toupper($1) == "FROM" { n++ } n == 1' Dockerfile >"$IT_TMP/build-stage"
 awk 'toupper($1) == "FROM" { n++ } n > 1' Dockerfile >"$IT_TMP/run-stages"
@@ -274,7 +282,7 @@ ok "$(echo $build_pkgs) in the build stage only"
 
 # --------------------------------------------------------------- etc/
 check "etc/: Alertmanager example and systemd unit"
-if command -v amtool >/dev/null; then
+if it_have amtool prometheus-alertmanager "amtool check-config etc/alertmanager.yml"; then
 	amtool check-config etc/alertmanager.yml >"$IT_TMP/amtool.log" 2>&1 ||
 		fail "amtool refuses etc/alertmanager.yml: $(cat "$IT_TMP/amtool.log")"
 elif have_pyyaml; then

@@ -32,8 +32,8 @@ LOG=$IT_TMP/requests.jsonl
 
 # Debian's python3 first: python3-yaml, when installed, is its package.
 PY=${PYTHON:-$(command -v /usr/bin/python3 python3 | head -n 1)}
-[ -n "$PY" ] || fail "python3 is missing"
-command -v "$PROMTOOL" >/dev/null 2>&1 || fail "promtool is missing"
+[ -n "$PY" ] || it_require python3 python3
+it_require "$PROMTOOL" prometheus
 say "$ROUNDS rounds, seed $SEED (CRASH_SEED=$SEED replays this run)"
 
 # files_parse: every target file is JSON (jq), every rule file passes

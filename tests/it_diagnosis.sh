@@ -12,7 +12,7 @@
 # Run by tests/run-integration.sh with FLOWMON set.
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null || fail "python3 is missing"
+it_require python3 python3
 DATA=$IT_TMP/data
 API=/v1/docker-flow-monitor
 mkdir -p "$DATA/rules"

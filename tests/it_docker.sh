@@ -16,7 +16,7 @@
 # and writes nothing; once it answers again, the source resumes.
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
+it_require python3 python3
 
 DATA=$IT_TMP/data
 CTL=$IT_TMP/engine		# the fake engine's JSON files and logs

@@ -13,12 +13,10 @@ check "flowmon.8 renders without warnings"
 # checks do not depend on groff; groff (Debian's groff-base) adds the
 # warning check where it is installed.
 sed -e 's/\\-/-/g' -e 's/\\e/\\/g' -e 's/\\f[BIRP]//g' "$MAN" >"$IT_TMP/man.txt"
-if command -v groff >/dev/null; then
+if it_have groff groff-base "flowmon.8's rendering"; then
 	warn=$(groff -man -ww -z "$MAN" 2>&1)
 	[ -z "$warn" ] || fail "groff warnings: $warn"
 	ok "groff: no warning"
-else
-	say "groff not installed: rendering not checked"
 fi
 
 check "every flag of --help, with its variable, is in the manual"
@@ -49,3 +47,23 @@ for s in 'flowmon check' 'flowmon reloader' SIGHUP SIGTERM \
 	grep -qF -- "$s" "$IT_TMP/man.txt" || fail "flowmon.8 does not mention $s"
 done
 ok "all present"
+
+check "README's Two commands: the commands as typed, what each installs as .ci/deps.sh lists it"
+ROOT=$(dirname "$MAN")
+sed -n '/^## Two commands/,/^## Try it/p' "$ROOT/README.md" >"$IT_TMP/two.md"
+grep -qxF '    make run     # builds and starts flowmon on 127.0.0.1:8080, data dir ./var' "$IT_TMP/two.md" ||
+	fail "README: the make run line changed"
+grep -qxF '    make test    # installs what is missing (as root), builds, runs every test' "$IT_TMP/two.md" ||
+	fail "README: the make test line changed"
+tr -d '`\n' <"$IT_TMP/two.md" | tr -s ' ' >"$IT_TMP/two.txt"
+for m in build test; do
+	want=$(sh "$ROOT/.ci/deps.sh" "list-$m" | tr '\n' ' ')
+	[ "$m" = test ] && want=$(sh "$ROOT/.ci/deps.sh" list-test |
+	    grep -vxF -f <(sh "$ROOT/.ci/deps.sh" list-build) | tr '\n' ' ')
+	grep -qF -- "list-$m: ${want% }." "$IT_TMP/two.txt" ||
+		fail "README's $m list is not .ci/deps.sh's: $want"
+done
+# make run's first step is the build packages, before any compiling.
+first=$(make -s -n -C "$ROOT" run 2>/dev/null | head -n 1)
+[ "$first" = "sh .ci/deps.sh build" ] || fail "make -n run starts with: $first"
+ok "both lines as typed; build and test lists match; make run starts with the deps step"

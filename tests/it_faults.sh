@@ -32,7 +32,7 @@ fi
 
 API=/v1/docker-flow-monitor
 HF=$(cd "$(dirname "$0")" && pwd)/http_faults.py
-command -v python3 >/dev/null || fail "python3 is missing (run make deps)"
+it_require python3 python3
 
 SANITIZED=${FAULTS_SANITIZED:-0}
 if [ "$SANITIZED" = 0 ] && { [ -n "$FLOWMON_WRAP" ] ||
@@ -280,13 +280,11 @@ FSR=$IT_TMP/fs.real
 FS=$IT_TMP/fs
 mkdir -p "$FSR" "$FS"
 if [ "$FAULTS_NS" = none ]; then
-	say "SKIP read-only and full data dir: no mount namespace (unshare -m and unshare -rm both failed: not root, and user namespaces are off)"
-	exit 0
+	it_skip "read-only and full data dir (part 3; parts 1 and 2 passed): no mount namespace (unshare -m and unshare -rm both failed: not root, and user namespaces are off)"
 fi
 if ! mount -t tmpfs -o size=256k,mode=0755 tmpfs "$FSR" 2>"$IT_TMP/mount.err" ||
     ! mount --bind "$FSR" "$FS" 2>>"$IT_TMP/mount.err"; then
-	say "SKIP read-only and full data dir: cannot mount a tmpfs ($(cat "$IT_TMP/mount.err"))"
-	exit 0
+	it_skip "read-only and full data dir (part 3; parts 1 and 2 passed): cannot mount a tmpfs ($(tr '\n' ' ' <"$IT_TMP/mount.err"))"
 fi
 # Detach both before lib.sh's trap removes the temp dir (a mount point
 # cannot be removed); the namespace would drop them anyway when the script

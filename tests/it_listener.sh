@@ -9,7 +9,7 @@
 # listener answers an empty list (issue 13).
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
+it_require python3 python3
 
 DATA=$IT_TMP/data
 CTL=$IT_TMP/listener		# the fake listener's control files

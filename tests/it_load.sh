@@ -30,9 +30,9 @@ CONNS=64
 DATA=$IT_TMP/data
 LUA=$(cd "$(dirname "$0")" && pwd)/load.lua
 
-for _t in wrk python3 promtool; do
-	command -v "$_t" >/dev/null || fail "$_t is missing (run make deps)"
-done
+it_require wrk wrk
+it_require python3 python3
+it_require promtool prometheus
 case "$LOAD_SECONDS" in
 '' | *[!0-9]* | 0) fail "LOAD_SECONDS=$LOAD_SECONDS is not a positive number of seconds" ;;
 esac

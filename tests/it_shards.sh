@@ -13,8 +13,10 @@
 
 NSVC=10
 MULTIPORT=$(cd "$(dirname "$0")" && pwd)/multiport.py
-command -v python3 >/dev/null || fail "python3 is missing (make deps)"
-PROMTOOL=$(command -v promtool || true)
+it_require python3 python3
+PROMTOOL=""
+it_have promtool prometheus "promtool check config of the shard configs" &&
+    PROMTOOL=$(command -v promtool)
 DATA=$IT_TMP/data
 mkdir -p "$DATA/targets" "$DATA/rules"
 

@@ -8,7 +8,7 @@
 # the data dir untouched.
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null 2>&1 || fail "python3 is missing"
+it_require python3 python3
 
 DATA=$IT_TMP/data
 API=/v1/docker-flow-monitor

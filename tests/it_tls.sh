@@ -13,7 +13,7 @@ API=/v1/docker-flow-monitor
 DATA=$IT_TMP/data
 PKI=$IT_TMP/pki
 mkdir -p "$DATA" "$PKI"
-command -v openssl >/dev/null || fail "openssl is missing"
+it_require openssl openssl
 
 check "make a CA and a certificate for 127.0.0.1 signed by it"
 (

@@ -20,9 +20,10 @@
 #   `flowmon reloader` pointed at a second vmalert keeps it in step too.
 . "$(dirname "$0")/lib.sh"
 
-for _b in victoria-metrics vmagent vmalert python3; do
-	command -v "$_b" >/dev/null || fail "$_b is missing (make deps: Debian's victoria-metrics)"
+for _b in victoria-metrics vmagent vmalert; do
+	it_require "$_b" victoria-metrics
 done
+it_require python3 python3
 NSVC=10
 MULTIPORT=$(cd "$(dirname "$0")" && pwd)/multiport.py
 DATA=$IT_TMP/data
@@ -261,7 +262,7 @@ wait_until 60 quarantined || fail "svcbad.yml not quarantined: $(ls "$DATA/rules
 [ "$(fm_metric 'flowmon_reloads_total{outcome="failure"}')" -gt "$fails0" ] ||
 	fail "flowmon counted no failed reload"
 grep -q 'vmalert refused the new rules' "$FLOWMON_LOG" || fail "no refusal in flowmon's log"
-if command -v promtool >/dev/null; then
+if it_have promtool prometheus "promtool's verdict on the rules vmalert refused"; then
 	promtool check rules "$DATA/rejected/svcbad.yml" >"$IT_TMP/promtool-bad.log" 2>&1 ||
 		fail "promtool refuses svcbad.yml too: $(cat "$IT_TMP/promtool-bad.log")"
 fi

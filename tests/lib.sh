@@ -9,6 +9,29 @@
 # $FLOWMON is the daemon under test (absolute path). $FLOWMON_WRAP, when set,
 # is a command line put in front of it (valgrind): flowmon is then stopped
 # with SIGTERM only and the script fails if the wrapper exits non-zero.
+#
+# Pass, fail, skip. A script passes (exit 0), fails (exit 1, through fail)
+# or skips (exit 77); tests/run-integration.sh counts the three apart and
+# lists every skip with its reason. A skip is never a pass and never
+# silent:
+#   it_require CMD PACKAGE   at the top, for every program the script needs
+#                            that .ci/deps.sh installs (prometheus, promtool,
+#                            vmagent, amtool, chromium, bindfs, python3...):
+#                            missing, it is a skip, and with CI set (env CI
+#                            non-empty) a failure: CI must have it.
+#   it_skip "why"            the script (or all that is left of it) cannot
+#                            run here for a reason no package mends (no
+#                            mount namespace, no Docker engine): one line
+#                            "SKIP: why", exit 77, under CI too.
+#   it_have CMD PACKAGE "what"  for a part with a fallback: 0 if CMD is
+#                            there; else with CI set a failure, without CI
+#                            a "SKIP part" line (listed in the summary, the
+#                            script still passes) and 1.
+# Never `exit 0` after "cannot"/"skip": that counts as a pass.
+# A fixed sleep is never a wait (wait_until polls with a timeout), and a
+# time compared with another is taken from an event (the answer of a
+# request, a log line), never after a sleep; a bound that holds only on an
+# idle machine belongs in make bench.
 
 set -u
 
@@ -27,13 +50,6 @@ IT_T0=$(date +%s%N)
 	echo "$IT_NAME: FLOWMON=$FLOWMON is not an executable file" >&2
 	exit 1
 }
-for _tool in curl jq perl "$PROMETHEUS_BIN" "$NODE_EXPORTER_BIN"; do
-	command -v "$_tool" >/dev/null 2>&1 || {
-		echo "$IT_NAME: $_tool is missing (run make deps)" >&2
-		exit 1
-	}
-done
-unset _tool
 
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowmon-$IT_NAME.XXXXXX") || {
 	echo "$IT_NAME: cannot create a temp dir" >&2
@@ -42,6 +58,7 @@ IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowmon-$IT_NAME.XXXXXX") || {
 IT_PIDS=""		# every process started, stopped by the trap
 IT_PORTS=" "		# ports handed out by free_port, never given twice
 IT_FAILED=0
+IT_SKIPPED=0		# it_skip was called: exit 77
 IT_NSTARTS=0		# flowmon starts, for log names
 
 FLOWMON_PID=""
@@ -76,6 +93,45 @@ fail() {
 		tail -n 25 "$f" >&2
 	done
 	exit 1
+}
+
+# it_skip_note KIND WHY: appends "script KIND: WHY" to $TEST_SKIP_LOG, the
+# file tests/run-integration.sh reads for its summary (if it set one).
+it_skip_note() {
+	[ -n "${TEST_SKIP_LOG:-}" ] || return 0
+	printf '%s %s: %s\n' "$IT_NAME" "$1" "$2" >>"$TEST_SKIP_LOG"
+}
+
+# it_skip WHY: this script cannot run (the rest of) its test here: says so
+# on one line and exits 77, a skip, never a pass. For what no package
+# mends; a missing program goes through it_require.
+it_skip() {
+	IT_SKIPPED=1
+	say "SKIP: $*"
+	it_skip_note skip "$*"
+	exit 77
+}
+
+# it_require CMD PACKAGE: CMD (a name on PATH or a path) must exist. When
+# it does not: with CI set, a failure (CI installs PACKAGE through
+# .ci/deps.sh); without, a skip naming the package.
+it_require() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ -n "${CI:-}" ] &&
+		fail "$1 is missing: CI must have Debian's $2 (.ci/deps.sh)"
+	it_skip "$1 is missing (Debian's $2: sh .ci/deps.sh as root installs it)"
+}
+
+# it_have CMD PACKAGE WHAT: 0 if CMD exists. Else, with CI set, a failure;
+# without, one "SKIP part" line saying WHAT goes unchecked (listed in the
+# summary; the script goes on and may pass) and 1.
+it_have() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ -n "${CI:-}" ] &&
+		fail "$1 is missing: CI must have Debian's $2 (.ci/deps.sh)"
+	say "SKIP part: $3 ($1 is missing: Debian's $2)"
+	it_skip_note part "$3 ($1 is missing: Debian's $2)"
+	return 1
 }
 
 # wait_until TIMEOUT_SECONDS CMD [ARGS...]: runs CMD every 0.2 s until it
@@ -168,6 +224,8 @@ it_cleanup() {
 	local rc=$? pid
 	trap - EXIT INT TERM
 	[ "$IT_FAILED" = 1 ] && rc=1
+	# A skip stays a skip (77), unless stopping what it started fails.
+	[ "$IT_SKIPPED" = 1 ] && [ "$IT_FAILED" = 0 ] && rc=77
 	# flowmon first: under valgrind its exit status is part of the verdict.
 	if alive "$FLOWMON_PID"; then
 		if ! flowmon_stop; then
@@ -182,13 +240,15 @@ it_cleanup() {
 			kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	if [ "$rc" -ne 0 ] || [ "${IT_KEEP:-0}" = 1 ]; then
+	if { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; } || [ "${IT_KEEP:-0}" = 1 ]; then
 		echo "[$IT_NAME] logs and data kept in $IT_TMP" >&2
 	else
 		rm -rf "$IT_TMP"
 	fi
 	if [ "$rc" -eq 0 ]; then
 		say "PASS ($(elapsed) s)"
+	elif [ "$rc" -eq 77 ]; then
+		say "SKIPPED ($(elapsed) s)"
 	else
 		say "FAILED ($(elapsed) s)" >&2
 	fi
@@ -196,6 +256,12 @@ it_cleanup() {
 }
 trap it_cleanup EXIT
 trap 'IT_FAILED=1; exit 1' INT TERM
+
+it_require curl curl
+it_require jq jq
+it_require perl perl-base
+it_require "$PROMETHEUS_BIN" prometheus
+it_require "$NODE_EXPORTER_BIN" prometheus-node-exporter
 
 # ---------------------------------------------------------------- flowmon
 

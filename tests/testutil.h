@@ -77,6 +77,59 @@ tu_exists(const char *path)
 	return stat(path, &sb) == 0;
 }
 
+/* tu_skip(test, why): the running test cannot check what it is for here,
+ * for a reason no package mends (running as root, say): says so on stderr
+ * and in $TEST_SKIP_LOG, which tests/run-checks.sh lists in its summary.
+ * The caller then returns. A skip is never silent; a missing program goes
+ * through tu_require(). */
+static inline void
+tu_skip(const char *test, const char *why)
+{
+	const char *log = getenv("TEST_SKIP_LOG");
+	FILE *f;
+
+	fprintf(stderr, "SKIP: %s: %s\n", test, why);
+	if (log != NULL && *log != '\0' && (f = fopen(log, "a")) != NULL) {
+		fprintf(f, "%s: %s\n", test, why);
+		fclose(f);
+	}
+}
+
+/* tu_require(test, prog, package): the path of PROG on PATH (malloc'd),
+ * or NULL when it is missing: then, with CI set (env CI non-empty), the
+ * test fails (CI installs PACKAGE through .ci/deps.sh); without, it is a
+ * skip (tu_skip) and the caller returns. */
+static inline char *
+tu_require(const char *test, const char *prog, const char *package)
+{
+	const char *path = getenv("PATH"), *ci = getenv("CI");
+	char *copy, *dir, *save = NULL, *found = NULL, *why;
+
+	if (path != NULL && (copy = strdup(path)) != NULL) {
+		for (dir = strtok_r(copy, ":", &save);
+		    dir != NULL && found == NULL;
+		    dir = strtok_r(NULL, ":", &save)) {
+			if (asprintf(&found, "%s/%s", dir, prog) < 0)
+				abort();
+			if (access(found, X_OK) != 0) {
+				free(found);
+				found = NULL;
+			}
+		}
+		free(copy);
+	}
+	if (found != NULL)
+		return found;
+	if (ci != NULL && *ci != '\0')
+		ck_abort_msg("%s: %s is missing: CI must have Debian's %s "
+		    "(.ci/deps.sh)", test, prog, package);
+	if (asprintf(&why, "%s is missing (Debian's %s)", prog, package) < 0)
+		abort();
+	tu_skip(test, why);
+	free(why);
+	return NULL;
+}
+
 /* Runs a suite; returns the process exit status. */
 static inline int
 tu_run(Suite *s)

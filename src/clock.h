@@ -1,0 +1,18 @@
+/* clock.h: the one monotonic clock, in milliseconds: every timeout,
+ * debounce, backoff and duration in flowmon is measured on it, so a step
+ * of the wall clock neither fires nor stalls anything. */
+#ifndef FLOWMON_CLOCK_H
+#define FLOWMON_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Milliseconds on CLOCK_MONOTONIC (from an arbitrary start). */
+int64_t	 clock_ms(void);
+/* Milliseconds elapsed since t (a clock_ms() value). */
+int64_t	 clock_since(int64_t t);
+/* The monotonic time ms as a timespec, for pthread_cond_timedwait on a
+ * condition variable that runs on CLOCK_MONOTONIC (worker.h makes those). */
+void	 clock_timespec(int64_t ms, struct timespec *ts);
+
+#endif
