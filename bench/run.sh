@@ -192,3 +192,6 @@ echo "reloads for one second of rule changes: $(echo "$reloads" | awk '{ print $
 # 4. Beyond one Prometheus: reconfigure -> scraped -> alert active for
 # Prometheus and for vmagent + vmalert, at 100 and $BIG services.
 SIZES="100 $BIG" FLOWMON=$FLOWMON bash bench/scale.sh
+
+# 5. flowmon plan of a 200-service stack file against a data dir.
+FLOWMON=$FLOWMON bash bench/plan.sh
