@@ -27,8 +27,7 @@ mkdir -p "$W/bench"
 FM_PID=""
 trap '[ -z "$FM_PID" ] || { kill $FM_PID 2>/dev/null; wait $FM_PID 2>/dev/null; } || true' EXIT
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now_ns() { date +%s%N; }
+. bench/lib.sh
 
 # The stack file: service sN, port 8000+N, one alert over threshold N.
 {
@@ -49,16 +48,6 @@ now_ns() { date +%s%N; }
 		EOF
 	done
 } >"$W/bench/stack.yml"
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr =>
-		    "127.0.0.1", LocalPort => $ARGV[0], Listen => 1) ? 0 : 1)' "$p" &&
-			{ echo "$p"; return; }
-	done
-}
 
 # deploy DATA OFFSET: a flowmon writes DATA from the file's services as
 # swarm-listener announces them, each threshold moved by OFFSET.

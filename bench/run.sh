@@ -23,18 +23,7 @@ for t in wrk curl python3 cc; do
 	command -v $t >/dev/null || { echo "bench: $t is missing (make deps)" >&2; exit 1; }
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now_ns() { date +%s%N; }
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr =>
-		    "127.0.0.1", LocalPort => $ARGV[0], Listen => 1) ? 0 : 1)' "$p" &&
-			{ echo "$p"; return; }
-	done
-}
+. bench/lib.sh
 
 FM_PID=""
 FM_URL=""
