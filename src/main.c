@@ -195,6 +195,41 @@ standby_wait(const struct config *cfg, struct store_lock *lk,
 	return 0;
 }
 
+/* Serves until a signal says stop (0) or the data dir lock no longer
+ * holds (1): a removed or replaced lock file would let another flowmon
+ * start on the data dir. The store refuses every write from the moment
+ * the lock fails its check (store_set_lock); this notices it within
+ * LOCK_CHECK_MS even when nothing writes, says so and stops. SIGHUP
+ * re-reads the shortcut files. */
+#define LOCK_CHECK_MS	250
+
+static int
+serve(const struct config *cfg, struct http *h, struct store_lock *lk,
+    const sigset_t *set)
+{
+	struct timespec poll = { 0, LOCK_CHECK_MS * 1000000L };
+	char err[ERR_MAX];
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &poll);
+		if (sig == -1) {
+			if (store_lock_check(lk, err) == 0)
+				continue;
+			log_error("data dir lock lost: stopping", "lock",
+			    lk->path, "error", err);
+			return 1;
+		}
+		if (sig == SIGHUP) {
+			reload_shortcuts(cfg, h);
+			continue;
+		}
+		log_info("flowmon stopping", "signal",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return 0;
+	}
+}
+
 /* The request limits, the same for requests, records and listener rows. */
 static void
 set_limits(const struct config *cfg)
@@ -230,7 +265,7 @@ main(int argc, char **argv)
 	struct store_lock lock = STORE_LOCK_INIT;
 	char holder[256];
 	sigset_t set;
-	int rc, sig, status = 1, store_ok = 0;
+	int rc, status = 1, store_ok = 0;
 
 	/* Sub-command: `flowmon check` audits a data dir and exits. */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
@@ -305,6 +340,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	store_ok = 1;
+	store_set_lock(&st, &lock);
 	if (start_prometheus(&cfg, &sv, err) == -1) {
 		log_error("cannot set up prometheus", "err", err);
 		goto fail;
@@ -427,18 +463,7 @@ main(int argc, char **argv)
 		    cfg.reload_url : "", url, sizeof(url)));
 	}
 
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			reload_shortcuts(&cfg, h);
-			continue;
-		}
-		log_info("flowmon stopping", "signal",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		break;
-	}
-	status = 0;
+	status = serve(&cfg, h, &lock, &set);
 fail:
 	/* The front first, so no request is half way through the registry;
 	 * then the reloader (a pending reload is dropped: Prometheus reads

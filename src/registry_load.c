@@ -204,7 +204,7 @@ load_service(const char *name, void *arg)
 	reg_dns_follow(r, e);
 	if (e->dns_epoch != 0)
 		seed_addrs(r, e);
-	if (reg_sync(r, e, NULL, 0, 0, &res, err) == -1)
+	if (reg_sync(r, e, &res, err) == -1)
 		log_error("cannot rewrite outputs from record", "service",
 		    name, "error", err);
 	else if (res.wrote_targets || res.wrote_rules)
@@ -332,7 +332,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 		if (!gone[0] && !gone[1])
 			goto next;
 		memset(&res, 0, sizeof(res));
-		if (reg_sync(r, e, NULL, 0, 0, &res, why) == -1) {
+		if (reg_sync(r, e, &res, why) == -1) {
 			log_error("flowmon file vanished and cannot be written "
 			    "again", "service", e->name, "error", why);
 			snprintf(err, ERR_MAX, "%s", why);
