@@ -571,9 +571,13 @@ map_pairs(struct reader *r, yaml_node_t *n, struct pairs *pv,
 		return 0;	/* null: an empty map */
 	if (n->type != YAML_MAPPING_NODE)
 		return fail(r, n, "%s must be a map", what);
-	if (flatten(r, n, pv, 0, what) == -1)
+	if (flatten(r, n, pv, 0, what) == -1) {
+		free(pv->v);
+		memset(pv, 0, sizeof(*pv));
 		return -1;
-	qsort(pv->v, pv->n, sizeof(*pv->v), pair_cmp);
+	}
+	if (pv->n > 0)
+		qsort(pv->v, pv->n, sizeof(*pv->v), pair_cmp);
 	for (i = o = 0; i < pv->n; i++) {
 		if (i + 1 < pv->n && strcmp(pv->v[i].key, pv->v[i + 1].key) ==
 		    0)
@@ -775,7 +779,8 @@ merge_service(struct compose *c, struct compose_service *s, size_t known)
 	struct compose_service *old, *nv;
 	size_t i;
 
-	old = bsearch(s, c->v, known, sizeof(*c->v), service_cmp);
+	old = known > 0 ? bsearch(s, c->v, known, sizeof(*c->v),
+	    service_cmp) : NULL;
 	if (old == NULL) {
 		if ((nv = realloc(c->v, (c->n + 1) * sizeof(*nv))) == NULL)
 			return -1;
@@ -802,35 +807,44 @@ merge_service(struct compose *c, struct compose_service *s, size_t known)
 	return 0;
 }
 
-/* The services of the file r holds, merged into c. */
+/* The services of the file r holds, merged into c once all of them read
+ * (a file refused leaves c as it was). */
 static int
 read_services(struct reader *r, struct compose *c)
 {
 	struct pairs top = { 0 }, sv = { 0 };
-	struct compose_service s;
+	struct compose file = { 0 };
 	yaml_node_t *root = yaml_document_get_root_node(&r->doc);
 	size_t i, known = c->n;
 	int rc = -1;
 
-	memset(&s, 0, sizeof(s));
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		return fail(r, root, "the top level must be a map (services:, "
 		    "networks: ...)");
 	if (map_pairs(r, root, &top, "the top level") == -1 ||
 	    map_pairs(r, pairs_get(&top, "services"), &sv, "services") == -1)
 		goto out;
-	for (i = 0; i < sv.n; i++) {
-		if (read_service(r, sv.v[i].key, sv.v[i].value, &s) == -1)
+	if (sv.n > 0 && (file.v = calloc(sv.n, sizeof(*file.v))) == NULL) {
+		fail(r, NULL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < sv.n; i++, file.n++)
+		if (read_service(r, sv.v[i].key, sv.v[i].value,
+		    &file.v[i]) == -1)
 			goto out;
-		if (merge_service(c, &s, known) == -1) {
+	for (i = 0; i < file.n; i++)
+		if (merge_service(c, &file.v[i], known) == -1) {
 			fail(r, NULL, "out of memory");
 			goto out;
 		}
-	}
-	qsort(c->v, c->n, sizeof(*c->v), service_cmp);
 	rc = 0;
 out:
-	service_release_one(&s);
+	if (c->n > 0)
+		qsort(c->v, c->n, sizeof(*c->v), service_cmp);
+	/* What merge_service() took over is zeroed. */
+	for (i = 0; i < file.n + (rc == -1 && file.n < sv.n); i++)
+		service_release_one(&file.v[i]);
+	free(file.v);
 	free(top.v);
 	free(sv.v);
 	return rc;

@@ -346,7 +346,8 @@ want(void *ctx, const char *base)
 	if (strncmp(base, p->prefix, strlen(p->prefix)) == 0)
 		return 1;
 	key.name = (char *)base;
-	return bsearch(&key, p->v, p->n, sizeof(*p->v), item_cmp) != NULL;
+	return p->n > 0 && bsearch(&key, p->v, p->n, sizeof(*p->v),
+	    item_cmp) != NULL;
 }
 
 static int
@@ -363,8 +364,8 @@ live_of(const struct plan *p, const char *name)
 
 	memset(&key, 0, sizeof(key));
 	key.name = (char *)name;
-	return bsearch(&key, p->lives.v, p->lives.n, sizeof(*p->lives.v),
-	    live_cmp);
+	return p->lives.n == 0 ? NULL : bsearch(&key, p->lives.v, p->lives.n,
+	    sizeof(*p->lives.v), live_cmp);
 }
 
 static int
@@ -616,13 +617,15 @@ compare(struct plan *p)
 
 		key.name = l->name;
 		if (strncmp(l->name, p->prefix, strlen(p->prefix)) != 0 ||
-		    bsearch(&key, p->v, n, sizeof(*p->v), item_cmp) != NULL)
+		    (n > 0 && bsearch(&key, p->v, n, sizeof(*p->v),
+		    item_cmp) != NULL))
 			continue;
 		if ((it = item_add(p, l->name)) == NULL ||
 		    compare_removed(it, l) == -1)
 			return oom();
 	}
-	qsort(p->v, p->n, sizeof(*p->v), item_cmp);
+	if (p->n > 0)
+		qsort(p->v, p->n, sizeof(*p->v), item_cmp);
 	return 0;
 }
 
@@ -801,7 +804,8 @@ plan_main(int argc, char **argv)
 	if (plan_setup(&p, &sc, &pt) == -1 || read_files(&p) == -1 ||
 	    stack_name(&p) == -1 || announce(&p) == -1)
 		goto out;
-	qsort(p.v, p.n, sizeof(*p.v), item_cmp);
+	if (p.n > 0)
+		qsort(p.v, p.n, sizeof(*p.v), item_cmp);
 	if (cfg.against != NULL) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fprintf(stderr, "flowmon plan: libcurl initialisation "

@@ -200,7 +200,8 @@ plan_live_dir(const char *dir, const struct request_ctx *rctx,
 		}
 		free(base);
 	}
-	qsort(out->v, out->n, sizeof(*out->v), live_cmp);
+	if (out->n > 0)
+		qsort(out->v, out->n, sizeof(*out->v), live_cmp);
 	rc = 0;
 out:
 	store_entries_free(v, n);
@@ -272,20 +273,20 @@ api_get(const char *url, const char *auth_file, struct httpbody *b,
 		return -1;
 	if ((c = httpbody_easy("http,https", PLAN_CONNECT_MS, PLAN_TOTAL_MS,
 	    NULL, cerr)) == NULL) {
-		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
+		snprintf(err, ERR_MAX, "GET %.200s: cannot create a curl handle",
 		    shown);
 		goto out;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	httpbody_credentials(c, userpwd, bearer);
 	if ((cc = httpbody_perform(c, b, &status)) != CURLE_OK) {
-		snprintf(err, ERR_MAX, "GET %s: %s", shown, b->too_big ?
+		snprintf(err, ERR_MAX, "GET %.200s: %.250s", shown, b->too_big ?
 		    "the answer is too large" : cerr[0] ? cerr :
 		    curl_easy_strerror(cc));
 		goto out;
 	}
 	if (status != 200) {
-		snprintf(err, ERR_MAX, "GET %s: HTTP %ld%s", shown, status,
+		snprintf(err, ERR_MAX, "GET %.200s: HTTP %ld%s", shown, status,
 		    status == 401 ? " (credentials: --reload-auth-file, or "
 		    "user:password in the URL)" : "");
 		goto out;
@@ -444,7 +445,8 @@ plan_live_api(const char *url, const char *auth_file,
 		if (want(ctx, base) && api_one(o, rctx, out, err) == -1)
 			goto out;
 	}
-	qsort(out->v, out->n, sizeof(*out->v), live_cmp);
+	if (out->n > 0)
+		qsort(out->v, out->n, sizeof(*out->v), live_cmp);
 	rc = 0;
 out:
 	if (rc == -1)

@@ -363,6 +363,19 @@ START_TEST(merge_files)
 	ck_assert_int_eq(svc(&c, "cache")->mode, COMPOSE_GLOBAL);
 	ck_assert_int_eq(svc(&c, "db")->mode, COMPOSE_UNSET);
 	ck_assert_int_eq(svc(&c, "db")->has_replicas, 0);
+	/* A file refused halfway leaves what the others gave. */
+	{
+		const char *bad = "services:\n  aaa: {}\n  web:\n    deploy:\n"
+		    "      labels: {com.df.scrapePort: '1'}\n  zzz: 3\n";
+		char err[ERR_MAX];
+
+		ck_assert_int_eq(compose_read(&c, bad, strlen(bad), env, NULL,
+		    err), -1);
+		ck_assert_ptr_nonnull(strstr(err, "services.zzz must be a map"));
+		ck_assert_uint_eq(c.n, 3);
+		expect_label(&svc(&c, "web")->deploy_labels,
+		    "com.df.scrapePort", "9090");
+	}
 	compose_release(&c);
 }
 END_TEST
