@@ -26,6 +26,8 @@
 #include "replies.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "silence.h"
+#include "swarmstate.h"
 #include "views.h"
 
 #define API "/v1/docker-flow-monitor"
@@ -41,6 +43,8 @@ struct http {
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
+	struct swarmstate	*ss;		/* atomic: set once, may be NULL */
+	struct silencer		*sil;		/* atomic: set once, may be NULL */
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -259,7 +263,8 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
 	    "service configured" : "no change";
-	log_info("reconfigure", "service", name, "result", result);
+	log_info("reconfigure", "service", name, "result", result, "rules",
+	    rule_state_name(res.rules));
 	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
@@ -423,10 +428,14 @@ do_metrics(struct http *h, struct reply *rp)
 {
 	struct buf b = BUF_INIT;
 	struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
-	size_t services, removed, nodes;
+	struct swarmstate *ss = __atomic_load_n(&h->ss, __ATOMIC_ACQUIRE);
+	struct silencer *sil = __atomic_load_n(&h->sil, __ATOMIC_ACQUIRE);
+	size_t services, removed, nodes, rules[RULE_NSTATES];
+	int i;
 
 	metrics_render(&b);
 	registry_counts(h->reg, &services, &removed, &nodes);
+	registry_rule_counts(h->reg, rules);
 	expo_family(&b, "flowmon_services", EXPO_GAUGE, "Services flowmon "
 	    "manages, by state.");
 	expo_sample(&b, "flowmon_services", (long long)services, "state",
@@ -437,7 +446,12 @@ do_metrics(struct http *h, struct reply *rp)
 	    (long long)nodes);
 	expo_gauge(&b, "flowmon_rules_rejected", "Services whose rule file "
 	    "Prometheus refused, kept in rejected/.",
-	    (long long)registry_rejected(h->reg));
+	    (long long)rules[RULE_REJECTED]);
+	expo_family(&b, "flowmon_rule_files", EXPO_GAUGE, "Services by the "
+	    "state of their rule file (none, pending, loaded, rejected).");
+	for (i = 0; i < RULE_NSTATES; i++)
+		expo_sample(&b, "flowmon_rule_files", (long long)rules[i],
+		    "state", rule_state_name((enum rule_state)i), NULL);
 	if (h->rl) {
 		struct reloader_stats s;
 
@@ -448,6 +462,10 @@ do_metrics(struct http *h, struct reply *rp)
 	}
 	if (fw != NULL)
 		files_metrics(fw, &b);
+	if (ss != NULL)
+		swarmstate_metrics(ss, &b);
+	if (sil != NULL)
+		silence_metrics(sil, &b);
 	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
 	    "version.");
 	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
@@ -723,7 +741,8 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
- * decoded and returns the request's initial state. libmicrohttpd hands the
+ * decoded (logged at debug level) and returns the request's initial
+ * state. libmicrohttpd hands the
  * handler the decoded path as a C string, so a "%00" in it would silently
  * end it there (services/a%00b would answer for a, reconfigure%00x would
  * reconfigure): note it here, refuse it in route(). */
@@ -737,6 +756,9 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *mc)
 	(void)mc;
 	if (cs != NULL)
 		cs->nul_path = memmem(uri, plen, "%00", 3) != NULL;
+	/* What a client sent, as sent (swarm-listener's calls, for one);
+	 * the line is cut at 4 KiB. */
+	log_debug("http request", "uri", uri);
 	return cs;
 }
 
@@ -926,6 +948,13 @@ void
 http_set_taskdns(struct http *h, struct taskdns *td)
 {
 	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
+}
+
+void
+http_set_swarm(struct http *h, struct swarmstate *ss, struct silencer *sil)
+{
+	__atomic_store_n(&h->ss, ss, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->sil, sil, __ATOMIC_RELEASE);
 }
 
 void

@@ -19,68 +19,28 @@
 #include "docker.h"
 #include "files.h"
 #include "http.h"
+#include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
 #include "plan.h"
 #include "promconfig.h"
 #include "promtool.h"
-#include "quarantine.h"
 #include "quota.h"
 #include "registry.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
 #include "request.h"
 #include "shortcuts.h"
+#include "silence.h"
 #include "store.h"
+#include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
-
-/* What the reload hooks work on; set before the first trigger, read only
- * on the reloader's thread. */
-static struct {
-	struct registry		*reg;
-	struct quarantine	*q;
-	uint64_t		 mark;	/* registry_rules_mark() before the
-					   attempt under way */
-} daemon_ctx;
-
-static enum fm_err
-try_reload(void *ctx, char err[ERR_MAX])
-{
-	return reloader_try(ctx, err);
-}
-
-static void
-before_reload(void *ctx)
-{
-	(void)ctx;
-	if (daemon_ctx.reg != NULL)
-		daemon_ctx.mark = registry_rules_mark(daemon_ctx.reg);
-}
-
-/* Runs on the reloader's thread after each reload attempt. When Prometheus
- * refuses the new rules (a rule file it cannot load), the culprit is found
- * and set aside so every other change applies. Transport errors are left
- * to the reloader's retries. */
-static void
-after_reload(void *ctx, enum fm_err kind, const char *error)
-{
-	(void)ctx;
-	(void)error;
-	if (daemon_ctx.reg == NULL)
-		return;
-	if (kind == FM_OK)
-		registry_reload_ok(daemon_ctx.reg, daemon_ctx.mark);
-	else if (kind == FM_REFUSED && daemon_ctx.q != NULL)
-		(void)quarantine_reload_failed(daemon_ctx.q);
-}
 
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
     char err[ERR_MAX])
 {
-	static const struct reloader_hooks hooks = { before_reload,
-	    after_reload, NULL };
 	const struct reload_backend *backend = NULL;
 	void *arg = NULL;
 
@@ -100,8 +60,9 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
+	/* Its hook, the rule lifecycle, comes once the registry is up. */
 	return reloader_new(backend, arg, cfg->reload_delay_ms,
-	    cfg->reload_max_delay_ms, &hooks, err);
+	    cfg->reload_max_delay_ms, NULL, err);
 }
 
 /* Drop-in Docker Flow Monitor: Prometheus's config from DFM's variables,
@@ -251,7 +212,7 @@ main(int argc, char **argv)
 	struct supervisor *sv = NULL;
 	struct registry *reg = NULL;
 	struct promtool *pt = NULL;
-	struct quarantine *q = NULL;
+	struct lifecycle *lc = NULL;
 	struct taskdns *td = NULL;
 	struct quota lim;
 	struct http *h = NULL;
@@ -261,6 +222,8 @@ main(int argc, char **argv)
 	struct listener_options lo;
 	struct docker *dk = NULL;
 	struct docker_options dko;
+	struct swarmstate *ss = NULL;
+	struct silencer *sil = NULL;
 	struct request_ctx ctx;
 	struct store_lock lock = STORE_LOCK_INIT;
 	char holder[256];
@@ -371,25 +334,20 @@ main(int argc, char **argv)
 	lim.max_target_bytes = cfg.max_target_bytes;
 	registry_set_checks(reg, pt, &lim);
 	registry_set_max_services(reg, (size_t)cfg.max_services);
-	if (rl != NULL) {
-		struct quarantine_ops ops = { try_reload, rl };
-
-		if ((q = quarantine_new(reg, pt, &ops)) == NULL) {
-			log_error("out of memory");
-			goto fail;
-		}
+	/* The reloader's hook: settles what a reload loaded, diagnoses one
+	 * Prometheus refused (and reloads again through rl meanwhile). */
+	if ((lc = lifecycle_new(reg, rl, pt)) == NULL) {
+		log_error("out of memory");
+		goto fail;
 	}
-	daemon_ctx.q = q;
-	daemon_ctx.reg = reg;
 	config_request_ctx(&cfg, sc, &ctx);
 	if (registry_load(reg, &ctx, err) == -1) {
 		log_error("cannot load the data dir", "dir", cfg.data_dir,
 		    "err", err);
 		goto fail;
 	}
-	/* What a crash left set aside, or promtool now accepts, comes back. */
-	if (q != NULL)
-		(void)quarantine_recheck(q);
+	/* What was rejected and promtool now accepts comes back. */
+	(void)lifecycle_recheck(lc);
 	/* Task DNS lookups run on their own thread, never on a request's. */
 	if (cfg.task_dns != NULL && (dns = dns_start(td, cfg.task_dns,
 	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {
@@ -397,7 +355,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	/* Files in targets/ and rules/ that flowmon did not write. */
-	if ((files = files_start(&st, reg, rl, cfg.promtool,
+	if ((files = files_start(&st, reg, rl, pt,
 	    FILES_POLL_MS, err)) == NULL) {
 		log_error("cannot watch the data dir", "err", err);
 		goto fail;
@@ -442,12 +400,31 @@ main(int argc, char **argv)
 	dko.poll_ms = cfg.docker_poll_ms;
 	dko.node_labels = cfg.node_labels;
 	dko.nnode_labels = cfg.nnode_labels;
+	if (cfg.docker_host != NULL && (dko.state = ss =
+	    swarmstate_new()) == NULL) {
+		log_error("out of memory");
+		goto fail;
+	}
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
 		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	/* Deploy silences follow what the Docker source sees. */
+	if (cfg.silence_deploys) {
+		struct silence_options so;
+
+		memset(&so, 0, sizeof(so));
+		so.urls = cfg.alertmanager_url;
+		so.ttl_ms = cfg.silence_ttl_ms;
+		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
+			log_error("cannot start the deploy silences", "err",
+			    log_redact(err, shown, sizeof(shown)));
+			goto fail;
+		}
+	}
+	http_set_swarm(h, ss, sil);
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
 	if (rl != NULL && cfg.reload_url != NULL)
@@ -473,14 +450,16 @@ fail:
 	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
+	/* After the front, which shows their figures on /metrics. */
+	silence_stop(sil);
+	swarmstate_free(ss);
 	files_stop(files);
 	dns_stop(dns);
 	reloader_free(rl);
 	/* After the reloader, whose back end may signal the child. */
 	supervisor_stop(sv);
-	daemon_ctx.reg = NULL;
-	daemon_ctx.q = NULL;
-	quarantine_free(q);
+	/* After the reloader, whose thread calls it. */
+	lifecycle_free(lc);
 	taskdns_free(td);
 	registry_free(reg);
 	promtool_free(pt);

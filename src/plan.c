@@ -29,13 +29,13 @@
 #include "plan.h"
 #include "promtool.h"
 #include "quota.h"
-#include "registry.h"
 #include "render.h"
 #include "request.h"
 #include "shortcuts.h"
 #include "store.h"
 #include "strv.h"
 #include "udiff.h"
+#include "verdict.h"
 
 #define PLAN_CONTEXT	3		/* lines around a change */
 
@@ -389,14 +389,14 @@ load_lives(struct plan *p)
  * The verdict.
  */
 
-/* The one verdict of a rule file before it is written: today the
- * registry's (registry_rules_verdict(), what registry_upsert() runs), all
- * the plan's files in one call so promtool checks them in one batch. */
+/* The one verdict of a rule file before it is written (verdict_rules(),
+ * what registry_upsert() runs), all the plan's files in one call so
+ * promtool checks them in one batch. */
 static void
 plan_verdict(struct promtool *pt, const struct quota *lim,
-    struct registry_verdict *v, size_t n)
+    struct verdict *v, size_t n)
 {
-	registry_rules_verdict(pt, lim, v, n);
+	verdict_rules(pt, lim, v, n);
 }
 
 static int
@@ -429,7 +429,7 @@ parse_one(struct plan *p, struct item *it)
 static int
 judge(struct plan *p, struct promtool *pt)
 {
-	struct registry_verdict *v;
+	struct verdict *v;
 	char (*shown)[ERR_MAX / 2];
 	size_t i, n = 0;
 	int rc = -1;
@@ -459,14 +459,17 @@ judge(struct plan *p, struct promtool *pt)
 		snprintf(shown[n], sizeof(shown[n]), "rules/%.200s.yml",
 		    it->name);
 		v[n].svc = it->svc;
-		v[n].rules = it->rules;
+		v[n].buf = it->rules;
 		v[n].len = it->rlen;
 		v[n].shown = shown[n];
-		/* The daemon checks again only a file unlike the one on
-		 * disk, which passed when it was written. */
-		v[n].trusted = it->rules != NULL && it->live != NULL &&
-		    it->live->rules != NULL && it->live->rlen == it->rlen &&
-		    memcmp(it->live->rules, it->rules, it->rlen) == 0;
+		/* As the daemon: a file like the one on disk (judged when it
+		 * was written) or the very version rejected (kept out) gets
+		 * its bounds checked only. */
+		v[n].bounds_only = it->rules == NULL || (it->live != NULL &&
+		    ((it->live->rules != NULL && it->live->rlen == it->rlen &&
+		    memcmp(it->live->rules, it->rules, it->rlen) == 0) ||
+		    (it->live->rejected && it->live->h_rejected ==
+		    store_hash_content(it->rules, it->rlen))));
 		n++;
 	}
 	plan_verdict(pt, &p->quota, v, n);
@@ -476,7 +479,7 @@ judge(struct plan *p, struct promtool *pt)
 		if (it->svc == NULL || it->status == PLAN_REFUSED ||
 		    !it->announced)
 			continue;
-		if (v[n].refused && refuse(it, v[n].reason) == -1)
+		if (v[n].kind != FM_OK && refuse(it, v[n].reason) == -1)
 			goto out;
 		n++;
 	}
@@ -533,9 +536,8 @@ compare_one(struct item *it)
 	char rname[SERVICE_NAME_MAX + 8];
 
 	snprintf(rname, sizeof(rname), "%s.yml", it->name);
-	if (l != NULL && l->rejected != NULL && it->rules != NULL &&
-	    l->jlen == it->rlen && memcmp(l->rejected, it->rules,
-	    it->rlen) == 0) {
+	if (l != NULL && l->rejected && it->rules != NULL &&
+	    l->h_rejected == store_hash_content(it->rules, it->rlen)) {
 		/* The daemon keeps this very file set aside. */
 		it->status = PLAN_REFUSED;
 		return add_text(&it->reasons, &it->nreasons, "Prometheus "

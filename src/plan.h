@@ -2,13 +2,14 @@
  * it is deployed: the stack files read as docker stack deploy reads them
  * (compose.h), each service announced as swarm-listener would announce it
  * (dockermap.h), parsed, rendered and judged as a reconfigure is
- * (request.h, render.h, registry_rules_verdict()), then compared with what
+ * (request.h, render.h, verdict.h), then compared with what
  * runs: a data dir, read only, or a running flowmon, through its API
  * (plan_live.c). It writes nothing, anywhere. */
 #ifndef FLOWMON_PLAN_H
 #define FLOWMON_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "service.h"
 
@@ -24,9 +25,10 @@ struct plan_live {
 	char		*settings;	/* render_settings() of the record, NULL:
 					   unknown (the record does not load) */
 	size_t		 slen;
-	char		*rejected;	/* the rule file Prometheus refused,
-					   set aside; NULL: none */
-	size_t		 jlen;
+	int		 rejected;	/* Prometheus refused the version
+					   the record renders to: it is kept
+					   out (rule state rejected) */
+	uint64_t	 h_rejected;	/* store_hash_content() of it */
 	char		*why_rejected;	/* its reason, when known */
 };
 
@@ -40,7 +42,8 @@ struct plan_lives {
 typedef int (*plan_want_fn)(void *ctx, const char *base);
 
 /* The services of the data dir dir (records in state/ not removed) that
- * want selects, with their rule files from rules/ and rejected/. Opens the
+ * want selects, with their rule files from rules/ and their rule state
+ * (rule_load(), the lifecycle's own reading of rejected/). Opens the
  * data dir read only (store_open_ro): no lock, no write, nothing created.
  * Records are parsed with rctx. 0, or -1 with err when dir cannot be
  * read. */

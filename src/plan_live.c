@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "bounds.h"
 #include "httpbody.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "plan.h"
 #include "record.h"
@@ -35,7 +36,6 @@ live_release(struct plan_live *l)
 	free(l->invalid);
 	free(l->rules);
 	free(l->settings);
-	free(l->rejected);
 	free(l->why_rejected);
 	memset(l, 0, sizeof(*l));
 }
@@ -116,6 +116,7 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
     struct plan_lives *out, char err[ERR_MAX])
 {
 	struct kvlist params = { 0 };
+	struct rule_file rf;
 	struct plan_live *l;
 	char *buf = NULL, why[ERR_MAX];
 	const char *name;
@@ -151,9 +152,18 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
 	if (store_read(st, STORE_RULES, name, BOUND_FILE_MAX, &l->rules,
 	    &l->rlen, err) == -1 && errno != ENOENT)
 		goto out;
-	if (store_read(st, STORE_REJECTED, name, BOUND_FILE_MAX,
-	    &l->rejected, &l->jlen, err) == -1 && errno != ENOENT)
-		goto out;
+	/* The lifecycle reads rejected/ (its reason line, then the file). */
+	rule_load(&rf, st, name);
+	if (rf.state == RULE_REJECTED) {
+		l->rejected = 1;
+		l->h_rejected = rf.h_out;
+		if (rf.reason != NULL && (l->why_rejected =
+		    strdup(rf.reason)) == NULL) {
+			rule_release(&rf);
+			goto nomem;
+		}
+	}
+	rule_release(&rf);
 	rc = 0;
 	goto out;
 nomem:
@@ -392,8 +402,9 @@ api_one(const cJSON *o, const struct request_ctx *rctx,
 		 * not the one it runs. */
 		const char *why = json_str(o, "rejected");
 
-		l->rejected = l->rules;
-		l->jlen = l->rlen;
+		l->rejected = 1;
+		l->h_rejected = store_hash_content(l->rules, l->rlen);
+		free(l->rules);
 		l->rules = NULL;
 		l->rlen = 0;
 		if (why != NULL && (l->why_rejected = strdup(why)) == NULL)

@@ -1,15 +1,18 @@
 /* registry.h: the in-memory index of service records and node labels, and
  * the one place that decides what to write and when to ask for a reload.
- * What it shows (views.h), how a refused reload is diagnosed
- * (quarantine.h) and where task DNS addresses come from (taskdns.h) are
- * modules of their own, built on the functions below; the registry calls
- * none of them. */
+ * What it shows (views.h), the rule lifecycle across services (the
+ * reloader's hook and the diagnosis, lifecycle.h) and where task DNS
+ * addresses come from (taskdns.h) are modules of their own, built on the
+ * functions below; the registry calls none of them. Each service's rule
+ * file goes through its states by lifecycle.h's rule_*() functions, which
+ * the registry calls. */
 #ifndef FLOWMON_REGISTRY_H
 #define FLOWMON_REGISTRY_H
 
 #include <stdint.h>
 
 #include "err.h"
+#include "lifecycle.h"
 #include "request.h"
 #include "service.h"
 
@@ -26,6 +29,7 @@ struct registry_result {
 	int	 wrote_targets;		/* target file written or removed */
 	int	 wrote_rules;		/* rule file written or removed */
 	int	 kept_tasks;		/* a create without nodeInfo kept them */
+	enum rule_state rules;		/* its rule file's state afterwards */
 	enum fm_err fail;		/* why it failed; FM_OK if it did not */
 };
 
@@ -39,25 +43,6 @@ struct store *registry_store(struct registry *r);
  * (NULL: none). Both are borrowed; call before serving. */
 void	 registry_set_checks(struct registry *r, struct promtool *pt,
 	    const struct quota *lim);
-
-/* One rule file judged as a reconfigure judges it before writing it. */
-struct registry_verdict {
-	const struct service *svc;	/* in: the record it was rendered from */
-	const char	*rules;		/* in: render_rules(svc), NULL: none */
-	size_t		 len;
-	const char	*shown;		/* in: its name in promtool's reasons */
-	int		 trusted;	/* in: the very file on disk, which
-					   passed when written: bounds only */
-	int		 refused;	/* out */
-	char		 reason[ERR_MAX]; /* out: a reconfigure's 400 Message */
-};
-/* The verdict of a reconfigure on each of v[0..n): the bounds of lim
- * (NULL: none), flowmon's own read-back check, then promtool (pt NULL:
- * none) for all the files left at once, one batch. A promtool that gives
- * no verdict is logged and trusts the file, as the daemon does. The one
- * path of registry_upsert() and of `flowmon plan`. */
-void	 registry_rules_verdict(struct promtool *pt, const struct quota *lim,
-	    struct registry_verdict *v, size_t n);
 
 /* Rebuilds the index from the data dir: every state/ record is parsed again
  * with ctx, and any target or rule file that disagrees with its record is
@@ -160,7 +145,10 @@ struct registry_view {
 	const char		*name;
 	const struct service	*svc;		/* NULL: invalid record */
 	const char		*invalid;	/* why it does not parse */
-	const char		*rejected;	/* why rules are set aside */
+	enum rule_state		 rule_state;	/* its rule file (lifecycle.h) */
+	const char		*rule_reason;	/* RULE_REJECTED: why Prometheus
+						   refused it ("" if unknown);
+						   else NULL */
 	int			 removed;	/* kept for persistent alerts */
 	int			 has_targets;	/* its files on disk */
 	int			 has_rules;
@@ -213,44 +201,39 @@ int	 registry_set_addrs(struct registry *r, const char *name,
 	    struct registry_result *res, char err[ERR_MAX]);
 
 /*
- * Rule files and reloads (quarantine.h, registry_rules.c). Each rule file
- * in rules/ is what Prometheus last loaded for its service, or a change
- * since then (a suspect when a reload is refused), in which case what it
- * loaded, if anything, is kept as accepted/<name>.yml.
+ * Rule files (lifecycle.h). lifecycle.c, above the registry, drives each
+ * service's rule file through its states (lifecycle.h's rule_*()
+ * functions) under the service's lock, through the calls below.
  */
-/* A mark to take just before a reload attempt; registry_reload_ok() with
- * it after a successful one: every rule file written before the mark is
- * now what Prometheus runs. */
+/* One service's rule file as the lifecycle sees it; everything borrowed
+ * for the length of the callback, rf to change with rule_*(). */
+struct registry_rule {
+	const char		*name;
+	const struct service	*svc;	/* NULL: no valid record (a service
+					   removed whose accepted/ file is
+					   not swept yet, or an invalid one) */
+	int			 removed; /* kept for persistent alerts */
+	struct rule_file	*rf;
+	struct store		*st;
+	uint64_t		*clock;	/* for rule_write(), rule_bring_back() */
+};
+/* Returns 0 to go on, anything else to stop (and be returned). */
+typedef int (*registry_rule_fn)(void *ctx, const struct registry_rule *x);
+/* Calls fn for every service the registry holds (sorted by name if
+ * asked), each under its lock. 0, fn's stop value, or -1 on ENOMEM. */
+int	 registry_rules_each(struct registry *r, int sorted,
+	    registry_rule_fn fn, void *ctx);
+/* Calls fn for service name if the registry holds it: 1, else 0. */
+int	 registry_rules_one(struct registry *r, const char *name,
+	    registry_rule_fn fn, void *ctx);
+/* The rule-file change counter now (atomic): taken just before a reload
+ * is sent, every file written at or before it was there to be read
+ * (rule_reload_succeeded()). */
 uint64_t registry_rules_mark(struct registry *r);
-void	 registry_reload_ok(struct registry *r, uint64_t mark);
-/* The services whose rule file in rules/ changed since the last good
- * reload and is not set aside, sorted. *names malloc'd (strv_free()). 0,
- * or -1 on ENOMEM. */
-int	 registry_rules_suspects(struct registry *r, char ***names,
-	    size_t *n);
-/* The services whose rule file is set aside in rejected/, sorted. */
-int	 registry_rules_set_aside(struct registry *r, char ***names,
-	    size_t *n);
-/* What rules/<name>.yml (rejected/<name>.yml if rejected) holds now,
- * malloc'd; -1 with err if it cannot be read (or there is none). */
-int	 registry_rules_read(struct registry *r, const char *name,
-	    int rejected, char **buf, size_t *len, char err[ERR_MAX]);
-/* Sets name's rule file aside for a test reload (out 1): rules/ gets back
- * the version Prometheus last loaded, or loses the file if it never loaded
- * one, so no group Prometheus runs leaves it; the version under test waits
- * in memory. out 0 brings it back. A request for the service in between
- * takes precedence: then nothing is done. */
-void	 registry_rules_park(struct registry *r, const char *name, int out);
-/* A file set aside is the culprit: it stays out of rules/ (kept in
- * rejected/), with reason shown in the services API, until the service's
- * alerts change. */
-void	 registry_rules_reject(struct registry *r, const char *name,
-	    const char *reason);
-/* A file in rejected/ passed its checks again: back into rules/, and a
- * reload is asked for. */
-void	 registry_rules_readmit(struct registry *r, const char *name);
-/* Services whose rule file is set aside, for /metrics. */
-size_t	 registry_rejected(struct registry *r);
+/* How many services (with a record) are in each rule state, for
+ * /metrics: counts[RULE_NONE] ... counts[RULE_REJECTED]. */
+void	 registry_rule_counts(struct registry *r,
+	    size_t counts[RULE_NSTATES]);
 /* A copy of the labels stored for node id into out (empty), for the node
  * endpoints' answers. 1 when the node is known, 0 when not, -1 on ENOMEM. */
 int	 registry_node_labels(struct registry *r, const char *id,

@@ -37,8 +37,8 @@ load_node(const char *name, void *arg)
 	size_t len;
 	int rc = 0;
 
-	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX, &buf, &len,
-	    err) == -1 || record_node_decode(buf, len, &id, &labels,
+	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX,
+	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id, &labels,
 	    err) == -1 || strcmp(id, name) != 0)
 		log_warn("cannot load node record", "node", name, "error",
 		    id && strcmp(id, name) ? "id does not match file name" :
@@ -49,42 +49,6 @@ load_node(const char *name, void *arg)
 	free(id);
 	kvlist_release(&labels);
 	return rc;
-}
-
-/* What is on disk now for one output, as has/hash. */
-static void
-probe_output(struct registry *r, enum store_kind kind, const char *name,
-    int *has, uint64_t *h)
-{
-	char err[ERR_MAX], *buf;
-	size_t len;
-
-	*has = 0;
-	if (store_read(r->st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
-		*has = 1;
-		*h = reg_hash(buf, len);
-		free(buf);
-	} else if (errno != ENOENT) {
-		/* Unreadable: assume present and different, so it is
-		 * rewritten from the record. 0 is what registry_file_owner()
-		 * books for a file it cannot vouch for. */
-		*has = 1;
-		*h = 0;
-	}
-}
-
-/* Whether rules/ holds the very file Prometheus last loaded: the note
- * registry_reload_ok() left on it, for its bytes. */
-static void
-probe_loaded(struct registry *r, struct entry *e, const char *name)
-{
-	char note[64], want[64];
-
-	snprintf(want, sizeof(want), REG_LOADED_FMT,
-	    (unsigned long long)e->h_rules);
-	e->loaded = e->has_rules && e->h_rules != 0 &&
-	    store_get_note(r->st, STORE_RULES, name, REG_NOTE_LOADED, note,
-	    sizeof(note)) == 0 && strcmp(note, want) == 0;
 }
 
 /* At start, a task DNS service's last address set is the one in its target
@@ -183,18 +147,12 @@ load_service(const char *name, void *arg)
 	pthread_mutex_lock(&e->lock);
 	if (e->svc == NULL && e->invalid == NULL)
 		__atomic_add_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
-	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
-	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
-	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
-	    &e->h_rejected);
-	probe_output(r, STORE_ACCEPTED, name, &e->has_accepted,
-	    &e->h_accepted);
-	probe_loaded(r, e, name);
-	if (e->has_rejected && e->rejected == NULL) {
-		e->rejected = strdup("Prometheus refused this rule file before "
-		    "flowmon restarted (kept in rejected/)");
-		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
-	}
+	/* A file that cannot be read counts as there, with hash 0: it is
+	 * rewritten from the record (registry_file_owner() books 0 the same
+	 * way for a file it cannot vouch for). */
+	e->has_targets = store_probe(r->st, STORE_TARGETS, name,
+	    &e->h_targets) != 0;
+	rule_load(&e->rf, r->st, name);
 	if (!ok)
 		goto invalid;
 	e->svc = svc;
@@ -260,6 +218,40 @@ reg_sentinel(struct registry *r)
 	return 1;
 }
 
+/* A file in accepted/ or rejected/ of a service without a record: left by
+ * a removal the daemon did not see through (a stop before the reload that
+ * followed it), it holds nothing any service needs. */
+static int
+sweep_stale(struct registry *r, enum store_kind kind, const char *name)
+{
+	char err[ERR_MAX], path[PATH_MAX];
+	struct entry *e;
+
+	if ((e = reg_entry_by_base(r, name)) != NULL) {
+		reg_put(r, e);
+		return 0;
+	}
+	store_path(r->st, kind, name, path, sizeof(path));
+	if (store_remove(r->st, kind, name, err) == -1)
+		log_warn("cannot remove a stale rule file", "file", path,
+		    "error", err);
+	else
+		log_info("stale rule file removed: no record", "file", path);
+	return 0;
+}
+
+static int
+sweep_accepted(const char *name, void *arg)
+{
+	return sweep_stale(((struct load_ctx *)arg)->r, STORE_ACCEPTED, name);
+}
+
+static int
+sweep_rejected(const char *name, void *arg)
+{
+	return sweep_stale(((struct load_ctx *)arg)->r, STORE_REJECTED, name);
+}
+
 int
 registry_load(struct registry *r, const struct request_ctx *ctx,
     char err[ERR_MAX])
@@ -269,7 +261,9 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
 
 	(void)reg_sentinel(r);
 	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
-	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
+	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_ACCEPTED, sweep_accepted, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_REJECTED, sweep_rejected, &lc, err) != 0)
 		return -1;
 	snprintf(n, sizeof(n), "%zu", lc.loaded);
 	snprintf(f, sizeof(f), "%zu", lc.failed);
@@ -320,7 +314,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 			goto next;
 		store_base(e->name, base);
 		for (k = 0; k < 2; k++) {
-			has = k == 0 ? &e->has_targets : &e->has_rules;
+			has = k == 0 ? &e->has_targets : &e->rf.has_file;
 			snprintf(file, sizeof(file), "%s%s", base,
 			    store_ext(kinds[k]));
 			gone[k] = *has && !present(ctx, k, file) &&

@@ -21,12 +21,9 @@
 #include "fixture.h"
 #include "log.h"
 #include "metrics.h"
-#include "promtool.h"
-#include "quota.h"
 #include "record.h"
 #include "registry.h"
 #include "reloader.h"
-#include "render.h"
 #include "request.h"
 #include "store.h"
 #include "views.h"
@@ -1709,73 +1706,6 @@ START_TEST(test_heal)
 }
 END_TEST
 
-/* The verdict a reconfigure gives a rule file before writing it, which
- * `flowmon plan` shares: bounds, flowmon's read-back, then promtool for
- * every file at once, refusals naming the alert's parameter. */
-START_TEST(test_rules_verdict)
-{
-	struct service *one = tu_service("serviceName", "v1", "alertName",
-	    "a", "alertIf", "up == 0", NULL);
-	struct service *two = tu_service("serviceName", "v2", "alertName.1",
-	    "a", "alertIf.1", "up == 0", "alertName.2", "b", "alertIf.2",
-	    "sum(rate(x[5m]) > 1", NULL);
-	struct quota lim = { 1, 1 << 20, 1 << 20 };
-	struct registry_verdict v[3];
-	struct promtool *pt = NULL;
-	char err[ERR_MAX], *r1, *r2;
-	size_t l1, l2;
-
-	ck_assert_int_eq(render_rules(one, 0, &r1, &l1, err), 0);
-	ck_assert_int_eq(render_rules(two, 0, &r2, &l2, err), 0);
-	memset(v, 0, sizeof(v));
-	v[0].svc = one;
-	v[0].rules = r1;
-	v[0].len = l1;
-	v[0].shown = "rules/v1.yml";
-	v[1] = v[0];
-	v[1].svc = two;
-	v[1].rules = r2;
-	v[1].len = l2;
-	v[1].shown = "rules/v2.yml";
-	/* Bytes that are not what v1 renders to. */
-	v[2] = v[0];
-	v[2].rules = "groups: []\n";
-	v[2].len = strlen(v[2].rules);
-	registry_rules_verdict(NULL, &lim, v, 3);
-	ck_assert_int_eq(v[0].refused, 0);
-	ck_assert_int_eq(v[1].refused, 1);
-	ck_assert_msg(strstr(v[1].reason, "--max-alerts") != NULL, "%s",
-	    v[1].reason);
-	ck_assert_int_eq(v[2].refused, 1);
-	ck_assert_msg(strstr(v[2].reason, "alerts: the rule file does not "
-	    "read back") != NULL, "%s", v[2].reason);
-	/* The file on disk passed when it was written: bounds only. */
-	v[2].trusted = 1;
-	registry_rules_verdict(NULL, &lim, &v[2], 1);
-	ck_assert_int_eq(v[2].refused, 0);
-
-	if (access("/usr/bin/promtool", X_OK) == 0) {
-		lim.max_alerts = 100;
-		ck_assert_ptr_nonnull(pt = promtool_new("/usr/bin/promtool", 2,
-		    err));
-		registry_rules_verdict(pt, &lim, v, 2);
-		ck_assert_int_eq(v[0].refused, 0);
-		ck_assert_int_eq(v[1].refused, 1);
-		ck_assert_msg(strstr(v[1].reason, "alertIf.2 (alert v2_b): "
-		    "promtool check rules: rules/v2.yml: ") != NULL, "%s",
-		    v[1].reason);
-		promtool_free(pt);
-	} else {
-		fprintf(stderr, "test_rules_verdict: no /usr/bin/promtool: "
-		    "promtool part skipped\n");
-	}
-	free(r1);
-	free(r2);
-	service_free(one);
-	service_free(two);
-}
-END_TEST
-
 static Suite *
 registry_suite(void)
 {
@@ -1820,7 +1750,6 @@ registry_suite(void)
 	tcase_add_test(tc, test_concurrent_create_remove);
 	tcase_add_test(tc, test_long_name_collision);
 	tcase_add_test(tc, test_heal);
-	tcase_add_test(tc, test_rules_verdict);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

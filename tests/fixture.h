@@ -32,6 +32,10 @@ struct fixture {
 	struct reloader	*rl;		/* NULL unless fx_open_reloading() */
 	struct taskdns	*td;
 	int		 with_reloader;
+	/* A back end of the test's for the reloader, set before fx_start():
+	 * then its quiet time is never reached, so only the test reloads. */
+	const struct reload_backend *backend;
+	void		*backend_arg;
 	int		 reloads;	/* atomic: counted by the back end */
 };
 
@@ -57,7 +61,11 @@ fx_start(struct fixture *fx)
 
 	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "store: %s",
 	    err);
-	if (fx->with_reloader) {
+	if (fx->backend != NULL) {
+		fx->rl = reloader_new(fx->backend, fx->backend_arg, 3600000L,
+		    0, NULL, err);
+		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
+	} else if (fx->with_reloader) {
 		fx->rl = reloader_new(&counting, fx, 20, 0, NULL, err);
 		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
 	}

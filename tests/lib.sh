@@ -499,6 +499,48 @@ prom_no_alert() {
 	[ -z "$s" ]
 }
 
+# prom_firing_since REGEX: {alertname: activeAt} of the alerts firing now
+# whose name matches REGEX (jq's test()), keys sorted, on one line.
+prom_firing_since() {
+	prom_api /api/v1/alerts | jq -cS --arg re "$1" '[.data.alerts[] |
+	    select(.state == "firing" and (.labels.alertname | test($re))) |
+	    {(.labels.alertname): .activeAt}] | add // {}'
+}
+
+# poll_start FILE CMD [ARGS...]: runs CMD every 0.2 s in the background
+# until poll_stop, one line per run in FILE: the time (s.ns), then CMD's
+# output with its line feeds as spaces. Sets POLL_PID.
+POLL_PID=""
+poll_start() {
+	local file=$1
+	shift
+	rm -f "$file.stop"
+	(
+		while [ ! -e "$file.stop" ]; do
+			printf '%s %s\n' "$(date +%s.%N)" \
+			    "$("$@" 2>/dev/null | tr '\n' ' ')"
+			sleep 0.2
+		done
+	) >"$file" 2>/dev/null &
+	POLL_PID=$!
+	track "$POLL_PID"
+}
+
+# poll_stop FILE: polls two more seconds (whatever was being waited for is
+# then behind), stops the poller after its current run, and fails unless
+# it made at least 5 polls. Sets POLLS (their number) and POLL_SPAN (the
+# seconds they cover).
+poll_stop() {
+	local t0
+	t0=$(date +%s%N)
+	wait_until 10 eval '[ $(($(date +%s%N) - t0)) -gt 2000000000 ]'
+	touch "$1.stop"
+	wait "$POLL_PID"
+	POLLS=$(wc -l <"$1")
+	[ "$POLLS" -ge 5 ] || fail "only $POLLS polls"
+	POLL_SPAN=$(awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.1f", b - a }' "$1")
+}
+
 # ---------------------------------------------------------- node_exporter
 
 # node_start: node_exporter on a free loopback port, only a few cheap
@@ -550,4 +592,35 @@ snapshot_dir() {
 		find . -path ./.flowmon.lock -prune -o -type f -print0 |
 		    LC_ALL=C sort -z | xargs -0 -r sha256sum
 	)
+}
+
+# ------------------------------------------------------ a fake Docker engine
+
+# docker_fake_start CTL SOCK: tests/fake_docker.py on the unix socket SOCK,
+# serving the JSON files of the directory CTL (services.json, tasks.json,
+# nodes.json; events.jsonl as the event stream). Sets DOCKER_FAKE_PID.
+DOCKER_FAKE_PID=""
+docker_fake_start() {
+	it_require python3 python3
+	python3 "$(dirname "${BASH_SOURCE[0]}")/fake_docker.py" "$2" "$1" \
+	    >>"$IT_TMP/fake_docker.log" 2>&1 &
+	DOCKER_FAKE_PID=$!
+	track "$DOCKER_FAKE_PID"
+	wait_until 10 test -S "$2" || fail "the fake Docker engine did not bind $2"
+}
+docker_fake_stop() {
+	stop_pid "$DOCKER_FAKE_PID" 10
+	DOCKER_FAKE_PID=""
+}
+# docker_fake_put CTL FILE JQ_FILTER [JQ ARGS...]: FILE = FILE | filter,
+# replaced whole, so the engine never reads half of one.
+docker_fake_put() {
+	local f=$1/$2 flt=$3
+	shift 3
+	jq "$@" "$flt" "$f" >"$f.new" && mv "$f.new" "$f" || fail "jq $flt"
+}
+# docker_fake_event CTL TYPE ACTION ID: one event line on the stream.
+docker_fake_event() {
+	printf '{"Type":"%s","Action":"%s","Actor":{"ID":"%s","Attributes":{}},"scope":"swarm"}\n' \
+	    "$2" "$3" "$4" >>"$1/events.jsonl"
 }
