@@ -153,6 +153,7 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
 	    &l->rlen, err) == -1 && errno != ENOENT)
 		goto out;
 	/* The lifecycle reads rejected/ (its reason line, then the file). */
+	memset(&rf, 0, sizeof(rf));
 	rule_load(&rf, st, name);
 	if (rf.state == RULE_REJECTED) {
 		l->rejected = 1;

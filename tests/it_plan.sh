@@ -14,7 +14,10 @@
 #   unchanged again; bad.yml gives refused (exit 2) with exactly the
 #   Message of the daemon's 400 for the same parameters; a missing or
 #   broken file exits 2 naming it; every stack of compose/ plans without a
-#   refusal. --format json has the contract's shape.
+#   refusal. --format json has the contract's shape. Last, with a real
+#   Prometheus: a rule only Prometheus refuses (flowmon with --promtool
+#   none) ends rejected; the plan of the same labels says refused with
+#   Prometheus's reason, from the data dir and through the API.
 # Run by tests/run-integration.sh with FLOWMON set (FLOWMON_WRAP optional).
 . "$(dirname "$0")/lib.sh"
 
@@ -269,4 +272,32 @@ expect_rc 1
 has_line "monitor_monitor: new"
 ok "$(ls "$ROOT"/compose/*.yml | wc -l) files"
 
+flowmon_stop || fail "flowmon did not stop cleanly"
+
+check "a rule Prometheus refused: the same labels are refused, with its reason"
+DATA=$IT_TMP/data2
+mkdir -p "$DATA"
+prom_start "$DATA"
+flowmon_start "$DATA" --basic-auth-file "$USERS" --promtool none
+BAD_IF='sum(rate(errors_total[5m]) > 1'
+send "${API_SVC[@]}" "alertIf=$BAD_IF"
+[ "$HTTP_CODE" = 200 ] || fail "reconfigure: $HTTP_CODE $HTTP_BODY"
+api_rejected() {
+	fm "$API/services/shop_api" -u ops:0ps
+	[ "$(jq -r .status <<<"$HTTP_BODY")" = rejected ]
+}
+wait_until 90 api_rejected || fail "shop_api not rejected in 90 s: $HTTP_BODY"
+why=$(jq -r .rejected <<<"$HTTP_BODY")
+printf 'services:\n  api:\n    deploy:\n      labels:\n        - com.df.alertIf=%s\n' \
+    "$BAD_IF" >"$STACK/refused.yml"
+run_plan --data-dir "$DATA" --promtool none stack.yml override.yml refused.yml
+expect_rc 2
+grep -qxF "shop_api: refused: Prometheus refused this very rule file (rejected/shop_api.yml): $why: it stays out until the alerts change" "$OUT" ||
+	fail "not refused for the daemon's reason ($why): $(cat "$OUT")"
+run_plan --against "$FLOWMON_URL" --reload-auth-file "$CRED" --promtool none \
+    stack.yml override.yml refused.yml
+expect_rc 2
+grep -qxF "shop_api: refused: Prometheus refused this very rule file (rejected/shop_api.yml): $why: it stays out until the alerts change" "$OUT" ||
+	fail "not refused through the API: $(cat "$OUT")"
+ok "$(grep '^shop_api' "$OUT" | cut -c1-160)"
 flowmon_stop || fail "flowmon did not stop cleanly"
