@@ -160,7 +160,7 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 		return NULL;
 	}
 	*present = 1;
-	if (record_decode(buf, len, &params, removed, why) == -1)
+	if (record_decode(buf, len, &params, removed, NULL, why) == -1)
 		goto out;
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
 		abort();

@@ -21,5 +21,8 @@
 #define BOUND_API_ANSWER_MAX	(256L << 20)
 /* One stack file (flowmon plan). */
 #define BOUND_STACK_FILE_MAX	(16L << 20)
+/* One answer of the Prometheus (vmagent, vmalert) API: its targets or its
+ * rules, for the status page and explain. */
+#define BOUND_PROMETHEUS_ANSWER_MAX	(64L << 20)
 
 #endif

@@ -91,6 +91,9 @@ struct config {
 	char	*format;		/* "text" or "json" */
 	char	**args;			/* the stack files */
 	size_t	 nargs;
+	/* The status page and explain (promapi.h): NULL derives it from
+	 * reload_url, "none" turns it off. */
+	char	*prometheus_url;
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

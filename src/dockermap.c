@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "advice.h"
 #include "dockermap.h"
 
 #define PREFIX_LEN	(sizeof(DOCKERMAP_LABEL_PREFIX) - 1)
@@ -49,6 +50,12 @@ dockermap_id(const cJSON *obj)
 	return str(obj, "ID", NULL, NULL);
 }
 
+const char *
+dockermap_name(const cJSON *service)
+{
+	return str(service, "Spec", "Name", NULL);
+}
+
 int
 dockermap_notified(const cJSON *service, const char *notify_label)
 {
@@ -63,6 +70,57 @@ dockermap_scrape_network(const cJSON *service)
 {
 	return label(path(service, "Spec", "Labels", NULL),
 	    DOCKERMAP_LABEL_PREFIX "scrapeNetwork") != NULL;
+}
+
+/* The com.df.* keys of container (a stack file's labels:, Docker's
+ * ContainerSpec.Labels) that labels (the service's) lack, into keys (at
+ * most max, borrowed): those swarm-listener never sees. */
+static size_t
+container_only(const struct kvlist *labels, const struct kvlist *container,
+    const char **keys, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; container != NULL && i < container->n; i++) {
+		const char *k = container->v[i].key;
+
+		if (strncmp(k, DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
+		    (labels != NULL && kvlist_get(labels, k) != NULL))
+			continue;
+		if (n < max)
+			keys[n] = k;
+		n++;
+	}
+	return n < max ? n : max;
+}
+
+enum dockermap_remark
+dockermap_remark_labels(const struct kvlist *labels,
+    const struct kvlist *container, const char *notify_label, char *out)
+{
+	const char *keys[16], *notify;
+	size_t nkeys = container_only(labels, container, keys, 16), n = 0, i;
+	int notified;
+
+	notify = labels != NULL ? kvlist_get(labels, notify_label) : NULL;
+	notified = notify != NULL && strcmp(notify, "true") == 0;
+	out[0] = '\0';
+	if (nkeys > 0) {
+		advice_container_labels(out, keys, nkeys);
+		return notified ? DOCKERMAP_REMARK_WARN :
+		    DOCKERMAP_REMARK_IGNORED;
+	}
+	if (notified)
+		return DOCKERMAP_REMARK_NONE;
+	for (i = 0; labels != NULL && i < labels->n; i++)
+		if (strncmp(labels->v[i].key, DOCKERMAP_LABEL_PREFIX,
+		    PREFIX_LEN) == 0 && strcmp(labels->v[i].key,
+		    notify_label) != 0)
+			n++;
+	if (n == 0)
+		return DOCKERMAP_REMARK_NONE;
+	advice_no_notify(out, notify_label, notify, n);
+	return DOCKERMAP_REMARK_IGNORED;
 }
 
 /* The hostname of node id in nodes, or NULL. */
@@ -335,6 +393,23 @@ out:
 	cJSON_free(ni);
 	kvlist_release(&labels);
 	return rc;
+}
+
+enum dockermap_remark
+dockermap_remark(const cJSON *service, const char *notify_label, char *out)
+{
+	struct kvlist labels = { 0 }, container = { 0 };
+	enum dockermap_remark r = DOCKERMAP_REMARK_NONE;
+
+	out[0] = '\0';
+	if (label_list(path(service, "Spec", "Labels", NULL), &labels) == 0 &&
+	    label_list(path(path(service, "Spec", "TaskTemplate",
+	    "ContainerSpec"), "Labels", NULL, NULL), &container) == 0)
+		r = dockermap_remark_labels(&labels, &container, notify_label,
+		    out);
+	kvlist_release(&labels);
+	kvlist_release(&container);
+	return r;
 }
 
 int

@@ -579,6 +579,23 @@ fail:
 }
 
 void
+files_edited(struct files *f, const char *name, int edited[2])
+{
+	char base[SERVICE_NAME_MAX + 8], file[SERVICE_NAME_MAX + 16];
+	const struct fentry *e;
+	int d;
+
+	store_base(name, base);
+	pthread_mutex_lock(&f->lock);
+	for (d = 0; d < F_NDIRS; d++) {
+		snprintf(file, sizeof(file), "%s%s", base, files_ext(d));
+		e = files_prev(f, d, file);
+		edited[d] = e != NULL && e->owner == REGISTRY_OWNER_EDITED;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void
 files_metrics(struct files *f, struct buf *b)
 {
 	size_t count[F_NDIRS][3][2], i;

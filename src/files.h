@@ -39,6 +39,11 @@ void	 files_stop(struct files *f);
  * size, modified (Unix time). The caller owns it; NULL on ENOMEM. */
 cJSON	*files_json(struct files *f);
 
+/* Whether the latest scan found name's target file (edited[0]) and rule
+ * file (edited[1]) edited by hand: its bytes are not what flowmon wrote.
+ * name is a service name. */
+void	 files_edited(struct files *f, const char *name, int edited[2]);
+
 /* Appends flowmon_files{dir,owner,valid} and the per-file problems to b
  * (expo.h; errors show in b->failed). */
 void	 files_metrics(struct files *f, struct buf *b);

@@ -18,11 +18,13 @@
 #include "dns.h"
 #include "docker.h"
 #include "files.h"
+#include "history.h"
 #include "http.h"
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
 #include "plan.h"
+#include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
 #include "quota.h"
@@ -96,6 +98,29 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 	}
 	*sv = supervisor_start(cfg->run_prometheus, file, environ, err);
 	return *sv != NULL ? 0 : -1;
+}
+
+/* The Prometheus API the status page and explain ask: --prometheus-url,
+ * or the base of the first --reload-url; none (NULL, 0) when neither or
+ * "none". -1 with err on a bad URL. */
+static int
+start_promapi(const struct config *cfg, struct promapi **p,
+    char err[ERR_MAX])
+{
+	const char *url = cfg->prometheus_url;
+	char *derived = NULL;
+
+	*p = NULL;
+	if (url != NULL && strcmp(url, "none") == 0)
+		return 0;
+	if (url == NULL && cfg->reload_url == NULL)
+		return 0;
+	if (url == NULL && (url = derived =
+	    promapi_url_from_reload(cfg->reload_url, err)) == NULL)
+		return -1;
+	*p = promapi_new(url, err);
+	free(derived);
+	return *p != NULL ? 0 : -1;
 }
 
 /* Re-reads the shortcut files; on failure the running table stays. */
@@ -214,6 +239,8 @@ main(int argc, char **argv)
 	struct promtool *pt = NULL;
 	struct lifecycle *lc = NULL;
 	struct taskdns *td = NULL;
+	struct history *hist = NULL;
+	struct promapi *prom = NULL;
 	struct quota lim;
 	struct http *h = NULL;
 	struct dns *dns = NULL;
@@ -319,8 +346,16 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
-	    (td = taskdns_new(reg)) == NULL) {
+	    (td = taskdns_new(reg)) == NULL ||
+	    (hist = history_new()) == NULL) {
 		log_error("out of memory");
+		goto fail;
+	}
+	/* Every service's story, from its record's loading on. */
+	registry_set_events(reg, history_event, hist);
+	if (start_promapi(&cfg, &prom, err) == -1) {
+		log_error("cannot use the Prometheus API", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if (cfg.promtool != NULL &&
@@ -378,6 +413,7 @@ main(int argc, char **argv)
 		http_set_files(h, files);
 	}
 	http_set_taskdns(h, td);
+	http_set_explain(h, hist, prom);
 	/* Serving from disk already; swarm-listener brings it up to date in
 	 * the background, however long it takes to answer. */
 	memset(&lo, 0, sizeof(lo));
@@ -411,6 +447,7 @@ main(int argc, char **argv)
 		    log_redact(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	http_set_docker(h, dk);
 	/* Deploy silences follow what the Docker source sees. */
 	if (cfg.silence_deploys) {
 		struct silence_options so;
@@ -447,6 +484,7 @@ fail:
 	 * the rule files at its own next start or reload anyway). The
 	 * listener reconcile and the Docker source go before the front
 	 * (they parse through it), task DNS after it (requests wake it). */
+	http_set_docker(h, NULL);
 	docker_stop(dk);
 	listener_stop(lis);
 	http_stop(h);
@@ -462,6 +500,8 @@ fail:
 	lifecycle_free(lc);
 	taskdns_free(td);
 	registry_free(reg);
+	history_free(hist);
+	promapi_free(prom);
 	promtool_free(pt);
 	shortcuts_free(sc);
 	if (store_ok)

@@ -21,6 +21,7 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "advice.h"
 #include "bounds.h"
 #include "buf.h"
 #include "compose.h"
@@ -232,47 +233,20 @@ stack_name(struct plan *p)
 	return 0;
 }
 
-/* The com.df.* keys of l, comma separated, into buf. */
-static int
-df_keys(const struct kvlist *l, const char *skip, char *buf, size_t size)
-{
-	size_t i, o = 0;
-	int n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < l->n; i++) {
-		if (strncmp(l->v[i].key, DOCKERMAP_LABEL_PREFIX,
-		    strlen(DOCKERMAP_LABEL_PREFIX)) != 0 ||
-		    (skip != NULL && strcmp(l->v[i].key, skip) == 0))
-			continue;
-		if (o < size)
-			o += (size_t)snprintf(buf + o, size - o, "%s%s",
-			    n > 0 ? ", " : "", l->v[i].key);
-		n++;
-	}
-	return n;
-}
-
-/* What a stack file's service shows in the wrong place. */
+/* What a stack file's service shows in the wrong place, in the words
+ * the explain API and the Docker source use (dockermap_remark_labels(),
+ * advice.h): com.df.* labels on the containers, or without the notify
+ * label. */
 static int
 warn_labels(struct item *it, const struct compose_service *s,
-    const char *notify_label, int announced)
+    const char *notify_label)
 {
-	const char *notify = kvlist_get(&s->deploy_labels, notify_label);
-	char keys[300];
+	char out[ADVICE_MAX];
 
-	if (df_keys(&s->labels, NULL, keys, sizeof(keys)) > 0 &&
-	    add_text(&it->warnings, &it->nwarnings, "%.300s under labels: "
-	    "(the containers' labels, which swarm-listener never sees); "
-	    "they belong under deploy.labels", keys) == -1)
-		return -1;
-	if (!announced && df_keys(&s->deploy_labels, notify_label, keys,
-	    sizeof(keys)) > 0 && add_text(&it->warnings, &it->nwarnings,
-	    "deploy.labels has %.200s but %s is %s%s%s: swarm-listener does "
-	    "not announce it", keys, notify_label, notify ? "\"" : "missing",
-	    notify ? notify : "", notify ? "\", not \"true\"" : "") == -1)
-		return -1;
-	return 0;
+	if (dockermap_remark_labels(&s->deploy_labels, &s->labels,
+	    notify_label, out) == DOCKERMAP_REMARK_NONE)
+		return 0;
+	return strv_push(&it->warnings, &it->nwarnings, out);
 }
 
 /* Each service of the files as swarm-listener would announce it. */
@@ -317,7 +291,7 @@ announce(struct plan *p)
 		}
 		it->announced = rc == 1;
 		it->params = params;
-		if (warn_labels(it, s, notify_label, it->announced) == -1)
+		if (warn_labels(it, s, notify_label) == -1)
 			return oom();
 	}
 	return 0;

@@ -128,7 +128,7 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
 		rc = errno == ENOENT ? 0 : -1;	/* removed meanwhile */
 		goto out;
 	}
-	if (record_decode(buf, len, &params, &removed, why) == -1 ||
+	if (record_decode(buf, len, &params, &removed, NULL, why) == -1 ||
 	    (name = kvlist_get(&params, "serviceName")) == NULL) {
 		/* Not a record flowmon could load: it names no service. */
 		rc = 0;

@@ -452,8 +452,12 @@ change_book(struct registry *r, struct entry *e, struct reg_change *c,
 			e->h_targets = c->h_targets;
 		res->wrote_targets = 1;
 	}
-	if (c->rules >= 0)
+	if (c->rules >= 0) {
+		enum rule_state before = e->rf.state;
+
 		rule_commit(&e->rf, &c->rf, c->rules, &r->rules_seq, e->name);
+		reg_rule_events(r, e, before, "its alerts changed");
+	}
 	if (c->rules == 1)
 		res->wrote_rules = 1;
 	if (c->state)
@@ -751,7 +755,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 		    errno == ENOENT ? "gone since the start" : why);
 		return 1;
 	}
-	if (record_decode(buf, len, &params, &removed, why) == -1) {
+	if (record_decode(buf, len, &params, &removed, NULL, why) == -1) {
 		snprintf(who, whosz, "a record that does not parse (%.100s)",
 		    why);
 		taken = 1;
@@ -814,15 +818,100 @@ admit_new(struct registry *r, struct entry *e, const char *name,
 	return 0;
 }
 
+void
+registry_set_events(struct registry *r, registry_event_fn fn, void *ctx)
+{
+	r->event = fn;
+	r->event_ctx = ctx;
+}
+
+void
+reg_event(struct registry *r, const char *name, enum registry_event ev,
+    const char *detail)
+{
+	if (r->event != NULL)
+		r->event(r->event_ctx, name, ev, detail != NULL ? detail : "");
+}
+
+void
+reg_rule_events(struct registry *r, struct entry *e, enum rule_state before,
+    const char *why_readmitted)
+{
+	enum rule_state now = e->rf.state;
+
+	if (now == before)
+		return;
+	if (now == RULE_LOADED)
+		reg_event(r, e->name, REGISTRY_EV_RELOADED, "");
+	else if (now == RULE_REJECTED)
+		reg_event(r, e->name, REGISTRY_EV_REJECTED, e->rf.reason);
+	if (before == RULE_REJECTED)
+		reg_event(r, e->name, REGISTRY_EV_READMITTED, why_readmitted);
+}
+
+/* The events of one upsert of a service known (or not) before it: where
+ * it came from and what became of it. A refusal is one event that names
+ * the source, so a source that sends the same refused state again and
+ * again (the Docker source, every poll) adds one line that counts. */
+static void
+upsert_events(struct registry *r, const char *name, int known,
+    enum service_source source, int rc, const struct registry_result *res,
+    const char *err)
+{
+	const char *from = service_source_name(source);
+	char files[64], why[ERR_MAX + 32];
+
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "%s%s%s", from ? "from " : "",
+		    from ? from : "", from ? ": " : "");
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s",
+		    err);
+		reg_event(r, name, res->fail == FM_REFUSED ||
+		    res->fail == FM_CONFLICT ? (known ? REGISTRY_EV_REFUSED :
+		    REGISTRY_EV_REFUSED_NEW) : REGISTRY_EV_FAILED, why);
+		return;
+	}
+	reg_event(r, name, REGISTRY_EV_RECEIVED, from);
+	if (!res->wrote_state && !res->wrote_targets && !res->wrote_rules)
+		return;
+	snprintf(files, sizeof(files), "%s%s%s", res->wrote_state ?
+	    " state" : "", res->wrote_targets ? " targets" : "",
+	    res->wrote_rules ? " rules" : "");
+	reg_event(r, name, REGISTRY_EV_WRITTEN, files + 1);
+}
+
+void
+registry_refused(struct registry *r, const char *name,
+    enum service_source source, const char *why)
+{
+	struct registry_result res;
+	struct entry *e;
+
+	if (name == NULL || !service_name_valid(name) || r->event == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.fail = FM_REFUSED;
+	if ((e = reg_entry(r, name, 0)) == NULL) {
+		upsert_events(r, name, 0, source, -1, &res, why);
+		return;
+	}
+	pthread_mutex_lock(&e->lock);
+	upsert_events(r, name, e->svc != NULL || e->invalid != NULL, source,
+	    -1, &res, why);
+	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
+}
+
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
 	struct reg_change c;
 	struct entry *e;
+	enum service_source source = svc->source;
 	char *rules = NULL;
 	size_t rlen = 0;
-	int rc = -1, k, reserved = 0, longname = 0, ok;
+	int rc = -1, k, reserved = 0, longname = 0, ok, known;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, svc->name, 1)) == NULL) {
@@ -831,7 +920,8 @@ registry_upsert(struct registry *r, struct service *svc,
 		return reg_fail(res, FM_FATAL, ENOMEM);
 	}
 	pthread_mutex_lock(&e->lock);
-	if (e->svc == NULL && e->invalid == NULL &&
+	known = e->svc != NULL || e->invalid != NULL;
+	if (!known &&
 	    admit_new(r, e, svc->name, &reserved, &longname, res, err) == -1)
 		goto drop;
 	/* The tasks of a removed service are gone with it. */
@@ -854,7 +944,8 @@ registry_upsert(struct registry *r, struct service *svc,
 	 * entry changes only once every write has succeeded. */
 	reg_change_begin(r, &c);
 	ok = (e->svc != NULL && !e->removed && e->invalid == NULL &&
-	    kvlist_equal(&e->svc->params, &svc->params)) ||
+	    kvlist_equal(&e->svc->params, &svc->params) &&
+	    e->svc->source == svc->source) ||
 	    write_record(&c, svc, 0, err) == 0;
 	ok = ok && reg_sync_change(r, e, &c, svc, 0, rules, rlen, 1,
 	    err) == 0;
@@ -887,6 +978,7 @@ drop:
 	if (reserved)
 		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
 	res->rules = e->rf.state;
+	upsert_events(r, e->name, known, source, rc, res, err);
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	service_free(svc);
@@ -952,6 +1044,9 @@ registry_remove(struct registry *r, const char *name,
 		reg_fail(res, FM_STORAGE, errno);
 		goto out;
 	}
+	reg_event(r, e->name, persistent ? REGISTRY_EV_REMOVED_KEPT :
+	    REGISTRY_EV_REMOVED, persistent ? "its persistent alerts stay" :
+	    "");
 	reg_count(r, e, -1);
 	if (persistent)
 		e->removed = 1;
@@ -1077,8 +1172,12 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 		    REGISTRY_OWNER_FLOWMON : REGISTRY_OWNER_EDITED;
 		/* 0 is what probe_output() books for a file it cannot
 		 * vouch for: the next reg_sync() rewrites it. */
-		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL)
+		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL &&
+		    *h != 0) {
 			*h = 0;
+			reg_event(r, e->name, REGISTRY_EV_EDITED, rules ?
+			    "rules" : "targets");
+		}
 	} else if (buf != NULL && *h != 0 && *h == reg_hash(buf, len))
 		/* Read just before flowmon removed it: still its bytes. */
 		own = REGISTRY_OWNER_FLOWMON;

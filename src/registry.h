@@ -85,6 +85,43 @@ int	 registry_node_upsert(struct registry *r, const char *id,
 int	 registry_node_remove(struct registry *r, const char *id,
 	    struct registry_result *res, char err[ERR_MAX]);
 
+/*
+ * Events (history.h): what happens to each service, as it happens, for
+ * whoever keeps its story. The hook runs on the thread that made the
+ * change, with the service's lock held: it must be quick and must not call
+ * the registry. detail (borrowed, never NULL, maybe "") says more: the
+ * source, the files, the reason.
+ */
+enum registry_event {
+	REGISTRY_EV_RESTORED,	/* its record was read at start */
+	REGISTRY_EV_INVALID,	/* its record does not parse (why) */
+	REGISTRY_EV_RECEIVED,	/* a desired state was taken (its source) */
+	REGISTRY_EV_REFUSED,	/* one was refused (its source and why) */
+	REGISTRY_EV_REFUSED_NEW, /* the same for a service flowmon does not
+				   know (why): it stays unknown */
+	REGISTRY_EV_FAILED,	/* a write failed (why); a retry may pass */
+	REGISTRY_EV_WRITTEN,	/* its files changed on disk (which) */
+	REGISTRY_EV_REMOVED,	/* removed for good: nothing of it stays */
+	REGISTRY_EV_REMOVED_KEPT, /* removed; its persistent alerts stay */
+	REGISTRY_EV_RELOADED,	/* Prometheus loaded its rule file */
+	REGISTRY_EV_REJECTED,	/* its rule file was set aside (why) */
+	REGISTRY_EV_READMITTED,	/* its rule file is back in rules/ (why) */
+	REGISTRY_EV_HEALED,	/* a vanished file written again (which) */
+	REGISTRY_EV_EDITED,	/* a file of its was edited by hand (which) */
+	REGISTRY_EV_COUNT
+};
+typedef void (*registry_event_fn)(void *ctx, const char *name,
+	    enum registry_event ev, const char *detail);
+/* Sets the hook (NULL: none) and its context; call before serving. */
+void	 registry_set_events(struct registry *r, registry_event_fn fn,
+	    void *ctx);
+/* A source refused a service before handing it over (its parameters do
+ * not parse): told to the hook as REGISTRY_EV_REFUSED when the service is
+ * known, else as REGISTRY_EV_REFUSED_NEW, the detail naming the source.
+ * name NULL or not a service name: nothing. */
+void	 registry_refused(struct registry *r, const char *name,
+	    enum service_source source, const char *why);
+
 /* Counts for /metrics. */
 void	 registry_counts(struct registry *r, size_t *services,
 	    size_t *removed_kept, size_t *nodes);

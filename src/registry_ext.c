@@ -230,11 +230,15 @@ struct rule_each {
 	void			*ctx;
 };
 
+/* The lifecycle's transitions show as the service's events: the state
+ * before and after its callback tells which. */
 static int
 rule_one(void *ctx, struct entry *e)
 {
 	struct rule_each *re = ctx;
 	struct registry_rule x;
+	enum rule_state before = e->rf.state;
+	int rc;
 
 	x.name = e->name;
 	x.svc = e->invalid != NULL ? NULL : e->svc;
@@ -242,7 +246,9 @@ rule_one(void *ctx, struct entry *e)
 	x.rf = &e->rf;
 	x.st = re->r->st;
 	x.clock = &re->r->rules_seq;
-	return re->fn(re->ctx, &x);
+	rc = re->fn(re->ctx, &x);
+	reg_rule_events(re->r, e, before, "it passes its checks again");
+	return rc;
 }
 
 int

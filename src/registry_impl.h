@@ -71,6 +71,8 @@ struct registry {
 	/* Held while a new service with a shortened file name checks that
 	 * no other service has that name, until its record is written. */
 	pthread_mutex_t		 longname;
+	registry_event_fn	 event;		/* NULL: nobody listens */
+	void			*event_ctx;
 };
 
 /* FNV-1a of len bytes with the length folded in. */
@@ -139,6 +141,13 @@ int	 reg_sync(struct registry *r, struct entry *e,
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
 int	 reg_sentinel(struct registry *r);
+/* Tells the event hook (if any) what happened to name; e's lock held. */
+void	 reg_event(struct registry *r, const char *name,
+	    enum registry_event ev, const char *detail);
+/* e's rule file (lock held) went from state before to its state now:
+ * tells the hook (reloaded, rejected, readmitted with why_readmitted). */
+void	 reg_rule_events(struct registry *r, struct entry *e,
+	    enum rule_state before, const char *why_readmitted);
 /* Books a failure of kind in res with errno errnum; returns -1. */
 int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
 /* The labels of node id (node lock held for reading), or NULL; ctx is the

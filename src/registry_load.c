@@ -109,6 +109,7 @@ load_service(const char *name, void *arg)
 	struct registry_result res;
 	struct service *svc = NULL;
 	struct entry *e;
+	enum service_source source = SERVICE_SOURCE_UNKNOWN;
 	char err[ERR_MAX], base[214], *buf = NULL;
 	const char *key, *named;
 	size_t len;
@@ -118,7 +119,7 @@ load_service(const char *name, void *arg)
 	/* The record first: name is a file's base name, which for a very
 	 * long service name is a shortened form; the record has the name. */
 	if (store_read(r->st, STORE_STATE, name, BOUND_RECORD_MAX, &buf, &len,
-	    err) == -1 || record_decode(buf, len, &params, &removed,
+	    err) == -1 || record_decode(buf, len, &params, &removed, &source,
 	    err) == -1)
 		;
 	else if ((svc = calloc(1, sizeof(*svc))) == NULL)
@@ -130,6 +131,8 @@ load_service(const char *name, void *arg)
 		    svc->name);
 	else
 		ok = 1;
+	if (ok)
+		svc->source = source;
 	key = ok ? svc->name : name;
 	/* A long name's record that names it but no longer parses is kept
 	 * under that name, so that a reconfigure of it replaces it (as for
@@ -169,12 +172,15 @@ load_service(const char *name, void *arg)
 		log_info("outputs rewritten from record", "service", name);
 	lc->rules_changed |= res.wrote_rules;
 	lc->loaded++;
+	reg_event(r, e->name, REGISTRY_EV_RESTORED, res.wrote_targets ||
+	    res.wrote_rules ? "files rewritten from the record" : "");
 	goto out;
 invalid:
 	/* Leave its files alone: a newer flowmon or a changed shortcut table
 	 * may be why; the operator sees it in the services API. */
 	log_error("cannot load service record", "service", name, "error", err);
 	e->invalid = strdup(err);
+	reg_event(r, e->name, REGISTRY_EV_INVALID, err);
 	lc->failed++;
 out:
 	pthread_mutex_unlock(&e->lock);
@@ -340,6 +346,8 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 			    sizeof(path));
 			log_warn("flowmon file vanished: written again from "
 			    "the record", "service", e->name, "file", path);
+			reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
+			    "targets" : "rules");
 			metrics_file_healed(k == 0 ? M_FILE_TARGETS :
 			    M_FILE_RULES);
 			healed[k]++;

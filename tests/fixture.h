@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "lifecycle.h"
 #include "registry.h"
 #include "reloader.h"
 #include "request.h"
@@ -166,6 +167,27 @@ fx_upsert(struct fixture *fx, const char *body)
 	    "upsert %s: %s", body, err);
 	ck_assert_int_eq(res.fail, FM_OK);
 	return res;
+}
+
+static inline int
+fx_loaded_one(void *mark, const struct registry_rule *x)
+{
+	int linked = 0;
+
+	rule_reload_succeeded(x->rf, x->st, x->name, *(uint64_t *)mark,
+	    &linked);
+	return 0;
+}
+
+/* A reload succeeded now, as the lifecycle books one: every rule file
+ * written so far is what Prometheus runs (loaded). */
+static inline void
+fx_reload_succeeded(struct fixture *fx)
+{
+	uint64_t mark = registry_rules_mark(fx->reg);
+
+	ck_assert_int_eq(registry_rules_each(fx->reg, 0, fx_loaded_one,
+	    &mark), 0);
 }
 
 /* Removes a service; must succeed. */

@@ -110,8 +110,8 @@ expect_rc 0
 has_line "shop_api: unchanged"
 has_line "shop_node: unchanged"
 has_line "shop_web: unchanged"
-has_line "shop_cache: warning: com.df.notify, com.df.scrapePort under labels: (the containers' labels, which swarm-listener never sees); they belong under deploy.labels"
-has_line "shop_queue: warning: deploy.labels has com.df.scrapePort but com.df.notify is \"false\", not \"true\": swarm-listener does not announce it"
+has_line "shop_cache: warning: com.df.notify, com.df.scrapePort are container labels (labels:), which swarm-listener never reads: put them under deploy.labels"
+has_line "shop_queue: warning: 1 com.df.* label but com.df.notify=false, not true: swarm-listener and the Docker source skip this service"
 ! grep -q 'shop_db\|other_web\|^[-+@]' "$OUT" || fail "unexpected lines: $(cat "$OUT")"
 grep -q 'stack shop: 0 new, 0 changed, 5 unchanged, 0 removed, 0 refused; 2 warnings' "$ERR" ||
 	fail "no summary: $(cat "$ERR")"

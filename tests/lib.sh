@@ -382,7 +382,8 @@ flowmon_idle() { [ "$(fm_metric flowmon_reload_pending)" = 0 ]; }
 # prom_start DATA_DIR [PORT]: Prometheus on PORT (a restart) or a free port with the file_sd job and
 # rule glob of DESIGN.md over DATA_DIR, 1 s scrape and evaluation, lifecycle
 # API on. Creates targets/ and rules/ first (Prometheus only watches a
-# directory that exists). Waits for /-/ready.
+# directory that exists). Waits for /-/ready. PROM_TARGETS_GLOB and
+# PROM_RULES_GLOB, when set, replace the globs' file parts (*.json, *.yml).
 prom_start() {
 	local data=$1 port=${2:-} attempt
 	mkdir -p "$data/targets" "$data/rules"
@@ -392,11 +393,11 @@ prom_start() {
 	  scrape_timeout: 1s
 	  evaluation_interval: 1s
 	rule_files:
-	  - '$data/rules/*.yml'
+	  - '$data/rules/${PROM_RULES_GLOB:-*.yml}'
 	scrape_configs:
 	  - job_name: flowmon
 	    file_sd_configs:
-	      - files: ['$data/targets/*.json']
+	      - files: ['$data/targets/${PROM_TARGETS_GLOB:-*.json}']
 	        refresh_interval: 30s
 	EOF
 	for attempt in 1 2 3; do
