@@ -316,8 +316,8 @@ nomem:
 	return -1;
 }
 
-/* Spec.Labels as a list, every string label, sorted by key as Docker's
- * JSON has them. 0, or -1 on ENOMEM. */
+/* A labels object as a list, every string label, in the object's order
+ * (Docker's JSON has them sorted by key). 0, or -1 on ENOMEM. */
 static int
 label_list(const cJSON *labels, struct kvlist *out)
 {
@@ -329,7 +329,6 @@ label_list(const cJSON *labels, struct kvlist *out)
 		if (cJSON_IsString(it) && it->string != NULL &&
 		    kvlist_add(out, it->string, it->valuestring) == -1)
 			return -1;
-	kvlist_sort(out);
 	return 0;
 }
 

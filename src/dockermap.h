@@ -33,8 +33,8 @@ enum dockermap_mode {
 struct dockermap_spec {
 	const char		*name;		/* Spec.Name, stack prefix and all */
 	const struct kvlist	*labels;	/* Spec.Labels, all of them,
-						   sorted by key as Docker
-						   lists them */
+						   in Docker's order (sorted
+						   by key) */
 	enum dockermap_mode	 mode;
 	unsigned long long	 replicas;	/* REPLICATED: the desired count */
 	const char		*node_info;	/* the nodeInfo JSON, NULL: none */
