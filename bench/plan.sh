@@ -14,20 +14,14 @@
 #             file changed (promtool, and a diff per service)
 #   same      deployed from this very file: every service unchanged
 # Prints one line per case, the median wall time of RUNS plans. Only
-# 127.0.0.1; the flowmon it starts is stopped on exit.
-set -eu
-cd "$(dirname "$0")/.."
-FLOWMON=${FLOWMON:-$PWD/build/flowmon}
+# 127.0.0.1; the flowmon it starts is stopped on exit (bench/lib.sh).
+. "$(dirname "$0")/lib.sh"
 SERVICES=${SERVICES:-200}
-RUNS=${RUNS:-5}
-W=$PWD/build/bench-plan
+W=$BENCH_DIR/plan
+need curl perl
 PROMTOOL=$(command -v promtool) || { echo "bench/plan.sh: promtool is missing (Debian's prometheus)" >&2; exit 1; }
 rm -rf "$W"
 mkdir -p "$W/bench"
-FM_PID=""
-trap '[ -z "$FM_PID" ] || { kill $FM_PID 2>/dev/null; wait $FM_PID 2>/dev/null; } || true' EXIT
-
-. bench/lib.sh
 
 # The stack file: service sN, port 8000+N, one alert over threshold N.
 {
@@ -52,17 +46,14 @@ trap '[ -z "$FM_PID" ] || { kill $FM_PID 2>/dev/null; wait $FM_PID 2>/dev/null; 
 # deploy DATA OFFSET: a flowmon writes DATA from the file's services as
 # swarm-listener announces them, each threshold moved by OFFSET.
 deploy() {
-	local data=$1 off=$2 port url i
+	local data=$1 off=$2 port url i pid
 	port=$(free_port)
 	url=http://127.0.0.1:$port
-	"$FLOWMON" --listen "127.0.0.1:$port" --data-dir "$data" \
-	    --promtool "$PROMTOOL" --task-dns none --log-level warn \
-	    2>>"$W/flowmon.log" &
-	FM_PID=$!
-	until curl -sf -o /dev/null "$url/v1/docker-flow-monitor/ping"; do
-		kill -0 $FM_PID 2>/dev/null || { echo "bench/plan.sh: flowmon died" >&2; exit 1; }
-		sleep 0.05
-	done
+	bg plan-flowmon "$FLOWMON" --listen "127.0.0.1:$port" --data-dir "$data" \
+	    --promtool "$PROMTOOL" --task-dns none --log-level warn
+	pid=$LAST_PID
+	until_ok 60 http_ok "$url/v1/docker-flow-monitor/ping" ||
+		{ echo "bench/plan.sh: flowmon did not start" >&2; exit 1; }
 	for i in $(seq 1 "$SERVICES"); do
 		curl -sf -o /dev/null -G "$url/v1/docker-flow-monitor/reconfigure" \
 		    --data-urlencode "serviceName=bench_s$i" \
@@ -71,9 +62,7 @@ deploy() {
 		    --data-urlencode alertName=errors --data-urlencode alertFor=5m \
 		    --data-urlencode "alertIf=sum(rate(http_errors_total{job=\"bench_s$i\"}[5m])) > $((i + off))"
 	done
-	kill $FM_PID
-	wait $FM_PID 2>/dev/null || true
-	FM_PID=""
+	stop "$pid"
 }
 
 mkdir -p "$W/empty"
@@ -85,12 +74,12 @@ deploy "$W/same" 0
 plan_case() {
 	local name=$1 want=$2 i t0 rc
 	for i in $(seq 1 "$RUNS"); do
-		t0=$(now_ns)
+		t0=$(now_ms)
 		rc=0
 		"$FLOWMON" plan --data-dir "$W/$name" --promtool "$PROMTOOL" \
 		    "$W/bench/stack.yml" >"$W/plan.$name.out" 2>"$W/plan.$name.err" || rc=$?
 		[ "$rc" = "$want" ] || { echo "bench/plan.sh: plan against $name exited $rc, not $want" >&2; cat "$W/plan.$name.err" >&2; exit 1; }
-		echo $((($(now_ns) - t0) / 1000000))
+		echo $(($(now_ms) - t0))
 	done | median
 }
 

@@ -61,9 +61,19 @@ for t in wrk curl jq perl prometheus victoria-metrics vmagent vmalert; do
 	command -v $t >/dev/null || { echo "scale: $t is missing (make deps)" >&2; exit 1; }
 done
 
-. bench/lib.sh
-now_ms() { echo $(($(now_ns) / 1000000)); }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 secs() { awk -v ms="$1" 'BEGIN { if (ms == "-") print "-"; else printf "%.1f", ms / 1000 }'; }
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr =>
+		    "127.0.0.1", LocalPort => $ARGV[0], Listen => 1,
+		    ReuseAddr => 1) ? 0 : 1)' "$p" && { echo "$p"; return; }
+	done
+}
 
 # until_ok SECONDS CMD...: runs CMD every 0.2 s until it succeeds; 1 on
 # timeout.

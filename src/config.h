@@ -85,6 +85,7 @@ struct config {
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
+	long	 reload_timeout_ms;	/* longest one reload may take */
 	/* `flowmon plan` (plan.h): its own options and its operands. */
 	char	*stack;			/* NULL: from the first file's dir */
 	char	*against;		/* a running flowmon's URL, NULL: none */

@@ -47,7 +47,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 	void *arg = NULL;
 
 	if (cfg->reload_url != NULL) {
-		if ((arg = reload_http_new(cfg->reload_url, err)) == NULL)
+		if ((arg = reload_http_new(cfg->reload_url,
+		    cfg->reload_timeout_ms, err)) == NULL)
 			return NULL;
 		if (cfg->reload_auth_file != NULL &&
 		    reload_http_set_auth(arg, cfg->reload_auth_file,
@@ -58,7 +59,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 		backend = &reload_http_backend;
 	} else if (sv != NULL) {
 		/* --run-prometheus without --reload-url: reload our child. */
-		if ((arg = supervisor_reload_new(sv, err)) == NULL)
+		if ((arg = supervisor_reload_new(sv, cfg->reload_timeout_ms,
+		    err)) == NULL)
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}

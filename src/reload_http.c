@@ -19,9 +19,6 @@
 #include "worker.h"
 
 #define RELOAD_HTTP_CONNECT_MS	2000
-/* Prometheus answers /-/reload only once the new rules are loaded, which
- * takes seconds on a large rule set. */
-#define RELOAD_HTTP_TOTAL_MS	30000
 #define RELOAD_HTTP_BODY_MAX	200
 
 /* What the server behind a reload URL is, learnt from its /metrics at the
@@ -44,6 +41,12 @@ struct reload_http {
 	char	**metrics;
 	enum reload_http_kind *kinds;
 	long	 *took;		/* ms the last verified reload took, 0: none */
+	int	  cancelled;	/* atomic: stop waiting, flowmon stops */
+	/* --reload-timeout: how long one reload may take. Prometheus answers
+	 * /-/reload only once the new rules are loaded (seconds to minutes
+	 * for thousands of rule files); vmalert reports its end in /metrics
+	 * (reload_http_verify). */
+	long	  timeout_ms;
 	/* No thread of its own: cancelled (flowmon stops) ends its waits
 	 * and transfers. */
 	struct worker w;
@@ -122,12 +125,16 @@ reload_http_check(const char *raw, size_t len, char err[ERR_MAX])
 }
 
 void *
-reload_http_new(const char *urls, char err[ERR_MAX])
+reload_http_new(const char *urls, long timeout_ms, char err[ERR_MAX])
 {
 	struct reload_http *h = NULL;
 	const char *p, *end, *comma;
 	size_t cap, len;
 
+	if (timeout_ms <= 0) {
+		snprintf(err, ERR_MAX, "reload timeout must be positive");
+		goto fail;
+	}
 	if (urls == NULL || urls[strspn(urls, " \t")] == '\0') {
 		snprintf(err, ERR_MAX, "reload URL list is empty");
 		goto fail;
@@ -140,6 +147,7 @@ reload_http_new(const char *urls, char err[ERR_MAX])
 		free(h);
 		return NULL;
 	}
+	h->timeout_ms = timeout_ms;
 	for (cap = 1, p = urls; *p; p++)
 		cap += *p == ',';
 	if ((h->urls = calloc(cap, sizeof(*h->urls))) == NULL ||
@@ -288,13 +296,14 @@ reload_http_post(struct reload_http *h, const char *raw, char err[ERR_MAX])
 	const char *text;
 	CURLcode cc;
 	CURL *c;
+	curl_off_t connected = 0;
 	long status = 0;
 
 	log_redact(raw, url, sizeof(url));
 	memset(&body, 0, sizeof(body));
 	/* A fresh handle per attempt: no connection kept to a Prometheus that
 	 * may have restarted since, and no state shared between threads. */
-	if ((c = reload_http_easy(h, cerr, RELOAD_HTTP_TOTAL_MS)) == NULL) {
+	if ((c = reload_http_easy(h, cerr, h->timeout_ms)) == NULL) {
 		snprintf(err, ERR_MAX, "POST %s: cannot create a curl handle",
 		    url);
 		return FM_RETRY;
@@ -310,8 +319,16 @@ reload_http_post(struct reload_http *h, const char *raw, char err[ERR_MAX])
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	else
 		reload_http_reason(c, cc, cerr, why, sizeof(why));
+	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
 	curl_easy_cleanup(c);
 
+	if (cc == CURLE_OPERATION_TIMEDOUT && connected > 0) {
+		/* Prometheus may still be loading many rule files. */
+		snprintf(err, ERR_MAX, "POST %.200s: no answer within "
+		    "--reload-timeout (%lds): %.200s", url, h->timeout_ms / 1000,
+		    why);
+		return FM_RETRY;
+	}
 	if (cc != CURLE_OK) {
 		snprintf(err, ERR_MAX, "POST %.200s: %.300s", url, why);
 		/* Refused, reset, timed out, unresolved: Prometheus may be
@@ -399,8 +416,6 @@ reload_http_reload(void *arg, char err[ERR_MAX])
 
 #define RELOAD_HTTP_VM_PREFIX	"vmalert_config_last_reload_"
 #define RELOAD_HTTP_PROM_SERIES	"prometheus_config_last_reload_successful"
-/* A reload of 10,000 rule files takes vmalert 20 s and more on 2 cores. */
-#define RELOAD_HTTP_VERIFY_MS	120000
 #define RELOAD_HTTP_POLL_MS	250
 #define RELOAD_HTTP_SCRAPE_MS	10000
 #define RELOAD_HTTP_LINE_MAX	256
@@ -613,7 +628,7 @@ reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
 	const char *url = h->urls[i], *murl = h->metrics[i];
 	struct reload_http_vm now;
 	char why[ERR_MAX];
-	int64_t deadline = posted + RELOAD_HTTP_VERIFY_MS, t;
+	int64_t deadline = posted + h->timeout_ms, t;
 	long grace;
 	enum fm_err k;
 	int barrier = 0;
@@ -663,8 +678,8 @@ reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
 	}
 	/* why names the URL it could not read: a part of it is enough. */
 	snprintf(err, ERR_MAX, "POST %s answered 200 but vmalert did not "
-	    "report the reload over within %ds%s%.200s", url,
-	    RELOAD_HTTP_VERIFY_MS / 1000, why[0] ? ": " : "", why);
+	    "report the reload over within --reload-timeout (%lds)%s%.200s",
+	    url, h->timeout_ms / 1000, why[0] ? ": " : "", why);
 	return FM_RETRY;
 }
 

@@ -276,7 +276,8 @@ reloader_cmd_main(int argc, char **argv)
 		goto out;
 	}
 	curl_ok = 1;
-	if ((arg = reload_http_new(c.o.reload_url, err)) == NULL) {
+	if ((arg = reload_http_new(c.o.reload_url, c.o.reload_timeout_ms,
+	    err)) == NULL) {
 		fprintf(stderr, "flowmon reloader: --reload-url: %s\n", err);
 		status = 2;
 		goto out;

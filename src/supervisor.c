@@ -500,7 +500,8 @@ sv_reload_free(void *arg)
 }
 
 void *
-supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX])
+supervisor_reload_new(struct supervisor *sv, long timeout_ms,
+    char err[ERR_MAX])
 {
 	struct sv_reload *r;
 
@@ -510,7 +511,8 @@ supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX])
 	}
 	r->sv = sv;
 	if (sv->reload_url != NULL &&
-	    (r->http = reload_http_new(sv->reload_url, err)) == NULL) {
+	    (r->http = reload_http_new(sv->reload_url, timeout_ms,
+	    err)) == NULL) {
 		free(r);
 		return NULL;
 	}

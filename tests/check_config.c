@@ -124,6 +124,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
 	ck_assert_ptr_null(c.reload_url);
 	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.reload_timeout_ms, 300000);
 	ck_assert_ptr_null(c.shortcuts);
 	ck_assert_str_eq(c.secrets_dir, "/run/secrets");
 	ck_assert_str_eq(c.task_dns, "tasks.%s");
@@ -147,6 +148,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
 	ck_assert_int_eq(c.poll_ms, 15000);
 	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.reload_timeout_ms, 300000);
 	ck_assert_int_eq(c.no_inotify, 0);
 	/* Options of other commands stay unset. */
 	ck_assert_ptr_null(c.task_dns);
@@ -186,7 +188,9 @@ START_TEST(test_env_beats_default)
 	setenv("FLOWMON_RELOADER_LISTEN", "none", 1);
 	setenv("FLOWMON_POLL_INTERVAL", "250ms", 1);
 	setenv("FLOWMON_NO_INOTIFY", "1", 1);
+	setenv("FLOWMON_RELOAD_TIMEOUT", "10m", 1);
 	ck_assert_msg(parse(&c, CONFIG_RELOADER, err, NULL) == 0, "%s", err);
+	ck_assert_int_eq(c.reload_timeout_ms, 600000);
 	ck_assert_ptr_null(c.listen);
 	ck_assert_int_eq(c.poll_ms, 250);
 	ck_assert_int_eq(c.no_inotify, 1);
@@ -213,6 +217,11 @@ START_TEST(test_flag_beats_env)
 	ck_assert_int_eq(c.auth_reads, 0);
 	ck_assert_int_eq(c.listener_prune, 1);
 	ck_assert_str_eq(c.data_dir, "/flag/dir");
+	config_release(&c);
+
+	setenv("FLOWMON_RELOAD_TIMEOUT", "10m", 1);
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-timeout", "90s");
+	ck_assert_int_eq(c.reload_timeout_ms, 90000);
 	config_release(&c);
 
 	/* The last of a repeated flag wins. */
@@ -359,6 +368,10 @@ START_TEST(test_bad_duration)
 	    "--poll-interval", "99ms");
 	REFUSED(CONFIG_RELOADER, "--poll-interval", "not a duration",
 	    "--poll-interval", "1");
+	REFUSED(CONFIG_DAEMON, "--reload-timeout", "at least 1s",
+	    "--reload-timeout", "500ms");
+	REFUSED(CONFIG_RELOADER, "--reload-timeout", "not a duration",
+	    "--reload-timeout", "300");
 	setenv("FLOWMON_RELOAD_DELAY", "soon", 1);
 	REFUSED(CONFIG_RELOADER, "FLOWMON_RELOAD_DELAY", "\"soon\"", NULL);
 }
