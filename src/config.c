@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "request.h"
+#include "url.h"
 #include "values.h"
 
 struct opt;
@@ -64,6 +65,8 @@ static int opt_listen(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_docker_host(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
+static int opt_urls(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
 static int opt_label_key(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_format(struct config *, const struct opt *, const char *,
@@ -106,7 +109,7 @@ static const struct opt opts[] = {
 	{ "format", "text|json", NULL, "text", P, CUSTOM(opt_format, format),
 	  "output for people, or one JSON object" },
 	{ "reload-url", "URL[,URL]", "FLOWMON_RELOAD_URL", NULL, D | R,
-	  MAYBE(reload_url),
+	  CUSTOM(opt_urls, reload_url),
 	  "Prometheus reload endpoints (POST), none: no reload" },
 	{ "reload-delay", "DURATION", "FLOWMON_RELOAD_DELAY", "1s", D | R,
 	  DURATION(reload_delay_ms, 0, LONG_MAX),
@@ -134,7 +137,7 @@ static const struct opt opts[] = {
 	  BOOL(listener_prune),
 	  "after reconciling, remove services no listener lists" },
 	{ "get-nodes-url", "URL", "DF_GET_NODES_URL", NULL, D,
-	  MAYBE(get_nodes_url),
+	  CUSTOM(opt_urls, get_nodes_url),
 	  "swarm-listener get-nodes URL to load node labels from at start" },
 	{ "dns-refresh", "DURATION", "FLOWMON_DNS_REFRESH", "30s", D,
 	  DURATION(dns_refresh_ms, 1, LONG_MAX),
@@ -197,7 +200,7 @@ static const struct opt opts[] = {
 	  DURATION(docker_poll_ms, 1000, LONG_MAX),
 	  "full reconcile with Docker this often" },
 	{ "alertmanager-url", "URL[,URL]", "FLOWMON_ALERTMANAGER_URL", NULL, D,
-	  MAYBE(alertmanager_url),
+	  CUSTOM(opt_urls, alertmanager_url),
 	  "Alertmanager API bases (API v2) for deploy silences" },
 	{ "silence-deploys", NULL, "FLOWMON_SILENCE_DEPLOYS", "false", D,
 	  BOOL(silence_deploys),
@@ -217,7 +220,7 @@ static const struct opt opts[] = {
 	  COUNT(max_targets, 1, 1000000),
 	  "targets (nodeInfo tasks or targets items) per service (400 beyond)" },
 	{ "max-target-bytes", "BYTES", "FLOWMON_MAX_TARGET_BYTES", "4194304",
-	  D | C | P, COUNT(max_target_bytes, 1024, 1L << 30),
+	  D | C | P, COUNT(max_target_bytes, 1024, BOUND_FILE_MAX),
 	  "largest target file of one service (400 beyond)" },
 	{ "max-connections-per-client", "N",
 	  "FLOWMON_MAX_CONNECTIONS_PER_CLIENT", "128", D,
@@ -481,6 +484,7 @@ opt_promtool(struct config *c, const struct opt *o, const char *v,
 
 	free(*dst);
 	*dst = NULL;
+	c->promtool_missing = 0;
 	if (*v == '\0' || strcmp(v, "none") == 0)
 		return 0;
 	p = which(v);
@@ -489,6 +493,8 @@ opt_promtool(struct config *c, const struct opt *o, const char *v,
 		    what, v);
 		return -1;
 	}
+	/* The default, not found: checks are off though nobody said so. */
+	c->promtool_missing = p == NULL;
 	*dst = p;
 	return 0;
 }
@@ -514,23 +520,47 @@ opt_task_dns(struct config *c, const struct opt *o, const char *v,
 	return 0;
 }
 
+/* http(s) URLs, parsed by url.c (which never quotes a password); a list
+ * when the row's arg says URL[,URL]; "" or none: none. */
+static int
+opt_urls(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	struct url *urls;
+	const char *name;
+	size_t n;
+	char buf[64];
+
+	if (*v == '\0' || strcmp(v, "none") == 0) {
+		set_str(FIELD(c, o, char *), NULL);
+		return 0;
+	}
+	name = opt_name(o, what, buf);
+	if (url_parse_list(v, URL_HTTP, name, &urls, &n, err) == -1)
+		return -1;
+	url_list_free(urls, n);
+	if (n > 1 && strchr(o->arg, ',') == NULL) {
+		snprintf(err, ERR_MAX, "%s takes one URL, not a list", name);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
 /* unix:///path, tcp://HOST:PORT or http://HOST:PORT; "": off. */
 static int
 opt_docker_host(struct config *c, const struct opt *o, const char *v,
     const char *what, char err[ERR_MAX])
 {
-	char buf[64], shown[ERR_MAX];
+	static const char *const schemes[] = { "unix", "tcp", "http", NULL };
+	struct url u;
+	char buf[64];
 
-	if (*v != '\0' && strncasecmp(v, "unix:///", 8) != 0 &&
-	    strncasecmp(v, "tcp://", 6) != 0 &&
-	    strncasecmp(v, "http://", 7) != 0) {
-		/* A URL may carry user:password: quoted redacted. */
-		snprintf(err, ERR_MAX, "%s \"%.100s\" must be unix:///path, "
-		    "tcp://HOST:PORT or http://HOST:PORT",
-		    opt_name(o, what, buf), log_redact(v, shown,
-		    sizeof(shown)));
+	if (*v != '\0' && url_parse(&u, v, schemes, opt_name(o, what, buf),
+	    err) == -1)
 		return -1;
-	}
+	if (*v != '\0')
+		url_release(&u);
 	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);
 	return 0;
 }

@@ -29,6 +29,8 @@ struct config {
 	char	*reload_url;		/* comma list, NULL: no reload */
 	long	 reload_delay_ms;
 	char	*promtool;		/* path, NULL: no pre-check */
+	int	 promtool_missing;	/* the default promtool is not on PATH
+					   (checks off though not asked) */
 	char	*shortcuts;		/* NULL: built-in table */
 	char	*secrets_dir;
 	char	*task_dns;		/* NULL: no task DNS lookups */

@@ -20,6 +20,7 @@
 #include "registry.h"
 #include "render.h"
 #include "store.h"
+#include "url.h"
 
 void
 explain_time(int64_t ms, char out[32])
@@ -72,7 +73,7 @@ redacted(const char *s)
 	size_t n = strlen(s) * 2 + 8;
 	char *out = malloc(n);
 
-	return out != NULL ? log_redact(s, out, n) : NULL;
+	return out != NULL ? url_redact_text(s, out, n) : NULL;
 }
 
 static int

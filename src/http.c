@@ -374,7 +374,6 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	const char *id, *result;
 	char err[ERR_MAX];
-	size_t i;
 	int rc, saved;
 	cJSON *o;
 
@@ -393,30 +392,18 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
-	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_'. */
-	if (!remove && request_named_labels(&params,
+	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_',
+	 * under the limits every source of node labels is held to. */
+	if (!remove && request_node_labels(&params,
 	    (const char *const *)h->cfg->node_labels, h->cfg->nnode_labels,
-	    &labels) == -1) {
-		reply_node_error(rp, 500, "out of memory", id, 0);
+	    &labels, err) == -1) {
+		reply_node_error(rp, errno == ENOMEM ? 500 : 400, err, id, 0);
 		goto out;
 	}
 	/* A remove answers with the labels that go. */
 	if (remove && registry_node_labels(h->reg, id, &labels) == -1) {
 		reply_node_error(rp, 500, "out of memory", id, 0);
 		goto out;
-	}
-	/* Repeated in every target group of the node's tasks. */
-	for (i = 0; !remove && i < labels.n; i++) {
-		size_t vlen = strlen(labels.v[i].value);
-		long max = request_get_limits()->max_value_bytes;
-
-		if (max > 0 && vlen > (size_t)max) {
-			snprintf(err, ERR_MAX, "%.100s is %zu bytes, more than "
-			    "--max-value-bytes (%ld)", labels.v[i].key, vlen,
-			    max);
-			reply_node_error(rp, 400, err, id, 0);
-			goto out;
-		}
 	}
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);

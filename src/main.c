@@ -38,6 +38,7 @@
 #include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
+#include "url.h"
 
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
@@ -344,7 +345,7 @@ main(int argc, char **argv)
 	}
 	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
@@ -357,9 +358,15 @@ main(int argc, char **argv)
 	registry_set_events(reg, history_event, hist);
 	if (start_promapi(&cfg, &prom, err) == -1) {
 		log_error("cannot use the Prometheus API", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	if (cfg.promtool_missing)
+		log_warn("promtool is not on PATH: rule files are not checked "
+		    "with promtool check rules, only by flowmon's own checks "
+		    "(install Debian's prometheus package, give --promtool "
+		    "PATH, or --promtool none to say so)", "path",
+		    getenv("PATH") ? getenv("PATH") : "");
 	if (cfg.promtool != NULL &&
 	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
 		log_error("cannot set up promtool", "err", err);
@@ -428,7 +435,7 @@ main(int argc, char **argv)
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* Docker itself, when asked: the same parser and registry calls. */
@@ -446,7 +453,7 @@ main(int argc, char **argv)
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	http_set_docker(h, dk);
@@ -459,7 +466,7 @@ main(int argc, char **argv)
 		so.ttl_ms = cfg.silence_ttl_ms;
 		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
 			log_error("cannot start the deploy silences", "err",
-			    log_redact(err, shown, sizeof(shown)));
+			    url_redact_text(err, shown, sizeof(shown)));
 			goto fail;
 		}
 	}
@@ -475,7 +482,7 @@ main(int argc, char **argv)
 		log_info("flowmon started", "version", FLOWMON_VERSION,
 		    "listen", cfg.listen,
 		    "data_dir", cfg.data_dir,
-		    "reload_url", log_redact(cfg.reload_url != NULL ?
+		    "reload_url", url_redact_list(cfg.reload_url != NULL ?
 		    cfg.reload_url : "", url, sizeof(url)));
 	}
 

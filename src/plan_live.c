@@ -17,12 +17,12 @@
 #include "bounds.h"
 #include "httpbody.h"
 #include "lifecycle.h"
-#include "log.h"
 #include "plan.h"
 #include "record.h"
 #include "render.h"
 #include "request.h"
 #include "store.h"
+#include "url.h"
 
 #define PLAN_CONNECT_MS		10000
 #define PLAN_TOTAL_MS		120000
@@ -226,43 +226,45 @@ out:
  * A running flowmon.
  */
 
-/* <url>/v1/docker-flow-monitor/services through libcurl's URL API; NULL
- * with err when url is no http(s) URL. Caller frees with curl_free. */
+/* <url>/v1/docker-flow-monitor/services: url parsed by url.c (http or
+ * https, a host), its path extended by libcurl's URL API, the query
+ * dropped. NULL with err (the URL redacted). Caller frees with
+ * curl_free. */
 static char *
 api_url(const char *url, char err[ERR_MAX])
 {
-	CURLU *u = curl_url();
-	char *path = NULL, *scheme = NULL, *full = NULL, *np = NULL;
-	char shown[ERR_MAX / 2];
+	struct url parsed;
+	CURLU *u = NULL;
+	char *path = NULL, *full = NULL, *np = NULL;
 	size_t n;
 
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-		snprintf(err, ERR_MAX, "--against \"%.200s\" is not an http(s) "
-		    "URL (like http://flowmon:8080)", log_redact(url, shown,
-		    sizeof(shown)));
-		goto out;
-	}
+	if (url_parse(&parsed, url, URL_HTTP, "--against", err) == -1)
+		return NULL;
+	if ((u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, parsed.text, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto nomem;
 	for (n = strlen(path); n > 0 && path[n - 1] == '/'; n--)
 		;
 	if (asprintf(&np, "%.*s%s", (int)n, path, PLAN_API_SERVICES) < 0) {
 		np = NULL;
-		snprintf(err, ERR_MAX, "out of memory");
-		goto out;
+		goto nomem;
 	}
 	if (curl_url_set(u, CURLUPART_PATH, np, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
-		snprintf(err, ERR_MAX, "out of memory");
 		full = NULL;
+		goto nomem;
 	}
+	goto out;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
 out:
 	free(np);
 	curl_free(path);
-	curl_free(scheme);
 	curl_url_cleanup(u);
+	url_release(&parsed);
 	return full;
 }
 
@@ -278,7 +280,7 @@ api_get(const char *url, const char *auth_file, struct httpbody *b,
 	CURL *c;
 	int rc = -1;
 
-	log_redact(url, shown, sizeof(shown));
+	url_redact(url, shown, sizeof(shown));
 	if (auth_file != NULL && auth_client_read(auth_file,
 	    "--reload-auth-file", &userpwd, &bearer, err) == -1)
 		return -1;
@@ -441,7 +443,7 @@ plan_live_api(const char *url, const char *auth_file,
 	    b.body.len);
 	if (!cJSON_IsArray(arr)) {
 		snprintf(err, ERR_MAX, "GET %s: the answer is not the JSON "
-		    "array of services", log_redact(full, shown,
+		    "array of services", url_redact(full, shown,
 		    sizeof(shown)));
 		goto out;
 	}

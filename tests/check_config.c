@@ -419,6 +419,69 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* URLs go through url.c: refused ones named, never with their password;
+ * none (as --help says) means no reload; the default promtool missing
+ * from PATH is said (main.c warns), an explicit none is not. */
+START_TEST(test_urls_and_none)
+{
+	static const char *const bad[] = {
+		"http://admin:s3cr/t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr#t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr?t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr@t@127.0.0.1:9090/-/reload",
+		"http://admin:1/s3cr/t@127.0.0.1:9090/-/reload",
+		"ftp://s3cr3t@127.0.0.1/",
+		"http://127.0.0.1/-/reload,,http://TOKEN@h/",
+	};
+	struct config c;
+	char err[ERR_MAX], *path;
+	size_t i;
+
+	clear_env();
+	for (i = 0; i < nitems(bad); i++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_msg(parse(&c, CONFIG_DAEMON, err, "--reload-url",
+		    bad[i], NULL) == -1, "%s accepted", bad[i]);
+		ck_assert_msg(strstr(err, "--reload-url") != NULL, "%s", err);
+		ck_assert_msg(strstr(err, "s3cr") == NULL &&
+		    strstr(err, "TOKEN") == NULL, "%s", err);
+		config_release(&c);
+		memset(&c, 0, sizeof(c));
+		setenv("DF_GET_NODES_URL", bad[i], 1);
+		ck_assert_int_eq(parse(&c, CONFIG_DAEMON, err, NULL), -1);
+		ck_assert_msg(strstr(err, "DF_GET_NODES_URL") != NULL &&
+		    strstr(err, "s3cr") == NULL, "%s", err);
+		unsetenv("DF_GET_NODES_URL");
+		config_release(&c);
+	}
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-url", "none");
+	ck_assert_ptr_null(c.reload_url);
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-url",
+	    "http://a:s%2F3%23@h:9090/-/reload, https://h2/-/reload");
+	ck_assert_ptr_nonnull(c.reload_url);
+	config_release(&c);
+
+	/* promtool: the default missing is said; none is not. */
+	path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", "/nonexistent", 1);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--log-level", "info");
+	ck_assert_ptr_null(c.promtool);
+	ck_assert_int_eq(c.promtool_missing, 1);
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--promtool", "none");
+	ck_assert_int_eq(c.promtool_missing, 0);
+	config_release(&c);
+	if (path != NULL)
+		setenv("PATH", path, 1);
+	free(path);
+}
+END_TEST
+
 /*
  * Each command takes its own options.
  */
@@ -635,6 +698,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_duration);
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_urls_and_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("commands");
