@@ -376,7 +376,7 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 	struct kvlist row = { 0 };
 	const char *id = dockermap_id(svc);
 	char err[ERR_MAX], origin[160];
-	int rc;
+	int rc, applied;
 
 	*name = NULL;
 	rc = dockermap_service(svc, tasks, d->nodes, d->notify_label, &row,
@@ -397,11 +397,14 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 	}
 	remark_note(d, svc, *name);
 	snprintf(origin, sizeof(origin), "docker/%s", id);
-	if (listener_apply_service(d->r, d->parse, d->ctx, &row, "docker",
-	    origin) == 0)
+	applied = listener_apply_service(d->r, d->parse, d->ctx, &row,
+	    "docker", origin) == 0;
+	if (applied)
 		owned_set(d, *name, id);
 	kvlist_release(&row);
-	if (d->state != NULL && owned_find(d, *name) != NULL) {
+	/* Docker's counts for what this source monitors: applied now, or
+	 * before (a refused change keeps the last good one). */
+	if (d->state != NULL && (applied || owned_find(d, *name) != NULL)) {
 		struct swarm_status st;
 
 		dockermap_swarm_status(svc, tasks, &st);
