@@ -245,3 +245,6 @@ takeovers=$(for i in $(seq "$RUNS"); do
 	wait "$sb" 2>/dev/null || true
 done | median)
 echo "standby takeover after SIGKILL of the active flowmon: $takeovers ms"
+
+# 6. The status page and explain with 10,000 services (bench/ui.sh).
+UI_SERVICES=$BIG FLOWMON=$FLOWMON bash bench/ui.sh
