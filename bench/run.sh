@@ -248,3 +248,6 @@ echo "standby takeover after SIGKILL of the active flowmon: $takeovers ms"
 
 # 6. The status page and explain with 10,000 services (bench/ui.sh).
 UI_SERVICES=$BIG FLOWMON=$FLOWMON bash bench/ui.sh
+
+# 7. flowmon plan of a 200-service stack file against a data dir (bench/plan.sh).
+FLOWMON=$FLOWMON bash bench/plan.sh

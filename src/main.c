@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "plan.h"
 #include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
@@ -265,6 +266,9 @@ main(int argc, char **argv)
 	/* Sub-command: `flowmon check` audits a data dir and exits. */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return audit_main(argc - 1, argv + 1);
+	/* `flowmon plan` shows what stack files would change, and exits. */
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
 	/* `flowmon reloader` reloads one Prometheus replica (reloader_cmd.h). */
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);

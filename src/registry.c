@@ -630,17 +630,28 @@ write_record(struct reg_change *c, const struct service *svc, int removed,
 }
 
 /* swarm-listener's start-up round sends creates without nodeInfo: for a
- * service on a scrape network, keep the last known task list. */
+ * service on a scrape network, keep the last known task list. But a
+ * service scaled to 0 (replicas=0) has no task for swarm-listener to
+ * list, so it omits nodeInfo then too: its list is empty, as DFM, which
+ * fell back to tasks.<service> DNS, found no target either. */
 static int
 keep_tasks(const struct service *old, struct service *svc)
 {
-	const char *ni;
+	const char *ni, *reps;
 	size_t i;
 
 	if (old == NULL || svc->has_tasks || !old->has_tasks ||
 	    kvlist_get(&svc->params, "scrapeNetwork") == NULL ||
 	    (ni = kvlist_get(&old->params, "nodeInfo")) == NULL)
 		return 0;
+	reps = kvlist_get(&svc->params, "replicas");
+	if (reps != NULL && reps[strspn(reps, "0")] == '\0' && *reps != '\0') {
+		if (kvlist_set(&svc->params, "nodeInfo", "[]") == -1)
+			return -1;
+		kvlist_sort(&svc->params);
+		svc->has_tasks = 1;
+		return 0;
+	}
 	if (kvlist_set(&svc->params, "nodeInfo", ni) == -1)
 		return -1;
 	kvlist_sort(&svc->params);

@@ -221,13 +221,7 @@ reload_http_easy(struct reload_http *h, char cerr[CURL_ERROR_SIZE],
 	if ((c = httpbody_easy(NULL, RELOAD_HTTP_CONNECT_MS, timeout_ms,
 	    worker_stop_flag(&h->w), cerr)) == NULL)
 		return NULL;
-	if (h->userpwd != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
-	} else if (h->bearer != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->bearer);
-	}
+	httpbody_credentials(c, h->userpwd, h->bearer);
 	return c;
 }
 
@@ -693,45 +687,14 @@ int
 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX])
 {
 	struct reload_http *h = arg;
-	char *buf = NULL, *line;
-	size_t len, n;
+	char *userpwd, *bearer;
 
-	if (auth_read_file(file, "--reload-auth-file", 64 * 1024, &buf, &len,
+	if (auth_client_read(file, "--reload-auth-file", &userpwd, &bearer,
 	    err) == -1)
 		return -1;
-	/* The first line: user:password, or else a bearer token. */
-	line = buf + strspn(buf, " \t\r\n");
-	n = strcspn(line, "\r\n");
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	line[n] = '\0';
-	if (n == 0) {
-		snprintf(err, ERR_MAX, "--reload-auth-file %.300s: no "
-		    "user:password or token in it", file);
-		goto fail;
-	}
 	reload_http_wipe(h->userpwd);
 	reload_http_wipe(h->bearer);
-	h->userpwd = h->bearer = NULL;
-	if (strchr(line, ':') != NULL) {
-		if (line[0] == ':' || line[n - 1] == ':') {
-			snprintf(err, ERR_MAX, "--reload-auth-file %.300s: "
-			    "empty user or password in user:password", file);
-			goto fail;
-		}
-		h->userpwd = strdup(line);
-	} else {
-		h->bearer = strdup(line);
-	}
-	if (h->userpwd == NULL && h->bearer == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
-		goto fail;
-	}
-	explicit_bzero(buf, len);
-	free(buf);
+	h->userpwd = userpwd;
+	h->bearer = bearer;
 	return 0;
-fail:
-	explicit_bzero(buf, len);
-	free(buf);
-	return -1;
 }

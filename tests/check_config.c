@@ -61,7 +61,8 @@ parse(struct config *c, enum config_cmd cmd, char err[ERR_MAX], ...)
 	int argc = 0, rc;
 
 	argv[argc++] = (char *)(cmd == CONFIG_RELOADER ? "reloader" :
-	    cmd == CONFIG_CHECK ? "check" : "flowmon");
+	    cmd == CONFIG_CHECK ? "check" : cmd == CONFIG_PLAN ? "plan" :
+	    "flowmon");
 	va_start(ap, err);
 	while ((argv[argc] = va_arg(ap, char *)) != NULL)
 		argc++;
@@ -537,6 +538,44 @@ START_TEST(test_commands_own_options)
 }
 END_TEST
 
+/* `flowmon plan`: its own options, the daemon's it needs, and operands
+ * (the stack files), which no other command takes. */
+START_TEST(test_plan_options)
+{
+	struct config c;
+
+	clear_env();
+	/* The daemon's data dir variable does not choose plan's. */
+	setenv("FLOWMON_DATA_DIR", "/var/lib/flowmon", 1);
+	ACCEPT(&c, CONFIG_PLAN, "a.yml", "--stack", "demo", "--promtool",
+	    "none", "b.yml", "--max-alerts", "3", "--docker-notify-label",
+	    "com.acme.notify");
+	ck_assert_uint_eq(c.nargs, 2);
+	ck_assert_str_eq(c.args[0], "a.yml");
+	ck_assert_str_eq(c.args[1], "b.yml");
+	ck_assert_str_eq(c.stack, "demo");
+	ck_assert_str_eq(c.format, "text");
+	ck_assert_ptr_null(c.data_dir);
+	ck_assert_ptr_null(c.against);
+	ck_assert_int_eq(c.max_alerts, 3);
+	ck_assert_str_eq(c.docker_notify_label, "com.acme.notify");
+	config_release(&c);
+	unsetenv("FLOWMON_DATA_DIR");
+
+	ACCEPT(&c, CONFIG_PLAN, "--against", "http://127.0.0.1:8080",
+	    "--format", "json", "--reload-auth-file", "/a", "s.yml");
+	ck_assert_str_eq(c.against, "http://127.0.0.1:8080");
+	ck_assert_str_eq(c.format, "json");
+	ck_assert_str_eq(c.reload_auth_file, "/a");
+	config_release(&c);
+
+	REFUSED(CONFIG_PLAN, "--format", "text or json", "--format", "yaml");
+	REFUSED(CONFIG_PLAN, "\"--listen\"", "flowmon plan --help",
+	    "--listen", "127.0.0.1:1");
+	REFUSED(CONFIG_CHECK, "unexpected argument", "s.yml", "s.yml");
+}
+END_TEST
+
 /* --help prints cmd's rows of the table, and only those: returns the text
  * (static). */
 static const char *
@@ -600,6 +639,15 @@ START_TEST(test_help_from_table)
 	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon check"));
 	ck_assert_ptr_nonnull(strstr(h, "--promtool PATH"));
 	ck_assert_ptr_null(strstr(h, "--listen"));
+
+	h = help_of(CONFIG_PLAN);
+	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon plan [--stack NAME] "
+	    "[--data-dir DIR | --against URL]"));
+	ck_assert_ptr_nonnull(strstr(h, "--format text|json"));
+	ck_assert_ptr_nonnull(strstr(h, "--reload-auth-file FILE"));
+	ck_assert_ptr_nonnull(strstr(h, "DF_SCRAPE_TARGET_LABELS"));
+	ck_assert_ptr_null(strstr(h, "--listen"));
+	ck_assert_ptr_null(strstr(h, "FLOWMON_DATA_DIR"));
 }
 END_TEST
 
@@ -655,6 +703,7 @@ config_suite(void)
 
 	tc = tcase_create("commands");
 	tcase_add_test(tc, test_commands_own_options);
+	tcase_add_test(tc, test_plan_options);
 	tcase_add_test(tc, test_help_from_table);
 	tcase_add_test(tc, test_request_ctx);
 	suite_add_tcase(s, tc);
