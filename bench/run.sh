@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 export FLOWMON=${FLOWMON:-$PWD/build/flowmon}
 export RUNS=${RUNS:-5} DUR=${DUR:-10} BIG=${BIG:-10000}
 export BENCH_DIR=${BENCH_DIR:-$PWD/build/bench}
-SECTIONS=${SECTIONS:-raw write curve coalesce reload limits scale}
+SECTIONS=${SECTIONS:-raw write curve coalesce reload limits scale ui plan}
 rm -rf "$BENCH_DIR"
 mkdir -p "$BENCH_DIR"
 
@@ -26,15 +26,17 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 10485
 echo "runs: $RUNS, $DUR s each; figures are medians; sections: $SECTIONS"
 T0=$(date +%s)
 
-# section NAME SCRIPT: runs SCRIPT when NAME is in SECTIONS, and says how
-# long it took and how busy the machine was.
+# section NAME SCRIPT [VAR=VALUE...]: runs SCRIPT (with those variables)
+# when NAME is in SECTIONS, and says how long it took and how busy the
+# machine was.
 section() {
-	local t
-	case " $SECTIONS " in *" $1 "*) ;; *) return 0 ;; esac
+	local name=$1 script=$2 t
+	shift 2
+	case " $SECTIONS " in *" $name "*) ;; *) return 0 ;; esac
 	t=$(date +%s)
-	echo "== $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-	bash "$2"
-	echo "-- $1 took $(($(date +%s) - t)) s"
+	echo "== $name (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	env "$@" bash "$script"
+	echo "-- $name took $(($(date +%s) - t)) s"
 }
 
 section raw bench/raw.sh		# the disk's own limit
@@ -44,5 +46,7 @@ section coalesce bench/coalesce.sh	# reloads per burst of rule changes
 section reload bench/reload.sh		# Prometheus's reload vs rule files
 section limits bench/limits.sh		# speeds the tests leave to the bench
 section scale bench/scale.sh		# reconfigure -> scraped -> alert active
+section ui bench/ui.sh UI_SERVICES="$BIG"	# the status page and explain
+section plan bench/plan.sh		# flowmon plan of a 200-service stack
 
 echo "bench: $(($(date +%s) - T0)) s in all"

@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "plan.h"
 #include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
@@ -37,6 +38,7 @@
 #include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
+#include "url.h"
 
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
@@ -102,11 +104,12 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 }
 
 /* The Prometheus API the status page and explain ask: --prometheus-url,
- * or the base of the first --reload-url; none (NULL, 0) when neither or
- * "none". -1 with err on a bad URL. */
+ * or the base of the first --reload-url, or that of the Prometheus run as
+ * a child (sv); none (NULL, 0) when there is none or "none". -1 with err
+ * on a bad URL. */
 static int
-start_promapi(const struct config *cfg, struct promapi **p,
-    char err[ERR_MAX])
+start_promapi(const struct config *cfg, struct supervisor *sv,
+    struct promapi **p, char err[ERR_MAX])
 {
 	const char *url = cfg->prometheus_url;
 	char *derived = NULL;
@@ -114,11 +117,13 @@ start_promapi(const struct config *cfg, struct promapi **p,
 	*p = NULL;
 	if (url != NULL && strcmp(url, "none") == 0)
 		return 0;
-	if (url == NULL && cfg->reload_url == NULL)
-		return 0;
-	if (url == NULL && (url = derived =
+	if (url == NULL && cfg->reload_url != NULL && (url = derived =
 	    promapi_url_from_reload(cfg->reload_url, err)) == NULL)
 		return -1;
+	if (url == NULL && sv != NULL)
+		url = derived = supervisor_api(sv);
+	if (url == NULL)
+		return 0;
 	*p = promapi_new(url, err);
 	free(derived);
 	return *p != NULL ? 0 : -1;
@@ -261,6 +266,9 @@ main(int argc, char **argv)
 	/* Sub-command: `flowmon check` audits a data dir and exits. */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return audit_main(argc - 1, argv + 1);
+	/* `flowmon plan` shows what stack files would change, and exits. */
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
 	/* `flowmon reloader` reloads one Prometheus replica (reloader_cmd.h). */
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);
@@ -340,7 +348,7 @@ main(int argc, char **argv)
 	}
 	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
@@ -351,11 +359,17 @@ main(int argc, char **argv)
 	}
 	/* Every service's story, from its record's loading on. */
 	registry_set_events(reg, history_event, hist);
-	if (start_promapi(&cfg, &prom, err) == -1) {
+	if (start_promapi(&cfg, sv, &prom, err) == -1) {
 		log_error("cannot use the Prometheus API", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	if (cfg.promtool_missing)
+		log_warn("promtool is not on PATH: rule files are not checked "
+		    "with promtool check rules, only by flowmon's own checks "
+		    "(install Debian's prometheus package, give --promtool "
+		    "PATH, or --promtool none to say so)", "path",
+		    getenv("PATH") ? getenv("PATH") : "");
 	if (cfg.promtool != NULL &&
 	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
 		log_error("cannot set up promtool", "err", err);
@@ -424,7 +438,7 @@ main(int argc, char **argv)
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* Docker itself, when asked: the same parser and registry calls. */
@@ -442,7 +456,7 @@ main(int argc, char **argv)
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	http_set_docker(h, dk);
@@ -455,7 +469,7 @@ main(int argc, char **argv)
 		so.ttl_ms = cfg.silence_ttl_ms;
 		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
 			log_error("cannot start the deploy silences", "err",
-			    log_redact(err, shown, sizeof(shown)));
+			    url_redact_text(err, shown, sizeof(shown)));
 			goto fail;
 		}
 	}
@@ -471,7 +485,7 @@ main(int argc, char **argv)
 		log_info("flowmon started", "version", FLOWMON_VERSION,
 		    "listen", cfg.listen,
 		    "data_dir", cfg.data_dir,
-		    "reload_url", log_redact(cfg.reload_url != NULL ?
+		    "reload_url", url_redact_list(cfg.reload_url != NULL ?
 		    cfg.reload_url : "", url, sizeof(url)));
 	}
 

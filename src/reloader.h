@@ -44,7 +44,7 @@ void	*reload_http_new(const char *urls, long timeout_ms, char err[ERR_MAX]);
 /* Authenticates every reload of arg (from reload_http_new) with the first
  * line of file (--reload-auth-file): `user:password` for HTTP basic auth,
  * anything without ':' as a bearer token. Messages and errors show URLs
- * with their password as *** (log_redact). 0, or -1 with err (no secret
+ * with their password as *** (url_redact). 0, or -1 with err (no secret
  * in it). */
 int	 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX]);
 /* vmalert (1.79) answers POST /-/reload with 200 before it reloads. When
