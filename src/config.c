@@ -727,24 +727,3 @@ config_release(struct config *c)
 	}
 	memset(c, 0, sizeof(*c));
 }
-
-void
-config_request_ctx(const struct config *c, const struct shortcuts *sc,
-    struct request_ctx *ctx)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->shortcuts = sc;
-	ctx->target_labels = (const char *const *)c->target_labels;
-	ctx->ntarget_labels = c->ntarget_labels;
-}
-
-void
-config_limits(const struct config *c, struct request_limits *out)
-{
-	out->max_params = c->max_params;
-	out->max_value_bytes = c->max_value_bytes;
-	out->max_targets = c->max_targets;
-	out->quota.max_alerts = c->max_alerts;
-	out->quota.max_rule_bytes = c->max_rule_bytes;
-	out->quota.max_target_bytes = c->max_target_bytes;
-}

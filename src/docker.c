@@ -68,15 +68,12 @@ enum svc_state {
 
 struct docker {
 	struct registry		*r;
-	listener_parse_fn	 parse;
-	void			*ctx;
+	struct parser		*parser;
 	struct dockerapi	*api;		/* the engine (dockerapi.h) */
 	char			*notify_label;
 	long			 poll_ms;
 	long			 retry_min_ms;
 	long			 retry_max_ms;
-	char			**node_labels;
-	size_t			 nnode_labels;
 
 	/* The worker's alone. */
 	struct owned		*svcs;
@@ -210,7 +207,7 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 		return ST_ERROR;
 	}
 	snprintf(origin, sizeof(origin), "docker/%s", id);
-	if (listener_apply_service(d->r, d->parse, d->ctx, &row, "docker",
+	if (listener_apply_service(d->r, d->parser, &row, "docker",
 	    origin) == 0)
 		owned_set(d, *name, id);
 	kvlist_release(&row);
@@ -376,8 +373,7 @@ reconcile_nodes(struct docker *d, const cJSON *nodes)
 		}
 		if (strv_push(&listed, &nlisted, id) == -1)
 			log_error("out of memory");
-		if (listener_apply_node(d->r, &row, d->node_labels,
-		    d->nnode_labels, "docker") == 0 &&
+		if (listener_apply_node(d->r, d->parser, &row, "docker") == 0 &&
 		    !strv_has(d->nodes_owned, d->nnodes_owned, id) &&
 		    strv_push(&d->nodes_owned, &d->nnodes_owned, id) == -1)
 			log_error("out of memory");
@@ -660,7 +656,6 @@ docker_free(struct docker *d)
 	free(d->svcs);
 	strv_free(d->nodes_owned, d->nnodes_owned);
 	strv_free(d->dirty, d->ndirty);
-	strv_free(d->node_labels, d->nnode_labels);
 	cJSON_Delete(d->nodes);
 	free(d->follows);
 	dockerapi_free(d->api);
@@ -671,11 +666,10 @@ docker_free(struct docker *d)
 
 struct docker *
 docker_start(const struct docker_options *o, struct registry *r,
-    listener_parse_fn parse, void *ctx, char err[ERR_MAX])
+    struct parser *parser, char err[ERR_MAX])
 {
 	struct docker *d;
 	char shown[ERR_MAX];
-	size_t i;
 
 	if (o->notify_label == NULL || *o->notify_label == '\0') {
 		snprintf(err, ERR_MAX, "--docker-notify-label is empty");
@@ -686,8 +680,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 		return NULL;
 	}
 	d->r = r;
-	d->parse = parse;
-	d->ctx = ctx;
+	d->parser = parser;
 	d->poll_ms = o->poll_ms > 0 ? o->poll_ms : 30000;
 	d->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
@@ -702,10 +695,6 @@ docker_start(const struct docker_options *o, struct registry *r,
 		goto fail;
 	if ((d->notify_label = strdup(o->notify_label)) == NULL)
 		goto nomem;
-	for (i = 0; i < o->nnode_labels; i++)
-		if (strv_push(&d->node_labels, &d->nnode_labels,
-		    o->node_labels[i]) == -1)
-			goto nomem;
 	if (worker_start(&d->w, worker_main, d, "docker", err) == -1)
 		goto fail;
 	if (worker_start(&d->w, events_main, d, "docker event", err) == -1) {

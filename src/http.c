@@ -21,11 +21,11 @@
 #include "http_guard.h"
 #include "log.h"
 #include "metrics.h"
+#include "parser.h"
 #include "registry.h"
 #include "reloader.h"
 #include "replies.h"
 #include "request.h"
-#include "shortcuts.h"
 #include "views.h"
 
 #define API "/v1/docker-flow-monitor"
@@ -36,8 +36,7 @@ struct http {
 	struct registry		*reg;
 	struct reloader		*rl;
 	struct files		*files;		/* atomic: set once, may be NULL */
-	pthread_rwlock_t	 sclock;	/* guards sc */
-	struct shortcuts	*sc;
+	struct parser		*parser;	/* main's; NULL in a standby */
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
@@ -145,7 +144,7 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 
 /* Query parameters, then form-body parameters (the body wins). */
 static int
-request_params(struct MHD_Connection *mc, struct conn *cs,
+request_params(struct http *h, struct MHD_Connection *mc, struct conn *cs,
     struct kvlist *params, char err[ERR_MAX])
 {
 	struct collect c = { params, "", 0 };
@@ -158,8 +157,8 @@ request_params(struct MHD_Connection *mc, struct conn *cs,
 		return -1;
 	}
 	/* Counted before anything is decoded (--max-params). */
-	if (request_check_count(params->n + request_form_count(cs->body,
-	    cs->len), err) == -1)
+	if (request_check_count(parser_ctx(h->parser), params->n +
+	    request_form_count(cs->body, cs->len), err) == -1)
 		return -1;
 	if (cs->len == 0) {
 		if (kvlist_dedupe_ci(params) == -1) {
@@ -208,14 +207,13 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 {
 	struct kvlist params = { 0 };
 	struct registry_result res;
-	struct request_ctx ctx;
 	struct service *svc = NULL;
 	char err[ERR_MAX], name[SERVICE_NAME_MAX + 1];
 	const char *result;
 	cJSON *o;
 	int rc;
 
-	if (request_params(mc, cs, &params, err) == -1) {
+	if (request_params(h, mc, cs, &params, err) == -1) {
 		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
@@ -223,11 +221,7 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_service_error(rp, 500, "out of memory", NULL, 0);
 		goto out;
 	}
-	pthread_rwlock_rdlock(&h->sclock);
-	config_request_ctx(h->cfg, h->sc, &ctx);
-	rc = request_parse(&params, &ctx, svc, err);
-	pthread_rwlock_unlock(&h->sclock);
-	if (rc == -1) {
+	if (parser_parse(h->parser, &params, svc, err) == -1) {
 		log_info("reconfigure refused", "service",
 		    kvlist_get_ci(&params, "serviceName"), "error", err);
 		reply_service_error(rp, 400, err, kvlist_get_ci(&params,
@@ -290,7 +284,7 @@ service_before_remove(struct http *h, const char *name)
 	    params.n == 0)
 		goto out;
 	if ((svc = calloc(1, sizeof(*svc))) != NULL &&
-	    http_parse_service(h, &params, svc, err) == -1) {
+	    parser_parse(h->parser, &params, svc, err) == -1) {
 		free(svc);
 		svc = NULL;
 	}
@@ -310,7 +304,7 @@ do_remove(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	char err[ERR_MAX];
 	cJSON *o;
 
-	if (request_params(mc, cs, &params, err) == -1) {
+	if (request_params(h, mc, cs, &params, err) == -1) {
 		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
@@ -355,11 +349,11 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	const char *id, *result;
 	char err[ERR_MAX];
-	size_t i;
+	enum fm_err k;
 	int rc, saved;
 	cJSON *o;
 
-	if (request_params(mc, cs, &params, err) == -1) {
+	if (request_params(h, mc, cs, &params, err) == -1) {
 		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
@@ -374,30 +368,17 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
-	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_'. */
-	if (!remove && request_named_labels(&params,
-	    (const char *const *)h->cfg->node_labels, h->cfg->nnode_labels,
-	    &labels) == -1) {
-		reply_node_error(rp, 500, "out of memory", id, 0);
+	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_',
+	 * each within --max-value-bytes. */
+	if (!remove && (k = parser_node(h->parser, &params, &labels,
+	    err)) != FM_OK) {
+		reply_node_error(rp, k == FM_REFUSED ? 400 : 500, err, id, 0);
 		goto out;
 	}
 	/* A remove answers with the labels that go. */
 	if (remove && registry_node_labels(h->reg, id, &labels) == -1) {
 		reply_node_error(rp, 500, "out of memory", id, 0);
 		goto out;
-	}
-	/* Repeated in every target group of the node's tasks. */
-	for (i = 0; !remove && i < labels.n; i++) {
-		size_t vlen = strlen(labels.v[i].value);
-		long max = request_get_limits()->max_value_bytes;
-
-		if (max > 0 && vlen > (size_t)max) {
-			snprintf(err, ERR_MAX, "%.100s is %zu bytes, more than "
-			    "--max-value-bytes (%ld)", labels.v[i].key, vlen,
-			    max);
-			reply_node_error(rp, 400, err, id, 0);
-			goto out;
-		}
 	}
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);
@@ -818,7 +799,7 @@ bad:
 
 struct http *
 http_start(const struct config *cfg, struct registry *reg,
-    struct reloader *rl, struct shortcuts *sc, char err[ERR_MAX])
+    struct reloader *rl, struct parser *parser, char err[ERR_MAX])
 {
 	struct sockaddr_storage ss;
 	struct http *h;
@@ -837,17 +818,15 @@ http_start(const struct config *cfg, struct registry *reg,
 	h->cfg = cfg;
 	h->reg = reg;
 	h->rl = rl;
-	h->sc = sc;
+	h->parser = parser;
 	h->started = time(NULL);
 	if (http_guard_init(&h->guard, cfg, err) == -1) {
-		shortcuts_free(sc);
 		free(h);
 		return NULL;
 	}
 	/* Without a registry yet: a standby until http_activate(). */
 	http_guard_set_standby(&h->guard, reg == NULL);
 	flags |= http_guard_flags(&h->guard);
-	pthread_rwlock_init(&h->sclock, NULL);
 	/* The memory limit bounds one request's headers and request line
 	 * (--max-header-bytes): swarm-listener sends request lines of 64 KiB
 	 * for services with hundreds of tasks. */
@@ -869,23 +848,10 @@ http_start(const struct config *cfg, struct registry *reg,
 		    " or TLS set-up failed: see the http server error above" :
 		    "");
 		http_guard_release(&h->guard);
-		pthread_rwlock_destroy(&h->sclock);
 		free(h);
 		return NULL;
 	}
 	return h;
-}
-
-void
-http_set_shortcuts(struct http *h, struct shortcuts *sc)
-{
-	struct shortcuts *old;
-
-	pthread_rwlock_wrlock(&h->sclock);
-	old = h->sc;
-	h->sc = sc;
-	pthread_rwlock_unlock(&h->sclock);
-	shortcuts_free(old);
 }
 
 void
@@ -894,31 +860,13 @@ http_set_files(struct http *h, struct files *files)
 	__atomic_store_n(&h->files, files, __ATOMIC_RELEASE);
 }
 
-int
-http_parse_service(void *arg, const struct kvlist *params,
-    struct service *out, char err[ERR_MAX])
-{
-	struct http *h = arg;
-	struct request_ctx ctx;
-	int rc;
-
-	pthread_rwlock_rdlock(&h->sclock);
-	config_request_ctx(h->cfg, h->sc, &ctx);
-	rc = request_parse(params, &ctx, out, err);
-	pthread_rwlock_unlock(&h->sclock);
-	/* The limits of a reconfigure are the registry's (quota.h). */
-	return rc;
-}
-
 void
 http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->mhd);
-	shortcuts_free(h->sc);
 	http_guard_release(&h->guard);
-	pthread_rwlock_destroy(&h->sclock);
 	free(h);
 }
 
@@ -929,10 +877,12 @@ http_set_taskdns(struct http *h, struct taskdns *td)
 }
 
 void
-http_activate(struct http *h, struct registry *reg, struct reloader *rl)
+http_activate(struct http *h, struct registry *reg, struct reloader *rl,
+    struct parser *parser)
 {
 	h->reg = reg;
 	h->rl = rl;
+	h->parser = parser;
 	/* Release: a request admitted after this sees reg and rl. */
 	http_guard_set_standby(&h->guard, 0);
 }

@@ -28,6 +28,7 @@
 #include "httpbody.h"
 #include "listener.h"
 #include "log.h"
+#include "parser.h"
 #include "registry.h"
 #include "request.h"
 #include "values.h"
@@ -38,8 +39,7 @@
 
 struct listener {
 	struct registry		*r;
-	listener_parse_fn	 parse;
-	void			*ctx;
+	struct parser		*parser;
 	char			**urls;		/* get-services URLs */
 	int			*answered;
 	size_t			 nurls;
@@ -47,8 +47,6 @@ struct listener {
 	int			 nodes_answered;
 	int			 prune;
 	int			 pruned;
-	char			**node_labels;
-	size_t			 nnode_labels;
 	char			**statics;	/* static service names, sorted */
 	size_t			 nstatics;
 	char			**listed;	/* names the listeners listed */
@@ -300,9 +298,8 @@ fail:
  */
 
 int
-listener_apply_service(struct registry *r, listener_parse_fn parse,
-    void *ctx, const struct kvlist *row, const char *source,
-    const char *origin)
+listener_apply_service(struct registry *r, struct parser *parser,
+    const struct kvlist *row, const char *source, const char *origin)
 {
 	struct registry_result res;
 	struct service *svc;
@@ -313,7 +310,7 @@ listener_apply_service(struct registry *r, listener_parse_fn parse,
 		log_error("out of memory");
 		return -1;
 	}
-	if (parse(ctx, row, svc, err) == -1) {
+	if (parser_parse(parser, row, svc, err) == -1) {
 		free(svc);
 		snprintf(msg, sizeof(msg), "service from %s refused", source);
 		log_warn(msg, "from", origin, "service", name ? name : "",
@@ -335,8 +332,8 @@ listener_apply_service(struct registry *r, listener_parse_fn parse,
 }
 
 int
-listener_apply_node(struct registry *r, const struct kvlist *row,
-    char *const *names, size_t nnames, const char *source)
+listener_apply_node(struct registry *r, struct parser *parser,
+    const struct kvlist *row, const char *source)
 {
 	struct kvlist labels = { 0 };
 	struct registry_result res;
@@ -350,9 +347,9 @@ listener_apply_node(struct registry *r, const struct kvlist *row,
 		    "id missing or not a node ID");
 		return -1;
 	}
-	if (request_named_labels(row, (const char *const *)names, nnames,
-	    &labels) == -1) {
-		log_error("out of memory");
+	if (parser_node(parser, row, &labels, err) != FM_OK) {
+		snprintf(msg, sizeof(msg), "node from %s refused", source);
+		log_warn(msg, "id", id, "error", err);
 		return -1;
 	}
 	if ((rc = registry_node_upsert(r, id, &labels, &res, err)) == -1) {
@@ -443,8 +440,8 @@ apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
 	char num[32], shown[ERR_MAX / 2];
 
 	for (i = 0; i < n; i++)
-		if (listener_apply_node(l->r, &rows[i], l->node_labels,
-		    l->nnode_labels, "listener") == 0)
+		if (listener_apply_node(l->r, l->parser, &rows[i],
+		    "listener") == 0)
 			applied++;
 	snprintf(num, sizeof(num), "%zu", applied);
 	log_info("nodes reconciled", "url", log_redact(l->nodes_url, shown,
@@ -538,7 +535,7 @@ reconcile_round(struct listener *l)
 			if (name != NULL && *name != '\0' &&
 			    strv_push(&l->listed, &l->nlisted, name) == -1)
 				log_error("out of memory");
-			if (listener_apply_service(l->r, l->parse, l->ctx,
+			if (listener_apply_service(l->r, l->parser,
 			    &rows[j], "listener", log_redact(l->urls[i], shown,
 			    sizeof(shown))) == 0)
 				ok++;
@@ -590,7 +587,6 @@ listener_free(struct listener *l)
 	free(l->urls);
 	free(l->answered);
 	free(l->nodes_url);
-	strv_free(l->node_labels, l->nnode_labels);
 	strv_free(l->statics, l->nstatics);
 	strv_free(l->listed, l->nlisted);
 	worker_release(&l->w);
@@ -599,7 +595,7 @@ listener_free(struct listener *l)
 
 struct listener *
 listener_start(const struct listener_options *o, struct registry *r,
-    listener_parse_fn parse, void *ctx, char err[ERR_MAX])
+    struct parser *parser, char err[ERR_MAX])
 {
 	struct listener *l;
 	struct kvlist *rows = NULL;
@@ -609,8 +605,7 @@ listener_start(const struct listener_options *o, struct registry *r,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto nomem;
 	l->r = r;
-	l->parse = parse;
-	l->ctx = ctx;
+	l->parser = parser;
 	l->prune = o->prune;
 	l->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	l->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
@@ -620,10 +615,6 @@ listener_start(const struct listener_options *o, struct registry *r,
 		free(l);
 		return NULL;
 	}
-	for (i = 0; i < o->nnode_labels; i++)
-		if (strv_push(&l->node_labels, &l->nnode_labels,
-		    o->node_labels[i]) == -1)
-			goto nomem;
 	if (o->addresses != NULL) {
 		const char *p = o->addresses;
 
@@ -668,7 +659,7 @@ listener_start(const struct listener_options *o, struct registry *r,
 
 		if (strv_push(&l->statics, &l->nstatics, name) == -1)
 			goto nomem;
-		listener_apply_service(r, parse, ctx, &rows[i], "listener",
+		listener_apply_service(r, parser, &rows[i], "listener",
 		    "environment");
 	}
 	listener_rows_free(rows, nrows);

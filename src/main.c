@@ -23,16 +23,16 @@
 #include "log.h"
 #include "promconfig.h"
 #include "promtool.h"
+#include "parser.h"
 #include "quarantine.h"
-#include "quota.h"
 #include "registry.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
-#include "request.h"
 #include "shortcuts.h"
 #include "store.h"
 #include "supervisor.h"
 #include "taskdns.h"
+#include "worker.h"
 
 /* What the reload hooks work on; set before the first trigger, read only
  * on the reloader's thread. */
@@ -136,22 +136,46 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 	return *sv != NULL ? 0 : -1;
 }
 
-/* Re-reads the shortcut files; on failure the running table stays. */
-static void
-reload_shortcuts(const struct config *cfg, struct http *h)
-{
-	char err[ERR_MAX];
-	struct shortcuts *sc;
-	char n[32];
+/* Everything the daemon runs, in the order it starts. */
+struct daemon {
+	struct config		 cfg;
+	sigset_t		 signals;
+	struct store_lock	 lock;
+	struct store		 st;
+	int			 store_ok;
+	struct supervisor	*sv;
+	struct parser		*parser;
+	struct reloader		*rl;
+	struct registry		*reg;
+	struct taskdns		*td;
+	struct promtool		*pt;
+	struct quarantine	*q;
+	struct dns		*dns;
+	struct files		*files;
+	struct http		*h;
+	struct listener		*lis;
+	struct docker		*dk;
+	int			 curl_ok;
+	int			 status;	/* the exit status */
+};
 
-	if ((sc = shortcuts_load(cfg->shortcuts, cfg->secrets_dir,
+/* SIGHUP: re-reads the shortcut files; on failure the running table
+ * stays. */
+static void
+reload_shortcuts(void *arg)
+{
+	struct daemon *d = arg;
+	struct shortcuts *sc;
+	char err[ERR_MAX], n[32];
+
+	if ((sc = shortcuts_load(d->cfg.shortcuts, d->cfg.secrets_dir,
 	    err)) == NULL) {
 		log_error("shortcuts not reloaded, keeping the old table",
 		    "err", err);
 		return;
 	}
 	snprintf(n, sizeof(n), "%zu", shortcuts_count(sc));
-	http_set_shortcuts(h, sc);
+	parser_set_shortcuts(d->parser, sc);
 	log_info("shortcuts reloaded", "count", n);
 }
 
@@ -161,22 +185,20 @@ reload_shortcuts(const struct config *cfg, struct http *h)
 #define STANDBY_POLL_MS	250
 
 static int
-standby_wait(const struct config *cfg, struct store_lock *lk,
-    const char *holder, struct http **hp, const sigset_t *set,
-    char err[ERR_MAX])
+standby_wait(struct daemon *d, const char *holder, char err[ERR_MAX])
 {
 	struct timespec poll = { 0, STANDBY_POLL_MS * 1000000L };
 	char who[256];
 	int sig, rc;
 
-	/* No shortcut table: nothing is parsed until the takeover. */
-	if ((*hp = http_start(cfg, NULL, NULL, NULL, err)) == NULL)
+	/* No parser: nothing is parsed until the takeover. */
+	if ((d->h = http_start(&d->cfg, NULL, NULL, NULL, err)) == NULL)
 		return -1;
 	log_info("standby: another flowmon holds the data dir, waiting for "
-	    "its lock", "lock", lk->path, "holder", holder, "listen",
-	    cfg->listen);
+	    "its lock", "lock", d->lock.path, "holder", holder, "listen",
+	    d->cfg.listen);
 	for (;;) {
-		sig = sigtimedwait(set, NULL, &poll);
+		sig = sigtimedwait(&d->signals, NULL, &poll);
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("flowmon stopping", "signal", sig == SIGTERM ?
 			    "SIGTERM" : "SIGINT");
@@ -184,283 +206,305 @@ standby_wait(const struct config *cfg, struct store_lock *lk,
 		}
 		if (sig != -1)
 			continue;	/* SIGHUP: the table is read at takeover */
-		if ((rc = store_lock(lk, cfg->data_dir, who, err)) == 0)
+		if ((rc = store_lock(&d->lock, d->cfg.data_dir, who, err)) == 0)
 			break;
 		if (rc == -1)
 			log_warn("cannot try the data dir lock", "error", err);
 	}
 	log_info("data dir lock taken: the standby takes over", "lock",
-	    lk->path);
+	    d->lock.path);
 	return 0;
 }
 
-/* The request limits, the same for requests, records and listener rows. */
-static void
-set_limits(const struct config *cfg)
+/* The options; -1 to go on, else the exit status. */
+static int
+daemon_configure(struct daemon *d, int argc, char **argv)
 {
-	struct request_limits lim;
+	char err[ERR_MAX];
+	int rc;
 
-	config_limits(cfg, &lim);
-	request_set_limits(&lim);
+	memset(d, 0, sizeof(*d));
+	d->lock = (struct store_lock)STORE_LOCK_INIT;
+	d->status = 1;
+	if ((rc = config_parse(&d->cfg, CONFIG_DAEMON, argc, argv, err)) != 0) {
+		if (rc != 1) {
+			fprintf(stderr, "flowmon: %s\n", err);
+			fprintf(stderr, "Try 'flowmon --help'.\n");
+		}
+		config_release(&d->cfg);
+		return rc == 1 ? 0 : 2;
+	}
+	if (log_set_level(d->cfg.log_level) == -1) {
+		fprintf(stderr, "flowmon: --log-level: unknown level \"%s\"\n",
+		    d->cfg.log_level);
+		config_release(&d->cfg);
+		return 2;
+	}
+	if (d->cfg.auth_reads)
+		log_warn("--auth-reads is deprecated and ignored: with an auth "
+		    "file every endpoint but ping needs credentials unless "
+		    "--open-reads");
+	return -1;
+}
+
+/* One writer per data dir: the lock comes before anything writes or
+ * sweeps temp files there; with --standby, the wait for it. 0 when held,
+ * -1 when not (d->status says why). */
+static int
+take_data_dir(struct daemon *d)
+{
+	char err[ERR_MAX], holder[256];
+	int rc;
+
+	if ((rc = store_lock(&d->lock, d->cfg.data_dir, holder, err)) == -1) {
+		log_error("cannot lock the data dir", "dir", d->cfg.data_dir,
+		    "err", err);
+		return -1;
+	}
+	if (rc == 1 && !d->cfg.standby) {
+		log_error("the data dir is locked by another flowmon: run one "
+		    "per data dir, or add --standby", "lock", d->lock.path,
+		    "holder", holder);
+		return -1;
+	}
+	if (rc == 1 && (rc = standby_wait(d, holder, err)) != 0) {
+		if (rc == -1)
+			log_error("cannot listen", "listen", d->cfg.listen,
+			    "err", err);
+		else
+			d->status = 0;
+		return -1;
+	}
+	if (store_open(&d->st, d->cfg.data_dir, err) == -1) {
+		log_error("cannot open the data dir", "dir", d->cfg.data_dir,
+		    "err", err);
+		return -1;
+	}
+	d->store_ok = 1;
+	return 0;
+}
+
+/* The parser context every source shares, with the shortcut table. */
+static int
+start_parser(struct daemon *d)
+{
+	struct shortcuts *sc;
+	char err[ERR_MAX];
+
+	if ((sc = shortcuts_load(d->cfg.shortcuts, d->cfg.secrets_dir,
+	    err)) == NULL) {
+		log_error("cannot load the shortcuts", "err", err);
+		return -1;
+	}
+	if ((d->parser = parser_new(&d->cfg, sc)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The reloader, the registry with its checks, the quarantine, and the
+ * index rebuilt from the data dir. */
+static int
+start_registry(struct daemon *d)
+{
+	char err[ERR_MAX], shown[ERR_MAX + 64];
+
+	if ((d->rl = start_reloader(&d->cfg, d->sv, err)) == NULL) {
+		log_error("cannot start the reloader", "err",
+		    log_redact(err, shown, sizeof(shown)));
+		return -1;
+	}
+	if ((d->reg = registry_new(&d->st, d->rl)) == NULL ||
+	    (d->td = taskdns_new(d->reg)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (d->cfg.promtool != NULL &&
+	    (d->pt = promtool_new(d->cfg.promtool, 0, err)) == NULL) {
+		log_error("cannot set up promtool", "err", err);
+		return -1;
+	}
+	registry_set_checks(d->reg, d->pt, &parser_limits(d->parser)->quota);
+	registry_set_max_services(d->reg, (size_t)d->cfg.max_services);
+	if (d->rl != NULL) {
+		struct quarantine_ops ops = { try_reload, d->rl };
+
+		if ((d->q = quarantine_new(d->reg, d->pt, &ops)) == NULL) {
+			log_error("out of memory");
+			return -1;
+		}
+	}
+	daemon_ctx.q = d->q;
+	daemon_ctx.reg = d->reg;
+	if (registry_load(d->reg, parser_ctx(d->parser), err) == -1) {
+		log_error("cannot load the data dir", "dir", d->cfg.data_dir,
+		    "err", err);
+		return -1;
+	}
+	/* What a crash left set aside, or promtool now accepts, comes back. */
+	if (d->q != NULL)
+		(void)quarantine_recheck(d->q);
+	return 0;
+}
+
+/* Task DNS lookups on their own thread, never on a request's; the
+ * watcher of targets/ and rules/ (files flowmon did not write). */
+static int
+start_watchers(struct daemon *d)
+{
+	char err[ERR_MAX];
+
+	if (d->cfg.task_dns != NULL && (d->dns = dns_start(d->td,
+	    d->cfg.task_dns, d->cfg.dns_refresh_ms, NULL, NULL,
+	    err)) == NULL) {
+		log_error("cannot start task dns", "err", err);
+		return -1;
+	}
+	if ((d->files = files_start(&d->st, d->reg, d->rl, d->cfg.promtool,
+	    FILES_POLL_MS, err)) == NULL) {
+		log_error("cannot watch the data dir", "err", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The HTTP front; a standby's, serving since the wait, takes over. */
+static int
+start_front(struct daemon *d)
+{
+	char err[ERR_MAX];
+
+	if (d->h != NULL) {
+		http_activate(d->h, d->reg, d->rl, d->parser);
+	} else if ((d->h = http_start(&d->cfg, d->reg, d->rl, d->parser,
+	    err)) == NULL) {
+		log_error("cannot listen", "listen", d->cfg.listen, "err", err);
+		return -1;
+	}
+	http_set_files(d->h, d->files);
+	http_set_taskdns(d->h, d->td);
+	return 0;
+}
+
+/* Serving from disk already: swarm-listener and Docker bring it up to
+ * date in the background, however long they take to answer. */
+static int
+start_sources(struct daemon *d)
+{
+	struct listener_options lo;
+	struct docker_options dko;
+	char err[ERR_MAX], shown[ERR_MAX + 64];
+
+	memset(&lo, 0, sizeof(lo));
+	lo.addresses = d->cfg.listener_address;
+	lo.nodes_url = d->cfg.get_nodes_url;
+	lo.prune = d->cfg.listener_prune;
+	lo.envp = environ;
+	if ((d->lis = listener_start(&lo, d->reg, d->parser, err)) == NULL) {
+		log_error("cannot start the listener reconcile", "err",
+		    log_redact(err, shown, sizeof(shown)));
+		return -1;
+	}
+	memset(&dko, 0, sizeof(dko));
+	dko.host = d->cfg.docker_host;
+	dko.notify_label = d->cfg.docker_notify_label;
+	dko.poll_ms = d->cfg.docker_poll_ms;
+	if (d->cfg.docker_host != NULL && (d->dk = docker_start(&dko, d->reg,
+	    d->parser, err)) == NULL) {
+		log_error("cannot start the docker source", "err",
+		    log_redact(err, shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemon_start(struct daemon *d)
+{
+	char err[ERR_MAX], url[1024];
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl initialisation failed");
+		return -1;
+	}
+	d->curl_ok = 1;
+	if (take_data_dir(d) == -1)
+		return -1;
+	if (start_prometheus(&d->cfg, &d->sv, err) == -1) {
+		log_error("cannot set up prometheus", "err", err);
+		return -1;
+	}
+	if (start_parser(d) == -1 || start_registry(d) == -1 ||
+	    start_watchers(d) == -1 || start_front(d) == -1 ||
+	    start_sources(d) == -1)
+		return -1;
+	/* A rule file written just before a crash or a stop may never have
+	 * been loaded: one reload at start makes Prometheus catch up. */
+	if (d->rl != NULL && d->cfg.reload_url != NULL)
+		reloader_trigger(d->rl);
+	/* The reload URL may carry user:password@: never logged. */
+	log_info("flowmon started", "version", FLOWMON_VERSION, "listen",
+	    d->cfg.listen, "data_dir", d->cfg.data_dir, "reload_url",
+	    log_redact(d->cfg.reload_url != NULL ? d->cfg.reload_url : "",
+	    url, sizeof(url)));
+	return 0;
+}
+
+/* The front first, so no request is half way through the registry; then
+ * the reloader (a pending reload is dropped: Prometheus reads the rule
+ * files at its own next start or reload anyway). The listener reconcile
+ * and the Docker source go before the front, task DNS after it
+ * (requests wake it); the supervisor after the reloader, whose back end
+ * may signal the child; the data-dir lock last, when nothing writes
+ * there any more. */
+static void
+daemon_stop(struct daemon *d)
+{
+	docker_stop(d->dk);
+	listener_stop(d->lis);
+	http_stop(d->h);
+	files_stop(d->files);
+	dns_stop(d->dns);
+	reloader_free(d->rl);
+	supervisor_stop(d->sv);
+	daemon_ctx.reg = NULL;
+	daemon_ctx.q = NULL;
+	quarantine_free(d->q);
+	taskdns_free(d->td);
+	registry_free(d->reg);
+	promtool_free(d->pt);
+	parser_free(d->parser);
+	if (d->store_ok)
+		store_release(&d->st);
+	store_unlock(&d->lock);
+	if (d->curl_ok)
+		curl_global_cleanup();
+	config_release(&d->cfg);
 }
 
 int
 main(int argc, char **argv)
 {
-	char err[ERR_MAX], shown[ERR_MAX + 64];
-	struct config cfg;
-	struct store st;
-	struct shortcuts *sc = NULL;
-	struct reloader *rl = NULL;
-	struct supervisor *sv = NULL;
-	struct registry *reg = NULL;
-	struct promtool *pt = NULL;
-	struct quarantine *q = NULL;
-	struct taskdns *td = NULL;
-	struct quota lim;
-	struct http *h = NULL;
-	struct dns *dns = NULL;
-	struct files *files = NULL;
-	struct listener *lis = NULL;
-	struct listener_options lo;
-	struct docker *dk = NULL;
-	struct docker_options dko;
-	struct request_ctx ctx;
-	struct store_lock lock = STORE_LOCK_INIT;
-	char holder[256];
-	sigset_t set;
-	int rc, sig, status = 1, store_ok = 0;
+	struct daemon d;
+	int rc;
 
-	/* Sub-command: `flowmon check` audits a data dir and exits. */
+	/* Sub-commands: `flowmon check` audits a data dir (audit.h),
+	 * `flowmon reloader` reloads one Prometheus replica
+	 * (reloader_cmd.h). */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return audit_main(argc - 1, argv + 1);
-	/* `flowmon reloader` reloads one Prometheus replica (reloader_cmd.h). */
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);
-	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = config_parse(&cfg, CONFIG_DAEMON, argc, argv, err)) != 0) {
-		if (rc == 1) {
-			config_release(&cfg);
-			return 0;
-		}
-		fprintf(stderr, "flowmon: %s\n", err);
-		fprintf(stderr, "Try 'flowmon --help'.\n");
-		config_release(&cfg);
-		return 2;
+	if ((rc = daemon_configure(&d, argc, argv)) != -1)
+		return rc;
+	worker_block_signals(&d.signals);
+	if (daemon_start(&d) == 0) {
+		log_info("flowmon stopping", "signal", worker_wait_signals(
+		    &d.signals, reload_shortcuts, &d));
+		d.status = 0;
 	}
-	if (log_set_level(cfg.log_level) == -1) {
-		fprintf(stderr, "flowmon: --log-level: unknown level \"%s\"\n",
-		    cfg.log_level);
-		config_release(&cfg);
-		return 2;
-	}
-	set_limits(&cfg);
-
-	/* Every thread inherits this mask: signals are taken by sigwait()
-	 * below only, and a closed client socket never kills the process. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_error("libcurl initialisation failed");
-		goto fail;
-	}
-	if (cfg.auth_reads)
-		log_warn("--auth-reads is deprecated and ignored: with an auth "
-		    "file every endpoint but ping needs credentials unless "
-		    "--open-reads");
-	/* One writer per data dir: the lock comes before anything writes or
-	 * sweeps temp files there. */
-	if ((rc = store_lock(&lock, cfg.data_dir, holder, err)) == -1) {
-		log_error("cannot lock the data dir", "dir", cfg.data_dir,
-		    "err", err);
-		goto fail;
-	}
-	if (rc == 1 && !cfg.standby) {
-		log_error("the data dir is locked by another flowmon: run one "
-		    "per data dir, or add --standby", "lock", lock.path,
-		    "holder", holder);
-		goto fail;
-	}
-	if (rc == 1 && (rc = standby_wait(&cfg, &lock, holder, &h, &set,
-	    err)) != 0) {
-		if (rc == -1)
-			log_error("cannot listen", "listen", cfg.listen, "err",
-			    err);
-		else
-			status = 0;
-		goto fail;
-	}
-	if (store_open(&st, cfg.data_dir, err) == -1) {
-		log_error("cannot open the data dir", "dir", cfg.data_dir,
-		    "err", err);
-		goto fail;
-	}
-	store_ok = 1;
-	if (start_prometheus(&cfg, &sv, err) == -1) {
-		log_error("cannot set up prometheus", "err", err);
-		goto fail;
-	}
-	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
-	    err)) == NULL) {
-		log_error("cannot load the shortcuts", "err", err);
-		goto fail;
-	}
-	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
-		log_error("cannot start the reloader", "err",
-		    log_redact(err, shown, sizeof(shown)));
-		goto fail;
-	}
-	if ((reg = registry_new(&st, rl)) == NULL ||
-	    (td = taskdns_new(reg)) == NULL) {
-		log_error("out of memory");
-		goto fail;
-	}
-	if (cfg.promtool != NULL &&
-	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
-		log_error("cannot set up promtool", "err", err);
-		goto fail;
-	}
-	memset(&lim, 0, sizeof(lim));
-	lim.max_alerts = cfg.max_alerts;
-	lim.max_rule_bytes = cfg.max_rule_bytes;
-	lim.max_target_bytes = cfg.max_target_bytes;
-	registry_set_checks(reg, pt, &lim);
-	registry_set_max_services(reg, (size_t)cfg.max_services);
-	if (rl != NULL) {
-		struct quarantine_ops ops = { try_reload, rl };
-
-		if ((q = quarantine_new(reg, pt, &ops)) == NULL) {
-			log_error("out of memory");
-			goto fail;
-		}
-	}
-	daemon_ctx.q = q;
-	daemon_ctx.reg = reg;
-	config_request_ctx(&cfg, sc, &ctx);
-	if (registry_load(reg, &ctx, err) == -1) {
-		log_error("cannot load the data dir", "dir", cfg.data_dir,
-		    "err", err);
-		goto fail;
-	}
-	/* What a crash left set aside, or promtool now accepts, comes back. */
-	if (q != NULL)
-		(void)quarantine_recheck(q);
-	/* Task DNS lookups run on their own thread, never on a request's. */
-	if (cfg.task_dns != NULL && (dns = dns_start(td, cfg.task_dns,
-	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {
-		log_error("cannot start task dns", "err", err);
-		goto fail;
-	}
-	/* Files in targets/ and rules/ that flowmon did not write. */
-	if ((files = files_start(&st, reg, rl, cfg.promtool,
-	    FILES_POLL_MS, err)) == NULL) {
-		log_error("cannot watch the data dir", "err", err);
-		goto fail;
-	}
-	if (h != NULL) {
-		/* The standby's front serves from now on. */
-		http_set_shortcuts(h, sc);
-		sc = NULL;
-		http_set_files(h, files);
-		http_activate(h, reg, rl);
-	} else {
-		/* http_start takes the table over, on failure too. */
-		h = http_start(&cfg, reg, rl, sc, err);
-		sc = NULL;
-		if (h == NULL) {
-			log_error("cannot listen", "listen", cfg.listen, "err",
-			    err);
-			goto fail;
-		}
-		http_set_files(h, files);
-	}
-	http_set_taskdns(h, td);
-	/* Serving from disk already; swarm-listener brings it up to date in
-	 * the background, however long it takes to answer. */
-	memset(&lo, 0, sizeof(lo));
-	lo.addresses = cfg.listener_address;
-	lo.nodes_url = cfg.get_nodes_url;
-	lo.prune = cfg.listener_prune;
-	lo.node_labels = cfg.node_labels;
-	lo.nnode_labels = cfg.nnode_labels;
-	lo.envp = environ;
-	if ((lis = listener_start(&lo, reg, http_parse_service, h,
-	    err)) == NULL) {
-		log_error("cannot start the listener reconcile", "err",
-		    log_redact(err, shown, sizeof(shown)));
-		goto fail;
-	}
-	/* Docker itself, when asked: the same parser and registry calls. */
-	memset(&dko, 0, sizeof(dko));
-	dko.host = cfg.docker_host;
-	dko.notify_label = cfg.docker_notify_label;
-	dko.poll_ms = cfg.docker_poll_ms;
-	dko.node_labels = cfg.node_labels;
-	dko.nnode_labels = cfg.nnode_labels;
-	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
-	    http_parse_service, h, err)) == NULL) {
-		log_error("cannot start the docker source", "err",
-		    log_redact(err, shown, sizeof(shown)));
-		goto fail;
-	}
-	/* A rule file written just before a crash or a stop may never have
-	 * been loaded: one reload at start makes Prometheus catch up. */
-	if (rl != NULL && cfg.reload_url != NULL)
-		reloader_trigger(rl);
-	{
-		/* The reload URL may carry user:password@: never logged. */
-		char url[1024];
-
-		log_info("flowmon started", "version", FLOWMON_VERSION,
-		    "listen", cfg.listen,
-		    "data_dir", cfg.data_dir,
-		    "reload_url", log_redact(cfg.reload_url != NULL ?
-		    cfg.reload_url : "", url, sizeof(url)));
-	}
-
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			reload_shortcuts(&cfg, h);
-			continue;
-		}
-		log_info("flowmon stopping", "signal",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		break;
-	}
-	status = 0;
-fail:
-	/* The front first, so no request is half way through the registry;
-	 * then the reloader (a pending reload is dropped: Prometheus reads
-	 * the rule files at its own next start or reload anyway). The
-	 * listener reconcile and the Docker source go before the front
-	 * (they parse through it), task DNS after it (requests wake it). */
-	docker_stop(dk);
-	listener_stop(lis);
-	http_stop(h);
-	files_stop(files);
-	dns_stop(dns);
-	reloader_free(rl);
-	/* After the reloader, whose back end may signal the child. */
-	supervisor_stop(sv);
-	daemon_ctx.reg = NULL;
-	daemon_ctx.q = NULL;
-	quarantine_free(q);
-	taskdns_free(td);
-	registry_free(reg);
-	promtool_free(pt);
-	shortcuts_free(sc);
-	if (store_ok)
-		store_release(&st);
-	/* Last: nothing writes in the data dir any more. */
-	store_unlock(&lock);
-	curl_global_cleanup();
-	config_release(&cfg);
-	return status;
+	rc = d.status;
+	daemon_stop(&d);
+	return rc;
 }

@@ -61,6 +61,7 @@
 #include "registry_impl.h"
 #include "reloader.h"
 #include "render.h"
+#include "request.h"
 #include "rulecheck.h"
 
 uint64_t
@@ -447,25 +448,50 @@ unreject(struct registry *r, struct entry *e, char err[ERR_MAX])
 	return 0;
 }
 
-/* Writes the outputs of e's record (already in e->svc / e->removed). The
- * rule file is rules/rlen when given (rendered once by the caller), else
- * rendered here. */
 int
-reg_sync(struct registry *r, struct entry *e, const char *rules,
-    size_t rlen, int rendered, struct registry_result *res, char err[ERR_MAX])
+reg_targets_for(struct registry *r, struct entry *e,
+    const struct service *svc, char **out, size_t *len,
+    struct registry_result *res, char err[ERR_MAX])
 {
-	char *targets = NULL, *own = NULL;
-	size_t tlen;
-	int rc = -1, c;
+	int dns = uses_dns(svc);
+
+	if (reg_render_targets(r, svc, 0, dns ? e->addrs : NULL, dns ?
+	    e->naddrs : 0, out, len, err) == -1)
+		return reg_fail(res, FM_FATAL, ENOMEM);
+	if (r->lim != NULL && quota_check_targets(svc, *len, r->lim,
+	    err) == -1) {
+		free(*out);
+		*out = NULL;
+		return reg_fail(res, FM_REFUSED, EFBIG);
+	}
+	return 0;
+}
+
+int
+reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	char *targets = NULL, *rules = NULL;
+	size_t tlen, rlen;
+	int rc = -1;
 
 	if (reg_render_targets(r, e->svc, e->removed, e->addrs, e->naddrs,
-	    &targets, &tlen, err) == -1)
-		goto out;
-	if (!rendered) {
-		if (render_rules(e->svc, e->removed, &own, &rlen, err) == -1)
-			goto out;
-		rules = own;
-	}
+	    &targets, &tlen, err) == 0 && render_rules(e->svc, e->removed,
+	    &rules, &rlen, err) == 0)
+		rc = reg_sync_rendered(r, e, rules, rlen, targets, tlen, res,
+		    err);
+	free(targets);
+	free(rules);
+	return rc;
+}
+
+int
+reg_sync_rendered(struct registry *r, struct entry *e, const char *rules,
+    size_t rlen, const char *targets, size_t tlen,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	int rc = -1, c;
+
 	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen,
 	    err)) == -1)
 		goto out;
@@ -494,8 +520,6 @@ reg_sync(struct registry *r, struct entry *e, const char *rules,
 		goto out;
 	rc = 0;
 out:
-	free(targets);
-	free(own);
 	return rc;
 }
 
@@ -519,37 +543,6 @@ write_record(struct registry *r, const struct service *svc, int removed,
 	else
 		metrics_file_written(M_FILE_STATE);
 	return rc;
-}
-
-/* swarm-listener's start-up round sends creates without nodeInfo: for a
- * service on a scrape network, keep the last known task list. */
-static int
-keep_tasks(const struct service *old, struct service *svc)
-{
-	const char *ni;
-	size_t i;
-
-	if (old == NULL || svc->has_tasks || !old->has_tasks ||
-	    kvlist_get(&svc->params, "scrapeNetwork") == NULL ||
-	    (ni = kvlist_get(&old->params, "nodeInfo")) == NULL)
-		return 0;
-	if (kvlist_set(&svc->params, "nodeInfo", ni) == -1)
-		return -1;
-	kvlist_sort(&svc->params);
-	if ((svc->tasks = calloc(old->ntasks ? old->ntasks : 1,
-	    sizeof(*svc->tasks))) == NULL)
-		return -1;
-	for (i = 0; i < old->ntasks; i++) {
-		svc->tasks[i].hostname = strdup(old->tasks[i].hostname);
-		svc->tasks[i].address = strdup(old->tasks[i].address);
-		svc->tasks[i].node_id = strdup(old->tasks[i].node_id);
-		svc->ntasks++;
-		if (!svc->tasks[i].hostname || !svc->tasks[i].address ||
-		    !svc->tasks[i].node_id)
-			return -1;
-	}
-	svc->has_tasks = 1;
-	return 1;
 }
 
 void
@@ -692,7 +685,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 		snprintf(who, whosz, "a record that does not parse (%.100s)",
 		    why);
 		taken = 1;
-	} else if ((owner = kvlist_get(&params, "serviceName")) == NULL ||
+	} else if ((owner = request_service_name(&params)) == NULL ||
 	    strcmp(owner, name) != 0) {
 		snprintf(who, whosz, "service %.100s%s", owner ? owner :
 		    "(unnamed)", owner != NULL && strlen(owner) > 100 ? "..." :
@@ -756,8 +749,8 @@ registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
 	struct entry *e;
-	char *rules = NULL;
-	size_t rlen = 0;
+	char *rules = NULL, *targets = NULL;
+	size_t rlen = 0, tlen = 0;
 	int rc = -1, k, reserved = 0, longname = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -771,7 +764,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	    admit_new(r, e, svc->name, &reserved, &longname, res, err) == -1)
 		goto drop;
 	/* The tasks of a removed service are gone with it. */
-	if ((k = keep_tasks(e->removed ? NULL : e->svc, svc)) == -1) {
+	if ((k = request_keep_tasks(e->removed ? NULL : e->svc, svc)) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
@@ -786,6 +779,9 @@ registry_upsert(struct registry *r, struct service *svc,
 		reg_fail(res, FM_REFUSED, EINVAL);
 		goto drop;
 	}
+	/* The target file, rendered once too: bounded, then written. */
+	if (reg_targets_for(r, e, svc, &targets, &tlen, res, err) == -1)
+		goto drop;
 	if (e->svc == NULL || e->removed || e->invalid != NULL ||
 	    !kvlist_equal(&e->svc->params, &svc->params)) {
 		if (write_record(r, svc, 0, err) == -1) {
@@ -814,7 +810,8 @@ registry_upsert(struct registry *r, struct service *svc,
 	/* A task DNS service keeps its last address set across reconfigures
 	 * (the name depends on the service name only). */
 	reg_dns_follow(r, e);
-	if ((rc = reg_sync(r, e, rules, rlen, 1, res, err)) == -1)
+	if ((rc = reg_sync_rendered(r, e, rules, rlen, targets, tlen, res,
+	    err)) == -1)
 		reg_fail(res, FM_STORAGE, errno);
 drop:
 	if (longname)
@@ -825,6 +822,7 @@ drop:
 	reg_put(r, e);
 	service_free(svc);
 	free(rules);
+	free(targets);
 	if (res->wrote_rules && r->rl)
 		reloader_trigger(r->rl);
 	return rc;
@@ -874,7 +872,7 @@ registry_remove(struct registry *r, const char *name,
 		reg_count(r, e, 1);
 		e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
 		reg_dns_follow(r, e);
-		if ((rc = reg_sync(r, e, NULL, 0, 0, res, err)) == -1)
+		if ((rc = reg_sync(r, e, res, err)) == -1)
 			reg_fail(res, FM_STORAGE, errno);
 		goto out;
 	}

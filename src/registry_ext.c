@@ -185,7 +185,7 @@ registry_set_addrs(struct registry *r, const char *name, uint64_t epoch,
 	v = NULL;
 	nv = 0;
 	rc = 1;
-	if (reg_sync(r, e, NULL, 0, 0, res, err) == -1)
+	if (reg_sync(r, e, res, err) == -1)
 		rc = reg_fail(res, FM_STORAGE, errno);
 out:
 	pthread_mutex_unlock(&e->lock);

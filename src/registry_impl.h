@@ -113,11 +113,20 @@ int	 reg_render_targets(struct registry *r, const struct service *svc,
 int	 reg_sync_output(struct registry *r, struct entry *e,
 	    enum store_kind kind, const char *buf, size_t len,
 	    char err[ERR_MAX]);
-/* Writes the outputs of e's record (lock held); the rule file is
- * rules/rlen when rendered is set, else rendered here. 0, or -1. */
-int	 reg_sync(struct registry *r, struct entry *e, const char *rules,
-	    size_t rlen, int rendered, struct registry_result *res,
-	    char err[ERR_MAX]);
+/* The target file svc, the record e (lock held) is about to take, renders
+ * to (*out NULL: none), with e's task DNS addresses and the node labels:
+ * what will be written, held to --max-target-bytes. 0, or -1 with err and
+ * res->fail (FM_REFUSED when too big). */
+int	 reg_targets_for(struct registry *r, struct entry *e,
+	    const struct service *svc, char **out, size_t *len,
+	    struct registry_result *res, char err[ERR_MAX]);
+/* Writes the outputs of e's record (lock held), rendered here. 0, or -1. */
+int	 reg_sync(struct registry *r, struct entry *e,
+	    struct registry_result *res, char err[ERR_MAX]);
+/* The same with both files rendered once by the caller (NULL: none). */
+int	 reg_sync_rendered(struct registry *r, struct entry *e,
+	    const char *rules, size_t rlen, const char *targets, size_t tlen,
+	    struct registry_result *res, char err[ERR_MAX]);
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
 int	 reg_sentinel(struct registry *r);

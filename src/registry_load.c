@@ -145,9 +145,9 @@ load_service(const char *name, void *arg)
 	struct registry_result res;
 	struct service *svc = NULL;
 	struct entry *e;
-	char err[ERR_MAX], base[214], *buf = NULL;
+	char err[ERR_MAX], base[214], *buf = NULL, *targets = NULL;
 	const char *key, *named;
-	size_t len;
+	size_t len, tlen;
 	int removed = 0, ok = 0;
 
 	memset(&res, 0, sizeof(res));
@@ -170,7 +170,7 @@ load_service(const char *name, void *arg)
 	/* A long name's record that names it but no longer parses is kept
 	 * under that name, so that a reconfigure of it replaces it (as for
 	 * a short name) instead of colliding with it. */
-	if (!ok && (named = kvlist_get(&params, "serviceName")) != NULL &&
+	if (!ok && (named = request_service_name(&params)) != NULL &&
 	    service_name_valid(named) && (store_base(named, base),
 	    strcmp(base, name) == 0))
 		key = named;
@@ -195,6 +195,12 @@ load_service(const char *name, void *arg)
 		    "flowmon restarted (kept in rejected/)");
 		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
 	}
+	/* A record whose target file is over --max-target-bytes is as
+	 * invalid as one over a request limit. */
+	if (ok && !removed && reg_targets_for(r, e, svc, &targets, &tlen,
+	    &res, err) == -1)
+		ok = 0;
+	free(targets);
 	if (!ok)
 		goto invalid;
 	e->svc = svc;
@@ -204,7 +210,7 @@ load_service(const char *name, void *arg)
 	reg_dns_follow(r, e);
 	if (e->dns_epoch != 0)
 		seed_addrs(r, e);
-	if (reg_sync(r, e, NULL, 0, 0, &res, err) == -1)
+	if (reg_sync(r, e, &res, err) == -1)
 		log_error("cannot rewrite outputs from record", "service",
 		    name, "error", err);
 	else if (res.wrote_targets || res.wrote_rules)
@@ -332,7 +338,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 		if (!gone[0] && !gone[1])
 			goto next;
 		memset(&res, 0, sizeof(res));
-		if (reg_sync(r, e, NULL, 0, 0, &res, why) == -1) {
+		if (reg_sync(r, e, &res, why) == -1) {
 			log_error("flowmon file vanished and cannot be written "
 			    "again", "service", e->name, "error", why);
 			snprintf(err, ERR_MAX, "%s", why);

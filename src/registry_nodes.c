@@ -45,7 +45,7 @@ rerender_node(struct registry *r, const char *id, struct registry_result *res,
 				for (t = 0; t < e->svc->ntasks && !on; t++)
 					on = strcmp(e->svc->tasks[t].node_id,
 					    id) == 0;
-			if (on && reg_sync(r, e, NULL, 0, 0, res, err) == -1)
+			if (on && reg_sync(r, e, res, err) == -1)
 				rc = reg_fail(res, FM_STORAGE, errno);
 			pthread_mutex_unlock(&e->lock);
 		}

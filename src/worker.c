@@ -154,3 +154,29 @@ worker_release(struct worker *w)
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 }
+
+void
+worker_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+const char *
+worker_wait_signals(const sigset_t *set, void (*on_hup)(void *), void *ctx)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+		if (on_hup != NULL)
+			on_hup(ctx);
+	}
+}

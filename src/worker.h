@@ -12,6 +12,7 @@
 #define FLOWMON_WORKER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "service.h"
@@ -65,5 +66,15 @@ void	 worker_join(struct worker *w);
 void	 worker_stop(struct worker *w);
 /* Frees the lock and the condition; the threads must be joined. */
 void	 worker_release(struct worker *w);
+
+/* The process's signals, taken by the main thread alone. Blocks SIGINT,
+ * SIGTERM and SIGHUP (into set) in the caller and so in every thread it
+ * starts afterwards, and ignores SIGPIPE (a closed socket never kills the
+ * process): call before the first thread starts. */
+void	 worker_block_signals(sigset_t *set);
+/* Waits for a signal of set: SIGHUP calls on_hup(ctx) (may be NULL) and
+ * waits on; SIGINT or SIGTERM returns its name. */
+const char *worker_wait_signals(const sigset_t *set, void (*on_hup)(void *),
+	    void *ctx);
 
 #endif

@@ -143,6 +143,24 @@ tu_run(Suite *s)
 	return failed == 0 ? 0 : 1;
 }
 
+/* nodeInfo with n distinct tasks, URL-encoded, as a form value;
+ * malloc'd. */
+static inline char *
+tu_node_info_form(size_t n)
+{
+	size_t cap = 64 + n * 96, off = 0, i;
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	off += (size_t)snprintf(b + off, cap - off, "%%5B");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(b + off, cap - off, "%s%%5B%%22h%zu%%22"
+		    "%%2C%%2210.%zu.%zu.%zu%%22%%5D", i ? "%2C" : "", i,
+		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	snprintf(b + off, cap - off, "%%5D");
+	return b;
+}
+
 /* A service from name=value pairs (NULL-terminated), through the real
  * request parser; the caller frees it with service_free(). */
 static inline struct service *
