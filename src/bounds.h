@@ -12,8 +12,9 @@
 #define BOUND_RECORD_MAX	(16L << 20)
 /* A node record under nodes/. */
 #define BOUND_NODE_RECORD_MAX	(1L << 20)
-/* One answer of swarm-listener (get-services, get-nodes). */
-#define BOUND_LISTENER_ANSWER_MAX	(64L << 20)
+/* One answer of swarm-listener (get-services, get-nodes) or Alertmanager
+ * (every silence). */
+#define BOUND_ANSWER_MAX	(64L << 20)
 /* One answer of the Docker Engine API, and one line of its event stream. */
 #define BOUND_DOCKER_ANSWER_MAX	(256L << 20)
 #define BOUND_DOCKER_EVENT_MAX	(1L << 20)

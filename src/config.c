@@ -179,6 +179,17 @@ static const struct opt opts[] = {
 	{ "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL", "30s", D,
 	  DURATION(docker_poll_ms, 1000, LONG_MAX),
 	  "full reconcile with Docker this often" },
+	{ "alertmanager-url", "URL[,URL]", "FLOWMON_ALERTMANAGER_URL", NULL, D,
+	  MAYBE(alertmanager_url),
+	  "Alertmanager API bases (API v2) for deploy silences" },
+	{ "silence-deploys", NULL, "FLOWMON_SILENCE_DEPLOYS", "false", D,
+	  BOOL(silence_deploys),
+	  "silence a service's alerts while Docker updates it (needs "
+	  "--docker-host and --alertmanager-url)" },
+	{ "silence-ttl", "DURATION", "FLOWMON_SILENCE_TTL", "3m", D,
+	  DURATION(silence_ttl_ms, 15000, 3600000),
+	  "a deploy silence ends this long after its last renewal (renewed "
+	  "every third of it)" },
 	{ "max-params", "N", "FLOWMON_MAX_PARAMS", "1000", D | C,
 	  COUNT(max_params, 16, 1000000),
 	  "parameters one request may carry (400 beyond)" },
@@ -691,6 +702,14 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		c->reload_max_delay_ms = 10 * c->reload_delay_ms;
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		snprintf(err, ERR_MAX, "--tls-cert and --tls-key go together");
+		return -1;
+	}
+	if (cmd == CONFIG_DAEMON && c->silence_deploys &&
+	    (c->docker_host == NULL || c->alertmanager_url == NULL)) {
+		snprintf(err, ERR_MAX, "--silence-deploys (FLOWMON_SILENCE_DEPLOYS) "
+		    "needs --docker-host (FLOWMON_DOCKER_HOST), which says when "
+		    "a service is updated, and --alertmanager-url "
+		    "(FLOWMON_ALERTMANAGER_URL), where the silences go");
 		return -1;
 	}
 	if (cmd == CONFIG_DAEMON && c->shard >= c->shards) {

@@ -64,6 +64,10 @@ struct config {
 	char	*docker_host;
 	char	*docker_notify_label;
 	long	 docker_poll_ms;
+	/* Deploy silences (silence.h). */
+	char	*alertmanager_url;	/* comma list, NULL: none */
+	int	 silence_deploys;
+	long	 silence_ttl_ms;
 	/* Hardening (issue 13): request limits, the connection cap per
 	 * client, reload credentials, read access, the data-dir lock. */
 	long	 max_params;		/* parameters per request */

@@ -37,6 +37,7 @@
 #include "dockermap.h"
 #include "log.h"
 #include "registry.h"
+#include "swarmstate.h"
 #include "worker.h"
 
 #define DOCKER_TICK_MS		1000		/* re-list of followed services */
@@ -74,6 +75,7 @@ struct docker {
 	long			 poll_ms;
 	long			 retry_min_ms;
 	long			 retry_max_ms;
+	struct swarmstate	*state;		/* NULL: not kept */
 
 	/* The worker's alone. */
 	struct owned		*svcs;
@@ -157,6 +159,8 @@ owned_remove(struct docker *d, size_t k, const char *why)
 	}
 	log_info("service removed", "from", "docker", "service",
 	    d->svcs[k].name, "reason", why);
+	if (d->state != NULL)
+		swarmstate_drop(d->state, d->svcs[k].name);
 	free(d->svcs[k].name);
 	free(d->svcs[k].id);
 	d->svcs[k] = d->svcs[--d->nsvcs];
@@ -211,7 +215,17 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 	    origin) == 0)
 		owned_set(d, *name, id);
 	kvlist_release(&row);
-	if (!dockermap_scrape_network(svc))
+	if (d->state != NULL && owned_find(d, *name) != NULL) {
+		struct swarm_status st;
+
+		dockermap_swarm_status(svc, tasks, &st);
+		if (swarmstate_set(d->state, *name, &st) == -1)
+			log_error("out of memory");
+	}
+	/* Followed until converged: tasks on a scrape network (their
+	 * addresses), and a deploy under way (its end). */
+	if (!dockermap_scrape_network(svc) && (d->state == NULL ||
+	    !dockermap_deploying(svc)))
 		return ST_DONE;
 	return dockermap_converged(svc, tasks) ? ST_CONVERGED : ST_CONVERGING;
 }
@@ -331,7 +345,8 @@ reconcile_one(struct docker *d, const char *id)
 		st = ST_GONE;
 		goto out;
 	}
-	if (dockermap_scrape_network(svc)) {
+	/* Tasks: for nodeInfo, and for the counts of the swarm state. */
+	if (dockermap_scrape_network(svc) || d->state != NULL) {
 		free(path);
 		path = dockerapi_filtered("/tasks", dockerapi_filter("service",
 		    id, "desired-state", "running"));
@@ -408,8 +423,18 @@ reconcile_all(struct docker *d, long long now)
 	size_t nlisted = 0, k;
 	int rc = -1;
 
+	/* status=true (Engine API 1.41) adds each service's task counts;
+	 * an older engine ignores it. */
 	spath = dockerapi_filtered("/services", dockerapi_filter("label",
 	    d->notify_label, NULL, NULL));
+	if (spath != NULL && d->state != NULL) {
+		char *p = NULL;
+
+		if (asprintf(&p, "%s&status=true", spath) < 0)
+			p = NULL;
+		free(spath);
+		spath = p;
+	}
 	tpath = dockerapi_filtered("/tasks", dockerapi_filter("desired-state",
 	    "running", NULL, NULL));
 	if (dockerapi_get_list(d->api, "/nodes", &nodes) == -1 ||
@@ -456,6 +481,8 @@ reconcile_all(struct docker *d, long long now)
 	}
 	snprintf(num, sizeof(num), "%zu", nlisted);
 	log_debug("docker reconciled", "services", num);
+	if (d->state != NULL)
+		swarmstate_round_done(d->state);
 	rc = 0;
 out:
 	strv_free(listed, nlisted);
@@ -684,6 +711,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 	d->poll_ms = o->poll_ms > 0 ? o->poll_ms : 30000;
 	d->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
+	d->state = o->state;
 	if (d->retry_max_ms < d->retry_min_ms)
 		d->retry_max_ms = d->retry_min_ms;
 	if (worker_init(&d->w, err) == -1) {

@@ -15,6 +15,7 @@
 
 struct registry;
 struct docker;
+struct swarmstate;
 
 struct docker_options {
 	const char	 *host;		/* --docker-host URL */
@@ -22,6 +23,8 @@ struct docker_options {
 	long		  poll_ms;	/* --docker-poll: full reconcile */
 	long		  retry_min_ms;	/* first backoff, 0: 1 s */
 	long		  retry_max_ms;	/* longest backoff, 0: 30 s */
+	struct swarmstate *state;	/* filled with what Docker says of
+					 * each applied service; NULL: none */
 };
 
 /* Starts the source: one thread reconciles (at once, then every poll_ms,
@@ -32,7 +35,10 @@ struct docker_options {
  * list, 404, or the notify label no longer "true"); an unreachable or
  * unreadable Docker is logged and retried, never taken as "no services".
  * Uses libcurl (curl_global_init is main's). NULL with err on a bad
- * option. */
+ * option. With o->state, every service this source applies gets its
+ * tasks and update state there (dropped when the service is removed),
+ * and a service being updated is re-listed every second until its update
+ * ends. */
 struct docker *docker_start(const struct docker_options *o,
 	    struct registry *r, struct parser *parser, char err[ERR_MAX]);
 /* Stops both threads (requests in flight are abandoned) and frees d.

@@ -285,13 +285,11 @@ int
 dockermap_converged(const cJSON *service, const cJSON *tasks)
 {
 	const char *id = dockermap_id(service);
-	const char *us = str(service, "UpdateStatus", "State", NULL);
 	const cJSON *reps = path(service, "Spec", "Mode", "Replicated");
 	const cJSON *t;
 	double running = 0;
 
-	if (us != NULL && (strcmp(us, "updating") == 0 ||
-	    strcmp(us, "rollback_started") == 0))
+	if (dockermap_deploying(service))
 		return 0;
 	if (reps == NULL || id == NULL)
 		return 1;	/* global: no count to reach */
@@ -300,6 +298,84 @@ dockermap_converged(const cJSON *service, const cJSON *tasks)
 			running++;
 	reps = path(reps, "Replicas", NULL, NULL);
 	return !cJSON_IsNumber(reps) || running >= reps->valuedouble;
+}
+
+/* The number at obj.a.b, or -1 when absent or not a count. */
+static long
+count(const cJSON *obj, const char *a, const char *b)
+{
+	const cJSON *v = path(obj, a, b, NULL);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+	    v->valuedouble < 1e15 ? (long)v->valuedouble : -1;
+}
+
+/* At most size - 1 bytes of s (NULL: "") into buf, cut at a character
+ * boundary. */
+static void
+copy_text(char *buf, size_t size, const char *s)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+
+	if (len >= size)
+		for (len = size - 1; len > 0 &&
+		    ((unsigned char)s[len] & 0xc0) == 0x80; len--)
+			;
+	if (len > 0)
+		memcpy(buf, s, len);
+	buf[len] = '\0';
+}
+
+void
+dockermap_swarm_status(const cJSON *service, const cJSON *tasks,
+    struct swarm_status *out)
+{
+	const cJSON *mode = path(service, "Spec", "Mode", NULL);
+	const cJSON *t;
+	const char *id = dockermap_id(service);
+	long meant = 0, running = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->desired = out->running = -1;
+	copy_text(out->update, sizeof(out->update),
+	    str(service, "UpdateStatus", "State", NULL));
+	copy_text(out->message, sizeof(out->message),
+	    str(service, "UpdateStatus", "Message", NULL));
+	copy_text(out->image, sizeof(out->image), str(path(service, "Spec",
+	    "TaskTemplate", "ContainerSpec"), "Image", NULL, NULL));
+	if (cJSON_IsObject(path(service, "ServiceStatus", NULL, NULL))) {
+		out->desired = count(service, "ServiceStatus", "DesiredTasks");
+		out->running = count(service, "ServiceStatus", "RunningTasks");
+		return;
+	}
+	if (tasks == NULL || id == NULL)
+		return;
+	cJSON_ArrayForEach(t, tasks) {
+		const char *sid = str(t, "ServiceID", NULL, NULL);
+		const char *desired = str(t, "DesiredState", NULL, NULL);
+
+		if (sid == NULL || strcmp(sid, id) != 0 || desired == NULL ||
+		    strcmp(desired, "running") != 0)
+			continue;
+		meant++;
+		if (task_running(t, id))
+			running++;
+	}
+	out->running = running;
+	if (path(mode, "Replicated", NULL, NULL) != NULL)
+		out->desired = count(path(mode, "Replicated", NULL, NULL),
+		    "Replicas", NULL);
+	else if (path(mode, "Global", NULL, NULL) != NULL)
+		out->desired = meant;
+}
+
+int
+dockermap_deploying(const cJSON *service)
+{
+	const char *us = str(service, "UpdateStatus", "State", NULL);
+
+	return us != NULL && (strcmp(us, "updating") == 0 ||
+	    strcmp(us, "rollback_started") == 0);
 }
 
 int

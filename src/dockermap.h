@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "service.h"
+#include "swarmstate.h"
 
 #define DOCKERMAP_LABEL_PREFIX	"com.df."
 
@@ -49,6 +50,20 @@ int	 dockermap_scrape_network(const cJSON *service);
 /* 1 when the service's tasks have converged: no update in progress and,
  * for a replicated service, as many running tasks in tasks as desired. */
 int	 dockermap_converged(const cJSON *service, const cJSON *tasks);
+
+/* What Docker says of service's tasks and update (swarmstate.h), into
+ * out: desired and running from its ServiceStatus (GET /services with
+ * status=true, Engine API 1.41) when the object has one; else counted from
+ * tasks (an array of GET /tasks objects; NULL: left unknown) as Docker
+ * counts them: running, its tasks meant to run that run; desired, the
+ * replicas of a replicated service or its tasks meant to run for a global
+ * one. update and message from UpdateStatus (absent: ""), image from the
+ * task template. Values Docker did not give are -1 or "". */
+void	 dockermap_swarm_status(const cJSON *service, const cJSON *tasks,
+	    struct swarm_status *out);
+
+/* 1 while the service's update or rollback is under way. */
+int	 dockermap_deploying(const cJSON *service);
 
 /* The node create parameters of node (one object of GET /nodes): engine
  * com.df.* labels, then spec com.df.* labels over them, prefix stripped;

@@ -26,6 +26,8 @@
 #include "reloader.h"
 #include "replies.h"
 #include "request.h"
+#include "silence.h"
+#include "swarmstate.h"
 #include "views.h"
 
 #define API "/v1/docker-flow-monitor"
@@ -40,6 +42,8 @@ struct http {
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
+	struct swarmstate	*ss;		/* atomic: set once, may be NULL */
+	struct silencer		*sil;		/* atomic: set once, may be NULL */
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -404,6 +408,8 @@ do_metrics(struct http *h, struct reply *rp)
 {
 	struct buf b = BUF_INIT;
 	struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
+	struct swarmstate *ss = __atomic_load_n(&h->ss, __ATOMIC_ACQUIRE);
+	struct silencer *sil = __atomic_load_n(&h->sil, __ATOMIC_ACQUIRE);
 	size_t services, removed, nodes;
 
 	metrics_render(&b);
@@ -429,6 +435,10 @@ do_metrics(struct http *h, struct reply *rp)
 	}
 	if (fw != NULL)
 		files_metrics(fw, &b);
+	if (ss != NULL)
+		swarmstate_metrics(ss, &b);
+	if (sil != NULL)
+		silence_metrics(sil, &b);
 	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
 	    "version.");
 	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
@@ -704,7 +714,8 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: sees the request-target before it is
- * decoded and returns the request's initial state. libmicrohttpd hands the
+ * decoded (logged at debug level) and returns the request's initial
+ * state. libmicrohttpd hands the
  * handler the decoded path as a C string, so a "%00" in it would silently
  * end it there (services/a%00b would answer for a, reconfigure%00x would
  * reconfigure): note it here, refuse it in route(). */
@@ -718,6 +729,9 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *mc)
 	(void)mc;
 	if (cs != NULL)
 		cs->nul_path = memmem(uri, plen, "%00", 3) != NULL;
+	/* What a client sent, as sent (swarm-listener's calls, for one);
+	 * the line is cut at 4 KiB. */
+	log_debug("http request", "uri", uri);
 	return cs;
 }
 
@@ -874,6 +888,13 @@ void
 http_set_taskdns(struct http *h, struct taskdns *td)
 {
 	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
+}
+
+void
+http_set_swarm(struct http *h, struct swarmstate *ss, struct silencer *sil)
+{
+	__atomic_store_n(&h->ss, ss, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->sil, sil, __ATOMIC_RELEASE);
 }
 
 void

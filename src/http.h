@@ -41,5 +41,12 @@ void	 http_mhd_log(void *cls, const char *fmt, va_list ap);
 /* Shows the state of each task DNS lookup (taskdns.h) in the services
  * API from now on (NULL: none shown). */
 void	 http_set_taskdns(struct http *h, struct taskdns *td);
+/* Adds the flowmon_swarm_* families of ss (swarmstate.h) and the deploy
+ * silence counts of sil (silence.h) to /metrics from now on (NULL: none,
+ * as without --docker-host or --silence-deploys). */
+struct swarmstate;
+struct silencer;
+void	 http_set_swarm(struct http *h, struct swarmstate *ss,
+	    struct silencer *sil);
 
 #endif

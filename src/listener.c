@@ -381,7 +381,7 @@ fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX]
 
 	log_redact(raw, url, sizeof(url));
 	memset(b, 0, sizeof(*b));
-	b->max = BOUND_LISTENER_ANSWER_MAX;
+	b->max = BOUND_ANSWER_MAX;
 	if ((c = httpbody_easy("http,https", LISTENER_CONNECT_MS,
 	    LISTENER_TOTAL_MS, worker_stop_flag(&l->w), NULL)) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",

@@ -29,7 +29,9 @@
 #include "reloader.h"
 #include "reloader_cmd.h"
 #include "shortcuts.h"
+#include "silence.h"
 #include "store.h"
+#include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
 #include "worker.h"
@@ -155,6 +157,8 @@ struct daemon {
 	struct http		*h;
 	struct listener		*lis;
 	struct docker		*dk;
+	struct swarmstate	*ss;
+	struct silencer		*sil;
 	int			 curl_ok;
 	int			 status;	/* the exit status */
 };
@@ -179,17 +183,31 @@ reload_shortcuts(void *arg)
 	log_info("shortcuts reloaded", "count", n);
 }
 
-/* A standby: serves ping (and 503 elsewhere) while another flowmon holds
- * the data dir, and tries the lock every STANDBY_POLL_MS. 0 once the lock
- * is taken, 1 when a signal asks to stop, -1 with err. */
-#define STANDBY_POLL_MS	250
+/* The data dir lock, checked every LOCK_CHECK_MS while flowmon serves
+ * (and tried as often by a standby). */
+#define LOCK_CHECK_MS	250
 
+/* A standby's tick: 1 once the lock is ours. */
+static int
+try_lock(void *arg)
+{
+	struct daemon *d = arg;
+	char who[256], err[ERR_MAX];
+	int rc;
+
+	if ((rc = store_lock(&d->lock, d->cfg.data_dir, who, err)) == -1)
+		log_warn("cannot try the data dir lock", "error", err);
+	return rc == 0;
+}
+
+/* A standby: serves ping (and 503 elsewhere) while another flowmon holds
+ * the data dir, and tries the lock every LOCK_CHECK_MS; SIGHUP waits for
+ * the takeover, which reads the shortcut table. 0 once the lock is taken,
+ * 1 when a signal asks to stop, -1 with err. */
 static int
 standby_wait(struct daemon *d, const char *holder, char err[ERR_MAX])
 {
-	struct timespec poll = { 0, STANDBY_POLL_MS * 1000000L };
-	char who[256];
-	int sig, rc;
+	const char *sig;
 
 	/* No parser: nothing is parsed until the takeover. */
 	if ((d->h = http_start(&d->cfg, NULL, NULL, NULL, err)) == NULL)
@@ -197,23 +215,31 @@ standby_wait(struct daemon *d, const char *holder, char err[ERR_MAX])
 	log_info("standby: another flowmon holds the data dir, waiting for "
 	    "its lock", "lock", d->lock.path, "holder", holder, "listen",
 	    d->cfg.listen);
-	for (;;) {
-		sig = sigtimedwait(&d->signals, NULL, &poll);
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("flowmon stopping", "signal", sig == SIGTERM ?
-			    "SIGTERM" : "SIGINT");
-			return 1;
-		}
-		if (sig != -1)
-			continue;	/* SIGHUP: the table is read at takeover */
-		if ((rc = store_lock(&d->lock, d->cfg.data_dir, who, err)) == 0)
-			break;
-		if (rc == -1)
-			log_warn("cannot try the data dir lock", "error", err);
+	if ((sig = worker_wait_signals(&d->signals, NULL, try_lock,
+	    LOCK_CHECK_MS, d)) != NULL) {
+		log_info("flowmon stopping", "signal", sig);
+		return 1;
 	}
 	log_info("data dir lock taken: the standby takes over", "lock",
 	    d->lock.path);
 	return 0;
+}
+
+/* A serving daemon's tick: 1 once the lock no longer holds. A removed or
+ * replaced lock file would let another flowmon start on the data dir: the
+ * store refuses every write from the moment the lock fails its check
+ * (store_set_lock); this notices it even when nothing writes. */
+static int
+lock_lost(void *arg)
+{
+	struct daemon *d = arg;
+	char err[ERR_MAX];
+
+	if (store_lock_check(&d->lock, err) == 0)
+		return 0;
+	log_error("data dir lock lost: stopping", "lock", d->lock.path,
+	    "error", err);
+	return 1;
 }
 
 /* The options; -1 to go on, else the exit status. */
@@ -281,6 +307,7 @@ take_data_dir(struct daemon *d)
 		return -1;
 	}
 	d->store_ok = 1;
+	store_set_lock(&d->st, &d->lock);
 	return 0;
 }
 
@@ -410,12 +437,38 @@ start_sources(struct daemon *d)
 	dko.host = d->cfg.docker_host;
 	dko.notify_label = d->cfg.docker_notify_label;
 	dko.poll_ms = d->cfg.docker_poll_ms;
+	if (d->cfg.docker_host != NULL && (dko.state = d->ss =
+	    swarmstate_new()) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
 	if (d->cfg.docker_host != NULL && (d->dk = docker_start(&dko, d->reg,
 	    d->parser, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
 		    log_redact(err, shown, sizeof(shown)));
 		return -1;
 	}
+	return 0;
+}
+
+/* Deploy silences follow what the Docker source sees. */
+static int
+start_silences(struct daemon *d)
+{
+	struct silence_options so;
+	char err[ERR_MAX], shown[ERR_MAX + 64];
+
+	if (d->cfg.silence_deploys) {
+		memset(&so, 0, sizeof(so));
+		so.urls = d->cfg.alertmanager_url;
+		so.ttl_ms = d->cfg.silence_ttl_ms;
+		if ((d->sil = silence_start(&so, d->ss, d->reg, err)) == NULL) {
+			log_error("cannot start the deploy silences", "err",
+			    log_redact(err, shown, sizeof(shown)));
+			return -1;
+		}
+	}
+	http_set_swarm(d->h, d->ss, d->sil);
 	return 0;
 }
 
@@ -437,7 +490,7 @@ daemon_start(struct daemon *d)
 	}
 	if (start_parser(d) == -1 || start_registry(d) == -1 ||
 	    start_watchers(d) == -1 || start_front(d) == -1 ||
-	    start_sources(d) == -1)
+	    start_sources(d) == -1 || start_silences(d) == -1)
 		return -1;
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
@@ -464,6 +517,9 @@ daemon_stop(struct daemon *d)
 	docker_stop(d->dk);
 	listener_stop(d->lis);
 	http_stop(d->h);
+	/* After the front, which shows their figures on /metrics. */
+	silence_stop(d->sil);
+	swarmstate_free(d->ss);
 	files_stop(d->files);
 	dns_stop(d->dns);
 	reloader_free(d->rl);
@@ -487,6 +543,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d;
+	const char *sig;
 	int rc;
 
 	/* Sub-commands: `flowmon check` audits a data dir (audit.h),
@@ -500,9 +557,12 @@ main(int argc, char **argv)
 		return rc;
 	worker_block_signals(&d.signals);
 	if (daemon_start(&d) == 0) {
-		log_info("flowmon stopping", "signal", worker_wait_signals(
-		    &d.signals, reload_shortcuts, &d));
-		d.status = 0;
+		/* Until a signal says stop (0), or the lock is lost (1). */
+		sig = worker_wait_signals(&d.signals, reload_shortcuts,
+		    lock_lost, LOCK_CHECK_MS, &d);
+		if (sig != NULL)
+			log_info("flowmon stopping", "signal", sig);
+		d.status = sig == NULL;
 	}
 	rc = d.status;
 	daemon_stop(&d);

@@ -9,14 +9,33 @@
  * parsed record and a hash of each output as it is on disk, so an
  * identical request costs no IO and no reload.
  *
- * Crash safety. Every file is replaced atomically by the store. An upsert
- * writes the record first, then the outputs; a remove deletes the outputs
- * first, then the record. A crash in between therefore leaves a record
- * whose outputs disagree with it (never an output without a record), and
- * registry_load() rewrites the outputs from the record at the next start.
- * The request that was cut short got no 200, so either outcome is allowed.
- * A rule file set aside for a test reload (registry_rules_park()) is the
- * same case: the record still says what it should be.
+ * All or nothing. A change (an upsert, a remove) is one store transaction
+ * (store_txn_*): the record, the target file, the rule file and what goes
+ * with it (accepted/, rejected/) are each replaced atomically, and each
+ * replaced version is kept, as a hard link under a temp name, until the
+ * last write has succeeded. Then the kept versions are dropped and the
+ * change is booked into the entry (struct reg_change); if any write fails,
+ * every file of the change is put back (a rename of the kept link over
+ * the file, or the unlink of a file the change made, neither of which
+ * needs free space), the entry is left untouched, and the request gets
+ * its 5xx with nothing changed, in memory and on disk, so a restart has
+ * nothing to render from a record that was refused. Why keep and put back
+ * rather than write the record last: a record written last would leave,
+ * at a crash, an output without a record, which nothing could tell from
+ * an operator's file; kept versions never show (no glob matches a temp
+ * name) and put back takes no room, which a full disk would not give a
+ * rewrite of the old contents.
+ *
+ * Crash safety. An upsert writes the record first, then the outputs; a
+ * remove deletes the outputs first, then the record. A crash in between
+ * therefore leaves a record whose outputs disagree with it (never an
+ * output without a record), and registry_load() rewrites the outputs from
+ * the record at the next start; the kept versions are stale temp files
+ * that store_open() sweeps. The request that was cut short got no answer,
+ * so either outcome is allowed. A rule file set aside for a test reload
+ * (registry_rules_park()) is the same case: the record still says what it
+ * should be. The rule lifecycle is kept: accepted/ changes only within
+ * the change that replaces rules/, and is put back with it.
  *
  * Concurrency. Each entry has its own mutex, held across its fsyncs: two
  * requests for one service are applied in the order they take the lock and
@@ -384,68 +403,129 @@ reg_render_targets(struct registry *r, const struct service *svc,
 	return rc;
 }
 
-/* Brings one output file in line with buf (NULL: no file). Returns 1 if
- * the disk changed, 0 if it already agreed, -1 on a storage error. */
+void
+reg_change_begin(struct registry *r, struct reg_change *c)
+{
+	memset(c, 0, sizeof(*c));
+	store_txn_begin(&c->txn, r->st);
+	c->targets = c->rules = c->accepted = -1;
+}
+
+/* A committed change goes into e (lock held), and into res. */
+static void
+change_book(struct registry *r, struct entry *e, const struct reg_change *c,
+    struct registry_result *res)
+{
+	/* accepted/ first: it took the rule file as it was. */
+	if (c->accepted == 0)
+		e->has_accepted = 0;
+	else if (c->accepted == 1) {
+		e->has_accepted = 1;
+		e->h_accepted = e->h_rules;
+	}
+	if (c->targets >= 0) {
+		/* A removed file's hash stays: registry_file_owner() still
+		 * knows its bytes. */
+		e->has_targets = c->targets;
+		if (c->targets)
+			e->h_targets = c->h_targets;
+		res->wrote_targets = 1;
+	}
+	if (c->rules >= 0) {
+		e->has_rules = c->rules;
+		if (c->rules)
+			e->h_rules = c->h_rules;
+		e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1,
+		    __ATOMIC_RELAXED);
+		e->loaded = 0;
+		res->wrote_rules = 1;
+	}
+	/* A request supersedes a test reload's set-aside. */
+	if (c->drop_parked || c->rules >= 0) {
+		free(e->parked);
+		e->parked = NULL;
+	}
+	if (c->unreject) {
+		e->has_rejected = 0;
+		if (e->rejected != NULL)
+			__atomic_sub_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
+		free(e->rejected);
+		e->rejected = NULL;
+		log_info("rule file re-admitted", "service", e->name);
+	}
+	if (c->state)
+		res->wrote_state = 1;
+}
+
 int
-reg_sync_output(struct registry *r, struct entry *e, enum store_kind kind,
-    const char *buf, size_t len, char err[ERR_MAX])
+reg_change_end(struct registry *r, struct entry *e, struct reg_change *c,
+    int ok, struct registry_result *res, char err[ERR_MAX])
+{
+	char why[ERR_MAX];
+	int saved = errno;
+
+	if (ok) {
+		store_txn_commit(&c->txn);
+		change_book(r, e, c, res);
+		return 0;
+	}
+	if (store_txn_abort(&c->txn, why) == -1) {
+		/* Two faults in a row: part of the change stays on disk
+		 * until the next change of the service, or the next start,
+		 * brings the files in line with the record on disk. */
+		log_error("cannot undo a failed change", "service", e->name,
+		    "error", err, "undo", why);
+		e->h_targets = e->h_rules = 0;
+	}
+	errno = saved;
+	return -1;
+}
+
+/* Brings one output file in line with buf (NULL: no file) within c, e
+ * (lock held) as it was before c. 1 if the disk changes, 0 if it already
+ * agreed, -1 on a storage error. */
+static int
+sync_output(struct registry *r, struct entry *e, struct reg_change *c,
+    enum store_kind kind, const char *buf, size_t len, char err[ERR_MAX])
 {
 	enum metrics_file mk = kind == STORE_TARGETS ? M_FILE_TARGETS :
 	    M_FILE_RULES;
-	int *has = kind == STORE_TARGETS ? &e->has_targets : &e->has_rules;
-	uint64_t *h = kind == STORE_TARGETS ? &e->h_targets : &e->h_rules;
-	uint64_t nh = 0;
+	int has = kind == STORE_TARGETS ? e->has_targets : e->has_rules;
+	uint64_t h = kind == STORE_TARGETS ? e->h_targets : e->h_rules;
+	uint64_t nh;
+	int *to = kind == STORE_TARGETS ? &c->targets : &c->rules;
 
 	if (buf == NULL) {
-		if (!*has)
+		if (!has)
 			return 0;
-		if (kind == STORE_RULES)
-			reg_rules_replacing(r, e, 1);
-		if (store_remove(r->st, kind, e->name, err) == -1) {
+		if (kind == STORE_RULES && reg_rules_replacing(r, e, c, 1,
+		    err) == -1)
+			return -1;
+		if (store_txn_remove(&c->txn, kind, e->name, err) == -1) {
 			metrics_write_error(mk);
 			return -1;
 		}
 		metrics_file_removed(mk);
-		*has = 0;
-	} else {
-		nh = reg_hash(buf, len);
-		if (*has && *h == nh)
-			return 0;
-		if (kind == STORE_RULES)
-			reg_rules_replacing(r, e, 0);
-		if (store_write(r->st, kind, e->name, buf, len, err) == -1) {
-			metrics_write_error(mk);
-			return -1;
-		}
-		metrics_file_written(mk);
-		*has = 1;
-		*h = nh;
+		*to = 0;
+		return 1;
 	}
-	if (kind == STORE_RULES) {
-		e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1,
-		    __ATOMIC_RELAXED);
-		e->loaded = 0;
-		/* A request supersedes a test reload's set-aside. */
-		free(e->parked);
-		e->parked = NULL;
-	}
-	return 1;
-}
-
-/* The service's alerts changed since they were set aside: the old
- * quarantined file goes. Called with e->lock held. */
-static int
-unreject(struct registry *r, struct entry *e, char err[ERR_MAX])
-{
-	if (store_remove(r->st, STORE_REJECTED, e->name, err) == -1)
+	nh = reg_hash(buf, len);
+	if (has && h == nh)
+		return 0;
+	if (kind == STORE_RULES && reg_rules_replacing(r, e, c, 0,
+	    err) == -1)
 		return -1;
-	e->has_rejected = 0;
-	if (e->rejected != NULL)
-		__atomic_sub_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
-	free(e->rejected);
-	e->rejected = NULL;
-	log_info("rule file re-admitted", "service", e->name);
-	return 0;
+	if (store_txn_write(&c->txn, kind, e->name, buf, len, err) == -1) {
+		metrics_write_error(mk);
+		return -1;
+	}
+	metrics_file_written(mk);
+	*to = 1;
+	if (kind == STORE_TARGETS)
+		c->h_targets = nh;
+	else
+		c->h_rules = nh;
+	return 1;
 }
 
 int
@@ -453,10 +533,8 @@ reg_targets_for(struct registry *r, struct entry *e,
     const struct service *svc, char **out, size_t *len,
     struct registry_result *res, char err[ERR_MAX])
 {
-	int dns = uses_dns(svc);
-
-	if (reg_render_targets(r, svc, 0, dns ? e->addrs : NULL, dns ?
-	    e->naddrs : 0, out, len, err) == -1)
+	if (reg_render_targets(r, svc, 0, e->addrs, e->naddrs, out, len,
+	    err) == -1)
 		return reg_fail(res, FM_FATAL, ENOMEM);
 	if (r->lim != NULL && quota_check_targets(svc, *len, r->lim,
 	    err) == -1) {
@@ -468,34 +546,30 @@ reg_targets_for(struct registry *r, struct entry *e,
 }
 
 int
-reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
+reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
+    const struct service *svc, int removed, const struct reg_files *f,
     char err[ERR_MAX])
 {
-	char *targets = NULL, *rules = NULL;
+	char *own_targets = NULL, *own_rules = NULL;
+	const char *targets, *rules;
 	size_t tlen, rlen;
 	int rc = -1;
 
-	if (reg_render_targets(r, e->svc, e->removed, e->addrs, e->naddrs,
-	    &targets, &tlen, err) == 0 && render_rules(e->svc, e->removed,
-	    &rules, &rlen, err) == 0)
-		rc = reg_sync_rendered(r, e, rules, rlen, targets, tlen, res,
-		    err);
-	free(targets);
-	free(rules);
-	return rc;
-}
-
-int
-reg_sync_rendered(struct registry *r, struct entry *e, const char *rules,
-    size_t rlen, const char *targets, size_t tlen,
-    struct registry_result *res, char err[ERR_MAX])
-{
-	int rc = -1, c;
-
-	if ((c = reg_sync_output(r, e, STORE_TARGETS, targets, tlen,
-	    err)) == -1)
+	if (f != NULL) {
+		targets = f->targets;
+		tlen = f->tlen;
+		rules = f->rules;
+		rlen = f->rlen;
+	} else if (reg_render_targets(r, svc, removed, e->addrs, e->naddrs,
+	    &own_targets, &tlen, err) == -1 || render_rules(svc, removed,
+	    &own_rules, &rlen, err) == -1) {
 		goto out;
-	res->wrote_targets |= c;
+	} else {
+		targets = own_targets;
+		rules = own_rules;
+	}
+	if (sync_output(r, e, c, STORE_TARGETS, targets, tlen, err) == -1)
+		goto out;
 	if (e->parked != NULL) {
 		/* Set aside for a test reload: it stays out while the record
 		 * still renders to it; a new record takes precedence. */
@@ -503,8 +577,7 @@ reg_sync_rendered(struct registry *r, struct entry *e, const char *rules,
 			rc = 0;
 			goto out;
 		}
-		free(e->parked);
-		e->parked = NULL;
+		c->drop_parked = 1;
 	}
 	if (e->has_rejected && rules != NULL &&
 	    reg_hash(rules, rlen) == e->h_rejected) {
@@ -513,18 +586,38 @@ reg_sync_rendered(struct registry *r, struct entry *e, const char *rules,
 		rc = 0;
 		goto out;
 	}
-	if ((c = reg_sync_output(r, e, STORE_RULES, rules, rlen, err)) == -1)
+	if (sync_output(r, e, c, STORE_RULES, rules, rlen, err) == -1)
 		goto out;
-	res->wrote_rules |= c;
-	if (e->has_rejected && unreject(r, e, err) == -1)
-		goto out;
+	/* The alerts changed since the file was set aside: the old
+	 * quarantined file goes. */
+	if (e->has_rejected) {
+		if (store_txn_remove(&c->txn, STORE_REJECTED, e->name,
+		    err) == -1)
+			goto out;
+		c->unreject = 1;
+	}
 	rc = 0;
 out:
+	free(own_targets);
+	free(own_rules);
 	return rc;
 }
 
+int
+reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	struct reg_change c;
+	int ok;
+
+	reg_change_begin(r, &c);
+	ok = reg_sync_change(r, e, &c, e->svc, e->removed, NULL, err) == 0;
+	return reg_change_end(r, e, &c, ok, res, err);
+}
+
+/* The record of svc (removed: kept for its persistent alerts) within c. */
 static int
-write_record(struct registry *r, const struct service *svc, int removed,
+write_record(struct reg_change *c, const struct service *svc, int removed,
     char err[ERR_MAX])
 {
 	char *buf;
@@ -536,12 +629,14 @@ write_record(struct registry *r, const struct service *svc, int removed,
 		errno = ENOMEM;
 		return -1;
 	}
-	rc = store_write(r->st, STORE_STATE, svc->name, buf, len, err);
+	rc = store_txn_write(&c->txn, STORE_STATE, svc->name, buf, len, err);
 	free(buf);
 	if (rc == -1)
 		metrics_write_error(M_FILE_STATE);
-	else
+	else {
 		metrics_file_written(M_FILE_STATE);
+		c->state = 1;
+	}
 	return rc;
 }
 
@@ -748,10 +843,10 @@ int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
+	struct reg_change c;
+	struct reg_files f = { NULL, 0, NULL, 0 };
 	struct entry *e;
-	char *rules = NULL, *targets = NULL;
-	size_t rlen = 0, tlen = 0;
-	int rc = -1, k, reserved = 0, longname = 0;
+	int rc = -1, k, reserved = 0, longname = 0, ok;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, svc->name, 1)) == NULL) {
@@ -770,25 +865,27 @@ registry_upsert(struct registry *r, struct service *svc,
 		goto drop;
 	}
 	res->kept_tasks = k;
-	/* The rule file, rendered once: bounded, checked, then written. */
-	if (render_rules(svc, 0, &rules, &rlen, err) == -1) {
+	/* Both files, rendered once: bounded, checked, then written. */
+	if (render_rules(svc, 0, &f.rules, &f.rlen, err) == -1) {
 		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
 	}
-	if (check_rules(r, e, svc, rules, rlen, err) == -1) {
+	if (check_rules(r, e, svc, f.rules, f.rlen, err) == -1) {
 		reg_fail(res, FM_REFUSED, EINVAL);
 		goto drop;
 	}
-	/* The target file, rendered once too: bounded, then written. */
-	if (reg_targets_for(r, e, svc, &targets, &tlen, res, err) == -1)
+	if (reg_targets_for(r, e, svc, &f.targets, &f.tlen, res, err) == -1)
 		goto drop;
-	if (e->svc == NULL || e->removed || e->invalid != NULL ||
-	    !kvlist_equal(&e->svc->params, &svc->params)) {
-		if (write_record(r, svc, 0, err) == -1) {
-			reg_fail(res, FM_STORAGE, errno);
-			goto drop;
-		}
-		res->wrote_state = 1;
+	/* The record first, then the outputs, as one transaction: the
+	 * entry changes only once every write has succeeded. */
+	reg_change_begin(r, &c);
+	ok = (e->svc != NULL && !e->removed && e->invalid == NULL &&
+	    kvlist_equal(&e->svc->params, &svc->params)) ||
+	    write_record(&c, svc, 0, err) == 0;
+	ok = ok && reg_sync_change(r, e, &c, svc, 0, &f, err) == 0;
+	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
+		reg_fail(res, FM_STORAGE, errno);
+		goto drop;
 	}
 	/* The file name is this service's now (its record says so). */
 	if (longname) {
@@ -796,8 +893,6 @@ registry_upsert(struct registry *r, struct service *svc,
 		longname = 0;
 	}
 	reserved = 0;
-	/* From here the record on disk is svc: keep memory in step with it
-	 * even if an output write fails (a later request retries it). */
 	reg_count(r, e, -1);
 	service_free(e->svc);
 	e->svc = svc;
@@ -810,9 +905,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	/* A task DNS service keeps its last address set across reconfigures
 	 * (the name depends on the service name only). */
 	reg_dns_follow(r, e);
-	if ((rc = reg_sync_rendered(r, e, rules, rlen, targets, tlen, res,
-	    err)) == -1)
-		reg_fail(res, FM_STORAGE, errno);
+	rc = 0;
 drop:
 	if (longname)
 		pthread_mutex_unlock(&r->longname);
@@ -821,8 +914,8 @@ drop:
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	service_free(svc);
-	free(rules);
-	free(targets);
+	free(f.rules);
+	free(f.targets);
 	if (res->wrote_rules && r->rl)
 		reloader_trigger(r->rl);
 	return rc;
@@ -832,8 +925,9 @@ int
 registry_remove(struct registry *r, const char *name,
     struct registry_result *res, char err[ERR_MAX])
 {
+	struct reg_change c;
 	struct entry *e;
-	int rc = -1;
+	int rc = -1, ok, persistent;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, name, 0)) == NULL) {
@@ -859,54 +953,38 @@ registry_remove(struct registry *r, const char *name,
 		rc = 0;		/* removed before: idempotent */
 		goto out;
 	}
-	if (service_has_persistent(e->svc)) {
-		/* Persistent alerts outlive the service: the record stays,
-		 * marked removed, and the rule file keeps only them. */
-		if (write_record(r, e->svc, 1, err) == -1) {
-			reg_fail(res, FM_STORAGE, errno);
-			goto out;
+	/* Persistent alerts outlive the service: the record stays, marked
+	 * removed, and the rule file keeps only them. Otherwise the outputs
+	 * go first and the record last, so that a crash in between leaves
+	 * a record that the next start renders again, never an orphaned
+	 * output. One transaction either way: a failure puts every file
+	 * back, and the entry is left as it was. */
+	persistent = service_has_persistent(e->svc);
+	reg_change_begin(r, &c);
+	ok = !persistent || write_record(&c, e->svc, 1, err) == 0;
+	ok = ok && reg_sync_change(r, e, &c, e->svc, 1, NULL, err) == 0;
+	if (ok && !persistent) {
+		if (store_txn_remove(&c.txn, STORE_STATE, name, err) == -1) {
+			metrics_write_error(M_FILE_STATE);
+			ok = 0;
+		} else {
+			metrics_file_removed(M_FILE_STATE);
+			c.state = 1;
 		}
-		res->wrote_state = 1;
-		reg_count(r, e, -1);
-		e->removed = 1;
-		reg_count(r, e, 1);
-		e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
-		reg_dns_follow(r, e);
-		if ((rc = reg_sync(r, e, res, err)) == -1)
-			reg_fail(res, FM_STORAGE, errno);
-		goto out;
 	}
-	/* Outputs first, the record last: a crash in between leaves a record
-	 * that the next start renders again, never an orphaned output.
-	 * wrote_* say what changed on disk: a service without targets had no
-	 * target file to remove. */
-	if ((res->wrote_targets = reg_sync_output(r, e, STORE_TARGETS, NULL, 0,
-	    err)) == -1) {
-		res->wrote_targets = 0;
+	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
 		reg_fail(res, FM_STORAGE, errno);
 		goto out;
 	}
-	if ((res->wrote_rules = reg_sync_output(r, e, STORE_RULES, NULL, 0,
-	    err)) == -1) {
-		res->wrote_rules = 0;
-		reg_fail(res, FM_STORAGE, errno);
-		goto out;
-	}
-	if (e->has_rejected && unreject(r, e, err) == -1) {
-		reg_fail(res, FM_STORAGE, errno);
-		goto out;
-	}
-	if (store_remove(r->st, STORE_STATE, name, err) == -1) {
-		metrics_write_error(M_FILE_STATE);
-		reg_fail(res, FM_STORAGE, errno);
-		goto out;
-	}
-	metrics_file_removed(M_FILE_STATE);
-	res->wrote_state = 1;
 	reg_count(r, e, -1);
-	service_free(e->svc);
-	e->svc = NULL;
-	__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
+	if (persistent)
+		e->removed = 1;
+	else {
+		service_free(e->svc);
+		e->svc = NULL;
+		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
+	}
+	reg_count(r, e, 1);
 	e->gen = __atomic_add_fetch(&r->gen, 1, __ATOMIC_RELAXED);
 	reg_dns_follow(r, e);
 	rc = 0;

@@ -60,14 +60,16 @@ int	 registry_load(struct registry *r, const struct request_ctx *ctx,
  * is one of those over 213 bytes the store shortens (store_base()) and
  * another service already has that file name; nothing is written then.
  * 0, or -1 with err, errno and res->fail (FM_STORAGE, FM_FATAL) on a
- * storage or memory error (old files intact; a later request retries). */
+ * storage or memory error: all or nothing, the record, the target file
+ * and the rule file are then as they were, on disk and in memory (a new
+ * service leaves nothing; a later request retries). */
 int	 registry_upsert(struct registry *r, struct service *svc,
 	    struct registry_result *res, char err[ERR_MAX]);
 
 /* Removes a service: its target file goes; its rule file goes too unless it
  * has persistent alerts, which stay (with the record, marked removed).
  * Unknown names succeed with res->unknown set; a record on disk that does
- * not parse fails with FM_INVALID. 0, or -1 as above. */
+ * not parse fails with FM_INVALID. 0, or -1 as above (all or nothing). */
 int	 registry_remove(struct registry *r, const char *name,
 	    struct registry_result *res, char err[ERR_MAX]);
 

@@ -152,6 +152,18 @@ registry_dns_wanted(struct registry *r)
 	return __atomic_load_n(&r->dns_wanted, __ATOMIC_RELAXED);
 }
 
+static void
+swap_addrs(struct entry *e, char ***v, size_t *nv)
+{
+	char **t = e->addrs;
+	size_t n = e->naddrs;
+
+	e->addrs = *v;
+	e->naddrs = *nv;
+	*v = t;
+	*nv = n;
+}
+
 int
 registry_set_addrs(struct registry *r, const char *name, uint64_t epoch,
     char *const *addrs, size_t naddrs, struct registry_result *res,
@@ -179,14 +191,14 @@ registry_set_addrs(struct registry *r, const char *name, uint64_t epoch,
 		if (i == nv)
 			goto out;	/* same set: nothing to write */
 	}
-	strv_free(e->addrs, e->naddrs);
-	e->addrs = v;
-	e->naddrs = nv;
-	v = NULL;
-	nv = 0;
+	/* The new set renders the file, and stays only once it is written;
+	 * v gets whichever set the entry does not keep. */
+	swap_addrs(e, &v, &nv);
 	rc = 1;
-	if (reg_sync(r, e, res, err) == -1)
+	if (reg_sync(r, e, res, err) == -1) {
 		rc = reg_fail(res, FM_STORAGE, errno);
+		swap_addrs(e, &v, &nv);
+	}
 out:
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);

@@ -108,11 +108,38 @@ void	 reg_dns_follow(struct registry *r, struct entry *e);
 int	 reg_render_targets(struct registry *r, const struct service *svc,
 	    int removed, char *const *addrs, size_t naddrs, char **out,
 	    size_t *len, char err[ERR_MAX]);
-/* Brings one output file of e (lock held) in line with buf (NULL: no
- * file): 1 if the disk changed, 0 if it already agreed, -1 with err. */
-int	 reg_sync_output(struct registry *r, struct entry *e,
-	    enum store_kind kind, const char *buf, size_t len,
+/*
+ * One change of a service's files (registry.c, "All or nothing"): its
+ * writes go into one store transaction while the entry stays as it was;
+ * reg_change_end() commits them and books them into the entry, or puts
+ * every file back and leaves the entry alone. Entry lock held throughout.
+ */
+struct reg_change {
+	struct store_txn txn;
+	int		 state;		/* the record was written or removed */
+	int		 targets;	/* -1: untouched, 0: removed, 1: written */
+	uint64_t	 h_targets;
+	int		 rules;		/* the same for rules/ */
+	uint64_t	 h_rules;
+	int		 accepted;	/* -1: untouched, 0: removed, 1: linked
+					   from rules/ as it was */
+	int		 drop_parked;	/* the file under test goes */
+	int		 unreject;	/* rejected/ goes: the alerts changed */
+};
+void	 reg_change_begin(struct registry *r, struct reg_change *c);
+/* ok: commits c and books it into e and res (wrote_*); 0. Else aborts c
+ * (every file put back) and returns -1 with errno kept; err is the failure
+ * the caller reports. */
+int	 reg_change_end(struct registry *r, struct entry *e,
+	    struct reg_change *c, int ok, struct registry_result *res,
 	    char err[ERR_MAX]);
+/* A record's two files, rendered once (NULL: no such file). */
+struct reg_files {
+	char	*targets;
+	size_t	 tlen;
+	char	*rules;
+	size_t	 rlen;
+};
 /* The target file svc, the record e (lock held) is about to take, renders
  * to (*out NULL: none), with e's task DNS addresses and the node labels:
  * what will be written, held to --max-target-bytes. 0, or -1 with err and
@@ -120,12 +147,16 @@ int	 reg_sync_output(struct registry *r, struct entry *e,
 int	 reg_targets_for(struct registry *r, struct entry *e,
 	    const struct service *svc, char **out, size_t *len,
 	    struct registry_result *res, char err[ERR_MAX]);
-/* Writes the outputs of e's record (lock held), rendered here. 0, or -1. */
+/* Adds to c what brings e's outputs (e locked, as before c) in line with
+ * the record (svc, removed) and e's task DNS addresses: the files f
+ * rendered already, or (f NULL) rendered here. 0, or -1 with err (c then
+ * holds what to put back). */
+int	 reg_sync_change(struct registry *r, struct entry *e,
+	    struct reg_change *c, const struct service *svc, int removed,
+	    const struct reg_files *f, char err[ERR_MAX]);
+/* Brings e's outputs (lock held) in line with its own record, all or
+ * nothing. 0, or -1 with err (nothing changed then). */
 int	 reg_sync(struct registry *r, struct entry *e,
-	    struct registry_result *res, char err[ERR_MAX]);
-/* The same with both files rendered once by the caller (NULL: none). */
-int	 reg_sync_rendered(struct registry *r, struct entry *e,
-	    const char *rules, size_t rlen, const char *targets, size_t tlen,
 	    struct registry_result *res, char err[ERR_MAX]);
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
@@ -135,11 +166,12 @@ int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
 /* The labels of node id (node lock held for reading), or NULL; ctx is the
  * registry (a render_node_labels_fn). */
 const struct kvlist *reg_node_labels(void *ctx, const char *id);
-/* rules/<name>.yml of e (lock held) is about to be replaced (removing 0)
- * or removed: the version Prometheus runs, if it is that file, is kept
- * as accepted/<name>.yml first; a removed service's copy goes. */
-void	 reg_rules_replacing(struct registry *r, struct entry *e,
-	    int removing);
+/* rules/<name>.yml of e (lock held, as before c) is about to be replaced
+ * (removing 0) or removed within c: the version Prometheus runs, if it is
+ * that file, is kept as accepted/<name>.yml first; a removed service's
+ * copy goes. 0, or -1 with err: c cannot go on. */
+int	 reg_rules_replacing(struct registry *r, struct entry *e,
+	    struct reg_change *c, int removing, char err[ERR_MAX]);
 /* The note (store_set_note()) on a rule file Prometheus loaded: its
  * hash, as REG_LOADED_FMT, so a file edited in place is not taken for it. */
 #define REG_NOTE_LOADED	"loaded"

@@ -72,27 +72,34 @@ registry_reload_ok(struct registry *r, uint64_t mark)
 	reg_entries_put(r, all, n);
 }
 
-void
-reg_rules_replacing(struct registry *r, struct entry *e, int removing)
+int
+reg_rules_replacing(struct registry *r, struct entry *e, struct reg_change *c,
+    int removing, char err[ERR_MAX])
 {
-	char err[ERR_MAX];
+	char why[ERR_MAX];
 
+	(void)r;
 	if (removing) {
-		if (e->has_accepted && store_remove(r->st, STORE_ACCEPTED,
-		    e->name, err) == 0)
-			e->has_accepted = 0;
-		return;
+		if (!e->has_accepted)
+			return 0;
+		if (store_txn_remove(&c->txn, STORE_ACCEPTED, e->name,
+		    err) == -1)
+			return -1;
+		c->accepted = 0;
+		return 0;
 	}
 	if (!e->has_rules || !e->loaded)
-		return;	/* accepted/ keeps what Prometheus runs, if any */
-	if (store_link(r->st, STORE_RULES, STORE_ACCEPTED, e->name,
-	    err) == -1) {
+		return 0;	/* accepted/ keeps what Prometheus runs, if any */
+	/* Without the copy a diagnosis could not put back what Prometheus
+	 * runs; the change goes on without it, as before a first reload. */
+	if (store_txn_link(&c->txn, STORE_RULES, STORE_ACCEPTED, e->name,
+	    why) == -1) {
 		log_warn("cannot keep the loaded rule file", "service",
-		    e->name, "error", err);
-		return;
+		    e->name, "error", why);
+		return 0;
 	}
-	e->has_accepted = 1;
-	e->h_accepted = e->h_rules;
+	c->accepted = 1;
+	return 0;
 }
 
 /* The names of the entries for which pick() holds (under each entry's

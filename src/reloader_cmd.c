@@ -324,7 +324,7 @@ reloader_cmd_main(int argc, char **argv)
 	    "inotify", watch_inotify_active(c.w) ? "on" : "off");
 
 	log_info("flowmon reloader stopping", "signal", worker_wait_signals(
-	    &set, rc_hup, &c));
+	    &set, rc_hup, NULL, 0, &c));
 	status = 0;
 out:
 	if (d != NULL)

@@ -188,6 +188,9 @@ store_check(const struct store *st, enum store_kind kind, const char *name,
 		errno = EROFS;
 		return -1;
 	}
+	if (change && st->lock != NULL && store_lock_check(st->lock,
+	    err) == -1)
+		return -1;
 	if (name == NULL || name[0] == '\0')
 		why = "is empty";
 	else if (strchr(name, '/') != NULL)
@@ -250,12 +253,19 @@ store_file(enum store_kind kind, const char *name, char *buf)
  * Directories.
  */
 
+void
+store_set_lock(struct store *st, struct store_lock *lk)
+{
+	st->lock = lk;
+}
+
 static void
 store_init(struct store *st)
 {
 	int k;
 
 	st->dir = NULL;
+	st->lock = NULL;
 	st->readonly = 0;
 	for (k = 0; k < STORE_NKINDS; k++) {
 		st->dirfd[k] = -1;
@@ -533,7 +543,7 @@ store_write(struct store *st, enum store_kind kind, const char *name,
 	for (;;) {
 		dfd = store_dfd(st, kind);
 		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    err) == 0)
+		    NULL, err) == 0)
 			return 0;
 		if (!again-- || !store_retry(st, kind, dfd, errno))
 			return -1;
@@ -901,4 +911,220 @@ store_get_note(struct store *st, enum store_kind kind, const char *name,
 	}
 	buf[n] = '\0';
 	return 0;
+}
+
+/*
+ * Transactions: see store.h. Each op remembers the file it changed and
+ * the temp name its previous version is kept under ("" when there was
+ * none); putting back renames that over the file, or unlinks a file the
+ * transaction made.
+ */
+struct store_txn_op {
+	enum store_kind	 kind;
+	char		 file[NAME_MAX + 1];
+	char		 kept[NAME_MAX + 1];
+};
+
+void
+store_txn_begin(struct store_txn *t, struct store *st)
+{
+	memset(t, 0, sizeof(*t));
+	t->st = st;
+}
+
+/* Room for one more op; -1 with err on ENOMEM (nothing changed yet). */
+static struct store_txn_op *
+store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
+    char err[ERR_MAX])
+{
+	struct store_txn_op *v;
+	size_t cap;
+
+	if (t->nops == t->cap) {
+		cap = t->cap ? t->cap * 2 : 4;
+		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
+			snprintf(err, ERR_MAX, "cannot change %s/%s: out of "
+			    "memory", store_kinds[kind].dir, file);
+			errno = ENOMEM;
+			return NULL;
+		}
+		t->ops = v;
+		t->cap = cap;
+	}
+	v = &t->ops[t->nops];
+	v->kind = kind;
+	snprintf(v->file, sizeof(v->file), "%s", file);
+	v->kept[0] = '\0';
+	return v;
+}
+
+int
+store_txn_write(struct store_txn *t, enum store_kind kind, const char *name,
+    const void *buf, size_t len, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	struct store_txn_op *op;
+	int dfd, again = 1;
+
+	if (store_check(t->st, kind, name, 1, 0, err) == -1)
+		return -1;
+	store_file(kind, name, file);
+	if ((op = store_txn_op(t, kind, file, err)) == NULL)
+		return -1;
+	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
+	for (;;) {
+		dfd = store_dfd(t->st, kind);
+		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
+		    op->kept, err) == 0)
+			break;
+		if (!again-- || !store_retry(t->st, kind, dfd, errno))
+			return -1;
+	}
+	t->nops++;
+	return 0;
+}
+
+int
+store_txn_remove(struct store_txn *t, enum store_kind kind, const char *name,
+    char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1];
+	struct store_txn_op *op;
+	const char *step = "remove";
+	int dfd, again = 1, saved;
+
+	if (store_check(t->st, kind, name, 1, 0, err) == -1)
+		return -1;
+	store_file(kind, name, file);
+	if ((op = store_txn_op(t, kind, file, err)) == NULL)
+		return -1;
+	if (store_temp_make(file, op->kept) == -1)
+		goto fail;
+	/* Renamed away, not unlinked: the previous version is what is kept. */
+	for (;;) {
+		dfd = store_dfd(t->st, kind);
+		if (renameat(dfd, file, dfd, op->kept) == 0)
+			break;
+		if (again-- && store_retry(t->st, kind, dfd, errno))
+			continue;
+		if (errno == ENOENT)
+			return 0;	/* already gone: nothing to put back */
+		goto fail;
+	}
+	t->nops++;
+	step = "fsync directory of";
+	if (fsync(dfd) == -1)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	snprintf(err, ERR_MAX, "cannot %s %s/%s: %s", step,
+	    store_kinds[kind].dir, file, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+int
+store_txn_link(struct store_txn *t, enum store_kind from, enum store_kind to,
+    const char *name, char err[ERR_MAX])
+{
+	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	struct store_txn_op *op;
+	const char *step = "link";
+	int saved, made = 0, dfd;
+
+	if (store_check(t->st, from, name, 0, 0, err) == -1 ||
+	    store_check(t->st, to, name, 1, 0, err) == -1)
+		return -1;
+	store_file(from, name, src);
+	store_file(to, name, dst);
+	if ((op = store_txn_op(t, to, dst, err)) == NULL)
+		return -1;
+	dfd = store_dfd(t->st, to);
+	if (store_temp_make(dst, tmp) == -1)
+		goto fail;
+	if (linkat(store_dfd(t->st, from), src, dfd, tmp, 0) == -1) {
+		char *buf = NULL;
+		size_t len;
+		int rc;
+
+		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+		    errno != ENOTSUP)
+			goto fail;
+		/* No hard links here: a copy does the same job. */
+		if (store_read(t->st, from, name, STORE_KEEP_MAX, &buf, &len,
+		    err) == -1)
+			return -1;
+		rc = store_txn_write(t, to, name, buf, len, err);
+		free(buf);
+		return rc;
+	}
+	made = 1;
+	step = "keep the previous version of";
+	if (store_keep(dfd, dst, op->kept) == -1)
+		goto fail;
+	step = "rename temp link to";
+	if (renameat(dfd, tmp, dfd, dst) == -1)
+		goto fail;
+	/* Already the same file: rename(2) then leaves both names. */
+	(void)unlinkat(dfd, tmp, 0);
+	t->nops++;
+	return 0;
+fail:
+	saved = errno;
+	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
+	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
+	if (made)
+		(void)unlinkat(dfd, tmp, 0);
+	if (op->kept[0] != '\0')
+		(void)unlinkat(dfd, op->kept, 0);
+	errno = saved;
+	return -1;
+}
+
+void
+store_txn_commit(struct store_txn *t)
+{
+	size_t i;
+
+	/* The kept versions go; one left by a crash here is swept at the
+	 * next start, like any temp file. */
+	for (i = 0; i < t->nops; i++)
+		if (t->ops[i].kept[0] != '\0')
+			(void)unlinkat(store_dfd(t->st, t->ops[i].kind),
+			    t->ops[i].kept, 0);
+	free(t->ops);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+store_txn_abort(struct store_txn *t, char err[ERR_MAX])
+{
+	struct store_txn_op *op;
+	int dfd, rc = 0, saved = 0, r;
+	size_t i = t->nops;
+
+	/* Newest first: a file changed twice gets its first version back. */
+	while (i-- > 0) {
+		op = &t->ops[i];
+		dfd = store_dfd(t->st, op->kind);
+		if (op->kept[0] != '\0')
+			r = renameat(dfd, op->kept, dfd, op->file);
+		else if ((r = unlinkat(dfd, op->file, 0)) == -1 &&
+		    errno == ENOENT)
+			r = 0;
+		if (r == 0 && fsync(dfd) == -1)
+			r = -1;
+		if (r == -1 && rc == 0) {
+			saved = errno;
+			snprintf(err, ERR_MAX, "cannot put back %s/%s: %s",
+			    store_kinds[op->kind].dir, op->file,
+			    strerror(saved));
+			rc = -1;
+		}
+	}
+	free(t->ops);
+	memset(t, 0, sizeof(*t));
+	errno = saved;
+	return rc;
 }

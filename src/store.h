@@ -29,8 +29,11 @@ enum store_kind {
 	STORE_NKINDS
 };
 
+struct store_lock;
+
 struct store {
 	char	*dir;			/* data dir path, owned */
+	struct store_lock *lock;	/* checked before each change, or NULL */
 	int	 dirfd[STORE_NKINDS];	/* open O_DIRECTORY fds, -1 if closed;
 					   atomic (a reopen replaces one) */
 	int	 readonly;		/* store_open_ro(): nothing is changed */
@@ -186,6 +189,48 @@ uint64_t store_hash_content(const void *buf, size_t len);
  * data dir (any store_write()) commits it on a journaling file system. */
 int	 store_link(struct store *st, enum store_kind from, enum store_kind to,
 	    const char *name, char err[ERR_MAX]);
+/*
+ * Transactions: changes of several files that stand or fall together (a
+ * service's record, target file and rule file: see registry.c). Each
+ * write, remove or link of a transaction keeps the version it replaces
+ * under a temp name of the store's one temp-name rule (a hard link, or a
+ * copy where the file system has none) until store_txn_commit() drops
+ * them all, or store_txn_abort() puts every one back, newest first.
+ * Putting back is a rename over the file, or the unlink of a file that
+ * was new: it needs no free space. A crash in between leaves the previous
+ * versions as stale temp files, which the next store_open() sweeps.
+ * One thread at a time per transaction; the caller serialises changes of
+ * the same files (the registry's entry lock).
+ */
+struct store_txn_op;
+struct store_txn {
+	struct store		*st;
+	struct store_txn_op	*ops;	/* what to put back, oldest first */
+	size_t			 nops;
+	size_t			 cap;
+};
+
+/* Starts an empty transaction on st (nothing to release until an op). */
+void	 store_txn_begin(struct store_txn *t, struct store *st);
+/* store_write() within t. On failure the file is untouched (t holds the
+ * ops before this one: abort them). */
+int	 store_txn_write(struct store_txn *t, enum store_kind kind,
+	    const char *name, const void *buf, size_t len, char err[ERR_MAX]);
+/* store_remove() within t: the file is renamed to its kept name, so a
+ * missing file is success with nothing to put back. */
+int	 store_txn_remove(struct store_txn *t, enum store_kind kind,
+	    const char *name, char err[ERR_MAX]);
+/* store_link() within t (to's previous version is kept). */
+int	 store_txn_link(struct store_txn *t, enum store_kind from,
+	    enum store_kind to, const char *name, char err[ERR_MAX]);
+/* Every change of t stands: the kept versions are unlinked. t is empty
+ * again. */
+void	 store_txn_commit(struct store_txn *t);
+/* Every change of t is undone, newest first, each directory fsync'd. 0, or
+ * -1 with err (the first failure; the others are still tried) and errno.
+ * t is empty again. */
+int	 store_txn_abort(struct store_txn *t, char err[ERR_MAX]);
+
 /* A note attached to <kind>/<name> itself (an extended attribute
  * user.flowmon.<key>): it neither changes the file's bytes, nor its mtime,
  * nor the directory, and goes with the file (a new version written by
@@ -211,24 +256,42 @@ const char *store_dirname(enum store_kind kind);
  * before anything writes or sweeps in the data dir and held for the life
  * of the process; the kernel (or the NFS server, when the lease of a dead
  * client expires) releases it when the holder dies.
+ *
+ * A lock is on a file, and the path can be made to name another file
+ * (rm .flowmon.lock): the next flowmon would lock that one while the
+ * holder still runs. So a lock counts only while the path names the very
+ * file locked: store_lock() takes it only so, and the holder checks it
+ * before every change of the data dir (store_set_lock(): the store
+ * refuses writes with ENOLCK once it fails) and every quarter second
+ * (main.c), and stops for good when it no longer holds.
  */
 #define STORE_LOCK_FILE	".flowmon.lock"
 
 struct store_lock {
 	int	 fd;		/* the open lock file, -1 before the first try */
 	int	 held;
+	int	 lost;		/* atomic: the path named another file once */
 	char	*path;
 };
-#define STORE_LOCK_INIT	{ -1, 0, NULL }
+#define STORE_LOCK_INIT	{ -1, 0, 0, NULL }
 
 /* Tries once, without waiting, to take the lock of dir (created with its
- * lock file as needed). 0: taken, and the file now says "pid N on host H"
- * of this process. 1: another process holds it; holder says who (the
- * file's words, or the pid F_GETLK reports). -1 with err on an error. A
- * standby calls it again until it returns 0; the file stays open between
- * tries. */
+ * lock file as needed). 0: taken, on the file the path names, and the
+ * file now says "pid N on host H" of this process. 1: another process
+ * holds it; holder says who (the file's words, or the pid F_GETLK
+ * reports). -1 with err on an error. A standby calls it again until it
+ * returns 0; the file stays open between tries, and is opened again when
+ * the path no longer names it. */
 int	 store_lock(struct store_lock *lk, const char *dir, char holder[256],
 	    char err[ERR_MAX]);
+/* 0 while lk is held and its path still names the file locked; else -1
+ * with errno ENOLCK and err saying so, then and ever after (a file made
+ * again at the path is another file). Thread-safe once held. */
+int	 store_lock_check(struct store_lock *lk, char err[ERR_MAX]);
+/* Makes every later change of st (write, remove, move, link, note, a
+ * transaction's ops) check lk first (store_lock_check) and fail with
+ * ENOLCK once it no longer holds. lk is borrowed for st's life. */
+void	 store_set_lock(struct store *st, struct store_lock *lk);
 /* Releases the lock (if held) and closes the file. */
 void	 store_unlock(struct store_lock *lk);
 

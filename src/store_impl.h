@@ -38,11 +38,23 @@ int	 store_sweep(int dfd, const char *shown, const char *only,
 /* The one atomic writer: buf becomes dfd/file by way of a temp file of
  * store_temp_make(), created with mode create (umask applies) and, unless
  * chmod_to is (mode_t)-1, given chmod_to before a byte is written. shown
- * names the file in err. On failure no temp file is left, dfd/file is
- * untouched and errno is kept. */
+ * names the file in err. With keep (NAME_MAX + 1 bytes), the version it
+ * replaces is kept under the temp name keep (a hard link made just before
+ * the rename, or a copy), "" when there was none: for a transaction
+ * (store_txn_write) to put back. On failure no temp file is left, dfd/file
+ * is untouched (with keep, also when only the fsync of the directory
+ * failed: the old version is put back) and errno is kept. */
 int	 store_atomic(int dfd, const char *file, const char *shown,
 	    const void *buf, size_t len, mode_t create, mode_t chmod_to,
-	    char err[ERR_MAX]);
+	    char *keep, char err[ERR_MAX]);
+/* Keeps the version of dfd/file about to be replaced under a new temp
+ * name, keep (NAME_MAX + 1 bytes): a hard link, or a copy where the file
+ * system has none. keep is "" when there is no such file. -1 with errno
+ * (keep "" then). */
+int	 store_keep(int dfd, const char *file, char *keep);
+/* The largest file a transaction keeps by copy (where there are no hard
+ * links): every file flowmon writes is far smaller. */
+#define STORE_KEEP_MAX	(256L << 20)
 
 /* The one bounded whole-file reader: file relative to dfd (AT_FDCWD: a
  * path), links followed unless flags holds O_NOFOLLOW, at most max bytes,

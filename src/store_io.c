@@ -188,44 +188,108 @@ store_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The one atomic writer: buf becomes dfd/file. The temp file is created
- * with mode create (the umask applies) and, unless chmod_to is
- * (mode_t)-1, given chmod_to before a byte is written. shown names the
- * file in err. */
-int
-store_atomic(int dfd, const char *file, const char *shown, const void *buf,
-    size_t len, mode_t create, mode_t chmod_to, char err[ERR_MAX])
+/* buf into a new file dfd/tmp (O_EXCL), created with mode create (the
+ * umask applies) and, unless chmod_to is (mode_t)-1, given chmod_to before
+ * a byte is written; fsync'd and closed. -1 with errno and *step naming
+ * what failed; the caller unlinks tmp when *made is set. */
+static int
+store_new_file(int dfd, const char *tmp, const void *buf, size_t len,
+    mode_t create, mode_t chmod_to, const char **step, int *made)
 {
-	char tmp[NAME_MAX + 1];
-	const char *step;
-	int fd = -1, have_tmp = 0, rc, saved;
+	int fd, rc, saved;
 
-	step = "create temp file for";
-	if (store_temp_make(file, tmp) == -1)
-		goto fail;
+	*step = "create temp file for";
 	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    create)) == -1)
-		goto fail;
-	have_tmp = 1;
-	step = "set the mode of";
+		return -1;
+	*made = 1;
+	*step = "set the mode of";
 	if (chmod_to != (mode_t)-1 && fchmod(fd, chmod_to) == -1)
 		goto fail;
-	step = "write";
+	*step = "write";
 	if (store_write_all(fd, buf, len) == -1)
 		goto fail;
-	step = "fsync";
+	*step = "fsync";
 	if (fsync(fd) == -1)
 		goto fail;
 	/* close(2) can report a deferred write error (NFS and friends). */
-	step = "close";
+	*step = "close";
 	rc = close(fd);
-	fd = -1;
-	if (rc == -1)
+	return rc;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* See store_impl.h. The copy is fsync'd: it may have to be put back. */
+int
+store_keep(int dfd, const char *file, char *keep)
+{
+	char *old = NULL, why[ERR_MAX];
+	const char *step;
+	size_t olen;
+	int made = 0, rc, saved;
+
+	if (store_temp_make(file, keep) == -1)
+		goto fail;
+	if (linkat(dfd, file, dfd, keep, 0) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		keep[0] = '\0';
+		return 0;
+	}
+	if (errno != EPERM && errno != EMLINK && errno != ENOTSUP &&
+	    errno != EXDEV)
+		goto fail;
+	if (store_read_at(dfd, file, file, O_NOFOLLOW, STORE_KEEP_MAX, &old,
+	    &olen, why) == -1) {
+		if (errno != ENOENT)
+			goto fail;
+		keep[0] = '\0';
+		return 0;
+	}
+	rc = store_new_file(dfd, keep, old, olen, 0644, (mode_t)-1, &step,
+	    &made);
+	saved = errno;
+	free(old);
+	if (rc == 0)
+		return 0;
+	if (made)
+		(void)unlinkat(dfd, keep, 0);
+	errno = saved;
+fail:
+	keep[0] = '\0';
+	return -1;
+}
+
+/* The one atomic writer: buf becomes dfd/file (see store_impl.h). */
+int
+store_atomic(int dfd, const char *file, const char *shown, const void *buf,
+    size_t len, mode_t create, mode_t chmod_to, char *keep,
+    char err[ERR_MAX])
+{
+	char tmp[NAME_MAX + 1];
+	const char *step;
+	int have_tmp = 0, renamed = 0, saved;
+
+	step = "create temp file for";
+	if (keep != NULL)
+		keep[0] = '\0';
+	if (store_temp_make(file, tmp) == -1)
+		goto fail;
+	if (store_new_file(dfd, tmp, buf, len, create, chmod_to, &step,
+	    &have_tmp) == -1)
+		goto fail;
+	step = "keep the previous version of";
+	if (keep != NULL && store_keep(dfd, file, keep) == -1)
 		goto fail;
 	step = "rename temp file to";
 	if (renameat(dfd, tmp, dfd, file) == -1)
 		goto fail;
 	have_tmp = 0;
+	renamed = 1;
 	/* The new file is in place; only its durability is at stake now. */
 	step = "fsync directory of";
 	if (fsync(dfd) == -1)
@@ -235,11 +299,18 @@ fail:
 	saved = errno;
 	snprintf(err, ERR_MAX, "cannot %s %s: %s", step, shown,
 	    strerror(saved));
-	if (fd != -1)
-		close(fd);
 	if (have_tmp && unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT)
 		log_warn("cannot remove temp file", "file", shown, "temp", tmp,
 		    "error", strerror(errno));
+	if (keep != NULL && keep[0] != '\0') {
+		/* Asked to keep the old version: a failed write leaves it. */
+		if (renamed)
+			(void)renameat(dfd, keep, dfd, file);
+		else
+			(void)unlinkat(dfd, keep, 0);
+		keep[0] = '\0';
+	} else if (keep != NULL && renamed)
+		(void)unlinkat(dfd, file, 0);
 	errno = saved;
 	return -1;
 }
@@ -304,7 +375,7 @@ store_write_file(const char *path, const void *buf, size_t len, mode_t mode,
 		}
 	}
 	/* 0600 until the mode is set: nobody reads a secret meanwhile. */
-	if ((rc = store_atomic(dfd, base, path, buf, len, 0600, want,
+	if ((rc = store_atomic(dfd, base, path, buf, len, 0600, want, NULL,
 	    err)) == -1)
 		saved = errno;
 out:

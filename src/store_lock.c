@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -51,40 +52,76 @@ store_lock_holder(int fd, char holder[256])
 		snprintf(holder, 256, "an unknown process");
 }
 
+/* 1 when the lock path still names the file open as fd: not removed
+ * (a link count of 0), not replaced by another file. On NFS, fstat(2) of
+ * a file another client removed may fail with ESTALE: not named either. */
+static int
+store_lock_named(int fd, const char *path)
+{
+	struct stat held, now;
+
+	return fstat(fd, &held) == 0 && held.st_nlink > 0 &&
+	    lstat(path, &now) == 0 && now.st_dev == held.st_dev &&
+	    now.st_ino == held.st_ino;
+}
+
 int
 store_lock(struct store_lock *lk, const char *dir, char holder[256],
     char err[ERR_MAX])
 {
 	char host[256], line[320];
 	const char *step = "create";
-	int saved, len;
+	int saved, len, tries;
 
 	holder[0] = '\0';
 	if (lk->held)
 		return 0;
-	if (lk->fd == -1) {
-		free(lk->path);
+	if (lk->path == NULL) {
 		if (asprintf(&lk->path, "%s/%s", dir, STORE_LOCK_FILE) < 0) {
 			lk->path = NULL;
 			snprintf(err, ERR_MAX, "out of memory");
 			errno = ENOMEM;
 			return -1;
 		}
-		if (store_mkdirs(dir, 0755) == -1)
-			goto fail;
-		step = "open";
-		if ((lk->fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0644)) == -1)
-			goto fail;
 	}
-	step = "lock";
-	if (store_lock_set(lk->fd, F_WRLCK) == -1) {
-		if (errno != EAGAIN && errno != EACCES)
-			goto fail;
-		store_lock_holder(lk->fd, holder);
-		return 1;
+	/* A lock on a file the path no longer names (removed, replaced)
+	 * guards nothing: another flowmon would lock the file the path
+	 * names now. So the file is opened again until the one locked is
+	 * the one named, checked after the lock is taken (a removal may come
+	 * in between). A few rounds at most: each needs another removal. */
+	for (tries = 0; tries < 8; tries++) {
+		if (lk->fd != -1 && !store_lock_named(lk->fd, lk->path)) {
+			close(lk->fd);	/* not ours: closing drops nothing */
+			lk->fd = -1;
+		}
+		if (lk->fd == -1) {
+			step = "create";
+			if (store_mkdirs(dir, 0755) == -1)
+				goto fail;
+			step = "open";
+			if ((lk->fd = open(lk->path, O_RDWR | O_CREAT |
+			    O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
+				goto fail;
+		}
+		step = "lock";
+		if (store_lock_set(lk->fd, F_WRLCK) == -1) {
+			if (errno != EAGAIN && errno != EACCES)
+				goto fail;
+			store_lock_holder(lk->fd, holder);
+			return 1;
+		}
+		if (store_lock_named(lk->fd, lk->path))
+			break;
+		(void)store_lock_set(lk->fd, F_UNLCK);
+	}
+	if (tries == 8) {
+		snprintf(err, ERR_MAX, "cannot lock the data dir: %s keeps "
+		    "being removed or replaced", lk->path);
+		errno = ENOLCK;
+		return -1;
 	}
 	lk->held = 1;
+	lk->lost = 0;
 	/* Say who holds it, for the next daemon's message. A failure here
 	 * costs only that message. */
 	if (gethostname(host, sizeof(host)) == -1)
@@ -102,6 +139,22 @@ fail:
 	snprintf(err, ERR_MAX, "cannot %s the data dir lock %s: %s", step,
 	    lk->path ? lk->path : dir, strerror(saved));
 	errno = saved;
+	return -1;
+}
+
+int
+store_lock_check(struct store_lock *lk, char err[ERR_MAX])
+{
+	if (lk->held && !__atomic_load_n(&lk->lost, __ATOMIC_RELAXED) &&
+	    store_lock_named(lk->fd, lk->path))
+		return 0;
+	/* Sticky: a file made again at the path is not the one locked. */
+	__atomic_store_n(&lk->lost, 1, __ATOMIC_RELAXED);
+	snprintf(err, ERR_MAX, "the data dir lock %s is no longer the file "
+	    "this flowmon locked (removed or replaced): it writes nothing "
+	    "more, so that two flowmons never write one data dir",
+	    lk->path ? lk->path : STORE_LOCK_FILE);
+	errno = ENOLCK;
 	return -1;
 }
 

@@ -167,13 +167,21 @@ worker_block_signals(sigset_t *set)
 }
 
 const char *
-worker_wait_signals(const sigset_t *set, void (*on_hup)(void *), void *ctx)
+worker_wait_signals(const sigset_t *set, void (*on_hup)(void *),
+    int (*on_tick)(void *), long tick_ms, void *ctx)
 {
+	struct timespec tick;
 	int sig;
 
+	clock_timespec(tick_ms, &tick);
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
-			continue;
+		sig = tick_ms > 0 ? sigtimedwait(set, NULL, &tick) :
+		    sigwaitinfo(set, NULL);
+		if (sig == -1) {
+			if (tick_ms > 0 && on_tick(ctx))
+				return NULL;
+			continue;	/* the tick, or EINTR */
+		}
 		if (sig != SIGHUP)
 			return sig == SIGTERM ? "SIGTERM" : "SIGINT";
 		if (on_hup != NULL)

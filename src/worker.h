@@ -72,9 +72,11 @@ void	 worker_release(struct worker *w);
  * starts afterwards, and ignores SIGPIPE (a closed socket never kills the
  * process): call before the first thread starts. */
 void	 worker_block_signals(sigset_t *set);
-/* Waits for a signal of set: SIGHUP calls on_hup(ctx) (may be NULL) and
- * waits on; SIGINT or SIGTERM returns its name. */
+/* Waits for a signal of set: SIGHUP calls on_hup(ctx) (NULL: none) and
+ * waits on; SIGINT or SIGTERM returns its name. Every tick_ms meanwhile
+ * (0: never) on_tick(ctx) runs; when it returns non-zero, so does this,
+ * with NULL. */
 const char *worker_wait_signals(const sigset_t *set, void (*on_hup)(void *),
-	    void *ctx);
+	    int (*on_tick)(void *), long tick_ms, void *ctx);
 
 #endif

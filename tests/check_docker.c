@@ -459,6 +459,107 @@ START_TEST(test_host_parse)
 }
 END_TEST
 
+/* Engine answers recorded from Debian 12's docker.io 20.10 (API 1.41)
+ * while `docker service update --update-parallelism 1 --update-delay 20s`
+ * replaced the tasks of rec-web (2 replicas: one running, its successor
+ * "ready"), beside the global rec-agent on the one node. */
+#define ENGINE_DIR	"tests/golden/engine/"
+
+static cJSON *
+engine(const char *file)
+{
+	char *text = tu_slurp(file);
+	cJSON *j;
+
+	ck_assert_msg(text != NULL, "cannot read %s", file);
+	j = cJSON_Parse(text);
+	ck_assert_msg(j != NULL, "%s does not parse", file);
+	free(text);
+	return j;
+}
+
+static const cJSON *
+named(const cJSON *svcs, const char *name)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, svcs) {
+		const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(s,
+		    "Spec"), "Name");
+
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+			return s;
+	}
+	ck_abort_msg("no service %s in the recorded answer", name);
+	return NULL;
+}
+
+START_TEST(test_swarm_status_recorded)
+{
+	cJSON *svcs = engine(ENGINE_DIR "services-status-updating.json");
+	struct swarm_status st;
+
+	/* status=true: Docker's own counts, whatever tasks say. */
+	dockermap_swarm_status(named(svcs, "rec-web"), NULL, &st);
+	ck_assert_int_eq(st.desired, 2);
+	ck_assert_int_eq(st.running, 1);
+	ck_assert_str_eq(st.update, "updating");
+	ck_assert_str_eq(st.message, "update in progress");
+	ck_assert_str_eq(st.image, "debian:12-slim");
+	ck_assert(swarm_status_deploying(&st));
+	ck_assert(dockermap_deploying(named(svcs, "rec-web")));
+	ck_assert(!dockermap_converged(named(svcs, "rec-web"), NULL));
+	/* A global service never updated. */
+	dockermap_swarm_status(named(svcs, "rec-agent"), NULL, &st);
+	ck_assert_int_eq(st.desired, 1);
+	ck_assert_int_eq(st.running, 1);
+	ck_assert_str_eq(st.update, "");
+	ck_assert_str_eq(st.message, "");
+	ck_assert(!swarm_status_deploying(&st));
+	ck_assert(!dockermap_deploying(named(svcs, "rec-agent")));
+	cJSON_Delete(svcs);
+}
+END_TEST
+
+START_TEST(test_swarm_status_counted)
+{
+	cJSON *svcs = engine(ENGINE_DIR "services-status-updating.json");
+	cJSON *tasks = engine(ENGINE_DIR "tasks-updating.json"), *s;
+	struct swarm_status st;
+
+	/* The same answer as an engine before 1.41 gives it: no
+	 * ServiceStatus. Counted from the tasks meant to run, as Docker
+	 * counts: the same figures. */
+	cJSON_ArrayForEach(s, svcs)
+		cJSON_DeleteItemFromObject(s, "ServiceStatus");
+	dockermap_swarm_status(named(svcs, "rec-web"), tasks, &st);
+	ck_assert_int_eq(st.desired, 2);
+	ck_assert_int_eq(st.running, 1);
+	ck_assert_str_eq(st.update, "updating");
+	dockermap_swarm_status(named(svcs, "rec-agent"), tasks, &st);
+	ck_assert_int_eq(st.desired, 1);
+	ck_assert_int_eq(st.running, 1);
+	/* No status and no tasks: unknown. */
+	dockermap_swarm_status(named(svcs, "rec-web"), NULL, &st);
+	ck_assert_int_eq(st.desired, -1);
+	ck_assert_int_eq(st.running, -1);
+	ck_assert_str_eq(st.update, "updating");
+	/* Others' tasks do not count; a rollback is a deploy too. */
+	s = json(SVC("\"com.df.notify\": \"true\"", REPL(3)));
+	cJSON_AddItemToObject(s, "UpdateStatus", json("{\"State\": "
+	    "\"rollback_started\", \"Message\": \"rollback: update paused "
+	    "\"}"));
+	dockermap_swarm_status(s, tasks, &st);
+	ck_assert_int_eq(st.desired, 3);
+	ck_assert_int_eq(st.running, 0);
+	ck_assert_str_eq(st.update, "rollback_started");
+	ck_assert(dockermap_deploying(s));
+	cJSON_Delete(s);
+	cJSON_Delete(tasks);
+	cJSON_Delete(svcs);
+}
+END_TEST
+
 static Suite *
 docker_suite(void)
 {
@@ -476,6 +577,8 @@ docker_suite(void)
 	tcase_add_test(tc, test_node_params);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_host_parse);
+	tcase_add_test(tc, test_swarm_status_recorded);
+	tcase_add_test(tc, test_swarm_status_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
  * holder unlocks or dies. POSIX locks belong to processes, so the other
  * contender is a forked child. */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,60 @@ START_TEST(test_lock_freed_when_holder_dies)
 }
 END_TEST
 
+/* A lock counts only while its path names the file locked: removed (or
+ * replaced), the holder's check fails for good and its store refuses
+ * changes; a standby whose file was removed opens the path again. */
+START_TEST(test_lock_file_removed)
+{
+	char *dir = tu_tmpdir(), *path, holder[256], err[ERR_MAX] = "";
+	struct store_lock lk = STORE_LOCK_INIT, sb = STORE_LOCK_INIT;
+	struct store st;
+	int status;
+	pid_t pid;
+
+	ck_assert_msg(store_lock(&lk, dir, holder, err) == 0, "%s", err);
+	ck_assert_int_eq(store_lock_check(&lk, err), 0);
+	ck_assert_msg(store_open(&st, dir, err) == 0, "%s", err);
+	store_set_lock(&st, &lk);
+	ck_assert_int_eq(store_write(&st, STORE_STATE, "a", "x", 1, err), 0);
+	ck_assert_int_ne(asprintf(&path, "%s/" STORE_LOCK_FILE, dir), -1);
+
+	/* A standby in a child: locked out, then the file goes and it takes
+	 * a lock of its own on the new file, though this process still holds
+	 * the old one. */
+	ck_assert_int_eq(try_in_child(dir, holder), 1);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(store_lock_check(&lk, err), -1);
+	ck_assert_int_eq(errno, ENOLCK);
+	ck_assert_msg(strstr(err, "no longer the file this flowmon locked") !=
+	    NULL, "%s", err);
+	ck_assert_int_eq(store_write(&st, STORE_STATE, "b", "x", 1, err), -1);
+	ck_assert_int_eq(errno, ENOLCK);
+	ck_assert_int_eq(store_exists(&st, STORE_STATE, "b"), 0);
+	ck_assert_int_eq(try_in_child(dir, holder), 0);
+	/* Made again at the path, the lock file is another file: still lost. */
+	ck_assert_int_eq(store_lock_check(&lk, err), -1);
+
+	/* A standby's open file removed between its tries: it opens the path
+	 * again and takes the lock there. */
+	ck_assert_int_eq(unlink(path), 0);
+	if ((pid = fork()) == 0) {
+		char e2[ERR_MAX];
+
+		_exit(store_lock(&sb, dir, holder, e2) == 0 &&
+		    store_lock_check(&sb, e2) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	store_release(&st);
+	store_unlock(&lk);
+	free(path);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_lock_error)
 {
 	char *tmp = tu_tmpdir(), *file, holder[256], err[ERR_MAX];
@@ -162,6 +217,7 @@ lock_suite(void)
 	tcase_add_test(tc, test_lock_one_holder);
 	tcase_add_test(tc, test_lock_freed_when_holder_dies);
 	tcase_add_test(tc, test_lock_error);
+	tcase_add_test(tc, test_lock_file_removed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,12 +2,16 @@
  * files each upsert, remove and node change writes (and which it leaves
  * alone), restart from the data dir, and concurrent upserts. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -371,6 +375,174 @@ END_TEST
 /*
  * Remove.
  */
+
+/*
+ * All or nothing: a change that fails at one of its writes leaves every
+ * file, and the registry, as they were.
+ */
+
+/* Makes the directory path immutable (on 1) or not: then nobody, root
+ * included, creates, renames or removes an entry there. -1 where the file
+ * system (or the caller) cannot. */
+static int
+set_immutable(const char *path, int on)
+{
+	int fd, flags, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY)) == -1)
+		return -1;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Temp files (kept versions among them) left in the kind dirs. */
+static int
+temp_files(const struct fixture *fx)
+{
+	static const char *const kinds[] = { "state", "targets", "rules",
+	    "accepted", "rejected" };
+	struct dirent *de;
+	char path[4096];
+	size_t i;
+	int n = 0;
+	DIR *d;
+
+	for (i = 0; i < nitems(kinds); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, kinds[i]);
+		ck_assert_ptr_nonnull(d = opendir(path));
+		while ((de = readdir(d)) != NULL)
+			n += strstr(de->d_name, ".tmp.") != NULL;
+		closedir(d);
+	}
+	return n;
+}
+
+/* The files of web, db and fresh, as they are now. */
+struct snapshot {
+	struct fstate	 fs[9];
+	char		*paths[9];
+	char		*services;
+};
+
+static void
+snapshot_take(struct fixture *fx, struct snapshot *sn)
+{
+	static const char *const names[] = { "web", "db", "fresh" };
+	size_t i;
+
+	for (i = 0; i < nitems(names); i++) {
+		struct files f = files_of(fx, names[i]);
+
+		sn->paths[3 * i] = f.state;
+		sn->paths[3 * i + 1] = f.targets;
+		sn->paths[3 * i + 2] = f.rules;
+	}
+	for (i = 0; i < nitems(sn->fs); i++)
+		sn->fs[i] = fstate(sn->paths[i]);
+	sn->services = services_text(fx->reg);
+}
+
+static void
+snapshot_check_release(struct fixture *fx, struct snapshot *sn)
+{
+	char *now = services_text(fx->reg);
+	size_t i;
+
+	for (i = 0; i < nitems(sn->fs); i++) {
+		assert_unchanged(&sn->fs[i], sn->paths[i]);
+		fstate_release(&sn->fs[i]);
+		free(sn->paths[i]);
+	}
+	ck_assert_str_eq(now, sn->services);
+	free(now);
+	free(sn->services);
+}
+
+#define WEB2	"serviceName=web&targets=10.0.0.9:8080&alertName=down" \
+		"&alertIf=up+%3D%3D+0&alertFor=5m"
+#define FRESH	"serviceName=fresh&targets=10.0.0.7:8080&alertName=down" \
+		"&alertIf=up+%3D%3D+0"
+#define DB	"serviceName=db&targets=10.0.0.3:8080&alertName=down" \
+		"&alertIf=up+%3D%3D+0"
+
+START_TEST(test_failed_change_changes_nothing)
+{
+	static const char *const kinds[] = { "state", "targets", "rules" };
+	struct registry_result res;
+	struct snapshot sn;
+	struct fixture fx;
+	char err[ERR_MAX], *dir;
+	uint64_t trig;
+	size_t k;
+	int rc, saved;
+
+	fx_open_reloading(&fx);
+	upsert(&fx, FULL);
+	upsert(&fx, DB);
+	wait_reloads(&fx, 1);
+	dir = fx_path(&fx, "state", "", "");
+	if (set_immutable(dir, 1) == -1) {
+		tu_skip("test_failed_change_changes_nothing", "no immutable "
+		    "directories here (chattr +i: needs CAP_LINUX_IMMUTABLE "
+		    "and ext4, tmpfs or the like)");
+		free(dir);
+		fx_done(&fx);
+		return;
+	}
+	ck_assert_int_eq(set_immutable(dir, 0), 0);
+	free(dir);
+	trig = triggers(&fx);
+	for (k = 0; k < nitems(kinds); k++) {
+		dir = fx_path(&fx, kinds[k], "", "");
+		/* A new service, an update, a remove: each fails at the
+		 * write into kinds[k]. */
+		for (int what = 0; what < 3; what++) {
+			snapshot_take(&fx, &sn);
+			ck_assert_int_eq(set_immutable(dir, 1), 0);
+			errno = 0;
+			if (what == 2)
+				rc = registry_remove(fx.reg, "db", &res, err);
+			else
+				rc = fx_try_upsert(&fx, what == 0 ? FRESH :
+				    WEB2, &res, err);
+			saved = errno;
+			ck_assert_int_eq(set_immutable(dir, 0), 0);
+			ck_assert_msg(rc == -1, "%s/ immutable, change %d: %d",
+			    kinds[k], what, rc);
+			ck_assert_int_eq(saved, EPERM);
+			ck_assert_int_eq(res.fail, FM_STORAGE);
+			ck_assert_msg(strstr(err, kinds[k]) != NULL, "err: %s",
+			    err);
+			assert_res(&res, 0, 0, 0);
+			snapshot_check_release(&fx, &sn);
+			ck_assert_int_eq(temp_files(&fx), 0);
+		}
+		free(dir);
+	}
+	/* No reload for changes that did not happen. */
+	ck_assert_uint_eq(triggers(&fx), trig);
+
+	/* A restart finds the records as they were: nothing to rewrite. */
+	snapshot_take(&fx, &sn);
+	fx_close(&fx);
+	fx_start(&fx);
+	fx_load(&fx);
+	snapshot_check_release(&fx, &sn);
+
+	/* And the same changes go through once the disk takes them. */
+	res = upsert(&fx, FRESH);
+	assert_res(&res, 1, 1, 1);
+	res = upsert(&fx, WEB2);
+	assert_res(&res, 1, 1, 1);
+	res = remove_svc(&fx, "db");
+	assert_res(&res, 1, 1, 1);
+	fx_done(&fx);
+}
+END_TEST
 
 START_TEST(test_remove_deletes_both)
 {
@@ -1590,6 +1762,7 @@ registry_suite(void)
 	tcase_add_test(tc, test_remove_deletes_both);
 	tcase_add_test(tc, test_remove_unknown);
 	tcase_add_test(tc, test_remove_keeps_persistent);
+	tcase_add_test(tc, test_failed_change_changes_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");

@@ -97,6 +97,10 @@ static const struct builtin_case builtins[] = {
 	{ "@service_down",
 	  "up{" JOB "} == 0",
 	  "A target of the service " SVC " is down", L_SYS },
+	{ "@swarm_replicas_missing",
+	  "flowmon_swarm_replicas_running{service=\"" SVC "\"} < "
+	  "flowmon_swarm_replicas_desired{service=\"" SVC "\"}",
+	  "Fewer tasks of the service " SVC " run than Docker wants", L_SYS },
 };
 #define NBUILTINS	(sizeof(builtins) / sizeof(builtins[0]))
 

@@ -785,6 +785,88 @@ START_TEST(write_fails_file_size_limit)
 }
 END_TEST
 
+/* A transaction's changes all stand (commit) or are all undone (abort):
+ * the files it replaced come back as they were, inode and all (a rename
+ * of the kept link, no free space needed), a file it made goes, and
+ * neither leaves a temp file. */
+START_TEST(txn_commit_and_abort)
+{
+	struct store_txn t;
+	struct store st;
+	struct stat before, after;
+	char err[ERR_MAX] = "", *dir, *p;
+	int pass;
+
+	dir = open_fresh(&st);
+	put(&st, STORE_STATE, "svc", "record-1");
+	put(&st, STORE_TARGETS, "svc", old_body);
+	put(&st, STORE_RULES, "svc", "rules-1");
+	p = xpath(dir, "targets/svc.json");
+	ck_assert_int_eq(stat(p, &before), 0);
+	for (pass = 0; pass < 2; pass++) {
+		store_txn_begin(&t, &st);
+		ck_assert_msg(store_txn_write(&t, STORE_STATE, "svc",
+		    "record-2", 8, err) == 0, "%s", err);
+		/* Twice in one transaction: the abort puts the first back. */
+		ck_assert_int_eq(store_txn_write(&t, STORE_TARGETS, "svc",
+		    "[]", 2, err), 0);
+		ck_assert_int_eq(store_txn_write(&t, STORE_TARGETS, "svc",
+		    "[ ]", 3, err), 0);
+		ck_assert_int_eq(store_txn_write(&t, STORE_TARGETS, "new",
+		    "[]", 2, err), 0);
+		ck_assert_int_eq(store_txn_remove(&t, STORE_RULES, "svc",
+		    err), 0);
+		ck_assert_int_eq(store_txn_remove(&t, STORE_RULES, "none",
+		    err), 0);
+		ck_assert_int_eq(store_txn_link(&t, STORE_STATE,
+		    STORE_ACCEPTED, "svc", err), 0);
+		assert_file(dir, "targets/svc.json", "[ ]");
+		ck_assert(!exists(dir, "rules/svc.yml"));
+		if (pass == 0) {
+			ck_assert_msg(store_txn_abort(&t, err) == 0, "%s", err);
+			assert_file(dir, "state/svc.json", "record-1");
+			assert_file(dir, "targets/svc.json", old_body);
+			assert_file(dir, "rules/svc.yml", "rules-1");
+			ck_assert(!exists(dir, "targets/new.json"));
+			ck_assert(!exists(dir, "accepted/svc.yml"));
+			ck_assert_int_eq(stat(p, &after), 0);
+			ck_assert(after.st_ino == before.st_ino);
+		} else {
+			store_txn_commit(&t);
+			assert_file(dir, "state/svc.json", "record-2");
+			assert_file(dir, "targets/svc.json", "[ ]");
+			assert_file(dir, "targets/new.json", "[]");
+			assert_file(dir, "accepted/svc.yml", "record-2");
+			ck_assert(!exists(dir, "rules/svc.yml"));
+		}
+		ck_assert_int_eq(count_tmp(dir), 0);
+		ck_assert_ptr_null(t.ops);
+	}
+	/* A failed write within a transaction leaves the file as it was
+	 * and the earlier ops still to be undone. */
+	store_txn_begin(&t, &st);
+	ck_assert_int_eq(store_txn_write(&t, STORE_STATE, "svc", "record-3", 8,
+	    err), 0);
+	free(p);
+	p = xpath(dir, "rules/svc.yml");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "rules/svc.yml/inside");
+	tu_spit(p, "x");
+	ck_assert_int_eq(store_txn_write(&t, STORE_RULES, "svc", "r", 1, err),
+	    -1);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_int_eq(store_txn_abort(&t, err), 0);
+	assert_file(dir, "state/svc.json", "record-2");
+	assert_file(dir, "rules/svc.yml/inside", "x");
+	ck_assert_int_eq(count_tmp(dir), 0);
+	free(p);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 /* Works for root too: a rename(2) of a file over a non-empty directory
  * fails whoever asks, after the temp file is written and fsync'd. */
 START_TEST(write_fails_rename)
@@ -1670,6 +1752,7 @@ store_suite(void)
 
 	tc = tcase_create("failures");
 	tcase_add_test(tc, write_fails_rename);
+	tcase_add_test(tc, txn_commit_and_abort);
 	tcase_add_test(tc, write_fails_readonly_dir);
 	tcase_add_test(tc, write_fails_file_size_limit);
 	suite_add_tcase(s, tc);

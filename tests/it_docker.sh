@@ -1,6 +1,6 @@
 #!/bin/bash
 # it_docker.sh: flowmon's own Docker source (--docker-host, issue 14 item 1)
-# against a fake Docker Engine API: a python3 http.server on a unix socket
+# against a fake Docker Engine API (tests/fake_docker.py) on a unix socket
 # in the temp dir, serving /services, /services/<id>, /tasks, /nodes from
 # JSON files this script edits, and /events as a stream of the lines the
 # script appends to events.jsonl.
@@ -28,122 +28,11 @@ export DF_NODE_TARGET_LABELS=zone
 export FLOWMON_TASK_DNS=none
 
 # ------------------------------------------------------ the fake engine
-cat >"$CTL/engine.py" <<'EOF'
-import http.server, json, os, socketserver, sys, time, urllib.parse
-sock, ctl = sys.argv[1], sys.argv[2]
-
-def load(name):
-    with open(os.path.join(ctl, name)) as f:
-        return json.load(f)
-
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def address_string(self):
-        return "unix"
-    def log_message(self, *args):
-        pass
-    def reply(self, code, obj=None, raw=None):
-        body = raw if raw is not None else json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def do_GET(self):
-        u = urllib.parse.urlsplit(self.path)
-        q = urllib.parse.parse_qs(u.query)
-        filters = json.loads(q["filters"][0]) if "filters" in q else {}
-        with open(os.path.join(ctl, "requests.log"), "a") as f:
-            f.write(self.path + "\n")
-        if u.path == "/events":
-            return self.events()
-        mode = ""
-        if os.path.exists(os.path.join(ctl, "mode")):
-            mode = open(os.path.join(ctl, "mode")).read().strip()
-        if mode == "garbage":
-            return self.reply(200, raw=b"<html>not json</html>")
-        if mode == "error":
-            return self.reply(500, {"message": "engine trouble"})
-        if u.path == "/nodes":
-            return self.reply(200, load("nodes.json"))
-        if u.path == "/services":
-            svcs = load("services.json")
-            for lab in filters.get("label", []):
-                k, eq, v = lab.partition("=")
-                svcs = [s for s in svcs if k in s["Spec"].get("Labels", {})
-                        and (not eq or s["Spec"]["Labels"][k] == v)]
-            return self.reply(200, svcs)
-        if u.path.startswith("/services/"):
-            sid = u.path[len("/services/"):]
-            for s in load("services.json"):
-                if s["ID"] == sid or s["Spec"]["Name"] == sid:
-                    return self.reply(200, s)
-            return self.reply(404, {"message": "service %s not found" % sid})
-        if u.path == "/tasks":
-            tasks = load("tasks.json")
-            if "service" in filters:
-                tasks = [t for t in tasks if t["ServiceID"] in filters["service"]]
-            if "desired-state" in filters:
-                tasks = [t for t in tasks
-                         if t["DesiredState"] in filters["desired-state"]]
-            return self.reply(200, tasks)
-        self.reply(404, {"message": "page not found"})
-    def events(self):
-        path = os.path.join(ctl, "events.jsonl")
-        pos = os.path.getsize(path) if os.path.exists(path) else 0
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self.wfile.flush()
-        with open(os.path.join(ctl, "streams.log"), "a") as f:
-            f.write("connected\n")
-        try:
-            while True:
-                if os.path.exists(path) and os.path.getsize(path) > pos:
-                    with open(path, "rb") as f:
-                        f.seek(pos)
-                        data = f.read()
-                    end = data.rfind(b"\n") + 1
-                    if end > 0:
-                        chunk = data[:end]
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                        self.wfile.flush()
-                        pos += end
-                time.sleep(0.05)
-        except (BrokenPipeError, ConnectionResetError):
-            return
-
-class S(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-if os.path.exists(sock):
-    os.unlink(sock)
-S(sock, H).serve_forever()
-EOF
-
-ENGINE_PID=""
-engine_start() {
-	python3 "$CTL/engine.py" "$SOCK" "$CTL" >>"$IT_TMP/engine.log" 2>&1 &
-	ENGINE_PID=$!
-	track "$ENGINE_PID"
-	wait_until 10 test -S "$SOCK" || fail "the fake engine did not bind $SOCK"
-}
-engine_stop() {
-	stop_pid "$ENGINE_PID" 10
-	ENGINE_PID=""
-}
-
-# JSON files are replaced whole, so the engine never reads half of one.
-put() {		# put FILE JQ_FILTER [JQ ARGS...]: FILE = FILE | filter
-	local f=$CTL/$1 flt=$2
-	shift 2
-	jq "$@" "$flt" "$f" >"$f.new" && mv "$f.new" "$f" || fail "jq $flt"
-}
-event() {	# event TYPE ACTION ID
-	printf '{"Type":"%s","Action":"%s","Actor":{"ID":"%s","Attributes":{}},"scope":"swarm"}\n' \
-	    "$1" "$2" "$3" >>"$CTL/events.jsonl"
-}
+# tests/fake_docker.py, through lib.sh's docker_fake_* helpers.
+engine_start() { docker_fake_start "$CTL" "$SOCK"; }
+engine_stop() { docker_fake_stop; }
+put() { docker_fake_put "$CTL" "$@"; }	# put FILE JQ_FILTER [JQ ARGS...]
+event() { docker_fake_event "$CTL" "$@"; }	# event TYPE ACTION ID
 streams() { grep -c connected "$CTL/streams.log" 2>/dev/null || echo 0; }
 
 active() {
@@ -240,6 +129,24 @@ jq -e '.params == {"alertFor": "30s", "alertIf": "up == 0", "alertName": "down",
 	fail "web's record is not swarm-listener's parameters: $(http_get "$FLOWMON_URL$API/services/web" | jq -c .params)"
 ok "web's record holds exactly swarm-listener's parameters"
 
+check "/metrics: Docker's task counts and update state of each service it applied"
+# The list is asked with status=true; this engine's answer has no
+# ServiceStatus (as one before API 1.41): counted from the tasks.
+grep -q '^/services?filters=.*&status=true$' "$CTL/requests.log" ||
+	fail "services not listed with status=true: $(grep '^/services' "$CTL/requests.log" | head -n 1)"
+swarm() { fm_metric "flowmon_swarm_$1{service=\"$2\"}"; }
+# Set just after the files are written: waited for.
+wait_until 5 eval '[ "$(swarm replicas_desired web)/$(swarm replicas_running web)" = 2/2 ]' ||
+	fail "web: desired/running $(swarm replicas_desired web)/$(swarm replicas_running web)"
+[ "$(fm_metric 'flowmon_swarm_update_state{service="web",state="none"}')" = 1 ] ||
+	fail "web's update state: $(curl -s "$FLOWMON_URL/metrics" | grep update_state)"
+# A global service with no task: it wants none.
+[ "$(swarm replicas_desired static)/$(swarm replicas_running static)" = 0/0 ] ||
+	fail "static: $(swarm replicas_desired static)/$(swarm replicas_running static)"
+! curl -s "$FLOWMON_URL/metrics" | grep -q 'service="\(plain\|off\)"' ||
+	fail "a service not applied has swarm series"
+ok "web 2/2, update state none; static (global, no task) 0/0; plain and off have none"
+
 check "a webhook-created service lives beside the source"
 reconfigure --data-urlencode serviceName=hook --data-urlencode targets=127.0.0.1:9999
 [ "$(active)" = "hook static web" ] || fail "active: $(active)"
@@ -256,16 +163,24 @@ wait_until 10 grep -q 'expr: up == 2$' "$DATA/rules/web.yml" ||
 [ "$(targets web)" = '["10.0.9.1:9100","10.0.9.2:9100"]' ] ||
 	fail "a starting task became a target: $(targets web)"
 ok "rule now up == 2; the starting task is not a target yet"
+wait_until 5 eval '[ "$(swarm replicas_desired web)/$(swarm replicas_running web)" = 3/2 ]' ||
+	fail "web while t3 starts: $(swarm replicas_desired web)/$(swarm replicas_running web)"
+ok "web 3 desired, 2 running"
 put tasks.json '(.[] | select(.ID == "t3") | .Status.State) = "running"'
 wait_until 15 eval '[ "$(targets web)" = '"'"'["10.0.9.1:9100","10.0.9.2:9100","10.0.9.3:9100"]'"'"' ]' ||
 	fail "the task that started after the event is not a target: $(targets web)"
 ok "no second event needed: $(targets web)"
+wait_until 5 eval '[ "$(swarm replicas_running web)" = 3 ]' ||
+	fail "web's running tasks: $(swarm replicas_running web)"
+ok "web 3 running"
 
 check "a remove event removes a service the source applied"
 put services.json 'map(select(.ID != "s1"))'
 event service remove s1
 wait_until 10 gone "$DATA/state/static.json" || fail "static not removed"
 gone "$DATA/targets/static.json" || fail "targets/static.json left behind"
+wait_until 5 eval '[ -z "$(swarm replicas_desired static)" ]' ||
+	fail "static's swarm series outlived it"
 ok "static removed (Docker answered 404 for it)"
 
 check "a new service by event; then its notify label set to false removes it"

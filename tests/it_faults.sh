@@ -372,27 +372,29 @@ no_temp_files "$D"
 fm_expect 200 $API/ping
 ok "no file changed, no temp file left"
 
-check "room for the record but not the rule file: 5xx, old rule file whole"
+check "room for the record but not the rule file: 5xx, old record and files whole"
 # 100 alerts as @shortcuts: the record names each shortcut (about 5 KiB,
 # two pages), the rule file holds each one expanded (over 40 KiB). With
-# 16 KiB free the record is written and the rule file is not: the partial
-# state the store's crash-safety argument allows (a record ahead of its
-# outputs), here reached without a crash.
+# 16 KiB free the record is written and the rule file is not: the change
+# is undone, record included (all or nothing, see it_changes.sh).
 many="serviceName=web&targets=127.0.0.1:9200"
 for i in $(seq 1 100); do
 	many="$many&alertName.$i=m$i&alertIf.$i=@service_mem_limit:0.$((i % 9 + 1))"
 done
 fill 16
 rules_before=$(sha256sum <"$D/rules/web.yml")
+state_before=$(sha256sum <"$D/state/web.json")
 targets_before=$(sha256sum <"$D/targets/web.json")
 expect_storage_error ENOSPC '^cannot write rules/web\.yml: No space left on device$' \
     "$API/reconfigure?$many"
 [ "$(sha256sum <"$D/rules/web.yml")" = "$rules_before" ] || fail "rules/web.yml changed"
 [ "$(sha256sum <"$D/targets/web.json")" = "$targets_before" ] ||
 	fail "targets/web.json changed"
+[ "$(sha256sum <"$D/state/web.json")" = "$state_before" ] ||
+	fail "state/web.json changed"
 grep -q 'alert: web_down' "$D/rules/web.yml" || fail "rules/web.yml: $(cat "$D/rules/web.yml")"
 no_temp_files "$D"
-ok "old rules/web.yml intact, no temp file"
+ok "old record, targets/web.json and rules/web.yml intact, no temp file"
 
 check "room again: the same requests 200, files right, a restart agrees"
 rm -f "$FS/filler"

@@ -551,3 +551,34 @@ snapshot_dir() {
 		    LC_ALL=C sort -z | xargs -0 -r sha256sum
 	)
 }
+
+# ------------------------------------------------------ a fake Docker engine
+
+# docker_fake_start CTL SOCK: tests/fake_docker.py on the unix socket SOCK,
+# serving the JSON files of the directory CTL (services.json, tasks.json,
+# nodes.json; events.jsonl as the event stream). Sets DOCKER_FAKE_PID.
+DOCKER_FAKE_PID=""
+docker_fake_start() {
+	it_require python3 python3
+	python3 "$(dirname "${BASH_SOURCE[0]}")/fake_docker.py" "$2" "$1" \
+	    >>"$IT_TMP/fake_docker.log" 2>&1 &
+	DOCKER_FAKE_PID=$!
+	track "$DOCKER_FAKE_PID"
+	wait_until 10 test -S "$2" || fail "the fake Docker engine did not bind $2"
+}
+docker_fake_stop() {
+	stop_pid "$DOCKER_FAKE_PID" 10
+	DOCKER_FAKE_PID=""
+}
+# docker_fake_put CTL FILE JQ_FILTER [JQ ARGS...]: FILE = FILE | filter,
+# replaced whole, so the engine never reads half of one.
+docker_fake_put() {
+	local f=$1/$2 flt=$3
+	shift 3
+	jq "$@" "$flt" "$f" >"$f.new" && mv "$f.new" "$f" || fail "jq $flt"
+}
+# docker_fake_event CTL TYPE ACTION ID: one event line on the stream.
+docker_fake_event() {
+	printf '{"Type":"%s","Action":"%s","Actor":{"ID":"%s","Attributes":{}},"scope":"swarm"}\n' \
+	    "$2" "$3" "$4" >>"$1/events.jsonl"
+}
