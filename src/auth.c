@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "store.h"
+#include "store_io.h"
 
 #define AUTH_TOKEN_MAX		4096
 #define AUTH_HEADER_MAX		8192	/* longest Authorization value */

@@ -53,7 +53,7 @@
 
 #include "bounds.h"
 #include "log.h"
-#include "store_impl.h"
+#include "store.h"
 
 /* The longest base name kept as it is, with room for the longest extension;
  * a longer name (service names go up to 255 bytes) is stored as its first

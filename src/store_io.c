@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "store_impl.h"
+#include "store_io.h"
 
 static atomic_ulong store_seq;
 
@@ -223,7 +223,7 @@ fail:
 	return -1;
 }
 
-/* See store_impl.h. The copy is fsync'd: it may have to be put back. */
+/* See store_io.h. The copy is fsync'd: it may have to be put back. */
 int
 store_keep(int dfd, const char *file, char *keep)
 {
@@ -264,7 +264,7 @@ fail:
 	return -1;
 }
 
-/* The one atomic writer: buf becomes dfd/file (see store_impl.h). */
+/* The one atomic writer: buf becomes dfd/file (see store_io.h). */
 int
 store_atomic(int dfd, const char *file, const char *shown, const void *buf,
     size_t len, mode_t create, mode_t chmod_to, char *keep,
