@@ -8,6 +8,7 @@
  * removes anything, so it is safe to run against the data dir of a
  * running daemon. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "shortcuts.h"
 #include "store.h"
 #include "values.h"
+#include "verdict.h"
 
 /* A temp file younger than this whose writer still runs is a write in
  * flight, not a leftover. */
@@ -39,8 +41,8 @@ struct checker {
 	const char		*dir;
 	struct store		 st;
 	const struct audit_opts	*o;
+	struct promtool		*pt;	/* NULL: no PromQL check */
 	long			 problems;
-	int			 promtool_noted;
 };
 
 static void
@@ -161,7 +163,7 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 		return NULL;
 	}
 	*present = 1;
-	if (record_decode(buf, len, &params, removed, why) == -1)
+	if (record_decode(buf, len, &params, removed, NULL, why) == -1)
 		goto out;
 	if ((svc = calloc(1, sizeof(*svc))) == NULL)
 		abort();
@@ -315,79 +317,95 @@ audit_targets(struct checker *c)
 	store_entries_free(v, n);
 }
 
+/* A rule file that differs from its record is not what flowmon believes
+ * Prometheus runs; one whose newer version Prometheus refused (rejected/)
+ * is expected to differ. */
 static void
-audit_one_rule_file(struct checker *c, const char *file, const char *base)
+audit_rule_record(struct checker *c, const char *file, const char *base,
+    const char *buf, size_t len)
 {
-	char path[4096], why[ERR_MAX], *buf = NULL;
-	struct service *svc = NULL;
-	enum fm_err k;
-	size_t len;
-	int removed, present, rc;
+	char path[4096], why[ERR_MAX];
+	struct service *svc;
+	int removed, present;
 
-	snprintf(path, sizeof(path), "%s/rules/%s", c->dir, file);
-	if (store_read_entry(&c->st, STORE_RULES, file, BOUND_FILE_MAX, &buf,
-	    &len, why) == -1) {
-		problem(c, "rules", file, "%s", why);
-		return;
-	}
-	if (filecheck_rules(buf, len, why) == -1) {
-		problem(c, "rules", file, "invalid rule file: %s", why);
-		goto out;
-	}
-	if (c->o->promtool != NULL) {
-		k = promtool_check_path(c->o->promtool, path, path, why);
-		rc = k == FM_OK ? 0 : k == FM_REFUSED ? -1 : 1;
-		if (rc == -1) {
-			problem(c, "rules", file, "promtool check rules "
-			    "failed: %s", why);
-			goto out;
-		}
-		if (rc == 1 && !c->promtool_noted) {
-			note(c, "promtool could not run (%s): PromQL not "
-			    "checked", why);
-			c->promtool_noted = 1;
-		}
-	}
-	/* A rule file that differs from its record is not what flowmon
-	 * believes Prometheus runs; one whose newer version Prometheus
-	 * refused (rejected/) is expected to differ. */
 	if (!store_base_valid(base))
-		goto out;
-	svc = load_record(c, base, &removed, &present, why);
-	if (svc == NULL) {
+		return;
+	snprintf(path, sizeof(path), "%s/rules/%s", c->dir, file);
+	if ((svc = load_record(c, base, &removed, &present, why)) == NULL) {
 		if (!present)
 			note(c, "%s: no record in state/: not flowmon's file, "
 			    "or left over", path);
-		goto out;
+		return;
 	}
-	if (store_exists(&c->st, STORE_REJECTED, base))
-		goto out;
-	if (rulecheck_yaml(buf, len, svc, removed, why) == -1)
+	if (!store_exists(&c->st, STORE_REJECTED, base) &&
+	    rulecheck_yaml(buf, len, svc, removed, why) == -1)
 		problem(c, "rules", file, "does not match state/%s.json: %s "
 		    "(flowmon rewrites it at its next start)", base, why);
-out:
 	service_free(svc);
-	free(buf);
 }
 
+/* One rule file read for the batch verdict. */
+struct audited {
+	const char	*file;
+	char		*base;
+	char		*buf;
+	size_t		 len;
+	char		 shown[NAME_MAX + 16];	/* rules/<file> */
+};
+
+/* Every rule file gets the one rule verdict, all in one promtool batch,
+ * then is compared with its record. */
 static void
 audit_rules(struct checker *c)
 {
 	struct store_entry *v;
-	size_t n, i;
+	struct audited *a;
+	struct verdict *vd;
+	char why[ERR_MAX];
+	size_t n, i, k = 0;
+	int noted = 0;
 
 	v = list_dir(c, STORE_RULES, &n);
+	if ((a = calloc(n + 1, sizeof(*a))) == NULL ||
+	    (vd = calloc(n + 1, sizeof(*vd))) == NULL)
+		abort();
 	for (i = 0; i < n; i++) {
-		char *base;
-
 		audit_temp(c, STORE_RULES, &v[i]);
 		if (!is_regular(&v[i]) ||
-		    (base = base_of(STORE_RULES, v[i].file)) == NULL)
+		    (a[k].base = base_of(STORE_RULES, v[i].file)) == NULL)
 			continue;
-		if (!hidden(c, STORE_RULES, &v[i]))
-			audit_one_rule_file(c, v[i].file, base);
-		free(base);
+		if (hidden(c, STORE_RULES, &v[i]) ||
+		    store_read_entry(&c->st, STORE_RULES, v[i].file,
+		    BOUND_FILE_MAX, &a[k].buf, &a[k].len, why) == -1) {
+			if (v[i].file[0] != '.')
+				problem(c, "rules", v[i].file, "%s", why);
+			free(a[k].base);
+			continue;
+		}
+		a[k].file = v[i].file;
+		snprintf(a[k].shown, sizeof(a[k].shown), "rules/%s",
+		    v[i].file);
+		vd[k].buf = a[k].buf;
+		vd[k].len = a[k].len;
+		vd[k].shown = a[k].shown;
+		k++;
 	}
+	verdict_rules(c->pt, NULL, vd, k);
+	for (i = 0; i < k; i++) {
+		if (vd[i].kind != FM_OK)
+			problem(c, "rules", a[i].file, "invalid rule file: %s",
+			    vd[i].reason);
+		else
+			audit_rule_record(c, a[i].file, a[i].base, a[i].buf,
+			    a[i].len);
+		if (vd[i].unchecked && !noted++)
+			note(c, "promtool could not run (%s): PromQL not "
+			    "checked", vd[i].reason);
+		free(a[i].base);
+		free(a[i].buf);
+	}
+	free(a);
+	free(vd);
 	store_entries_free(v, n);
 }
 
@@ -419,11 +437,17 @@ audit_dir(const char *dir, const struct audit_opts *opts, char err[ERR_MAX])
 	c.o = opts;
 	if (store_open_ro(&c.st, dir, err) == -1)
 		return -1;
+	if (opts->promtool != NULL &&
+	    (c.pt = promtool_new(opts->promtool, 0, err)) == NULL) {
+		store_release(&c.st);
+		return -1;
+	}
 	audit_state(&c);
 	audit_nodes(&c);
 	audit_targets(&c);
 	audit_rules(&c);
 	audit_rejected(&c);
+	promtool_free(c.pt);
 	store_release(&c.st);
 	return c.problems;
 }

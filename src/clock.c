@@ -1,4 +1,5 @@
-/* clock.c: the monotonic millisecond clock (see clock.h). */
+/* clock.c: the monotonic millisecond clock, and the wall clock for
+ * people (see clock.h). */
 #include "clock.h"
 
 int64_t
@@ -14,6 +15,15 @@ int64_t
 clock_since(int64_t t)
 {
 	return clock_ms() - t;
+}
+
+int64_t
+clock_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

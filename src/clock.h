@@ -11,6 +11,9 @@
 int64_t	 clock_ms(void);
 /* Milliseconds elapsed since t (a clock_ms() value). */
 int64_t	 clock_since(int64_t t);
+/* Milliseconds since 1970 on the wall clock: only to show people when
+ * something happened, never to measure. */
+int64_t	 clock_wall_ms(void);
 /* The monotonic time ms as a timespec, for pthread_cond_timedwait on a
  * condition variable that runs on CLOCK_MONOTONIC (worker.h makes those). */
 void	 clock_timespec(int64_t ms, struct timespec *ts);

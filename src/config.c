@@ -38,7 +38,8 @@ struct opt {
 	size_t		 off_n;	/* F_NAMES: its count */
 	long		 min;	/* counts; durations in ms */
 	long		 max;
-	const char	*help;
+	const char	*help;	/* a default that is not a value (def NULL)
+				   is said here: "(default ...)" */
 };
 
 static int opt_text(struct config *, const struct opt *, const char *,
@@ -214,6 +215,10 @@ static const struct opt opts[] = {
 	  "with an auth file, read endpoints and /metrics need no credentials" },
 	{ "standby", NULL, "FLOWMON_STANDBY", "false", D, BOOL(standby),
 	  "wait as a hot standby while another flowmon holds the data dir" },
+	{ "prometheus-url", "URL[,URL]", "FLOWMON_PROMETHEUS_URL", NULL, D,
+	  MAYBE(prometheus_url),
+	  "Prometheus (vmagent, vmalert) API asked by the status page and "
+	  "explain (default from --reload-url), none: off" },
 	{ "shards", "N", "FLOWMON_SHARDS", "1", D,
 	  COUNT(shards, 1, CONFIG_SHARDS_MAX),
 	  "--prometheus-config: Prometheus servers sharing the targets" },
@@ -591,7 +596,8 @@ usage(enum config_cmd cmd)
 		printf("  %-32s %s\n", flag, o->help);
 		if (o->env)
 			printf("  %-32s env %s, default %s\n", "", o->env,
-			    o->def ? o->def : "none");
+			    o->def ? o->def : strstr(o->help, "(default ") ?
+			    "as said above" : "none");
 	}
 	printf("\nA switch also takes =BOOL. A boolean is true or false (also "
 	    "yes/no,\non/off, 1/0, t/f), in any case. A flag beats its "

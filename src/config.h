@@ -84,6 +84,9 @@ struct config {
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
+	/* The status page and explain (promapi.h): NULL derives it from
+	 * reload_url, "none" turns it off. */
+	char	*prometheus_url;
 };
 
 /* Fills c for command cmd from argv (argv[0] is the program or the

@@ -25,12 +25,15 @@
  * missed event, a dropped stream or a task restarted elsewhere is healed
  * by the next full round; every (re)connection of the stream asks for one.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
 
+#include "advice.h"
 #include "clock.h"
 #include "docker.h"
 #include "dockerapi.h"
@@ -49,6 +52,14 @@
 struct owned {
 	char	*name;
 	char	*id;
+};
+
+/* What the source noticed about one service (dockermap_remark()). */
+struct remark {
+	char		*name;
+	char		*text;
+	int		 ignored;	/* skipped, not monitored */
+	uint64_t	 round;		/* the full round that saw it last */
 };
 
 /* A service re-listed every tick until its tasks converge. */
@@ -85,6 +96,12 @@ struct docker {
 	cJSON			*nodes;		/* last GET /nodes */
 	struct follow		*follows;
 	size_t			 nfollows;
+
+	/* Remarks, sorted by name, for any thread under rlock. */
+	pthread_mutex_t		 rlock;
+	struct remark		*remarks;
+	size_t			 nremarks;
+	uint64_t		 round;		/* full rounds begun */
 
 	/* The worker and the event thread; below, shared by them under
 	 * w's lock. */
@@ -181,6 +198,168 @@ owned_remove_id(struct docker *d, const char *id, const char *keep,
 }
 
 /*
+ * Remarks.
+ */
+
+static int
+remark_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct remark *)a)->name,
+	    ((const struct remark *)b)->name);
+}
+
+static struct remark *
+remark_find(struct docker *d, const char *name)
+{
+	struct remark key;
+
+	if (d->nremarks == 0)
+		return NULL;
+	key.name = (char *)name;
+	return bsearch(&key, d->remarks, d->nremarks, sizeof(key), remark_cmp);
+}
+
+static void
+remark_drop(struct docker *d, struct remark *m)
+{
+	free(m->name);
+	free(m->text);
+	memmove(m, m + 1, (size_t)(d->remarks + d->nremarks - m - 1) *
+	    sizeof(*m));
+	d->nremarks--;
+}
+
+/* Notes what dockermap_remark() says of service svc, flowmon name name
+ * (NULL: not monitored, its Docker name counts). */
+static void
+remark_note(struct docker *d, const cJSON *svc, const char *name)
+{
+	char text[ADVICE_MAX];
+	enum dockermap_remark k = dockermap_remark(svc, d->notify_label, text);
+	struct remark *m, *nv;
+	size_t i;
+
+	if (name == NULL && (name = dockermap_name(svc)) == NULL)
+		return;
+	pthread_mutex_lock(&d->rlock);
+	m = remark_find(d, name);
+	if (k == DOCKERMAP_REMARK_NONE) {
+		if (m != NULL)
+			remark_drop(d, m);
+		goto out;
+	}
+	if (m == NULL) {
+		if (d->nremarks >= DOCKER_REMARKS_MAX || (nv = realloc(
+		    d->remarks, (d->nremarks + 1) * sizeof(*nv))) == NULL)
+			goto out;
+		d->remarks = nv;
+		for (i = d->nremarks; i > 0 &&
+		    strcmp(d->remarks[i - 1].name, name) > 0; i--)
+			d->remarks[i] = d->remarks[i - 1];
+		m = &d->remarks[i];
+		memset(m, 0, sizeof(*m));
+		if ((m->name = strdup(name)) == NULL) {
+			memmove(m, m + 1, (d->nremarks - i) * sizeof(*m));
+			goto out;
+		}
+		d->nremarks++;
+	}
+	free(m->text);
+	m->text = strdup(text);
+	m->ignored = k == DOCKERMAP_REMARK_IGNORED;
+	m->round = d->round;
+out:
+	pthread_mutex_unlock(&d->rlock);
+}
+
+/* A full round is over: what it did not see is gone from Docker. */
+static void
+remarks_sweep(struct docker *d)
+{
+	size_t i;
+
+	pthread_mutex_lock(&d->rlock);
+	for (i = d->nremarks; i-- > 0;)
+		if (d->remarks[i].round != d->round)
+			remark_drop(d, &d->remarks[i]);
+	pthread_mutex_unlock(&d->rlock);
+}
+
+int
+docker_warnings(struct docker *d, const char *name, char ***v, size_t *n)
+{
+	struct remark *m;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((m = remark_find(d, name)) != NULL && !m->ignored &&
+	    m->text != NULL)
+		rc = strv_push(v, n, m->text);
+	pthread_mutex_unlock(&d->rlock);
+	return rc;
+}
+
+int
+docker_skipped(struct docker *d, const char *name, char *why, size_t whysz)
+{
+	struct remark *m;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((m = remark_find(d, name)) != NULL && m->ignored &&
+	    m->text != NULL) {
+		snprintf(why, whysz, "%s", m->text);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&d->rlock);
+	return rc;
+}
+
+void
+docker_ignored_free(struct docker_ignored *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].name);
+		free(v[i].why);
+	}
+	free(v);
+}
+
+int
+docker_ignored(struct docker *d, struct docker_ignored **out, size_t *nout)
+{
+	struct docker_ignored *v;
+	size_t i, n = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->rlock);
+	if ((v = calloc(d->nremarks + 1, sizeof(*v))) == NULL)
+		rc = -1;
+	for (i = 0; v != NULL && i < d->nremarks; i++) {
+		if (!d->remarks[i].ignored || d->remarks[i].text == NULL)
+			continue;
+		if ((v[n].name = strdup(d->remarks[i].name)) == NULL ||
+		    (v[n].why = strdup(d->remarks[i].text)) == NULL) {
+			n++;
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&d->rlock);
+	if (rc == -1) {
+		docker_ignored_free(v, n);
+		v = NULL;
+		n = 0;
+	}
+	*out = v;
+	*nout = n;
+	return rc;
+}
+
+/*
  * Applying.
  */
 
@@ -203,13 +382,16 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 		    "error", err);
 		return ST_ERROR;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		remark_note(d, svc, NULL);
 		return ST_GONE;
+	}
 	if ((*name = strdup(kvlist_get(&row, "serviceName"))) == NULL) {
 		kvlist_release(&row);
 		log_error("out of memory");
 		return ST_ERROR;
 	}
+	remark_note(d, svc, *name);
 	snprintf(origin, sizeof(origin), "docker/%s", id);
 	if (listener_apply_service(d->r, d->parser, &row, "docker",
 	    origin) == 0)
@@ -341,6 +523,7 @@ reconcile_one(struct docker *d, const char *id)
 		goto out;
 	}
 	if (!dockermap_notified(svc, d->notify_label)) {
+		remark_note(d, svc, NULL);
 		owned_remove_id(d, id, NULL, "notify label not true");
 		st = ST_GONE;
 		goto out;
@@ -423,18 +606,12 @@ reconcile_all(struct docker *d, long long now)
 	size_t nlisted = 0, k;
 	int rc = -1;
 
-	/* status=true (Engine API 1.41) adds each service's task counts;
-	 * an older engine ignores it. */
-	spath = dockerapi_filtered("/services", dockerapi_filter("label",
-	    d->notify_label, NULL, NULL));
-	if (spath != NULL && d->state != NULL) {
-		char *p = NULL;
-
-		if (asprintf(&p, "%s&status=true", spath) < 0)
-			p = NULL;
-		free(spath);
-		spath = p;
-	}
+	/* Every service, not only those with the notify label: a service
+	 * with com.df.* labels that is skipped is worth a remark.
+	 * status=true (Engine API 1.41) adds each service's task counts; an
+	 * older engine ignores it. */
+	spath = strdup(d->state != NULL ? "/services?status=true" :
+	    "/services");
 	tpath = dockerapi_filtered("/tasks", dockerapi_filter("desired-state",
 	    "running", NULL, NULL));
 	if (dockerapi_get_list(d->api, "/nodes", &nodes) == -1 ||
@@ -445,6 +622,9 @@ reconcile_all(struct docker *d, long long now)
 	d->nodes = nodes;
 	nodes = NULL;
 	reconcile_nodes(d, d->nodes);
+	pthread_mutex_lock(&d->rlock);
+	d->round++;
+	pthread_mutex_unlock(&d->rlock);
 	cJSON_ArrayForEach(s, svcs) {
 		const char *id = dockermap_id(s);
 		char *name = NULL;
@@ -479,6 +659,7 @@ reconcile_all(struct docker *d, long long now)
 		if (!found)
 			d->follows[k] = d->follows[--d->nfollows];
 	}
+	remarks_sweep(d);
 	snprintf(num, sizeof(num), "%zu", nlisted);
 	log_debug("docker reconciled", "services", num);
 	if (d->state != NULL)
@@ -687,6 +868,12 @@ docker_free(struct docker *d)
 	free(d->follows);
 	dockerapi_free(d->api);
 	free(d->notify_label);
+	for (i = 0; i < d->nremarks; i++) {
+		free(d->remarks[i].name);
+		free(d->remarks[i].text);
+	}
+	free(d->remarks);
+	pthread_mutex_destroy(&d->rlock);
 	worker_release(&d->w);
 	free(d);
 }
@@ -718,6 +905,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 		free(d);
 		return NULL;
 	}
+	pthread_mutex_init(&d->rlock, NULL);
 	if ((d->api = dockerapi_new(o->host, worker_stop_flag(&d->w),
 	    err)) == NULL)
 		goto fail;

@@ -45,4 +45,28 @@ struct docker *docker_start(const struct docker_options *o,
  * NULL is fine. */
 void	 docker_stop(struct docker *d);
 
+/* What the source noticed about the services it lists (dockermap_remark):
+ * each full round notes every service anew, a re-list its own. Any
+ * thread may ask. */
+/* Appends its remark on the monitored service name (com.df.* labels on
+ * the container only), if any, to the string vector *v. 0, or -1 on
+ * ENOMEM. */
+int	 docker_warnings(struct docker *d, const char *name, char ***v,
+	    size_t *n);
+/* 1 with why (whysz bytes) when it skips the Docker service name though
+ * it carries com.df.* labels, else 0. */
+int	 docker_skipped(struct docker *d, const char *name, char *why,
+	    size_t whysz);
+/* The services it skips though they carry com.df.* labels, sorted by
+ * name, with why: malloc'd copies (docker_ignored_free()). At most
+ * DOCKER_REMARKS_MAX remarks are kept. 0, or -1 on ENOMEM. */
+#define DOCKER_REMARKS_MAX	10000
+struct docker_ignored {
+	char	*name;		/* the Docker service's name */
+	char	*why;
+};
+int	 docker_ignored(struct docker *d, struct docker_ignored **v,
+	    size_t *n);
+void	 docker_ignored_free(struct docker_ignored *v, size_t n);
+
 #endif

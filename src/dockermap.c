@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "advice.h"
 #include "dockermap.h"
 
 #define PREFIX_LEN	(sizeof(DOCKERMAP_LABEL_PREFIX) - 1)
@@ -47,6 +48,12 @@ const char *
 dockermap_id(const cJSON *obj)
 {
 	return str(obj, "ID", NULL, NULL);
+}
+
+const char *
+dockermap_name(const cJSON *service)
+{
+	return str(service, "Spec", "Name", NULL);
 }
 
 int
@@ -87,6 +94,57 @@ add_labels(const cJSON *labels, const char *skip, struct kvlist *out)
 			return -1;
 	}
 	return 0;
+}
+
+/* The com.df.* keys of container labels that the service's labels
+ * lack, into keys (at most max, borrowed from the object): those
+ * swarm-listener never sees. */
+static size_t
+container_only(const cJSON *service, const char **keys, size_t max)
+{
+	const cJSON *svc = path(service, "Spec", "Labels", NULL);
+	const cJSON *ctr = path(path(service, "Spec", "TaskTemplate",
+	    "ContainerSpec"), "Labels", NULL, NULL);
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, ctr) {
+		if (it->string == NULL || strncmp(it->string,
+		    DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
+		    label(svc, it->string) != NULL)
+			continue;
+		if (n < max)
+			keys[n] = it->string;
+		n++;
+	}
+	return n < max ? n : max;
+}
+
+enum dockermap_remark
+dockermap_remark(const cJSON *service, const char *notify_label, char *out)
+{
+	const cJSON *labels = path(service, "Spec", "Labels", NULL), *it;
+	const char *keys[16];
+	size_t nkeys = container_only(service, keys, 16), n = 0;
+	int notified = dockermap_notified(service, notify_label);
+
+	out[0] = '\0';
+	if (nkeys > 0) {
+		advice_container_labels(out, keys, nkeys);
+		return notified ? DOCKERMAP_REMARK_WARN :
+		    DOCKERMAP_REMARK_IGNORED;
+	}
+	if (notified)
+		return DOCKERMAP_REMARK_NONE;
+	cJSON_ArrayForEach(it, labels)
+		if (it->string != NULL && strncmp(it->string,
+		    DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) == 0 &&
+		    strcmp(it->string, notify_label) != 0)
+			n++;
+	if (n == 0)
+		return DOCKERMAP_REMARK_NONE;
+	advice_no_notify(out, notify_label, label(labels, notify_label), n);
+	return DOCKERMAP_REMARK_IGNORED;
 }
 
 /* The hostname of node id in nodes, or NULL. */

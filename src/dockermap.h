@@ -14,6 +14,8 @@
 
 /* The ID of a service, task or node object (its "ID" string), or NULL. */
 const char *dockermap_id(const cJSON *obj);
+/* A service's Spec.Name, or NULL. */
+const char *dockermap_name(const cJSON *service);
 
 /* 1 when the service's Spec.Labels[notify_label] is exactly "true"
  * (swarm-listener's DF_NOTIFY_LABEL test), else 0. */
@@ -42,6 +44,18 @@ int	 dockermap_notified(const cJSON *service, const char *notify_label);
 int	 dockermap_service(const cJSON *service, const cJSON *tasks,
 	    const cJSON *nodes, const char *notify_label, struct kvlist *out,
 	    char err[ERR_MAX]);
+
+/* What a person should hear about a service object (advice.h), into out
+ * (ADVICE_MAX bytes): */
+enum dockermap_remark {
+	DOCKERMAP_REMARK_NONE,		/* nothing */
+	DOCKERMAP_REMARK_WARN,		/* notified, but com.df.* labels stand
+					   on its container only */
+	DOCKERMAP_REMARK_IGNORED	/* not notified, though it carries
+					   com.df.* labels: skipped */
+};
+enum dockermap_remark dockermap_remark(const cJSON *service,
+	    const char *notify_label, char *out);
 
 /* 1 when the service (notified or not) wants its tasks followed until they
  * converge: it has a com.df.scrapeNetwork label. */

@@ -32,12 +32,11 @@
 #include "files.h"
 #include "log.h"
 #include "metrics.h"
-#include "promtool.h"
 #include "registry.h"
 #include "reloader.h"
-#include "rulecheck.h"
 #include "store.h"
 #include "values.h"
+#include "verdict.h"
 #include "watch.h"
 
 /* While files change, look again this soon (inotify usually beats it). */
@@ -84,13 +83,16 @@ struct fentry {
 	enum registry_owner owner;
 	int		 valid;
 	char		*reason;	/* why not valid; NULL if valid */
+	char		*judge;		/* a rule file's bytes waiting for the
+					   scan's one verdict (files_judge) */
+	size_t		 judge_len;
 };
 
 struct files {
 	struct store	*st;
 	struct registry	*reg;
 	struct reloader	*rl;
-	const char	*promtool;
+	struct promtool	*pt;
 	char		*dirs[F_NDIRS];
 	struct watch	*w;
 	pthread_mutex_t	 lock;		/* guards the fields below */
@@ -107,6 +109,7 @@ fentry_release(struct fentry *e)
 {
 	free(e->name);
 	free(e->reason);
+	free(e->judge);
 }
 
 static void
@@ -191,42 +194,66 @@ files_owner(struct files *f, int dir, const char *name, char **buf,
 	return own;
 }
 
-/* Would Prometheus read it? Sets e->valid and e->reason. */
+/* Would Prometheus read it? A target file is judged at once; a rule file
+ * keeps its bytes (taken over) for files_judge(). */
 static void
-files_validate(struct files *f, struct fentry *e, const char *buf,
-    size_t len)
+files_validate(struct fentry *e, char *buf, size_t len)
 {
-	char why[ERR_MAX], shown[NAME_MAX + 16];
-	enum fm_err k;
-	int rc;
+	char why[ERR_MAX];
 
-	e->valid = 0;
-	if (e->dir == F_TARGETS)
-		rc = filecheck_targets(buf, len, why);
-	else
-		rc = filecheck_rules(buf, len, why);
-	if (rc == 0 && e->dir == F_RULES && f->promtool != NULL) {
-		snprintf(shown, sizeof(shown), "rules/%s", e->name);
-		k = promtool_check_buf(f->promtool, buf, len, shown, why);
-		rc = k == FM_OK ? 0 : k == FM_REFUSED ? -1 : 1;
-		if (rc == 1) {
-			/* promtool could not run: own checks only. */
-			log_warn("rule file not checked by promtool", "file",
-			    shown, "error", why);
-			rc = 0;
-		} else if (rc == -1) {
-			char tmp[ERR_MAX];
-
-			memcpy(tmp, why, sizeof(tmp));
-			snprintf(why, sizeof(why), "promtool check rules: %.480s",
-			    tmp);
-		}
-	}
-	if (rc == 0) {
-		e->valid = 1;
+	if (e->dir == F_RULES) {
+		e->judge = buf;
+		e->judge_len = len;
 		return;
 	}
-	e->reason = strdup(why);
+	if ((e->valid = filecheck_targets(buf, len, why) == 0) == 0)
+		e->reason = strdup(why);
+	free(buf);
+}
+
+/* The one rule verdict (verdict.h) on every rule file of v[0..n) waiting
+ * for it, in one batch: their shape, then promtool's pool. */
+static void
+files_judge(struct files *f, struct fentry *v, size_t n)
+{
+	struct verdict *vd;
+	char (*shown)[NAME_MAX + 16] = NULL;
+	size_t i, k = 0, *of = NULL;
+
+	for (i = 0; i < n; i++)
+		k += v[i].judge != NULL;
+	if (k == 0)
+		return;
+	vd = calloc(k, sizeof(*vd));
+	shown = calloc(k, sizeof(*shown));
+	of = calloc(k, sizeof(*of));
+	for (i = k = 0; vd != NULL && shown != NULL && of != NULL && i < n;
+	    i++) {
+		if (v[i].judge == NULL)
+			continue;
+		snprintf(shown[k], sizeof(shown[k]), "rules/%s", v[i].name);
+		vd[k].buf = v[i].judge;
+		vd[k].len = v[i].judge_len;
+		vd[k].shown = shown[k];
+		of[k++] = i;
+	}
+	if (vd != NULL && shown != NULL && of != NULL)
+		verdict_rules(f->pt, NULL, vd, k);
+	for (i = 0; i < n; i++) {
+		free(v[i].judge);
+		v[i].judge = NULL;
+	}
+	for (i = 0; vd != NULL && shown != NULL && of != NULL && i < k; i++)
+		if ((v[of[i]].valid = vd[i].kind == FM_OK) == 0)
+			v[of[i]].reason = strdup(vd[i].reason);
+	if (vd == NULL || shown == NULL || of == NULL)
+		for (i = 0; i < n; i++)
+			if (v[i].dir == F_RULES && !v[i].valid &&
+			    v[i].reason == NULL)
+				v[i].reason = strdup("out of memory");
+	free(vd);
+	free(shown);
+	free(of);
 }
 
 /* Fills e for one file of a fresh scan, reusing what the previous scan
@@ -289,7 +316,8 @@ files_examine(struct files *f, int dir, const struct watch_file *wf,
 		e->valid = prev->valid;
 		e->reason = prev->reason != NULL ? strdup(prev->reason) : NULL;
 	} else {
-		files_validate(f, e, buf, len);
+		files_validate(e, buf, len);
+		return;
 	}
 	free(buf);
 }
@@ -318,6 +346,32 @@ files_report(const struct fentry *e, const struct fentry *prev)
 		    "reason", e->reason != NULL ? e->reason : "");
 }
 
+/* What changed for e since the previous scan (prev, NULL if new): logged,
+ * counted, and *changed and *trigger (a reload) set. */
+static void
+files_compare(const struct fentry *e, const struct fentry *prev,
+    int *changed, int *trigger)
+{
+	if (prev == NULL || prev->hash != e->hash || prev->size != e->size ||
+	    prev->error != e->error)
+		*changed = 1;
+	else if (prev->owner == e->owner && prev->valid == e->valid)
+		return;
+	files_report(e, prev);
+	/* A new hand edit (the registry dropped its hash). */
+	if (e->owner == REGISTRY_OWNER_EDITED && (prev == NULL ||
+	    prev->owner != REGISTRY_OWNER_EDITED || prev->hash != e->hash ||
+	    prev->size != e->size))
+		metrics_file_edited(e->dir == F_RULES ? M_FILE_RULES :
+		    M_FILE_TARGETS);
+	/* A valid rule file flowmon did not write, new or changed:
+	 * Prometheus should load it. */
+	if (e->dir == F_RULES && e->matched && e->valid &&
+	    e->owner != REGISTRY_OWNER_FLOWMON && (prev == NULL ||
+	    prev->hash != e->hash || prev->size != e->size || !prev->valid))
+		*trigger = 1;
+}
+
 /* Whether the scan just taken holds file in targets/ (rules 0) or
  * rules/ (rules 1), for registry_heal(). */
 static int
@@ -335,7 +389,6 @@ files_scan(void *arg, enum watch_why why)
 	struct files *f = arg;
 	struct watch_snap snap[F_NDIRS];
 	struct fentry *nv = NULL, *old;
-	const struct fentry *prev;
 	char err[ERR_MAX];
 	size_t nn = 0, nold, total, i, healed[2];
 	int d, changed = 0, trigger = 0;
@@ -370,30 +423,14 @@ files_scan(void *arg, enum watch_why why)
 				goto fail;
 			}
 			nn++;
-			prev = files_prev(f, d, wf->name);
-			files_examine(f, d, wf, prev, e);
-			if (prev == NULL || prev->hash != e->hash ||
-			    prev->size != e->size || prev->error != e->error)
-				changed = 1;
-			else if (prev->owner == e->owner &&
-			    prev->valid == e->valid)
-				continue;
-			files_report(e, prev);
-			/* A new hand edit (the registry dropped its hash). */
-			if (e->owner == REGISTRY_OWNER_EDITED && (prev == NULL ||
-			    prev->owner != REGISTRY_OWNER_EDITED ||
-			    prev->hash != e->hash || prev->size != e->size))
-				metrics_file_edited(d == F_RULES ? M_FILE_RULES :
-				    M_FILE_TARGETS);
-			/* A valid rule file flowmon did not write, new or
-			 * changed: Prometheus should load it. */
-			if (d == F_RULES && e->matched && e->valid &&
-			    e->owner != REGISTRY_OWNER_FLOWMON &&
-			    (prev == NULL || prev->hash != e->hash ||
-			    prev->size != e->size || !prev->valid))
-				trigger = 1;
+			files_examine(f, d, wf, files_prev(f, d, wf->name),
+			    e);
 		}
 	}
+	files_judge(f, nv, nn);
+	for (i = 0; i < nn; i++)
+		files_compare(&nv[i], files_prev(f, nv[i].dir, nv[i].name),
+		    &changed, &trigger);
 	/* Gone since the last scan: one that was not flowmon's took rules
 	 * with it that Prometheus still runs. */
 	for (i = 0; i < f->n; i++) {
@@ -444,7 +481,7 @@ fail:
 
 struct files *
 files_start(struct store *st, struct registry *reg, struct reloader *rl,
-    const char *promtool, long poll_ms, char err[ERR_MAX])
+    struct promtool *pt, long poll_ms, char err[ERR_MAX])
 {
 	struct files *f;
 	int d;
@@ -456,7 +493,7 @@ files_start(struct store *st, struct registry *reg, struct reloader *rl,
 	f->st = st;
 	f->reg = reg;
 	f->rl = rl;
-	f->promtool = promtool;
+	f->pt = pt;
 	pthread_mutex_init(&f->lock, NULL);
 	for (d = 0; d < F_NDIRS; d++) {
 		if (asprintf(&f->dirs[d], "%s/%s", st->dir,
@@ -539,6 +576,23 @@ fail:
 	pthread_mutex_unlock(&f->lock);
 	cJSON_Delete(arr);
 	return NULL;
+}
+
+void
+files_edited(struct files *f, const char *name, int edited[2])
+{
+	char base[SERVICE_NAME_MAX + 8], file[SERVICE_NAME_MAX + 16];
+	const struct fentry *e;
+	int d;
+
+	store_base(name, base);
+	pthread_mutex_lock(&f->lock);
+	for (d = 0; d < F_NDIRS; d++) {
+		snprintf(file, sizeof(file), "%s%s", base, files_ext(d));
+		e = files_prev(f, d, file);
+		edited[d] = e != NULL && e->owner == REGISTRY_OWNER_EDITED;
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 void

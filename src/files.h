@@ -16,17 +16,19 @@
 #define FILES_POLL_MS	15000
 
 struct buf;
+struct promtool;
 struct registry;
 struct reloader;
 struct store;
 struct files;
 
 /* Scans targets/ and rules/ of st once, then watches them (inotify plus a
- * poll every poll_ms) from a thread of its own. promtool (NULL: none)
- * checks rule files flowmon did not write. reg, rl and st must outlive
- * the result. NULL with err on failure. */
+ * poll every poll_ms) from a thread of its own. Rule files flowmon did not
+ * write get the one rule verdict (verdict.h), a scan's in one batch of
+ * pt's pool (NULL: no promtool). reg, rl, pt and st must outlive the
+ * result. NULL with err on failure. */
 struct files *files_start(struct store *st, struct registry *reg,
-	    struct reloader *rl, const char *promtool, long poll_ms,
+	    struct reloader *rl, struct promtool *pt, long poll_ms,
 	    char err[ERR_MAX]);
 /* Stops watching and frees f. NULL ok. */
 void	 files_stop(struct files *f);
@@ -36,6 +38,11 @@ void	 files_stop(struct files *f);
  * "operator" or "flowmon, edited by hand"), valid, reason ("" if valid),
  * size, modified (Unix time). The caller owns it; NULL on ENOMEM. */
 cJSON	*files_json(struct files *f);
+
+/* Whether the latest scan found name's target file (edited[0]) and rule
+ * file (edited[1]) edited by hand: its bytes are not what flowmon wrote.
+ * name is a service name. */
+void	 files_edited(struct files *f, const char *name, int edited[2]);
 
 /* Appends flowmon_files{dir,owner,valid} and the per-file problems to b
  * (expo.h; errors show in b->failed). */

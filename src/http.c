@@ -14,7 +14,10 @@
 #include <cJSON.h>
 #include <microhttpd.h>
 
+#include "advice.h"
 #include "config.h"
+#include "docker.h"
+#include "explain.h"
 #include "files.h"
 #include "expo.h"
 #include "http.h"
@@ -44,6 +47,14 @@ struct http {
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
 	struct swarmstate	*ss;		/* atomic: set once, may be NULL */
 	struct silencer		*sil;		/* atomic: set once, may be NULL */
+	/* The explain API and the status page (atomic: set once). */
+	struct history		*hist;
+	struct promapi		*prom;
+	/* Read-locked by a request while it reads the Docker source's
+	 * remarks, so that http_set_docker(h, NULL) can wait for it before
+	 * the source stops. */
+	pthread_rwlock_t	 dklock;
+	struct docker		*docker;
 };
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
@@ -228,10 +239,13 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	if (parser_parse(h->parser, &params, svc, err) == -1) {
 		log_info("reconfigure refused", "service",
 		    kvlist_get_ci(&params, "serviceName"), "error", err);
+		registry_refused(h->reg, kvlist_get_ci(&params, "serviceName"),
+		    SERVICE_SOURCE_WEBHOOK, err);
 		reply_service_error(rp, 400, err, kvlist_get_ci(&params,
 		    "serviceName"), 0);
 		goto out;
 	}
+	svc->source = SERVICE_SOURCE_WEBHOOK;
 	/* Built before the registry takes svc over. */
 	if ((o = dfm_service_json(200, "", svc, svc->name, 0)) == NULL) {
 		reply_service_error(rp, 500, "out of memory", svc->name, 0);
@@ -257,7 +271,8 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	result = res.wrote_state || res.wrote_targets || res.wrote_rules ?
 	    "service configured" : "no change";
-	log_info("reconfigure", "service", name, "result", result);
+	log_info("reconfigure", "service", name, "result", result, "rules",
+	    rule_state_name(res.rules));
 	result_json(o, result, &res);
 	reply_json(rp, 200, o);
 out:
@@ -410,10 +425,12 @@ do_metrics(struct http *h, struct reply *rp)
 	struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
 	struct swarmstate *ss = __atomic_load_n(&h->ss, __ATOMIC_ACQUIRE);
 	struct silencer *sil = __atomic_load_n(&h->sil, __ATOMIC_ACQUIRE);
-	size_t services, removed, nodes;
+	size_t services, removed, nodes, rules[RULE_NSTATES];
+	int i;
 
 	metrics_render(&b);
 	registry_counts(h->reg, &services, &removed, &nodes);
+	registry_rule_counts(h->reg, rules);
 	expo_family(&b, "flowmon_services", EXPO_GAUGE, "Services flowmon "
 	    "manages, by state.");
 	expo_sample(&b, "flowmon_services", (long long)services, "state",
@@ -424,7 +441,12 @@ do_metrics(struct http *h, struct reply *rp)
 	    (long long)nodes);
 	expo_gauge(&b, "flowmon_rules_rejected", "Services whose rule file "
 	    "Prometheus refused, kept in rejected/.",
-	    (long long)registry_rejected(h->reg));
+	    (long long)rules[RULE_REJECTED]);
+	expo_family(&b, "flowmon_rule_files", EXPO_GAUGE, "Services by the "
+	    "state of their rule file (none, pending, loaded, rejected).");
+	for (i = 0; i < RULE_NSTATES; i++)
+		expo_sample(&b, "flowmon_rule_files", (long long)rules[i],
+		    "state", rule_state_name((enum rule_state)i), NULL);
 	if (h->rl) {
 		struct reloader_stats s;
 
@@ -503,6 +525,9 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		ep = M_EP_SD;
 	} else if (strcmp(url, API "/files") == 0) {
 		ep = M_EP_FILES;
+	} else if (strncmp(url, API "/explain/",
+	    sizeof(API "/explain/") - 1) == 0) {
+		ep = M_EP_EXPLAIN;
 	} else {
 		char msg[ERR_MAX];
 
@@ -531,6 +556,59 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		}
 	}
 	return ep;
+}
+
+/* Where the explain API and the status page take their facts from; with
+ * the Docker source's lock read-locked until explain_ctx_done(). */
+static void
+explain_ctx(struct http *h, struct explain_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->reg = h->reg;
+	c->rl = h->rl;
+	c->files = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
+	c->hist = __atomic_load_n(&h->hist, __ATOMIC_ACQUIRE);
+	c->prom = __atomic_load_n(&h->prom, __ATOMIC_ACQUIRE);
+	pthread_rwlock_rdlock(&h->dklock);
+	c->docker = h->docker;
+}
+
+static void
+explain_ctx_done(struct http *h)
+{
+	pthread_rwlock_unlock(&h->dklock);
+}
+
+/* GET /explain/<name>: 404 for a service flowmon does not know. */
+static void
+do_explain(struct http *h, const char *name, struct reply *rp)
+{
+	struct explain_ctx c;
+	struct explain x;
+	char msg[ERR_MAX], why[ADVICE_MAX];
+	int rc = 0;
+
+	explain_ctx(h, &c);
+	if (service_name_valid(name))
+		rc = explain_one(&c, name, 0, &x);
+	/* A service the Docker source skips: say why it is not known. */
+	if (rc == 0 && c.docker != NULL && service_name_valid(name) &&
+	    docker_skipped(c.docker, name, why, sizeof(why)))
+		snprintf(msg, sizeof(msg), "service %.80s is not known: the "
+		    "Docker source skips it: %.360s", name, why);
+	else
+		snprintf(msg, sizeof(msg), "service %.255s is not known", name);
+	explain_ctx_done(h);
+	if (rc == -1) {
+		reply_error(rp, 500, "out of memory", name);
+		return;
+	}
+	if (rc == 0) {
+		reply_error(rp, 404, msg, NULL);
+		return;
+	}
+	reply_json(rp, 200, explain_json(&x));
+	explain_release(&x);
 }
 
 /* Serves a request route_admit() let in on its first call. */
@@ -594,6 +672,9 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_METRICS:
 		do_metrics(h, rp);
+		break;
+	case M_EP_EXPLAIN:
+		do_explain(h, url + sizeof(API "/explain/") - 1, rp);
 		break;
 	case M_EP_SD:
 		/* http_sd: the same groups as the target files. */
@@ -841,6 +922,7 @@ http_start(const struct config *cfg, struct registry *reg,
 	/* Without a registry yet: a standby until http_activate(). */
 	http_guard_set_standby(&h->guard, reg == NULL);
 	flags |= http_guard_flags(&h->guard);
+	pthread_rwlock_init(&h->dklock, NULL);
 	/* The memory limit bounds one request's headers and request line
 	 * (--max-header-bytes): swarm-listener sends request lines of 64 KiB
 	 * for services with hundreds of tasks. */
@@ -862,6 +944,7 @@ http_start(const struct config *cfg, struct registry *reg,
 		    " or TLS set-up failed: see the http server error above" :
 		    "");
 		http_guard_release(&h->guard);
+		pthread_rwlock_destroy(&h->dklock);
 		free(h);
 		return NULL;
 	}
@@ -881,6 +964,7 @@ http_stop(struct http *h)
 		return;
 	MHD_stop_daemon(h->mhd);
 	http_guard_release(&h->guard);
+	pthread_rwlock_destroy(&h->dklock);
 	free(h);
 }
 
@@ -888,6 +972,23 @@ void
 http_set_taskdns(struct http *h, struct taskdns *td)
 {
 	__atomic_store_n(&h->td, td, __ATOMIC_RELEASE);
+}
+
+void
+http_set_explain(struct http *h, struct history *hist, struct promapi *prom)
+{
+	__atomic_store_n(&h->hist, hist, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->prom, prom, __ATOMIC_RELEASE);
+}
+
+void
+http_set_docker(struct http *h, struct docker *dk)
+{
+	if (h == NULL)
+		return;
+	pthread_rwlock_wrlock(&h->dklock);
+	h->docker = dk;
+	pthread_rwlock_unlock(&h->dklock);
 }
 
 void

@@ -9,7 +9,10 @@
 #include "service.h"
 
 struct config;
+struct docker;
 struct files;
+struct history;
+struct promapi;
 struct registry;
 struct reloader;
 struct parser;
@@ -48,5 +51,15 @@ struct swarmstate;
 struct silencer;
 void	 http_set_swarm(struct http *h, struct swarmstate *ss,
 	    struct silencer *sil);
+
+/* What the explain API and the status page join with the registry from
+ * now on: the services' history (history.h), the Prometheus client
+ * (promapi.h, NULL: --prometheus-url none) and the Docker source's
+ * remarks (docker.h, NULL: none). Each is borrowed until http_stop(). */
+void	 http_set_explain(struct http *h, struct history *hist,
+	    struct promapi *prom);
+/* NULL waits until no request reads the source any more: call it before
+ * docker_stop(). h NULL is fine. */
+void	 http_set_docker(struct http *h, struct docker *dk);
 
 #endif

@@ -315,8 +315,10 @@ listener_apply_service(struct registry *r, struct parser *parser,
 		snprintf(msg, sizeof(msg), "service from %s refused", source);
 		log_warn(msg, "from", origin, "service", name ? name : "",
 		    "error", err);
+		registry_refused(r, name, service_source_parse(source), err);
 		return -1;
 	}
+	svc->source = service_source_parse(source);
 	/* The registry takes svc over. */
 	if (registry_upsert(r, svc, &res, err) == -1) {
 		snprintf(msg, sizeof(msg), "cannot apply service from %s",

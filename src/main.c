@@ -18,13 +18,15 @@
 #include "dns.h"
 #include "docker.h"
 #include "files.h"
+#include "history.h"
 #include "http.h"
+#include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
 #include "parser.h"
-#include "quarantine.h"
 #include "registry.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
@@ -36,52 +38,10 @@
 #include "taskdns.h"
 #include "worker.h"
 
-/* What the reload hooks work on; set before the first trigger, read only
- * on the reloader's thread. */
-static struct {
-	struct registry		*reg;
-	struct quarantine	*q;
-	uint64_t		 mark;	/* registry_rules_mark() before the
-					   attempt under way */
-} daemon_ctx;
-
-static enum fm_err
-try_reload(void *ctx, char err[ERR_MAX])
-{
-	return reloader_try(ctx, err);
-}
-
-static void
-before_reload(void *ctx)
-{
-	(void)ctx;
-	if (daemon_ctx.reg != NULL)
-		daemon_ctx.mark = registry_rules_mark(daemon_ctx.reg);
-}
-
-/* Runs on the reloader's thread after each reload attempt. When Prometheus
- * refuses the new rules (a rule file it cannot load), the culprit is found
- * and set aside so every other change applies. Transport errors are left
- * to the reloader's retries. */
-static void
-after_reload(void *ctx, enum fm_err kind, const char *error)
-{
-	(void)ctx;
-	(void)error;
-	if (daemon_ctx.reg == NULL)
-		return;
-	if (kind == FM_OK)
-		registry_reload_ok(daemon_ctx.reg, daemon_ctx.mark);
-	else if (kind == FM_REFUSED && daemon_ctx.q != NULL)
-		(void)quarantine_reload_failed(daemon_ctx.q);
-}
-
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
     char err[ERR_MAX])
 {
-	static const struct reloader_hooks hooks = { before_reload,
-	    after_reload, NULL };
 	const struct reload_backend *backend = NULL;
 	void *arg = NULL;
 
@@ -101,8 +61,9 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
+	/* Its hook, the rule lifecycle, comes once the registry is up. */
 	return reloader_new(backend, arg, cfg->reload_delay_ms,
-	    cfg->reload_max_delay_ms, &hooks, err);
+	    cfg->reload_max_delay_ms, NULL, err);
 }
 
 /* Drop-in Docker Flow Monitor: Prometheus's config from DFM's variables,
@@ -138,6 +99,29 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 	return *sv != NULL ? 0 : -1;
 }
 
+/* The Prometheus API the status page and explain ask: --prometheus-url,
+ * or the base of the first --reload-url; none (NULL, 0) when neither or
+ * "none". -1 with err on a bad URL. */
+static int
+start_promapi(const struct config *cfg, struct promapi **p,
+    char err[ERR_MAX])
+{
+	const char *url = cfg->prometheus_url;
+	char *derived = NULL;
+
+	*p = NULL;
+	if (url != NULL && strcmp(url, "none") == 0)
+		return 0;
+	if (url == NULL && cfg->reload_url == NULL)
+		return 0;
+	if (url == NULL && (url = derived =
+	    promapi_url_from_reload(cfg->reload_url, err)) == NULL)
+		return -1;
+	*p = promapi_new(url, err);
+	free(derived);
+	return *p != NULL ? 0 : -1;
+}
+
 /* Everything the daemon runs, in the order it starts. */
 struct daemon {
 	struct config		 cfg;
@@ -151,7 +135,9 @@ struct daemon {
 	struct registry		*reg;
 	struct taskdns		*td;
 	struct promtool		*pt;
-	struct quarantine	*q;
+	struct lifecycle	*lc;
+	struct history		*hist;
+	struct promapi		*prom;
 	struct dns		*dns;
 	struct files		*files;
 	struct http		*h;
@@ -330,8 +316,8 @@ start_parser(struct daemon *d)
 	return 0;
 }
 
-/* The reloader, the registry with its checks, the quarantine, and the
- * index rebuilt from the data dir. */
+/* The reloader, the registry with its checks and its history, the rule
+ * lifecycle, and the index rebuilt from the data dir. */
 static int
 start_registry(struct daemon *d)
 {
@@ -343,8 +329,16 @@ start_registry(struct daemon *d)
 		return -1;
 	}
 	if ((d->reg = registry_new(&d->st, d->rl)) == NULL ||
-	    (d->td = taskdns_new(d->reg)) == NULL) {
+	    (d->td = taskdns_new(d->reg)) == NULL ||
+	    (d->hist = history_new()) == NULL) {
 		log_error("out of memory");
+		return -1;
+	}
+	/* Every service's story, from its record's loading on. */
+	registry_set_events(d->reg, history_event, d->hist);
+	if (start_promapi(&d->cfg, &d->prom, err) == -1) {
+		log_error("cannot use the Prometheus API", "err",
+		    log_redact(err, shown, sizeof(shown)));
 		return -1;
 	}
 	if (d->cfg.promtool != NULL &&
@@ -354,24 +348,19 @@ start_registry(struct daemon *d)
 	}
 	registry_set_checks(d->reg, d->pt, &parser_limits(d->parser)->quota);
 	registry_set_max_services(d->reg, (size_t)d->cfg.max_services);
-	if (d->rl != NULL) {
-		struct quarantine_ops ops = { try_reload, d->rl };
-
-		if ((d->q = quarantine_new(d->reg, d->pt, &ops)) == NULL) {
-			log_error("out of memory");
-			return -1;
-		}
+	/* The reloader's hook: settles what a reload loaded, diagnoses one
+	 * Prometheus refused (and reloads again through rl meanwhile). */
+	if ((d->lc = lifecycle_new(d->reg, d->rl, d->pt)) == NULL) {
+		log_error("out of memory");
+		return -1;
 	}
-	daemon_ctx.q = d->q;
-	daemon_ctx.reg = d->reg;
 	if (registry_load(d->reg, parser_ctx(d->parser), err) == -1) {
 		log_error("cannot load the data dir", "dir", d->cfg.data_dir,
 		    "err", err);
 		return -1;
 	}
-	/* What a crash left set aside, or promtool now accepts, comes back. */
-	if (d->q != NULL)
-		(void)quarantine_recheck(d->q);
+	/* What was rejected and promtool now accepts comes back. */
+	(void)lifecycle_recheck(d->lc);
 	return 0;
 }
 
@@ -388,7 +377,7 @@ start_watchers(struct daemon *d)
 		log_error("cannot start task dns", "err", err);
 		return -1;
 	}
-	if ((d->files = files_start(&d->st, d->reg, d->rl, d->cfg.promtool,
+	if ((d->files = files_start(&d->st, d->reg, d->rl, d->pt,
 	    FILES_POLL_MS, err)) == NULL) {
 		log_error("cannot watch the data dir", "err", err);
 		return -1;
@@ -411,6 +400,7 @@ start_front(struct daemon *d)
 	}
 	http_set_files(d->h, d->files);
 	http_set_taskdns(d->h, d->td);
+	http_set_explain(d->h, d->hist, d->prom);
 	return 0;
 }
 
@@ -448,6 +438,7 @@ start_sources(struct daemon *d)
 		    log_redact(err, shown, sizeof(shown)));
 		return -1;
 	}
+	http_set_docker(d->h, d->dk);
 	return 0;
 }
 
@@ -508,12 +499,14 @@ daemon_start(struct daemon *d)
  * the reloader (a pending reload is dropped: Prometheus reads the rule
  * files at its own next start or reload anyway). The listener reconcile
  * and the Docker source go before the front, task DNS after it
- * (requests wake it); the supervisor after the reloader, whose back end
- * may signal the child; the data-dir lock last, when nothing writes
- * there any more. */
+ * (requests wake it); the supervisor and the rule lifecycle after the
+ * reloader, whose back end may signal the child and whose thread calls
+ * the lifecycle; the data-dir lock last, when nothing writes there any
+ * more. */
 static void
 daemon_stop(struct daemon *d)
 {
+	http_set_docker(d->h, NULL);
 	docker_stop(d->dk);
 	listener_stop(d->lis);
 	http_stop(d->h);
@@ -524,11 +517,12 @@ daemon_stop(struct daemon *d)
 	dns_stop(d->dns);
 	reloader_free(d->rl);
 	supervisor_stop(d->sv);
-	daemon_ctx.reg = NULL;
-	daemon_ctx.q = NULL;
-	quarantine_free(d->q);
+	/* After the reloader, whose thread calls it. */
+	lifecycle_free(d->lc);
 	taskdns_free(d->td);
 	registry_free(d->reg);
+	history_free(d->hist);
+	promapi_free(d->prom);
 	promtool_free(d->pt);
 	parser_free(d->parser);
 	if (d->store_ok)

@@ -21,7 +21,7 @@ static uint64_t m_promtool_batches;
 
 static const char *const m_ep_names[M_EP_COUNT] = {
 	"reconfigure", "remove", "node_reconfigure", "node_remove", "ping",
-	"services", "files", "sd", "metrics", "other",
+	"services", "files", "sd", "metrics", "explain", "ui", "other",
 };
 static const char *const m_file_names[M_FILE_COUNT] = {
 	"targets", "rules", "state", "nodes",

@@ -18,6 +18,8 @@ enum metrics_endpoint {
 	M_EP_FILES,
 	M_EP_SD,
 	M_EP_METRICS,
+	M_EP_EXPLAIN,
+	M_EP_UI,
 	M_EP_OTHER,
 	M_EP_COUNT
 };

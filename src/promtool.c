@@ -139,11 +139,10 @@ run_free(struct run *run)
 	free(run);
 }
 
-/* Starts promtool on nslots arguments: the given paths, or (paths NULL)
- * pipes it reads in turn. NULL with err when it cannot be started. */
+/* Starts promtool on nslots pipes it reads in turn. NULL with err when it
+ * cannot be started. */
 static struct run *
-run_start(const char *promtool, int nslots, const char *const *paths,
-    char err[ERR_MAX])
+run_start(const char *promtool, int nslots, char err[ERR_MAX])
 {
 	posix_spawn_file_actions_t fa;
 	char **argv = NULL;
@@ -172,21 +171,15 @@ run_start(const char *promtool, int nslots, const char *const *paths,
 	for (i = 0; i < nslots; i++) {
 		int p[2];
 
-		if (paths != NULL) {
-			run->arg[i] = strdup(paths[i]);
-		} else {
-			if (pipe2(p, O_CLOEXEC) == -1)
-				goto sys;
-			rd[i] = fd_high(p[0], low);
-			run->in[i] = fd_high(p[1], low);
-			if (rd[i] == -1 || run->in[i] == -1)
-				goto sys;
-			if (asprintf(&run->arg[i], "/dev/fd/%d",
-			    PROMTOOL_FD0 + i) < 0)
-				run->arg[i] = NULL;
-			posix_spawn_file_actions_adddup2(&fa, rd[i],
-			    PROMTOOL_FD0 + i);
-		}
+		if (pipe2(p, O_CLOEXEC) == -1)
+			goto sys;
+		rd[i] = fd_high(p[0], low);
+		run->in[i] = fd_high(p[1], low);
+		if (rd[i] == -1 || run->in[i] == -1)
+			goto sys;
+		if (asprintf(&run->arg[i], "/dev/fd/%d", PROMTOOL_FD0 + i) < 0)
+			run->arg[i] = NULL;
+		posix_spawn_file_actions_adddup2(&fa, rd[i], PROMTOOL_FD0 + i);
 		if (run->arg[i] == NULL) {
 			errno = ENOMEM;
 			goto sys;
@@ -527,8 +520,7 @@ promtool_new(const char *path, int max_procs, char err[ERR_MAX])
 	pthread_mutex_init(&pt->lock, NULL);
 	/* One run started ahead, so the first check does not wait for it;
 	 * if promtool cannot run, the checks say so. */
-	if ((pt->idle = run_start(pt->path, pt->slots, NULL,
-	    err)) != NULL)
+	if ((pt->idle = run_start(pt->path, pt->slots, err)) != NULL)
 		pt->nprocs = 1;
 	err[0] = '\0';
 	return pt;
@@ -654,8 +646,7 @@ lead(struct promtool *pt)
 
 	for (i = 0; i < n; i++)
 		files[i] = batch[i]->f;
-	if (spawn && (run = run_start(pt->path, pt->slots, NULL,
-	    err)) == NULL) {
+	if (spawn && (run = run_start(pt->path, pt->slots, err)) == NULL) {
 		failed = 1;
 		for (i = 0; i < n; i++) {
 			files[i]->verdict = FM_RETRY;
@@ -688,7 +679,7 @@ lead(struct promtool *pt)
 	/* Process slots for these were counted above: the retired run's,
 	 * or the one reserved for a spare. */
 	for (i = 0; i < extra; i++) {
-		next = run_start(pt->path, pt->slots, NULL, err);
+		next = run_start(pt->path, pt->slots, err);
 		pthread_mutex_lock(&pt->lock);
 		park_run(pt, next);
 		if (pt->head != NULL)
@@ -738,41 +729,6 @@ promtool_check(struct promtool *pt, struct promtool_file *files, size_t n)
 	pthread_mutex_unlock(&pt->lock);
 	pthread_cond_destroy(&w.cond);
 	free(items);
-}
-
-/* One file in its own process: the path given, or buf through a pipe. */
-static enum fm_err
-check_one(const char *promtool, const char *path, const char *buf,
-    size_t len, const char *shown, char err[ERR_MAX])
-{
-	struct promtool_file f, *fp = &f;
-	struct run *run;
-
-	memset(&f, 0, sizeof(f));
-	f.buf = buf != NULL ? buf : "";
-	f.len = buf != NULL ? len : 0;
-	f.shown = shown;
-	if ((run = run_start(promtool, 1, path != NULL ? &path : NULL,
-	    err)) == NULL)
-		return FM_RETRY;
-	feed(run, &fp, 1);
-	run_free(run);
-	snprintf(err, ERR_MAX, "%s", f.reason);
-	return f.verdict;
-}
-
-enum fm_err
-promtool_check_path(const char *promtool, const char *path, const char *shown,
-    char err[ERR_MAX])
-{
-	return check_one(promtool, path, NULL, 0, shown, err);
-}
-
-enum fm_err
-promtool_check_buf(const char *promtool, const char *buf, size_t len,
-    const char *shown, char err[ERR_MAX])
-{
-	return check_one(promtool, NULL, buf, len, shown, err);
 }
 
 int

@@ -38,17 +38,6 @@ void	 promtool_free(struct promtool *pt);
 void	 promtool_check(struct promtool *pt, struct promtool_file *files,
 	    size_t n);
 
-/* One file, one process of its own: for `flowmon check` and the file
- * watcher. FM_OK when promtool accepts the file, FM_REFUSED when it
- * refuses it (err holds promtool's reason, with path replaced by shown),
- * FM_RETRY when promtool could not be run or timed out (err says why; the
- * caller decides whether to trust the file anyway). */
-enum fm_err promtool_check_path(const char *promtool, const char *path,
-	    const char *shown, char err[ERR_MAX]);
-/* The same for a rule file held in memory. */
-enum fm_err promtool_check_buf(const char *promtool, const char *buf,
-	    size_t len, const char *shown, char err[ERR_MAX]);
-
 /* The rule a reason of promtool's names ("group "x", rule 3, ..."),
  * counted from 1; 0 when it names none. Pure; for tests too. */
 int	 promtool_rule_of(const char *reason);

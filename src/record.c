@@ -102,6 +102,9 @@ record_encode(const struct service *svc, int removed, size_t *len)
 		return NULL;
 	if (cJSON_AddStringToObject(root, "service", svc->name) == NULL ||
 	    cJSON_AddBoolToObject(root, "removed", removed) == NULL ||
+	    (service_source_name(svc->source) != NULL &&
+	    cJSON_AddStringToObject(root, "source",
+	    service_source_name(svc->source)) == NULL) ||
 	    (params = kv_object(&svc->params)) == NULL)
 		goto out;
 	cJSON_AddItemToObject(root, "params", params);
@@ -113,10 +116,10 @@ out:
 
 int
 record_decode(const char *buf, size_t len, struct kvlist *params,
-    int *removed, char err[ERR_MAX])
+    int *removed, enum service_source *source, char err[ERR_MAX])
 {
 	cJSON *root;
-	const cJSON *rm;
+	const cJSON *rm, *src;
 	int rc = -1;
 
 	if ((root = parse_exact(buf, len)) == NULL ||
@@ -130,6 +133,11 @@ record_decode(const char *buf, size_t len, struct kvlist *params,
 		goto out;
 	}
 	*removed = cJSON_IsTrue(rm);
+	/* Older records name no source; an unknown word counts as none. */
+	src = cJSON_GetObjectItemCaseSensitive(root, "source");
+	if (source != NULL)
+		*source = service_source_parse(cJSON_IsString(src) ?
+		    src->valuestring : NULL);
 	if (kv_from_object(cJSON_GetObjectItemCaseSensitive(root, "params"),
 	    params, "params", err) == -1)
 		goto out;

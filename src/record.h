@@ -7,14 +7,16 @@
 
 #include "service.h"
 
-/* {"service": name, "removed": bool, "params": {...}} as a malloc'd string
- * (caller frees) ending in a newline. NULL on allocation failure. */
+/* {"service": name, "removed": bool, "source": word, "params": {...}} as
+ * a malloc'd string (caller frees) ending in a newline; "source" only when
+ * svc->source is known. NULL on allocation failure. */
 char	*record_encode(const struct service *svc, int removed, size_t *len);
 
-/* Parses a service record into params (must be empty) and removed. -1 with
- * err when it is not a record. */
+/* Parses a service record into params (must be empty), removed and source
+ * (may be NULL; SERVICE_SOURCE_UNKNOWN when the record names none). -1
+ * with err when it is not a record. */
 int	 record_decode(const char *buf, size_t len, struct kvlist *params,
-	    int *removed, char err[ERR_MAX]);
+	    int *removed, enum service_source *source, char err[ERR_MAX]);
 
 /* {"id": id, "labels": {...}} for a node. */
 char	*record_node_encode(const char *id, const struct kvlist *labels,

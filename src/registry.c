@@ -33,9 +33,9 @@
  * the record at the next start; the kept versions are stale temp files
  * that store_open() sweeps. The request that was cut short got no answer,
  * so either outcome is allowed. A rule file set aside for a test reload
- * (registry_rules_park()) is the same case: the record still says what it
- * should be. The rule lifecycle is kept: accepted/ changes only within
- * the change that replaces rules/, and is put back with it.
+ * (lifecycle.h) is the same case: the record still says what it
+ * should be. The rule file goes through its lifecycle within the same
+ * transaction (lifecycle.h: rule_write(), booked by rule_commit()).
  *
  * Concurrency. Each entry has its own mutex, held across its fsyncs: two
  * requests for one service are applied in the order they take the lock and
@@ -60,9 +60,23 @@
  * the map lock and the last one is dropped under its write lock, so no
  * thread can find an entry that is being freed.
  *
- * The start-up rebuild, node labels, rule files against reloads and what
- * views.c and taskdns.c read are in registry_load.c, registry_nodes.c,
- * registry_rules.c and registry_ext.c, over registry_impl.h. */
+ * Layers. Lower files provide, upper files use, and none calls back into
+ * a file that calls it:
+ *
+ *   registry_load.c    registry_nodes.c    registry_ext.c
+ *   (start-up rebuild,  (node changes,      (what views.c, taskdns.c
+ *    heal)               re-render)          and lifecycle.c read)
+ *          \                  |                  /
+ *           registry.c: the index of services and nodes, and the
+ *           decisions: what to write (upsert, remove, reg_sync), when
+ *           to ask for a reload
+ *              |                |                  |
+ *     lifecycle_rule.c      verdict.c        render.c, record.c,
+ *     (one rule file's      (the one rule    store.c, reloader.c
+ *      states and files)     verdict)
+ *
+ * lifecycle.c (the reloader's hook and the diagnosis) sits above the
+ * whole registry and reaches it through registry_ext.c. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -74,14 +88,12 @@
 #include "bounds.h"
 #include "log.h"
 #include "metrics.h"
-#include "promtool.h"
-#include "quota.h"
 #include "record.h"
 #include "registry_impl.h"
 #include "reloader.h"
 #include "render.h"
 #include "request.h"
-#include "rulecheck.h"
+#include "verdict.h"
 
 uint64_t
 reg_hash(const char *s, size_t len)
@@ -152,9 +164,8 @@ entry_free(struct entry *e)
 	service_free(e->svc);
 	pthread_mutex_destroy(&e->lock);
 	strv_free(e->addrs, e->naddrs);
-	free(e->parked);
+	rule_release(&e->rf);
 	free(e->invalid);
-	free(e->rejected);
 	free(e->name);
 	free(e);
 }
@@ -249,8 +260,7 @@ static int
 entry_empty(const struct entry *e)
 {
 	return e->svc == NULL && e->invalid == NULL && !e->has_targets &&
-	    !e->has_rules && !e->has_rejected && e->rejected == NULL &&
-	    !e->parked && !e->has_accepted && e->naddrs == 0 && e->dns_epoch == 0;
+	    !rule_holds(&e->rf) && e->naddrs == 0 && e->dns_epoch == 0;
 }
 
 /* Takes e out of the map and frees it (map write lock held). */
@@ -383,6 +393,25 @@ reg_entries(struct registry *r, int sorted, size_t *n)
 	return all;
 }
 
+int
+reg_each(struct registry *r, int sorted, int (*fn)(void *ctx,
+    struct entry *e), void *ctx)
+{
+	struct entry **all;
+	size_t n, i;
+	int rc = 0;
+
+	if ((all = reg_entries(r, sorted, &n)) == NULL)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		pthread_mutex_lock(&all[i]->lock);
+		rc = fn(ctx, all[i]);
+		pthread_mutex_unlock(&all[i]->lock);
+	}
+	reg_entries_put(r, all, n);
+	return rc;
+}
+
 /* The target file of a record (svc, removed) with its task DNS addresses;
  * *out NULL when there is none. */
 int
@@ -408,21 +437,14 @@ reg_change_begin(struct registry *r, struct reg_change *c)
 {
 	memset(c, 0, sizeof(*c));
 	store_txn_begin(&c->txn, r->st);
-	c->targets = c->rules = c->accepted = -1;
+	c->targets = c->rules = -1;
 }
 
 /* A committed change goes into e (lock held), and into res. */
 static void
-change_book(struct registry *r, struct entry *e, const struct reg_change *c,
+change_book(struct registry *r, struct entry *e, struct reg_change *c,
     struct registry_result *res)
 {
-	/* accepted/ first: it took the rule file as it was. */
-	if (c->accepted == 0)
-		e->has_accepted = 0;
-	else if (c->accepted == 1) {
-		e->has_accepted = 1;
-		e->h_accepted = e->h_rules;
-	}
 	if (c->targets >= 0) {
 		/* A removed file's hash stays: registry_file_owner() still
 		 * knows its bytes. */
@@ -432,27 +454,13 @@ change_book(struct registry *r, struct entry *e, const struct reg_change *c,
 		res->wrote_targets = 1;
 	}
 	if (c->rules >= 0) {
-		e->has_rules = c->rules;
-		if (c->rules)
-			e->h_rules = c->h_rules;
-		e->rules_seq = __atomic_add_fetch(&r->rules_seq, 1,
-		    __ATOMIC_RELAXED);
-		e->loaded = 0;
+		enum rule_state before = e->rf.state;
+
+		rule_commit(&e->rf, &c->rf, c->rules, &r->rules_seq, e->name);
+		reg_rule_events(r, e, before, "its alerts changed");
+	}
+	if (c->rules == 1)
 		res->wrote_rules = 1;
-	}
-	/* A request supersedes a test reload's set-aside. */
-	if (c->drop_parked || c->rules >= 0) {
-		free(e->parked);
-		e->parked = NULL;
-	}
-	if (c->unreject) {
-		e->has_rejected = 0;
-		if (e->rejected != NULL)
-			__atomic_sub_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
-		free(e->rejected);
-		e->rejected = NULL;
-		log_info("rule file re-admitted", "service", e->name);
-	}
 	if (c->state)
 		res->wrote_state = 1;
 }
@@ -475,57 +483,64 @@ reg_change_end(struct registry *r, struct entry *e, struct reg_change *c,
 		 * brings the files in line with the record on disk. */
 		log_error("cannot undo a failed change", "service", e->name,
 		    "error", err, "undo", why);
-		e->h_targets = e->h_rules = 0;
+		e->h_targets = e->rf.h_file = 0;
 	}
 	errno = saved;
 	return -1;
 }
 
-/* Brings one output file in line with buf (NULL: no file) within c, e
+/* Brings the target file in line with buf (NULL: no file) within c, e
  * (lock held) as it was before c. 1 if the disk changes, 0 if it already
  * agreed, -1 on a storage error. */
 static int
-sync_output(struct registry *r, struct entry *e, struct reg_change *c,
-    enum store_kind kind, const char *buf, size_t len, char err[ERR_MAX])
+sync_targets(struct entry *e, struct reg_change *c, const char *buf,
+    size_t len, char err[ERR_MAX])
 {
-	enum metrics_file mk = kind == STORE_TARGETS ? M_FILE_TARGETS :
-	    M_FILE_RULES;
-	int has = kind == STORE_TARGETS ? e->has_targets : e->has_rules;
-	uint64_t h = kind == STORE_TARGETS ? e->h_targets : e->h_rules;
 	uint64_t nh;
-	int *to = kind == STORE_TARGETS ? &c->targets : &c->rules;
 
 	if (buf == NULL) {
-		if (!has)
+		if (!e->has_targets)
 			return 0;
-		if (kind == STORE_RULES && reg_rules_replacing(r, e, c, 1,
-		    err) == -1)
-			return -1;
-		if (store_txn_remove(&c->txn, kind, e->name, err) == -1) {
-			metrics_write_error(mk);
+		if (store_txn_remove(&c->txn, STORE_TARGETS, e->name,
+		    err) == -1) {
+			metrics_write_error(M_FILE_TARGETS);
 			return -1;
 		}
-		metrics_file_removed(mk);
-		*to = 0;
+		metrics_file_removed(M_FILE_TARGETS);
+		c->targets = 0;
 		return 1;
 	}
 	nh = reg_hash(buf, len);
-	if (has && h == nh)
+	if (e->has_targets && e->h_targets == nh)
 		return 0;
-	if (kind == STORE_RULES && reg_rules_replacing(r, e, c, 0,
-	    err) == -1)
-		return -1;
-	if (store_txn_write(&c->txn, kind, e->name, buf, len, err) == -1) {
-		metrics_write_error(mk);
+	if (store_txn_write(&c->txn, STORE_TARGETS, e->name, buf, len,
+	    err) == -1) {
+		metrics_write_error(M_FILE_TARGETS);
 		return -1;
 	}
-	metrics_file_written(mk);
-	*to = 1;
-	if (kind == STORE_TARGETS)
-		c->h_targets = nh;
-	else
-		c->h_rules = nh;
+	metrics_file_written(M_FILE_TARGETS);
+	c->targets = 1;
+	c->h_targets = nh;
 	return 1;
+}
+
+/* The rule file through its lifecycle within c (lifecycle.h): rules/ gets
+ * buf (NULL: no file) unless its version is kept out. */
+static int
+sync_rules(struct entry *e, struct reg_change *c, const char *buf,
+    size_t len, char err[ERR_MAX])
+{
+	rule_begin(&e->rf, &c->rf);
+	if ((c->rules = rule_write(&c->rf, &c->txn, e->name, buf, len,
+	    err)) == -1) {
+		metrics_write_error(M_FILE_RULES);
+		return -1;
+	}
+	if (c->rules == 1 && c->rf.has_file)
+		metrics_file_written(M_FILE_RULES);
+	else if (c->rules == 1)
+		metrics_file_removed(M_FILE_RULES);
+	return 0;
 }
 
 int
@@ -568,34 +583,11 @@ reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
 		targets = own_targets;
 		rules = own_rules;
 	}
-	if (sync_output(r, e, c, STORE_TARGETS, targets, tlen, err) == -1)
+	/* The rule file's lifecycle keeps a version set aside or rejected
+	 * out of rules/ while the record still renders to it. */
+	if (sync_targets(e, c, targets, tlen, err) == -1 ||
+	    sync_rules(e, c, rules, rlen, err) == -1)
 		goto out;
-	if (e->parked != NULL) {
-		/* Set aside for a test reload: it stays out while the record
-		 * still renders to it; a new record takes precedence. */
-		if (rules != NULL && reg_hash(rules, rlen) == e->h_parked) {
-			rc = 0;
-			goto out;
-		}
-		c->drop_parked = 1;
-	}
-	if (e->has_rejected && rules != NULL &&
-	    reg_hash(rules, rlen) == e->h_rejected) {
-		/* The very file Prometheus refused: it stays quarantined
-		 * until the service's alerts change. */
-		rc = 0;
-		goto out;
-	}
-	if (sync_output(r, e, c, STORE_RULES, rules, rlen, err) == -1)
-		goto out;
-	/* The alerts changed since the file was set aside: the old
-	 * quarantined file goes. */
-	if (e->has_rejected) {
-		if (store_txn_remove(&c->txn, STORE_REJECTED, e->name,
-		    err) == -1)
-			goto out;
-		c->unreject = 1;
-	}
 	rc = 0;
 out:
 	free(own_targets);
@@ -651,53 +643,32 @@ reg_count(struct registry *r, struct entry *e, int sign)
 		__atomic_add_fetch(&r->nactive, (size_t)sign, __ATOMIC_RELAXED);
 }
 
-/* Checks the rule file svc renders to (rules/len, NULL: none) before it
- * may be written: the bounds always, the checks unless it is the file on
- * disk (which passed when it was written). -1 with err when refused. */
+/* The verdict on the rule file svc renders to (rules/len, NULL: none)
+ * before it may be written: the bounds always, the rest unless it is the
+ * file on disk (judged when it was written) or the very version rejected
+ * (it stays out, answered 200, as swarm-listener needs). -1 with err when
+ * refused. */
 static int
 check_rules(struct registry *r, struct entry *e, const struct service *svc,
     const char *rules, size_t len, char err[ERR_MAX])
 {
-	struct promtool_file f;
-	char why[ERR_MAX];
+	struct verdict v;
+	char shown[SERVICE_NAME_MAX + 16];
+	uint64_t h = rules != NULL ? reg_hash(rules, len) : 0;
 
-	if (r->lim != NULL && quota_check(svc, len, r->lim, err) == -1)
-		return -1;
-	if (rules == NULL || (e->has_rules && !e->removed &&
-	    e->h_rules == reg_hash(rules, len)))
+	memset(&v, 0, sizeof(v));
+	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
+	v.buf = rules;
+	v.len = len;
+	v.shown = shown;
+	v.svc = svc;
+	v.bounds_only = rules == NULL || (!e->removed && ((e->rf.has_file &&
+	    e->rf.h_file == h && !e->rf.aside) ||
+	    (e->rf.state == RULE_REJECTED && e->rf.h_out == h)));
+	verdict_rules(r->pt, r->lim, &v, 1);
+	if (v.kind == FM_OK)
 		return 0;
-	if (rulecheck_yaml(rules, len, svc, 0, why) == -1) {
-		snprintf(err, ERR_MAX, "alerts: the rule file does not read "
-		    "back: %.400s", why);
-		return -1;
-	}
-	if (r->pt == NULL)
-		return 0;
-	snprintf(why, sizeof(why), "rules/%s.yml", svc->name);
-	memset(&f, 0, sizeof(f));
-	f.buf = rules;
-	f.len = len;
-	f.shown = why;
-	promtool_check(r->pt, &f, 1);
-	if (f.verdict == FM_RETRY) {
-		log_warn("rule file not checked by promtool", "service",
-		    svc->name, "error", f.reason);
-		return 0;
-	}
-	if (f.verdict == FM_OK)
-		return 0;
-	/* promtool counts rules from 1, in the order of the alerts. */
-	if (f.rule >= 1 && (size_t)f.rule <= svc->nalerts) {
-		const struct alert *a = &svc->alerts[f.rule - 1];
-		char param[32] = "alertIf";
-
-		if (a->index > 0)
-			snprintf(param, sizeof(param), "alertIf.%d", a->index);
-		snprintf(err, ERR_MAX, "%.31s (alert %.100s): promtool check "
-		    "rules: %.340s", param, a->name, f.reason);
-	} else
-		snprintf(err, ERR_MAX, "alertIf: promtool check rules: %.400s",
-		    f.reason);
+	snprintf(err, ERR_MAX, "%s", v.reason);
 	return -1;
 }
 
@@ -776,7 +747,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 		    errno == ENOENT ? "gone since the start" : why);
 		return 1;
 	}
-	if (record_decode(buf, len, &params, &removed, why) == -1) {
+	if (record_decode(buf, len, &params, &removed, NULL, why) == -1) {
 		snprintf(who, whosz, "a record that does not parse (%.100s)",
 		    why);
 		taken = 1;
@@ -839,6 +810,90 @@ admit_new(struct registry *r, struct entry *e, const char *name,
 	return 0;
 }
 
+void
+registry_set_events(struct registry *r, registry_event_fn fn, void *ctx)
+{
+	r->event = fn;
+	r->event_ctx = ctx;
+}
+
+void
+reg_event(struct registry *r, const char *name, enum registry_event ev,
+    const char *detail)
+{
+	if (r->event != NULL)
+		r->event(r->event_ctx, name, ev, detail != NULL ? detail : "");
+}
+
+void
+reg_rule_events(struct registry *r, struct entry *e, enum rule_state before,
+    const char *why_readmitted)
+{
+	enum rule_state now = e->rf.state;
+
+	if (now == before)
+		return;
+	if (now == RULE_LOADED)
+		reg_event(r, e->name, REGISTRY_EV_RELOADED, "");
+	else if (now == RULE_REJECTED)
+		reg_event(r, e->name, REGISTRY_EV_REJECTED, e->rf.reason);
+	if (before == RULE_REJECTED)
+		reg_event(r, e->name, REGISTRY_EV_READMITTED, why_readmitted);
+}
+
+/* The events of one upsert of a service known (or not) before it: where
+ * it came from and what became of it. A refusal is one event that names
+ * the source, so a source that sends the same refused state again and
+ * again (the Docker source, every poll) adds one line that counts. */
+static void
+upsert_events(struct registry *r, const char *name, int known,
+    enum service_source source, int rc, const struct registry_result *res,
+    const char *err)
+{
+	const char *from = service_source_name(source);
+	char files[64], why[ERR_MAX + 32];
+
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "%s%s%s", from ? "from " : "",
+		    from ? from : "", from ? ": " : "");
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s",
+		    err);
+		reg_event(r, name, res->fail == FM_REFUSED ||
+		    res->fail == FM_CONFLICT ? (known ? REGISTRY_EV_REFUSED :
+		    REGISTRY_EV_REFUSED_NEW) : REGISTRY_EV_FAILED, why);
+		return;
+	}
+	reg_event(r, name, REGISTRY_EV_RECEIVED, from);
+	if (!res->wrote_state && !res->wrote_targets && !res->wrote_rules)
+		return;
+	snprintf(files, sizeof(files), "%s%s%s", res->wrote_state ?
+	    " state" : "", res->wrote_targets ? " targets" : "",
+	    res->wrote_rules ? " rules" : "");
+	reg_event(r, name, REGISTRY_EV_WRITTEN, files + 1);
+}
+
+void
+registry_refused(struct registry *r, const char *name,
+    enum service_source source, const char *why)
+{
+	struct registry_result res;
+	struct entry *e;
+
+	if (name == NULL || !service_name_valid(name) || r->event == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.fail = FM_REFUSED;
+	if ((e = reg_entry(r, name, 0)) == NULL) {
+		upsert_events(r, name, 0, source, -1, &res, why);
+		return;
+	}
+	pthread_mutex_lock(&e->lock);
+	upsert_events(r, name, e->svc != NULL || e->invalid != NULL, source,
+	    -1, &res, why);
+	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
+}
+
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
@@ -846,7 +901,8 @@ registry_upsert(struct registry *r, struct service *svc,
 	struct reg_change c;
 	struct reg_files f = { NULL, 0, NULL, 0 };
 	struct entry *e;
-	int rc = -1, k, reserved = 0, longname = 0, ok;
+	enum service_source source = svc->source;
+	int rc = -1, k, reserved = 0, longname = 0, ok, known;
 
 	memset(res, 0, sizeof(*res));
 	if ((e = reg_entry(r, svc->name, 1)) == NULL) {
@@ -855,7 +911,8 @@ registry_upsert(struct registry *r, struct service *svc,
 		return reg_fail(res, FM_FATAL, ENOMEM);
 	}
 	pthread_mutex_lock(&e->lock);
-	if (e->svc == NULL && e->invalid == NULL &&
+	known = e->svc != NULL || e->invalid != NULL;
+	if (!known &&
 	    admit_new(r, e, svc->name, &reserved, &longname, res, err) == -1)
 		goto drop;
 	/* The tasks of a removed service are gone with it. */
@@ -880,7 +937,8 @@ registry_upsert(struct registry *r, struct service *svc,
 	 * entry changes only once every write has succeeded. */
 	reg_change_begin(r, &c);
 	ok = (e->svc != NULL && !e->removed && e->invalid == NULL &&
-	    kvlist_equal(&e->svc->params, &svc->params)) ||
+	    kvlist_equal(&e->svc->params, &svc->params) &&
+	    e->svc->source == svc->source) ||
 	    write_record(&c, svc, 0, err) == 0;
 	ok = ok && reg_sync_change(r, e, &c, svc, 0, &f, err) == 0;
 	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
@@ -911,6 +969,8 @@ drop:
 		pthread_mutex_unlock(&r->longname);
 	if (reserved)
 		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
+	res->rules = e->rf.state;
+	upsert_events(r, e->name, known, source, rc, res, err);
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	service_free(svc);
@@ -976,6 +1036,9 @@ registry_remove(struct registry *r, const char *name,
 		reg_fail(res, FM_STORAGE, errno);
 		goto out;
 	}
+	reg_event(r, e->name, persistent ? REGISTRY_EV_REMOVED_KEPT :
+	    REGISTRY_EV_REMOVED, persistent ? "its persistent alerts stay" :
+	    "");
 	reg_count(r, e, -1);
 	if (persistent)
 		e->removed = 1;
@@ -989,6 +1052,7 @@ registry_remove(struct registry *r, const char *name,
 	reg_dns_follow(r, e);
 	rc = 0;
 out:
+	res->rules = e->rf.state;
 	pthread_mutex_unlock(&e->lock);
 	/* A service removed for good leaves nothing: its entry goes. */
 	reg_put(r, e);
@@ -1016,41 +1080,45 @@ registry_generation(struct registry *r)
 	return __atomic_load_n(&r->gen, __ATOMIC_RELAXED);
 }
 
+struct active_names {
+	uint64_t	 gen;
+	char		**v;
+	size_t		 n;
+};
+
+static int
+add_active(void *ctx, struct entry *e)
+{
+	struct active_names *an = ctx;
+
+	if (e->svc == NULL || e->invalid != NULL || e->removed ||
+	    e->gen > an->gen)
+		return 0;
+	return strv_push(&an->v, &an->n, e->name);
+}
+
 int
 registry_active_names(struct registry *r, uint64_t gen, char ***names,
     size_t *n)
 {
-	struct entry **all;
-	size_t nall, i;
-	int rc = 0;
+	struct active_names an = { gen, NULL, 0 };
 
 	*names = NULL;
 	*n = 0;
-	if ((all = reg_entries(r, 1, &nall)) == NULL)
+	if (reg_each(r, 1, add_active, &an) != 0) {
+		strv_free(an.v, an.n);
 		return -1;
-	for (i = 0; i < nall && rc == 0; i++) {
-		struct entry *e = all[i];
-
-		pthread_mutex_lock(&e->lock);
-		if (e->svc != NULL && e->invalid == NULL && !e->removed &&
-		    e->gen <= gen)
-			rc = strv_push(names, n, e->name);
-		pthread_mutex_unlock(&e->lock);
 	}
-	reg_entries_put(r, all, nall);
-	if (rc == -1) {
-		strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
-	}
-	return rc;
+	*names = an.v;
+	*n = an.n;
+	return 0;
 }
 
 /* The entry whose files are named base, with a reference: the service of
  * that name, or the one whose very long name the store shortened to base
  * (such a base holds a '~', which no service name does). */
-static struct entry *
-entry_by_base(struct registry *r, const char *base)
+struct entry *
+reg_entry_by_base(struct registry *r, const char *base)
 {
 	struct entry *e, *found = NULL;
 	char b[214];
@@ -1085,25 +1153,88 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 	/* Written at every start, whatever it holds: flowmon's. */
 	if (!rules && strcmp(name, REGISTRY_SENTINEL) == 0)
 		return REGISTRY_OWNER_FLOWMON;
-	if ((e = entry_by_base(r, name)) == NULL)
+	if ((e = reg_entry_by_base(r, name)) == NULL)
 		return REGISTRY_OWNER_NONE;
 	/* Under the lock a write is never half booked: the rename and the
 	 * new hash go together. */
 	pthread_mutex_lock(&e->lock);
-	h = rules ? &e->h_rules : &e->h_targets;
-	if (rules ? e->has_rules : e->has_targets) {
+	h = rules ? &e->rf.h_file : &e->h_targets;
+	if (rules ? e->rf.has_file : e->has_targets) {
 		own = buf != NULL && *h == reg_hash(buf, len) ?
 		    REGISTRY_OWNER_FLOWMON : REGISTRY_OWNER_EDITED;
 		/* 0 is what probe_output() books for a file it cannot
 		 * vouch for: the next reg_sync() rewrites it. */
-		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL)
+		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL &&
+		    *h != 0) {
 			*h = 0;
+			reg_event(r, e->name, REGISTRY_EV_EDITED, rules ?
+			    "rules" : "targets");
+		}
 	} else if (buf != NULL && *h != 0 && *h == reg_hash(buf, len))
 		/* Read just before flowmon removed it: still its bytes. */
 		own = REGISTRY_OWNER_FLOWMON;
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	return own;
+}
+
+/* Node labels: the table every target file is rendered with. */
+
+const struct kvlist *
+reg_node_labels(void *ctx, const char *id)
+{
+	struct registry *r = ctx;
+	struct node *n;
+
+	/* Called with the node lock held for reading (reg_render_targets). */
+	for (n = r->nodes; n; n = n->next)
+		if (strcmp(n->id, id) == 0)
+			return &n->labels;
+	return NULL;
+}
+
+/* Replaces (labels non-NULL) or drops the labels of node id in memory.
+ * Returns 1 if they changed, 0 if not, -1 on allocation failure. */
+int
+reg_node_set(struct registry *r, const char *id, const struct kvlist *labels)
+{
+	struct node **np, *n;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&r->nodelock);
+	for (np = &r->nodes; *np; np = &(*np)->next)
+		if (strcmp((*np)->id, id) == 0)
+			break;
+	n = *np;
+	if (labels == NULL) {
+		if (n != NULL) {
+			*np = n->next;
+			kvlist_release(&n->labels);
+			free(n->id);
+			free(n);
+			r->nnodes--;
+			rc = 1;
+		}
+		goto out;
+	}
+	if (n != NULL && kvlist_equal(&n->labels, labels))
+		goto out;
+	if (n == NULL) {
+		if ((n = calloc(1, sizeof(*n))) == NULL ||
+		    (n->id = strdup(id)) == NULL) {
+			free(n);
+			rc = -1;
+			goto out;
+		}
+		n->next = r->nodes;
+		r->nodes = n;
+		r->nnodes++;
+	}
+	kvlist_release(&n->labels);
+	rc = kvlist_copy(&n->labels, labels) == -1 ? -1 : 1;
+out:
+	pthread_rwlock_unlock(&r->nodelock);
+	return rc;
 }
 
 /* The node endpoints' answers (http.c). */

@@ -1,15 +1,18 @@
 /* registry.h: the in-memory index of service records and node labels, and
  * the one place that decides what to write and when to ask for a reload.
- * What it shows (views.h), how a refused reload is diagnosed
- * (quarantine.h) and where task DNS addresses come from (taskdns.h) are
- * modules of their own, built on the functions below; the registry calls
- * none of them. */
+ * What it shows (views.h), the rule lifecycle across services (the
+ * reloader's hook and the diagnosis, lifecycle.h) and where task DNS
+ * addresses come from (taskdns.h) are modules of their own, built on the
+ * functions below; the registry calls none of them. Each service's rule
+ * file goes through its states by lifecycle.h's rule_*() functions, which
+ * the registry calls. */
 #ifndef FLOWMON_REGISTRY_H
 #define FLOWMON_REGISTRY_H
 
 #include <stdint.h>
 
 #include "err.h"
+#include "lifecycle.h"
 #include "request.h"
 #include "service.h"
 
@@ -26,6 +29,7 @@ struct registry_result {
 	int	 wrote_targets;		/* target file written or removed */
 	int	 wrote_rules;		/* rule file written or removed */
 	int	 kept_tasks;		/* a create without nodeInfo kept them */
+	enum rule_state rules;		/* its rule file's state afterwards */
 	enum fm_err fail;		/* why it failed; FM_OK if it did not */
 };
 
@@ -80,6 +84,43 @@ int	 registry_node_upsert(struct registry *r, const char *id,
 	    char err[ERR_MAX]);
 int	 registry_node_remove(struct registry *r, const char *id,
 	    struct registry_result *res, char err[ERR_MAX]);
+
+/*
+ * Events (history.h): what happens to each service, as it happens, for
+ * whoever keeps its story. The hook runs on the thread that made the
+ * change, with the service's lock held: it must be quick and must not call
+ * the registry. detail (borrowed, never NULL, maybe "") says more: the
+ * source, the files, the reason.
+ */
+enum registry_event {
+	REGISTRY_EV_RESTORED,	/* its record was read at start */
+	REGISTRY_EV_INVALID,	/* its record does not parse (why) */
+	REGISTRY_EV_RECEIVED,	/* a desired state was taken (its source) */
+	REGISTRY_EV_REFUSED,	/* one was refused (its source and why) */
+	REGISTRY_EV_REFUSED_NEW, /* the same for a service flowmon does not
+				   know (why): it stays unknown */
+	REGISTRY_EV_FAILED,	/* a write failed (why); a retry may pass */
+	REGISTRY_EV_WRITTEN,	/* its files changed on disk (which) */
+	REGISTRY_EV_REMOVED,	/* removed for good: nothing of it stays */
+	REGISTRY_EV_REMOVED_KEPT, /* removed; its persistent alerts stay */
+	REGISTRY_EV_RELOADED,	/* Prometheus loaded its rule file */
+	REGISTRY_EV_REJECTED,	/* its rule file was set aside (why) */
+	REGISTRY_EV_READMITTED,	/* its rule file is back in rules/ (why) */
+	REGISTRY_EV_HEALED,	/* a vanished file written again (which) */
+	REGISTRY_EV_EDITED,	/* a file of its was edited by hand (which) */
+	REGISTRY_EV_COUNT
+};
+typedef void (*registry_event_fn)(void *ctx, const char *name,
+	    enum registry_event ev, const char *detail);
+/* Sets the hook (NULL: none) and its context; call before serving. */
+void	 registry_set_events(struct registry *r, registry_event_fn fn,
+	    void *ctx);
+/* A source refused a service before handing it over (its parameters do
+ * not parse): told to the hook as REGISTRY_EV_REFUSED when the service is
+ * known, else as REGISTRY_EV_REFUSED_NEW, the detail naming the source.
+ * name NULL or not a service name: nothing. */
+void	 registry_refused(struct registry *r, const char *name,
+	    enum service_source source, const char *why);
 
 /* Counts for /metrics. */
 void	 registry_counts(struct registry *r, size_t *services,
@@ -141,7 +182,10 @@ struct registry_view {
 	const char		*name;
 	const struct service	*svc;		/* NULL: invalid record */
 	const char		*invalid;	/* why it does not parse */
-	const char		*rejected;	/* why rules are set aside */
+	enum rule_state		 rule_state;	/* its rule file (lifecycle.h) */
+	const char		*rule_reason;	/* RULE_REJECTED: why Prometheus
+						   refused it ("" if unknown);
+						   else NULL */
 	int			 removed;	/* kept for persistent alerts */
 	int			 has_targets;	/* its files on disk */
 	int			 has_rules;
@@ -194,44 +238,39 @@ int	 registry_set_addrs(struct registry *r, const char *name,
 	    struct registry_result *res, char err[ERR_MAX]);
 
 /*
- * Rule files and reloads (quarantine.h, registry_rules.c). Each rule file
- * in rules/ is what Prometheus last loaded for its service, or a change
- * since then (a suspect when a reload is refused), in which case what it
- * loaded, if anything, is kept as accepted/<name>.yml.
+ * Rule files (lifecycle.h). lifecycle.c, above the registry, drives each
+ * service's rule file through its states (lifecycle.h's rule_*()
+ * functions) under the service's lock, through the calls below.
  */
-/* A mark to take just before a reload attempt; registry_reload_ok() with
- * it after a successful one: every rule file written before the mark is
- * now what Prometheus runs. */
+/* One service's rule file as the lifecycle sees it; everything borrowed
+ * for the length of the callback, rf to change with rule_*(). */
+struct registry_rule {
+	const char		*name;
+	const struct service	*svc;	/* NULL: no valid record (a service
+					   removed whose accepted/ file is
+					   not swept yet, or an invalid one) */
+	int			 removed; /* kept for persistent alerts */
+	struct rule_file	*rf;
+	struct store		*st;
+	uint64_t		*clock;	/* for rule_write(), rule_bring_back() */
+};
+/* Returns 0 to go on, anything else to stop (and be returned). */
+typedef int (*registry_rule_fn)(void *ctx, const struct registry_rule *x);
+/* Calls fn for every service the registry holds (sorted by name if
+ * asked), each under its lock. 0, fn's stop value, or -1 on ENOMEM. */
+int	 registry_rules_each(struct registry *r, int sorted,
+	    registry_rule_fn fn, void *ctx);
+/* Calls fn for service name if the registry holds it: 1, else 0. */
+int	 registry_rules_one(struct registry *r, const char *name,
+	    registry_rule_fn fn, void *ctx);
+/* The rule-file change counter now (atomic): taken just before a reload
+ * is sent, every file written at or before it was there to be read
+ * (rule_reload_succeeded()). */
 uint64_t registry_rules_mark(struct registry *r);
-void	 registry_reload_ok(struct registry *r, uint64_t mark);
-/* The services whose rule file in rules/ changed since the last good
- * reload and is not set aside, sorted. *names malloc'd (strv_free()). 0,
- * or -1 on ENOMEM. */
-int	 registry_rules_suspects(struct registry *r, char ***names,
-	    size_t *n);
-/* The services whose rule file is set aside in rejected/, sorted. */
-int	 registry_rules_set_aside(struct registry *r, char ***names,
-	    size_t *n);
-/* What rules/<name>.yml (rejected/<name>.yml if rejected) holds now,
- * malloc'd; -1 with err if it cannot be read (or there is none). */
-int	 registry_rules_read(struct registry *r, const char *name,
-	    int rejected, char **buf, size_t *len, char err[ERR_MAX]);
-/* Sets name's rule file aside for a test reload (out 1): rules/ gets back
- * the version Prometheus last loaded, or loses the file if it never loaded
- * one, so no group Prometheus runs leaves it; the version under test waits
- * in memory. out 0 brings it back. A request for the service in between
- * takes precedence: then nothing is done. */
-void	 registry_rules_park(struct registry *r, const char *name, int out);
-/* A file set aside is the culprit: it stays out of rules/ (kept in
- * rejected/), with reason shown in the services API, until the service's
- * alerts change. */
-void	 registry_rules_reject(struct registry *r, const char *name,
-	    const char *reason);
-/* A file in rejected/ passed its checks again: back into rules/, and a
- * reload is asked for. */
-void	 registry_rules_readmit(struct registry *r, const char *name);
-/* Services whose rule file is set aside, for /metrics. */
-size_t	 registry_rejected(struct registry *r);
+/* How many services (with a record) are in each rule state, for
+ * /metrics: counts[RULE_NONE] ... counts[RULE_REJECTED]. */
+void	 registry_rule_counts(struct registry *r,
+	    size_t counts[RULE_NSTATES]);
 /* A copy of the labels stored for node id into out (empty), for the node
  * endpoints' answers. 1 when the node is known, 0 when not, -1 on ENOMEM. */
 int	 registry_node_labels(struct registry *r, const char *id,

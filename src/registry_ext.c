@@ -1,6 +1,7 @@
 /* registry_ext.c: what the modules built on the registry read and hand
- * in: one service as the API shows it (views.c), and the task DNS address
- * sets (taskdns.c). Each read is under the service's lock. */
+ * in: one service as the API shows it (views.c), the task DNS address
+ * sets (taskdns.c), and each service's rule file for the lifecycle across
+ * services (lifecycle.c). Each read is under the service's lock. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "registry_impl.h"
+#include "strv.h"
 
 static void
 view_fill(struct registry_view *v, const struct entry *e)
@@ -18,35 +20,41 @@ view_fill(struct registry_view *v, const struct entry *e)
 	v->name = e->name;
 	v->svc = e->invalid != NULL ? NULL : e->svc;
 	v->invalid = e->invalid;
-	v->rejected = e->rejected;
+	v->rule_state = e->rf.state;
+	if (e->rf.state == RULE_REJECTED)
+		v->rule_reason = e->rf.reason != NULL ? e->rf.reason : "";
 	v->removed = e->removed;
 	v->has_targets = e->has_targets;
-	v->has_rules = e->has_rules;
+	v->has_rules = e->rf.has_file;
 	v->dns_epoch = e->dns_epoch;
 	v->addrs = e->addrs;
 	v->naddrs = e->naddrs;
 }
 
+struct view_each {
+	struct registry		*r;
+	registry_view_fn	 fn;
+	void			*ctx;
+};
+
+static int
+view_one(void *ctx, struct entry *e)
+{
+	struct view_each *ve = ctx;
+	struct registry_view v;
+
+	if (e->svc == NULL && e->invalid == NULL)
+		return 0;
+	view_fill(&v, e);
+	return ve->fn(ve->ctx, ve->r, &v);
+}
+
 int
 registry_view_all(struct registry *r, registry_view_fn fn, void *ctx)
 {
-	struct registry_view v;
-	struct entry **all;
-	size_t n, i;
-	int rc = 0;
+	struct view_each ve = { r, fn, ctx };
 
-	if ((all = reg_entries(r, 1, &n)) == NULL)
-		return -1;
-	for (i = 0; i < n && rc == 0; i++) {
-		pthread_mutex_lock(&all[i]->lock);
-		if (all[i]->svc != NULL || all[i]->invalid != NULL) {
-			view_fill(&v, all[i]);
-			rc = fn(ctx, r, &v);
-		}
-		pthread_mutex_unlock(&all[i]->lock);
-	}
-	reg_entries_put(r, all, n);
-	return rc;
+	return reg_each(r, 1, view_one, &ve);
 }
 
 int
@@ -95,39 +103,46 @@ registry_dns_free(struct registry_dns *v, size_t n)
 	free(v);
 }
 
+struct dns_list {
+	struct registry_dns	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static int
+add_dns(void *ctx, struct entry *e)
+{
+	struct dns_list *dl = ctx;
+	struct registry_dns *nv;
+
+	if (e->dns_epoch == 0)
+		return 0;
+	if (dl->n == dl->cap) {
+		dl->cap = dl->cap ? dl->cap * 2 : 16;
+		if ((nv = realloc(dl->v, dl->cap * sizeof(*nv))) == NULL)
+			return -1;
+		dl->v = nv;
+	}
+	if ((dl->v[dl->n].name = strdup(e->name)) == NULL)
+		return -1;
+	dl->v[dl->n++].epoch = e->dns_epoch;
+	return 0;
+}
+
 int
 registry_dns_services(struct registry *r, struct registry_dns **out,
     size_t *nout)
 {
-	struct registry_dns *v = NULL;
-	struct entry **all;
-	size_t nall, n = 0, i;
-	int rc = 0;
+	struct dns_list dl = { NULL, 0, 0 };
 
 	*out = NULL;
 	*nout = 0;
-	if ((all = reg_entries(r, 0, &nall)) == NULL ||
-	    (v = calloc(nall + 1, sizeof(*v))) == NULL) {
-		reg_entries_put(r, all, nall);
+	if (reg_each(r, 0, add_dns, &dl) != 0) {
+		registry_dns_free(dl.v, dl.n);
 		return -1;
 	}
-	for (i = 0; i < nall && rc == 0; i++) {
-		pthread_mutex_lock(&all[i]->lock);
-		if (all[i]->dns_epoch != 0) {
-			if ((v[n].name = strdup(all[i]->name)) == NULL)
-				rc = -1;
-			else
-				v[n++].epoch = all[i]->dns_epoch;
-		}
-		pthread_mutex_unlock(&all[i]->lock);
-	}
-	reg_entries_put(r, all, nall);
-	if (rc == -1) {
-		registry_dns_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*nout = n;
+	*out = dl.v;
+	*nout = dl.n;
 	return 0;
 }
 
@@ -206,3 +221,80 @@ out:
 	return rc;
 }
 
+
+/* Rule files, for lifecycle.c. */
+
+struct rule_each {
+	struct registry		*r;
+	registry_rule_fn	 fn;
+	void			*ctx;
+};
+
+/* The lifecycle's transitions show as the service's events: the state
+ * before and after its callback tells which. */
+static int
+rule_one(void *ctx, struct entry *e)
+{
+	struct rule_each *re = ctx;
+	struct registry_rule x;
+	enum rule_state before = e->rf.state;
+	int rc;
+
+	x.name = e->name;
+	x.svc = e->invalid != NULL ? NULL : e->svc;
+	x.removed = e->removed;
+	x.rf = &e->rf;
+	x.st = re->r->st;
+	x.clock = &re->r->rules_seq;
+	rc = re->fn(re->ctx, &x);
+	reg_rule_events(re->r, e, before, "it passes its checks again");
+	return rc;
+}
+
+int
+registry_rules_each(struct registry *r, int sorted, registry_rule_fn fn,
+    void *ctx)
+{
+	struct rule_each re = { r, fn, ctx };
+
+	return reg_each(r, sorted, rule_one, &re);
+}
+
+int
+registry_rules_one(struct registry *r, const char *name, registry_rule_fn fn,
+    void *ctx)
+{
+	struct rule_each re = { r, fn, ctx };
+	struct entry *e;
+
+	if ((e = reg_entry(r, name, 0)) == NULL)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	(void)rule_one(&re, e);
+	pthread_mutex_unlock(&e->lock);
+	reg_put(r, e);
+	return 1;
+}
+
+uint64_t
+registry_rules_mark(struct registry *r)
+{
+	return __atomic_load_n(&r->rules_seq, __ATOMIC_SEQ_CST);
+}
+
+static int
+count_rule(void *ctx, struct entry *e)
+{
+	size_t *counts = ctx;
+
+	if (e->svc != NULL || e->invalid != NULL)
+		counts[e->rf.state]++;
+	return 0;
+}
+
+void
+registry_rule_counts(struct registry *r, size_t counts[RULE_NSTATES])
+{
+	memset(counts, 0, RULE_NSTATES * sizeof(*counts));
+	(void)reg_each(r, 0, count_rule, counts);
+}

@@ -1,14 +1,15 @@
 /* registry_impl.h: the registry's insides, shared by its files and by no
- * other module: registry.c (the index and the decisions), registry_load.c
- * (rebuilding the index at start), registry_nodes.c (node labels),
- * registry_rules.c (rule files against reloads) and registry_ext.c (what
- * views.c and taskdns.c read and hand in). Locking rules: see registry.c. */
+ * other module: registry.c (the index and the decisions), and over it
+ * registry_load.c (rebuilding the index at start), registry_nodes.c (node
+ * changes) and registry_ext.c (what views.c, taskdns.c and lifecycle.c
+ * read and hand in). Layers and locking rules: see registry.c. */
 #ifndef FLOWMON_REGISTRY_IMPL_H
 #define FLOWMON_REGISTRY_IMPL_H
 
 #include <pthread.h>
 #include <stdint.h>
 
+#include "lifecycle.h"
 #include "registry.h"
 #include "store.h"
 
@@ -23,21 +24,9 @@ struct entry {
 	struct service	*svc;		/* NULL: not known (or removed) */
 	int		 removed;	/* removed, kept for persistent alerts */
 	int		 has_targets;	/* what is on disk right now */
-	int		 has_rules;
 	uint64_t	 h_targets;
-	uint64_t	 h_rules;
+	struct rule_file rf;		/* its rule file (lifecycle.h) */
 	char		*invalid;	/* record on disk that does not parse */
-	uint64_t	 rules_seq;	/* r->rules_seq at its last change */
-	int		 loaded;	/* rules/ holds what Prometheus runs */
-	int		 has_accepted;	/* accepted/<name>.yml: what it runs */
-	uint64_t	 h_accepted;	/* when rules/ holds a newer one */
-	char		*parked;	/* the file under test, while rules/
-					   holds the accepted one (or none) */
-	size_t		 parked_len;
-	uint64_t	 h_parked;
-	char		*rejected;	/* why its rule file is set aside */
-	int		 has_rejected;	/* rejected/<name>.yml exists */
-	uint64_t	 h_rejected;
 	uint64_t	 gen;		/* registry generation of the last change */
 	/* Task DNS: the last good address set, sorted and unique, kept while
 	 * the name does not resolve, and the epoch of the service's current
@@ -70,11 +59,11 @@ struct registry {
 	size_t			 nactive;	/* atomic */
 	size_t			 nremoved;	/* atomic */
 	uint64_t		 gen;		/* atomic, bumped per change */
-	uint64_t		 rules_seq;	/* atomic, per rules/ change */
+	uint64_t		 rules_seq;	/* atomic, per rules/ change
+						   (lifecycle.h: rule_commit) */
 	uint64_t		 dns_wanted;	/* atomic */
 	struct promtool		*pt;		/* NULL: own checks only */
 	const struct quota	*lim;		/* NULL: no bounds */
-	size_t			 nrejected;	/* atomic */
 	/* Services with a record (valid or not), atomic, and their bound
 	 * (0: none): a new service beyond it is refused. */
 	size_t			 nrecords;
@@ -82,6 +71,8 @@ struct registry {
 	/* Held while a new service with a shortened file name checks that
 	 * no other service has that name, until its record is written. */
 	pthread_mutex_t		 longname;
+	registry_event_fn	 event;		/* NULL: nobody listens */
+	void			*event_ctx;
 };
 
 /* FNV-1a of len bytes with the length folded in. */
@@ -98,6 +89,13 @@ void	 reg_put(struct registry *r, struct entry *e);
  * NULL on ENOMEM. reg_entries_put() drops them and frees the vector. */
 struct entry **reg_entries(struct registry *r, int sorted, size_t *n);
 void	 reg_entries_put(struct registry *r, struct entry **all, size_t n);
+/* Calls fn(ctx, e) for every entry (sorted by name if asked) under its
+ * lock, until fn returns non-zero: that value, 0, or -1 on ENOMEM. */
+int	 reg_each(struct registry *r, int sorted,
+	    int (*fn)(void *ctx, struct entry *e), void *ctx);
+/* The entry whose files are named base (store_base()), with a reference:
+ * the service of that name or the one whose long name maps to it; NULL. */
+struct entry *reg_entry_by_base(struct registry *r, const char *base);
 /* Adjusts the active/removed counts for e leaving (-1) or entering (1). */
 void	 reg_count(struct registry *r, struct entry *e, int sign);
 /* e's record changed (lock held): it joins, stays on or leaves the task
@@ -119,12 +117,8 @@ struct reg_change {
 	int		 state;		/* the record was written or removed */
 	int		 targets;	/* -1: untouched, 0: removed, 1: written */
 	uint64_t	 h_targets;
-	int		 rules;		/* the same for rules/ */
-	uint64_t	 h_rules;
-	int		 accepted;	/* -1: untouched, 0: removed, 1: linked
-					   from rules/ as it was */
-	int		 drop_parked;	/* the file under test goes */
-	int		 unreject;	/* rejected/ goes: the alerts changed */
+	int		 rules;		/* -1: untouched, else rule_write()'s */
+	struct rule_file rf;		/* what the rule file becomes */
 };
 void	 reg_change_begin(struct registry *r, struct reg_change *c);
 /* ok: commits c and books it into e and res (wrote_*); 0. Else aborts c
@@ -161,21 +155,18 @@ int	 reg_sync(struct registry *r, struct entry *e,
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
 int	 reg_sentinel(struct registry *r);
+/* Tells the event hook (if any) what happened to name; e's lock held. */
+void	 reg_event(struct registry *r, const char *name,
+	    enum registry_event ev, const char *detail);
+/* e's rule file (lock held) went from state before to its state now:
+ * tells the hook (reloaded, rejected, readmitted with why_readmitted). */
+void	 reg_rule_events(struct registry *r, struct entry *e,
+	    enum rule_state before, const char *why_readmitted);
 /* Books a failure of kind in res with errno errnum; returns -1. */
 int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
 /* The labels of node id (node lock held for reading), or NULL; ctx is the
  * registry (a render_node_labels_fn). */
 const struct kvlist *reg_node_labels(void *ctx, const char *id);
-/* rules/<name>.yml of e (lock held, as before c) is about to be replaced
- * (removing 0) or removed within c: the version Prometheus runs, if it is
- * that file, is kept as accepted/<name>.yml first; a removed service's
- * copy goes. 0, or -1 with err: c cannot go on. */
-int	 reg_rules_replacing(struct registry *r, struct entry *e,
-	    struct reg_change *c, int removing, char err[ERR_MAX]);
-/* The note (store_set_note()) on a rule file Prometheus loaded: its
- * hash, as REG_LOADED_FMT, so a file edited in place is not taken for it. */
-#define REG_NOTE_LOADED	"loaded"
-#define REG_LOADED_FMT	"%016llx"
 /* Replaces (labels non-NULL) or drops the labels of node id in memory:
  * 1 if they changed, 0 if not, -1 on ENOMEM. */
 int	 reg_node_set(struct registry *r, const char *id,

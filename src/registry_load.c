@@ -37,8 +37,8 @@ load_node(const char *name, void *arg)
 	size_t len;
 	int rc = 0;
 
-	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX, &buf, &len,
-	    err) == -1 || record_node_decode(buf, len, &id, &labels,
+	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX,
+	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id, &labels,
 	    err) == -1 || strcmp(id, name) != 0)
 		log_warn("cannot load node record", "node", name, "error",
 		    id && strcmp(id, name) ? "id does not match file name" :
@@ -49,42 +49,6 @@ load_node(const char *name, void *arg)
 	free(id);
 	kvlist_release(&labels);
 	return rc;
-}
-
-/* What is on disk now for one output, as has/hash. */
-static void
-probe_output(struct registry *r, enum store_kind kind, const char *name,
-    int *has, uint64_t *h)
-{
-	char err[ERR_MAX], *buf;
-	size_t len;
-
-	*has = 0;
-	if (store_read(r->st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
-		*has = 1;
-		*h = reg_hash(buf, len);
-		free(buf);
-	} else if (errno != ENOENT) {
-		/* Unreadable: assume present and different, so it is
-		 * rewritten from the record. 0 is what registry_file_owner()
-		 * books for a file it cannot vouch for. */
-		*has = 1;
-		*h = 0;
-	}
-}
-
-/* Whether rules/ holds the very file Prometheus last loaded: the note
- * registry_reload_ok() left on it, for its bytes. */
-static void
-probe_loaded(struct registry *r, struct entry *e, const char *name)
-{
-	char note[64], want[64];
-
-	snprintf(want, sizeof(want), REG_LOADED_FMT,
-	    (unsigned long long)e->h_rules);
-	e->loaded = e->has_rules && e->h_rules != 0 &&
-	    store_get_note(r->st, STORE_RULES, name, REG_NOTE_LOADED, note,
-	    sizeof(note)) == 0 && strcmp(note, want) == 0;
 }
 
 /* At start, a task DNS service's last address set is the one in its target
@@ -145,6 +109,7 @@ load_service(const char *name, void *arg)
 	struct registry_result res;
 	struct service *svc = NULL;
 	struct entry *e;
+	enum service_source source = SERVICE_SOURCE_UNKNOWN;
 	char err[ERR_MAX], base[214], *buf = NULL, *targets = NULL;
 	const char *key, *named;
 	size_t len, tlen;
@@ -154,7 +119,7 @@ load_service(const char *name, void *arg)
 	/* The record first: name is a file's base name, which for a very
 	 * long service name is a shortened form; the record has the name. */
 	if (store_read(r->st, STORE_STATE, name, BOUND_RECORD_MAX, &buf, &len,
-	    err) == -1 || record_decode(buf, len, &params, &removed,
+	    err) == -1 || record_decode(buf, len, &params, &removed, &source,
 	    err) == -1)
 		;
 	else if ((svc = calloc(1, sizeof(*svc))) == NULL)
@@ -166,6 +131,8 @@ load_service(const char *name, void *arg)
 		    svc->name);
 	else
 		ok = 1;
+	if (ok)
+		svc->source = source;
 	key = ok ? svc->name : name;
 	/* A long name's record that names it but no longer parses is kept
 	 * under that name, so that a reconfigure of it replaces it (as for
@@ -183,18 +150,12 @@ load_service(const char *name, void *arg)
 	pthread_mutex_lock(&e->lock);
 	if (e->svc == NULL && e->invalid == NULL)
 		__atomic_add_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
-	probe_output(r, STORE_TARGETS, name, &e->has_targets, &e->h_targets);
-	probe_output(r, STORE_RULES, name, &e->has_rules, &e->h_rules);
-	probe_output(r, STORE_REJECTED, name, &e->has_rejected,
-	    &e->h_rejected);
-	probe_output(r, STORE_ACCEPTED, name, &e->has_accepted,
-	    &e->h_accepted);
-	probe_loaded(r, e, name);
-	if (e->has_rejected && e->rejected == NULL) {
-		e->rejected = strdup("Prometheus refused this rule file before "
-		    "flowmon restarted (kept in rejected/)");
-		__atomic_add_fetch(&r->nrejected, 1, __ATOMIC_RELAXED);
-	}
+	/* A file that cannot be read counts as there, with hash 0: it is
+	 * rewritten from the record (registry_file_owner() books 0 the same
+	 * way for a file it cannot vouch for). */
+	e->has_targets = store_probe(r->st, STORE_TARGETS, name,
+	    &e->h_targets) != 0;
+	rule_load(&e->rf, r->st, name);
 	/* A record whose target file is over --max-target-bytes is as
 	 * invalid as one over a request limit. */
 	if (ok && !removed && reg_targets_for(r, e, svc, &targets, &tlen,
@@ -217,12 +178,15 @@ load_service(const char *name, void *arg)
 		log_info("outputs rewritten from record", "service", name);
 	lc->rules_changed |= res.wrote_rules;
 	lc->loaded++;
+	reg_event(r, e->name, REGISTRY_EV_RESTORED, res.wrote_targets ||
+	    res.wrote_rules ? "files rewritten from the record" : "");
 	goto out;
 invalid:
 	/* Leave its files alone: a newer flowmon or a changed shortcut table
 	 * may be why; the operator sees it in the services API. */
 	log_error("cannot load service record", "service", name, "error", err);
 	e->invalid = strdup(err);
+	reg_event(r, e->name, REGISTRY_EV_INVALID, err);
 	lc->failed++;
 out:
 	pthread_mutex_unlock(&e->lock);
@@ -266,6 +230,40 @@ reg_sentinel(struct registry *r)
 	return 1;
 }
 
+/* A file in accepted/ or rejected/ of a service without a record: left by
+ * a removal the daemon did not see through (a stop before the reload that
+ * followed it), it holds nothing any service needs. */
+static int
+sweep_stale(struct registry *r, enum store_kind kind, const char *name)
+{
+	char err[ERR_MAX], path[PATH_MAX];
+	struct entry *e;
+
+	if ((e = reg_entry_by_base(r, name)) != NULL) {
+		reg_put(r, e);
+		return 0;
+	}
+	store_path(r->st, kind, name, path, sizeof(path));
+	if (store_remove(r->st, kind, name, err) == -1)
+		log_warn("cannot remove a stale rule file", "file", path,
+		    "error", err);
+	else
+		log_info("stale rule file removed: no record", "file", path);
+	return 0;
+}
+
+static int
+sweep_accepted(const char *name, void *arg)
+{
+	return sweep_stale(((struct load_ctx *)arg)->r, STORE_ACCEPTED, name);
+}
+
+static int
+sweep_rejected(const char *name, void *arg)
+{
+	return sweep_stale(((struct load_ctx *)arg)->r, STORE_REJECTED, name);
+}
+
 int
 registry_load(struct registry *r, const struct request_ctx *ctx,
     char err[ERR_MAX])
@@ -275,7 +273,9 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
 
 	(void)reg_sentinel(r);
 	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
-	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0)
+	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_ACCEPTED, sweep_accepted, &lc, err) != 0 ||
+	    store_scan(r->st, STORE_REJECTED, sweep_rejected, &lc, err) != 0)
 		return -1;
 	snprintf(n, sizeof(n), "%zu", lc.loaded);
 	snprintf(f, sizeof(f), "%zu", lc.failed);
@@ -326,7 +326,7 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 			goto next;
 		store_base(e->name, base);
 		for (k = 0; k < 2; k++) {
-			has = k == 0 ? &e->has_targets : &e->has_rules;
+			has = k == 0 ? &e->has_targets : &e->rf.has_file;
 			snprintf(file, sizeof(file), "%s%s", base,
 			    store_ext(kinds[k]));
 			gone[k] = *has && !present(ctx, k, file) &&
@@ -352,6 +352,8 @@ registry_heal(struct registry *r, registry_present_fn present, void *ctx,
 			    sizeof(path));
 			log_warn("flowmon file vanished: written again from "
 			    "the record", "service", e->name, "file", path);
+			reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
+			    "targets" : "rules");
 			metrics_file_healed(k == 0 ? M_FILE_TARGETS :
 			    M_FILE_RULES);
 			healed[k]++;

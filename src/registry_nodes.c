@@ -1,6 +1,6 @@
-/* registry_nodes.c: node labels (DF_NODE_TARGET_LABELS) kept by the
- * registry: their records in nodes/, and re-rendering exactly the services
- * with a task on a node whose labels change. */
+/* registry_nodes.c: node changes (DF_NODE_TARGET_LABELS): a node's record
+ * in nodes/, its labels in registry.c's table, and re-rendering exactly the
+ * services with a task on a node whose labels change. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -12,19 +12,6 @@
 #include "metrics.h"
 #include "record.h"
 #include "registry_impl.h"
-
-const struct kvlist *
-reg_node_labels(void *ctx, const char *id)
-{
-	struct registry *r = ctx;
-	struct node *n;
-
-	/* Called with the node lock held for reading (reg_render_targets). */
-	for (n = r->nodes; n; n = n->next)
-		if (strcmp(n->id, id) == 0)
-			return &n->labels;
-	return NULL;
-}
 
 /* Re-renders the targets of every service with a task on node id. */
 static int
@@ -51,50 +38,6 @@ rerender_node(struct registry *r, const char *id, struct registry_result *res,
 		}
 	}
 	pthread_rwlock_unlock(&r->maplock);
-	return rc;
-}
-
-/* Replaces (labels non-NULL) or drops the labels of node id in memory.
- * Returns 1 if they changed, 0 if not, -1 on allocation failure. */
-int
-reg_node_set(struct registry *r, const char *id, const struct kvlist *labels)
-{
-	struct node **np, *n;
-	int rc = 0;
-
-	pthread_rwlock_wrlock(&r->nodelock);
-	for (np = &r->nodes; *np; np = &(*np)->next)
-		if (strcmp((*np)->id, id) == 0)
-			break;
-	n = *np;
-	if (labels == NULL) {
-		if (n != NULL) {
-			*np = n->next;
-			kvlist_release(&n->labels);
-			free(n->id);
-			free(n);
-			r->nnodes--;
-			rc = 1;
-		}
-		goto out;
-	}
-	if (n != NULL && kvlist_equal(&n->labels, labels))
-		goto out;
-	if (n == NULL) {
-		if ((n = calloc(1, sizeof(*n))) == NULL ||
-		    (n->id = strdup(id)) == NULL) {
-			free(n);
-			rc = -1;
-			goto out;
-		}
-		n->next = r->nodes;
-		r->nodes = n;
-		r->nnodes++;
-	}
-	kvlist_release(&n->labels);
-	rc = kvlist_copy(&n->labels, labels) == -1 ? -1 : 1;
-out:
-	pthread_rwlock_unlock(&r->nodelock);
 	return rc;
 }
 

@@ -246,6 +246,15 @@ fail:
 }
 
 void
+reloader_set_hooks(struct reloader *r, const struct reloader_hooks *hooks)
+{
+	/* The thread reads them after the lock that a trigger takes. */
+	worker_lock(&r->w);
+	r->hooks = *hooks;
+	worker_unlock(&r->w);
+}
+
+void
 reloader_trigger(struct reloader *r)
 {
 	worker_lock(&r->w);

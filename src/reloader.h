@@ -84,6 +84,11 @@ struct reloader_hooks {
 struct reloader *reloader_new(const struct reload_backend *backend, void *arg,
 	    long delay_ms, long max_delay_ms,
 	    const struct reloader_hooks *hooks, char err[ERR_MAX]);
+/* Makes hooks (copied) r's hooks, in place of those given to
+ * reloader_new(): for an owner made after the reloader. Call before the
+ * first reloader_trigger(). */
+void	 reloader_set_hooks(struct reloader *r,
+	    const struct reloader_hooks *hooks);
 /* A rule file changed: reload once no trigger came for delay_ms. Cheap and
  * non-blocking; safe from any thread. */
 void	 reloader_trigger(struct reloader *r);

@@ -111,6 +111,26 @@ render_group(cJSON *groups, char *const *targets, size_t n,
 	return 0;
 }
 
+size_t
+render_target_count(const struct service *svc, const char *const *addrs,
+    size_t naddrs)
+{
+	size_t i, n = 0;
+
+	if (svc->ntargets > 0)
+		return svc->ntargets;
+	if (svc->port <= 0)
+		return 0;
+	if (svc->static_config)
+		return 1;
+	if (svc->has_tasks)
+		return svc->ntasks;
+	for (i = 0; i < naddrs; i++)
+		if (i == 0 || strcmp(addrs[i], addrs[i - 1]) != 0)
+			n++;
+	return n;
+}
+
 int
 render_targets(const struct service *svc, const char *const *addrs,
     size_t naddrs, render_node_labels_fn node_labels, void *ctx,

@@ -28,6 +28,12 @@ int	 render_targets(const struct service *svc, const char *const *addrs,
 	    size_t naddrs, render_node_labels_fn node_labels, void *ctx,
 	    char **out, size_t *outlen, char err[ERR_MAX]);
 
+/* The number of targets render_targets() gives svc, without rendering:
+ * what the status page counts for every service. addrs sorted, as the
+ * registry keeps them. */
+size_t	 render_target_count(const struct service *svc,
+	    const char *const *addrs, size_t naddrs);
+
 /* Rule file for svc: one group named after the service with one alerting
  * rule per alert. persistent_only renders only alertPersistent alerts (a
  * removed service). *out is malloc'd (caller frees), or NULL when there is

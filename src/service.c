@@ -304,6 +304,33 @@ service_has_persistent(const struct service *svc)
 	return 0;
 }
 
+static const char *const service_sources[] = {
+	[SERVICE_SOURCE_UNKNOWN] = NULL,
+	[SERVICE_SOURCE_WEBHOOK] = "webhook",
+	[SERVICE_SOURCE_LISTENER] = "listener",
+	[SERVICE_SOURCE_DOCKER] = "docker",
+};
+
+const char *
+service_source_name(enum service_source s)
+{
+	if ((size_t)s >= sizeof(service_sources) / sizeof(*service_sources))
+		return NULL;
+	return service_sources[s];
+}
+
+enum service_source
+service_source_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 1; s != NULL &&
+	    i < sizeof(service_sources) / sizeof(*service_sources); i++)
+		if (strcmp(s, service_sources[i]) == 0)
+			return (enum service_source)i;
+	return SERVICE_SOURCE_UNKNOWN;
+}
+
 int
 service_name_valid(const char *name)
 {

@@ -72,6 +72,21 @@ struct task {
 	char	*node_id;
 };
 
+/* Where a service's desired state came from last, kept in its record
+ * (record.h) and shown by the explain API. */
+enum service_source {
+	SERVICE_SOURCE_UNKNOWN,		/* a record written before sources
+					   were kept */
+	SERVICE_SOURCE_WEBHOOK,		/* a reconfigure request */
+	SERVICE_SOURCE_LISTENER,	/* swarm-listener's get-services, or
+					   SCRAPE_PORT_<n> */
+	SERVICE_SOURCE_DOCKER		/* the Docker source (--docker-host) */
+};
+/* "webhook", "listener" or "docker"; NULL for SERVICE_SOURCE_UNKNOWN. */
+const char *service_source_name(enum service_source s);
+/* The source named s (one of the words above), or SERVICE_SOURCE_UNKNOWN. */
+enum service_source service_source_parse(const char *s);
+
 /* The desired state of one service, as parsed from a reconfigure. Every
  * string is owned. NULL means "not set, use Prometheus's default". */
 struct service {
@@ -94,6 +109,9 @@ struct service {
 	 * spelling, sorted). This is what the state file records: parsing it
 	 * again yields this same service. */
 	struct kvlist	 params;
+	/* Set by whoever hands the service to the registry, after parsing:
+	 * not a parameter, so not in params. */
+	enum service_source source;
 };
 
 void	 alert_release(struct alert *a);

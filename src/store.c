@@ -1,6 +1,6 @@
 /* store.c: the data dir: its kinds and file names, opening it (and again a
  * kind dir that went away), and every operation on its files: atomic
- * replace, remove, move, read, list, scan, link and note. The writer,
+ * replace, remove, move, read, list, scan and link. The writer,
  * reader and listing underneath are store_io.c's; the lock store_lock.c's.
  *
  * State model. A file on disk is either absent or holds one complete
@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -851,66 +850,36 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
 	return rc;
 }
 
-/* Opens <kind>/<name> read-only for its notes; -1 with errno. */
-static int
-store_note_fd(struct store *st, enum store_kind kind, const char *name,
-    char *file)
+int
+store_probe(struct store *st, enum store_kind kind, const char *name,
+    uint64_t *hash)
 {
-	char err[ERR_MAX];
+	char err[ERR_MAX], *buf;
+	size_t len;
 
-	if (store_check(st, kind, name, 0, 0, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	return openat(store_dfd(st, kind), file,
-	    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	*hash = 0;
+	if (store_read(st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
+		*hash = store_hash_content(buf, len);
+		free(buf);
+		return 1;
+	}
+	return errno == ENOENT ? 0 : -1;
 }
 
 int
-store_set_note(struct store *st, enum store_kind kind, const char *name,
-    const char *key, const char *value, char err[ERR_MAX])
+store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX])
 {
-	char file[NAME_MAX + 1], attr[64];
-	int fd, rc, saved;
+	int saved;
 
-	snprintf(attr, sizeof(attr), "user.flowmon.%s", key);
-	if ((fd = store_note_fd(st, kind, name, file)) == -1) {
-		saved = errno;
-		snprintf(err, ERR_MAX, "cannot open %s/%s: %s",
-		    store_dirname(kind), name, strerror(saved));
-		errno = saved;
+	if (store_check_kind(st, kind, err) == -1)
 		return -1;
-	}
-	rc = fsetxattr(fd, attr, value, strlen(value), 0);
+	if (fsync(store_dfd(st, kind)) == 0)
+		return 0;
 	saved = errno;
-	close(fd);
-	if (rc == -1) {
-		snprintf(err, ERR_MAX, "cannot note %s on %s/%s: %s", key,
-		    store_kinds[kind].dir, file, strerror(saved));
-		errno = saved;
-	}
-	return rc;
-}
-
-int
-store_get_note(struct store *st, enum store_kind kind, const char *name,
-    const char *key, char *buf, size_t size)
-{
-	char file[NAME_MAX + 1], attr[64];
-	ssize_t n;
-	int fd, saved;
-
-	snprintf(attr, sizeof(attr), "user.flowmon.%s", key);
-	if (size == 0 || (fd = store_note_fd(st, kind, name, file)) == -1)
-		return -1;
-	n = fgetxattr(fd, attr, buf, size - 1);
-	saved = errno;
-	close(fd);
-	if (n < 0) {
-		errno = saved;
-		return -1;
-	}
-	buf[n] = '\0';
-	return 0;
+	snprintf(err, ERR_MAX, "cannot fsync directory %s/%s: %s", st->dir,
+	    store_kinds[kind].dir, strerror(saved));
+	errno = saved;
+	return -1;
 }
 
 /*

@@ -18,8 +18,8 @@
 /* The directories of a data dir, each with its file extension:
  * targets/<name>.json, rules/<name>.yml, state/<name>.json,
  * nodes/<id>.json, rejected/<name>.yml, accepted/<name>.yml (the rule
- * file Prometheus runs while rules/ holds a newer one, see
- * registry_rules.c; like state/, outside both Prometheus globs). */
+ * file the last reload that succeeded loaded, see lifecycle.c; like
+ * state/, outside both Prometheus globs). */
 enum store_kind {
 	STORE_TARGETS,
 	STORE_RULES,
@@ -141,9 +141,9 @@ uint64_t store_hash(uint64_t h, const void *buf, size_t len);
 uint64_t store_hash_content(const void *buf, size_t len);
 
 /* Makes <to>/<name> the same file as <from>/<name> (a hard link, or a
- * copy where the file system has none), replacing it atomically. The
- * directory of to is not fsync'd: the next fsync of a directory of the
- * data dir (any store_write()) commits it on a journaling file system. */
+ * copy where the file system has none), replacing it atomically (a link
+ * to a temp name, renamed). The directory of to is not fsync'd: see
+ * store_sync(). */
 int	 store_link(struct store *st, enum store_kind from, enum store_kind to,
 	    const char *name, char err[ERR_MAX]);
 /*
@@ -188,18 +188,14 @@ void	 store_txn_commit(struct store_txn *t);
  * t is empty again. */
 int	 store_txn_abort(struct store_txn *t, char err[ERR_MAX]);
 
-/* A note attached to <kind>/<name> itself (an extended attribute
- * user.flowmon.<key>): it neither changes the file's bytes, nor its mtime,
- * nor the directory, and goes with the file (a new version written by
- * store_write() has none). -1 with err (ENOTSUP where the file system has
- * no extended attributes). */
-int	 store_set_note(struct store *st, enum store_kind kind,
-	    const char *name, const char *key, const char *value,
-	    char err[ERR_MAX]);
-/* The note key of <kind>/<name> into buf (NUL-terminated); -1 if there is
- * none (or it does not fit). */
-int	 store_get_note(struct store *st, enum store_kind kind,
-	    const char *name, const char *key, char *buf, size_t size);
+/* Whether <kind>/<name> exists, and its content hash (store_hash_content)
+ * into *hash: 1 when it does, 0 when it does not, -1 (hash 0) when it is
+ * there but cannot be read (over BOUND_FILE_MAX, not a regular file...). */
+int	 store_probe(struct store *st, enum store_kind kind, const char *name,
+	    uint64_t *hash);
+/* fsyncs the directory of kind, committing links and renames made in it
+ * (store_link() leaves that to its caller). 0, or -1 with err. */
+int	 store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX]);
 
 /* The extension of a kind, with its dot: ".json" or ".yml". */
 const char *store_ext(enum store_kind kind);

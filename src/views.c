@@ -104,6 +104,20 @@ reload_json(cJSON *o, struct reloader *rl)
 	cJSON_AddStringToObject(jr, "lastError", rs.last_error);
 }
 
+/* "rules": {"state": none|pending|loaded|rejected, "reason" when
+ * rejected}: the rule lifecycle's word (lifecycle.h). */
+static void
+rules_json(cJSON *o, const struct registry_view *v)
+{
+	cJSON *jr = cJSON_AddObjectToObject(o, "rules");
+
+	if (jr == NULL)
+		return;
+	cJSON_AddStringToObject(jr, "state", rule_state_name(v->rule_state));
+	if (v->rule_reason != NULL)
+		cJSON_AddStringToObject(jr, "reason", v->rule_reason);
+}
+
 static cJSON *
 service_json(struct registry *r, const struct view_ctx *vc,
     const struct registry_view *v)
@@ -120,10 +134,11 @@ service_json(struct registry *r, const struct view_ctx *vc,
 		cJSON_AddStringToObject(o, "error", v->invalid);
 		return o;
 	}
-	cJSON_AddStringToObject(o, "status", v->rejected ? "rejected" :
-	    v->removed ? "removed" : "active");
-	if (v->rejected)
-		cJSON_AddStringToObject(o, "rejected", v->rejected);
+	cJSON_AddStringToObject(o, "status", v->rule_reason != NULL ?
+	    "rejected" : v->removed ? "removed" : "active");
+	if (v->rule_reason != NULL)
+		cJSON_AddStringToObject(o, "rejected", v->rule_reason);
+	rules_json(o, v);
 	cJSON_AddItemToObject(o, "params", kv_json(&v->svc->params));
 	cJSON_AddItemToObject(o, "alerts", alerts_json(v));
 	files = cJSON_AddObjectToObject(o, "files");

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "advice.h"
 #include "docker.h"
 #include "dockermap.h"
 #include "request.h"
@@ -459,6 +460,62 @@ START_TEST(test_host_parse)
 }
 END_TEST
 
+/* What a person should hear about a service (the explain API and the
+ * status page show it). */
+START_TEST(test_remarks)
+{
+	static const struct {
+		const char	*svc;
+		enum dockermap_remark want;
+		const char	*says;
+	} cases[] = {
+		/* No com.df.* label anywhere: nothing to say. */
+		{ "{\"Spec\": {\"Name\": \"a\", \"Labels\": {\"x\": \"1\"}}}",
+		  DOCKERMAP_REMARK_NONE, "" },
+		/* Notified, all on the service: fine. */
+		{ "{\"Spec\": {\"Name\": \"a\", \"Labels\": {\"com.df.notify\": "
+		  "\"true\", \"com.df.scrapePort\": \"80\"}, \"TaskTemplate\": "
+		  "{\"ContainerSpec\": {\"Labels\": {\"com.df.scrapePort\": "
+		  "\"80\"}}}}}", DOCKERMAP_REMARK_NONE, "" },
+		/* Notified, but the alert sits on the container. */
+		{ "{\"Spec\": {\"Name\": \"a\", \"Labels\": {\"com.df.notify\": "
+		  "\"true\"}, \"TaskTemplate\": {\"ContainerSpec\": {\"Labels\": "
+		  "{\"com.df.alertIf\": \"@service_down\", \"other\": \"x\"}}}}}",
+		  DOCKERMAP_REMARK_WARN, "com.df.alertIf is a container label" },
+		/* Everything on the container: skipped, and why. */
+		{ "{\"Spec\": {\"Name\": \"a\", \"TaskTemplate\": "
+		  "{\"ContainerSpec\": {\"Labels\": {\"com.df.notify\": \"true\", "
+		  "\"com.df.scrapePort\": \"80\"}}}}}", DOCKERMAP_REMARK_IGNORED,
+		  "com.df.notify, com.df.scrapePort are container labels" },
+		/* Labels on the service without the notify label. */
+		{ "{\"Spec\": {\"Name\": \"a\", \"Labels\": {\"com.df.scrapePort\": "
+		  "\"80\", \"com.df.alertIf\": \"x\"}}}", DOCKERMAP_REMARK_IGNORED,
+		  "2 com.df.* labels but no com.df.notify=true" },
+		{ "{\"Spec\": {\"Name\": \"a\", \"Labels\": {\"com.df.notify\": "
+		  "\"yes\", \"com.df.scrapePort\": \"80\"}}}",
+		  DOCKERMAP_REMARK_IGNORED, "com.df.notify=yes, not true" },
+		/* Shapes Docker never sends count as absent. */
+		{ "{\"Spec\": {\"Name\": \"a\", \"Labels\": [\"com.df.x\"], "
+		  "\"TaskTemplate\": {\"ContainerSpec\": {\"Labels\": 3}}}}",
+		  DOCKERMAP_REMARK_NONE, "" },
+	};
+	char out[ADVICE_MAX];
+	size_t i;
+	cJSON *s;
+
+	for (i = 0; i < nitems(cases); i++) {
+		s = json(cases[i].svc);
+		ck_assert_int_eq(dockermap_remark(s, "com.df.notify", out),
+		    cases[i].want);
+		ck_assert_msg(strstr(out, cases[i].says) != NULL, "%zu: %s", i,
+		    out);
+		if (cases[i].want == DOCKERMAP_REMARK_NONE)
+			ck_assert_str_eq(out, "");
+		cJSON_Delete(s);
+	}
+}
+END_TEST
+
 /* Engine answers recorded from Debian 12's docker.io 20.10 (API 1.41)
  * while `docker service update --update-parallelism 1 --update-delay 20s`
  * replaced the tasks of rec-web (2 replicas: one running, its successor
@@ -577,6 +634,7 @@ docker_suite(void)
 	tcase_add_test(tc, test_node_params);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_host_parse);
+	tcase_add_test(tc, test_remarks);
 	tcase_add_test(tc, test_swarm_status_recorded);
 	tcase_add_test(tc, test_swarm_status_counted);
 	suite_add_tcase(s, tc);

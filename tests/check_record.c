@@ -50,7 +50,7 @@ assert_refused(const char *s, size_t len)
 	char err[ERR_MAX] = "", *p = exact_copy(s, len);
 	int removed = 7;
 
-	ck_assert_msg(record_decode(p, len, &params, &removed, err) == -1,
+	ck_assert_msg(record_decode(p, len, &params, &removed, NULL, err) == -1,
 	    "accepted %.*s", (int)len, s);
 	ck_assert_msg(err[0] != '\0', "no message for %.*s", (int)len, s);
 	ck_assert_uint_eq(params.n, 0);
@@ -92,7 +92,7 @@ START_TEST(test_roundtrip)
 		ck_assert_int_eq(buf[len - 1], '\n');
 		copy = exact_copy(buf, len);
 		removed = -1;
-		ck_assert_msg(record_decode(copy, len, &params, &removed,
+		ck_assert_msg(record_decode(copy, len, &params, &removed, NULL,
 		    err) == 0, "%s", err);
 		free(copy);
 		ck_assert_int_eq(removed, r);
@@ -153,11 +153,53 @@ START_TEST(test_removed_absent)
 	/* "removed" is optional and defaults to false; "service" is only
 	 * informative. */
 	ck_assert_int_eq(record_decode(rec, strlen(rec), &params, &removed,
-	    err), 0);
+	    NULL, err), 0);
 	ck_assert_int_eq(removed, 0);
 	ck_assert_uint_eq(params.n, 1);
 	ck_assert_str_eq(kvlist_get(&params, "serviceName"), "x");
 	kvlist_release(&params);
+}
+END_TEST
+
+/* Where the service came from is kept; an older record names none, and
+ * a word flowmon does not know counts as none. */
+START_TEST(test_source)
+{
+	static const char *const words[] = { "webhook", "listener", "docker" };
+	struct service svc;
+	struct kvlist params = { 0 };
+	enum service_source src;
+	char err[ERR_MAX], *buf;
+	size_t len, i;
+	int removed;
+
+	service_from(bodies[0], &svc);
+	for (i = 0; i < nitems(words); i++) {
+		svc.source = service_source_parse(words[i]);
+		ck_assert_int_ne(svc.source, SERVICE_SOURCE_UNKNOWN);
+		ck_assert_ptr_nonnull(buf = record_encode(&svc, 0, &len));
+		ck_assert_int_eq(record_decode(buf, len, &params, &removed,
+		    &src, err), 0);
+		ck_assert_int_eq(src, svc.source);
+		ck_assert_str_eq(service_source_name(src), words[i]);
+		kvlist_release(&params);
+		free(buf);
+	}
+	svc.source = SERVICE_SOURCE_UNKNOWN;
+	ck_assert_ptr_nonnull(buf = record_encode(&svc, 0, &len));
+	ck_assert_ptr_null(strstr(buf, "source"));
+	ck_assert_int_eq(record_decode(buf, len, &params, &removed, &src,
+	    err), 0);
+	ck_assert_int_eq(src, SERVICE_SOURCE_UNKNOWN);
+	kvlist_release(&params);
+	free(buf);
+	buf = strdup("{\"source\": \"carrier pigeon\", \"params\": {}}");
+	ck_assert_int_eq(record_decode(buf, strlen(buf), &params, &removed,
+	    &src, err), 0);
+	ck_assert_int_eq(src, SERVICE_SOURCE_UNKNOWN);
+	ck_assert_ptr_null(service_source_name(src));
+	free(buf);
+	service_release(&svc);
 }
 END_TEST
 
@@ -245,7 +287,7 @@ START_TEST(test_corrupted_no_crash)
 			x ^= x >> 17;
 			x ^= x << 5;
 			copy[i] = (char)(k == 0 ? 0 : (x & 0xff));
-			if (record_decode(copy, len, &params, &removed,
+			if (record_decode(copy, len, &params, &removed, NULL,
 			    err) == 0) {
 				int renamed = i >= key_at && i < key_at + 7 &&
 				    copy[i] != buf[i];
@@ -374,6 +416,7 @@ record_suite(void)
 	tcase_add_loop_test(tc, test_roundtrip, 0, nitems(bodies));
 	tcase_add_test(tc, test_shape);
 	tcase_add_test(tc, test_removed_absent);
+	tcase_add_test(tc, test_source);
 	tcase_add_loop_test(tc, test_malformed, 0, nitems(malformed));
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_corrupted_no_crash);

@@ -861,8 +861,8 @@ disk_value(const struct fixture *fx, const char *name)
 	int removed, v;
 
 	ck_assert_ptr_nonnull(s = tu_slurp(f.state));
-	ck_assert_int_eq(record_decode(s, strlen(s), &params, &removed, err),
-	    0);
+	ck_assert_int_eq(record_decode(s, strlen(s), &params, &removed, NULL,
+	    err), 0);
 	ck_assert_int_eq(removed, 0);
 	v = atoi(kvlist_get(&params, "scrapePort"));
 	ck_assert_ptr_nonnull(t = tu_slurp(f.targets));

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "lifecycle.h"
 #include "parser.h"
 #include "registry.h"
 #include "reloader.h"
@@ -35,6 +36,10 @@ struct fixture {
 	struct taskdns	*td;
 	struct parser	*parser;	/* no labels, no limits, no shortcuts */
 	int		 with_reloader;
+	/* A back end of the test's for the reloader, set before fx_start():
+	 * then its quiet time is never reached, so only the test reloads. */
+	const struct reload_backend *backend;
+	void		*backend_arg;
 	int		 reloads;	/* atomic: counted by the back end */
 };
 
@@ -63,7 +68,11 @@ fx_start(struct fixture *fx)
 
 	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "store: %s",
 	    err);
-	if (fx->with_reloader) {
+	if (fx->backend != NULL) {
+		fx->rl = reloader_new(fx->backend, fx->backend_arg, 3600000L,
+		    0, NULL, err);
+		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
+	} else if (fx->with_reloader) {
 		fx->rl = reloader_new(&counting, fx, 20, 0, NULL, err);
 		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
 	}
@@ -167,6 +176,27 @@ fx_upsert(struct fixture *fx, const char *body)
 	    "upsert %s: %s", body, err);
 	ck_assert_int_eq(res.fail, FM_OK);
 	return res;
+}
+
+static inline int
+fx_loaded_one(void *mark, const struct registry_rule *x)
+{
+	int linked = 0;
+
+	rule_reload_succeeded(x->rf, x->st, x->name, *(uint64_t *)mark,
+	    &linked);
+	return 0;
+}
+
+/* A reload succeeded now, as the lifecycle books one: every rule file
+ * written so far is what Prometheus runs (loaded). */
+static inline void
+fx_reload_succeeded(struct fixture *fx)
+{
+	uint64_t mark = registry_rules_mark(fx->reg);
+
+	ck_assert_int_eq(registry_rules_each(fx->reg, 0, fx_loaded_one,
+	    &mark), 0);
 }
 
 /* Removes a service; must succeed. */

@@ -91,7 +91,7 @@ check "a rule file with bad PromQL (promtool finds it)"
 cp "$DATA/rules/web.yml" "$IT_TMP/web.yml.good"
 sed -i 's/expr: .*/expr: rate(up[5m] > 0/' "$DATA/rules/web.yml"
 grep -q 'rate(up\[5m\] > 0' "$DATA/rules/web.yml" || fail "sed did not break the rule"
-expect_one_problem rules/web.yml "promtool check rules failed"
+expect_one_problem rules/web.yml "invalid rule file: promtool check rules: rules/web.yml"
 grep -q 'parse error' "$OUT" || fail "promtool's reason is missing: $(cat "$OUT")"
 check "the same file without promtool: valid YAML, but not its record"
 run_check --promtool none

@@ -51,7 +51,10 @@ cat >"$CTL/services.json" <<'EOF'
     "com.docker.stack.namespace": "stack", "com.df.scrapePort": "9100",
     "com.df.scrapeNetwork": "stack_monitor", "com.df.env": "prod",
     "com.df.alertName": "down", "com.df.alertIf": "up == 0",
-    "com.df.alertFor": "30s"}}},
+    "com.df.alertFor": "30s"},
+   "TaskTemplate": {"ContainerSpec": {"Labels": {
+    "com.df.alertName.1": "slow", "com.df.alertIf.1": "@resp_time_above:0.1,5m,0.99",
+    "com.df.scrapePort": "9100", "com.docker.stack.namespace": "stack"}}}}},
  {"ID": "s1", "Version": {"Index": 11},
   "Spec": {"Name": "static", "Mode": {"Global": {}},
    "Labels": {"com.df.notify": "true", "com.df.scrapePort": "8080",
@@ -113,9 +116,10 @@ for n in plain off; do
 	gone "$DATA/state/$n.json" || fail "$n was applied without com.df.notify=true"
 done
 exists "$DATA/nodes/n1.json" && exists "$DATA/nodes/n2.json" || fail "node labels not stored"
-# What the engine was asked: the notify label filter and the event stream.
-grep -q '^/services?filters=.*com.df.notify' "$CTL/requests.log" ||
-	fail "services not listed with the label filter: $(cat "$CTL/requests.log")"
+# What the engine was asked: every service, no label filter (those
+# skipped are worth a remark), and the event stream.
+grep -q '^/services?status=true$' "$CTL/requests.log" ||
+	fail "services not listed whole: $(cat "$CTL/requests.log")"
 grep -q '^/events?filters=.*service.*node' "$CTL/requests.log" ||
 	fail "events not followed with a type filter"
 wait_until 10 eval '[ "$(streams)" -ge 1 ]' || fail "the event stream was not opened"
@@ -129,10 +133,23 @@ jq -e '.params == {"alertFor": "30s", "alertIf": "up == 0", "alertName": "down",
 	fail "web's record is not swarm-listener's parameters: $(http_get "$FLOWMON_URL$API/services/web" | jq -c .params)"
 ok "web's record holds exactly swarm-listener's parameters"
 
+check "explain says why plain and off are skipped, and web's container labels"
+fm_expect 404 "$API/explain/plain"
+printf '%s' "$HTTP_BODY" | jq -e '.Message | test("skips it: 2 com.df.[*] labels but no com.df.notify=true")' \
+    >/dev/null || fail "explain/plain: $HTTP_BODY"
+fm_expect 404 "$API/explain/off"
+printf '%s' "$HTTP_BODY" | jq -e '.Message | test("com.df.notify=false, not true")' \
+    >/dev/null || fail "explain/off: $HTTP_BODY"
+fm_expect 200 "$API/explain/web"
+printf '%s' "$HTTP_BODY" | jq -e '.source == "docker" and (.warnings | length == 1) and
+    (.warnings[0] | test("^com.df.alertName.1, com.df.alertIf.1 are container labels"))' \
+    >/dev/null || fail "explain/web: $HTTP_BODY"
+ok "$(printf '%s' "$HTTP_BODY" | jq -r '.warnings[0]' | cut -c1-100)"
+
 check "/metrics: Docker's task counts and update state of each service it applied"
 # The list is asked with status=true; this engine's answer has no
 # ServiceStatus (as one before API 1.41): counted from the tasks.
-grep -q '^/services?filters=.*&status=true$' "$CTL/requests.log" ||
+grep -q '^/services?status=true$' "$CTL/requests.log" ||
 	fail "services not listed with status=true: $(grep '^/services' "$CTL/requests.log" | head -n 1)"
 swarm() { fm_metric "flowmon_swarm_$1{service=\"$2\"}"; }
 # Set just after the files are written: waited for.

@@ -311,3 +311,34 @@ grep -q 'reload URL is vmalert' "$IT_TMP/reloader.log" ||
 stop_pid "$RL_PID" 20 || fail "flowmon reloader ignored SIGTERM"
 [ "$STOP_STATUS" = 0 ] || fail "flowmon reloader exited $STOP_STATUS"
 ok "vmalert2 loaded the change through flowmon reloader, verified"
+
+# ------------------------------------------------------ explain (issue 21)
+check "explain with --prometheus-url from --reload-url: vmalert's rules, no targets"
+explain_is() {
+	fm "/v1/docker-flow-monitor/explain/$1"
+	[ "$HTTP_CODE" = 200 ] && jq -e "$2" <<<"$HTTP_BODY" >/dev/null
+}
+wait_until 30 explain_is svc1 '.prometheus.url == "'"$VA_URL"'" and
+    .prometheus.reachable and .prometheus.answered == {"targets": false,
+    "rules": true} and .prometheus.targets == [] and
+    .prometheus.alerts == [{"name": "svc1_up", "state": "firing",
+    "active": 1, "health": "ok", "lastError": ""}] and .warnings == []' ||
+	fail "explain/svc1: $HTTP_BODY"
+ok "vmalert answers the rules (svc1_up firing), not the targets: no warning"
+flowmon_stop
+
+check "explain with both vmagents, victoria-metrics and vmalert: targets and rules put together"
+flowmon_start "$DATA" --reload-url "$VA_URL/-/reload" --reload-delay 300ms \
+    --prometheus-url "${AG_URL[0]},${AG_URL[1]},$VM_URL,$VA_URL"
+for i in 0 1; do
+	wait_until 30 explain_is svc$i '.prometheus.answered == {"targets": true,
+	    "rules": true} and (.prometheus.targets | length) == 1 and
+	    .prometheus.targets[0].health == "up" and
+	    (.prometheus.alerts | length) == 1 and .warnings == []' ||
+		fail "explain/svc$i: $HTTP_BODY"
+done
+# promtool let it back in at the start; vmalert refuses it again.
+wait_until 60 explain_is svcbad '.state == "rejected" and
+    .rules.state == "rejected" and ([.history[].event] | index("rejected"))' ||
+	fail "explain/svcbad: $HTTP_BODY"
+ok "svc0 and svc1 each with its one target up (from the vmagent that scrapes it) and its alert"

@@ -382,7 +382,8 @@ flowmon_idle() { [ "$(fm_metric flowmon_reload_pending)" = 0 ]; }
 # prom_start DATA_DIR [PORT]: Prometheus on PORT (a restart) or a free port with the file_sd job and
 # rule glob of DESIGN.md over DATA_DIR, 1 s scrape and evaluation, lifecycle
 # API on. Creates targets/ and rules/ first (Prometheus only watches a
-# directory that exists). Waits for /-/ready.
+# directory that exists). Waits for /-/ready. PROM_TARGETS_GLOB and
+# PROM_RULES_GLOB, when set, replace the globs' file parts (*.json, *.yml).
 prom_start() {
 	local data=$1 port=${2:-} attempt
 	mkdir -p "$data/targets" "$data/rules"
@@ -392,11 +393,11 @@ prom_start() {
 	  scrape_timeout: 1s
 	  evaluation_interval: 1s
 	rule_files:
-	  - '$data/rules/*.yml'
+	  - '$data/rules/${PROM_RULES_GLOB:-*.yml}'
 	scrape_configs:
 	  - job_name: flowmon
 	    file_sd_configs:
-	      - files: ['$data/targets/*.json']
+	      - files: ['$data/targets/${PROM_TARGETS_GLOB:-*.json}']
 	        refresh_interval: 30s
 	EOF
 	for attempt in 1 2 3; do
@@ -497,6 +498,48 @@ prom_no_alert() {
 	local s
 	s=$(prom_alert_state "$1") || return 1
 	[ -z "$s" ]
+}
+
+# prom_firing_since REGEX: {alertname: activeAt} of the alerts firing now
+# whose name matches REGEX (jq's test()), keys sorted, on one line.
+prom_firing_since() {
+	prom_api /api/v1/alerts | jq -cS --arg re "$1" '[.data.alerts[] |
+	    select(.state == "firing" and (.labels.alertname | test($re))) |
+	    {(.labels.alertname): .activeAt}] | add // {}'
+}
+
+# poll_start FILE CMD [ARGS...]: runs CMD every 0.2 s in the background
+# until poll_stop, one line per run in FILE: the time (s.ns), then CMD's
+# output with its line feeds as spaces. Sets POLL_PID.
+POLL_PID=""
+poll_start() {
+	local file=$1
+	shift
+	rm -f "$file.stop"
+	(
+		while [ ! -e "$file.stop" ]; do
+			printf '%s %s\n' "$(date +%s.%N)" \
+			    "$("$@" 2>/dev/null | tr '\n' ' ')"
+			sleep 0.2
+		done
+	) >"$file" 2>/dev/null &
+	POLL_PID=$!
+	track "$POLL_PID"
+}
+
+# poll_stop FILE: polls two more seconds (whatever was being waited for is
+# then behind), stops the poller after its current run, and fails unless
+# it made at least 5 polls. Sets POLLS (their number) and POLL_SPAN (the
+# seconds they cover).
+poll_stop() {
+	local t0
+	t0=$(date +%s%N)
+	wait_until 10 eval '[ $(($(date +%s%N) - t0)) -gt 2000000000 ]'
+	touch "$1.stop"
+	wait "$POLL_PID"
+	POLLS=$(wc -l <"$1")
+	[ "$POLLS" -ge 5 ] || fail "only $POLLS polls"
+	POLL_SPAN=$(awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.1f", b - a }' "$1")
 }
 
 # ---------------------------------------------------------- node_exporter

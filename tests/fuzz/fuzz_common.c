@@ -169,7 +169,7 @@ fuzz_check_service(const struct service *svc, const struct request_ctx *ctx)
 	/* A restart: the state record, read back and parsed again. */
 	if ((rec = record_encode(svc, 0, &reclen)) == NULL)
 		fuzz_fail("record_encode", "out of memory");
-	if (record_decode(rec, reclen, &params, &removed, err) == -1)
+	if (record_decode(rec, reclen, &params, &removed, NULL, err) == -1)
 		fuzz_fail("record_decode of record_encode", err);
 	if (removed != 0 || !kvlist_equal(&params, &svc->params))
 		fuzz_fail("record round trip changed the params", rec);

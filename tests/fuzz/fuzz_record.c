@@ -21,7 +21,7 @@ service_record(const char *buf, size_t len)
 	int removed = -1, removed2 = -1;
 
 	err[0] = '\0';
-	if (record_decode(buf, len, &params, &removed, err) == -1) {
+	if (record_decode(buf, len, &params, &removed, NULL, err) == -1) {
 		if (err[0] == '\0' || params.n != 0)
 			fuzz_fail("record_decode", "bad failure");
 		return;
@@ -34,7 +34,7 @@ service_record(const char *buf, size_t len)
 		fuzz_check_service(&svc, ctx);
 		if ((rec = record_encode(&svc, removed, &rlen)) == NULL)
 			fuzz_fail("record_encode", "out of memory");
-		if (record_decode(rec, rlen, &again, &removed2, err) == -1 ||
+		if (record_decode(rec, rlen, &again, &removed2, NULL, err) == -1 ||
 		    removed2 != removed || !kvlist_equal(&again, &svc.params))
 			fuzz_fail("record round trip", rec);
 		free(rec);

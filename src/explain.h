@@ -1,0 +1,118 @@
+/* explain.h: everything flowmon knows about a service and what Prometheus
+ * made of it, joined in one place: the explain API
+ * (/v1/docker-flow-monitor/explain/<name>) and the status page (ui.h).
+ * explain_one() and explain_all() gather the facts (the registry under
+ * each service's lock, then the history, the file watcher, the Docker
+ * source and Prometheus with no lock held); explain_json() turns one
+ * service's facts into the API's answer and is pure. */
+#ifndef FLOWMON_EXPLAIN_H
+#define FLOWMON_EXPLAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "history.h"
+#include "promstate.h"
+#include "service.h"
+
+struct registry;
+struct files;
+struct promapi;
+struct docker;
+struct reloader;
+struct registry_view;
+
+/* Where the facts come from; any but reg may be NULL (not running). */
+struct explain_ctx {
+	struct registry	*reg;
+	struct history	*hist;
+	struct files	*files;
+	struct promapi	*prom;		/* NULL: --prometheus-url none */
+	struct docker	*docker;
+	struct reloader	*rl;
+};
+
+/* The problems a service can have, as flags (the status page puts the
+ * services with any first). */
+enum explain_problem {
+	EXPLAIN_P_INVALID	= 1 << 0,	/* its record does not parse */
+	EXPLAIN_P_REJECTED	= 1 << 1,	/* its rule file set aside */
+	EXPLAIN_P_EDITED	= 1 << 2,	/* a file edited by hand */
+	EXPLAIN_P_DOWN		= 1 << 3,	/* a target down */
+	EXPLAIN_P_UNDISCOVERED	= 1 << 4,	/* no target discovered */
+	EXPLAIN_P_NO_GROUP	= 1 << 5,	/* its rule group not run */
+	EXPLAIN_P_WARNED	= 1 << 6,	/* a source warns about it */
+};
+
+/* One service's facts. Strings are owned unless said otherwise. */
+struct explain {
+	char		*name;
+	const char	*source;	/* service_source_name(), NULL: unknown */
+	const char	*state;		/* "active", "invalid", "rejected" */
+	int		 removed;	/* kept for persistent alerts */
+	char		*invalid;	/* why the record does not parse */
+	struct kvlist	 params;	/* as received, secrets as *** */
+	char		*targets_file;	/* its path; NULL: no file */
+	char		*targets_base;	/* its file name, e.g. "web.json" */
+	size_t		 ntargets;
+	char		*rules_file;	/* its path (rejected/ when set
+					   aside); NULL: none */
+	const char	*rule_state;	/* rule_state_name(): none, pending,
+					   loaded, rejected */
+	char		*rule_reason;	/* why rejected; NULL otherwise */
+	char		**alerts;	/* alert names in its rule file */
+	size_t		 nalerts;
+	int		 edited[2];	/* targets, rules edited by hand */
+	struct history_counts counts;
+	struct history_item *history;	/* newest first */
+	size_t		 nhistory;
+	char		**warnings;
+	size_t		 nwarnings;
+	unsigned	 problems;	/* enum explain_problem flags */
+	/* What Prometheus made of it (prom NULL: not asked). */
+	const char	*prom_url;	/* borrowed, passwords hidden */
+	struct promstate *prom;		/* a reference */
+	struct promstate_target *const *ptargets;	/* in prom */
+	size_t		 nptargets;
+	size_t		 up;
+	size_t		 down;
+	const struct promstate_group *group;	/* in prom; NULL: none */
+	size_t		 firing;	/* its alerts firing */
+	/* The service page only (explain_one with detail). */
+	char		*targets_text;	/* the target file as rendered */
+	char		*rules_text;	/* the rule file on disk */
+};
+
+/* The facts of service name into x (zeroed here; explain_release()),
+ * detail adding the texts of its files. 1, 0 when the service is not
+ * known, -1 on ENOMEM. */
+int	 explain_one(const struct explain_ctx *c, const char *name,
+	    int detail, struct explain *x);
+void	 explain_release(struct explain *x);
+
+/* The facts of every known service (without history, parameters or
+ * texts: what the overview shows), sorted by name, with one Prometheus
+ * snapshot for all: *v malloc'd, explain_all_free() frees it. 0, or -1
+ * on ENOMEM. */
+int	 explain_all(const struct explain_ctx *c, struct explain **v,
+	    size_t *n);
+void	 explain_all_free(struct explain *v, size_t n);
+
+/* Joins what Prometheus made of x from snapshot ps (x takes a reference;
+ * NULL: none), shown as url, at wall clock now_ms: its targets, their
+ * health, its rule group, the alerts firing, and the warnings and
+ * problems they show. 0, or -1 on ENOMEM. Pure. */
+int	 explain_prometheus(struct explain *x, struct promstate *ps,
+	    const char *url, int64_t now_ms);
+
+/* The API's answer for x (the keys of DESIGN.md "Round 3"). NULL on
+ * ENOMEM. Pure. */
+cJSON	*explain_json(const struct explain *x);
+
+/* ms since 1970 as RFC 3339 UTC with milliseconds
+ * ("2024-11-24T18:30:00.123Z") into out. */
+void	 explain_time(int64_t ms, char out[32]);
+
+#endif
