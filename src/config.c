@@ -419,10 +419,8 @@ opt_names(struct config *c, const struct opt *o, const char *v,
 			return -1;
 		}
 		free(label);
-		if ((*out = realloc(*out, (*n + 1) * sizeof(**out))) == NULL ||
-		    ((*out)[*n] = strdup(t)) == NULL)
+		if (strv_push(out, n, t) == -1)
 			abort();
-		(*n)++;
 	}
 	free(copy);
 	return 0;

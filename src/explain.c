@@ -11,6 +11,7 @@
 
 #include "advice.h"
 #include "bounds.h"
+#include "buf.h"
 #include "clock.h"
 #include "docker.h"
 #include "explain.h"
@@ -299,16 +300,11 @@ static int
 all_cb(void *arg, struct registry *r, const struct registry_view *v)
 {
 	struct all *a = arg;
-	struct explain *nv;
 	struct fill f = { NULL, 1, 0, 0 };
 
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 256;
-		if ((nv = realloc(a->v, a->cap * sizeof(*nv))) == NULL) {
-			a->failed = 1;
-			return 1;
-		}
-		a->v = nv;
+	if (BUF_ARRAY_GROW(a->v, a->n, a->cap) == -1) {
+		a->failed = 1;
+		return 1;
 	}
 	f.x = &a->v[a->n++];
 	memset(f.x, 0, sizeof(*f.x));

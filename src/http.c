@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "advice.h"
+#include "buf.h"
 #include "config.h"
 #include "docker.h"
 #include "explain.h"
@@ -59,10 +60,8 @@ struct http {
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
 struct conn {
-	char	*body;
-	size_t	 len;
+	struct buf body;
 	int	 too_big;
-	int	 oom;
 	int	 started;	/* the handler's first call is done */
 	int	 nul_path;	/* the path holds %00 */
 	enum metrics_endpoint ep;	/* route_admit()'s, on the first call */
@@ -173,9 +172,9 @@ request_params(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	/* Counted before anything is decoded (--max-params). */
 	if (request_check_count(parser_ctx(h->parser), params->n +
-	    request_form_count(cs->body, cs->len), err) == -1)
+	    request_form_count(cs->body.p, cs->body.len), err) == -1)
 		return -1;
-	if (cs->len == 0) {
+	if (cs->body.len == 0) {
 		if (kvlist_dedupe_ci(params) == -1) {
 			snprintf(err, ERR_MAX, "out of memory");
 			return -1;
@@ -190,7 +189,7 @@ request_params(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		    "application/x-www-form-urlencoded, not %.100s", ct);
 		return -1;
 	}
-	return request_decode_form(cs->body, cs->len, params, err);
+	return request_decode_form(cs->body.p, cs->body.len, params, err);
 }
 
 /* A refused or failed reconfigure or remove, in DFM's shape. */
@@ -461,12 +460,7 @@ do_metrics(struct http *h, struct reply *rp)
 		swarmstate_metrics(ss, &b);
 	if (sil != NULL)
 		silence_metrics(sil, &b);
-	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
-	    "version.");
-	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
-	    NULL);
-	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
-	    "daemon.", (long long)h->started);
+	expo_process(&b, "daemon", (long long)h->started);
 	if ((rp->body = buf_detach(&b, NULL)) == NULL) {
 		reply_error(rp, 500, "out of memory", NULL);
 		return;
@@ -626,7 +620,7 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_error(rp, 413, msg, NULL);
 		return ep;
 	}
-	if (cs->oom) {
+	if (cs->body.failed) {
 		reply_error(rp, 500, "out of memory", NULL);
 		return ep;
 	}
@@ -769,22 +763,12 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
-		if (!cs->too_big && !cs->oom) {
-			if (cs->len + n > (size_t)h->cfg->max_body) {
+		if (!cs->too_big && !cs->body.failed) {
+			if (cs->body.len + n > (size_t)h->cfg->max_body) {
 				cs->too_big = 1;
-				free(cs->body);
-				cs->body = NULL;
+				buf_release(&cs->body);
 			} else {
-				char *b = realloc(cs->body, cs->len + n + 1);
-
-				if (b == NULL) {
-					cs->oom = 1;
-				} else {
-					memcpy(b + cs->len, upload_data, n);
-					cs->len += n;
-					b[cs->len] = '\0';
-					cs->body = b;
-				}
+				buf_add(&cs->body, upload_data, n);
 			}
 		}
 		*upload_data_size = 0;
@@ -826,7 +810,7 @@ completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	(void)mc;
 	(void)toe;
 	if (cs != NULL) {
-		free(cs->body);
+		buf_release(&cs->body);
 		free(cs);
 		*con_cls = NULL;
 	}

@@ -70,7 +70,6 @@ seed_addrs(struct registry *r, struct entry *e)
 		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(g,
 		    "targets")) {
 			const char *hp = cJSON_GetStringValue(t), *end;
-			char **nv;
 
 			if (hp == NULL)
 				continue;
@@ -81,12 +80,8 @@ seed_addrs(struct registry *r, struct entry *e)
 			} else {
 				end = strrchr(hp, ':');
 			}
-			if (end == NULL || end == hp ||
-			    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
-				continue;
-			v = nv;
-			if ((v[n] = strndup(hp, (size_t)(end - hp))) != NULL)
-				n++;
+			if (end != NULL && end != hp)
+				(void)strv_pushn(&v, &n, hp, (size_t)(end - hp));
 		}
 	}
 	strv_free(e->addrs, e->naddrs);

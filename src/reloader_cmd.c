@@ -143,12 +143,7 @@ rc_metrics(struct rc *c)
 	    "could not read the rules dir.", (long long)snap.scan_errors);
 	expo_gauge(&b, "flowmon_reloader_inotify", "1 while inotify watches "
 	    "the rules dir (0: polling only).", watch_inotify_active(c->w));
-	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
-	    "version.");
-	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
-	    NULL);
-	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
-	    "reloader.", (long long)c->started);
+	expo_process(&b, "reloader", (long long)c->started);
 	return buf_detach(&b, NULL);
 }
 

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "log.h"
 #include "store.h"
 
@@ -907,18 +908,12 @@ store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
     char err[ERR_MAX])
 {
 	struct store_txn_op *v;
-	size_t cap;
 
-	if (t->nops == t->cap) {
-		cap = t->cap ? t->cap * 2 : 4;
-		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
-			snprintf(err, ERR_MAX, "cannot change %s/%s: out of "
-			    "memory", store_kinds[kind].dir, file);
-			errno = ENOMEM;
-			return NULL;
-		}
-		t->ops = v;
-		t->cap = cap;
+	if (BUF_ARRAY_GROW(t->ops, t->nops, t->cap) == -1) {
+		snprintf(err, ERR_MAX, "cannot change %s/%s: out of memory",
+		    store_kinds[kind].dir, file);
+		errno = ENOMEM;
+		return NULL;
 	}
 	v = &t->ops[t->nops];
 	v->kind = kind;

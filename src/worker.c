@@ -84,14 +84,6 @@ worker_signal(struct worker *w)
 }
 
 void
-worker_wake(struct worker *w)
-{
-	pthread_mutex_lock(&w->lock);
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-}
-
-void
 worker_wait(struct worker *w, int64_t deadline)
 {
 	struct timespec ts;

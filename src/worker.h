@@ -43,9 +43,8 @@ const int *worker_stop_flag(struct worker *w);
 
 void	 worker_lock(struct worker *w);
 void	 worker_unlock(struct worker *w);
-/* Wakes every waiter; the lock held (worker_signal) or not (worker_wake). */
+/* Wakes every waiter; the lock held. */
 void	 worker_signal(struct worker *w);
-void	 worker_wake(struct worker *w);
 /* With the lock held: waits until deadline (clock_ms() time, or
  * WORKER_FOREVER), a wake, a stop or a spurious wake-up; the caller
  * re-checks its condition (and worker_stopping()) either way. */

@@ -161,6 +161,5 @@ httpbody_suite(void)
 int
 main(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return tu_run(httpbody_suite());
+	return tu_run_curl(httpbody_suite());
 }

@@ -377,10 +377,5 @@ listener_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = tu_run(listener_suite());
-	curl_global_cleanup();
-	return rc;
+	return tu_run_curl(listener_suite());
 }

@@ -3,6 +3,7 @@
 #define FLOWMON_TESTUTIL_H
 
 #include <check.h>
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,20 @@ tu_node_info_form(size_t n)
 		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
 	snprintf(b + off, cap - off, "%%5D");
 	return b;
+}
+
+/* tu_run() with libcurl set up as main does it, once, before any thread:
+ * for the suites of the HTTP clients. */
+static inline int
+tu_run_curl(Suite *s)
+{
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return 1;
+	rc = tu_run(s);
+	curl_global_cleanup();
+	return rc;
 }
 
 /* A service from name=value pairs (NULL-terminated), through the real
