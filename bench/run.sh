@@ -189,6 +189,65 @@ reloads=$(for i in $(seq "$RUNS"); do
 done)
 echo "reloads for one second of rule changes: $(echo "$reloads" | awk '{ print $1 }' | median) (rule changes in that second: $(echo "$reloads" | awk '{ print $2 }' | median))"
 
-# 4. Beyond one Prometheus: reconfigure -> scraped -> alert active for
+# 4. Prometheus's reload time against the number of rule files.
+BENCH_DIR=$W bash bench/reload.sh
+
+# 5. Beyond one Prometheus: reconfigure -> scraped -> alert active for
 # Prometheus and for vmagent + vmalert, at 100 and $BIG services.
 SIZES="100 $BIG" FLOWMON=$FLOWMON bash bench/scale.sh
+
+# 5. Speeds the tests leave to the bench (tests bound only what tells a
+# working daemon from a broken one on a busy machine): a 1 MiB body of
+# 100,000 keys refused by --max-params and parsed whole, the amplification
+# request (100 KB metricsPath, 2,000 tasks) refused, and the takeover of a
+# --standby once the active flowmon is killed (to its first answered
+# /services).
+awk 'BEGIN { printf "serviceName=keys"; for (i = 0; i < 100000; i++) printf "&k%05d=v", i }' \
+    >"$W/keys"
+awk -v n=2000 'BEGIN { printf "serviceName=amp&scrapePort=9100&metricsPath=/";
+	for (i = 0; i < 102400; i++) printf "a"; printf "&nodeInfo=%%5B";
+	for (i = 0; i < n; i++) printf "%s%%5B%%22node-%d%%22%%2C%%2210.%d.%d.%d%%22%%2C%%22id%d%%22%%5D",
+	    i ? "%2C" : "", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256, i;
+	printf "%%5D" }' >"$W/amp"
+# post_ms FILE: ms from sending FILE as a form body to the whole answer.
+post_ms() {
+	curl -s -o /dev/null -w '%{time_total}\n' --data-binary @"$1" \
+	    "$FM_URL/v1/docker-flow-monitor/reconfigure" |
+	    awk '{ printf "%.1f\n", $1 * 1000 }'
+}
+fm_start "$W/data-limits"
+refuse=$(for i in $(seq "$RUNS"); do post_ms "$W/keys"; done | median)
+amp=$(for i in $(seq "$RUNS"); do post_ms "$W/amp"; done | median)
+fm_stop
+fm_start "$W/data-limits" --max-params 200000
+parse=$(for i in $(seq "$RUNS"); do post_ms "$W/keys"; done | median)
+fm_stop
+echo "1 MiB body of 100,000 keys: refused by --max-params in $refuse ms, parsed whole in $parse ms; amplification request refused in $amp ms"
+takeovers=$(for i in $(seq "$RUNS"); do
+	fm_start "$W/data-standby"
+	active=$FM_PID
+	port=$(free_port)
+	"$FLOWMON" --listen 127.0.0.1:$port --data-dir "$W/data-standby" \
+	    --promtool none --task-dns none --log-level warn --standby \
+	    2>>"$W/flowmon.log" &
+	sb=$!
+	PIDS="$PIDS $sb"
+	until curl -sf "http://127.0.0.1:$port/v1/docker-flow-monitor/ping" |
+	    grep -q '"standby":[[:space:]]*true'; do
+		kill -0 $sb 2>/dev/null || { echo "bench: the standby died" >&2; exit 1; }
+	done
+	t0=$(now_ns)
+	kill -KILL "$active"
+	wait "$active" 2>/dev/null || true
+	until curl -sf -o /dev/null "http://127.0.0.1:$port/v1/docker-flow-monitor/services"; do :; done
+	echo $((($(now_ns) - t0) / 1000000))
+	kill "$sb"
+	wait "$sb" 2>/dev/null || true
+done | median)
+echo "standby takeover after SIGKILL of the active flowmon: $takeovers ms"
+
+# 6. The status page and explain with 10,000 services (bench/ui.sh).
+UI_SERVICES=$BIG FLOWMON=$FLOWMON bash bench/ui.sh
+
+# 7. flowmon plan of a 200-service stack file against a data dir (bench/plan.sh).
+FLOWMON=$FLOWMON bash bench/plan.sh

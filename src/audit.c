@@ -174,7 +174,7 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 	}
 	/* Its target file, as the daemon holds it to --max-target-bytes. */
 	if (!*removed && render_targets(svc, NULL, 0, NULL, NULL, &targets,
-	    &tlen, why) == 0 && quota_check_targets(svc, tlen,
+	    &tlen, why) == 0 && quota_check_targets(svc->name, tlen,
 	    &request_ctx_limits(c->o->rctx)->quota, why) == -1) {
 		service_free(svc);
 		svc = NULL;

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "registry.h"
 #include "swarmstate.h"
+#include "url.h"
 #include "worker.h"
 
 #define DOCKER_TICK_MS		1000		/* re-list of followed services */
@@ -917,7 +918,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 		docker_stop(d);
 		return NULL;
 	}
-	log_info("docker source started", "host", log_redact(o->host, shown,
+	log_info("docker source started", "host", url_redact(o->host, shown,
 	    sizeof(shown)), "notify_label", d->notify_label);
 	return d;
 nomem:

@@ -21,6 +21,7 @@
 #include "dockerapi.h"
 #include "httpbody.h"
 #include "log.h"
+#include "url.h"
 
 #define DOCKER_CONNECT_MS	5000
 #define DOCKER_TOTAL_MS		60000
@@ -43,58 +44,40 @@ int
 docker_host_parse(const char *url, char **base, char **socket,
     char err[ERR_MAX])
 {
-	char shown[ERR_MAX];
-	const char *p, *rest;
-	size_t len;
+	static const char *const schemes[] = { "unix", "tcp", "http", NULL };
+	struct url u;
 
 	*base = *socket = NULL;
-	/* A tcp:// URL could carry user:password: never quoted as given. */
-	log_redact(url, shown, sizeof(shown));
-	for (p = url; *p; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			/* A blank can hide where a password ends from
-			 * log_redact(): with any userinfo, not quoted. */
-			snprintf(err, ERR_MAX, "--docker-host \"%.200s\" holds "
-			    "a space or control character", strchr(url, '@') ?
-			    "..." : shown);
-			return -1;
-		}
-	}
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/' &&
-	    strncasecmp(url, "unix://", 7) != 0)
-		len--;
-	if (strncasecmp(url, "unix://", 7) == 0) {
-		rest = url + 7;
-		if (*rest != '/' || rest[1] == '\0')
-			goto bad;
-		if ((*socket = strdup(rest)) == NULL ||
+	if (url_parse(&u, url, schemes, "--docker-host", err) == -1)
+		return -1;
+	if (strcmp(u.scheme, "unix") == 0) {
+		if ((*socket = strdup(u.path)) == NULL ||
 		    (*base = strdup("http://localhost")) == NULL)
 			goto nomem;
+		url_release(&u);
 		return 0;
 	}
-	if (strncasecmp(url, "tcp://", 6) == 0)
-		rest = url + 6;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		rest = url + 7;
-	else
-		goto bad;
-	if ((size_t)(rest - url) >= len || strpbrk(rest, "?#@") != NULL)
-		goto bad;
-	if (asprintf(base, "http://%.*s", (int)(len - (size_t)(rest - url)),
-	    rest) < 0) {
+	/* The engine's API is at its root, without credentials. */
+	if (u.user != NULL || u.password != NULL || u.query != NULL ||
+	    u.fragment != NULL || u.path[strspn(u.path, "/")] != '\0') {
+		snprintf(err, ERR_MAX, "--docker-host \"%s\" is not "
+		    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT",
+		    u.shown);
+		url_release(&u);
+		return -1;
+	}
+	if (asprintf(base, "http://%s%s%s", u.host, u.port ? ":" : "",
+	    u.port ? u.port : "") < 0) {
 		*base = NULL;
 		goto nomem;
 	}
+	url_release(&u);
 	return 0;
 nomem:
 	free(*socket);
 	*socket = NULL;
+	url_release(&u);
 	snprintf(err, ERR_MAX, "out of memory");
-	return -1;
-bad:
-	snprintf(err, ERR_MAX, "--docker-host \"%.200s\" is not "
-	    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT", shown);
 	return -1;
 }
 
@@ -102,7 +85,6 @@ struct dockerapi *
 dockerapi_new(const char *url, const int *stop, char err[ERR_MAX])
 {
 	struct dockerapi *api;
-	char shown[ERR_MAX];
 
 	if ((api = calloc(1, sizeof(*api))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
@@ -112,9 +94,9 @@ dockerapi_new(const char *url, const int *stop, char err[ERR_MAX])
 	api->reachable = -1;
 	if (docker_host_parse(url, &api->base, &api->socket, err) == -1)
 		goto fail;
-	log_redact(api->socket ? api->socket : api->base, shown,
-	    sizeof(shown));
-	if ((api->shown = strdup(shown)) == NULL) {
+	/* Credentials were refused: what is left may be shown. */
+	if ((api->shown = strdup(api->socket ? api->socket :
+	    api->base)) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
 		goto fail;
 	}

@@ -31,7 +31,7 @@ struct dockerapi *dockerapi_new(const char *url, const int *stop,
 void	 dockerapi_free(struct dockerapi *api);
 
 /* The engine as logs show it: the socket path or the base URL, redacted
- * (log_redact). Owned by api. */
+ * (url_redact). Owned by api. */
 const char *dockerapi_shown(const struct dockerapi *api);
 
 /* GETs path and parses the JSON answer. 0 with *json (the caller's, to

@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "plan.h"
 #include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
@@ -36,6 +37,7 @@
 #include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
+#include "url.h"
 #include "worker.h"
 
 static struct reloader *
@@ -46,7 +48,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 	void *arg = NULL;
 
 	if (cfg->reload_url != NULL) {
-		if ((arg = reload_http_new(cfg->reload_url, err)) == NULL)
+		if ((arg = reload_http_new(cfg->reload_url,
+		    cfg->reload_timeout_ms, err)) == NULL)
 			return NULL;
 		if (cfg->reload_auth_file != NULL &&
 		    reload_http_set_auth(arg, cfg->reload_auth_file,
@@ -57,7 +60,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 		backend = &reload_http_backend;
 	} else if (sv != NULL) {
 		/* --run-prometheus without --reload-url: reload our child. */
-		if ((arg = supervisor_reload_new(sv, err)) == NULL)
+		if ((arg = supervisor_reload_new(sv, cfg->reload_timeout_ms,
+		    err)) == NULL)
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
@@ -325,7 +329,7 @@ start_registry(struct daemon *d)
 
 	if ((d->rl = start_reloader(&d->cfg, d->sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		return -1;
 	}
 	if ((d->reg = registry_new(&d->st, d->rl)) == NULL ||
@@ -338,9 +342,15 @@ start_registry(struct daemon *d)
 	registry_set_events(d->reg, history_event, d->hist);
 	if (start_promapi(&d->cfg, &d->prom, err) == -1) {
 		log_error("cannot use the Prometheus API", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		return -1;
 	}
+	if (d->cfg.promtool_missing)
+		log_warn("promtool is not on PATH: rule files are not checked "
+		    "with promtool check rules, only by flowmon's own checks "
+		    "(install Debian's prometheus package, give --promtool "
+		    "PATH, or --promtool none to say so)", "path",
+		    getenv("PATH") ? getenv("PATH") : "");
 	if (d->cfg.promtool != NULL &&
 	    (d->pt = promtool_new(d->cfg.promtool, 0, err)) == NULL) {
 		log_error("cannot set up promtool", "err", err);
@@ -420,7 +430,7 @@ start_sources(struct daemon *d)
 	lo.envp = environ;
 	if ((d->lis = listener_start(&lo, d->reg, d->parser, err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		return -1;
 	}
 	memset(&dko, 0, sizeof(dko));
@@ -435,7 +445,7 @@ start_sources(struct daemon *d)
 	if (d->cfg.docker_host != NULL && (d->dk = docker_start(&dko, d->reg,
 	    d->parser, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		return -1;
 	}
 	http_set_docker(d->h, d->dk);
@@ -455,7 +465,7 @@ start_silences(struct daemon *d)
 		so.ttl_ms = d->cfg.silence_ttl_ms;
 		if ((d->sil = silence_start(&so, d->ss, d->reg, err)) == NULL) {
 			log_error("cannot start the deploy silences", "err",
-			    log_redact(err, shown, sizeof(shown)));
+			    url_redact_text(err, shown, sizeof(shown)));
 			return -1;
 		}
 	}
@@ -490,8 +500,8 @@ daemon_start(struct daemon *d)
 	/* The reload URL may carry user:password@: never logged. */
 	log_info("flowmon started", "version", FLOWMON_VERSION, "listen",
 	    d->cfg.listen, "data_dir", d->cfg.data_dir, "reload_url",
-	    log_redact(d->cfg.reload_url != NULL ? d->cfg.reload_url : "",
-	    url, sizeof(url)));
+	    url_redact_list(d->cfg.reload_url != NULL ? d->cfg.reload_url :
+	    "", url, sizeof(url)));
 	return 0;
 }
 
@@ -541,10 +551,13 @@ main(int argc, char **argv)
 	int rc;
 
 	/* Sub-commands: `flowmon check` audits a data dir (audit.h),
+	 * `flowmon plan` shows what stack files would change (plan.h),
 	 * `flowmon reloader` reloads one Prometheus replica
 	 * (reloader_cmd.h). */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return audit_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);
 	if ((rc = daemon_configure(&d, argc, argv)) != -1)

@@ -1,4 +1,5 @@
 /* parser.c: the parser context every source shares (see parser.h). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,25 +72,10 @@ enum fm_err
 parser_node(struct parser *p, const struct kvlist *params,
     struct kvlist *labels, char err[ERR_MAX])
 {
-	long max = p->limits.max_value_bytes;
-	size_t i, vlen;
-
-	if (request_named_labels(params, (const char *const *)
-	    p->cfg->node_labels, p->cfg->nnode_labels, labels) == -1) {
-		snprintf(err, ERR_MAX, "out of memory");
-		return FM_FATAL;
-	}
-	for (i = 0; i < labels->n; i++) {
-		vlen = strlen(labels->v[i].value);
-		if (max > 0 && vlen > (size_t)max) {
-			snprintf(err, ERR_MAX, "%.100s is %zu bytes, more than "
-			    "--max-value-bytes (%ld)", labels->v[i].key, vlen,
-			    max);
-			kvlist_release(labels);
-			return FM_REFUSED;
-		}
-	}
-	return FM_OK;
+	if (request_node_labels(&p->ctx, params, (const char *const *)
+	    p->cfg->node_labels, p->cfg->nnode_labels, labels, err) == 0)
+		return FM_OK;
+	return errno == ENOMEM ? FM_FATAL : FM_REFUSED;
 }
 
 const struct request_limits *

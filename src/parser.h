@@ -25,10 +25,9 @@ void	 parser_set_shortcuts(struct parser *p, struct shortcuts *sc);
 int	 parser_parse(struct parser *p, const struct kvlist *params,
 	    struct service *out, char err[ERR_MAX]);
 /* The labels of a node from its parameters (id aside): those named in
- * DF_NODE_TARGET_LABELS ('-' made '_', request_named_labels), each within
- * --max-value-bytes, as every target group of the node's tasks repeats
- * them. labels must be empty. FM_OK; FM_REFUSED with err naming the
- * label; FM_FATAL on ENOMEM. */
+ * DF_NODE_TARGET_LABELS, under the limits every source of node labels is
+ * held to (request_node_labels). labels must be empty. FM_OK; FM_REFUSED
+ * with err naming the label; FM_FATAL on ENOMEM. */
 enum fm_err parser_node(struct parser *p, const struct kvlist *params,
 	    struct kvlist *labels, char err[ERR_MAX]);
 /* The limits (borrowed, fixed for p's life): --max-params and friends,

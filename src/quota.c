@@ -26,14 +26,13 @@ quota_check(const struct service *svc, size_t len, const struct quota *lim,
 }
 
 int
-quota_check_targets(const struct service *svc, size_t len,
-    const struct quota *lim, char err[ERR_MAX])
+quota_check_targets(const char *name, size_t len, const struct quota *lim,
+    char err[ERR_MAX])
 {
-	if (lim->max_target_bytes > 0 && len > (size_t)lim->max_target_bytes) {
-		snprintf(err, ERR_MAX, "the target file of %.255s would be %zu "
-		    "bytes, more than --max-target-bytes (%ld)", svc->name,
-		    len, lim->max_target_bytes);
-		return -1;
-	}
-	return 0;
+	if (lim->max_target_bytes <= 0 || len <= (size_t)lim->max_target_bytes)
+		return 0;
+	snprintf(err, ERR_MAX, "the target file of %.255s would be %zu bytes "
+	    "with its node labels and task addresses, more than "
+	    "--max-target-bytes (%ld)", name, len, lim->max_target_bytes);
+	return -1;
 }

@@ -25,10 +25,10 @@ struct quota {
 int	 quota_check(const struct service *svc, size_t rules_len,
 	    const struct quota *lim, char err[ERR_MAX]);
 
-/* 0 when the target file of svc, len bytes as the registry renders it
- * (node labels and task DNS addresses in), fits lim->max_target_bytes
- * (<= 0: not checked), else -1 with err. */
-int	 quota_check_targets(const struct service *svc, size_t len,
+/* 0 when the target file of service name, len bytes as the registry
+ * renders it (node labels and task DNS addresses in), fits
+ * lim->max_target_bytes (<= 0: not checked), else -1 with err. */
+int	 quota_check_targets(const char *name, size_t len,
 	    const struct quota *lim, char err[ERR_MAX]);
 
 #endif

@@ -432,6 +432,14 @@ reg_render_targets(struct registry *r, const struct service *svc,
 	return rc;
 }
 
+int
+reg_targets_too_big(struct registry *r, const char *name, size_t len,
+    char err[ERR_MAX])
+{
+	return r->lim != NULL && quota_check_targets(name, len, r->lim,
+	    err) == -1;
+}
+
 void
 reg_change_begin(struct registry *r, struct reg_change *c)
 {
@@ -544,23 +552,6 @@ sync_rules(struct entry *e, struct reg_change *c, const char *buf,
 }
 
 int
-reg_targets_for(struct registry *r, struct entry *e,
-    const struct service *svc, char **out, size_t *len,
-    struct registry_result *res, char err[ERR_MAX])
-{
-	if (reg_render_targets(r, svc, 0, e->addrs, e->naddrs, out, len,
-	    err) == -1)
-		return reg_fail(res, FM_FATAL, ENOMEM);
-	if (r->lim != NULL && quota_check_targets(svc, *len, r->lim,
-	    err) == -1) {
-		free(*out);
-		*out = NULL;
-		return reg_fail(res, FM_REFUSED, EFBIG);
-	}
-	return 0;
-}
-
-int
 reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
     const struct service *svc, int removed, const struct reg_files *f,
     char err[ERR_MAX])
@@ -582,6 +573,12 @@ reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
 	} else {
 		targets = own_targets;
 		rules = own_rules;
+	}
+	/* Measured as written: node labels and task addresses in. */
+	if (targets != NULL && reg_targets_too_big(r, svc->name, tlen, err)) {
+		c->refused = 1;
+		errno = EFBIG;
+		goto out;
 	}
 	/* The rule file's lifecycle keeps a version set aside or rejected
 	 * out of rules/ while the record still renders to it. */
@@ -931,8 +928,11 @@ registry_upsert(struct registry *r, struct service *svc,
 		reg_fail(res, FM_REFUSED, EINVAL);
 		goto drop;
 	}
-	if (reg_targets_for(r, e, svc, &f.targets, &f.tlen, res, err) == -1)
+	if (reg_render_targets(r, svc, 0, e->addrs, e->naddrs, &f.targets,
+	    &f.tlen, err) == -1) {
+		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
+	}
 	/* The record first, then the outputs, as one transaction: the
 	 * entry changes only once every write has succeeded. */
 	reg_change_begin(r, &c);
@@ -942,7 +942,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	    write_record(&c, svc, 0, err) == 0;
 	ok = ok && reg_sync_change(r, e, &c, svc, 0, &f, err) == 0;
 	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
-		reg_fail(res, FM_STORAGE, errno);
+		reg_fail(res, c.refused ? FM_REFUSED : FM_STORAGE, errno);
 		goto drop;
 	}
 	/* The file name is this service's now (its record says so). */

@@ -37,9 +37,12 @@ load_node(const char *name, void *arg)
 	size_t len;
 	int rc = 0;
 
+	/* A record written under looser limits (or by hand) is held to
+	 * today's, as a node/reconfigure would be. */
 	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX,
-	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id, &labels,
-	    err) == -1 || strcmp(id, name) != 0)
+	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id,
+	    &labels, err) == -1 || strcmp(id, name) != 0 ||
+	    request_check_node_labels(lc->rctx, &labels, err) == -1)
 		log_warn("cannot load node record", "node", name, "error",
 		    id && strcmp(id, name) ? "id does not match file name" :
 		    err);
@@ -153,8 +156,9 @@ load_service(const char *name, void *arg)
 	rule_load(&e->rf, r->st, name);
 	/* A record whose target file is over --max-target-bytes is as
 	 * invalid as one over a request limit. */
-	if (ok && !removed && reg_targets_for(r, e, svc, &targets, &tlen,
-	    &res, err) == -1)
+	if (ok && !removed && (reg_render_targets(r, svc, 0, NULL, 0,
+	    &targets, &tlen, err) == -1 || (targets != NULL &&
+	    reg_targets_too_big(r, svc->name, tlen, err))))
 		ok = 0;
 	free(targets);
 	if (!ok)

@@ -59,7 +59,10 @@ int	 request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 
 /* swarm-listener's start-up round sends creates without nodeInfo: for a
  * service on a scrape network (svc), the tasks of its record (old, NULL:
- * none) are kept, nodeInfo too. 1 kept, 0 not, -1 on ENOMEM. */
+ * none) are kept, nodeInfo too. But a service scaled to 0 (replicas=0)
+ * has no task for swarm-listener to list, so it omits nodeInfo then too:
+ * its list is empty, as DFM, which fell back to tasks.<service> DNS,
+ * found no target either. 1 kept, 0 not, -1 on ENOMEM. */
 int	 request_keep_tasks(const struct service *old, struct service *svc);
 /* The serviceName of canonical parameters (a record's), or NULL. */
 const char *request_service_name(const struct kvlist *params);
@@ -86,6 +89,21 @@ int	 request_check_count(const struct request_ctx *ctx, size_t n,
  * be empty. 0, or -1 on ENOMEM (out is then emptied). */
 int	 request_named_labels(const struct kvlist *params,
 	    const char *const *names, size_t nnames, struct kvlist *out);
+
+/* A node's labels, the one check every source makes (the HTTP node
+ * endpoints, swarm-listener's get-nodes, the Docker source, and the
+ * records under nodes/ at start): each value within --max-value-bytes
+ * (it is repeated in every target group of the node's tasks) and valid
+ * UTF-8. 0, or -1 with errno EINVAL and err naming the label and the
+ * limit. */
+int	 request_check_node_labels(const struct request_ctx *ctx,
+	    const struct kvlist *labels, char err[ERR_MAX]);
+/* request_named_labels() for DF_NODE_TARGET_LABELS, then
+ * request_check_node_labels(): out holds a node's labels, or nothing with
+ * -1, err and errno (EINVAL: refused, ENOMEM). */
+int	 request_node_labels(const struct request_ctx *ctx,
+	    const struct kvlist *params, const char *const *names,
+	    size_t nnames, struct kvlist *out, char err[ERR_MAX]);
 
 /* Parses nodeInfo (a JSON array of [hostname, address(, nodeID)] string
  * arrays) into a sorted set of tasks. -1 with err when malformed. */

@@ -251,6 +251,18 @@ file_has(struct supervisor *sv, void *arg)
 	return n >= 1;
 }
 
+/* The stand-in has installed its traps: it wrote "ready". */
+static int
+file_ready(struct supervisor *sv, void *arg)
+{
+	char *text = tu_slurp(arg);
+	int ready = text != NULL && strstr(text, "ready") != NULL;
+
+	(void)sv;
+	free(text);
+	return ready;
+}
+
 START_TEST(test_supervise)
 {
 	char err[ERR_MAX] = "", *dir = tu_tmpdir(), *bin, *mark, *body;
@@ -263,7 +275,8 @@ START_TEST(test_supervise)
 	    asprintf(&body, "#!/bin/sh\n"
 	    "trap 'echo hup >>%s' HUP\n"
 	    "trap 'exit 0' TERM\n"
-	    "while :; do sleep 0.05; done\n", mark) < 0)
+	    "echo ready >>%s\n"
+	    "while :; do sleep 0.05; done\n", mark, mark) < 0)
 		abort();
 	bin = stand_in(dir, body);
 	sv = supervisor_start(bin, "/dev/null", (char *const *)env, err);
@@ -275,9 +288,10 @@ START_TEST(test_supervise)
 	ck_assert_int_eq(getpgid(p1), p1);
 
 	/* The SIGHUP back end reaches the child's trap. */
-	rl = supervisor_reload_new(sv, err);
+	rl = supervisor_reload_new(sv, 30000, err);
 	ck_assert_msg(rl != NULL, "%s", err);
-	usleep(200000);		/* let sh install its traps */
+	/* Its traps are set once it says so (a SIGHUP before would kill it). */
+	ck_assert_msg(wait_for(file_ready, sv, mark, 10000), "stand-in not ready");
 	ck_assert_int_eq(supervisor_reload_backend.reload(rl, err), 0);
 	ck_assert_msg(wait_for(file_has, sv, mark, 5000), "no SIGHUP seen");
 	supervisor_reload_backend.free(rl);

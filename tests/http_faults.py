@@ -8,11 +8,12 @@ raw sockets (stdlib only), since curl refuses to send most of them.
         and Expect: 100-continue: the body is sent only after a 100), or
         chunked (Transfer-Encoding: chunked, 64 KiB chunks)
     http_faults.py raw PORT HEX           HEX decoded, sent as it is
-    http_faults.py slow PORT N SECONDS READY
-        N connections that each send one byte per second for SECONDS: half
-        stall in the headers, half in a declared 1000-byte body. Touches
-        READY once every connection has sent its first bytes. Prints how
-        many kept sending to the end (the server let them be).
+    http_faults.py slow PORT N SECONDS READY [STOP]
+        N connections that each send one byte per second for SECONDS, or
+        until the file STOP exists: half stall in the headers, half in a
+        declared 1000-byte body. Touches READY once every connection has
+        sent its first bytes. Prints how many kept sending to the end (the
+        server let them be).
 
 headers, body and raw print one line: "<status> <ms> <closed> <continued>
 <body>", where status is the answer's status code (0: none, the connection
@@ -22,6 +23,7 @@ answering, continued 1 if a 100 Continue came first, and body the first 300
 bytes of the answer's body. Exit status 0 unless the
 connection could not be made or the server sent nothing within 10 s.
 """
+import os
 import socket
 import sys
 import time
@@ -176,7 +178,7 @@ def cmd_body(port, size, mode):
     sys.exit(f"unknown body mode {mode}")
 
 
-def cmd_slow(port, n, seconds, ready):
+def cmd_slow(port, n, seconds, ready, stop=None):
     socks = []
     for i in range(n):
         s = connect(port)
@@ -193,13 +195,15 @@ def cmd_slow(port, n, seconds, ready):
         socks.append(s)
     open(ready, "w").close()
     alive = [True] * n
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    start = time.monotonic()
+    end = start + seconds
+    while time.monotonic() < end and not (stop and os.path.exists(stop)):
         for i, s in enumerate(socks):
             if alive[i] and not send_all(s, b"a"):
                 alive[i] = False
         time.sleep(1)
-    print(f"{sum(alive)} of {n} slow connections kept open for {seconds} s")
+    print(f"{sum(alive)} of {n} slow connections kept open for "
+          f"{time.monotonic() - start:.0f} s")
     for s in socks:
         s.close()
     return 0
@@ -217,7 +221,7 @@ def main():
         return one(port, bytes.fromhex(sys.argv[3]))
     if cmd == "slow":
         return cmd_slow(port, int(sys.argv[3]), int(sys.argv[4]),
-                        sys.argv[5])
+                        sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else None)
     sys.exit(f"unknown command {cmd}")
 
 

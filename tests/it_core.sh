@@ -17,6 +17,9 @@ DATA=$IT_TMP/data
 SVC=go-demo
 ALERT=godemo_alwayson		# DFM: go-demo + _ + always-on, '-' removed
 
+# Each burst of concurrent requests must cost one reload: a quiet time of
+# 2 s holds a burst whose requests a busy machine spreads out.
+IT_RELOAD_DELAY=2s
 node_start
 prom_start "$DATA"
 flowmon_start "$DATA"

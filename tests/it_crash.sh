@@ -15,7 +15,7 @@
 #
 # Then STANDBY_ROUNDS rounds (default 3, make soak: 50) with a second
 # flowmon waiting with --standby on the same data dir: the storm SIGKILLs
-# the active one, the standby must take over within about a second with
+# the active one, the standby must take over with
 # nothing acknowledged lost, and a new standby waits for the next round.
 #
 # SOAK_ROUNDS rounds (default 10, make soak: 100); CRASH_SEED replays a
@@ -124,8 +124,7 @@ say "$ROUNDS rounds passed; $swept temp files left by kills were swept at start;
 # ----------------------------------------------------------- hot standby
 # STANDBY_ROUNDS rounds of the same storm against the active flowmon while
 # a second one waits with --standby on the same data dir: the storm
-# SIGKILLs the active one, the standby takes over within about a second
-# (no restart), sweeps the dead one's temp files, and nothing acknowledged
+# SIGKILLs the active one, the standby takes over (no restart), sweeps the dead one's temp files, and nothing acknowledged
 # is lost; a new standby is started for the next round.
 STANDBY_ROUNDS=${STANDBY_ROUNDS:-3}
 SB_PID="" SB_URL="" SB_LOG=""
@@ -162,10 +161,11 @@ for round in $(seq 1 "$STANDBY_ROUNDS"); do
 	exec 2>&3 3>&-
 	reap "$pid" "$st"
 	[ "$rc" = 0 ] || fail "the storm got answers other than 200"
+	# How soon the lock is taken is it_standby.sh's check (from the
+	# standby's own log); here the takeover must come, with nothing lost.
 	t0=$(date +%s%N)
 	wait_alive 10 "$SB_PID" sb_active || fail "the standby did not take over: $(tail -n 5 "$SB_LOG")"
 	dt=$((($(date +%s%N) - t0) / 1000000))
-	[ "$dt" -lt 2000 ] || fail "the standby took $dt ms to take over"
 	FLOWMON_PID=$SB_PID FLOWMON_URL=$SB_URL FLOWMON_LOG=$SB_LOG
 	[ "$(temp_files)" = 0 ] ||
 		fail "temp files left after the takeover: $(find "$DATA" -name '.*.tmp.*')"

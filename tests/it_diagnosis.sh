@@ -3,12 +3,14 @@
 # stand-in Prometheus reload endpoint reads rules/ as Prometheus would,
 # slowly (0.7 s a reload), and refuses any reload while a rule file holds
 # the word BAD. Two services are loaded; then one changes (good) and a
-# third one is bad. While flowmon searches for the culprit by test reloads,
-# the good change is set aside (rules/ holds its loaded version again):
-# flowmon is killed with SIGKILL right then. After a restart the set-aside
-# version is back in rules/ at once (its record is the truth), the search
-# starts over, the bad service ends up rejected and the good change is
-# loaded; no loaded group is ever missing from a reload.
+# third one is bad, both before the stand-in reads rules/ (it holds its
+# answers meanwhile). While flowmon searches for the culprit by test
+# reloads, the good change is set aside (rules/ holds its loaded version
+# again): the stand-in holds that test reload, and flowmon is killed with
+# SIGKILL right then. After a restart the set-aside version is back in
+# rules/ at once (its record is the truth), the search starts over, the
+# bad service ends up rejected and the good change is loaded; no loaded
+# group is ever missing from a reload.
 # Run by tests/run-integration.sh with FLOWMON set.
 . "$(dirname "$0")/lib.sh"
 
@@ -20,11 +22,24 @@ mkdir -p "$DATA/rules"
 free_port RPORT
 cat >"$IT_TMP/prom.py" <<'EOF'
 # POST /-/reload: after a pause, 500 when a rule file holds BAD, else 200;
-# each POST is logged as "<code> <file>=<first expr> ...".
+# each POST is logged as "<code> <file>=<first expr> ...". A POST is held
+# (60 s at most) while the file HOLD exists, or while the file ARM exists
+# and rules/good1.yml holds "vector(1) > 0".
 import http.server, os, sys, time
-rules, log = sys.argv[2], sys.argv[3]
+rules, log, hold, arm = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def held():
+    if os.path.exists(hold):
+        return True
+    try:
+        return (os.path.exists(arm) and
+                "vector(1) > 0" in open(os.path.join(rules, "good1.yml")).read())
+    except OSError:
+        return False
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
+        end = time.monotonic() + 60
+        while held() and time.monotonic() < end:
+            time.sleep(0.05)
         time.sleep(0.7)
         files, bad = [], False
         for n in sorted(os.listdir(rules)):
@@ -54,7 +69,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
 : >"$IT_TMP/posts"
 python3 "$IT_TMP/prom.py" "$RPORT" "$DATA/rules" "$IT_TMP/posts" \
-    >"$IT_TMP/prom.log" 2>&1 &
+    "$IT_TMP/hold" "$IT_TMP/arm" >"$IT_TMP/prom.log" 2>&1 &
 track $!
 wait_until 10 http_ok "http://127.0.0.1:$RPORT/" || fail "the stand-in did not start"
 
@@ -76,18 +91,25 @@ wait_until 20 flowmon_idle || fail "reload pending"
 ok "good1, good2 loaded"
 
 check "good1 changes, bad arrives; killed while good1 is set aside for a test reload"
+# Both changes reach rules/ before any reload reads it, however slow this
+# machine: the reloads are held until then.
+touch "$IT_TMP/hold"
 reconfigure --data-urlencode serviceName=good1 --data-urlencode alertName=a \
     --data-urlencode 'alertIf=vector(10) > 0'
 grep -q 'vector(1) > 0' "$DATA/accepted/good1.yml" 2>/dev/null ||
 	fail "accepted/good1.yml does not keep the loaded vector(1) version"
 reconfigure --data-urlencode serviceName=bad --data-urlencode alertName=a \
     --data-urlencode 'alertIf=vector(3) > 0 # BAD'
+# From now on a reload of rules/ with good1 set aside is held.
+touch "$IT_TMP/arm"
+rm -f "$IT_TMP/hold"
 # Set aside: the record says vector(10), rules/ holds the loaded vector(1).
 aside() { [ "$(expr_of good1)" = 'vector(1) > 0' ]; }
 wait_until 20 aside || fail "good1 was never set aside: $(expr_of good1)"
 kill -KILL "$FLOWMON_PID"
 wait "$FLOWMON_PID" 2>/dev/null
 FLOWMON_PID=""
+rm -f "$IT_TMP/arm"
 grep -q 'vector(10)' "$DATA/state/good1.json" || fail "good1's record lost"
 aside || fail "good1 came back before the kill"
 ok "SIGKILL with rules/good1.yml at its loaded version, its record at the new one"

@@ -110,6 +110,7 @@ jq -e 'sort_by(.targets[0]) | [.[].labels] == [
     "$DATA/targets/web.json" >/dev/null ||
 	fail "web target labels: $(jq -c . "$DATA/targets/web.json")"
 [ "$(targets static)" = '["static:8080"]' ] || fail "static targets: $(targets static)"
+wait_until 10 exists "$DATA/rules/web.yml" || fail "no rules/web.yml"
 grep -q 'alert: web_down$' "$DATA/rules/web.yml" || fail "no alert web_down"
 grep -q 'expr: up == 0$' "$DATA/rules/web.yml" || fail "web_down expr: $(cat "$DATA/rules/web.yml")"
 for n in plain off; do
@@ -195,7 +196,7 @@ check "a remove event removes a service the source applied"
 put services.json 'map(select(.ID != "s1"))'
 event service remove s1
 wait_until 10 gone "$DATA/state/static.json" || fail "static not removed"
-gone "$DATA/targets/static.json" || fail "targets/static.json left behind"
+wait_until 10 gone "$DATA/targets/static.json" || fail "targets/static.json left behind"
 wait_until 5 eval '[ -z "$(swarm replicas_desired static)" ]' ||
 	fail "static's swarm series outlived it"
 ok "static removed (Docker answered 404 for it)"
@@ -273,6 +274,6 @@ rm -f "$CTL/mode"
 wait_until 10 eval '[ "$(answering)" -gt "$n0" ]' || fail "no recovery logged"
 put services.json 'map(select(.ID != "w1"))'
 wait_until 10 gone "$DATA/state/web.json" || fail "web not removed after recovery"
-gone "$DATA/rules/web.yml" || fail "rules/web.yml left behind"
+wait_until 10 gone "$DATA/rules/web.yml" || fail "rules/web.yml left behind"
 [ "$(active)" = "hook" ] || fail "active at the end: $(active)"
 ok "web removed; hook, created by webhook, still there"

@@ -156,7 +156,7 @@ wait_until 10 eval '[ "$(prom_rule svc svc_mem | jq -r .query)" = "vector(3) > 1
 	fail "the hand edit is not live: $(prom_rule svc svc_mem)"
 [ "$(fm_metric 'flowmon_file_edited_by_hand{dir="rules",file="svc.yml"}')" = 1 ] ||
 	fail "no flowmon_file_edited_by_hand series for svc.yml"
-grep -q 'flowmon file edited by hand' "$FLOWMON_LOG" || fail "the edit was not logged"
+wait_until 10 grep -q 'flowmon file edited by hand' "$FLOWMON_LOG" || fail "the edit was not logged"
 ok "live in Prometheus and reported"
 
 check "the next reconfigure of svc (same parameters) replaces it from the record"

@@ -77,12 +77,12 @@ cmp -s "$DATA/rules/web.yml" "$IT_TMP/web.yml.orig" ||
 ok "both back after $dt ms, byte for byte"
 wait_until 10 grep -q 'msg="flowmon file vanished: written again from the record" service=web file=.*/targets/web.json' "$FLOWMON_LOG" ||
 	fail "no log line for targets/web.json"
-grep -q 'msg="flowmon file vanished: written again from the record" service=web file=.*/rules/web.yml' "$FLOWMON_LOG" ||
+wait_until 10 grep -q 'msg="flowmon file vanished: written again from the record" service=web file=.*/rules/web.yml' "$FLOWMON_LOG" ||
 	fail "no log line for rules/web.yml"
 ok "$(grep -m1 'flowmon file vanished' "$FLOWMON_LOG")"
-metric_is 'flowmon_files_healed_total{dir="targets"}' 1 ||
+wait_until 10 metric_is 'flowmon_files_healed_total{dir="targets"}' 1 ||
 	fail "flowmon_files_healed_total{targets} is $(fm_metric 'flowmon_files_healed_total{dir="targets"}'), want 1"
-metric_is 'flowmon_files_healed_total{dir="rules"}' 1 ||
+wait_until 10 metric_is 'flowmon_files_healed_total{dir="rules"}' 1 ||
 	fail "flowmon_files_healed_total{rules} is $(fm_metric 'flowmon_files_healed_total{dir="rules"}'), want 1"
 ok "flowmon_files_healed_total: targets 1, rules 1"
 # The rewritten rule file asked for a reload: Prometheus still runs it.
@@ -101,9 +101,9 @@ printf '[{"targets":["127.0.0.1:10"],"labels":{"job":"web"}}]\n' >"$tmp"
 mv "$tmp" "$DATA/targets/web.json"
 wait_until 20 file_owner_is targets web.json 'flowmon, edited by hand' ||
 	fail "/files: targets/web.json not reported edited: $(file_json targets web.json)"
-grep -q 'flowmon file edited by hand.*file=targets/web.json' "$FLOWMON_LOG" ||
+wait_until 10 grep -q 'flowmon file edited by hand.*file=targets/web.json' "$FLOWMON_LOG" ||
 	fail "the edit was not logged"
-metric_is 'flowmon_files_edited_total{dir="targets"}' 1 ||
+wait_until 10 metric_is 'flowmon_files_edited_total{dir="targets"}' 1 ||
 	fail "flowmon_files_edited_total{targets} is $(fm_metric 'flowmon_files_edited_total{dir="targets"}'), want 1"
 ok "reported, logged, counted"
 # Edits are no vanished files: nothing healed.
@@ -152,7 +152,7 @@ jq -e '.[0].targets == ["127.0.0.1:11"]' "$DATA/targets/api.json" >/dev/null ||
 	fail "targets/api.json: $(cat "$DATA/targets/api.json")"
 wait_until 20 test -f "$DATA/targets/web.json" || fail "targets/web.json not healed into the new directory"
 wait_until 20 test -f "$DATA/targets/_flowmon.json" || fail "the sentinel not written into the new directory"
-grep -q 'directory of the data dir was replaced or went stale: reopened.*/targets' "$FLOWMON_LOG" ||
+wait_until 10 grep -q 'directory of the data dir was replaced or went stale: reopened.*/targets' "$FLOWMON_LOG" ||
 	fail "the reopen was not logged"
 ok "api.json, web.json and _flowmon.json in the new targets/"
 
@@ -162,7 +162,8 @@ reconfigure --data-urlencode serviceName=api --data-urlencode targets=127.0.0.1:
 jq -e '.[0].targets == ["127.0.0.1:12"]' "$DATA/targets/api.json" >/dev/null ||
 	fail "targets/api.json: $(cat "$DATA/targets/api.json" 2>&1)"
 wait_until 20 test -f "$DATA/targets/web.json" || fail "targets/web.json not healed"
-ok "targets/ made again; api.json and web.json there"
+wait_until 20 test -f "$DATA/targets/_flowmon.json" || fail "the sentinel not written again"
+ok "targets/ made again; api.json, web.json and _flowmon.json there"
 
 # ---------------------------------------------------------- max-services
 check "--max-services 3: a new fourth service is refused with 400, nothing written"
@@ -200,6 +201,7 @@ flowmon_stop || fail "flowmon did not stop cleanly"
 jq '.service = "other" | .params.serviceName = "other"' "$DATA/state/$base" >"$IT_TMP/rec"
 cp "$IT_TMP/rec" "$DATA/state/$base"
 flowmon_start "$DATA" --max-services 10
+wait_until 20 test -f "$DATA/targets/_flowmon.json" || fail "no sentinel after the restart"
 before=$(dir_state)
 fm_expect 409 "$API/reconfigure" -G --data-urlencode "serviceName=$LONG" \
     --data-urlencode targets=127.0.0.1:17

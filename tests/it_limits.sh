@@ -22,9 +22,15 @@ API=/v1/docker-flow-monitor
 DATA=$IT_TMP/data
 mkdir -p "$DATA"
 
-FLOWMON_MAX_CONNECTIONS=3 flowmon_start "$DATA" --max-body 2048 \
-    --max-header-bytes 16384 --connection-timeout 2s --max-alerts 2 \
-    --max-rule-bytes 2048
+# first_start TIMEOUT: the daemon of the issue-7 checks. The connection
+# timeout is 30 s but for its own check: the idle connections that fill
+# --max-connections must outlast a busy machine's slowest curl.
+first_start() {
+	FLOWMON_MAX_CONNECTIONS=3 flowmon_start "$DATA" --max-body 2048 \
+	    --max-header-bytes 16384 --connection-timeout "$1" --max-alerts 2 \
+	    --max-rule-bytes 2048
+}
+first_start 30s
 
 unchanged_since() {
 	[ "$(snapshot_dir "$DATA")" = "$1" ] || fail "$2 changed the data dir"
@@ -95,6 +101,8 @@ wait_until 10 http_ok "$FLOWMON_URL$API/services" ||
 ok "served again once the connections closed"
 
 check "--connection-timeout 2s: an idle connection is closed by the server"
+flowmon_stop || fail "flowmon did not stop cleanly"
+first_start 2s
 exec 5<>/dev/tcp/127.0.0.1/"$FLOWMON_PORT"
 t0=$(date +%s%N)
 timeout 20 cat <&5 >/dev/null
@@ -139,12 +147,15 @@ timed() {
 	TIME_MS=$(awk -v t="${t#* }" 'BEGIN { printf "%d", t * 1000 }')
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$FLOWMON_PID/status"; }
-# Time bounds: FAST for a refusal, ANSWER for a 1 MiB body parsed whole;
-# three times longer under a sanitizer or a wrapper (valgrind), whose
-# instrumented mallocs are what such a body costs.
-FAST=500 ANSWER=1000
+# Time bounds, for a refusal and for a 1 MiB body parsed whole: each takes
+# tens of milliseconds on an idle machine (make bench measures them: "1 MiB
+# body of 100,000 keys"); the bound here only tells linear work on a busy
+# machine from work that grows with the square of the keys or the tasks
+# (seconds to minutes); three times longer under a sanitizer or a wrapper
+# (valgrind), whose instrumented mallocs are what such a body costs.
+FAST=5000 ANSWER=5000
 if [ -n "$FLOWMON_WRAP" ] || grep -qa -e __asan_init -e __tsan_init "$FLOWMON"; then
-	FAST=1500 ANSWER=3000
+	FAST=15000 ANSWER=15000
 fi
 msg_has() {
 	jq -e --arg s "$1" '.Message | contains($s)' <<<"$HTTP_BODY" >/dev/null ||
@@ -242,7 +253,7 @@ grep -q 'msg="cannot load service record" service=big error="metricsPath is 601 
 ok "$(jq -c '{status, error}' <<<"$HTTP_BODY"); no targets/big.json"
 rm -f "$DATA/state/big.json"
 
-check "the amplification request (100 KB metricsPath, 2,000 tasks): a fast 400, nothing written, RSS flat"
+check "the amplification request (100 KB metricsPath, 2,000 tasks): a 400 without the work, nothing written, RSS flat"
 flowmon_stop || fail "flowmon did not stop cleanly"
 flowmon_start "$DATA" --promtool none
 before=$(snapshot_dir "$DATA")
@@ -262,7 +273,7 @@ msg_has "metricsPath is 102401 bytes, more than the 512 flowmon accepts"
 unchanged_since "$before" "the amplification request"
 ok "$size-byte POST: 400 in $TIME_MS ms, RSS $rss0 -> $rss1 kB, nothing written"
 
-check "a 1 MiB body of 100,000 keys: 400 naming --max-params in well under a second"
+check "a 1 MiB body of 100,000 keys: 400 naming --max-params, in linear time"
 awk 'BEGIN { printf "serviceName=keys"; for (i = 0; i < 100000; i++) printf "&k%05d=v", i }' \
     >"$IT_TMP/keys"
 size=$(stat -c %s "$IT_TMP/keys")
@@ -274,7 +285,7 @@ msg_has "more than --max-params (1000)"
 [ "$TIME_MS" -lt "$FAST" ] || fail "the refusal took $TIME_MS ms"
 ok "400 in $TIME_MS ms: $(jq -r .Message <<<"$HTTP_BODY")"
 
-check "the same body with --max-params 200000: decoded and parsed in well under a second"
+check "the same body with --max-params 200000: decoded and parsed, in linear time"
 flowmon_stop || fail "flowmon did not stop cleanly"
 flowmon_start "$DATA" --promtool none --max-params 200000
 timed $API/reconfigure --data-binary @"$IT_TMP/keys"
@@ -304,10 +315,10 @@ for _ in $(seq 1 11); do
 	exec {fd}<>/dev/tcp/127.0.0.1/"$FLOWMON_PORT"
 	fds+=("$fd")
 done
+# Without the reserve, ping would wait for the 30 s connection timeout.
 t0=$(date +%s%N)
-wait_until 5 http_ok "$FLOWMON_URL$API/ping" || fail "ping not answered with every slot taken"
+wait_until 15 http_ok "$FLOWMON_URL$API/ping" || fail "ping not answered with every slot taken"
 dt=$((($(date +%s%N) - t0) / 1000000))
-[ "$dt" -lt 3000 ] || fail "ping answered only after $dt ms"
 # The reserve's idle connections were closed after about 1 s; the first
 # three (within --max-connections) are still open.
 for i in $(seq 3 10); do
@@ -325,8 +336,12 @@ check "--max-connections-per-client 2: a third connection from one address is cl
 flowmon_stop || fail "flowmon did not stop cleanly"
 FLOWMON_MAX_CONNECTIONS_PER_CLIENT=2 flowmon_start "$DATA" --promtool none
 exec 5<>/dev/tcp/127.0.0.1/"$FLOWMON_PORT" 6<>/dev/tcp/127.0.0.1/"$FLOWMON_PORT"
-code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$FLOWMON_URL$API/ping")
+# Closed: curl's "empty reply" (52) or "receive error" (56), not its
+# timeout (28), which a slow answer would give too.
+code=$(curl -s -o /dev/null --max-time 20 -w '%{http_code}' "$FLOWMON_URL$API/ping")
+rc=$?
 [ "$code" = 000 ] || fail "a third connection got $code"
+[ "$rc" = 52 ] || [ "$rc" = 56 ] || fail "a third connection: curl exit $rc, not closed unanswered"
 exec 5>&- 6>&-
 wait_until 5 http_ok "$FLOWMON_URL$API/ping" || fail "ping not answered once the two closed"
 ok "third connection closed (curl 000); served again once the first two closed"

@@ -48,14 +48,15 @@ reconfigure --data-urlencode serviceName=alpha \
 wait_until 40 prom_has_rule alpha alpha_second ||
 	fail "the good change to alpha never reached Prometheus"
 ok "alpha_second is live in /api/v1/rules"
-wait_until 20 test -f "$DATA/rejected/delta.yml" || fail "delta.yml not quarantined"
-[ ! -e "$DATA/rules/delta.yml" ] || fail "rules/delta.yml still in the glob"
+moved_aside() { [ -f "$DATA/rejected/delta.yml" ] && [ ! -e "$DATA/rules/delta.yml" ]; }
+wait_until 20 moved_aside || fail "delta.yml not moved from rules/ to rejected/: $(ls "$DATA/rules" "$DATA/rejected" 2>&1 | tr '\n' ' ')"
 ok "rules/delta.yml moved to rejected/"
 fm_expect 200 /v1/docker-flow-monitor/services/delta
 printf '%s' "$HTTP_BODY" | jq -e '.status == "rejected" and
     (.rejected | test("Prometheus refused"))' >/dev/null ||
 	fail "services/delta does not say rejected: $HTTP_BODY"
-[ "$(fm_metric flowmon_rules_rejected)" = 1 ] || fail "flowmon_rules_rejected is not 1"
+wait_until 10 eval '[ "$(fm_metric flowmon_rules_rejected)" = 1 ]' ||
+	fail "flowmon_rules_rejected is not 1"
 ok "services/delta is rejected with its reason; flowmon_rules_rejected 1"
 for s in beta gamma; do
 	prom_has_rule $s ${s}_up || fail "rule ${s}_up lost"
@@ -97,9 +98,10 @@ check "a later good reconfigure re-admits the service"
 reconfigure --data-urlencode serviceName=delta --data-urlencode alertName=bad \
     --data-urlencode 'alertIf=rate(x[5m]) > 0'
 wait_until 40 prom_has_rule delta delta_bad || fail "delta_bad never loaded"
-[ ! -e "$DATA/rejected/delta.yml" ] || fail "rejected/delta.yml left behind"
+wait_until 10 test ! -e "$DATA/rejected/delta.yml" || fail "rejected/delta.yml left behind"
 fm_expect 200 /v1/docker-flow-monitor/services/delta
 printf '%s' "$HTTP_BODY" | jq -e '.status == "active"' >/dev/null ||
 	fail "delta not active again: $HTTP_BODY"
-[ "$(fm_metric flowmon_rules_rejected)" = 0 ] || fail "flowmon_rules_rejected is not 0"
+wait_until 10 eval '[ "$(fm_metric flowmon_rules_rejected)" = 0 ]' ||
+	fail "flowmon_rules_rejected is not 0"
 ok "delta active, loaded, rejected/ empty"

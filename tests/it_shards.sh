@@ -212,7 +212,10 @@ check "removing svc$B: it leaves shard 1, shard 0 is unchanged"
 fm_expect 200 /v1/docker-flow-monitor/remove -G --data-urlencode "serviceName=svc$B"
 gone() { ! shard_jobs 1 | grep -q "^svc$B "; }
 wait_until 30 gone || fail "svc$B still scraped by shard 1"
-[ "$(shard_jobs 0)" = "$(expected_jobs 0)" ] || fail "shard 0 changed: $(shard_jobs 0 | tr '\n' ' ')"
+# All up again, not at every instant: a scrape past its 1 s timeout on a
+# busy machine shows a target down until the next one.
+shard0_same() { [ "$(shard_jobs 0)" = "$(expected_jobs 0)" ]; }
+wait_until 30 shard0_same || fail "shard 0 changed: $(shard_jobs 0 | tr '\n' ' ')"
 rule_gone() { [ "$(shard_rules 1)" = "svc${A}_up" ] && [ "$(shard_rules 0)" = "svc${A}_up" ]; }
 wait_until 30 rule_gone || fail "svc${B}_up still loaded: [$(shard_rules 0)] [$(shard_rules 1)]"
 ok "svc$B gone from shard 1 and from both rule sets"

@@ -94,7 +94,7 @@ reconfigure --data-urlencode serviceName=web \
     --data-urlencode alertName=up --data-urlencode 'alertIf=vector(1) > 0'
 wait_until 30 prom_has_rule web web_up || fail "web_up never loaded"
 [ "$(child_pid)" = "$PID1" ] && alive "$PID1" || fail "the child was restarted, not reloaded"
-grep -q 'msg="reload succeeded" backend="prometheus child"' "$FLOWMON_LOG" ||
+wait_until 10 grep -q 'msg="reload succeeded" backend="prometheus child"' "$FLOWMON_LOG" ||
 	fail "no reload through the child back end in the log"
 ok "web_up in /monitor/api/v1/rules, same pid $PID1"
 
@@ -143,7 +143,7 @@ before=$(prom_reloads)
 reconfigure --data-urlencode serviceName=db \
     --data-urlencode alertName=slow --data-urlencode 'alertIf=vector(1) > 2'
 wait_until 30 prom_has_rule db db_slow || fail "db_slow never loaded"
-[ "$(prom_reloads)" -gt "$before" ] || fail "no POST /-/reload reached the child"
+wait_until 10 eval '[ "$(prom_reloads)" -gt "$before" ]' || fail "no POST /-/reload reached the child"
 ok "db_slow loaded through POST $PBASE/-/reload"
 CHILD=$(child_pid)
 flowmon_stop || fail "flowmon did not stop cleanly"

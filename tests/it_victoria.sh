@@ -202,7 +202,9 @@ t0=$(date +%s%N)
 wait_until 60 svc2_stale || fail "up{job=\"svc2\"} still answered 60 s after the removal"
 ms=$((($(date +%s%N) - t0) / 1000000))
 want=$(grep -vx svc2 <<<"$want")
-vm_has_all || fail "other services lost: [$(vm_jobs | tr '\n' ' ')]"
+# A scrape that missed its 1 s timeout on a busy machine reads up == 0
+# until the next one: the others must be up again, not at every instant.
+wait_until 30 vm_has_all || fail "other services lost: [$(vm_jobs | tr '\n' ' ')]"
 ok "up{job=\"svc2\"} absent $ms ms after the removal; $(vm_jobs | wc -l) services still up"
 
 # ---------------------------------------------------------------- vmalert
@@ -224,8 +226,10 @@ reconfigure --data-urlencode serviceName=svc0 \
     --data-urlencode "targets=127.0.0.1:${PORTS[0]}" \
     --data-urlencode alertName=up --data-urlencode 'alertIf=up{job="svc0"} == 1'
 wait_until 30 va_firing svc0_up || fail "svc0_up not firing in vmalert: $(get "$VA_URL/api/v1/alerts")"
-wait_until 10 flowmon_idle || fail "flowmon still has a reload pending"
-[ "$(fm_metric flowmon_last_reload_successful)" = 1 ] || fail "flowmon says its reload failed"
+# flowmon verifies each reload in vmalert's /metrics, which lags: its
+# verdict comes after the alert may already fire.
+flowmon_reload_ok() { flowmon_idle && [ "$(fm_metric flowmon_last_reload_successful)" = 1 ]; }
+wait_until 30 flowmon_reload_ok || fail "flowmon says its reload failed, or still has one pending"
 ok "svc0_up firing in vmalert; flowmon's reload verified successful"
 
 check "changing the alert through flowmon changes it in vmalert, no restart"
@@ -276,7 +280,7 @@ va_ok() {
 	[ "$(get "$VA_URL/metrics" | awk '$1 == "vmalert_config_last_reload_successful" { print $2 }')" = 1 ]
 }
 wait_until 10 va_ok || fail "vmalert's last reload is not successful"
-[ "$(fm_metric flowmon_last_reload_successful)" = 1 ] || fail "flowmon's last reload failed"
+wait_until 30 flowmon_reload_ok || fail "flowmon's last reload failed"
 ok "rejected/svcbad.yml (promtool: valid), status rejected; svc1_up firing; vmalert and flowmon report success"
 
 # ------------------------------------------------------ flowmon reloader

@@ -13,7 +13,14 @@ export TEST_SKIP_LOG
 trap 'rm -f "$TEST_SKIP_LOG"' EXIT
 [ $# -gt 0 ] || set -- tests/it_*.sh
 for t in "$@"; do
-	[ -f "$t" ] || continue
+	if [ ! -f "$t" ]; then
+		# A script named but absent ran nothing: never a pass.
+		echo "FAILED: $t: no such script"
+		fail=$((fail + 1))
+		failed="$failed
+  FAILED: $t (no such script)"
+		continue
+	fi
 	echo "== $t"
 	t0=$(date +%s)
 	bash "$t"
