@@ -26,4 +26,8 @@
  * rules, for the status page and explain. */
 #define BOUND_PROMETHEUS_ANSWER_MAX	(64L << 20)
 
+/* A credentials file (--auth-file's users and tokens) or a TLS key or
+ * certificate. */
+#define BOUND_SECRET_MAX	(1L << 20)
+
 #endif

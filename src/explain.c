@@ -26,20 +26,6 @@
 #include "url.h"
 
 void
-explain_time(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	size_t n;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000) % 1000u);
-}
-
-void
 explain_release(struct explain *x)
 {
 	free(x->name);
@@ -537,7 +523,7 @@ event_json(cJSON *o, const void *v, size_t i)
 	const struct history_item *h = &((const struct history_item *)v)[i];
 	char t[32];
 
-	explain_time(h->time_ms, t);
+	clock_rfc3339(h->time_ms, t);
 	return cJSON_AddStringToObject(o, "time", t) &&
 	    cJSON_AddStringToObject(o, "event", history_event_name(h->ev)) &&
 	    cJSON_AddStringToObject(o, "detail", h->detail) &&
