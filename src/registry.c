@@ -933,6 +933,12 @@ registry_upsert(struct registry *r, struct service *svc,
 		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
 	}
+	/* Refused before anything is touched, as a request limit is. */
+	if (f.targets != NULL && reg_targets_too_big(r, svc->name, f.tlen,
+	    err)) {
+		reg_fail(res, FM_REFUSED, EFBIG);
+		goto drop;
+	}
 	/* The record first, then the outputs, as one transaction: the
 	 * entry changes only once every write has succeeded. */
 	reg_change_begin(r, &c);
