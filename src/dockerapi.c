@@ -31,7 +31,10 @@ struct dockerapi {
 	char		*socket;	/* unix socket path, or NULL */
 	char		*shown;		/* socket or base, redacted */
 	const int	*stop;		/* atomic, the caller's */
-	int		 reachable;	/* last answer: 1 ok, 0 not, -1 none */
+	int		 reachable;	/* last round: 1 ok, 0 not, -1 none */
+	int		 round_failed;	/* a question of this round failed */
+	int		 round_asked;	/* this round asked anything */
+	char		 round_err[ERR_MAX];	/* its first failure */
 };
 
 static int
@@ -162,18 +165,40 @@ transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
  * Questions: one GET, one JSON answer.
  */
 
-/* Logs the first failure after a success and the first success after a
- * failure, so a Docker that is down for a day costs two lines. */
+/* A failed question: kept for the round's line (the first one). */
 static void
 note_reachable(struct dockerapi *api, int ok, const char *error)
 {
+	api->round_asked = 1;
+	if (ok)
+		return;
+	if (!api->round_failed)
+		snprintf(api->round_err, sizeof(api->round_err), "%s", error);
+	api->round_failed = 1;
+	log_debug("docker not answering", "error", error);
+}
+
+void
+dockerapi_round(struct dockerapi *api, int begin)
+{
+	int ok;
+
+	if (begin) {
+		api->round_failed = api->round_asked = 0;
+		api->round_err[0] = '\0';
+		return;
+	}
+	if (!api->round_asked)
+		return;		/* nothing asked: nothing learnt */
+	/* One line per change of state, whatever the questions of a round
+	 * got one by one: a Docker down for a day, or one answering /nodes
+	 * but not /services, costs two lines. */
+	ok = !api->round_failed;
 	if (ok && api->reachable != 1)
 		log_info("docker answering", "host", api->shown);
 	else if (!ok && api->reachable != 0)
 		log_warn("docker not answering, will retry", "host",
-		    api->shown, "error", error);
-	else if (!ok)
-		log_debug("docker not answering", "error", error);
+		    api->shown, "error", api->round_err);
 	api->reachable = ok;
 }
 
@@ -181,6 +206,72 @@ void
 dockerapi_unclear(struct dockerapi *api, const char *why)
 {
 	note_reachable(api, 0, why);
+}
+
+int
+dockerapi_too_big(const char *body, size_t len, const char *path,
+    char err[ERR_MAX])
+{
+	size_t i, values = 1, elements = 0;
+	int depth = 0, in_string = 0, any = 0;
+
+	/* A JSON value per ',' '[' '{' ':' outside strings, at most; the
+	 * elements of the outer array are its ',' plus one. */
+	for (i = 0; i < len; i++) {
+		char ch = body[i];
+
+		if (in_string) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_string = 0;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_string = 1;
+			break;
+		case '[':
+		case '{':
+			if (depth == 1)
+				any = 1;
+			depth++;
+			values++;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		case ',':
+			values++;
+			if (depth == 1)
+				elements++;
+			break;
+		case ':':
+			values++;
+			break;
+		case ' ': case '\t': case '\n': case '\r':
+			break;
+		default:
+			if (depth == 1)
+				any = 1;
+			break;
+		}
+	}
+	elements += any || elements > 0;
+	if (elements > DOCKER_ELEMENTS_MAX) {
+		snprintf(err, ERR_MAX, "GET %.200s: an answer of %zu elements, "
+		    "more than the %d flowmon reads", path, elements,
+		    DOCKER_ELEMENTS_MAX);
+		return 1;
+	}
+	if (values > DOCKER_VALUES_MAX) {
+		snprintf(err, ERR_MAX, "GET %.200s: an answer of %zu JSON "
+		    "values, more than the %d flowmon parses", path, values,
+		    DOCKER_VALUES_MAX);
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -200,14 +291,20 @@ dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
 	}
 	cc = httpbody_perform(c, &b, code);
 	if (cc != CURLE_OK && b.too_big)
-		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
-		    path);
+		snprintf(err, ERR_MAX, "GET %.200s: answer larger than %ld MiB",
+		    path, BOUND_DOCKER_ANSWER_MAX >> 20);
 	else if (cc != CURLE_OK)
 		transfer_error(c, cc, path, err);
 	curl_easy_cleanup(c);
 	if (stopping(api))
 		goto fail;
 	if (cc != CURLE_OK) {
+		note_reachable(api, 0, err);
+		goto fail;
+	}
+	/* Counted before it is parsed: the tree is some 40 times the body. */
+	if (b.body.p != NULL && dockerapi_too_big(b.body.p, b.body.len, path,
+	    err)) {
 		note_reachable(api, 0, err);
 		goto fail;
 	}

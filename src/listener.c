@@ -309,36 +309,61 @@ fail:
  */
 
 int
-listener_apply_service(struct registry *r, struct parser *parser,
-    const struct kvlist *row, const char *source, const char *origin)
+listener_try_service(struct registry *r, struct parser *parser,
+    const struct kvlist *row, const char *source, int *wrote,
+    enum fm_err *kind, char err[ERR_MAX])
 {
 	struct registry_result res;
 	struct service *svc;
 	const char *name = kvlist_get_ci(row, "serviceName");
-	char err[ERR_MAX], msg[96];
 
+	*wrote = 0;
+	*kind = FM_OK;
 	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
-		log_error("out of memory");
+		snprintf(err, ERR_MAX, "out of memory");
+		*kind = FM_FATAL;
 		return -1;
 	}
 	if (parser_parse(parser, row, svc, err) == -1) {
 		free(svc);
-		snprintf(msg, sizeof(msg), "service from %s refused", source);
-		log_warn(msg, "from", origin, "service", name ? name : "",
-		    "error", err);
 		registry_refused(r, name, service_source_parse(source), err);
+		*kind = FM_REFUSED;
 		return -1;
 	}
 	svc->source = service_source_parse(source);
 	/* The registry takes svc over. */
 	if (registry_upsert(r, svc, &res, err) == -1) {
-		snprintf(msg, sizeof(msg), "cannot apply service from %s",
-		    source);
-		log_error(msg, "from", origin, "service", name ? name : "",
-		    "error", err);
+		*kind = res.fail == FM_CONFLICT || res.fail == FM_INVALID ?
+		    FM_REFUSED : res.fail;
 		return -1;
 	}
-	if (res.wrote_state || res.wrote_targets || res.wrote_rules)
+	*wrote = res.wrote_state || res.wrote_targets || res.wrote_rules;
+	return 0;
+}
+
+int
+listener_apply_service(struct registry *r, struct parser *parser,
+    const struct kvlist *row, const char *source, const char *origin)
+{
+	const char *name = kvlist_get_ci(row, "serviceName");
+	char err[ERR_MAX], msg[96];
+	enum fm_err kind;
+	int wrote;
+
+	if (listener_try_service(r, parser, row, source, &wrote, &kind,
+	    err) == -1) {
+		snprintf(msg, sizeof(msg), kind == FM_REFUSED ?
+		    "service from %s refused" : "cannot apply service from %s",
+		    source);
+		if (kind == FM_REFUSED)
+			log_warn(msg, "from", origin, "service", name ? name :
+			    "", "error", err);
+		else
+			log_error(msg, "from", origin, "service", name ? name :
+			    "", "error", err);
+		return -1;
+	}
+	if (wrote)
 		log_info("service reconciled", "from", origin, "service",
 		    name ? name : "");
 	return 0;
