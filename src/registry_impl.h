@@ -132,14 +132,21 @@ void	 reg_change_begin(struct registry *r, struct reg_change *c);
 int	 reg_change_end(struct registry *r, struct entry *e,
 	    struct reg_change *c, int ok, struct registry_result *res,
 	    char err[ERR_MAX]);
+/* A record's two files, rendered once (NULL: no such file). */
+struct reg_files {
+	char	*targets;
+	size_t	 tlen;
+	char	*rules;
+	size_t	 rlen;
+};
 /* Adds to c what brings e's outputs (e locked, as before c) in line with
- * the record (svc, removed) and e's task DNS addresses. The rule file is
- * rules/rlen when rendered is set, else rendered here. 0, or -1 with err
- * (c then holds what to put back; c->refused when the target file would
- * be over --max-target-bytes: nothing was written for it). */
+ * the record (svc, removed) and e's task DNS addresses: the files f
+ * rendered already, or (f NULL) rendered here. 0, or -1 with err (c then
+ * holds what to put back; c->refused when the target file would be over
+ * --max-target-bytes: nothing was written for it). */
 int	 reg_sync_change(struct registry *r, struct entry *e,
 	    struct reg_change *c, const struct service *svc, int removed,
-	    const char *rules, size_t rlen, int rendered, char err[ERR_MAX]);
+	    const struct reg_files *f, char err[ERR_MAX]);
 /* Brings e's outputs (lock held) in line with its own record, all or
  * nothing. 0, or -1 with err (nothing changed then). */
 int	 reg_sync(struct registry *r, struct entry *e,

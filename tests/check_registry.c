@@ -30,7 +30,7 @@
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
-static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+static const struct request_ctx no_ctx = { 0 };
 
 #define upsert		fx_upsert
 #define remove_svc	fx_remove
@@ -1256,6 +1256,43 @@ body_of(const char *name, int v)
 	return b;
 }
 
+/* --max-target-bytes: the target file is measured as rendered (node
+ * labels in), once, before anything is written. 100 tasks with a
+ * 400-byte path: about 50 KB of target file. */
+START_TEST(test_max_target_bytes)
+{
+	struct quota q = { 100, 1 << 20, 32768 };
+	struct fixture fx;
+	struct registry_result res;
+	struct files fs;
+	char err[ERR_MAX] = "", *ni, *b;
+
+	fx_open(&fx);
+	fx_load(&fx);
+	registry_set_checks(fx.reg, NULL, &q);
+	fs = files_of(&fx, "s");
+	ni = tu_node_info_form(100);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&metricsPath=/%0400d&nodeInfo=%s", 0, ni), -1);
+	ck_assert_int_eq(fx_try_upsert(&fx, b, &res, err), -1);
+	ck_assert_int_eq(res.fail, FM_REFUSED);
+	assert_res(&res, 0, 0, 0);
+	ck_assert_msg(strstr(err, "target file of s") && strstr(err, "more "
+	    "than --max-target-bytes (32768)"), "%s", err);
+	ck_assert(!tu_exists(fs.state));
+	ck_assert(!tu_exists(fs.targets));
+	free(b);
+	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
+	    "&nodeInfo=%s", ni), -1);
+	res = upsert(&fx, b);
+	assert_res(&res, 1, 1, 0);
+	free(b);
+	free(ni);
+	files_release(&fs);
+	fx_done(&fx);
+}
+END_TEST
+
 START_TEST(test_max_services)
 {
 	struct fixture fx;
@@ -1763,6 +1800,7 @@ registry_suite(void)
 
 	tc = tcase_create("hardening");
 	tcase_add_test(tc, test_max_services);
+	tcase_add_test(tc, test_max_target_bytes);
 	tcase_add_test(tc, test_remove_frees_entries);
 	tcase_add_test(tc, test_concurrent_create_remove);
 	tcase_add_test(tc, test_long_name_collision);
