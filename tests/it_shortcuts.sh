@@ -163,7 +163,9 @@ ok "@service_mem_limit unknown, @only expands"
 
 check "an argument that makes invalid PromQL (a range of 5x) is refused by promtool"
 flowmon_stop
+it_require /usr/bin/promtool prometheus
 flowmon_start "$DATA" --promtool /usr/bin/promtool
+wait_until 30 rules_loaded "$DATA" || fail "the start-up reload did not settle"
 before=$(snapshot_dir "$DATA")
 fm_expect 400 /v1/docker-flow-monitor/reconfigure -G --data-urlencode serviceName=slow-svc \
     --data-urlencode alertName=slow --data-urlencode 'alertIf=@resp_time_above:0.1,5x,0.99'
