@@ -5,7 +5,9 @@
 #           the Dockerfile's build stage installs the same list
 #   test    build, plus what the tests need (the default; make test)
 #   e2e     what make e2e needs besides: a Docker engine and debootstrap
-#           (for the base image where no registry is reachable)
+#           (for the base image where no registry is reachable), and,
+#           where ../shared/third_party is (this project's CI), the Go
+#           packages that build the real swarm-listener from its source
 #   list-build, list-test, list-e2e
 #           print that mode's packages, one a line, and exit
 # As root it installs what is missing (apt-get); as another user, when
@@ -18,6 +20,11 @@ TEST_PKGS="$BUILD_PKGS check curl jq valgrind openssl groff-base python3
 clang libclang-rt-14-dev wrk prometheus prometheus-alertmanager
 prometheus-node-exporter victoria-metrics bindfs chromium"
 E2E_PKGS="docker.io debootstrap curl jq"
+# build-swarm-listener.sh's list (it installs them too, as root).
+[ -d "$(dirname "$0")/../../shared/third_party" ] &&
+	E2E_PKGS="$E2E_PKGS golang-go golang-github-docker-docker-dev
+golang-github-prometheus-client-golang-dev
+golang-github-stretchr-testify-dev golang-golang-x-net-dev"
 
 mode=${1:-test}
 case $mode in

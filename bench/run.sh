@@ -189,7 +189,10 @@ reloads=$(for i in $(seq "$RUNS"); do
 done)
 echo "reloads for one second of rule changes: $(echo "$reloads" | awk '{ print $1 }' | median) (rule changes in that second: $(echo "$reloads" | awk '{ print $2 }' | median))"
 
-# 4. Beyond one Prometheus: reconfigure -> scraped -> alert active for
+# 4. Prometheus's reload time against the number of rule files.
+BENCH_DIR=$W bash bench/reload.sh
+
+# 5. Beyond one Prometheus: reconfigure -> scraped -> alert active for
 # Prometheus and for vmagent + vmalert, at 100 and $BIG services.
 SIZES="100 $BIG" FLOWMON=$FLOWMON bash bench/scale.sh
 
@@ -242,3 +245,9 @@ takeovers=$(for i in $(seq "$RUNS"); do
 	wait "$sb" 2>/dev/null || true
 done | median)
 echo "standby takeover after SIGKILL of the active flowmon: $takeovers ms"
+
+# 6. The status page and explain with 10,000 services (bench/ui.sh).
+UI_SERVICES=$BIG FLOWMON=$FLOWMON bash bench/ui.sh
+
+# 7. flowmon plan of a 200-service stack file against a data dir (bench/plan.sh).
+FLOWMON=$FLOWMON bash bench/plan.sh

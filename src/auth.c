@@ -256,6 +256,50 @@ auth_read_file(const char *path, const char *what, size_t max, char **buf,
 }
 
 int
+auth_client_read(const char *file, const char *what, char **userpwd,
+    char **bearer, char err[ERR_MAX])
+{
+	char *buf = NULL, *line;
+	size_t len, n;
+
+	*userpwd = *bearer = NULL;
+	if (auth_read_file(file, what, 64 * 1024, &buf, &len, err) == -1)
+		return -1;
+	/* The first line: user:password, or else a bearer token. */
+	line = buf + strspn(buf, " \t\r\n");
+	n = strcspn(line, "\r\n");
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	line[n] = '\0';
+	if (n == 0) {
+		snprintf(err, ERR_MAX, "%s %.300s: no user:password or token "
+		    "in it", what, file);
+		goto fail;
+	}
+	if (strchr(line, ':') != NULL) {
+		if (line[0] == ':' || line[n - 1] == ':') {
+			snprintf(err, ERR_MAX, "%s %.300s: empty user or "
+			    "password in user:password", what, file);
+			goto fail;
+		}
+		*userpwd = strdup(line);
+	} else {
+		*bearer = strdup(line);
+	}
+	if (*userpwd == NULL && *bearer == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return 0;
+fail:
+	explicit_bzero(buf, len);
+	free(buf);
+	return -1;
+}
+
+int
 auth_load(struct auth **out, const char *basic_file, const char *bearer_file,
     char err[ERR_MAX])
 {

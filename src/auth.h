@@ -67,4 +67,12 @@ int	 auth_equal(const void *a, size_t alen, const void *b, size_t blen);
 int	 auth_read_file(const char *path, const char *what, size_t max,
 	    char **buf, size_t *len, char err[ERR_MAX]);
 
+/* The credentials flowmon presents as a client (--reload-auth-file for
+ * the reload URLs, and `flowmon plan --against`): the first line of file,
+ * user:password for basic auth, else a bearer token. Exactly one of
+ * *userpwd and *bearer is set, malloc'd (wipe and free it). what names the
+ * flag in err. 0, or -1 with err (never quoting the secret). */
+int	 auth_client_read(const char *file, const char *what, char **userpwd,
+	    char **bearer, char err[ERR_MAX]);
+
 #endif

@@ -14,9 +14,14 @@
 #define BOUND_NODE_RECORD_MAX	(1L << 20)
 /* One answer of swarm-listener (get-services, get-nodes). */
 #define BOUND_LISTENER_ANSWER_MAX	(64L << 20)
-/* One answer of the Docker Engine API, and one line of its event stream. */
-#define BOUND_DOCKER_ANSWER_MAX	(256L << 20)
+/* One answer of the Docker Engine API (its elements and values are
+ * bounded too: dockerapi.h), and one line of its event stream. */
+#define BOUND_DOCKER_ANSWER_MAX	(64L << 20)
 #define BOUND_DOCKER_EVENT_MAX	(1L << 20)
+/* One answer of a flowmon's own API (flowmon plan --against). */
+#define BOUND_API_ANSWER_MAX	(256L << 20)
+/* One stack file (flowmon plan). */
+#define BOUND_STACK_FILE_MAX	(16L << 20)
 /* One answer of the Prometheus (vmagent, vmalert) API: its targets or its
  * rules, for the status page and explain. */
 #define BOUND_PROMETHEUS_ANSWER_MAX	(64L << 20)

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "request.h"
+#include "url.h"
 #include "values.h"
 
 struct opt;
@@ -64,7 +65,11 @@ static int opt_listen(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_docker_host(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
+static int opt_urls(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
 static int opt_label_key(struct config *, const struct opt *, const char *,
+    const char *, char[ERR_MAX]);
+static int opt_format(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 
 /* The parser and the field of a row. */
@@ -81,7 +86,8 @@ static int opt_label_key(struct config *, const struct opt *, const char *,
 #define D	CONFIG_DAEMON
 #define R	CONFIG_RELOADER
 #define C	CONFIG_CHECK
-#define ALL	(D | R | C)
+#define P	CONFIG_PLAN
+#define ALL	(D | R | C | P)
 
 /* One row per option; --help lists a command's rows in this order. A new
  * option is one row here and its field in struct config. */
@@ -91,10 +97,19 @@ static const struct opt opts[] = {
 	{ "listen", "HOST:PORT|none", "FLOWMON_RELOADER_LISTEN",
 	  "0.0.0.0:8081", R, CUSTOM(opt_listen, listen),
 	  "address to serve /metrics on, none: no HTTP" },
-	{ "data-dir", "DIR", "FLOWMON_DATA_DIR", "/var/lib/flowmon", ALL,
+	{ "data-dir", "DIR", "FLOWMON_DATA_DIR", "/var/lib/flowmon", D | R | C,
 	  TEXT(data_dir), "shared volume: targets/, rules/, state/" },
+	{ "data-dir", "DIR", NULL, NULL, P, MAYBE(data_dir),
+	  "compare with this data dir (read only)" },
+	{ "against", "URL", NULL, NULL, P, MAYBE(against),
+	  "compare with the flowmon answering at URL (its API)" },
+	{ "stack", "NAME", NULL, NULL, P, MAYBE(stack),
+	  "stack name, as in docker stack deploy (default: the first file's "
+	  "directory)" },
+	{ "format", "text|json", NULL, "text", P, CUSTOM(opt_format, format),
+	  "output for people, or one JSON object" },
 	{ "reload-url", "URL[,URL]", "FLOWMON_RELOAD_URL", NULL, D | R,
-	  MAYBE(reload_url),
+	  CUSTOM(opt_urls, reload_url),
 	  "Prometheus reload endpoints (POST), none: no reload" },
 	{ "reload-delay", "DURATION", "FLOWMON_RELOAD_DELAY", "1s", D | R,
 	  DURATION(reload_delay_ms, 0, LONG_MAX),
@@ -102,12 +117,15 @@ static const struct opt opts[] = {
 	{ "reload-max-delay", "DURATION", "FLOWMON_RELOAD_MAX_DELAY", NULL,
 	  D | R, DURATION(reload_max_delay_ms, 1, LONG_MAX),
 	  "longest wait of a pending reload (default 10 x --reload-delay)" },
-	{ "promtool", "PATH", "FLOWMON_PROMTOOL", "promtool", D | C,
+	{ "reload-timeout", "DURATION", "FLOWMON_RELOAD_TIMEOUT", "5m", D | R,
+	  DURATION(reload_timeout_ms, 1000, LONG_MAX),
+	  "longest one reload may take (Prometheus answers once loaded)" },
+	{ "promtool", "PATH", "FLOWMON_PROMTOOL", "promtool", D | C | P,
 	  CUSTOM(opt_promtool, promtool),
 	  "promtool for rule checks (if on PATH), 'none' disables" },
-	{ "shortcuts", "FILE", "FLOWMON_SHORTCUTS", NULL, D | C,
+	{ "shortcuts", "FILE", "FLOWMON_SHORTCUTS", NULL, D | C | P,
 	  MAYBE(shortcuts), "shortcut table replacing the built-in one" },
-	{ "secrets-dir", "DIR", "FLOWMON_SECRETS_DIR", "/run/secrets", D | C,
+	{ "secrets-dir", "DIR", "FLOWMON_SECRETS_DIR", "/run/secrets", D | C | P,
 	  TEXT(secrets_dir), "alertif-* shortcut files merged over the table" },
 	{ "task-dns", "TEMPLATE", "FLOWMON_TASK_DNS", "tasks.%s", D,
 	  CUSTOM(opt_task_dns, task_dns),
@@ -119,7 +137,7 @@ static const struct opt opts[] = {
 	  BOOL(listener_prune),
 	  "after reconciling, remove services no listener lists" },
 	{ "get-nodes-url", "URL", "DF_GET_NODES_URL", NULL, D,
-	  MAYBE(get_nodes_url),
+	  CUSTOM(opt_urls, get_nodes_url),
 	  "swarm-listener get-nodes URL to load node labels from at start" },
 	{ "dns-refresh", "DURATION", "FLOWMON_DNS_REFRESH", "30s", D,
 	  DURATION(dns_refresh_ms, 1, LONG_MAX),
@@ -150,10 +168,10 @@ static const struct opt opts[] = {
 	{ "connection-timeout", "DURATION", "FLOWMON_CONNECTION_TIMEOUT", "30s",
 	  D, DURATION(connection_timeout_ms, 1000, 3600000),
 	  "idle time after which a connection is closed" },
-	{ "max-alerts", "N", "FLOWMON_MAX_ALERTS", "100", D,
+	{ "max-alerts", "N", "FLOWMON_MAX_ALERTS", "100", D | P,
 	  COUNT(max_alerts, 0, SERVICE_ALERT_INDEX_MAX + 1),
 	  "alerts one service may define (400 beyond)" },
-	{ "max-rule-bytes", "BYTES", "FLOWMON_MAX_RULE_BYTES", "1048576", D,
+	{ "max-rule-bytes", "BYTES", "FLOWMON_MAX_RULE_BYTES", "1048576", D | P,
 	  COUNT(max_rule_bytes, 1024, BOUND_FILE_MAX),
 	  "largest rule file of one service (400 beyond)" },
 	{ "max-services", "N", "FLOWMON_MAX_SERVICES", "100000", D,
@@ -175,13 +193,14 @@ static const struct opt opts[] = {
 	  "read services, tasks and nodes from Docker itself "
 	  "(unix:///var/run/docker.sock)" },
 	{ "docker-notify-label", "KEY", "FLOWMON_DOCKER_NOTIFY_LABEL",
-	  "com.df.notify", D, CUSTOM(opt_label_key, docker_notify_label),
-	  "service label that must be \"true\" for --docker-host" },
+	  "com.df.notify", D | P, CUSTOM(opt_label_key, docker_notify_label),
+	  "service label that must be \"true\" for a service to be announced "
+	  "(swarm-listener's DF_NOTIFY_LABEL)" },
 	{ "docker-poll", "DURATION", "FLOWMON_DOCKER_POLL", "30s", D,
 	  DURATION(docker_poll_ms, 1000, LONG_MAX),
 	  "full reconcile with Docker this often" },
 	{ "alertmanager-url", "URL[,URL]", "FLOWMON_ALERTMANAGER_URL", NULL, D,
-	  MAYBE(alertmanager_url),
+	  CUSTOM(opt_urls, alertmanager_url),
 	  "Alertmanager API bases (API v2) for deploy silences" },
 	{ "silence-deploys", NULL, "FLOWMON_SILENCE_DEPLOYS", "false", D,
 	  BOOL(silence_deploys),
@@ -191,25 +210,26 @@ static const struct opt opts[] = {
 	  DURATION(silence_ttl_ms, 15000, 3600000),
 	  "a deploy silence ends this long after its last renewal (renewed "
 	  "every third of it)" },
-	{ "max-params", "N", "FLOWMON_MAX_PARAMS", "1000", D | C,
+	{ "max-params", "N", "FLOWMON_MAX_PARAMS", "1000", D | C | P,
 	  COUNT(max_params, 16, 1000000),
 	  "parameters one request may carry (400 beyond)" },
-	{ "max-value-bytes", "BYTES", "FLOWMON_MAX_VALUE_BYTES", "1024", D | C,
+	{ "max-value-bytes", "BYTES", "FLOWMON_MAX_VALUE_BYTES", "1024", D | C | P,
 	  COUNT(max_value_bytes, 64, 1L << 20),
 	  "longest label value: target and node labels (400 beyond)" },
-	{ "max-targets", "N", "FLOWMON_MAX_TARGETS", "5000", D | C,
+	{ "max-targets", "N", "FLOWMON_MAX_TARGETS", "5000", D | C | P,
 	  COUNT(max_targets, 1, 1000000),
 	  "targets (nodeInfo tasks or targets items) per service (400 beyond)" },
 	{ "max-target-bytes", "BYTES", "FLOWMON_MAX_TARGET_BYTES", "4194304",
-	  D | C, COUNT(max_target_bytes, 1024, 1L << 30),
+	  D | C | P, COUNT(max_target_bytes, 1024, BOUND_FILE_MAX),
 	  "largest target file of one service (400 beyond)" },
 	{ "max-connections-per-client", "N",
 	  "FLOWMON_MAX_CONNECTIONS_PER_CLIENT", "128", D,
 	  COUNT(max_conns_per_client, 0, 65536),
 	  "concurrent connections from one address, 0: no cap" },
-	{ "reload-auth-file", "FILE", "FLOWMON_RELOAD_AUTH_FILE", NULL, D | R,
-	  MAYBE(reload_auth_file),
-	  "user:password (basic) or a bearer token for the reload URLs" },
+	{ "reload-auth-file", "FILE", "FLOWMON_RELOAD_AUTH_FILE", NULL,
+	  D | R | P, MAYBE(reload_auth_file),
+	  "user:password (basic) or a bearer token for the reload URLs "
+	  "(plan: for --against)" },
 	{ "open-reads", NULL, "FLOWMON_OPEN_READS", "false", D,
 	  BOOL(open_reads),
 	  "with an auth file, read endpoints and /metrics need no credentials" },
@@ -226,7 +246,7 @@ static const struct opt opts[] = {
 	  COUNT(shard, 0, CONFIG_SHARDS_MAX - 1),
 	  "--prometheus-config: this server's shard, 0 to N-1" },
 	/* Variables without a flag (DFM's). */
-	{ NULL, NULL, "DF_SCRAPE_TARGET_LABELS", NULL, D | C,
+	{ NULL, NULL, "DF_SCRAPE_TARGET_LABELS", NULL, D | C | P,
 	  NAMES(target_labels), "request parameters copied as target labels" },
 	{ NULL, NULL, "DF_NODE_TARGET_LABELS", NULL, D, NAMES(node_labels),
 	  "node parameters kept as node labels" },
@@ -464,6 +484,7 @@ opt_promtool(struct config *c, const struct opt *o, const char *v,
 
 	free(*dst);
 	*dst = NULL;
+	c->promtool_missing = 0;
 	if (*v == '\0' || strcmp(v, "none") == 0)
 		return 0;
 	p = which(v);
@@ -472,6 +493,8 @@ opt_promtool(struct config *c, const struct opt *o, const char *v,
 		    what, v);
 		return -1;
 	}
+	/* The default, not found: checks are off though nobody said so. */
+	c->promtool_missing = p == NULL;
 	*dst = p;
 	return 0;
 }
@@ -497,23 +520,47 @@ opt_task_dns(struct config *c, const struct opt *o, const char *v,
 	return 0;
 }
 
+/* http(s) URLs, parsed by url.c (which never quotes a password); a list
+ * when the row's arg says URL[,URL]; "" or none: none. */
+static int
+opt_urls(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	struct url *urls;
+	const char *name;
+	size_t n;
+	char buf[64];
+
+	if (*v == '\0' || strcmp(v, "none") == 0) {
+		set_str(FIELD(c, o, char *), NULL);
+		return 0;
+	}
+	name = opt_name(o, what, buf);
+	if (url_parse_list(v, URL_HTTP, name, &urls, &n, err) == -1)
+		return -1;
+	url_list_free(urls, n);
+	if (n > 1 && strchr(o->arg, ',') == NULL) {
+		snprintf(err, ERR_MAX, "%s takes one URL, not a list", name);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
 /* unix:///path, tcp://HOST:PORT or http://HOST:PORT; "": off. */
 static int
 opt_docker_host(struct config *c, const struct opt *o, const char *v,
     const char *what, char err[ERR_MAX])
 {
-	char buf[64], shown[ERR_MAX];
+	static const char *const schemes[] = { "unix", "tcp", "http", NULL };
+	struct url u;
+	char buf[64];
 
-	if (*v != '\0' && strncasecmp(v, "unix:///", 8) != 0 &&
-	    strncasecmp(v, "tcp://", 6) != 0 &&
-	    strncasecmp(v, "http://", 7) != 0) {
-		/* A URL may carry user:password: quoted redacted. */
-		snprintf(err, ERR_MAX, "%s \"%.100s\" must be unix:///path, "
-		    "tcp://HOST:PORT or http://HOST:PORT",
-		    opt_name(o, what, buf), log_redact(v, shown,
-		    sizeof(shown)));
+	if (*v != '\0' && url_parse(&u, v, schemes, opt_name(o, what, buf),
+	    err) == -1)
 		return -1;
-	}
+	if (*v != '\0')
+		url_release(&u);
 	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);
 	return 0;
 }
@@ -528,6 +575,21 @@ opt_label_key(struct config *c, const struct opt *o, const char *v,
 	if (*v == '\0' || strpbrk(v, " \t\r\n=") != NULL) {
 		snprintf(err, ERR_MAX, "%s \"%.100s\" must be a label key "
 		    "(not empty, no space or '=')", opt_name(o, what, buf), v);
+		return -1;
+	}
+	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
+static int
+opt_format(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	char buf[64];
+
+	if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+		snprintf(err, ERR_MAX, "%s \"%.100s\" must be text or json",
+		    opt_name(o, what, buf), v);
 		return -1;
 	}
 	set_str(FIELD(c, o, char *), v);
@@ -553,7 +615,8 @@ static const char *
 cmd_name(enum config_cmd cmd)
 {
 	return cmd == CONFIG_RELOADER ? "flowmon reloader" :
-	    cmd == CONFIG_CHECK ? "flowmon check" : "flowmon";
+	    cmd == CONFIG_CHECK ? "flowmon check" :
+	    cmd == CONFIG_PLAN ? "flowmon plan" : "flowmon";
 }
 
 static void
@@ -576,10 +639,26 @@ usage(enum config_cmd cmd)
 		    "problem,\nexit 0 clean, 1 problems found, 2 the check "
 		    "could not run.\n\noptions:\n");
 		break;
+	case CONFIG_PLAN:
+		printf("usage: flowmon plan [--stack NAME] [--data-dir DIR | "
+		    "--against URL]\n"
+		    "                    [--format text|json] [--promtool "
+		    "PATH|none] STACKFILE...\n\n"
+		    "Reads stack files as docker stack deploy does, renders the "
+		    "rule file\nand target settings of every service "
+		    "swarm-listener would announce,\nchecks them as a "
+		    "reconfigure would, and compares them with a data dir\n"
+		    "or a running flowmon, writing nothing. Per service: "
+		    "unchanged, new,\nchanged (with a unified diff), removed or "
+		    "refused. Exit 0 nothing would\nchange, 1 something would "
+		    "change, 2 something would be refused or a\nfile cannot be "
+		    "read.\n\noptions:\n");
+		break;
 	default:
 		printf("usage: flowmon [options]\n"
 		    "       flowmon reloader --data-dir DIR --reload-url URL\n"
-		    "       flowmon check [--data-dir DIR]\n\n"
+		    "       flowmon check [--data-dir DIR]\n"
+		    "       flowmon plan [options] STACKFILE...\n\n"
 		    "Writes Prometheus file_sd targets and rule files for "
 		    "services\nannounced by Docker Flow Swarm Listener.\n\n"
 		    "options:\n");
@@ -676,11 +755,14 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 		}
 		given[i] = optarg != NULL ? optarg : "true";
 	}
-	if (optind < argc) {
+	if (optind < argc && cmd != CONFIG_PLAN) {
 		snprintf(err, ERR_MAX, "unexpected argument \"%.100s\"",
 		    argv[optind]);
 		return -1;
 	}
+	for (; optind < argc; optind++)
+		if (strv_push(&c->args, &c->nargs, argv[optind]) == -1)
+			abort();
 	/* Then each option once, from the flag, its variable or its
 	 * default: a variable a flag overrides is not even read. */
 	for (i = 0; i < NOPTS; i++) {
@@ -750,6 +832,7 @@ config_release(struct config *c)
 			*n = 0;
 		}
 	}
+	strv_free(c->args, c->nargs);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -1,5 +1,5 @@
-/* config.h: the one option table of the daemon, `flowmon reloader` and
- * `flowmon check`: flags and environment into one struct, read once at
+/* config.h: the one option table of the daemon, `flowmon reloader`,
+ * `flowmon check` and `flowmon plan`: flags and environment into one struct, read once at
  * start. A flag beats its environment variable, which beats the default;
  * an empty variable counts as unset. */
 #ifndef FLOWMON_CONFIG_H
@@ -20,6 +20,7 @@ enum config_cmd {
 	CONFIG_DAEMON	= 1 << 0,	/* flowmon [options] */
 	CONFIG_RELOADER	= 1 << 1,	/* flowmon reloader */
 	CONFIG_CHECK	= 1 << 2,	/* flowmon check */
+	CONFIG_PLAN	= 1 << 3,	/* flowmon plan */
 };
 
 struct config {
@@ -28,6 +29,8 @@ struct config {
 	char	*reload_url;		/* comma list, NULL: no reload */
 	long	 reload_delay_ms;
 	char	*promtool;		/* path, NULL: no pre-check */
+	int	 promtool_missing;	/* the default promtool is not on PATH
+					   (checks off though not asked) */
 	char	*shortcuts;		/* NULL: built-in table */
 	char	*secrets_dir;
 	char	*task_dns;		/* NULL: no task DNS lookups */
@@ -84,6 +87,13 @@ struct config {
 	/* Services kept at most (registry_set_max_services). */
 	long	 max_services;
 	long	 reload_max_delay_ms;	/* longest wait of a pending reload */
+	long	 reload_timeout_ms;	/* longest one reload may take */
+	/* `flowmon plan` (plan.h): its own options and its operands. */
+	char	*stack;			/* NULL: from the first file's dir */
+	char	*against;		/* a running flowmon's URL, NULL: none */
+	char	*format;		/* "text" or "json" */
+	char	**args;			/* the stack files */
+	size_t	 nargs;
 	/* The status page and explain (promapi.h): NULL derives it from
 	 * reload_url, "none" turns it off. */
 	char	*prometheus_url;
@@ -91,9 +101,10 @@ struct config {
 
 /* Fills c for command cmd from argv (argv[0] is the program or the
  * sub-command's name) and the environment, through the option table: only
- * cmd's options are accepted. Returns 0 to run, 1 when --help or --version
- * was printed (exit 0), -1 with err naming the option on a bad one. c is
- * filled (and needs config_release) in every case. */
+ * cmd's options are accepted, and operands only by `flowmon plan` (into
+ * c->args). Returns 0 to run, 1 when --help or --version was printed
+ * (exit 0), -1 with err naming the option on a bad one. c is filled (and
+ * needs config_release) in every case. */
 int	 config_parse(struct config *c, enum config_cmd cmd, int argc,
 	    char **argv, char err[ERR_MAX]);
 void	 config_release(struct config *c);

@@ -17,6 +17,14 @@
  * retried. The memory is lost on restart: a service removed from Docker
  * while flowmon was down stays until it is removed by hand.
  *
+ * Bounded. An answer is counted before it is parsed (dockerapi.h), the
+ * backlog of services events name is a set of at most DOCKER_BACKLOG_MAX
+ * (beyond: a full round), every lookup of a round (what was listed, what
+ * this source applied, what it refused) is a hash set (struct idset), and
+ * what a round does not apply is said in one line at its end (struct
+ * report). A row refused once is remembered by its hash and not tried
+ * again (no parse, no promtool run, no line) until it changes.
+ *
  * Why re-list instead of reading events. An event only says which service
  * changed; its tasks start later and get their addresses later still. So
  * an event makes the worker re-list that service, and for a service on a
@@ -26,6 +34,7 @@
  * by the next full round; every (re)connection of the stream asks for one.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,18 +50,144 @@
 #include "log.h"
 #include "registry.h"
 #include "swarmstate.h"
+#include "url.h"
 #include "worker.h"
 
 #define DOCKER_TICK_MS		1000		/* re-list of followed services */
 #define DOCKER_SETTLE_MS	5000		/* converged this long: done */
 #define DOCKER_FOLLOW_MAX_MS	300000		/* give up following after */
 #define DOCKER_FULL_BATCH	16		/* more at once: a full round */
-
-/* A service this source applied: its flowmon name and Docker ID. */
-struct owned {
-	char	*name;
-	char	*id;
+/* Services events named that wait for the worker, and services followed:
+ * beyond these, a full round (which lists them all) instead. */
+#define DOCKER_BACKLOG_MAX	1024
+#define DOCKER_FOLLOW_MAX	1024
+/* Services not applied named in a round's summary line. */
+#define DOCKER_EXAMPLES		3
+/*
+ * A set of strings (Docker IDs, service names) with a value each: open
+ * addressing, linear probing, grown at half full, so a lookup, an insert
+ * and a removal cost O(1) on average however many there are. A round over
+ * 100,000 services, or 40,000 IDs in the event stream, stays linear.
+ */
+struct idset_slot {
+	char		*key;		/* NULL: free */
+	uint64_t	 val;
 };
+
+struct idset {
+	struct idset_slot	*v;
+	size_t			 cap;	/* a power of two, or 0 */
+	size_t			 n;
+};
+
+static uint64_t
+idset_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The slot of key, or of the free slot where it would go. */
+static struct idset_slot *
+idset_slot(const struct idset *s, const char *key)
+{
+	size_t i = (size_t)idset_hash(key) & (s->cap - 1);
+
+	while (s->v[i].key != NULL && strcmp(s->v[i].key, key) != 0)
+		i = (i + 1) & (s->cap - 1);
+	return &s->v[i];
+}
+
+/* The entry of key, or NULL. */
+static struct idset_slot *
+idset_find(const struct idset *s, const char *key)
+{
+	struct idset_slot *e;
+
+	if (s->cap == 0)
+		return NULL;
+	e = idset_slot(s, key);
+	return e->key != NULL ? e : NULL;
+}
+
+static int
+idset_grow(struct idset *s)
+{
+	struct idset old = *s, t;
+	size_t i;
+
+	t.cap = old.cap ? old.cap * 2 : 64;
+	t.n = old.n;
+	if ((t.v = calloc(t.cap, sizeof(*t.v))) == NULL)
+		return -1;
+	for (i = 0; i < old.cap; i++)
+		if (old.v[i].key != NULL)
+			*idset_slot(&t, old.v[i].key) = old.v[i];
+	free(old.v);
+	*s = t;
+	return 0;
+}
+
+/* Sets key's value (adding key, copied): 1 added, 0 there already, -1 on
+ * ENOMEM. */
+static int
+idset_put(struct idset *s, const char *key, uint64_t val)
+{
+	struct idset_slot *e;
+
+	if ((s->n + 1) * 2 > s->cap && idset_grow(s) == -1)
+		return -1;
+	e = idset_slot(s, key);
+	e->val = val;
+	if (e->key != NULL)
+		return 0;
+	if ((e->key = strdup(key)) == NULL)
+		return -1;
+	s->n++;
+	return 1;
+}
+
+/* Removes key, if there (backward shift: no tombstones). */
+static void
+idset_del(struct idset *s, const char *key)
+{
+	struct idset_slot *e = idset_find(s, key);
+	size_t i, j, h;
+
+	if (e == NULL)
+		return;
+	free(e->key);
+	e->key = NULL;
+	s->n--;
+	i = (size_t)(e - s->v);
+	for (j = (i + 1) & (s->cap - 1); s->v[j].key != NULL;
+	    j = (j + 1) & (s->cap - 1)) {
+		h = (size_t)idset_hash(s->v[j].key) & (s->cap - 1);
+		/* Move j back to the hole unless its home lies in (i, j]. */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			s->v[i] = s->v[j];
+			s->v[j].key = NULL;
+			i = j;
+		}
+	}
+}
+
+static void
+idset_release(struct idset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cap; i++)
+		free(s->v[i].key);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 
 /* What the source noticed about one service (dockermap_remark()). */
 struct remark {
@@ -91,11 +226,13 @@ struct docker {
 	size_t			 nnode_labels;
 	struct swarmstate	*state;		/* NULL: not kept */
 
-	/* The worker's alone. */
-	struct owned		*svcs;
-	size_t			 nsvcs;
-	char			**nodes_owned;
-	size_t			 nnodes_owned;
+	/* The worker's alone. What this source applied: flowmon name to
+	 * Docker ID (a malloc'd string as the value), and node IDs; the
+	 * services refused (Docker ID to the hash of the row refused: the
+	 * same row is not tried again). */
+	struct idset		 owned;
+	struct idset		 nodes_owned;
+	struct idset		 refused;
 	cJSON			*nodes;		/* last GET /nodes */
 	struct follow		*follows;
 	size_t			 nfollows;
@@ -109,9 +246,18 @@ struct docker {
 	/* The worker and the event thread; below, shared by them under
 	 * w's lock. */
 	struct worker		 w;
-	char			**dirty;	/* service IDs events named */
-	size_t			 ndirty;
+	struct idset		 dirty;		/* service IDs events named */
 	int			 full_due;	/* a full round is wanted */
+};
+
+/* What a round did not apply, said in one line at its end. */
+struct report {
+	size_t	 skipped;	/* not mappable to a row */
+	size_t	 refused;	/* refused (held: the same row again) */
+	size_t	 held;
+	size_t	 failed;	/* the registry could not write */
+	size_t	 nexamples;
+	char	 examples[ERR_MAX];
 };
 
 static int
@@ -124,66 +270,88 @@ stopping(struct docker *d)
  * What this source applied.
  */
 
-static struct owned *
-owned_find(struct docker *d, const char *name)
+static const char *
+owned_id(const struct idset_slot *e)
 {
-	size_t i;
-
-	for (i = 0; i < d->nsvcs; i++)
-		if (strcmp(d->svcs[i].name, name) == 0)
-			return &d->svcs[i];
-	return NULL;
+	return (const char *)(uintptr_t)e->val;
 }
 
 static void
 owned_set(struct docker *d, const char *name, const char *id)
 {
-	struct owned *o = owned_find(d, name), *nv;
-	char *n = NULL, *i;
+	struct idset_slot *e = idset_find(&d->owned, name);
+	char *i;
 
-	if ((i = strdup(id)) == NULL || (o == NULL &&
-	    (n = strdup(name)) == NULL)) {
-		free(i);
+	if (e != NULL && strcmp(owned_id(e), id) == 0)
+		return;
+	if ((i = strdup(id)) == NULL) {
 		log_error("out of memory");
 		return;
 	}
-	if (o != NULL) {
-		free(o->id);
-		o->id = i;
+	if (e != NULL) {
+		free((char *)owned_id(e));
+		e->val = (uint64_t)(uintptr_t)i;
 		return;
 	}
-	if ((nv = realloc(d->svcs, (d->nsvcs + 1) * sizeof(*nv))) == NULL) {
+	if (idset_put(&d->owned, name, (uint64_t)(uintptr_t)i) == -1) {
 		free(i);
-		free(n);
 		log_error("out of memory");
-		return;
 	}
-	d->svcs = nv;
-	d->svcs[d->nsvcs].name = n;
-	d->svcs[d->nsvcs].id = i;
-	d->nsvcs++;
 }
 
-/* Removes owned service k from flowmon and forgets it (unless the registry
- * could not write: then it is tried again next round). */
+/* Removes owned service name from flowmon and forgets it (unless the
+ * registry could not write: then it is tried again next round). */
 static void
-owned_remove(struct docker *d, size_t k, const char *why)
+owned_remove(struct docker *d, const char *name, const char *why)
 {
 	struct registry_result res;
+	struct idset_slot *e;
 	char err[ERR_MAX];
 
-	if (registry_remove(d->r, d->svcs[k].name, &res, err) == -1) {
+	if (registry_remove(d->r, name, &res, err) == -1) {
 		log_error("cannot remove service gone from docker", "service",
-		    d->svcs[k].name, "error", err);
+		    name, "error", err);
 		return;
 	}
-	log_info("service removed", "from", "docker", "service",
-	    d->svcs[k].name, "reason", why);
+	log_info("service removed", "from", "docker", "service", name,
+	    "reason", why);
 	if (d->state != NULL)
-		swarmstate_drop(d->state, d->svcs[k].name);
-	free(d->svcs[k].name);
-	free(d->svcs[k].id);
-	d->svcs[k] = d->svcs[--d->nsvcs];
+		swarmstate_drop(d->state, name);
+	if ((e = idset_find(&d->owned, name)) != NULL) {
+		free((char *)owned_id(e));
+		idset_del(&d->owned, name);
+	}
+}
+
+/* The owned names for which keep() says go (malloc'd, strv_free): taken
+ * out first, since a removal moves the set's slots. */
+static char **
+owned_where(struct docker *d, int (*go)(const struct idset_slot *, void *),
+    void *arg, size_t *n)
+{
+	char **names = NULL;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < d->owned.cap; i++)
+		if (d->owned.v[i].key != NULL && go(&d->owned.v[i], arg) &&
+		    strv_push(&names, n, d->owned.v[i].key) == -1)
+			log_error("out of memory");
+	return names;
+}
+
+struct by_id {
+	const char	*id;
+	const char	*keep;
+};
+
+static int
+owned_by_id(const struct idset_slot *e, void *arg)
+{
+	const struct by_id *b = arg;
+
+	return strcmp(owned_id(e), b->id) == 0 && (b->keep == NULL ||
+	    strcmp(e->key, b->keep) != 0);
 }
 
 /* Removes the owned services of Docker service id, but keep (its current
@@ -192,12 +360,79 @@ static void
 owned_remove_id(struct docker *d, const char *id, const char *keep,
     const char *why)
 {
-	size_t k = d->nsvcs;
+	struct by_id b = { id, keep };
+	char **names;
+	size_t n, i;
 
-	while (k-- > 0)
-		if (strcmp(d->svcs[k].id, id) == 0 && (keep == NULL ||
-		    strcmp(d->svcs[k].name, keep) != 0))
-			owned_remove(d, k, why);
+	names = owned_where(d, owned_by_id, &b, &n);
+	for (i = 0; i < n; i++)
+		owned_remove(d, names[i], why);
+	strv_free(names, n);
+}
+
+/*
+ * What a round did not apply.
+ */
+
+static void
+report_add(struct report *rp, size_t *count, const char *who,
+    const char *why)
+{
+	size_t o = strlen(rp->examples);
+
+	(*count)++;
+	if (rp->nexamples++ >= DOCKER_EXAMPLES || o >= sizeof(rp->examples) - 8)
+		return;
+	snprintf(rp->examples + o, sizeof(rp->examples) - o, "%s%.60s: %.200s",
+	    o > 0 ? "; " : "", who, why);
+}
+
+/* One line for the round, when it did not apply everything. */
+static void
+report_log(const struct report *rp)
+{
+	char sk[32], re[32], he[32], fa[32];
+
+	if (rp->skipped + rp->refused + rp->failed == 0)
+		return;
+	snprintf(sk, sizeof(sk), "%zu", rp->skipped);
+	snprintf(re, sizeof(re), "%zu", rp->refused);
+	snprintf(he, sizeof(he), "%zu", rp->held);
+	snprintf(fa, sizeof(fa), "%zu", rp->failed);
+	/* Held ones were refused before with the very same row: said in the
+	 * count only, and tried again once their spec or tasks change. */
+	if (rp->skipped + rp->failed == 0 && rp->refused == rp->held)
+		log_debug("docker services not applied", "refused", re,
+		    "unchanged", he);
+	else
+		log_warn("docker services not applied", "skipped", sk,
+		    "refused", re, "unchanged", he, "failed", fa, "examples",
+		    rp->examples);
+}
+
+/* The hash of a row: the same spec and tasks give the same row. */
+static uint64_t
+row_hash(const struct kvlist *row)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < row->n; i++) {
+		for (p = row->v[i].key; ; p++) {
+			h ^= (unsigned char)*p;
+			h *= 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+		for (p = row->v[i].value; ; p++) {
+			h ^= (unsigned char)*p;
+			h *= 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+	}
+	return h;
 }
 
 /*
@@ -367,22 +602,26 @@ docker_ignored(struct docker *d, struct docker_ignored **out, size_t *nout)
  */
 
 /* Applies one service object; *name gets its flowmon name when it is
- * notified (malloc'd). */
+ * notified (malloc'd). What is not applied goes into rp, not the log: a
+ * round says it in one line. A row refused before is not tried again
+ * (no parse, no promtool run) until it changes. */
 static enum svc_state
 apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
-    char **name)
+    char **name, struct report *rp)
 {
 	struct kvlist row = { 0 };
+	struct idset_slot *was;
 	const char *id = dockermap_id(svc);
-	char err[ERR_MAX], origin[160];
-	int rc;
+	char err[ERR_MAX];
+	enum fm_err kind;
+	uint64_t h;
+	int rc, wrote;
 
 	*name = NULL;
 	rc = dockermap_service(svc, tasks, d->nodes, d->notify_label, &row,
 	    err);
 	if (rc == -1) {
-		log_warn("docker service skipped", "id", id ? id : "",
-		    "error", err);
+		report_add(rp, &rp->skipped, id ? id : "(no ID)", err);
 		return ST_ERROR;
 	}
 	if (rc == 0) {
@@ -395,12 +634,25 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 		return ST_ERROR;
 	}
 	remark_note(d, svc, *name);
-	snprintf(origin, sizeof(origin), "docker/%s", id);
-	if (listener_apply_service(d->r, d->parse, d->ctx, &row, "docker",
-	    origin) == 0)
+	h = row_hash(&row);
+	if ((was = idset_find(&d->refused, id)) != NULL && was->val == h) {
+		rp->held++;
+		rp->refused++;
+	} else if (listener_try_service(d->r, d->parse, d->ctx, &row,
+	    "docker", &wrote, &kind, err) == 0) {
 		owned_set(d, *name, id);
+		idset_del(&d->refused, id);
+		if (wrote)
+			log_info("service reconciled", "from", "docker",
+			    "service", *name);
+	} else if (kind == FM_REFUSED) {
+		if (idset_put(&d->refused, id, h) == -1)
+			log_error("out of memory");
+		report_add(rp, &rp->refused, *name, err);
+	} else
+		report_add(rp, &rp->failed, *name, err);
 	kvlist_release(&row);
-	if (d->state != NULL && owned_find(d, *name) != NULL) {
+	if (d->state != NULL && idset_find(&d->owned, *name) != NULL) {
 		struct swarm_status st;
 
 		dockermap_swarm_status(svc, tasks, &st);
@@ -433,7 +685,10 @@ follow_add(struct docker *d, const char *id, long long now)
 	struct follow *f = follow_find(d, id), *nv;
 
 	if (f == NULL) {
-		if (strlen(id) >= sizeof(f->id) || (nv = realloc(d->follows,
+		/* Beyond the bound, the full round at the next poll covers
+		 * it: follow_find stays a short scan. */
+		if (d->nfollows >= DOCKER_FOLLOW_MAX ||
+		    strlen(id) >= sizeof(f->id) || (nv = realloc(d->follows,
 		    (d->nfollows + 1) * sizeof(*nv))) == NULL)
 			return;
 		d->follows = nv;
@@ -507,8 +762,10 @@ reconcile_one(struct docker *d, const char *id)
 	enum svc_state st = ST_ERROR;
 	cJSON *svc = NULL, *tasks = NULL;
 	char *path, *name = NULL;
+	struct report rp;
 	long code;
 
+	memset(&rp, 0, sizeof(rp));
 	if ((path = dockerapi_path("/services/", id)) == NULL) {
 		log_error("out of memory");
 		return ST_ERROR;
@@ -540,7 +797,8 @@ reconcile_one(struct docker *d, const char *id)
 		    nodes_cover(d, tasks) == -1)
 			goto out;
 	}
-	st = apply_service(d, svc, tasks, &name);
+	st = apply_service(d, svc, tasks, &name, &rp);
+	report_log(&rp);
 	/* com.df.shortName switched: the old name is this service no more. */
 	if (name != NULL)
 		owned_remove_id(d, id, name, "renamed");
@@ -558,9 +816,10 @@ static void
 reconcile_nodes(struct docker *d, const cJSON *nodes)
 {
 	struct registry_result res;
+	struct idset listed = { NULL, 0, 0 };
 	const cJSON *n;
-	char **listed = NULL, err[ERR_MAX];
-	size_t nlisted = 0, k;
+	char **gone = NULL, err[ERR_MAX];
+	size_t ngone = 0, k;
 
 	cJSON_ArrayForEach(n, nodes) {
 		struct kvlist row = { 0 };
@@ -572,31 +831,38 @@ reconcile_nodes(struct docker *d, const cJSON *nodes)
 			log_warn("docker node skipped", "id", id, "error", err);
 			continue;
 		}
-		if (strv_push(&listed, &nlisted, id) == -1)
+		if (idset_put(&listed, id, 0) == -1)
 			log_error("out of memory");
 		if (listener_apply_node(d->r, &row, d->node_labels,
 		    d->nnode_labels, "docker") == 0 &&
-		    !strv_has(d->nodes_owned, d->nnodes_owned, id) &&
-		    strv_push(&d->nodes_owned, &d->nnodes_owned, id) == -1)
+		    idset_put(&d->nodes_owned, id, 0) == -1)
 			log_error("out of memory");
 		kvlist_release(&row);
 	}
-	k = d->nnodes_owned;
-	while (k-- > 0) {
-		if (strv_has(listed, nlisted, d->nodes_owned[k]))
-			continue;
-		if (registry_node_remove(d->r, d->nodes_owned[k], &res,
-		    err) == -1) {
-			log_error("cannot remove node", "node",
-			    d->nodes_owned[k], "error", err);
+	for (k = 0; k < d->nodes_owned.cap; k++) {
+		const char *id = d->nodes_owned.v[k].key;
+
+		if (id != NULL && idset_find(&listed, id) == NULL &&
+		    strv_push(&gone, &ngone, id) == -1)
+			log_error("out of memory");
+	}
+	for (k = 0; k < ngone; k++) {
+		if (registry_node_remove(d->r, gone[k], &res, err) == -1) {
+			log_error("cannot remove node", "node", gone[k],
+			    "error", err);
 			continue;
 		}
-		log_info("node removed", "from", "docker", "node",
-		    d->nodes_owned[k]);
-		free(d->nodes_owned[k]);
-		d->nodes_owned[k] = d->nodes_owned[--d->nnodes_owned];
+		log_info("node removed", "from", "docker", "node", gone[k]);
+		idset_del(&d->nodes_owned, gone[k]);
 	}
-	strv_free(listed, nlisted);
+	strv_free(gone, ngone);
+	idset_release(&listed);
+}
+
+static int
+owned_unlisted(const struct idset_slot *e, void *arg)
+{
+	return idset_find(arg, e->key) == NULL;
 }
 
 /* Lists everything and applies it. 0, or -1 when Docker did not answer
@@ -605,10 +871,14 @@ static int
 reconcile_all(struct docker *d, long long now)
 {
 	cJSON *nodes = NULL, *svcs = NULL, *tasks = NULL;
+	struct idset listed = { NULL, 0, 0 }, ids = { NULL, 0, 0 };
+	struct report rp;
 	const cJSON *s;
-	char *spath, *tpath, **listed = NULL, num[32];
-	size_t nlisted = 0, k;
+	char *spath, *tpath, **gone = NULL, num[32];
+	size_t ngone = 0, k;
 	int rc = -1;
+
+	memset(&rp, 0, sizeof(rp));
 
 	/* Every service, not only those with the notify label: a service
 	 * with com.df.* labels that is skipped is worth a remark.
@@ -634,8 +904,9 @@ reconcile_all(struct docker *d, long long now)
 		char *name = NULL;
 		enum svc_state st;
 
-		st = apply_service(d, s, tasks, &name);
-		if (name != NULL && strv_push(&listed, &nlisted, name) == -1) {
+		st = apply_service(d, s, tasks, &name, &rp);
+		if ((name != NULL && idset_put(&listed, name, 0) == -1) ||
+		    (id != NULL && idset_put(&ids, id, 0) == -1)) {
 			/* Unsure what is listed: remove nothing. */
 			log_error("out of memory");
 			free(name);
@@ -645,32 +916,36 @@ reconcile_all(struct docker *d, long long now)
 		if (id != NULL)
 			follow_update(d, id, st, now);
 	}
-	k = d->nsvcs;
-	while (k-- > 0)
-		if (!strv_has(listed, nlisted, d->svcs[k].name))
-			owned_remove(d, k, "not listed by docker");
-	/* Followed services no longer listed are gone or unlabelled. */
+	report_log(&rp);
+	gone = owned_where(d, owned_unlisted, &listed, &ngone);
+	for (k = 0; k < ngone; k++)
+		owned_remove(d, gone[k], "not listed by docker");
+	/* Followed services no longer listed are gone or unlabelled; so
+	 * are refused ones. */
 	k = d->nfollows;
-	while (k-- > 0) {
-		int found = 0;
-
-		cJSON_ArrayForEach(s, svcs) {
-			const char *id = dockermap_id(s);
-
-			if (id != NULL && strcmp(id, d->follows[k].id) == 0)
-				found = 1;
-		}
-		if (!found)
+	while (k-- > 0)
+		if (idset_find(&ids, d->follows[k].id) == NULL)
 			d->follows[k] = d->follows[--d->nfollows];
-	}
+	strv_free(gone, ngone);
+	gone = NULL;
+	ngone = 0;
+	for (k = 0; k < d->refused.cap; k++)
+		if (d->refused.v[k].key != NULL &&
+		    idset_find(&ids, d->refused.v[k].key) == NULL &&
+		    strv_push(&gone, &ngone, d->refused.v[k].key) == -1)
+			log_error("out of memory");
+	for (k = 0; k < ngone; k++)
+		idset_del(&d->refused, gone[k]);
 	remarks_sweep(d);
-	snprintf(num, sizeof(num), "%zu", nlisted);
+	snprintf(num, sizeof(num), "%zu", listed.n);
 	log_debug("docker reconciled", "services", num);
 	if (d->state != NULL)
 		swarmstate_round_done(d->state);
 	rc = 0;
 out:
-	strv_free(listed, nlisted);
+	strv_free(gone, ngone);
+	idset_release(&listed);
+	idset_release(&ids);
 	free(spath);
 	free(tpath);
 	cJSON_Delete(nodes);
@@ -691,7 +966,7 @@ worker_main(void *arg)
 	long backoff = d->retry_min_ms;
 
 	for (;;) {
-		char **ids;
+		struct idset ids;
 		size_t nids, i;
 		long long now;
 		int full, tick;
@@ -701,7 +976,7 @@ worker_main(void *arg)
 			long long deadline = next_full;
 
 			now = clock_ms();
-			if (stopping(d) || d->full_due || d->ndirty > 0 ||
+			if (stopping(d) || d->full_due || d->dirty.n > 0 ||
 			    now >= next_full ||
 			    (d->nfollows > 0 && now >= next_tick))
 				break;
@@ -716,14 +991,16 @@ worker_main(void *arg)
 		full = d->full_due || now >= next_full;
 		d->full_due = 0;
 		ids = d->dirty;
-		nids = d->ndirty;
-		d->dirty = NULL;
-		d->ndirty = 0;
+		nids = ids.n;
+		memset(&d->dirty, 0, sizeof(d->dirty));
 		worker_unlock(&d->w);
 
+		/* A round: its failures make one line, not one each. */
+		dockerapi_round(d->api, 1);
 		tick = d->nfollows > 0 && now >= next_tick;
-		for (i = 0; i < nids; i++)
-			follow_add(d, ids[i], now);
+		for (i = 0; i < ids.cap; i++)
+			if (ids.v[i].key != NULL)
+				follow_add(d, ids.v[i].key, now);
 		if (!full && nids + (tick ? d->nfollows : 0) > DOCKER_FULL_BATCH)
 			full = 1;
 		if (full) {
@@ -739,9 +1016,11 @@ worker_main(void *arg)
 			next_tick = clock_ms() + DOCKER_TICK_MS;
 		} else {
 			/* Named by an event: at once; followed: each tick. */
-			for (i = 0; i < nids && !stopping(d); i++)
-				follow_update(d, ids[i], reconcile_one(d,
-				    ids[i]), now);
+			for (i = 0; i < ids.cap && !stopping(d); i++)
+				if (ids.v[i].key != NULL)
+					follow_update(d, ids.v[i].key,
+					    reconcile_one(d, ids.v[i].key),
+					    now);
 			if (tick) {
 				size_t k = d->nfollows;
 
@@ -752,7 +1031,7 @@ worker_main(void *arg)
 						continue;
 					snprintf(id, sizeof(id), "%s",
 					    d->follows[k].id);
-					if (strv_has(ids, nids, id))
+					if (idset_find(&ids, id) != NULL)
 						continue;
 					follow_update(d, id, reconcile_one(d,
 					    id), clock_ms());
@@ -760,7 +1039,9 @@ worker_main(void *arg)
 				next_tick = clock_ms() + DOCKER_TICK_MS;
 			}
 		}
-		strv_free(ids, nids);
+		if (!stopping(d))
+			dockerapi_round(d->api, 0);
+		idset_release(&ids);
 	}
 	return NULL;
 }
@@ -785,9 +1066,15 @@ on_event(void *arg, const char *line, size_t len)
 	worker_lock(&d->w);
 	if (ev.kind == DOCKERMAP_EV_NODE)
 		d->full_due = 1;	/* nodes and every service */
-	else if (!strv_has(d->dirty, d->ndirty, ev.id) &&
-	    strv_push(&d->dirty, &d->ndirty, ev.id) == -1)
+	else if (idset_find(&d->dirty, ev.id) != NULL)
+		;	/* named already: one re-list covers both */
+	else if (d->dirty.n >= DOCKER_BACKLOG_MAX ||
+	    idset_put(&d->dirty, ev.id, 0) == -1) {
+		/* Too many to list one by one: a full round lists them all,
+		 * and the backlog goes. */
 		d->full_due = 1;
+		idset_release(&d->dirty);
+	}
 	worker_signal(&d->w);
 	worker_unlock(&d->w);
 }
@@ -861,13 +1148,13 @@ docker_free(struct docker *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->nsvcs; i++) {
-		free(d->svcs[i].name);
-		free(d->svcs[i].id);
-	}
-	free(d->svcs);
-	strv_free(d->nodes_owned, d->nnodes_owned);
-	strv_free(d->dirty, d->ndirty);
+	for (i = 0; i < d->owned.cap; i++)
+		if (d->owned.v[i].key != NULL)
+			free((char *)owned_id(&d->owned.v[i]));
+	idset_release(&d->owned);
+	idset_release(&d->refused);
+	idset_release(&d->nodes_owned);
+	idset_release(&d->dirty);
 	strv_free(d->node_labels, d->nnode_labels);
 	cJSON_Delete(d->nodes);
 	free(d->follows);
@@ -928,7 +1215,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 		docker_stop(d);
 		return NULL;
 	}
-	log_info("docker source started", "host", log_redact(o->host, shown,
+	log_info("docker source started", "host", url_redact(o->host, shown,
 	    sizeof(shown)), "notify_label", d->notify_label);
 	return d;
 nomem:

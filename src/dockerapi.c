@@ -21,6 +21,7 @@
 #include "dockerapi.h"
 #include "httpbody.h"
 #include "log.h"
+#include "url.h"
 
 #define DOCKER_CONNECT_MS	5000
 #define DOCKER_TOTAL_MS		60000
@@ -30,7 +31,10 @@ struct dockerapi {
 	char		*socket;	/* unix socket path, or NULL */
 	char		*shown;		/* socket or base, redacted */
 	const int	*stop;		/* atomic, the caller's */
-	int		 reachable;	/* last answer: 1 ok, 0 not, -1 none */
+	int		 reachable;	/* last round: 1 ok, 0 not, -1 none */
+	int		 round_failed;	/* a question of this round failed */
+	int		 round_asked;	/* this round asked anything */
+	char		 round_err[ERR_MAX];	/* its first failure */
 };
 
 static int
@@ -43,58 +47,40 @@ int
 docker_host_parse(const char *url, char **base, char **socket,
     char err[ERR_MAX])
 {
-	char shown[ERR_MAX];
-	const char *p, *rest;
-	size_t len;
+	static const char *const schemes[] = { "unix", "tcp", "http", NULL };
+	struct url u;
 
 	*base = *socket = NULL;
-	/* A tcp:// URL could carry user:password: never quoted as given. */
-	log_redact(url, shown, sizeof(shown));
-	for (p = url; *p; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			/* A blank can hide where a password ends from
-			 * log_redact(): with any userinfo, not quoted. */
-			snprintf(err, ERR_MAX, "--docker-host \"%.200s\" holds "
-			    "a space or control character", strchr(url, '@') ?
-			    "..." : shown);
-			return -1;
-		}
-	}
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/' &&
-	    strncasecmp(url, "unix://", 7) != 0)
-		len--;
-	if (strncasecmp(url, "unix://", 7) == 0) {
-		rest = url + 7;
-		if (*rest != '/' || rest[1] == '\0')
-			goto bad;
-		if ((*socket = strdup(rest)) == NULL ||
+	if (url_parse(&u, url, schemes, "--docker-host", err) == -1)
+		return -1;
+	if (strcmp(u.scheme, "unix") == 0) {
+		if ((*socket = strdup(u.path)) == NULL ||
 		    (*base = strdup("http://localhost")) == NULL)
 			goto nomem;
+		url_release(&u);
 		return 0;
 	}
-	if (strncasecmp(url, "tcp://", 6) == 0)
-		rest = url + 6;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		rest = url + 7;
-	else
-		goto bad;
-	if ((size_t)(rest - url) >= len || strpbrk(rest, "?#@") != NULL)
-		goto bad;
-	if (asprintf(base, "http://%.*s", (int)(len - (size_t)(rest - url)),
-	    rest) < 0) {
+	/* The engine's API is at its root, without credentials. */
+	if (u.user != NULL || u.password != NULL || u.query != NULL ||
+	    u.fragment != NULL || u.path[strspn(u.path, "/")] != '\0') {
+		snprintf(err, ERR_MAX, "--docker-host \"%s\" is not "
+		    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT",
+		    u.shown);
+		url_release(&u);
+		return -1;
+	}
+	if (asprintf(base, "http://%s%s%s", u.host, u.port ? ":" : "",
+	    u.port ? u.port : "") < 0) {
 		*base = NULL;
 		goto nomem;
 	}
+	url_release(&u);
 	return 0;
 nomem:
 	free(*socket);
 	*socket = NULL;
+	url_release(&u);
 	snprintf(err, ERR_MAX, "out of memory");
-	return -1;
-bad:
-	snprintf(err, ERR_MAX, "--docker-host \"%.200s\" is not "
-	    "unix:///path/to.sock, tcp://HOST:PORT or http://HOST:PORT", shown);
 	return -1;
 }
 
@@ -102,7 +88,6 @@ struct dockerapi *
 dockerapi_new(const char *url, const int *stop, char err[ERR_MAX])
 {
 	struct dockerapi *api;
-	char shown[ERR_MAX];
 
 	if ((api = calloc(1, sizeof(*api))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
@@ -112,9 +97,9 @@ dockerapi_new(const char *url, const int *stop, char err[ERR_MAX])
 	api->reachable = -1;
 	if (docker_host_parse(url, &api->base, &api->socket, err) == -1)
 		goto fail;
-	log_redact(api->socket ? api->socket : api->base, shown,
-	    sizeof(shown));
-	if ((api->shown = strdup(shown)) == NULL) {
+	/* Credentials were refused: what is left may be shown. */
+	if ((api->shown = strdup(api->socket ? api->socket :
+	    api->base)) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
 		goto fail;
 	}
@@ -180,18 +165,40 @@ transfer_error(CURL *c, CURLcode cc, const char *path, char err[ERR_MAX])
  * Questions: one GET, one JSON answer.
  */
 
-/* Logs the first failure after a success and the first success after a
- * failure, so a Docker that is down for a day costs two lines. */
+/* A failed question: kept for the round's line (the first one). */
 static void
 note_reachable(struct dockerapi *api, int ok, const char *error)
 {
+	api->round_asked = 1;
+	if (ok)
+		return;
+	if (!api->round_failed)
+		snprintf(api->round_err, sizeof(api->round_err), "%s", error);
+	api->round_failed = 1;
+	log_debug("docker not answering", "error", error);
+}
+
+void
+dockerapi_round(struct dockerapi *api, int begin)
+{
+	int ok;
+
+	if (begin) {
+		api->round_failed = api->round_asked = 0;
+		api->round_err[0] = '\0';
+		return;
+	}
+	if (!api->round_asked)
+		return;		/* nothing asked: nothing learnt */
+	/* One line per change of state, whatever the questions of a round
+	 * got one by one: a Docker down for a day, or one answering /nodes
+	 * but not /services, costs two lines. */
+	ok = !api->round_failed;
 	if (ok && api->reachable != 1)
 		log_info("docker answering", "host", api->shown);
 	else if (!ok && api->reachable != 0)
 		log_warn("docker not answering, will retry", "host",
-		    api->shown, "error", error);
-	else if (!ok)
-		log_debug("docker not answering", "error", error);
+		    api->shown, "error", api->round_err);
 	api->reachable = ok;
 }
 
@@ -199,6 +206,72 @@ void
 dockerapi_unclear(struct dockerapi *api, const char *why)
 {
 	note_reachable(api, 0, why);
+}
+
+int
+dockerapi_too_big(const char *body, size_t len, const char *path,
+    char err[ERR_MAX])
+{
+	size_t i, values = 1, elements = 0;
+	int depth = 0, in_string = 0, any = 0;
+
+	/* A JSON value per ',' '[' '{' ':' outside strings, at most; the
+	 * elements of the outer array are its ',' plus one. */
+	for (i = 0; i < len; i++) {
+		char ch = body[i];
+
+		if (in_string) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_string = 0;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_string = 1;
+			break;
+		case '[':
+		case '{':
+			if (depth == 1)
+				any = 1;
+			depth++;
+			values++;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		case ',':
+			values++;
+			if (depth == 1)
+				elements++;
+			break;
+		case ':':
+			values++;
+			break;
+		case ' ': case '\t': case '\n': case '\r':
+			break;
+		default:
+			if (depth == 1)
+				any = 1;
+			break;
+		}
+	}
+	elements += any || elements > 0;
+	if (elements > DOCKER_ELEMENTS_MAX) {
+		snprintf(err, ERR_MAX, "GET %.200s: an answer of %zu elements, "
+		    "more than the %d flowmon reads", path, elements,
+		    DOCKER_ELEMENTS_MAX);
+		return 1;
+	}
+	if (values > DOCKER_VALUES_MAX) {
+		snprintf(err, ERR_MAX, "GET %.200s: an answer of %zu JSON "
+		    "values, more than the %d flowmon parses", path, values,
+		    DOCKER_VALUES_MAX);
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -218,14 +291,20 @@ dockerapi_get_json(struct dockerapi *api, const char *path, cJSON **json,
 	}
 	cc = httpbody_perform(c, &b, code);
 	if (cc != CURLE_OK && b.too_big)
-		snprintf(err, ERR_MAX, "GET %.200s: answer larger than 256 MiB",
-		    path);
+		snprintf(err, ERR_MAX, "GET %.200s: answer larger than %ld MiB",
+		    path, BOUND_DOCKER_ANSWER_MAX >> 20);
 	else if (cc != CURLE_OK)
 		transfer_error(c, cc, path, err);
 	curl_easy_cleanup(c);
 	if (stopping(api))
 		goto fail;
 	if (cc != CURLE_OK) {
+		note_reachable(api, 0, err);
+		goto fail;
+	}
+	/* Counted before it is parsed: the tree is some 40 times the body. */
+	if (b.body.p != NULL && dockerapi_too_big(b.body.p, b.body.len, path,
+	    err)) {
 		note_reachable(api, 0, err);
 		goto fail;
 	}

@@ -31,7 +31,7 @@ struct dockerapi *dockerapi_new(const char *url, const int *stop,
 void	 dockerapi_free(struct dockerapi *api);
 
 /* The engine as logs show it: the socket path or the base URL, redacted
- * (log_redact). Owned by api. */
+ * (url_redact). Owned by api. */
 const char *dockerapi_shown(const struct dockerapi *api);
 
 /* GETs path and parses the JSON answer. 0 with *json (the caller's, to
@@ -45,8 +45,26 @@ int	 dockerapi_get_json(struct dockerapi *api, const char *path,
 int	 dockerapi_get_list(struct dockerapi *api, const char *path,
 	    cJSON **arr);
 /* Notes that Docker answered something it should not have (why says
- * what): logged like a failed GET, once until Docker answers again. */
+ * what): a failed question of the round. */
 void	 dockerapi_unclear(struct dockerapi *api, const char *why);
+/* The worker's questions come in rounds (a full list, or the services
+ * events named): begin (1) before the first, end (0) after the last. A
+ * round with a failed question is a failed round; the first failed round
+ * after a good one (or at start) and the first good one after a failed
+ * one are logged, once each, whatever the questions got one by one. */
+void	 dockerapi_round(struct dockerapi *api, int begin);
+
+/* The bounds of one answer, before it is parsed (a cJSON tree is some 40
+ * times its text): BOUND_DOCKER_ANSWER_MAX bytes (bounds.h), at most
+ * DOCKER_ELEMENTS_MAX elements in a list and DOCKER_VALUES_MAX JSON values
+ * in all (about 64 bytes each when parsed). Far above the largest swarm's
+ * answers: 100,000 services or running tasks. */
+#define DOCKER_ELEMENTS_MAX	100000
+#define DOCKER_VALUES_MAX	2000000
+/* 1 with err (naming path and the bound) when body holds more than those;
+ * counted in one pass, strings skipped. */
+int	 dockerapi_too_big(const char *body, size_t len, const char *path,
+	    char err[ERR_MAX]);
 
 /* {"key": [value], "key2": [value2]} (key2 NULL: one key), for
  * dockerapi_filtered(). NULL on allocation failure. */

@@ -72,62 +72,38 @@ dockermap_scrape_network(const cJSON *service)
 	    DOCKERMAP_LABEL_PREFIX "scrapeNetwork") != NULL;
 }
 
-/* Every com.df.* label of labels but skip, prefix stripped, into out. */
-static int
-add_labels(const cJSON *labels, const char *skip, struct kvlist *out)
-{
-	const cJSON *it;
-
-	if (!cJSON_IsObject(labels))
-		return 0;
-	cJSON_ArrayForEach(it, labels) {
-		const char *k = it->string;
-
-		if (!cJSON_IsString(it) || k == NULL ||
-		    strncmp(k, DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
-		    k[PREFIX_LEN] == '\0' ||
-		    (skip != NULL && strcmp(k, skip) == 0))
-			continue;
-		/* As the HTTP front collects a query: names are matched
-		 * case-insensitively, a later one wins. */
-		if (kvlist_set_ci(out, k + PREFIX_LEN, it->valuestring) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* The com.df.* keys of container labels that the service's labels
- * lack, into keys (at most max, borrowed from the object): those
- * swarm-listener never sees. */
+/* The com.df.* keys of container (a stack file's labels:, Docker's
+ * ContainerSpec.Labels) that labels (the service's) lack, into keys (at
+ * most max, borrowed): those swarm-listener never sees. */
 static size_t
-container_only(const cJSON *service, const char **keys, size_t max)
+container_only(const struct kvlist *labels, const struct kvlist *container,
+    const char **keys, size_t max)
 {
-	const cJSON *svc = path(service, "Spec", "Labels", NULL);
-	const cJSON *ctr = path(path(service, "Spec", "TaskTemplate",
-	    "ContainerSpec"), "Labels", NULL, NULL);
-	const cJSON *it;
-	size_t n = 0;
+	size_t i, n = 0;
 
-	cJSON_ArrayForEach(it, ctr) {
-		if (it->string == NULL || strncmp(it->string,
-		    DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
-		    label(svc, it->string) != NULL)
+	for (i = 0; container != NULL && i < container->n; i++) {
+		const char *k = container->v[i].key;
+
+		if (strncmp(k, DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
+		    (labels != NULL && kvlist_get(labels, k) != NULL))
 			continue;
 		if (n < max)
-			keys[n] = it->string;
+			keys[n] = k;
 		n++;
 	}
 	return n < max ? n : max;
 }
 
 enum dockermap_remark
-dockermap_remark(const cJSON *service, const char *notify_label, char *out)
+dockermap_remark_labels(const struct kvlist *labels,
+    const struct kvlist *container, const char *notify_label, char *out)
 {
-	const cJSON *labels = path(service, "Spec", "Labels", NULL), *it;
-	const char *keys[16];
-	size_t nkeys = container_only(service, keys, 16), n = 0;
-	int notified = dockermap_notified(service, notify_label);
+	const char *keys[16], *notify;
+	size_t nkeys = container_only(labels, container, keys, 16), n = 0, i;
+	int notified;
 
+	notify = labels != NULL ? kvlist_get(labels, notify_label) : NULL;
+	notified = notify != NULL && strcmp(notify, "true") == 0;
 	out[0] = '\0';
 	if (nkeys > 0) {
 		advice_container_labels(out, keys, nkeys);
@@ -136,14 +112,14 @@ dockermap_remark(const cJSON *service, const char *notify_label, char *out)
 	}
 	if (notified)
 		return DOCKERMAP_REMARK_NONE;
-	cJSON_ArrayForEach(it, labels)
-		if (it->string != NULL && strncmp(it->string,
-		    DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) == 0 &&
-		    strcmp(it->string, notify_label) != 0)
+	for (i = 0; labels != NULL && i < labels->n; i++)
+		if (strncmp(labels->v[i].key, DOCKERMAP_LABEL_PREFIX,
+		    PREFIX_LEN) == 0 && strcmp(labels->v[i].key,
+		    notify_label) != 0)
 			n++;
 	if (n == 0)
 		return DOCKERMAP_REMARK_NONE;
-	advice_no_notify(out, notify_label, label(labels, notify_label), n);
+	advice_no_notify(out, notify_label, notify, n);
 	return DOCKERMAP_REMARK_IGNORED;
 }
 
@@ -270,31 +246,45 @@ out:
 	return json;
 }
 
-int
-dockermap_service(const cJSON *service, const cJSON *tasks,
-    const cJSON *nodes, const char *notify_label, struct kvlist *out,
-    char err[ERR_MAX])
+/* Every com.df.* label of labels but skip, prefix stripped, into out. */
+static int
+add_label_list(const struct kvlist *labels, const char *skip,
+    struct kvlist *out)
 {
-	const cJSON *labels = path(service, "Spec", "Labels", NULL);
-	const cJSON *mode = path(service, "Spec", "Mode", NULL);
-	const cJSON *reps;
-	const char *id = dockermap_id(service);
-	const char *name = str(service, "Spec", "Name", NULL);
-	const char *stack, *shortname, *net;
+	size_t i;
+
+	for (i = 0; labels != NULL && i < labels->n; i++) {
+		const char *k = labels->v[i].key;
+
+		if (strncmp(k, DOCKERMAP_LABEL_PREFIX, PREFIX_LEN) != 0 ||
+		    k[PREFIX_LEN] == '\0' ||
+		    (skip != NULL && strcmp(k, skip) == 0))
+			continue;
+		/* As the HTTP front collects a query: names are matched
+		 * case-insensitively, a later one wins. */
+		if (kvlist_set_ci(out, k + PREFIX_LEN, labels->v[i].value) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+dockermap_params(const struct dockermap_spec *spec, const char *notify_label,
+    struct kvlist *out, char err[ERR_MAX])
+{
+	const struct kvlist *labels = spec->labels;
+	const char *name = spec->name, *stack, *shortname, *notify;
 	char num[32];
 
-	if (id == NULL || name == NULL || *name == '\0') {
-		snprintf(err, ERR_MAX, "a service without ID or Spec.Name");
-		return -1;
-	}
-	if (!dockermap_notified(service, notify_label))
+	notify = labels != NULL ? kvlist_get(labels, notify_label) : NULL;
+	if (notify == NULL || strcmp(notify, "true") != 0)
 		return 0;
 	/* 1. labels */
-	if (add_labels(labels, notify_label, out) == -1)
+	if (add_label_list(labels, notify_label, out) == -1)
 		goto nomem;
 	/* 2. serviceName, over any com.df.serviceName label */
-	stack = label(labels, "com.docker.stack.namespace");
-	shortname = label(labels, DOCKERMAP_LABEL_PREFIX "shortName");
+	stack = kvlist_get(labels, "com.docker.stack.namespace");
+	shortname = kvlist_get(labels, DOCKERMAP_LABEL_PREFIX "shortName");
 	if (stack != NULL && *stack != '\0' && shortname != NULL &&
 	    strcasecmp(shortname, "true") == 0 &&
 	    strncmp(name, stack, strlen(stack)) == 0 &&
@@ -303,40 +293,122 @@ dockermap_service(const cJSON *service, const cJSON *tasks,
 	if (kvlist_set_ci(out, "serviceName", name) == -1)
 		goto nomem;
 	/* 3. replicas: the desired count; none for a global service */
-	reps = path(mode, "Replicated", "Replicas", NULL);
-	if (path(mode, "Replicated", NULL, NULL) != NULL) {
-		snprintf(num, sizeof(num), "%.0f", cJSON_IsNumber(reps) &&
-		    reps->valuedouble >= 0 ? reps->valuedouble : 0);
+	if (spec->mode == DOCKERMAP_REPLICATED ||
+	    spec->mode == DOCKERMAP_NO_MODE) {
+		snprintf(num, sizeof(num), "%llu", spec->mode ==
+		    DOCKERMAP_REPLICATED ? spec->replicas : 0ULL);
 		if (kvlist_set_ci(out, "replicas", num) == -1)
-			goto nomem;
-	} else if (path(mode, "Global", NULL, NULL) == NULL &&
-	    path(mode, "GlobalJob", NULL, NULL) == NULL) {
-		if (kvlist_set_ci(out, "replicas", "0") == -1)
 			goto nomem;
 	}
 	/* 4. distribute */
-	if (label(labels, DOCKERMAP_LABEL_PREFIX "distribute") == NULL &&
+	if (kvlist_get(labels, DOCKERMAP_LABEL_PREFIX "distribute") == NULL &&
 	    kvlist_set_ci(out, "distribute", "true") == -1)
 		goto nomem;
 	/* 5. nodeInfo, over any com.df.nodeInfo label */
-	net = label(labels, DOCKERMAP_LABEL_PREFIX "scrapeNetwork");
-	if (net != NULL && tasks != NULL) {
-		char *ni = node_info(tasks, nodes, id, net);
-		int rc;
-
-		if (ni == NULL)
-			goto nomem;
-		rc = kvlist_set_ci(out, "nodeInfo", ni);
-		cJSON_free(ni);
-		if (rc == -1)
-			goto nomem;
-	}
+	if (spec->node_info != NULL &&
+	    kvlist_set_ci(out, "nodeInfo", spec->node_info) == -1)
+		goto nomem;
 	kvlist_sort(out);
 	return 1;
 nomem:
 	snprintf(err, ERR_MAX, "out of memory");
 	kvlist_release(out);
 	return -1;
+}
+
+/* A labels object as a list, every string label, in the object's order
+ * (Docker's JSON has them sorted by key). 0, or -1 on ENOMEM. */
+static int
+label_list(const cJSON *labels, struct kvlist *out)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(labels))
+		return 0;
+	cJSON_ArrayForEach(it, labels)
+		if (cJSON_IsString(it) && it->string != NULL &&
+		    kvlist_add(out, it->string, it->valuestring) == -1)
+			return -1;
+	return 0;
+}
+
+/* Every com.df.* label of a labels object, prefix stripped, into out. */
+static int
+add_labels(const cJSON *labels, struct kvlist *out)
+{
+	struct kvlist l = { 0 };
+	int rc;
+
+	rc = label_list(labels, &l) == -1 ? -1 :
+	    add_label_list(&l, NULL, out);
+	kvlist_release(&l);
+	return rc;
+}
+
+int
+dockermap_service(const cJSON *service, const cJSON *tasks,
+    const cJSON *nodes, const char *notify_label, struct kvlist *out,
+    char err[ERR_MAX])
+{
+	const cJSON *mode = path(service, "Spec", "Mode", NULL);
+	const cJSON *reps = path(mode, "Replicated", "Replicas", NULL);
+	struct dockermap_spec spec;
+	struct kvlist labels = { 0 };
+	const char *id = dockermap_id(service), *net;
+	char *ni = NULL;
+	int rc = -1;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.name = str(service, "Spec", "Name", NULL);
+	if (id == NULL || spec.name == NULL || *spec.name == '\0') {
+		snprintf(err, ERR_MAX, "a service without ID or Spec.Name");
+		return -1;
+	}
+	if (!dockermap_notified(service, notify_label))
+		return 0;
+	if (label_list(path(service, "Spec", "Labels", NULL), &labels) == -1)
+		goto nomem;
+	spec.labels = &labels;
+	if (path(mode, "Replicated", NULL, NULL) != NULL) {
+		spec.mode = DOCKERMAP_REPLICATED;
+		spec.replicas = cJSON_IsNumber(reps) && reps->valuedouble >= 0 ?
+		    (unsigned long long)reps->valuedouble : 0;
+	} else if (path(mode, "Global", NULL, NULL) != NULL ||
+	    path(mode, "GlobalJob", NULL, NULL) != NULL) {
+		spec.mode = DOCKERMAP_GLOBAL;
+	} else {
+		spec.mode = DOCKERMAP_NO_MODE;
+	}
+	net = label(path(service, "Spec", "Labels", NULL),
+	    DOCKERMAP_LABEL_PREFIX "scrapeNetwork");
+	if (net != NULL && tasks != NULL &&
+	    (spec.node_info = ni = node_info(tasks, nodes, id, net)) == NULL)
+		goto nomem;
+	rc = dockermap_params(&spec, notify_label, out, err);
+	goto out;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+out:
+	cJSON_free(ni);
+	kvlist_release(&labels);
+	return rc;
+}
+
+enum dockermap_remark
+dockermap_remark(const cJSON *service, const char *notify_label, char *out)
+{
+	struct kvlist labels = { 0 }, container = { 0 };
+	enum dockermap_remark r = DOCKERMAP_REMARK_NONE;
+
+	out[0] = '\0';
+	if (label_list(path(service, "Spec", "Labels", NULL), &labels) == 0 &&
+	    label_list(path(path(service, "Spec", "TaskTemplate",
+	    "ContainerSpec"), "Labels", NULL, NULL), &container) == 0)
+		r = dockermap_remark_labels(&labels, &container, notify_label,
+		    out);
+	kvlist_release(&labels);
+	kvlist_release(&container);
+	return r;
 }
 
 int
@@ -459,9 +531,8 @@ dockermap_node(const cJSON *node, struct kvlist *out, char err[ERR_MAX])
 	}
 	/* Spec labels (docker node update --label-add) win over engine ones;
 	 * the fixed keys win over both. */
-	if (add_labels(path(node, "Description", "Engine", "Labels"), NULL,
-	    out) == -1 ||
-	    add_labels(path(node, "Spec", "Labels", NULL), NULL, out) == -1 ||
+	if (add_labels(path(node, "Description", "Engine", "Labels"), out) ==
+	    -1 || add_labels(path(node, "Spec", "Labels", NULL), out) == -1 ||
 	    kvlist_set_ci(out, "id", id) == -1)
 		goto nomem;
 	for (i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {

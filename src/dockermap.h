@@ -1,7 +1,8 @@
 /* dockermap.h: Docker Engine API objects (services, tasks, nodes, events)
  * into exactly the parameters swarm-listener would send for them (see
- * shared/reference/swarm-listener-mapping.md). Pure: parsed JSON in,
- * parameter lists out, no IO; docker.c does the talking. */
+ * shared/reference/swarm-listener-mapping.md). Pure: parsed JSON (or, for
+ * `flowmon plan`, a stack file's labels) in, parameter lists out, no IO;
+ * docker.c does the talking. */
 #ifndef FLOWMON_DOCKERMAP_H
 #define FLOWMON_DOCKERMAP_H
 
@@ -21,6 +22,37 @@ const char *dockermap_name(const cJSON *service);
  * (swarm-listener's DF_NOTIFY_LABEL test), else 0. */
 int	 dockermap_notified(const cJSON *service, const char *notify_label);
 
+/* How a service runs, as far as its replicas parameter goes. */
+enum dockermap_mode {
+	DOCKERMAP_REPLICATED,	/* Spec.Mode.Replicated: replicas sent */
+	DOCKERMAP_GLOBAL,	/* Global or GlobalJob: no replicas */
+	DOCKERMAP_NO_MODE	/* neither (a replicated job): replicas=0 */
+};
+
+/* A service as swarm-listener sees it, wherever it was read from. */
+struct dockermap_spec {
+	const char		*name;		/* Spec.Name, stack prefix and all */
+	const struct kvlist	*labels;	/* Spec.Labels, all of them,
+						   in Docker's order (sorted
+						   by key) */
+	enum dockermap_mode	 mode;
+	unsigned long long	 replicas;	/* REPLICATED: the desired count */
+	const char		*node_info;	/* the nodeInfo JSON, NULL: none */
+};
+
+/* The reconfigure parameters of spec, in swarm-listener's order of
+ * precedence (2.3 of the mapping): every com.df.* label but the notify
+ * label, prefix stripped, value verbatim (names matched
+ * case-insensitively, a later one wins); serviceName ("<stack>_" dropped
+ * when com.df.shortName is true and com.docker.stack.namespace names the
+ * stack); replicas (absent for a global service); distribute (true unless
+ * labelled); nodeInfo when given. The one mapping of the Docker source and
+ * of `flowmon plan`. out must be empty and is sorted. 1 when the notify
+ * label is exactly "true" (out filled), 0 when not (out left empty), -1
+ * with err on ENOMEM. */
+int	 dockermap_params(const struct dockermap_spec *spec,
+	    const char *notify_label, struct kvlist *out, char err[ERR_MAX]);
+
 /* The reconfigure parameters of service (one object of GET /services), in
  * swarm-listener's order of precedence: every com.df.* label but the
  * notify label, prefix stripped, value verbatim; serviceName (Spec.Name,
@@ -38,9 +70,10 @@ int	 dockermap_notified(const cJSON *service, const char *notify_label);
  * missing nodeInfo would make flowmon keep the last task list. tasks NULL
  * (not read) omits nodeInfo.
  *
- * out must be empty and is sorted. 1 when the service is notified (out
- * filled), 0 when it is not (out left empty), -1 with err when service is
- * not a service object (no ID or Spec.Name) or on ENOMEM. */
+ * Through dockermap_params(). out must be empty and is sorted. 1 when the
+ * service is notified (out filled), 0 when it is not (out left empty), -1
+ * with err when service is not a service object (no ID or Spec.Name) or on
+ * ENOMEM. */
 int	 dockermap_service(const cJSON *service, const cJSON *tasks,
 	    const cJSON *nodes, const char *notify_label, struct kvlist *out,
 	    char err[ERR_MAX]);
@@ -56,6 +89,12 @@ enum dockermap_remark {
 };
 enum dockermap_remark dockermap_remark(const cJSON *service,
 	    const char *notify_label, char *out);
+/* The same from label lists, for a stack file's service (`flowmon plan`):
+ * labels are the service's (deploy.labels), container the containers'
+ * (labels:). The one rule of both. */
+enum dockermap_remark dockermap_remark_labels(const struct kvlist *labels,
+	    const struct kvlist *container, const char *notify_label,
+	    char *out);
 
 /* 1 when the service (notified or not) wants its tasks followed until they
  * converge: it has a com.df.scrapeNetwork label. */

@@ -18,8 +18,11 @@
 #include "log.h"
 #include "promapi.h"
 #include "registry.h"
+#include "reloader.h"
 #include "render.h"
 #include "store.h"
+#include "strv.h"
+#include "url.h"
 
 void
 explain_time(int64_t ms, char out[32])
@@ -72,7 +75,7 @@ redacted(const char *s)
 	size_t n = strlen(s) * 2 + 8;
 	char *out = malloc(n);
 
-	return out != NULL ? log_redact(s, out, n) : NULL;
+	return out != NULL ? url_redact_text(s, out, n) : NULL;
 }
 
 static int
@@ -134,11 +137,13 @@ fill_view(struct fill *f, struct registry *r, const struct registry_view *v)
 	    v->rule_reason[0] != '\0' ? v->rule_reason :
 	    "refused (the reason was not kept)")) == NULL)
 		return -1;
-	if (v->has_targets && (x->targets_file = path_of(r, STORE_TARGETS,
-	    v->name)) == NULL)
+	x->has_targets = v->has_targets;
+	x->has_rules = v->rule_reason != NULL || v->has_rules;
+	if (!f->light && x->has_targets && (x->targets_file = path_of(r,
+	    STORE_TARGETS, v->name)) == NULL)
 		return -1;
-	if ((v->rule_reason != NULL || v->has_rules) && (x->rules_file =
-	    path_of(r, v->rule_reason != NULL ? STORE_REJECTED : STORE_RULES,
+	if (!f->light && x->has_rules && (x->rules_file = path_of(r,
+	    v->rule_reason != NULL ? STORE_REJECTED : STORE_RULES,
 	    v->name)) == NULL)
 		return -1;
 	if (v->svc == NULL)
@@ -170,11 +175,12 @@ one_cb(void *arg, struct registry *r, const struct registry_view *v)
 	return 0;
 }
 
-/* The warnings and problems of x that need no Prometheus. */
+/* The warnings and problems of x that need no Prometheus; edits are
+ * looked for when edits is set. */
 static int
-own_facts(const struct explain_ctx *c, struct explain *x)
+own_facts(const struct explain_ctx *c, struct explain *x, int edits)
 {
-	if (c->files != NULL)
+	if (c->files != NULL && edits)
 		files_edited(c->files, x->name, x->edited);
 	if (x->invalid != NULL)
 		x->problems |= EXPLAIN_P_INVALID;
@@ -200,7 +206,7 @@ int
 explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
     int64_t now_ms)
 {
-	char text[ADVICE_MAX], rules_path[4096];
+	char text[ADVICE_MAX], path[4096];
 	int64_t age = x->counts.written_ms > 0 ? now_ms - x->counts.written_ms :
 	    -1;
 	size_t i;
@@ -209,7 +215,7 @@ explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
 	x->prom_url = url;
 	if (ps == NULL || x->invalid != NULL)
 		return 0;
-	if (ps->have_targets && x->targets_file != NULL) {
+	if (ps->have_targets && x->has_targets) {
 		x->nptargets = promstate_targets(ps, x->targets_base, x->name,
 		    &x->ptargets);
 		for (i = 0; i < x->nptargets; i++) {
@@ -221,15 +227,17 @@ explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
 		if (x->down > 0)
 			x->problems |= EXPLAIN_P_DOWN;
 		if (x->nptargets == 0) {
-			advice_targets_undiscovered(text, x->targets_file,
-			    age);
+			snprintf(path, sizeof(path), "%s%s", x->targets_file ?
+			    "" : "targets/", x->targets_file ?
+			    x->targets_file : x->targets_base);
+			advice_targets_undiscovered(text, path, age);
 			if ((age < 0 || age >= ADVICE_GRACE_MS))
 				x->problems |= EXPLAIN_P_UNDISCOVERED;
 			if (warn(x, text) == -1)
 				return -1;
 		}
 	}
-	if (!ps->have_rules || x->rules_file == NULL)
+	if (!ps->have_rules || !x->has_rules)
 		return 0;
 	if ((x->group = promstate_group(ps, x->name)) != NULL) {
 		for (i = 0; i < x->group->nrules; i++)
@@ -242,8 +250,12 @@ explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
 	if (strcmp(x->rule_state, "loaded") != 0 &&
 	    (strcmp(x->rule_state, "pending") != 0 || age < ADVICE_GRACE_MS))
 		return 0;
-	snprintf(rules_path, sizeof(rules_path), "%s", x->rules_file);
-	advice_group_not_run(text, x->name, rules_path,
+	if (x->rules_file != NULL)
+		snprintf(path, sizeof(path), "%s", x->rules_file);
+	else
+		snprintf(path, sizeof(path), "rules/%.*s.yml",
+		    (int)(strlen(x->targets_base) - 5), x->targets_base);
+	advice_group_not_run(text, x->name, path,
 	    strcmp(x->rule_state, "loaded") == 0);
 	if (strcmp(x->rule_state, "loaded") == 0)
 		x->problems |= EXPLAIN_P_NO_GROUP;
@@ -272,7 +284,7 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 	if (c->hist != NULL && history_get(c->hist, x->name, &x->history,
 	    &x->nhistory, &x->counts) == -1)
 		goto out;
-	if (own_facts(c, x) == -1)
+	if (own_facts(c, x, 1) == -1)
 		goto out;
 	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
 		goto out;
@@ -319,39 +331,138 @@ all_cb(void *arg, struct registry *r, const struct registry_view *v)
 	return 0;
 }
 
-int
-explain_all(const struct explain_ctx *c, struct explain **v, size_t *n)
+/* The history counts of v (sorted by name: registry_view_all()), in one
+ * pass; the overview shows no history itself. 0, or -1 on ENOMEM. */
+static int
+history_all(struct history *h, struct explain *v, size_t n)
+{
+	struct history_counts *counts;
+	const char **names;
+	size_t i;
+
+	names = calloc(n + 1, sizeof(*names));
+	counts = calloc(n + 1, sizeof(*counts));
+	if (names == NULL || counts == NULL) {
+		free(names);
+		free(counts);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		names[i] = v[i].name;
+	history_counts_sorted(h, names, n, counts);
+	for (i = 0; i < n; i++)
+		v[i].counts = counts[i];
+	free(names);
+	free(counts);
+	return 0;
+}
+
+/* Every service's facts with the snapshot ps (NULL: none). */
+static int
+gather_all(const struct explain_ctx *c, struct promstate *ps,
+    struct explain **v, size_t *n)
 {
 	struct all a = { NULL, 0, 0, 0 };
-	struct promstate *ps = NULL;
 	int64_t now = clock_wall_ms();
 	size_t i;
+	int edits;
 
 	*v = NULL;
 	*n = 0;
 	if (registry_view_all(c->reg, all_cb, &a) != 0 || a.failed)
 		goto fail;
-	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
+	if (c->hist != NULL && history_all(c->hist, a.v, a.n) == -1)
 		goto fail;
+	/* Hand edits are rare: each service is asked only when some were
+	 * seen. */
+	edits = c->files != NULL && files_edited_count(c->files) > 0;
 	for (i = 0; i < a.n; i++) {
-		if (c->hist != NULL && history_get(c->hist, a.v[i].name,
-		    &a.v[i].history, &a.v[i].nhistory, &a.v[i].counts) == -1)
-			goto fail;
-		/* Only the counts: the overview shows no history. */
-		history_items_free(a.v[i].history, a.v[i].nhistory);
-		a.v[i].history = NULL;
-		a.v[i].nhistory = 0;
-		if (own_facts(c, &a.v[i]) == -1 || (c->prom != NULL &&
-		    explain_prometheus(&a.v[i], ps, promapi_shown(c->prom), now) == -1))
+		if (own_facts(c, &a.v[i], edits) == -1 || (c->prom != NULL &&
+		    explain_prometheus(&a.v[i], ps, promapi_shown(c->prom),
+		    now) == -1))
 			goto fail;
 	}
-	promstate_put(ps);
 	*v = a.v;
 	*n = a.n;
 	return 0;
 fail:
-	promstate_put(ps);
 	explain_all_free(a.v, a.n);
+	return -1;
+}
+
+int
+explain_all(const struct explain_ctx *c, struct explain **v, size_t *n)
+{
+	struct promstate *ps = NULL;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
+		return -1;
+	rc = gather_all(c, ps, v, n);
+	promstate_put(ps);
+	return rc;
+}
+
+void
+explain_overview_release(struct explain_overview *ov)
+{
+	explain_all_free(ov->v, ov->n);
+	promstate_put(ov->prom);
+	history_items_free(ov->refused, ov->nrefused);
+	strv_free(ov->skipped, 2 * ov->nskipped);
+	memset(ov, 0, sizeof(*ov));
+}
+
+/* The services the Docker source skips, as name, why pairs. */
+static int
+skipped(const struct explain_ctx *c, struct explain_overview *ov)
+{
+	struct docker_ignored *v;
+	size_t n, i, k = 0;
+	int rc = 0;
+
+	if (c->docker == NULL || docker_ignored(c->docker, &v, &n) == -1)
+		return c->docker == NULL ? 0 : -1;
+	for (i = 0; i < n && rc == 0; i++)
+		if (strv_push(&ov->skipped, &k, v[i].name) == -1 ||
+		    strv_push(&ov->skipped, &k, v[i].why) == -1)
+			rc = -1;
+	ov->nskipped = k / 2;
+	docker_ignored_free(v, n);
+	return rc;
+}
+
+int
+explain_overview(const struct explain_ctx *c, struct explain_overview *ov)
+{
+	struct reloader_stats rs;
+
+	memset(ov, 0, sizeof(*ov));
+	ov->version = FLOWMON_VERSION;
+	ov->now_ms = clock_wall_ms();
+	if (c->prom != NULL) {
+		ov->prom_url = promapi_shown(c->prom);
+		if ((ov->prom = promapi_state(c->prom)) == NULL)
+			goto fail;
+	}
+	if (gather_all(c, ov->prom, &ov->v, &ov->n) == -1)
+		goto fail;
+	if (c->rl != NULL) {
+		reloader_stats(c->rl, &rs);
+		ov->have_reload = 1;
+		ov->reload_ok = rs.last_success;
+		ov->reload_ms = (int64_t)rs.last_time * 1000;
+		snprintf(ov->reload_error, sizeof(ov->reload_error), "%s",
+		    rs.last_error);
+	}
+	if ((c->hist != NULL && history_refused(c->hist, &ov->refused,
+	    &ov->nrefused) == -1) || skipped(c, ov) == -1)
+		goto fail;
+	return 0;
+fail:
+	explain_overview_release(ov);
 	return -1;
 }
 
@@ -462,7 +573,7 @@ prom_json(const struct explain *x)
 		cJSON_AddBoolToObject(ans, "rules", ps != NULL &&
 		    ps->have_rules);
 	}
-	if (ps != NULL && ps->have_rules && x->rules_file != NULL)
+	if (ps != NULL && ps->have_rules && x->has_rules)
 		cJSON_AddBoolToObject(o, "ruleGroup", x->group != NULL);
 	else
 		cJSON_AddNullToObject(o, "ruleGroup");

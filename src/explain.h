@@ -54,11 +54,14 @@ struct explain {
 	int		 removed;	/* kept for persistent alerts */
 	char		*invalid;	/* why the record does not parse */
 	struct kvlist	 params;	/* as received, secrets as *** */
-	char		*targets_file;	/* its path; NULL: no file */
+	int		 has_targets;	/* it has a target file */
+	int		 has_rules;	/* a rule file (in rejected/ too) */
+	char		*targets_file;	/* its path; NULL: no file (or not
+					   asked: explain_all()) */
 	char		*targets_base;	/* its file name, e.g. "web.json" */
 	size_t		 ntargets;
 	char		*rules_file;	/* its path (rejected/ when set
-					   aside); NULL: none */
+					   aside); NULL: none (or not asked) */
 	const char	*rule_state;	/* rule_state_name(): none, pending,
 					   loaded, rejected */
 	char		*rule_reason;	/* why rejected; NULL otherwise */
@@ -92,13 +95,40 @@ int	 explain_one(const struct explain_ctx *c, const char *name,
 	    int detail, struct explain *x);
 void	 explain_release(struct explain *x);
 
-/* The facts of every known service (without history, parameters or
- * texts: what the overview shows), sorted by name, with one Prometheus
+/* The facts of every known service (without history, parameters, paths
+ * or texts: what the overview shows), sorted by name, with one Prometheus
  * snapshot for all: *v malloc'd, explain_all_free() frees it. 0, or -1
  * on ENOMEM. */
 int	 explain_all(const struct explain_ctx *c, struct explain **v,
 	    size_t *n);
 void	 explain_all_free(struct explain *v, size_t n);
+
+/* What the status page's overview shows: every service, and besides
+ * them flowmon's own state, what it refused and what the Docker source
+ * skips. */
+struct explain_overview {
+	struct explain		*v;		/* every service, by name */
+	size_t			 n;
+	const char		*version;
+	const char		*prom_url;	/* NULL: --prometheus-url none */
+	struct promstate	*prom;		/* its snapshot, NULL: none */
+	int			 have_reload;	/* a reloader runs */
+	int			 reload_ok;	/* its last attempt succeeded */
+	int64_t			 reload_ms;	/* when (wall ms), 0: never */
+	char			 reload_error[ERR_MAX];	/* "" if none */
+	struct history_item	*refused;	/* unknown services refused */
+	size_t			 nrefused;
+	char			**skipped;	/* the Docker source's skipped
+						   services: name, why, ... */
+	size_t			 nskipped;	/* pairs */
+	int64_t			 now_ms;	/* wall clock */
+};
+
+/* The overview into ov (zeroed here; explain_overview_release()). 0, or
+ * -1 on ENOMEM. */
+int	 explain_overview(const struct explain_ctx *c, struct explain_overview
+	    *ov);
+void	 explain_overview_release(struct explain_overview *ov);
 
 /* Joins what Prometheus made of x from snapshot ps (x takes a reference;
  * NULL: none), shown as url, at wall clock now_ms: its targets, their

@@ -595,6 +595,18 @@ files_edited(struct files *f, const char *name, int edited[2])
 	pthread_mutex_unlock(&f->lock);
 }
 
+size_t
+files_edited_count(struct files *f)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->n; i++)
+		n += f->v[i].owner == REGISTRY_OWNER_EDITED;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 void
 files_metrics(struct files *f, struct buf *b)
 {

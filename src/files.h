@@ -43,6 +43,9 @@ cJSON	*files_json(struct files *f);
  * file (edited[1]) edited by hand: its bytes are not what flowmon wrote.
  * name is a service name. */
 void	 files_edited(struct files *f, const char *name, int edited[2]);
+/* How many files the latest scan found edited by hand (the status page
+ * asks each service only when there are some). */
+size_t	 files_edited_count(struct files *f);
 
 /* Appends flowmon_files{dir,owner,valid} and the per-file problems to b
  * (expo.h; errors show in b->failed). */

@@ -300,6 +300,41 @@ history_get(struct history *h, const char *name, struct history_item **items,
 	return rc;
 }
 
+struct merge {
+	const char *const	*names;
+	size_t			 n;
+	size_t			 i;
+	struct history_counts	*counts;
+};
+
+/* twalk_r()'s visit: the stories come in order; so do the names. */
+static void
+merge_one(const void *node, VISIT which, void *arg)
+{
+	const struct story *s = *(const struct story *const *)node;
+	struct merge *m = arg;
+	int c = 1;
+
+	if (which != postorder && which != leaf)
+		return;
+	while (m->i < m->n && (c = strcmp(m->names[m->i], s->name)) < 0)
+		m->i++;
+	if (m->i < m->n && c == 0)
+		m->counts[m->i++] = s->counts;
+}
+
+void
+history_counts_sorted(struct history *h, const char *const *names, size_t n,
+    struct history_counts *counts)
+{
+	struct merge m = { names, n, 0, counts };
+
+	memset(counts, 0, n * sizeof(*counts));
+	pthread_mutex_lock(&h->lock);
+	twalk_r(h->root, merge_one, &m);
+	pthread_mutex_unlock(&h->lock);
+}
+
 int
 history_refused(struct history *h, struct history_item **items, size_t *n)
 {

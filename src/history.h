@@ -63,6 +63,10 @@ const char *history_event_name(enum registry_event ev);
 int	 history_get(struct history *h, const char *name,
 	    struct history_item **items, size_t *n,
 	    struct history_counts *counts);
+/* The counts of n names sorted by strcmp into counts[0 .. n-1], in one
+ * pass over every story (the status page's, for every service). */
+void	 history_counts_sorted(struct history *h, const char *const *names,
+	    size_t n, struct history_counts *counts);
 /* The latest refusals of services flowmon does not know, newest first
  * (name set in each). 0, or -1 on ENOMEM. */
 int	 history_refused(struct history *h, struct history_item **items,

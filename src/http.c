@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "advice.h"
+#include "clock.h"
 #include "config.h"
 #include "docker.h"
 #include "explain.h"
@@ -31,9 +32,11 @@
 #include "shortcuts.h"
 #include "silence.h"
 #include "swarmstate.h"
+#include "ui.h"
 #include "views.h"
 
 #define API "/v1/docker-flow-monitor"
+#define UI_SERVICE "/ui/services/"
 
 struct http {
 	struct MHD_Daemon	*mhd;
@@ -76,6 +79,7 @@ struct reply {
 	const char *type;
 	const char *extra_header;
 	const char *extra_value;
+	int	 page;		/* the status page: its security headers */
 };
 
 static void
@@ -374,7 +378,6 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	const char *id, *result;
 	char err[ERR_MAX];
-	size_t i;
 	int rc, saved;
 	cJSON *o;
 
@@ -393,30 +396,18 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
-	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_'. */
-	if (!remove && request_named_labels(&params,
+	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_',
+	 * under the limits every source of node labels is held to. */
+	if (!remove && request_node_labels(&params,
 	    (const char *const *)h->cfg->node_labels, h->cfg->nnode_labels,
-	    &labels) == -1) {
-		reply_node_error(rp, 500, "out of memory", id, 0);
+	    &labels, err) == -1) {
+		reply_node_error(rp, errno == ENOMEM ? 500 : 400, err, id, 0);
 		goto out;
 	}
 	/* A remove answers with the labels that go. */
 	if (remove && registry_node_labels(h->reg, id, &labels) == -1) {
 		reply_node_error(rp, 500, "out of memory", id, 0);
 		goto out;
-	}
-	/* Repeated in every target group of the node's tasks. */
-	for (i = 0; !remove && i < labels.n; i++) {
-		size_t vlen = strlen(labels.v[i].value);
-		long max = request_get_limits()->max_value_bytes;
-
-		if (max > 0 && vlen > (size_t)max) {
-			snprintf(err, ERR_MAX, "%.100s is %zu bytes, more than "
-			    "--max-value-bytes (%ld)", labels.v[i].key, vlen,
-			    max);
-			reply_node_error(rp, 400, err, id, 0);
-			goto out;
-		}
 	}
 	rc = remove ? registry_node_remove(h->reg, id, &res, err) :
 	    registry_node_upsert(h->reg, id, &labels, &res, err);
@@ -547,6 +538,9 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	} else if (strncmp(url, API "/explain/",
 	    sizeof(API "/explain/") - 1) == 0) {
 		ep = M_EP_EXPLAIN;
+	} else if (strcmp(url, "/") == 0 || strncmp(url, UI_SERVICE,
+	    sizeof(UI_SERVICE) - 1) == 0) {
+		ep = M_EP_UI;
 	} else {
 		char msg[ERR_MAX];
 
@@ -630,6 +624,67 @@ do_explain(struct http *h, const char *name, struct reply *rp)
 	explain_release(&x);
 }
 
+/* An HTML page of the status page (ui.h) as the reply. */
+static void
+reply_page(struct reply *rp, int code, struct buf *b)
+{
+	rp->code = code;
+	rp->type = "text/html; charset=utf-8";
+	rp->page = 1;
+	rp->body = buf_detach(b, NULL);
+}
+
+static void
+reply_page_error(struct reply *rp, int code, const char *msg)
+{
+	struct buf b = BUF_INIT;
+
+	ui_error(&b, code, msg);
+	reply_page(rp, code, &b);
+}
+
+/* GET / (with q, state, page) and GET /ui/services/<name>. */
+static void
+do_ui(struct http *h, struct MHD_Connection *mc, struct conn *cs,
+    const char *url, struct reply *rp)
+{
+	struct kvlist params = { 0 };
+	struct explain_overview ov;
+	struct explain_ctx c;
+	struct ui_query q;
+	struct explain x;
+	struct buf b = BUF_INIT;
+	const char *name = url + sizeof(UI_SERVICE) - 1;
+	char err[ERR_MAX];
+	int rc = 0;
+
+	if (strcmp(url, "/") == 0 && (request_params(mc, cs, &params,
+	    err) == -1 || ui_query_parse(&params, &q, err) == -1)) {
+		reply_page_error(rp, 400, err);
+		goto out;
+	}
+	explain_ctx(h, &c);
+	if (strcmp(url, "/") == 0 && (rc = explain_overview(&c, &ov)) == 0) {
+		ui_overview(&b, &ov, &q);
+		explain_overview_release(&ov);
+	} else if (strcmp(url, "/") != 0 && service_name_valid(name) &&
+	    (rc = explain_one(&c, name, 1, &x)) == 1) {
+		ui_service(&b, &x, clock_wall_ms());
+		explain_release(&x);
+	}
+	explain_ctx_done(h);
+	if (rc == -1) {
+		buf_release(&b);
+		reply_page_error(rp, 500, "out of memory");
+	} else if (b.len == 0) {
+		snprintf(err, sizeof(err), "service %.255s is not known", name);
+		reply_page_error(rp, 404, err);
+	} else
+		reply_page(rp, 200, &b);
+out:
+	kvlist_release(&params);
+}
+
 /* Serves a request route_admit() let in on its first call. */
 static enum metrics_endpoint
 route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
@@ -695,6 +750,9 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	case M_EP_EXPLAIN:
 		do_explain(h, url + sizeof(API "/explain/") - 1, rp);
 		break;
+	case M_EP_UI:
+		do_ui(h, mc, cs, url, rp);
+		break;
 	case M_EP_SD:
 		/* http_sd: the same groups as the target files. */
 		reply_json(rp, 200, views_sd(h->reg));
@@ -742,6 +800,17 @@ respond(struct http *h, struct MHD_Connection *mc, enum metrics_endpoint ep,
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->type);
+	if (rp->page) {
+		/* Values on the page are escaped; this is the second fence:
+		 * no script, no foreign asset, no framing, no sniffing. */
+		MHD_add_response_header(resp, "Content-Security-Policy",
+		    UI_CSP);
+		MHD_add_response_header(resp, "X-Content-Type-Options",
+		    "nosniff");
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+		    "no-store");
+	}
 	if (rp->extra_header)
 		MHD_add_response_header(resp, rp->extra_header,
 		    rp->extra_value);
@@ -759,7 +828,7 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 {
 	struct http *h = cls;
 	struct conn *cs = *con_cls;
-	struct reply rp = { 0, NULL, NULL, NULL, NULL };
+	struct reply rp = { 0, NULL, NULL, NULL, NULL, 0 };
 	enum metrics_endpoint ep;
 
 	(void)version;

@@ -33,6 +33,18 @@ httpbody_easy(const char *protocols, long connect_ms, long total_ms,
 	return c;
 }
 
+void
+httpbody_credentials(CURL *c, const char *userpwd, const char *bearer)
+{
+	if (userpwd != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+	} else if (bearer != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, bearer);
+	}
+}
+
 size_t
 httpbody_write(char *data, size_t size, size_t nmemb, void *arg)
 {

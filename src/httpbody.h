@@ -21,6 +21,12 @@
 CURL	*httpbody_easy(const char *protocols, long connect_ms, long total_ms,
 	    const int *stop, char *errbuf);
 
+/* The credentials c presents (auth_client_read()'s): basic auth with
+ * userpwd ("user:password"), else bearer (a token); both NULL: none. The
+ * strings must outlive c's transfers. */
+void	 httpbody_credentials(CURL *c, const char *userpwd,
+	    const char *bearer);
+
 /* An answer collected in memory. */
 struct httpbody {
 	struct buf	 body;		/* the answer; body.p NULL: nothing yet */

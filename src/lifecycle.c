@@ -21,11 +21,11 @@
  * included (where a link cannot be made the store copies, atomically too).
  *
  * Settling. Just before each attempt the reloader's before-hook takes the
- * mark: the registry's rule-file change counter, which rule_write() bumps
- * after each rename into rules/. When the attempt succeeds, a file last
- * written at or before the mark was in rules/ before the reload was sent,
- * and nothing replaced it since (its number would be past the mark): it is
- * exactly what Prometheus read. accepted/ is brought up to it (a link to a
+ * mark: the registry's rule-file change counter, which rule_commit()
+ * bumps once a change that renamed a file into rules/ stands. When the
+ * attempt succeeds, a file last written at or before the mark was in
+ * rules/ before the reload was sent, and nothing replaced it since (its
+ * number would be past the mark): it is exactly what Prometheus read. accepted/ is brought up to it (a link to a
  * temp name, renamed; or accepted/ loses its file when rules/ has none,
  * which also sweeps the file of a removed service), and accepted/ is
  * fsync'd once, before anything relies on it.
@@ -120,7 +120,6 @@ struct judged_list {
 	size_t		 n;
 	size_t		 cap;
 	int		(*pick)(const struct rule_file *rf);
-	int		 failed;
 };
 
 static void
@@ -288,13 +287,15 @@ culprit_one(void *ctx, const struct registry_rule *x)
 	char err[ERR_MAX], *buf;
 	size_t len;
 
-	if (!x->rf->aside)
-		return 0;	/* a request replaced it meanwhile */
-	if (render_record(x, &buf, &len, err) == -1 || buf == NULL ||
+	/* Only a file set aside has a version to reject: a request may have
+	 * replaced it meanwhile. */
+	if (!x->rf->aside || x->svc == NULL)
+		return 0;
+	if (render_record(x, &buf, &len, err) == -1 ||
 	    rule_culprit_found(x->rf, x->st, x->name, buf, len, c->reason,
 	    err) == -1)
 		log_error("cannot reject a rule file", "service", x->name,
-		    "error", buf == NULL ? "no rule file" : err);
+		    "error", err);
 	else if (x->rf->state == RULE_REJECTED)
 		c->lc->rejected++;
 	free(buf);

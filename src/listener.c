@@ -28,6 +28,7 @@
 #include "httpbody.h"
 #include "listener.h"
 #include "log.h"
+#include "url.h"
 #include "registry.h"
 #include "request.h"
 #include "values.h"
@@ -69,9 +70,9 @@ char *
 listener_services_url(const char *item, char err[ERR_MAX])
 {
 	const char *s = item, *e, *host_end, *p;
-	size_t len, plen = strlen(LISTENER_SERVICES_PATH);
-	char *url = NULL;
-	int has_port = 0;
+	size_t len, plen = strlen(LISTENER_SERVICES_PATH), tl;
+	char *url = NULL, *full = NULL, shown[ERR_MAX / 2];
+	struct url u;
 
 	while (isspace((unsigned char)*s))
 		s++;
@@ -82,32 +83,30 @@ listener_services_url(const char *item, char err[ERR_MAX])
 		snprintf(err, ERR_MAX, "listener address is empty");
 		return NULL;
 	}
-	for (p = s; p < e; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			snprintf(err, ERR_MAX, "listener address \"%.*s\" holds "
-			    "a space or control character", (int)len, s);
-			return NULL;
+	if ((full = strndup(s, len)) == NULL)
+		goto nomem;
+	if (strstr(full, "://") != NULL) {
+		/* A URL: its base, or already the get-services URL. */
+		if (url_parse(&u, full, URL_HTTP, "listener address",
+		    err) == -1)
+			goto fail;
+		if (u.query != NULL || u.fragment != NULL) {
+			snprintf(err, ERR_MAX, "listener address \"%s\" has a "
+			    "query or fragment", u.shown);
+			url_release(&u);
+			goto fail;
 		}
-	}
-	if (memmem(s, len, "://", 3) != NULL) {
-		if (!(len > 7 && strncasecmp(s, "http://", 7) == 0) &&
-		    !(len > 8 && strncasecmp(s, "https://", 8) == 0)) {
-			snprintf(err, ERR_MAX, "listener address \"%.*s\" is "
-			    "not an http or https URL", (int)len, s);
-			return NULL;
-		}
-		while (len > 0 && s[len - 1] == '/')
-			len--;
-		/* Already the full get-services URL: take it as it is. */
-		if (len >= plen && memcmp(s + len - plen,
-		    LISTENER_SERVICES_PATH, plen) == 0) {
-			if (asprintf(&url, "%.*s", (int)len, s) < 0)
-				url = NULL;
-		} else if (asprintf(&url, "%.*s%s", (int)len, s,
-		    LISTENER_SERVICES_PATH) < 0) {
+		for (tl = strlen(u.text); tl > 0 && u.text[tl - 1] == '/'; tl--)
+			;
+		if (asprintf(&url, "%.*s%s", (int)tl, u.text, tl >= plen &&
+		    memcmp(u.text + tl - plen, LISTENER_SERVICES_PATH,
+		    plen) == 0 ? "" : LISTENER_SERVICES_PATH) < 0)
 			url = NULL;
-		}
-		goto out;
+		url_release(&u);
+		if (url == NULL)
+			goto nomem;
+		free(full);
+		return url;
 	}
 	/* A bare host, a host:port, or [v6] / [v6]:port. */
 	if (*s == '[') {
@@ -125,21 +124,33 @@ listener_services_url(const char *item, char err[ERR_MAX])
 		for (p = host_end + 1; p < e; p++)
 			if (!isdigit((unsigned char)*p))
 				goto bad;
-		has_port = 1;
 	}
-	for (p = s; p < host_end; p++)
-		if (*p == '/' || *p == '@' || *p == '?' || *p == '#')
-			goto bad;
-	if (asprintf(&url, "http://%.*s%s%s", (int)len, s,
-	    has_port ? "" : ":8080", LISTENER_SERVICES_PATH) < 0)
-		url = NULL;
-out:
+	if (strpbrk(full, "/@?#") != NULL)
+		goto bad;
+	free(full);
+	if (asprintf(&full, "http://%.*s%s%s", (int)len, s,
+	    host_end < e ? "" : ":8080", LISTENER_SERVICES_PATH) < 0) {
+		full = NULL;
+		goto nomem;
+	}
+	if (url_parse(&u, full, URL_HTTP, "listener address", err) == -1)
+		goto fail;
+	url = strdup(u.text);
+	url_release(&u);
+	free(full);
 	if (url == NULL)
 		snprintf(err, ERR_MAX, "out of memory");
 	return url;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+	goto fail;
 bad:
-	snprintf(err, ERR_MAX, "listener address \"%.*s\" is not a host, "
-	    "host:port or http(s) URL", (int)len, s);
+	/* A '@' may follow a secret: shown as url_redact() shows it. */
+	snprintf(err, ERR_MAX, "listener address \"%s\" is not a host, "
+	    "host:port or http(s) URL", url_redact(full, shown,
+	    sizeof(shown)));
+fail:
+	free(full);
 	return NULL;
 }
 
@@ -300,37 +311,62 @@ fail:
  */
 
 int
-listener_apply_service(struct registry *r, listener_parse_fn parse,
-    void *ctx, const struct kvlist *row, const char *source,
-    const char *origin)
+listener_try_service(struct registry *r, listener_parse_fn parse, void *ctx,
+    const struct kvlist *row, const char *source, int *wrote,
+    enum fm_err *kind, char err[ERR_MAX])
 {
 	struct registry_result res;
 	struct service *svc;
 	const char *name = kvlist_get_ci(row, "serviceName");
-	char err[ERR_MAX], msg[96];
 
+	*wrote = 0;
+	*kind = FM_OK;
 	if ((svc = calloc(1, sizeof(*svc))) == NULL) {
-		log_error("out of memory");
+		snprintf(err, ERR_MAX, "out of memory");
+		*kind = FM_FATAL;
 		return -1;
 	}
 	if (parse(ctx, row, svc, err) == -1) {
 		free(svc);
-		snprintf(msg, sizeof(msg), "service from %s refused", source);
-		log_warn(msg, "from", origin, "service", name ? name : "",
-		    "error", err);
 		registry_refused(r, name, service_source_parse(source), err);
+		*kind = FM_REFUSED;
 		return -1;
 	}
 	svc->source = service_source_parse(source);
 	/* The registry takes svc over. */
 	if (registry_upsert(r, svc, &res, err) == -1) {
-		snprintf(msg, sizeof(msg), "cannot apply service from %s",
-		    source);
-		log_error(msg, "from", origin, "service", name ? name : "",
-		    "error", err);
+		*kind = res.fail == FM_CONFLICT || res.fail == FM_INVALID ?
+		    FM_REFUSED : res.fail;
 		return -1;
 	}
-	if (res.wrote_state || res.wrote_targets || res.wrote_rules)
+	*wrote = res.wrote_state || res.wrote_targets || res.wrote_rules;
+	return 0;
+}
+
+int
+listener_apply_service(struct registry *r, listener_parse_fn parse,
+    void *ctx, const struct kvlist *row, const char *source,
+    const char *origin)
+{
+	const char *name = kvlist_get_ci(row, "serviceName");
+	char err[ERR_MAX], msg[96];
+	enum fm_err kind;
+	int wrote;
+
+	if (listener_try_service(r, parse, ctx, row, source, &wrote, &kind,
+	    err) == -1) {
+		snprintf(msg, sizeof(msg), kind == FM_REFUSED ?
+		    "service from %s refused" : "cannot apply service from %s",
+		    source);
+		if (kind == FM_REFUSED)
+			log_warn(msg, "from", origin, "service", name ? name :
+			    "", "error", err);
+		else
+			log_error(msg, "from", origin, "service", name ? name :
+			    "", "error", err);
+		return -1;
+	}
+	if (wrote)
 		log_info("service reconciled", "from", origin, "service",
 		    name ? name : "");
 	return 0;
@@ -352,9 +388,11 @@ listener_apply_node(struct registry *r, const struct kvlist *row,
 		    "id missing or not a node ID");
 		return -1;
 	}
-	if (request_named_labels(row, (const char *const *)names, nnames,
-	    &labels) == -1) {
-		log_error("out of memory");
+	/* The limits of a node/reconfigure: the same function checks both. */
+	if (request_node_labels(row, (const char *const *)names, nnames,
+	    &labels, err) == -1) {
+		snprintf(msg, sizeof(msg), "node from %s refused", source);
+		log_warn(msg, "id", id, "error", err);
 		return -1;
 	}
 	if ((rc = registry_node_upsert(r, id, &labels, &res, err)) == -1) {
@@ -384,7 +422,7 @@ fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX]
 	CURLcode cc;
 	long code;
 
-	log_redact(raw, url, sizeof(url));
+	url_redact(raw, url, sizeof(url));
 	memset(b, 0, sizeof(*b));
 	b->max = BOUND_LISTENER_ANSWER_MAX;
 	if ((c = httpbody_easy("http,https", LISTENER_CONNECT_MS,
@@ -423,7 +461,7 @@ ask(struct listener *l, const char *raw, struct kvlist **rows, size_t *n)
 	char err[ERR_MAX], url[ERR_MAX / 2];
 	int rc;
 
-	log_redact(raw, url, sizeof(url));
+	url_redact(raw, url, sizeof(url));
 	if (fetch(l, raw, &b, err) == -1) {
 		if (!stopping(l))
 			log_warn("swarm-listener not answering, will retry",
@@ -449,7 +487,7 @@ apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
 		    l->nnode_labels, "listener") == 0)
 			applied++;
 	snprintf(num, sizeof(num), "%zu", applied);
-	log_info("nodes reconciled", "url", log_redact(l->nodes_url, shown,
+	log_info("nodes reconciled", "url", url_redact(l->nodes_url, shown,
 	    sizeof(shown)), "nodes", num);
 }
 
@@ -506,7 +544,7 @@ reconcile_round(struct listener *l)
 {
 	struct kvlist *rows;
 	size_t nrows, i, j, left = 0;
-	char shown[ERR_MAX / 2];	/* a URL as logged (log_redact) */
+	char shown[ERR_MAX / 2];	/* a URL as logged (url_redact) */
 
 	if (l->nodes_url != NULL && !l->nodes_answered && !stopping(l)) {
 		if (ask(l, l->nodes_url, &rows, &nrows) == 0) {
@@ -541,14 +579,14 @@ reconcile_round(struct listener *l)
 			    strv_push(&l->listed, &l->nlisted, name) == -1)
 				log_error("out of memory");
 			if (listener_apply_service(l->r, l->parse, l->ctx,
-			    &rows[j], "listener", log_redact(l->urls[i], shown,
+			    &rows[j], "listener", url_redact(l->urls[i], shown,
 			    sizeof(shown))) == 0)
 				ok++;
 		}
 		snprintf(num, sizeof(num), "%zu", ok);
 		snprintf(bad, sizeof(bad), "%zu", nrows - ok);
 		log_info("services reconciled from swarm-listener", "url",
-		    log_redact(l->urls[i], shown, sizeof(shown)), "services",
+		    url_redact(l->urls[i], shown, sizeof(shown)), "services",
 		    num, "refused", bad);
 		listener_rows_free(rows, nrows);
 		l->answered[i] = 1;
@@ -652,13 +690,14 @@ listener_start(const struct listener_options *o, struct registry *r,
 			goto nomem;
 	}
 	if (o->nodes_url != NULL && *o->nodes_url != '\0') {
-		if (strncasecmp(o->nodes_url, "http://", 7) != 0 &&
-		    strncasecmp(o->nodes_url, "https://", 8) != 0) {
-			snprintf(err, ERR_MAX, "DF_GET_NODES_URL \"%.200s\" is "
-			    "not an http or https URL", o->nodes_url);
+		struct url u;
+
+		if (url_parse(&u, o->nodes_url, URL_HTTP, "DF_GET_NODES_URL",
+		    err) == -1)
 			goto fail;
-		}
-		if ((l->nodes_url = strdup(o->nodes_url)) == NULL)
+		l->nodes_url = strdup(u.text);
+		url_release(&u);
+		if (l->nodes_url == NULL)
 			goto nomem;
 	}
 

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "err.h"
 #include "service.h"
 
 struct registry;
@@ -63,6 +64,14 @@ int	 listener_static_rows(char *const *envp, struct kvlist **rows,
 int	 listener_apply_service(struct registry *r, listener_parse_fn parse,
 	    void *ctx, const struct kvlist *row, const char *source,
 	    const char *origin);
+/* The same without a line on failure: 0 applied (*wrote: it changed a
+ * file), -1 with err and *kind: FM_REFUSED when the row itself is at
+ * fault (the parser, a bound, a name conflict: the same row is refused
+ * again), else why the registry failed (a storage error: worth a retry).
+ * For a caller that sums its failures up (the Docker source). */
+int	 listener_try_service(struct registry *r, listener_parse_fn parse,
+	    void *ctx, const struct kvlist *row, const char *source,
+	    int *wrote, enum fm_err *kind, char err[ERR_MAX]);
 /* Stores the labels of one node row (id required; labels named in names,
  * see request_named_labels) as /node/reconfigure does. 0, or -1 logged. */
 int	 listener_apply_node(struct registry *r, const struct kvlist *row,

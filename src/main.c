@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "plan.h"
 #include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
@@ -37,6 +38,7 @@
 #include "swarmstate.h"
 #include "supervisor.h"
 #include "taskdns.h"
+#include "url.h"
 
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
@@ -46,7 +48,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 	void *arg = NULL;
 
 	if (cfg->reload_url != NULL) {
-		if ((arg = reload_http_new(cfg->reload_url, err)) == NULL)
+		if ((arg = reload_http_new(cfg->reload_url,
+		    cfg->reload_timeout_ms, err)) == NULL)
 			return NULL;
 		if (cfg->reload_auth_file != NULL &&
 		    reload_http_set_auth(arg, cfg->reload_auth_file,
@@ -57,7 +60,8 @@ start_reloader(const struct config *cfg, struct supervisor *sv,
 		backend = &reload_http_backend;
 	} else if (sv != NULL) {
 		/* --run-prometheus without --reload-url: reload our child. */
-		if ((arg = supervisor_reload_new(sv, err)) == NULL)
+		if ((arg = supervisor_reload_new(sv, cfg->reload_timeout_ms,
+		    err)) == NULL)
 			return NULL;
 		backend = &supervisor_reload_backend;
 	}
@@ -259,6 +263,9 @@ main(int argc, char **argv)
 	/* Sub-command: `flowmon check` audits a data dir and exits. */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return audit_main(argc - 1, argv + 1);
+	/* `flowmon plan` shows what stack files would change, and exits. */
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
 	/* `flowmon reloader` reloads one Prometheus replica (reloader_cmd.h). */
 	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
 		return reloader_cmd_main(argc - 1, argv + 1);
@@ -338,7 +345,7 @@ main(int argc, char **argv)
 	}
 	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	if ((reg = registry_new(&st, rl)) == NULL ||
@@ -351,9 +358,15 @@ main(int argc, char **argv)
 	registry_set_events(reg, history_event, hist);
 	if (start_promapi(&cfg, &prom, err) == -1) {
 		log_error("cannot use the Prometheus API", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
+	if (cfg.promtool_missing)
+		log_warn("promtool is not on PATH: rule files are not checked "
+		    "with promtool check rules, only by flowmon's own checks "
+		    "(install Debian's prometheus package, give --promtool "
+		    "PATH, or --promtool none to say so)", "path",
+		    getenv("PATH") ? getenv("PATH") : "");
 	if (cfg.promtool != NULL &&
 	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
 		log_error("cannot set up promtool", "err", err);
@@ -422,7 +435,7 @@ main(int argc, char **argv)
 	if ((lis = listener_start(&lo, reg, http_parse_service, h,
 	    err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	/* Docker itself, when asked: the same parser and registry calls. */
@@ -440,7 +453,7 @@ main(int argc, char **argv)
 	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
 	    http_parse_service, h, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
-		    log_redact(err, shown, sizeof(shown)));
+		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;
 	}
 	http_set_docker(h, dk);
@@ -453,7 +466,7 @@ main(int argc, char **argv)
 		so.ttl_ms = cfg.silence_ttl_ms;
 		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
 			log_error("cannot start the deploy silences", "err",
-			    log_redact(err, shown, sizeof(shown)));
+			    url_redact_text(err, shown, sizeof(shown)));
 			goto fail;
 		}
 	}
@@ -469,7 +482,7 @@ main(int argc, char **argv)
 		log_info("flowmon started", "version", FLOWMON_VERSION,
 		    "listen", cfg.listen,
 		    "data_dir", cfg.data_dir,
-		    "reload_url", log_redact(cfg.reload_url != NULL ?
+		    "reload_url", url_redact_list(cfg.reload_url != NULL ?
 		    cfg.reload_url : "", url, sizeof(url)));
 	}
 

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "promapi.h"
 #include "strv.h"
+#include "url.h"
 
 struct promapi {
 	char			**urls;		/* API bases, no trailing '/' */
@@ -28,6 +29,18 @@ struct promapi {
 	struct promstate	*cached;	/* NULL: none yet */
 	int			 fetching;
 };
+
+/* out (malloc'd) with s appended; NULL (out freed) on ENOMEM. */
+static char *
+api_append(char *out, const char *s)
+{
+	char *n = NULL;
+
+	if (asprintf(&n, "%s%s", out, s) < 0)
+		n = NULL;
+	free(out);
+	return n;
+}
 
 /* s without a trailing "/-/reload" and '/'s, a path "" for none. */
 static void
@@ -41,54 +54,29 @@ trim_path(char *s)
 		s[--n] = '\0';
 }
 
-/* One URL, checked and normalised by libcurl's URL API: http or https,
- * a host, the query and fragment dropped, the path trimmed. malloc'd, or
- * NULL with err naming what. */
+/* One URL, parsed by url.c (libcurl's URL API): http or https, a host,
+ * the query and fragment dropped, the path trimmed. malloc'd, or NULL
+ * with err naming what (the URL redacted). */
 static char *
 api_base(const char *item, const char *what, char err[ERR_MAX])
 {
-	char *scheme = NULL, *path = NULL, *out = NULL, *t = NULL;
-	char shown[ERR_MAX / 2];
-	CURLU *u;
+	struct url u;
+	char *out = NULL;
 
-	log_redact(item, shown, sizeof(shown));
-	if ((u = curl_url()) == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
+	if (url_parse(&u, item, URL_HTTP, what, err) == -1)
 		return NULL;
-	}
-	if (curl_url_set(u, CURLUPART_URL, item, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcasecmp(scheme, "http") != 0 &&
-	    strcasecmp(scheme, "https") != 0)) {
-		snprintf(err, ERR_MAX, "%s \"%.200s\" is not an http or https "
-		    "URL", what, shown);
-		goto out;
-	}
-	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
-	    (t = strdup(path)) == NULL) {
+	/* ".../-/reload/": the slash, then the reload path. */
+	trim_path(u.path);
+	trim_path(u.path);
+	if (asprintf(&out, "%s://%s%s%s%s%s%s%s", u.scheme, u.user ? u.user :
+	    "", u.password ? ":" : "", u.password ? u.password : "",
+	    u.user || u.password ? "@" : "", u.host, u.port ? ":" : "",
+	    u.port ? u.port : "") < 0 || (out != NULL && u.path[0] != '\0' &&
+	    (out = api_append(out, u.path)) == NULL)) {
+		out = NULL;
 		snprintf(err, ERR_MAX, "out of memory");
-		goto out;
 	}
-	trim_path(t);
-	curl_free(path);
-	path = NULL;
-	if (curl_url_set(u, CURLUPART_PATH, t[0] ? t : "/", 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &path, 0) != CURLUE_OK) {
-		snprintf(err, ERR_MAX, "%s \"%.200s\": cannot be rewritten as "
-		    "an API base", what, shown);
-		goto out;
-	}
-	if ((out = strdup(path)) == NULL)
-		snprintf(err, ERR_MAX, "out of memory");
-	else
-		trim_path(out);
-out:
-	curl_free(scheme);
-	curl_free(path);
-	free(t);
-	curl_url_cleanup(u);
+	url_release(&u);
 	return out;
 }
 
@@ -149,7 +137,7 @@ promapi_new(const char *urls, char err[ERR_MAX])
 		snprintf(err, ERR_MAX, "--prometheus-url: no URL given");
 		goto fail;
 	}
-	if ((p->shown = strdup(log_redact(urls, shown,
+	if ((p->shown = strdup(url_redact_list(urls, shown,
 	    sizeof(shown)))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
 		goto fail;
@@ -179,7 +167,7 @@ get(const char *url, struct httpbody *b, long *status, char err[ERR_MAX])
 	CURLcode cc;
 	CURL *c;
 
-	log_redact(url, shown, sizeof(shown));
+	url_redact(url, shown, sizeof(shown));
 	memset(b, 0, sizeof(*b));
 	b->max = BOUND_PROMETHEUS_ANSWER_MAX;
 	if ((c = httpbody_easy("http,https", PROMAPI_CONNECT_MS,
@@ -227,7 +215,7 @@ ask(struct promapi *p, struct promstate *ps, const char *path,
 			/* An API error is JSON too: let add() say what. */
 			rc = add(ps, b.body.p, b.body.len, err);
 			if (rc == -1 && status != 200) {
-				log_redact(url, shown, sizeof(shown));
+				url_redact(url, shown, sizeof(shown));
 				snprintf(err, ERR_MAX, "GET %s answered %ld",
 				    shown, status);
 			}

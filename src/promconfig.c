@@ -11,6 +11,7 @@
 #include "promconfig.h"
 #include "promconfig_impl.h"
 #include "strv.h"
+#include "url.h"
 #include "values.h"
 
 #define PC_INDEX_MAX	10000		/* largest _<n> of a variable */
@@ -551,12 +552,12 @@ static int
 pc_alertmanager_urls(struct promconfig *pc, const char *list,
     char err[ERR_MAX])
 {
-	static const char *const schemes[] = { "http", "https", NULL };
 	static const char var[] = "ARG_ALERTMANAGER_URL";
 	struct pc_am *ams = NULL;
 	struct pc_node *alerting, *seq;
-	char *copy = pc_xstrdup(list), *item, *next, am[64], tg[64];
-	size_t nams = 0, i;
+	struct url *urls = NULL;
+	char am[64], tg[64];
+	size_t nams = 0, i, nurls = 0, k;
 	long base = 0;
 	int ret = -1;
 
@@ -564,50 +565,42 @@ pc_alertmanager_urls(struct promconfig *pc, const char *list,
 	    (seq = pc_by_key(alerting, "alertmanagers")) != NULL &&
 	    seq->nkids > 0)
 		base = seq->kids[seq->nkids - 1]->order;
-	for (item = copy; item != NULL; item = next) {
-		struct pc_url u;
-		const char *why;
-		char *path;
+	if (url_parse_list(list, URL_HTTP, var, &urls, &nurls, err) == -1)
+		goto out;
+	for (k = 0; k < nurls; k++) {
+		struct url *u = &urls[k];
+		char *path, *userinfo, *host;
 		struct pc_am *a = NULL;
 
-		if ((next = strchr(item, ',')) != NULL)
-			*next++ = '\0';
-		item += strspn(item, " \t");
-		for (path = item + strlen(item); path > item &&
-		    (path[-1] == ' ' || path[-1] == '\t'); )
-			*--path = '\0';
-		if (*item == '\0') {
-			snprintf(err, ERR_MAX, "%s: empty entry in \"%.200s\"",
-			    var, list);
-			goto out;
-		}
-		if (pc_url_parse(item, schemes, &u, &why) == -1) {
-			snprintf(err, ERR_MAX, "%s: \"%.200s\" %s", var, item,
-			    why);
-			goto out;
-		}
-		if (u.query) {
-			snprintf(err, ERR_MAX, "%s: \"%.200s\" has a query or "
+		if (u->query != NULL || u->fragment != NULL) {
+			snprintf(err, ERR_MAX, "%s: \"%s\" has a query or "
 			    "fragment, which Alertmanager URLs cannot use",
-			    var, item);
+			    var, u->shown);
 			goto out;
 		}
-		path = u.path;
+		path = u->path;
 		while (*path && path[strlen(path) - 1] == '/')
 			path[strlen(path) - 1] = '\0';
+		if (asprintf(&userinfo, "%s%s%s", u->user ? u->user : "",
+		    u->password ? ":" : "", u->password ? u->password : "") < 0)
+			abort();
 		for (i = 0; i < nams; i++)
-			if (strcmp(ams[i].scheme, u.scheme) == 0 &&
+			if (strcmp(ams[i].scheme, u->scheme) == 0 &&
 			    strcmp(ams[i].path, path) == 0 &&
-			    strcmp(ams[i].userinfo, u.userinfo) == 0)
+			    strcmp(ams[i].userinfo, userinfo) == 0)
 				break;
+		free(userinfo);
 		if (i == nams) {
 			if ((ams = realloc(ams, (nams + 1) *
 			    sizeof(*ams))) == NULL)
 				abort();
 			a = &ams[nams++];
-			a->scheme = pc_xstrdup(u.scheme);
+			a->scheme = pc_xstrdup(u->scheme);
 			a->path = pc_xstrdup(path);
-			a->userinfo = pc_xstrdup(u.userinfo);
+			if (asprintf(&a->userinfo, "%s%s%s", u->user ? u->user :
+			    "", u->password ? ":" : "", u->password ?
+			    u->password : "") < 0)
+				abort();
 			a->index = base + (long)nams;
 			a->ntargets = 0;
 			snprintf(am, sizeof(am), "alertmanagers_%ld", a->index);
@@ -617,27 +610,38 @@ pc_alertmanager_urls(struct promconfig *pc, const char *list,
 			if (*path && pc_set_path(pc, var, path, err, 3,
 			    "alerting", am, "path_prefix") == -1)
 				goto out;
-			if (u.has_userinfo) {
-				char *pw = strchr(u.userinfo, ':');
+			if (u->user != NULL || u->password != NULL) {
+				char *user = pc_xstrdup(u->user ? u->user : "");
+				char *pw = u->password ?
+				    pc_xstrdup(u->password) : NULL;
+				int bad;
 
-				if (pw != NULL)
-					*pw++ = '\0';
-				if (pc_unescape(u.userinfo) == -1 ||
-				    (pw != NULL && pc_unescape(pw) == -1)) {
+				bad = pc_unescape(user) == -1 || (pw != NULL &&
+				    pc_unescape(pw) == -1);
+				if (bad)
 					snprintf(err, ERR_MAX, "%s: bad %%-escape "
 					    "in the credentials of an entry",
 					    var);
-					goto out;
-				}
-				if (pc_set_path(pc, var, u.userinfo, err, 4,
+				else if (pc_set_path(pc, var, user, err, 4,
 				    "alerting", am, "basic_auth",
 				    "username") == -1 || (pw != NULL &&
 				    pc_set_path(pc, var, pw, err, 4,
 				    "alerting", am, "basic_auth",
 				    "password") == -1))
+					bad = 1;
+				free(user);
+				if (pw != NULL)
+					explicit_bzero(pw, strlen(pw));
+				free(pw);
+				if (bad)
 					goto out;
 			}
 		}
+		if (asprintf(&host, "%s%s%s", u->host, u->port ? ":" : "",
+		    u->port ? u->port : "") < 0)
+			abort();
+		free(u->host);
+		u->host = host;
 		a = &ams[i];
 		snprintf(am, sizeof(am), "alertmanagers_%ld", a->index);
 		snprintf(tg, sizeof(tg), "targets_%ld", a->ntargets + 1);
@@ -650,12 +654,12 @@ pc_alertmanager_urls(struct promconfig *pc, const char *list,
 			size_t t;
 
 			for (t = 0; t < seq->nkids; t++)
-				if (strcmp(seq->kids[t]->value, u.host) == 0)
+				if (strcmp(seq->kids[t]->value, u->host) == 0)
 					break;
 			if (t < seq->nkids)
 				continue;	/* the same host twice */
 		}
-		if (pc_set_path(pc, var, u.host, err, 4, "alerting", am,
+		if (pc_set_path(pc, var, u->host, err, 4, "alerting", am,
 		    "static_configs_1", tg) == -1)
 			goto out;
 		a->ntargets++;
@@ -668,7 +672,7 @@ out:
 		free(ams[i].userinfo);
 	}
 	free(ams);
-	free(copy);
+	url_list_free(urls, nurls);
 	return ret;
 }
 

@@ -56,15 +56,6 @@ struct promconfig {
 	long		 shards;	/* 0 or 1: no sharding */
 	long		 shard;
 };
-/* A parsed URL. */
-struct pc_url {
-	char	scheme[16];	/* lower case */
-	char	userinfo[512];	/* "" if none (still %-encoded) */
-	int	has_userinfo;
-	char	host[512];	/* host[:port] */
-	char	path[1024];	/* "" or from the first '/' to '?' or '#' */
-	int	query;		/* a '?' or '#' follows */
-};
 
 
 /* calloc, strdup, strndup that abort on allocation failure. */
@@ -89,11 +80,6 @@ struct pc_node	*pc_member(struct pc_node *map, const char *key, long order,
 		    enum pc_kind kind);
 struct pc_node	*pc_item(struct pc_node *seq, long index, enum pc_kind kind);
 
-/* Parses scheme://[userinfo@]host[:port][/path][?query] into u. -1 with
- * why (a phrase for a message, static) when it is no such URL, the scheme
- * is not in schemes, the host is empty or the port is not 1..65535. */
-int	 pc_url_parse(const char *s, const char *const *schemes,
-	    struct pc_url *u, const char **why);
 /* %XX-decodes s in place; -1 on a bad escape or a NUL. */
 int	 pc_unescape(char *s);
 /* Checks value v of type t (choices: a PT_ENUM's values) for variable var

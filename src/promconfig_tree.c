@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "promconfig_impl.h"
+#include "url.h"
 #include "values.h"
 
 /*
@@ -143,83 +144,6 @@ pc_item(struct pc_node *seq, long index, enum pc_kind kind)
  * Values.
  */
 
-/* Parses scheme://[userinfo@]host[:port][/path][?query]. -1 with why (a
- * phrase for a message) when it is no such URL, the scheme is not in
- * schemes, the host is empty or the port is not 1..65535. */
-int
-pc_url_parse(const char *s, const char *const *schemes, struct pc_url *u,
-    const char **why)
-{
-	const char *p, *auth, *end, *at, *hp, *colon;
-	size_t n, i;
-
-	memset(u, 0, sizeof(*u));
-	*why = "is not a URL (scheme://host[:port][/path])";
-	for (p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			*why = "holds a space or a control character";
-			return -1;
-		}
-	if ((p = strstr(s, "://")) == NULL || p == s ||
-	    (size_t)(p - s) >= sizeof(u->scheme))
-		return -1;
-	for (n = 0; s + n < p; n++) {
-		if (!isalnum((unsigned char)s[n]) && s[n] != '+' &&
-		    s[n] != '-' && s[n] != '.')
-			return -1;
-		u->scheme[n] = (char)tolower((unsigned char)s[n]);
-	}
-	for (i = 0; schemes[i] != NULL; i++)
-		if (strcmp(u->scheme, schemes[i]) == 0)
-			break;
-	if (schemes[i] == NULL) {
-		*why = schemes[2] == NULL ? "must start with http:// or "
-		    "https://" : "must start with http://, https:// or "
-		    "socks5://";
-		return -1;
-	}
-	auth = p + 3;
-	end = auth + strcspn(auth, "/?#");
-	at = NULL;
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	hp = auth;
-	if (at != NULL) {
-		if ((size_t)(at - auth) >= sizeof(u->userinfo)) {
-			*why = "has credentials that are too long";
-			return -1;
-		}
-		memcpy(u->userinfo, auth, (size_t)(at - auth));
-		u->has_userinfo = 1;
-		hp = at + 1;
-	}
-	if (hp == end || *hp == ':') {
-		*why = "has no host";
-		return -1;
-	}
-	if ((size_t)(end - hp) >= sizeof(u->host) ||
-	    strcspn(end, "?#") >= sizeof(u->path)) {
-		*why = "is too long";
-		return -1;
-	}
-	memcpy(u->host, hp, (size_t)(end - hp));
-	memcpy(u->path, end, strcspn(end, "?#"));
-	u->query = end[strcspn(end, "?#")] != '\0';
-	colon = u->host;
-	if (*u->host == '[' && (colon = strchr(u->host, ']')) == NULL) {
-		*why = "has an unclosed '[' in its host";
-		return -1;
-	}
-	if ((colon = strchr(colon, ':')) != NULL) {
-		if (values_port(colon + 1, strlen(colon + 1)) == 0) {
-			*why = "has a port that is not a number from 1 to 65535";
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* %XX-decodes s in place; -1 on a bad escape or a NUL. */
 int
 pc_unescape(char *s)
@@ -257,8 +181,8 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 	static const char *const url_schemes[] = {
 		"http", "https", "socks5", NULL
 	};
-	struct pc_url u;
-	const char *why;
+	struct url u;
+	char what[256];
 	size_t i;
 	long n;
 	int b;
@@ -295,11 +219,11 @@ pc_scalar(const char *var, const char *path, enum pc_type t,
 		*plain = 1;
 		break;
 	case PT_URL:
-		if (pc_url_parse(v, url_schemes, &u, &why) == -1) {
-			snprintf(err, ERR_MAX, "%s: %s \"%.200s\" %s", var,
-			    path, v, why);
+		/* Refused, it is named redacted: it may hold a password. */
+		snprintf(what, sizeof(what), "%s: %s", var, path);
+		if (url_parse(&u, v, url_schemes, what, err) == -1)
 			return NULL;
-		}
+		url_release(&u);
 		break;
 	case PT_LABEL:
 		if (!values_label_name_valid(v)) {

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "promconfig.h"
 #include "promconfig_impl.h"
+#include "url.h"
 #include "values.h"
 
 #define PC_FILE_ORDER	1000000L	/* file jobs sort after env jobs */
@@ -542,7 +543,7 @@ promconfig_holds_secret(const char *buf, size_t len)
 	copy = pc_xstrdup(buf);
 	if ((shown = malloc(len + 1)) == NULL)
 		abort();
-	changed = strcmp(log_redact(copy, shown, len + 1), copy) != 0;
+	changed = strcmp(url_redact_text(copy, shown, len + 1), copy) != 0;
 	free(shown);
 	free(copy);
 	return changed;

@@ -431,6 +431,20 @@ reg_render_targets(struct registry *r, const struct service *svc,
 	return rc;
 }
 
+int
+reg_targets_too_big(struct registry *r, const char *name, size_t len,
+    char err[ERR_MAX])
+{
+	long max = r->lim != NULL ? r->lim->max_target_bytes : 0;
+
+	if (max <= 0 || len <= (size_t)max)
+		return 0;
+	snprintf(err, ERR_MAX, "the target file of %.255s would be %zu bytes "
+	    "with its node labels and task addresses, more than "
+	    "--max-target-bytes (%ld)", name, len, max);
+	return 1;
+}
+
 void
 reg_change_begin(struct registry *r, struct reg_change *c)
 {
@@ -554,6 +568,12 @@ reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
 	if (reg_render_targets(r, svc, removed, e->addrs, e->naddrs,
 	    &targets, &tlen, err) == -1)
 		goto out;
+	/* Measured as written: node labels and task addresses in. */
+	if (targets != NULL && reg_targets_too_big(r, svc->name, tlen, err)) {
+		c->refused = 1;
+		errno = EFBIG;
+		goto out;
+	}
 	if (!rendered) {
 		if (render_rules(svc, removed, &own, &rlen, err) == -1)
 			goto out;
@@ -610,17 +630,28 @@ write_record(struct reg_change *c, const struct service *svc, int removed,
 }
 
 /* swarm-listener's start-up round sends creates without nodeInfo: for a
- * service on a scrape network, keep the last known task list. */
+ * service on a scrape network, keep the last known task list. But a
+ * service scaled to 0 (replicas=0) has no task for swarm-listener to
+ * list, so it omits nodeInfo then too: its list is empty, as DFM, which
+ * fell back to tasks.<service> DNS, found no target either. */
 static int
 keep_tasks(const struct service *old, struct service *svc)
 {
-	const char *ni;
+	const char *ni, *reps;
 	size_t i;
 
 	if (old == NULL || svc->has_tasks || !old->has_tasks ||
 	    kvlist_get(&svc->params, "scrapeNetwork") == NULL ||
 	    (ni = kvlist_get(&old->params, "nodeInfo")) == NULL)
 		return 0;
+	reps = kvlist_get(&svc->params, "replicas");
+	if (reps != NULL && reps[strspn(reps, "0")] == '\0' && *reps != '\0') {
+		if (kvlist_set(&svc->params, "nodeInfo", "[]") == -1)
+			return -1;
+		kvlist_sort(&svc->params);
+		svc->has_tasks = 1;
+		return 0;
+	}
 	if (kvlist_set(&svc->params, "nodeInfo", ni) == -1)
 		return -1;
 	kvlist_sort(&svc->params);
@@ -950,7 +981,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	ok = ok && reg_sync_change(r, e, &c, svc, 0, rules, rlen, 1,
 	    err) == 0;
 	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
-		reg_fail(res, FM_STORAGE, errno);
+		reg_fail(res, c.refused ? FM_REFUSED : FM_STORAGE, errno);
 		goto drop;
 	}
 	/* The file name is this service's now (its record says so). */

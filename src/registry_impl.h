@@ -119,7 +119,12 @@ struct reg_change {
 	uint64_t	 h_targets;
 	int		 rules;		/* -1: untouched, else rule_write()'s */
 	struct rule_file rf;		/* what the rule file becomes */
+	int		 refused;	/* failed on a bound, not on the disk */
 };
+/* 1 with err when a target file of len bytes (as rendered: node labels
+ * and task DNS addresses in) is over --max-target-bytes. */
+int	 reg_targets_too_big(struct registry *r, const char *name, size_t len,
+	    char err[ERR_MAX]);
 void	 reg_change_begin(struct registry *r, struct reg_change *c);
 /* ok: commits c and books it into e and res (wrote_*); 0. Else aborts c
  * (every file put back) and returns -1 with errno kept; err is the failure
@@ -130,7 +135,8 @@ int	 reg_change_end(struct registry *r, struct entry *e,
 /* Adds to c what brings e's outputs (e locked, as before c) in line with
  * the record (svc, removed) and e's task DNS addresses. The rule file is
  * rules/rlen when rendered is set, else rendered here. 0, or -1 with err
- * (c then holds what to put back). */
+ * (c then holds what to put back; c->refused when the target file would
+ * be over --max-target-bytes: nothing was written for it). */
 int	 reg_sync_change(struct registry *r, struct entry *e,
 	    struct reg_change *c, const struct service *svc, int removed,
 	    const char *rules, size_t rlen, int rendered, char err[ERR_MAX]);

@@ -37,9 +37,12 @@ load_node(const char *name, void *arg)
 	size_t len;
 	int rc = 0;
 
+	/* A record written under looser limits (or by hand) is held to
+	 * today's, as a node/reconfigure would be. */
 	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX,
-	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id, &labels,
-	    err) == -1 || strcmp(id, name) != 0)
+	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id,
+	    &labels, err) == -1 || strcmp(id, name) != 0 ||
+	    request_check_node_labels(&labels, err) == -1)
 		log_warn("cannot load node record", "node", name, "error",
 		    id && strcmp(id, name) ? "id does not match file name" :
 		    err);

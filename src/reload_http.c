@@ -16,12 +16,10 @@
 #include "httpbody.h"
 #include "log.h"
 #include "reloader.h"
+#include "url.h"
 #include "worker.h"
 
 #define RELOAD_HTTP_CONNECT_MS	2000
-/* Prometheus answers /-/reload only once the new rules are loaded, which
- * takes seconds on a large rule set. */
-#define RELOAD_HTTP_TOTAL_MS	30000
 #define RELOAD_HTTP_BODY_MAX	200
 
 /* What the server behind a reload URL is, learnt from its /metrics at the
@@ -33,17 +31,23 @@ enum reload_http_kind {
 };
 
 struct reload_http {
-	char	**urls;
+	struct url *urls;	/* parsed (url.h): text to use, shown to say */
 	size_t	  n;
 	/* --reload-auth-file: one of them, wiped when freed. */
 	char	 *userpwd;	/* user:password for basic auth */
 	char	 *bearer;	/* a bearer token */
-	/* Per URL: <base>/metrics when the URL ends in /-/reload (else NULL:
-	 * never verified) and what answers there. Used by the reloader's
-	 * thread only, so no lock. */
-	char	**metrics;
+	/* Per URL: <base>/metrics when the URL ends in /-/reload (else text
+	 * NULL: never verified) and what answers there. Used by the
+	 * reloader's thread only, so no lock. */
+	struct url *metrics;
 	enum reload_http_kind *kinds;
 	long	 *took;		/* ms the last verified reload took, 0: none */
+	int	  cancelled;	/* atomic: stop waiting, flowmon stops */
+	/* --reload-timeout: how long one reload may take. Prometheus answers
+	 * /-/reload only once the new rules are loaded (seconds to minutes
+	 * for thousands of rule files); vmalert reports its end in /metrics
+	 * (reload_http_verify). */
+	long	  timeout_ms;
 	/* No thread of its own: cancelled (flowmon stops) ends its waits
 	 * and transfers. */
 	struct worker w;
@@ -56,7 +60,8 @@ struct reload_http_body {
 	int	 truncated;
 };
 
-static int	 reload_http_metrics_url(const char *url, char **out);
+static int	 reload_http_metrics_url(const struct url *u,
+		    struct url *out);
 static enum fm_err reload_http_one(struct reload_http *h, size_t i,
 		    char err[ERR_MAX]);
 
@@ -77,12 +82,9 @@ reload_http_free(void *arg)
 
 	if (h == NULL)
 		return;
-	for (i = 0; i < h->n; i++) {
-		free(h->urls[i]);
-		if (h->metrics != NULL)
-			free(h->metrics[i]);
-	}
-	free(h->urls);
+	for (i = 0; h->metrics != NULL && i < h->n; i++)
+		url_release(&h->metrics[i]);
+	url_list_free(h->urls, h->n);
 	reload_http_wipe(h->userpwd);
 	reload_http_wipe(h->bearer);
 	free(h->metrics);
@@ -92,97 +94,45 @@ reload_http_free(void *arg)
 	free(h);
 }
 
-/* 0 if url (len bytes, not terminated) is an http(s) URL with a host. The
- * messages show it redacted (log_redact). */
-static int
-reload_http_check(const char *raw, size_t len, char err[ERR_MAX])
-{
-	char given[ERR_MAX / 2], url[ERR_MAX / 2];
-	const char *why = NULL;
-	size_t skip = 0, i;
-
-	if (len >= 7 && strncasecmp(raw, "http://", 7) == 0)
-		skip = 7;
-	else if (len >= 8 && strncasecmp(raw, "https://", 8) == 0)
-		skip = 8;
-	else
-		why = "does not start with http:// or https://";
-	if (why == NULL && (skip == len || raw[skip] == '/'))
-		why = "has no host";
-	for (i = 0; why == NULL && i < len; i++)
-		if ((unsigned char)raw[i] <= ' ' || raw[i] == 0x7f)
-			why = "contains a space or control character";
-	if (why == NULL)
-		return 0;
-	/* The message shows the URL as logs do: no password. */
-	snprintf(given, sizeof(given), "%.*s", (int)len, raw);
-	snprintf(err, ERR_MAX, "reload URL \"%s\" %s", log_redact(given, url,
-	    sizeof(url)), why);
-	return -1;
-}
-
 void *
-reload_http_new(const char *urls, char err[ERR_MAX])
+reload_http_new(const char *urls, long timeout_ms, char err[ERR_MAX])
 {
 	struct reload_http *h = NULL;
-	const char *p, *end, *comma;
-	size_t cap, len;
+	size_t i;
 
+	if (timeout_ms <= 0) {
+		snprintf(err, ERR_MAX, "reload timeout must be positive");
+		return NULL;
+	}
 	if (urls == NULL || urls[strspn(urls, " \t")] == '\0') {
 		snprintf(err, ERR_MAX, "reload URL list is empty");
-		goto fail;
+		return NULL;
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, ERR_MAX, "cannot allocate the reload URL list");
-		goto fail;
+		return NULL;
 	}
 	if (worker_init(&h->w, err) == -1) {
 		free(h);
 		return NULL;
 	}
-	for (cap = 1, p = urls; *p; p++)
-		cap += *p == ',';
-	if ((h->urls = calloc(cap, sizeof(*h->urls))) == NULL ||
-	    (h->metrics = calloc(cap, sizeof(*h->metrics))) == NULL ||
-	    (h->kinds = calloc(cap, sizeof(*h->kinds))) == NULL ||
-	    (h->took = calloc(cap, sizeof(*h->took))) == NULL) {
+	h->timeout_ms = timeout_ms;
+	if (url_parse_list(urls, URL_HTTP, "reload URL", &h->urls, &h->n,
+	    err) == -1)
+		goto fail;
+	if ((h->metrics = calloc(h->n, sizeof(*h->metrics))) == NULL ||
+	    (h->kinds = calloc(h->n, sizeof(*h->kinds))) == NULL ||
+	    (h->took = calloc(h->n, sizeof(*h->took))) == NULL) {
 		snprintf(err, ERR_MAX, "cannot allocate the reload URL list");
 		goto fail;
 	}
-
-	for (p = urls; ; p = comma + 1) {
-		comma = strchr(p, ',');
-		end = comma != NULL ? comma : p + strlen(p);
-		/* "a, b" is how people write lists in an environment file. */
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		len = (size_t)(end - p);
-		if (len == 0) {
-			char shown[ERR_MAX - 64];
-
-			snprintf(err, ERR_MAX,
-			    "reload URL list \"%s\" has an empty entry",
-			    log_redact(urls, shown, sizeof(shown)));
-			goto fail;
-		}
-		if (reload_http_check(p, len, err) == -1)
-			goto fail;
-		if ((h->urls[h->n] = strndup(p, len)) == NULL) {
+	for (i = 0; i < h->n; i++) {
+		if (reload_http_metrics_url(&h->urls[i],
+		    &h->metrics[i]) == -1) {
 			snprintf(err, ERR_MAX,
 			    "cannot allocate the reload URL list");
 			goto fail;
 		}
-		h->n++;
-		if (reload_http_metrics_url(h->urls[h->n - 1],
-		    &h->metrics[h->n - 1]) == -1) {
-			snprintf(err, ERR_MAX,
-			    "cannot allocate the reload URL list");
-			goto fail;
-		}
-		if (comma == NULL)
-			break;
 	}
 	return h;
 
@@ -271,13 +221,7 @@ reload_http_easy(struct reload_http *h, char cerr[CURL_ERROR_SIZE],
 	if ((c = httpbody_easy(NULL, RELOAD_HTTP_CONNECT_MS, timeout_ms,
 	    worker_stop_flag(&h->w), cerr)) == NULL)
 		return NULL;
-	if (h->userpwd != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
-	} else if (h->bearer != NULL) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->bearer);
-	}
+	httpbody_credentials(c, h->userpwd, h->bearer);
 	return c;
 }
 
@@ -286,21 +230,21 @@ reload_http_easy(struct reload_http *h, char cerr[CURL_ERROR_SIZE],
  * not. err shows the URL redacted: it becomes reload.lastError in the
  * API. */
 static enum fm_err
-reload_http_post(struct reload_http *h, const char *raw, char err[ERR_MAX])
+reload_http_post(struct reload_http *h, const struct url *u,
+    char err[ERR_MAX])
 {
 	struct reload_http_body body;
 	char cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64];
-	char url[ERR_MAX / 2];
-	const char *text;
+	const char *text, *url = u->shown;
 	CURLcode cc;
 	CURL *c;
+	curl_off_t connected = 0;
 	long status = 0;
 
-	log_redact(raw, url, sizeof(url));
 	memset(&body, 0, sizeof(body));
 	/* A fresh handle per attempt: no connection kept to a Prometheus that
 	 * may have restarted since, and no state shared between threads. */
-	if ((c = reload_http_easy(h, cerr, RELOAD_HTTP_TOTAL_MS)) == NULL) {
+	if ((c = reload_http_easy(h, cerr, h->timeout_ms)) == NULL) {
 		snprintf(err, ERR_MAX, "POST %s: cannot create a curl handle",
 		    url);
 		return FM_RETRY;
@@ -310,14 +254,22 @@ reload_http_post(struct reload_http *h, const char *raw, char err[ERR_MAX])
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reload_http_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, raw)) == CURLE_OK)
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, u->text)) == CURLE_OK)
 		cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	else
 		reload_http_reason(c, cc, cerr, why, sizeof(why));
+	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
 	curl_easy_cleanup(c);
 
+	if (cc == CURLE_OPERATION_TIMEDOUT && connected > 0) {
+		/* Prometheus may still be loading many rule files. */
+		snprintf(err, ERR_MAX, "POST %.200s: no answer within "
+		    "--reload-timeout (%lds): %.200s", url, h->timeout_ms / 1000,
+		    why);
+		return FM_RETRY;
+	}
 	if (cc != CURLE_OK) {
 		snprintf(err, ERR_MAX, "POST %.200s: %.300s", url, why);
 		/* Refused, reset, timed out, unresolved: Prometheus may be
@@ -405,8 +357,6 @@ reload_http_reload(void *arg, char err[ERR_MAX])
 
 #define RELOAD_HTTP_VM_PREFIX	"vmalert_config_last_reload_"
 #define RELOAD_HTTP_PROM_SERIES	"prometheus_config_last_reload_successful"
-/* A reload of 10,000 rule files takes vmalert 20 s and more on 2 cores. */
-#define RELOAD_HTTP_VERIFY_MS	120000
 #define RELOAD_HTTP_POLL_MS	250
 #define RELOAD_HTTP_SCRAPE_MS	10000
 #define RELOAD_HTTP_LINE_MAX	256
@@ -440,19 +390,24 @@ static const struct {
 /* <base>/metrics for <base>/-/reload (also under a path prefix); NULL in
  * *out for any other URL: it is posted, never verified. -1 on ENOMEM. */
 static int
-reload_http_metrics_url(const char *url, char **out)
+reload_http_metrics_url(const struct url *u, struct url *out)
 {
 	static const char suffix[] = "/-/reload";
-	size_t len = strlen(url), sl = sizeof(suffix) - 1;
+	size_t len = strlen(u->text), sl = sizeof(suffix) - 1;
+	char *text = NULL, err[ERR_MAX];
+	int rc;
 
-	*out = NULL;
-	if (len <= sl || strcmp(url + len - sl, suffix) != 0)
+	memset(out, 0, sizeof(*out));
+	if (u->query != NULL || u->fragment != NULL || len <= sl ||
+	    strcmp(u->text + len - sl, suffix) != 0)
 		return 0;
-	if (asprintf(out, "%.*s/metrics", (int)(len - sl), url) < 0) {
-		*out = NULL;
+	if (asprintf(&text, "%.*s/metrics", (int)(len - sl), u->text) < 0)
 		return -1;
-	}
-	return 0;
+	rc = url_parse(out, text, URL_HTTP, "metrics URL", err);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	/* Made of a URL that parsed: only memory can fail here. */
+	return rc;
 }
 
 static void
@@ -549,16 +504,15 @@ reload_http_vm_write(char *data, size_t size, size_t nmemb, void *arg)
 /* GET url (a /metrics) into v. 0 when it answered 2xx (v says what was
  * found), 1 on no answer, -1 on another status; err says which. */
 static int
-reload_http_vm_read(struct reload_http *h, const char *raw,
+reload_http_vm_read(struct reload_http *h, const struct url *u,
     struct reload_http_vm *v, char err[ERR_MAX])
 {
 	char cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64];
-	char url[ERR_MAX / 2];
+	const char *url = u->shown;
 	CURLcode cc;
 	CURL *c;
 	long status = 0;
 
-	log_redact(raw, url, sizeof(url));
 	memset(v, 0, sizeof(*v));
 	if ((c = reload_http_easy(h, cerr, RELOAD_HTTP_SCRAPE_MS)) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
@@ -567,7 +521,7 @@ reload_http_vm_read(struct reload_http *h, const char *raw,
 	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reload_http_vm_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, v);
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, raw)) == CURLE_OK)
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, u->text)) == CURLE_OK)
 		cc = curl_easy_perform(c);
 	/* Our own early end is no failure. */
 	if (cc == CURLE_WRITE_ERROR && (v->seen == VM_ALL || v->prometheus))
@@ -616,10 +570,10 @@ static enum fm_err
 reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
     const struct reload_http_vm *before, char err[ERR_MAX])
 {
-	const char *url = h->urls[i], *murl = h->metrics[i];
+	const char *url = h->urls[i].shown, *murl = h->metrics[i].shown;
 	struct reload_http_vm now;
 	char why[ERR_MAX];
-	int64_t deadline = posted + RELOAD_HTTP_VERIFY_MS, t;
+	int64_t deadline = posted + h->timeout_ms, t;
 	long grace;
 	enum fm_err k;
 	int barrier = 0;
@@ -638,7 +592,7 @@ reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
 		}
 		if ((t = clock_ms()) > deadline)
 			break;
-		if (reload_http_vm_read(h, murl, &now, why) != 0)
+		if (reload_http_vm_read(h, &h->metrics[i], &now, why) != 0)
 			continue;	/* restarting? ask until the deadline */
 		if (now.seen != VM_ALL) {
 			snprintf(why, sizeof(why), "%s no longer shows "
@@ -662,15 +616,16 @@ reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
 			return FM_OK;
 		}
 		if (!barrier && t - posted >= grace) {
-			if ((k = reload_http_post(h, url, err)) != FM_OK)
+			if ((k = reload_http_post(h, &h->urls[i], err)) !=
+			    FM_OK)
 				return k;
 			barrier = 1;
 		}
 	}
 	/* why names the URL it could not read: a part of it is enough. */
 	snprintf(err, ERR_MAX, "POST %s answered 200 but vmalert did not "
-	    "report the reload over within %ds%s%.200s", url,
-	    RELOAD_HTTP_VERIFY_MS / 1000, why[0] ? ": " : "", why);
+	    "report the reload over within --reload-timeout (%lds)%s%.200s",
+	    url, h->timeout_ms / 1000, why[0] ? ": " : "", why);
 	return FM_RETRY;
 }
 
@@ -686,13 +641,13 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 	int64_t posted;
 	int r, verify = 0;
 
-	if (h->metrics[i] != NULL && h->kinds[i] != RELOAD_HTTP_SYNC) {
-		r = reload_http_vm_read(h, h->metrics[i], &before, why);
+	if (h->metrics[i].text != NULL && h->kinds[i] != RELOAD_HTTP_SYNC) {
+		r = reload_http_vm_read(h, &h->metrics[i], &before, why);
 		if (r == 0 && before.seen == VM_ALL) {
 			if (h->kinds[i] != RELOAD_HTTP_VMALERT)
 				log_info("reload URL is vmalert: each reload "
 				    "is verified in its /metrics", "url",
-				    h->urls[i]);
+				    h->urls[i].shown);
 			h->kinds[i] = RELOAD_HTTP_VMALERT;
 			verify = 1;
 		} else if (h->kinds[i] == RELOAD_HTTP_VMALERT) {
@@ -701,7 +656,7 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 			if (r == 0)
 				snprintf(err, ERR_MAX, "GET %s: vmalert's "
 				    "reload counters are missing",
-				    h->metrics[i]);
+				    h->metrics[i].shown);
 			else
 				snprintf(err, ERR_MAX, "%s", why);
 			return FM_RETRY;
@@ -712,11 +667,11 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 		}
 	}
 	if (verify && reload_http_after_stamp(h, before.ts) == -1) {
-		snprintf(err, ERR_MAX, "POST %s: stopped", h->urls[i]);
+		snprintf(err, ERR_MAX, "POST %s: stopped", h->urls[i].shown);
 		return FM_RETRY;
 	}
 	posted = clock_ms();
-	if ((k = reload_http_post(h, h->urls[i], err)) != FM_OK || !verify)
+	if ((k = reload_http_post(h, &h->urls[i], err)) != FM_OK || !verify)
 		return k;
 	return reload_http_verify(h, i, posted, &before, err);
 }
@@ -732,45 +687,14 @@ int
 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX])
 {
 	struct reload_http *h = arg;
-	char *buf = NULL, *line;
-	size_t len, n;
+	char *userpwd, *bearer;
 
-	if (auth_read_file(file, "--reload-auth-file", 64 * 1024, &buf, &len,
+	if (auth_client_read(file, "--reload-auth-file", &userpwd, &bearer,
 	    err) == -1)
 		return -1;
-	/* The first line: user:password, or else a bearer token. */
-	line = buf + strspn(buf, " \t\r\n");
-	n = strcspn(line, "\r\n");
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	line[n] = '\0';
-	if (n == 0) {
-		snprintf(err, ERR_MAX, "--reload-auth-file %.300s: no "
-		    "user:password or token in it", file);
-		goto fail;
-	}
 	reload_http_wipe(h->userpwd);
 	reload_http_wipe(h->bearer);
-	h->userpwd = h->bearer = NULL;
-	if (strchr(line, ':') != NULL) {
-		if (line[0] == ':' || line[n - 1] == ':') {
-			snprintf(err, ERR_MAX, "--reload-auth-file %.300s: "
-			    "empty user or password in user:password", file);
-			goto fail;
-		}
-		h->userpwd = strdup(line);
-	} else {
-		h->bearer = strdup(line);
-	}
-	if (h->userpwd == NULL && h->bearer == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
-		goto fail;
-	}
-	explicit_bzero(buf, len);
-	free(buf);
+	h->userpwd = userpwd;
+	h->bearer = bearer;
 	return 0;
-fail:
-	explicit_bzero(buf, len);
-	free(buf);
-	return -1;
 }

@@ -27,29 +27,33 @@ struct reload_backend {
 
 /* HTTP back end: POST <url>/-/reload style URLs given as a comma list; every
  * URL is posted, all must succeed. Returns NULL with err if the list is
- * empty or a URL is not http(s). The returned arg is freed by backend->free.
- * It uses libcurl: main calls curl_global_init(CURL_GLOBAL_DEFAULT) once
- * before any thread starts (tests call it themselves). Each attempt allows
- * 2 s to connect and 30 s in all (Prometheus answers once reloaded); 2xx is
- * success, 500 is FM_REFUSED (Prometheus's answer to a configuration it
- * cannot load), transport errors, other 5xx, 408 and 429 are FM_RETRY,
+ * empty, a URL is not http(s) or timeout_ms is not positive. The returned
+ * arg is freed by backend->free. It uses libcurl: main calls
+ * curl_global_init(CURL_GLOBAL_DEFAULT) once before any thread starts
+ * (tests call it themselves). Each attempt allows 2 s to connect and
+ * timeout_ms (--reload-timeout) in all: Prometheus answers once reloaded,
+ * which takes it tens of seconds for 10,000 rule files (bench/README.md).
+ * 2xx is success, 500 is FM_REFUSED (Prometheus's answer to a
+ * configuration it cannot load), transport errors (a timeout too, its
+ * message naming --reload-timeout), other 5xx, 408 and 429 are FM_RETRY,
  * other answers FM_FATAL; with several URLs the worst of them counts
  * (refused, then retry, then fatal). err is `POST <url>: connection
  * refused` or `POST <url> answered 403: <start of the body>`, one such
  * part per failed URL joined by "; ". */
-void	*reload_http_new(const char *urls, char err[ERR_MAX]);
+void	*reload_http_new(const char *urls, long timeout_ms, char err[ERR_MAX]);
 /* Authenticates every reload of arg (from reload_http_new) with the first
  * line of file (--reload-auth-file): `user:password` for HTTP basic auth,
  * anything without ':' as a bearer token. Messages and errors show URLs
- * with their password as *** (log_redact). 0, or -1 with err (no secret
+ * with their password as *** (url_redact). 0, or -1 with err (no secret
  * in it). */
 int	 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX]);
 /* vmalert (1.79) answers POST /-/reload with 200 before it reloads. When
  * a URL ends in /-/reload and <base>/metrics shows vmalert's reload
  * counters (asked once per URL, at its first reload), each reload is
- * verified there: the back end waits (up to 2 min) until vmalert reports
- * it over, and a reload vmalert failed is FM_REFUSED, as Prometheus's 500
- * is. Any other server is posted to exactly as before. */
+ * verified there: the back end waits (up to timeout_ms from the POST)
+ * until vmalert reports it over, and a reload vmalert failed is
+ * FM_REFUSED, as Prometheus's 500 is. Any other server is posted to
+ * exactly as before. */
 extern const struct reload_backend reload_http_backend;
 
 struct reloader_stats {

@@ -26,6 +26,7 @@
 #include "expo.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
+#include "url.h"
 #include "watch.h"
 
 /* What the scans and reloads saw, for /metrics. */
@@ -231,7 +232,7 @@ rc_serve(struct rc *c, char err[ERR_MAX])
 int
 reloader_cmd_main(int argc, char **argv)
 {
-	char err[ERR_MAX], poll[32], delay[32];
+	char err[ERR_MAX], poll[32], delay[32], shown[ERR_MAX];
 	const char *dirs[1];
 	struct MHD_Daemon *d = NULL;
 	struct rc c;
@@ -276,7 +277,8 @@ reloader_cmd_main(int argc, char **argv)
 		goto out;
 	}
 	curl_ok = 1;
-	if ((arg = reload_http_new(c.o.reload_url, err)) == NULL) {
+	if ((arg = reload_http_new(c.o.reload_url, c.o.reload_timeout_ms,
+	    err)) == NULL) {
 		fprintf(stderr, "flowmon reloader: --reload-url: %s\n", err);
 		status = 2;
 		goto out;
@@ -311,9 +313,11 @@ reloader_cmd_main(int argc, char **argv)
 	/* Changes made while no reloader ran are caught up at once. */
 	reloader_trigger(c.rl);
 	snprintf(poll, sizeof(poll), "%ldms", c.o.poll_ms);
+	/* The URL may carry user:password@: never logged. */
 	snprintf(delay, sizeof(delay), "%ldms", c.o.reload_delay_ms);
 	log_info("flowmon reloader started", "version", FLOWMON_VERSION,
-	    "rules_dir", c.rules_dir, "reload_url", c.o.reload_url,
+	    "rules_dir", c.rules_dir, "reload_url", url_redact_list(
+	    c.o.reload_url, shown, sizeof(shown)),
 	    "listen", c.o.listen != NULL ? c.o.listen : "none",
 	    "poll_interval", poll, "reload_delay", delay,
 	    "inotify", watch_inotify_active(c.w) ? "on" : "off");

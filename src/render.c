@@ -229,6 +229,68 @@ fail:
 	return ret;
 }
 
+/* value quoted as Prometheus quotes a label value. */
+static void
+settings_quoted(struct buf *b, const char *v)
+{
+	buf_adds(b, "\"");
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_adds(b, "\\");
+		if (*v == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_add(b, v, 1);
+	}
+	buf_adds(b, "\"");
+}
+
+int
+render_settings(const struct service *svc, char **out, size_t *outlen,
+    char err[ERR_MAX])
+{
+	struct kvlist labels = { 0 };
+	struct buf b = BUF_INIT;
+	char *hp = NULL;
+	size_t i;
+
+	if (svc->port > 0)
+		buf_printf(&b, "port: %d\n", svc->port);
+	else
+		buf_adds(&b, "port: none\n");
+	/* Where the targets come from, as render_targets() decides, without
+	 * the addresses of tasks (known only once they run). */
+	if (svc->ntargets > 0) {
+		for (i = 0; i < svc->ntargets; i++)
+			buf_printf(&b, "target %s\n", svc->targets[i]);
+	} else if (svc->static_config && svc->port > 0) {
+		if ((hp = render_hostport(svc->name, svc->port)) == NULL)
+			b.failed = 1;
+		else
+			buf_printf(&b, "target %s\n", hp);
+	} else if (svc->port > 0) {
+		buf_printf(&b, "targets: each task, <address>:%d\n", svc->port);
+	} else {
+		buf_adds(&b, "targets: none\n");
+	}
+	if (render_labels(&labels, svc, NULL, NULL, NULL) == -1)
+		b.failed = 1;
+	for (i = 0; i < labels.n; i++) {
+		buf_printf(&b, "label %s=", labels.v[i].key);
+		settings_quoted(&b, labels.v[i].value);
+		buf_adds(&b, "\n");
+	}
+	free(hp);
+	kvlist_release(&labels);
+	if ((*out = buf_detach(&b, outlen)) == NULL) {
+		*outlen = 0;
+		snprintf(err, ERR_MAX, "service %s: cannot render target "
+		    "settings: out of memory", svc->name);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Rules.
  */

@@ -28,6 +28,15 @@ int	 render_targets(const struct service *svc, const char *const *addrs,
 	    size_t naddrs, render_node_labels_fn node_labels, void *ctx,
 	    char **out, size_t *outlen, char err[ERR_MAX]);
 
+/* The target settings of svc as text, one per line, for `flowmon plan`
+ * to show and compare: the port, where targets come from (explicit
+ * targets and static_configs named; tasks by their port only, since their
+ * addresses are known once they run) and the labels of every group
+ * (job, service, the __*__ scrape settings, DF_SCRAPE_TARGET_LABELS), as
+ * render_targets() would write them, but those of a task's node. *out is
+ * malloc'd (caller frees). 0, or -1 with err on ENOMEM. */
+int	 render_settings(const struct service *svc, char **out,
+	    size_t *outlen, char err[ERR_MAX]);
 /* The number of targets render_targets() gives svc, without rendering:
  * what the status page counts for every service. addrs sorted, as the
  * registry keeps them. */

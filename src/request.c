@@ -268,9 +268,11 @@ parse_targets(const char *s, struct service *svc, char err[ERR_MAX])
 	return 0;
 }
 
-/* `k1=v1,k2=v2` into l; the value is everything after the first '='. */
+/* `k1=v1,k2=v2` into l; the value is everything after the first '='.
+ * With labels, a rule's labels: Prometheus refuses __name__ among them
+ * (the alert's name is its own), so it is refused here, naming param. */
 static int
-parse_pairs(const char *param, const char *s, struct kvlist *l,
+parse_pairs(const char *param, const char *s, int labels, struct kvlist *l,
     char err[ERR_MAX])
 {
 	const char *p = s;
@@ -302,6 +304,14 @@ parse_pairs(const char *param, const char *s, struct kvlist *l,
 			snprintf(err, ERR_MAX, "%s item %d: \"%.200s\" is not a "
 			    "valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", param,
 			    item, key);
+			free(key);
+			free(value);
+			return -1;
+		}
+		if (labels && strcmp(key, "__name__") == 0) {
+			snprintf(err, ERR_MAX, "%s item %d: label __name__ is "
+			    "reserved (Prometheus refuses it among a rule's "
+			    "labels)", param, item);
 			free(key);
 			free(value);
 			return -1;
@@ -494,11 +504,11 @@ parse_alert(const struct kvlist *p, int idx, const struct request_ctx *ctx,
 	} else if ((a->expr = strdup(v[A_IF])) == NULL) {
 		goto nomem;
 	}
-	if (v[A_LABELS] && parse_pairs(names[A_LABELS], v[A_LABELS],
+	if (v[A_LABELS] && parse_pairs(names[A_LABELS], v[A_LABELS], 1,
 	    &a->labels, err) == -1)
 		goto fail;
 	if (v[A_ANNOTATIONS] && parse_pairs(names[A_ANNOTATIONS],
-	    v[A_ANNOTATIONS], &a->annotations, err) == -1)
+	    v[A_ANNOTATIONS], 0, &a->annotations, err) == -1)
 		goto fail;
 	kvlist_sort(&a->labels);
 	kvlist_sort(&a->annotations);
@@ -953,4 +963,46 @@ request_form_count(const char *buf, size_t len)
 		n += amp > p;
 	}
 	return n;
+}
+
+int
+request_check_node_labels(const struct kvlist *labels, char err[ERR_MAX])
+{
+	size_t i, len, max = request_limits.max_value_bytes > 0 ?
+	    (size_t)request_limits.max_value_bytes : SIZE_MAX;
+
+	for (i = 0; i < labels->n; i++) {
+		const char *k = labels->v[i].key, *v = labels->v[i].value;
+
+		if (!values_utf8_valid(k) || !values_utf8_valid(v)) {
+			snprintf(err, ERR_MAX, "node label %.100s is not valid "
+			    "UTF-8", values_utf8_valid(k) ? k : "(its name)");
+			errno = EINVAL;
+			return -1;
+		}
+		/* Repeated in every target group of the node's tasks. */
+		if ((len = strlen(v)) > max) {
+			snprintf(err, ERR_MAX, "node label %.100s is %zu bytes, "
+			    "more than --max-value-bytes (%zu)", k, len, max);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+request_node_labels(const struct kvlist *params, const char *const *names,
+    size_t nnames, struct kvlist *out, char err[ERR_MAX])
+{
+	if (request_named_labels(params, names, nnames, out) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	if (request_check_node_labels(out, err) == -1) {
+		kvlist_release(out);
+		return -1;
+	}
+	return 0;
 }

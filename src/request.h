@@ -81,6 +81,21 @@ int	 request_check_count(size_t n, char err[ERR_MAX]);
 int	 request_named_labels(const struct kvlist *params,
 	    const char *const *names, size_t nnames, struct kvlist *out);
 
+/* A node's labels, the one check every source makes (the HTTP node
+ * endpoints, swarm-listener's get-nodes, the Docker source, and the
+ * records under nodes/ at start): each value within --max-value-bytes
+ * (it is repeated in every target group of the node's tasks) and valid
+ * UTF-8. 0, or -1 with errno EINVAL and err naming the label and the
+ * limit. */
+int	 request_check_node_labels(const struct kvlist *labels,
+	    char err[ERR_MAX]);
+/* request_named_labels() for DF_NODE_TARGET_LABELS, then
+ * request_check_node_labels(): out holds a node's labels, or nothing with
+ * -1, err and errno (EINVAL: refused, ENOMEM). */
+int	 request_node_labels(const struct kvlist *params,
+	    const char *const *names, size_t nnames, struct kvlist *out,
+	    char err[ERR_MAX]);
+
 /* Parses nodeInfo (a JSON array of [hostname, address(, nodeID)] string
  * arrays) into a sorted set of tasks. -1 with err when malformed. */
 int	 request_parse_node_info(const char *json, struct task **tasks,

@@ -395,9 +395,11 @@ sc_load_fields(yaml_document_t *doc, yaml_node_t *node, const char *what,
 		}
 		/* Prometheus refuses a rule whose label or annotation name
 		 * is not one. */
-		if (!values_label_name_valid(k)) {
+		if (!values_label_name_valid(k) || (strcmp(what,
+		    "label") == 0 && strcmp(k, "__name__") == 0)) {
 			snprintf(why, whysize, "%s name \"%.60s\" is not a "
-			    "valid Prometheus label name", what, k);
+			    "valid Prometheus label name%s", what, k,
+			    strcmp(k, "__name__") == 0 ? " for a rule" : "");
 			return -1;
 		}
 		/* A repeated name: the later one wins, as in DFM's maps. */

@@ -40,6 +40,7 @@
 #include "registry.h"
 #include "silence.h"
 #include "strv.h"
+#include "url.h"
 #include "worker.h"
 
 #define SILENCE_CONNECT_MS	3000
@@ -765,56 +766,39 @@ silence_main(void *arg)
  * Life cycle.
  */
 
-/* Checks one URL of the list and adds it. 0, or -1 with err. */
+/* Adds one URL of the list, parsed (url.h): the Alertmanager API base. 0,
+ * or -1 with err. */
 static int
-am_add(struct silencer *s, const char *item, size_t len, char err[ERR_MAX])
+am_add(struct silencer *s, const struct url *u, char err[ERR_MAX])
 {
-	char *raw = strndup(item, len), *scheme = NULL, *host = NULL,
-	    *query = NULL, shown[ERR_MAX - 100];
 	struct am *nv, *a;
-	CURLU *u = curl_url();
-	int rc = -1;
+	size_t tl, sl;
 
-	if (raw == NULL || u == NULL) {
-		snprintf(err, ERR_MAX, "out of memory");
-		goto out;
-	}
-	log_redact(raw, shown, sizeof(shown));
-	if (curl_url_set(u, CURLUPART_URL, raw, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
-		snprintf(err, ERR_MAX, "--alertmanager-url \"%s\" is not an "
-		    "http or https URL with a host and no query", shown);
-		goto out;
+	if (u->query != NULL || u->fragment != NULL) {
+		snprintf(err, ERR_MAX, "--alertmanager-url \"%s\" has a query "
+		    "or fragment", u->shown);
+		return -1;
 	}
 	if ((nv = realloc(s->ams, (s->nams + 1) * sizeof(*nv))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
-		goto out;
+		return -1;
 	}
 	s->ams = nv;
 	a = &s->ams[s->nams];
 	memset(a, 0, sizeof(*a));
-	while (len > 0 && raw[len - 1] == '/')
-		raw[--len] = '\0';
-	if ((a->base = strdup(raw)) == NULL ||
-	    (a->shown = strdup(log_redact(raw, shown, sizeof(shown)))) ==
-	    NULL) {
+	for (tl = strlen(u->text); tl > 0 && u->text[tl - 1] == '/'; tl--)
+		;
+	for (sl = strlen(u->shown); sl > 0 && u->shown[sl - 1] == '/'; sl--)
+		;
+	if ((a->base = strndup(u->text, tl)) == NULL ||
+	    (a->shown = strndup(u->shown, sl)) == NULL) {
 		free(a->base);
 		snprintf(err, ERR_MAX, "out of memory");
-		goto out;
+		return -1;
 	}
 	a->backoff_ms = s->retry_min_ms;
 	s->nams++;
-	rc = 0;
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(query);
-	curl_url_cleanup(u);
-	free(raw);
-	return rc;
+	return 0;
 }
 
 static void
@@ -837,7 +821,8 @@ silence_start(const struct silence_options *o, struct swarmstate *ss,
     struct registry *r, char err[ERR_MAX])
 {
 	struct silencer *s;
-	const char *p;
+	struct url *urls = NULL;
+	size_t nurls = 0, i;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
@@ -855,24 +840,15 @@ silence_start(const struct silence_options *o, struct swarmstate *ss,
 		free(s);
 		return NULL;
 	}
-	for (p = o->urls != NULL ? o->urls : ""; *p; ) {
-		size_t len = strcspn(p, ",");
-		const char *q = p;
-		size_t l = len;
-
-		/* "a, b" is how people write lists in an environment file. */
-		while (l > 0 && (*q == ' ' || *q == '\t')) {
-			q++;
-			l--;
-		}
-		while (l > 0 && (q[l - 1] == ' ' || q[l - 1] == '\t'))
-			l--;
-		if (l > 0 && am_add(s, q, l, err) == -1)
+	if (url_parse_list(o->urls != NULL ? o->urls : "", URL_HTTP,
+	    "--alertmanager-url", &urls, &nurls, err) == -1)
+		goto fail;
+	for (i = 0; i < nurls; i++)
+		if (am_add(s, &urls[i], err) == -1)
 			goto fail;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
+	url_list_free(urls, nurls);
+	urls = NULL;
+	nurls = 0;
 	if (s->nams == 0) {
 		snprintf(err, ERR_MAX, "--alertmanager-url is empty");
 		goto fail;
@@ -883,10 +859,11 @@ silence_start(const struct silence_options *o, struct swarmstate *ss,
 		char shown[ERR_MAX];
 
 		log_info("deploy silences on", "alertmanagers",
-		    log_redact(o->urls, shown, sizeof(shown)));
+		    url_redact_list(o->urls, shown, sizeof(shown)));
 	}
 	return s;
 fail:
+	url_list_free(urls, nurls);
 	silencer_free(s);
 	return NULL;
 }

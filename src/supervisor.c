@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "log.h"
 #include "supervisor.h"
+#include "url.h"
 #include "worker.h"
 
 struct supervisor {
@@ -192,7 +193,8 @@ char *
 supervisor_reload_url(char *const *argv)
 {
 	const char *listen, *prefix, *ext, *colon;
-	char host[256], *url, *pre;
+	char host[256], *url, *pre, err[ERR_MAX];
+	struct url u;
 	size_t i, hl, pl;
 	int on = 0;
 
@@ -217,13 +219,13 @@ supervisor_reload_url(char *const *argv)
 		strcpy(host, "127.0.0.1");
 	else if (strcmp(host, "[::]") == 0 || strcmp(host, "::") == 0)
 		strcpy(host, "[::1]");
-	/* Prometheus's default route prefix is the external URL's path. */
+	/* Prometheus's default route prefix is the external URL's path (a
+	 * value that is no URL is taken for a path, as Prometheus does). */
+	memset(&u, 0, sizeof(u));
 	if ((prefix = sv_flag_value(argv, "web.route-prefix")) == NULL &&
-	    (ext = sv_flag_value(argv, "web.external-url")) != NULL) {
-		const char *p = strstr(ext, "://");
-
-		prefix = p != NULL ? p + 3 + strcspn(p + 3, "/") : ext;
-	}
+	    (ext = sv_flag_value(argv, "web.external-url")) != NULL)
+		prefix = url_parse(&u, ext, NULL, "--web.external-url",
+		    err) == 0 ? u.path : ext;
 	if (prefix == NULL)
 		prefix = "";
 	pl = strcspn(prefix, "?#");
@@ -235,6 +237,7 @@ supervisor_reload_url(char *const *argv)
 	    *colon == ':' ? colon : ":9090", pre) < 0)
 		abort();
 	free(pre);
+	url_release(&u);
 	return url;
 }
 
@@ -500,7 +503,8 @@ sv_reload_free(void *arg)
 }
 
 void *
-supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX])
+supervisor_reload_new(struct supervisor *sv, long timeout_ms,
+    char err[ERR_MAX])
 {
 	struct sv_reload *r;
 
@@ -510,7 +514,8 @@ supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX])
 	}
 	r->sv = sv;
 	if (sv->reload_url != NULL &&
-	    (r->http = reload_http_new(sv->reload_url, err)) == NULL) {
+	    (r->http = reload_http_new(sv->reload_url, timeout_ms,
+	    err)) == NULL) {
 		free(r);
 		return NULL;
 	}

@@ -68,10 +68,12 @@ void	 supervisor_stop(struct supervisor *sv);
 
 /* A reload back end for the child: POST to its lifecycle URL when it runs
  * with --web.enable-lifecycle (the HTTP back end, so a refusal reads
- * "answered 500"), else SIGHUP to its pid; never a signal by name. The
+ * "answered 500", and waits up to timeout_ms for its answer, as
+ * reload_http_new), else SIGHUP to its pid; never a signal by name. The
  * returned arg holds sv borrowed: the reloader must be freed before
  * supervisor_stop. NULL with err on failure. */
-void	*supervisor_reload_new(struct supervisor *sv, char err[ERR_MAX]);
+void	*supervisor_reload_new(struct supervisor *sv, long timeout_ms,
+	    char err[ERR_MAX]);
 extern const struct reload_backend supervisor_reload_backend;
 
 #endif

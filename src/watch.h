@@ -10,11 +10,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bounds.h"
 #include "service.h"
 #include "store.h"
 
-/* Files larger than this are listed with error EFBIG, not read. */
-#define WATCH_FILE_MAX	(16 << 20)
+/* Files larger than this are listed with error EFBIG, not read: the
+ * bound of every file read back from the data dir, at least the largest
+ * --max-target-bytes and --max-rule-bytes (config.c caps both at it), so
+ * a file flowmon wrote is never "too large" to itself. */
+#define WATCH_FILE_MAX	BOUND_FILE_MAX
 
 /* One file of a snapshot. */
 struct watch_file {

@@ -61,7 +61,8 @@ parse(struct config *c, enum config_cmd cmd, char err[ERR_MAX], ...)
 	int argc = 0, rc;
 
 	argv[argc++] = (char *)(cmd == CONFIG_RELOADER ? "reloader" :
-	    cmd == CONFIG_CHECK ? "check" : "flowmon");
+	    cmd == CONFIG_CHECK ? "check" : cmd == CONFIG_PLAN ? "plan" :
+	    "flowmon");
 	va_start(ap, err);
 	while ((argv[argc] = va_arg(ap, char *)) != NULL)
 		argc++;
@@ -123,6 +124,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
 	ck_assert_ptr_null(c.reload_url);
 	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.reload_timeout_ms, 300000);
 	ck_assert_ptr_null(c.shortcuts);
 	ck_assert_str_eq(c.secrets_dir, "/run/secrets");
 	ck_assert_str_eq(c.task_dns, "tasks.%s");
@@ -146,6 +148,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "/var/lib/flowmon");
 	ck_assert_int_eq(c.poll_ms, 15000);
 	ck_assert_int_eq(c.reload_delay_ms, 1000);
+	ck_assert_int_eq(c.reload_timeout_ms, 300000);
 	ck_assert_int_eq(c.no_inotify, 0);
 	/* Options of other commands stay unset. */
 	ck_assert_ptr_null(c.task_dns);
@@ -185,7 +188,9 @@ START_TEST(test_env_beats_default)
 	setenv("FLOWMON_RELOADER_LISTEN", "none", 1);
 	setenv("FLOWMON_POLL_INTERVAL", "250ms", 1);
 	setenv("FLOWMON_NO_INOTIFY", "1", 1);
+	setenv("FLOWMON_RELOAD_TIMEOUT", "10m", 1);
 	ck_assert_msg(parse(&c, CONFIG_RELOADER, err, NULL) == 0, "%s", err);
+	ck_assert_int_eq(c.reload_timeout_ms, 600000);
 	ck_assert_ptr_null(c.listen);
 	ck_assert_int_eq(c.poll_ms, 250);
 	ck_assert_int_eq(c.no_inotify, 1);
@@ -212,6 +217,11 @@ START_TEST(test_flag_beats_env)
 	ck_assert_int_eq(c.auth_reads, 0);
 	ck_assert_int_eq(c.listener_prune, 1);
 	ck_assert_str_eq(c.data_dir, "/flag/dir");
+	config_release(&c);
+
+	setenv("FLOWMON_RELOAD_TIMEOUT", "10m", 1);
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-timeout", "90s");
+	ck_assert_int_eq(c.reload_timeout_ms, 90000);
 	config_release(&c);
 
 	/* The last of a repeated flag wins. */
@@ -358,6 +368,10 @@ START_TEST(test_bad_duration)
 	    "--poll-interval", "99ms");
 	REFUSED(CONFIG_RELOADER, "--poll-interval", "not a duration",
 	    "--poll-interval", "1");
+	REFUSED(CONFIG_DAEMON, "--reload-timeout", "at least 1s",
+	    "--reload-timeout", "500ms");
+	REFUSED(CONFIG_RELOADER, "--reload-timeout", "not a duration",
+	    "--reload-timeout", "300");
 	setenv("FLOWMON_RELOAD_DELAY", "soon", 1);
 	REFUSED(CONFIG_RELOADER, "FLOWMON_RELOAD_DELAY", "\"soon\"", NULL);
 }
@@ -402,6 +416,69 @@ START_TEST(test_bad_values)
 	setenv("DF_SCRAPE_TARGET_LABELS", "env,a.b", 1);
 	REFUSED(CONFIG_DAEMON, "DF_SCRAPE_TARGET_LABELS", "\"a.b\"", NULL);
 	REFUSED(CONFIG_CHECK, "DF_SCRAPE_TARGET_LABELS", "label name", NULL);
+}
+END_TEST
+
+/* URLs go through url.c: refused ones named, never with their password;
+ * none (as --help says) means no reload; the default promtool missing
+ * from PATH is said (main.c warns), an explicit none is not. */
+START_TEST(test_urls_and_none)
+{
+	static const char *const bad[] = {
+		"http://admin:s3cr/t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr#t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr?t@127.0.0.1:9090/-/reload",
+		"http://admin:s3cr@t@127.0.0.1:9090/-/reload",
+		"http://admin:1/s3cr/t@127.0.0.1:9090/-/reload",
+		"ftp://s3cr3t@127.0.0.1/",
+		"http://127.0.0.1/-/reload,,http://TOKEN@h/",
+	};
+	struct config c;
+	char err[ERR_MAX], *path;
+	size_t i;
+
+	clear_env();
+	for (i = 0; i < nitems(bad); i++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_msg(parse(&c, CONFIG_DAEMON, err, "--reload-url",
+		    bad[i], NULL) == -1, "%s accepted", bad[i]);
+		ck_assert_msg(strstr(err, "--reload-url") != NULL, "%s", err);
+		ck_assert_msg(strstr(err, "s3cr") == NULL &&
+		    strstr(err, "TOKEN") == NULL, "%s", err);
+		config_release(&c);
+		memset(&c, 0, sizeof(c));
+		setenv("DF_GET_NODES_URL", bad[i], 1);
+		ck_assert_int_eq(parse(&c, CONFIG_DAEMON, err, NULL), -1);
+		ck_assert_msg(strstr(err, "DF_GET_NODES_URL") != NULL &&
+		    strstr(err, "s3cr") == NULL, "%s", err);
+		unsetenv("DF_GET_NODES_URL");
+		config_release(&c);
+	}
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-url", "none");
+	ck_assert_ptr_null(c.reload_url);
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--reload-url",
+	    "http://a:s%2F3%23@h:9090/-/reload, https://h2/-/reload");
+	ck_assert_ptr_nonnull(c.reload_url);
+	config_release(&c);
+
+	/* promtool: the default missing is said; none is not. */
+	path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", "/nonexistent", 1);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--log-level", "info");
+	ck_assert_ptr_null(c.promtool);
+	ck_assert_int_eq(c.promtool_missing, 1);
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--promtool", "none");
+	ck_assert_int_eq(c.promtool_missing, 0);
+	config_release(&c);
+	if (path != NULL)
+		setenv("PATH", path, 1);
+	free(path);
 }
 END_TEST
 
@@ -458,6 +535,44 @@ START_TEST(test_commands_own_options)
 	    "--listen", "127.0.0.1:1");
 	REFUSED(CONFIG_CHECK, "\"--poll-interval\"", "unknown option",
 	    "--poll-interval", "1s");
+}
+END_TEST
+
+/* `flowmon plan`: its own options, the daemon's it needs, and operands
+ * (the stack files), which no other command takes. */
+START_TEST(test_plan_options)
+{
+	struct config c;
+
+	clear_env();
+	/* The daemon's data dir variable does not choose plan's. */
+	setenv("FLOWMON_DATA_DIR", "/var/lib/flowmon", 1);
+	ACCEPT(&c, CONFIG_PLAN, "a.yml", "--stack", "demo", "--promtool",
+	    "none", "b.yml", "--max-alerts", "3", "--docker-notify-label",
+	    "com.acme.notify");
+	ck_assert_uint_eq(c.nargs, 2);
+	ck_assert_str_eq(c.args[0], "a.yml");
+	ck_assert_str_eq(c.args[1], "b.yml");
+	ck_assert_str_eq(c.stack, "demo");
+	ck_assert_str_eq(c.format, "text");
+	ck_assert_ptr_null(c.data_dir);
+	ck_assert_ptr_null(c.against);
+	ck_assert_int_eq(c.max_alerts, 3);
+	ck_assert_str_eq(c.docker_notify_label, "com.acme.notify");
+	config_release(&c);
+	unsetenv("FLOWMON_DATA_DIR");
+
+	ACCEPT(&c, CONFIG_PLAN, "--against", "http://127.0.0.1:8080",
+	    "--format", "json", "--reload-auth-file", "/a", "s.yml");
+	ck_assert_str_eq(c.against, "http://127.0.0.1:8080");
+	ck_assert_str_eq(c.format, "json");
+	ck_assert_str_eq(c.reload_auth_file, "/a");
+	config_release(&c);
+
+	REFUSED(CONFIG_PLAN, "--format", "text or json", "--format", "yaml");
+	REFUSED(CONFIG_PLAN, "\"--listen\"", "flowmon plan --help",
+	    "--listen", "127.0.0.1:1");
+	REFUSED(CONFIG_CHECK, "unexpected argument", "s.yml", "s.yml");
 }
 END_TEST
 
@@ -524,6 +639,15 @@ START_TEST(test_help_from_table)
 	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon check"));
 	ck_assert_ptr_nonnull(strstr(h, "--promtool PATH"));
 	ck_assert_ptr_null(strstr(h, "--listen"));
+
+	h = help_of(CONFIG_PLAN);
+	ck_assert_ptr_nonnull(strstr(h, "usage: flowmon plan [--stack NAME] "
+	    "[--data-dir DIR | --against URL]"));
+	ck_assert_ptr_nonnull(strstr(h, "--format text|json"));
+	ck_assert_ptr_nonnull(strstr(h, "--reload-auth-file FILE"));
+	ck_assert_ptr_nonnull(strstr(h, "DF_SCRAPE_TARGET_LABELS"));
+	ck_assert_ptr_null(strstr(h, "--listen"));
+	ck_assert_ptr_null(strstr(h, "FLOWMON_DATA_DIR"));
 }
 END_TEST
 
@@ -574,10 +698,12 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_duration);
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_urls_and_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("commands");
 	tcase_add_test(tc, test_commands_own_options);
+	tcase_add_test(tc, test_plan_options);
 	tcase_add_test(tc, test_help_from_table);
 	tcase_add_test(tc, test_request_ctx);
 	suite_add_tcase(s, tc);

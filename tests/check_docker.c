@@ -129,6 +129,47 @@ START_TEST(test_labels_replicated)
 }
 END_TEST
 
+/* The mapping from a label list, as `flowmon plan` calls it for a stack
+ * file's service: the same rules as from Docker's JSON. */
+START_TEST(test_params_from_labels)
+{
+	struct dockermap_spec spec;
+	struct kvlist labels = { 0 }, out = { 0 };
+	char err[ERR_MAX], *s;
+
+	ck_assert_int_eq(kvlist_set(&labels, "com.df.notify", "true"), 0);
+	ck_assert_int_eq(kvlist_set(&labels, "com.df.scrapePort", "9100"), 0);
+	ck_assert_int_eq(kvlist_set(&labels, "com.df.shortName", "True"), 0);
+	ck_assert_int_eq(kvlist_set(&labels, "com.docker.stack.namespace",
+	    "mon"), 0);
+	kvlist_sort(&labels);
+	memset(&spec, 0, sizeof(spec));
+	spec.name = "mon_node";
+	spec.labels = &labels;
+	spec.mode = DOCKERMAP_GLOBAL;
+	ck_assert_int_eq(dockermap_params(&spec, "com.df.notify", &out, err),
+	    1);
+	/* shortName drops the stack; global sends no replicas. */
+	ck_assert_str_eq(s = kv_str(&out), "distribute=true&scrapePort=9100&"
+	    "serviceName=node&shortName=True");
+	free(s);
+	kvlist_release(&out);
+	spec.mode = DOCKERMAP_REPLICATED;
+	spec.replicas = 4;
+	spec.node_info = "[]";
+	ck_assert_int_eq(dockermap_params(&spec, "com.df.notify", &out, err),
+	    1);
+	ck_assert_str_eq(s = kv_str(&out), "distribute=true&nodeInfo=[]&"
+	    "replicas=4&scrapePort=9100&serviceName=node&shortName=True");
+	free(s);
+	kvlist_release(&out);
+	/* Not "true": nothing. */
+	ck_assert_int_eq(dockermap_params(&spec, "acme.notify", &out, err), 0);
+	ck_assert_uint_eq(out.n, 0);
+	kvlist_release(&labels);
+}
+END_TEST
+
 START_TEST(test_global_and_no_mode)
 {
 	char *s;
@@ -626,6 +667,7 @@ docker_suite(void)
 	tcase_add_test(tc, test_notify_label);
 	tcase_add_test(tc, test_labels_replicated);
 	tcase_add_test(tc, test_global_and_no_mode);
+	tcase_add_test(tc, test_params_from_labels);
 	tcase_add_test(tc, test_short_name);
 	tcase_add_test(tc, test_node_info);
 	tcase_add_test(tc, test_params_parse);

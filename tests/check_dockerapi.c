@@ -125,6 +125,81 @@ START_TEST(get_json_answers)
 }
 END_TEST
 
+/* An answer is counted before it is parsed: a list of more elements, or
+ * more JSON values in all, than flowmon reads is refused (a cJSON tree is
+ * some 40 times its text), strings counted as one value whatever they
+ * hold; and a 10 MB junk list is refused without being parsed. */
+START_TEST(answers_bounded)
+{
+	static int stop;
+	struct dockerapi *api;
+	char err[ERR_MAX], *big, *head;
+	size_t i, n;
+	cJSON *j;
+	long code;
+
+	/* DOCKER_ELEMENTS_MAX zeros, then one more. */
+	n = 2 * DOCKER_ELEMENTS_MAX + 2;
+	ck_assert_ptr_nonnull(big = malloc(n + 1));
+	big[0] = '[';
+	for (i = 0; i < DOCKER_ELEMENTS_MAX; i++) {
+		big[1 + 2 * i] = '0';
+		big[2 + 2 * i] = ',';
+	}
+	big[2 * DOCKER_ELEMENTS_MAX] = ']';
+	big[2 * DOCKER_ELEMENTS_MAX + 1] = '\0';
+	ck_assert_int_eq(dockerapi_too_big(big, strlen(big), "/x", err), 0);
+	big[2 * DOCKER_ELEMENTS_MAX] = ',';
+	big[2 * DOCKER_ELEMENTS_MAX + 1] = '0';
+	big[2 * DOCKER_ELEMENTS_MAX + 2] = ']';
+	big[n] = '\0';
+	ck_assert_int_eq(dockerapi_too_big(big, n, "/x", err), 1);
+	ck_assert_msg(strstr(err, "100001 elements") != NULL, "%s", err);
+	free(big);
+	/* Commas and brackets inside strings are not values. */
+	ck_assert_int_eq(dockerapi_too_big("[\"a,b,[c]\\\",d\"]", 15, "/x",
+	    err), 0);
+	/* Few elements, too many values: one object of 2,000,001 keys. */
+	n = 6 * (DOCKER_VALUES_MAX / 2 + 1) + 3;
+	ck_assert_ptr_nonnull(big = malloc(n + 1));
+	head = big;
+	*head++ = '[';
+	*head++ = '{';
+	for (i = 0; i < DOCKER_VALUES_MAX / 2 + 1; i++) {
+		memcpy(head, "\"a\":0,", 6);
+		head += 6;
+	}
+	head[-1] = '}';
+	*head++ = ']';
+	*head = '\0';
+	ck_assert_int_eq(dockerapi_too_big(big, strlen(big), "/x", err), 1);
+	ck_assert_msg(strstr(err, "JSON values") != NULL, "%s", err);
+	free(big);
+
+	/* Through a GET: refused, not parsed. */
+	api = client(&stop);
+	n = 10 << 20;
+	ck_assert_ptr_nonnull(big = malloc(n + 200));
+	i = (size_t)snprintf(big, 200, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: "
+	    "close\r\n\r\n[", n);
+	memset(big + i, '0', n - 1);
+	for (size_t k = i + 1; k < i + n - 1; k += 2)
+		big[k] = ',';
+	big[i + n - 2] = '0';
+	big[i + n - 1] = ']';
+	big[i + n] = '\0';
+	fk.chunks[0] = big;
+	ck_assert_int_eq(dockerapi_get_list(api, "/services", &j), -1);
+	ck_assert_ptr_null(j);
+	fk.chunks[0] = OK_JSON("[]");
+	ck_assert_int_eq(dockerapi_get_json(api, "/services", &j, &code), 0);
+	cJSON_Delete(j);
+	dockerapi_free(api);
+	free(big);
+}
+END_TEST
+
 START_TEST(no_engine_is_no_answer)
 {
 	static int stop;
@@ -320,6 +395,7 @@ dockerapi_suite(void)
 	tc = tcase_create("engine");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, get_json_answers);
+	tcase_add_test(tc, answers_bounded);
 	tcase_add_test(tc, no_engine_is_no_answer);
 	tcase_add_test(tc, events_cut_into_lines);
 	tcase_add_test(tc, stop_ends_a_held_stream);

@@ -122,6 +122,33 @@ START_TEST(test_removed_and_refused)
 }
 END_TEST
 
+/* The counts of many names in one pass, as the status page asks. */
+START_TEST(test_counts_sorted)
+{
+	struct history *h = history_new();
+	struct history_counts c[6];
+	const char *names[6] = { "a", "b", "c", "d", "e", "zz" };
+
+	history_event_at(h, "b", REGISTRY_EV_HEALED, "rules", 5);
+	history_event_at(h, "bb", REGISTRY_EV_HEALED, "rules", 5);
+	history_event_at(h, "d", REGISTRY_EV_WRITTEN, "state", 7);
+	history_event_at(h, "d", REGISTRY_EV_EDITED, "rules", 8);
+	history_event_at(h, "zz", REGISTRY_EV_HEALED, "targets", 9);
+	history_event_at(h, "zz", REGISTRY_EV_HEALED, "rules", 10);
+	history_counts_sorted(h, names, 6, c);
+	ck_assert_uint_eq(c[0].healed + c[0].edited, 0);
+	ck_assert_uint_eq(c[1].healed, 1);
+	ck_assert_int_eq(c[1].written_ms, 5);
+	ck_assert_uint_eq(c[2].healed, 0);
+	ck_assert_uint_eq(c[3].edited, 1);
+	ck_assert_int_eq(c[3].written_ms, 7);
+	ck_assert_uint_eq(c[4].healed, 0);
+	ck_assert_uint_eq(c[5].healed, 2);
+	history_counts_sorted(h, names, 0, c);
+	history_free(h);
+}
+END_TEST
+
 START_TEST(test_long_detail)
 {
 	struct history *h = history_new();
@@ -308,6 +335,7 @@ history_suite(void)
 	tcase_add_test(tc, test_order_and_bound);
 	tcase_add_test(tc, test_repeats);
 	tcase_add_test(tc, test_removed_and_refused);
+	tcase_add_test(tc, test_counts_sorted);
 	tcase_add_test(tc, test_long_detail);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_registry_events);

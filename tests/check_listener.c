@@ -40,7 +40,7 @@ START_TEST(test_services_url)
 		{ "[::1]:81", "http://[::1]:81" GS },
 		{ "http://sl:8080", "http://sl:8080" GS },
 		{ "http://sl:8080/", "http://sl:8080" GS },
-		{ "HTTPS://sl/base", "HTTPS://sl/base" GS },
+		{ "HTTPS://sl/base", "https://sl/base" GS },
 		{ "http://u:p@sl:8080", "http://u:p@sl:8080" GS },
 		{ "http://sl:8080" GS, "http://sl:8080" GS },
 	};

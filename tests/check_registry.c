@@ -1115,6 +1115,23 @@ START_TEST(test_create_without_node_info_keeps_tasks)
 	ck_assert_ptr_null(strstr(txt, "10.0.1.1:80"));
 	free(txt);
 
+	/* Scaled to 0, swarm-listener omits nodeInfo: no task to keep. */
+	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon"
+	    "&replicas=0");
+	ck_assert_int_eq(res.kept_tasks, 0);
+	assert_res(&res, 1, 1, 0);
+	ck_assert(!tu_exists(f.targets));
+	ck_assert_ptr_nonnull(txt = tu_slurp(f.state));
+	ck_assert_ptr_nonnull(strstr(txt, "\"nodeInfo\":\t\"[]\""));
+	free(txt);
+	/* Scaled up again: its new tasks. */
+	res = upsert(&fx, "serviceName=net&scrapePort=80&scrapeNetwork=mon"
+	    "&replicas=1&nodeInfo=[[%22h2%22,%2210.0.1.4%22,%22n2%22]]");
+	assert_res(&res, 1, 1, 0);
+	ck_assert_ptr_nonnull(txt = tu_slurp(f.targets));
+	ck_assert_ptr_nonnull(strstr(txt, "10.0.1.4:80"));
+	free(txt);
+
 	/* Without scrapeNetwork there is nothing to keep. */
 	res = upsert(&fx, "serviceName=net&scrapePort=80");
 	ck_assert_int_eq(res.kept_tasks, 0);

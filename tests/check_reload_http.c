@@ -167,16 +167,24 @@ fake_gets(struct fake *f)
 	return n;
 }
 
+/* A back end for the fake at path, allowing timeout_ms per reload. */
 static void *
-backend_for(struct fake *f, const char *path)
+backend_within(struct fake *f, const char *path, long timeout_ms)
 {
 	char url[128], err[ERR_MAX];
 	void *arg;
 
 	snprintf(url, sizeof(url), "%s%s", f->http.url, path);
-	arg = reload_http_new(url, err);
+	arg = reload_http_new(url, timeout_ms, err);
 	ck_assert_msg(arg != NULL, "%s", err);
 	return arg;
+}
+
+/* The same with the default --reload-timeout, 5 minutes. */
+static void *
+backend_for(struct fake *f, const char *path)
+{
+	return backend_within(f, path, 300000);
 }
 
 /* One reload through the back end: its kind, err filled, ms taken. */
@@ -361,6 +369,25 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* A vmalert that never reports the reload over: waited for no longer
+ * than --reload-timeout, then retried later (the message names it). */
+START_TEST(test_vmalert_timeout)
+{
+	struct fake f;
+	char err[ERR_MAX];
+	void *arg;
+
+	fake_init(&f);
+	fake_set(&f, OUT_NEVER, 100);
+	arg = backend_within(&f, "/-/reload", 1500);
+	ck_assert_int_eq(reload_once(arg, err, NULL), FM_RETRY);
+	ck_assert_msg(strstr(err, "within --reload-timeout (1s)") != NULL,
+	    "%s", err);
+	reload_http_backend.free(arg);
+	fake_release(&f);
+}
+END_TEST
+
 static Suite *
 reload_http_suite(void)
 {
@@ -374,6 +401,7 @@ reload_http_suite(void)
 	tcase_add_test(tc, test_vmalert_unchanged);
 	tcase_add_test(tc, test_not_vmalert);
 	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_vmalert_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }

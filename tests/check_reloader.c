@@ -20,6 +20,9 @@ struct srv {
 	long			 delay_ms;	/* sleep before answering */
 };
 
+/* --reload-timeout in the tests whose server answers at once. */
+#define TEST_TIMEOUT_MS	30000
+
 /* What on_result saw, in order. */
 #define RES_MAX 16
 struct results {
@@ -214,7 +217,7 @@ http_reloader_max(const char *urls, long delay_ms, long max_delay_ms,
 	struct reloader *r;
 	void *arg;
 
-	arg = reload_http_new(urls, err);
+	arg = reload_http_new(urls, TEST_TIMEOUT_MS, err);
 	ck_assert_msg(arg != NULL, "reload_http_new: %s", err);
 	r = reloader_new(&reload_http_backend, arg, delay_ms, max_delay_ms,
 	    &hooks, err);
@@ -531,19 +534,45 @@ START_TEST(test_http_new_refuses)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		arg = reload_http_new(bad[i], err);
+		arg = reload_http_new(bad[i], TEST_TIMEOUT_MS, err);
 		ck_assert_msg(arg == NULL, "accepted \"%s\"", bad[i]);
 		ck_assert_msg(err[0] != '\0', "no error for \"%s\"", bad[i]);
 	}
-	ck_assert_ptr_null(reload_http_new(NULL, err));
-	ck_assert_ptr_null(reload_http_new("ftp://x", err));
+	ck_assert_ptr_null(reload_http_new(NULL, TEST_TIMEOUT_MS, err));
+	ck_assert_ptr_null(reload_http_new("ftp://x", TEST_TIMEOUT_MS, err));
 	ck_assert_msg(strstr(err, "\"ftp://x\"") != NULL, "err: %s", err);
+	ck_assert_ptr_null(reload_http_new("http://127.0.0.1:9090/-/reload", 0,
+	    err));
+	ck_assert_msg(strstr(err, "timeout") != NULL, "err: %s", err);
 
 	arg = reload_http_new("http://127.0.0.1:9090/-/reload,"
-	    "HTTPS://prometheus:9090/-/reload", err);
+	    "HTTPS://prometheus:9090/-/reload", TEST_TIMEOUT_MS, err);
 	ck_assert_msg(arg != NULL, "refused: %s", err);
 	reload_http_backend.free(arg);
 	reload_http_backend.free(NULL);
+}
+END_TEST
+
+/* A Prometheus still loading its rules when --reload-timeout runs out:
+ * the attempt ends as a retry whose message names the option (with the
+ * old fixed 30 s it would have waited for the 200 that comes 4 s in). */
+START_TEST(test_reload_timeout)
+{
+	struct srv s;
+	char err[ERR_MAX], *url;
+	void *arg;
+
+	srv_init(&s, 200);
+	s.delay_ms = 4000;
+	url = srv_url(&s);
+	arg = reload_http_new(url, 1000, err);
+	ck_assert_msg(arg != NULL, "reload_http_new: %s", err);
+	ck_assert_int_eq(reload_http_backend.reload(arg, err), FM_RETRY);
+	ck_assert_msg(strstr(err, "no answer within --reload-timeout (1s)") !=
+	    NULL, "err: %s", err);
+	reload_http_backend.free(arg);
+	free(url);
+	srv_release(&s);
 }
 END_TEST
 
@@ -613,7 +642,8 @@ START_TEST(test_new_refuses_negative_delay)
 	char err[ERR_MAX];
 	void *arg;
 
-	arg = reload_http_new("http://127.0.0.1:1/-/reload", err);
+	arg = reload_http_new("http://127.0.0.1:1/-/reload",
+	    TEST_TIMEOUT_MS, err);
 	ck_assert_ptr_nonnull(arg);
 	/* Takes arg even on failure: ASan would report it leaked. */
 	ck_assert_ptr_null(reloader_new(&reload_http_backend, arg, -1, 0,
@@ -683,6 +713,7 @@ reloader_suite(void)
 	tcase_add_test(tc, test_two_urls);
 	tcase_add_test(tc, test_two_urls_one_down);
 	tcase_add_test(tc, test_http_new_refuses);
+	tcase_add_test(tc, test_reload_timeout);
 	tcase_add_test(tc, test_null_backend);
 	tcase_add_test(tc, test_free_during_backoff);
 	tcase_add_test(tc, test_new_refuses_negative_delay);

@@ -458,6 +458,45 @@ START_TEST(targets_scrape_settings)
 }
 END_TEST
 
+/* The target settings `flowmon plan` shows: every group's labels (no
+ * node), the port, and where targets come from without task addresses. */
+START_TEST(settings_text)
+{
+	struct service svc;
+	char err[ERR_MAX], *out;
+	size_t len;
+
+	svc_init(&svc, "web", 8080);
+	svc.scheme = xstrdup("https");
+	svc.scrape_interval = xstrdup("15s");
+	kv(&svc.target_labels, "env", "pro\"d\n");
+	kv(&svc.target_labels, "job", "overridden");
+	ck_assert_int_eq(render_settings(&svc, &out, &len, err), 0);
+	ck_assert_uint_eq(strlen(out), len);
+	ck_assert_str_eq(out,
+	    "port: 8080\n"
+	    "targets: each task, <address>:8080\n"
+	    "label __scheme__=\"https\"\n"
+	    "label __scrape_interval__=\"15s\"\n"
+	    "label env=\"pro\\\"d\\n\"\n"
+	    "label job=\"web\"\n"
+	    "label service=\"web\"\n");
+	free(out);
+	svc.static_config = 1;
+	ck_assert_int_eq(render_settings(&svc, &out, &len, err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\ntarget web:8080\n"));
+	free(out);
+	service_release(&svc);
+
+	svc_init(&svc, "db", 0);
+	ck_assert_int_eq(render_settings(&svc, &out, &len, err), 0);
+	ck_assert_str_eq(out, "port: none\ntargets: none\nlabel job=\"db\"\n"
+	    "label service=\"db\"\n");
+	free(out);
+	service_release(&svc);
+}
+END_TEST
+
 START_TEST(targets_none)
 {
 	struct service svc;
@@ -914,6 +953,7 @@ render_suite(void)
 	tcase_add_test(tc, targets_addrs);
 	tcase_add_test(tc, targets_scrape_settings);
 	tcase_add_test(tc, targets_none);
+	tcase_add_test(tc, settings_text);
 	tcase_add_test(tc, targets_port0);
 	tcase_add_test(tc, targets_json_valid);
 	suite_add_tcase(s, tc);

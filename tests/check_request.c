@@ -263,6 +263,12 @@ static const struct refusal refusals[] = {
 	{ AL "alertLabels=a.b=c", "alertLabels", R_LABEL, "\"a.b\"" },
 	{ AL "alertLabels==c", "alertLabels", R_LABEL, "\"\"" },
 	{ AL "alertLabels=a=b,,c=d", "alertLabels", R_NO_EQ, "item 2" },
+	/* Prometheus refuses __name__ among a rule's labels: said here,
+	 * naming alertLabels, not by promtool blaming alertIf. */
+	{ AL "alertLabels=__name__=x", "alertLabels", "label __name__ is "
+	  "reserved", "item 1" },
+	{ AL "alertName.2=b&alertIf.2=up&alertLabels.2=a=b,__name__=x",
+	  "alertLabels.2", "label __name__ is reserved", "item 2" },
 	{ AL "alertAnnotations=summary", "alertAnnotations", R_NO_EQ,
 	  "\"summary\"" },
 	{ AL "alertAnnotations=s%C3%BCmmary=x", "alertAnnotations", R_LABEL,

@@ -288,7 +288,7 @@ START_TEST(test_supervise)
 	ck_assert_int_eq(getpgid(p1), p1);
 
 	/* The SIGHUP back end reaches the child's trap. */
-	rl = supervisor_reload_new(sv, err);
+	rl = supervisor_reload_new(sv, 30000, err);
 	ck_assert_msg(rl != NULL, "%s", err);
 	/* Its traps are set once it says so (a SIGHUP before would kill it). */
 	ck_assert_msg(wait_for(file_ready, sv, mark, 10000), "stand-in not ready");

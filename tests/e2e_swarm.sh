@@ -10,14 +10,26 @@
 #  3. both Dockerfile targets with the legacy builder and with BuildKit:
 #     each builds only the stages it uses, ships promtool, runs as flowmon
 #     and reports healthy; the stand-ins of tests/e2e/Dockerfile
-#  4. a one-node swarm (made here and left at the end, unless one runs)
-#     with compose/dfm-proxy.yml (drop-in) and compose/split.yml deployed,
-#     flowmon reading Docker itself, and the README's one-service layout
-#  5. plain `docker service create/update/rm` of a labelled service: up
+#  4. the real Docker Flow Swarm Listener, built from source by
+#     ../shared/third_party/build-swarm-listener.sh (cached in
+#     build/swarm-listener/) into an image named as the stacks name it
+#     (tests/e2e/swarm-listener.Dockerfile); without ../shared/third_party
+#     (a clone outside this project's CI) that part is skipped, loudly,
+#     counted in the last line, and the drop-in reads Docker instead
+#  5. a one-node swarm (made here and left at the end, unless one runs)
+#     with compose/dfm-proxy.yml (drop-in, fed by that swarm-listener) and
+#     compose/split.yml (flowmon reading Docker itself, deploy silences
+#     on) deployed, and the README's one-service layout
+#  6. plain `docker service create/update/rm` of a labelled service: up
 #     targets, a firing alert (in Alertmanager too), a label update that
-#     changes the rule, 3 replicas give 3 targets, a killed flowmon task
-#     comes back with the same targets and rules, a removal removes both;
-#     webhooks keep working beside the Docker source
+#     changes the rule, 3 replicas give 3 targets and Docker's counts on
+#     /metrics (and in Prometheus), a slow rolling update silenced in
+#     Alertmanager exactly while it runs, a killed flowmon task comes back
+#     with the same targets and rules, a flowmon on an empty data dir gets
+#     every service back from swarm-listener's get-services, a removal
+#     removes both; webhooks keep working beside the other sources; the
+#     requests swarm-listener sent are logged (flowmon's debug log) and a
+#     few shown
 #
 # Only 127.0.0.1 and the swarm's own overlay networks are reached. Every
 # wait polls with a timeout. The trap removes what the test made.
@@ -34,6 +46,9 @@ IMG_FLOWMON=flowmon:$TAG
 IMG_DROPIN=flowmon-prometheus:$TAG
 IMG_PROM=flowmon-e2e/prometheus:$TAG
 IMG_AM=flowmon-e2e/alertmanager:$TAG
+IMG_LISTENER=dockerflow/docker-flow-swarm-listener:latest	# the stacks' name
+THIRD_PARTY=../shared/third_party
+SL_DIR=build/swarm-listener	# the listener's binary, kept between runs
 DROP=fme2e-drop			# stack: compose/dfm-proxy.yml
 SPLIT=fme2e-split		# stack: compose/split.yml
 SELF=fme2e-self			# the README's single service
@@ -45,6 +60,9 @@ T0=$(date +%s%N)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowmon-e2e.XXXXXX") || exit 1
 FAILED=0
 SKIPPED=0
+PARTS_SKIPPED=""		# what did not run, and why
+NPARTS_SKIPPED=0
+LISTENER=0			# 1: the real swarm-listener feeds the drop-in
 DOCKERD_PID=""
 SWARM_MADE=0
 LABEL_ADDED=0
@@ -181,6 +199,8 @@ cleanup() {
 	fi
 	if [ "$SKIPPED" = 1 ]; then
 		say "SKIPPED: no Docker engine, nothing was tested (exit $rc)"
+	elif [ "$rc" -eq 0 ] && [ -n "$PARTS_SKIPPED" ]; then
+		say "PASS, but $NPARTS_SKIPPED part(s) SKIPPED:$PARTS_SKIPPED($(elapsed) s)"
 	elif [ "$rc" -eq 0 ]; then
 		say "PASS ($(elapsed) s)"
 	else
@@ -190,6 +210,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'FAILED=1; exit 1' INT TERM
+
+# skip_part WHAT WHY: WHAT does not run here; said loudly now and counted
+# in the last line.
+skip_part() {
+	PARTS_SKIPPED="$PARTS_SKIPPED $1 ($2);"
+	NPARTS_SKIPPED=$((NPARTS_SKIPPED + 1))
+	loud "make e2e: $1 is SKIPPED: $2"
+}
 
 no_engine() {
 	SKIPPED=1
@@ -234,6 +262,37 @@ for t in curl jq perl; do
 	command -v $t >/dev/null || fail "$t is missing (make deps)"
 done
 VOLUMES_BEFORE=$("$DOCKER" volume ls -q | tr '\n' ' ')
+
+# ----------------------------------------------- swarm-listener's binary
+# Built while the images build (15-75 s, about 260 Go packages from Debian
+# the first time, which the script installs), and kept in $SL_DIR while it
+# is newer than every file of the source and the build script.
+sl_stale() {
+	[ ! -x "$SL_DIR/docker-flow-swarm-listener" ] || [ -n "$(find \
+	    "$THIRD_PARTY/build-swarm-listener.sh" \
+	    "$THIRD_PARTY/docker-flow-swarm-listener" \
+	    -newer "$SL_DIR/docker-flow-swarm-listener" -print -quit)" ]
+}
+sl_build() {
+	local t1
+	t1=$(date +%s)
+	if ! sh "$THIRD_PARTY/build-swarm-listener.sh" "$SL_DIR" >"$TMP/sl-build.log" 2>&1; then
+		echo "build-swarm-listener.sh: $(tail -n 15 "$TMP/sl-build.log")" >&2
+		return 1
+	fi
+	echo "swarm-listener built from $THIRD_PARTY ($(($(date +%s) - t1)) s): $(tail -n 1 "$TMP/sl-build.log")"
+}
+if [ -d "$THIRD_PARTY/docker-flow-swarm-listener" ] &&
+    [ -f "$THIRD_PARTY/build-swarm-listener.sh" ]; then
+	LISTENER=1
+	if sl_stale; then
+		sl_build >"$TMP/sl.out" 2>"$TMP/sl.err" &
+		BG_sl=$!
+		BG_PIDS="$BG_PIDS $BG_sl"
+	fi
+else
+	skip_part "the real swarm-listener" "no $THIRD_PARTY beside this clone: the drop-in stack reads Docker itself instead"
+fi
 
 # --------------------------------------------------------- 2. base image
 check "the base image debian:12-slim"
@@ -401,6 +460,22 @@ done
 CONTAINERS=""
 ok "healthy, uid 10001 (flowmon and Prometheus), promtool refuses a bad rule"
 
+if [ "$LISTENER" = 1 ]; then
+	check "the real swarm-listener as $IMG_LISTENER (tests/e2e/swarm-listener.Dockerfile)"
+	if [ -n "${BG_sl:-}" ]; then
+		bg_wait sl
+	else
+		ok "cached: $SL_DIR/docker-flow-swarm-listener"
+	fi
+	old=$("$DOCKER" image inspect -f '{{.Id}}' $IMG_LISTENER 2>/dev/null)
+	DOCKER_BUILDKIT=0 "$DOCKER" build -f tests/e2e/swarm-listener.Dockerfile \
+	    -t $IMG_LISTENER "$SL_DIR" >"$TMP/build-listener.log" 2>&1 ||
+		fail "swarm-listener image: $(tail -n 15 "$TMP/build-listener.log")"
+	[ -n "$old" ] && [ "$old" != "$("$DOCKER" image inspect -f '{{.Id}}' $IMG_LISTENER)" ] &&
+		"$DOCKER" rmi "$old" >/dev/null 2>&1
+	ok "$IMG_LISTENER: $("$DOCKER" image inspect -f '{{index .Config.Labels "org.flowmon.e2e"}}' $IMG_LISTENER)"
+fi
+
 # Does this build of flowmon read Docker itself? Until it does, the test
 # plays swarm-listener: it sends the calls swarm-listener would send.
 if "$DOCKER" run --rm $IMG_FLOWMON --help 2>&1 | grep -q -- '--docker-host'; then
@@ -446,20 +521,27 @@ free_port DROP_API
 free_port SPLIT_PROM
 free_port SPLIT_API
 free_port SELF_PROM
+free_port LISTENER_PORT
 DROP_PROM_URL=http://127.0.0.1:$DROP_PROM/monitor	# ARG_WEB_ROUTE-PREFIX
 DROP_API_URL=http://127.0.0.1:$DROP_API
 SPLIT_PROM_URL=http://127.0.0.1:$SPLIT_PROM
 SPLIT_API_URL=http://127.0.0.1:$SPLIT_API
 SELF_PROM_URL=http://127.0.0.1:$SELF_PROM
+LISTENER_URL=http://127.0.0.1:$LISTENER_PORT/v1/docker-flow-swarm-listener
 
-export DOCKER_GID MONITOR_NETWORK PROXY_NETWORK ENDPOINT_MODE=dnsrr
+# dnsrr: no service VIP works here (no IPVS), and the stacks call
+# services by name (swarm-listener calls monitor, flowmon swarm-listener).
+export DOCKER_GID MONITOR_NETWORK PROXY_NETWORK ENDPOINT_MODE=dnsrr LISTENER_PORT
 DOCKER_GID=$(stat -c %g /var/run/docker.sock) || fail "no /var/run/docker.sock"
 export ALERTMANAGER_IMAGE=$IMG_AM
 
-check "compose/dfm-proxy.yml (drop-in) and compose/split.yml deploy with local images"
+check "compose/dfm-proxy.yml (drop-in$([ $LISTENER = 1 ] && echo ", the real swarm-listener")) and compose/split.yml deploy with local images"
+# Without the real swarm-listener, the drop-in reads Docker itself.
+drop_files=(-c compose/dfm-proxy.yml -c tests/e2e/dfm-proxy.local.yml)
+[ "$LISTENER" = 1 ] || drop_files+=(-c tests/e2e/dfm-proxy.docker.yml)
 FLOWMON_PROMETHEUS_IMAGE=$IMG_DROPIN PROMETHEUS_PORT=$DROP_PROM FLOWMON_PORT=$DROP_API \
-    "$DOCKER" stack deploy --resolve-image never -c compose/dfm-proxy.yml \
-    -c tests/e2e/dfm-proxy.local.yml $DROP >"$TMP/deploy-drop.log" 2>&1 ||
+    "$DOCKER" stack deploy --resolve-image never "${drop_files[@]}" \
+    $DROP >"$TMP/deploy-drop.log" 2>&1 ||
 	fail "stack deploy dfm-proxy.yml: $(cat "$TMP/deploy-drop.log")"
 FLOWMON_IMAGE=$IMG_FLOWMON PROMETHEUS_IMAGE=$IMG_PROM PROMETHEUS_PORT=$SPLIT_PROM \
     FLOWMON_PORT=$SPLIT_API \
@@ -503,7 +585,13 @@ wait_until 60 http_ok "$SPLIT_API_URL/v1/docker-flow-monitor/ping" || fail "$SPL
 has_am() { http_get "$1/api/v1/alertmanagers" | jq -e '.data.activeAlertmanagers | length == 1' >/dev/null; }
 wait_until 60 has_am "$DROP_PROM_URL" || fail "$DROP: no active Alertmanager"
 wait_until 60 has_am "$SPLIT_PROM_URL" || fail "$SPLIT: no active Alertmanager"
-ok "both stacks healthy; Prometheus on 127.0.0.1:$DROP_PROM/monitor and :$SPLIT_PROM; Alertmanagers found"
+if [ "$LISTENER" = 1 ]; then
+	wait_until 120 http_ok "$LISTENER_URL/ping" || fail "swarm-listener does not answer on :$LISTENER_PORT"
+	# Its first round: a create for every labelled service.
+	wait_until 60 eval 'http_get "$DROP_API_URL/v1/docker-flow-monitor/services/${SPLIT}_flowmon" >/dev/null' ||
+		fail "swarm-listener's first round did not reach $DROP's flowmon"
+fi
+ok "both stacks healthy; Prometheus on 127.0.0.1:$DROP_PROM/monitor and :$SPLIT_PROM; Alertmanagers found$([ $LISTENER = 1 ] && echo "; swarm-listener on :$LISTENER_PORT, its first round applied")"
 
 # ------------------------------------------------------- Prometheus views
 # targets URL JOB: "scrapeUrl health" of JOB's active targets, sorted.
@@ -596,11 +684,14 @@ wait_until $WAIT firing "$DROP_PROM_URL" e2ehook_alive || fail "e2ehook_alive do
 ok "e2e-hook: 127.0.0.1:8080 up, e2ehook_alive firing"
 
 check "docker service create $APP (com.df.notify, scrapePort, alertName, alertIf): up targets, a firing alert"
+# A health check every 2 s (the image's waits 10 s): a task counts as
+# running once healthy, so scaling and updating go faster.
 "$DOCKER" service create --detach --name $APP --network $MONITOR_NETWORK \
-    --endpoint-mode dnsrr \
+    --endpoint-mode dnsrr --health-interval 2s \
     --label com.df.notify=true --label com.df.scrapePort=8080 \
     --label com.df.scrapeNetwork=$MONITOR_NETWORK \
     --label com.df.alertName=up --label "com.df.alertIf=up{job=\"$APP\"} == 1" \
+    --label com.df.alertName.1=missing --label com.df.alertIf.1=@swarm_replicas_missing \
     $IMG_FLOWMON >"$TMP/app.log" 2>&1 || fail "docker service create $APP: $(cat "$TMP/app.log")"
 app_running() {
 	[ "$("$DOCKER" service ps -q --filter desired-state=running --filter "name=$APP" $APP 2>/dev/null |
@@ -654,6 +745,81 @@ for u in "$DROP_PROM_URL" "$SPLIT_PROM_URL"; do
 done
 ok "3 targets up in both layouts"
 
+if [ "$SOURCE" = docker ]; then
+	check "Docker's counts on split's flowmon /metrics and in its Prometheus (job flowmon-swarm, honor_labels)"
+	# fm_swarm URL NAME: flowmon_swarm_NAME{service="$APP"} on URL/metrics.
+	fm_swarm() {
+		http_get "$1/metrics" | awk -v s="flowmon_swarm_$2{service=\"$APP\"}" '$1 == s { print $2 }'
+	}
+	counted() { [ "$(fm_swarm "$SPLIT_API_URL" replicas_desired)/$(fm_swarm "$SPLIT_API_URL" replicas_running)" = 3/3 ]; }
+	wait_until $WAIT counted ||
+		fail "split's flowmon: desired/running $(fm_swarm "$SPLIT_API_URL" replicas_desired)/$(fm_swarm "$SPLIT_API_URL" replicas_running)"
+	ls_replicas=$("$DOCKER" service ls --filter name=$APP --format '{{.Replicas}}')
+	[ "$ls_replicas" = 3/3 ] || fail "docker service ls says $ls_replicas"
+	# prom_value URL QUERY: the one value of an instant query.
+	prom_value() {
+		http_get "$1/api/v1/query?query=$(jq -rn --arg q "$2" '$q|@uri')" |
+		    jq -r '.data.result | if length == 1 then .[0].value[1] else "n=\(length)" end'
+	}
+	in_prom() {
+		[ "$(prom_value "$SPLIT_PROM_URL" "flowmon_swarm_replicas_desired{service=\"$APP\"}")" = 3 ] &&
+		    [ "$(prom_value "$SPLIT_PROM_URL" "flowmon_swarm_replicas_running{service=\"$APP\"}")" = 3 ]
+	}
+	wait_until $WAIT in_prom ||
+		fail "Prometheus: $(prom_value "$SPLIT_PROM_URL" "flowmon_swarm_replicas_running{service=\"$APP\"}")"
+	# @swarm_replicas_missing is loaded, evaluates, and does not fire at 3/3.
+	rule_ok() {
+		http_get "$SPLIT_PROM_URL/api/v1/rules" | jq -e --arg g $APP --arg r ${APP}_missing \
+		    '[.data.groups[] | select(.name == $g) | .rules[] | select(.name == $r and .health == "ok" and .state == "inactive")] | length == 1' >/dev/null
+	}
+	wait_until $WAIT rule_ok || fail "${APP}_missing: $(rules "$SPLIT_PROM_URL" $APP)"
+	ok "desired 3, running 3 on /metrics, in Prometheus and in docker service ls ($ls_replicas); ${APP}_missing loaded, inactive"
+
+	check "a slow rolling update: a silence of $APP's alerts in Alertmanager exactly while Docker reports updating"
+	update_state() { "$DOCKER" service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' $APP; }
+	# am_silences ARGS: flowmon's silences in split's Alertmanager (amtool
+	# lists those in force; --expired the others).
+	am_silences() {
+		local c
+		c=$(task_container ${SPLIT}_alertmanager)
+		[ -n "$c" ] && "$DOCKER" exec "$c" amtool silence query -o json "$@" \
+		    --alertmanager.url=http://127.0.0.1:9093 2>/dev/null |
+		    jq -c '[.[] | select(.createdBy == "flowmon")]'
+	}
+	silenced_now() { am_silences | jq -e 'length == 1' >/dev/null; }
+	"$DOCKER" service update --detach --update-parallelism 1 --update-delay 4s \
+	    --update-monitor 2s --env-add E2E_ROLL=1 $APP >"$TMP/roll.log" 2>&1 ||
+		fail "docker service update (rolling): $(cat "$TMP/roll.log")"
+	wait_until 30 eval '[ "$(update_state)" = updating ]' || fail "no update under way: $(update_state)"
+	wait_until 30 silenced_now || fail "no silence while updating: $(am_silences)"
+	st=$(update_state)
+	[ "$st" = updating ] || fail "the silence came after the update ($st)"
+	sil=$(am_silences | jq -c '.[0]')
+	jq -e --arg a $APP '.matchers == [{"name": "alertname", "value": ("^(?:" + $a + "_down|" + $a + "_missing)$"),
+	    "isRegex": true, "isEqual": true}] and (.comment | test("service " + $a + " is being deployed .*updating"))' \
+	    <<<"$sil" >/dev/null || fail "not a silence of exactly $APP's alerts: $sil"
+	sid=$(jq -r .id <<<"$sil")
+	am_silences_drop() {
+		local c
+		c=$(task_container ${DROP}_alert-manager)
+		[ -n "$c" ] && "$DOCKER" exec "$c" amtool silence query -o json \
+		    --alertmanager.url=http://127.0.0.1:9093 2>/dev/null | jq -e 'length == 0' >/dev/null
+	}
+	am_silences_drop || fail "a silence in $DROP's Alertmanager, whose flowmon does not silence"
+	ok "silence $sid while Docker says $st: $(jq -r '.matchers[0].value' <<<"$sil")"
+	wait_until 180 eval '[ "$(update_state)" = completed ]' || fail "the update did not complete: $(update_state)"
+	expired() {
+		am_silences | jq -e 'length == 0' >/dev/null &&
+		    am_silences --expired | jq -e --arg id "$sid" '[.[] | select(.id == $id and .status.state == "expired")] | length == 1' >/dev/null
+	}
+	wait_until 30 expired || fail "the silence outlived the update: $(am_silences) / $(am_silences --expired)"
+	ok "update completed: silence $sid expired"
+	for u in "$DROP_PROM_URL" "$SPLIT_PROM_URL"; do
+		wait_until $WAIT n_up "$u" $APP 3 || fail "$u: not 3 up targets after the update: $(targets "$u" $APP)"
+	done
+	ok "the new tasks: 3 targets up in both layouts"
+fi
+
 check "docker kill of the flowmon tasks: Swarm restarts them, with the same targets and rules"
 # flowmon's view of its services: names and parameters (nodeInfo lists
 # the same tasks in any order).
@@ -703,6 +869,47 @@ done
 	fail "$SPLIT: flowmon's services changed: $split_services -> $(fm_services "$SPLIT_API_URL")"
 ok "drop-in: $(echo "$drop_before" | grep -c '^target') targets, $(echo "$drop_before" | grep -c '^rule') rules; split: $(echo "$split_before" | grep -c '^target') targets, $(echo "$split_before" | grep -c '^rule') rules; as before; split's flowmon up at $ip"
 
+if [ "$LISTENER" = 1 ]; then
+	check "$DROP's flowmon on an empty data dir: every service back from swarm-listener's get-services (LISTENER_ADDRESS)"
+	listed=$(http_get "$LISTENER_URL/get-services" | jq -c '[.[].serviceName] | sort') ||
+		fail "swarm-listener's get-services does not answer"
+	printf '%s' "$listed" | jq -e --arg a $APP 'index($a) != null' >/dev/null ||
+		fail "swarm-listener does not list $APP: $listed"
+	# What came from swarm-listener (the webhook's e2e-hook did not).
+	want=$(printf '%s' "$drop_services" | jq -c 'map(select(.serviceName != "e2e-hook"))')
+	old_drop=$(task_container ${DROP}_monitor)
+	"$DOCKER" service update --detach --mount-rm /var/lib/flowmon \
+	    --mount-add type=volume,src=${DROP}_monitor-empty,dst=/var/lib/flowmon \
+	    ${DROP}_monitor >"$TMP/empty.log" 2>&1 ||
+		fail "docker service update ${DROP}_monitor: $(cat "$TMP/empty.log")"
+	wait_until 120 restarted ${DROP}_monitor "$old_drop" || fail "$DROP's monitor did not restart"
+	recovered() { [ "$(fm_services "$DROP_API_URL")" = "$want" ]; }
+	wait_until $WAIT recovered ||
+		fail "$DROP: not every service back: $want -> $(fm_services "$DROP_API_URL")"
+	wait_until $WAIT n_up "$DROP_PROM_URL" $APP 3 || fail "no 3 up targets of $APP after the recovery: $(targets "$DROP_PROM_URL" $APP)"
+	wait_until $WAIT has_rule "$DROP_PROM_URL" $APP ${APP}_down || fail "no rule ${APP}_down after the recovery"
+	# The new task's own log says where they came from.
+	reconciled() {
+		"$DOCKER" logs "$(task_container ${DROP}_monitor)" 2>&1 |
+		    grep 'msg="services reconciled from swarm-listener"' >"$TMP/reconcile.log"
+	}
+	wait_until 30 reconciled || fail "the new task did not reconcile from swarm-listener"
+	ok "$(printf '%s' "$want" | jq length) services back, $APP with 3 up targets and its rules: $(tail -n 1 "$TMP/reconcile.log" | sed 's/^ts=[^ ]* //')"
+	# The webhook's service, for the last check.
+	code=$(curl -s -o "$TMP/hook.out" -w '%{http_code}' --max-time 10 "$DROP_API_URL/v1/docker-flow-monitor/reconfigure?$q")
+	[ "$code" = 200 ] || fail "reconfigure e2e-hook again: $code $(cat "$TMP/hook.out")"
+	wait_until $WAIT n_up "$DROP_PROM_URL" e2e-hook 1 || fail "no up target for e2e-hook"
+fi
+
+check "docker service scale $APP=0: no target left in either layout (swarm-listener sends no nodeInfo then)"
+"$DOCKER" service update --detach --replicas 0 $APP >"$TMP/scale0.log" 2>&1 ||
+	fail "docker service update --replicas 0: $(cat "$TMP/scale0.log")"
+for u in "$DROP_PROM_URL" "$SPLIT_PROM_URL"; do
+	wait_until $WAIT n_up "$u" $APP 0 || fail "$u: targets of $APP scaled to 0: $(targets "$u" $APP)"
+	has_rule "$u" $APP ${APP}_down || fail "$u: the rules of $APP went with its tasks"
+done
+ok "no target, the rules kept"
+
 check "docker service rm $APP removes its targets and its rules"
 "$DOCKER" service rm $APP >/dev/null || fail "docker service rm $APP"
 notify remove $APP
@@ -720,4 +927,38 @@ code=$(curl -s -o "$TMP/hook.out" -w '%{http_code}' --max-time 10 "$DROP_API_URL
 wait_until $WAIT removed "$DROP_PROM_URL" e2e-hook || fail "e2e-hook is still there"
 ok "e2e-hook removed"
 
-say "notifications: $([ "$SOURCE" = docker ] && echo "flowmon's Docker source" || echo "sent by the test (webhook mode)")"
+if [ "$LISTENER" = 1 ]; then
+	check "what swarm-listener sent $DROP's flowmon (flowmon's debug log of each request as it came)"
+	# Every task of the monitor, the killed and replaced ones too; health
+	# checks and the test's own webhooks left out.
+	# (docker service logs: the tasks' stderr, flowmon's log, on stderr)
+	"$DOCKER" service logs --raw ${DROP}_monitor 2>&1 |
+	    sed -n 's/.*msg="http request" uri=//p' | sed 's/^"\(.*\)"$/\1/' |
+	    grep -v '/ping$' | grep 'distribute=\|/node/' >"$TMP/listener-requests.log"
+	cp "$TMP/listener-requests.log" build/e2e-listener-requests.log 2>/dev/null
+	for e in reconfigure remove node/reconfigure; do
+		n=$(grep -c "^/v1/docker-flow-monitor/$e?" "$TMP/listener-requests.log")
+		[ "$n" -gt 0 ] || fail "no $e from swarm-listener in the log"
+		printf -v "n_${e//\//_}" '%s' "$n"
+	done
+	grep -q "^/v1/docker-flow-monitor/reconfigure?.*nodeInfo=.*serviceName=$APP" "$TMP/listener-requests.log" ||
+		fail "no create of $APP with nodeInfo"
+	grep -q "^/v1/docker-flow-monitor/remove?.*serviceName=$APP" "$TMP/listener-requests.log" ||
+		fail "no remove of $APP"
+	# flowmon refused none of them; swarm-listener retried only while
+	# flowmon was restarting (its log kept beside the requests).
+	"$DOCKER" service logs --raw ${DROP}_monitor 2>&1 |
+	    grep -E 'msg="(reconfigure refused|cannot apply)' >"$TMP/refused.log" &&
+		fail "flowmon refused what swarm-listener sent: $(head -n 3 "$TMP/refused.log")"
+	"$DOCKER" service logs --raw ${DROP}_swarm-listener >build/e2e-swarm-listener.log 2>&1
+	ok "$n_reconfigure reconfigure, $n_remove remove, $n_node_reconfigure node/reconfigure, none refused (build/e2e-listener-requests.log, build/e2e-swarm-listener.log: $(grep -c '^.*Retrying' build/e2e-swarm-listener.log) retries); for instance:"
+	{
+		grep -m 1 "^/v1/docker-flow-monitor/reconfigure?.*nodeInfo=.*serviceName=$APP" "$TMP/listener-requests.log"
+		grep -m 1 "^/v1/docker-flow-monitor/reconfigure?.*serviceName=${SPLIT}_flowmon" "$TMP/listener-requests.log"
+		grep -m 1 "^/v1/docker-flow-monitor/reconfigure?.*replicas=0&.*serviceName=$APP" "$TMP/listener-requests.log"
+		grep -m 1 "^/v1/docker-flow-monitor/remove?.*serviceName=$APP" "$TMP/listener-requests.log"
+		grep -m 1 "^/v1/docker-flow-monitor/node/reconfigure?" "$TMP/listener-requests.log"
+	} | cut -c 1-400 | sed 's/^/      /'
+fi
+
+say "notifications: $([ "$LISTENER" = 1 ] && echo "the real swarm-listener (drop-in), ")$([ "$SOURCE" = docker ] && echo "flowmon's Docker source" || echo "sent by the test (webhook mode)")"

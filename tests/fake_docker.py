@@ -20,7 +20,10 @@ them whole, so no half file is ever read):
 
 Every request's path is appended to CTL/requests.log, every opened event
 stream adds "connected" to CTL/streams.log. A file CTL/mode holding "error"
-makes every answer but the stream a 500, "garbage" a 200 that is not JSON.
+makes every answer but the stream a 500, "garbage" a 200 that is not JSON;
+CTL/mode.services does the same for GET /services alone (the others
+answer). A file CTL/services.raw is the body of GET /services as it is
+(a hostile answer: a 10 MB junk list, say).
 """
 import http.server
 import json
@@ -70,10 +73,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mode = ""
         if os.path.exists(os.path.join(CTL, "mode")):
             mode = open(os.path.join(CTL, "mode")).read().strip()
+        if u.path == "/services" and os.path.exists(
+                os.path.join(CTL, "mode.services")):
+            mode = open(os.path.join(CTL, "mode.services")).read().strip()
         if mode == "garbage":
             return self.reply(200, raw=b"<html>not json</html>")
         if mode == "error":
             return self.reply(500, {"message": "engine trouble"})
+        if u.path == "/services" and os.path.exists(
+                os.path.join(CTL, "services.raw")):
+            with open(os.path.join(CTL, "services.raw"), "rb") as f:
+                return self.reply(200, raw=f.read())
         if u.path == "/nodes":
             return self.reply(200, load("nodes.json"))
         if u.path == "/services":

@@ -325,11 +325,14 @@ fh_run(void *arg)
 		if (fh_read(c, &rq) == 0) {
 			snprintf(f->last, sizeof(f->last), "%.*s",
 			    (int)strcspn(rq.head, "\r\n"), rq.head);
+			/* Counted before the answer: a client that has its
+			 * answer sees the count that includes it. */
+			__atomic_add_fetch(&f->served, 1, __ATOMIC_RELEASE);
 			f->fn(f->arg, c, &rq);
 			free(rq.body);
-		}
+		} else
+			__atomic_add_fetch(&f->served, 1, __ATOMIC_RELEASE);
 		close(c);
-		__atomic_add_fetch(&f->served, 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }

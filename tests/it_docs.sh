@@ -37,8 +37,19 @@ done < <(awk '
 [ "$n" -ge 20 ] || fail "only $n flags parsed from --help"
 ok "$n flags documented"
 
+check "every flag of flowmon plan --help is in the manual"
+"$FLOWMON" plan --help >"$IT_TMP/plan-help.txt" || fail "plan --help exited $?"
+n=0
+for flag in $(awk '/^  --/ { print $1 }' "$IT_TMP/plan-help.txt"); do
+	grep -q -- "^\\.B[IR]* $flag\\b\|\\.BR* $flag\\b\|^\\.B $flag$" "$IT_TMP/man.txt" ||
+		fail "flowmon.8 does not document plan's $flag"
+	n=$((n + 1))
+done
+[ "$n" -ge 10 ] || fail "only $n flags parsed from plan --help"
+ok "$n flags of plan documented"
+
 check "sub-commands, endpoints, signals and files are covered"
-for s in 'flowmon check' 'flowmon reloader' SIGHUP SIGTERM \
+for s in 'flowmon check' 'flowmon reloader' 'flowmon plan' SIGHUP SIGTERM \
     /v1/docker-flow-monitor/reconfigure /v1/docker-flow-monitor/remove \
     /v1/docker-flow-monitor/node/reconfigure /v1/docker-flow-monitor/node/remove \
     /v1/docker-flow-monitor/ping /v1/docker-flow-monitor/services \

@@ -24,9 +24,20 @@ SVCS="alpha beta gamma delta"
 BAD='rate(x[5m]'
 mkdir -p "$REAL" "$DATA"
 
-# The mount goes (lazily: Prometheus and flowmon may still hold files in it)
-# before lib.sh's trap stops the processes and removes the temp dir.
-trap 'rc=$?; umount -l "$DATA" 2>/dev/null; (exit $rc); it_cleanup' EXIT
+# flowmon stops first (its verdict kept): with the mount gone its lock file
+# is no longer the one it locked, and it would stop by itself with status
+# 1. Then the mount goes (lazily: Prometheus may still hold files in it),
+# and lib.sh's trap stops the rest and removes the temp dir.
+nfs_cleanup() {
+	local rc=$?
+	if alive "$FLOWMON_PID" && ! flowmon_stop; then
+		IT_FAILED=1
+	fi
+	umount -l "$DATA" 2>/dev/null
+	(exit "$rc")
+	it_cleanup
+}
+trap nfs_cleanup EXIT
 bindfs -f --xattr-none "$REAL" "$DATA" >"$IT_TMP/bindfs.log" 2>&1 &
 track $!
 if ! wait_alive 10 $! mountpoint -q "$DATA"; then

@@ -10,7 +10,13 @@
 #     a stand-in reload endpoint (tests/fake_reload.py); wrong credentials
 #     are a clear reload error; a missing file keeps flowmon from starting;
 #   - prometheus.yml written by --prometheus-config is 0600 when it holds a
-#     password (basic_auth, or in a URL), 0644 when it holds none.
+#     password (basic_auth, or in a URL), 0644 when it holds none;
+#   - issue 20: passwords holding / # ? @ % (percent-encoded) and a token
+#     given as the URL's user name are hidden in the start line, reload
+#     errors, reload.lastError and the listener's lines; unescaped, every
+#     URL place (--reload-url, --get-nodes-url, --docker-host,
+#     --listener-address, REMOTE_WRITE_1__URL) refuses them without ever
+#     quoting the URL whole.
 # Run by tests/run-integration.sh with FLOWMON set (FLOWMON_WRAP optional).
 . "$(dirname "$0")/lib.sh"
 
@@ -68,6 +74,101 @@ ok "$(jq -r .reload.lastError <<<"$(head -n 1 "$IT_TMP/answers")")"
 flowmon_stop || fail "flowmon did not stop cleanly"
 no_secret "$FLOWMON_LOG"
 ok "no password in the log or in any answer"
+
+# --------------------------------------------- odd characters, tokens
+# Base64 secrets hold '/', '+', '='; others '#', '?', '@', '%'. Each
+# secret below is two halves around one such character; neither half may
+# show anywhere. Percent-encoded (as they must be in a URL), they are
+# taken and shown as user:***@; raw, the URL is refused without being
+# quoted whole. A token given as the user name is hidden too.
+ODD_HALVES="Kq7VwA Zx9LmB Hh3TqC Rr8PnD Ww2XzE Jj5KdF Mm4GsH Pp6YtJ Tt1NcK Bb0QvL"
+odd_secret() {	# odd_secret N CHAR: the Nth secret (0..4) with CHAR in it
+	set -- "$1" "$2" $ODD_HALVES
+	local i=$1 c=$2
+	shift 2
+	shift $((2 * i))
+	printf '%s%s%s' "$1" "$c" "$2"
+}
+no_odd_secret() {	# no_odd_secret FILE...: no half of any odd secret
+	local f h
+	for f in "$@"; do
+		for h in $ODD_HALVES TOKEN4Xq9; do
+			! grep -qF -- "$h" "$f" || fail "$f holds \"$h\": $(grep -F -- "$h" "$f" | head -n 3)"
+		done
+	done
+}
+enc() { jq -rn --arg s "$1" '$s | @uri'; }
+
+check "passwords holding / # ? @ %, percent-encoded, and a token as user name: never shown"
+i=0
+ODD_RELOAD=""
+for c in / '#' '?' @ %; do
+	sec=$(odd_secret $i "$c")
+	ODD_RELOAD="$ODD_RELOAD${ODD_RELOAD:+,}http://prom$i:$(enc "$sec")@127.0.0.1:$CLOSED/-/reload"
+	i=$((i + 1))
+done
+ODD_RELOAD="$ODD_RELOAD,http://TOKEN4Xq9@127.0.0.1:$CLOSED/-/reload"
+mkdir -p "$IT_TMP/d5"
+LISTENER_ADDRESS="http://lis:$(enc "$(odd_secret 0 /)")@127.0.0.1:$CLOSED" \
+DF_GET_NODES_URL="http://TOKEN4Xq9@127.0.0.1:$CLOSED/v1/docker-flow-swarm-listener/get-nodes" \
+    flowmon_start "$IT_TMP/d5" --promtool none --reload-delay 100ms --reload-url "$ODD_RELOAD"
+alert_reconfigure 0
+grep -q "msg=\"flowmon started\".*reload_url=\"\?http://prom0:\*\*\*@127.0.0.1:$CLOSED/-/reload,.*,http://\*\*\*@127.0.0.1:$CLOSED/-/reload" "$FLOWMON_LOG" ||
+	fail "start line: $(grep 'flowmon started' "$FLOWMON_LOG")"
+odd_reload_failed() {
+	grep -q "msg=\"reload failed\".*POST http://prom4:\*\*\*@127.0.0.1:$CLOSED/-/reload.*POST http://\*\*\*@127.0.0.1:$CLOSED/-/reload" \
+	    "$FLOWMON_LOG"
+}
+wait_until 15 odd_reload_failed || fail "no redacted reload error in the log: $(grep 'reload failed' "$FLOWMON_LOG" | head -n 2)"
+odd_listener_logged() {
+	grep -q "url=http://lis:\*\*\*@127.0.0.1:$CLOSED" "$FLOWMON_LOG" &&
+	    grep -q "url=http://\*\*\*@127.0.0.1:$CLOSED/v1/docker-flow-swarm-listener/get-nodes" "$FLOWMON_LOG"
+}
+wait_until 15 odd_listener_logged || fail "no redacted listener lines: $(grep listener "$FLOWMON_LOG" | head -n 3)"
+fm_expect 200 $API/services/web
+jq -e '.reload.lastError | contains("http://prom2:***@") and contains("http://***@")' \
+    <<<"$HTTP_BODY" >/dev/null || fail "reload.lastError: $(jq -c .reload <<<"$HTTP_BODY")"
+printf '%s\n' "$HTTP_BODY" >"$IT_TMP/odd-answers"
+for p in $API/services /metrics $API/files $API/sd; do
+	fm_expect 200 "$p"
+	printf '%s\n' "$HTTP_BODY" >>"$IT_TMP/odd-answers"
+done
+flowmon_stop || fail "flowmon did not stop cleanly"
+no_odd_secret "$FLOWMON_LOG" "$IT_TMP/odd-answers"
+ok "start line, reload errors, reload.lastError, listener lines: user:***@ and ***@ only"
+
+check "the same secrets unescaped: refused at start, the URL never quoted whole"
+free_port BAD_PORT
+n=0
+for c in / '#' '?' @ %; do
+	sec=$(odd_secret $n "$c")
+	n=$((n + 1))
+	for how in reload-url get-nodes-url docker-host listener remote-write; do
+		log=$IT_TMP/refused-$n-$how.log
+		case $how in
+		reload-url) set -- --reload-url "http://prom:$sec@127.0.0.1:$CLOSED/-/reload" ;;
+		get-nodes-url) set -- --get-nodes-url "http://lis:$sec@127.0.0.1:$CLOSED/x" ;;
+		docker-host) set -- --docker-host "tcp://d:$sec@127.0.0.1:$CLOSED" ;;
+		listener) set -- --listener-address "http://lis:$sec@127.0.0.1:$CLOSED" ;;
+		remote-write) set -- --prometheus-config "$IT_TMP/refused.yml" ;;
+		esac
+		REMOTE_WRITE_1__URL="http://rw:$sec@127.0.0.1:$CLOSED/write" \
+		timeout 20 "$FLOWMON" --listen "127.0.0.1:$BAD_PORT" --data-dir "$IT_TMP/d6" \
+		    --promtool none "$@" >"$log" 2>&1 </dev/null &
+		pid=$!
+		# A URL the start does not use (a '%' that is no escape is one
+		# libcurl takes) lets it start: stop it then.
+		if wait_alive 10 "$pid" http_ok "http://127.0.0.1:$BAD_PORT$API/ping"; then
+			[ "$c" = % ] || fail "$how with a raw '$c' in the password was taken"
+			kill -TERM "$pid"
+		fi
+		wait "$pid"
+		grep -qiE "error|refused|not a URL|percent-encode|must" "$log" ||
+			[ "$c" = % ] || fail "$how: no clear message: $(cat "$log")"
+		no_odd_secret "$log"
+	done
+done
+ok "every URL place refused them (or, for a '%', hid it); no half of a secret in any message"
 
 # ------------------------------------------------------ --reload-auth-file
 free_port FAKE_PORT
