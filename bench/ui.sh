@@ -110,7 +110,13 @@ until [ "$(curl -sf "$PROM/api/v1/rules?type=alert" |
     jq '.data.groups | length')" -ge "$((N / 10))" ]; do sleep 1; done
 tsize=$(curl -sf -o /dev/null -w '%{size_download}' "$PROM/api/v1/targets?state=active")
 rsize=$(curl -sf -o /dev/null -w '%{size_download}' "$PROM/api/v1/rules?type=alert")
-echo "services: $N; Prometheus's answers: targets $((tsize / 1024)) KiB, rules $((rsize / 1024)) KiB"
+pms() {
+	curl -sf -o /dev/null -w '%{time_total}\n' "$PROM$1" |
+	    awk '{ printf "%.1f\n", $1 * 1000 }'
+}
+tms=$(for _ in $(seq 5); do pms "/api/v1/targets?state=active"; done | median)
+rms=$(for _ in $(seq 5); do pms "/api/v1/rules?type=alert"; done | median)
+echo "services: $N; Prometheus's answers: targets $((tsize / 1024)) KiB in $tms ms, rules $((rsize / 1024)) KiB in $rms ms (curl, median of 5)"
 fm_stop
 
 echo "-- --prometheus-url none"

@@ -238,7 +238,8 @@ static const struct opt opts[] = {
 	{ "prometheus-url", "URL[,URL]", "FLOWMON_PROMETHEUS_URL", NULL, D,
 	  MAYBE(prometheus_url),
 	  "Prometheus (vmagent, vmalert) API asked by the status page and "
-	  "explain (default from --reload-url), none: off" },
+	  "explain (default from --reload-url or --run-prometheus), none: "
+	  "off" },
 	{ "shards", "N", "FLOWMON_SHARDS", "1", D,
 	  COUNT(shards, 1, CONFIG_SHARDS_MAX),
 	  "--prometheus-config: Prometheus servers sharing the targets" },

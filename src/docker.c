@@ -49,6 +49,7 @@
 #include "dockermap.h"
 #include "log.h"
 #include "registry.h"
+#include "store.h"
 #include "swarmstate.h"
 #include "url.h"
 #include "worker.h"
@@ -80,16 +81,11 @@ struct idset {
 	size_t			 n;
 };
 
+/* The one hash of the tree (store.h): FNV-1a. */
 static uint64_t
 idset_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return store_hash(STORE_HASH_INIT, s, strlen(s));
 }
 
 /* The slot of key, or of the free slot where it would go. */
@@ -414,23 +410,14 @@ report_log(const struct report *rp)
 static uint64_t
 row_hash(const struct kvlist *row)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = STORE_HASH_INIT;
 	size_t i;
-	const char *p;
 
+	/* Each NUL in: "ab"="c" and "a"="bc" differ. */
 	for (i = 0; i < row->n; i++) {
-		for (p = row->v[i].key; ; p++) {
-			h ^= (unsigned char)*p;
-			h *= 1099511628211ULL;
-			if (*p == '\0')
-				break;
-		}
-		for (p = row->v[i].value; ; p++) {
-			h ^= (unsigned char)*p;
-			h *= 1099511628211ULL;
-			if (*p == '\0')
-				break;
-		}
+		h = store_hash(h, row->v[i].key, strlen(row->v[i].key) + 1);
+		h = store_hash(h, row->v[i].value,
+		    strlen(row->v[i].value) + 1);
 	}
 	return h;
 }

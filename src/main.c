@@ -104,11 +104,12 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 }
 
 /* The Prometheus API the status page and explain ask: --prometheus-url,
- * or the base of the first --reload-url; none (NULL, 0) when neither or
- * "none". -1 with err on a bad URL. */
+ * or the base of the first --reload-url, or that of the Prometheus run as
+ * a child (sv); none (NULL, 0) when there is none or "none". -1 with err
+ * on a bad URL. */
 static int
-start_promapi(const struct config *cfg, struct promapi **p,
-    char err[ERR_MAX])
+start_promapi(const struct config *cfg, struct supervisor *sv,
+    struct promapi **p, char err[ERR_MAX])
 {
 	const char *url = cfg->prometheus_url;
 	char *derived = NULL;
@@ -116,11 +117,13 @@ start_promapi(const struct config *cfg, struct promapi **p,
 	*p = NULL;
 	if (url != NULL && strcmp(url, "none") == 0)
 		return 0;
-	if (url == NULL && cfg->reload_url == NULL)
-		return 0;
-	if (url == NULL && (url = derived =
+	if (url == NULL && cfg->reload_url != NULL && (url = derived =
 	    promapi_url_from_reload(cfg->reload_url, err)) == NULL)
 		return -1;
+	if (url == NULL && sv != NULL)
+		url = derived = supervisor_api(sv);
+	if (url == NULL)
+		return 0;
 	*p = promapi_new(url, err);
 	free(derived);
 	return *p != NULL ? 0 : -1;
@@ -356,7 +359,7 @@ main(int argc, char **argv)
 	}
 	/* Every service's story, from its record's loading on. */
 	registry_set_events(reg, history_event, hist);
-	if (start_promapi(&cfg, &prom, err) == -1) {
+	if (start_promapi(&cfg, sv, &prom, err) == -1) {
 		log_error("cannot use the Prometheus API", "err",
 		    url_redact_text(err, shown, sizeof(shown)));
 		goto fail;

@@ -1,7 +1,8 @@
 /* promstate.c: Prometheus API answers into a snapshot. Only what the
- * explain API and the status page show is kept, in small copies, and the
- * parsed answer is freed at once: the snapshot of a large Prometheus is a
- * fraction of its answer. Prometheus, vmagent and vmalert answer in the
+ * explain API and the status page show is kept, in small copies, and each
+ * item of an answer (a target, a rule group) is parsed alone and freed at
+ * once: the memory a large answer costs is its bytes and one item's tree,
+ * and the snapshot is a fraction of it. Prometheus, vmagent and vmalert answer in the
  * same shape ({"status": "success", "data": ...}); a field of the wrong
  * type counts as absent, since servers differ from version to version
  * (vmagent's __meta_filepath is relative, vmalert's rules carry no
@@ -156,32 +157,117 @@ answer_data(const cJSON *root, const char *key, char err[ERR_MAX])
 	return data;
 }
 
-/* Each answer: the room for n more items, then each item. 0, or -1 on
- * ENOMEM. */
-typedef int (*room_fn)(struct promstate *ps, size_t n);
-typedef int (*item_fn)(struct promstate *ps, const cJSON *item);
+/* What one kind of answer needs: room for n more items (0, or -1 on
+ * ENOMEM), adding one item (the same), how many it holds, and dropping
+ * those past n0 (an answer that broke half way). */
+struct kind {
+	const char	*key;		/* data.<key> */
+	int		(*room)(struct promstate *ps, size_t n);
+	int		(*add)(struct promstate *ps, const cJSON *item);
+	size_t		(*count)(const struct promstate *ps);
+	void		(*trim)(struct promstate *ps, size_t n0);
+};
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Where the items of data.<key> begin, after its '[': Prometheus,
+ * vmagent and vmalert write "status" first, then "data" with that array
+ * first, so the key's first occurrence is it. NULL when the answer is not
+ * laid out so (an error, null, another server): it is parsed whole then. */
+static const char *
+items_start(const char *buf, size_t len, const char *key)
+{
+	const char *end = buf + len, *k, *s;
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	if ((k = memmem(buf, len, pat, strlen(pat))) == NULL ||
+	    (s = memmem(buf, (size_t)(k - buf), "\"status\"", 8)) == NULL)
+		return NULL;
+	s = skip_ws(s + 8, k);
+	if (s >= k || *s != ':')
+		return NULL;
+	s = skip_ws(s + 1, k);
+	if (k - s < 9 || memcmp(s, "\"success\"", 9) != 0)
+		return NULL;
+	k = skip_ws(k + strlen(pat), end);
+	if (k >= end || *k != ':')
+		return NULL;
+	k = skip_ws(k + 1, end);
+	return k < end && *k == '[' ? k + 1 : NULL;
+}
+
+/* Adds the items from p on, each parsed alone, so a large answer never
+ * stands in memory as one tree: 0, or -1 with err (and the items added
+ * dropped again) when it is not JSON or on ENOMEM. */
+static int
+add_items(struct promstate *ps, const char *p, const char *end,
+    const struct kind *k, char err[ERR_MAX])
+{
+	size_t n0 = k->count(ps);
+	const char *next;
+	cJSON *it;
+
+	for (p = skip_ws(p, end); p < end && *p != ']';) {
+		if ((it = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &next,
+		    0)) == NULL) {
+			snprintf(err, ERR_MAX, "the answer is not JSON");
+			goto fail;
+		}
+		if (cJSON_IsObject(it) && (k->room(ps, 1) == -1 ||
+		    k->add(ps, it) == -1)) {
+			cJSON_Delete(it);
+			snprintf(err, ERR_MAX, "out of memory");
+			goto fail;
+		}
+		cJSON_Delete(it);
+		p = skip_ws(next, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+		else if (p >= end || *p != ']') {
+			snprintf(err, ERR_MAX, "the answer is not JSON");
+			goto fail;
+		}
+	}
+	if (p < end)
+		return 0;
+	snprintf(err, ERR_MAX, "the answer is not JSON: it ends early");
+fail:
+	k->trim(ps, n0);
+	return -1;
+}
 
 /* Parses an answer and adds every item of its data.<key> array. 0, or -1
  * with err when it is not such an answer (or on ENOMEM). */
 static int
 add_answer(struct promstate *ps, const char *buf, size_t len,
-    const char *key, room_fn room, item_fn add, char err[ERR_MAX])
+    const struct kind *k, char err[ERR_MAX])
 {
 	const cJSON *arr, *it;
+	const char *items;
 	cJSON *root;
 	int rc = -1;
 
 	err[0] = '\0';
+	if ((items = items_start(buf, len, k->key)) != NULL)
+		return add_items(ps, items, buf + len, k, err);
 	if ((root = cJSON_ParseWithLength(buf, len)) == NULL) {
 		snprintf(err, ERR_MAX, "the answer is not JSON");
 		return -1;
 	}
-	if ((arr = answer_data(root, key, err)) == NULL && err[0] != '\0')
+	if ((arr = answer_data(root, k->key, err)) == NULL && err[0] != '\0')
 		goto out;
-	if (room(ps, (size_t)cJSON_GetArraySize(arr)) == -1)
+	if (k->room(ps, (size_t)cJSON_GetArraySize(arr)) == -1)
 		goto nomem;
 	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsObject(it) && add(ps, it) == -1)
+		if (cJSON_IsObject(it) && k->add(ps, it) == -1)
 			goto nomem;
 	rc = 0;
 	goto out;
@@ -192,16 +278,42 @@ out:
 	return rc;
 }
 
+/* Room for n more: the vector grows by half again, so an answer added
+ * one item at a time costs a few reallocations, not one per item. */
+static int
+grow(void **v, size_t *cap, size_t have, size_t n, size_t size)
+{
+	size_t want = have + n + 1, ncap;
+	void *nv;
+
+	if (want <= *cap)
+		return 0;
+	ncap = want > *cap + *cap / 2 ? want : *cap + *cap / 2;
+	if ((nv = realloc(*v, ncap * size)) == NULL)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 static int
 targets_room(struct promstate *ps, size_t n)
 {
-	struct promstate_target *nv;
+	return grow((void **)&ps->targets, &ps->tcap, ps->ntargets, n,
+	    sizeof(*ps->targets));
+}
 
-	if ((nv = realloc(ps->targets, (ps->ntargets + n + 1) *
-	    sizeof(*nv))) == NULL)
-		return -1;
-	ps->targets = nv;
-	return 0;
+static size_t
+targets_count(const struct promstate *ps)
+{
+	return ps->ntargets;
+}
+
+static void
+targets_trim(struct promstate *ps, size_t n0)
+{
+	while (ps->ntargets > n0)
+		target_release(&ps->targets[--ps->ntargets]);
 }
 
 static int
@@ -226,12 +338,14 @@ add_target(struct promstate *ps, const cJSON *t)
 	return 0;
 }
 
+static const struct kind targets_kind = { "activeTargets", targets_room,
+	add_target, targets_count, targets_trim };
+
 int
 promstate_add_targets(struct promstate *ps, const char *buf, size_t len,
     char err[ERR_MAX])
 {
-	if (add_answer(ps, buf, len, "activeTargets", targets_room,
-	    add_target, err) == -1)
+	if (add_answer(ps, buf, len, &targets_kind, err) == -1)
 		return -1;
 	ps->have_targets = 1;
 	return 0;
@@ -275,13 +389,21 @@ add_group_rules(struct promstate_group *g, const cJSON *rules)
 static int
 groups_room(struct promstate *ps, size_t n)
 {
-	struct promstate_group *nv;
+	return grow((void **)&ps->groups, &ps->gcap, ps->ngroups, n,
+	    sizeof(*ps->groups));
+}
 
-	if ((nv = realloc(ps->groups, (ps->ngroups + n + 1) *
-	    sizeof(*nv))) == NULL)
-		return -1;
-	ps->groups = nv;
-	return 0;
+static size_t
+groups_count(const struct promstate *ps)
+{
+	return ps->ngroups;
+}
+
+static void
+groups_trim(struct promstate *ps, size_t n0)
+{
+	while (ps->ngroups > n0)
+		group_release(&ps->groups[--ps->ngroups]);
 }
 
 static int
@@ -304,12 +426,14 @@ add_group(struct promstate *ps, const cJSON *g)
 	return 0;
 }
 
+static const struct kind groups_kind = { "groups", groups_room, add_group,
+	groups_count, groups_trim };
+
 int
 promstate_add_rules(struct promstate *ps, const char *buf, size_t len,
     char err[ERR_MAX])
 {
-	if (add_answer(ps, buf, len, "groups", groups_room, add_group,
-	    err) == -1)
+	if (add_answer(ps, buf, len, &groups_kind, err) == -1)
 		return -1;
 	ps->have_rules = 1;
 	return 0;

@@ -49,6 +49,7 @@ struct promstate {
 	char		 error[ERR_MAX]; /* what went wrong, "" if nothing */
 	struct promstate_target *targets;	/* as answered */
 	size_t		 ntargets;
+	size_t		 tcap;
 	struct promstate_target **by_file;	/* those with a file, sorted
 						   by file */
 	size_t		 nby_file;
@@ -57,6 +58,7 @@ struct promstate {
 	size_t		 nby_job;
 	struct promstate_group *groups;		/* sorted by name */
 	size_t		 ngroups;
+	size_t		 gcap;
 	size_t		 refs;		/* atomic */
 };
 

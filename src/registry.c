@@ -933,6 +933,26 @@ registry_refused(struct registry *r, const char *name,
 	reg_put(r, e);
 }
 
+/* 0 when svc's target file, rendered as reg_sync_change() would write
+ * it, fits --max-target-bytes; else -1 with err and res->fail. */
+static int
+targets_fit(struct registry *r, struct entry *e, const struct service *svc,
+    struct registry_result *res, char err[ERR_MAX])
+{
+	char *buf = NULL;
+	size_t len;
+	int big;
+
+	if (r->lim == NULL || r->lim->max_target_bytes <= 0)
+		return 0;
+	if (reg_render_targets(r, svc, 0, e->addrs, e->naddrs, &buf, &len,
+	    err) == -1)
+		return reg_fail(res, FM_FATAL, ENOMEM);
+	big = buf != NULL && reg_targets_too_big(r, svc->name, len, err);
+	free(buf);
+	return big ? reg_fail(res, FM_REFUSED, EFBIG) : 0;
+}
+
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
@@ -971,6 +991,11 @@ registry_upsert(struct registry *r, struct service *svc,
 		reg_fail(res, FM_REFUSED, EINVAL);
 		goto drop;
 	}
+	/* The target file as it would be written (node labels and task
+	 * addresses in) must fit too, before anything is: a refusal writes
+	 * nothing at all. */
+	if (targets_fit(r, e, svc, res, err) == -1)
+		goto drop;
 	/* The record first, then the outputs, as one transaction: the
 	 * entry changes only once every write has succeeded. */
 	reg_change_begin(r, &c);

@@ -190,21 +190,13 @@ sv_flag_value(char *const *argv, const char *name)
 }
 
 char *
-supervisor_reload_url(char *const *argv)
+supervisor_api_url(char *const *argv)
 {
 	const char *listen, *prefix, *ext, *colon;
 	char host[256], *url, *pre, err[ERR_MAX];
 	struct url u;
-	size_t i, hl, pl;
-	int on = 0;
+	size_t hl, pl;
 
-	for (i = 1; argv[i] != NULL; i++)
-		if (strcmp(argv[i], "--web.enable-lifecycle") == 0)
-			on = 1;
-		else if (strcmp(argv[i], "--no-web.enable-lifecycle") == 0)
-			on = 0;
-	if (!on)
-		return NULL;
 	if ((listen = sv_flag_value(argv, "web.listen-address")) == NULL)
 		listen = "0.0.0.0:9090";
 	if ((colon = strrchr(listen, ':')) == NULL)
@@ -233,12 +225,39 @@ supervisor_reload_url(char *const *argv)
 		pl--;
 	if (asprintf(&pre, "%s%.*s", pl > 0 && *prefix != '/' ? "/" : "",
 	    (int)pl, prefix) < 0 ||
-	    asprintf(&url, "http://%s%s%s/-/reload", host,
+	    asprintf(&url, "http://%s%s%s", host,
 	    *colon == ':' ? colon : ":9090", pre) < 0)
 		abort();
 	free(pre);
 	url_release(&u);
 	return url;
+}
+
+char *
+supervisor_reload_url(char *const *argv)
+{
+	char *base, *url;
+	size_t i;
+	int on = 0;
+
+	for (i = 1; argv[i] != NULL; i++)
+		if (strcmp(argv[i], "--web.enable-lifecycle") == 0)
+			on = 1;
+		else if (strcmp(argv[i], "--no-web.enable-lifecycle") == 0)
+			on = 0;
+	if (!on)
+		return NULL;
+	base = supervisor_api_url(argv);
+	if (asprintf(&url, "%s/-/reload", base) < 0)
+		abort();
+	free(base);
+	return url;
+}
+
+char *
+supervisor_api(struct supervisor *sv)
+{
+	return supervisor_api_url(sv->argv);
 }
 
 /*

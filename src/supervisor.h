@@ -45,8 +45,16 @@ void	  supervisor_argv_free(char **argv);
  * (nothing to free) when the lifecycle API is off. Pure; the caller frees
  * the string. */
 char	 *supervisor_reload_url(char *const *argv);
+/* The HTTP API base of a Prometheus started with argv: the same URL
+ * without /-/reload, whether the lifecycle API is on or not. Pure;
+ * malloc'd. */
+char	 *supervisor_api_url(char *const *argv);
 
 struct supervisor;
+
+/* supervisor_api_url() of the running child, for --prometheus-url's
+ * default under --run-prometheus. malloc'd. */
+char	 *supervisor_api(struct supervisor *sv);
 
 /* Starts prometheus (a path, or a name looked up on PATH) with
  * supervisor_argv's argv, no shell, in its own process group, with a clean

@@ -201,6 +201,46 @@ START_TEST(test_bad)
 }
 END_TEST
 
+/* Items are parsed one at a time: what a value holds (brackets, the
+ * key's name, escapes) does not confuse it, what follows the array is
+ * not read, and an answer cut short adds nothing. */
+START_TEST(test_streamed)
+{
+	static const char good[] = "{\"status\": \"success\", \"data\": "
+	    "{\"activeTargets\": [ {\"labels\": {\"job\": \"a]\\\"},"
+	    "[\\\"activeTargets\\\": [\"}, \"discoveredLabels\": "
+	    "{\"__meta_filepath\": \"/t/a.json\"}, \"health\": \"up\"} ,"
+	    "{\"discoveredLabels\": {\"__meta_filepath\": \"/t/b.json\"}} ],"
+	    " \"droppedTargets\": [ {\"x\": 1} ] } }";
+	static const char *const cut[] = {
+		"{\"status\":\"success\",\"data\":{\"activeTargets\":["
+		    "{\"health\":\"up\"},{\"health\":",
+		"{\"status\":\"success\",\"data\":{\"activeTargets\":["
+		    "{\"health\":\"up\"}",
+		"{\"status\":\"success\",\"data\":{\"activeTargets\":["
+		    "{\"health\":\"up\"} {\"health\":\"up\"}]}}",
+	};
+	struct promstate *ps = promstate_new();
+	struct promstate_target *const *v;
+	char err[ERR_MAX];
+	size_t i;
+
+	ck_assert_msg(promstate_add_targets(ps, good, strlen(good), err) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(ps->ntargets, 2);
+	ck_assert_str_eq(ps->targets[0].job, "a]\"},[\"activeTargets\": [");
+	for (i = 0; i < sizeof(cut) / sizeof(*cut); i++) {
+		ck_assert_int_eq(promstate_add_targets(ps, cut[i],
+		    strlen(cut[i]), err), -1);
+		ck_assert_ptr_nonnull(strstr(err, "not JSON"));
+		ck_assert_uint_eq(ps->ntargets, 2);
+	}
+	promstate_finish(ps);
+	ck_assert_uint_eq(promstate_targets(ps, "b.json", NULL, &v), 1);
+	promstate_put(ps);
+}
+END_TEST
+
 /* A long lastError is cut at a character boundary. */
 START_TEST(test_long_text)
 {
@@ -293,6 +333,7 @@ promstate_suite(void)
 	tcase_add_test(tc, test_prometheus_alerts);
 	tcase_add_test(tc, test_by_job);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(*bad));
+	tcase_add_test(tc, test_streamed);
 	tcase_add_test(tc, test_long_text);
 	tcase_add_test(tc, test_many);
 	tcase_add_test(tc, test_refs);

@@ -195,6 +195,29 @@ START_TEST(test_reload_url)
 }
 END_TEST
 
+/* The API base (--prometheus-url's default under --run-prometheus): the
+ * same, lifecycle or not. */
+START_TEST(test_api_url)
+{
+	static const char *const none[] = { "ARG_WEB_ROUTE-PREFIX=/m", NULL };
+	static const char *const ext[] = {
+	    "ARG_WEB_EXTERNAL-URL=http://example.com/prom/",
+	    "ARG_WEB_LISTEN-ADDRESS=10.0.0.5:9999", NULL };
+	char err[ERR_MAX] = "", **argv, *u;
+
+	ck_assert_ptr_nonnull(argv = argv_of(none, err));
+	ck_assert_str_eq(u = supervisor_api_url(argv),
+	    "http://127.0.0.1:9090/m");
+	free(u);
+	supervisor_argv_free(argv);
+	ck_assert_ptr_nonnull(argv = argv_of(ext, err));
+	ck_assert_str_eq(u = supervisor_api_url(argv),
+	    "http://10.0.0.5:9999/prom");
+	free(u);
+	supervisor_argv_free(argv);
+}
+END_TEST
+
 /*
  * Supervision, with a small shell script standing in for Prometheus (it
  * ignores its flags, notes SIGHUP in a file, exits on SIGTERM).
@@ -338,6 +361,7 @@ supervisor_suite(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_reload_url);
+	tcase_add_test(tc, test_api_url);
 	tcase_add_test(tc, test_supervise);
 	tcase_add_test(tc, test_start_fails);
 	suite_add_tcase(s, tc);

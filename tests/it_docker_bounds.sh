@@ -128,7 +128,14 @@ l1=$(wc -l <"$FLOWMON_LOG")
 grep -q 'an answer of 5242880 elements, more than the 100000 flowmon reads' "$FLOWMON_LOG" ||
 	fail "no clear line: $(tail -n 3 "$FLOWMON_LOG")"
 [ $((l1 - l0)) -le 5 ] || fail "$((l1 - l0)) log lines in 5 rounds"
-[ $((r1 - r0)) -lt 65536 ] || fail "RSS $r0 -> $r1 kB"
+# A sanitizer keeps freed memory in its quarantine: the bound is
+# flowmon's, checked without one.
+if [ -n "$FLOWMON_WRAP" ] || grep -qa -e __asan_init -e __msan_init "$FLOWMON"; then
+	say "SKIP part: the RSS bound under a sanitizer or a wrapper (RSS $r0 -> $r1 kB)"
+	it_skip_note part "RSS bound of a 10 MB junk answer: sanitizer or wrapper"
+else
+	[ $((r1 - r0)) -lt 65536 ] || fail "RSS $r0 -> $r1 kB"
+fi
 [ -e "$DATA/targets/good.json" ] || fail "good removed"
 rm "$CTL/services.raw"
 say "  figures: 5 rounds of a 10 MB [0,0,...] body: $((l1 - l0)) log lines, RSS $r0 -> $r1 kB"

@@ -98,6 +98,16 @@ wait_until 10 grep -q 'msg="reload succeeded" backend="prometheus child"' "$FLOW
 	fail "no reload through the child back end in the log"
 ok "web_up in /monitor/api/v1/rules, same pid $PID1"
 
+check "explain asks the child's API (--prometheus-url's default under --run-prometheus)"
+explain_web() {
+	fm /v1/docker-flow-monitor/explain/web
+	[ "$HTTP_CODE" = 200 ] && jq -e --arg u "$PBASE" '.prometheus.url == $u and
+	    .prometheus.reachable and .prometheus.ruleGroup and
+	    .prometheus.alerts[0].name == "web_up"' <<<"$HTTP_BODY" >/dev/null
+}
+wait_until 30 explain_web || fail "explain/web: $HTTP_BODY"
+ok "prometheus.url $PBASE, web_up seen there"
+
 # ---------------------------------------------------------- kill -9
 check "kill -9 of the child: it comes back with a new pid and is ready"
 kill -KILL "$PID1"
