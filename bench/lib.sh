@@ -64,6 +64,7 @@ stop() {
 			sleep 0.1
 		done
 		kill -KILL "$p" 2>/dev/null || true
+		# (flowmon is started by started.py: not always our child)
 		wait "$p" 2>/dev/null || true
 		PIDS=$(echo "$PIDS" | sed "s/ $p\b//")
 	done
@@ -95,25 +96,41 @@ FM_LOG=""
 # fm_start DATA [ARGS...]: flowmon with the default options on DATA, and
 # waits until it is started as a user sees it (bench/started.py): every
 # service on disk listed by /services and the first scan of targets/ and
-# rules/ done. Sets FM_PID, FM_URL, and STARTED ("wall_ms cpu_ms
-# rss_anon_kB services" at that moment).
+# rules/ done. Sets FM_PID, FM_URL, FM_LOG, and STARTED ("wall_ms cpu_ms
+# rss_anon_kB" at that moment).
 fm_start() {
-	local data=$1 t0
+	local data=$1 out
 	shift
 	FM_PORT=$(free_port)
 	FM_URL=http://127.0.0.1:$FM_PORT
 	FM_LOG=$BENCH_DIR/flowmon-$(basename "$data").log
-	t0=$(date +%s%N)
-	bg "flowmon-$(basename "$data")" "$FLOWMON" --listen "127.0.0.1:$FM_PORT" \
-	    --data-dir "$data" --log-level warn "$@"
-	FM_PID=$LAST_PID
-	STARTED=$(python3 bench/started.py "$FM_URL" "$FM_PID" "$t0" \
-	    "$(records "$data")") ||
-		{ echo "bench: flowmon did not start on $data (see $FM_LOG)" >&2; exit 1; }
+	out=$(python3 bench/started.py "$FM_URL" "$(records "$data")" "$FM_LOG" \
+	    -- "$FLOWMON" --listen "127.0.0.1:$FM_PORT" --data-dir "$data" \
+	    --log-level warn "$@") || {
+		PIDS="$PIDS ${out%% *}"
+		echo "bench: flowmon did not start on $data (see $FM_LOG)" >&2
+		exit 1
+	}
+	FM_PID=${out%% *}
+	STARTED=${out#* }
+	PIDS="$PIDS $FM_PID"
 }
 fm_stop() {
 	[ -n "$FM_PID" ] && stop "$FM_PID"
 	FM_PID=""
+}
+# fm_settle: waits (up to 60 s) until the watcher has looked at the last
+# writes: its scan count unchanged for 2 s (after a change it looks again
+# within a second), so what is measured next is the idle daemon.
+fm_settle() {
+	local a b end=$(($(date +%s) + 60))
+	b=$(fm_metric flowmon_files_scans_total)
+	while [ "$(date +%s)" -lt "$end" ]; do
+		sleep 2
+		a=$b
+		b=$(fm_metric flowmon_files_scans_total)
+		[ "$a" != "$b" ] || return 0
+	done
 }
 # records DATA: the service records on disk (0 for a new data dir).
 records() { find "$1/state" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }

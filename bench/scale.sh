@@ -9,9 +9,9 @@
 #   SIZES="100 10000" PROBES=3 EVAL=10s SD_CHECK=5s ALERT_EVERY=10 \
 #       bash bench/scale.sh
 #
-# One flowmon fills one data dir per size (--promtool none); each engine
-# then reads it in turn, alone on the machine, and PROBES new services
-# are announced one after the other. Background services are scraped
+# One flowmon (default options, bench/lib.sh) fills one data dir per size;
+# each engine then reads it in turn, alone on the machine, and PROBES new
+# services are announced one after the other. Background services are scraped
 # every 60 s (a closed port); one in ALERT_EVERY (10) also has an alert,
 # which never fires (10,000 rule groups evaluated every 10 s starve a
 # 2-core machine: see bench/README.md); a probe's target
@@ -23,105 +23,23 @@
 # flowmon's POST, verified through its /metrics); both evaluate every
 # EVAL. Only 127.0.0.1; every process started is stopped on exit; each
 # wait is bounded (PROBE_TIMEOUT per probe).
-set -eu
-cd "$(dirname "$0")/.."
-FLOWMON=${FLOWMON:-$PWD/build/flowmon}
-SIZES=${SIZES:-100 10000}
+. "$(dirname "$0")/lib.sh"
+need wrk curl jq perl prometheus victoria-metrics vmagent vmalert
+SIZES=${SIZES:-100 $BIG}
 PROBES=${PROBES:-3}
 EVAL=${EVAL:-10s}
 SD_CHECK=${SD_CHECK:-5s}
 ALERT_EVERY=${ALERT_EVERY:-10}
 PROBE_TIMEOUT=${PROBE_TIMEOUT:-240}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-300}
-W=$PWD/build/bench-scale
+W=$BENCH_DIR/scale
 rm -rf "$W"
 mkdir -p "$W"
-PIDS=""
-# stop PID...: SIGTERM, then SIGKILL for whatever still runs 60 s later
-# (a starved Prometheus finishes its rule evaluations before it exits).
-stop() {
-	local p end=$(($(date +%s) + 60))
-	for p in "$@"; do kill "$p" 2>/dev/null || true; done
-	for p in "$@"; do
-		while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-}
-stop_all() {
-	# shellcheck disable=SC2086 # a list of pids
-	stop $PIDS
-	PIDS=""
-}
-trap stop_all EXIT
 
-for t in wrk curl jq perl prometheus victoria-metrics vmagent vmalert; do
-	command -v $t >/dev/null || { echo "scale: $t is missing (make deps)" >&2; exit 1; }
-done
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-secs() { awk -v ms="$1" 'BEGIN { if (ms == "-") print "-"; else printf "%.1f", ms / 1000 }'; }
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr =>
-		    "127.0.0.1", LocalPort => $ARGV[0], Listen => 1,
-		    ReuseAddr => 1) ? 0 : 1)' "$p" && { echo "$p"; return; }
-	done
-}
-
-# until_ok SECONDS CMD...: runs CMD every 0.2 s until it succeeds; 1 on
-# timeout.
-until_ok() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
-# bg NAME CMD...: starts CMD in the background, logging to $W/NAME.log.
-bg() {
-	local name=$1
-	shift
-	"$@" >"$W/$name.log" 2>&1 &
-	LAST_PID=$!
-	PIDS="$PIDS $LAST_PID"
-}
-
-http_ok() { curl -sf -o /dev/null --max-time 10 "$1"; }
 get() { curl -sfg --max-time 30 "$1"; }
 
-FM_PID=""
-FM_URL=""
-FM_PORT=""
-fm_start() {
-	local data=$1
-	shift
-	FM_PORT=$(free_port)
-	FM_URL=http://127.0.0.1:$FM_PORT
-	bg "flowmon-$(basename "$data")" "$FLOWMON" --listen "127.0.0.1:$FM_PORT" \
-	    --data-dir "$data" --promtool none --task-dns none "$@"
-	FM_PID=$LAST_PID
-	until_ok 60 http_ok "$FM_URL/v1/docker-flow-monitor/ping" ||
-		{ echo "scale: flowmon did not start" >&2; exit 1; }
-}
-fm_stop() {
-	stop "$FM_PID"
-	PIDS=$(echo "$PIDS" | sed "s/ $FM_PID\b//")
-}
-fm_metric() {
-	curl -sf "$FM_URL/metrics" | awk -v s="$1" '$1 == s { print $2 }'
-}
-
-# fill SIZE: SIZE background services on the volume.
-fill() {
+# fill_scale SIZE: SIZE background services on the volume (scale.lua).
+fill_scale() {
 	local end=$(($(date +%s) + LOAD_TIMEOUT))
 	until [ "$(fm_metric 'flowmon_services{state="active"}')" -ge "$1" ]; do
 		[ "$(date +%s)" -lt "$end" ] || { echo "scale: fill timed out" >&2; exit 1; }
@@ -137,10 +55,8 @@ fill() {
 # engine has loaded the whole volume).
 ENGINE_PIDS=""
 engine_stop() {
-	local p
 	# shellcheck disable=SC2086 # a list of pids
 	stop $ENGINE_PIDS
-	for p in $ENGINE_PIDS; do PIDS=$(echo "$PIDS" | sed "s/ $p\b//"); done
 	ENGINE_PIDS=""
 }
 
@@ -258,7 +174,7 @@ probe() {
 
 # The reload durations flowmon logged since line FROM of its log.
 reload_ms() {
-	tail -n +"$1" "$W/flowmon-$(basename "$DATA").log" |
+	tail -n +"$1" "$FM_LOG" |
 	    sed -n 's/.*msg="reload succeeded".*duration_ms=\([0-9]*\).*/\1/p'
 }
 
@@ -269,7 +185,7 @@ for size in $SIZES; do
 	DATA=$W/data-$size
 	fm_start "$DATA"
 	t0=$(now_ms)
-	fill "$size"
+	fill_scale "$size"
 	fm_stop
 	NRULES=$(find "$DATA/rules" -name '*.yml' | wc -l)
 	echo "scale: $size services ($NRULES with an alert) on the volume in $(secs $(($(now_ms) - t0))) s"
@@ -286,10 +202,11 @@ for size in $SIZES; do
 			label="vmagent + vmalert"
 		fi
 		startup=$(($(now_ms) - t0))
-		fm_start "$DATA" --reload-url "$RELOAD" --reload-delay 1s
+		fm_start "$DATA" --reload-url "$RELOAD" --reload-delay 1s \
+		    --log-level info
 		# The start-up reload first, so a probe is not timed against it.
 		until_ok 300 eval '[ "$(fm_metric flowmon_reload_pending)" = 0 ]' || true
-		from=$(($(wc -l <"$W/flowmon-$(basename "$DATA").log") + 1))
+		from=$(($(wc -l <"$FM_LOG") + 1))
 		out=$(for k in $(seq "$PROBES"); do
 			probe "${engine:0:4}$size$k"
 		done)

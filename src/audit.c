@@ -17,12 +17,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "bounds.h"
 #include "audit.h"
+#include "bounds.h"
 #include "config.h"
 #include "filecheck.h"
 #include "promtool.h"
+#include "parser.h"
+#include "quota.h"
 #include "record.h"
+#include "render.h"
 #include "request.h"
 #include "rulecheck.h"
 #include "shortcuts.h"
@@ -149,8 +152,8 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 {
 	struct kvlist params = { 0 };
 	struct service *svc = NULL;
-	char *buf = NULL, b[214];
-	size_t len;
+	char *buf = NULL, *targets = NULL, b[214];
+	size_t len, tlen = 0;
 
 	*present = 0;
 	*removed = 0;
@@ -169,6 +172,14 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 		svc = NULL;
 		goto out;
 	}
+	/* Its target file, as the daemon holds it to --max-target-bytes. */
+	if (!*removed && render_targets(svc, NULL, 0, NULL, NULL, &targets,
+	    &tlen, why) == 0 && quota_check_targets(svc->name, tlen,
+	    &request_ctx_limits(c->o->rctx)->quota, why) == -1) {
+		service_free(svc);
+		svc = NULL;
+		goto out;
+	}
 	/* As the daemon loads it: the record holds the name, the file is
 	 * named after the name's base. */
 	store_base(svc->name, b);
@@ -180,6 +191,7 @@ load_record(struct checker *c, const char *base, int *removed, int *present,
 	}
 out:
 	kvlist_release(&params);
+	free(targets);
 	free(buf);
 	return svc;
 }
@@ -443,8 +455,8 @@ audit_dir(const char *dir, const struct audit_opts *opts, char err[ERR_MAX])
 int
 audit_main(int argc, char **argv)
 {
-	struct request_ctx rctx;
 	struct audit_opts o;
+	struct parser *p = NULL;
 	struct shortcuts *sc = NULL;
 	struct config cfg;
 	char err[ERR_MAX];
@@ -460,21 +472,16 @@ audit_main(int argc, char **argv)
 		config_release(&cfg);
 		return 2;
 	}
-	{
-		/* A record is judged by the daemon's limits (issue 13). */
-		struct request_limits lim;
-
-		config_limits(&cfg, &lim);
-		request_set_limits(&lim);
-	}
 	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
 	    err)) == NULL) {
 		/* Records using @shortcuts will fail to load and say so. */
 		fprintf(stderr, "flowmon check: cannot load the shortcuts: %s\n",
 		    err);
 	}
-	config_request_ctx(&cfg, sc, &rctx);
-	o.rctx = &rctx;
+	/* A record is judged by the daemon's limits (issue 13). */
+	if ((p = parser_new(&cfg, sc)) == NULL)
+		abort();
+	o.rctx = parser_ctx(p);
 	o.promtool = cfg.promtool;
 	o.out = stdout;
 	o.notes = stderr;
@@ -491,7 +498,7 @@ audit_main(int argc, char **argv)
 		rc = n > 0 ? 1 : 0;
 	}
 	fflush(stdout);
-	shortcuts_free(sc);
+	parser_free(p);
 	config_release(&cfg);
 	return rc;
 }

@@ -8,11 +8,11 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "store.h"
+#include "bounds.h"
+#include "store_io.h"
 
 #define AUTH_TOKEN_MAX		4096
 #define AUTH_HEADER_MAX		8192	/* longest Authorization value */
-#define AUTH_FILE_MAX		(1 << 20)
 
 struct cred {
 	char	*user;
@@ -317,7 +317,7 @@ auth_load(struct auth **out, const char *basic_file, const char *bearer_file,
 	}
 	if (basic_file != NULL) {
 		if (auth_read_file(basic_file, "--basic-auth-file",
-		    AUTH_FILE_MAX, &buf, &len, err) == -1)
+		    BOUND_SECRET_MAX, &buf, &len, err) == -1)
 			goto fail;
 		snprintf(src, sizeof(src), "--basic-auth-file %.300s",
 		    basic_file);
@@ -332,7 +332,7 @@ auth_load(struct auth **out, const char *basic_file, const char *bearer_file,
 	}
 	if (bearer_file != NULL) {
 		if (auth_read_file(bearer_file, "--bearer-token-file",
-		    AUTH_FILE_MAX, &buf, &len, err) == -1)
+		    BOUND_SECRET_MAX, &buf, &len, err) == -1)
 			goto fail;
 		snprintf(src, sizeof(src), "--bearer-token-file %.300s",
 		    bearer_file);

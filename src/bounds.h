@@ -12,8 +12,9 @@
 #define BOUND_RECORD_MAX	(16L << 20)
 /* A node record under nodes/. */
 #define BOUND_NODE_RECORD_MAX	(1L << 20)
-/* One answer of swarm-listener (get-services, get-nodes). */
-#define BOUND_LISTENER_ANSWER_MAX	(64L << 20)
+/* One answer of swarm-listener (get-services, get-nodes) or Alertmanager
+ * (every silence). */
+#define BOUND_ANSWER_MAX	(64L << 20)
 /* One answer of the Docker Engine API (its elements and values are
  * bounded too: dockerapi.h), and one line of its event stream. */
 #define BOUND_DOCKER_ANSWER_MAX	(64L << 20)
@@ -25,5 +26,9 @@
 /* One answer of the Prometheus (vmagent, vmalert) API: its targets or its
  * rules, for the status page and explain. */
 #define BOUND_PROMETHEUS_ANSWER_MAX	(64L << 20)
+
+/* A credentials file (--auth-file's users and tokens) or a TLS key or
+ * certificate. */
+#define BOUND_SECRET_MAX	(1L << 20)
 
 #endif

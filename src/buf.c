@@ -124,6 +124,22 @@ buf_release(struct buf *b)
 }
 
 int
+buf_array_grow(void *vp, size_t *cap, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *v, *nv;
+
+	if (ncap < *cap || ncap > SIZE_MAX / size)
+		return -1;
+	memcpy(&v, vp, sizeof(v));
+	if ((nv = realloc(v, ncap * size)) == NULL)
+		return -1;
+	memcpy(vp, &nv, sizeof(nv));
+	*cap = ncap;
+	return 0;
+}
+
+int
 buf_yaml_write(void *data, unsigned char *bytes, size_t size)
 {
 	return buf_add(data, bytes, size) == 0;

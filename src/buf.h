@@ -39,6 +39,14 @@ char	*buf_detach(struct buf *b, size_t *len);
 /* Frees what b holds; b is empty after. */
 void	 buf_release(struct buf *b);
 
+/* Growable arrays: 0 when the array v (cap elements allocated) has room
+ * for element n, growing it (cap doubled, 16 at first) when full; -1 on
+ * ENOMEM or overflow, v and cap unchanged. v is any T * lvalue (every
+ * object pointer has the one representation, as POSIX requires). */
+#define BUF_ARRAY_GROW(v, n, cap) ((n) < (cap) ? 0 :			\
+	buf_array_grow((void *)&(v), &(cap), sizeof(*(v))))
+int	 buf_array_grow(void *vp, size_t *cap, size_t size);
+
 /* A libyaml write handler (yaml_emitter_set_output's, with data a struct
  * buf): 1 on success, 0 on ENOMEM, as libyaml wants. */
 int	 buf_yaml_write(void *data, unsigned char *bytes, size_t size);

@@ -14,6 +14,10 @@ int64_t	 clock_since(int64_t t);
 /* Milliseconds since 1970 on the wall clock: only to show people when
  * something happened, never to measure. */
 int64_t	 clock_wall_ms(void);
+/* Unix time ms (clock_wall_ms()) as RFC 3339 in UTC with milliseconds
+ * (2024-11-24T18:30:00.123Z), into out: the one time format of logs and
+ * answers. */
+void	 clock_rfc3339(int64_t unix_ms, char out[32]);
 /* The monotonic time ms as a timespec, for pthread_cond_timedwait on a
  * condition variable that runs on CLOCK_MONOTONIC (worker.h makes those). */
 void	 clock_timespec(int64_t ms, struct timespec *ts);

@@ -440,10 +440,8 @@ opt_names(struct config *c, const struct opt *o, const char *v,
 			return -1;
 		}
 		free(label);
-		if ((*out = realloc(*out, (*n + 1) * sizeof(**out))) == NULL ||
-		    ((*out)[*n] = strdup(t)) == NULL)
+		if (strv_push(out, n, t) == -1)
 			abort();
-		(*n)++;
 	}
 	free(copy);
 	return 0;
@@ -835,25 +833,4 @@ config_release(struct config *c)
 	}
 	strv_free(c->args, c->nargs);
 	memset(c, 0, sizeof(*c));
-}
-
-void
-config_request_ctx(const struct config *c, const struct shortcuts *sc,
-    struct request_ctx *ctx)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->shortcuts = sc;
-	ctx->target_labels = (const char *const *)c->target_labels;
-	ctx->ntarget_labels = c->ntarget_labels;
-}
-
-void
-config_limits(const struct config *c, struct request_limits *out)
-{
-	out->max_params = c->max_params;
-	out->max_value_bytes = c->max_value_bytes;
-	out->max_targets = c->max_targets;
-	out->quota.max_alerts = c->max_alerts;
-	out->quota.max_rule_bytes = c->max_rule_bytes;
-	out->quota.max_target_bytes = c->max_target_bytes;
 }

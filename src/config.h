@@ -109,14 +109,4 @@ int	 config_parse(struct config *c, enum config_cmd cmd, int argc,
 	    char **argv, char err[ERR_MAX]);
 void	 config_release(struct config *c);
 
-/* What parsing a request needs from the configuration (the target labels
- * of DF_SCRAPE_TARGET_LABELS) plus the shortcut table sc (may be NULL),
- * into ctx. ctx borrows from c and sc: it is valid while both are. */
-void	 config_request_ctx(const struct config *c, const struct shortcuts *sc,
-	    struct request_ctx *ctx);
-/* The request limits c sets (--max-params, --max-targets, ...), for
- * request_set_limits(): the daemon and `flowmon check` apply the same. */
-struct request_limits;
-void	 config_limits(const struct config *c, struct request_limits *out);
-
 #endif

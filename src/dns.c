@@ -37,7 +37,7 @@ dns_resolve(void *ctx, const char *qname, char ***addrs, size_t *naddrs,
     char err[ERR_MAX])
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char host[NI_MAXHOST], **v = NULL, **nv;
+	char host[NI_MAXHOST], **v = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -56,12 +56,8 @@ dns_resolve(void *ctx, const char *qname, char ***addrs, size_t *naddrs,
 		if ((rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, host,
 		    sizeof(host), NULL, 0, NI_NUMERICHOST)) != 0)
 			continue;
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+		if (strv_push(&v, &n, host) == -1)
 			goto nomem;
-		v = nv;
-		if ((v[n] = strdup(host)) == NULL)
-			goto nomem;
-		n++;
 	}
 	freeaddrinfo(res);
 	if (n == 0) {

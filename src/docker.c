@@ -211,15 +211,12 @@ enum svc_state {
 
 struct docker {
 	struct registry		*r;
-	listener_parse_fn	 parse;
-	void			*ctx;
+	struct parser		*parser;
 	struct dockerapi	*api;		/* the engine (dockerapi.h) */
 	char			*notify_label;
 	long			 poll_ms;
 	long			 retry_min_ms;
 	long			 retry_max_ms;
-	char			**node_labels;
-	size_t			 nnode_labels;
 	struct swarmstate	*state;		/* NULL: not kept */
 
 	/* The worker's alone. What this source applied: flowmon name to
@@ -625,8 +622,8 @@ apply_service(struct docker *d, const cJSON *svc, const cJSON *tasks,
 	if ((was = idset_find(&d->refused, id)) != NULL && was->val == h) {
 		rp->held++;
 		rp->refused++;
-	} else if (listener_try_service(d->r, d->parse, d->ctx, &row,
-	    "docker", &wrote, &kind, err) == 0) {
+	} else if (listener_try_service(d->r, d->parser, &row, "docker",
+	    &wrote, &kind, err) == 0) {
 		owned_set(d, *name, id);
 		idset_del(&d->refused, id);
 		if (wrote)
@@ -820,8 +817,7 @@ reconcile_nodes(struct docker *d, const cJSON *nodes)
 		}
 		if (idset_put(&listed, id, 0) == -1)
 			log_error("out of memory");
-		if (listener_apply_node(d->r, &row, d->node_labels,
-		    d->nnode_labels, "docker") == 0 &&
+		if (listener_apply_node(d->r, d->parser, &row, "docker") == 0 &&
 		    idset_put(&d->nodes_owned, id, 0) == -1)
 			log_error("out of memory");
 		kvlist_release(&row);
@@ -1142,7 +1138,6 @@ docker_free(struct docker *d)
 	idset_release(&d->refused);
 	idset_release(&d->nodes_owned);
 	idset_release(&d->dirty);
-	strv_free(d->node_labels, d->nnode_labels);
 	cJSON_Delete(d->nodes);
 	free(d->follows);
 	dockerapi_free(d->api);
@@ -1159,11 +1154,10 @@ docker_free(struct docker *d)
 
 struct docker *
 docker_start(const struct docker_options *o, struct registry *r,
-    listener_parse_fn parse, void *ctx, char err[ERR_MAX])
+    struct parser *parser, char err[ERR_MAX])
 {
 	struct docker *d;
 	char shown[ERR_MAX];
-	size_t i;
 
 	if (o->notify_label == NULL || *o->notify_label == '\0') {
 		snprintf(err, ERR_MAX, "--docker-notify-label is empty");
@@ -1174,8 +1168,7 @@ docker_start(const struct docker_options *o, struct registry *r,
 		return NULL;
 	}
 	d->r = r;
-	d->parse = parse;
-	d->ctx = ctx;
+	d->parser = parser;
 	d->poll_ms = o->poll_ms > 0 ? o->poll_ms : 30000;
 	d->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	d->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
@@ -1192,10 +1185,6 @@ docker_start(const struct docker_options *o, struct registry *r,
 		goto fail;
 	if ((d->notify_label = strdup(o->notify_label)) == NULL)
 		goto nomem;
-	for (i = 0; i < o->nnode_labels; i++)
-		if (strv_push(&d->node_labels, &d->nnode_labels,
-		    o->node_labels[i]) == -1)
-			goto nomem;
 	if (worker_start(&d->w, worker_main, d, "docker", err) == -1)
 		goto fail;
 	if (worker_start(&d->w, events_main, d, "docker event", err) == -1) {

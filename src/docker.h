@@ -21,8 +21,6 @@ struct docker_options {
 	const char	 *host;		/* --docker-host URL */
 	const char	 *notify_label;	/* --docker-notify-label */
 	long		  poll_ms;	/* --docker-poll: full reconcile */
-	char *const	 *node_labels;	/* DF_NODE_TARGET_LABELS */
-	size_t		  nnode_labels;
 	long		  retry_min_ms;	/* first backoff, 0: 1 s */
 	long		  retry_max_ms;	/* longest backoff, 0: 30 s */
 	struct swarmstate *state;	/* filled with what Docker says of
@@ -31,7 +29,7 @@ struct docker_options {
 
 /* Starts the source: one thread reconciles (at once, then every poll_ms,
  * and for the services an event names), another follows the event
- * stream. Services are parsed with parse(ctx, ...) (http_parse_service)
+ * stream. Services and nodes are parsed with parser (main's, parser.h)
  * and upserted into r. Only services this source applied are ever
  * removed, and only on a clear answer from Docker (gone from a complete
  * list, 404, or the notify label no longer "true"); an unreachable or
@@ -42,8 +40,7 @@ struct docker_options {
  * and a service being updated is re-listed every second until its update
  * ends. */
 struct docker *docker_start(const struct docker_options *o,
-	    struct registry *r, listener_parse_fn parse, void *ctx,
-	    char err[ERR_MAX]);
+	    struct registry *r, struct parser *parser, char err[ERR_MAX]);
 /* Stops both threads (requests in flight are abandoned) and frees d.
  * NULL is fine. */
 void	 docker_stop(struct docker *d);

@@ -11,6 +11,7 @@
 
 #include "advice.h"
 #include "bounds.h"
+#include "buf.h"
 #include "clock.h"
 #include "docker.h"
 #include "explain.h"
@@ -23,20 +24,6 @@
 #include "store.h"
 #include "strv.h"
 #include "url.h"
-
-void
-explain_time(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	size_t n;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000) % 1000u);
-}
 
 void
 explain_release(struct explain *x)
@@ -311,16 +298,11 @@ static int
 all_cb(void *arg, struct registry *r, const struct registry_view *v)
 {
 	struct all *a = arg;
-	struct explain *nv;
 	struct fill f = { NULL, 1, 0, 0 };
 
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 256;
-		if ((nv = realloc(a->v, a->cap * sizeof(*nv))) == NULL) {
-			a->failed = 1;
-			return 1;
-		}
-		a->v = nv;
+	if (BUF_ARRAY_GROW(a->v, a->n, a->cap) == -1) {
+		a->failed = 1;
+		return 1;
 	}
 	f.x = &a->v[a->n++];
 	memset(f.x, 0, sizeof(*f.x));
@@ -541,7 +523,7 @@ event_json(cJSON *o, const void *v, size_t i)
 	const struct history_item *h = &((const struct history_item *)v)[i];
 	char t[32];
 
-	explain_time(h->time_ms, t);
+	clock_rfc3339(h->time_ms, t);
 	return cJSON_AddStringToObject(o, "time", t) &&
 	    cJSON_AddStringToObject(o, "event", history_event_name(h->ev)) &&
 	    cJSON_AddStringToObject(o, "detail", h->detail) &&

@@ -141,8 +141,5 @@ int	 explain_prometheus(struct explain *x, struct promstate *ps,
  * ENOMEM. Pure. */
 cJSON	*explain_json(const struct explain *x);
 
-/* ms since 1970 as RFC 3339 UTC with milliseconds
- * ("2024-11-24T18:30:00.123Z") into out. */
-void	 explain_time(int64_t ms, char out[32]);
 
 #endif

@@ -1,5 +1,6 @@
 /* expo.c: the Prometheus text exposition format (see expo.h). */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,18 @@ expo_gauge(struct buf *b, const char *name, const char *help, long long v)
 {
 	expo_family(b, name, EXPO_GAUGE, help);
 	expo_sample(b, name, v, NULL);
+}
+
+void
+expo_process(struct buf *b, const char *what, long long started)
+{
+	char help[64];
+
+	expo_family(b, "flowmon_build_info", EXPO_GAUGE, "flowmon's version.");
+	expo_sample(b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
+	    NULL);
+	snprintf(help, sizeof(help), "Start time of the %s.", what);
+	expo_gauge(b, "flowmon_start_time_seconds", help, started);
 }
 
 char *

@@ -32,6 +32,9 @@ void	 expo_counter(struct buf *b, const char *name, const char *help,
 	    long long v);
 void	 expo_gauge(struct buf *b, const char *name, const char *help,
 	    long long v);
+/* flowmon_build_info{version} and flowmon_start_time_seconds (started,
+ * Unix time) of what ("daemon", "reloader"). */
+void	 expo_process(struct buf *b, const char *what, long long started);
 /* Errors show in b->failed (buf.h): check it once at the end. */
 
 /* s as a label value into out: backslash, double quote and line feed

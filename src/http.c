@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "advice.h"
+#include "buf.h"
 #include "clock.h"
 #include "config.h"
 #include "docker.h"
@@ -25,11 +26,11 @@
 #include "http_guard.h"
 #include "log.h"
 #include "metrics.h"
+#include "parser.h"
 #include "registry.h"
 #include "reloader.h"
 #include "replies.h"
 #include "request.h"
-#include "shortcuts.h"
 #include "silence.h"
 #include "swarmstate.h"
 #include "ui.h"
@@ -44,8 +45,7 @@ struct http {
 	struct registry		*reg;
 	struct reloader		*rl;
 	struct files		*files;		/* atomic: set once, may be NULL */
-	pthread_rwlock_t	 sclock;	/* guards sc */
-	struct shortcuts	*sc;
+	struct parser		*parser;	/* main's; NULL in a standby */
 	time_t			 started;
 	struct http_guard	 guard;		/* auth, limits, TLS */
 	struct taskdns		*td;		/* atomic: set once, may be NULL */
@@ -63,10 +63,8 @@ struct http {
 
 /* Per-request state: the request body, bounded by cfg->max_body. */
 struct conn {
-	char	*body;
-	size_t	 len;
+	struct buf body;
 	int	 too_big;
-	int	 oom;
 	int	 started;	/* the handler's first call is done */
 	int	 nul_path;	/* the path holds %00 */
 	enum metrics_endpoint ep;	/* route_admit()'s, on the first call */
@@ -164,7 +162,7 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 
 /* Query parameters, then form-body parameters (the body wins). */
 static int
-request_params(struct MHD_Connection *mc, struct conn *cs,
+request_params(struct http *h, struct MHD_Connection *mc, struct conn *cs,
     struct kvlist *params, char err[ERR_MAX])
 {
 	struct collect c = { params, "", 0 };
@@ -177,10 +175,11 @@ request_params(struct MHD_Connection *mc, struct conn *cs,
 		return -1;
 	}
 	/* Counted before anything is decoded (--max-params). */
-	if (request_check_count(params->n + request_form_count(cs->body,
-	    cs->len), err) == -1)
+	if (request_check_count(h->parser != NULL ? parser_ctx(h->parser) :
+	    NULL, params->n +
+	    request_form_count(cs->body.p, cs->body.len), err) == -1)
 		return -1;
-	if (cs->len == 0) {
+	if (cs->body.len == 0) {
 		if (kvlist_dedupe_ci(params) == -1) {
 			snprintf(err, ERR_MAX, "out of memory");
 			return -1;
@@ -195,7 +194,7 @@ request_params(struct MHD_Connection *mc, struct conn *cs,
 		    "application/x-www-form-urlencoded, not %.100s", ct);
 		return -1;
 	}
-	return request_decode_form(cs->body, cs->len, params, err);
+	return request_decode_form(cs->body.p, cs->body.len, params, err);
 }
 
 /* A refused or failed reconfigure or remove, in DFM's shape. */
@@ -227,14 +226,13 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 {
 	struct kvlist params = { 0 };
 	struct registry_result res;
-	struct request_ctx ctx;
 	struct service *svc = NULL;
 	char err[ERR_MAX], name[SERVICE_NAME_MAX + 1];
 	const char *result;
 	cJSON *o;
 	int rc;
 
-	if (request_params(mc, cs, &params, err) == -1) {
+	if (request_params(h, mc, cs, &params, err) == -1) {
 		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
@@ -242,11 +240,7 @@ do_reconfigure(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_service_error(rp, 500, "out of memory", NULL, 0);
 		goto out;
 	}
-	pthread_rwlock_rdlock(&h->sclock);
-	config_request_ctx(h->cfg, h->sc, &ctx);
-	rc = request_parse(&params, &ctx, svc, err);
-	pthread_rwlock_unlock(&h->sclock);
-	if (rc == -1) {
+	if (parser_parse(h->parser, &params, svc, err) == -1) {
 		log_info("reconfigure refused", "service",
 		    kvlist_get_ci(&params, "serviceName"), "error", err);
 		registry_refused(h->reg, kvlist_get_ci(&params, "serviceName"),
@@ -313,7 +307,7 @@ service_before_remove(struct http *h, const char *name)
 	    params.n == 0)
 		goto out;
 	if ((svc = calloc(1, sizeof(*svc))) != NULL &&
-	    http_parse_service(h, &params, svc, err) == -1) {
+	    parser_parse(h->parser, &params, svc, err) == -1) {
 		free(svc);
 		svc = NULL;
 	}
@@ -333,7 +327,7 @@ do_remove(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	char err[ERR_MAX];
 	cJSON *o;
 
-	if (request_params(mc, cs, &params, err) == -1) {
+	if (request_params(h, mc, cs, &params, err) == -1) {
 		reply_service_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
@@ -378,10 +372,11 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	struct registry_result res;
 	const char *id, *result;
 	char err[ERR_MAX];
+	enum fm_err k;
 	int rc, saved;
 	cJSON *o;
 
-	if (request_params(mc, cs, &params, err) == -1) {
+	if (request_params(h, mc, cs, &params, err) == -1) {
 		reply_node_error(rp, 400, err, NULL, 0);
 		goto out;
 	}
@@ -397,11 +392,10 @@ do_node(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		goto out;
 	}
 	/* Only the labels named in DF_NODE_TARGET_LABELS, '-' made '_',
-	 * under the limits every source of node labels is held to. */
-	if (!remove && request_node_labels(&params,
-	    (const char *const *)h->cfg->node_labels, h->cfg->nnode_labels,
-	    &labels, err) == -1) {
-		reply_node_error(rp, errno == ENOMEM ? 500 : 400, err, id, 0);
+	 * each within --max-value-bytes. */
+	if (!remove && (k = parser_node(h->parser, &params, &labels,
+	    err)) != FM_OK) {
+		reply_node_error(rp, k == FM_REFUSED ? 400 : 500, err, id, 0);
 		goto out;
 	}
 	/* A remove answers with the labels that go. */
@@ -471,12 +465,7 @@ do_metrics(struct http *h, struct reply *rp)
 		swarmstate_metrics(ss, &b);
 	if (sil != NULL)
 		silence_metrics(sil, &b);
-	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
-	    "version.");
-	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
-	    NULL);
-	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
-	    "daemon.", (long long)h->started);
+	expo_process(&b, "daemon", (long long)h->started);
 	if ((rp->body = buf_detach(&b, NULL)) == NULL) {
 		reply_error(rp, 500, "out of memory", NULL);
 		return;
@@ -658,7 +647,7 @@ do_ui(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	char err[ERR_MAX];
 	int rc = 0;
 
-	if (strcmp(url, "/") == 0 && (request_params(mc, cs, &params,
+	if (strcmp(url, "/") == 0 && (request_params(h, mc, cs, &params,
 	    err) == -1 || ui_query_parse(&params, &q, err) == -1)) {
 		reply_page_error(rp, 400, err);
 		goto out;
@@ -700,7 +689,7 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_error(rp, 413, msg, NULL);
 		return ep;
 	}
-	if (cs->oom) {
+	if (cs->body.failed) {
 		reply_error(rp, 500, "out of memory", NULL);
 		return ep;
 	}
@@ -857,22 +846,12 @@ handler(void *cls, struct MHD_Connection *mc, const char *url,
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
-		if (!cs->too_big && !cs->oom) {
-			if (cs->len + n > (size_t)h->cfg->max_body) {
+		if (!cs->too_big && !cs->body.failed) {
+			if (cs->body.len + n > (size_t)h->cfg->max_body) {
 				cs->too_big = 1;
-				free(cs->body);
-				cs->body = NULL;
+				buf_release(&cs->body);
 			} else {
-				char *b = realloc(cs->body, cs->len + n + 1);
-
-				if (b == NULL) {
-					cs->oom = 1;
-				} else {
-					memcpy(b + cs->len, upload_data, n);
-					cs->len += n;
-					b[cs->len] = '\0';
-					cs->body = b;
-				}
+				buf_add(&cs->body, upload_data, n);
 			}
 		}
 		*upload_data_size = 0;
@@ -914,7 +893,7 @@ completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	(void)mc;
 	(void)toe;
 	if (cs != NULL) {
-		free(cs->body);
+		buf_release(&cs->body);
 		free(cs);
 		*con_cls = NULL;
 	}
@@ -982,7 +961,7 @@ bad:
 
 struct http *
 http_start(const struct config *cfg, struct registry *reg,
-    struct reloader *rl, struct shortcuts *sc, char err[ERR_MAX])
+    struct reloader *rl, struct parser *parser, char err[ERR_MAX])
 {
 	struct sockaddr_storage ss;
 	struct http *h;
@@ -1001,17 +980,15 @@ http_start(const struct config *cfg, struct registry *reg,
 	h->cfg = cfg;
 	h->reg = reg;
 	h->rl = rl;
-	h->sc = sc;
+	h->parser = parser;
 	h->started = time(NULL);
 	if (http_guard_init(&h->guard, cfg, err) == -1) {
-		shortcuts_free(sc);
 		free(h);
 		return NULL;
 	}
 	/* Without a registry yet: a standby until http_activate(). */
 	http_guard_set_standby(&h->guard, reg == NULL);
 	flags |= http_guard_flags(&h->guard);
-	pthread_rwlock_init(&h->sclock, NULL);
 	pthread_rwlock_init(&h->dklock, NULL);
 	/* The memory limit bounds one request's headers and request line
 	 * (--max-header-bytes): swarm-listener sends request lines of 64 KiB
@@ -1034,7 +1011,6 @@ http_start(const struct config *cfg, struct registry *reg,
 		    " or TLS set-up failed: see the http server error above" :
 		    "");
 		http_guard_release(&h->guard);
-		pthread_rwlock_destroy(&h->sclock);
 		pthread_rwlock_destroy(&h->dklock);
 		free(h);
 		return NULL;
@@ -1043,37 +1019,9 @@ http_start(const struct config *cfg, struct registry *reg,
 }
 
 void
-http_set_shortcuts(struct http *h, struct shortcuts *sc)
-{
-	struct shortcuts *old;
-
-	pthread_rwlock_wrlock(&h->sclock);
-	old = h->sc;
-	h->sc = sc;
-	pthread_rwlock_unlock(&h->sclock);
-	shortcuts_free(old);
-}
-
-void
 http_set_files(struct http *h, struct files *files)
 {
 	__atomic_store_n(&h->files, files, __ATOMIC_RELEASE);
-}
-
-int
-http_parse_service(void *arg, const struct kvlist *params,
-    struct service *out, char err[ERR_MAX])
-{
-	struct http *h = arg;
-	struct request_ctx ctx;
-	int rc;
-
-	pthread_rwlock_rdlock(&h->sclock);
-	config_request_ctx(h->cfg, h->sc, &ctx);
-	rc = request_parse(params, &ctx, out, err);
-	pthread_rwlock_unlock(&h->sclock);
-	/* The limits of a reconfigure are the registry's (quota.h). */
-	return rc;
 }
 
 void
@@ -1082,9 +1030,7 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->mhd);
-	shortcuts_free(h->sc);
 	http_guard_release(&h->guard);
-	pthread_rwlock_destroy(&h->sclock);
 	pthread_rwlock_destroy(&h->dklock);
 	free(h);
 }
@@ -1120,10 +1066,12 @@ http_set_swarm(struct http *h, struct swarmstate *ss, struct silencer *sil)
 }
 
 void
-http_activate(struct http *h, struct registry *reg, struct reloader *rl)
+http_activate(struct http *h, struct registry *reg, struct reloader *rl,
+    struct parser *parser)
 {
 	h->reg = reg;
 	h->rl = rl;
+	h->parser = parser;
 	/* Release: a request admitted after this sees reg and rl. */
 	http_guard_set_standby(&h->guard, 0);
 }

@@ -15,33 +15,24 @@ struct history;
 struct promapi;
 struct registry;
 struct reloader;
-struct shortcuts;
+struct parser;
 struct http;
 struct taskdns;
 
-/* Starts serving cfg->listen with one thread per connection. Takes over
- * shortcuts (may be NULL). With reg NULL it serves as a standby (ping 200,
- * every other endpoint 503 with Retry-After) until http_activate(). NULL
- * with err when the address cannot be used. */
+/* Starts serving cfg->listen with one thread per connection; requests
+ * are parsed with parser (parser.h, main's). With reg NULL it serves as a
+ * standby (ping 200, every other endpoint 503 with Retry-After) until
+ * http_activate(). NULL with err when the address cannot be used. */
 struct http *http_start(const struct config *cfg, struct registry *reg,
-	    struct reloader *rl, struct shortcuts *shortcuts,
-	    char err[ERR_MAX]);
-/* Replaces the shortcut table (taken over) between two requests; the old
- * table is freed once no request uses it. */
-void	 http_set_shortcuts(struct http *h, struct shortcuts *shortcuts);
+	    struct reloader *rl, struct parser *parser, char err[ERR_MAX]);
 /* Serves GET /files and the file metrics from files (files.h) from now
  * on; NULL stops it (503). */
 void	 http_set_files(struct http *h, struct files *files);
-/* Parses params exactly as a reconfigure would (same DF_SCRAPE_TARGET_LABELS,
- * the shortcut table in use; the per-service limits are the registry's),
- * for rows that do not come over HTTP (the listener reconcile). arg is the struct http; out is zeroed. 0, or -1
- * with err. */
-int	 http_parse_service(void *arg, const struct kvlist *params,
-	    struct service *out, char err[ERR_MAX]);
 void	 http_stop(struct http *h);
-/* A standby becomes the active daemon: serves reg and rl from now on. */
+/* A standby becomes the active daemon: serves reg and rl, parsing with
+ * parser, from now on. */
 void	 http_activate(struct http *h, struct registry *reg,
-	    struct reloader *rl);
+	    struct reloader *rl, struct parser *parser);
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" (every address) to a socket address
  * for --listen; -1 with err naming the flag. Also used by the reloader. */

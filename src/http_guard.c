@@ -10,12 +10,12 @@
 #include <sys/socket.h>
 
 #include "auth.h"
+#include "bounds.h"
 #include "config.h"
 #include "http_guard.h"
 #include "log.h"
 #include "store.h"
 
-#define PEM_MAX		(1 << 20)
 
 int
 http_guard_init(struct http_guard *g, const struct config *cfg,
@@ -42,10 +42,10 @@ http_guard_init(struct http_guard *g, const struct config *cfg,
 			    "was built without TLS support");
 			goto fail;
 		}
-		if (auth_read_file(cfg->tls_cert, "--tls-cert", PEM_MAX,
-		    &g->cert, &len, err) == -1 ||
-		    auth_read_file(cfg->tls_key, "--tls-key", PEM_MAX, &g->key,
-		    &g->keylen, err) == -1)
+		if (auth_read_file(cfg->tls_cert, "--tls-cert",
+		    BOUND_SECRET_MAX, &g->cert, &len, err) == -1 ||
+		    auth_read_file(cfg->tls_key, "--tls-key", BOUND_SECRET_MAX,
+		    &g->key, &g->keylen, err) == -1)
 			goto fail;
 		if (strstr(g->cert, "-----BEGIN ") == NULL) {
 			snprintf(err, ERR_MAX, "--tls-cert %.300s is not PEM",

@@ -83,6 +83,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "registry.h"
@@ -357,17 +358,13 @@ static int
 add_judged(void *ctx, const struct registry_rule *x)
 {
 	struct judged_list *l = ctx;
-	struct judged *j, *nv;
+	struct judged *j;
 	char err[ERR_MAX];
 
 	if (x->svc == NULL || !l->pick(x->rf))
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		if ((nv = realloc(l->v, l->cap * sizeof(*nv))) == NULL)
-			return -1;
-		l->v = nv;
-	}
+	if (BUF_ARRAY_GROW(l->v, l->n, l->cap) == -1)
+		return -1;
 	j = &l->v[l->n];
 	memset(j, 0, sizeof(*j));
 	if ((j->name = strdup(x->name)) == NULL)

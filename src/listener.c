@@ -28,6 +28,7 @@
 #include "httpbody.h"
 #include "listener.h"
 #include "log.h"
+#include "parser.h"
 #include "url.h"
 #include "registry.h"
 #include "request.h"
@@ -39,8 +40,7 @@
 
 struct listener {
 	struct registry		*r;
-	listener_parse_fn	 parse;
-	void			*ctx;
+	struct parser		*parser;
 	char			**urls;		/* get-services URLs */
 	int			*answered;
 	size_t			 nurls;
@@ -48,8 +48,6 @@ struct listener {
 	int			 nodes_answered;
 	int			 prune;
 	int			 pruned;
-	char			**node_labels;
-	size_t			 nnode_labels;
 	char			**statics;	/* static service names, sorted */
 	size_t			 nstatics;
 	char			**listed;	/* names the listeners listed */
@@ -311,7 +309,7 @@ fail:
  */
 
 int
-listener_try_service(struct registry *r, listener_parse_fn parse, void *ctx,
+listener_try_service(struct registry *r, struct parser *parser,
     const struct kvlist *row, const char *source, int *wrote,
     enum fm_err *kind, char err[ERR_MAX])
 {
@@ -326,7 +324,7 @@ listener_try_service(struct registry *r, listener_parse_fn parse, void *ctx,
 		*kind = FM_FATAL;
 		return -1;
 	}
-	if (parse(ctx, row, svc, err) == -1) {
+	if (parser_parse(parser, row, svc, err) == -1) {
 		free(svc);
 		registry_refused(r, name, service_source_parse(source), err);
 		*kind = FM_REFUSED;
@@ -344,16 +342,15 @@ listener_try_service(struct registry *r, listener_parse_fn parse, void *ctx,
 }
 
 int
-listener_apply_service(struct registry *r, listener_parse_fn parse,
-    void *ctx, const struct kvlist *row, const char *source,
-    const char *origin)
+listener_apply_service(struct registry *r, struct parser *parser,
+    const struct kvlist *row, const char *source, const char *origin)
 {
 	const char *name = kvlist_get_ci(row, "serviceName");
 	char err[ERR_MAX], msg[96];
 	enum fm_err kind;
 	int wrote;
 
-	if (listener_try_service(r, parse, ctx, row, source, &wrote, &kind,
+	if (listener_try_service(r, parser, row, source, &wrote, &kind,
 	    err) == -1) {
 		snprintf(msg, sizeof(msg), kind == FM_REFUSED ?
 		    "service from %s refused" : "cannot apply service from %s",
@@ -373,8 +370,8 @@ listener_apply_service(struct registry *r, listener_parse_fn parse,
 }
 
 int
-listener_apply_node(struct registry *r, const struct kvlist *row,
-    char *const *names, size_t nnames, const char *source)
+listener_apply_node(struct registry *r, struct parser *parser,
+    const struct kvlist *row, const char *source)
 {
 	struct kvlist labels = { 0 };
 	struct registry_result res;
@@ -388,9 +385,7 @@ listener_apply_node(struct registry *r, const struct kvlist *row,
 		    "id missing or not a node ID");
 		return -1;
 	}
-	/* The limits of a node/reconfigure: the same function checks both. */
-	if (request_node_labels(row, (const char *const *)names, nnames,
-	    &labels, err) == -1) {
+	if (parser_node(parser, row, &labels, err) != FM_OK) {
 		snprintf(msg, sizeof(msg), "node from %s refused", source);
 		log_warn(msg, "id", id, "error", err);
 		return -1;
@@ -424,7 +419,7 @@ fetch(struct listener *l, const char *raw, struct httpbody *b, char err[ERR_MAX]
 
 	url_redact(raw, url, sizeof(url));
 	memset(b, 0, sizeof(*b));
-	b->max = BOUND_LISTENER_ANSWER_MAX;
+	b->max = BOUND_ANSWER_MAX;
 	if ((c = httpbody_easy("http,https", LISTENER_CONNECT_MS,
 	    LISTENER_TOTAL_MS, worker_stop_flag(&l->w), NULL)) == NULL) {
 		snprintf(err, ERR_MAX, "GET %s: cannot create a curl handle",
@@ -483,8 +478,8 @@ apply_nodes(struct listener *l, const struct kvlist *rows, size_t n)
 	char num[32], shown[ERR_MAX / 2];
 
 	for (i = 0; i < n; i++)
-		if (listener_apply_node(l->r, &rows[i], l->node_labels,
-		    l->nnode_labels, "listener") == 0)
+		if (listener_apply_node(l->r, l->parser, &rows[i],
+		    "listener") == 0)
 			applied++;
 	snprintf(num, sizeof(num), "%zu", applied);
 	log_info("nodes reconciled", "url", url_redact(l->nodes_url, shown,
@@ -578,7 +573,7 @@ reconcile_round(struct listener *l)
 			if (name != NULL && *name != '\0' &&
 			    strv_push(&l->listed, &l->nlisted, name) == -1)
 				log_error("out of memory");
-			if (listener_apply_service(l->r, l->parse, l->ctx,
+			if (listener_apply_service(l->r, l->parser,
 			    &rows[j], "listener", url_redact(l->urls[i], shown,
 			    sizeof(shown))) == 0)
 				ok++;
@@ -630,7 +625,6 @@ listener_free(struct listener *l)
 	free(l->urls);
 	free(l->answered);
 	free(l->nodes_url);
-	strv_free(l->node_labels, l->nnode_labels);
 	strv_free(l->statics, l->nstatics);
 	strv_free(l->listed, l->nlisted);
 	worker_release(&l->w);
@@ -639,7 +633,7 @@ listener_free(struct listener *l)
 
 struct listener *
 listener_start(const struct listener_options *o, struct registry *r,
-    listener_parse_fn parse, void *ctx, char err[ERR_MAX])
+    struct parser *parser, char err[ERR_MAX])
 {
 	struct listener *l;
 	struct kvlist *rows = NULL;
@@ -649,8 +643,7 @@ listener_start(const struct listener_options *o, struct registry *r,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto nomem;
 	l->r = r;
-	l->parse = parse;
-	l->ctx = ctx;
+	l->parser = parser;
 	l->prune = o->prune;
 	l->retry_min_ms = o->retry_min_ms > 0 ? o->retry_min_ms : 1000;
 	l->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 30000;
@@ -660,10 +653,6 @@ listener_start(const struct listener_options *o, struct registry *r,
 		free(l);
 		return NULL;
 	}
-	for (i = 0; i < o->nnode_labels; i++)
-		if (strv_push(&l->node_labels, &l->nnode_labels,
-		    o->node_labels[i]) == -1)
-			goto nomem;
 	if (o->addresses != NULL) {
 		const char *p = o->addresses;
 
@@ -709,7 +698,7 @@ listener_start(const struct listener_options *o, struct registry *r,
 
 		if (strv_push(&l->statics, &l->nstatics, name) == -1)
 			goto nomem;
-		listener_apply_service(r, parse, ctx, &rows[i], "listener",
+		listener_apply_service(r, parser, &rows[i], "listener",
 		    "environment");
 	}
 	listener_rows_free(rows, nrows);

@@ -13,22 +13,16 @@
 #include "err.h"
 #include "service.h"
 
+struct parser;
 struct registry;
 struct listener;
 
 #define LISTENER_SERVICES_PATH "/v1/docker-flow-swarm-listener/get-services"
 
-/* Parses a row's parameters like a reconfigure (the HTTP front's parser
- * with the shortcut table in use). out is zeroed; 0, or -1 with err. */
-typedef int (*listener_parse_fn)(void *ctx, const struct kvlist *params,
-	    struct service *out, char err[ERR_MAX]);
-
 struct listener_options {
 	const char	 *addresses;	/* LISTENER_ADDRESS comma list, or NULL */
 	const char	 *nodes_url;	/* DF_GET_NODES_URL, or NULL */
 	int		  prune;	/* --listener-prune */
-	char *const	 *node_labels;	/* DF_NODE_TARGET_LABELS */
-	size_t		  nnode_labels;
 	char *const	 *envp;		/* for SCRAPE_PORT_<n>; NULL: none */
 	long		  retry_min_ms;	/* first backoff, 0: 1 s */
 	long		  retry_max_ms;	/* longest backoff, 0: 30 s */
@@ -58,34 +52,34 @@ int	 listener_static_rows(char *const *envp, struct kvlist **rows,
 
 /* Applying rows, shared with the Docker source (docker.h). */
 
-/* Upserts one reconfigure row exactly as the HTTP front would: parse, then
- * registry_upsert. A refusal or a storage error is logged, naming source
- * ("listener", "docker") and origin (a URL). 0 applied, -1 not. */
-int	 listener_apply_service(struct registry *r, listener_parse_fn parse,
-	    void *ctx, const struct kvlist *row, const char *source,
-	    const char *origin);
+/* Upserts one reconfigure row exactly as the HTTP front would: parse
+ * (parser_parse), then registry_upsert. A refusal or a storage error is
+ * logged, naming source ("listener", "docker") and origin (a URL). 0
+ * applied, -1 not. */
+int	 listener_apply_service(struct registry *r, struct parser *parser,
+	    const struct kvlist *row, const char *source, const char *origin);
 /* The same without a line on failure: 0 applied (*wrote: it changed a
  * file), -1 with err and *kind: FM_REFUSED when the row itself is at
  * fault (the parser, a bound, a name conflict: the same row is refused
  * again), else why the registry failed (a storage error: worth a retry).
  * For a caller that sums its failures up (the Docker source). */
-int	 listener_try_service(struct registry *r, listener_parse_fn parse,
-	    void *ctx, const struct kvlist *row, const char *source,
-	    int *wrote, enum fm_err *kind, char err[ERR_MAX]);
-/* Stores the labels of one node row (id required; labels named in names,
- * see request_named_labels) as /node/reconfigure does. 0, or -1 logged. */
-int	 listener_apply_node(struct registry *r, const struct kvlist *row,
-	    char *const *names, size_t nnames, const char *source);
+int	 listener_try_service(struct registry *r, struct parser *parser,
+	    const struct kvlist *row, const char *source, int *wrote,
+	    enum fm_err *kind, char err[ERR_MAX]);
+/* Stores the labels of one node row (id required; labels as parser_node
+ * takes them) as /node/reconfigure does. 0, or -1 logged. */
+int	 listener_apply_node(struct registry *r, struct parser *parser,
+	    const struct kvlist *row, const char *source);
 
 /* The daemon part. */
 
 /* Upserts the static services at once, then (when an address or a nodes
- * URL is set) starts the reconcile thread. Uses libcurl (curl_global_init
- * is main's). NULL with err on a bad option (a bad SCRAPE_PORT_<n>, a
- * listener address that is not http). */
+ * URL is set) starts the reconcile thread; rows are parsed with parser
+ * (main's). Uses libcurl (curl_global_init is main's). NULL with err on a
+ * bad option (a bad SCRAPE_PORT_<n>, a listener address that is not
+ * http). */
 struct listener *listener_start(const struct listener_options *o,
-	    struct registry *r, listener_parse_fn parse, void *ctx,
-	    char err[ERR_MAX]);
+	    struct registry *r, struct parser *parser, char err[ERR_MAX]);
 /* 1 once every listener and the nodes URL have answered (and the prune,
  * if any, is done). */
 int	 listener_done(struct listener *l);

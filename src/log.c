@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 static volatile int log_threshold = LOG_INFO;
@@ -68,22 +69,17 @@ log_append(char *buf, size_t size, size_t *off, const char *s, int maybe_quote)
 void
 log_kv(enum log_level level, const char *msg, ...)
 {
-	char buf[4096];
+	char buf[4096], t[32];
 	size_t off = 0;
-	struct timespec ts;
-	struct tm tm;
 	const char *k, *v;
 	va_list ap;
 	int n;
 
 	if (!log_enabled(level))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(buf, sizeof(buf),
-	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_names[level]);
+	clock_rfc3339(clock_wall_ms(), t);
+	n = snprintf(buf, sizeof(buf), "ts=%s level=%s msg=", t,
+	    log_names[level]);
 	off = (size_t)n;
 	log_append(buf, sizeof(buf), &off, msg, 1);
 	va_start(ap, msg);

@@ -27,11 +27,10 @@
 #include "promapi.h"
 #include "promconfig.h"
 #include "promtool.h"
-#include "quota.h"
+#include "parser.h"
 #include "registry.h"
 #include "reloader.h"
 #include "reloader_cmd.h"
-#include "request.h"
 #include "shortcuts.h"
 #include "silence.h"
 #include "store.h"
@@ -39,6 +38,7 @@
 #include "supervisor.h"
 #include "taskdns.h"
 #include "url.h"
+#include "worker.h"
 
 static struct reloader *
 start_reloader(const struct config *cfg, struct supervisor *sv,
@@ -129,398 +129,452 @@ start_promapi(const struct config *cfg, struct supervisor *sv,
 	return *p != NULL ? 0 : -1;
 }
 
-/* Re-reads the shortcut files; on failure the running table stays. */
-static void
-reload_shortcuts(const struct config *cfg, struct http *h)
-{
-	char err[ERR_MAX];
-	struct shortcuts *sc;
-	char n[32];
+/* Everything the daemon runs, in the order it starts. */
+struct daemon {
+	struct config		 cfg;
+	sigset_t		 signals;
+	struct store_lock	 lock;
+	struct store		 st;
+	int			 store_ok;
+	struct supervisor	*sv;
+	struct parser		*parser;
+	struct reloader		*rl;
+	struct registry		*reg;
+	struct taskdns		*td;
+	struct promtool		*pt;
+	struct lifecycle	*lc;
+	struct history		*hist;
+	struct promapi		*prom;
+	struct dns		*dns;
+	struct files		*files;
+	struct http		*h;
+	struct listener		*lis;
+	struct docker		*dk;
+	struct swarmstate	*ss;
+	struct silencer		*sil;
+	int			 curl_ok;
+	int			 status;	/* the exit status */
+};
 
-	if ((sc = shortcuts_load(cfg->shortcuts, cfg->secrets_dir,
+/* SIGHUP: re-reads the shortcut files; on failure the running table
+ * stays. */
+static void
+reload_shortcuts(void *arg)
+{
+	struct daemon *d = arg;
+	struct shortcuts *sc;
+	char err[ERR_MAX], n[32];
+
+	if ((sc = shortcuts_load(d->cfg.shortcuts, d->cfg.secrets_dir,
 	    err)) == NULL) {
 		log_error("shortcuts not reloaded, keeping the old table",
 		    "err", err);
 		return;
 	}
 	snprintf(n, sizeof(n), "%zu", shortcuts_count(sc));
-	http_set_shortcuts(h, sc);
+	parser_set_shortcuts(d->parser, sc);
 	log_info("shortcuts reloaded", "count", n);
 }
 
-/* A standby: serves ping (and 503 elsewhere) while another flowmon holds
- * the data dir, and tries the lock every STANDBY_POLL_MS. 0 once the lock
- * is taken, 1 when a signal asks to stop, -1 with err. */
-#define STANDBY_POLL_MS	250
+/* The data dir lock, checked every LOCK_CHECK_MS while flowmon serves
+ * (and tried as often by a standby). */
+#define LOCK_CHECK_MS	250
 
+/* A standby's tick: 1 once the lock is ours. */
 static int
-standby_wait(const struct config *cfg, struct store_lock *lk,
-    const char *holder, struct http **hp, const sigset_t *set,
-    char err[ERR_MAX])
+try_lock(void *arg)
 {
-	struct timespec poll = { 0, STANDBY_POLL_MS * 1000000L };
-	char who[256];
-	int sig, rc;
+	struct daemon *d = arg;
+	char who[256], err[ERR_MAX];
+	int rc;
 
-	/* No shortcut table: nothing is parsed until the takeover. */
-	if ((*hp = http_start(cfg, NULL, NULL, NULL, err)) == NULL)
+	if ((rc = store_lock(&d->lock, d->cfg.data_dir, who, err)) == -1)
+		log_warn("cannot try the data dir lock", "error", err);
+	return rc == 0;
+}
+
+/* A standby: serves ping (and 503 elsewhere) while another flowmon holds
+ * the data dir, and tries the lock every LOCK_CHECK_MS; SIGHUP waits for
+ * the takeover, which reads the shortcut table. 0 once the lock is taken,
+ * 1 when a signal asks to stop, -1 with err. */
+static int
+standby_wait(struct daemon *d, const char *holder, char err[ERR_MAX])
+{
+	const char *sig;
+
+	/* No parser: nothing is parsed until the takeover. */
+	if ((d->h = http_start(&d->cfg, NULL, NULL, NULL, err)) == NULL)
 		return -1;
 	log_info("standby: another flowmon holds the data dir, waiting for "
-	    "its lock", "lock", lk->path, "holder", holder, "listen",
-	    cfg->listen);
-	for (;;) {
-		sig = sigtimedwait(set, NULL, &poll);
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("flowmon stopping", "signal", sig == SIGTERM ?
-			    "SIGTERM" : "SIGINT");
-			return 1;
-		}
-		if (sig != -1)
-			continue;	/* SIGHUP: the table is read at takeover */
-		if ((rc = store_lock(lk, cfg->data_dir, who, err)) == 0)
-			break;
-		if (rc == -1)
-			log_warn("cannot try the data dir lock", "error", err);
+	    "its lock", "lock", d->lock.path, "holder", holder, "listen",
+	    d->cfg.listen);
+	if ((sig = worker_wait_signals(&d->signals, NULL, try_lock,
+	    LOCK_CHECK_MS, d)) != NULL) {
+		log_info("flowmon stopping", "signal", sig);
+		return 1;
 	}
 	log_info("data dir lock taken: the standby takes over", "lock",
-	    lk->path);
+	    d->lock.path);
 	return 0;
 }
 
-/* Serves until a signal says stop (0) or the data dir lock no longer
- * holds (1): a removed or replaced lock file would let another flowmon
- * start on the data dir. The store refuses every write from the moment
- * the lock fails its check (store_set_lock); this notices it within
- * LOCK_CHECK_MS even when nothing writes, says so and stops. SIGHUP
- * re-reads the shortcut files. */
-#define LOCK_CHECK_MS	250
-
+/* A serving daemon's tick: 1 once the lock no longer holds. A removed or
+ * replaced lock file would let another flowmon start on the data dir: the
+ * store refuses every write from the moment the lock fails its check
+ * (store_set_lock); this notices it even when nothing writes. */
 static int
-serve(const struct config *cfg, struct http *h, struct store_lock *lk,
-    const sigset_t *set)
+lock_lost(void *arg)
 {
-	struct timespec poll = { 0, LOCK_CHECK_MS * 1000000L };
+	struct daemon *d = arg;
 	char err[ERR_MAX];
-	int sig;
 
-	for (;;) {
-		sig = sigtimedwait(set, NULL, &poll);
-		if (sig == -1) {
-			if (store_lock_check(lk, err) == 0)
-				continue;
-			log_error("data dir lock lost: stopping", "lock",
-			    lk->path, "error", err);
-			return 1;
-		}
-		if (sig == SIGHUP) {
-			reload_shortcuts(cfg, h);
-			continue;
-		}
-		log_info("flowmon stopping", "signal",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (store_lock_check(&d->lock, err) == 0)
 		return 0;
-	}
+	log_error("data dir lock lost: stopping", "lock", d->lock.path,
+	    "error", err);
+	return 1;
 }
 
-/* The request limits, the same for requests, records and listener rows. */
-static void
-set_limits(const struct config *cfg)
+/* The options; -1 to go on, else the exit status. */
+static int
+daemon_configure(struct daemon *d, int argc, char **argv)
 {
-	struct request_limits lim;
+	char err[ERR_MAX];
+	int rc;
 
-	config_limits(cfg, &lim);
-	request_set_limits(&lim);
-}
-
-int
-main(int argc, char **argv)
-{
-	char err[ERR_MAX], shown[ERR_MAX + 64];
-	struct config cfg;
-	struct store st;
-	struct shortcuts *sc = NULL;
-	struct reloader *rl = NULL;
-	struct supervisor *sv = NULL;
-	struct registry *reg = NULL;
-	struct promtool *pt = NULL;
-	struct lifecycle *lc = NULL;
-	struct taskdns *td = NULL;
-	struct history *hist = NULL;
-	struct promapi *prom = NULL;
-	struct quota lim;
-	struct http *h = NULL;
-	struct dns *dns = NULL;
-	struct files *files = NULL;
-	struct listener *lis = NULL;
-	struct listener_options lo;
-	struct docker *dk = NULL;
-	struct docker_options dko;
-	struct swarmstate *ss = NULL;
-	struct silencer *sil = NULL;
-	struct request_ctx ctx;
-	struct store_lock lock = STORE_LOCK_INIT;
-	char holder[256];
-	sigset_t set;
-	int rc, status = 1, store_ok = 0;
-
-	/* Sub-command: `flowmon check` audits a data dir and exits. */
-	if (argc > 1 && strcmp(argv[1], "check") == 0)
-		return audit_main(argc - 1, argv + 1);
-	/* `flowmon plan` shows what stack files would change, and exits. */
-	if (argc > 1 && strcmp(argv[1], "plan") == 0)
-		return plan_main(argc - 1, argv + 1);
-	/* `flowmon reloader` reloads one Prometheus replica (reloader_cmd.h). */
-	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
-		return reloader_cmd_main(argc - 1, argv + 1);
-	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = config_parse(&cfg, CONFIG_DAEMON, argc, argv, err)) != 0) {
-		if (rc == 1) {
-			config_release(&cfg);
-			return 0;
+	memset(d, 0, sizeof(*d));
+	d->lock = (struct store_lock)STORE_LOCK_INIT;
+	d->status = 1;
+	if ((rc = config_parse(&d->cfg, CONFIG_DAEMON, argc, argv, err)) != 0) {
+		if (rc != 1) {
+			fprintf(stderr, "flowmon: %s\n", err);
+			fprintf(stderr, "Try 'flowmon --help'.\n");
 		}
-		fprintf(stderr, "flowmon: %s\n", err);
-		fprintf(stderr, "Try 'flowmon --help'.\n");
-		config_release(&cfg);
-		return 2;
+		config_release(&d->cfg);
+		return rc == 1 ? 0 : 2;
 	}
-	if (log_set_level(cfg.log_level) == -1) {
+	if (log_set_level(d->cfg.log_level) == -1) {
 		fprintf(stderr, "flowmon: --log-level: unknown level \"%s\"\n",
-		    cfg.log_level);
-		config_release(&cfg);
+		    d->cfg.log_level);
+		config_release(&d->cfg);
 		return 2;
 	}
-	set_limits(&cfg);
-
-	/* Every thread inherits this mask: signals are taken by sigwait()
-	 * below only, and a closed client socket never kills the process. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_error("libcurl initialisation failed");
-		goto fail;
-	}
-	if (cfg.auth_reads)
+	if (d->cfg.auth_reads)
 		log_warn("--auth-reads is deprecated and ignored: with an auth "
 		    "file every endpoint but ping needs credentials unless "
 		    "--open-reads");
-	/* One writer per data dir: the lock comes before anything writes or
-	 * sweeps temp files there. */
-	if ((rc = store_lock(&lock, cfg.data_dir, holder, err)) == -1) {
-		log_error("cannot lock the data dir", "dir", cfg.data_dir,
+	return -1;
+}
+
+/* One writer per data dir: the lock comes before anything writes or
+ * sweeps temp files there; with --standby, the wait for it. 0 when held,
+ * -1 when not (d->status says why). */
+static int
+take_data_dir(struct daemon *d)
+{
+	char err[ERR_MAX], holder[256];
+	int rc;
+
+	if ((rc = store_lock(&d->lock, d->cfg.data_dir, holder, err)) == -1) {
+		log_error("cannot lock the data dir", "dir", d->cfg.data_dir,
 		    "err", err);
-		goto fail;
+		return -1;
 	}
-	if (rc == 1 && !cfg.standby) {
+	if (rc == 1 && !d->cfg.standby) {
 		log_error("the data dir is locked by another flowmon: run one "
-		    "per data dir, or add --standby", "lock", lock.path,
+		    "per data dir, or add --standby", "lock", d->lock.path,
 		    "holder", holder);
-		goto fail;
+		return -1;
 	}
-	if (rc == 1 && (rc = standby_wait(&cfg, &lock, holder, &h, &set,
-	    err)) != 0) {
+	if (rc == 1 && (rc = standby_wait(d, holder, err)) != 0) {
 		if (rc == -1)
-			log_error("cannot listen", "listen", cfg.listen, "err",
-			    err);
+			log_error("cannot listen", "listen", d->cfg.listen,
+			    "err", err);
 		else
-			status = 0;
-		goto fail;
+			d->status = 0;
+		return -1;
 	}
-	if (store_open(&st, cfg.data_dir, err) == -1) {
-		log_error("cannot open the data dir", "dir", cfg.data_dir,
+	if (store_open(&d->st, d->cfg.data_dir, err) == -1) {
+		log_error("cannot open the data dir", "dir", d->cfg.data_dir,
 		    "err", err);
-		goto fail;
+		return -1;
 	}
-	store_ok = 1;
-	store_set_lock(&st, &lock);
-	if (start_prometheus(&cfg, &sv, err) == -1) {
-		log_error("cannot set up prometheus", "err", err);
-		goto fail;
-	}
-	if ((sc = shortcuts_load(cfg.shortcuts, cfg.secrets_dir,
+	d->store_ok = 1;
+	store_set_lock(&d->st, &d->lock);
+	return 0;
+}
+
+/* The parser context every source shares, with the shortcut table. */
+static int
+start_parser(struct daemon *d)
+{
+	struct shortcuts *sc;
+	char err[ERR_MAX];
+
+	if ((sc = shortcuts_load(d->cfg.shortcuts, d->cfg.secrets_dir,
 	    err)) == NULL) {
 		log_error("cannot load the shortcuts", "err", err);
-		goto fail;
+		return -1;
 	}
-	if ((rl = start_reloader(&cfg, sv, err)) == NULL) {
+	if ((d->parser = parser_new(&d->cfg, sc)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The reloader, the registry with its checks and its history, the rule
+ * lifecycle, and the index rebuilt from the data dir. */
+static int
+start_registry(struct daemon *d)
+{
+	char err[ERR_MAX], shown[ERR_MAX + 64];
+
+	if ((d->rl = start_reloader(&d->cfg, d->sv, err)) == NULL) {
 		log_error("cannot start the reloader", "err",
 		    url_redact_text(err, shown, sizeof(shown)));
-		goto fail;
+		return -1;
 	}
-	if ((reg = registry_new(&st, rl)) == NULL ||
-	    (td = taskdns_new(reg)) == NULL ||
-	    (hist = history_new()) == NULL) {
+	if ((d->reg = registry_new(&d->st, d->rl)) == NULL ||
+	    (d->td = taskdns_new(d->reg)) == NULL ||
+	    (d->hist = history_new()) == NULL) {
 		log_error("out of memory");
-		goto fail;
+		return -1;
 	}
 	/* Every service's story, from its record's loading on. */
-	registry_set_events(reg, history_event, hist);
-	if (start_promapi(&cfg, sv, &prom, err) == -1) {
+	registry_set_events(d->reg, history_event, d->hist);
+	if (start_promapi(&d->cfg, d->sv, &d->prom, err) == -1) {
 		log_error("cannot use the Prometheus API", "err",
 		    url_redact_text(err, shown, sizeof(shown)));
-		goto fail;
+		return -1;
 	}
-	if (cfg.promtool_missing)
+	if (d->cfg.promtool_missing)
 		log_warn("promtool is not on PATH: rule files are not checked "
 		    "with promtool check rules, only by flowmon's own checks "
 		    "(install Debian's prometheus package, give --promtool "
 		    "PATH, or --promtool none to say so)", "path",
 		    getenv("PATH") ? getenv("PATH") : "");
-	if (cfg.promtool != NULL &&
-	    (pt = promtool_new(cfg.promtool, 0, err)) == NULL) {
+	if (d->cfg.promtool != NULL &&
+	    (d->pt = promtool_new(d->cfg.promtool, 0, err)) == NULL) {
 		log_error("cannot set up promtool", "err", err);
-		goto fail;
+		return -1;
 	}
-	memset(&lim, 0, sizeof(lim));
-	lim.max_alerts = cfg.max_alerts;
-	lim.max_rule_bytes = cfg.max_rule_bytes;
-	lim.max_target_bytes = cfg.max_target_bytes;
-	registry_set_checks(reg, pt, &lim);
-	registry_set_max_services(reg, (size_t)cfg.max_services);
+	registry_set_checks(d->reg, d->pt, &parser_limits(d->parser)->quota);
+	registry_set_max_services(d->reg, (size_t)d->cfg.max_services);
 	/* The reloader's hook: settles what a reload loaded, diagnoses one
 	 * Prometheus refused (and reloads again through rl meanwhile). */
-	if ((lc = lifecycle_new(reg, rl, pt)) == NULL) {
+	if ((d->lc = lifecycle_new(d->reg, d->rl, d->pt)) == NULL) {
 		log_error("out of memory");
-		goto fail;
+		return -1;
 	}
-	config_request_ctx(&cfg, sc, &ctx);
-	if (registry_load(reg, &ctx, err) == -1) {
-		log_error("cannot load the data dir", "dir", cfg.data_dir,
+	if (registry_load(d->reg, parser_ctx(d->parser), err) == -1) {
+		log_error("cannot load the data dir", "dir", d->cfg.data_dir,
 		    "err", err);
-		goto fail;
+		return -1;
 	}
 	/* What was rejected and promtool now accepts comes back. */
-	(void)lifecycle_recheck(lc);
-	/* Task DNS lookups run on their own thread, never on a request's. */
-	if (cfg.task_dns != NULL && (dns = dns_start(td, cfg.task_dns,
-	    cfg.dns_refresh_ms, NULL, NULL, err)) == NULL) {
+	(void)lifecycle_recheck(d->lc);
+	return 0;
+}
+
+/* Task DNS lookups on their own thread, never on a request's; the
+ * watcher of targets/ and rules/ (files flowmon did not write). */
+static int
+start_watchers(struct daemon *d)
+{
+	char err[ERR_MAX];
+
+	if (d->cfg.task_dns != NULL && (d->dns = dns_start(d->td,
+	    d->cfg.task_dns, d->cfg.dns_refresh_ms, NULL, NULL,
+	    err)) == NULL) {
 		log_error("cannot start task dns", "err", err);
-		goto fail;
+		return -1;
 	}
-	/* Files in targets/ and rules/ that flowmon did not write. */
-	if ((files = files_start(&st, reg, rl, pt,
+	if ((d->files = files_start(&d->st, d->reg, d->rl, d->pt,
 	    FILES_POLL_MS, err)) == NULL) {
 		log_error("cannot watch the data dir", "err", err);
-		goto fail;
+		return -1;
 	}
-	if (h != NULL) {
-		/* The standby's front serves from now on. */
-		http_set_shortcuts(h, sc);
-		sc = NULL;
-		http_set_files(h, files);
-		http_activate(h, reg, rl);
-	} else {
-		/* http_start takes the table over, on failure too. */
-		h = http_start(&cfg, reg, rl, sc, err);
-		sc = NULL;
-		if (h == NULL) {
-			log_error("cannot listen", "listen", cfg.listen, "err",
-			    err);
-			goto fail;
-		}
-		http_set_files(h, files);
-	}
-	http_set_taskdns(h, td);
-	http_set_explain(h, hist, prom);
-	/* Serving from disk already; swarm-listener brings it up to date in
-	 * the background, however long it takes to answer. */
-	memset(&lo, 0, sizeof(lo));
-	lo.addresses = cfg.listener_address;
-	lo.nodes_url = cfg.get_nodes_url;
-	lo.prune = cfg.listener_prune;
-	lo.node_labels = cfg.node_labels;
-	lo.nnode_labels = cfg.nnode_labels;
-	lo.envp = environ;
-	if ((lis = listener_start(&lo, reg, http_parse_service, h,
+	return 0;
+}
+
+/* The HTTP front; a standby's, serving since the wait, takes over. */
+static int
+start_front(struct daemon *d)
+{
+	char err[ERR_MAX];
+
+	if (d->h != NULL) {
+		http_activate(d->h, d->reg, d->rl, d->parser);
+	} else if ((d->h = http_start(&d->cfg, d->reg, d->rl, d->parser,
 	    err)) == NULL) {
+		log_error("cannot listen", "listen", d->cfg.listen, "err", err);
+		return -1;
+	}
+	http_set_files(d->h, d->files);
+	http_set_taskdns(d->h, d->td);
+	http_set_explain(d->h, d->hist, d->prom);
+	return 0;
+}
+
+/* Serving from disk already: swarm-listener and Docker bring it up to
+ * date in the background, however long they take to answer. */
+static int
+start_sources(struct daemon *d)
+{
+	struct listener_options lo;
+	struct docker_options dko;
+	char err[ERR_MAX], shown[ERR_MAX + 64];
+
+	memset(&lo, 0, sizeof(lo));
+	lo.addresses = d->cfg.listener_address;
+	lo.nodes_url = d->cfg.get_nodes_url;
+	lo.prune = d->cfg.listener_prune;
+	lo.envp = environ;
+	if ((d->lis = listener_start(&lo, d->reg, d->parser, err)) == NULL) {
 		log_error("cannot start the listener reconcile", "err",
 		    url_redact_text(err, shown, sizeof(shown)));
-		goto fail;
+		return -1;
 	}
-	/* Docker itself, when asked: the same parser and registry calls. */
 	memset(&dko, 0, sizeof(dko));
-	dko.host = cfg.docker_host;
-	dko.notify_label = cfg.docker_notify_label;
-	dko.poll_ms = cfg.docker_poll_ms;
-	dko.node_labels = cfg.node_labels;
-	dko.nnode_labels = cfg.nnode_labels;
-	if (cfg.docker_host != NULL && (dko.state = ss =
+	dko.host = d->cfg.docker_host;
+	dko.notify_label = d->cfg.docker_notify_label;
+	dko.poll_ms = d->cfg.docker_poll_ms;
+	if (d->cfg.docker_host != NULL && (dko.state = d->ss =
 	    swarmstate_new()) == NULL) {
 		log_error("out of memory");
-		goto fail;
+		return -1;
 	}
-	if (cfg.docker_host != NULL && (dk = docker_start(&dko, reg,
-	    http_parse_service, h, err)) == NULL) {
+	if (d->cfg.docker_host != NULL && (d->dk = docker_start(&dko, d->reg,
+	    d->parser, err)) == NULL) {
 		log_error("cannot start the docker source", "err",
 		    url_redact_text(err, shown, sizeof(shown)));
-		goto fail;
+		return -1;
 	}
-	http_set_docker(h, dk);
-	/* Deploy silences follow what the Docker source sees. */
-	if (cfg.silence_deploys) {
-		struct silence_options so;
+	http_set_docker(d->h, d->dk);
+	return 0;
+}
 
+/* Deploy silences follow what the Docker source sees. */
+static int
+start_silences(struct daemon *d)
+{
+	struct silence_options so;
+	char err[ERR_MAX], shown[ERR_MAX + 64];
+
+	if (d->cfg.silence_deploys) {
 		memset(&so, 0, sizeof(so));
-		so.urls = cfg.alertmanager_url;
-		so.ttl_ms = cfg.silence_ttl_ms;
-		if ((sil = silence_start(&so, ss, reg, err)) == NULL) {
+		so.urls = d->cfg.alertmanager_url;
+		so.ttl_ms = d->cfg.silence_ttl_ms;
+		if ((d->sil = silence_start(&so, d->ss, d->reg, err)) == NULL) {
 			log_error("cannot start the deploy silences", "err",
 			    url_redact_text(err, shown, sizeof(shown)));
-			goto fail;
+			return -1;
 		}
 	}
-	http_set_swarm(h, ss, sil);
+	http_set_swarm(d->h, d->ss, d->sil);
+	return 0;
+}
+
+static int
+daemon_start(struct daemon *d)
+{
+	char err[ERR_MAX], url[1024];
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl initialisation failed");
+		return -1;
+	}
+	d->curl_ok = 1;
+	if (take_data_dir(d) == -1)
+		return -1;
+	if (start_prometheus(&d->cfg, &d->sv, err) == -1) {
+		log_error("cannot set up prometheus", "err", err);
+		return -1;
+	}
+	if (start_parser(d) == -1 || start_registry(d) == -1 ||
+	    start_watchers(d) == -1 || start_front(d) == -1 ||
+	    start_sources(d) == -1 || start_silences(d) == -1)
+		return -1;
 	/* A rule file written just before a crash or a stop may never have
 	 * been loaded: one reload at start makes Prometheus catch up. */
-	if (rl != NULL && cfg.reload_url != NULL)
-		reloader_trigger(rl);
-	{
-		/* The reload URL may carry user:password@: never logged. */
-		char url[1024];
+	if (d->rl != NULL && d->cfg.reload_url != NULL)
+		reloader_trigger(d->rl);
+	/* The reload URL may carry user:password@: never logged. */
+	log_info("flowmon started", "version", FLOWMON_VERSION, "listen",
+	    d->cfg.listen, "data_dir", d->cfg.data_dir, "reload_url",
+	    url_redact_list(d->cfg.reload_url != NULL ? d->cfg.reload_url :
+	    "", url, sizeof(url)));
+	return 0;
+}
 
-		log_info("flowmon started", "version", FLOWMON_VERSION,
-		    "listen", cfg.listen,
-		    "data_dir", cfg.data_dir,
-		    "reload_url", url_redact_list(cfg.reload_url != NULL ?
-		    cfg.reload_url : "", url, sizeof(url)));
-	}
-
-	status = serve(&cfg, h, &lock, &set);
-fail:
-	/* The front first, so no request is half way through the registry;
-	 * then the reloader (a pending reload is dropped: Prometheus reads
-	 * the rule files at its own next start or reload anyway). The
-	 * listener reconcile and the Docker source go before the front
-	 * (they parse through it), task DNS after it (requests wake it). */
-	http_set_docker(h, NULL);
-	docker_stop(dk);
-	listener_stop(lis);
-	http_stop(h);
+/* The front first, so no request is half way through the registry; then
+ * the reloader (a pending reload is dropped: Prometheus reads the rule
+ * files at its own next start or reload anyway). The listener reconcile
+ * and the Docker source go before the front, task DNS after it
+ * (requests wake it); the supervisor and the rule lifecycle after the
+ * reloader, whose back end may signal the child and whose thread calls
+ * the lifecycle; the data-dir lock last, when nothing writes there any
+ * more. */
+static void
+daemon_stop(struct daemon *d)
+{
+	http_set_docker(d->h, NULL);
+	docker_stop(d->dk);
+	listener_stop(d->lis);
+	http_stop(d->h);
 	/* After the front, which shows their figures on /metrics. */
-	silence_stop(sil);
-	swarmstate_free(ss);
-	files_stop(files);
-	dns_stop(dns);
-	reloader_free(rl);
-	/* After the reloader, whose back end may signal the child. */
-	supervisor_stop(sv);
+	silence_stop(d->sil);
+	swarmstate_free(d->ss);
+	files_stop(d->files);
+	dns_stop(d->dns);
+	reloader_free(d->rl);
+	supervisor_stop(d->sv);
 	/* After the reloader, whose thread calls it. */
-	lifecycle_free(lc);
-	taskdns_free(td);
-	registry_free(reg);
-	history_free(hist);
-	promapi_free(prom);
-	promtool_free(pt);
-	shortcuts_free(sc);
-	if (store_ok)
-		store_release(&st);
-	/* Last: nothing writes in the data dir any more. */
-	store_unlock(&lock);
-	curl_global_cleanup();
-	config_release(&cfg);
-	return status;
+	lifecycle_free(d->lc);
+	taskdns_free(d->td);
+	registry_free(d->reg);
+	history_free(d->hist);
+	promapi_free(d->prom);
+	promtool_free(d->pt);
+	parser_free(d->parser);
+	if (d->store_ok)
+		store_release(&d->st);
+	store_unlock(&d->lock);
+	if (d->curl_ok)
+		curl_global_cleanup();
+	config_release(&d->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	const char *sig;
+	int rc;
+
+	/* Sub-commands: `flowmon check` audits a data dir (audit.h),
+	 * `flowmon plan` shows what stack files would change (plan.h),
+	 * `flowmon reloader` reloads one Prometheus replica
+	 * (reloader_cmd.h). */
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return audit_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "reloader") == 0)
+		return reloader_cmd_main(argc - 1, argv + 1);
+	if ((rc = daemon_configure(&d, argc, argv)) != -1)
+		return rc;
+	worker_block_signals(&d.signals);
+	if (daemon_start(&d) == 0) {
+		/* Until a signal says stop (0), or the lock is lost (1). */
+		sig = worker_wait_signals(&d.signals, reload_shortcuts,
+		    lock_lost, LOCK_CHECK_MS, &d);
+		if (sig != NULL)
+			log_info("flowmon stopping", "signal", sig);
+		d.status = sig == NULL;
+	}
+	rc = d.status;
+	daemon_stop(&d);
+	return rc;
 }

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "dockermap.h"
 #include "plan.h"
+#include "parser.h"
 #include "promtool.h"
 #include "quota.h"
 #include "render.h"
@@ -74,8 +75,7 @@ struct item {
 
 struct plan {
 	const struct config	*cfg;
-	struct request_ctx	 rctx;
-	struct quota		 quota;
+	struct parser		*parser;	/* the daemon's limits and table */
 	char			*stack;		/* the stack's name */
 	char			 prefix[SERVICE_NAME_MAX + 2];	/* "<stack>_" */
 	struct compose		 compose;
@@ -349,11 +349,11 @@ load_lives(struct plan *p)
 	int rc = 0;
 
 	if (p->cfg->data_dir != NULL)
-		rc = plan_live_dir(p->cfg->data_dir, &p->rctx, want, p,
-		    &p->lives, err);
+		rc = plan_live_dir(p->cfg->data_dir, parser_ctx(p->parser), want,
+		    p, &p->lives, err);
 	else if (p->cfg->against != NULL)
 		rc = plan_live_api(p->cfg->against, p->cfg->reload_auth_file,
-		    &p->rctx, want, p, &p->lives, err);
+		    parser_ctx(p->parser), want, p, &p->lives, err);
 	if (rc == -1)
 		fprintf(stderr, "flowmon plan: %s\n", err);
 	return rc;
@@ -388,7 +388,8 @@ parse_one(struct plan *p, struct item *it)
 
 	if ((it->svc = calloc(1, sizeof(*it->svc))) == NULL)
 		return -1;
-	if (request_parse(&it->params, &p->rctx, it->svc, err) == -1) {
+	if (request_parse(&it->params, parser_ctx(p->parser), it->svc,
+	    err) == -1) {
 		free(it->svc);
 		it->svc = NULL;
 		return refuse(it, err);
@@ -446,7 +447,7 @@ judge(struct plan *p, struct promtool *pt)
 		    store_hash_content(it->rules, it->rlen))));
 		n++;
 	}
-	plan_verdict(pt, &p->quota, v, n);
+	plan_verdict(pt, &parser_limits(p->parser)->quota, v, n);
 	for (i = n = 0; i < p->n; i++) {
 		struct item *it = &p->v[i];
 
@@ -722,7 +723,6 @@ summary(const struct plan *p)
 static int
 plan_setup(struct plan *p, struct shortcuts **sc, struct promtool **pt)
 {
-	struct request_limits lim;
 	char err[ERR_MAX];
 
 	if (p->cfg->nargs == 0) {
@@ -736,16 +736,15 @@ plan_setup(struct plan *p, struct shortcuts **sc, struct promtool **pt)
 		return -1;
 	}
 	/* The daemon's limits, the daemon's shortcut table. */
-	config_limits(p->cfg, &lim);
-	request_set_limits(&lim);
-	p->quota = lim.quota;
 	if ((*sc = shortcuts_load(p->cfg->shortcuts, p->cfg->secrets_dir,
 	    err)) == NULL) {
 		fprintf(stderr, "flowmon plan: cannot load the shortcuts: %s\n",
 		    err);
 		return -1;
 	}
-	config_request_ctx(p->cfg, *sc, &p->rctx);
+	if ((p->parser = parser_new(p->cfg, *sc)) == NULL)
+		return oom();
+	*sc = NULL;	/* the parser's now */
 	if (p->cfg->promtool == NULL)
 		fprintf(stderr, "note: no promtool (--promtool): rule files "
 		    "are checked by flowmon's own parser only\n");
@@ -810,6 +809,7 @@ out:
 	compose_release(&p.compose);
 	free(p.stack);
 	promtool_free(pt);
+	parser_free(p.parser);
 	shortcuts_free(sc);
 	if (curl_ok)
 		curl_global_cleanup();

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "promconfig.h"
-#include "store.h"
+#include "store_io.h"
 
 int
 promconfig_add_configs_dir(struct promconfig *pc, const char *dir,

@@ -13,6 +13,7 @@
 #include "promconfig_impl.h"
 #include "url.h"
 #include "values.h"
+#include "yamlout.h"
 
 #define PC_FILE_ORDER	1000000L	/* file jobs sort after env jobs */
 #define PC_DEPTH_MAX	64		/* nesting of a scrape file */
@@ -220,68 +221,30 @@ out:
  */
 
 static int
-pc_emit_scalar(yaml_emitter_t *em, const char *s, int plain)
-{
-	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	yaml_event_t ev;
-
-	if (plain)
-		style = YAML_PLAIN_SCALAR_STYLE;
-	else if (values_yaml_ambiguous(s) || values_odd_break(s))
-		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
-	    (int)strlen(s), 1, 1, style))
-		return -1;
-	return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
-pc_emit_start(yaml_emitter_t *em, int map)
-{
-	yaml_event_t ev;
-	int ok = map ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-	    YAML_BLOCK_MAPPING_STYLE) :
-	    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-	    YAML_BLOCK_SEQUENCE_STYLE);
-
-	return ok && yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
-pc_emit_end(yaml_emitter_t *em, int map)
-{
-	yaml_event_t ev;
-	int ok = map ? yaml_mapping_end_event_initialize(&ev) :
-	    yaml_sequence_end_event_initialize(&ev);
-
-	return ok && yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
 pc_emit_node(yaml_emitter_t *em, const struct pc_node *n)
 {
 	size_t i;
 
 	if (n->kind == PC_SCALAR)
-		return pc_emit_scalar(em, n->value, n->plain);
-	if (pc_emit_start(em, n->kind == PC_MAP) == -1)
+		return yamlout_scalar(em, n->value, n->plain);
+	if (yamlout_open(em, n->kind == PC_MAP) == -1)
 		return -1;
 	for (i = 0; i < n->nkids; i++) {
 		if (n->kind == PC_MAP &&
-		    pc_emit_scalar(em, n->kids[i]->key, 0) == -1)
+		    yamlout_scalar(em, n->kids[i]->key, 0) == -1)
 			return -1;
 		if (pc_emit_node(em, n->kids[i]) == -1)
 			return -1;
 	}
-	return pc_emit_end(em, n->kind == PC_MAP);
+	return yamlout_close(em, n->kind == PC_MAP);
 }
 
 /* key: [value] */
 static int
 pc_emit_list1(yaml_emitter_t *em, const char *key, const char *value)
 {
-	if (pc_emit_scalar(em, key, 0) == -1 || pc_emit_start(em, 0) == -1 ||
-	    pc_emit_scalar(em, value, 0) == -1 || pc_emit_end(em, 0) == -1)
+	if (yamlout_scalar(em, key, 0) == -1 || yamlout_open(em, 0) == -1 ||
+	    yamlout_scalar(em, value, 0) == -1 || yamlout_close(em, 0) == -1)
 		return -1;
 	return 0;
 }
@@ -296,40 +259,40 @@ pc_emit_flowmon_job(yaml_emitter_t *em, const char *job, const char *glob,
 {
 	char mod[24], keep[24];
 
-	if (pc_emit_start(em, 1) == -1 ||
-	    pc_emit_scalar(em, "job_name", 0) == -1 ||
-	    pc_emit_scalar(em, job, 0) == -1 ||
-	    pc_emit_scalar(em, "file_sd_configs", 0) == -1 ||
-	    pc_emit_start(em, 0) == -1 || pc_emit_start(em, 1) == -1 ||
+	if (yamlout_open(em, 1) == -1 ||
+	    yamlout_scalar(em, "job_name", 0) == -1 ||
+	    yamlout_scalar(em, job, 0) == -1 ||
+	    yamlout_scalar(em, "file_sd_configs", 0) == -1 ||
+	    yamlout_open(em, 0) == -1 || yamlout_open(em, 1) == -1 ||
 	    pc_emit_list1(em, "files", glob) == -1 ||
-	    pc_emit_scalar(em, "refresh_interval", 0) == -1 ||
-	    pc_emit_scalar(em, "30s", 1) == -1 ||
-	    pc_emit_end(em, 1) == -1 || pc_emit_end(em, 0) == -1)
+	    yamlout_scalar(em, "refresh_interval", 0) == -1 ||
+	    yamlout_scalar(em, "30s", 1) == -1 ||
+	    yamlout_close(em, 1) == -1 || yamlout_close(em, 0) == -1)
 		return -1;
 	if (shards > 1) {
 		snprintf(mod, sizeof(mod), "%ld", shards);
 		snprintf(keep, sizeof(keep), "%ld", shard);
-		if (pc_emit_scalar(em, "relabel_configs", 0) == -1 ||
-		    pc_emit_start(em, 0) == -1 ||
-		    pc_emit_start(em, 1) == -1 ||
+		if (yamlout_scalar(em, "relabel_configs", 0) == -1 ||
+		    yamlout_open(em, 0) == -1 ||
+		    yamlout_open(em, 1) == -1 ||
 		    pc_emit_list1(em, "source_labels", "__address__") == -1 ||
-		    pc_emit_scalar(em, "modulus", 0) == -1 ||
-		    pc_emit_scalar(em, mod, 1) == -1 ||
-		    pc_emit_scalar(em, "target_label", 0) == -1 ||
-		    pc_emit_scalar(em, PC_SHARD_LABEL, 0) == -1 ||
-		    pc_emit_scalar(em, "action", 0) == -1 ||
-		    pc_emit_scalar(em, "hashmod", 0) == -1 ||
-		    pc_emit_end(em, 1) == -1 ||
-		    pc_emit_start(em, 1) == -1 ||
+		    yamlout_scalar(em, "modulus", 0) == -1 ||
+		    yamlout_scalar(em, mod, 1) == -1 ||
+		    yamlout_scalar(em, "target_label", 0) == -1 ||
+		    yamlout_scalar(em, PC_SHARD_LABEL, 0) == -1 ||
+		    yamlout_scalar(em, "action", 0) == -1 ||
+		    yamlout_scalar(em, "hashmod", 0) == -1 ||
+		    yamlout_close(em, 1) == -1 ||
+		    yamlout_open(em, 1) == -1 ||
 		    pc_emit_list1(em, "source_labels", PC_SHARD_LABEL) == -1 ||
-		    pc_emit_scalar(em, "regex", 0) == -1 ||
-		    pc_emit_scalar(em, keep, 0) == -1 ||
-		    pc_emit_scalar(em, "action", 0) == -1 ||
-		    pc_emit_scalar(em, "keep", 0) == -1 ||
-		    pc_emit_end(em, 1) == -1 || pc_emit_end(em, 0) == -1)
+		    yamlout_scalar(em, "regex", 0) == -1 ||
+		    yamlout_scalar(em, keep, 0) == -1 ||
+		    yamlout_scalar(em, "action", 0) == -1 ||
+		    yamlout_scalar(em, "keep", 0) == -1 ||
+		    yamlout_close(em, 1) == -1 || yamlout_close(em, 0) == -1)
 			return -1;
 	}
-	return pc_emit_end(em, 1);
+	return yamlout_close(em, 1);
 }
 
 /* What only the whole tree shows: required keys, job names used twice.
@@ -416,14 +379,14 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 	    "# Edits are lost at the next start: change the environment.\n";
 	struct buf buf = BUF_INIT;
 	yaml_emitter_t em;
-	yaml_event_t ev;
 	char job[64], *dir, *targets = NULL, *rules = NULL;
 	const struct pc_node *kid;
 	size_t i, dl;
-	int em_init = 0, ret = -1, scrape_done = 0, rules_done = 0;
+	int ret = -1, scrape_done = 0, rules_done = 0;
 
 	*out = NULL;
 	*outlen = 0;
+	memset(&em, 0, sizeof(em));
 	if (pc_check(pc, job, sizeof(job), err) == -1)
 		return -1;
 	dir = pc_xstrdup(data_dir);
@@ -446,16 +409,7 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 		    pc->shard);
 	}
 
-	if (!yaml_emitter_initialize(&em))
-		abort();
-	em_init = 1;
-	yaml_emitter_set_output(&em, buf_yaml_write, &buf);
-	yaml_emitter_set_unicode(&em, 1);
-	yaml_emitter_set_width(&em, -1);
-	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
-	    !yaml_emitter_emit(&em, &ev) ||
-	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
-	    !yaml_emitter_emit(&em, &ev) || pc_emit_start(&em, 1) == -1)
+	if (yamlout_begin(&em, &buf) == -1 || yamlout_open(&em, 1) == -1)
 		goto emitfail;
 	for (i = 0; i <= pc->root->nkids; i++) {
 		kid = i < pc->root->nkids ? pc->root->kids[i] : NULL;
@@ -468,39 +422,35 @@ promconfig_render(const struct promconfig *pc, const char *data_dir,
 		if (!scrape_done && (kid == NULL ||
 		    kid->order > PC_ORDER_SCRAPE)) {
 			/* No job of the user's: flowmon's alone. */
-			if (pc_emit_scalar(&em, "scrape_configs", 0) == -1 ||
-			    pc_emit_start(&em, 0) == -1 ||
+			if (yamlout_scalar(&em, "scrape_configs", 0) == -1 ||
+			    yamlout_open(&em, 0) == -1 ||
 			    pc_emit_flowmon_job(&em, job, targets,
 			    pc->shards, pc->shard) == -1 ||
-			    pc_emit_end(&em, 0) == -1)
+			    yamlout_close(&em, 0) == -1)
 				goto emitfail;
 			scrape_done = 1;
 		}
 		if (kid == NULL)
 			break;
-		if (pc_emit_scalar(&em, kid->key, 0) == -1)
+		if (yamlout_scalar(&em, kid->key, 0) == -1)
 			goto emitfail;
 		if (kid->order == PC_ORDER_SCRAPE) {
 			size_t j;
 
-			if (pc_emit_start(&em, 0) == -1)
+			if (yamlout_open(&em, 0) == -1)
 				goto emitfail;
 			for (j = 0; j < kid->nkids; j++)
 				if (pc_emit_node(&em, kid->kids[j]) == -1)
 					goto emitfail;
 			if (pc_emit_flowmon_job(&em, job, targets,
 			    pc->shards, pc->shard) == -1 ||
-			    pc_emit_end(&em, 0) == -1)
+			    yamlout_close(&em, 0) == -1)
 				goto emitfail;
 			scrape_done = 1;
 		} else if (pc_emit_node(&em, kid) == -1)
 			goto emitfail;
 	}
-	if (pc_emit_end(&em, 1) == -1 ||
-	    !yaml_document_end_event_initialize(&ev, 1) ||
-	    !yaml_emitter_emit(&em, &ev) ||
-	    !yaml_stream_end_event_initialize(&ev) ||
-	    !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
+	if (yamlout_close(&em, 1) == -1 || yamlout_end(&em) == -1)
 		goto emitfail;
 	if ((*out = buf_detach(&buf, outlen)) == NULL)
 		abort();	/* start-up only, like every allocation here */
@@ -510,8 +460,7 @@ emitfail:
 	snprintf(err, ERR_MAX, "cannot emit the Prometheus config: %s",
 	    em.problem != NULL ? em.problem : "emitter error");
 out:
-	if (em_init)
-		yaml_emitter_delete(&em);
+	yaml_emitter_delete(&em);
 	buf_release(&buf);
 	free(dir);
 	free(targets);

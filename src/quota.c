@@ -1,12 +1,10 @@
 /* quota.c: refuses a service that would exceed --max-alerts,
- * --max-rule-bytes or --max-target-bytes. The files are measured as
- * rendered, so the bound is on exactly the bytes Prometheus would read
- * (the other request limits keep that rendering cheap). */
+ * --max-rule-bytes or --max-target-bytes. The files are measured as the
+ * registry renders them, so the bound is on exactly the bytes Prometheus
+ * would read (the other request limits keep that rendering cheap). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "quota.h"
-#include "render.h"
 
 int
 quota_check(const struct service *svc, size_t len, const struct quota *lim,
@@ -28,23 +26,13 @@ quota_check(const struct service *svc, size_t len, const struct quota *lim,
 }
 
 int
-quota_check_targets(const struct service *svc, const struct quota *lim,
+quota_check_targets(const char *name, size_t len, const struct quota *lim,
     char err[ERR_MAX])
 {
-	char *targets = NULL;
-	size_t len = 0;
-
-	if (lim->max_target_bytes <= 0)
+	if (lim->max_target_bytes <= 0 || len <= (size_t)lim->max_target_bytes)
 		return 0;
-	if (render_targets(svc, NULL, 0, NULL, NULL, &targets, &len,
-	    err) == -1)
-		return -1;
-	free(targets);
-	if (len > (size_t)lim->max_target_bytes) {
-		snprintf(err, ERR_MAX, "the target file of %.255s would be %zu "
-		    "bytes, more than --max-target-bytes (%ld)", svc->name,
-		    len, lim->max_target_bytes);
-		return -1;
-	}
-	return 0;
+	snprintf(err, ERR_MAX, "the target file of %.255s would be %zu bytes "
+	    "with its node labels and task addresses, more than "
+	    "--max-target-bytes (%ld)", name, len, lim->max_target_bytes);
+	return -1;
 }

@@ -25,13 +25,10 @@ struct quota {
 int	 quota_check(const struct service *svc, size_t rules_len,
 	    const struct quota *lim, char err[ERR_MAX]);
 
-/* 0 when the target file of svc, rendered from the record alone, fits
- * lim->max_target_bytes (<= 0: not checked), else -1 with err. Called by
- * the request parser, so a record on disk that breaks it is invalid at
- * start. With node labels (DF_NODE_TARGET_LABELS) and task DNS addresses
- * in, the file is measured again by the registry before it is written
- * (reg_targets_too_big). */
-int	 quota_check_targets(const struct service *svc,
+/* 0 when the target file of service name, len bytes as the registry
+ * renders it (node labels and task DNS addresses in), fits
+ * lim->max_target_bytes (<= 0: not checked), else -1 with err. */
+int	 quota_check_targets(const char *name, size_t len,
 	    const struct quota *lim, char err[ERR_MAX]);
 
 #endif

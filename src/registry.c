@@ -92,6 +92,7 @@
 #include "registry_impl.h"
 #include "reloader.h"
 #include "render.h"
+#include "request.h"
 #include "verdict.h"
 
 uint64_t
@@ -186,9 +187,7 @@ registry_free(struct registry *r)
 	}
 	for (n = r->nodes; n; n = nn) {
 		nn = n->next;
-		kvlist_release(&n->labels);
-		free(n->id);
-		free(n);
+		reg_node_free(n);
 	}
 	free(r->buckets);
 	pthread_rwlock_destroy(&r->maplock);
@@ -435,14 +434,8 @@ int
 reg_targets_too_big(struct registry *r, const char *name, size_t len,
     char err[ERR_MAX])
 {
-	long max = r->lim != NULL ? r->lim->max_target_bytes : 0;
-
-	if (max <= 0 || len <= (size_t)max)
-		return 0;
-	snprintf(err, ERR_MAX, "the target file of %.255s would be %zu bytes "
-	    "with its node labels and task addresses, more than "
-	    "--max-target-bytes (%ld)", name, len, max);
-	return 1;
+	return r->lim != NULL && quota_check_targets(name, len, r->lim,
+	    err) == -1;
 }
 
 void
@@ -558,26 +551,32 @@ sync_rules(struct entry *e, struct reg_change *c, const char *buf,
 
 int
 reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
-    const struct service *svc, int removed, const char *rules, size_t rlen,
-    int rendered, char err[ERR_MAX])
+    const struct service *svc, int removed, const struct reg_files *f,
+    char err[ERR_MAX])
 {
-	char *targets = NULL, *own = NULL;
-	size_t tlen;
+	char *own_targets = NULL, *own_rules = NULL;
+	const char *targets, *rules;
+	size_t tlen, rlen;
 	int rc = -1;
 
-	if (reg_render_targets(r, svc, removed, e->addrs, e->naddrs,
-	    &targets, &tlen, err) == -1)
+	if (f != NULL) {
+		targets = f->targets;
+		tlen = f->tlen;
+		rules = f->rules;
+		rlen = f->rlen;
+	} else if (reg_render_targets(r, svc, removed, e->addrs, e->naddrs,
+	    &own_targets, &tlen, err) == -1 || render_rules(svc, removed,
+	    &own_rules, &rlen, err) == -1) {
 		goto out;
+	} else {
+		targets = own_targets;
+		rules = own_rules;
+	}
 	/* Measured as written: node labels and task addresses in. */
 	if (targets != NULL && reg_targets_too_big(r, svc->name, tlen, err)) {
 		c->refused = 1;
 		errno = EFBIG;
 		goto out;
-	}
-	if (!rendered) {
-		if (render_rules(svc, removed, &own, &rlen, err) == -1)
-			goto out;
-		rules = own;
 	}
 	/* The rule file's lifecycle keeps a version set aside or rejected
 	 * out of rules/ while the record still renders to it. */
@@ -586,8 +585,8 @@ reg_sync_change(struct registry *r, struct entry *e, struct reg_change *c,
 		goto out;
 	rc = 0;
 out:
-	free(targets);
-	free(own);
+	free(own_targets);
+	free(own_rules);
 	return rc;
 }
 
@@ -599,8 +598,7 @@ reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
 	int ok;
 
 	reg_change_begin(r, &c);
-	ok = reg_sync_change(r, e, &c, e->svc, e->removed, NULL, 0, 0,
-	    err) == 0;
+	ok = reg_sync_change(r, e, &c, e->svc, e->removed, NULL, err) == 0;
 	return reg_change_end(r, e, &c, ok, res, err);
 }
 
@@ -627,48 +625,6 @@ write_record(struct reg_change *c, const struct service *svc, int removed,
 		c->state = 1;
 	}
 	return rc;
-}
-
-/* swarm-listener's start-up round sends creates without nodeInfo: for a
- * service on a scrape network, keep the last known task list. But a
- * service scaled to 0 (replicas=0) has no task for swarm-listener to
- * list, so it omits nodeInfo then too: its list is empty, as DFM, which
- * fell back to tasks.<service> DNS, found no target either. */
-static int
-keep_tasks(const struct service *old, struct service *svc)
-{
-	const char *ni, *reps;
-	size_t i;
-
-	if (old == NULL || svc->has_tasks || !old->has_tasks ||
-	    kvlist_get(&svc->params, "scrapeNetwork") == NULL ||
-	    (ni = kvlist_get(&old->params, "nodeInfo")) == NULL)
-		return 0;
-	reps = kvlist_get(&svc->params, "replicas");
-	if (reps != NULL && reps[strspn(reps, "0")] == '\0' && *reps != '\0') {
-		if (kvlist_set(&svc->params, "nodeInfo", "[]") == -1)
-			return -1;
-		kvlist_sort(&svc->params);
-		svc->has_tasks = 1;
-		return 0;
-	}
-	if (kvlist_set(&svc->params, "nodeInfo", ni) == -1)
-		return -1;
-	kvlist_sort(&svc->params);
-	if ((svc->tasks = calloc(old->ntasks ? old->ntasks : 1,
-	    sizeof(*svc->tasks))) == NULL)
-		return -1;
-	for (i = 0; i < old->ntasks; i++) {
-		svc->tasks[i].hostname = strdup(old->tasks[i].hostname);
-		svc->tasks[i].address = strdup(old->tasks[i].address);
-		svc->tasks[i].node_id = strdup(old->tasks[i].node_id);
-		svc->ntasks++;
-		if (!svc->tasks[i].hostname || !svc->tasks[i].address ||
-		    !svc->tasks[i].node_id)
-			return -1;
-	}
-	svc->has_tasks = 1;
-	return 1;
 }
 
 void
@@ -790,7 +746,7 @@ base_taken(struct registry *r, const struct entry *self, const char *name,
 		snprintf(who, whosz, "a record that does not parse (%.100s)",
 		    why);
 		taken = 1;
-	} else if ((owner = kvlist_get(&params, "serviceName")) == NULL ||
+	} else if ((owner = request_service_name(&params)) == NULL ||
 	    strcmp(owner, name) != 0) {
 		snprintf(who, whosz, "service %.100s%s", owner ? owner :
 		    "(unnamed)", owner != NULL && strlen(owner) > 100 ? "..." :
@@ -933,35 +889,14 @@ registry_refused(struct registry *r, const char *name,
 	reg_put(r, e);
 }
 
-/* 0 when svc's target file, rendered as reg_sync_change() would write
- * it, fits --max-target-bytes; else -1 with err and res->fail. */
-static int
-targets_fit(struct registry *r, struct entry *e, const struct service *svc,
-    struct registry_result *res, char err[ERR_MAX])
-{
-	char *buf = NULL;
-	size_t len;
-	int big;
-
-	if (r->lim == NULL || r->lim->max_target_bytes <= 0)
-		return 0;
-	if (reg_render_targets(r, svc, 0, e->addrs, e->naddrs, &buf, &len,
-	    err) == -1)
-		return reg_fail(res, FM_FATAL, ENOMEM);
-	big = buf != NULL && reg_targets_too_big(r, svc->name, len, err);
-	free(buf);
-	return big ? reg_fail(res, FM_REFUSED, EFBIG) : 0;
-}
-
 int
 registry_upsert(struct registry *r, struct service *svc,
     struct registry_result *res, char err[ERR_MAX])
 {
 	struct reg_change c;
+	struct reg_files f = { NULL, 0, NULL, 0 };
 	struct entry *e;
 	enum service_source source = svc->source;
-	char *rules = NULL;
-	size_t rlen = 0;
 	int rc = -1, k, reserved = 0, longname = 0, ok, known;
 
 	memset(res, 0, sizeof(*res));
@@ -976,26 +911,32 @@ registry_upsert(struct registry *r, struct service *svc,
 	    admit_new(r, e, svc->name, &reserved, &longname, res, err) == -1)
 		goto drop;
 	/* The tasks of a removed service are gone with it. */
-	if ((k = keep_tasks(e->removed ? NULL : e->svc, svc)) == -1) {
+	if ((k = request_keep_tasks(e->removed ? NULL : e->svc, svc)) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
 	}
 	res->kept_tasks = k;
-	/* The rule file, rendered once: bounded, checked, then written. */
-	if (render_rules(svc, 0, &rules, &rlen, err) == -1) {
+	/* Both files, rendered once: bounded, checked, then written. */
+	if (render_rules(svc, 0, &f.rules, &f.rlen, err) == -1) {
 		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
 	}
-	if (check_rules(r, e, svc, rules, rlen, err) == -1) {
+	if (check_rules(r, e, svc, f.rules, f.rlen, err) == -1) {
 		reg_fail(res, FM_REFUSED, EINVAL);
 		goto drop;
 	}
-	/* The target file as it would be written (node labels and task
-	 * addresses in) must fit too, before anything is: a refusal writes
-	 * nothing at all. */
-	if (targets_fit(r, e, svc, res, err) == -1)
+	if (reg_render_targets(r, svc, 0, e->addrs, e->naddrs, &f.targets,
+	    &f.tlen, err) == -1) {
+		reg_fail(res, FM_FATAL, ENOMEM);
 		goto drop;
+	}
+	/* Refused before anything is touched, as a request limit is. */
+	if (f.targets != NULL && reg_targets_too_big(r, svc->name, f.tlen,
+	    err)) {
+		reg_fail(res, FM_REFUSED, EFBIG);
+		goto drop;
+	}
 	/* The record first, then the outputs, as one transaction: the
 	 * entry changes only once every write has succeeded. */
 	reg_change_begin(r, &c);
@@ -1003,8 +944,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	    kvlist_equal(&e->svc->params, &svc->params) &&
 	    e->svc->source == svc->source) ||
 	    write_record(&c, svc, 0, err) == 0;
-	ok = ok && reg_sync_change(r, e, &c, svc, 0, rules, rlen, 1,
-	    err) == 0;
+	ok = ok && reg_sync_change(r, e, &c, svc, 0, &f, err) == 0;
 	if (reg_change_end(r, e, &c, ok, res, err) == -1) {
 		reg_fail(res, c.refused ? FM_REFUSED : FM_STORAGE, errno);
 		goto drop;
@@ -1038,7 +978,8 @@ drop:
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	service_free(svc);
-	free(rules);
+	free(f.rules);
+	free(f.targets);
 	if (res->wrote_rules && r->rl)
 		reloader_trigger(r->rl);
 	return rc;
@@ -1085,8 +1026,7 @@ registry_remove(struct registry *r, const char *name,
 	persistent = service_has_persistent(e->svc);
 	reg_change_begin(r, &c);
 	ok = !persistent || write_record(&c, e->svc, 1, err) == 0;
-	ok = ok && reg_sync_change(r, e, &c, e->svc, 1, NULL, 0, 0,
-	    err) == 0;
+	ok = ok && reg_sync_change(r, e, &c, e->svc, 1, NULL, err) == 0;
 	if (ok && !persistent) {
 		if (store_txn_remove(&c.txn, STORE_STATE, name, err) == -1) {
 			metrics_write_error(M_FILE_STATE);
@@ -1257,48 +1197,68 @@ reg_node_labels(void *ctx, const char *id)
 	return NULL;
 }
 
-/* Replaces (labels non-NULL) or drops the labels of node id in memory.
- * Returns 1 if they changed, 0 if not, -1 on allocation failure. */
-int
-reg_node_set(struct registry *r, const char *id, const struct kvlist *labels)
+struct node *
+reg_node_new(const char *id, const struct kvlist *labels)
 {
-	struct node **np, *n;
-	int rc = 0;
+	struct node *n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->id = strdup(id)) == NULL ||
+	    kvlist_copy(&n->labels, labels) == -1) {
+		reg_node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void
+reg_node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	kvlist_release(&n->labels);
+	free(n->id);
+	free(n);
+}
+
+int
+reg_node_install(struct registry *r, const char *id, struct node *n)
+{
+	struct node **np, *old;
+	int rc;
 
 	pthread_rwlock_wrlock(&r->nodelock);
 	for (np = &r->nodes; *np; np = &(*np)->next)
 		if (strcmp((*np)->id, id) == 0)
 			break;
-	n = *np;
-	if (labels == NULL) {
-		if (n != NULL) {
-			*np = n->next;
-			kvlist_release(&n->labels);
-			free(n->id);
-			free(n);
-			r->nnodes--;
-			rc = 1;
+	old = *np;
+	rc = old == NULL ? n != NULL : n == NULL ||
+	    !kvlist_equal(&old->labels, &n->labels);
+	if (n != NULL) {
+		n->next = old != NULL ? old->next : r->nodes;
+		if (old != NULL)
+			*np = n;
+		else {
+			r->nodes = n;
+			r->nnodes++;
 		}
-		goto out;
+	} else if (old != NULL) {
+		*np = old->next;
+		r->nnodes--;
 	}
-	if (n != NULL && kvlist_equal(&n->labels, labels))
-		goto out;
-	if (n == NULL) {
-		if ((n = calloc(1, sizeof(*n))) == NULL ||
-		    (n->id = strdup(id)) == NULL) {
-			free(n);
-			rc = -1;
-			goto out;
-		}
-		n->next = r->nodes;
-		r->nodes = n;
-		r->nnodes++;
-	}
-	kvlist_release(&n->labels);
-	rc = kvlist_copy(&n->labels, labels) == -1 ? -1 : 1;
-out:
 	pthread_rwlock_unlock(&r->nodelock);
+	reg_node_free(old);
 	return rc;
+}
+
+int
+reg_node_set(struct registry *r, const char *id, const struct kvlist *labels)
+{
+	struct node *n = NULL;
+
+	if (labels != NULL && (n = reg_node_new(id, labels)) == NULL)
+		return -1;
+	return reg_node_install(r, id, n);
 }
 
 /* The node endpoints' answers (http.c). */

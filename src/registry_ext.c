@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "registry_impl.h"
 #include "strv.h"
 
@@ -113,16 +114,11 @@ static int
 add_dns(void *ctx, struct entry *e)
 {
 	struct dns_list *dl = ctx;
-	struct registry_dns *nv;
 
 	if (e->dns_epoch == 0)
 		return 0;
-	if (dl->n == dl->cap) {
-		dl->cap = dl->cap ? dl->cap * 2 : 16;
-		if ((nv = realloc(dl->v, dl->cap * sizeof(*nv))) == NULL)
-			return -1;
-		dl->v = nv;
-	}
+	if (BUF_ARRAY_GROW(dl->v, dl->n, dl->cap) == -1)
+		return -1;
 	if ((dl->v[dl->n].name = strdup(e->name)) == NULL)
 		return -1;
 	dl->v[dl->n++].epoch = e->dns_epoch;

@@ -132,14 +132,21 @@ void	 reg_change_begin(struct registry *r, struct reg_change *c);
 int	 reg_change_end(struct registry *r, struct entry *e,
 	    struct reg_change *c, int ok, struct registry_result *res,
 	    char err[ERR_MAX]);
+/* A record's two files, rendered once (NULL: no such file). */
+struct reg_files {
+	char	*targets;
+	size_t	 tlen;
+	char	*rules;
+	size_t	 rlen;
+};
 /* Adds to c what brings e's outputs (e locked, as before c) in line with
- * the record (svc, removed) and e's task DNS addresses. The rule file is
- * rules/rlen when rendered is set, else rendered here. 0, or -1 with err
- * (c then holds what to put back; c->refused when the target file would
- * be over --max-target-bytes: nothing was written for it). */
+ * the record (svc, removed) and e's task DNS addresses: the files f
+ * rendered already, or (f NULL) rendered here. 0, or -1 with err (c then
+ * holds what to put back; c->refused when the target file would be over
+ * --max-target-bytes: nothing was written for it). */
 int	 reg_sync_change(struct registry *r, struct entry *e,
 	    struct reg_change *c, const struct service *svc, int removed,
-	    const char *rules, size_t rlen, int rendered, char err[ERR_MAX]);
+	    const struct reg_files *f, char err[ERR_MAX]);
 /* Brings e's outputs (lock held) in line with its own record, all or
  * nothing. 0, or -1 with err (nothing changed then). */
 int	 reg_sync(struct registry *r, struct entry *e,
@@ -160,8 +167,16 @@ int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
  * registry (a render_node_labels_fn). */
 const struct kvlist *reg_node_labels(void *ctx, const char *id);
 /* Replaces (labels non-NULL) or drops the labels of node id in memory:
- * 1 if they changed, 0 if not, -1 on ENOMEM. */
+ * 1 if they changed, 0 if not, -1 on ENOMEM (nothing changed). */
 int	 reg_node_set(struct registry *r, const char *id,
 	    const struct kvlist *labels);
+/* reg_node_set() in two steps, so that a change can make its node before
+ * it writes anything and book it after its commit, where nothing may
+ * fail: a node id with a copy of labels (NULL on ENOMEM; freed with
+ * reg_node_free(), NULL ok), then put in place of node id's labels (n
+ * NULL: they go), taking n. 1 if the labels changed, else 0. */
+struct node *reg_node_new(const char *id, const struct kvlist *labels);
+void	 reg_node_free(struct node *n);
+int	 reg_node_install(struct registry *r, const char *id, struct node *n);
 
 #endif

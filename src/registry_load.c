@@ -42,7 +42,7 @@ load_node(const char *name, void *arg)
 	if (store_read(lc->r->st, STORE_NODES, name, BOUND_NODE_RECORD_MAX,
 	    &buf, &len, err) == -1 || record_node_decode(buf, len, &id,
 	    &labels, err) == -1 || strcmp(id, name) != 0 ||
-	    request_check_node_labels(&labels, err) == -1)
+	    request_check_node_labels(lc->rctx, &labels, err) == -1)
 		log_warn("cannot load node record", "node", name, "error",
 		    id && strcmp(id, name) ? "id does not match file name" :
 		    err);
@@ -73,7 +73,6 @@ seed_addrs(struct registry *r, struct entry *e)
 		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(g,
 		    "targets")) {
 			const char *hp = cJSON_GetStringValue(t), *end;
-			char **nv;
 
 			if (hp == NULL)
 				continue;
@@ -84,12 +83,8 @@ seed_addrs(struct registry *r, struct entry *e)
 			} else {
 				end = strrchr(hp, ':');
 			}
-			if (end == NULL || end == hp ||
-			    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
-				continue;
-			v = nv;
-			if ((v[n] = strndup(hp, (size_t)(end - hp))) != NULL)
-				n++;
+			if (end != NULL && end != hp)
+				(void)strv_pushn(&v, &n, hp, (size_t)(end - hp));
 		}
 	}
 	strv_free(e->addrs, e->naddrs);
@@ -113,9 +108,9 @@ load_service(const char *name, void *arg)
 	struct service *svc = NULL;
 	struct entry *e;
 	enum service_source source = SERVICE_SOURCE_UNKNOWN;
-	char err[ERR_MAX], base[214], *buf = NULL;
+	char err[ERR_MAX], base[214], *buf = NULL, *targets = NULL;
 	const char *key, *named;
-	size_t len;
+	size_t len, tlen;
 	int removed = 0, ok = 0;
 
 	memset(&res, 0, sizeof(res));
@@ -140,7 +135,7 @@ load_service(const char *name, void *arg)
 	/* A long name's record that names it but no longer parses is kept
 	 * under that name, so that a reconfigure of it replaces it (as for
 	 * a short name) instead of colliding with it. */
-	if (!ok && (named = kvlist_get(&params, "serviceName")) != NULL &&
+	if (!ok && (named = request_service_name(&params)) != NULL &&
 	    service_name_valid(named) && (store_base(named, base),
 	    strcmp(base, name) == 0))
 		key = named;
@@ -159,6 +154,13 @@ load_service(const char *name, void *arg)
 	e->has_targets = store_probe(r->st, STORE_TARGETS, name,
 	    &e->h_targets) != 0;
 	rule_load(&e->rf, r->st, name);
+	/* A record whose target file is over --max-target-bytes is as
+	 * invalid as one over a request limit. */
+	if (ok && !removed && (reg_render_targets(r, svc, 0, NULL, 0,
+	    &targets, &tlen, err) == -1 || (targets != NULL &&
+	    reg_targets_too_big(r, svc->name, tlen, err))))
+		ok = 0;
+	free(targets);
 	if (!ok)
 		goto invalid;
 	e->svc = svc;

@@ -550,12 +550,8 @@ reload_http_vm_read(struct reload_http *h, const struct url *u,
 static int
 reload_http_after_stamp(struct reload_http *h, double stamp)
 {
-	struct timespec ts;
-	double now, wait;
+	double wait = stamp + 2 - (double)clock_wall_ms() / 1e3;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	wait = stamp + 2 - now;
 	if (wait <= 0 || wait > 3)
 		return 0;
 	return reload_http_sleep(h, (long)(wait * 1000) + 1);

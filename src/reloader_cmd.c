@@ -28,6 +28,7 @@
 #include "reloader_cmd.h"
 #include "url.h"
 #include "watch.h"
+#include "worker.h"
 
 /* What the scans and reloads saw, for /metrics. */
 struct rc_stats {
@@ -143,12 +144,7 @@ rc_metrics(struct rc *c)
 	    "could not read the rules dir.", (long long)snap.scan_errors);
 	expo_gauge(&b, "flowmon_reloader_inotify", "1 while inotify watches "
 	    "the rules dir (0: polling only).", watch_inotify_active(c->w));
-	expo_family(&b, "flowmon_build_info", EXPO_GAUGE, "flowmon's "
-	    "version.");
-	expo_sample(&b, "flowmon_build_info", 1, "version", FLOWMON_VERSION,
-	    NULL);
-	expo_gauge(&b, "flowmon_start_time_seconds", "Start time of the "
-	    "reloader.", (long long)c->started);
+	expo_process(&b, "reloader", (long long)c->started);
 	return buf_detach(&b, NULL);
 }
 
@@ -205,6 +201,16 @@ rc_handler(void *cls, struct MHD_Connection *mc, const char *url,
 
 
 
+/* SIGHUP forces a reload. */
+static void
+rc_hup(void *arg)
+{
+	struct rc *c = arg;
+
+	log_info("SIGHUP: reloading Prometheus");
+	reloader_trigger(c->rl);
+}
+
 static struct MHD_Daemon *
 rc_serve(struct rc *c, char err[ERR_MAX])
 {
@@ -238,7 +244,7 @@ reloader_cmd_main(int argc, char **argv)
 	struct rc c;
 	sigset_t set;
 	void *arg;
-	int rc, sig, status = 1, curl_ok = 0, lock_ok = 0;
+	int rc, status = 1, curl_ok = 0, lock_ok = 0;
 
 	memset(&c, 0, sizeof(c));
 	if ((rc = config_parse(&c.o, CONFIG_RELOADER, argc, argv, err)) == 0 &&
@@ -255,14 +261,8 @@ reloader_cmd_main(int argc, char **argv)
 		fprintf(stderr, "flowmon reloader: %s\n", err);
 		return 2;
 	}
-	/* As in the daemon: signals go to sigwait() only, every thread
-	 * inherits the mask, a closed socket never kills the process. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* As in the daemon: signals go to the main thread only. */
+	worker_block_signals(&set);
 
 	c.started = time(NULL);
 	pthread_mutex_init(&c.lock, NULL);
@@ -322,18 +322,8 @@ reloader_cmd_main(int argc, char **argv)
 	    "poll_interval", poll, "reload_delay", delay,
 	    "inotify", watch_inotify_active(c.w) ? "on" : "off");
 
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_info("SIGHUP: reloading Prometheus");
-			reloader_trigger(c.rl);
-			continue;
-		}
-		log_info("flowmon reloader stopping", "signal",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		break;
-	}
+	log_info("flowmon reloader stopping", "signal", worker_wait_signals(
+	    &set, rc_hup, NULL, 0, &c));
 	status = 0;
 out:
 	if (d != NULL)

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "render.h"
+#include "yamlout.h"
 #include "strv.h"
 #include "values.h"
 
@@ -298,77 +299,11 @@ render_settings(const struct service *svc, char **out, size_t *outlen,
 
 
 
-/* Emits one scalar. A fixed key (ours, never the user's) is written plain;
- * anything else goes through libyaml's own style choice, which quotes what
- * the syntax requires, except where the resolver or the folding of odd line
- * breaks would still change the value. */
-static int
-rules_scalar(yaml_emitter_t *em, const char *s, int fixed)
-{
-	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	yaml_event_t ev;
-	size_t len = strlen(s);
-
-	if (len > INT32_MAX)
-		return -1;
-	if (fixed)
-		style = YAML_PLAIN_SCALAR_STYLE;
-	else if (values_yaml_ambiguous(s) || values_odd_break(s))
-		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
-	    (yaml_char_t *)s, (int)len, 1, 1, style))
-		return -1;
-	/* The emitter owns the event from here, even when it fails. */
-	return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
-rules_mapping_start(yaml_emitter_t *em)
-{
-	yaml_event_t ev;
-
-	if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-	    YAML_BLOCK_MAPPING_STYLE))
-		return -1;
-	return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
-rules_sequence_start(yaml_emitter_t *em)
-{
-	yaml_event_t ev;
-
-	if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-	    YAML_BLOCK_SEQUENCE_STYLE))
-		return -1;
-	return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
-rules_mapping_end(yaml_emitter_t *em)
-{
-	yaml_event_t ev;
-
-	if (!yaml_mapping_end_event_initialize(&ev))
-		return -1;
-	return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int
-rules_sequence_end(yaml_emitter_t *em)
-{
-	yaml_event_t ev;
-
-	if (!yaml_sequence_end_event_initialize(&ev))
-		return -1;
-	return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
 /* key: value with a user-supplied value. */
 static int
 rules_pair(yaml_emitter_t *em, const char *key, const char *value)
 {
-	if (rules_scalar(em, key, 1) == -1 || rules_scalar(em, value, 0) == -1)
+	if (yamlout_scalar(em, key, 1) == -1 || yamlout_scalar(em, value, 0) == -1)
 		return -1;
 	return 0;
 }
@@ -382,19 +317,19 @@ rules_kvlist(yaml_emitter_t *em, const char *key, const struct kvlist *l)
 
 	if (l->n == 0)
 		return 0;
-	if (rules_scalar(em, key, 1) == -1 || rules_mapping_start(em) == -1)
+	if (yamlout_scalar(em, key, 1) == -1 || yamlout_open(em, 1) == -1)
 		return -1;
 	for (i = 0; i < l->n; i++)
-		if (rules_scalar(em, l->v[i].key, 0) == -1 ||
-		    rules_scalar(em, l->v[i].value, 0) == -1)
+		if (yamlout_scalar(em, l->v[i].key, 0) == -1 ||
+		    yamlout_scalar(em, l->v[i].value, 0) == -1)
 			return -1;
-	return rules_mapping_end(em);
+	return yamlout_close(em, 1);
 }
 
 static int
 rules_alert(yaml_emitter_t *em, const struct alert *a)
 {
-	if (rules_mapping_start(em) == -1 ||
+	if (yamlout_open(em, 1) == -1 ||
 	    rules_pair(em, "alert", a->name) == -1 ||
 	    rules_pair(em, "expr", a->expr) == -1)
 		return -1;
@@ -403,7 +338,7 @@ rules_alert(yaml_emitter_t *em, const struct alert *a)
 	if (rules_kvlist(em, "labels", &a->labels) == -1 ||
 	    rules_kvlist(em, "annotations", &a->annotations) == -1)
 		return -1;
-	return rules_mapping_end(em);
+	return yamlout_close(em, 1);
 }
 
 /* Names the first string of a that libyaml would refuse, or NULL. */
@@ -435,10 +370,8 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 {
 	struct buf buf = BUF_INIT;
 	yaml_emitter_t em;
-	yaml_event_t ev;
 	const char *bad;
 	size_t i, n = 0;
-	int em_init = 0;
 
 	*out = NULL;
 	*outlen = 0;
@@ -456,27 +389,14 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 	if (n == 0)
 		return 0;
 
-	if (!yaml_emitter_initialize(&em))
-		goto fail;
-	em_init = 1;
-	yaml_emitter_set_output(&em, buf_yaml_write, &buf);
-	yaml_emitter_set_unicode(&em, 1);
-	/* No folding: a long expression stays on one line, as written. */
-	yaml_emitter_set_width(&em, -1);
-
-	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
-	    !yaml_emitter_emit(&em, &ev))
-		goto fail;
-	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
-	    !yaml_emitter_emit(&em, &ev))
-		goto fail;
-	if (rules_mapping_start(&em) == -1 ||
-	    rules_scalar(&em, "groups", 1) == -1 ||
-	    rules_sequence_start(&em) == -1 ||
-	    rules_mapping_start(&em) == -1 ||
+	memset(&em, 0, sizeof(em));
+	if (yamlout_begin(&em, &buf) == -1 || yamlout_open(&em, 1) == -1 ||
+	    yamlout_scalar(&em, "groups", 1) == -1 ||
+	    yamlout_open(&em, 0) == -1 ||
+	    yamlout_open(&em, 1) == -1 ||
 	    rules_pair(&em, "name", svc->name) == -1 ||
-	    rules_scalar(&em, "rules", 1) == -1 ||
-	    rules_sequence_start(&em) == -1)
+	    yamlout_scalar(&em, "rules", 1) == -1 ||
+	    yamlout_open(&em, 0) == -1)
 		goto fail;
 	for (i = 0; i < svc->nalerts; i++) {
 		if (persistent_only && !svc->alerts[i].persistent)
@@ -484,16 +404,9 @@ render_rules(const struct service *svc, int persistent_only, char **out,
 		if (rules_alert(&em, &svc->alerts[i]) == -1)
 			goto fail;
 	}
-	if (rules_sequence_end(&em) == -1 || rules_mapping_end(&em) == -1 ||
-	    rules_sequence_end(&em) == -1 || rules_mapping_end(&em) == -1)
-		goto fail;
-	if (!yaml_document_end_event_initialize(&ev, 1) ||
-	    !yaml_emitter_emit(&em, &ev))
-		goto fail;
-	if (!yaml_stream_end_event_initialize(&ev) ||
-	    !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
-		goto fail;
-	if (buf.p == NULL)
+	if (yamlout_close(&em, 0) == -1 || yamlout_close(&em, 1) == -1 ||
+	    yamlout_close(&em, 0) == -1 || yamlout_close(&em, 1) == -1 ||
+	    yamlout_end(&em) == -1 || buf.p == NULL)
 		goto fail;
 	yaml_emitter_delete(&em);
 	*out = buf_detach(&buf, outlen);
@@ -502,10 +415,8 @@ fail:
 	/* The emitter's own problem text, when it has one, says more than
 	 * "out of memory" (an emitter error is a bug in the event order). */
 	snprintf(err, ERR_MAX, "service %s: cannot render rules: %s",
-	    svc->name, em_init && em.problem != NULL ? em.problem :
-	    "out of memory");
-	if (em_init)
-		yaml_emitter_delete(&em);
+	    svc->name, em.problem != NULL ? em.problem : "out of memory");
+	yaml_emitter_delete(&em);
 	buf_release(&buf);
 	return -1;
 }

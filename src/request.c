@@ -2,6 +2,7 @@
  * record. Everything a request can get wrong is refused here, before any
  * file is touched, with a message naming the parameter and the reason. */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,33 +35,31 @@ static const char *const request_alert_params[A_NPARAMS] = {
 	"alertPersistent",
 };
 
-/* The limits in force: written once at start, before any thread parses. */
-static struct request_limits request_limits = {
-	REQUEST_MAX_PARAMS_DEFAULT, REQUEST_MAX_VALUE_DEFAULT,
+/* The limits of a context without any (the flags' defaults). */
+static const struct request_limits request_defaults = {
+	REQUEST_MAX_PARAMS_DEFAULT,
+	REQUEST_MAX_VALUE_DEFAULT,
 	REQUEST_MAX_TARGETS_DEFAULT,
 	{ QUOTA_MAX_ALERTS_DEFAULT, QUOTA_MAX_RULE_BYTES_DEFAULT,
 	  QUOTA_MAX_TARGET_BYTES_DEFAULT },
 };
 
-void
-request_set_limits(const struct request_limits *lim)
-{
-	request_limits = *lim;
-}
-
 const struct request_limits *
-request_get_limits(void)
+request_ctx_limits(const struct request_ctx *ctx)
 {
-	return &request_limits;
+	return ctx != NULL && ctx->limits != NULL ? ctx->limits :
+	    &request_defaults;
 }
 
 int
-request_check_count(size_t n, char err[ERR_MAX])
+request_check_count(const struct request_ctx *ctx, size_t n,
+    char err[ERR_MAX])
 {
-	if (request_limits.max_params > 0 &&
-	    n > (size_t)request_limits.max_params) {
+	long max = request_ctx_limits(ctx)->max_params;
+
+	if (max > 0 && n > (size_t)max) {
 		snprintf(err, ERR_MAX, "the request has %zu parameters, more "
-		    "than --max-params (%ld)", n, request_limits.max_params);
+		    "than --max-params (%ld)", n, max);
 		return -1;
 	}
 	return 0;
@@ -536,7 +535,7 @@ alert_param_is(const char *name, const char *base)
  * sets it (NULL for a fixed cap). serviceName is bounded by its own
  * validation. */
 static size_t
-value_cap(const char *cn, const char **flag)
+value_cap(const struct request_ctx *ctx, const char *cn, const char **flag)
 {
 	static const char *const shortv[] = {
 		"scrapeInterval", "scrapeTimeout", "scheme", "scrapeType",
@@ -564,8 +563,8 @@ value_cap(const char *cn, const char **flag)
 		return REQUEST_ALERT_TEXT_MAX;
 	/* scrapeNetwork and the DF_SCRAPE_TARGET_LABELS values. */
 	*flag = "--max-value-bytes";
-	return request_limits.max_value_bytes > 0 ?
-	    (size_t)request_limits.max_value_bytes : SIZE_MAX;
+	return request_ctx_limits(ctx)->max_value_bytes > 0 ?
+	    (size_t)request_ctx_limits(ctx)->max_value_bytes : SIZE_MAX;
 }
 
 /* 1 when k is one of the DF_SCRAPE_TARGET_LABELS names. */
@@ -590,7 +589,7 @@ canonicalize(const struct kvlist *in, const struct request_ctx *ctx,
 {
 	size_t i, len, cap;
 
-	if (request_check_count(in->n, err) == -1)
+	if (request_check_count(ctx, in->n, err) == -1)
 		return -1;
 	for (i = 0; i < in->n; i++) {
 		const char *k = in->v[i].key, *v = in->v[i].value, *cn, *flag;
@@ -607,7 +606,7 @@ canonicalize(const struct kvlist *in, const struct request_ctx *ctx,
 			return -1;
 		if (cn == k && !is_target_label(ctx, k))
 			continue;	/* unknown: ignored, as DFM does */
-		cap = value_cap(cn, &flag);
+		cap = value_cap(ctx, cn, &flag);
 		if ((len = strlen(v)) > cap) {
 			if (flag != NULL)
 				snprintf(err, ERR_MAX, "%.100s is %zu bytes, more "
@@ -631,211 +630,309 @@ canonicalize(const struct kvlist *in, const struct request_ctx *ctx,
 	return 0;
 }
 
-int
-request_parse(const struct kvlist *params, const struct request_ctx *ctx,
-    struct service *out, char err[ERR_MAX])
+/*
+ * The record, in named steps over the canonical parameters (out->params).
+ * Each step fills its part of out, or says in err what is wrong.
+ */
+
+static int
+scheme_valid(const char *v)
 {
-	const struct kvlist *p = &out->params;
-	char used[SERVICE_ALERT_INDEX_MAX + 1];
-	const char *v;
-	size_t i, k;
-	int idx;
+	return strcmp(v, "http") == 0 || strcmp(v, "https") == 0;
+}
 
-	memset(out, 0, sizeof(*out));
-	if (canonicalize(params, ctx, &out->params, err) == -1)
-		goto fail;
+static int
+scrape_type_valid(const char *v)
+{
+	return strcmp(v, "static_configs") == 0 ||
+	    strcmp(v, "dns_sd_configs") == 0;
+}
 
-	if ((v = kvlist_get(p, "serviceName")) == NULL) {
+static int
+replicas_valid(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (!isdigit((unsigned char)v[i]) || i > 9)
+			return 0;
+	return 1;
+}
+
+static int
+port_valid(const char *v)
+{
+	return values_port(v, strlen(v)) != 0;
+}
+
+static int
+path_valid(const char *v)
+{
+	const char *c;
+
+	for (c = v; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return 0;
+	return v[0] == '/';
+}
+
+#define NO_FIELD	((size_t)-1)
+
+/* The scalar parameters: the check of each value, what a refusal says,
+ * and the field of struct service that keeps a copy (NO_FIELD: none). */
+static const struct scalar {
+	const char	*name;
+	int		(*valid)(const char *v);
+	const char	*why;
+	size_t		 field;
+} request_scalars[] = {
+	{ "scrapePort", port_valid, "is not a port (1..65535)", NO_FIELD },
+	{ "scrapeInterval", values_duration_valid, "is not a duration (like "
+	    "15s, 1m)", offsetof(struct service, scrape_interval) },
+	{ "scrapeTimeout", values_duration_valid, "is not a duration (like "
+	    "10s)", offsetof(struct service, scrape_timeout) },
+	{ "metricsPath", path_valid, "must start with '/' and hold no space "
+	    "or control character", offsetof(struct service, metrics_path) },
+	{ "scheme", scheme_valid, "must be http or https",
+	    offsetof(struct service, scheme) },
+	{ "scrapeType", scrape_type_valid, "must be static_configs or "
+	    "dns_sd_configs", NO_FIELD },
+	{ "replicas", replicas_valid, "is not a number of replicas", NO_FIELD },
+};
+
+static int
+parse_name(struct service *out, char err[ERR_MAX])
+{
+	const char *v = kvlist_get(&out->params, "serviceName");
+
+	if (v == NULL) {
 		snprintf(err, ERR_MAX, "serviceName is required");
-		goto fail;
+		return -1;
 	}
 	if (!service_name_valid(v)) {
 		snprintf(err, ERR_MAX, "serviceName \"%.100s\" must be 1..%d "
 		    "of [A-Za-z0-9_.-] starting with a letter or digit", v,
 		    SERVICE_NAME_MAX);
-		goto fail;
+		return -1;
 	}
-	if ((out->name = strdup(v)) == NULL)
-		goto nomem;
+	if ((out->name = strdup(v)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	return 0;
+}
 
-	if ((v = kvlist_get(p, "scrapePort")) != NULL &&
-	    (out->port = values_port(v, strlen(v))) == 0) {
-		snprintf(err, ERR_MAX, "scrapePort \"%.100s\" is not a port "
-		    "(1..65535)", v);
-		goto fail;
-	}
-	if ((v = kvlist_get(p, "scrapeInterval")) != NULL) {
-		if (!values_duration_valid(v)) {
-			snprintf(err, ERR_MAX, "scrapeInterval \"%.100s\" is "
-			    "not a duration (like 15s, 1m)", v);
-			goto fail;
-		}
-		if ((out->scrape_interval = strdup(v)) == NULL)
-			goto nomem;
-	}
-	if ((v = kvlist_get(p, "scrapeTimeout")) != NULL) {
-		if (!values_duration_valid(v)) {
-			snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is "
-			    "not a duration (like 10s)", v);
-			goto fail;
-		}
-		if ((out->scrape_timeout = strdup(v)) == NULL)
-			goto nomem;
-	}
-	if (out->scrape_interval != NULL && out->scrape_timeout != NULL) {
-		int64_t iv, to;
+/* -1 with err when the timeout is longer than the interval: Prometheus
+ * drops such a target, silently for whoever deployed it. */
+static int
+timeout_too_long(const struct service *out, char err[ERR_MAX])
+{
+	int64_t iv, to;
 
-		/* Prometheus drops a target whose timeout is longer than
-		 * its interval, silently for whoever deployed it. */
-		(void)values_duration_ms(out->scrape_interval, &iv);
-		(void)values_duration_ms(out->scrape_timeout, &to);
-		if (to > iv) {
-			snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is "
-			    "longer than scrapeInterval \"%.100s\"; Prometheus "
-			    "would drop the target", out->scrape_timeout,
-			    out->scrape_interval);
-			goto fail;
-		}
-	}
-	if ((v = kvlist_get(p, "metricsPath")) != NULL) {
-		const char *c;
+	if (out->scrape_interval == NULL || out->scrape_timeout == NULL)
+		return 0;
+	(void)values_duration_ms(out->scrape_interval, &iv);
+	(void)values_duration_ms(out->scrape_timeout, &to);
+	if (to <= iv)
+		return 0;
+	snprintf(err, ERR_MAX, "scrapeTimeout \"%.100s\" is longer than "
+	    "scrapeInterval \"%.100s\"; Prometheus would drop the target",
+	    out->scrape_timeout, out->scrape_interval);
+	return -1;
+}
 
-		for (c = v; *c; c++)
-			if ((unsigned char)*c <= ' ' || *c == 0x7f)
-				break;
-		if (v[0] != '/' || *c != '\0') {
-			snprintf(err, ERR_MAX, "metricsPath \"%.100s\" must "
-			    "start with '/' and hold no space or control "
-			    "character", v);
-			goto fail;
-		}
-		if ((out->metrics_path = strdup(v)) == NULL)
-			goto nomem;
-	}
-	if ((v = kvlist_get(p, "scheme")) != NULL) {
-		if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
-			snprintf(err, ERR_MAX, "scheme \"%.100s\" must be http "
-			    "or https", v);
-			goto fail;
-		}
-		if ((out->scheme = strdup(v)) == NULL)
-			goto nomem;
-	}
-	if ((v = kvlist_get(p, "scrapeType")) != NULL) {
-		if (strcmp(v, "static_configs") == 0)
-			out->static_config = 1;
-		else if (strcmp(v, "dns_sd_configs") != 0) {
-			snprintf(err, ERR_MAX, "scrapeType \"%.100s\" must be "
-			    "static_configs or dns_sd_configs", v);
-			goto fail;
-		}
-	}
-	if ((v = kvlist_get(p, "replicas")) != NULL) {
-		for (i = 0; v[i]; i++)
-			if (!isdigit((unsigned char)v[i]) || i > 9)
-				break;
-		if (v[i] != '\0') {
-			snprintf(err, ERR_MAX, "replicas \"%.100s\" is not a "
-			    "number of replicas", v);
-			goto fail;
-		}
-	}
-	if ((v = kvlist_get(p, "targets")) != NULL) {
-		size_t items = 1;
-		const char *c;
+/* The scalars of request_scalars, in their order; the timeout is held
+ * to the interval as soon as both are known. */
+static int
+parse_scalars(struct service *out, char err[ERR_MAX])
+{
+	const struct scalar *sc;
+	const char *v;
+	size_t i;
 
+	for (i = 0; i < sizeof(request_scalars) / sizeof(*sc); i++) {
+		sc = &request_scalars[i];
+		if ((v = kvlist_get(&out->params, sc->name)) == NULL)
+			continue;
+		if (!sc->valid(v)) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" %s", sc->name, v,
+			    sc->why);
+			return -1;
+		}
+		if (sc->field != NO_FIELD && (*(char **)((char *)out +
+		    sc->field) = strdup(v)) == NULL) {
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
+		if (sc->field == offsetof(struct service, scrape_timeout) &&
+		    timeout_too_long(out, err) == -1)
+			return -1;
+	}
+	if ((v = kvlist_get(&out->params, "scrapePort")) != NULL)
+		out->port = values_port(v, strlen(v));
+	v = kvlist_get(&out->params, "scrapeType");
+	out->static_config = v != NULL && strcmp(v, "static_configs") == 0;
+	return 0;
+}
+
+/* targets and nodeInfo, each within --max-targets; nodeInfo recorded as
+ * the set of tasks, not the order swarm-listener happened to send, so a
+ * reordered nodeInfo is no change at all. */
+static int
+parse_target_sources(const struct request_ctx *ctx, struct service *out,
+    char err[ERR_MAX])
+{
+	long max = request_ctx_limits(ctx)->max_targets;
+	const char *v, *c;
+	size_t items = 1;
+	char *canon;
+	int rc;
+
+	if ((v = kvlist_get(&out->params, "targets")) != NULL) {
 		for (c = v; *c; c++)
 			items += *c == ',';
-		if (request_limits.max_targets > 0 &&
-		    items > (size_t)request_limits.max_targets) {
+		if (max > 0 && items > (size_t)max) {
 			snprintf(err, ERR_MAX, "targets has %zu items, more "
-			    "than --max-targets (%ld)", items,
-			    request_limits.max_targets);
-			goto fail;
+			    "than --max-targets (%ld)", items, max);
+			return -1;
 		}
 		if (parse_targets(v, out, err) == -1)
-			goto fail;
+			return -1;
 	}
-	if ((v = kvlist_get(p, "nodeInfo")) != NULL) {
-		char *canon;
-		int rc;
-
-		if (request_parse_node_info(v, &out->tasks, &out->ntasks,
-		    err) == -1)
-			goto fail;
-		out->has_tasks = 1;
-		if (request_limits.max_targets > 0 &&
-		    out->ntasks > (size_t)request_limits.max_targets) {
-			snprintf(err, ERR_MAX, "nodeInfo has %zu tasks, more "
-			    "than --max-targets (%ld)", out->ntasks,
-			    request_limits.max_targets);
-			goto fail;
-		}
-		/* Record the set, not the order swarm-listener happened to
-		 * send: a reordered nodeInfo is then no change at all. */
-		if ((canon = node_info_canonical(out->tasks,
-		    out->ntasks)) == NULL)
-			goto nomem;
-		rc = kvlist_set(&out->params, "nodeInfo", canon);
-		free(canon);
-		if (rc == -1)
-			goto nomem;
+	if ((v = kvlist_get(&out->params, "nodeInfo")) == NULL)
+		return 0;
+	if (request_parse_node_info(v, &out->tasks, &out->ntasks, err) == -1)
+		return -1;
+	out->has_tasks = 1;
+	if (max > 0 && out->ntasks > (size_t)max) {
+		snprintf(err, ERR_MAX, "nodeInfo has %zu tasks, more than "
+		    "--max-targets (%ld)", out->ntasks, max);
+		return -1;
 	}
-	/* A parameter like aws-region becomes label aws_region. */
-	if (request_named_labels(p, ctx->target_labels, ctx->ntarget_labels,
-	    &out->target_labels) == -1)
-		goto nomem;
+	if ((canon = node_info_canonical(out->tasks, out->ntasks)) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
+	rc = kvlist_set(&out->params, "nodeInfo", canon);
+	free(canon);
+	if (rc == -1)
+		snprintf(err, ERR_MAX, "out of memory");
+	return rc;
+}
 
-	/* Alerts: the unindexed one, then .1 to .100; a gap skips nothing. */
+/* The alerts: the unindexed one, then .1 to .100; a gap skips nothing.
+ * Room is made for every index, then only what is used kept (a registry
+ * of 10,000 services holds 10,000 of these). */
+static int
+parse_alerts(const struct request_ctx *ctx, struct service *out,
+    char err[ERR_MAX])
+{
+	const struct kvlist *p = &out->params;
+	char used[SERVICE_ALERT_INDEX_MAX + 1];
+	struct alert *a, *shrunk;
+	size_t k;
+	int idx, rc;
+
 	if ((out->alerts = calloc(SERVICE_ALERT_INDEX_MAX + 1,
-	    sizeof(*out->alerts))) == NULL)
-		goto nomem;
+	    sizeof(*out->alerts))) == NULL) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return -1;
+	}
 	alert_indices(p, used);
 	for (idx = 0; idx <= SERVICE_ALERT_INDEX_MAX; idx++) {
-		struct alert *a = &out->alerts[out->nalerts];
-		int rc;
-
-		if (!used[idx])
+		a = &out->alerts[out->nalerts];
+		if (!used[idx] || (rc = parse_alert(p, idx, ctx, out->name,
+		    kvlist_get(p, "replicas"), a, err)) == 0)
 			continue;
-		rc = parse_alert(p, idx, ctx, out->name,
-		    kvlist_get(p, "replicas"), a, err);
 		if (rc == -1)
-			goto fail;
-		if (rc == 0)
-			continue;
+			return -1;
 		a->index = idx;
-		for (k = 0; k < out->nalerts; k++) {
+		out->nalerts++;
+		for (k = 0; k + 1 < out->nalerts; k++) {
 			if (strcmp(out->alerts[k].name, a->name) == 0) {
 				snprintf(err, ERR_MAX, "alert name %.200s is "
 				    "given twice (alertName and alertName.N "
 				    "must differ)", a->name);
-				out->nalerts++;
-				goto fail;
+				return -1;
 			}
 		}
-		out->nalerts++;
 	}
-	/* Room was made for every index; keep only what is used (a registry
-	 * of 10,000 services holds 10,000 of these). */
 	if (out->nalerts == 0) {
 		free(out->alerts);
 		out->alerts = NULL;
-	} else {
-		struct alert *shrunk = realloc(out->alerts,
-		    out->nalerts * sizeof(*out->alerts));
-
-		if (shrunk != NULL)
-			out->alerts = shrunk;
-	}
-	/* Last: the rendered files, once every value is within its cap. */
-	if (quota_check_targets(out, &request_limits.quota, err) == -1)
-		goto fail;
+	} else if ((shrunk = realloc(out->alerts, out->nalerts *
+	    sizeof(*out->alerts))) != NULL)
+		out->alerts = shrunk;
 	return 0;
-nomem:
-	snprintf(err, ERR_MAX, "out of memory");
+}
+
+int
+request_parse(const struct kvlist *params, const struct request_ctx *ctx,
+    struct service *out, char err[ERR_MAX])
+{
+	memset(out, 0, sizeof(*out));
+	if (canonicalize(params, ctx, &out->params, err) == -1 ||
+	    parse_name(out, err) == -1 ||
+	    parse_scalars(out, err) == -1 ||
+	    parse_target_sources(ctx, out, err) == -1)
+		goto fail;
+	/* A parameter like aws-region becomes label aws_region. */
+	if (request_named_labels(&out->params, ctx->target_labels,
+	    ctx->ntarget_labels, &out->target_labels) == -1) {
+		snprintf(err, ERR_MAX, "out of memory");
+		goto fail;
+	}
+	if (parse_alerts(ctx, out, err) == -1)
+		goto fail;
+	/* The rendered files are held to their bounds by the registry,
+	 * which renders them (once). */
+	return 0;
 fail:
 	service_release(out);
 	return -1;
+}
+
+int
+request_keep_tasks(const struct service *old, struct service *svc)
+{
+	const char *ni, *reps;
+	size_t i;
+
+	if (old == NULL || svc->has_tasks || !old->has_tasks ||
+	    kvlist_get(&svc->params, "scrapeNetwork") == NULL ||
+	    (ni = kvlist_get(&old->params, "nodeInfo")) == NULL)
+		return 0;
+	reps = kvlist_get(&svc->params, "replicas");
+	if (reps != NULL && reps[strspn(reps, "0")] == '\0' && *reps != '\0') {
+		if (kvlist_set(&svc->params, "nodeInfo", "[]") == -1)
+			return -1;
+		kvlist_sort(&svc->params);
+		svc->has_tasks = 1;
+		return 0;
+	}
+	if (kvlist_set(&svc->params, "nodeInfo", ni) == -1)
+		return -1;
+	kvlist_sort(&svc->params);
+	if ((svc->tasks = calloc(old->ntasks ? old->ntasks : 1,
+	    sizeof(*svc->tasks))) == NULL)
+		return -1;
+	for (i = 0; i < old->ntasks; i++) {
+		svc->tasks[i].hostname = strdup(old->tasks[i].hostname);
+		svc->tasks[i].address = strdup(old->tasks[i].address);
+		svc->tasks[i].node_id = strdup(old->tasks[i].node_id);
+		svc->ntasks++;
+		if (!svc->tasks[i].hostname || !svc->tasks[i].address ||
+		    !svc->tasks[i].node_id)
+			return -1;
+	}
+	svc->has_tasks = 1;
+	return 1;
+}
+
+const char *
+request_service_name(const struct kvlist *params)
+{
+	return kvlist_get(params, "serviceName");
 }
 
 static int
@@ -966,10 +1063,11 @@ request_form_count(const char *buf, size_t len)
 }
 
 int
-request_check_node_labels(const struct kvlist *labels, char err[ERR_MAX])
+request_check_node_labels(const struct request_ctx *ctx,
+    const struct kvlist *labels, char err[ERR_MAX])
 {
-	size_t i, len, max = request_limits.max_value_bytes > 0 ?
-	    (size_t)request_limits.max_value_bytes : SIZE_MAX;
+	long lim = request_ctx_limits(ctx)->max_value_bytes;
+	size_t i, len, max = lim > 0 ? (size_t)lim : SIZE_MAX;
 
 	for (i = 0; i < labels->n; i++) {
 		const char *k = labels->v[i].key, *v = labels->v[i].value;
@@ -992,15 +1090,16 @@ request_check_node_labels(const struct kvlist *labels, char err[ERR_MAX])
 }
 
 int
-request_node_labels(const struct kvlist *params, const char *const *names,
-    size_t nnames, struct kvlist *out, char err[ERR_MAX])
+request_node_labels(const struct request_ctx *ctx,
+    const struct kvlist *params, const char *const *names, size_t nnames,
+    struct kvlist *out, char err[ERR_MAX])
 {
 	if (request_named_labels(params, names, nnames, out) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
-	if (request_check_node_labels(out, err) == -1) {
+	if (request_check_node_labels(ctx, out, err) == -1) {
 		kvlist_release(out);
 		return -1;
 	}

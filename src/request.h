@@ -36,20 +36,17 @@ struct request_limits {
 #define REQUEST_MAX_VALUE_DEFAULT	1024
 #define REQUEST_MAX_TARGETS_DEFAULT	5000
 
-/* Sets the limits every later request_parse() applies (copied). Called
- * once at start, before any thread parses, like the log level: the limits
- * are configuration, the same for requests, records and listener rows.
- * Until then the defaults above apply. */
-void	 request_set_limits(const struct request_limits *lim);
-/* The limits in force (borrowed). */
-const struct request_limits *request_get_limits(void);
-
-/* What parsing needs beyond the parameters. */
+/* What parsing needs beyond the parameters (the daemon's is parser.h's,
+ * the same for requests, records and listener and Docker rows). */
 struct request_ctx {
 	const struct shortcuts	 *shortcuts;	/* NULL: '@' alertIf refused */
 	const char *const	 *target_labels; /* DF_SCRAPE_TARGET_LABELS */
 	size_t			  ntarget_labels;
+	const struct request_limits *limits;	/* NULL: the defaults above */
 };
+
+/* ctx's limits, or the defaults above. */
+const struct request_limits *request_ctx_limits(const struct request_ctx *ctx);
 
 /* Parses params (names matched case-insensitively) into out, which must be
  * zeroed. Returns 0, or -1 with err naming the parameter and the reason
@@ -59,6 +56,16 @@ struct request_ctx {
  * the canonical out->params parse to the same record again. */
 int	 request_parse(const struct kvlist *params, const struct request_ctx *ctx,
 	    struct service *out, char err[ERR_MAX]);
+
+/* swarm-listener's start-up round sends creates without nodeInfo: for a
+ * service on a scrape network (svc), the tasks of its record (old, NULL:
+ * none) are kept, nodeInfo too. But a service scaled to 0 (replicas=0)
+ * has no task for swarm-listener to list, so it omits nodeInfo then too:
+ * its list is empty, as DFM, which fell back to tasks.<service> DNS,
+ * found no target either. 1 kept, 0 not, -1 on ENOMEM. */
+int	 request_keep_tasks(const struct service *old, struct service *svc);
+/* The serviceName of canonical parameters (a record's), or NULL. */
+const char *request_service_name(const struct kvlist *params);
 
 /* Decodes an application/x-www-form-urlencoded buffer (`+` is a space,
  * %XX a byte) into out, appended to what out holds, then makes keys unique
@@ -70,8 +77,10 @@ int	 request_decode_form(const char *buf, size_t len, struct kvlist *out,
 /* The number of parameters a form buffer holds (non-empty '&' segments),
  * to refuse an oversized request before decoding it. */
 size_t	 request_form_count(const char *buf, size_t len);
-/* 0 when n parameters fit --max-params, else -1 with err naming it. */
-int	 request_check_count(size_t n, char err[ERR_MAX]);
+/* 0 when n parameters fit ctx's --max-params, else -1 with err naming
+ * it. */
+int	 request_check_count(const struct request_ctx *ctx, size_t n,
+	    char err[ERR_MAX]);
 
 /* The labels taken from params by name, for DF_SCRAPE_TARGET_LABELS (a
  * service's target labels) and DF_NODE_TARGET_LABELS (a node's labels):
@@ -87,14 +96,14 @@ int	 request_named_labels(const struct kvlist *params,
  * (it is repeated in every target group of the node's tasks) and valid
  * UTF-8. 0, or -1 with errno EINVAL and err naming the label and the
  * limit. */
-int	 request_check_node_labels(const struct kvlist *labels,
-	    char err[ERR_MAX]);
+int	 request_check_node_labels(const struct request_ctx *ctx,
+	    const struct kvlist *labels, char err[ERR_MAX]);
 /* request_named_labels() for DF_NODE_TARGET_LABELS, then
  * request_check_node_labels(): out holds a node's labels, or nothing with
  * -1, err and errno (EINVAL: refused, ENOMEM). */
-int	 request_node_labels(const struct kvlist *params,
-	    const char *const *names, size_t nnames, struct kvlist *out,
-	    char err[ERR_MAX]);
+int	 request_node_labels(const struct request_ctx *ctx,
+	    const struct kvlist *params, const char *const *names,
+	    size_t nnames, struct kvlist *out, char err[ERR_MAX]);
 
 /* Parses nodeInfo (a JSON array of [hostname, address(, nodeID)] string
  * arrays) into a sorted set of tasks. -1 with err when malformed. */

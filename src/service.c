@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "service.h"
 
 static struct kv *
@@ -32,15 +33,8 @@ kvlist_put(struct kvlist *l, const char *key, const char *value, int ci)
 		kv->value = v;
 		return 0;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct kv *nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			goto fail;
-		l->v = nv;
-		l->cap = cap;
-	}
+	if (BUF_ARRAY_GROW(l->v, l->n, l->cap) == -1)
+		goto fail;
 	if ((k = strdup(key)) == NULL)
 		goto fail;
 	l->v[l->n].key = k;
@@ -69,15 +63,8 @@ kvlist_add(struct kvlist *l, const char *key, const char *value)
 {
 	char *k, *v;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct kv *nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
+	if (BUF_ARRAY_GROW(l->v, l->n, l->cap) == -1)
+		return -1;
 	if ((k = strdup(key)) == NULL)
 		return -1;
 	if ((v = strdup(value)) == NULL) {

@@ -297,15 +297,8 @@ shortcuts_put(struct shortcuts *t, struct shortcut *sc)
 		t->v[i] = sc;
 		return 0;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 32;
-		struct shortcut **nv = realloc(t->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -1;
-		t->v = nv;
-		t->cap = cap;
-	}
+	if (BUF_ARRAY_GROW(t->v, t->n, t->cap) == -1)
+		return -1;
 	at = (size_t)(-i - 1);
 	memmove(t->v + at + 1, t->v + at, (t->n - at) * sizeof(*t->v));
 	t->v[at] = sc;

@@ -9,7 +9,7 @@
 
 #include "log.h"
 #include "shortcuts.h"
-#include "store.h"
+#include "store_io.h"
 
 /* A shortcut file is a few kilobytes; anything this big is a mistake. */
 #define SHORTCUTS_FILE_MAX	(1024 * 1024)

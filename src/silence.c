@@ -33,6 +33,7 @@
 
 #include <curl/curl.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "expo.h"
 #include "httpbody.h"
@@ -45,7 +46,6 @@
 
 #define SILENCE_CONNECT_MS	3000
 #define SILENCE_TOTAL_MS	15000
-#define SILENCE_BODY_MAX	(64L << 20)	/* a GET of every silence */
 #define SILENCE_LEAD_MS		1000		/* a new silence starts then */
 
 /* A silence an Alertmanager holds for a service. */
@@ -90,16 +90,6 @@ struct silencer {
 	long			 retry_max_ms;
 	struct worker		 w;		/* the thread */
 };
-
-/* Alertmanager's times are wall-clock times: Unix ms. */
-static long long
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 stopping(struct silencer *s)
@@ -211,19 +201,6 @@ silence_owned(const cJSON *sil, char *service, size_t size)
 	memcpy(service, name, len);
 	service[len] = '\0';
 	return 1;
-}
-
-void
-silence_time(long long unix_ms, char buf[32])
-{
-	time_t t = (time_t)(unix_ms / 1000);
-	struct tm tm;
-
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(buf, 24, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(unix_ms % 1000) % 1000);
 }
 
 /* RFC 3339 (as Alertmanager writes it) into Unix ms; -1 if unreadable. */
@@ -345,7 +322,7 @@ am_call(struct silencer *s, struct am *a, const char *method,
 	CURLcode cc;
 
 	memset(b, 0, sizeof(*b));
-	b->max = SILENCE_BODY_MAX;
+	b->max = BOUND_ANSWER_MAX;
 	*code = 0;
 	if (asprintf(&url, "%s%s", a->base, path) < 0)
 		url = NULL;
@@ -476,11 +453,11 @@ am_post(struct silencer *s, struct am *a, struct held *h,
 	int rc = -1, fresh = h == NULL || strcmp(h->regex, w->regex) != 0 ||
 	    h->starts[0] == '\0';
 
-	silence_time(now + s->ttl_ms, ends);
+	clock_rfc3339(now + s->ttl_ms, ends);
 	/* A renewal repeats the start; anything new starts a second ahead
 	 * (see the top of the file). */
 	if (fresh)
-		silence_time(now + SILENCE_LEAD_MS, starts);
+		clock_rfc3339(now + SILENCE_LEAD_MS, starts);
 	else
 		snprintf(starts, sizeof(starts), "%s", h->starts);
 	if ((body = silence_body(h != NULL ? h->id : NULL, w->regex, starts,
@@ -579,7 +556,7 @@ static int
 am_round(struct silencer *s, struct am *a, const struct want *want,
     size_t n, char err[ERR_MAX])
 {
-	long long now = wall_ms();
+	long long now = clock_wall_ms();
 	size_t i, k;
 
 	/* Before anything new: what is there already. */

@@ -81,8 +81,5 @@ cJSON	*silence_body(const char *id, const char *regex, const char *starts,
  * service's name in service (size bytes), else 0. */
 int	 silence_owned(const cJSON *sil, char *service, size_t size);
 
-/* Unix time ms as RFC 3339 in UTC with milliseconds
- * (2024-05-01T12:00:00.000Z) into buf. */
-void	 silence_time(long long unix_ms, char buf[32]);
 
 #endif

@@ -51,8 +51,9 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "log.h"
-#include "store_impl.h"
+#include "store.h"
 
 /* The longest base name kept as it is, with room for the longest extension;
  * a longer name (service names go up to 255 bytes) is stored as its first
@@ -907,18 +908,12 @@ store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
     char err[ERR_MAX])
 {
 	struct store_txn_op *v;
-	size_t cap;
 
-	if (t->nops == t->cap) {
-		cap = t->cap ? t->cap * 2 : 4;
-		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
-			snprintf(err, ERR_MAX, "cannot change %s/%s: out of "
-			    "memory", store_kinds[kind].dir, file);
-			errno = ENOMEM;
-			return NULL;
-		}
-		t->ops = v;
-		t->cap = cap;
+	if (BUF_ARRAY_GROW(t->ops, t->nops, t->cap) == -1) {
+		snprintf(err, ERR_MAX, "cannot change %s/%s: out of memory",
+		    store_kinds[kind].dir, file);
+		errno = ENOMEM;
+		return NULL;
 	}
 	v = &t->ops[t->nops];
 	v->kind = kind;
@@ -1049,6 +1044,34 @@ fail:
 		(void)unlinkat(dfd, op->kept, 0);
 	errno = saved;
 	return -1;
+}
+
+int
+store_txn_join(struct store_txn *t, struct store_txn *from,
+    char err[ERR_MAX])
+{
+	struct store_txn_op *v;
+	size_t cap;
+
+	if (from->nops == 0)
+		return 0;
+	if (t->cap - t->nops < from->nops) {
+		cap = t->nops + from->nops;
+		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
+			snprintf(err, ERR_MAX, "cannot join two changes: out "
+			    "of memory");
+			errno = ENOMEM;
+			return -1;
+		}
+		t->ops = v;
+		t->cap = cap;
+	}
+	memcpy(t->ops + t->nops, from->ops, from->nops * sizeof(*v));
+	t->nops += from->nops;
+	free(from->ops);
+	from->ops = NULL;
+	from->nops = from->cap = 0;
+	return 0;
 }
 
 void

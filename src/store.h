@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "service.h"
+#include "store_io.h"
 
 /* The directories of a data dir, each with its file extension:
  * targets/<name>.json, rules/<name>.yml, state/<name>.json,
@@ -115,62 +116,18 @@ typedef int (*store_scan_fn)(const char *name, void *ctx);
 int	 store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 	    void *ctx, char err[ERR_MAX]);
 
-/* One entry of a directory, as it is on disk. */
-struct store_entry {
-	char		*file;	/* the name in the directory, owned */
-	int		 link;	/* a symbolic link */
-	struct stat	 sb;	/* stat(2), links followed; all 0 when the
-				 * entry vanished or the link dangles */
-};
-
 /* Every entry of kind's directory but "." and ".." (dot files, temp files
  * and other extensions included: what Prometheus's globs or a person may
  * see), sorted by name, into a malloc'd vector (store_entries_free). 0, or
  * -1 with errno (ENOENT: a read-only store's kind dir is missing) and err. */
 int	 store_list(struct store *st, enum store_kind kind,
 	    struct store_entry **v, size_t *n, char err[ERR_MAX]);
-/* The same for any directory. -1 with errno ENOENT when it is missing;
- * err says "cannot read directory <dir>: ...". */
-int	 store_list_dir(const char *dir, struct store_entry **v, size_t *n,
-	    char err[ERR_MAX]);
-void	 store_entries_free(struct store_entry *v, size_t n);
-
 /* Reads the entry named file (as store_list reports it, no name mapping:
  * dot files too) of kind's directory, like store_read (links not
  * followed). */
 int	 store_read_entry(struct store *st, enum store_kind kind,
 	    const char *file, size_t max, char **buf, size_t *len,
 	    char err[ERR_MAX]);
-
-/* The bounded whole-file reader for files outside the data dir (shortcut
- * tables, secrets, auth files, scrape files): path (links followed) into a
- * malloc'd, NUL-terminated buffer the caller frees. 0, or -1 with errno as
- * store_read and err "<path>: cannot open: <strerror>", "<path>: not a
- * regular file", "<path>: larger than <max> bytes"... A failed read wipes
- * what it had read before freeing it (the file may hold a secret). */
-int	 store_read_file(const char *path, size_t max, char **buf, size_t *len,
-	    char err[ERR_MAX]);
-
-/* store_write_file's mode: keep an existing file's mode, make a new one
- * 0644. */
-#define STORE_MODE_KEEP	((mode_t)-1)
-
-/* The atomic writer for a file outside the data dir (prometheus.yml):
- * its directory is created if missing (0755), stale temp files of this
- * file name are removed first, then the same steps as store_write with
- * the same temp-name rule. The file gets mode (not subject to the umask),
- * or with STORE_MODE_KEEP the mode it had (0644 if new). Identical content
- * with the wanted mode is left alone (not even touched). On failure the
- * old file is untouched, no temp file is left, and err names path. */
-int	 store_write_file(const char *path, const void *buf, size_t len,
-	    mode_t mode, char err[ERR_MAX]);
-
-/* 1 when name is an atomic writer's temp file, .<file>.tmp.<pid>.<seq>:
- * a leading dot and ".tmp." after it (no *.json, *.yml or *.yaml glob
- * matches it). *pid (pid may be NULL) receives the writer's pid, 0 when
- * the name holds none. Every writer names its temp files so, and every
- * sweep, watcher and check recognises them by this one test. */
-int	 store_temp_name(const char *name, long *pid);
 
 /* FNV-1a, 64 bits, of len bytes of buf continuing from h: pass
  * STORE_HASH_INIT to start, a previous result to feed more. Fast and
@@ -223,6 +180,12 @@ int	 store_txn_remove(struct store_txn *t, enum store_kind kind,
 /* store_link() within t (to's previous version is kept). */
 int	 store_txn_link(struct store_txn *t, enum store_kind from,
 	    enum store_kind to, const char *name, char err[ERR_MAX]);
+/* Moves every op of from to the end of t, as if made within t (a change
+ * of several services, each staged in its own transaction, that stands or
+ * falls as one: registry_nodes.c). from is empty again. 0, or -1 with err
+ * on ENOMEM: nothing moved, from still holds its ops. */
+int	 store_txn_join(struct store_txn *t, struct store_txn *from,
+	    char err[ERR_MAX]);
 /* Every change of t stands: the kept versions are unlinked. t is empty
  * again. */
 void	 store_txn_commit(struct store_txn *t);

@@ -14,8 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
-#include "store_impl.h"
+#include "store_io.h"
 
 static atomic_ulong store_seq;
 
@@ -223,7 +224,7 @@ fail:
 	return -1;
 }
 
-/* See store_impl.h. The copy is fsync'd: it may have to be put back. */
+/* See store_io.h. The copy is fsync'd: it may have to be put back. */
 int
 store_keep(int dfd, const char *file, char *keep)
 {
@@ -264,7 +265,7 @@ fail:
 	return -1;
 }
 
-/* The one atomic writer: buf becomes dfd/file (see store_impl.h). */
+/* The one atomic writer: buf becomes dfd/file (see store_io.h). */
 int
 store_atomic(int dfd, const char *file, const char *shown, const void *buf,
     size_t len, mode_t create, mode_t chmod_to, char *keep,
@@ -525,7 +526,7 @@ store_entries_free(struct store_entry *v, size_t n)
 int
 store_list_fd(int dfd, struct store_entry **vp, size_t *np)
 {
-	struct store_entry *v = NULL, *nv, *e;
+	struct store_entry *v = NULL, *e;
 	struct dirent *de;
 	struct stat lsb;
 	size_t n = 0, cap = 0;
@@ -546,12 +547,8 @@ store_list_fd(int dfd, struct store_entry **vp, size_t *np)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto fail;
-			v = nv;
-		}
+		if (BUF_ARRAY_GROW(v, n, cap) == -1)
+			goto fail;
 		e = &v[n];
 		memset(e, 0, sizeof(*e));
 		if ((e->file = strdup(de->d_name)) == NULL)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "store_impl.h"
+#include "store.h"
 
 /*
  * The data-dir lock (store.h). A POSIX lock belongs to the process and

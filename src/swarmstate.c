@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "expo.h"
 #include "swarmstate.h"
 
@@ -96,15 +97,9 @@ swarmstate_set(struct swarmstate *ss, const char *name,
 		memcpy(e->st.image, st->image, sizeof(e->st.image));
 		goto out;
 	}
-	if (ss->n == ss->cap) {
-		size_t cap = ss->cap ? ss->cap * 2 : 16;
-
-		if ((e = realloc(ss->v, cap * sizeof(*e))) == NULL) {
-			rc = -1;
-			goto out;
-		}
-		ss->v = e;
-		ss->cap = cap;
+	if (BUF_ARRAY_GROW(ss->v, ss->n, ss->cap) == -1) {
+		rc = -1;
+		goto out;
 	}
 	e = &ss->v[k];
 	memmove(e + 1, e, (ss->n - k) * sizeof(*e));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "html.h"
 #include "ui.h"
 #include "values.h"
@@ -120,7 +121,7 @@ ago(struct buf *b, int64_t now_ms, int64_t t_ms)
 	if (t_ms <= 0)
 		buf_adds(b, "never");
 	else if (s < 0 || s >= 86400) {
-		explain_time(t_ms, t);
+		clock_rfc3339(t_ms, t);
 		buf_adds(b, t);
 	} else if (s < 120)
 		buf_printf(b, "%lld s ago", (long long)s);
@@ -642,7 +643,7 @@ service_history(struct buf *b, const struct explain *x, int64_t now_ms)
 	    "id=\"history\"><thead><tr><th>when</th><th>event</th><th>"
 	    "detail</th></tr></thead><tbody>\n");
 	for (i = 0; i < x->nhistory; i++) {
-		explain_time(x->history[i].time_ms, t);
+		clock_rfc3339(x->history[i].time_ms, t);
 		buf_printf(b, "<tr><td title=\"%s\">", t);
 		ago(b, now_ms, x->history[i].time_ms);
 		buf_printf(b, "</td><td>%s", history_event_name(

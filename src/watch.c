@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "store.h"
@@ -52,16 +53,10 @@ int
 watch_snap_add(struct watch_snap *s, const char *name, const char *data,
     size_t len, time_t mtime, int error, int keep)
 {
-	struct watch_file *f, *v;
-	size_t cap;
+	struct watch_file *f;
 
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 16;
-		if ((v = realloc(s->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (BUF_ARRAY_GROW(s->v, s->n, s->cap) == -1)
+		return -1;
 	f = &s->v[s->n];
 	memset(f, 0, sizeof(*f));
 	if ((f->name = strdup(name)) == NULL)

@@ -84,14 +84,6 @@ worker_signal(struct worker *w)
 }
 
 void
-worker_wake(struct worker *w)
-{
-	pthread_mutex_lock(&w->lock);
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-}
-
-void
 worker_wait(struct worker *w, int64_t deadline)
 {
 	struct timespec ts;
@@ -153,4 +145,38 @@ worker_release(struct worker *w)
 {
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
+}
+
+void
+worker_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+const char *
+worker_wait_signals(const sigset_t *set, void (*on_hup)(void *),
+    int (*on_tick)(void *), long tick_ms, void *ctx)
+{
+	struct timespec tick;
+	int sig;
+
+	clock_timespec(tick_ms, &tick);
+	for (;;) {
+		sig = tick_ms > 0 ? sigtimedwait(set, NULL, &tick) :
+		    sigwaitinfo(set, NULL);
+		if (sig == -1) {
+			if (tick_ms > 0 && on_tick(ctx))
+				return NULL;
+			continue;	/* the tick, or EINTR */
+		}
+		if (sig != SIGHUP)
+			return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+		if (on_hup != NULL)
+			on_hup(ctx);
+	}
 }

@@ -12,6 +12,7 @@
 #define FLOWMON_WORKER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "service.h"
@@ -42,9 +43,8 @@ const int *worker_stop_flag(struct worker *w);
 
 void	 worker_lock(struct worker *w);
 void	 worker_unlock(struct worker *w);
-/* Wakes every waiter; the lock held (worker_signal) or not (worker_wake). */
+/* Wakes every waiter; the lock held. */
 void	 worker_signal(struct worker *w);
-void	 worker_wake(struct worker *w);
 /* With the lock held: waits until deadline (clock_ms() time, or
  * WORKER_FOREVER), a wake, a stop or a spurious wake-up; the caller
  * re-checks its condition (and worker_stopping()) either way. */
@@ -65,5 +65,17 @@ void	 worker_join(struct worker *w);
 void	 worker_stop(struct worker *w);
 /* Frees the lock and the condition; the threads must be joined. */
 void	 worker_release(struct worker *w);
+
+/* The process's signals, taken by the main thread alone. Blocks SIGINT,
+ * SIGTERM and SIGHUP (into set) in the caller and so in every thread it
+ * starts afterwards, and ignores SIGPIPE (a closed socket never kills the
+ * process): call before the first thread starts. */
+void	 worker_block_signals(sigset_t *set);
+/* Waits for a signal of set: SIGHUP calls on_hup(ctx) (NULL: none) and
+ * waits on; SIGINT or SIGTERM returns its name. Every tick_ms meanwhile
+ * (0: never) on_tick(ctx) runs; when it returns non-zero, so does this,
+ * with NULL. */
+const char *worker_wait_signals(const sigset_t *set, void (*on_hup)(void *),
+	    int (*on_tick)(void *), long tick_ms, void *ctx);
 
 #endif

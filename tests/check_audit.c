@@ -22,7 +22,7 @@
 static char *
 good_dir(void)
 {
-	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct request_ctx ctx = { 0 };
 	struct kvlist p = { 0 };
 	struct service svc;
 	char *dir = tu_tmpdir(), *path, *buf, err[ERR_MAX];
@@ -68,7 +68,7 @@ good_dir(void)
 static long
 audit(const char *dir, char **report)
 {
-	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct request_ctx ctx = { 0 };
 	struct audit_opts o;
 	char err[ERR_MAX] = "";
 	size_t size;
@@ -160,7 +160,7 @@ END_TEST
  * the daemon does, not call the file "not a valid service name". */
 START_TEST(dir_long_service_name)
 {
-	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct request_ctx ctx = { 0 };
 	struct kvlist p = { 0 };
 	struct service svc;
 	struct store st;

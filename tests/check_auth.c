@@ -229,7 +229,7 @@ static struct service *
 service_with_alerts(int n, size_t pad)
 {
 	struct kvlist p = { 0 };
-	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct request_ctx ctx = { 0 };
 	struct service *svc = calloc(1, sizeof(*svc));
 	char err[ERR_MAX], key[64], *expr;
 	int i;

@@ -119,6 +119,36 @@ START_TEST(test_yaml_write)
 }
 END_TEST
 
+START_TEST(test_array_grow)
+{
+	struct pair {
+		int	 a;
+		char	 b[13];
+	} *v = NULL;
+	size_t n = 0, cap = 0, big = SIZE_MAX / 2;
+
+	for (n = 0; n < 1000; n++) {
+		ck_assert_int_eq(BUF_ARRAY_GROW(v, n, cap), 0);
+		ck_assert_uint_gt(cap, n);
+		v[n].a = (int)n;
+		snprintf(v[n].b, sizeof(v[n].b), "%zu", n);
+	}
+	ck_assert_uint_eq(cap, 1024);
+	for (n = 0; n < 1000; n++)
+		ck_assert_int_eq(v[n].a, (int)n);
+	ck_assert_str_eq(v[999].b, "999");
+	/* Room left: nothing moves. */
+	ck_assert_int_eq(BUF_ARRAY_GROW(v, 1000, cap), 0);
+	ck_assert_uint_eq(cap, 1024);
+	free(v);
+	/* A size no allocation can meet: refused, unchanged. */
+	v = NULL;
+	ck_assert_int_eq(BUF_ARRAY_GROW(v, big, big), -1);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(big, SIZE_MAX / 2);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -131,6 +161,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_clear_keeps_memory);
 	tcase_add_test(tc, test_failed_sticks);
 	tcase_add_test(tc, test_yaml_write);
+	tcase_add_test(tc, test_array_grow);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,6 +56,21 @@ START_TEST(test_timespec)
 }
 END_TEST
 
+START_TEST(test_rfc3339)
+{
+	char t[32];
+
+	clock_rfc3339(0, t);
+	ck_assert_str_eq(t, "1970-01-01T00:00:00.000Z");
+	clock_rfc3339(1732473000123LL, t);
+	ck_assert_str_eq(t, "2024-11-24T18:30:00.123Z");
+	clock_rfc3339(1714564801234LL, t);
+	ck_assert_str_eq(t, "2024-05-01T12:00:01.234Z");
+	clock_rfc3339(1714564801005LL, t);
+	ck_assert_str_eq(t, "2024-05-01T12:00:01.005Z");
+}
+END_TEST
+
 static Suite *
 clock_suite(void)
 {
@@ -65,6 +80,7 @@ clock_suite(void)
 	tcase_add_test(tc, test_monotonic);
 	tcase_add_test(tc, test_advances);
 	tcase_add_test(tc, test_timespec);
+	tcase_add_test(tc, test_rfc3339);
 	suite_add_tcase(s, tc);
 	return s;
 }

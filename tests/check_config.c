@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "parser.h"
 #include "request.h"
+#include "shortcuts.h"
 #include "testutil.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -652,27 +654,58 @@ START_TEST(test_help_from_table)
 END_TEST
 
 /*
- * The request context.
+ * The parser context (parser.h): what every source parses with.
  */
 
-START_TEST(test_request_ctx)
+START_TEST(test_parser_ctx)
 {
-	struct request_ctx ctx;
+	const struct request_ctx *ctx;
+	struct kvlist params = { 0 }, labels = { 0 };
+	struct shortcuts *sc;
+	struct service svc;
+	struct parser *p;
 	struct config c;
 	char err[ERR_MAX];
-	const struct shortcuts *sc = (const struct shortcuts *)&c;
 
 	clear_env();
 	setenv("DF_SCRAPE_TARGET_LABELS", "env,aws-region", 1);
-	ck_assert_msg(parse(&c, CONFIG_DAEMON, err, NULL) == 0, "%s", err);
-	memset(&ctx, 0xa5, sizeof(ctx));
-	config_request_ctx(&c, sc, &ctx);
-	ck_assert_ptr_eq(ctx.shortcuts, sc);
-	ck_assert_uint_eq(ctx.ntarget_labels, 2);
-	ck_assert_str_eq(ctx.target_labels[0], "env");
-	ck_assert_str_eq(ctx.target_labels[1], "aws-region");
-	config_request_ctx(&c, NULL, &ctx);
-	ck_assert_ptr_null(ctx.shortcuts);
+	setenv("DF_NODE_TARGET_LABELS", "zone", 1);
+	ck_assert_msg(parse(&c, CONFIG_DAEMON, err, "--max-value-bytes", "64",
+	    "--max-params", "20", NULL) == 0, "%s", err);
+	ck_assert_ptr_nonnull(sc = shortcuts_new());
+	ck_assert_ptr_nonnull(p = parser_new(&c, sc));
+	ctx = parser_ctx(p);
+	ck_assert_ptr_eq(ctx->shortcuts, sc);
+	ck_assert_uint_eq(ctx->ntarget_labels, 2);
+	ck_assert_str_eq(ctx->target_labels[0], "env");
+	ck_assert_str_eq(ctx->target_labels[1], "aws-region");
+	ck_assert_ptr_eq(ctx->limits, parser_limits(p));
+	ck_assert_int_eq(parser_limits(p)->max_params, 20);
+	ck_assert_int_eq(parser_limits(p)->max_value_bytes, 64);
+	ck_assert_int_eq(parser_limits(p)->quota.max_target_bytes,
+	    c.max_target_bytes);
+	/* A new table replaces the old one (freed). */
+	parser_set_shortcuts(p, NULL);
+	ck_assert_ptr_null(parser_ctx(p)->shortcuts);
+	/* Services and nodes, with the labels and the limits. */
+	ck_assert_int_eq(kvlist_set(&params, "serviceName", "web"), 0);
+	ck_assert_int_eq(kvlist_set(&params, "env", "prod"), 0);
+	ck_assert_int_eq(kvlist_set(&params, "zone", "a"), 0);
+	ck_assert_msg(parser_parse(p, &params, &svc, err) == 0, "%s", err);
+	ck_assert_str_eq(kvlist_get(&svc.target_labels, "env"), "prod");
+	service_release(&svc);
+	ck_assert_int_eq(parser_node(p, &params, &labels, err), FM_OK);
+	ck_assert_uint_eq(labels.n, 1);
+	ck_assert_str_eq(kvlist_get(&labels, "zone"), "a");
+	kvlist_release(&labels);
+	ck_assert_int_eq(kvlist_set(&params, "zone", "0123456789012345678901"
+	    "23456789012345678901234567890123456789012345"), 0);
+	ck_assert_int_eq(parser_node(p, &params, &labels, err), FM_REFUSED);
+	ck_assert_msg(strstr(err, "zone is 66 bytes, more than "
+	    "--max-value-bytes (64)") != NULL, "%s", err);
+	ck_assert_uint_eq(labels.n, 0);
+	kvlist_release(&params);
+	parser_free(p);
 	config_release(&c);
 }
 END_TEST
@@ -705,7 +738,7 @@ config_suite(void)
 	tcase_add_test(tc, test_commands_own_options);
 	tcase_add_test(tc, test_plan_options);
 	tcase_add_test(tc, test_help_from_table);
-	tcase_add_test(tc, test_request_ctx);
+	tcase_add_test(tc, test_parser_ctx);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -316,7 +316,7 @@ START_TEST(test_params_parse)
 	    "\"8080\", \"com.df.alertName\": \"up\", \"com.df.alertIf\": "
 	    "\"up == 0\"", REPL(1)));
 	cJSON *t = json(tasks), *n = json(nodes);
-	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct request_ctx ctx = { 0 };
 	struct kvlist out = { 0 };
 	struct service svc;
 	char err[ERR_MAX] = "";

@@ -412,10 +412,5 @@ dockerapi_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = tu_run(dockerapi_suite());
-	curl_global_cleanup();
-	return rc;
+	return tu_run_curl(dockerapi_suite());
 }

@@ -353,17 +353,6 @@ START_TEST(test_all)
 }
 END_TEST
 
-START_TEST(test_time)
-{
-	char t[32];
-
-	explain_time(0, t);
-	ck_assert_str_eq(t, "1970-01-01T00:00:00.000Z");
-	explain_time(1732473000123LL, t);
-	ck_assert_str_eq(t, "2024-11-24T18:30:00.123Z");
-}
-END_TEST
-
 START_TEST(test_advice)
 {
 	const char *one[] = { "com.df.scrapePort" };
@@ -398,7 +387,6 @@ explain_suite(void)
 	tcase_add_test(tc, test_not_discovered);
 	tcase_add_test(tc, test_rejected_invalid);
 	tcase_add_test(tc, test_all);
-	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_advice);
 	suite_add_tcase(s, tc);
 	return s;

@@ -23,8 +23,6 @@
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define GS		LISTENER_SERVICES_PATH
 
-static const struct request_ctx no_ctx = { NULL, NULL, 0 };
-
 /*
  * Listener addresses.
  */
@@ -210,14 +208,6 @@ END_TEST
  */
 
 
-static int
-parse(void *ctx, const struct kvlist *params, struct service *out,
-    char err[ERR_MAX])
-{
-	(void)ctx;
-	return request_parse(params, &no_ctx, out, err);
-}
-
 static void
 upsert(struct fixture *fx, const char *body)
 {
@@ -291,7 +281,7 @@ START_TEST(test_start_static_only)
 	memset(&o, 0, sizeof(o));
 	o.envp = (char *const *)env;
 	/* No listener: the static services are there on return. */
-	ck_assert_ptr_nonnull(l = listener_start(&o, fx.reg, parse, NULL,
+	ck_assert_ptr_nonnull(l = listener_start(&o, fx.reg, fx.parser,
 	    err));
 	ck_assert_int_eq(listener_done(l), 1);
 	ck_assert_str_eq(s = active(&fx, registry_generation(fx.reg)),
@@ -300,15 +290,15 @@ START_TEST(test_start_static_only)
 	listener_stop(l);
 
 	o.envp = (char *const *)bad;
-	ck_assert_ptr_null(listener_start(&o, fx.reg, parse, NULL, err));
+	ck_assert_ptr_null(listener_start(&o, fx.reg, fx.parser, err));
 	ck_assert_ptr_nonnull(strstr(err, "SERVICE_NAME_1"));
 	o.envp = NULL;
 	o.addresses = "ftp://x";
-	ck_assert_ptr_null(listener_start(&o, fx.reg, parse, NULL, err));
+	ck_assert_ptr_null(listener_start(&o, fx.reg, fx.parser, err));
 	ck_assert_ptr_nonnull(strstr(err, "ftp://x"));
 	o.addresses = NULL;
 	o.nodes_url = "x:8080/get-nodes";
-	ck_assert_ptr_null(listener_start(&o, fx.reg, parse, NULL, err));
+	ck_assert_ptr_null(listener_start(&o, fx.reg, fx.parser, err));
 	ck_assert_ptr_nonnull(strstr(err, "DF_GET_NODES_URL"));
 	fx_done(&fx);
 }
@@ -342,7 +332,7 @@ START_TEST(test_unanswered_keeps_state_and_stops)
 	o.prune = 1;
 	o.retry_min_ms = 10;
 	o.retry_max_ms = 40;
-	ck_assert_ptr_nonnull(l = listener_start(&o, fx.reg, parse, NULL,
+	ck_assert_ptr_nonnull(l = listener_start(&o, fx.reg, fx.parser,
 	    err));
 	/* Three rounds the listener really made and saw fail (each one a
 	 * connection here): still not done, nothing pruned. */
@@ -387,10 +377,5 @@ listener_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = tu_run(listener_suite());
-	curl_global_cleanup();
-	return rc;
+	return tu_run_curl(listener_suite());
 }

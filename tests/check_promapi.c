@@ -199,10 +199,5 @@ promapi_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = tu_run(promapi_suite());
-	curl_global_cleanup();
-	return rc;
+	return tu_run_curl(promapi_suite());
 }

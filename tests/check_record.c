@@ -14,7 +14,7 @@
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
-static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+static const struct request_ctx no_ctx = { 0 };
 
 /* A service parsed from a form body. */
 static void

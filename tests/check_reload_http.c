@@ -409,10 +409,5 @@ reload_http_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = tu_run(reload_http_suite());
-	curl_global_cleanup();
-	return rc;
+	return tu_run_curl(reload_http_suite());
 }

@@ -725,15 +725,8 @@ reloader_suite(void)
 int
 main(void)
 {
-	int rc;
-
 	/* A proxy from the environment must not carry loopback posts. */
 	setenv("no_proxy", "127.0.0.1", 1);
 	setenv("NO_PROXY", "127.0.0.1", 1);
-	/* What main does for the daemon, once, before any thread. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return 1;
-	rc = tu_run(reloader_suite());
-	curl_global_cleanup();
-	return rc;
+	return tu_run_curl(reloader_suite());
 }

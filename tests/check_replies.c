@@ -147,7 +147,7 @@ START_TEST(reconfigure_every_field_in_order)
 		{ "AlertNameFormatted", cJSON_String },
 		{ "serviceName", cJSON_String }, { "replicas", cJSON_Number },
 	};
-	struct request_ctx ctx = { NULL, names, nitems(names) };
+	struct request_ctx ctx = { NULL, names, nitems(names), NULL };
 	struct service svc;
 	const cJSON *alerts, *a, *ni;
 	cJSON *o;
@@ -217,7 +217,7 @@ START_TEST(minimal_service_has_only_the_fixed_keys)
 		{ "Alerts", cJSON_Array }, { "scrapeType", cJSON_String },
 		{ "serviceName", cJSON_String },
 	};
-	struct request_ctx ctx = { NULL, NULL, 0 };
+	struct request_ctx ctx = { 0 };
 	struct service svc;
 	cJSON *o;
 

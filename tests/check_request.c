@@ -18,7 +18,7 @@
  * Helpers.
  */
 
-static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+static const struct request_ctx no_ctx = { 0 };
 
 static struct shortcuts *
 builtin_table(void)
@@ -374,7 +374,7 @@ START_TEST(test_refusal_with_shortcuts)
 {
 	const struct refusal *r = &refusals[_i];
 	struct shortcuts *t = builtin_table();
-	struct request_ctx ctx = { t, NULL, 0 };
+	struct request_ctx ctx = { t, NULL, 0, NULL };
 
 	if (strstr(r->body, "alertIf=@") == NULL &&
 	    strstr(r->body, "alertIf.9=@") == NULL)
@@ -569,12 +569,9 @@ START_TEST(test_alert_all_indexes)
 	struct service svc;
 	struct kvlist params = { 0 };
 	char err[ERR_MAX], k[32], v[32];
-	struct request_limits lim = *request_get_limits();
 	int i;
 
-	/* --max-alerts allows 101 at most; the default is 100. */
-	lim.quota.max_alerts = SERVICE_ALERT_INDEX_MAX + 1;
-	request_set_limits(&lim);
+	/* Every index parses (--max-alerts, the registry's, allows 101). */
 	ck_assert_int_eq(kvlist_set(&params, "serviceName", "s"), 0);
 	for (i = 1; i <= SERVICE_ALERT_INDEX_MAX; i++) {
 		snprintf(k, sizeof(k), "alertName.%d", i);
@@ -674,7 +671,7 @@ END_TEST
 START_TEST(test_unknown_params_dropped)
 {
 	static const char *const names[] = { "env" };
-	struct request_ctx ctx = { NULL, names, nitems(names) };
+	struct request_ctx ctx = { NULL, names, nitems(names), NULL };
 	struct service svc;
 
 	/* Unknown names are normal (every com.df.* label arrives); they are
@@ -700,7 +697,7 @@ END_TEST
 START_TEST(test_target_labels)
 {
 	static const char *const names[] = { "env", "aws-region", "absent" };
-	struct request_ctx ctx = { NULL, names, nitems(names) };
+	struct request_ctx ctx = { NULL, names, nitems(names), NULL };
 	struct service svc;
 
 	accept_form("serviceName=s&ENV=prod&aws-region=eu-west-1&other=x",
@@ -765,7 +762,7 @@ END_TEST
 START_TEST(test_shortcut_expanded)
 {
 	struct shortcuts *t = builtin_table();
-	struct request_ctx ctx = { t, NULL, 0 };
+	struct request_ctx ctx = { t, NULL, 0, NULL };
 	struct service svc;
 	const struct alert *a;
 
@@ -790,7 +787,7 @@ END_TEST
 START_TEST(test_shortcut_error_message)
 {
 	struct shortcuts *t = builtin_table();
-	struct request_ctx ctx = { t, NULL, 0 };
+	struct request_ctx ctx = { t, NULL, 0, NULL };
 	struct service svc;
 	char err[ERR_MAX], *body, *want, *x;
 
@@ -1087,7 +1084,7 @@ START_TEST(test_canonical_reparse)
 {
 	static const char *const names[] = { "env", "aws-region" };
 	struct shortcuts *t = builtin_table();
-	struct request_ctx ctx = { t, names, nitems(names) };
+	struct request_ctx ctx = { t, names, nitems(names), NULL };
 	struct service a, b, c;
 	char err[ERR_MAX];
 	size_t i;
@@ -1130,42 +1127,25 @@ padded(const char *prefix, char c, size_t n, const char *suffix)
 	return b;
 }
 
-/* nodeInfo with n distinct tasks, URL-encoded, as a form value. */
-static char *
-node_info_form(size_t n)
+/* A context with the flags' defaults, lim, for a test to change one. */
+static struct request_ctx
+limited(struct request_limits *lim)
 {
-	size_t cap = 64 + n * 96, off = 0, i;
-	char *b = malloc(cap);
+	struct request_limits def = { REQUEST_MAX_PARAMS_DEFAULT,
+	    REQUEST_MAX_VALUE_DEFAULT, REQUEST_MAX_TARGETS_DEFAULT,
+	    { QUOTA_MAX_ALERTS_DEFAULT, QUOTA_MAX_RULE_BYTES_DEFAULT,
+	    QUOTA_MAX_TARGET_BYTES_DEFAULT } };
+	struct request_ctx ctx = { 0 };
 
-	ck_assert_ptr_nonnull(b);
-	off += (size_t)snprintf(b + off, cap - off, "%%5B");
-	for (i = 0; i < n; i++)
-		off += (size_t)snprintf(b + off, cap - off, "%s%%5B%%22h%zu%%22"
-		    "%%2C%%2210.%zu.%zu.%zu%%22%%5D", i ? "%2C" : "", i,
-		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
-	snprintf(b + off, cap - off, "%%5D");
-	return b;
-}
-
-/* Each test that changes the limits leaves the defaults behind. */
-static struct request_limits saved_limits;
-
-static void
-limits_save(void)
-{
-	saved_limits = *request_get_limits();
-}
-
-static void
-limits_restore(void)
-{
-	request_set_limits(&saved_limits);
+	*lim = def;
+	ctx.limits = lim;
+	return ctx;
 }
 
 START_TEST(test_limit_value_caps)
 {
 	static const char *const names[] = { "env" };
-	struct request_ctx ctx = { NULL, names, nitems(names) };
+	struct request_ctx ctx = { NULL, names, nitems(names), NULL };
 	char *b;
 
 	/* metricsPath: 512 accepted, 513 refused, naming the cap. */
@@ -1215,69 +1195,45 @@ END_TEST
 
 START_TEST(test_limit_targets)
 {
-	struct request_limits lim = *request_get_limits();
+	struct request_limits lim;
+	struct request_ctx ctx = limited(&lim);
 	struct service svc;
 	char *ni, *b;
 
 	lim.max_targets = 50;
-	request_set_limits(&lim);
-	ni = node_info_form(50);
+	ni = tu_node_info_form(50);
 	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
 	    "&nodeInfo=%s", ni), -1);
-	accept_form(b, &no_ctx, &svc);
+	accept_form(b, &ctx, &svc);
 	ck_assert_uint_eq(svc.ntasks, 50);
 	service_release(&svc);
 	free(b);
 	free(ni);
-	ni = node_info_form(51);
+	ni = tu_node_info_form(51);
 	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
 	    "&nodeInfo=%s", ni), -1);
-	refuse_form(b, &no_ctx, "nodeInfo", "has 51 tasks, more than "
+	refuse_form(b, &ctx, "nodeInfo", "has 51 tasks, more than "
 	    "--max-targets (50)");
 	free(b);
 	free(ni);
 	b = padded("serviceName=s&targets=a:1", ',', 50, "b:2");
-	refuse_form(b, &no_ctx, "targets", "has 51 items, more than "
+	refuse_form(b, &ctx, "targets", "has 51 items, more than "
 	    "--max-targets (50)");
 	free(b);
-}
-END_TEST
-
-START_TEST(test_limit_target_bytes)
-{
-	struct request_limits lim = *request_get_limits();
-	struct service svc;
-	char *ni, *b;
-
-	/* 100 tasks with a 400-byte path: about 50 KB of target file. */
-	lim.quota.max_target_bytes = 32768;
-	request_set_limits(&lim);
-	ni = node_info_form(100);
-	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
-	    "&metricsPath=/%0400d&nodeInfo=%s", 0, ni), -1);
-	refuse_form(b, &no_ctx, "target file of s", "more than "
-	    "--max-target-bytes (32768)");
-	free(b);
-	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
-	    "&nodeInfo=%s", ni), -1);
-	accept_form(b, &no_ctx, &svc);
-	service_release(&svc);
-	free(b);
-	free(ni);
 }
 END_TEST
 
 START_TEST(test_limit_params)
 {
-	struct request_limits lim = *request_get_limits();
+	struct request_limits lim;
+	struct request_ctx ctx = limited(&lim);
 	char err[ERR_MAX];
 	char *b;
 	size_t i, off;
 
 	lim.max_params = 20;
-	request_set_limits(&lim);
-	ck_assert_int_eq(request_check_count(20, err), 0);
-	ck_assert_int_eq(request_check_count(21, err), -1);
+	ck_assert_int_eq(request_check_count(&ctx, 20, err), 0);
+	ck_assert_int_eq(request_check_count(&ctx, 21, err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "21 parameters, more than "
 	    "--max-params (20)"));
 	b = malloc(64 * 21);
@@ -1286,7 +1242,7 @@ START_TEST(test_limit_params)
 	for (i = 0; i < 20; i++)
 		off += (size_t)sprintf(b + off, "&p%zu=1", i);
 	ck_assert_uint_eq(request_form_count(b, off), 21);
-	refuse_form(b, &no_ctx, "--max-params (20)", NULL);
+	refuse_form(b, &ctx, "--max-params (20)", NULL);
 	free(b);
 	ck_assert_uint_eq(request_form_count("a=1&&b&", 7), 2);
 	ck_assert_uint_eq(request_form_count("", 0), 0);
@@ -1301,7 +1257,7 @@ START_TEST(test_limit_amplification)
 	char *ni, *b;
 	double ms;
 
-	ni = node_info_form(2000);
+	ni = tu_node_info_form(2000);
 	ck_assert_int_ne(asprintf(&b, "serviceName=s&scrapePort=9100"
 	    "&metricsPath=/%0102400d&nodeInfo=%s", 0, ni), -1);
 	t0 = clock_ms();
@@ -1395,7 +1351,6 @@ request_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accepted");
-	tcase_add_checked_fixture(tc, limits_save, limits_restore);
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_full_annotations);
@@ -1429,10 +1384,8 @@ request_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
-	tcase_add_checked_fixture(tc, limits_save, limits_restore);
 	tcase_add_test(tc, test_limit_value_caps);
 	tcase_add_test(tc, test_limit_targets);
-	tcase_add_test(tc, test_limit_target_bytes);
 	tcase_add_test(tc, test_limit_params);
 	tcase_add_test(tc, test_limit_amplification);
 	tcase_add_test(tc, test_dedupe_like_set_ci);

@@ -145,19 +145,6 @@ START_TEST(test_comment_and_owner)
 }
 END_TEST
 
-START_TEST(test_time)
-{
-	char t[32];
-
-	silence_time(0, t);
-	ck_assert_str_eq(t, "1970-01-01T00:00:00.000Z");
-	silence_time(1714564801234LL, t);
-	ck_assert_str_eq(t, "2024-05-01T12:00:01.234Z");
-	silence_time(1714564801005LL, t);
-	ck_assert_str_eq(t, "2024-05-01T12:00:01.005Z");
-}
-END_TEST
-
 START_TEST(test_urls)
 {
 	static const char *const bad[] = { "", " , ", "alertmanager:9093",
@@ -214,7 +201,6 @@ silence_suite(void)
 
 	tcase_add_test(tc, test_regex);
 	tcase_add_test(tc, test_comment_and_owner);
-	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_urls);
 	suite_add_tcase(s, tc);
 	return s;

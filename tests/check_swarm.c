@@ -18,7 +18,7 @@
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
-static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+static const struct request_ctx no_ctx = { 0 };
 
 static void
 parse_form(const char *body, const struct request_ctx *ctx,
@@ -144,7 +144,7 @@ END_TEST
 START_TEST(test_label_precedence)
 {
 	static const char *const tl[] = { "env", "node", "job", "zone" };
-	struct request_ctx ctx = { NULL, tl, nitems(tl) };
+	struct request_ctx ctx = { NULL, tl, nitems(tl), NULL };
 	struct kvlist nl = { 0 };
 	struct registry_result res;
 	struct fixture fx;

@@ -33,7 +33,9 @@
 #
 # Only 127.0.0.1 and the swarm's own overlay networks are reached. Every
 # wait polls with a timeout. The trap removes what the test made.
-# E2E_KEEP=1 keeps the temp dir; E2E_BUILDKIT=0 skips the BuildKit builds.
+# E2E_KEEP=1 keeps the temp dir; E2E_BUILDKIT=0 skips the BuildKit builds;
+# E2E_THIRD_PARTY names another directory for swarm-listener's source (one
+# that does not exist shows the skip).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -47,7 +49,7 @@ IMG_DROPIN=flowmon-prometheus:$TAG
 IMG_PROM=flowmon-e2e/prometheus:$TAG
 IMG_AM=flowmon-e2e/alertmanager:$TAG
 IMG_LISTENER=dockerflow/docker-flow-swarm-listener:latest	# the stacks' name
-THIRD_PARTY=../shared/third_party
+THIRD_PARTY=${E2E_THIRD_PARTY:-../shared/third_party}	# swarm-listener's source
 SL_DIR=build/swarm-listener	# the listener's binary, kept between runs
 DROP=fme2e-drop			# stack: compose/dfm-proxy.yml
 SPLIT=fme2e-split		# stack: compose/split.yml
@@ -200,7 +202,7 @@ cleanup() {
 	if [ "$SKIPPED" = 1 ]; then
 		say "SKIPPED: no Docker engine, nothing was tested (exit $rc)"
 	elif [ "$rc" -eq 0 ] && [ -n "$PARTS_SKIPPED" ]; then
-		say "PASS, but $NPARTS_SKIPPED part(s) SKIPPED:$PARTS_SKIPPED($(elapsed) s)"
+		say "PASS, but $NPARTS_SKIPPED part(s) SKIPPED:$PARTS_SKIPPED ($(elapsed) s)"
 	elif [ "$rc" -eq 0 ]; then
 		say "PASS ($(elapsed) s)"
 	else

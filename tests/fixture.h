@@ -18,7 +18,9 @@
 #include <time.h>
 
 #include "clock.h"
+#include "config.h"
 #include "lifecycle.h"
+#include "parser.h"
 #include "registry.h"
 #include "reloader.h"
 #include "request.h"
@@ -32,6 +34,7 @@ struct fixture {
 	struct registry	*reg;
 	struct reloader	*rl;		/* NULL unless fx_open_reloading() */
 	struct taskdns	*td;
+	struct parser	*parser;	/* no labels, no limits, no shortcuts */
 	int		 with_reloader;
 	/* A back end of the test's for the reloader, set before fx_start():
 	 * then its quiet time is never reached, so only the test reloads. */
@@ -39,6 +42,9 @@ struct fixture {
 	void		*backend_arg;
 	int		 reloads;	/* atomic: counted by the back end */
 };
+
+/* A configuration of nothing: what fx->parser is made from. */
+static const struct config fx_config;
 
 static inline enum fm_err
 fx_count_reload(void *arg, char err[ERR_MAX])
@@ -72,6 +78,7 @@ fx_start(struct fixture *fx)
 	}
 	ck_assert_ptr_nonnull(fx->reg = registry_new(&fx->st, fx->rl));
 	ck_assert_ptr_nonnull(fx->td = taskdns_new(fx->reg));
+	ck_assert_ptr_nonnull(fx->parser = parser_new(&fx_config, NULL));
 }
 
 /* A fresh data dir, without a reloader. */
@@ -97,7 +104,7 @@ fx_open_reloading(struct fixture *fx)
 static inline void
 fx_load(struct fixture *fx)
 {
-	static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+	static const struct request_ctx no_ctx = { 0 };
 	char err[ERR_MAX] = "";
 
 	ck_assert_msg(registry_load(fx->reg, &no_ctx, err) == 0, "%s", err);
@@ -108,11 +115,13 @@ fx_load(struct fixture *fx)
 static inline void
 fx_close(struct fixture *fx)
 {
+	parser_free(fx->parser);
 	taskdns_free(fx->td);
 	registry_free(fx->reg);
 	reloader_free(fx->rl);
 	store_release(&fx->st);
 	fx->td = NULL;
+	fx->parser = NULL;
 	fx->reg = NULL;
 	fx->rl = NULL;
 }
@@ -142,7 +151,7 @@ static inline int
 fx_try_upsert(struct fixture *fx, const char *body,
     struct registry_result *res, char err[ERR_MAX])
 {
-	static const struct request_ctx no_ctx = { NULL, NULL, 0 };
+	static const struct request_ctx no_ctx = { 0 };
 	struct kvlist params = { 0 };
 	struct service *svc = calloc(1, sizeof(*svc));
 
@@ -393,7 +402,8 @@ fh_start_unix(struct fakehttp *f, const char *path, fh_fn fn, void *arg)
 	fh_listen(f, fn, arg);
 }
 
-/* Requests handled so far. */
+/* Requests handled so far (counted once the connection is closed: a
+ * client may see its answer first). */
 static inline int
 fh_served(struct fakehttp *f)
 {

@@ -165,6 +165,8 @@ check "an argument that makes invalid PromQL (a range of 5x) is refused by promt
 flowmon_stop
 it_require /usr/bin/promtool prometheus
 flowmon_start "$DATA" --promtool /usr/bin/promtool
+# The reload at start settles accepted/ (the rules of the two services
+# changed while the last flowmon ran): the snapshot comes after it.
 wait_until 30 rules_loaded "$DATA" || fail "the start-up reload did not settle"
 before=$(snapshot_dir "$DATA")
 fm_expect 400 /v1/docker-flow-monitor/reconfigure -G --data-urlencode serviceName=slow-svc \

@@ -3,6 +3,7 @@
 #define FLOWMON_TESTUTIL_H
 
 #include <check.h>
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,38 @@ tu_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;
+}
+
+/* nodeInfo with n distinct tasks, URL-encoded, as a form value;
+ * malloc'd. */
+static inline char *
+tu_node_info_form(size_t n)
+{
+	size_t cap = 64 + n * 96, off = 0, i;
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	off += (size_t)snprintf(b + off, cap - off, "%%5B");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(b + off, cap - off, "%s%%5B%%22h%zu%%22"
+		    "%%2C%%2210.%zu.%zu.%zu%%22%%5D", i ? "%2C" : "", i,
+		    (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	snprintf(b + off, cap - off, "%%5D");
+	return b;
+}
+
+/* tu_run() with libcurl set up as main does it, once, before any thread:
+ * for the suites of the HTTP clients. */
+static inline int
+tu_run_curl(Suite *s)
+{
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return 1;
+	rc = tu_run(s);
+	curl_global_cleanup();
+	return rc;
 }
 
 /* A service from name=value pairs (NULL-terminated), through the real

@@ -1,15 +1,62 @@
-/* store_impl.h: the store's insides, shared by its files and by no other
- * module: store.c (the data dir), store_io.c (the file IO under it) and
- * store_lock.c (the data-dir lock). */
-#ifndef FLOWMON_STORE_IMPL_H
-#define FLOWMON_STORE_IMPL_H
+/* store_io.h: the file IO under the store (store.c), on any directory
+ * and on paths outside the data dir: the one atomic writer and its
+ * temp-name rule, the one bounded reader, the one directory listing, the
+ * sweep of stale temp files. It knows nothing of the data dir: store.c
+ * and store_lock.c call it, never the other way round. */
+#ifndef FLOWMON_STORE_IO_H
+#define FLOWMON_STORE_IO_H
 
 #include <dirent.h>
 #include <limits.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
-#include "store.h"
+#include "service.h"
+
+/* One entry of a directory, as it is on disk. */
+struct store_entry {
+	char		*file;	/* the name in the directory, owned */
+	int		 link;	/* a symbolic link */
+	struct stat	 sb;	/* stat(2), links followed; all 0 when the
+				 * entry vanished or the link dangles */
+};
+
+/* The same for any directory. -1 with errno ENOENT when it is missing;
+ * err says "cannot read directory <dir>: ...". */
+int	 store_list_dir(const char *dir, struct store_entry **v, size_t *n,
+	    char err[ERR_MAX]);
+void	 store_entries_free(struct store_entry *v, size_t n);
+
+/* The bounded whole-file reader for files outside the data dir (shortcut
+ * tables, secrets, auth files, scrape files): path (links followed) into a
+ * malloc'd, NUL-terminated buffer the caller frees. 0, or -1 with errno as
+ * store_read and err "<path>: cannot open: <strerror>", "<path>: not a
+ * regular file", "<path>: larger than <max> bytes"... A failed read wipes
+ * what it had read before freeing it (the file may hold a secret). */
+int	 store_read_file(const char *path, size_t max, char **buf, size_t *len,
+	    char err[ERR_MAX]);
+
+/* store_write_file's mode: keep an existing file's mode, make a new one
+ * 0644. */
+#define STORE_MODE_KEEP	((mode_t)-1)
+
+/* The atomic writer for a file outside the data dir (prometheus.yml):
+ * its directory is created if missing (0755), stale temp files of this
+ * file name are removed first, then the same steps as store_write with
+ * the same temp-name rule. The file gets mode (not subject to the umask),
+ * or with STORE_MODE_KEEP the mode it had (0644 if new). Identical content
+ * with the wanted mode is left alone (not even touched). On failure the
+ * old file is untouched, no temp file is left, and err names path. */
+int	 store_write_file(const char *path, const void *buf, size_t len,
+	    mode_t mode, char err[ERR_MAX]);
+
+/* 1 when name is an atomic writer's temp file, .<file>.tmp.<pid>.<seq>:
+ * a leading dot and ".tmp." after it (no *.json, *.yml or *.yaml glob
+ * matches it). *pid (pid may be NULL) receives the writer's pid, 0 when
+ * the name holds none. Every writer names its temp files so, and every
+ * sweep, watcher and check recognises them by this one test. */
+int	 store_temp_name(const char *name, long *pid);
 
 /* Room left in NAME_MAX for ".", ".tmp.", a pid and a 64-bit sequence. */
 #define STORE_TMP_EXTRA	(1 + 5 + 10 + 1 + 20)
