@@ -187,9 +187,7 @@ registry_free(struct registry *r)
 	}
 	for (n = r->nodes; n; n = nn) {
 		nn = n->next;
-		kvlist_release(&n->labels);
-		free(n->id);
-		free(n);
+		reg_node_free(n);
 	}
 	free(r->buckets);
 	pthread_rwlock_destroy(&r->maplock);
@@ -1214,48 +1212,68 @@ reg_node_labels(void *ctx, const char *id)
 	return NULL;
 }
 
-/* Replaces (labels non-NULL) or drops the labels of node id in memory.
- * Returns 1 if they changed, 0 if not, -1 on allocation failure. */
-int
-reg_node_set(struct registry *r, const char *id, const struct kvlist *labels)
+struct node *
+reg_node_new(const char *id, const struct kvlist *labels)
 {
-	struct node **np, *n;
-	int rc = 0;
+	struct node *n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->id = strdup(id)) == NULL ||
+	    kvlist_copy(&n->labels, labels) == -1) {
+		reg_node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void
+reg_node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	kvlist_release(&n->labels);
+	free(n->id);
+	free(n);
+}
+
+int
+reg_node_install(struct registry *r, const char *id, struct node *n)
+{
+	struct node **np, *old;
+	int rc;
 
 	pthread_rwlock_wrlock(&r->nodelock);
 	for (np = &r->nodes; *np; np = &(*np)->next)
 		if (strcmp((*np)->id, id) == 0)
 			break;
-	n = *np;
-	if (labels == NULL) {
-		if (n != NULL) {
-			*np = n->next;
-			kvlist_release(&n->labels);
-			free(n->id);
-			free(n);
-			r->nnodes--;
-			rc = 1;
+	old = *np;
+	rc = old == NULL ? n != NULL : n == NULL ||
+	    !kvlist_equal(&old->labels, &n->labels);
+	if (n != NULL) {
+		n->next = old != NULL ? old->next : r->nodes;
+		if (old != NULL)
+			*np = n;
+		else {
+			r->nodes = n;
+			r->nnodes++;
 		}
-		goto out;
+	} else if (old != NULL) {
+		*np = old->next;
+		r->nnodes--;
 	}
-	if (n != NULL && kvlist_equal(&n->labels, labels))
-		goto out;
-	if (n == NULL) {
-		if ((n = calloc(1, sizeof(*n))) == NULL ||
-		    (n->id = strdup(id)) == NULL) {
-			free(n);
-			rc = -1;
-			goto out;
-		}
-		n->next = r->nodes;
-		r->nodes = n;
-		r->nnodes++;
-	}
-	kvlist_release(&n->labels);
-	rc = kvlist_copy(&n->labels, labels) == -1 ? -1 : 1;
-out:
 	pthread_rwlock_unlock(&r->nodelock);
+	reg_node_free(old);
 	return rc;
+}
+
+int
+reg_node_set(struct registry *r, const char *id, const struct kvlist *labels)
+{
+	struct node *n = NULL;
+
+	if (labels != NULL && (n = reg_node_new(id, labels)) == NULL)
+		return -1;
+	return reg_node_install(r, id, n);
 }
 
 /* The node endpoints' answers (http.c). */

@@ -172,8 +172,16 @@ int	 reg_fail(struct registry_result *res, enum fm_err kind, int errnum);
  * registry (a render_node_labels_fn). */
 const struct kvlist *reg_node_labels(void *ctx, const char *id);
 /* Replaces (labels non-NULL) or drops the labels of node id in memory:
- * 1 if they changed, 0 if not, -1 on ENOMEM. */
+ * 1 if they changed, 0 if not, -1 on ENOMEM (nothing changed). */
 int	 reg_node_set(struct registry *r, const char *id,
 	    const struct kvlist *labels);
+/* reg_node_set() in two steps, so that a change can make its node before
+ * it writes anything and book it after its commit, where nothing may
+ * fail: a node id with a copy of labels (NULL on ENOMEM; freed with
+ * reg_node_free(), NULL ok), then put in place of node id's labels (n
+ * NULL: they go), taking n. 1 if the labels changed, else 0. */
+struct node *reg_node_new(const char *id, const struct kvlist *labels);
+void	 reg_node_free(struct node *n);
+int	 reg_node_install(struct registry *r, const char *id, struct node *n);
 
 #endif

@@ -1130,6 +1130,34 @@ fail:
 	return -1;
 }
 
+int
+store_txn_join(struct store_txn *t, struct store_txn *from,
+    char err[ERR_MAX])
+{
+	struct store_txn_op *v;
+	size_t cap;
+
+	if (from->nops == 0)
+		return 0;
+	if (t->cap - t->nops < from->nops) {
+		cap = t->nops + from->nops;
+		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
+			snprintf(err, ERR_MAX, "cannot join two changes: out "
+			    "of memory");
+			errno = ENOMEM;
+			return -1;
+		}
+		t->ops = v;
+		t->cap = cap;
+	}
+	memcpy(t->ops + t->nops, from->ops, from->nops * sizeof(*v));
+	t->nops += from->nops;
+	free(from->ops);
+	from->ops = NULL;
+	from->nops = from->cap = 0;
+	return 0;
+}
+
 void
 store_txn_commit(struct store_txn *t)
 {

@@ -187,6 +187,12 @@ int	 store_txn_remove(struct store_txn *t, enum store_kind kind,
 /* store_link() within t (to's previous version is kept). */
 int	 store_txn_link(struct store_txn *t, enum store_kind from,
 	    enum store_kind to, const char *name, char err[ERR_MAX]);
+/* Moves every op of from to the end of t, as if made within t (a change
+ * of several services, each staged in its own transaction, that stands or
+ * falls as one: registry_nodes.c). from is empty again. 0, or -1 with err
+ * on ENOMEM: nothing moved, from still holds its ops. */
+int	 store_txn_join(struct store_txn *t, struct store_txn *from,
+	    char err[ERR_MAX]);
 /* Every change of t stands: the kept versions are unlinked. t is empty
  * again. */
 void	 store_txn_commit(struct store_txn *t);

@@ -382,14 +382,15 @@ END_TEST
  */
 
 /* Makes the directory path immutable (on 1) or not: then nobody, root
- * included, creates, renames or removes an entry there. -1 where the file
- * system (or the caller) cannot. */
+ * included, creates, renames or removes an entry there (a file: nobody
+ * replaces, links or removes it). -1 where the file system (or the
+ * caller) cannot. */
 static int
 set_immutable(const char *path, int on)
 {
 	int fd, flags, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY)) == -1)
+	if ((fd = open(path, O_RDONLY)) == -1)
 		return -1;
 	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
 		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
@@ -404,7 +405,7 @@ static int
 temp_files(const struct fixture *fx)
 {
 	static const char *const kinds[] = { "state", "targets", "rules",
-	    "accepted", "rejected" };
+	    "accepted", "rejected", "nodes" };
 	struct dirent *de;
 	char path[4096];
 	size_t i;
@@ -1067,6 +1068,204 @@ START_TEST(test_node_upsert_rerenders_its_services)
 	files_release(&fa);
 	files_release(&fb);
 	files_release(&fc);
+	fx_done(&fx);
+}
+END_TEST
+
+/*
+ * A node change is all or nothing too: the node record and the target
+ * file of every service with a task on the node.
+ */
+
+/* What a node change may touch, as it is now: nodes/n1.json, the target
+ * files of a, b, c (tasks on n1) and of other (on n2), the labels of n1
+ * in memory, the http_sd view and /services. */
+struct node_snapshot {
+	struct fstate	 fs[5];
+	char		*paths[5];
+	char		*labels;
+	char		*sd;
+	char		*services;
+};
+
+static char *
+node_labels_text(struct fixture *fx)
+{
+	struct kvlist l = { 0 };
+	char *s;
+	int rc = registry_node_labels(fx->reg, "n1", &l);
+
+	ck_assert_int_ge(rc, 0);
+	if (asprintf(&s, "%d %s", rc, rc == 1 && l.n > 0 ?
+	    kvlist_get(&l, "zone") : "-") < 0)
+		abort();
+	kvlist_release(&l);
+	return s;
+}
+
+static char *
+sd_text(struct fixture *fx)
+{
+	cJSON *j = views_sd(fx->reg);
+	char *s;
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(s = cJSON_PrintUnformatted(j));
+	cJSON_Delete(j);
+	return s;
+}
+
+static void
+node_snapshot_take(struct fixture *fx, struct node_snapshot *sn)
+{
+	static const char *const names[] = { "a", "b", "c", "other" };
+	size_t i;
+
+	sn->paths[0] = fx_path(fx, "nodes", "n1", ".json");
+	for (i = 0; i < nitems(names); i++)
+		sn->paths[i + 1] = fx_path(fx, "targets", names[i], ".json");
+	for (i = 0; i < nitems(sn->fs); i++)
+		sn->fs[i] = fstate(sn->paths[i]);
+	sn->labels = node_labels_text(fx);
+	sn->sd = sd_text(fx);
+	sn->services = services_text(fx->reg);
+}
+
+static void
+node_snapshot_check_release(struct fixture *fx, struct node_snapshot *sn)
+{
+	char *labels = node_labels_text(fx), *sd = sd_text(fx),
+	    *services = services_text(fx->reg);
+	size_t i;
+
+	for (i = 0; i < nitems(sn->fs); i++) {
+		assert_unchanged(&sn->fs[i], sn->paths[i]);
+		fstate_release(&sn->fs[i]);
+		free(sn->paths[i]);
+	}
+	ck_assert_str_eq(labels, sn->labels);
+	ck_assert_str_eq(sd, sn->sd);
+	ck_assert_str_eq(services, sn->services);
+	free(labels);
+	free(sd);
+	free(services);
+	free(sn->labels);
+	free(sn->sd);
+	free(sn->services);
+}
+
+/* One node change with path (a directory or a file) immutable: it must
+ * fail with EPERM at a write there and leave everything as it was. */
+static void
+node_change_fails(struct fixture *fx, const char *path, int remove)
+{
+	struct kvlist labels = { 0 };
+	struct registry_result res;
+	struct node_snapshot sn;
+	char err[ERR_MAX] = "";
+	int rc, saved;
+
+	ck_assert_int_eq(kvlist_set(&labels, "zone", "us-2b"), 0);
+	node_snapshot_take(fx, &sn);
+	ck_assert_int_eq(set_immutable(path, 1), 0);
+	errno = 0;
+	rc = remove ? registry_node_remove(fx->reg, "n1", &res, err) :
+	    registry_node_upsert(fx->reg, "n1", &labels, &res, err);
+	saved = errno;
+	ck_assert_int_eq(set_immutable(path, 0), 0);
+	ck_assert_msg(rc == -1, "%s immutable, node %s: %d", path, remove ?
+	    "remove" : "upsert", rc);
+	ck_assert_int_eq(saved, EPERM);
+	ck_assert_int_eq(res.fail, FM_STORAGE);
+	assert_res(&res, 0, 0, 0);
+	node_snapshot_check_release(fx, &sn);
+	ck_assert_int_eq(temp_files(fx), 0);
+	kvlist_release(&labels);
+}
+
+#define ON_N1(name, ip)	"serviceName=" name "&scrapePort=80&alertName=x" \
+		"&alertIf=up&nodeInfo=[[%22h1%22,%22" ip "%22,%22n1%22]]"
+
+START_TEST(test_failed_node_change_changes_nothing)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	struct kvlist labels = { 0 };
+	struct registry_result res;
+	struct node_snapshot sn;
+	struct fixture fx;
+	char err[ERR_MAX] = "", *dir, *file;
+	uint64_t trig;
+	size_t i;
+
+	fx_open_reloading(&fx);
+	upsert(&fx, ON_N1("a", "10.0.1.1"));
+	upsert(&fx, ON_N1("b", "10.0.1.2"));
+	upsert(&fx, ON_N1("c", "10.0.1.3"));
+	upsert(&fx, "serviceName=other&scrapePort=80"
+	    "&nodeInfo=[[%22h2%22,%2210.0.2.1%22,%22n2%22]]");
+	ck_assert_int_eq(kvlist_set(&labels, "zone", "eu-1a"), 0);
+	ck_assert_msg(registry_node_upsert(fx.reg, "n1", &labels, &res,
+	    err) == 0, "%s", err);
+	wait_reloads(&fx, 1);
+	dir = fx_path(&fx, "nodes", "", "");
+	if (set_immutable(dir, 1) == -1) {
+		tu_skip("test_failed_node_change_changes_nothing", "no "
+		    "immutable files here (chattr +i: needs "
+		    "CAP_LINUX_IMMUTABLE and ext4, tmpfs or the like)");
+		free(dir);
+		kvlist_release(&labels);
+		fx_done(&fx);
+		return;
+	}
+	ck_assert_int_eq(set_immutable(dir, 0), 0);
+	trig = triggers(&fx);
+
+	/* At the node record: nothing was written yet. */
+	node_change_fails(&fx, dir, 0);
+	node_change_fails(&fx, dir, 1);
+	free(dir);
+	/* At the first target file: the node record is put back. */
+	dir = fx_path(&fx, "targets", "", "");
+	node_change_fails(&fx, dir, 0);
+	node_change_fails(&fx, dir, 1);
+	free(dir);
+	/* At each target file in turn, so also after others were written
+	 * (whichever order the registry takes them in): all put back. */
+	for (i = 0; i < nitems(names); i++) {
+		file = fx_path(&fx, "targets", names[i], ".json");
+		node_change_fails(&fx, file, 0);
+		node_change_fails(&fx, file, 1);
+		free(file);
+	}
+	ck_assert_uint_eq(triggers(&fx), trig);
+
+	/* A restart finds the node and the target files as they were. */
+	node_snapshot_take(&fx, &sn);
+	fx_close(&fx);
+	fx.with_reloader = 1;
+	fx_start(&fx);
+	fx_load(&fx);
+	node_snapshot_check_release(&fx, &sn);
+
+	/* Writable: the change goes through, to every service on n1. */
+	kvlist_release(&labels);
+	ck_assert_int_eq(kvlist_set(&labels, "zone", "us-2b"), 0);
+	ck_assert_msg(registry_node_upsert(fx.reg, "n1", &labels, &res,
+	    err) == 0, "%s", err);
+	assert_res(&res, 1, 1, 0);
+	for (i = 0; i < nitems(names); i++) {
+		char *t;
+
+		file = fx_path(&fx, "targets", names[i], ".json");
+		ck_assert_ptr_nonnull(t = tu_slurp(file));
+		ck_assert_msg(strstr(t, "us-2b") != NULL, "%s: %s", file, t);
+		free(t);
+		free(file);
+	}
+	ck_assert_msg(registry_node_remove(fx.reg, "n1", &res, err) == 0,
+	    "%s", err);
+	ck_assert_int_eq(temp_files(&fx), 0);
+	kvlist_release(&labels);
 	fx_done(&fx);
 }
 END_TEST
@@ -1853,6 +2052,7 @@ registry_suite(void)
 
 	tc = tcase_create("nodes");
 	tcase_add_test(tc, test_node_upsert_rerenders_its_services);
+	tcase_add_test(tc, test_failed_node_change_changes_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hardening");

@@ -9,7 +9,14 @@
 # rule file are exactly as they were (a new service leaves nothing), on
 # disk and in /services/<name>; no temp file is left; and a restart
 # rewrites nothing ("outputs rewritten from record" never appears), so no
-# failed change goes live later.
+# failed change goes live later. The same for a node change (node/
+# reconfigure, node/remove), which re-renders the target file of every
+# service with a task on the node: failing at the node record (nodes/
+# read-only), at the first target file (targets/ read-only), at each
+# target file in turn (chattr +i on it) and at the third of its writes
+# (a full tmpfs), the node record, every target file, /services, the
+# http_sd view (rendered with the labels in memory) and the labels the
+# node endpoints answer with are as before.
 # Needs mount(2) in a private mount namespace: as root (the integration
 # tests run as root), or through a user namespace; a skip (it_skip) saying
 # why when neither works.
@@ -42,7 +49,7 @@ fi
 KINDS="state targets rules"
 unmount_all() {
 	local k
-	for k in $KINDS; do umount -l "$D/$k" 2>/dev/null; done
+	for k in $KINDS nodes; do umount -l "$D/$k" 2>/dev/null; done
 	umount -l "$D/.flowmon.lock" "$FS" "$FSR" 2>/dev/null
 }
 # shellcheck disable=SC2154 # rc is set by the trap itself
@@ -53,7 +60,7 @@ mkdir -p "$D"
 : >"$IT_TMP/lock.real"
 : >"$D/.flowmon.lock"
 mount --bind "$IT_TMP/lock.real" "$D/.flowmon.lock" || fail "cannot bind the lock file"
-for k in $KINDS; do
+for k in $KINDS nodes; do
 	mkdir -p "$D/$k"
 	mount --bind "$D/$k" "$D/$k" || fail "cannot bind $k/ on itself"
 done
@@ -80,6 +87,7 @@ service() {
 	printf '%s %s' "$HTTP_CODE" "$(jq -cS 'del(.dns)' <<<"$HTTP_BODY" 2>/dev/null)"
 }
 
+export DF_NODE_TARGET_LABELS=zone
 flowmon_start "$D" --promtool none
 say "data dir on a 512 KiB tmpfs, state/ targets/ rules/ bound on themselves (namespace: $CHANGES_NS)"
 
@@ -159,17 +167,76 @@ grep -q '127.0.0.1:9100' "$D/state/web.json" || fail "state/web.json: $(cat "$D/
 rm -f "$FS/filler"
 ok "500 ENOSPC at rules/web.yml; the old record, targets and rules stay"
 
+check "a node change failing at any of its writes: node record, target files, views as before"
+# na, nb, nc have a task on n1 each; other has one on n2.
+for s in na:1 nb:2 nc:3 other:4; do
+	n=n1
+	[ "${s%:*}" = other ] && n=n2
+	reconfigure --data-urlencode "serviceName=${s%:*}" --data-urlencode scrapePort=9100 \
+	    --data-urlencode "nodeInfo=[[\"h\",\"10.0.0.${s#*:}\",\"$n\"]]"
+done
+fm_expect 200 "$API/node/reconfigure?id=n1&zone=eu"
+jq -e '.[0].labels.zone == "eu"' "$D/targets/na.json" >/dev/null || fail "targets/na.json: $(cat "$D/targets/na.json")"
+# views: /services of the four and the http_sd view.
+views() {
+	local s
+	for s in na nb nc other; do service "$s"; echo; done
+	fm "$API/sd"
+	printf '%s %s\n' "$HTTP_CODE" "$(jq -cS . <<<"$HTTP_BODY")"
+}
+# node_refused HOW WHAT ERRNO REQUEST: with WHAT (a kind dir: HOW ro; a
+# file: HOW immutable; HOW none: as it is) failing, REQUEST is a 5xx with
+# Errno ERRNO and nothing changed: files, temp files, views.
+node_refused() {
+	local how=$1 what=$2 errno=$3 path=$4 before view
+	before=$(files_of)
+	view=$(views)
+	case $how in
+	ro) ro "$what" ;;
+	immutable) chattr +i "$D/$what" || fail "chattr +i $what" ;;
+	esac
+	fm "$path"
+	case $how in
+	ro) rw "$what" ;;
+	immutable) chattr -i "$D/$what" ;;
+	esac
+	case $HTTP_CODE in 5??) ;; *) fail "$path with $what failing: got $HTTP_CODE: $HTTP_BODY" ;; esac
+	jq -e --arg e "$errno" '.Errno == $e' <<<"$HTTP_BODY" >/dev/null ||
+		fail "$path: $HTTP_CODE without Errno $errno: $HTTP_BODY"
+	[ "$(files_of)" = "$before" ] ||
+		fail "$path failed at $what but the data dir changed: $(diff <(echo "$before") <(files_of))"
+	no_temp_files
+	[ "$(views)" = "$view" ] ||
+		fail "$path failed at $what but the views changed: $(diff <(echo "$view") <(views))"
+	say "  $HTTP_CODE $(jq -c '{Message, Errno}' <<<"$HTTP_BODY")"
+}
+for req in "node/reconfigure?id=n1&zone=us" "node/remove?id=n1"; do
+	node_refused ro nodes EROFS "$API/$req"
+	node_refused ro targets EROFS "$API/$req"
+	for s in na nb nc; do
+		node_refused immutable "targets/$s.json" EPERM "$API/$req"
+	done
+done
+# Room for the node record and one target file (a page each), not two:
+# fails at the third write, whichever services come first.
+dd if=/dev/zero of="$FS/filler" bs=4k 2>/dev/null
+truncate -s -8K "$FS/filler"
+sync
+node_refused none - ENOSPC "$API/node/reconfigure?id=n1&zone=us"
+rm -f "$FS/filler"
+ok "every failure a 5xx, nodes/n1.json and targets/n[abc].json as they were, views unchanged"
+
 check "a restart rewrites nothing: no failed change goes live"
 before=$(files_of)
-views="$(service web) $(service db) $(service fresh)"
+views_before="$(service web) $(service db) $(service fresh) $(views)"
 flowmon_stop || fail "flowmon did not stop cleanly"
 flowmon_start "$D" --promtool none
 grep 'outputs rewritten from record' "$FLOWMON_LOG" &&
 	fail "a restart rewrote outputs from a record"
 [ "$(files_of)" = "$before" ] || fail "a restart changed files: $(diff <(echo "$before") <(files_of))"
-[ "$(service web) $(service db) $(service fresh)" = "$views" ] ||
+[ "$(service web) $(service db) $(service fresh) $(views)" = "$views_before" ] ||
 	fail "the services changed across the restart"
-ok "same files, same /services after the restart"
+ok "same files, same /services and http_sd view after the restart"
 
 check "writable again: the same requests go through"
 fm_expect 200 "$API/reconfigure?$(q fresh 9500 1m)"
@@ -179,5 +246,13 @@ jq -e '.[0].targets == ["127.0.0.1:9200"]' "$D/targets/web.json" >/dev/null &&
     grep -q 'for: 5m' "$D/rules/web.yml" && [ -f "$D/rules/fresh.yml" ] &&
     [ ! -e "$D/state/db.json" ] && [ ! -e "$D/targets/db.json" ] &&
     [ ! -e "$D/rules/db.yml" ] || fail "files wrong after the retries: $(ls -R "$D")"
+fm_expect 200 "$API/node/remove?id=n1"
+jq -e '.NodeLabel == {"zone": "eu"}' <<<"$HTTP_BODY" >/dev/null ||
+	fail "node/remove does not answer with the labels kept: $HTTP_BODY"
+for s in na nb nc; do
+	jq -e '.[0].labels | has("zone") | not' "$D/targets/$s.json" >/dev/null ||
+		fail "targets/$s.json keeps zone: $(cat "$D/targets/$s.json")"
+done
+[ ! -e "$D/nodes/n1.json" ] || fail "nodes/n1.json left"
 no_temp_files
-ok "fresh written, web updated, db removed"
+ok "fresh written, web updated, db removed, n1 removed (it answered zone=eu)"
