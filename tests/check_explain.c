@@ -27,7 +27,8 @@ world_open(struct world *w)
 {
 	fx_open_reloading(&w->fx);
 	w->h = history_new();
-	registry_set_events(w->fx.reg, history_event, w->h);
+	registry_set_events(w->fx.reg, history_event, history_story_free,
+	    w->h);
 	memset(&w->c, 0, sizeof(w->c));
 	w->c.reg = w->fx.reg;
 	w->c.hist = w->h;
@@ -303,7 +304,8 @@ START_TEST(test_rejected_invalid)
 	free(p);
 	fx_close(&w.fx);
 	fx_start(&w.fx);
-	registry_set_events(w.fx.reg, history_event, w.h);
+	registry_set_events(w.fx.reg, history_event, history_story_free,
+	    w.h);
 	w.c.reg = w.fx.reg;
 	fx_load(&w.fx);
 	ck_assert_int_eq(explain_one(&w.c, "broken", 0, &x), 1);
