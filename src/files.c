@@ -33,6 +33,7 @@
 #include "expo.h"
 #include "filecheck.h"
 #include "files.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -202,7 +203,7 @@ files_owner(struct files *f, int dir, const char *name, char **buf,
 		free(*buf);
 		*buf = nb;
 		*len = nlen;
-		*hash = store_hash_content(nb, nlen);
+		*hash = hash_content(nb, nlen);
 	}
 	return own;
 }
@@ -410,7 +411,7 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 	 * that keeps old times) would hide a change from the identity:
 	 * every file is read again within FILES_VERIFY looks at
 	 * everything. */
-	verify = sc->whole && (store_hash(STORE_HASH_INIT, name,
+	verify = sc->whole && (hash_bytes(HASH_INIT, name,
 	    strlen(name)) + f->wholes) % FILES_VERIFY == 0;
 	if (prev != NULL && !verify && watch_id_trusted(prev->id,
 	    prev->ctime_ms, prev->taken_ms, e->id)) {
@@ -444,7 +445,7 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 		}
 		e->error = errno;
 	} else {
-		e->hash = store_hash_content(buf, len);
+		e->hash = hash_content(buf, len);
 		e->size = (int64_t)len;
 	}
 	files_examine(sc, e, prev, buf, len);

@@ -27,6 +27,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dockermap.h"
+#include "hash.h"
 #include "plan.h"
 #include "parser.h"
 #include "promtool.h"
@@ -444,7 +445,7 @@ judge(struct plan *p, struct promtool *pt)
 		    ((it->live->rules != NULL && it->live->rlen == it->rlen &&
 		    memcmp(it->live->rules, it->rules, it->rlen) == 0) ||
 		    (it->live->rejected && it->live->h_rejected ==
-		    store_hash_content(it->rules, it->rlen))));
+		    hash_content(it->rules, it->rlen))));
 		n++;
 	}
 	plan_verdict(pt, &parser_limits(p->parser)->quota, v, n);
@@ -512,7 +513,7 @@ compare_one(struct item *it)
 
 	snprintf(rname, sizeof(rname), "%s.yml", it->name);
 	if (l != NULL && l->rejected && it->rules != NULL &&
-	    l->h_rejected == store_hash_content(it->rules, it->rlen)) {
+	    l->h_rejected == hash_content(it->rules, it->rlen)) {
 		/* The daemon keeps this very file set aside. */
 		it->status = PLAN_REFUSED;
 		return add_text(&it->reasons, &it->nreasons, "Prometheus "

@@ -86,6 +86,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
@@ -94,12 +95,6 @@
 #include "render.h"
 #include "request.h"
 #include "verdict.h"
-
-uint64_t
-reg_hash(const char *s, size_t len)
-{
-	return store_hash_content(s, len);
-}
 
 /* A service whose targets come from task DNS: no nodeInfo, no targets, not
  * scrapeType=static_configs, and a port to scrape. */
@@ -216,7 +211,7 @@ map_find(struct registry *r, const char *name)
 {
 	struct entry *e;
 
-	for (e = r->buckets[reg_hash(name, strlen(name)) % r->nbuckets]; e;
+	for (e = r->buckets[hash_content(name, strlen(name)) % r->nbuckets]; e;
 	    e = e->next)
 		if (strcmp(e->name, name) == 0)
 			return e;
@@ -233,7 +228,7 @@ map_grow(struct registry *r)
 		return;	/* longer chains, still correct */
 	for (i = 0; i < r->nbuckets; i++) {
 		for (e = r->buckets[i]; e; e = en) {
-			size_t h = reg_hash(e->name, strlen(e->name)) % n;
+			size_t h = hash_content(e->name, strlen(e->name)) % n;
 
 			en = e->next;
 			e->next = b[h];
@@ -267,7 +262,7 @@ map_drop(struct registry *r, struct entry *e)
 {
 	struct entry **pp;
 
-	for (pp = &r->buckets[reg_hash(e->name, strlen(e->name)) %
+	for (pp = &r->buckets[hash_content(e->name, strlen(e->name)) %
 	    r->nbuckets]; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
@@ -352,7 +347,7 @@ reg_entry(struct registry *r, const char *name, int create)
 	e->refs = 1;
 	if (r->nentries >= r->nbuckets)
 		map_grow(r);
-	h = reg_hash(name, strlen(name)) % r->nbuckets;
+	h = hash_content(name, strlen(name)) % r->nbuckets;
 	e->next = r->buckets[h];
 	r->buckets[h] = e;
 	r->nentries++;
@@ -516,7 +511,7 @@ sync_targets(struct entry *e, struct reg_change *c, const char *buf,
 		c->targets = 0;
 		return 1;
 	}
-	nh = reg_hash(buf, len);
+	nh = hash_content(buf, len);
 	if (e->has_targets && e->h_targets == nh)
 		return 0;
 	if (store_txn_write(&c->txn, STORE_TARGETS, e->name, buf, len,
@@ -656,7 +651,7 @@ check_rules(struct registry *r, struct entry *e, const struct service *svc,
 {
 	struct verdict v;
 	char shown[SERVICE_NAME_MAX + 16];
-	uint64_t h = rules != NULL ? reg_hash(rules, len) : 0;
+	uint64_t h = rules != NULL ? hash_content(rules, len) : 0;
 
 	memset(&v, 0, sizeof(v));
 	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
@@ -1158,7 +1153,7 @@ registry_file_owner(struct registry *r, int rules, const char *name,
     const char *buf, size_t len, int forget)
 {
 	return registry_file_owner_hash(r, rules, name, buf != NULL,
-	    buf != NULL ? reg_hash(buf, len) : 0, forget);
+	    buf != NULL ? hash_content(buf, len) : 0, forget);
 }
 
 enum registry_owner

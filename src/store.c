@@ -52,6 +52,7 @@
 
 #include "bounds.h"
 #include "buf.h"
+#include "hash.h"
 #include "log.h"
 #include "store.h"
 
@@ -95,28 +96,6 @@ store_dirname(enum store_kind kind)
 	if ((unsigned)kind >= STORE_NKINDS)
 		return "";
 	return store_kinds[kind].dir;
-}
-
-uint64_t
-store_hash(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *s = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-uint64_t
-store_hash_content(const void *buf, size_t len)
-{
-	/* Equal hashes of different sizes must not pass for an unchanged
-	 * file. */
-	return store_hash(STORE_HASH_INIT, buf, len) ^
-	    ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
 }
 
 /*
@@ -220,7 +199,7 @@ store_base(const char *name, char buf[STORE_BASE_MAX + 1])
 		return;
 	}
 	snprintf(buf, STORE_BASE_MAX + 1, "%.*s~%016llx", STORE_BASE_KEEP,
-	    name, (unsigned long long)store_hash(STORE_HASH_INIT, name, len));
+	    name, (unsigned long long)hash_bytes(HASH_INIT, name, len));
 }
 
 int
@@ -944,7 +923,7 @@ store_probe(struct store *st, enum store_kind kind, const char *name,
 	if (!store_names_may_have(seen, name))
 		return 0;
 	if (store_read(st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
-		*hash = store_hash_content(buf, len);
+		*hash = hash_content(buf, len);
 		free(buf);
 		return 1;
 	}

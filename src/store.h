@@ -3,7 +3,7 @@
  * (prometheus.yml, shortcut tables, secrets). One bounded whole-file
  * reader, one atomic writer (temp file outside the Prometheus globs, fsync,
  * rename, fsync of the directory) with one temp-name rule, one listing of
- * a directory, one content hash. No other module touches the data dir. */
+ * a directory. No other module touches the data dir. */
 #ifndef FLOWMON_STORE_H
 #define FLOWMON_STORE_H
 
@@ -136,17 +136,6 @@ int	 store_read_entry(struct store *st, enum store_kind kind,
 	    const char *file, size_t max, char **buf, size_t *len,
 	    char err[ERR_MAX]);
 
-/* FNV-1a, 64 bits, of len bytes of buf continuing from h: pass
- * STORE_HASH_INIT to start, a previous result to feed more. Fast and
- * stable across runs, not cryptographic. STORE_HASH_INIT is not FNV's
- * published offset basis (a digit short of it), but the value flowmon has
- * always used: the file names of long service names depend on it. */
-#define STORE_HASH_INIT	1469598103934665603ULL
-uint64_t store_hash(uint64_t h, const void *buf, size_t len);
-/* The hash of a file's contents that the watcher, /files and the
- * registry compare: FNV-1a with the length folded in. */
-uint64_t store_hash_content(const void *buf, size_t len);
-
 /* Makes <to>/<name> the same file as <from>/<name> (a hard link, or a
  * copy where the file system has none), replacing it atomically (a link
  * to a temp name, renamed). The directory of to is not fsync'd: see
@@ -221,7 +210,7 @@ void	 store_names_release(struct store_names *s);
  * 1: it may be there. */
 int	 store_names_may_have(const struct store_names *s, const char *name);
 
-/* Whether <kind>/<name> exists, and its content hash (store_hash_content)
+/* Whether <kind>/<name> exists, and its content hash (hash_content)
  * into *hash: 1 when it does, 0 when it does not, -1 (hash 0) when it is
  * there but cannot be read (over BOUND_FILE_MAX, not a regular file...).
  * seen (NULL: none) is a listing of kind (store_names()): a name it does

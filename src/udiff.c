@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "udiff.h"
 
 struct line {
@@ -36,7 +37,7 @@ struct script {
 static int
 split(const char *buf, size_t len, struct line **lines, size_t *n)
 {
-	size_t cap = 16, i;
+	size_t cap = 16;
 	const char *p = buf, *end = buf + len, *nl;
 
 	*n = 0;
@@ -58,10 +59,7 @@ split(const char *buf, size_t len, struct line **lines, size_t *n)
 		l->p = p;
 		l->len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		l->nl = nl != NULL;
-		/* FNV-1a: lines are compared by hash first. */
-		l->h = 1469598103934665603ULL;
-		for (i = 0; i < l->len; i++)
-			l->h = (l->h ^ (unsigned char)p[i]) * 1099511628211ULL;
+		l->h = hash_bytes(HASH_INIT, p, l->len); /* compared first */
 		p += l->len + (nl != NULL);
 	}
 	return 0;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -1150,7 +1151,7 @@ START_TEST(names_listing)
 	/* A probe with the listing: listed names are read, others are
 	 * missing (even one made since: the listing is the moment). */
 	ck_assert_int_eq(store_probe(&st, STORE_RULES, "a", &sn, &h), 1);
-	ck_assert_uint_eq(h, store_hash_content("y\n", 2));
+	ck_assert_uint_eq(h, hash_content("y\n", 2));
 	ck_assert_int_eq(store_probe(&st, STORE_RULES, "c", &sn, &h), -1);
 	ck_assert_int_eq(store_write(&st, STORE_RULES, "f", "w\n", 2, err),
 	    0);
@@ -1422,20 +1423,20 @@ START_TEST(hashes)
 
 	/* FNV-1a's prime with the store's own starting value: these
 	 * values are on disk (long names' bases) and must not change. */
-	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "", 0),
+	ck_assert_uint_eq(hash_bytes(HASH_INIT, "", 0),
 	    0x14650fb0739d0383ULL);
-	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "a", 1),
+	ck_assert_uint_eq(hash_bytes(HASH_INIT, "a", 1),
 	    0x44bd8ad473cd9906ULL);
-	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "foobar", 6),
+	ck_assert_uint_eq(hash_bytes(HASH_INIT, "foobar", 6),
 	    0x88fad7c0a8ff07f2ULL);
 	/* Fed in pieces, the same. */
-	ck_assert_uint_eq(store_hash(store_hash(STORE_HASH_INIT, "foo", 3),
+	ck_assert_uint_eq(hash_bytes(hash_bytes(HASH_INIT, "foo", 3),
 	    "bar", 3), 0x88fad7c0a8ff07f2ULL);
 	/* The content hash tells sizes apart. */
-	ck_assert_uint_ne(store_hash_content("", 0),
-	    store_hash_content("\0", 1));
-	ck_assert_uint_eq(store_hash_content("abc", 3),
-	    store_hash_content("abc", 3));
+	ck_assert_uint_ne(hash_content("", 0),
+	    hash_content("\0", 1));
+	ck_assert_uint_eq(hash_content("abc", 3),
+	    hash_content("abc", 3));
 	/* The base of a long name is its head, '~' and the FNV-1a of the
 	 * whole name: file names on disk depend on it staying so. */
 	memset(name, 'a', 255);
@@ -1447,7 +1448,7 @@ START_TEST(hashes)
 		char want[17];
 
 		snprintf(want, sizeof(want), "%016llx", (unsigned long long)
-		    store_hash(STORE_HASH_INIT, name, 255));
+		    hash_bytes(HASH_INIT, name, 255));
 		ck_assert_str_eq(base + 197, want);
 	}
 	ck_assert_int_eq(store_base_valid(base), 1);
