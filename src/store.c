@@ -1113,23 +1113,16 @@ int
 store_txn_join(struct store_txn *t, struct store_txn *from,
     char err[ERR_MAX])
 {
-	struct store_txn_op *v;
-	size_t cap;
-
 	if (from->nops == 0)
 		return 0;
-	if (t->cap - t->nops < from->nops) {
-		cap = t->nops + from->nops;
-		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
+	while (t->cap - t->nops < from->nops)
+		if (buf_array_grow(&t->ops, &t->cap, sizeof(*t->ops)) == -1) {
 			snprintf(err, ERR_MAX, "cannot join two changes: out "
 			    "of memory");
 			errno = ENOMEM;
 			return -1;
 		}
-		t->ops = v;
-		t->cap = cap;
-	}
-	memcpy(t->ops + t->nops, from->ops, from->nops * sizeof(*v));
+	memcpy(t->ops + t->nops, from->ops, from->nops * sizeof(*t->ops));
 	t->nops += from->nops;
 	free(from->ops);
 	from->ops = NULL;

@@ -6,7 +6,11 @@
 #include <stddef.h>
 
 /* Appends a copy of s (strv_pushn: of its first len bytes). 0, or -1 on
- * ENOMEM (v unchanged). */
+ * ENOMEM (v unchanged). The vector's room is implied by n: n rounded up
+ * to a power of two, STRV_MIN at least, so n pushes cost log n
+ * reallocations; push only onto an empty vector or one built by pushes
+ * (never onto strv_sorted_set()'s, which has no room to spare). */
+#define STRV_MIN	8
 int	 strv_push(char ***v, size_t *n, const char *s);
 int	 strv_pushn(char ***v, size_t *n, const char *s, size_t len);
 /* Frees the strings and the vector; NULL is fine. */

@@ -1,6 +1,7 @@
 /* check_strv.c: string vectors (strv.h): push and free, the scan and the
  * binary search, sorting and the sorted set. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,25 @@ START_TEST(test_push_and_has)
 	ck_assert_int_eq(strv_has(v, n, "abc"), 0);
 	strv_free(v, n);
 	strv_free(NULL, 0);
+}
+END_TEST
+
+/* Many pushes: the room doubles (ASan sees any write past it). */
+START_TEST(test_push_many)
+{
+	char **v = NULL, s[32];
+	size_t n = 0, i;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(s, sizeof(s), "%zu", i);
+		ck_assert_int_eq(strv_push(&v, &n, s), 0);
+	}
+	ck_assert_uint_eq(n, 1000);
+	for (i = 0; i < n; i++) {
+		snprintf(s, sizeof(s), "%zu", i);
+		ck_assert_str_eq(v[i], s);
+	}
+	strv_free(v, n);
 }
 END_TEST
 
@@ -80,6 +100,7 @@ strv_suite(void)
 	TCase *tc = tcase_create("strv");
 
 	tcase_add_test(tc, test_push_and_has);
+	tcase_add_test(tc, test_push_many);
 	tcase_add_test(tc, test_sort_and_search);
 	tcase_add_test(tc, test_cmp);
 	suite_add_tcase(s, tc);
