@@ -492,7 +492,7 @@ files_compare(const struct fentry *e, const struct fentry *prev,
 	if (e->owner == REGISTRY_OWNER_EDITED && (prev == NULL ||
 	    prev->owner != REGISTRY_OWNER_EDITED || prev->hash != e->hash ||
 	    prev->size != e->size))
-		metrics_file_edited(e->dir == F_RULES ? M_FILE_RULES :
+		metrics_file(M_FEV_EDITED, e->dir == F_RULES ? M_FILE_RULES :
 		    M_FILE_TARGETS);
 	/* A valid rule file flowmon did not write, new or changed:
 	 * Prometheus should load it. */

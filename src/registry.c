@@ -504,10 +504,10 @@ sync_targets(struct entry *e, struct reg_change *c, const char *buf,
 			return 0;
 		if (store_txn_remove(&c->txn, STORE_TARGETS, e->name,
 		    err) == -1) {
-			metrics_write_error(M_FILE_TARGETS);
+			metrics_file(M_FEV_WRITE_ERROR, M_FILE_TARGETS);
 			return -1;
 		}
-		metrics_file_removed(M_FILE_TARGETS);
+		metrics_file(M_FEV_REMOVED, M_FILE_TARGETS);
 		c->targets = 0;
 		return 1;
 	}
@@ -516,10 +516,10 @@ sync_targets(struct entry *e, struct reg_change *c, const char *buf,
 		return 0;
 	if (store_txn_write(&c->txn, STORE_TARGETS, e->name, buf, len,
 	    err) == -1) {
-		metrics_write_error(M_FILE_TARGETS);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_TARGETS);
 		return -1;
 	}
-	metrics_file_written(M_FILE_TARGETS);
+	metrics_file(M_FEV_WRITTEN, M_FILE_TARGETS);
 	c->targets = 1;
 	c->h_targets = nh;
 	return 1;
@@ -534,13 +534,13 @@ sync_rules(struct entry *e, struct reg_change *c, const char *buf,
 	rule_begin(&e->rf, &c->rf);
 	if ((c->rules = rule_write(&c->rf, &c->txn, e->name, buf, len,
 	    err)) == -1) {
-		metrics_write_error(M_FILE_RULES);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_RULES);
 		return -1;
 	}
 	if (c->rules == 1 && c->rf.has_file)
-		metrics_file_written(M_FILE_RULES);
+		metrics_file(M_FEV_WRITTEN, M_FILE_RULES);
 	else if (c->rules == 1)
-		metrics_file_removed(M_FILE_RULES);
+		metrics_file(M_FEV_REMOVED, M_FILE_RULES);
 	return 0;
 }
 
@@ -621,9 +621,9 @@ write_record(struct reg_change *c, const struct service *svc, int removed,
 	rc = store_txn_write(&c->txn, STORE_STATE, svc->name, buf, len, err);
 	free(buf);
 	if (rc == -1)
-		metrics_write_error(M_FILE_STATE);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_STATE);
 	else {
-		metrics_file_written(M_FILE_STATE);
+		metrics_file(M_FEV_WRITTEN, M_FILE_STATE);
 		c->state = 1;
 	}
 	return rc;
@@ -1031,10 +1031,10 @@ registry_remove(struct registry *r, const char *name,
 	ok = ok && reg_sync_change(r, e, &c, e->svc, 1, NULL, err) == 0;
 	if (ok && !persistent) {
 		if (store_txn_remove(&c.txn, STORE_STATE, name, err) == -1) {
-			metrics_write_error(M_FILE_STATE);
+			metrics_file(M_FEV_WRITE_ERROR, M_FILE_STATE);
 			ok = 0;
 		} else {
-			metrics_file_removed(M_FILE_STATE);
+			metrics_file(M_FEV_REMOVED, M_FILE_STATE);
 			c.state = 1;
 		}
 	}
