@@ -514,51 +514,109 @@ store_fresh(struct store *st, enum store_kind kind)
  * Writing.
  */
 
-int
-store_write(struct store *st, enum store_kind kind, const char *name,
-    const void *buf, size_t len, char err[ERR_MAX])
+/* A transaction (store.h) changes files as the plain functions do: both
+ * are the cores below, with t NULL for a plain change. Each op of t
+ * remembers the file it changed and the temp name its previous version is
+ * kept under ("" when there was none); putting back renames that over the
+ * file, or unlinks a file the transaction made. */
+struct store_txn_op {
+	enum store_kind	 kind;
+	char		 file[NAME_MAX + 1];
+	char		 kept[NAME_MAX + 1];
+};
+
+/* Room for t's next op on file of kind, booked (t->nops++) once the
+ * change is made; NULL with err on ENOMEM (nothing changed yet). NULL
+ * without a transaction too, and then no error: check t. */
+static struct store_txn_op *
+store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
+    char err[ERR_MAX])
+{
+	struct store_txn_op *v;
+
+	if (t == NULL)
+		return NULL;
+	if (BUF_ARRAY_GROW(t->ops, t->nops, t->cap) == -1) {
+		snprintf(err, ERR_MAX, "cannot change %s/%s: out of memory",
+		    store_kinds[kind].dir, file);
+		errno = ENOMEM;
+		return NULL;
+	}
+	v = &t->ops[t->nops];
+	v->kind = kind;
+	snprintf(v->file, sizeof(v->file), "%s", file);
+	v->kept[0] = '\0';
+	return v;
+}
+
+/* store_write(), within t when t is not NULL. */
+static int
+store_put(struct store *st, struct store_txn *t, enum store_kind kind,
+    const char *name, const void *buf, size_t len, char err[ERR_MAX])
 {
 	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	struct store_txn_op *op;
 	int dfd, again = 1;
 
 	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
+	if ((op = store_txn_op(t, kind, file, err)) == NULL && t != NULL)
+		return -1;
 	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
 	for (;;) {
 		dfd = store_dfd(st, kind);
 		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    NULL, &st->dsync[kind], err) == 0)
-			return 0;
+		    op != NULL ? op->kept : NULL, &st->dsync[kind], err) == 0)
+			break;
 		if (!again-- || !store_retry(st, kind, dfd, errno))
 			return -1;
 	}
+	if (t != NULL)
+		t->nops++;
+	return 0;
 }
 
 int
-store_remove(struct store *st, enum store_kind kind, const char *name,
-    char err[ERR_MAX])
+store_write(struct store *st, enum store_kind kind, const char *name,
+    const void *buf, size_t len, char err[ERR_MAX])
+{
+	return store_put(st, NULL, kind, name, buf, len, err);
+}
+
+/* store_remove(), within t when t is not NULL: the file is then renamed
+ * to its kept name, not unlinked. */
+static int
+store_unlink(struct store *st, struct store_txn *t, enum store_kind kind,
+    const char *name, char err[ERR_MAX])
 {
 	char file[NAME_MAX + 1];
-	const char *step;
+	struct store_txn_op *op;
+	const char *step = "remove";
 	int saved, dfd, again = 1;
 
 	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
-	step = "remove";
+	if ((op = store_txn_op(t, kind, file, err)) == NULL && t != NULL)
+		return -1;
+	if (op != NULL && store_temp_make(file, op->kept) == -1)
+		goto fail;
 	for (;;) {
 		dfd = store_dfd(st, kind);
-		if (unlinkat(dfd, file, 0) == 0)
+		if ((op != NULL ? renameat(dfd, file, dfd, op->kept) :
+		    unlinkat(dfd, file, 0)) == 0)
 			break;
 		if (again-- && store_retry(st, kind, dfd, errno))
 			continue;
 		/* Already gone: the directory did not change, so there is
-		 * nothing to make durable. */
+		 * nothing to make durable, nor to put back. */
 		if (errno == ENOENT)
 			return 0;
 		goto fail;
 	}
+	if (t != NULL)
+		t->nops++;
 	step = "fsync directory of";
 	if (store_dirsync(&st->dsync[kind], dfd) == -1)
 		goto fail;
@@ -569,6 +627,13 @@ fail:
 	    store_kinds[kind].dir, file, strerror(saved));
 	errno = saved;
 	return -1;
+}
+
+int
+store_remove(struct store *st, enum store_kind kind, const char *name,
+    char err[ERR_MAX])
+{
+	return store_unlink(st, NULL, kind, name, err);
 }
 
 int
@@ -819,57 +884,74 @@ store_scan_any(struct store *st, enum store_kind kind, store_scan_fn fn,
 	return store_scan_kind(st, kind, 1, fn, ctx, err);
 }
 
-int
-store_link(struct store *st, enum store_kind from, enum store_kind to,
-    const char *name, char err[ERR_MAX])
+/* store_link(), within t when t is not NULL (to's previous version is
+ * kept). */
+static int
+store_link_in(struct store *st, struct store_txn *t, enum store_kind from,
+    enum store_kind to, const char *name, char err[ERR_MAX])
 {
 	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 1];
-	char *buf = NULL;
-	size_t len;
-	int saved, rc;
+	struct store_txn_op *op;
+	const char *step = "link";
+	int saved, made = 0, dfd;
 
 	if (store_check(st, from, name, 0, 0, err) == -1 ||
 	    store_check(st, to, name, 1, 0, err) == -1)
 		return -1;
 	store_file(from, name, src);
 	store_file(to, name, dst);
+	if ((op = store_txn_op(t, to, dst, err)) == NULL && t != NULL)
+		return -1;
+	dfd = store_dfd(st, to);
 	/* The temp-name rule of store_write() (store_temp_make), so a crash
 	 * leaves nothing a glob sees and the next start sweeps it. */
-	if (store_temp_make(dst, tmp) == -1) {
-		snprintf(err, ERR_MAX, "cannot name a temp link for %s/%.200s: "
-		    "%s", store_kinds[to].dir, dst, strerror(errno));
-		return -1;
+	if (store_temp_make(dst, tmp) == -1)
+		goto fail;
+	if (linkat(store_dfd(st, from), src, dfd, tmp, 0) == -1) {
+		char *buf = NULL;
+		size_t len;
+		int rc;
+
+		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+		    errno != ENOTSUP)
+			goto fail;
+		/* No hard links here: a copy does the same job. */
+		if (store_read(st, from, name, STORE_KEEP_MAX, &buf, &len,
+		    err) == -1)
+			return -1;
+		rc = store_put(st, t, to, name, buf, len, err);
+		free(buf);
+		return rc;
 	}
-	if (linkat(store_dfd(st, from), src, store_dfd(st, to), tmp, 0) == 0) {
-		if (renameat(store_dfd(st, to), tmp, store_dfd(st, to), dst) == 0) {
-			/* Already the same file: rename(2) then leaves both
-			 * names, and the temp one must go. */
-			(void)unlinkat(store_dfd(st, to), tmp, 0);
-			return 0;
-		}
-		saved = errno;
-		unlinkat(store_dfd(st, to), tmp, 0);
-		snprintf(err, ERR_MAX, "cannot rename temp link to "
-		    "%s/%.200s: %s", store_kinds[to].dir, dst,
-		    strerror(saved));
-		errno = saved;
-		return -1;
-	}
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-	    errno != ENOTSUP) {
-		saved = errno;
-		snprintf(err, ERR_MAX, "cannot link %s/%.200s to %s: %s",
-		    store_kinds[from].dir, src, store_kinds[to].dir,
-		    strerror(saved));
-		errno = saved;
-		return -1;
-	}
-	/* No hard links here: a copy does the same job. */
-	if (store_read(st, from, name, BOUND_FILE_MAX, &buf, &len, err) == -1)
-		return -1;
-	rc = store_write(st, to, name, buf, len, err);
-	free(buf);
-	return rc;
+	made = 1;
+	step = "keep the previous version of";
+	if (op != NULL && store_keep(dfd, dst, op->kept) == -1)
+		goto fail;
+	step = "rename temp link to";
+	if (renameat(dfd, tmp, dfd, dst) == -1)
+		goto fail;
+	/* Already the same file: rename(2) then leaves both names. */
+	(void)unlinkat(dfd, tmp, 0);
+	if (t != NULL)
+		t->nops++;
+	return 0;
+fail:
+	saved = errno;
+	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
+	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
+	if (made)
+		(void)unlinkat(dfd, tmp, 0);
+	if (op != NULL && op->kept[0] != '\0')
+		(void)unlinkat(dfd, op->kept, 0);
+	errno = saved;
+	return -1;
+}
+
+int
+store_link(struct store *st, enum store_kind from, enum store_kind to,
+    const char *name, char err[ERR_MAX])
+{
+	return store_link_in(st, NULL, from, to, name, err);
 }
 
 void
@@ -947,17 +1029,8 @@ store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX])
 }
 
 /*
- * Transactions: see store.h. Each op remembers the file it changed and
- * the temp name its previous version is kept under ("" when there was
- * none); putting back renames that over the file, or unlinks a file the
- * transaction made.
+ * Transactions: see store.h, and store_txn_op above.
  */
-struct store_txn_op {
-	enum store_kind	 kind;
-	char		 file[NAME_MAX + 1];
-	char		 kept[NAME_MAX + 1];
-};
-
 void
 store_txn_begin(struct store_txn *t, struct store *st)
 {
@@ -965,148 +1038,25 @@ store_txn_begin(struct store_txn *t, struct store *st)
 	t->st = st;
 }
 
-/* Room for one more op; -1 with err on ENOMEM (nothing changed yet). */
-static struct store_txn_op *
-store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
-    char err[ERR_MAX])
-{
-	struct store_txn_op *v;
-
-	if (BUF_ARRAY_GROW(t->ops, t->nops, t->cap) == -1) {
-		snprintf(err, ERR_MAX, "cannot change %s/%s: out of memory",
-		    store_kinds[kind].dir, file);
-		errno = ENOMEM;
-		return NULL;
-	}
-	v = &t->ops[t->nops];
-	v->kind = kind;
-	snprintf(v->file, sizeof(v->file), "%s", file);
-	v->kept[0] = '\0';
-	return v;
-}
-
 int
 store_txn_write(struct store_txn *t, enum store_kind kind, const char *name,
     const void *buf, size_t len, char err[ERR_MAX])
 {
-	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
-	struct store_txn_op *op;
-	int dfd, again = 1;
-
-	if (store_check(t->st, kind, name, 1, 0, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	if ((op = store_txn_op(t, kind, file, err)) == NULL)
-		return -1;
-	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
-	for (;;) {
-		dfd = store_dfd(t->st, kind);
-		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    op->kept, &t->st->dsync[kind], err) == 0)
-			break;
-		if (!again-- || !store_retry(t->st, kind, dfd, errno))
-			return -1;
-	}
-	t->nops++;
-	return 0;
+	return store_put(t->st, t, kind, name, buf, len, err);
 }
 
 int
 store_txn_remove(struct store_txn *t, enum store_kind kind, const char *name,
     char err[ERR_MAX])
 {
-	char file[NAME_MAX + 1];
-	struct store_txn_op *op;
-	const char *step = "remove";
-	int dfd, again = 1, saved;
-
-	if (store_check(t->st, kind, name, 1, 0, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	if ((op = store_txn_op(t, kind, file, err)) == NULL)
-		return -1;
-	if (store_temp_make(file, op->kept) == -1)
-		goto fail;
-	/* Renamed away, not unlinked: the previous version is what is kept. */
-	for (;;) {
-		dfd = store_dfd(t->st, kind);
-		if (renameat(dfd, file, dfd, op->kept) == 0)
-			break;
-		if (again-- && store_retry(t->st, kind, dfd, errno))
-			continue;
-		if (errno == ENOENT)
-			return 0;	/* already gone: nothing to put back */
-		goto fail;
-	}
-	t->nops++;
-	step = "fsync directory of";
-	if (store_dirsync(&t->st->dsync[kind], dfd) == -1)
-		goto fail;
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s: %s", step,
-	    store_kinds[kind].dir, file, strerror(saved));
-	errno = saved;
-	return -1;
+	return store_unlink(t->st, t, kind, name, err);
 }
 
 int
 store_txn_link(struct store_txn *t, enum store_kind from, enum store_kind to,
     const char *name, char err[ERR_MAX])
 {
-	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 1];
-	struct store_txn_op *op;
-	const char *step = "link";
-	int saved, made = 0, dfd;
-
-	if (store_check(t->st, from, name, 0, 0, err) == -1 ||
-	    store_check(t->st, to, name, 1, 0, err) == -1)
-		return -1;
-	store_file(from, name, src);
-	store_file(to, name, dst);
-	if ((op = store_txn_op(t, to, dst, err)) == NULL)
-		return -1;
-	dfd = store_dfd(t->st, to);
-	if (store_temp_make(dst, tmp) == -1)
-		goto fail;
-	if (linkat(store_dfd(t->st, from), src, dfd, tmp, 0) == -1) {
-		char *buf = NULL;
-		size_t len;
-		int rc;
-
-		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-		    errno != ENOTSUP)
-			goto fail;
-		/* No hard links here: a copy does the same job. */
-		if (store_read(t->st, from, name, STORE_KEEP_MAX, &buf, &len,
-		    err) == -1)
-			return -1;
-		rc = store_txn_write(t, to, name, buf, len, err);
-		free(buf);
-		return rc;
-	}
-	made = 1;
-	step = "keep the previous version of";
-	if (store_keep(dfd, dst, op->kept) == -1)
-		goto fail;
-	step = "rename temp link to";
-	if (renameat(dfd, tmp, dfd, dst) == -1)
-		goto fail;
-	/* Already the same file: rename(2) then leaves both names. */
-	(void)unlinkat(dfd, tmp, 0);
-	t->nops++;
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
-	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
-	if (made)
-		(void)unlinkat(dfd, tmp, 0);
-	if (op->kept[0] != '\0')
-		(void)unlinkat(dfd, op->kept, 0);
-	errno = saved;
-	return -1;
+	return store_link_in(t->st, t, from, to, name, err);
 }
 
 int
