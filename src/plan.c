@@ -364,16 +364,6 @@ load_lives(struct plan *p)
  * The verdict.
  */
 
-/* The one verdict of a rule file before it is written (verdict_rules(),
- * what registry_upsert() runs), all the plan's files in one call so
- * promtool checks them in one batch. */
-static void
-plan_verdict(struct promtool *pt, const struct quota *lim,
-    struct verdict *v, size_t n)
-{
-	verdict_rules(pt, lim, v, n);
-}
-
 static int
 refuse(struct item *it, const char *why)
 {
@@ -406,15 +396,11 @@ static int
 judge(struct plan *p, struct promtool *pt)
 {
 	struct verdict *v;
-	char (*shown)[ERR_MAX / 2];
 	size_t i, n = 0;
 	int rc = -1;
 
-	if ((v = calloc(p->n + 1, sizeof(*v))) == NULL ||
-	    (shown = calloc(p->n + 1, sizeof(*shown))) == NULL) {
-		free(v);
+	if ((v = calloc(p->n + 1, sizeof(*v))) == NULL)
 		return oom();
-	}
 	for (i = 0; i < p->n; i++) {
 		struct item *it = &p->v[i];
 
@@ -432,12 +418,11 @@ judge(struct plan *p, struct promtool *pt)
 		if (it->svc == NULL || it->status == PLAN_REFUSED)
 			continue;
 		it->live = live_of(p, it->name);
-		snprintf(shown[n], sizeof(shown[n]), "rules/%.200s.yml",
+		snprintf(v[n].shown, sizeof(v[n].shown), "rules/%.200s.yml",
 		    it->name);
 		v[n].svc = it->svc;
 		v[n].buf = it->rules;
 		v[n].len = it->rlen;
-		v[n].shown = shown[n];
 		/* As the daemon: a file like the one on disk (judged when it
 		 * was written) or the very version rejected (kept out) gets
 		 * its bounds checked only. */
@@ -448,7 +433,9 @@ judge(struct plan *p, struct promtool *pt)
 		    hash_content(it->rules, it->rlen))));
 		n++;
 	}
-	plan_verdict(pt, &parser_limits(p->parser)->quota, v, n);
+	/* The one verdict of a rule file before it is written, as
+	 * registry_upsert() runs it, all the plan's files in one batch. */
+	verdict_rules(pt, &parser_limits(p->parser)->quota, v, n);
 	for (i = n = 0; i < p->n; i++) {
 		struct item *it = &p->v[i];
 
@@ -464,7 +451,6 @@ out:
 	if (rc == -1)
 		oom();
 	free(v);
-	free(shown);
 	return rc;
 }
 

@@ -650,14 +650,12 @@ check_rules(struct registry *r, struct entry *e, const struct service *svc,
     const char *rules, size_t len, char err[ERR_MAX])
 {
 	struct verdict v;
-	char shown[SERVICE_NAME_MAX + 16];
 	uint64_t h = rules != NULL ? hash_content(rules, len) : 0;
 
 	memset(&v, 0, sizeof(v));
-	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
+	snprintf(v.shown, sizeof(v.shown), "rules/%s.yml", svc->name);
 	v.buf = rules;
 	v.len = len;
-	v.shown = shown;
 	v.svc = svc;
 	v.bounds_only = rules == NULL || (!e->removed && ((e->rf.has_file &&
 	    e->rf.h_file == h && !e->rf.aside) ||
