@@ -269,9 +269,12 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 	    store_txn_remove(&nc.txn, STORE_NODES, id, err);
 	free(buf);
 	if (rc == -1) {
+		saved = errno;
+		/* Nothing to put back (the first op), but its room to free. */
+		(void)store_txn_abort(&nc.txn, err);
 		metrics_file(M_FEV_WRITE_ERROR, M_FILE_NODES);
 		reg_node_free(node);
-		return reg_fail(res, FM_STORAGE, errno);
+		return reg_fail(res, FM_STORAGE, saved);
 	}
 	if (labels != NULL)
 		metrics_file(M_FEV_WRITTEN, M_FILE_NODES);
