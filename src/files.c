@@ -19,6 +19,7 @@
  * writes it again from its record (registry_heal) under the service's
  * lock: the watcher notices, the registry writes. */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -27,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+#include "clock.h"
 #include "expo.h"
 #include "filecheck.h"
 #include "files.h"
@@ -43,6 +46,9 @@
 #define FILES_SETTLE_MS		1000
 /* Re-reads of a file that moves while it is being classified. */
 #define FILES_TRIES		3
+/* Every file is read at one of this many looks at everything, whatever
+ * its identity says (2 minutes at the default poll). */
+#define FILES_VERIFY		8
 
 enum { F_TARGETS, F_RULES, F_NDIRS };
 
@@ -73,19 +79,22 @@ files_ext(int d)
 }
 
 struct fentry {
-	int		 dir;		/* F_TARGETS or F_RULES */
 	char		*name;		/* file name */
-	uint64_t	 hash;		/* of the contents examined */
-	size_t		 size;
-	time_t		 mtime;
-	int		 error;		/* errno reading it, 0 if read */
-	int		 matched;	/* the Prometheus glob reads it */
-	enum registry_owner owner;
-	int		 valid;
 	char		*reason;	/* why not valid; NULL if valid */
-	char		*judge;		/* a rule file's bytes waiting for the
-					   scan's one verdict (files_judge) */
-	size_t		 judge_len;
+	uint64_t	 hash;		/* of the contents examined */
+	/* The file's identity (watch_id()) taken just before those contents
+	 * were read, its change time and when it was taken: while it is
+	 * the same, the bytes need no reading again (watch.h). */
+	uint64_t	 id;
+	int64_t		 ctime_ms;
+	int64_t		 taken_ms;
+	int64_t		 size;
+	int64_t		 mtime;
+	int		 error;		/* errno reading it, 0 if read */
+	unsigned char	 dir;		/* F_TARGETS or F_RULES */
+	unsigned char	 matched;	/* the Prometheus glob reads it */
+	unsigned char	 owner;		/* enum registry_owner */
+	unsigned char	 valid;
 };
 
 struct files {
@@ -95,13 +104,18 @@ struct files {
 	struct promtool	*pt;
 	char		*dirs[F_NDIRS];
 	struct watch	*w;
+	/* Scans that looked at everything: each picks its share of the
+	 * files to read whatever their identity says (FILES_VERIFY). */
+	uint64_t	 wholes;
 	pthread_mutex_t	 lock;		/* guards the fields below */
+	pthread_cond_t	 scanned;	/* the first scan is done */
 	struct fentry	*v;		/* by dir, then name */
 	size_t		 n;
 	uint64_t	 scans;
 	uint64_t	 scan_errors;
 	uint64_t	 triggers;	/* reloads asked for by hand edits */
 	time_t		 last_scan;
+	int		 stopping;
 };
 
 static void
@@ -109,7 +123,6 @@ fentry_release(struct fentry *e)
 {
 	free(e->name);
 	free(e->reason);
-	free(e->judge);
 }
 
 static void
@@ -141,7 +154,7 @@ files_prev(struct files *f, int dir, const char *name)
 
 	if (f->n == 0)
 		return NULL;
-	key.dir = dir;
+	key.dir = (unsigned char)dir;
 	key.name = (char *)name;
 	return bsearch(&key, f->v, f->n, sizeof(*f->v), fentry_cmp);
 }
@@ -194,16 +207,71 @@ files_owner(struct files *f, int dir, const char *name, char **buf,
 	return own;
 }
 
+/*
+ * A scan: what it looked at (the whole of both directories, or the files
+ * an event burst named), each file's entry made anew, the rule files among
+ * them that want the verdict waiting with their bytes.
+ */
+struct scan {
+	struct files	*f;
+	int64_t		 now;		/* wall clock, ms */
+	int		 whole;
+	struct fentry	*v;		/* sorted as the listing is */
+	size_t		 n;
+	size_t		 cap;
+	char		**judge;	/* a rule file's bytes, or NULL */
+	size_t		*judge_len;
+	size_t		 judge_cap;
+};
+
+static void
+scan_release(struct scan *sc)
+{
+	size_t i;
+
+	fentries_free(sc->v, sc->n);
+	for (i = 0; i < sc->n && sc->judge != NULL; i++)
+		free(sc->judge[i]);
+	free(sc->judge);
+	free(sc->judge_len);
+}
+
+/* Room for one more entry; NULL on ENOMEM. */
+static struct fentry *
+scan_add(struct scan *sc)
+{
+	size_t cap = sc->cap;
+
+	if (BUF_ARRAY_GROW(sc->v, sc->n, sc->cap) == -1)
+		return NULL;
+	if (sc->cap != cap) {
+		char **j = realloc(sc->judge, sc->cap * sizeof(*j));
+		size_t *jl;
+
+		if (j == NULL)
+			return NULL;
+		sc->judge = j;
+		if ((jl = realloc(sc->judge_len, sc->cap *
+		    sizeof(*jl))) == NULL)
+			return NULL;
+		sc->judge_len = jl;
+	}
+	sc->judge[sc->n] = NULL;
+	sc->judge_len[sc->n] = 0;
+	memset(&sc->v[sc->n], 0, sizeof(sc->v[sc->n]));
+	return &sc->v[sc->n];
+}
+
 /* Would Prometheus read it? A target file is judged at once; a rule file
  * keeps its bytes (taken over) for files_judge(). */
 static void
-files_validate(struct fentry *e, char *buf, size_t len)
+files_validate(struct scan *sc, struct fentry *e, char *buf, size_t len)
 {
 	char why[ERR_MAX];
 
 	if (e->dir == F_RULES) {
-		e->judge = buf;
-		e->judge_len = len;
+		sc->judge[e - sc->v] = buf;
+		sc->judge_len[e - sc->v] = len;
 		return;
 	}
 	if ((e->valid = filecheck_targets(buf, len, why) == 0) == 0)
@@ -211,102 +279,91 @@ files_validate(struct fentry *e, char *buf, size_t len)
 	free(buf);
 }
 
-/* The one rule verdict (verdict.h) on every rule file of v[0..n) waiting
+/* The one rule verdict (verdict.h) on every rule file of the scan waiting
  * for it, in one batch: their shape, then promtool's pool. */
 static void
-files_judge(struct files *f, struct fentry *v, size_t n)
+files_judge(struct scan *sc)
 {
 	struct verdict *vd;
 	char (*shown)[NAME_MAX + 16] = NULL;
 	size_t i, k = 0, *of = NULL;
 
-	for (i = 0; i < n; i++)
-		k += v[i].judge != NULL;
+	for (i = 0; i < sc->n; i++)
+		k += sc->judge[i] != NULL;
 	if (k == 0)
 		return;
 	vd = calloc(k, sizeof(*vd));
 	shown = calloc(k, sizeof(*shown));
 	of = calloc(k, sizeof(*of));
-	for (i = k = 0; vd != NULL && shown != NULL && of != NULL && i < n;
-	    i++) {
-		if (v[i].judge == NULL)
+	for (i = k = 0; vd != NULL && shown != NULL && of != NULL &&
+	    i < sc->n; i++) {
+		if (sc->judge[i] == NULL)
 			continue;
-		snprintf(shown[k], sizeof(shown[k]), "rules/%s", v[i].name);
-		vd[k].buf = v[i].judge;
-		vd[k].len = v[i].judge_len;
+		snprintf(shown[k], sizeof(shown[k]), "rules/%s",
+		    sc->v[i].name);
+		vd[k].buf = sc->judge[i];
+		vd[k].len = sc->judge_len[i];
 		vd[k].shown = shown[k];
 		of[k++] = i;
 	}
 	if (vd != NULL && shown != NULL && of != NULL)
-		verdict_rules(f->pt, NULL, vd, k);
-	for (i = 0; i < n; i++) {
-		free(v[i].judge);
-		v[i].judge = NULL;
-	}
+		verdict_rules(sc->f->pt, NULL, vd, k);
 	for (i = 0; vd != NULL && shown != NULL && of != NULL && i < k; i++)
-		if ((v[of[i]].valid = vd[i].kind == FM_OK) == 0)
-			v[of[i]].reason = strdup(vd[i].reason);
-	if (vd == NULL || shown == NULL || of == NULL)
-		for (i = 0; i < n; i++)
-			if (v[i].dir == F_RULES && !v[i].valid &&
-			    v[i].reason == NULL)
-				v[i].reason = strdup("out of memory");
+		if ((sc->v[of[i]].valid = vd[i].kind == FM_OK) == 0)
+			sc->v[of[i]].reason = strdup(vd[i].reason);
+	for (i = 0; i < sc->n; i++) {
+		if (sc->judge[i] != NULL && !sc->v[i].valid &&
+		    sc->v[i].reason == NULL)
+			sc->v[i].reason = strdup("out of memory");
+		free(sc->judge[i]);
+		sc->judge[i] = NULL;
+	}
 	free(vd);
 	free(shown);
 	free(of);
 }
 
-/* Fills e for one file of a fresh scan, reusing what the previous scan
- * found when the bytes did not change. */
+/* Fills e for the bytes buf/len just read (taken over; NULL with e->error
+ * set when they could not be read), reusing what the previous scan found
+ * when they did not change. */
 static void
-files_examine(struct files *f, int dir, const struct watch_file *wf,
-    const struct fentry *prev, struct fentry *e)
+files_examine(struct scan *sc, struct fentry *e, const struct fentry *prev,
+    char *buf, size_t len)
 {
-	char why[ERR_MAX], base[SERVICE_NAME_MAX + 8], *buf = NULL;
-	size_t len = wf->size;
+	struct files *f = sc->f;
+	char why[ERR_MAX], base[SERVICE_NAME_MAX + 8];
 	int same;
 
-	e->dir = dir;
-	e->hash = wf->hash;
-	e->size = wf->size;
-	e->mtime = wf->mtime;
-	e->error = wf->error;
-	e->matched = watch_name_matches(wf->name, files_ext(dir));
 	e->owner = REGISTRY_OWNER_NONE;
 	if (!e->matched) {
 		snprintf(why, sizeof(why), "not read by Prometheus: the name "
-		    "does not end in %s", files_ext(dir));
+		    "does not end in %s", files_ext(e->dir));
 		e->reason = strdup(why);
-		return;
+		goto out;
 	}
-	if (wf->error != 0) {
-		files_base(wf->name, files_ext(dir), base, sizeof(base));
-		e->owner = registry_file_owner(f->reg, dir == F_RULES, base,
+	if (e->error != 0) {
+		files_base(e->name, files_ext(e->dir), base, sizeof(base));
+		e->owner = registry_file_owner(f->reg, e->dir == F_RULES, base,
 		    NULL, 0, 0);
-		if (wf->error == ELOOP)
+		if (e->error == ELOOP)
 			snprintf(why, sizeof(why), "a symbolic link: flowmon "
 			    "follows no link in the data dir");
 		else
 			snprintf(why, sizeof(why), "cannot read it: %s",
-			    strerror(wf->error));
+			    strerror(e->error));
 		e->reason = strdup(why);
-		return;
+		goto out;
 	}
-	same = prev != NULL && prev->error == 0 && prev->hash == wf->hash &&
-	    prev->size == wf->size;
+	same = prev != NULL && prev->error == 0 && prev->hash == e->hash &&
+	    prev->size == e->size;
 	/* flowmon's own files change owner only when their bytes change. */
 	if (same && prev->owner == REGISTRY_OWNER_FLOWMON) {
 		e->owner = REGISTRY_OWNER_FLOWMON;
 		e->valid = 1;
-		return;
+		goto out;
 	}
-	if ((buf = malloc(wf->size + 1)) == NULL) {
-		e->reason = strdup("out of memory");
-		return;
-	}
-	memcpy(buf, wf->data, wf->size + 1);
-	e->owner = files_owner(f, dir, wf->name, &buf, &len, &e->hash);
-	e->size = len;
+	e->owner = files_owner(f, e->dir, e->name, &buf, &len, &e->hash);
+	e->size = (int64_t)len;
 	same = prev != NULL && prev->error == 0 && prev->hash == e->hash &&
 	    prev->size == e->size;
 	if (e->owner == REGISTRY_OWNER_FLOWMON) {
@@ -316,10 +373,82 @@ files_examine(struct files *f, int dir, const struct watch_file *wf,
 		e->valid = prev->valid;
 		e->reason = prev->reason != NULL ? strdup(prev->reason) : NULL;
 	} else {
-		files_validate(e, buf, len);
+		files_validate(sc, e, buf, len);
 		return;
 	}
+out:
 	free(buf);
+}
+
+/* Looks at dir/name, whose stat is sb (taken just now, or by the
+ * listing): its entry is the previous one when its identity says the
+ * bytes did not move (and it is not its turn to be read whatever it
+ * says), else made from the bytes read now. 0, or -1 on ENOMEM. */
+static int
+files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
+{
+	struct files *f = sc->f;
+	const struct fentry *prev = files_prev(f, dir, name);
+	struct fentry *e;
+	char err[ERR_MAX], base[SERVICE_NAME_MAX + 8], *buf = NULL;
+	size_t len = 0;
+	int verify;
+
+	if ((e = scan_add(sc)) == NULL)
+		return -1;
+	e->dir = (unsigned char)dir;
+	e->id = watch_id(sb);
+	e->ctime_ms = watch_ctime_ms(sb);
+	e->taken_ms = sc->now;
+	e->size = (int64_t)sb->st_size;
+	e->mtime = (int64_t)sb->st_mtime;
+	e->matched = watch_name_matches(name, files_ext(dir));
+	if ((e->name = strdup(name)) == NULL)
+		return -1;
+	sc->n++;
+	/* A file system whose times lie (a clock far behind, a FUSE layer
+	 * that keeps old times) would hide a change from the identity:
+	 * every file is read again within FILES_VERIFY looks at
+	 * everything. */
+	verify = sc->whole && (store_hash(STORE_HASH_INIT, name,
+	    strlen(name)) + f->wholes) % FILES_VERIFY == 0;
+	if (prev != NULL && !verify && watch_id_trusted(prev->id,
+	    prev->ctime_ms, prev->taken_ms, e->id)) {
+		e->hash = prev->hash;
+		e->error = prev->error;
+		e->valid = prev->valid;
+		e->owner = prev->owner;
+		e->id = prev->id;
+		e->ctime_ms = prev->ctime_ms;
+		e->taken_ms = prev->taken_ms;
+		/* The registry's side may have moved (a service removed, a
+		 * hash forgotten): its answer is a lookup, no read. */
+		if (e->matched && prev->owner != REGISTRY_OWNER_FLOWMON) {
+			files_base(name, files_ext(dir), base, sizeof(base));
+			e->owner = registry_file_owner_hash(f->reg,
+			    dir == F_RULES, base, e->error == 0, e->hash, 0);
+		}
+		if (prev->reason != NULL &&
+		    (e->reason = strdup(prev->reason)) == NULL)
+			return -1;
+		return 0;
+	}
+	if (store_read_entry(f->st, files_kinds[dir], name, WATCH_FILE_MAX,
+	    &buf, &len, err) == -1) {
+		/* Gone (or no longer a file) since the listing: the next
+		 * look sees what replaced it. */
+		if (errno == ENOENT || errno == EISDIR || errno == EINVAL) {
+			fentry_release(e);
+			sc->n--;
+			return 0;
+		}
+		e->error = errno;
+	} else {
+		e->hash = store_hash_content(buf, len);
+		e->size = (int64_t)len;
+	}
+	files_examine(sc, e, prev, buf, len);
+	return 0;
 }
 
 /* Logs what a person should hear about a file whose bytes or owner just
@@ -372,78 +501,200 @@ files_compare(const struct fentry *e, const struct fentry *prev,
 		*trigger = 1;
 }
 
+/* A previous entry the scan looked at and did not find again. */
+static void
+files_gone(const struct fentry *old, int *changed, int *trigger)
+{
+	*changed = 1;
+	/* One that was not flowmon's took rules with it that Prometheus
+	 * still runs. */
+	if (old->dir == F_RULES && old->matched &&
+	    old->owner != REGISTRY_OWNER_FLOWMON) {
+		log_info("rule file flowmon did not write was removed",
+		    "file", old->name);
+		*trigger = 1;
+	}
+}
+
 /* Whether the scan just taken holds file in targets/ (rules 0) or
  * rules/ (rules 1), for registry_heal(). */
 static int
 files_present(void *ctx, int rules, const char *file)
 {
-	const struct watch_snap *snap = ctx;
+	const struct scan *sc = ctx;
+	struct fentry key;
 
-	return watch_snap_find(&snap[rules ? F_RULES : F_TARGETS],
-	    file) != NULL;
+	key.dir = rules ? F_RULES : F_TARGETS;
+	key.name = (char *)file;
+	return sc->n > 0 && bsearch(&key, sc->v, sc->n, sizeof(*sc->v),
+	    fentry_cmp) != NULL;
+}
+
+/* Looks at everything: every regular file (links followed) of both
+ * directories, temp files aside. 0, or -1 with err. */
+static int
+files_look_all(struct scan *sc, char err[ERR_MAX])
+{
+	struct store_entry *ls;
+	size_t nls, i;
+	int d, rc = 0;
+
+	for (d = 0; d < F_NDIRS && rc == 0; d++) {
+		if (store_list(sc->f->st, files_kinds[d], &ls, &nls,
+		    err) == -1)
+			return -1;
+		for (i = 0; i < nls && rc == 0; i++)
+			if (watch_name_matches(ls[i].file, NULL) &&
+			    S_ISREG(ls[i].sb.st_mode))
+				rc = files_look(sc, d, ls[i].file, &ls[i].sb);
+		store_entries_free(ls, nls);
+	}
+	if (rc == -1)
+		snprintf(err, ERR_MAX, "out of memory");
+	return rc;
+}
+
+/* Looks at the files an event burst named (sorted as the listing is);
+ * one that is not there (or no longer a regular file) makes no entry. */
+static int
+files_look_names(struct scan *sc, const struct watch_name *names, size_t n,
+    char err[ERR_MAX])
+{
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (names[i].dir >= F_NDIRS ||
+		    store_stat_entry(sc->f->st, files_kinds[names[i].dir],
+		    names[i].name, &sb) == -1 || !S_ISREG(sb.st_mode))
+			continue;
+		if (files_look(sc, (int)names[i].dir, names[i].name,
+		    &sb) == -1) {
+			snprintf(err, ERR_MAX, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Which previous entries this scan looked at (covered[i] for f->v[i]):
+ * all of them, or those it was given the names of. NULL on ENOMEM. */
+static char *
+files_covered(struct files *f, const struct watch_name *names, size_t n)
+{
+	const struct fentry *prev;
+	char *covered;
+	size_t i;
+
+	if ((covered = calloc(f->n + 1, 1)) == NULL)
+		return NULL;
+	if (names == NULL)
+		memset(covered, 1, f->n);
+	for (i = 0; names != NULL && i < n; i++)
+		if (names[i].dir < F_NDIRS && (prev = files_prev(f,
+		    (int)names[i].dir, names[i].name)) != NULL)
+			covered[prev - f->v] = 1;
+	return covered;
+}
+
+/* The vanished files of flowmon's are written again at once; the next
+ * look (soon: they changed) lists them. 1 if any was. */
+static int
+files_heal(struct scan *sc, const struct watch_name *names, size_t n)
+{
+	struct fentry key;
+	char err[ERR_MAX];
+	size_t i, healed[2], total = 0;
+
+	if (names == NULL) {
+		if (registry_heal(sc->f->reg, files_present, sc, healed,
+		    err) == -1)
+			log_warn("cannot write a vanished file again",
+			    "error", err);
+		return healed[0] + healed[1] > 0;
+	}
+	for (i = 0; i < n; i++) {
+		key.dir = (unsigned char)names[i].dir;
+		key.name = names[i].name;
+		if (names[i].dir >= F_NDIRS || (sc->n > 0 && bsearch(&key,
+		    sc->v, sc->n, sizeof(*sc->v), fentry_cmp) != NULL))
+			continue;
+		if (registry_heal_file(sc->f->reg, names[i].dir == F_RULES,
+		    names[i].name, healed, err) == -1)
+			log_warn("cannot write a vanished file again",
+			    "error", err);
+		total += healed[0] + healed[1];
+	}
+	return total > 0;
+}
+
+/* The listing after the scan: the previous entries it did not look at
+ * (covered[i] 0), moved, not copied, and its own, in order. NULL on
+ * ENOMEM. */
+static struct fentry *
+files_merge(struct files *f, struct scan *sc, const char *covered,
+    size_t *nout)
+{
+	struct fentry *out;
+	size_t i = 0, j = 0, k = 0;
+
+	if ((out = calloc(f->n + sc->n + 1, sizeof(*out))) == NULL)
+		return NULL;
+	while (i < f->n || j < sc->n) {
+		if (i < f->n && covered[i]) {
+			i++;
+			continue;
+		}
+		if (j >= sc->n || (i < f->n && fentry_cmp(&f->v[i],
+		    &sc->v[j]) < 0))
+			out[k++] = f->v[i++];
+		else
+			out[k++] = sc->v[j++];
+	}
+	*nout = k;
+	return out;
 }
 
 static int
-files_scan(void *arg, enum watch_why why)
+files_scan(void *arg, enum watch_why why, const struct watch_name *names,
+    size_t nnames)
 {
 	struct files *f = arg;
-	struct watch_snap snap[F_NDIRS];
+	struct scan sc;
 	struct fentry *nv = NULL, *old;
-	char err[ERR_MAX];
-	size_t nn = 0, nold, total, i, healed[2];
-	int d, changed = 0, trigger = 0;
+	const struct fentry *prev;
+	char err[ERR_MAX], *covered = NULL;
+	size_t nn = 0, nold, i, j;
+	int changed = 0, trigger = 0;
 
-	memset(snap, 0, sizeof(snap));
-	for (d = 0; d < F_NDIRS; d++) {
-		if (watch_snap_take_store(f->st, files_kinds[d], NULL, 1,
-		    &snap[d], err) == -1) {
-			log_warn("cannot scan the data dir", "error", err);
-			goto fail;
-		}
+	memset(&sc, 0, sizeof(sc));
+	sc.f = f;
+	sc.now = clock_wall_ms();
+	sc.whole = names == NULL;
+	if ((sc.whole ? files_look_all(&sc, err) : files_look_names(&sc,
+	    names, nnames, err)) == -1) {
+		log_warn("cannot scan the data dir", "error", err);
+		goto fail;
 	}
-	/* flowmon's own files that vanished are written again at once; the
-	 * next scan (soon: they changed) lists them. */
-	if (registry_heal(f->reg, files_present, snap, healed, err) == -1)
-		log_warn("cannot write a vanished file again", "error", err);
-	if (healed[0] + healed[1] > 0)
+	if (files_heal(&sc, names, nnames))
 		changed = 1;
-	total = snap[F_TARGETS].n + snap[F_RULES].n;
-	if ((nv = calloc(total ? total : 1, sizeof(*nv))) == NULL) {
+	files_judge(&sc);
+	for (i = 0; i < sc.n; i++)
+		files_compare(&sc.v[i], files_prev(f, sc.v[i].dir,
+		    sc.v[i].name), &changed, &trigger);
+	if ((covered = files_covered(f, names, nnames)) == NULL) {
 		log_warn("cannot scan the data dir", "error", "out of memory");
 		goto fail;
 	}
-	for (d = 0; d < F_NDIRS; d++) {
-		for (i = 0; i < snap[d].n; i++) {
-			const struct watch_file *wf = &snap[d].v[i];
-			struct fentry *e = &nv[nn];
-
-			if ((e->name = strdup(wf->name)) == NULL) {
-				log_warn("cannot scan the data dir", "error",
-				    "out of memory");
-				goto fail;
-			}
-			nn++;
-			files_examine(f, d, wf, files_prev(f, d, wf->name),
-			    e);
-		}
-	}
-	files_judge(f, nv, nn);
-	for (i = 0; i < nn; i++)
-		files_compare(&nv[i], files_prev(f, nv[i].dir, nv[i].name),
-		    &changed, &trigger);
-	/* Gone since the last scan: one that was not flowmon's took rules
-	 * with it that Prometheus still runs. */
-	for (i = 0; i < f->n; i++) {
-		old = &f->v[i];
-		if (bsearch(old, nv, nn, sizeof(*nv), fentry_cmp) != NULL)
+	/* Gone since the last scan: looked at, not found. */
+	for (i = j = 0; i < f->n; i++) {
+		prev = &f->v[i];
+		if (!covered[i])
 			continue;
-		changed = 1;
-		if (old->dir == F_RULES && old->matched &&
-		    old->owner != REGISTRY_OWNER_FLOWMON) {
-			log_info("rule file flowmon did not write was removed",
-			    "file", old->name);
-			trigger = 1;
-		}
+		while (j < sc.n && fentry_cmp(&sc.v[j], prev) < 0)
+			j++;
+		if (j >= sc.n || fentry_cmp(&sc.v[j], prev) != 0)
+			files_gone(prev, &changed, &trigger);
 	}
 	if (why == WATCH_START)
 		trigger = 0;	/* the start-up reload covers them */
@@ -454,6 +705,16 @@ files_scan(void *arg, enum watch_why why)
 		    "valid: reloading");
 		reloader_trigger(f->rl);
 	}
+	if ((nv = files_merge(f, &sc, covered, &nn)) == NULL) {
+		log_warn("cannot scan the data dir", "error", "out of memory");
+		goto fail;
+	}
+	/* The entries moved into nv are its now. */
+	free(sc.v);
+	sc.v = NULL;
+	sc.n = 0;
+	if (sc.whole)
+		f->wholes++;
 
 	pthread_mutex_lock(&f->lock);
 	old = f->v;
@@ -464,17 +725,25 @@ files_scan(void *arg, enum watch_why why)
 	f->last_scan = time(NULL);
 	if (trigger)
 		f->triggers++;
+	pthread_cond_broadcast(&f->scanned);
 	pthread_mutex_unlock(&f->lock);
-	fentries_free(old, nold);
-	for (d = 0; d < F_NDIRS; d++)
-		watch_snap_release(&snap[d]);
+	for (i = 0; i < nold; i++)
+		if (covered[i])
+			fentry_release(&old[i]);
+	free(old);
+	free(covered);
+	scan_release(&sc);
+	/* What a look at everything freed goes back to the system (see
+	 * main.c); a look at a few names frees little. */
+	if (sc.whole)
+		malloc_trim(0);
 	return changed;
 fail:
-	fentries_free(nv, nn);
-	for (d = 0; d < F_NDIRS; d++)
-		watch_snap_release(&snap[d]);
+	free(covered);
+	scan_release(&sc);
 	pthread_mutex_lock(&f->lock);
 	f->scan_errors++;
+	pthread_cond_broadcast(&f->scanned);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
@@ -495,6 +764,7 @@ files_start(struct store *st, struct registry *reg, struct reloader *rl,
 	f->rl = rl;
 	f->pt = pt;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->scanned, NULL);
 	for (d = 0; d < F_NDIRS; d++) {
 		if (asprintf(&f->dirs[d], "%s/%s", st->dir,
 		    files_dir(d)) < 0) {
@@ -503,8 +773,11 @@ files_start(struct store *st, struct registry *reg, struct reloader *rl,
 			goto fail;
 		}
 	}
+	/* The first scan runs on the watcher's thread while flowmon serves:
+	 * a hand edit made while it was down is reported a moment later, as
+	 * one made while it runs is (files_json() waits for it). */
 	if ((f->w = watch_start((const char *const *)f->dirs, F_NDIRS, 1,
-	    poll_ms, FILES_SETTLE_MS, files_scan, f, err)) == NULL)
+	    poll_ms, FILES_SETTLE_MS, 0, files_scan, f, err)) == NULL)
 		goto fail;
 	return f;
 fail:
@@ -524,6 +797,7 @@ files_stop(struct files *f)
 	for (d = 0; d < F_NDIRS; d++)
 		free(f->dirs[d]);
 	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->scanned);
 	free(f);
 }
 
@@ -537,6 +811,9 @@ files_json(struct files *f)
 	if ((arr = cJSON_CreateArray()) == NULL)
 		return NULL;
 	pthread_mutex_lock(&f->lock);
+	/* What is on disk, not the empty listing before the first scan. */
+	while (f->scans == 0 && f->scan_errors == 0)
+		pthread_cond_wait(&f->scanned, &f->lock);
 	for (i = 0; i < f->n; i++) {
 		const struct fentry *e = &f->v[i];
 		char *name, *shown, *reason;

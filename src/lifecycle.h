@@ -68,8 +68,12 @@ struct rule_file {
 };
 
 /* At start: what rules/, accepted/ and rejected/ hold for name. A pending
- * file is in doubt until a reload succeeds (lifecycle.c says why). */
-void	 rule_load(struct rule_file *rf, struct store *st, const char *name);
+ * file is in doubt until a reload succeeds (lifecycle.c says why). seen
+ * (NULL: none) holds a listing per kind (store_names(), indexed by
+ * enum store_kind): a name missing from one is not looked for there. */
+struct store_names;
+void	 rule_load(struct rule_file *rf, struct store *st, const char *name,
+	    const struct store_names *seen);
 /* Frees what rf holds. */
 void	 rule_release(struct rule_file *rf);
 /* 1 while rf holds something on disk or a state to keep (its service's

@@ -58,10 +58,11 @@ derive(struct rule_file *rf)
 /* store_probe() as has/hash; a file that cannot be read counts as there
  * with hash 0, which matches nothing, so it is replaced. */
 static void
-probe(struct store *st, enum store_kind kind, const char *name, int *has,
-    uint64_t *h)
+probe(struct store *st, enum store_kind kind, const char *name,
+    const struct store_names *seen, int *has, uint64_t *h)
 {
-	*has = store_probe(st, kind, name, h) != 0;
+	*has = store_probe(st, kind, name, seen != NULL ? &seen[kind] : NULL,
+	    h) != 0;
 }
 
 /* A rejected/ file: the reason line, then the refused file. Without the
@@ -102,17 +103,21 @@ rejected_decode(const char *buf, size_t len, size_t *off)
 }
 
 void
-rule_load(struct rule_file *rf, struct store *st, const char *name)
+rule_load(struct rule_file *rf, struct store *st, const char *name,
+    const struct store_names *seen)
 {
 	char err[ERR_MAX], *buf = NULL;
 	size_t len, off;
 
 	rule_release(rf);
 	memset(rf, 0, sizeof(*rf));
-	probe(st, STORE_RULES, name, &rf->has_file, &rf->h_file);
-	probe(st, STORE_ACCEPTED, name, &rf->has_accepted, &rf->h_accepted);
-	if (store_read(st, STORE_REJECTED, name, BOUND_FILE_MAX + ERR_MAX,
-	    &buf, &len, err) == 0) {
+	probe(st, STORE_RULES, name, seen, &rf->has_file, &rf->h_file);
+	probe(st, STORE_ACCEPTED, name, seen, &rf->has_accepted,
+	    &rf->h_accepted);
+	errno = ENOENT;
+	if ((seen == NULL || store_names_may_have(&seen[STORE_REJECTED],
+	    name)) && store_read(st, STORE_REJECTED, name, BOUND_FILE_MAX +
+	    ERR_MAX, &buf, &len, err) == 0) {
 		rf->reason = rejected_decode(buf, len, &off);
 		rf->h_out = store_hash_content(buf + off, len - off);
 		rf->state = RULE_REJECTED;

@@ -154,7 +154,7 @@ dir_one(struct store *st, const char *base, const struct request_ctx *rctx,
 		goto out;
 	/* The lifecycle reads rejected/ (its reason line, then the file). */
 	memset(&rf, 0, sizeof(rf));
-	rule_load(&rf, st, name);
+	rule_load(&rf, st, name, NULL);
 	if (rf.state == RULE_REJECTED) {
 		l->rejected = 1;
 		l->h_rejected = rf.h_out;

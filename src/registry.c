@@ -591,15 +591,22 @@ out:
 }
 
 int
-reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
-    char err[ERR_MAX])
+reg_sync_files(struct registry *r, struct entry *e, const struct reg_files *f,
+    struct registry_result *res, char err[ERR_MAX])
 {
 	struct reg_change c;
 	int ok;
 
 	reg_change_begin(r, &c);
-	ok = reg_sync_change(r, e, &c, e->svc, e->removed, NULL, err) == 0;
+	ok = reg_sync_change(r, e, &c, e->svc, e->removed, f, err) == 0;
 	return reg_change_end(r, e, &c, ok, res, err);
+}
+
+int
+reg_sync(struct registry *r, struct entry *e, struct registry_result *res,
+    char err[ERR_MAX])
+{
+	return reg_sync_files(r, e, NULL, res, err);
 }
 
 /* The record of svc (removed: kept for its persistent alerts) within c. */
@@ -1150,6 +1157,14 @@ enum registry_owner
 registry_file_owner(struct registry *r, int rules, const char *name,
     const char *buf, size_t len, int forget)
 {
+	return registry_file_owner_hash(r, rules, name, buf != NULL,
+	    buf != NULL ? reg_hash(buf, len) : 0, forget);
+}
+
+enum registry_owner
+registry_file_owner_hash(struct registry *r, int rules, const char *name,
+    int readable, uint64_t hash, int forget)
+{
 	enum registry_owner own = REGISTRY_OWNER_NONE;
 	struct entry *e;
 	uint64_t *h;
@@ -1164,17 +1179,17 @@ registry_file_owner(struct registry *r, int rules, const char *name,
 	pthread_mutex_lock(&e->lock);
 	h = rules ? &e->rf.h_file : &e->h_targets;
 	if (rules ? e->rf.has_file : e->has_targets) {
-		own = buf != NULL && *h == reg_hash(buf, len) ?
-		    REGISTRY_OWNER_FLOWMON : REGISTRY_OWNER_EDITED;
+		own = readable && *h == hash ? REGISTRY_OWNER_FLOWMON :
+		    REGISTRY_OWNER_EDITED;
 		/* 0 is what probe_output() books for a file it cannot
 		 * vouch for: the next reg_sync() rewrites it. */
-		if (own == REGISTRY_OWNER_EDITED && forget && buf != NULL &&
+		if (own == REGISTRY_OWNER_EDITED && forget && readable &&
 		    *h != 0) {
 			*h = 0;
 			reg_event(r, e->name, REGISTRY_EV_EDITED, rules ?
 			    "rules" : "targets");
 		}
-	} else if (buf != NULL && *h != 0 && *h == reg_hash(buf, len))
+	} else if (readable && *h != 0 && *h == hash)
 		/* Read just before flowmon removed it: still its bytes. */
 		own = REGISTRY_OWNER_FLOWMON;
 	pthread_mutex_unlock(&e->lock);

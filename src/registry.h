@@ -149,6 +149,12 @@ size_t	 registry_entries(struct registry *r);
 typedef int (*registry_present_fn)(void *ctx, int rules, const char *file);
 int	 registry_heal(struct registry *r, registry_present_fn present,
 	    void *ctx, size_t healed[2], char err[ERR_MAX]);
+/* The same for the one file named file (with its extension) in targets/
+ * (rules 0) or rules/ (rules 1), which a look at that name alone found
+ * missing: its service's (or the sentinel) is written again if the
+ * registry booked it as on disk. healed as above. */
+int	 registry_heal_file(struct registry *r, int rules, const char *file,
+	    size_t healed[2], char err[ERR_MAX]);
 
 /* Reconcile (see listener.h). The generation grows with every upsert and
  * remove; registry_active_names() lists the active services (not removed,
@@ -173,6 +179,10 @@ enum registry_owner {
 };
 enum registry_owner registry_file_owner(struct registry *r, int rules,
 	    const char *name, const char *buf, size_t len, int forget);
+/* The same from the contents' hash (store_hash_content()); readable 0:
+ * they could not be read (hash unused). */
+enum registry_owner registry_file_owner_hash(struct registry *r, int rules,
+	    const char *name, int readable, uint64_t hash, int forget);
 
 /*
  * Views (views.h): one service as the API shows it, read under the

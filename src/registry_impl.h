@@ -151,6 +151,11 @@ int	 reg_sync_change(struct registry *r, struct entry *e,
  * nothing. 0, or -1 with err (nothing changed then). */
 int	 reg_sync(struct registry *r, struct entry *e,
 	    struct registry_result *res, char err[ERR_MAX]);
+/* The same with the files the record renders to already rendered (f; e's
+ * task DNS addresses in), as the start-up rebuild has them. */
+int	 reg_sync_files(struct registry *r, struct entry *e,
+	    const struct reg_files *f, struct registry_result *res,
+	    char err[ERR_MAX]);
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
 int	 reg_sentinel(struct registry *r);

@@ -19,6 +19,7 @@
 #include "record.h"
 #include "registry_impl.h"
 #include "reloader.h"
+#include "render.h"
 
 struct load_ctx {
 	struct registry		 *r;
@@ -26,6 +27,9 @@ struct load_ctx {
 	int			  rules_changed;
 	size_t			  loaded;
 	size_t			  failed;
+	/* The output dirs listed once before the records are read: most
+	 * probes are of files that do not exist (store_names()). */
+	struct store_names	  seen[STORE_NKINDS];
 };
 
 static int
@@ -105,13 +109,14 @@ load_service(const char *name, void *arg)
 	struct registry *r = lc->r;
 	struct kvlist params = { 0 };
 	struct registry_result res;
+	struct reg_files f = { NULL, 0, NULL, 0 };
 	struct service *svc = NULL;
 	struct entry *e;
 	enum service_source source = SERVICE_SOURCE_UNKNOWN;
-	char err[ERR_MAX], base[214], *buf = NULL, *targets = NULL;
+	char err[ERR_MAX], base[214], *buf = NULL;
 	const char *key, *named;
-	size_t len, tlen;
-	int removed = 0, ok = 0;
+	size_t len;
+	int removed = 0, ok = 0, rendered = 0, rc;
 
 	memset(&res, 0, sizeof(res));
 	/* The record first: name is a file's base name, which for a very
@@ -152,15 +157,14 @@ load_service(const char *name, void *arg)
 	 * rewritten from the record (registry_file_owner() books 0 the same
 	 * way for a file it cannot vouch for). */
 	e->has_targets = store_probe(r->st, STORE_TARGETS, name,
-	    &e->h_targets) != 0;
-	rule_load(&e->rf, r->st, name);
+	    &lc->seen[STORE_TARGETS], &e->h_targets) != 0;
+	rule_load(&e->rf, r->st, name, lc->seen);
 	/* A record whose target file is over --max-target-bytes is as
 	 * invalid as one over a request limit. */
-	if (ok && !removed && (reg_render_targets(r, svc, 0, NULL, 0,
-	    &targets, &tlen, err) == -1 || (targets != NULL &&
-	    reg_targets_too_big(r, svc->name, tlen, err))))
+	if (ok && (reg_render_targets(r, svc, removed, NULL, 0, &f.targets,
+	    &f.tlen, err) == -1 || (f.targets != NULL &&
+	    reg_targets_too_big(r, svc->name, f.tlen, err))))
 		ok = 0;
-	free(targets);
 	if (!ok)
 		goto invalid;
 	e->svc = svc;
@@ -170,7 +174,14 @@ load_service(const char *name, void *arg)
 	reg_dns_follow(r, e);
 	if (e->dns_epoch != 0)
 		seed_addrs(r, e);
-	if (reg_sync(r, e, &res, err) == -1)
+	/* Each file rendered once: the target file the bound was checked
+	 * on is the one compared with the disk, unless task DNS addresses
+	 * go into it. */
+	rendered = e->naddrs == 0 && render_rules(e->svc, removed, &f.rules,
+	    &f.rlen, err) == 0;
+	rc = rendered ? reg_sync_files(r, e, &f, &res, err) :
+	    reg_sync(r, e, &res, err);
+	if (rc == -1)
 		log_error("cannot rewrite outputs from record", "service",
 		    name, "error", err);
 	else if (res.wrote_targets || res.wrote_rules)
@@ -193,6 +204,8 @@ out:
 	service_free(svc);
 	kvlist_release(&params);
 	free(buf);
+	free(f.targets);
+	free(f.rules);
 	return 0;
 }
 
@@ -267,21 +280,38 @@ int
 registry_load(struct registry *r, const struct request_ctx *ctx,
     char err[ERR_MAX])
 {
-	struct load_ctx lc = { r, ctx, 0, 0, 0 };
-	char n[32], f[32];
+	static const enum store_kind listed[] = { STORE_TARGETS, STORE_RULES,
+		STORE_ACCEPTED, STORE_REJECTED };
+	struct load_ctx lc;
+	char n[32], f[32], why[ERR_MAX];
+	size_t i;
+	int rc = -1;
 
+	memset(&lc, 0, sizeof(lc));
+	lc.r = r;
+	lc.rctx = ctx;
 	(void)reg_sentinel(r);
+	/* A directory that cannot be listed is probed file by file. */
+	for (i = 0; i < sizeof(listed) / sizeof(*listed); i++)
+		if (store_names(r->st, listed[i], &lc.seen[listed[i]],
+		    why) == -1)
+			log_warn("cannot list a directory of the data dir",
+			    "error", why);
 	if (store_scan(r->st, STORE_NODES, load_node, &lc, err) != 0 ||
 	    store_scan(r->st, STORE_STATE, load_service, &lc, err) != 0 ||
 	    store_scan(r->st, STORE_ACCEPTED, sweep_accepted, &lc, err) != 0 ||
 	    store_scan(r->st, STORE_REJECTED, sweep_rejected, &lc, err) != 0)
-		return -1;
+		goto out;
+	rc = 0;
 	snprintf(n, sizeof(n), "%zu", lc.loaded);
 	snprintf(f, sizeof(f), "%zu", lc.failed);
 	log_info("records loaded", "services", n, "invalid", f);
 	if (lc.rules_changed && r->rl)
 		reloader_trigger(r->rl);
-	return 0;
+out:
+	for (i = 0; i < STORE_NKINDS; i++)
+		store_names_release(&lc.seen[i]);
+	return rc;
 }
 
 
@@ -294,75 +324,145 @@ registry_load(struct registry *r, const struct request_ctx *ctx,
  * with the write. reg_sync() brings both outputs in line with the record,
  * so a hand edit of the other one goes with it, as at a reconfigure.
  */
+/* The sentinel, when the look found it missing: 1 if written again. */
+static int
+heal_sentinel(struct registry *r, size_t healed[2])
+{
+	if (reg_sentinel(r) != 1)
+		return 0;
+	log_warn("flowmon file vanished: written again", "file",
+	    "targets/" REGISTRY_SENTINEL ".json");
+	metrics_file_healed(M_FILE_TARGETS);
+	healed[0]++;
+	return 1;
+}
+
+/* Heals e (a reference held, not locked): each of its booked outputs the
+ * look did not find (present) and that is still missing under its lock
+ * is written again. *rules is set when a rule file was. -1 with err when
+ * one could not be written. */
+static int
+heal_entry(struct registry *r, struct entry *e, registry_present_fn present,
+    void *ctx, size_t healed[2], int *rules, char err[ERR_MAX])
+{
+	static const enum store_kind kinds[2] = { STORE_TARGETS, STORE_RULES };
+	struct registry_result res;
+	char base[214], file[256], path[PATH_MAX], why[ERR_MAX];
+	int k, gone[2], *has, rc = 0, wrote;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->svc == NULL || e->invalid != NULL)
+		goto out;
+	store_base(e->name, base);
+	for (k = 0; k < 2; k++) {
+		has = k == 0 ? &e->has_targets : &e->rf.has_file;
+		snprintf(file, sizeof(file), "%s%s", base,
+		    store_ext(kinds[k]));
+		gone[k] = *has && !present(ctx, k, file) &&
+		    !store_exists(r->st, kinds[k], e->name);
+		/* Booked as absent: reg_sync() writes it again. */
+		if (gone[k])
+			*has = 0;
+	}
+	if (!gone[0] && !gone[1])
+		goto out;
+	memset(&res, 0, sizeof(res));
+	if (reg_sync(r, e, &res, why) == -1) {
+		log_error("flowmon file vanished and cannot be written "
+		    "again", "service", e->name, "error", why);
+		snprintf(err, ERR_MAX, "%s", why);
+		rc = -1;
+	}
+	for (k = 0; k < 2; k++) {
+		wrote = k == 0 ? res.wrote_targets : res.wrote_rules;
+		if (!gone[k] || !wrote)
+			continue;
+		store_path(r->st, kinds[k], e->name, path, sizeof(path));
+		log_warn("flowmon file vanished: written again from "
+		    "the record", "service", e->name, "file", path);
+		reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
+		    "targets" : "rules");
+		metrics_file_healed(k == 0 ? M_FILE_TARGETS : M_FILE_RULES);
+		healed[k]++;
+	}
+	*rules |= res.wrote_rules;
+out:
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
 int
 registry_heal(struct registry *r, registry_present_fn present, void *ctx,
     size_t healed[2], char err[ERR_MAX])
 {
-	static const enum store_kind kinds[2] = { STORE_TARGETS, STORE_RULES };
-	struct registry_result res;
-	struct entry **all, *e;
-	char base[214], file[256], path[PATH_MAX], why[ERR_MAX];
+	struct entry **all;
+	char file[256];
 	size_t n, i;
-	int k, gone[2], *has, rc = 0, rules = 0, wrote;
+	int rc = 0, rules = 0;
 
 	healed[0] = healed[1] = 0;
 	snprintf(file, sizeof(file), "%s%s", REGISTRY_SENTINEL,
 	    store_ext(STORE_TARGETS));
-	if (!present(ctx, 0, file) && reg_sentinel(r) == 1) {
-		log_warn("flowmon file vanished: written again", "file",
-		    "targets/" REGISTRY_SENTINEL ".json");
-		metrics_file_healed(M_FILE_TARGETS);
-		healed[0]++;
-	}
+	if (!present(ctx, 0, file))
+		(void)heal_sentinel(r, healed);
 	if ((all = reg_entries(r, 0, &n)) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		e = all[i];
-		pthread_mutex_lock(&e->lock);
-		if (e->svc == NULL || e->invalid != NULL)
-			goto next;
-		store_base(e->name, base);
-		for (k = 0; k < 2; k++) {
-			has = k == 0 ? &e->has_targets : &e->rf.has_file;
-			snprintf(file, sizeof(file), "%s%s", base,
-			    store_ext(kinds[k]));
-			gone[k] = *has && !present(ctx, k, file) &&
-			    !store_exists(r->st, kinds[k], e->name);
-			/* Booked as absent: reg_sync() writes it again. */
-			if (gone[k])
-				*has = 0;
-		}
-		if (!gone[0] && !gone[1])
-			goto next;
-		memset(&res, 0, sizeof(res));
-		if (reg_sync(r, e, &res, why) == -1) {
-			log_error("flowmon file vanished and cannot be written "
-			    "again", "service", e->name, "error", why);
-			snprintf(err, ERR_MAX, "%s", why);
+	for (i = 0; i < n; i++)
+		if (heal_entry(r, all[i], present, ctx, healed, &rules,
+		    err) == -1)
 			rc = -1;
-		}
-		for (k = 0; k < 2; k++) {
-			wrote = k == 0 ? res.wrote_targets : res.wrote_rules;
-			if (!gone[k] || !wrote)
-				continue;
-			store_path(r->st, kinds[k], e->name, path,
-			    sizeof(path));
-			log_warn("flowmon file vanished: written again from "
-			    "the record", "service", e->name, "file", path);
-			reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
-			    "targets" : "rules");
-			metrics_file_healed(k == 0 ? M_FILE_TARGETS :
-			    M_FILE_RULES);
-			healed[k]++;
-		}
-		rules |= res.wrote_rules;
-next:
-		pthread_mutex_unlock(&e->lock);
-	}
 	reg_entries_put(r, all, n);
 	if (rules && r->rl)
+		reloader_trigger(r->rl);
+	return rc;
+}
+
+/* registry_heal_file()'s looks: the one file it names was found
+ * missing; the service's other output was not looked at. */
+static int
+absent_targets(void *ctx, int rules, const char *file)
+{
+	(void)ctx;
+	(void)file;
+	return rules;
+}
+
+static int
+absent_rules(void *ctx, int rules, const char *file)
+{
+	(void)ctx;
+	(void)file;
+	return !rules;
+}
+
+int
+registry_heal_file(struct registry *r, int rules, const char *file,
+    size_t healed[2], char err[ERR_MAX])
+{
+	enum store_kind kind = rules ? STORE_RULES : STORE_TARGETS;
+	const char *ext = store_ext(kind);
+	char base[256];
+	size_t n = strlen(file), elen = strlen(ext);
+	struct entry *e;
+	int rc = 0, wrote = 0;
+
+	healed[0] = healed[1] = 0;
+	if (n <= elen || n - elen >= sizeof(base) ||
+	    strcmp(file + n - elen, ext) != 0)
+		return 0;
+	snprintf(base, sizeof(base), "%.*s", (int)(n - elen), file);
+	if (!rules && strcmp(base, REGISTRY_SENTINEL) == 0) {
+		(void)heal_sentinel(r, healed);
+		return 0;
+	}
+	if ((e = reg_entry_by_base(r, base)) == NULL)
+		return 0;
+	rc = heal_entry(r, e, rules ? absent_rules : absent_targets, NULL,
+	    healed, &wrote, err);
+	reg_put(r, e);
+	if (wrote && r->rl)
 		reloader_trigger(r->rl);
 	return rc;
 }

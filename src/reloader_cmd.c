@@ -60,13 +60,17 @@ static const char *const rc_why_names[] = {
 /* Called by the watcher: rescans rules/ and triggers a reload when the
  * hash moved. A scan that cannot read the directory changes nothing. */
 static int
-rc_scan(void *arg, enum watch_why why)
+rc_scan(void *arg, enum watch_why why, const struct watch_name *names,
+    size_t nnames)
 {
 	struct rc *c = arg;
 	struct watch_snap s;
 	char err[ERR_MAX], hex[20], n[24];
 	int changed = 0, settling, was_missing;
 
+	/* One directory, hashed whole: the names add nothing. */
+	(void)names;
+	(void)nnames;
 	memset(&s, 0, sizeof(s));
 	if (watch_snap_take(c->rules_dir, ".yml", 0, &s, err) == -1) {
 		pthread_mutex_lock(&c->lock);
@@ -302,7 +306,7 @@ reloader_cmd_main(int argc, char **argv)
 	dirs[0] = c.rules_dir;
 	if ((c.w = watch_start(dirs, 1, !c.o.no_inotify, c.o.poll_ms,
 	    c.o.reload_delay_ms / 2 > 100 ? c.o.reload_delay_ms / 2 : 100,
-	    rc_scan, &c, err)) == NULL) {
+	    1, rc_scan, &c, err)) == NULL) {
 		log_error("cannot watch the rules dir", "err", err);
 		goto out;
 	}

@@ -78,6 +78,8 @@ static const struct {
 };
 
 static void	store_file(enum store_kind, const char *, char *);
+static int	store_scan_any(struct store *, enum store_kind, store_scan_fn,
+		    void *, char[ERR_MAX]);
 
 const char *
 store_ext(enum store_kind kind)
@@ -274,6 +276,8 @@ store_init(struct store *st)
 	pthread_mutex_init(&st->reopen_lock, NULL);
 	st->oldfd = NULL;
 	st->noldfd = 0;
+	for (k = 0; k < STORE_NKINDS; k++)
+		store_dirsync_init(&st->dsync[k]);
 }
 
 /* Opens the kind dir sub of the directory topfd, links not followed; a
@@ -413,6 +417,8 @@ store_release(struct store *st)
 	st->oldfd = NULL;
 	st->noldfd = 0;
 	pthread_mutex_destroy(&st->reopen_lock);
+	for (k = 0; k < STORE_NKINDS; k++)
+		store_dirsync_release(&st->dsync[k]);
 	free(st->dir);
 	st->dir = NULL;
 }
@@ -543,7 +549,7 @@ store_write(struct store *st, enum store_kind kind, const char *name,
 	for (;;) {
 		dfd = store_dfd(st, kind);
 		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    NULL, err) == 0)
+		    NULL, &st->dsync[kind], err) == 0)
 			return 0;
 		if (!again-- || !store_retry(st, kind, dfd, errno))
 			return -1;
@@ -575,7 +581,7 @@ store_remove(struct store *st, enum store_kind kind, const char *name,
 		goto fail;
 	}
 	step = "fsync directory of";
-	if (fsync(dfd) == -1)
+	if (store_dirsync(&st->dsync[kind], dfd) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -682,6 +688,24 @@ store_read_entry(struct store *st, enum store_kind kind, const char *file,
 }
 
 int
+store_stat_entry(struct store *st, enum store_kind kind, const char *file,
+    struct stat *sb)
+{
+	char err[ERR_MAX];
+	int dfd, again = 1;
+
+	if (store_check(st, kind, file, 0, 1, err) == -1)
+		return -1;
+	for (;;) {
+		dfd = store_dfd(st, kind);
+		if (fstatat(dfd, file, sb, 0) == 0)
+			return 0;
+		if (!again-- || !store_retry(st, kind, dfd, errno))
+			return -1;
+	}
+}
+
+int
 store_exists(struct store *st, enum store_kind kind, const char *name)
 {
 	char file[NAME_MAX + 1], err[ERR_MAX];
@@ -741,9 +765,11 @@ store_list(struct store *st, enum store_kind kind, struct store_entry **vp,
 	return 0;
 }
 
-int
-store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
-    void *ctx, char err[ERR_MAX])
+/* store_scan(), of regular files only (all: any entry, links and
+ * directories too). */
+static int
+store_scan_kind(struct store *st, enum store_kind kind, int all,
+    store_scan_fn fn, void *ctx, char err[ERR_MAX])
 {
 	char name[NAME_MAX + 1];
 	struct dirent *de;
@@ -775,7 +801,7 @@ store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
 		nlen = strlen(de->d_name);
 		if (nlen <= elen || strcmp(de->d_name + nlen - elen, ext) != 0)
 			continue;
-		if (!store_is_file(dirfd(d), de))
+		if (!all && !store_is_file(dirfd(d), de))
 			continue;
 		memcpy(name, de->d_name, nlen - elen);
 		name[nlen - elen] = '\0';
@@ -796,6 +822,22 @@ fail:
 		closedir(d);
 	errno = saved;
 	return -1;
+}
+
+int
+store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
+    void *ctx, char err[ERR_MAX])
+{
+	return store_scan_kind(st, kind, 0, fn, ctx, err);
+}
+
+/* Every entry a probe could find, whatever its type: a link or a
+ * directory under a service's file name is there (and cannot be read). */
+static int
+store_scan_any(struct store *st, enum store_kind kind, store_scan_fn fn,
+    void *ctx, char err[ERR_MAX])
+{
+	return store_scan_kind(st, kind, 1, fn, ctx, err);
 }
 
 int
@@ -851,14 +893,56 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
 	return rc;
 }
 
+void
+store_names_release(struct store_names *s)
+{
+	strv_free(s->v, s->n);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+store_names_add(const char *name, void *arg)
+{
+	struct store_names *s = arg;
+
+	return strv_push(&s->v, &s->n, name);
+}
+
+int
+store_names(struct store *st, enum store_kind kind, struct store_names *out,
+    char err[ERR_MAX])
+{
+	store_names_release(out);
+	if (store_scan_any(st, kind, store_names_add, out, err) != 0) {
+		store_names_release(out);
+		return -1;
+	}
+	strv_sort(out->v, out->n);
+	out->listed = 1;
+	return 0;
+}
+
+int
+store_names_may_have(const struct store_names *s, const char *name)
+{
+	char base[STORE_BASE_MAX + 1];
+
+	if (s == NULL || !s->listed)
+		return 1;
+	store_base(name, base);
+	return strv_has_sorted(s->v, s->n, base);
+}
+
 int
 store_probe(struct store *st, enum store_kind kind, const char *name,
-    uint64_t *hash)
+    const struct store_names *seen, uint64_t *hash)
 {
 	char err[ERR_MAX], *buf;
 	size_t len;
 
 	*hash = 0;
+	if (!store_names_may_have(seen, name))
+		return 0;
 	if (store_read(st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
 		*hash = store_hash_content(buf, len);
 		free(buf);
@@ -939,7 +1023,7 @@ store_txn_write(struct store_txn *t, enum store_kind kind, const char *name,
 	for (;;) {
 		dfd = store_dfd(t->st, kind);
 		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    op->kept, err) == 0)
+		    op->kept, &t->st->dsync[kind], err) == 0)
 			break;
 		if (!again-- || !store_retry(t->st, kind, dfd, errno))
 			return -1;
@@ -977,7 +1061,7 @@ store_txn_remove(struct store_txn *t, enum store_kind kind, const char *name,
 	}
 	t->nops++;
 	step = "fsync directory of";
-	if (fsync(dfd) == -1)
+	if (store_dirsync(&t->st->dsync[kind], dfd) == -1)
 		goto fail;
 	return 0;
 fail:

@@ -45,6 +45,8 @@ struct store {
 	pthread_mutex_t	 reopen_lock;
 	int		*oldfd;
 	size_t		 noldfd;
+	/* Concurrent writes of a kind share its directory fsyncs. */
+	struct store_dirsync dsync[STORE_NKINDS];
 };
 
 /* Opens (creating with mode 0755 as needed) dir and its sub-directories and
@@ -122,6 +124,11 @@ int	 store_scan(struct store *st, enum store_kind kind, store_scan_fn fn,
  * -1 with errno (ENOENT: a read-only store's kind dir is missing) and err. */
 int	 store_list(struct store *st, enum store_kind kind,
 	    struct store_entry **v, size_t *n, char err[ERR_MAX]);
+/* stat(2) of the entry named file (as store_list reports it) of kind's
+ * directory, links followed as store_list's are. 0, or -1 with errno
+ * (ENOENT: not there). */
+int	 store_stat_entry(struct store *st, enum store_kind kind,
+	    const char *file, struct stat *sb);
 /* Reads the entry named file (as store_list reports it, no name mapping:
  * dot files too) of kind's directory, like store_read (links not
  * followed). */
@@ -194,11 +201,33 @@ void	 store_txn_commit(struct store_txn *t);
  * t is empty again. */
 int	 store_txn_abort(struct store_txn *t, char err[ERR_MAX]);
 
+/* The base names (store_base(), extension cut off) of a kind's directory
+ * at one moment: every entry whose name ends in the kind's extension, dot
+ * files aside, sorted. A start-up probes three or four files per service,
+ * most of them missing: one listing answers "not there" for all of them
+ * without a system call each. listed is 0 for an empty struct (nothing
+ * known: probe). */
+struct store_names {
+	char	**v;
+	size_t	 n;
+	int	 listed;
+};
+/* Lists kind's directory into out (released first). 0, or -1 with err
+ * (out then knows nothing). */
+int	 store_names(struct store *st, enum store_kind kind,
+	    struct store_names *out, char err[ERR_MAX]);
+void	 store_names_release(struct store_names *s);
+/* 0 when s was listed and holds no file of name (a service name), else
+ * 1: it may be there. */
+int	 store_names_may_have(const struct store_names *s, const char *name);
+
 /* Whether <kind>/<name> exists, and its content hash (store_hash_content)
  * into *hash: 1 when it does, 0 when it does not, -1 (hash 0) when it is
- * there but cannot be read (over BOUND_FILE_MAX, not a regular file...). */
+ * there but cannot be read (over BOUND_FILE_MAX, not a regular file...).
+ * seen (NULL: none) is a listing of kind (store_names()): a name it does
+ * not hold is missing without a look. */
 int	 store_probe(struct store *st, enum store_kind kind, const char *name,
-	    uint64_t *hash);
+	    const struct store_names *seen, uint64_t *hash);
 /* fsyncs the directory of kind, committing links and renames made in it
  * (store_link() leaves that to its caller). 0, or -1 with err. */
 int	 store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX]);

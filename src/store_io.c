@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,11 +266,73 @@ fail:
 	return -1;
 }
 
+void
+store_dirsync_init(struct store_dirsync *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	pthread_mutex_init(&ds->lock, NULL);
+	pthread_cond_init(&ds->cond, NULL);
+	ds->synced_dfd = -1;
+}
+
+void
+store_dirsync_release(struct store_dirsync *ds)
+{
+	pthread_mutex_destroy(&ds->lock);
+	pthread_cond_destroy(&ds->cond);
+}
+
+int
+store_dirsync(struct store_dirsync *ds, int dfd)
+{
+	uint64_t mine, upto;
+	int rc = 0, saved = 0;
+
+	if (ds == NULL)
+		return fsync(dfd);
+	pthread_mutex_lock(&ds->lock);
+	mine = ++ds->tickets;
+	for (;;) {
+		if (ds->synced >= mine) {
+			/* Covered, unless by an fsync of another directory
+			 * (the kind dir was reopened meanwhile): then its
+			 * own. */
+			if (ds->synced_dfd != dfd) {
+				pthread_mutex_unlock(&ds->lock);
+				return fsync(dfd);
+			}
+			break;
+		}
+		if (ds->busy) {
+			pthread_cond_wait(&ds->cond, &ds->lock);
+			continue;
+		}
+		/* Every change made so far, this caller's among them. */
+		ds->busy = 1;
+		upto = ds->tickets;
+		pthread_mutex_unlock(&ds->lock);
+		rc = fsync(dfd);
+		saved = errno;
+		pthread_mutex_lock(&ds->lock);
+		ds->busy = 0;
+		if (rc == 0 && upto > ds->synced) {
+			ds->synced = upto;
+			ds->synced_dfd = dfd;
+		}
+		pthread_cond_broadcast(&ds->cond);
+		if (rc == -1)
+			break;
+	}
+	pthread_mutex_unlock(&ds->lock);
+	errno = saved;
+	return rc;
+}
+
 /* The one atomic writer: buf becomes dfd/file (see store_io.h). */
 int
 store_atomic(int dfd, const char *file, const char *shown, const void *buf,
     size_t len, mode_t create, mode_t chmod_to, char *keep,
-    char err[ERR_MAX])
+    struct store_dirsync *ds, char err[ERR_MAX])
 {
 	char tmp[NAME_MAX + 1];
 	const char *step;
@@ -293,7 +356,7 @@ store_atomic(int dfd, const char *file, const char *shown, const void *buf,
 	renamed = 1;
 	/* The new file is in place; only its durability is at stake now. */
 	step = "fsync directory of";
-	if (fsync(dfd) == -1)
+	if (store_dirsync(ds, dfd) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -377,7 +440,7 @@ store_write_file(const char *path, const void *buf, size_t len, mode_t mode,
 	}
 	/* 0600 until the mode is set: nobody reads a secret meanwhile. */
 	if ((rc = store_atomic(dfd, base, path, buf, len, 0600, want, NULL,
-	    err)) == -1)
+	    NULL, err)) == -1)
 		saved = errno;
 out:
 	free(old);

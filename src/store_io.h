@@ -8,7 +8,9 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -82,18 +84,44 @@ DIR	*store_opendir(int dfd);
 int	 store_sweep(int dfd, const char *shown, const char *only,
 	    char err[ERR_MAX]);
 
+/*
+ * A directory's changes (renames, links, unlinks) made durable with one
+ * fsync(2) for every thread that asks meanwhile. A request's writes wait
+ * for the disk four times, twice for a directory; eight concurrent
+ * requests renaming into one directory need one fsync of it that begins
+ * after their renames, not eight: each caller takes a ticket after its
+ * change, and either starts the fsync for every ticket taken so far or
+ * waits for the one under way, then for the next. A failed fsync fails
+ * the caller that ran it; the others it covered run their own.
+ */
+struct store_dirsync {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	uint64_t	 tickets;	/* changes made so far */
+	uint64_t	 synced;	/* every ticket up to it is durable... */
+	int		 synced_dfd;	/* ...in this directory fd */
+	int		 busy;		/* an fsync is under way */
+};
+void	 store_dirsync_init(struct store_dirsync *ds);
+void	 store_dirsync_release(struct store_dirsync *ds);
+/* Returns once the changes the caller made in the directory dfd are
+ * durable: an fsync of dfd that began after them succeeded (its own, or
+ * another thread's). ds NULL: an fsync of dfd. 0, or -1 with errno. */
+int	 store_dirsync(struct store_dirsync *ds, int dfd);
+
 /* The one atomic writer: buf becomes dfd/file by way of a temp file of
  * store_temp_make(), created with mode create (umask applies) and, unless
  * chmod_to is (mode_t)-1, given chmod_to before a byte is written. shown
  * names the file in err. With keep (NAME_MAX + 1 bytes), the version it
  * replaces is kept under the temp name keep (a hard link made just before
  * the rename, or a copy), "" when there was none: for a transaction
- * (store_txn_write) to put back. On failure no temp file is left, dfd/file
- * is untouched (with keep, also when only the fsync of the directory
- * failed: the old version is put back) and errno is kept. */
+ * (store_txn_write) to put back. The rename is made durable through ds
+ * (store_dirsync(); NULL: an fsync of dfd). On failure no temp file is
+ * left, dfd/file is untouched (with keep, also when only the fsync of the
+ * directory failed: the old version is put back) and errno is kept. */
 int	 store_atomic(int dfd, const char *file, const char *shown,
 	    const void *buf, size_t len, mode_t create, mode_t chmod_to,
-	    char *keep, char err[ERR_MAX]);
+	    char *keep, struct store_dirsync *ds, char err[ERR_MAX]);
 /* Keeps the version of dfd/file about to be replaced under a new temp
  * name, keep (NAME_MAX + 1 bytes): a hard link, or a copy where the file
  * system has none. keep is "" when there is no such file. -1 with errno

@@ -1,12 +1,17 @@
-/* watch.c: the directory watcher (inotify plus polling, one thread) and
- * the content hash of a directory's files.
+/* watch.c: the directory watcher (inotify plus polling, one thread), the
+ * content hash of a directory's files, and a file's identity (stat) to
+ * tell when its bytes need no reading again.
  *
  * Why both. inotify reports local changes at once, but nothing written by
  * another NFS (or SMB, FUSE) client, and it drops events on queue
  * overflow; polling catches all of that within one interval. Whatever
- * woke it, the watcher only says "look"; the callback rescans and compares
- * hashes, so a missed, duplicated or spurious event never changes what is
- * decided, only when. */
+ * woke it, the watcher only says "look", and where: the names an event
+ * burst carried, or everything (a poll, an overflow, a directory that
+ * went or came). The callback compares what it finds with what it saw
+ * before, so a missed, duplicated or spurious event never changes what is
+ * decided, only when: what a burst did not name, the next poll finds.
+ * Names matter at scale: with 10,000 services a look at everything costs
+ * a stat of every file, where a burst of writes names a few. */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -47,6 +52,37 @@ watch_name_matches(const char *name, const char *ext)
 	e = strlen(ext);
 	/* Go's "*" matches the empty string: even ".yml" is read. */
 	return n >= e && strcmp(name + n - e, ext) == 0;
+}
+
+uint64_t
+watch_id(const struct stat *sb)
+{
+	int64_t f[7];
+
+	f[0] = (int64_t)sb->st_dev;
+	f[1] = (int64_t)sb->st_ino;
+	f[2] = (int64_t)sb->st_size;
+	f[3] = (int64_t)sb->st_mtim.tv_sec;
+	f[4] = (int64_t)sb->st_mtim.tv_nsec;
+	f[5] = (int64_t)sb->st_ctim.tv_sec;
+	f[6] = (int64_t)sb->st_ctim.tv_nsec;
+	/* 0 stands for "no identity": never trusted. */
+	return store_hash(STORE_HASH_INIT, f, sizeof(f)) | 1;
+}
+
+int64_t
+watch_ctime_ms(const struct stat *sb)
+{
+	return (int64_t)sb->st_ctim.tv_sec * 1000 + sb->st_ctim.tv_nsec /
+	    1000000;
+}
+
+int
+watch_id_trusted(uint64_t id, int64_t ctime_ms, int64_t taken_ms,
+    uint64_t now_id)
+{
+	return id != 0 && id == now_id && ctime_ms <= taken_ms -
+	    WATCH_RACY_MS;
 }
 
 int
@@ -255,7 +291,75 @@ struct watch {
 	pthread_t	 thread;
 	int		 started;
 	int		 active;	/* atomic: every dir has a watch */
+	/* The names of the burst under way; all: inotify could not name
+	 * everything that changed (overflow, a directory went or came,
+	 * too many names). */
+	struct watch_name *names;
+	size_t		 nnames;
+	size_t		 cap;
+	int		 all;
+	/* watch_start() waits for the first scan (wait_start). */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 first_done;
 };
+
+static void
+watch_names_clear(struct watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nnames; i++)
+		free(w->names[i].name);
+	w->nnames = 0;
+	w->all = 0;
+}
+
+/* Notes that inotify named file in dirs[dir]; too many, or no memory,
+ * and the burst is looked at whole. */
+static void
+watch_names_add(struct watch *w, size_t dir, const char *file)
+{
+	if (w->all)
+		return;
+	if (w->nnames >= WATCH_NAMES_MAX ||
+	    BUF_ARRAY_GROW(w->names, w->nnames, w->cap) == -1 ||
+	    (w->names[w->nnames].name = strdup(file)) == NULL) {
+		watch_names_clear(w);
+		w->all = 1;
+		return;
+	}
+	w->names[w->nnames++].dir = dir;
+}
+
+static int
+watch_name_cmp(const void *a, const void *b)
+{
+	const struct watch_name *x = a, *y = b;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sorts the burst's names and drops repeats. */
+static void
+watch_names_finish(struct watch *w)
+{
+	size_t i, n = 0;
+
+	if (w->nnames > 1)
+		qsort(w->names, w->nnames, sizeof(*w->names), watch_name_cmp);
+	for (i = 0; i < w->nnames; i++) {
+		if (n > 0 && watch_name_cmp(&w->names[n - 1],
+		    &w->names[i]) == 0) {
+			free(w->names[i].name);
+			continue;
+		}
+		w->names[n++] = w->names[i];
+	}
+	w->nnames = n;
+}
 
 /* Adds a watch to each directory that has none; a missing one is tried
  * again at the next poll. */
@@ -315,16 +419,38 @@ watch_drain(struct watch *w)
 					}
 				__atomic_store_n(&w->active, 0,
 				    __ATOMIC_RELAXED);
+				watch_names_clear(w);
+				w->all = 1;
 				count++;
 			} else if (ev->mask & IN_Q_OVERFLOW) {
+				watch_names_clear(w);
+				w->all = 1;
 				count++;
 			} else if (ev->len > 0 &&
 			    !store_temp_name(ev->name, NULL)) {
+				for (i = 0; i < w->ndirs; i++)
+					if (w->dirs[i].wd == ev->wd)
+						break;
+				if (i < w->ndirs)
+					watch_names_add(w, i, ev->name);
+				else
+					w->all = 1;	/* a stale watch */
 				count++;
 			}
 		}
 	}
 	return count;
+}
+
+/* The first scan, then wakes a watch_start() waiting for it. */
+static void
+watch_first(struct watch *w)
+{
+	(void)w->fn(w->ctx, WATCH_START, NULL, 0);
+	pthread_mutex_lock(&w->lock);
+	w->first_done = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *
@@ -333,10 +459,11 @@ watch_main(void *arg)
 	struct watch *w = arg;
 	struct pollfd pfd[2];
 	enum watch_why why;
-	int64_t due, now, burst_end;
-	int changed = 0, n, events;
+	int64_t due, now, burst_end, whole_due;
+	int changed = 0, n, events, whole;
 
-	due = clock_ms() + w->poll_ms;
+	watch_first(w);
+	due = whole_due = clock_ms() + w->poll_ms;
 	for (;;) {
 		now = clock_ms();
 		pfd[0].fd = w->stop[0];
@@ -353,30 +480,61 @@ watch_main(void *arg)
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			break;
 		why = changed ? WATCH_SETTLE : WATCH_POLL;
+		whole = 1;
 		if (n > 0 && w->ifd != -1 && (pfd[1].revents & POLLIN)) {
-			/* Wait for the burst (write, rename, ...) to end. */
+			/* Wait for the burst (write, rename, ...) to end:
+			 * calm for WATCH_CALM_MS, or its end. Each pause
+			 * sleeps the whole calm time and then reads what
+			 * came: a write storm queues thousands of events a
+			 * second, and waking for each cost more than the
+			 * scans. */
+			watch_names_clear(w);
 			events = watch_drain(w);
 			burst_end = clock_ms() + WATCH_BURST_MAX_MS;
-			while ((now = clock_ms()) < burst_end &&
-			    poll(&pfd[1], 1, WATCH_CALM_MS) > 0)
-				events += watch_drain(w);
+			while (clock_ms() < burst_end) {
+				if (poll(pfd, 1, WATCH_CALM_MS) > 0)
+					return NULL;	/* stop */
+				if ((n = watch_drain(w)) == 0)
+					break;
+				events += n;
+			}
 			if (events == 0 && clock_ms() < due)
 				continue;	/* only temp files moved */
-			if (events > 0)
+			/* Named files only, unless a look at everything is
+			 * due anyway: a storm of local writes must not keep
+			 * the polls (another NFS client's writes) away. */
+			if (events > 0) {
 				why = WATCH_EVENT;
+				whole = w->all || clock_ms() >= whole_due;
+			}
 		} else if (clock_ms() < due) {
 			continue;
 		}
-		watch_add_missing(w);
-		changed = w->fn(w->ctx, why);
-		due = clock_ms() + (changed ? w->settle_ms : w->poll_ms);
+		/* A directory watched again may have changed unseen. */
+		if (!watch_inotify_active(w)) {
+			watch_add_missing(w);
+			whole |= watch_inotify_active(w);
+		}
+		if (!whole)
+			watch_names_finish(w);
+		changed = w->fn(w->ctx, why, whole ? NULL : w->names,
+		    whole ? 0 : w->nnames);
+		watch_names_clear(w);
+		/* A look at everything resets the poll; a look at a few
+		 * names does not. */
+		now = clock_ms();
+		if (whole)
+			whole_due = now + w->poll_ms;
+		due = changed && now + w->settle_ms < whole_due ?
+		    now + w->settle_ms : whole_due;
 	}
 	return NULL;
 }
 
 struct watch *
 watch_start(const char *const *dirs, size_t ndirs, int use_inotify,
-    long poll_ms, long settle_ms, watch_fn fn, void *ctx, char err[ERR_MAX])
+    long poll_ms, long settle_ms, int wait_start, watch_fn fn, void *ctx,
+    char err[ERR_MAX])
 {
 	struct watch *w;
 	size_t i;
@@ -388,6 +546,8 @@ watch_start(const char *const *dirs, size_t ndirs, int use_inotify,
 		snprintf(err, ERR_MAX, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
 	w->ifd = -1;
 	w->stop[0] = w->stop[1] = -1;
 	w->poll_ms = poll_ms > 0 ? poll_ms : 1000;
@@ -413,15 +573,19 @@ watch_start(const char *const *dirs, size_t ndirs, int use_inotify,
 			    strerror(errno));
 		watch_add_missing(w);
 	}
-	/* The first scan after the watches exist: a change made in between
-	 * is then either in the scan or reported as an event. */
-	(void)fn(ctx, WATCH_START);
+	/* The first scan runs on the thread, after the watches exist: a
+	 * change made in between is then either in the scan or reported as
+	 * an event. */
 	if ((e = pthread_create(&w->thread, NULL, watch_main, w)) != 0) {
 		snprintf(err, ERR_MAX, "cannot start the watcher: %s",
 		    strerror(e));
 		goto fail;
 	}
 	w->started = 1;
+	pthread_mutex_lock(&w->lock);
+	while (wait_start && !w->first_done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 	return w;
 fail:
 	watch_stop(w);
@@ -458,5 +622,9 @@ watch_stop(struct watch *w)
 	for (i = 0; i < w->ndirs; i++)
 		free(w->dirs[i].path);
 	free(w->dirs);
+	watch_names_clear(w);
+	free(w->names);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
 	free(w);
 }

@@ -1959,6 +1959,63 @@ START_TEST(test_heal)
 }
 END_TEST
 
+/* A look at one named file (an inotify event): only that file of its
+ * service is written again; the other, not looked at, is left alone. */
+START_TEST(test_heal_file)
+{
+	struct fixture fx;
+	struct files f;
+	struct fstate r;
+	char err[ERR_MAX] = "", *t0, *t1, *sentinel;
+	size_t healed[2];
+
+	fx_open_reloading(&fx);
+	fx_load(&fx);
+	f = files_of(&fx, "web");
+	upsert(&fx, FULL);
+	wait_reloads(&fx, 1);
+	ck_assert_ptr_nonnull(t0 = tu_slurp(f.targets));
+	r = fstate(f.rules);
+	ck_assert_int_eq(unlink(f.targets), 0);
+	ck_assert_msg(registry_heal_file(fx.reg, 0, "web.json", healed,
+	    err) == 0, "%s", err);
+	ck_assert_uint_eq(healed[0], 1);
+	ck_assert_uint_eq(healed[1], 0);
+	ck_assert_ptr_nonnull(t1 = tu_slurp(f.targets));
+	ck_assert_str_eq(t1, t0);
+	free(t1);
+	assert_unchanged(&r, f.rules);
+	/* There: nothing written. Not a service's, another extension, the
+	 * sentinel. */
+	ck_assert_int_eq(registry_heal_file(fx.reg, 0, "web.json", healed,
+	    err), 0);
+	ck_assert_uint_eq(healed[0] + healed[1], 0);
+	ck_assert_int_eq(registry_heal_file(fx.reg, 0, "nobody.json", healed,
+	    err), 0);
+	ck_assert_uint_eq(healed[0] + healed[1], 0);
+	ck_assert_int_eq(registry_heal_file(fx.reg, 1, "web.json", healed,
+	    err), 0);
+	ck_assert_uint_eq(healed[0] + healed[1], 0);
+	sentinel = fx_path(&fx, "targets", "_flowmon", ".json");
+	ck_assert_int_eq(unlink(sentinel), 0);
+	ck_assert_int_eq(registry_heal_file(fx.reg, 0, "_flowmon.json",
+	    healed, err), 0);
+	ck_assert_uint_eq(healed[0], 1);
+	ck_assert(tu_exists(sentinel));
+	/* The rule file, by its name. */
+	ck_assert_int_eq(unlink(f.rules), 0);
+	ck_assert_int_eq(registry_heal_file(fx.reg, 1, "web.yml", healed,
+	    err), 0);
+	ck_assert_uint_eq(healed[1], 1);
+	ck_assert(tu_exists(f.rules));
+	free(sentinel);
+	free(t0);
+	fstate_release(&r);
+	files_release(&f);
+	fx_done(&fx);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -2005,6 +2062,7 @@ registry_suite(void)
 	tcase_add_test(tc, test_concurrent_create_remove);
 	tcase_add_test(tc, test_long_name_collision);
 	tcase_add_test(tc, test_heal);
+	tcase_add_test(tc, test_heal_file);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

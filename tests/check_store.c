@@ -1050,6 +1050,120 @@ START_TEST(concurrent_writes_one_name)
 }
 END_TEST
 
+/* Threads asking for one directory's fsync at once: each returns once
+ * an fsync that began after its ticket succeeded; at the end every ticket
+ * is covered. */
+struct dsync_arg {
+	struct store_dirsync	*ds;
+	int			 dfd;
+	int			 failed;
+};
+
+static void *
+dsync_run(void *arg)
+{
+	struct dsync_arg *a = arg;
+	int i;
+
+	for (i = 0; i < 50; i++)
+		if (store_dirsync(a->ds, a->dfd) == -1)
+			a->failed++;
+	return NULL;
+}
+
+START_TEST(dirsync_shared)
+{
+	struct store_dirsync ds;
+	struct dsync_arg a[NTHREADS];
+	pthread_t th[NTHREADS];
+	char *dir = tu_tmpdir();
+	int t, dfd, other;
+
+	ck_assert_int_ge(dfd = open(dir, O_RDONLY | O_DIRECTORY), 0);
+	ck_assert_int_ge(other = open(dir, O_RDONLY | O_DIRECTORY), 0);
+	store_dirsync_init(&ds);
+	for (t = 0; t < NTHREADS; t++) {
+		a[t].ds = &ds;
+		a[t].dfd = dfd;
+		a[t].failed = 0;
+		ck_assert_int_eq(pthread_create(&th[t], NULL, dsync_run,
+		    &a[t]), 0);
+	}
+	for (t = 0; t < NTHREADS; t++) {
+		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+		ck_assert_int_eq(a[t].failed, 0);
+	}
+	ck_assert_uint_eq(ds.tickets, NTHREADS * 50);
+	ck_assert_uint_eq(ds.synced, ds.tickets);
+	ck_assert_int_eq(ds.busy, 0);
+	/* A failed fsync fails its caller and covers nothing. */
+	ck_assert_int_eq(store_dirsync(&ds, -1), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_uint_eq(ds.synced, NTHREADS * 50);
+	/* Another fd of the directory (a kind dir reopened): its own. */
+	ck_assert_int_eq(store_dirsync(&ds, other), 0);
+	ck_assert_int_eq(ds.synced_dfd, other);
+	ck_assert_int_eq(store_dirsync(NULL, dfd), 0);
+	store_dirsync_release(&ds);
+	close(dfd);
+	close(other);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A listing of a kind's names answers "not there" without a look: only
+ * names of the kind's extension, dot files aside, whatever the entry is
+ * (a directory under a file's name may be there). */
+START_TEST(names_listing)
+{
+	struct store st;
+	struct store_names sn = { 0 };
+	char err[ERR_MAX] = "", *dir, *p;
+	uint64_t h;
+
+	dir = open_fresh(&st);
+	ck_assert_int_eq(store_write(&st, STORE_RULES, "b", "x\n", 2, err),
+	    0);
+	ck_assert_int_eq(store_write(&st, STORE_RULES, "a", "y\n", 2, err),
+	    0);
+	p = xpath(dir, "rules/c.yml");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	free(p);
+	p = xpath(dir, "rules/.d.yml");
+	tu_spit(p, "z");
+	free(p);
+	p = xpath(dir, "rules/e.txt");
+	tu_spit(p, "z");
+	free(p);
+	/* Nothing listed yet: anything may be there. */
+	ck_assert_int_eq(store_names_may_have(&sn, "zz"), 1);
+	ck_assert_int_eq(store_names(&st, STORE_RULES, &sn, err), 0);
+	ck_assert_uint_eq(sn.n, 3);
+	ck_assert_str_eq(sn.v[0], "a");
+	ck_assert_str_eq(sn.v[1], "b");
+	ck_assert_str_eq(sn.v[2], "c");
+	ck_assert_int_eq(store_names_may_have(&sn, "a"), 1);
+	ck_assert_int_eq(store_names_may_have(&sn, "c"), 1);
+	ck_assert_int_eq(store_names_may_have(&sn, "d"), 0);
+	ck_assert_int_eq(store_names_may_have(&sn, "e"), 0);
+	/* A probe with the listing: listed names are read, others are
+	 * missing (even one made since: the listing is the moment). */
+	ck_assert_int_eq(store_probe(&st, STORE_RULES, "a", &sn, &h), 1);
+	ck_assert_uint_eq(h, store_hash_content("y\n", 2));
+	ck_assert_int_eq(store_probe(&st, STORE_RULES, "c", &sn, &h), -1);
+	ck_assert_int_eq(store_write(&st, STORE_RULES, "f", "w\n", 2, err),
+	    0);
+	ck_assert_int_eq(store_probe(&st, STORE_RULES, "f", &sn, &h), 0);
+	ck_assert_int_eq(store_probe(&st, STORE_RULES, "f", NULL, &h), 1);
+	store_names_release(&sn);
+	ck_assert_int_eq(sn.listed, 0);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 /*
  * Files outside the data dir: the bounded reader and the atomic writer.
  */
@@ -1741,6 +1855,7 @@ store_suite(void)
 	tcase_add_test(tc, remove_missing_and_existing);
 	tcase_add_test(tc, move_rules_to_rejected);
 	tcase_add_test(tc, scan_lists_exact_names);
+	tcase_add_test(tc, names_listing);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -1781,6 +1896,7 @@ store_suite(void)
 
 	tc = tcase_create("threads");
 	tcase_add_test(tc, concurrent_writes_one_name);
+	tcase_add_test(tc, dirsync_shared);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

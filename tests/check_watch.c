@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fixture.h"
 #include "testutil.h"
 #include "watch.h"
 
@@ -341,15 +342,21 @@ struct seen {
 	enum watch_why	 last_why;
 	int64_t		 hold_ms;	/* keep settling this long after one */
 	int64_t		 last_change;
+	/* The names of the latest scan that had some ("a.yml b.yml"),
+	 * and how many scans looked at everything. */
+	char		 names[256];
+	int		 wholes;
 };
 
 
 static int
-seen_scan(void *arg, enum watch_why why)
+seen_scan(void *arg, enum watch_why why, const struct watch_name *names,
+    size_t nnames)
 {
 	struct seen *s = arg;
 	char err[ERR_MAX];
 	struct watch_snap sn;
+	size_t i;
 	int changed = 0;
 
 	memset(&sn, 0, sizeof(sn));
@@ -357,6 +364,22 @@ seen_scan(void *arg, enum watch_why why)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	s->calls[why]++;
+	if (names == NULL)
+		s->wholes++;
+	/* Every name any burst gave, once, in the order first seen. */
+	for (i = 0; i < nnames; i++) {
+		char word[64];
+
+		ck_assert_uint_eq(names[i].dir, 0);
+		if (i > 0)
+			ck_assert_int_lt(strcmp(names[i - 1].name,
+			    names[i].name), 0);	/* sorted, each once */
+		snprintf(word, sizeof(word), " %s ", names[i].name);
+		if (strstr(s->names, word) == NULL)
+			snprintf(s->names + strlen(s->names), sizeof(s->names) -
+			    strlen(s->names), "%s%s ", s->names[0] ? "" : " ",
+			    names[i].name);
+	}
 	if (why != WATCH_START && sn.hash != s->hash) {
 		s->changes++;
 		s->last_why = why;
@@ -399,6 +422,28 @@ wait_changes(struct seen *s, int want, int64_t ms)
 	return -1;
 }
 
+static int
+seen_named(struct seen *s, const char *word)
+{
+	int found;
+
+	pthread_mutex_lock(&s->lock);
+	found = strstr(s->names, word) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+static int
+seen_calls(struct seen *s, enum watch_why why)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->calls[why];
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 static void
 seen_init(struct seen *s, const char *dir)
 {
@@ -418,7 +463,7 @@ START_TEST(thread_polling_only)
 
 	seen_init(&s, dir);
 	put(dir, "a.yml", "1");
-	w = watch_start(dirs, 1, 0, 300, 100, seen_scan, &s, err);
+	w = watch_start(dirs, 1, 0, 300, 100, 1, seen_scan, &s, err);
 	ck_assert_msg(w != NULL, "%s", err);
 	ck_assert_int_eq(s.calls[WATCH_START], 1);	/* before it returned */
 	ck_assert_int_eq(watch_inotify_active(w), 0);
@@ -449,7 +494,7 @@ START_TEST(thread_inotify)
 
 	seen_init(&s, dir);
 	/* A poll interval far beyond the test: only inotify can see it. */
-	w = watch_start(dirs, 1, 1, 60000, 100, seen_scan, &s, err);
+	w = watch_start(dirs, 1, 1, 60000, 100, 1, seen_scan, &s, err);
 	ck_assert_msg(w != NULL, "%s", err);
 	ck_assert_int_eq(watch_inotify_active(w), 1);
 	put_atomic(dir, "a.yml", "1");
@@ -461,6 +506,103 @@ START_TEST(thread_inotify)
 	ck_assert_int_eq(why, WATCH_EVENT);
 	watch_stop(w);
 	pthread_mutex_destroy(&s.lock);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* An event burst names its files (temp files never), so the callback
+ * looks at those only; the start scan looks at everything. */
+START_TEST(thread_inotify_names)
+{
+	char *dir = tu_tmpdir(), err[ERR_MAX];
+	const char *dirs[1] = { dir };
+	struct seen s;
+	struct watch *w;
+
+	seen_init(&s, dir);
+	w = watch_start(dirs, 1, 1, 60000, 100, 1, seen_scan, &s, err);
+	ck_assert_msg(w != NULL, "%s", err);
+	ck_assert_int_eq(watch_inotify_active(w), 1);
+	pthread_mutex_lock(&s.lock);
+	ck_assert_int_eq(s.wholes, 1);		/* the start scan */
+	pthread_mutex_unlock(&s.lock);
+	put_atomic(dir, "b.yml", "1");
+	put_atomic(dir, "a.yml", "1");
+	put_atomic(dir, "a.yml", "2");
+	ck_assert_int_ge(wait_changes(&s, 1, 10000), 0);
+	FX_WAIT(seen_named(&s, " a.yml ") && seen_named(&s, " b.yml "), 10000,
+	    "the bursts did not name a.yml and b.yml: %s", s.names);
+	pthread_mutex_lock(&s.lock);
+	/* put_atomic's temp files were never named. */
+	ck_assert_msg(strstr(s.names, "tmp") == NULL, "%s", s.names);
+	ck_assert_int_ge(s.calls[WATCH_EVENT], 1);
+	pthread_mutex_unlock(&s.lock);
+	watch_stop(w);
+	pthread_mutex_destroy(&s.lock);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Without wait_start, watch_start returns at once; the start scan runs
+ * on the thread all the same. */
+START_TEST(thread_start_in_background)
+{
+	char *dir = tu_tmpdir(), err[ERR_MAX];
+	const char *dirs[1] = { dir };
+	struct seen s;
+	struct watch *w;
+
+	seen_init(&s, dir);
+	w = watch_start(dirs, 1, 1, 60000, 100, 0, seen_scan, &s, err);
+	ck_assert_msg(w != NULL, "%s", err);
+	FX_WAIT(seen_calls(&s, WATCH_START) == 1, 10000,
+	    "the start scan did not run");
+	watch_stop(w);
+	pthread_mutex_destroy(&s.lock);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A file's identity: another inode or size is another identity; an equal
+ * one is trusted only when its change time is well before it was taken
+ * (two writes in one tick of the clock look alike). */
+START_TEST(file_identity)
+{
+	char *dir = tu_tmpdir(), *p;
+	struct stat a, b;
+	uint64_t ia, ib;
+	int64_t ct;
+
+	put(dir, "a.yml", "one");
+	p = xpath(dir, "a.yml");
+	ck_assert_int_eq(stat(p, &a), 0);
+	ia = watch_id(&a);
+	ck_assert_uint_ne(ia, 0);
+	ck_assert_uint_eq(watch_id(&a), ia);
+	put_atomic(dir, "a.yml", "one");	/* same bytes, new inode */
+	ck_assert_int_eq(stat(p, &b), 0);
+	ck_assert_uint_ne(watch_id(&b), ia);
+	ck_assert_int_eq(truncate(p, 1), 0);	/* in place, new size */
+	ck_assert_int_eq(stat(p, &a), 0);
+	ib = watch_id(&b);
+	ck_assert_uint_ne(watch_id(&a), ib);
+	ct = watch_ctime_ms(&a);
+	ck_assert_int_eq(ct, (int64_t)a.st_ctim.tv_sec * 1000 +
+	    a.st_ctim.tv_nsec / 1000000);
+	/* Trusted: same identity, changed long before it was taken. */
+	ck_assert_int_eq(watch_id_trusted(ia, ct, ct + WATCH_RACY_MS, ia), 1);
+	/* Racy: taken within the window of the change, or before it (a
+	 * clock behind the file system's). */
+	ck_assert_int_eq(watch_id_trusted(ia, ct, ct + WATCH_RACY_MS - 1, ia),
+	    0);
+	ck_assert_int_eq(watch_id_trusted(ia, ct, ct - 5000, ia), 0);
+	/* Another identity, or none. */
+	ck_assert_int_eq(watch_id_trusted(ia, ct, ct + 60000, ib), 0);
+	ck_assert_int_eq(watch_id_trusted(0, ct, ct + 60000, 0), 0);
+	free(p);
 	tu_rmrf(dir);
 	free(dir);
 }
@@ -478,7 +620,7 @@ START_TEST(thread_burst_is_followed)
 	s.hold_ms = 400;
 	/* Polling every 2 s, settling every 100 ms: while a burst lasts
 	 * the scans come every 100 ms, not every 2 s. */
-	w = watch_start(dirs, 1, 0, 2000, 100, seen_scan, &s, err);
+	w = watch_start(dirs, 1, 0, 2000, 100, 1, seen_scan, &s, err);
 	ck_assert_msg(w != NULL, "%s", err);
 	/* The start scan ran before watch_start returned, and saw no
 	 * change: every change counted below is one of the writes. */
@@ -514,7 +656,7 @@ START_TEST(thread_directory_appears_later)
 	struct watch *w;
 
 	seen_init(&s, dir);
-	w = watch_start(dirs, 1, 1, 200, 100, seen_scan, &s, err);
+	w = watch_start(dirs, 1, 1, 200, 100, 1, seen_scan, &s, err);
 	ck_assert_msg(w != NULL, "%s", err);
 	ck_assert_int_eq(watch_inotify_active(w), 0);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
@@ -546,7 +688,7 @@ START_TEST(stop_null_and_quick)
 
 	watch_stop(NULL);
 	seen_init(&s, dir);
-	w = watch_start(dirs, 1, 1, 60000, 100, seen_scan, &s, err);
+	w = watch_start(dirs, 1, 1, 60000, 100, 1, seen_scan, &s, err);
 	ck_assert_ptr_nonnull(w);
 	start = clock_ms();
 	watch_stop(w);
@@ -571,11 +713,14 @@ watch_suite(void)
 	tcase_add_test(tc, snap_of_missing_directory);
 	tcase_add_test(tc, snap_file_limits);
 	tcase_add_test(tc, snap_of_store_kind);
+	tcase_add_test(tc, file_identity);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thread");
 	tcase_add_test(tc, thread_polling_only);
 	tcase_add_test(tc, thread_inotify);
+	tcase_add_test(tc, thread_inotify_names);
+	tcase_add_test(tc, thread_start_in_background);
 	tcase_add_test(tc, thread_burst_is_followed);
 	tcase_add_test(tc, thread_directory_appears_later);
 	tcase_add_test(tc, stop_null_and_quick);

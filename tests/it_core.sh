@@ -146,6 +146,7 @@ ok "up, __scrape_interval__=2s"
 
 # ---------------------------------------------------------------- 4
 check "refused requests: 400, Message names the parameter, data dir byte-identical"
+wait_until 30 rules_loaded "$DATA" || fail "the last reload did not settle"
 before=$(snapshot_dir "$DATA")
 trig=$(fm_metric flowmon_reload_triggers_total)
 refuse() {	# PARAM DESCRIPTION PATH [CURL ARGS...]
@@ -188,6 +189,7 @@ ok "data dir identical ($(grep -c ' f ' <<<"$before") files, sizes, mtimes, sha2
 
 # ---------------------------------------------------------------- 5
 check "identical reconfigure of $SVC (query string, then form body): mtimes unchanged, no reload"
+wait_until 30 rules_loaded "$DATA" || fail "the last reload did not settle"
 before=$(snapshot_dir "$DATA")
 trig=$(fm_metric flowmon_reload_triggers_total)
 reconfigure "${ALERT_ARGS[@]}"

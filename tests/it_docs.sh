@@ -75,6 +75,8 @@ for m in build test; do
 		fail "README's $m list is not .ci/deps.sh's: $want"
 done
 # make run's first step is the build packages, before any compiling.
-first=$(make -s -n -C "$ROOT" run 2>/dev/null | head -n 1)
+# (A make of its own: not the flags of a make this test may run under.)
+first=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -n \
+    -C "$ROOT" run 2>/dev/null | head -n 1)
 [ "$first" = "sh .ci/deps.sh build" ] || fail "make -n run starts with: $first"
 ok "both lines as typed; build and test lists match; make run starts with the deps step"

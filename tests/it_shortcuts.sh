@@ -163,21 +163,11 @@ ok "@service_mem_limit unknown, @only expands"
 
 check "an argument that makes invalid PromQL (a range of 5x) is refused by promtool"
 flowmon_stop
+it_require /usr/bin/promtool prometheus
 flowmon_start "$DATA" --promtool /usr/bin/promtool
 # The reload at start settles accepted/ (the rules of the two services
 # changed while the last flowmon ran): the snapshot comes after it.
-started_reload() {
-	[ "$(fm_metric 'flowmon_reloads_total{outcome="success"}')" -ge 1 ] &&
-	    flowmon_idle
-}
-quiet() {
-	local a
-	a=$(snapshot_dir "$DATA")
-	sleep 0.5
-	[ "$a" = "$(snapshot_dir "$DATA")" ]
-}
-wait_until 30 started_reload || fail "no reload at start"
-wait_until 30 quiet || fail "the data dir does not settle"
+wait_until 30 rules_loaded "$DATA" || fail "the start-up reload did not settle"
 before=$(snapshot_dir "$DATA")
 fm_expect 400 /v1/docker-flow-monitor/reconfigure -G --data-urlencode serviceName=slow-svc \
     --data-urlencode alertName=slow --data-urlencode 'alertIf=@resp_time_above:0.1,5x,0.99'

@@ -379,6 +379,24 @@ fm_metric() {
 # flowmon_idle: no reload waiting or being retried.
 flowmon_idle() { [ "$(fm_metric flowmon_reload_pending)" = 0 ]; }
 
+# rules_loaded DATA_DIR: flowmon owes no reload and accepted/ is up to the
+# last reload that succeeded: every rule file in rules/ has its twin in
+# accepted/ and no other is there (the lifecycle's "loaded", src/lifecycle.c).
+# flowmon moves accepted/ on its own time after each such reload, so a
+# snapshot of a data dir with rules is taken once this holds.
+rules_loaded() {
+	local f
+	flowmon_idle || return 1
+	for f in "$1"/rules/*.yml; do
+		[ -e "$f" ] || continue
+		cmp -s "$f" "$1/accepted/${f##*/}" || return 1
+	done
+	for f in "$1"/accepted/*.yml; do
+		[ -e "$f" ] || continue
+		[ -e "$1/rules/${f##*/}" ] || return 1
+	done
+}
+
 # ------------------------------------------------------------- Prometheus
 
 # prom_start DATA_DIR [PORT]: Prometheus on PORT (a restart) or a free port with the file_sd job and
