@@ -4,7 +4,7 @@
  * label is "true" becomes the parameters swarm-listener would send
  * (dockermap_params(), the Docker source's own mapping); those are parsed
  * (request_parse()), rendered (render_rules(), render_settings()) and
- * judged by the daemon's verdict (plan_verdict(), one batch for promtool);
+ * judged by the daemon's verdict (verdict_rules(), one batch for promtool);
  * what comes out is compared with what runs (plan_live.c) and printed,
  * per service, as unchanged, new, changed, removed or refused, with a
  * unified diff (udiff.c). Nothing is written: the data dir is opened read

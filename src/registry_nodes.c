@@ -252,7 +252,7 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 {
 	struct node_change nc;
 	struct node *node = NULL;
-	char *buf = NULL;
+	char *buf = NULL, why[ERR_MAX];
 	size_t len;
 	int rc, saved;
 
@@ -270,10 +270,10 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 	free(buf);
 	if (rc == -1) {
 		saved = errno;
-		/* Nothing to put back (the first op), but its room to free. */
-		(void)store_txn_abort(&nc.txn, err);
 		metrics_file(M_FEV_WRITE_ERROR, M_FILE_NODES);
 		reg_node_free(node);
+		/* Nothing to put back; frees what t holds. */
+		(void)store_txn_abort(&nc.txn, why);
 		return reg_fail(res, FM_STORAGE, saved);
 	}
 	if (labels != NULL)
