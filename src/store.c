@@ -1,6 +1,6 @@
 /* store.c: the data dir: its kinds and file names, opening it (and again a
  * kind dir that went away), and every operation on its files: atomic
- * replace, remove, move, read, list, scan and link. The writer,
+ * replace, remove, read, list, scan and link. The writer,
  * reader and listing underneath are store_io.c's; the lock store_lock.c's.
  *
  * State model. A file on disk is either absent or holds one complete
@@ -634,49 +634,6 @@ store_remove(struct store *st, enum store_kind kind, const char *name,
     char err[ERR_MAX])
 {
 	return store_unlink(st, NULL, kind, name, err);
-}
-
-int
-store_move(struct store *st, enum store_kind from, enum store_kind to,
-    const char *name, char err[ERR_MAX])
-{
-	char src[NAME_MAX + 1], dst[NAME_MAX + 1];
-	const char *step;
-	int saved, sfd, dfd, again = 1, r1, r2;
-
-	if (store_check(st, from, name, 1, 0, err) == -1 ||
-	    store_check(st, to, name, 1, 0, err) == -1)
-		return -1;
-	store_file(from, name, src);
-	store_file(to, name, dst);
-	step = "move";
-	for (;;) {
-		sfd = store_dfd(st, from);
-		dfd = store_dfd(st, to);
-		if (renameat(sfd, src, dfd, dst) == 0)
-			break;
-		saved = errno;
-		if (!again-- || (saved != ENOENT && saved != ESTALE))
-			goto fail;
-		r1 = store_retry(st, from, sfd, saved);
-		r2 = from != to && store_retry(st, to, dfd, saved);
-		if (!r1 && !r2)
-			goto fail;
-	}
-	/* Destination first: should we crash between the two, the file is
-	 * durably in its new place even if the old entry comes back. */
-	step = "fsync directories for move of";
-	if (fsync(dfd) == -1)
-		goto fail;
-	if (from != to && fsync(sfd) == -1)
-		goto fail;
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
-	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
-	errno = saved;
-	return -1;
 }
 
 /*

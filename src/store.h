@@ -63,7 +63,7 @@ struct store {
 int	 store_open(struct store *st, const char *dir, char err[ERR_MAX]);
 /* Opens dir as it is, for reading only (`flowmon check`): creates nothing,
  * sweeps nothing; a kind dir that cannot be opened stays closed and
- * store_list() reports why. Writes, removes and moves fail with EROFS.
+ * store_list() reports why. Writes, removes and links fail with EROFS.
  * -1 with err when dir itself cannot be opened. */
 int	 store_open_ro(struct store *st, const char *dir, char err[ERR_MAX]);
 void	 store_release(struct store *st);
@@ -94,10 +94,6 @@ int	 store_write(struct store *st, enum store_kind kind, const char *name,
  * success. */
 int	 store_remove(struct store *st, enum store_kind kind, const char *name,
 	    char err[ERR_MAX]);
-
-/* Moves <from>/<name> to <to>/<name> (same data dir), fsyncing both dirs. */
-int	 store_move(struct store *st, enum store_kind from, enum store_kind to,
-	    const char *name, char err[ERR_MAX]);
 
 /* Reads <kind>/<name><ext> whole into a malloc'd, NUL-terminated buffer
  * the caller frees. Links are not followed (O_NOFOLLOW): a symbolic link
@@ -265,7 +261,7 @@ int	 store_lock(struct store_lock *lk, const char *dir, char holder[256],
  * with errno ENOLCK and err saying so, then and ever after (a file made
  * again at the path is another file). Thread-safe once held. */
 int	 store_lock_check(struct store_lock *lk, char err[ERR_MAX]);
-/* Makes every later change of st (write, remove, move, link, note, a
+/* Makes every later change of st (write, remove, link, note, a
  * transaction's ops) check lk first (store_lock_check) and fail with
  * ENOLCK once it no longer holds. lk is borrowed for st's life. */
 void	 store_set_lock(struct store *st, struct store_lock *lk);

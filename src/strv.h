@@ -16,9 +16,7 @@ int	 strv_pushn(char ***v, size_t *n, const char *s, size_t len);
 /* Frees the strings and the vector; NULL is fine. */
 void	 strv_free(char **v, size_t n);
 
-/* 1 when s is in v: strv_has by a scan of any vector, strv_has_sorted by
- * binary search of a vector sorted with strv_sort(). */
-int	 strv_has(char *const *v, size_t n, const char *s);
+/* 1 when s is in v, a vector sorted with strv_sort() (binary search). */
 int	 strv_has_sorted(char *const *v, size_t n, const char *s);
 
 /* The qsort comparator of char * elements (strcmp order). */

@@ -1,5 +1,5 @@
 /* check_store.c: the store on a real temp dir: what ends up on disk after
- * writes, removes, moves, failed writes and concurrent writers; the
+ * writes, removes, failed writes and concurrent writers; the
  * bounded reader and atomic writer of files outside the data dir, the
  * temp-name rule, the hashes, listings and the read-only store. */
 #include <check.h>
@@ -516,10 +516,6 @@ START_TEST(refused_names)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_null(buf);
 
-	errno = 0;
-	ck_assert_int_eq(store_move(&st, STORE_RULES, STORE_REJECTED, name,
-	    err), -1);
-	ck_assert_int_eq(errno, EINVAL);
 
 	/* Nothing was created anywhere, nothing was removed. */
 	ck_assert_int_eq(count_entries(dir, 0), STORE_NKINDS);
@@ -608,39 +604,6 @@ START_TEST(remove_missing_and_existing)
 	ck_assert_int_eq(errno, ENOENT);
 	/* Again: already gone is still success. */
 	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "svc", err), 0);
-
-	store_release(&st);
-	tu_rmrf(dir);
-	free(dir);
-}
-END_TEST
-
-START_TEST(move_rules_to_rejected)
-{
-	struct store st;
-	char err[ERR_MAX] = "", *dir;
-
-	dir = open_fresh(&st);
-	put(&st, STORE_RULES, "svc", "groups:\n- name: svc\n");
-	put(&st, STORE_REJECTED, "svc", "older reject");
-	ck_assert_msg(store_move(&st, STORE_RULES, STORE_REJECTED, "svc",
-	    err) == 0, "%s", err);
-	ck_assert(!exists(dir, "rules/svc.yml"));
-	assert_file(dir, "rejected/svc.yml", "groups:\n- name: svc\n");
-
-	errno = 0;
-	ck_assert_int_eq(store_move(&st, STORE_RULES, STORE_REJECTED, "svc",
-	    err), -1);
-	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_msg(strstr(err, "rules/svc.yml") != NULL, "%s", err);
-	assert_file(dir, "rejected/svc.yml", "groups:\n- name: svc\n");
-
-	/* The extension follows the destination kind. */
-	put(&st, STORE_STATE, "n", "{}");
-	ck_assert_int_eq(store_move(&st, STORE_STATE, STORE_REJECTED, "n",
-	    err), 0);
-	ck_assert(!exists(dir, "state/n.json"));
-	assert_file(dir, "rejected/n.yml", "{}");
 
 	store_release(&st);
 	tu_rmrf(dir);
@@ -1572,9 +1535,6 @@ START_TEST(open_read_only)
 	ck_assert_int_eq(errno, EROFS);
 	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "a", err), -1);
 	ck_assert_int_eq(errno, EROFS);
-	ck_assert_int_eq(store_move(&st, STORE_TARGETS, STORE_TARGETS, "a",
-	    err), -1);
-	ck_assert_int_eq(errno, EROFS);
 	assert_file(dir, "targets/a.json", "[]");
 	store_release(&st);
 
@@ -1740,18 +1700,6 @@ START_TEST(kind_dir_removed_and_made_again)
 	store_entries_free(v, n);
 	ck_assert_int_eq(store_exists(&st, STORE_TARGETS, "f"), 1);
 
-	/* A move between two replaced directories. */
-	p = xpath(dir, "rules");
-	tu_rmrf(p);
-	free(p);
-	p = xpath(dir, "rejected");
-	tu_rmrf(p);
-	free(p);
-	put(&st, STORE_RULES, "g", "groups: []\n");
-	ck_assert_msg(store_move(&st, STORE_RULES, STORE_REJECTED, "g",
-	    err) == 0, "%s", err);
-	assert_file(dir, "rejected/g.yml", "groups: []\n");
-
 	/* A missing file in a healthy directory is still just missing. */
 	errno = 0;
 	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "zz", 100, &buf, &len,
@@ -1854,7 +1802,6 @@ store_suite(void)
 	tcase_add_test(tc, write_many_no_temp_left);
 	tcase_add_test(tc, read_missing_and_too_big);
 	tcase_add_test(tc, remove_missing_and_existing);
-	tcase_add_test(tc, move_rules_to_rejected);
 	tcase_add_test(tc, scan_lists_exact_names);
 	tcase_add_test(tc, names_listing);
 	tcase_set_timeout(tc, 60);
