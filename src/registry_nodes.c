@@ -252,7 +252,7 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 {
 	struct node_change nc;
 	struct node *node = NULL;
-	char *buf = NULL;
+	char *buf = NULL, why[ERR_MAX];
 	size_t len;
 	int rc, saved;
 
@@ -269,14 +269,17 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 	    store_txn_remove(&nc.txn, STORE_NODES, id, err);
 	free(buf);
 	if (rc == -1) {
-		metrics_write_error(M_FILE_NODES);
+		saved = errno;
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_NODES);
 		reg_node_free(node);
-		return reg_fail(res, FM_STORAGE, errno);
+		/* Nothing to put back; frees what t holds. */
+		(void)store_txn_abort(&nc.txn, why);
+		return reg_fail(res, FM_STORAGE, saved);
 	}
 	if (labels != NULL)
-		metrics_file_written(M_FILE_NODES);
+		metrics_file(M_FEV_WRITTEN, M_FILE_NODES);
 	else
-		metrics_file_removed(M_FILE_NODES);
+		metrics_file(M_FEV_REMOVED, M_FILE_NODES);
 	rc = node_sync(r, &nc, id, labels, err);
 	saved = errno;
 	node_change_end(r, &nc, id, node, rc == 0, res, err);
