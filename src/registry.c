@@ -1187,8 +1187,8 @@ registry_file_owner_hash(struct registry *r, int rules, const char *name,
 	if (rules ? e->rf.has_file : e->has_targets) {
 		own = readable && *h == hash ? REGISTRY_OWNER_FLOWMON :
 		    REGISTRY_OWNER_EDITED;
-		/* 0 is what probe_output() books for a file it cannot
-		 * vouch for: the next reg_sync() rewrites it. */
+		/* 0 is what the start-up books for a file it cannot
+		 * read (store_probe()): the next reg_sync() rewrites it. */
 		if (own == REGISTRY_OWNER_EDITED && forget && readable &&
 		    *h != 0) {
 			*h = 0;
