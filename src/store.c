@@ -102,17 +102,38 @@ store_dirname(enum store_kind kind)
  * Names.
  */
 
+/* Appends s to buf (size bytes) at *at, cut to fit, NUL-terminated. */
+static void
+store_cat(char *buf, size_t size, size_t *at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*at + n >= size)
+		n = size - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
 void
 store_path(const struct store *st, enum store_kind kind, const char *name,
     char *buf, size_t bufsz)
 {
-	char file[NAME_MAX + 1];
+	char base[STORE_BASE_MAX + 1];
+	size_t at = 0;
 
+	/* Pieces put together, not printf'd: /services asks this for
+	 * every service. */
 	if (bufsz == 0)
 		return;
-	store_file(kind, name, file);
-	snprintf(buf, bufsz, "%s/%s/%s", st->dir ? st->dir : ".",
-	    store_dirname(kind), file);
+	buf[0] = '\0';
+	store_base(name, base);
+	store_cat(buf, bufsz, &at, st->dir ? st->dir : ".");
+	store_cat(buf, bufsz, &at, "/");
+	store_cat(buf, bufsz, &at, store_dirname(kind));
+	store_cat(buf, bufsz, &at, "/");
+	store_cat(buf, bufsz, &at, base);
+	store_cat(buf, bufsz, &at, store_ext(kind));
 }
 
 /* The directory fd of kind as it is now: store_reopen() may replace it. */
