@@ -921,6 +921,74 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
 	return store_link_in(st, NULL, from, to, name, err);
 }
 
+/* state/.<name>.manifest into file; -1 with err when it would not fit. */
+static int
+store_manifest_file(const char *name, char file[NAME_MAX + 1],
+    char err[ERR_MAX])
+{
+	if ((size_t)snprintf(file, NAME_MAX + 1, ".%s.manifest", name) >=
+	    STORE_NAME_MAX || strchr(name, '/') != NULL) {
+		snprintf(err, ERR_MAX, "store: no manifest named %.100s", name);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_manifest_write(struct store *st, const char *name, const void *buf,
+    size_t len, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	int dfd, again = 1;
+
+	if (store_manifest_file(name, file, err) == -1 ||
+	    store_check(st, STORE_STATE, file, 1, 1, err) == -1)
+		return -1;
+	snprintf(shown, sizeof(shown), "state/%s", file);
+	for (;;) {
+		dfd = store_dfd(st, STORE_STATE);
+		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
+		    NULL, &st->dsync[STORE_STATE], err) == 0)
+			return 0;
+		if (!again-- || !store_retry(st, STORE_STATE, dfd, errno))
+			return -1;
+	}
+}
+
+int
+store_manifest_take(struct store *st, const char *name, size_t max,
+    char **buf, size_t *len, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	int dfd, saved;
+
+	*buf = NULL;
+	*len = 0;
+	if (store_manifest_file(name, file, err) == -1 ||
+	    store_check(st, STORE_STATE, file, 1, 1, err) == -1)
+		return -1;
+	snprintf(shown, sizeof(shown), "state/%s", file);
+	if (store_read_kind(st, STORE_STATE, file, shown, max, buf, len,
+	    err) == -1)
+		return -1;
+	/* Gone for good before anything is written: a crash from here on
+	 * leaves no manifest. */
+	dfd = store_dfd(st, STORE_STATE);
+	if (unlinkat(dfd, file, 0) == -1 ||
+	    store_dirsync(&st->dsync[STORE_STATE], dfd) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot remove %s: %s", shown,
+		    strerror(saved));
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
 void
 store_names_release(struct store_names *s)
 {
