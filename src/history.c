@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "history.h"
+#include "url.h"
 
 struct event {
 	int64_t			 time_ms;
@@ -194,9 +195,14 @@ history_event_at(struct history *h, const char *name,
     enum registry_event ev, const char *detail, int64_t time_ms)
 {
 	struct story *s;
+	char *shown = NULL;
 
 	if (detail == NULL)
 		detail = "";
+	/* Shown on the status page and by explain: as everything shown,
+	 * with no URL's user name or password (an error may quote one). */
+	if (strstr(detail, "://") != NULL)
+		detail = (shown = url_redact_dup(detail)) != NULL ? shown : "";
 	pthread_mutex_lock(&h->lock);
 	if (ev == REGISTRY_EV_REFUSED_NEW) {
 		(void)ring_put(h->refused, HISTORY_REFUSED, &h->rhead,
@@ -226,6 +232,7 @@ history_event_at(struct history *h, const char *name,
 	    detail, time_ms);
 out:
 	pthread_mutex_unlock(&h->lock);
+	free(shown);
 }
 
 void

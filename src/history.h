@@ -45,7 +45,8 @@ struct history *history_new(void);
 void	 history_free(struct history *h);
 
 /* The registry's event hook (a registry_event_fn); ctx is a history.
- * Thread-safe. A detail longer than HISTORY_DETAIL_MAX is cut (at a UTF-8
+ * Thread-safe. A detail is kept redacted (url_redact_buf(): no URL's user
+ * name or password) and, longer than HISTORY_DETAIL_MAX, cut (at a UTF-8
  * character boundary) and ends in "...". */
 void	 history_event(void *ctx, const char *name, enum registry_event ev,
 	    const char *detail);

@@ -1,6 +1,8 @@
 /* views.c: the API's JSON views, built from registry_view snapshots taken
  * under each service's lock (so a view never mixes two requests), plus the
- * task DNS state (taskdns.h) and the reloader's stats. */
+ * task DNS state (taskdns.h) and the reloader's stats. Parameters and
+ * alerts are shown as everything flowmon shows: no URL's user name or
+ * password (url.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "reloader.h"
 #include "store.h"
 #include "taskdns.h"
+#include "url.h"
 #include "views.h"
 
 struct view_ctx {
@@ -18,6 +21,22 @@ struct view_ctx {
 	cJSON		*out;		/* array, or the one object */
 };
 
+/* Adds the string s to o as key, as everything flowmon shows: no URL's
+ * user name or password (url.h). */
+static void
+add_shown(cJSON *o, const char *key, const char *s)
+{
+	char *shown;
+
+	if (strstr(s, "://") == NULL) {
+		cJSON_AddStringToObject(o, key, s);
+		return;
+	}
+	if ((shown = url_redact_dup(s)) != NULL)
+		cJSON_AddStringToObject(o, key, shown);
+	free(shown);
+}
+
 static cJSON *
 kv_json(const struct kvlist *l)
 {
@@ -25,7 +44,7 @@ kv_json(const struct kvlist *l)
 	size_t i;
 
 	for (i = 0; o && i < l->n; i++)
-		cJSON_AddStringToObject(o, l->v[i].key, l->v[i].value);
+		add_shown(o, l->v[i].key, l->v[i].value);
 	return o;
 }
 
@@ -77,7 +96,7 @@ alerts_json(const struct registry_view *v)
 		if ((ja = cJSON_CreateObject()) == NULL)
 			break;
 		cJSON_AddStringToObject(ja, "alert", a->name);
-		cJSON_AddStringToObject(ja, "expr", a->expr);
+		add_shown(ja, "expr", a->expr);
 		if (a->for_)
 			cJSON_AddStringToObject(ja, "for", a->for_);
 		cJSON_AddItemToObject(ja, "labels", kv_json(&a->labels));
@@ -101,7 +120,7 @@ reload_json(cJSON *o, struct reloader *rl)
 	cJSON_AddBoolToObject(jr, "lastSuccess", rs.last_success);
 	cJSON_AddNumberToObject(jr, "lastTime", (double)rs.last_time);
 	cJSON_AddBoolToObject(jr, "pending", rs.pending);
-	cJSON_AddStringToObject(jr, "lastError", rs.last_error);
+	add_shown(jr, "lastError", rs.last_error);
 }
 
 /* "rules": {"state": none|pending|loaded|rejected, "reason" when
@@ -115,7 +134,7 @@ rules_json(cJSON *o, const struct registry_view *v)
 		return;
 	cJSON_AddStringToObject(jr, "state", rule_state_name(v->rule_state));
 	if (v->rule_reason != NULL)
-		cJSON_AddStringToObject(jr, "reason", v->rule_reason);
+		add_shown(jr, "reason", v->rule_reason);
 }
 
 static cJSON *
@@ -131,13 +150,13 @@ service_json(struct registry *r, const struct view_ctx *vc,
 	cJSON_AddStringToObject(o, "serviceName", v->name);
 	if (v->svc == NULL) {
 		cJSON_AddStringToObject(o, "status", "invalid");
-		cJSON_AddStringToObject(o, "error", v->invalid);
+		add_shown(o, "error", v->invalid);
 		return o;
 	}
 	cJSON_AddStringToObject(o, "status", v->rule_reason != NULL ?
 	    "rejected" : v->removed ? "removed" : "active");
 	if (v->rule_reason != NULL)
-		cJSON_AddStringToObject(o, "rejected", v->rule_reason);
+		add_shown(o, "rejected", v->rule_reason);
 	rules_json(o, v);
 	cJSON_AddItemToObject(o, "params", kv_json(&v->svc->params));
 	cJSON_AddItemToObject(o, "alerts", alerts_json(v));
