@@ -222,10 +222,10 @@ own_facts(const struct explain_ctx *c, struct explain *x, int edits,
 		x->problems |= EXPLAIN_P_REJECTED;
 	if (x->edited[0] || x->edited[1])
 		x->problems |= EXPLAIN_P_EDITED;
-	/* Without a reload no rule file ever runs: said for each service
-	 * with one, but not as its own problem (the status page says it
-	 * once, for all). */
-	if (!reloads && x->has_rules && x->rule_state != RULE_REJECTED) {
+	/* Without a reload a pending rule file never runs: said for each
+	 * service with one, but not as its own problem (the status page
+	 * says it once, for all). */
+	if (!reloads && x->has_rules && x->rule_state == RULE_PENDING) {
 		rules_path(x, path, sizeof(path));
 		advice_no_reload(text, path);
 		if (warn(x, text) == -1)

@@ -339,7 +339,7 @@ problems(struct buf *b, const struct explain_overview *ov)
 	for (i = 0; i < ov->n; i++) {
 		total += ov->v[i].problems != 0;
 		unloaded += !ov->have_reload && ov->v[i].has_rules &&
-		    ov->v[i].rule_state != RULE_REJECTED;
+		    ov->v[i].rule_state == RULE_PENDING;
 	}
 	if (total == 0 && unloaded == 0 && (!ov->have_reload ||
 	    ov->reload_ok) && (ov->prom_url == NULL || (ov->prom != NULL &&
