@@ -14,6 +14,9 @@ int64_t	 clock_since(int64_t t);
 /* Milliseconds since 1970 on the wall clock: only to show people when
  * something happened, never to measure. */
 int64_t	 clock_wall_ms(void);
+/* The same in microseconds: to compare with a time another process took
+ * on this host's wall clock (Prometheus's reload time, reload_http.c). */
+int64_t	 clock_wall_us(void);
 /* Unix time ms (clock_wall_ms()) as RFC 3339 in UTC with milliseconds
  * (2024-11-24T18:30:00.123Z), into out: the one time format of logs and
  * answers. */

@@ -72,6 +72,24 @@
  * Prometheus runs. Every test reload that succeeds settles what it read,
  * as any reload does, and runs on the reloader's thread, so none overlap.
  *
+ * The Prometheus child (--run-prometheus, supervisor.h). A child that
+ * starts reads every file in rules/ once its first load runs, which is
+ * after its spawn: a file last written at or before the mark taken just
+ * before the spawn is what it read, so once it is ready that mark is
+ * settled as a reload's would be, and a file written since stays in
+ * doubt. A child that exits at start read some file it refuses (or
+ * cannot listen: then nothing here helps, and nothing is lost): promtool
+ * judges the pending files, and when it finds nothing every pending file
+ * is set aside, so rules/ holds what the last load that succeeded read
+ * and the next start loads. Prometheus runs nothing meanwhile, so a
+ * healthy file set aside costs no alert that is not lost already; once a
+ * reload succeeds they are brought back by halves (bisect() below), and
+ * the culprit, found alone, rejected. What the supervisor says arrives on
+ * its thread and is only noted there; the work is done on the reloader's
+ * thread, before its next attempt (which the news asks for) and after it,
+ * so it never overlaps a diagnosis. Marks are settled in order, each at
+ * most once.
+ *
  * Crash safety. The version under test lives only in the record (state/
  * is the truth, registry.c): should flowmon stop in the middle, the next
  * start writes rules/ from the records again, every pending file starts in
@@ -104,7 +122,17 @@ struct lifecycle {
 	struct reloader	*rl;
 	struct promtool	*pt;
 	uint64_t	 mark;		/* taken before the attempt under way */
+	uint64_t	 settled;	/* the newest mark settled */
 	size_t		 rejected;	/* by the diagnosis under way */
+	/* The Prometheus child (lifecycle_child_event()), atomic: set on
+	 * the supervisor's thread, taken on the reloader's. */
+	uint64_t	 spawn_mark;	/* when the last child started */
+	uint64_t	 start_mark;	/* ...the child that became ready */
+	int		 start_ready;	/* start_mark waits to be settled */
+	int		 start_failed;	/* a child exited at start */
+	/* On the reloader's thread: files set aside at a start failure wait
+	 * for a reload that succeeds, to be brought back by halves. */
+	int		 start_aside;
 };
 
 /* One file a diagnosis or a recheck judges: the record's version. */
@@ -154,13 +182,19 @@ settle_one(void *ctx, const struct registry_rule *x)
 	return 0;
 }
 
-/* A reload whose attempt began at mark succeeded. */
+/* A reload whose attempt began at mark succeeded (or a child that started
+ * at mark is ready). Marks are settled in order: an older one (a start
+ * whose news came after a reload that began later) says nothing the newer
+ * did not, and would only put loaded files in doubt. */
 static void
 settle(struct lifecycle *lc, uint64_t mark)
 {
 	struct settle s = { mark, 0 };
 	char err[ERR_MAX];
 
+	if (mark < lc->settled)
+		return;
+	lc->settled = mark;
 	if (registry_rules_each(lc->r, 0, settle_one, &s) == -1)
 		log_error("cannot settle the loaded rule files: they stay "
 		    "pending", "error", "out of memory");
@@ -169,11 +203,23 @@ settle(struct lifecycle *lc, uint64_t mark)
 		log_warn("cannot make accepted/ durable", "error", err);
 }
 
+static void start_failed(struct lifecycle *lc);
+static void bring_back_aside(struct lifecycle *lc);
+
+/* On the reloader's thread before each of its own attempts: what the
+ * supervisor said meanwhile, then the mark. */
 static void
 before_reload(void *ctx)
 {
 	struct lifecycle *lc = ctx;
+	uint64_t start;
 
+	if (__atomic_exchange_n(&lc->start_failed, 0, __ATOMIC_ACQ_REL))
+		start_failed(lc);
+	if (__atomic_exchange_n(&lc->start_ready, 0, __ATOMIC_ACQ_REL)) {
+		start = __atomic_load_n(&lc->start_mark, __ATOMIC_ACQUIRE);
+		settle(lc, start);
+	}
 	lc->mark = registry_rules_mark(lc->r);
 }
 
@@ -185,10 +231,39 @@ after_reload(void *ctx, enum fm_err kind, const char *error)
 	struct lifecycle *lc = ctx;
 
 	(void)error;
-	if (kind == FM_OK)
+	if (kind == FM_OK) {
 		settle(lc, lc->mark);
-	else if (kind == FM_REFUSED)
+		if (lc->start_aside) {
+			lc->start_aside = 0;
+			bring_back_aside(lc);
+		}
+	} else if (kind == FM_REFUSED)
 		(void)lifecycle_diagnose(lc);
+}
+
+void
+lifecycle_child_event(void *ctx, enum supervisor_event ev, const char *detail)
+{
+	struct lifecycle *lc = ctx;
+	uint64_t m;
+
+	(void)detail;
+	switch (ev) {
+	case SUPERVISOR_SPAWNING:
+		__atomic_store_n(&lc->spawn_mark, registry_rules_mark(lc->r),
+		    __ATOMIC_RELEASE);
+		return;
+	case SUPERVISOR_READY:
+		m = __atomic_load_n(&lc->spawn_mark, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&lc->start_mark, m, __ATOMIC_RELEASE);
+		__atomic_store_n(&lc->start_ready, 1, __ATOMIC_RELEASE);
+		break;
+	case SUPERVISOR_START_FAILED:
+		__atomic_store_n(&lc->start_failed, 1, __ATOMIC_RELEASE);
+		break;
+	}
+	if (lc->rl != NULL)
+		reloader_trigger(lc->rl);
 }
 
 struct lifecycle *
@@ -389,6 +464,12 @@ is_rejected(const struct rule_file *rf)
 	return rf->state == RULE_REJECTED;
 }
 
+static int
+is_aside(const struct rule_file *rf)
+{
+	return rf->aside;
+}
+
 /* The files pick() holds for, sorted by name. 0, or -1 on ENOMEM. */
 static int
 collect(struct lifecycle *lc, int (*pick)(const struct rule_file *rf),
@@ -498,6 +579,88 @@ one_at_a_time(struct lifecycle *lc, char **d, size_t n)
 	return 0;
 }
 
+/* v[0..n) are set aside and Prometheus runs without them: each comes
+ * back, or is rejected, and Prometheus runs the result. */
+static void
+bring_back_by_halves(struct lifecycle *lc, char **v, size_t n)
+{
+	char err[ERR_MAX];
+	int ok = 1;
+
+	if (n > 0)
+		bisect(lc, v, n, &ok);
+	if (!ok)
+		(void)lifecycle_reload(lc, err);
+}
+
+/* l's names, borrowed, in a vector; NULL on ENOMEM. */
+static char **
+names_of(const struct judged_list *l)
+{
+	char **v;
+	size_t i;
+
+	if ((v = calloc(l->n + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < l->n; i++)
+		v[i] = l->v[i].name;
+	return v;
+}
+
+/* The Prometheus child exited at start (see lifecycle.h): promtool first;
+ * when it finds nothing, every pending file out until it runs again. */
+static void
+start_failed(struct lifecycle *lc)
+{
+	struct judged_list l;
+	char num[32];
+	size_t i;
+
+	if (collect(lc, is_suspect, &l) == -1) {
+		log_error("cannot look for the rule file at fault", "error",
+		    "out of memory");
+		return;
+	}
+	snprintf(num, sizeof(num), "%zu", l.n);
+	if (l.n > 0)
+		log_warn("prometheus exited at start: the rule files it has "
+		    "not loaded yet are suspects", "suspects", num,
+		    "promtool", lc->pt != NULL ? "yes" : "no");
+	if (l.n > 0 && promtool_first(lc, &l) == 0) {
+		for (i = 0; i < l.n; i++)
+			set_aside(lc, &l.v[i].name, 1);
+		lc->start_aside = 1;
+		log_warn("pending rule files set aside until prometheus runs "
+		    "again (rules/ holds what it ran last): then they come "
+		    "back by halves, and the one it refuses is rejected",
+		    "files", num);
+	}
+	judged_free(&l);
+}
+
+/* After a start failure, Prometheus runs again: the files set aside come
+ * back, by halves. */
+static void
+bring_back_aside(struct lifecycle *lc)
+{
+	struct judged_list l;
+	char **v = NULL, num[32];
+
+	if (collect(lc, is_aside, &l) == -1 || (v = names_of(&l)) == NULL) {
+		log_error("cannot bring back the rule files set aside", "error",
+		    "out of memory");
+		judged_free(&l);
+		return;
+	}
+	snprintf(num, sizeof(num), "%zu", l.n);
+	if (l.n > 0)
+		log_info("prometheus runs again: bringing back the rule files "
+		    "set aside when it could not start", "files", num);
+	bring_back_by_halves(lc, v, l.n);
+	free(v);
+	judged_free(&l);
+}
+
 /* The search by reloads among l's files (see the note at the top): 1 when
  * the culprits were found and Prometheus runs everything else, 0 when l
  * is not why it refuses. */
@@ -506,7 +669,7 @@ search(struct lifecycle *lc, const struct judged_list *l)
 {
 	char **v, err[ERR_MAX];
 	size_t i, nc = 0, nd = 0;
-	int ok = 1, found = 1;
+	int found = 1;
 
 	/* The certain ones first, those in doubt after them. */
 	if ((v = calloc(l->n + 1, sizeof(*v))) == NULL)
@@ -537,10 +700,7 @@ search(struct lifecycle *lc, const struct judged_list *l)
 		found = 0;
 		goto out;
 	}
-	if (nc > 0)
-		bisect(lc, v, nc, &ok);
-	if (!ok)
-		(void)lifecycle_reload(lc, err);
+	bring_back_by_halves(lc, v, nc);
 out:
 	free(v);
 	return found;

@@ -28,6 +28,7 @@
 
 #include "err.h"
 #include "service.h"
+#include "supervisor.h"
 
 struct store;
 struct store_txn;
@@ -166,6 +167,28 @@ size_t	 lifecycle_recheck(struct lifecycle *lc);
  * bookkeeping of the reloader's own: what it loaded is settled. From the
  * reloader's thread (the diagnosis) or a test. The back end's kind. */
 enum fm_err lifecycle_reload(struct lifecycle *lc, char err[ERR_MAX]);
+
+/* What the supervisor says of the Prometheus it runs as flowmon's child
+ * (a supervisor_hooks event, ctx the lifecycle; on the supervisor's
+ * thread, never blocking: the work is done on the reloader's thread, at
+ * its next attempt, which this asks for):
+ *   SUPERVISOR_SPAWNING      the change number now is what the child will
+ *                            read (registry_rules_mark())
+ *   SUPERVISOR_READY         the child loaded every rule file in rules/:
+ *                            settled as a reload that succeeded would be,
+ *                            with the number of its start, so a file
+ *                            written after it started stays in doubt
+ *   SUPERVISOR_START_FAILED  it refused something at start: promtool
+ *                            judges the pending files (those it refuses
+ *                            are rejected); when it finds none, every
+ *                            pending file is set aside (rules/ gets
+ *                            accepted/'s version, what Prometheus last
+ *                            ran, or none), so the next start loads; once
+ *                            a reload succeeds they are brought back by
+ *                            halves, as the diagnosis does, and the one
+ *                            it refuses rejected. */
+void	 lifecycle_child_event(void *ctx, enum supervisor_event ev,
+	    const char *detail);
 
 /* After Prometheus refused a reload: finds the pending files at fault and
  * rejects each, so every other change applies; no group Prometheus runs

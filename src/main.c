@@ -369,6 +369,10 @@ start_registry(struct daemon *d)
 		log_error("out of memory");
 		return -1;
 	}
+	/* And of the Prometheus child's starts: what it loaded then, and
+	 * what made it exit. */
+	supervisor_set_hooks(d->sv, &(struct supervisor_hooks){
+	    lifecycle_child_event, d->lc });
 	if (registry_load(d->reg, parser_ctx(d->parser), err) == -1) {
 		log_error("cannot load the data dir", "dir", d->cfg.data_dir,
 		    "err", err);
@@ -550,6 +554,8 @@ daemon_stop(struct daemon *d)
 	swarmstate_free(d->ss);
 	files_stop(d->files);
 	dns_stop(d->dns);
+	/* The supervisor's thread reaches the reloader through them. */
+	supervisor_set_hooks(d->sv, NULL);
 	reloader_free(d->rl);
 	supervisor_stop(d->sv);
 	/* After the reloader, whose thread calls it. */

@@ -252,7 +252,7 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 {
 	struct node_change nc;
 	struct node *node = NULL;
-	char *buf = NULL;
+	char *buf = NULL, why[ERR_MAX];
 	size_t len;
 	int rc, saved;
 
@@ -269,9 +269,12 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 	    store_txn_remove(&nc.txn, STORE_NODES, id, err);
 	free(buf);
 	if (rc == -1) {
+		saved = errno;
 		metrics_write_error(M_FILE_NODES);
 		reg_node_free(node);
-		return reg_fail(res, FM_STORAGE, errno);
+		/* Nothing to put back; frees what t holds. */
+		(void)store_txn_abort(&nc.txn, why);
+		return reg_fail(res, FM_STORAGE, saved);
 	}
 	if (labels != NULL)
 		metrics_file_written(M_FILE_NODES);

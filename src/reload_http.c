@@ -355,22 +355,22 @@ reload_http_reload(void *arg, char err[ERR_MAX])
  * the only one reloading that vmalert.
  */
 
-#define RELOAD_HTTP_VM_PREFIX	"vmalert_config_last_reload_"
-#define RELOAD_HTTP_PROM_SERIES	"prometheus_config_last_reload_successful"
 #define RELOAD_HTTP_POLL_MS	250
 #define RELOAD_HTTP_SCRAPE_MS	10000
 #define RELOAD_HTTP_LINE_MAX	256
 
 enum {
 	VM_TOTAL = 1 << 0, VM_ERRORS = 1 << 1, VM_OK = 1 << 2, VM_TS = 1 << 3,
-	VM_ALL = VM_TOTAL | VM_ERRORS | VM_OK | VM_TS
+	VM_ALL = VM_TOTAL | VM_ERRORS | VM_OK | VM_TS,
+	PROM_OK = 1 << 4, PROM_TS = 1 << 5, PROM_ALL = PROM_OK | PROM_TS
 };
 
-/* vmalert's reload counters, read from one answer of /metrics. */
+/* The reload series of vmalert, or of Prometheus (reload_signal() below),
+ * read from one answer of /metrics. */
 struct reload_http_vm {
-	double	 total, errors, ok, ts;
-	unsigned seen;		/* VM_* read */
-	int	 prometheus;	/* a Prometheus server answered */
+	double	 total, errors, ok, ts;	/* vmalert's */
+	double	 pok, pts;		/* Prometheus's */
+	unsigned seen;		/* VM_* and PROM_* read */
 	/* The line being read; a longer line (not ours) is skipped. */
 	char	 line[RELOAD_HTTP_LINE_MAX];
 	size_t	 len;
@@ -381,11 +381,21 @@ static const struct {
 	const char	*name;
 	unsigned	 bit;
 } reload_http_vm_series[] = {
-	{ "total", VM_TOTAL },
-	{ "errors_total", VM_ERRORS },
-	{ "successful", VM_OK },
-	{ "success_timestamp_seconds", VM_TS },
+	{ "vmalert_config_last_reload_total", VM_TOTAL },
+	{ "vmalert_config_last_reload_errors_total", VM_ERRORS },
+	{ "vmalert_config_last_reload_successful", VM_OK },
+	{ "vmalert_config_last_reload_success_timestamp_seconds", VM_TS },
+	{ "prometheus_config_last_reload_successful", PROM_OK },
+	{ "prometheus_config_last_reload_success_timestamp_seconds",
+	    PROM_TS },
 };
+
+/* Every series of vmalert's, or of Prometheus's, was read. */
+static int
+reload_http_vm_done(const struct reload_http_vm *v)
+{
+	return (v->seen & VM_ALL) == VM_ALL || (v->seen & PROM_ALL) == PROM_ALL;
+}
 
 /* <base>/metrics for <base>/-/reload (also under a path prefix); NULL in
  * *out for any other URL: it is posted, never verified. -1 on ENOMEM. */
@@ -430,21 +440,12 @@ reload_http_sleep(struct reload_http *h, long ms)
 static void
 reload_http_vm_line(struct reload_http_vm *v)
 {
-	const char *name, *val;
+	const char *name = v->line, *val;
 	char *end;
 	size_t i, nl;
 	double d;
 
 	v->line[v->len] = '\0';
-	if (strncmp(v->line, RELOAD_HTTP_PROM_SERIES,
-	    sizeof(RELOAD_HTTP_PROM_SERIES) - 1) == 0) {
-		v->prometheus = 1;
-		return;
-	}
-	if (strncmp(v->line, RELOAD_HTTP_VM_PREFIX,
-	    sizeof(RELOAD_HTTP_VM_PREFIX) - 1) != 0)
-		return;
-	name = v->line + sizeof(RELOAD_HTTP_VM_PREFIX) - 1;
 	nl = strcspn(name, " {");
 	if (name[nl] == '{' && (val = strchr(name + nl, '}')) != NULL)
 		val++;
@@ -468,8 +469,14 @@ reload_http_vm_line(struct reload_http_vm *v)
 		case VM_OK:
 			v->ok = d;
 			break;
-		default:
+		case VM_TS:
 			v->ts = d;
+			break;
+		case PROM_OK:
+			v->pok = d;
+			break;
+		default:
+			v->pts = d;
 			break;
 		}
 		v->seen |= reload_http_vm_series[i].bit;
@@ -477,8 +484,8 @@ reload_http_vm_line(struct reload_http_vm *v)
 }
 
 /* curl's write callback for /metrics: lines as they come, and an early end
- * (a short count) once the four series, or Prometheus's, were seen: a
- * vmalert with 10,000 groups serves megabytes after them. */
+ * (a short count) once vmalert's four series, or Prometheus's two, were
+ * seen: a vmalert with 10,000 groups serves megabytes after them. */
 static size_t
 reload_http_vm_write(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -491,7 +498,7 @@ reload_http_vm_write(char *data, size_t size, size_t nmemb, void *arg)
 				reload_http_vm_line(v);
 			v->len = 0;
 			v->skip = 0;
-			if (v->seen == VM_ALL || v->prometheus)
+			if (reload_http_vm_done(v))
 				return 0;
 		} else if (v->len + 1 < sizeof(v->line))
 			v->line[v->len++] = data[i];
@@ -524,7 +531,7 @@ reload_http_vm_read(struct reload_http *h, const struct url *u,
 	if ((cc = curl_easy_setopt(c, CURLOPT_URL, u->text)) == CURLE_OK)
 		cc = curl_easy_perform(c);
 	/* Our own early end is no failure. */
-	if (cc == CURLE_WRITE_ERROR && (v->seen == VM_ALL || v->prometheus))
+	if (cc == CURLE_WRITE_ERROR && reload_http_vm_done(v))
 		cc = CURLE_OK;
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -590,7 +597,7 @@ reload_http_verify(struct reload_http *h, size_t i, int64_t posted,
 			break;
 		if (reload_http_vm_read(h, &h->metrics[i], &now, why) != 0)
 			continue;	/* restarting? ask until the deadline */
-		if (now.seen != VM_ALL) {
+		if ((now.seen & VM_ALL) != VM_ALL) {
 			snprintf(why, sizeof(why), "%s no longer shows "
 			    "vmalert's reload counters", murl);
 			continue;
@@ -639,7 +646,7 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 
 	if (h->metrics[i].text != NULL && h->kinds[i] != RELOAD_HTTP_SYNC) {
 		r = reload_http_vm_read(h, &h->metrics[i], &before, why);
-		if (r == 0 && before.seen == VM_ALL) {
+		if (r == 0 && (before.seen & VM_ALL) == VM_ALL) {
 			if (h->kinds[i] != RELOAD_HTTP_VMALERT)
 				log_info("reload URL is vmalert: each reload "
 				    "is verified in its /metrics", "url",
@@ -670,6 +677,156 @@ reload_http_one(struct reload_http *h, size_t i, char err[ERR_MAX])
 	if ((k = reload_http_post(h, &h->urls[i], err)) != FM_OK || !verify)
 		return k;
 	return reload_http_verify(h, i, posted, &before, err);
+}
+
+/*
+ * Reloads by signal. Prometheus started without --web.enable-lifecycle
+ * reloads on SIGHUP (supervisor.c sends it to its child) and says nothing
+ * to the sender; its own /metrics tells how the reload went:
+ *   prometheus_config_last_reload_successful       1 after a success, 0
+ *                                                   after a failure (0
+ *                                                   too before the first
+ *                                                   load at start)
+ *   prometheus_config_last_reload_success_timestamp_seconds
+ *                                                   set, to the
+ *                                                   microsecond, when a
+ *                                                   load succeeded
+ * So both are read before the signal, and polled after it:
+ *   - a success time past the moment the signal was sent (wall clock,
+ *     to the microsecond, taken just before it, so a reload that ends
+ *     later is one that began after it) is a success: a reload that read
+ *     rules/ after the signal, or a child started since, which read all
+ *     of it (a step of the wall clock back in between delays the verdict
+ *     to --reload-timeout, a retry);
+ *   - the gauge fallen from 1 to 0, the success time unchanged, is a
+ *     refusal (FM_REFUSED, as Prometheus's 500 for a POST): no reload but
+ *     ours ran since (flowmon is the one reloading its child). A child
+ *     started since shows 0 with another success time (0) until its load,
+ *     so it is not taken for one.
+ * The gauge already 0 before the signal (the last reload failed too,
+ * while the diagnosis tests, or Prometheus stays refused) leaves a
+ * refusal with no sign at all. The choice: a success is awaited for a
+ * grace time, three times the longest reload this Prometheus was seen
+ * to take plus a second (2 s at least, 10 s before any was seen, never
+ * past --reload-timeout), and its absence then is a refusal. Waiting out
+ * --reload-timeout (5 minutes) instead would make every failing test of
+ * a diagnosis cost that long; calling it a retry would leave the
+ * diagnosis never run. A reload slower than the grace is taken for
+ * refused: the diagnosis then reloads again (each of its test reloads is
+ * verified afresh), and a later success moves every file it read to
+ * loaded anyway; the cost is a rejection of a good file only if such a
+ * slow reload also lands on the last step of a search by halves. What
+ * the log says of the reload is never read: its wording and format
+ * (--log.format) vary.
+ */
+
+#define RELOAD_SIGNAL_GRACE_MIN_MS	2000
+#define RELOAD_SIGNAL_GRACE_NEW_MS	10000
+
+void *
+reload_signal_new(const char *base, long timeout_ms, char err[ERR_MAX])
+{
+	char *url;
+	void *h;
+
+	if (asprintf(&url, "%s/-/reload", base) < 0) {
+		snprintf(err, ERR_MAX, "out of memory");
+		return NULL;
+	}
+	/* Never posted to: its /metrics is the one read. */
+	h = reload_http_new(url, timeout_ms, err);
+	free(url);
+	return h;
+}
+
+/* After the signal, sent at sent (wall clock, seconds) and posted
+ * (monotonic ms): polls Prometheus's gauges until they tell. */
+static enum fm_err
+reload_signal_verify(struct reload_http *h, int64_t posted, double sent,
+    const struct reload_http_vm *before, char err[ERR_MAX])
+{
+	const char *murl = h->metrics[0].shown;
+	struct reload_http_vm now;
+	char why[ERR_MAX];
+	int64_t deadline = posted + h->timeout_ms, t;
+	long grace = h->took[0] > 0 ? 3 * h->took[0] + 1000 :
+	    RELOAD_SIGNAL_GRACE_NEW_MS;
+
+	if (grace < RELOAD_SIGNAL_GRACE_MIN_MS)
+		grace = RELOAD_SIGNAL_GRACE_MIN_MS;
+	if (grace > h->timeout_ms)
+		grace = h->timeout_ms;
+	why[0] = '\0';
+	for (t = posted; t < deadline;) {
+		if (reload_http_sleep(h, RELOAD_HTTP_POLL_MS / 2) == -1) {
+			snprintf(err, ERR_MAX, "stopped while waiting for "
+			    "Prometheus's reload");
+			return FM_RETRY;
+		}
+		t = clock_ms();
+		if (reload_http_vm_read(h, &h->metrics[0], &now, why) != 0 ||
+		    (now.seen & PROM_ALL) != PROM_ALL)
+			continue;	/* restarting? ask until the deadline */
+		if (now.pts > sent) {
+			h->took[0] = (long)((now.pts - sent) * 1000) + 1;
+			return FM_OK;
+		}
+		if (before->pok == 1 && now.pok == 0 &&
+		    now.pts == before->pts) {
+			h->took[0] = (long)(t - posted);
+			snprintf(err, ERR_MAX, "Prometheus refused the reload: "
+			    "prometheus_config_last_reload_successful fell to "
+			    "0 in %s (Prometheus's log names the file)", murl);
+			return FM_REFUSED;
+		}
+		if (before->pok == 0 && t - posted >= grace) {
+			snprintf(err, ERR_MAX, "Prometheus refused the reload: "
+			    "its last reload had failed and none succeeded "
+			    "within %ldms of the signal (%s; Prometheus's log "
+			    "names the file)", grace, murl);
+			return FM_REFUSED;
+		}
+	}
+	snprintf(err, ERR_MAX, "Prometheus did not report the reload over "
+	    "within --reload-timeout (%lds)%s%.200s", h->timeout_ms / 1000,
+	    why[0] ? ": " : "", why);
+	return FM_RETRY;
+}
+
+enum fm_err
+reload_signal(void *arg, reload_send_fn send, void *ctx, char err[ERR_MAX])
+{
+	struct reload_http *h = arg;
+	struct reload_http_vm before;
+	char why[ERR_MAX];
+	enum fm_err k;
+	int64_t posted;
+	double sent;
+	int r;
+
+	if ((r = reload_http_vm_read(h, &h->metrics[0], &before, why)) == 1) {
+		snprintf(err, ERR_MAX, "%s", why);
+		return FM_RETRY;
+	}
+	if (r == -1 || (before.seen & PROM_ALL) != PROM_ALL) {
+		/* Behind authentication, or not Prometheus: sent as it
+		 * always was, unverified. */
+		if (h->kinds[0] != RELOAD_HTTP_SYNC)
+			log_warn("cannot read Prometheus's reload gauges: "
+			    "reloads by signal are not verified", "url",
+			    h->metrics[0].shown, "error", r == -1 ? why :
+			    "no prometheus_config_last_reload_* series");
+		h->kinds[0] = RELOAD_HTTP_SYNC;
+		return send(ctx, err);
+	}
+	h->kinds[0] = RELOAD_HTTP_UNKNOWN;
+	/* Just before the signal, to the microsecond, as Prometheus's time
+	 * (a small reload takes a few hundred). */
+	sent = (double)clock_wall_us() / 1e6;
+	posted = clock_ms();
+	if ((k = send(ctx, err)) != FM_OK)
+		return k;
+	return reload_signal_verify(h, posted, sent, &before, err);
 }
 
 const struct reload_backend reload_http_backend = {

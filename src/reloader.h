@@ -56,6 +56,27 @@ int	 reload_http_set_auth(void *arg, const char *file, char err[ERR_MAX]);
  * exactly as before. */
 extern const struct reload_backend reload_http_backend;
 
+/* Reloads made by a signal (supervisor.c: SIGHUP to the Prometheus child
+ * started without the lifecycle API), verified in Prometheus's own
+ * /metrics at base (its HTTP API: web address and route prefix), as
+ * vmalert's reloads are: reload_signal() reads
+ * prometheus_config_last_reload_successful and ..._success_timestamp_
+ * seconds, calls send(ctx, err) (FM_OK once the signal is sent, else the
+ * kind to return with err), then waits, up to timeout_ms, for a success
+ * time past the signal (FM_OK) or the gauge falling to 0 (FM_REFUSED,
+ * as a Prometheus 500); when it was 0 already, no success within a grace
+ * time counts as refused (reload_http.c says why). No answer before the
+ * signal, or none in time after it: FM_RETRY. A /metrics without the
+ * gauges (authentication, not Prometheus): the signal is sent
+ * unverified, as send says, with one warning. reload_signal_new() makes
+ * the arg, freed and cancelled by reload_http_backend's free and
+ * cancel; NULL with err. */
+void	*reload_signal_new(const char *base, long timeout_ms,
+	    char err[ERR_MAX]);
+typedef enum fm_err (*reload_send_fn)(void *ctx, char err[ERR_MAX]);
+enum fm_err reload_signal(void *arg, reload_send_fn send, void *ctx,
+	    char err[ERR_MAX]);
+
 struct reloader_stats {
 	uint64_t triggers;	/* reloader_trigger() calls */
 	uint64_t ok;		/* successful reloads */

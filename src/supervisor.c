@@ -8,7 +8,20 @@
  * (SIGHUP to reload, SIGTERM or SIGKILL to stop) is sent under the same
  * lock while sv->pid is set: it can only ever reach our own child, never a
  * process that inherited a recycled pid. No SIGCHLD handler is installed;
- * other children of flowmon (promtool) are waited for by their own pid. */
+ * other children of flowmon (promtool) are waited for by their own pid.
+ *
+ * Ready. After each start the thread asks <api>/-/ready (every
+ * SUPERVISOR_READY_POLL_MS) until the child answers it or exits: Prometheus
+ * answers 200 only once its first load of the configuration and of every
+ * rule file succeeded, and exits when that load fails. A SIGHUP is sent
+ * only to a child that is ready: Go's runtime installs Prometheus's
+ * handler early, but a signal before it would kill the child (SIGHUP's
+ * default action), and a child still starting reads rules/ anyway. The
+ * owner hears of each start (before the spawn, so what it notes then is
+ * older than anything the child reads), of each child ready, and of each
+ * exit with a non-zero status before it was ready (a start failure: a
+ * rule file or the configuration it refuses, a port taken...), through
+ * its hooks, on this thread, with the lock held. */
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +33,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "httpbody.h"
 #include "log.h"
 #include "supervisor.h"
 #include "url.h"
@@ -28,13 +42,26 @@
 struct supervisor {
 	char		**argv;
 	char		 *reload_url;	/* lifecycle URL, NULL: SIGHUP */
+	char		 *ready_url;	/* <api>/-/ready */
 	int		  search_path;	/* a bare name: look it up on PATH */
-	struct worker	  w;		/* woken when pid or the stop
-					   changed */
+	struct worker	  w;		/* woken when pid, ready or the
+					   stop changed */
+	/* Below: under w's lock. */
 	pid_t		  pid;		/* the child, 0 while none runs */
+	int		  ready;	/* it answered /-/ready since its start */
 	unsigned long	  starts;
+	unsigned long	  start_failures;	/* exits before ready */
 	int64_t		  started;	/* clock_ms() */
+	struct supervisor_hooks hooks;
 };
+
+/* Tells the owner (lock held). */
+static void
+sv_event(struct supervisor *sv, enum supervisor_event ev, const char *detail)
+{
+	if (sv->hooks.event != NULL)
+		sv->hooks.event(sv->hooks.ctx, ev, detail);
+}
 
 /*
  * Flags.
@@ -297,6 +324,8 @@ sv_spawn(struct supervisor *sv, char err[ERR_MAX])
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		abort();
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/* Before the child can read anything. */
+	sv_event(sv, SUPERVISOR_SPAWNING, NULL);
 	rc = sv->search_path ?
 	    posix_spawnp(&pid, sv->argv[0], &fa, &at, sv->argv, environ) :
 	    posix_spawn(&pid, sv->argv[0], &fa, &at, sv->argv, environ);
@@ -308,6 +337,7 @@ sv_spawn(struct supervisor *sv, char err[ERR_MAX])
 		return -1;
 	}
 	sv->pid = pid;
+	sv->ready = 0;
 	sv->starts++;
 	sv->started = clock_ms();
 	snprintf(n, sizeof(n), "%ld", (long)pid);
@@ -341,11 +371,99 @@ sv_log_exit(pid_t pid, int status, int stopping, long ran_ms,
 		    "ran", ran, "restart_in", next);
 }
 
+/* Whether the child answers /-/ready: 200, or any answer but 503 (Prometheus
+ * behind authentication says 401 to everything), as opposed to no answer
+ * yet or 503 (still starting). Without the lock. */
+static int
+sv_probe_ready(struct supervisor *sv)
+{
+	struct httpbody b = { BUF_INIT, 256, 0 };
+	char cerr[CURL_ERROR_SIZE];
+	long status = 0;
+	CURL *c;
+
+	if ((c = httpbody_easy("http,https", SUPERVISOR_READY_POLL_MS,
+	    2 * SUPERVISOR_READY_POLL_MS, worker_stop_flag(&sv->w),
+	    cerr)) == NULL)
+		return 0;
+	if (curl_easy_setopt(c, CURLOPT_URL, sv->ready_url) == CURLE_OK)
+		(void)httpbody_perform(c, &b, &status);
+	curl_easy_cleanup(c);
+	buf_release(&b.body);
+	return status >= 200 && status < 500 && status != 503;
+}
+
+/* Lock held: asks the child pid whether it is ready until it is, it
+ * exits (left for the caller to reap) or the supervisor stops. */
+static void
+sv_await_ready(struct supervisor *sv, pid_t pid)
+{
+	char p[32], ms[32];
+	siginfo_t si;
+	int ready;
+
+	while (!sv->ready && !worker_stopping(&sv->w)) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == 0 && si.si_pid == pid)
+			return;
+		worker_unlock(&sv->w);
+		ready = sv_probe_ready(sv);
+		worker_lock(&sv->w);
+		/* Still there: what answered was the child, not another
+		 * process on its port (one flowmon killed left running). */
+		memset(&si, 0, sizeof(si));
+		if (ready && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == 0 && si.si_pid == pid)
+			return;
+		if (ready) {
+			sv->ready = 1;
+			snprintf(p, sizeof(p), "%ld", (long)pid);
+			snprintf(ms, sizeof(ms), "%lld",
+			    (long long)clock_since(sv->started));
+			log_info("prometheus ready", "pid", p,
+			    "after_ms", ms);
+			sv_event(sv, SUPERVISOR_READY, NULL);
+			worker_signal(&sv->w);
+			return;
+		}
+		worker_wait(&sv->w, clock_ms() + SUPERVISOR_READY_POLL_MS);
+	}
+}
+
+/* Lock held: the child pid exited with status (reaped); a start failure
+ * when it never was ready. */
+static void
+sv_exited(struct supervisor *sv, pid_t pid, int status, long *backoff)
+{
+	long ran = (long)clock_since(sv->started);
+	int stopping = worker_stopping(&sv->w), failed;
+	char how[32];
+
+	failed = !sv->ready && !stopping && WIFEXITED(status) &&
+	    WEXITSTATUS(status) != 0;
+	sv->pid = 0;
+	sv->ready = 0;
+	if (ran >= SUPERVISOR_STABLE_MS)
+		*backoff = SUPERVISOR_BACKOFF_MIN_MS;
+	sv_log_exit(pid, status, stopping, ran, *backoff);
+	if (failed) {
+		sv->start_failures++;
+		snprintf(how, sizeof(how), "exit status %d",
+		    WEXITSTATUS(status));
+		log_error("prometheus exited at start: it refuses its "
+		    "configuration or a rule file, or cannot listen (its "
+		    "log above says which)", "how", how);
+		sv_event(sv, SUPERVISOR_START_FAILED, how);
+	}
+	worker_signal(&sv->w);
+}
+
 static void *
 sv_main(void *arg)
 {
 	struct supervisor *sv = arg;
-	long backoff = SUPERVISOR_BACKOFF_MIN_MS, ran;
+	long backoff = SUPERVISOR_BACKOFF_MIN_MS;
 	char err[ERR_MAX];
 	siginfo_t si;
 	pid_t pid;
@@ -366,6 +484,7 @@ sv_main(void *arg)
 			}
 		}
 		pid = sv->pid;
+		sv_await_ready(sv, pid);
 		worker_unlock(&sv->w);
 		/* Wait without reaping: the pid stays ours until we do. */
 		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1 &&
@@ -375,13 +494,7 @@ sv_main(void *arg)
 		status = 0;
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
-		sv->pid = 0;
-		ran = (long)clock_since(sv->started);
-		if (ran >= SUPERVISOR_STABLE_MS)
-			backoff = SUPERVISOR_BACKOFF_MIN_MS;
-		sv_log_exit(pid, status, worker_stopping(&sv->w), ran,
-		    backoff);
-		worker_signal(&sv->w);
+		sv_exited(sv, pid, status, &backoff);
 	}
 	worker_unlock(&sv->w);
 	return NULL;
@@ -392,6 +505,7 @@ sv_free(struct supervisor *sv)
 {
 	supervisor_argv_free(sv->argv);
 	free(sv->reload_url);
+	free(sv->ready_url);
 	worker_release(&sv->w);
 	free(sv);
 }
@@ -401,6 +515,7 @@ supervisor_start(const char *prometheus, const char *config_file,
     char *const *envp, char err[ERR_MAX])
 {
 	struct supervisor *sv;
+	char *base;
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL ||
 	    worker_init(&sv->w, err) == -1)
@@ -412,6 +527,10 @@ supervisor_start(const char *prometheus, const char *config_file,
 	}
 	sv->search_path = strchr(prometheus, '/') == NULL;
 	sv->reload_url = supervisor_reload_url(sv->argv);
+	base = supervisor_api_url(sv->argv);
+	if (asprintf(&sv->ready_url, "%s/-/ready", base) < 0)
+		abort();
+	free(base);
 	if (sv_spawn(sv, err) == -1) {
 		sv_free(sv);
 		return NULL;
@@ -451,6 +570,22 @@ supervisor_starts(struct supervisor *sv)
 }
 
 void
+supervisor_set_hooks(struct supervisor *sv,
+    const struct supervisor_hooks *hooks)
+{
+	if (sv == NULL)
+		return;
+	worker_lock(&sv->w);
+	memset(&sv->hooks, 0, sizeof(sv->hooks));
+	if (hooks != NULL)
+		sv->hooks = *hooks;
+	/* The first child may be ready already. */
+	if (sv->ready)
+		sv_event(sv, SUPERVISOR_READY, NULL);
+	worker_unlock(&sv->w);
+}
+
+void
 supervisor_stop(struct supervisor *sv)
 {
 	int64_t deadline = clock_ms() + SUPERVISOR_STOP_MS;
@@ -483,19 +618,57 @@ supervisor_stop(struct supervisor *sv)
 struct sv_reload {
 	struct supervisor	*sv;
 	void			*http;	/* reload_http arg, NULL: SIGHUP */
+	void			*watch;	/* reload_signal arg (SIGHUP) */
+	long			 timeout_ms;
+	int			 cancelled;	/* atomic */
 };
 
+/* Waits, up to timeout_ms, until the child is ready. FM_OK, or FM_RETRY
+ * with err: it exits at start, it is not ready in time, flowmon stops. */
 static enum fm_err
-sv_reload(void *arg, char err[ERR_MAX])
+sv_wait_ready(struct sv_reload *r, char err[ERR_MAX])
 {
-	struct sv_reload *r = arg;
 	struct supervisor *sv = r->sv;
+	int64_t deadline = clock_ms() + r->timeout_ms;
+	unsigned long failures;
+	enum fm_err k = FM_OK;
+
+	worker_lock(&sv->w);
+	failures = sv->start_failures;
+	while (!sv->ready) {
+		if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE) ||
+		    worker_stopping(&sv->w)) {
+			snprintf(err, ERR_MAX, "stopped while prometheus "
+			    "was starting");
+			k = FM_RETRY;
+		} else if (sv->start_failures != failures) {
+			/* The owner hears of it (SUPERVISOR_START_FAILED). */
+			snprintf(err, ERR_MAX, "prometheus exited at start "
+			    "(its log says why)");
+			k = FM_RETRY;
+		} else if (clock_ms() >= deadline) {
+			snprintf(err, ERR_MAX, "prometheus is not ready "
+			    "within --reload-timeout (%lds)",
+			    r->timeout_ms / 1000);
+			k = FM_RETRY;
+		}
+		if (k != FM_OK)
+			break;
+		worker_wait(&sv->w, deadline);
+	}
+	worker_unlock(&sv->w);
+	return k;
+}
+
+/* reload_signal's send: SIGHUP to the child, if it runs and is ready. */
+static enum fm_err
+sv_sighup(void *ctx, char err[ERR_MAX])
+{
+	struct supervisor *sv = ctx;
 	enum fm_err ret = FM_OK;
 
-	if (r->http != NULL)
-		return reload_http_backend.reload(r->http, err);
 	worker_lock(&sv->w);
-	if (sv->pid == 0) {
+	if (sv->pid == 0 || !sv->ready) {
 		/* A restarted Prometheus reads every rule file anyway; the
 		 * retry finds it running. */
 		snprintf(err, ERR_MAX, "prometheus is not running (restarting)");
@@ -509,6 +682,34 @@ sv_reload(void *arg, char err[ERR_MAX])
 	return ret;
 }
 
+static enum fm_err
+sv_reload(void *arg, char err[ERR_MAX])
+{
+	struct sv_reload *r = arg;
+	enum fm_err k;
+
+	if (r->http != NULL)
+		return reload_http_backend.reload(r->http, err);
+	if ((k = sv_wait_ready(r, err)) != FM_OK)
+		return k;
+	return reload_signal(r->watch, sv_sighup, r->sv, err);
+}
+
+static void
+sv_reload_cancel(void *arg)
+{
+	struct sv_reload *r = arg;
+
+	__atomic_store_n(&r->cancelled, 1, __ATOMIC_RELEASE);
+	worker_lock(&r->sv->w);
+	worker_signal(&r->sv->w);
+	worker_unlock(&r->sv->w);
+	if (r->http != NULL)
+		reload_http_backend.cancel(r->http);
+	if (r->watch != NULL)
+		reload_http_backend.cancel(r->watch);
+}
+
 static void
 sv_reload_free(void *arg)
 {
@@ -518,6 +719,8 @@ sv_reload_free(void *arg)
 		return;
 	if (r->http != NULL)
 		reload_http_backend.free(r->http);
+	if (r->watch != NULL)
+		reload_http_backend.free(r->watch);
 	free(r);
 }
 
@@ -526,23 +729,34 @@ supervisor_reload_new(struct supervisor *sv, long timeout_ms,
     char err[ERR_MAX])
 {
 	struct sv_reload *r;
+	char *base;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");
 		return NULL;
 	}
 	r->sv = sv;
-	if (sv->reload_url != NULL &&
-	    (r->http = reload_http_new(sv->reload_url, timeout_ms,
-	    err)) == NULL) {
-		free(r);
-		return NULL;
+	r->timeout_ms = timeout_ms;
+	if (sv->reload_url != NULL) {
+		if ((r->http = reload_http_new(sv->reload_url, timeout_ms,
+		    err)) == NULL)
+			goto fail;
+		return r;
 	}
+	base = supervisor_api_url(sv->argv);
+	r->watch = reload_signal_new(base, timeout_ms, err);
+	free(base);
+	if (r->watch == NULL)
+		goto fail;
 	return r;
+fail:
+	free(r);
+	return NULL;
 }
 
 const struct reload_backend supervisor_reload_backend = {
 	.name = "prometheus child",
 	.reload = sv_reload,
 	.free = sv_reload_free,
+	.cancel = sv_reload_cancel,
 };

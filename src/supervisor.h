@@ -18,6 +18,8 @@
 #define SUPERVISOR_STABLE_MS		60000
 /* How long a stop waits for Prometheus after SIGTERM before SIGKILL. */
 #define SUPERVISOR_STOP_MS		60000
+/* How often a child that started is asked whether it is ready. */
+#define SUPERVISOR_READY_POLL_MS	250
 
 /* Prometheus's argv from envp (NULL-terminated "KEY=VALUE" strings), by
  * DFM's rule: every ARG_<NAME>=<value> gives --<name>=<value>, where name
@@ -65,6 +67,38 @@ char	 *supervisor_api(struct supervisor *sv);
 struct supervisor *supervisor_start(const char *prometheus,
 	    const char *config_file, char *const *envp, char err[ERR_MAX]);
 
+/* What the owner hears of the child (supervisor_set_hooks()):
+ *   SUPERVISOR_SPAWNING      a child is about to start (before it can read
+ *                            any file)
+ *   SUPERVISOR_READY         it answers <api>/-/ready: Prometheus's first
+ *                            load of its configuration and of every rule
+ *                            file succeeded
+ *   SUPERVISOR_START_FAILED  it exited with a non-zero status before it
+ *                            was ready (detail: "exit status N"): a rule
+ *                            file or the configuration it refuses, or
+ *                            a port taken; it is started again after the
+ *                            backoff. */
+enum supervisor_event {
+	SUPERVISOR_SPAWNING,
+	SUPERVISOR_READY,
+	SUPERVISOR_START_FAILED
+};
+
+/* event runs on the supervisor's thread with its lock held: it must not
+ * block, nor call back into the supervisor. */
+struct supervisor_hooks {
+	void	(*event)(void *ctx, enum supervisor_event ev,
+		    const char *detail);
+	void	 *ctx;
+};
+
+/* Makes hooks (copied; NULL: none) sv's: from the next event on, and at
+ * once SUPERVISOR_READY when the child is ready already (the first child
+ * starts in supervisor_start(), before its owner may exist). Once it
+ * returns, the previous hooks are never called again. sv NULL: nothing. */
+void	 supervisor_set_hooks(struct supervisor *sv,
+	    const struct supervisor_hooks *hooks);
+
 /* The running child's pid, 0 between a exit and its restart. */
 pid_t	 supervisor_pid(struct supervisor *sv);
 /* How many times the child was started. */
@@ -77,7 +111,10 @@ void	 supervisor_stop(struct supervisor *sv);
 /* A reload back end for the child: POST to its lifecycle URL when it runs
  * with --web.enable-lifecycle (the HTTP back end, so a refusal reads
  * "answered 500", and waits up to timeout_ms for its answer, as
- * reload_http_new), else SIGHUP to its pid; never a signal by name. The
+ * reload_http_new), else SIGHUP to its pid, never a signal by name, once
+ * it is ready (waited for up to timeout_ms; an exit at start ends the
+ * wait with FM_RETRY), and verified in its /metrics (reload_signal():
+ * FM_OK once it loaded the rules, FM_REFUSED when it refused them). The
  * returned arg holds sv borrowed: the reloader must be freed before
  * supervisor_stop. NULL with err on failure. */
 void	*supervisor_reload_new(struct supervisor *sv, long timeout_ms,

@@ -6,7 +6,9 @@
  * restart: the state comes from the files alone), who ends up rejected,
  * what Prometheus runs in the end, and that no group Prometheus runs is
  * ever taken out or sent back to an older version on the way, also for a
- * file written while a reload was in flight. */
+ * file written while a reload was in flight; and what a Prometheus run as
+ * a child tells at its start (lifecycle_child_event()): what it loaded
+ * then, and an exit at start for a rule file it refuses. */
 #include <dirent.h>
 #include <stdarg.h>
 
@@ -41,6 +43,9 @@ struct prom {
 	 * read: requests racing the reload. */
 	void		(*before)(struct prom *p);
 	void		(*during)(struct prom *p);
+	/* Atomic: not running (a child between its exit and its start):
+	 * every attempt a retry. */
+	int		 down;
 };
 
 static void
@@ -116,7 +121,11 @@ fake_reload(void *ctx, char err[ERR_MAX])
 	const char *w;
 	int n, i, k, bad = 0;
 
-	p->reloads++;
+	__atomic_add_fetch(&p->reloads, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&p->down, __ATOMIC_ACQUIRE)) {
+		snprintf(err, ERR_MAX, "prometheus is not running");
+		return FM_RETRY;
+	}
 	p->before = p->during = NULL;
 	if (before != NULL)
 		before(p);
@@ -801,6 +810,153 @@ START_TEST(test_recheck_at_start)
 }
 END_TEST
 
+/*
+ * A Prometheus run as a child (lifecycle_child_event()): the reloader's
+ * own attempts, with its hooks, follow each trigger here.
+ */
+
+static void
+open_child_scene(struct fixture *fx, struct prom *p)
+{
+	memset(fx, 0, sizeof(*fx));
+	memset(p, 0, sizeof(*p));
+	fx->dir = tu_tmpdir();
+	fx->backend_delay_ms = 20;
+	p->fx = fx;
+	start(fx, p, NULL);
+}
+
+static int
+idle(struct fixture *fx)
+{
+	struct reloader_stats rs;
+
+	reloader_stats(fx->rl, &rs);
+	return !rs.pending;
+}
+
+static int
+state_is(struct fixture *fx, const char *name, const char *rules)
+{
+	cJSON *j = views_service(fx->reg, NULL, NULL, name), *r;
+	int is;
+
+	ck_assert_ptr_nonnull(j);
+	r = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rules"), "state");
+	is = r != NULL && strcmp(r->valuestring, rules) == 0;
+	cJSON_Delete(j);
+	return is;
+}
+
+/* Stops the reloader's thread, hooks and all: what the fake runs holds
+ * still for the checks. */
+static void
+halt(struct fixture *fx)
+{
+	reloader_free(fx->rl);
+	fx->rl = NULL;
+}
+
+/* The child starts: it loads what rules/ holds (the reloader thread is
+ * idle: every attempt fails while it is down). */
+static void
+child_loads(struct prom *p)
+{
+	char *names[MAXG], *bodies[MAXG];
+	int n, i;
+
+	n = read_rules(p->fx, names, bodies);
+	prom_clear(p);
+	for (i = 0; i < n; i++) {
+		p->run[i] = names[i];
+		p->body[i] = bodies[i];
+	}
+	p->nrun = n;
+}
+
+/* What a child loaded at its start is loaded, though no reload succeeds;
+ * a file written after it started stays pending (in doubt). */
+START_TEST(test_child_ready_settles)
+{
+	struct fixture fx;
+	struct prom p;
+
+	open_child_scene(&fx, &p);
+	fx_upsert(&fx, GOOD("a", "up+%3D%3D+1"));
+	FX_WAIT(state_is(&fx, "a", "loaded"), 10000, "a never loaded");
+	/* The child exits; b is written before its next start, c after. */
+	__atomic_store_n(&p.down, 1, __ATOMIC_RELEASE);
+	fx_upsert(&fx, GOOD("b", "up+%3D%3D+2"));
+	lifecycle_child_event(p.lc, SUPERVISOR_SPAWNING, NULL);
+	fx_upsert(&fx, GOOD("c", "up+%3D%3D+3"));
+	FX_WAIT(__atomic_load_n(&p.reloads, __ATOMIC_SEQ_CST) >= 3, 10000,
+	    "no attempt while down");
+	child_loads(&p);
+	lifecycle_child_event(p.lc, SUPERVISOR_READY, NULL);
+	FX_WAIT(state_is(&fx, "b", "loaded"), 10000, "b not loaded at the "
+	    "child's start");
+	assert_accepted(&fx, "b");
+	assert_state(&fx, "c", "active", "pending");
+	assert_state(&fx, "a", "active", "loaded");
+	/* The child answers reloads again: c too. */
+	__atomic_store_n(&p.down, 0, __ATOMIC_RELEASE);
+	FX_WAIT(state_is(&fx, "c", "loaded"), 30000, "c never loaded");
+	halt(&fx);
+	assert_running(&p, "a b c");
+	done(&fx, &p);
+}
+END_TEST
+
+/* The child exits at start on a rule file: the pending files are set
+ * aside (accepted/'s version back in rules/) so it starts; then they come
+ * back by halves, the culprit is rejected, the others loaded, and no
+ * group it ran went missing or back on the way. */
+START_TEST(test_child_start_failed)
+{
+	static const char *const loaded[] = { "a.yml", "b.yml", NULL };
+	struct fixture fx;
+	struct prom p;
+
+	open_child_scene(&fx, &p);
+	fx_upsert(&fx, GOOD("a", "up+%3D%3D+1"));
+	fx_upsert(&fx, GOOD("b", "up+%3D%3D+2"));
+	FX_WAIT(state_is(&fx, "a", "loaded") && state_is(&fx, "b",
+	    "loaded"), 10000, "a, b never loaded");
+	FX_WAIT(idle(&fx), 10000, "reloads pending");
+	/* Killed; while down, b changes, d (refused) and e are new; the
+	 * start fails on d. */
+	__atomic_store_n(&p.down, 1, __ATOMIC_RELEASE);
+	fx_upsert(&fx, GOOD("b", "up+%3D%3D+20"));
+	fx_upsert(&fx, GOOD("d", "vector(1)+%23+BAD"));
+	fx_upsert(&fx, GOOD("e", "up+%3D%3D+5"));
+	lifecycle_child_event(p.lc, SUPERVISOR_START_FAILED, "exit status 1");
+	FX_WAIT(!exists(&fx, "rules", "d") && !exists(&fx, "rules", "e"),
+	    30000, "d and e not set aside");
+	assert_holds(&fx, "rules", "b", "up == 2\n");
+	assert_state(&fx, "b", "active", "pending");
+	assert_state(&fx, "d", "active", "pending");
+	/* It starts with what it ran last, and is ready. */
+	lifecycle_child_event(p.lc, SUPERVISOR_SPAWNING, NULL);
+	child_loads(&p);
+	assert_running(&p, "a b");
+	p.keep = loaded;
+	watch(&p, "b", "up == 20", "up == 2\n");
+	__atomic_store_n(&p.down, 0, __ATOMIC_RELEASE);
+	lifecycle_child_event(p.lc, SUPERVISOR_READY, NULL);
+	FX_WAIT(state_is(&fx, "d", "rejected"), 30000, "d not rejected");
+	FX_WAIT(state_is(&fx, "e", "loaded") && state_is(&fx, "b",
+	    "loaded"), 30000, "b, e not loaded");
+	halt(&fx);
+	assert_running(&p, "a b e");
+	assert_holds(&fx, "rules", "b", "up == 20");
+	ck_assert(!exists(&fx, "rules", "d"));
+	assert_holds(&fx, "rejected", "d", "BAD");
+	ck_assert_int_eq(p.kept_broken, 0);
+	ck_assert_int_eq(p.went_back, 0);
+	done(&fx, &p);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -819,6 +975,8 @@ main(void)
 	tcase_add_test(tc, test_write_during_reload);
 	tcase_add_test(tc, test_promtool_first);
 	tcase_add_test(tc, test_recheck_at_start);
+	tcase_add_test(tc, test_child_ready_settles);
+	tcase_add_test(tc, test_child_start_failed);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -37,9 +37,12 @@ struct fixture {
 	struct parser	*parser;	/* no labels, no limits, no shortcuts */
 	int		 with_reloader;
 	/* A back end of the test's for the reloader, set before fx_start():
-	 * then its quiet time is never reached, so only the test reloads. */
+	 * then its quiet time is never reached, so only the test reloads,
+	 * unless backend_delay_ms sets one (the reloader's own attempts,
+	 * with its hooks, then follow each trigger). */
 	const struct reload_backend *backend;
 	void		*backend_arg;
+	long		 backend_delay_ms;
 	int		 reloads;	/* atomic: counted by the back end */
 };
 
@@ -69,7 +72,8 @@ fx_start(struct fixture *fx)
 	ck_assert_msg(store_open(&fx->st, fx->dir, err) == 0, "store: %s",
 	    err);
 	if (fx->backend != NULL) {
-		fx->rl = reloader_new(fx->backend, fx->backend_arg, 3600000L,
+		fx->rl = reloader_new(fx->backend, fx->backend_arg,
+		    fx->backend_delay_ms > 0 ? fx->backend_delay_ms : 3600000L,
 		    0, NULL, err);
 		ck_assert_msg(fx->rl != NULL, "reloader: %s", err);
 	} else if (fx->with_reloader) {
@@ -115,10 +119,12 @@ fx_load(struct fixture *fx)
 static inline void
 fx_close(struct fixture *fx)
 {
+	/* The reloader first: its thread may be in a hook that reads the
+	 * registry (as in the daemon). */
+	reloader_free(fx->rl);
 	parser_free(fx->parser);
 	taskdns_free(fx->td);
 	registry_free(fx->reg);
-	reloader_free(fx->rl);
 	store_release(&fx->st);
 	fx->td = NULL;
 	fx->parser = NULL;

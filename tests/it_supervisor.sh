@@ -178,3 +178,105 @@ grep -q 'SCRAPE_CONFIGS_0__JOB_NAME' "$IT_TMP/bad.log" ||
 	fail "the message does not name the variable: $(cat "$IT_TMP/bad.log")"
 grep -q 'prometheus started' "$IT_TMP/bad.log" && fail "Prometheus was started"
 ok "$(grep -o 'err=.*' "$IT_TMP/bad.log" | head -n 1)"
+
+# ------------------------------- the rule lifecycle with SIGHUP reloads
+# Without the lifecycle API the child is reloaded by SIGHUP, which says
+# nothing back: each reload is verified in the child's /metrics, a child
+# (re)started tells what it loaded, and one that exits at start for a
+# rule file gets it set aside. --promtool none: only Prometheus judges.
+DATA2=$IT_TMP/data2
+BAD='rate(x[5m]'
+state_of() {	# state_of NAME: rules.state in /services/NAME
+	fm "/v1/docker-flow-monitor/services/$1"
+	jq -r '.rules.state // "none"' <<<"$HTTP_BODY"
+}
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+reloads_seen() {	# attempts flowmon made, either outcome
+	echo $(($(fm_metric 'flowmon_reloads_total{outcome="success"}') +
+	    $(fm_metric 'flowmon_reloads_total{outcome="failure"}')))
+}
+rule_of() {	# rule_of NAME EXPR: a reconfigure with one alert, for 0s
+	reconfigure --data-urlencode "serviceName=$1" --data-urlencode alertName=x \
+	    --data-urlencode "alertIf=$2" --data-urlencode alertFor=0s
+}
+# stop_child: SIGSTOP the child once flowmon is idle; it answers nothing.
+stop_child() {
+	wait_until 60 flowmon_idle || fail "a reload is still pending"
+	STOPPED=$(child_pid)
+	kill -STOP "$STOPPED" || fail "cannot stop the child"
+}
+sv_env
+PROM_URL=""	# flowmon_start would give it as --reload-url
+flowmon_start "$DATA2" --run-prometheus "$PROMETHEUS_BIN" \
+    --prometheus-config "$CONFIG" --reload-delay 200ms --promtool none
+wait_until 60 child_ready || fail "the child never became ready"
+point_prom_helpers
+
+check "SIGHUP: a rule is loaded once Prometheus loaded it, not when the signal is sent"
+rule_of keep 'vector(1) > 0'
+wait_until 60 state_is keep loaded || fail "keep: $(state_of keep)"
+prom_has_rule keep keep_x || fail "keep is loaded but Prometheus lacks keep_x"
+stop_child
+n=$(reloads_seen)
+rule_of slow 'vector(2) > 0'
+# The attempt for slow is over (its outcome counted): the child, stopped,
+# cannot have loaded it.
+wait_until 60 eval '[ "$(reloads_seen)" -gt "$n" ]' || fail "no reload attempt for slow"
+[ "$(state_of slow)" = pending ] ||
+	fail "slow is $(state_of slow) while Prometheus (stopped) cannot have loaded it"
+kill -CONT "$STOPPED"
+wait_until 60 state_is slow loaded || fail "slow: $(state_of slow)"
+prom_has_rule slow slow_x || fail "slow is loaded but Prometheus lacks slow_x"
+ok "slow pending while the child was stopped, loaded once it ran it"
+
+check "SIGHUP: a rule only Prometheus refuses ends rejected, a good change beside it is loaded"
+rule_of bad "$BAD"
+rule_of good 'vector(3) > 0'
+wait_until 90 state_is bad rejected || fail "bad: $(state_of bad)"
+wait_until 60 state_is good loaded || fail "good: $(state_of good)"
+[ ! -e "$DATA2/rules/bad.yml" ] || fail "rules/bad.yml left for Prometheus"
+head -n 1 "$DATA2/rejected/bad.yml" | grep -q 'flowmon rejected this rule file' ||
+	fail "rejected/bad.yml: $(head -n 2 "$DATA2/rejected/bad.yml")"
+prom_has_rule good good_x && prom_has_rule keep keep_x && prom_no_rule_group bad ||
+	fail "Prometheus runs $(prom_api /api/v1/rules | jq -c '[.data.groups[].name]')"
+grep -q 'msg="reload failed" backend="prometheus child" error="Prometheus refused the reload' \
+    "$FLOWMON_LOG" || fail "the refusal is not read from /metrics"
+ok "bad rejected (rules/bad.yml gone), good and keep run"
+
+check "a child killed and restarted: what it loaded at start is loaded, the states stay"
+stop_child
+rule_of late 'vector(4) > 0'
+kill -KILL "$STOPPED"
+wait_until 60 eval '[ "$(child_pid)" != "$STOPPED" ] && child_ready' ||
+	fail "no ready child after kill -9 of $STOPPED"
+point_prom_helpers
+wait_until 60 state_is late loaded || fail "late: $(state_of late)"
+for s in keep slow good; do
+	state_is "$s" loaded || fail "$s: $(state_of "$s") after the restart"
+done
+state_is bad rejected || fail "bad: $(state_of bad) after the restart"
+prom_has_rule late late_x && prom_has_rule keep keep_x || fail "the new child lacks late_x or keep_x"
+ok "late loaded by child $(child_pid); keep, slow, good loaded, bad rejected"
+
+check "a bad pending file at a child restart: set aside, Prometheus comes back, the culprit rejected"
+stop_child
+rule_of bad2 "$BAD"
+rule_of good2 'vector(5) > 0'
+kill -KILL "$STOPPED"
+wait_until 60 grep -q 'msg="prometheus exited at start' "$FLOWMON_LOG" ||
+	fail "the child did not exit at start on rules/bad2.yml"
+wait_until 120 eval '[ "$(child_pid)" != "$STOPPED" ] && child_ready' ||
+	fail "Prometheus never came back"
+point_prom_helpers
+wait_until 120 state_is bad2 rejected || fail "bad2: $(state_of bad2)"
+wait_until 60 state_is good2 loaded || fail "good2: $(state_of good2)"
+[ ! -e "$DATA2/rules/bad2.yml" ] || fail "rules/bad2.yml left"
+for s in keep slow good late; do
+	state_is "$s" loaded || fail "$s: $(state_of "$s")"
+done
+prom_has_rule good2 good2_x && prom_has_rule keep keep_x && prom_no_rule_group bad2 ||
+	fail "Prometheus runs $(prom_api /api/v1/rules | jq -c '[.data.groups[].name]')"
+ok "bad2 rejected, good2 and the others loaded, Prometheus $(child_pid) ready"
+flowmon_stop || fail "flowmon did not stop cleanly"
+PROM_PID=""
+PROM_URL=""
