@@ -524,16 +524,27 @@ url_redact_text(const char *text, char *out, size_t size)
 char *
 url_redact(const char *raw, char *out, size_t size)
 {
+	struct buf b = BUF_INIT;
 	const char *at;
 
 	if (size == 0)
 		return out;
-	/* A URL without its scheme (host:port, user:pw@host) is no text to
-	 * read: whatever precedes an '@' goes. */
-	if (strstr(raw, "://") == NULL && (at = strrchr(raw, '@')) != NULL)
-		snprintf(out, size, "***%s", at);
+	/* One URL, not text: a blank or a quote in it is no end of it (a
+	 * password may hold one). Without its scheme (host:port,
+	 * user:pw@host), whatever precedes an '@' goes. */
+	if (strstr(raw, "://") == NULL) {
+		if ((at = strrchr(raw, '@')) != NULL)
+			snprintf(out, size, "***%s", at);
+		else
+			snprintf(out, size, "%s", raw);
+		return out;
+	}
+	url_redact_word(&b, raw, raw + strlen(raw));
+	if (buf_add(&b, "", 0) == -1)
+		snprintf(out, size, "(a URL)");
 	else
-		url_redact_text(raw, out, size);
+		snprintf(out, size, "%s", b.p);
+	buf_release(&b);
 	return out;
 }
 

@@ -73,7 +73,8 @@ char	*url_redact_dup(const char *text);
  * in a secret). Returns out. */
 char	*url_redact_text(const char *text, char *out, size_t size);
 /* One URL as it may be shown (url_parse()'s shown form): as
- * url_redact_text(), and a string without "://" (host:port,
+ * url_redact_text() reads one word, blanks and quotes included (a
+ * password may hold them), and a string without "://" (host:port,
  * user:pw@host) shown from its last '@' on. Returns out. */
 char	*url_redact(const char *raw, char *out, size_t size);
 /* The same for a comma-separated list of URLs. */

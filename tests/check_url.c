@@ -150,6 +150,11 @@ START_TEST(lists_and_text)
 	    "url=https://***@h2/ and (ftp://u:***@h3/x)");
 	url_redact_text("no URL here: a@b, c://", out, sizeof(out));
 	ck_assert_str_eq(out, "no URL here: a@b, c://");
+	/* One URL is one word, blanks and quotes in a password too. */
+	url_redact("tcp://admin:s3 cr\"t@127.0.0.1:2375", out, sizeof(out));
+	ck_assert_str_eq(out, "tcp://admin:***@127.0.0.1:2375");
+	url_redact("u:s3cr3t@h:1", out, sizeof(out));
+	ck_assert_str_eq(out, "***@h:1");
 	/* Cut short, never in the middle of a secret. */
 	url_redact("http://admin:s3cr3t@prom:9090/-/reload", out, 12);
 	ck_assert_str_eq(out, "http://admi");
