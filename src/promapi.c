@@ -316,15 +316,21 @@ take(struct promstate *ps, struct ask *a, size_t k, char err[ERR_MAX])
 	return 0;
 }
 
-/* Appends s to ps->error, "; " between. */
+/* Appends s to dst (size bytes, NUL-terminated), "; " between, cut to
+ * fit. */
 static void
-error_add(struct promstate *ps, const char *s)
+text_add(char *dst, size_t size, const char *s)
 {
-	size_t used = strlen(ps->error);
+	size_t used = strlen(dst), n = strlen(s);
 
-	if (used + 3 < sizeof(ps->error))
-		snprintf(ps->error + used, sizeof(ps->error) - used, "%s%s",
-		    used ? "; " : "", s);
+	if (used > 0 && used + 2 < size) {
+		memcpy(dst + used, "; ", 2);
+		used += 2;
+	}
+	if (n > size - 1 - used)
+		n = size - 1 - used;
+	memcpy(dst + used, s, n);
+	dst[used + n] = '\0';
 }
 
 /* A fresh snapshot; NULL only on ENOMEM. Every server's answers are put
@@ -355,12 +361,11 @@ fetch(struct promapi *p)
 				took[k] = 1;
 				continue;
 			}
-			snprintf(why[k] + strlen(why[k]), sizeof(why[k]) -
-			    strlen(why[k]), "%s%s", why[k][0] ? "; " : "", err);
+			text_add(why[k], sizeof(why[k]), err);
 		}
 	for (k = 0; k < NQUESTIONS; k++)
 		if (!took[k])
-			error_add(ps, why[k]);
+			text_add(ps->error, sizeof(ps->error), why[k]);
 	for (i = 0; i < n; i++)
 		buf_release(&v[i].b.body);
 	free(v);

@@ -392,6 +392,7 @@ START_TEST(test_rejected_invalid)
 	fx_start(&w.fx);
 	registry_set_events(w.fx.reg, history_event, w.h);
 	w.c.reg = w.fx.reg;
+	w.c.rl = w.fx.rl;
 	fx_load(&w.fx);
 	ck_assert_int_eq(explain_one(&w.c, "broken", 0, &x), 1);
 	ck_assert_ptr_nonnull(j = explain_json(&x));
