@@ -8,7 +8,6 @@
  * removes anything, so it is safe to run against the data dir of a
  * running daemon. */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +26,6 @@
 #include "record.h"
 #include "render.h"
 #include "request.h"
-#include "rulecheck.h"
 #include "shortcuts.h"
 #include "store.h"
 #include "values.h"
@@ -317,51 +315,26 @@ audit_targets(struct checker *c)
 	store_entries_free(v, n);
 }
 
-/* A rule file that differs from its record is not what flowmon believes
- * Prometheus runs; one whose newer version Prometheus refused (rejected/)
- * is expected to differ. */
-static void
-audit_rule_record(struct checker *c, const char *file, const char *base,
-    const char *buf, size_t len)
-{
-	char path[4096], why[ERR_MAX];
-	struct service *svc;
-	int removed, present;
-
-	if (!store_base_valid(base))
-		return;
-	snprintf(path, sizeof(path), "%s/rules/%s", c->dir, file);
-	if ((svc = load_record(c, base, &removed, &present, why)) == NULL) {
-		if (!present)
-			note(c, "%s: no record in state/: not flowmon's file, "
-			    "or left over", path);
-		return;
-	}
-	if (!store_exists(&c->st, STORE_REJECTED, base) &&
-	    rulecheck_yaml(buf, len, svc, removed, why) == -1)
-		problem(c, "rules", file, "does not match state/%s.json: %s "
-		    "(flowmon rewrites it at its next start)", base, why);
-	service_free(svc);
-}
-
-/* One rule file read for the batch verdict. */
+/* One rule file read for the verdict. */
 struct audited {
 	const char	*file;
 	char		*base;
-	char		*buf;
-	size_t		 len;
-	char		 shown[NAME_MAX + 16];	/* rules/<file> */
+	struct service	*svc;		/* its record; NULL: none loads */
+	int		 present;	/* a record is there, loads or not */
 };
 
-/* Every rule file gets the one rule verdict, all in one promtool batch,
- * then is compared with its record. */
+/* Every rule file gets the one rule verdict, all in one promtool batch:
+ * as Prometheus reads it, then against its record. A rule file that
+ * differs from its record is not what flowmon believes Prometheus runs;
+ * one whose newer version Prometheus refused (rejected/) is expected to
+ * differ. */
 static void
 audit_rules(struct checker *c)
 {
 	struct store_entry *v;
 	struct audited *a;
 	struct verdict *vd;
-	char why[ERR_MAX];
+	char why[ERR_MAX], *buf;
 	size_t n, i, k = 0;
 	int noted = 0;
 
@@ -376,33 +349,40 @@ audit_rules(struct checker *c)
 			continue;
 		if (hidden(c, STORE_RULES, &v[i]) ||
 		    store_read_entry(&c->st, STORE_RULES, v[i].file,
-		    BOUND_FILE_MAX, &a[k].buf, &a[k].len, why) == -1) {
+		    BOUND_FILE_MAX, &buf, &vd[k].len, why) == -1) {
 			if (v[i].file[0] != '.')
 				problem(c, "rules", v[i].file, "%s", why);
 			free(a[k].base);
 			continue;
 		}
 		a[k].file = v[i].file;
-		snprintf(a[k].shown, sizeof(a[k].shown), "rules/%s",
+		a[k].present = 1;
+		if (store_base_valid(a[k].base) && (a[k].svc = load_record(c,
+		    a[k].base, &vd[k].removed, &a[k].present, why)) != NULL &&
+		    !store_exists(&c->st, STORE_REJECTED, a[k].base))
+			vd[k].record = a[k].svc;
+		snprintf(vd[k].shown, sizeof(vd[k].shown), "rules/%s",
 		    v[i].file);
-		vd[k].buf = a[k].buf;
-		vd[k].len = a[k].len;
-		vd[k].shown = a[k].shown;
-		k++;
+		vd[k++].buf = buf;
 	}
 	verdict_rules(c->pt, NULL, vd, k);
 	for (i = 0; i < k; i++) {
-		if (vd[i].kind != FM_OK)
+		if (vd[i].kind == FM_REFUSED)
 			problem(c, "rules", a[i].file, "invalid rule file: %s",
 			    vd[i].reason);
-		else
-			audit_rule_record(c, a[i].file, a[i].base, a[i].buf,
-			    a[i].len);
-		if (vd[i].unchecked && !noted++)
+		else if (vd[i].kind != FM_OK)
+			problem(c, "rules", a[i].file, "does not match "
+			    "state/%s.json: %s (flowmon rewrites it at its "
+			    "next start)", a[i].base, vd[i].reason);
+		else if (!a[i].present)
+			note(c, "%s/rules/%s: no record in state/: not "
+			    "flowmon's file, or left over", c->dir, a[i].file);
+		if (vd[i].unchecked && vd[i].kind == FM_OK && !noted++)
 			note(c, "promtool could not run (%s): PromQL not "
 			    "checked", vd[i].reason);
+		service_free(a[i].svc);
 		free(a[i].base);
-		free(a[i].buf);
+		free((char *)vd[i].buf);
 	}
 	free(a);
 	free(vd);

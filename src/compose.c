@@ -459,19 +459,11 @@ static int
 pairs_push(struct reader *r, struct pairs *pv, const char *key,
     yaml_node_t *value)
 {
-	struct pair *np;
-
 	if (--r->budget < 0)
 		return fail(r, value, "merge keys expand to more than %ld keys "
 		    "(aliases nested in aliases)", COMPOSE_PAIRS_MAX);
-	if (pv->n == pv->cap) {
-		size_t cap = pv->cap ? pv->cap * 2 : 16;
-
-		if ((np = realloc(pv->v, cap * sizeof(*np))) == NULL)
-			return fail(r, NULL, "out of memory");
-		pv->v = np;
-		pv->cap = cap;
-	}
+	if (BUF_ARRAY_GROW(pv->v, pv->n, pv->cap) == -1)
+		return fail(r, NULL, "out of memory");
 	pv->v[pv->n].key = key;
 	pv->v[pv->n].value = value;
 	pv->v[pv->n].seq = pv->n;
@@ -776,15 +768,14 @@ service_cmp(const void *a, const void *b)
 static int
 merge_service(struct compose *c, struct compose_service *s, size_t known)
 {
-	struct compose_service *old, *nv;
+	struct compose_service *old;
 	size_t i;
 
 	old = known > 0 ? bsearch(s, c->v, known, sizeof(*c->v),
 	    service_cmp) : NULL;
 	if (old == NULL) {
-		if ((nv = realloc(c->v, (c->n + 1) * sizeof(*nv))) == NULL)
+		if (BUF_ARRAY_GROW(c->v, c->n, c->cap) == -1)
 			return -1;
-		c->v = nv;
 		c->v[c->n++] = *s;
 		memset(s, 0, sizeof(*s));
 		return 0;

@@ -54,6 +54,7 @@ struct compose_service {
 struct compose {
 	struct compose_service	*v;
 	size_t			 n;
+	size_t			 cap;
 };
 
 /* A variable's value, or NULL when it is unset (not the same as ""). */

@@ -861,7 +861,7 @@ config_parse(struct config *c, enum config_cmd cmd, int argc, char **argv,
 void
 config_release(struct config *c)
 {
-	size_t i, k;
+	size_t i;
 
 	/* Two rows may share a field (--listen): freed once, then NULL. */
 	for (i = 0; i < NOPTS; i++) {
@@ -874,9 +874,7 @@ config_release(struct config *c)
 			char ***v = FIELD(c, o, char **);
 			size_t *n = (size_t *)(void *)((char *)c + o->off_n);
 
-			for (k = 0; k < *n; k++)
-				free((*v)[k]);
-			free(*v);
+			strv_free(*v, *n);
 			*v = NULL;
 			*n = 0;
 		}

@@ -47,6 +47,7 @@
 #include "docker.h"
 #include "dockerapi.h"
 #include "dockermap.h"
+#include "hash.h"
 #include "log.h"
 #include "registry.h"
 #include "store.h"
@@ -81,11 +82,11 @@ struct idset {
 	size_t			 n;
 };
 
-/* The one hash of the tree (store.h): FNV-1a. */
+/* The one hash of the tree (hash.h). */
 static uint64_t
 idset_hash(const char *s)
 {
-	return store_hash(STORE_HASH_INIT, s, strlen(s));
+	return hash_bytes(HASH_INIT, s, strlen(s));
 }
 
 /* The slot of key, or of the free slot where it would go. */
@@ -407,13 +408,13 @@ report_log(const struct report *rp)
 static uint64_t
 row_hash(const struct kvlist *row)
 {
-	uint64_t h = STORE_HASH_INIT;
+	uint64_t h = HASH_INIT;
 	size_t i;
 
 	/* Each NUL in: "ab"="c" and "a"="bc" differ. */
 	for (i = 0; i < row->n; i++) {
-		h = store_hash(h, row->v[i].key, strlen(row->v[i].key) + 1);
-		h = store_hash(h, row->v[i].value,
+		h = hash_bytes(h, row->v[i].key, strlen(row->v[i].key) + 1);
+		h = hash_bytes(h, row->v[i].value,
 		    strlen(row->v[i].value) + 1);
 	}
 	return h;

@@ -14,7 +14,8 @@ enum fm_err {
 	 * repeating it does not. */
 	FM_REFUSED,
 	/* Something stored is not valid: a record on disk that no longer
-	 * parses. Needs an operator, or a request that replaces it. */
+	 * parses, a rule file that is not what its record renders to.
+	 * Needs an operator, or a request that replaces it. */
 	FM_INVALID,
 	/* A file could not be written, moved or removed (errno says why);
 	 * the old file is intact and a later request retries. */

@@ -33,6 +33,7 @@
 #include "expo.h"
 #include "filecheck.h"
 #include "files.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -202,7 +203,7 @@ files_owner(struct files *f, int dir, const char *name, char **buf,
 		free(*buf);
 		*buf = nb;
 		*len = nlen;
-		*hash = store_hash_content(nb, nlen);
+		*hash = hash_content(nb, nlen);
 	}
 	return own;
 }
@@ -219,9 +220,10 @@ struct scan {
 	struct fentry	*v;		/* sorted as the listing is */
 	size_t		 n;
 	size_t		 cap;
-	char		**judge;	/* a rule file's bytes, or NULL */
-	size_t		*judge_len;
-	size_t		 judge_cap;
+	struct verdict	*vd;		/* the rule files waiting, their bytes
+					   the scan's */
+	size_t		*of;		/* vd[i] is v[of[i]]'s */
+	size_t		 nvd, vcap, ocap;
 };
 
 static void
@@ -230,52 +232,44 @@ scan_release(struct scan *sc)
 	size_t i;
 
 	fentries_free(sc->v, sc->n);
-	for (i = 0; i < sc->n && sc->judge != NULL; i++)
-		free(sc->judge[i]);
-	free(sc->judge);
-	free(sc->judge_len);
+	for (i = 0; i < sc->nvd; i++)
+		free((char *)sc->vd[i].buf);
+	free(sc->vd);
+	free(sc->of);
 }
 
 /* Room for one more entry; NULL on ENOMEM. */
 static struct fentry *
 scan_add(struct scan *sc)
 {
-	size_t cap = sc->cap;
-
 	if (BUF_ARRAY_GROW(sc->v, sc->n, sc->cap) == -1)
 		return NULL;
-	if (sc->cap != cap) {
-		char **j = realloc(sc->judge, sc->cap * sizeof(*j));
-		size_t *jl;
-
-		if (j == NULL)
-			return NULL;
-		sc->judge = j;
-		if ((jl = realloc(sc->judge_len, sc->cap *
-		    sizeof(*jl))) == NULL)
-			return NULL;
-		sc->judge_len = jl;
-	}
-	sc->judge[sc->n] = NULL;
-	sc->judge_len[sc->n] = 0;
 	memset(&sc->v[sc->n], 0, sizeof(sc->v[sc->n]));
 	return &sc->v[sc->n];
 }
 
 /* Would Prometheus read it? A target file is judged at once; a rule file
- * keeps its bytes (taken over) for files_judge(). */
+ * waits with its bytes (taken over) for files_judge(). */
 static void
 files_validate(struct scan *sc, struct fentry *e, char *buf, size_t len)
 {
+	struct verdict *w;
 	char why[ERR_MAX];
 
-	if (e->dir == F_RULES) {
-		sc->judge[e - sc->v] = buf;
-		sc->judge_len[e - sc->v] = len;
+	if (e->dir == F_TARGETS) {
+		if ((e->valid = filecheck_targets(buf, len, why) == 0) == 0)
+			e->reason = strdup(why);
+	} else if (BUF_ARRAY_GROW(sc->vd, sc->nvd, sc->vcap) == -1 ||
+	    BUF_ARRAY_GROW(sc->of, sc->nvd, sc->ocap) == -1) {
+		e->reason = strdup("out of memory");
+	} else {
+		w = memset(&sc->vd[sc->nvd], 0, sizeof(*w));
+		snprintf(w->shown, sizeof(w->shown), "rules/%s", e->name);
+		w->buf = buf;
+		w->len = len;
+		sc->of[sc->nvd++] = (size_t)(e - sc->v);
 		return;
 	}
-	if ((e->valid = filecheck_targets(buf, len, why) == 0) == 0)
-		e->reason = strdup(why);
 	free(buf);
 }
 
@@ -284,43 +278,12 @@ files_validate(struct scan *sc, struct fentry *e, char *buf, size_t len)
 static void
 files_judge(struct scan *sc)
 {
-	struct verdict *vd;
-	char (*shown)[NAME_MAX + 16] = NULL;
-	size_t i, k = 0, *of = NULL;
+	size_t i;
 
-	for (i = 0; i < sc->n; i++)
-		k += sc->judge[i] != NULL;
-	if (k == 0)
-		return;
-	vd = calloc(k, sizeof(*vd));
-	shown = calloc(k, sizeof(*shown));
-	of = calloc(k, sizeof(*of));
-	for (i = k = 0; vd != NULL && shown != NULL && of != NULL &&
-	    i < sc->n; i++) {
-		if (sc->judge[i] == NULL)
-			continue;
-		snprintf(shown[k], sizeof(shown[k]), "rules/%s",
-		    sc->v[i].name);
-		vd[k].buf = sc->judge[i];
-		vd[k].len = sc->judge_len[i];
-		vd[k].shown = shown[k];
-		of[k++] = i;
-	}
-	if (vd != NULL && shown != NULL && of != NULL)
-		verdict_rules(sc->f->pt, NULL, vd, k);
-	for (i = 0; vd != NULL && shown != NULL && of != NULL && i < k; i++)
-		if ((sc->v[of[i]].valid = vd[i].kind == FM_OK) == 0)
-			sc->v[of[i]].reason = strdup(vd[i].reason);
-	for (i = 0; i < sc->n; i++) {
-		if (sc->judge[i] != NULL && !sc->v[i].valid &&
-		    sc->v[i].reason == NULL)
-			sc->v[i].reason = strdup("out of memory");
-		free(sc->judge[i]);
-		sc->judge[i] = NULL;
-	}
-	free(vd);
-	free(shown);
-	free(of);
+	verdict_rules(sc->f->pt, NULL, sc->vd, sc->nvd);
+	for (i = 0; i < sc->nvd; i++)
+		if ((sc->v[sc->of[i]].valid = sc->vd[i].kind == FM_OK) == 0)
+			sc->v[sc->of[i]].reason = strdup(sc->vd[i].reason);
 }
 
 /* Fills e for the bytes buf/len just read (taken over; NULL with e->error
@@ -410,7 +373,7 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 	 * that keeps old times) would hide a change from the identity:
 	 * every file is read again within FILES_VERIFY looks at
 	 * everything. */
-	verify = sc->whole && (store_hash(STORE_HASH_INIT, name,
+	verify = sc->whole && (hash_bytes(HASH_INIT, name,
 	    strlen(name)) + f->wholes) % FILES_VERIFY == 0;
 	if (prev != NULL && !verify && watch_id_trusted(prev->id,
 	    prev->ctime_ms, prev->taken_ms, e->id)) {
@@ -444,7 +407,7 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 		}
 		e->error = errno;
 	} else {
-		e->hash = store_hash_content(buf, len);
+		e->hash = hash_content(buf, len);
 		e->size = (int64_t)len;
 	}
 	files_examine(sc, e, prev, buf, len);
@@ -491,7 +454,7 @@ files_compare(const struct fentry *e, const struct fentry *prev,
 	if (e->owner == REGISTRY_OWNER_EDITED && (prev == NULL ||
 	    prev->owner != REGISTRY_OWNER_EDITED || prev->hash != e->hash ||
 	    prev->size != e->size))
-		metrics_file_edited(e->dir == F_RULES ? M_FILE_RULES :
+		metrics_file(M_FEV_EDITED, e->dir == F_RULES ? M_FILE_RULES :
 		    M_FILE_TARGETS);
 	/* A valid rule file flowmon did not write, new or changed:
 	 * Prometheus should load it. */

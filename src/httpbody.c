@@ -5,6 +5,19 @@
 
 #include "httpbody.h"
 
+/* CURLOPT_XFERINFOFUNCTION with CURLOPT_XFERINFODATA the stop flag: a
+ * non-zero flag aborts the transfer. */
+static int
+httpbody_abort(void *flag, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return __atomic_load_n((const int *)flag, __ATOMIC_RELAXED);
+}
+
 CURL *
 httpbody_easy(const char *protocols, long connect_ms, long total_ms,
     const int *stop, char *errbuf)
@@ -45,7 +58,9 @@ httpbody_credentials(CURL *c, const char *userpwd, const char *bearer)
 	}
 }
 
-size_t
+/* CURLOPT_WRITEFUNCTION with CURLOPT_WRITEDATA a struct httpbody: appends
+ * the data, or cuts the transfer (returns 0) past b->max or on ENOMEM. */
+static size_t
 httpbody_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct httpbody *b = arg;
@@ -58,26 +73,21 @@ httpbody_write(char *data, size_t size, size_t nmemb, void *arg)
 	return buf_add(&b->body, data, n) == 0 ? n : 0;
 }
 
+void
+httpbody_collect(CURL *c, struct httpbody *b)
+{
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+}
+
 CURLcode
 httpbody_perform(CURL *c, struct httpbody *b, long *status)
 {
 	CURLcode cc;
 
 	*status = 0;
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	httpbody_collect(c, b);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	return cc;
-}
-
-int
-httpbody_abort(void *flag, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return __atomic_load_n((const int *)flag, __ATOMIC_RELAXED);
 }

@@ -34,17 +34,12 @@ struct httpbody {
 	int		 too_big;	/* the answer went past max: cut */
 };
 
-/* CURLOPT_WRITEFUNCTION with CURLOPT_WRITEDATA a struct httpbody: appends
- * the data, or cuts the transfer (returns 0) past b->max or on ENOMEM. */
-size_t	 httpbody_write(char *data, size_t size, size_t nmemb, void *arg);
+/* Sets c's answer to go into b (bounded by b->max), for a transfer run
+ * elsewhere (a multi handle); httpbody_perform() does it itself. */
+void	 httpbody_collect(CURL *c, struct httpbody *b);
+
 /* Performs c with its answer into b (bounded by b->max) and *status the
  * HTTP status (0 without an answer). libcurl's code. */
 CURLcode httpbody_perform(CURL *c, struct httpbody *b, long *status);
-
-/* CURLOPT_XFERINFOFUNCTION with CURLOPT_XFERINFODATA an int that some
- * thread sets (atomically) to stop: a non-zero flag aborts the transfer.
- * httpbody_easy() sets it up. */
-int	 httpbody_abort(void *flag, curl_off_t dltotal, curl_off_t dlnow,
-	    curl_off_t ultotal, curl_off_t ulnow);
 
 #endif

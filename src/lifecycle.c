@@ -141,7 +141,6 @@ struct judged {
 	char	*buf;
 	size_t	 len;
 	int	 doubt;
-	char	 shown[SERVICE_NAME_MAX + 16];	/* in reasons */
 };
 
 struct judged_list {
@@ -494,11 +493,10 @@ judge(struct lifecycle *lc, struct judged_list *l, const char *dir)
 	if ((v = calloc(l->n + 1, sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < l->n; i++) {
-		snprintf(l->v[i].shown, sizeof(l->v[i].shown), "%s/%s.yml",
-		    dir, l->v[i].name);
+		snprintf(v[i].shown, sizeof(v[i].shown), "%s/%s.yml", dir,
+		    l->v[i].name);
 		v[i].buf = l->v[i].buf;
 		v[i].len = l->v[i].len;
-		v[i].shown = l->v[i].shown;
 	}
 	verdict_rules(lc->pt, NULL, v, l->n);
 	return v;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "hash.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "store.h"
@@ -119,7 +120,7 @@ rule_load(struct rule_file *rf, struct store *st, const char *name,
 	    name)) && store_read(st, STORE_REJECTED, name, BOUND_FILE_MAX +
 	    ERR_MAX, &buf, &len, err) == 0) {
 		rf->reason = rejected_decode(buf, len, &off);
-		rf->h_out = store_hash_content(buf + off, len - off);
+		rf->h_out = hash_content(buf + off, len - off);
 		rf->state = RULE_REJECTED;
 	} else if (errno != ENOENT) {
 		log_warn("cannot read a rejected rule file: it is tried again",
@@ -214,7 +215,7 @@ int
 rule_write(struct rule_file *rf, struct store_txn *t, const char *name,
     const char *buf, size_t len, char err[ERR_MAX])
 {
-	uint64_t h = buf != NULL ? store_hash_content(buf, len) : 0;
+	uint64_t h = buf != NULL ? hash_content(buf, len) : 0;
 	int rc;
 
 	/* The version kept out: it stays out while the record renders to
@@ -346,7 +347,7 @@ rule_culprit_found(struct rule_file *rf, struct store *st, const char *name,
 	size_t flen;
 	int rc;
 
-	if (!rf->aside || store_hash_content(buf, len) != rf->h_out)
+	if (!rf->aside || hash_content(buf, len) != rf->h_out)
 		return 0;	/* a request replaced it meanwhile */
 	if ((file = rejected_encode(reason, buf, len, &flen)) == NULL) {
 		snprintf(err, ERR_MAX, "out of memory");

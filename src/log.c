@@ -30,7 +30,7 @@ log_set_level(const char *name)
 	return -1;
 }
 
-int
+static int
 log_enabled(enum log_level level)
 {
 	return (int)level >= log_threshold;

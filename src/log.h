@@ -14,7 +14,6 @@ enum log_level {
 
 /* Sets the threshold; "debug", "info", "warn" or "error". -1 if unknown. */
 int	 log_set_level(const char *name);
-int	 log_enabled(enum log_level level);
 
 /* Logs msg with key/value pairs given as a NULL-terminated list of const
  * char * (key, value, key, value, ..., NULL). Values are quoted and escaped

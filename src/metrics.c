@@ -10,11 +10,7 @@ static const int metrics_codes[] = { 200, 400, 401, 404, 405, 409, 413, 429,
 #define M_NCODES (sizeof(metrics_codes) / sizeof(*metrics_codes))
 
 static uint64_t m_requests[M_EP_COUNT][M_NCODES + 1];
-static uint64_t m_written[M_FILE_COUNT];
-static uint64_t m_removed[M_FILE_COUNT];
-static uint64_t m_errors[M_FILE_COUNT];
-static uint64_t m_healed[M_FILE_COUNT];
-static uint64_t m_edited[M_FILE_COUNT];
+static uint64_t m_files[M_FEV_COUNT][M_FILE_COUNT];
 static uint64_t m_promtool_runs;
 static uint64_t m_promtool_files;
 static uint64_t m_promtool_batches;
@@ -58,69 +54,48 @@ metrics_request(enum metrics_endpoint ep, int code)
 }
 
 void
-metrics_file_written(enum metrics_file kind)
+metrics_file(enum metrics_file_event ev, enum metrics_file kind)
 {
-	__atomic_add_fetch(&m_written[kind], 1, __ATOMIC_RELAXED);
-}
-
-void
-metrics_file_removed(enum metrics_file kind)
-{
-	__atomic_add_fetch(&m_removed[kind], 1, __ATOMIC_RELAXED);
-}
-
-void
-metrics_write_error(enum metrics_file kind)
-{
-	__atomic_add_fetch(&m_errors[kind], 1, __ATOMIC_RELAXED);
-}
-
-void
-metrics_file_healed(enum metrics_file kind)
-{
-	__atomic_add_fetch(&m_healed[kind], 1, __ATOMIC_RELAXED);
-}
-
-void
-metrics_file_edited(enum metrics_file kind)
-{
-	__atomic_add_fetch(&m_edited[kind], 1, __ATOMIC_RELAXED);
-}
-
-/* One counter family with a series per file kind. */
-static void
-file_family(struct buf *b, const char *name, const char *help,
-    uint64_t counters[M_FILE_COUNT])
-{
-	int i;
-
-	expo_family(b, name, EXPO_COUNTER, help);
-	for (i = 0; i < M_FILE_COUNT; i++)
-		expo_sample(b, name, (long long)__atomic_load_n(&counters[i],
-		    __ATOMIC_RELAXED), "kind", m_file_names[i], NULL);
-}
-
-/* One counter family over targets/ and rules/, labelled dir as
- * flowmon_files is. */
-static void
-dir_family(struct buf *b, const char *name, const char *help,
-    uint64_t counters[M_FILE_COUNT])
-{
-	static const enum metrics_file dirs[] = { M_FILE_TARGETS,
-	    M_FILE_RULES };
-	size_t i;
-
-	expo_family(b, name, EXPO_COUNTER, help);
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		expo_sample(b, name, (long long)__atomic_load_n(
-		    &counters[dirs[i]], __ATOMIC_RELAXED), "dir",
-		    m_file_names[dirs[i]], NULL);
+	__atomic_add_fetch(&m_files[ev][kind], 1, __ATOMIC_RELAXED);
 }
 
 static long long
 counter(uint64_t *c)
 {
 	return (long long)__atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* The counter family of each file event: a series per kind, or per
+ * directory (targets/ and rules/, labelled dir as flowmon_files is). */
+static void
+file_families(struct buf *b)
+{
+	static const struct {
+		const char	*name, *help;
+		int		 dirs;
+	} fam[M_FEV_COUNT] = {
+		{ "flowmon_files_written_total", "Files durably written "
+		  "(fsync'd and renamed), by kind.", 0 },
+		{ "flowmon_files_removed_total", "Files removed, by kind.", 0 },
+		{ "flowmon_write_errors_total", "Failed writes or removes in "
+		  "the data dir, by kind.", 0 },
+		{ "flowmon_files_healed_total", "Files of flowmon's found "
+		  "missing and written again from their records, by "
+		  "directory.", 1 },
+		{ "flowmon_files_edited_total", "Files of flowmon's found "
+		  "edited by hand (replaced at the next reconfigure of their "
+		  "service), by directory.", 1 },
+	};
+	int ev, k;
+
+	for (ev = 0; ev < M_FEV_COUNT; ev++) {
+		expo_family(b, fam[ev].name, EXPO_COUNTER, fam[ev].help);
+		for (k = 0; k <= (fam[ev].dirs ? M_FILE_RULES : M_FILE_NODES);
+		    k++)
+			expo_sample(b, fam[ev].name, counter(&m_files[ev][k]),
+			    fam[ev].dirs ? "dir" : "kind", m_file_names[k],
+			    NULL);
+	}
 }
 
 int
@@ -146,18 +121,7 @@ metrics_render(struct buf *b)
 			    "endpoint", m_ep_names[e], "code", code, NULL);
 		}
 	}
-	file_family(b, "flowmon_files_written_total",
-	    "Files durably written (fsync'd and renamed), by kind.", m_written);
-	file_family(b, "flowmon_files_removed_total",
-	    "Files removed, by kind.", m_removed);
-	file_family(b, "flowmon_write_errors_total",
-	    "Failed writes or removes in the data dir, by kind.", m_errors);
-	dir_family(b, "flowmon_files_healed_total",
-	    "Files of flowmon's found missing and written again from their "
-	    "records, by directory.", m_healed);
-	dir_family(b, "flowmon_files_edited_total",
-	    "Files of flowmon's found edited by hand (replaced at the next "
-	    "reconfigure of their service), by directory.", m_edited);
+	file_families(b);
 	expo_counter(b, "flowmon_promtool_runs_total", "promtool processes "
 	    "started for rule checks.", counter(&m_promtool_runs));
 	expo_counter(b, "flowmon_promtool_files_total", "Rule files checked "

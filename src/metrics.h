@@ -34,16 +34,22 @@ enum metrics_file {
 
 /* Counts one answered request. */
 void	 metrics_request(enum metrics_endpoint ep, int code);
-/* Counts one file written (or removed) durably. */
-void	 metrics_file_written(enum metrics_file kind);
-void	 metrics_file_removed(enum metrics_file kind);
-/* Counts one failed write or remove. */
-void	 metrics_write_error(enum metrics_file kind);
-/* Counts one file of flowmon's in targets/ or rules/ (M_FILE_TARGETS or
- * M_FILE_RULES) found missing and written again from its record, and one
- * found edited by hand (its bytes are no longer what flowmon wrote). */
-void	 metrics_file_healed(enum metrics_file kind);
-void	 metrics_file_edited(enum metrics_file kind);
+/* What happened to a file: written (or removed) durably; a write or
+ * remove that failed; one of flowmon's in targets/ or rules/
+ * (M_FILE_TARGETS or M_FILE_RULES) found missing and written again from
+ * its record, or found edited by hand (its bytes are no longer what
+ * flowmon wrote). */
+enum metrics_file_event {
+	M_FEV_WRITTEN,
+	M_FEV_REMOVED,
+	M_FEV_WRITE_ERROR,
+	M_FEV_HEALED,
+	M_FEV_EDITED,
+	M_FEV_COUNT
+};
+
+/* Counts one event ev of a file of kind. */
+void	 metrics_file(enum metrics_file_event ev, enum metrics_file kind);
 /* Counts one promtool process started, and one batch of n rule files
  * checked together. */
 void	 metrics_promtool_run(void);

@@ -4,7 +4,7 @@
  * label is "true" becomes the parameters swarm-listener would send
  * (dockermap_params(), the Docker source's own mapping); those are parsed
  * (request_parse()), rendered (render_rules(), render_settings()) and
- * judged by the daemon's verdict (plan_verdict(), one batch for promtool);
+ * judged by the daemon's verdict (verdict_rules(), one batch for promtool);
  * what comes out is compared with what runs (plan_live.c) and printed,
  * per service, as unchanged, new, changed, removed or refused, with a
  * unified diff (udiff.c). Nothing is written: the data dir is opened read
@@ -27,6 +27,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dockermap.h"
+#include "hash.h"
 #include "plan.h"
 #include "parser.h"
 #include "promtool.h"
@@ -65,7 +66,7 @@ struct item {
 	size_t		 rlen;
 	char		*settings;	/* render_settings(svc) */
 	size_t		 slen;
-	uint64_t	 h_rules;	/* store_hash_content() of rules as
+	uint64_t	 h_rules;	/* hash_content() of rules as
 					   rendered, before redact() */
 	const struct plan_live *live;	/* what runs under that name */
 	enum plan_status status;
@@ -383,16 +384,6 @@ load_lives(struct plan *p)
  * The verdict.
  */
 
-/* The one verdict of a rule file before it is written (verdict_rules(),
- * what registry_upsert() runs), all the plan's files in one call so
- * promtool checks them in one batch. */
-static void
-plan_verdict(struct promtool *pt, const struct quota *lim,
-    struct verdict *v, size_t n)
-{
-	verdict_rules(pt, lim, v, n);
-}
-
 /* A refusal's reason, shown as everything is (url.h): a message may
  * quote a value with a URL's password in it. */
 static int
@@ -434,15 +425,11 @@ static int
 judge(struct plan *p, struct promtool *pt)
 {
 	struct verdict *v;
-	char (*shown)[ERR_MAX / 2];
 	size_t i, n = 0;
 	int rc = -1;
 
-	if ((v = calloc(p->n + 1, sizeof(*v))) == NULL ||
-	    (shown = calloc(p->n + 1, sizeof(*shown))) == NULL) {
-		free(v);
+	if ((v = calloc(p->n + 1, sizeof(*v))) == NULL)
 		return oom(p);
-	}
 	for (i = 0; i < p->n; i++) {
 		struct item *it = &p->v[i];
 
@@ -460,12 +447,11 @@ judge(struct plan *p, struct promtool *pt)
 		if (it->svc == NULL || it->status == PLAN_REFUSED)
 			continue;
 		it->live = live_of(p, it->name);
-		snprintf(shown[n], sizeof(shown[n]), "rules/%.200s.yml",
+		snprintf(v[n].shown, sizeof(v[n].shown), "rules/%.200s.yml",
 		    it->name);
 		v[n].svc = it->svc;
 		v[n].buf = it->rules;
 		v[n].len = it->rlen;
-		v[n].shown = shown[n];
 		/* As the daemon: a file like the one on disk (judged when it
 		 * was written) or the very version rejected (kept out) gets
 		 * its bounds checked only. */
@@ -473,10 +459,12 @@ judge(struct plan *p, struct promtool *pt)
 		    ((it->live->rules != NULL && it->live->rlen == it->rlen &&
 		    memcmp(it->live->rules, it->rules, it->rlen) == 0) ||
 		    (it->live->rejected && it->live->h_rejected ==
-		    store_hash_content(it->rules, it->rlen))));
+		    hash_content(it->rules, it->rlen))));
 		n++;
 	}
-	plan_verdict(pt, &parser_limits(p->parser)->quota, v, n);
+	/* The one verdict of a rule file before it is written, as
+	 * registry_upsert() runs it, all the plan's files in one batch. */
+	verdict_rules(pt, &parser_limits(p->parser)->quota, v, n);
 	for (i = n = 0; i < p->n; i++) {
 		struct item *it = &p->v[i];
 
@@ -492,7 +480,6 @@ out:
 	if (rc == -1)
 		oom(p);
 	free(v);
-	free(shown);
 	return rc;
 }
 
@@ -530,7 +517,7 @@ redact(struct plan *p)
 		struct item *it = &p->v[i];
 
 		if (it->rules != NULL)
-			it->h_rules = store_hash_content(it->rules, it->rlen);
+			it->h_rules = hash_content(it->rules, it->rlen);
 		if (shown_text(&it->rules, &it->rlen) == -1 ||
 		    shown_text(&it->settings, &it->slen) == -1)
 			return oom(p);
@@ -587,7 +574,7 @@ compare_one(struct item *it)
 	 * rejected (rendered from its redacted answer). */
 	if (l != NULL && l->rejected && it->rules != NULL &&
 	    (l->h_rejected == it->h_rules ||
-	    l->h_rejected == store_hash_content(it->rules, it->rlen))) {
+	    l->h_rejected == hash_content(it->rules, it->rlen))) {
 		/* The daemon keeps this very file set aside. */
 		it->status = PLAN_REFUSED;
 		return add_text(&it->reasons, &it->nreasons, "Prometheus "

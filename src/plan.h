@@ -28,7 +28,7 @@ struct plan_live {
 	int		 rejected;	/* Prometheus refused the version
 					   the record renders to: it is kept
 					   out (rule state rejected) */
-	uint64_t	 h_rejected;	/* store_hash_content() of it */
+	uint64_t	 h_rejected;	/* hash_content() of it */
 	char		*why_rejected;	/* its reason, when known */
 };
 

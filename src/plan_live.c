@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "bounds.h"
+#include "hash.h"
 #include "httpbody.h"
 #include "lifecycle.h"
 #include "plan.h"
@@ -382,7 +383,7 @@ api_one(const cJSON *o, const struct request_ctx *rctx,
 		const char *why = json_str(o, "rejected");
 
 		l->rejected = 1;
-		l->h_rejected = store_hash_content(l->rules, l->rlen);
+		l->h_rejected = hash_content(l->rules, l->rlen);
 		free(l->rules);
 		l->rules = NULL;
 		l->rlen = 0;

@@ -244,8 +244,7 @@ ask_all(struct promapi *p, struct ask *v, size_t n)
 			continue;
 		}
 		curl_easy_setopt(v[i].c, CURLOPT_URL, v[i].url);
-		curl_easy_setopt(v[i].c, CURLOPT_WRITEFUNCTION, httpbody_write);
-		curl_easy_setopt(v[i].c, CURLOPT_WRITEDATA, &v[i].b);
+		httpbody_collect(v[i].c, &v[i].b);
 		curl_easy_setopt(v[i].c, CURLOPT_PRIVATE, (void *)&v[i]);
 		if (s->creds)
 			httpbody_credentials(v[i].c, p->userpwd, p->bearer);

@@ -86,6 +86,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "hash.h"
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
@@ -94,12 +95,6 @@
 #include "render.h"
 #include "request.h"
 #include "verdict.h"
-
-uint64_t
-reg_hash(const char *s, size_t len)
-{
-	return store_hash_content(s, len);
-}
 
 /* A service whose targets come from task DNS: no nodeInfo, no targets, not
  * scrapeType=static_configs, and a port to scrape. */
@@ -216,7 +211,7 @@ map_find(struct registry *r, const char *name)
 {
 	struct entry *e;
 
-	for (e = r->buckets[reg_hash(name, strlen(name)) % r->nbuckets]; e;
+	for (e = r->buckets[hash_content(name, strlen(name)) % r->nbuckets]; e;
 	    e = e->next)
 		if (strcmp(e->name, name) == 0)
 			return e;
@@ -233,7 +228,7 @@ map_grow(struct registry *r)
 		return;	/* longer chains, still correct */
 	for (i = 0; i < r->nbuckets; i++) {
 		for (e = r->buckets[i]; e; e = en) {
-			size_t h = reg_hash(e->name, strlen(e->name)) % n;
+			size_t h = hash_content(e->name, strlen(e->name)) % n;
 
 			en = e->next;
 			e->next = b[h];
@@ -267,7 +262,7 @@ map_drop(struct registry *r, struct entry *e)
 {
 	struct entry **pp;
 
-	for (pp = &r->buckets[reg_hash(e->name, strlen(e->name)) %
+	for (pp = &r->buckets[hash_content(e->name, strlen(e->name)) %
 	    r->nbuckets]; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
@@ -352,7 +347,7 @@ reg_entry(struct registry *r, const char *name, int create)
 	e->refs = 1;
 	if (r->nentries >= r->nbuckets)
 		map_grow(r);
-	h = reg_hash(name, strlen(name)) % r->nbuckets;
+	h = hash_content(name, strlen(name)) % r->nbuckets;
 	e->next = r->buckets[h];
 	r->buckets[h] = e;
 	r->nentries++;
@@ -509,22 +504,22 @@ sync_targets(struct entry *e, struct reg_change *c, const char *buf,
 			return 0;
 		if (store_txn_remove(&c->txn, STORE_TARGETS, e->name,
 		    err) == -1) {
-			metrics_write_error(M_FILE_TARGETS);
+			metrics_file(M_FEV_WRITE_ERROR, M_FILE_TARGETS);
 			return -1;
 		}
-		metrics_file_removed(M_FILE_TARGETS);
+		metrics_file(M_FEV_REMOVED, M_FILE_TARGETS);
 		c->targets = 0;
 		return 1;
 	}
-	nh = reg_hash(buf, len);
+	nh = hash_content(buf, len);
 	if (e->has_targets && e->h_targets == nh)
 		return 0;
 	if (store_txn_write(&c->txn, STORE_TARGETS, e->name, buf, len,
 	    err) == -1) {
-		metrics_write_error(M_FILE_TARGETS);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_TARGETS);
 		return -1;
 	}
-	metrics_file_written(M_FILE_TARGETS);
+	metrics_file(M_FEV_WRITTEN, M_FILE_TARGETS);
 	c->targets = 1;
 	c->h_targets = nh;
 	return 1;
@@ -539,13 +534,13 @@ sync_rules(struct entry *e, struct reg_change *c, const char *buf,
 	rule_begin(&e->rf, &c->rf);
 	if ((c->rules = rule_write(&c->rf, &c->txn, e->name, buf, len,
 	    err)) == -1) {
-		metrics_write_error(M_FILE_RULES);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_RULES);
 		return -1;
 	}
 	if (c->rules == 1 && c->rf.has_file)
-		metrics_file_written(M_FILE_RULES);
+		metrics_file(M_FEV_WRITTEN, M_FILE_RULES);
 	else if (c->rules == 1)
-		metrics_file_removed(M_FILE_RULES);
+		metrics_file(M_FEV_REMOVED, M_FILE_RULES);
 	return 0;
 }
 
@@ -626,9 +621,9 @@ write_record(struct reg_change *c, const struct service *svc, int removed,
 	rc = store_txn_write(&c->txn, STORE_STATE, svc->name, buf, len, err);
 	free(buf);
 	if (rc == -1)
-		metrics_write_error(M_FILE_STATE);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_STATE);
 	else {
-		metrics_file_written(M_FILE_STATE);
+		metrics_file(M_FEV_WRITTEN, M_FILE_STATE);
 		c->state = 1;
 	}
 	return rc;
@@ -655,14 +650,12 @@ check_rules(struct registry *r, struct entry *e, const struct service *svc,
     const char *rules, size_t len, char err[ERR_MAX])
 {
 	struct verdict v;
-	char shown[SERVICE_NAME_MAX + 16];
-	uint64_t h = rules != NULL ? reg_hash(rules, len) : 0;
+	uint64_t h = rules != NULL ? hash_content(rules, len) : 0;
 
 	memset(&v, 0, sizeof(v));
-	snprintf(shown, sizeof(shown), "rules/%s.yml", svc->name);
+	snprintf(v.shown, sizeof(v.shown), "rules/%s.yml", svc->name);
 	v.buf = rules;
 	v.len = len;
-	v.shown = shown;
 	v.svc = svc;
 	v.bounds_only = rules == NULL || (!e->removed && ((e->rf.has_file &&
 	    e->rf.h_file == h && !e->rf.aside) ||
@@ -1036,10 +1029,10 @@ registry_remove(struct registry *r, const char *name,
 	ok = ok && reg_sync_change(r, e, &c, e->svc, 1, NULL, err) == 0;
 	if (ok && !persistent) {
 		if (store_txn_remove(&c.txn, STORE_STATE, name, err) == -1) {
-			metrics_write_error(M_FILE_STATE);
+			metrics_file(M_FEV_WRITE_ERROR, M_FILE_STATE);
 			ok = 0;
 		} else {
-			metrics_file_removed(M_FILE_STATE);
+			metrics_file(M_FEV_REMOVED, M_FILE_STATE);
 			c.state = 1;
 		}
 	}
@@ -1158,7 +1151,7 @@ registry_file_owner(struct registry *r, int rules, const char *name,
     const char *buf, size_t len, int forget)
 {
 	return registry_file_owner_hash(r, rules, name, buf != NULL,
-	    buf != NULL ? reg_hash(buf, len) : 0, forget);
+	    buf != NULL ? hash_content(buf, len) : 0, forget);
 }
 
 enum registry_owner

@@ -179,7 +179,7 @@ enum registry_owner {
 };
 enum registry_owner registry_file_owner(struct registry *r, int rules,
 	    const char *name, const char *buf, size_t len, int forget);
-/* The same from the contents' hash (store_hash_content()); readable 0:
+/* The same from the contents' hash (hash_content()); readable 0:
  * they could not be read (hash unused). */
 enum registry_owner registry_file_owner_hash(struct registry *r, int rules,
 	    const char *name, int readable, uint64_t hash, int forget);

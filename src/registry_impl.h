@@ -75,8 +75,6 @@ struct registry {
 	void			*event_ctx;
 };
 
-/* FNV-1a of len bytes with the length folded in. */
-uint64_t reg_hash(const char *s, size_t len);
 /* The entry of name, created when create is set, with a reference the
  * caller drops with reg_put() once it no longer uses the pointer (after
  * unlocking the entry). NULL if absent or on allocation failure (errno

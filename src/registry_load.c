@@ -332,7 +332,7 @@ heal_sentinel(struct registry *r, size_t healed[2])
 		return 0;
 	log_warn("flowmon file vanished: written again", "file",
 	    "targets/" REGISTRY_SENTINEL ".json");
-	metrics_file_healed(M_FILE_TARGETS);
+	metrics_file(M_FEV_HEALED, M_FILE_TARGETS);
 	healed[0]++;
 	return 1;
 }
@@ -382,7 +382,8 @@ heal_entry(struct registry *r, struct entry *e, registry_present_fn present,
 		    "the record", "service", e->name, "file", path);
 		reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
 		    "targets" : "rules");
-		metrics_file_healed(k == 0 ? M_FILE_TARGETS : M_FILE_RULES);
+		metrics_file(M_FEV_HEALED, k == 0 ? M_FILE_TARGETS :
+		    M_FILE_RULES);
 		healed[k]++;
 	}
 	*rules |= res.wrote_rules;

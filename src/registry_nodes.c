@@ -270,16 +270,16 @@ node_change(struct registry *r, const char *id, const struct kvlist *labels,
 	free(buf);
 	if (rc == -1) {
 		saved = errno;
-		metrics_write_error(M_FILE_NODES);
+		metrics_file(M_FEV_WRITE_ERROR, M_FILE_NODES);
 		reg_node_free(node);
 		/* Nothing to put back; frees what t holds. */
 		(void)store_txn_abort(&nc.txn, why);
 		return reg_fail(res, FM_STORAGE, saved);
 	}
 	if (labels != NULL)
-		metrics_file_written(M_FILE_NODES);
+		metrics_file(M_FEV_WRITTEN, M_FILE_NODES);
 	else
-		metrics_file_removed(M_FILE_NODES);
+		metrics_file(M_FEV_REMOVED, M_FILE_NODES);
 	rc = node_sync(r, &nc, id, labels, err);
 	saved = errno;
 	node_change_end(r, &nc, id, node, rc == 0, res, err);

@@ -24,11 +24,13 @@ status_json(int code, const char *msg)
 	return o;
 }
 
-/* One alert as DFM answers it, keys in DFM's order: alertIf is the
- * expression as written to the rule file (a shortcut expanded, as DFM
- * expands it before answering), labels and annotations the final ones,
- * alertName the parameter as given. */
-cJSON *
+/* One alert of svc as DFM lists it in Alerts, keys in DFM's order:
+ * alertAnnotations (when any), alertFor (when set), alertIf (the
+ * expression as written to the rule file: a shortcut expanded, as DFM
+ * expands it before answering), alertLabels (when any, the final ones),
+ * alertName (the parameter as given), alertPersistent (boolean),
+ * AlertNameFormatted, serviceName, replicas (a number). */
+static cJSON *
 dfm_alert_json(const struct service *svc, const struct alert *a)
 {
 	cJSON *o = cJSON_CreateObject(), *m;

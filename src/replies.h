@@ -16,12 +16,6 @@ struct registry_result;
  * status code as a number. */
 cJSON	*status_json(int code, const char *msg);
 
-/* One alert of svc as DFM lists it in Alerts: alertAnnotations (when
- * any), alertFor (when set), alertIf, alertLabels (when any), alertName
- * (the parameter as given), alertPersistent (boolean), AlertNameFormatted,
- * serviceName, replicas (a number). */
-cJSON	*dfm_alert_json(const struct service *svc, const struct alert *a);
-
 /* The reconfigure and remove answer: the envelope, Alerts (always an
  * array; removed 1 lists only the alerts that go, not persistent ones),
  * then svc's scrape fields at the top level in DFM's order: metricsPath,

@@ -157,21 +157,6 @@ kvlist_get_ci(const struct kvlist *l, const char *key)
 	return kv ? kv->value : NULL;
 }
 
-void
-kvlist_del(struct kvlist *l, const char *key)
-{
-	struct kv *kv = kvlist_find(l, key, 0);
-	size_t i;
-
-	if (kv == NULL)
-		return;
-	i = (size_t)(kv - l->v);
-	free(kv->key);
-	free(kv->value);
-	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*kv));
-	l->n--;
-}
-
 static int
 kv_cmp(const void *a, const void *b)
 {

@@ -42,8 +42,6 @@ int	 kvlist_dedupe_ci(struct kvlist *l);
 const char *kvlist_get(const struct kvlist *l, const char *key);
 /* Value for key matched case-insensitively, or NULL. Borrowed. */
 const char *kvlist_get_ci(const struct kvlist *l, const char *key);
-/* Remove key if present. */
-void	 kvlist_del(struct kvlist *l, const char *key);
 /* Sort by key (strcmp), so rendering is deterministic. */
 void	 kvlist_sort(struct kvlist *l);
 /* Deep copy of src into dst (dst must be empty). 0 or -1. */

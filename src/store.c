@@ -1,6 +1,6 @@
 /* store.c: the data dir: its kinds and file names, opening it (and again a
  * kind dir that went away), and every operation on its files: atomic
- * replace, remove, move, read, list, scan and link. The writer,
+ * replace, remove, read, list, scan and link. The writer,
  * reader and listing underneath are store_io.c's; the lock store_lock.c's.
  *
  * State model. A file on disk is either absent or holds one complete
@@ -52,6 +52,7 @@
 
 #include "bounds.h"
 #include "buf.h"
+#include "hash.h"
 #include "log.h"
 #include "store.h"
 
@@ -95,28 +96,6 @@ store_dirname(enum store_kind kind)
 	if ((unsigned)kind >= STORE_NKINDS)
 		return "";
 	return store_kinds[kind].dir;
-}
-
-uint64_t
-store_hash(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *s = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-uint64_t
-store_hash_content(const void *buf, size_t len)
-{
-	/* Equal hashes of different sizes must not pass for an unchanged
-	 * file. */
-	return store_hash(STORE_HASH_INIT, buf, len) ^
-	    ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
 }
 
 /*
@@ -220,7 +199,7 @@ store_base(const char *name, char buf[STORE_BASE_MAX + 1])
 		return;
 	}
 	snprintf(buf, STORE_BASE_MAX + 1, "%.*s~%016llx", STORE_BASE_KEEP,
-	    name, (unsigned long long)store_hash(STORE_HASH_INIT, name, len));
+	    name, (unsigned long long)hash_bytes(HASH_INIT, name, len));
 }
 
 int
@@ -535,51 +514,109 @@ store_fresh(struct store *st, enum store_kind kind)
  * Writing.
  */
 
-int
-store_write(struct store *st, enum store_kind kind, const char *name,
-    const void *buf, size_t len, char err[ERR_MAX])
+/* A transaction (store.h) changes files as the plain functions do: both
+ * are the cores below, with t NULL for a plain change. Each op of t
+ * remembers the file it changed and the temp name its previous version is
+ * kept under ("" when there was none); putting back renames that over the
+ * file, or unlinks a file the transaction made. */
+struct store_txn_op {
+	enum store_kind	 kind;
+	char		 file[NAME_MAX + 1];
+	char		 kept[NAME_MAX + 1];
+};
+
+/* Room for t's next op on file of kind, booked (t->nops++) once the
+ * change is made; NULL with err on ENOMEM (nothing changed yet). NULL
+ * without a transaction too, and then no error: check t. */
+static struct store_txn_op *
+store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
+    char err[ERR_MAX])
+{
+	struct store_txn_op *v;
+
+	if (t == NULL)
+		return NULL;
+	if (BUF_ARRAY_GROW(t->ops, t->nops, t->cap) == -1) {
+		snprintf(err, ERR_MAX, "cannot change %s/%s: out of memory",
+		    store_kinds[kind].dir, file);
+		errno = ENOMEM;
+		return NULL;
+	}
+	v = &t->ops[t->nops];
+	v->kind = kind;
+	snprintf(v->file, sizeof(v->file), "%s", file);
+	v->kept[0] = '\0';
+	return v;
+}
+
+/* store_write(), within t when t is not NULL. */
+static int
+store_put(struct store *st, struct store_txn *t, enum store_kind kind,
+    const char *name, const void *buf, size_t len, char err[ERR_MAX])
 {
 	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	struct store_txn_op *op;
 	int dfd, again = 1;
 
 	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
+	if ((op = store_txn_op(t, kind, file, err)) == NULL && t != NULL)
+		return -1;
 	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
 	for (;;) {
 		dfd = store_dfd(st, kind);
 		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    NULL, &st->dsync[kind], err) == 0)
-			return 0;
+		    op != NULL ? op->kept : NULL, &st->dsync[kind], err) == 0)
+			break;
 		if (!again-- || !store_retry(st, kind, dfd, errno))
 			return -1;
 	}
+	if (t != NULL)
+		t->nops++;
+	return 0;
 }
 
 int
-store_remove(struct store *st, enum store_kind kind, const char *name,
-    char err[ERR_MAX])
+store_write(struct store *st, enum store_kind kind, const char *name,
+    const void *buf, size_t len, char err[ERR_MAX])
+{
+	return store_put(st, NULL, kind, name, buf, len, err);
+}
+
+/* store_remove(), within t when t is not NULL: the file is then renamed
+ * to its kept name, not unlinked. */
+static int
+store_unlink(struct store *st, struct store_txn *t, enum store_kind kind,
+    const char *name, char err[ERR_MAX])
 {
 	char file[NAME_MAX + 1];
-	const char *step;
+	struct store_txn_op *op;
+	const char *step = "remove";
 	int saved, dfd, again = 1;
 
 	if (store_check(st, kind, name, 1, 0, err) == -1)
 		return -1;
 	store_file(kind, name, file);
-	step = "remove";
+	if ((op = store_txn_op(t, kind, file, err)) == NULL && t != NULL)
+		return -1;
+	if (op != NULL && store_temp_make(file, op->kept) == -1)
+		goto fail;
 	for (;;) {
 		dfd = store_dfd(st, kind);
-		if (unlinkat(dfd, file, 0) == 0)
+		if ((op != NULL ? renameat(dfd, file, dfd, op->kept) :
+		    unlinkat(dfd, file, 0)) == 0)
 			break;
 		if (again-- && store_retry(st, kind, dfd, errno))
 			continue;
 		/* Already gone: the directory did not change, so there is
-		 * nothing to make durable. */
+		 * nothing to make durable, nor to put back. */
 		if (errno == ENOENT)
 			return 0;
 		goto fail;
 	}
+	if (t != NULL)
+		t->nops++;
 	step = "fsync directory of";
 	if (store_dirsync(&st->dsync[kind], dfd) == -1)
 		goto fail;
@@ -593,46 +630,10 @@ fail:
 }
 
 int
-store_move(struct store *st, enum store_kind from, enum store_kind to,
-    const char *name, char err[ERR_MAX])
+store_remove(struct store *st, enum store_kind kind, const char *name,
+    char err[ERR_MAX])
 {
-	char src[NAME_MAX + 1], dst[NAME_MAX + 1];
-	const char *step;
-	int saved, sfd, dfd, again = 1, r1, r2;
-
-	if (store_check(st, from, name, 1, 0, err) == -1 ||
-	    store_check(st, to, name, 1, 0, err) == -1)
-		return -1;
-	store_file(from, name, src);
-	store_file(to, name, dst);
-	step = "move";
-	for (;;) {
-		sfd = store_dfd(st, from);
-		dfd = store_dfd(st, to);
-		if (renameat(sfd, src, dfd, dst) == 0)
-			break;
-		saved = errno;
-		if (!again-- || (saved != ENOENT && saved != ESTALE))
-			goto fail;
-		r1 = store_retry(st, from, sfd, saved);
-		r2 = from != to && store_retry(st, to, dfd, saved);
-		if (!r1 && !r2)
-			goto fail;
-	}
-	/* Destination first: should we crash between the two, the file is
-	 * durably in its new place even if the old entry comes back. */
-	step = "fsync directories for move of";
-	if (fsync(dfd) == -1)
-		goto fail;
-	if (from != to && fsync(sfd) == -1)
-		goto fail;
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
-	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
-	errno = saved;
-	return -1;
+	return store_unlink(st, NULL, kind, name, err);
 }
 
 /*
@@ -840,57 +841,74 @@ store_scan_any(struct store *st, enum store_kind kind, store_scan_fn fn,
 	return store_scan_kind(st, kind, 1, fn, ctx, err);
 }
 
-int
-store_link(struct store *st, enum store_kind from, enum store_kind to,
-    const char *name, char err[ERR_MAX])
+/* store_link(), within t when t is not NULL (to's previous version is
+ * kept). */
+static int
+store_link_in(struct store *st, struct store_txn *t, enum store_kind from,
+    enum store_kind to, const char *name, char err[ERR_MAX])
 {
 	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 1];
-	char *buf = NULL;
-	size_t len;
-	int saved, rc;
+	struct store_txn_op *op;
+	const char *step = "link";
+	int saved, made = 0, dfd;
 
 	if (store_check(st, from, name, 0, 0, err) == -1 ||
 	    store_check(st, to, name, 1, 0, err) == -1)
 		return -1;
 	store_file(from, name, src);
 	store_file(to, name, dst);
+	if ((op = store_txn_op(t, to, dst, err)) == NULL && t != NULL)
+		return -1;
+	dfd = store_dfd(st, to);
 	/* The temp-name rule of store_write() (store_temp_make), so a crash
 	 * leaves nothing a glob sees and the next start sweeps it. */
-	if (store_temp_make(dst, tmp) == -1) {
-		snprintf(err, ERR_MAX, "cannot name a temp link for %s/%.200s: "
-		    "%s", store_kinds[to].dir, dst, strerror(errno));
-		return -1;
+	if (store_temp_make(dst, tmp) == -1)
+		goto fail;
+	if (linkat(store_dfd(st, from), src, dfd, tmp, 0) == -1) {
+		char *buf = NULL;
+		size_t len;
+		int rc;
+
+		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
+		    errno != ENOTSUP)
+			goto fail;
+		/* No hard links here: a copy does the same job. */
+		if (store_read(st, from, name, STORE_KEEP_MAX, &buf, &len,
+		    err) == -1)
+			return -1;
+		rc = store_put(st, t, to, name, buf, len, err);
+		free(buf);
+		return rc;
 	}
-	if (linkat(store_dfd(st, from), src, store_dfd(st, to), tmp, 0) == 0) {
-		if (renameat(store_dfd(st, to), tmp, store_dfd(st, to), dst) == 0) {
-			/* Already the same file: rename(2) then leaves both
-			 * names, and the temp one must go. */
-			(void)unlinkat(store_dfd(st, to), tmp, 0);
-			return 0;
-		}
-		saved = errno;
-		unlinkat(store_dfd(st, to), tmp, 0);
-		snprintf(err, ERR_MAX, "cannot rename temp link to "
-		    "%s/%.200s: %s", store_kinds[to].dir, dst,
-		    strerror(saved));
-		errno = saved;
-		return -1;
-	}
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-	    errno != ENOTSUP) {
-		saved = errno;
-		snprintf(err, ERR_MAX, "cannot link %s/%.200s to %s: %s",
-		    store_kinds[from].dir, src, store_kinds[to].dir,
-		    strerror(saved));
-		errno = saved;
-		return -1;
-	}
-	/* No hard links here: a copy does the same job. */
-	if (store_read(st, from, name, BOUND_FILE_MAX, &buf, &len, err) == -1)
-		return -1;
-	rc = store_write(st, to, name, buf, len, err);
-	free(buf);
-	return rc;
+	made = 1;
+	step = "keep the previous version of";
+	if (op != NULL && store_keep(dfd, dst, op->kept) == -1)
+		goto fail;
+	step = "rename temp link to";
+	if (renameat(dfd, tmp, dfd, dst) == -1)
+		goto fail;
+	/* Already the same file: rename(2) then leaves both names. */
+	(void)unlinkat(dfd, tmp, 0);
+	if (t != NULL)
+		t->nops++;
+	return 0;
+fail:
+	saved = errno;
+	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
+	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
+	if (made)
+		(void)unlinkat(dfd, tmp, 0);
+	if (op != NULL && op->kept[0] != '\0')
+		(void)unlinkat(dfd, op->kept, 0);
+	errno = saved;
+	return -1;
+}
+
+int
+store_link(struct store *st, enum store_kind from, enum store_kind to,
+    const char *name, char err[ERR_MAX])
+{
+	return store_link_in(st, NULL, from, to, name, err);
 }
 
 void
@@ -944,7 +962,7 @@ store_probe(struct store *st, enum store_kind kind, const char *name,
 	if (!store_names_may_have(seen, name))
 		return 0;
 	if (store_read(st, kind, name, BOUND_FILE_MAX, &buf, &len, err) == 0) {
-		*hash = store_hash_content(buf, len);
+		*hash = hash_content(buf, len);
 		free(buf);
 		return 1;
 	}
@@ -968,17 +986,8 @@ store_sync(struct store *st, enum store_kind kind, char err[ERR_MAX])
 }
 
 /*
- * Transactions: see store.h. Each op remembers the file it changed and
- * the temp name its previous version is kept under ("" when there was
- * none); putting back renames that over the file, or unlinks a file the
- * transaction made.
+ * Transactions: see store.h, and store_txn_op above.
  */
-struct store_txn_op {
-	enum store_kind	 kind;
-	char		 file[NAME_MAX + 1];
-	char		 kept[NAME_MAX + 1];
-};
-
 void
 store_txn_begin(struct store_txn *t, struct store *st)
 {
@@ -986,171 +995,41 @@ store_txn_begin(struct store_txn *t, struct store *st)
 	t->st = st;
 }
 
-/* Room for one more op; -1 with err on ENOMEM (nothing changed yet). */
-static struct store_txn_op *
-store_txn_op(struct store_txn *t, enum store_kind kind, const char *file,
-    char err[ERR_MAX])
-{
-	struct store_txn_op *v;
-
-	if (BUF_ARRAY_GROW(t->ops, t->nops, t->cap) == -1) {
-		snprintf(err, ERR_MAX, "cannot change %s/%s: out of memory",
-		    store_kinds[kind].dir, file);
-		errno = ENOMEM;
-		return NULL;
-	}
-	v = &t->ops[t->nops];
-	v->kind = kind;
-	snprintf(v->file, sizeof(v->file), "%s", file);
-	v->kept[0] = '\0';
-	return v;
-}
-
 int
 store_txn_write(struct store_txn *t, enum store_kind kind, const char *name,
     const void *buf, size_t len, char err[ERR_MAX])
 {
-	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
-	struct store_txn_op *op;
-	int dfd, again = 1;
-
-	if (store_check(t->st, kind, name, 1, 0, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	if ((op = store_txn_op(t, kind, file, err)) == NULL)
-		return -1;
-	snprintf(shown, sizeof(shown), "%s/%s", store_kinds[kind].dir, file);
-	for (;;) {
-		dfd = store_dfd(t->st, kind);
-		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
-		    op->kept, &t->st->dsync[kind], err) == 0)
-			break;
-		if (!again-- || !store_retry(t->st, kind, dfd, errno))
-			return -1;
-	}
-	t->nops++;
-	return 0;
+	return store_put(t->st, t, kind, name, buf, len, err);
 }
 
 int
 store_txn_remove(struct store_txn *t, enum store_kind kind, const char *name,
     char err[ERR_MAX])
 {
-	char file[NAME_MAX + 1];
-	struct store_txn_op *op;
-	const char *step = "remove";
-	int dfd, again = 1, saved;
-
-	if (store_check(t->st, kind, name, 1, 0, err) == -1)
-		return -1;
-	store_file(kind, name, file);
-	if ((op = store_txn_op(t, kind, file, err)) == NULL)
-		return -1;
-	if (store_temp_make(file, op->kept) == -1)
-		goto fail;
-	/* Renamed away, not unlinked: the previous version is what is kept. */
-	for (;;) {
-		dfd = store_dfd(t->st, kind);
-		if (renameat(dfd, file, dfd, op->kept) == 0)
-			break;
-		if (again-- && store_retry(t->st, kind, dfd, errno))
-			continue;
-		if (errno == ENOENT)
-			return 0;	/* already gone: nothing to put back */
-		goto fail;
-	}
-	t->nops++;
-	step = "fsync directory of";
-	if (store_dirsync(&t->st->dsync[kind], dfd) == -1)
-		goto fail;
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s: %s", step,
-	    store_kinds[kind].dir, file, strerror(saved));
-	errno = saved;
-	return -1;
+	return store_unlink(t->st, t, kind, name, err);
 }
 
 int
 store_txn_link(struct store_txn *t, enum store_kind from, enum store_kind to,
     const char *name, char err[ERR_MAX])
 {
-	char src[NAME_MAX + 1], dst[NAME_MAX + 1], tmp[NAME_MAX + 1];
-	struct store_txn_op *op;
-	const char *step = "link";
-	int saved, made = 0, dfd;
-
-	if (store_check(t->st, from, name, 0, 0, err) == -1 ||
-	    store_check(t->st, to, name, 1, 0, err) == -1)
-		return -1;
-	store_file(from, name, src);
-	store_file(to, name, dst);
-	if ((op = store_txn_op(t, to, dst, err)) == NULL)
-		return -1;
-	dfd = store_dfd(t->st, to);
-	if (store_temp_make(dst, tmp) == -1)
-		goto fail;
-	if (linkat(store_dfd(t->st, from), src, dfd, tmp, 0) == -1) {
-		char *buf = NULL;
-		size_t len;
-		int rc;
-
-		if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-		    errno != ENOTSUP)
-			goto fail;
-		/* No hard links here: a copy does the same job. */
-		if (store_read(t->st, from, name, STORE_KEEP_MAX, &buf, &len,
-		    err) == -1)
-			return -1;
-		rc = store_txn_write(t, to, name, buf, len, err);
-		free(buf);
-		return rc;
-	}
-	made = 1;
-	step = "keep the previous version of";
-	if (store_keep(dfd, dst, op->kept) == -1)
-		goto fail;
-	step = "rename temp link to";
-	if (renameat(dfd, tmp, dfd, dst) == -1)
-		goto fail;
-	/* Already the same file: rename(2) then leaves both names. */
-	(void)unlinkat(dfd, tmp, 0);
-	t->nops++;
-	return 0;
-fail:
-	saved = errno;
-	snprintf(err, ERR_MAX, "cannot %s %s/%s to %s: %s", step,
-	    store_kinds[from].dir, src, store_kinds[to].dir, strerror(saved));
-	if (made)
-		(void)unlinkat(dfd, tmp, 0);
-	if (op->kept[0] != '\0')
-		(void)unlinkat(dfd, op->kept, 0);
-	errno = saved;
-	return -1;
+	return store_link_in(t->st, t, from, to, name, err);
 }
 
 int
 store_txn_join(struct store_txn *t, struct store_txn *from,
     char err[ERR_MAX])
 {
-	struct store_txn_op *v;
-	size_t cap;
-
 	if (from->nops == 0)
 		return 0;
-	if (t->cap - t->nops < from->nops) {
-		cap = t->nops + from->nops;
-		if ((v = realloc(t->ops, cap * sizeof(*v))) == NULL) {
+	while (t->cap - t->nops < from->nops)
+		if (buf_array_grow(&t->ops, &t->cap, sizeof(*t->ops)) == -1) {
 			snprintf(err, ERR_MAX, "cannot join two changes: out "
 			    "of memory");
 			errno = ENOMEM;
 			return -1;
 		}
-		t->ops = v;
-		t->cap = cap;
-	}
-	memcpy(t->ops + t->nops, from->ops, from->nops * sizeof(*v));
+	memcpy(t->ops + t->nops, from->ops, from->nops * sizeof(*t->ops));
 	t->nops += from->nops;
 	free(from->ops);
 	from->ops = NULL;

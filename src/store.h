@@ -3,7 +3,7 @@
  * (prometheus.yml, shortcut tables, secrets). One bounded whole-file
  * reader, one atomic writer (temp file outside the Prometheus globs, fsync,
  * rename, fsync of the directory) with one temp-name rule, one listing of
- * a directory, one content hash. No other module touches the data dir. */
+ * a directory. No other module touches the data dir. */
 #ifndef FLOWMON_STORE_H
 #define FLOWMON_STORE_H
 
@@ -63,7 +63,7 @@ struct store {
 int	 store_open(struct store *st, const char *dir, char err[ERR_MAX]);
 /* Opens dir as it is, for reading only (`flowmon check`): creates nothing,
  * sweeps nothing; a kind dir that cannot be opened stays closed and
- * store_list() reports why. Writes, removes and moves fail with EROFS.
+ * store_list() reports why. Writes, removes and links fail with EROFS.
  * -1 with err when dir itself cannot be opened. */
 int	 store_open_ro(struct store *st, const char *dir, char err[ERR_MAX]);
 void	 store_release(struct store *st);
@@ -94,10 +94,6 @@ int	 store_write(struct store *st, enum store_kind kind, const char *name,
  * success. */
 int	 store_remove(struct store *st, enum store_kind kind, const char *name,
 	    char err[ERR_MAX]);
-
-/* Moves <from>/<name> to <to>/<name> (same data dir), fsyncing both dirs. */
-int	 store_move(struct store *st, enum store_kind from, enum store_kind to,
-	    const char *name, char err[ERR_MAX]);
 
 /* Reads <kind>/<name><ext> whole into a malloc'd, NUL-terminated buffer
  * the caller frees. Links are not followed (O_NOFOLLOW): a symbolic link
@@ -135,17 +131,6 @@ int	 store_stat_entry(struct store *st, enum store_kind kind,
 int	 store_read_entry(struct store *st, enum store_kind kind,
 	    const char *file, size_t max, char **buf, size_t *len,
 	    char err[ERR_MAX]);
-
-/* FNV-1a, 64 bits, of len bytes of buf continuing from h: pass
- * STORE_HASH_INIT to start, a previous result to feed more. Fast and
- * stable across runs, not cryptographic. STORE_HASH_INIT is not FNV's
- * published offset basis (a digit short of it), but the value flowmon has
- * always used: the file names of long service names depend on it. */
-#define STORE_HASH_INIT	1469598103934665603ULL
-uint64_t store_hash(uint64_t h, const void *buf, size_t len);
-/* The hash of a file's contents that the watcher, /files and the
- * registry compare: FNV-1a with the length folded in. */
-uint64_t store_hash_content(const void *buf, size_t len);
 
 /* Makes <to>/<name> the same file as <from>/<name> (a hard link, or a
  * copy where the file system has none), replacing it atomically (a link
@@ -221,7 +206,7 @@ void	 store_names_release(struct store_names *s);
  * 1: it may be there. */
 int	 store_names_may_have(const struct store_names *s, const char *name);
 
-/* Whether <kind>/<name> exists, and its content hash (store_hash_content)
+/* Whether <kind>/<name> exists, and its content hash (hash_content)
  * into *hash: 1 when it does, 0 when it does not, -1 (hash 0) when it is
  * there but cannot be read (over BOUND_FILE_MAX, not a regular file...).
  * seen (NULL: none) is a listing of kind (store_names()): a name it does
@@ -276,7 +261,7 @@ int	 store_lock(struct store_lock *lk, const char *dir, char holder[256],
  * with errno ENOLCK and err saying so, then and ever after (a file made
  * again at the path is another file). Thread-safe once held. */
 int	 store_lock_check(struct store_lock *lk, char err[ERR_MAX]);
-/* Makes every later change of st (write, remove, move, link, note, a
+/* Makes every later change of st (write, remove, link, note, a
  * transaction's ops) check lk first (store_lock_check) and fail with
  * ENOLCK once it no longer holds. lk is borrowed for st's life. */
 void	 store_set_lock(struct store *st, struct store_lock *lk);

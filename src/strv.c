@@ -1,4 +1,5 @@
 /* strv.c: vectors of owned strings (see strv.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,15 +9,21 @@ int
 strv_pushn(char ***v, size_t *n, const char *s, size_t len)
 {
 	char **nv, *copy;
+	size_t room = *n == 0 ? STRV_MIN : *n * 2;
 
 	if ((copy = strndup(s, len)) == NULL)
 		return -1;
-	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
-		free(copy);
-		return -1;
+	/* The room is implied by n (strv.h): full at 0 and at each power of
+	 * two from STRV_MIN on. */
+	if (*n == 0 || (*n >= STRV_MIN && (*n & (*n - 1)) == 0)) {
+		if (room > SIZE_MAX / sizeof(*nv) ||
+		    (nv = realloc(*v, room * sizeof(*nv))) == NULL) {
+			free(copy);
+			return -1;
+		}
+		*v = nv;
 	}
-	nv[(*n)++] = copy;
-	*v = nv;
+	(*v)[(*n)++] = copy;
 	return 0;
 }
 
@@ -34,17 +41,6 @@ strv_free(char **v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
-}
-
-int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
 }
 
 int

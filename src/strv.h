@@ -6,15 +6,17 @@
 #include <stddef.h>
 
 /* Appends a copy of s (strv_pushn: of its first len bytes). 0, or -1 on
- * ENOMEM (v unchanged). */
+ * ENOMEM (v unchanged). The vector's room is implied by n: n rounded up
+ * to a power of two, STRV_MIN at least, so n pushes cost log n
+ * reallocations; push only onto an empty vector or one built by pushes
+ * (never onto strv_sorted_set()'s, which has no room to spare). */
+#define STRV_MIN	8
 int	 strv_push(char ***v, size_t *n, const char *s);
 int	 strv_pushn(char ***v, size_t *n, const char *s, size_t len);
 /* Frees the strings and the vector; NULL is fine. */
 void	 strv_free(char **v, size_t n);
 
-/* 1 when s is in v: strv_has by a scan of any vector, strv_has_sorted by
- * binary search of a vector sorted with strv_sort(). */
-int	 strv_has(char *const *v, size_t n, const char *s);
+/* 1 when s is in v, a vector sorted with strv_sort() (binary search). */
 int	 strv_has_sorted(char *const *v, size_t n, const char *s);
 
 /* The qsort comparator of char * elements (strcmp order). */

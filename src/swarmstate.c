@@ -177,22 +177,19 @@ int
 swarmstate_deploying(struct swarmstate *ss, struct swarm_deploy **v,
     size_t *n)
 {
-	struct swarm_deploy *out = NULL, *nv;
-	size_t i, k = 0;
+	struct swarm_deploy *out = NULL;
+	size_t i, k = 0, cap = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&ss->lock);
 	for (i = 0; i < ss->n; i++) {
 		if (!swarm_status_deploying(&ss->v[i].st))
 			continue;
-		if ((nv = realloc(out, (k + 1) * sizeof(*nv))) == NULL ||
-		    (nv[k].name = strdup(ss->v[i].name)) == NULL) {
-			if (nv != NULL)
-				out = nv;
+		if (BUF_ARRAY_GROW(out, k, cap) == -1 ||
+		    (out[k].name = strdup(ss->v[i].name)) == NULL) {
 			rc = -1;
 			break;
 		}
-		out = nv;
 		out[k].st = ss->v[i].st;
 		k++;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "udiff.h"
 
 struct line {
@@ -36,32 +37,22 @@ struct script {
 static int
 split(const char *buf, size_t len, struct line **lines, size_t *n)
 {
-	size_t cap = 16, i;
 	const char *p = buf, *end = buf + len, *nl;
+	size_t cap = 0;
 
 	*n = 0;
-	if ((*lines = malloc(cap * sizeof(**lines))) == NULL)
-		return -1;
+	*lines = NULL;
 	while (p < end) {
 		struct line *l;
 
-		if (*n == cap) {
-			struct line *nv;
-
-			cap *= 2;
-			if ((nv = realloc(*lines, cap * sizeof(*nv))) == NULL)
-				return -1;
-			*lines = nv;
-		}
+		if (BUF_ARRAY_GROW(*lines, *n, cap) == -1)
+			return -1;
 		l = &(*lines)[(*n)++];
 		nl = memchr(p, '\n', (size_t)(end - p));
 		l->p = p;
 		l->len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		l->nl = nl != NULL;
-		/* FNV-1a: lines are compared by hash first. */
-		l->h = 1469598103934665603ULL;
-		for (i = 0; i < l->len; i++)
-			l->h = (l->h ^ (unsigned char)p[i]) * 1099511628211ULL;
+		l->h = hash_bytes(HASH_INIT, p, l->len); /* compared first */
 		p += l->len + (nl != NULL);
 	}
 	return 0;
@@ -77,15 +68,8 @@ line_eq(const struct line *x, const struct line *y)
 static int
 push(struct script *s, enum op op, size_t a, size_t b)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct edit *nv;
-
-		if ((nv = realloc(s->v, cap * sizeof(*nv))) == NULL)
-			return -1;
-		s->v = nv;
-		s->cap = cap;
-	}
+	if (BUF_ARRAY_GROW(s->v, s->n, s->cap) == -1)
+		return -1;
 	s->v[s->n].op = op;
 	s->v[s->n].a = a;
 	s->v[s->n].b = b;

@@ -58,25 +58,14 @@ promtool_reason(struct verdict *v, const struct promtool_file *f)
 	    "rules: %.340s", param, a->name, f->reason);
 }
 
-void
-verdict_rules(struct promtool *pt, const struct quota *lim,
-    struct verdict *v, size_t n)
+/* promtool's verdict on the k files of v[0..n) still standing, in one
+ * batch. */
+static void
+by_promtool(struct promtool *pt, struct verdict *v, size_t n, size_t k)
 {
-	struct promtool_file *f = NULL;
-	size_t *of = NULL, i, k = 0;
+	struct promtool_file *f = calloc(k, sizeof(*f));
+	size_t *of = calloc(k, sizeof(*of)), i;
 
-	for (i = 0; i < n; i++) {
-		v[i].unchecked = 0;
-		v[i].reason[0] = '\0';
-		v[i].kind = own_checks(lim, &v[i]) == 0 ? FM_OK : FM_REFUSED;
-		if (v[i].kind == FM_OK && v[i].buf != NULL &&
-		    !v[i].bounds_only)
-			k++;
-	}
-	if (pt == NULL || k == 0)
-		return;
-	f = calloc(k, sizeof(*f));
-	of = calloc(k, sizeof(*of));
 	for (i = k = 0; f != NULL && of != NULL && i < n; i++) {
 		if (v[i].kind != FM_OK || v[i].buf == NULL || v[i].bounds_only)
 			continue;
@@ -110,4 +99,32 @@ verdict_rules(struct promtool *pt, const struct quota *lim,
 out:
 	free(f);
 	free(of);
+}
+
+void
+verdict_rules(struct promtool *pt, const struct quota *lim,
+    struct verdict *v, size_t n)
+{
+	char why[ERR_MAX];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		v[i].unchecked = 0;
+		v[i].reason[0] = '\0';
+		v[i].kind = own_checks(lim, &v[i]) == 0 ? FM_OK : FM_REFUSED;
+		if (v[i].kind == FM_OK && v[i].buf != NULL &&
+		    !v[i].bounds_only)
+			k++;
+	}
+	if (pt != NULL && k > 0)
+		by_promtool(pt, v, n, k);
+	/* Last, a file Prometheus reads against the record it came from. */
+	for (i = 0; i < n; i++)
+		if (v[i].kind == FM_OK && v[i].svc == NULL &&
+		    v[i].record != NULL && v[i].buf != NULL &&
+		    rulecheck_yaml(v[i].buf, v[i].len, v[i].record,
+		    v[i].removed, why) == -1) {
+			v[i].kind = FM_INVALID;
+			snprintf(v[i].reason, ERR_MAX, "%s", why);
+		}
 }

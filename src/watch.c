@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "hash.h"
 #include "log.h"
 #include "store.h"
 #include "watch.h"
@@ -67,7 +68,7 @@ watch_id(const struct stat *sb)
 	f[5] = (int64_t)sb->st_ctim.tv_sec;
 	f[6] = (int64_t)sb->st_ctim.tv_nsec;
 	/* 0 stands for "no identity": never trusted. */
-	return store_hash(STORE_HASH_INIT, f, sizeof(f)) | 1;
+	return hash_bytes(HASH_INIT, f, sizeof(f)) | 1;
 }
 
 int64_t
@@ -101,7 +102,7 @@ watch_snap_add(struct watch_snap *s, const char *name, const char *data,
 	f->error = data == NULL ? (error ? error : EIO) : 0;
 	if (data != NULL) {
 		f->size = len;
-		f->hash = store_hash_content(data, len);
+		f->hash = hash_content(data, len);
 		if (keep) {
 			if ((f->data = malloc(len + 1)) == NULL) {
 				free(f->name);
@@ -125,7 +126,7 @@ watch_file_cmp(const void *a, const void *b)
 void
 watch_snap_finish(struct watch_snap *s)
 {
-	uint64_t h = STORE_HASH_INIT, size;
+	uint64_t h = HASH_INIT, size;
 	size_t i;
 	int32_t e;
 
@@ -135,12 +136,12 @@ watch_snap_finish(struct watch_snap *s)
 		const struct watch_file *f = &s->v[i];
 
 		/* The NUL ends the name, so "ab"+"c" never equals "a"+"bc". */
-		h = store_hash(h, f->name, strlen(f->name) + 1);
+		h = hash_bytes(h, f->name, strlen(f->name) + 1);
 		size = f->size;
-		h = store_hash(h, &size, sizeof(size));
-		h = store_hash(h, &f->hash, sizeof(f->hash));
+		h = hash_bytes(h, &size, sizeof(size));
+		h = hash_bytes(h, &f->hash, sizeof(f->hash));
 		e = f->error;
-		h = store_hash(h, &e, sizeof(e));
+		h = hash_bytes(h, &e, sizeof(e));
 	}
 	s->hash = h ^ ((uint64_t)s->n * 0x9e3779b97f4a7c15ULL);
 }

@@ -24,7 +24,7 @@
 /* One file of a snapshot. */
 struct watch_file {
 	char	*name;		/* file name, no directory */
-	uint64_t hash;		/* of the contents (store_hash_content) */
+	uint64_t hash;		/* of the contents (hash_content) */
 	size_t	 size;
 	time_t	 mtime;
 	int	 error;		/* errno when it could not be read, else 0 */

@@ -5,7 +5,7 @@
  * A thread waits with worker_wait() (lock held, until a deadline or a
  * wake) or worker_sleep() (lock not held); worker_cancel() sets the flag
  * and wakes every waiter at once, so a stop never waits out a backoff.
- * The flag also aborts a libcurl transfer in flight (httpbody_abort with
+ * The flag also aborts a libcurl transfer in flight (httpbody_easy() with
  * worker_stop_flag()). A struct worker without threads is fine: it is a
  * cancellable sleep for code that runs on someone else's thread. */
 #ifndef FLOWMON_WORKER_H
@@ -38,7 +38,7 @@ int	 worker_start(struct worker *w, void *(*fn)(void *), void *arg,
 
 /* 1 once worker_cancel() was called. Any thread, lock held or not. */
 int	 worker_stopping(struct worker *w);
-/* The stop flag itself (read atomically), for httpbody_abort. */
+/* The stop flag itself (read atomically), for httpbody_easy(). */
 const int *worker_stop_flag(struct worker *w);
 
 void	 worker_lock(struct worker *w);

@@ -19,8 +19,8 @@ START_TEST(test_counters)
 	metrics_request(M_EP_RECONFIGURE, 200);
 	metrics_request(M_EP_RECONFIGURE, 200);
 	metrics_request(M_EP_SD, 418);
-	metrics_file_written(M_FILE_RULES);
-	metrics_file_healed(M_FILE_TARGETS);
+	metrics_file(M_FEV_WRITTEN, M_FILE_RULES);
+	metrics_file(M_FEV_HEALED, M_FILE_TARGETS);
 	metrics_promtool_batch(3);
 	ck_assert_int_eq(metrics_render(&b), 0);
 	ck_assert_ptr_nonnull(strstr(b.p,

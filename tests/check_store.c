@@ -1,5 +1,5 @@
 /* check_store.c: the store on a real temp dir: what ends up on disk after
- * writes, removes, moves, failed writes and concurrent writers; the
+ * writes, removes, failed writes and concurrent writers; the
  * bounded reader and atomic writer of files outside the data dir, the
  * temp-name rule, the hashes, listings and the read-only store. */
 #include <check.h>
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -515,10 +516,6 @@ START_TEST(refused_names)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_null(buf);
 
-	errno = 0;
-	ck_assert_int_eq(store_move(&st, STORE_RULES, STORE_REJECTED, name,
-	    err), -1);
-	ck_assert_int_eq(errno, EINVAL);
 
 	/* Nothing was created anywhere, nothing was removed. */
 	ck_assert_int_eq(count_entries(dir, 0), STORE_NKINDS);
@@ -607,39 +604,6 @@ START_TEST(remove_missing_and_existing)
 	ck_assert_int_eq(errno, ENOENT);
 	/* Again: already gone is still success. */
 	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "svc", err), 0);
-
-	store_release(&st);
-	tu_rmrf(dir);
-	free(dir);
-}
-END_TEST
-
-START_TEST(move_rules_to_rejected)
-{
-	struct store st;
-	char err[ERR_MAX] = "", *dir;
-
-	dir = open_fresh(&st);
-	put(&st, STORE_RULES, "svc", "groups:\n- name: svc\n");
-	put(&st, STORE_REJECTED, "svc", "older reject");
-	ck_assert_msg(store_move(&st, STORE_RULES, STORE_REJECTED, "svc",
-	    err) == 0, "%s", err);
-	ck_assert(!exists(dir, "rules/svc.yml"));
-	assert_file(dir, "rejected/svc.yml", "groups:\n- name: svc\n");
-
-	errno = 0;
-	ck_assert_int_eq(store_move(&st, STORE_RULES, STORE_REJECTED, "svc",
-	    err), -1);
-	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_msg(strstr(err, "rules/svc.yml") != NULL, "%s", err);
-	assert_file(dir, "rejected/svc.yml", "groups:\n- name: svc\n");
-
-	/* The extension follows the destination kind. */
-	put(&st, STORE_STATE, "n", "{}");
-	ck_assert_int_eq(store_move(&st, STORE_STATE, STORE_REJECTED, "n",
-	    err), 0);
-	ck_assert(!exists(dir, "state/n.json"));
-	assert_file(dir, "rejected/n.yml", "{}");
 
 	store_release(&st);
 	tu_rmrf(dir);
@@ -1150,7 +1114,7 @@ START_TEST(names_listing)
 	/* A probe with the listing: listed names are read, others are
 	 * missing (even one made since: the listing is the moment). */
 	ck_assert_int_eq(store_probe(&st, STORE_RULES, "a", &sn, &h), 1);
-	ck_assert_uint_eq(h, store_hash_content("y\n", 2));
+	ck_assert_uint_eq(h, hash_content("y\n", 2));
 	ck_assert_int_eq(store_probe(&st, STORE_RULES, "c", &sn, &h), -1);
 	ck_assert_int_eq(store_write(&st, STORE_RULES, "f", "w\n", 2, err),
 	    0);
@@ -1422,20 +1386,20 @@ START_TEST(hashes)
 
 	/* FNV-1a's prime with the store's own starting value: these
 	 * values are on disk (long names' bases) and must not change. */
-	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "", 0),
+	ck_assert_uint_eq(hash_bytes(HASH_INIT, "", 0),
 	    0x14650fb0739d0383ULL);
-	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "a", 1),
+	ck_assert_uint_eq(hash_bytes(HASH_INIT, "a", 1),
 	    0x44bd8ad473cd9906ULL);
-	ck_assert_uint_eq(store_hash(STORE_HASH_INIT, "foobar", 6),
+	ck_assert_uint_eq(hash_bytes(HASH_INIT, "foobar", 6),
 	    0x88fad7c0a8ff07f2ULL);
 	/* Fed in pieces, the same. */
-	ck_assert_uint_eq(store_hash(store_hash(STORE_HASH_INIT, "foo", 3),
+	ck_assert_uint_eq(hash_bytes(hash_bytes(HASH_INIT, "foo", 3),
 	    "bar", 3), 0x88fad7c0a8ff07f2ULL);
 	/* The content hash tells sizes apart. */
-	ck_assert_uint_ne(store_hash_content("", 0),
-	    store_hash_content("\0", 1));
-	ck_assert_uint_eq(store_hash_content("abc", 3),
-	    store_hash_content("abc", 3));
+	ck_assert_uint_ne(hash_content("", 0),
+	    hash_content("\0", 1));
+	ck_assert_uint_eq(hash_content("abc", 3),
+	    hash_content("abc", 3));
 	/* The base of a long name is its head, '~' and the FNV-1a of the
 	 * whole name: file names on disk depend on it staying so. */
 	memset(name, 'a', 255);
@@ -1447,7 +1411,7 @@ START_TEST(hashes)
 		char want[17];
 
 		snprintf(want, sizeof(want), "%016llx", (unsigned long long)
-		    store_hash(STORE_HASH_INIT, name, 255));
+		    hash_bytes(HASH_INIT, name, 255));
 		ck_assert_str_eq(base + 197, want);
 	}
 	ck_assert_int_eq(store_base_valid(base), 1);
@@ -1570,9 +1534,6 @@ START_TEST(open_read_only)
 	ck_assert_int_eq(store_write(&st, STORE_TARGETS, "a", "x", 1, err), -1);
 	ck_assert_int_eq(errno, EROFS);
 	ck_assert_int_eq(store_remove(&st, STORE_TARGETS, "a", err), -1);
-	ck_assert_int_eq(errno, EROFS);
-	ck_assert_int_eq(store_move(&st, STORE_TARGETS, STORE_TARGETS, "a",
-	    err), -1);
 	ck_assert_int_eq(errno, EROFS);
 	assert_file(dir, "targets/a.json", "[]");
 	store_release(&st);
@@ -1739,18 +1700,6 @@ START_TEST(kind_dir_removed_and_made_again)
 	store_entries_free(v, n);
 	ck_assert_int_eq(store_exists(&st, STORE_TARGETS, "f"), 1);
 
-	/* A move between two replaced directories. */
-	p = xpath(dir, "rules");
-	tu_rmrf(p);
-	free(p);
-	p = xpath(dir, "rejected");
-	tu_rmrf(p);
-	free(p);
-	put(&st, STORE_RULES, "g", "groups: []\n");
-	ck_assert_msg(store_move(&st, STORE_RULES, STORE_REJECTED, "g",
-	    err) == 0, "%s", err);
-	assert_file(dir, "rejected/g.yml", "groups: []\n");
-
 	/* A missing file in a healthy directory is still just missing. */
 	errno = 0;
 	ck_assert_int_eq(store_read(&st, STORE_TARGETS, "zz", 100, &buf, &len,
@@ -1853,7 +1802,6 @@ store_suite(void)
 	tcase_add_test(tc, write_many_no_temp_left);
 	tcase_add_test(tc, read_missing_and_too_big);
 	tcase_add_test(tc, remove_missing_and_existing);
-	tcase_add_test(tc, move_rules_to_rejected);
 	tcase_add_test(tc, scan_lists_exact_names);
 	tcase_add_test(tc, names_listing);
 	tcase_set_timeout(tc, 60);
