@@ -4,10 +4,10 @@
 # started as a user sees it (every service listed by /services, the first
 # scan of targets/ and rules/ done; median of RUNS starts, wall time and
 # the daemon's CPU time), its private memory (RssAnon) then and after the
-# write runs, and durable target changes over all those services (8
-# connections, RUNS runs of DUR s). One data dir grows from size to size,
-# filled through the API; flowmon runs with the default options. Run by
-# bench/run.sh.
+# write runs and a /services, and durable target changes over all those
+# services (8 connections, RUNS runs of DUR s). One data dir grows from
+# size to size, filled through the API; flowmon runs with the default
+# options. Run by bench/run.sh.
 . "$(dirname "$0")/lib.sh"
 need wrk curl python3
 CURVE=${CURVE:-1000 $BIG 50000}
@@ -32,12 +32,14 @@ for n in $CURVE; do
 	cpu=$(awk '{ print $2 }' "$BENCH_DIR/starts" | median)
 	rss0=$(awk '{ print $3 }' "$BENCH_DIR/starts" | median)
 	read -r rps p50 p99 errs <<<"$(wrk_runs "$n" 0)"
-	# Idle again: the connections closed, the watcher done.
+	# Idle again: the connections closed, the watcher done; and a
+	# dashboard's /services, as a user's daemon sees one.
 	fm_settle
+	curl -sf -o /dev/null "$FM_URL/v1/docker-flow-monitor/services"
 	rss1=$(rss_anon)
 	fm_stop
 	figure "rps$n" "$rps"
-	echo "curve: $n services: started in $wall ms (CPU $cpu ms), RssAnon $rss0 kB at start, $rss1 kB after the write runs; target changes $rps req/s, p50 $p50 ms, p99 $p99 ms, runs with errors: $errs"
+	echo "curve: $n services: started in $wall ms (CPU $cpu ms), RssAnon $rss0 kB when started (after its first /services), $rss1 kB after the write runs and a /services; target changes $rps req/s, p50 $p50 ms, p99 $p99 ms, runs with errors: $errs"
 	if [ -n "$prev_rss" ]; then
 		echo "curve: $prev_n -> $n services: $(awk -v a="$prev_rss" -v b="$rss0" -v m="$prev_n" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1024 / (n - m) }') bytes of RssAnon per service (at start)"
 	fi

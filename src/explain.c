@@ -1,9 +1,9 @@
 /* explain.c: the facts of a service, gathered for the explain API and the
  * status page, and the API's JSON. What flowmon knows is copied out of the
- * registry under the service's lock; everything else (the history, the
- * file watcher's listing, the Docker source's remarks, Prometheus's
- * answers) is read after it is released, so asking Prometheus never holds
- * up a request that writes. */
+ * registry under the service's lock, its history (kept with it) too;
+ * everything else (the file watcher's listing, the Docker source's
+ * remarks, Prometheus's answers) is read after it is released, so asking
+ * Prometheus never holds up a request that writes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +122,13 @@ fill_view(struct fill *f, struct registry *r, const struct registry_view *v)
 	size_t i, len;
 
 	if ((x->name = strdup(v->name)) == NULL)
+		return -1;
+	/* Its story is kept with it, under the lock held now: the overview
+	 * wants its counts, a service's page the whole story. */
+	if (f->light)
+		history_story_counts(v->story, &x->counts);
+	else if (history_story_items(v->story, &x->history, &x->nhistory,
+	    &x->counts) == -1)
 		return -1;
 	x->state = v->svc == NULL ? "invalid" :
 	    v->rule_state == RULE_REJECTED ? "rejected" : "active";
@@ -338,9 +345,6 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 	if (redact_in_place(&x->rules_text) == -1 ||
 	    redact_in_place(&x->targets_text) == -1)
 		goto out;
-	if (c->hist != NULL && history_get(c->hist, x->name, &x->history,
-	    &x->nhistory, &x->counts) == -1)
-		goto out;
 	if (own_facts(c, x, 1, reload_configured(c)) == -1)
 		goto out;
 	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
@@ -382,32 +386,6 @@ all_cb(void *arg, struct registry *r, const struct registry_view *v)
 	return 0;
 }
 
-/* The history counts of v (sorted by name: registry_view_all()), in one
- * pass; the overview shows no history itself. 0, or -1 on ENOMEM. */
-static int
-history_all(struct history *h, struct explain *v, size_t n)
-{
-	struct history_counts *counts;
-	const char **names;
-	size_t i;
-
-	names = calloc(n + 1, sizeof(*names));
-	counts = calloc(n + 1, sizeof(*counts));
-	if (names == NULL || counts == NULL) {
-		free(names);
-		free(counts);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		names[i] = v[i].name;
-	history_counts_sorted(h, names, n, counts);
-	for (i = 0; i < n; i++)
-		v[i].counts = counts[i];
-	free(names);
-	free(counts);
-	return 0;
-}
-
 /* Every service's facts with the snapshot ps (NULL: none). */
 static int
 gather_all(const struct explain_ctx *c, struct promstate *ps,
@@ -421,8 +399,6 @@ gather_all(const struct explain_ctx *c, struct promstate *ps,
 	*v = NULL;
 	*n = 0;
 	if (registry_view_all(c->reg, all_cb, &a) != 0 || a.failed)
-		goto fail;
-	if (c->hist != NULL && history_all(c->hist, a.v, a.n) == -1)
 		goto fail;
 	/* Hand edits are rare: each service is asked only when some were
 	 * seen. */

@@ -1,10 +1,10 @@
 /* explain.h: everything flowmon knows about a service and what Prometheus
  * made of it, joined in one place: the explain API
  * (/v1/docker-flow-monitor/explain/<name>) and the status page (ui.h).
- * explain_one() and explain_all() gather the facts (the registry under
- * each service's lock, then the history, the file watcher, the Docker
- * source and Prometheus with no lock held); explain_json() turns one
- * service's facts into the API's answer and is pure. */
+ * explain_one() and explain_all() gather the facts (the registry and
+ * each service's history under its lock, then the file watcher, the
+ * Docker source and Prometheus with no lock held); explain_json() turns
+ * one service's facts into the API's answer and is pure. */
 #ifndef FLOWMON_EXPLAIN_H
 #define FLOWMON_EXPLAIN_H
 
@@ -35,7 +35,7 @@ struct registry_view;
 /* Where the facts come from; any but reg may be NULL (not running). */
 struct explain_ctx {
 	struct registry	*reg;
-	struct history	*hist;
+	struct history	*hist;		/* the refusals of unknown services */
 	struct files	*files;
 	struct promapi	*prom;		/* NULL: not asked (prom_none says
 					   why) */

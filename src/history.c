@@ -1,10 +1,9 @@
-/* history.c: per-service event rings behind one mutex, in a binary tree
- * keyed by name (libc's tsearch), plus the ring of refusals of unknown
- * services. The hook runs under a service's lock in the registry; readers
- * never hold a registry lock while they wait here, so the order is always
- * registry, then history. */
+/* history.c: per-service event rings, each in its service's slot of the
+ * registry (see history.h), plus the ring of refusals of unknown services
+ * behind the history's one mutex. A story is one block: its counts and a
+ * ring that grows from one event to HISTORY_EVENTS, written in order
+ * until it is full at its largest, and only then wrapped. */
 #include <pthread.h>
-#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +14,31 @@
 
 struct event {
 	int64_t			 time_ms;
-	enum registry_event	 ev;
+	char			*detail;	/* history_none for "" */
 	unsigned		 count;
-	char			*detail;
-	char			*name;		/* refusals ring only */
+	enum registry_event	 ev;
 };
 
-/* One service's story: a ring, head the next slot to write. */
+/* One service's story: a ring of cap slots, n used, head the next one to
+ * write. */
 struct story {
-	char			*name;
-	struct event		 ring[HISTORY_EVENTS];
-	size_t			 head;
-	size_t			 n;
 	struct history_counts	 counts;
+	unsigned char		 head;
+	unsigned char		 n;
+	unsigned char		 cap;
+	struct event		 ring[];
 };
 
 struct history {
-	pthread_mutex_t	 lock;
-	void		*root;		/* tsearch tree of struct story */
-	size_t		 nstories;
+	pthread_mutex_t	 lock;		/* the refusals */
 	struct event	 refused[HISTORY_REFUSED];
+	char		*rnames[HISTORY_REFUSED];
 	size_t		 rhead;
 	size_t		 nrefused;
 };
+
+/* Most details are empty: one shared "" for all of them. */
+static char history_none[1];
 
 static const char *const history_names[REGISTRY_EV_COUNT] = {
 	[REGISTRY_EV_RESTORED] = "restored",
@@ -64,30 +65,24 @@ history_event_name(enum registry_event ev)
 	return history_names[ev];
 }
 
-static int
-story_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct story *)a)->name,
-	    ((const struct story *)b)->name);
-}
-
 static void
 event_release(struct event *e)
 {
-	free(e->detail);
-	free(e->name);
+	if (e->detail != history_none)
+		free(e->detail);
 	memset(e, 0, sizeof(*e));
 }
 
-static void
-story_free(void *p)
+void
+history_story_free(void *p)
 {
 	struct story *s = p;
 	size_t i;
 
-	for (i = 0; i < HISTORY_EVENTS; i++)
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
 		event_release(&s->ring[i]);
-	free(s->name);
 	free(s);
 }
 
@@ -108,9 +103,10 @@ history_free(struct history *h)
 
 	if (h == NULL)
 		return;
-	tdestroy(h->root, story_free);
-	for (i = 0; i < HISTORY_REFUSED; i++)
+	for (i = 0; i < HISTORY_REFUSED; i++) {
 		event_release(&h->refused[i]);
+		free(h->rnames[i]);
+	}
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -123,6 +119,8 @@ detail_copy(const char *detail)
 	size_t n = strlen(detail);
 	char *s;
 
+	if (n == 0)
+		return history_none;
 	if (n <= HISTORY_DETAIL_MAX)
 		return strdup(detail);
 	n = HISTORY_DETAIL_MAX - 3;
@@ -135,31 +133,27 @@ detail_copy(const char *detail)
 	return s;
 }
 
-/* Puts ev into a ring of size slots (head and n its state): a repeat of
- * the newest event only counts. 0, or -1 on ENOMEM (nothing changed). */
+/* The newest event of a ring of size slots (n used, head the next). */
+static struct event *
+ring_last(struct event *ring, size_t size, size_t head, size_t n)
+{
+	return n > 0 ? &ring[(head + size - 1) % size] : NULL;
+}
+
+/* Puts ev into the slot at *head of a ring of size slots: 0, or -1 on
+ * ENOMEM (nothing changed). */
 static int
 ring_put(struct event *ring, size_t size, size_t *head, size_t *n,
-    const char *name, enum registry_event ev, const char *detail,
-    int64_t time_ms)
+    enum registry_event ev, const char *detail, int64_t time_ms)
 {
-	struct event *last = *n > 0 ? &ring[(*head + size - 1) % size] : NULL;
 	struct event e;
 
-	if (last != NULL && last->ev == ev && strcmp(last->detail,
-	    detail) == 0 && (name == NULL || strcmp(last->name, name) == 0)) {
-		last->count++;
-		last->time_ms = time_ms;
-		return 0;
-	}
 	memset(&e, 0, sizeof(e));
 	e.time_ms = time_ms;
 	e.ev = ev;
 	e.count = 1;
-	if ((e.detail = detail_copy(detail)) == NULL ||
-	    (name != NULL && (e.name = strdup(name)) == NULL)) {
-		event_release(&e);
+	if ((e.detail = detail_copy(detail)) == NULL)
 		return -1;
-	}
 	event_release(&ring[*head]);
 	ring[*head] = e;
 	*head = (*head + 1) % size;
@@ -168,58 +162,58 @@ ring_put(struct event *ring, size_t size, size_t *head, size_t *n,
 	return 0;
 }
 
-/* name's story, made when make is set (lock held). NULL if absent or on
- * ENOMEM. */
-static struct story *
-story_find(struct history *h, const char *name, int make)
+/* Room in *sp for one more event without dropping the oldest, while the
+ * ring is not at its largest: it is written in order until then, so
+ * growing moves nothing. The story itself on its first event. -1 on
+ * ENOMEM (*sp unchanged). */
+static int
+story_room(struct story **sp)
 {
-	struct story key, *s, **found;
+	struct story *s = *sp, *ns;
+	size_t cap;
 
-	key.name = (char *)name;
-	if ((found = tfind(&key, &h->root, story_cmp)) != NULL)
-		return *found;
-	if (!make || (s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	if ((s->name = strdup(name)) == NULL ||
-	    (found = tsearch(s, &h->root, story_cmp)) == NULL) {
-		free(s->name);
-		free(s);
-		return NULL;
-	}
-	h->nstories++;
-	return s;
+	if (s != NULL && (s->n < s->cap || s->cap == HISTORY_EVENTS))
+		return 0;
+	cap = s == NULL ? 1 : s->cap * 2 < HISTORY_EVENTS ? s->cap * 2u :
+	    HISTORY_EVENTS;
+	if ((ns = realloc(s, sizeof(*ns) + cap * sizeof(ns->ring[0]))) ==
+	    NULL)
+		return -1;
+	if (s == NULL)
+		memset(ns, 0, sizeof(*ns));
+	memset(&ns->ring[ns->cap], 0, (cap - ns->cap) * sizeof(ns->ring[0]));
+	ns->cap = (unsigned char)cap;
+	ns->head = ns->n;	/* it was full, in order: the next slot */
+	*sp = ns;
+	return 0;
 }
 
-void
-history_event_at(struct history *h, const char *name,
-    enum registry_event ev, const char *detail, int64_t time_ms)
+/* ev into a story (*sp, made on the first event). */
+static void
+story_event(struct story **sp, enum registry_event ev, const char *detail,
+    int64_t time_ms)
 {
-	struct story *s;
-	char *shown = NULL;
+	struct story *s = *sp;
+	struct event *last;
+	size_t head, n;
 
-	if (detail == NULL)
-		detail = "";
-	/* Shown on the status page and by explain: as everything shown,
-	 * with no URL's user name or password (an error may quote one). */
-	if (strstr(detail, "://") != NULL)
-		detail = (shown = url_redact_dup(detail)) != NULL ? shown : "";
-	pthread_mutex_lock(&h->lock);
-	if (ev == REGISTRY_EV_REFUSED_NEW) {
-		(void)ring_put(h->refused, HISTORY_REFUSED, &h->rhead,
-		    &h->nrefused, name, ev, detail, time_ms);
-		goto out;
+	last = s != NULL ? ring_last(s->ring, s->cap, s->head, s->n) : NULL;
+	if (last != NULL && last->ev == ev && strcmp(last->detail,
+	    detail) == 0) {
+		last->count++;
+		last->time_ms = time_ms;
+	} else {
+		if (story_room(sp) == -1)
+			return;	/* out of memory: the story misses a line */
+		s = *sp;
+		head = s->head;
+		n = s->n;
+		if (ring_put(s->ring, s->cap, &head, &n, ev, detail,
+		    time_ms) == -1)
+			return;
+		s->head = (unsigned char)head;
+		s->n = (unsigned char)n;
 	}
-	if (ev == REGISTRY_EV_REMOVED) {
-		/* Nothing of the service stays: neither does its story. */
-		if ((s = story_find(h, name, 0)) != NULL) {
-			tdelete(s, &h->root, story_cmp);
-			story_free(s);
-			h->nstories--;
-		}
-		goto out;
-	}
-	if ((s = story_find(h, name, 1)) == NULL)
-		goto out;	/* out of memory: the story misses a line */
 	if (ev == REGISTRY_EV_HEALED)
 		s->counts.healed++;
 	else if (ev == REGISTRY_EV_EDITED)
@@ -228,18 +222,72 @@ history_event_at(struct history *h, const char *name,
 	if (ev == REGISTRY_EV_WRITTEN || ev == REGISTRY_EV_HEALED ||
 	    ev == REGISTRY_EV_READMITTED)
 		s->counts.written_ms = time_ms;
-	(void)ring_put(s->ring, HISTORY_EVENTS, &s->head, &s->n, NULL, ev,
-	    detail, time_ms);
-out:
+}
+
+/* A refusal of a service flowmon does not know: the history's ring. */
+static void
+refused_event(struct history *h, const char *name, const char *detail,
+    int64_t time_ms)
+{
+	struct event *last;
+	char *copy;
+	size_t at;
+
+	pthread_mutex_lock(&h->lock);
+	last = ring_last(h->refused, HISTORY_REFUSED, h->rhead, h->nrefused);
+	at = (h->rhead + HISTORY_REFUSED - 1) % HISTORY_REFUSED;
+	if (last != NULL && strcmp(last->detail, detail) == 0 &&
+	    strcmp(h->rnames[at], name) == 0) {
+		last->count++;
+		last->time_ms = time_ms;
+	} else if ((copy = strdup(name)) != NULL) {
+		at = h->rhead;
+		if (ring_put(h->refused, HISTORY_REFUSED, &h->rhead,
+		    &h->nrefused, REGISTRY_EV_REFUSED_NEW, detail,
+		    time_ms) == 0) {
+			free(h->rnames[at]);
+			h->rnames[at] = copy;
+		} else
+			free(copy);
+	}
 	pthread_mutex_unlock(&h->lock);
+}
+
+void
+history_event_at(struct history *h, void **story, const char *name,
+    enum registry_event ev, const char *detail, int64_t time_ms)
+{
+	char *shown = NULL;
+
+	if (detail == NULL)
+		detail = "";
+	if (ev == REGISTRY_EV_REMOVED) {
+		/* Nothing of the service stays: neither does its story. */
+		if (story != NULL) {
+			history_story_free(*story);
+			*story = NULL;
+		}
+		return;
+	}
+	if (ev != REGISTRY_EV_REFUSED_NEW && story == NULL)
+		return;		/* no service to keep it for */
+	/* Shown on the status page and by explain: as everything shown,
+	 * with no URL's user name or password (an error may quote one). */
+	if (strstr(detail, "://") != NULL)
+		detail = (shown = url_redact_dup(detail)) != NULL ? shown : "";
+	if (ev == REGISTRY_EV_REFUSED_NEW) {
+		if (name != NULL)
+			refused_event(h, name, detail, time_ms);
+	} else
+		story_event((struct story **)story, ev, detail, time_ms);
 	free(shown);
 }
 
 void
-history_event(void *ctx, const char *name, enum registry_event ev,
-    const char *detail)
+history_event(void *ctx, void **story, const char *name,
+    enum registry_event ev, const char *detail)
 {
-	history_event_at(ctx, name, ev, detail, clock_wall_ms());
+	history_event_at(ctx, story, name, ev, detail, clock_wall_ms());
 }
 
 void
@@ -254,13 +302,13 @@ history_items_free(struct history_item *items, size_t n)
 	free(items);
 }
 
-/* Copies a ring, newest first (lock held). */
+/* Copies a ring, newest first, with the names of names (NULL: none). */
 static int
-ring_copy(const struct event *ring, size_t size, size_t head, size_t n,
-    struct history_item **items, size_t *nitems)
+ring_copy(const struct event *ring, char *const *names, size_t size,
+    size_t head, size_t n, struct history_item **items, size_t *nitems)
 {
 	struct history_item *v;
-	size_t i;
+	size_t i, at;
 
 	*items = NULL;
 	*nitems = 0;
@@ -269,14 +317,13 @@ ring_copy(const struct event *ring, size_t size, size_t head, size_t n,
 	if ((v = calloc(n, sizeof(*v))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		const struct event *e = &ring[(head + size - 1 - i) % size];
-
-		v[i].time_ms = e->time_ms;
-		v[i].ev = e->ev;
-		v[i].count = e->count;
-		if ((v[i].detail = strdup(e->detail)) == NULL ||
-		    (e->name != NULL &&
-		    (v[i].name = strdup(e->name)) == NULL)) {
+		at = (head + size - 1 - i) % size;
+		v[i].time_ms = ring[at].time_ms;
+		v[i].ev = ring[at].ev;
+		v[i].count = ring[at].count;
+		if ((v[i].detail = strdup(ring[at].detail)) == NULL ||
+		    (names != NULL && names[at] != NULL &&
+		    (v[i].name = strdup(names[at])) == NULL)) {
 			history_items_free(v, i + 1);
 			return -1;
 		}
@@ -287,59 +334,30 @@ ring_copy(const struct event *ring, size_t size, size_t head, size_t n,
 }
 
 int
-history_get(struct history *h, const char *name, struct history_item **items,
+history_story_items(const void *story, struct history_item **items,
     size_t *n, struct history_counts *counts)
 {
-	struct story *s;
-	int rc = 0;
+	const struct story *s = story;
 
 	*items = NULL;
 	*n = 0;
-	if (counts != NULL)
-		memset(counts, 0, sizeof(*counts));
-	pthread_mutex_lock(&h->lock);
-	if ((s = story_find(h, name, 0)) != NULL) {
-		rc = ring_copy(s->ring, HISTORY_EVENTS, s->head, s->n, items, n);
-		if (counts != NULL)
-			*counts = s->counts;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return rc;
-}
-
-struct merge {
-	const char *const	*names;
-	size_t			 n;
-	size_t			 i;
-	struct history_counts	*counts;
-};
-
-/* twalk_r()'s visit: the stories come in order; so do the names. */
-static void
-merge_one(const void *node, VISIT which, void *arg)
-{
-	const struct story *s = *(const struct story *const *)node;
-	struct merge *m = arg;
-	int c = 1;
-
-	if (which != postorder && which != leaf)
-		return;
-	while (m->i < m->n && (c = strcmp(m->names[m->i], s->name)) < 0)
-		m->i++;
-	if (m->i < m->n && c == 0)
-		m->counts[m->i++] = s->counts;
+	history_story_counts(story, counts);
+	if (s == NULL)
+		return 0;
+	return ring_copy(s->ring, NULL, s->cap, s->head, s->n, items, n);
 }
 
 void
-history_counts_sorted(struct history *h, const char *const *names, size_t n,
-    struct history_counts *counts)
+history_story_counts(const void *story, struct history_counts *c)
 {
-	struct merge m = { names, n, 0, counts };
+	const struct story *s = story;
 
-	memset(counts, 0, n * sizeof(*counts));
-	pthread_mutex_lock(&h->lock);
-	twalk_r(h->root, merge_one, &m);
-	pthread_mutex_unlock(&h->lock);
+	if (c == NULL)
+		return;
+	if (s == NULL)
+		memset(c, 0, sizeof(*c));
+	else
+		*c = s->counts;
 }
 
 int
@@ -348,19 +366,8 @@ history_refused(struct history *h, struct history_item **items, size_t *n)
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
-	rc = ring_copy(h->refused, HISTORY_REFUSED, h->rhead, h->nrefused,
-	    items, n);
+	rc = ring_copy(h->refused, h->rnames, HISTORY_REFUSED, h->rhead,
+	    h->nrefused, items, n);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
-}
-
-size_t
-history_stories(struct history *h)
-{
-	size_t n;
-
-	pthread_mutex_lock(&h->lock);
-	n = h->nstories;
-	pthread_mutex_unlock(&h->lock);
-	return n;
 }

@@ -90,6 +90,15 @@ reply_json(struct reply *r, int code, cJSON *o)
 	cJSON_Delete(o);
 }
 
+/* A JSON text already printed (NULL: out of memory, a 500). */
+static void
+reply_json_text(struct reply *r, int code, char *text)
+{
+	r->code = code;
+	r->type = "application/json";
+	r->body = text;
+}
+
 static void
 reply_error(struct reply *r, int code, const char *msg, const char *name)
 {
@@ -717,7 +726,7 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 	}
 	case M_EP_SERVICES:
 		if (url[sizeof(API "/services") - 1] == '\0') {
-			reply_json(rp, 200, views_services(h->reg,
+			reply_json_text(rp, 200, views_services(h->reg,
 			    __atomic_load_n(&h->td, __ATOMIC_ACQUIRE)));
 		} else {
 			const char *name = url + sizeof(API "/services/") - 1;
@@ -746,7 +755,7 @@ route(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		break;
 	case M_EP_SD:
 		/* http_sd: the same groups as the target files. */
-		reply_json(rp, 200, views_sd(h->reg));
+		reply_json_text(rp, 200, views_sd(h->reg));
 		break;
 	case M_EP_FILES: {
 		struct files *fw = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);

@@ -154,8 +154,10 @@ registry_new(struct store *st, struct reloader *rl)
 }
 
 static void
-entry_free(struct entry *e)
+entry_free(struct registry *r, struct entry *e)
 {
+	if (e->story != NULL && r->story_free != NULL)
+		r->story_free(e->story);
 	service_free(e->svc);
 	pthread_mutex_destroy(&e->lock);
 	strv_free(e->addrs, e->naddrs);
@@ -177,7 +179,7 @@ registry_free(struct registry *r)
 	for (i = 0; i < r->nbuckets; i++) {
 		for (e = r->buckets[i]; e; e = en) {
 			en = e->next;
-			entry_free(e);
+			entry_free(r, e);
 		}
 	}
 	for (n = r->nodes; n; n = nn) {
@@ -267,7 +269,7 @@ map_drop(struct registry *r, struct entry *e)
 		if (*pp == e) {
 			*pp = e->next;
 			r->nentries--;
-			entry_free(e);
+			entry_free(r, e);
 			return;
 		}
 	}
@@ -806,18 +808,21 @@ admit_new(struct registry *r, struct entry *e, const char *name,
 }
 
 void
-registry_set_events(struct registry *r, registry_event_fn fn, void *ctx)
+registry_set_events(struct registry *r, registry_event_fn fn,
+    void (*story_free)(void *story), void *ctx)
 {
 	r->event = fn;
+	r->story_free = story_free;
 	r->event_ctx = ctx;
 }
 
 void
-reg_event(struct registry *r, const char *name, enum registry_event ev,
+reg_event(struct registry *r, struct entry *e, enum registry_event ev,
     const char *detail)
 {
 	if (r->event != NULL)
-		r->event(r->event_ctx, name, ev, detail != NULL ? detail : "");
+		r->event(r->event_ctx, &e->story, e->name, ev,
+		    detail != NULL ? detail : "");
 }
 
 void
@@ -829,11 +834,11 @@ reg_rule_events(struct registry *r, struct entry *e, enum rule_state before,
 	if (now == before)
 		return;
 	if (now == RULE_LOADED)
-		reg_event(r, e->name, REGISTRY_EV_RELOADED, "");
+		reg_event(r, e, REGISTRY_EV_RELOADED, "");
 	else if (now == RULE_REJECTED)
-		reg_event(r, e->name, REGISTRY_EV_REJECTED, e->rf.reason);
+		reg_event(r, e, REGISTRY_EV_REJECTED, e->rf.reason);
 	if (before == RULE_REJECTED)
-		reg_event(r, e->name, REGISTRY_EV_READMITTED, why_readmitted);
+		reg_event(r, e, REGISTRY_EV_READMITTED, why_readmitted);
 }
 
 /* The events of one upsert of a service known (or not) before it: where
@@ -841,30 +846,38 @@ reg_rule_events(struct registry *r, struct entry *e, enum rule_state before,
  * the source, so a source that sends the same refused state again and
  * again (the Docker source, every poll) adds one line that counts. */
 static void
-upsert_events(struct registry *r, const char *name, int known,
-    enum service_source source, int rc, const struct registry_result *res,
-    const char *err)
+upsert_events(struct registry *r, struct entry *e, const char *name,
+    int known, enum service_source source, int rc,
+    const struct registry_result *res, const char *err)
 {
 	const char *from = service_source_name(source);
 	char files[64], why[ERR_MAX + 32];
+	enum registry_event ev;
 
+	if (r->event == NULL)
+		return;
 	if (rc == -1) {
 		snprintf(why, sizeof(why), "%s%s%s", from ? "from " : "",
 		    from ? from : "", from ? ": " : "");
 		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s",
 		    err);
-		reg_event(r, name, res->fail == FM_REFUSED ||
-		    res->fail == FM_CONFLICT ? (known ? REGISTRY_EV_REFUSED :
-		    REGISTRY_EV_REFUSED_NEW) : REGISTRY_EV_FAILED, why);
+		ev = res->fail == FM_REFUSED || res->fail == FM_CONFLICT ?
+		    (known ? REGISTRY_EV_REFUSED : REGISTRY_EV_REFUSED_NEW) :
+		    REGISTRY_EV_FAILED;
+		/* A service flowmon does not know has no story to go in. */
+		if (ev == REGISTRY_EV_REFUSED_NEW || e == NULL)
+			r->event(r->event_ctx, NULL, name, ev, why);
+		else
+			reg_event(r, e, ev, why);
 		return;
 	}
-	reg_event(r, name, REGISTRY_EV_RECEIVED, from);
+	reg_event(r, e, REGISTRY_EV_RECEIVED, from);
 	if (!res->wrote_state && !res->wrote_targets && !res->wrote_rules)
 		return;
 	snprintf(files, sizeof(files), "%s%s%s", res->wrote_state ?
 	    " state" : "", res->wrote_targets ? " targets" : "",
 	    res->wrote_rules ? " rules" : "");
-	reg_event(r, name, REGISTRY_EV_WRITTEN, files + 1);
+	reg_event(r, e, REGISTRY_EV_WRITTEN, files + 1);
 }
 
 void
@@ -879,12 +892,12 @@ registry_refused(struct registry *r, const char *name,
 	memset(&res, 0, sizeof(res));
 	res.fail = FM_REFUSED;
 	if ((e = reg_entry(r, name, 0)) == NULL) {
-		upsert_events(r, name, 0, source, -1, &res, why);
+		upsert_events(r, NULL, name, 0, source, -1, &res, why);
 		return;
 	}
 	pthread_mutex_lock(&e->lock);
-	upsert_events(r, name, e->svc != NULL || e->invalid != NULL, source,
-	    -1, &res, why);
+	upsert_events(r, e, name, e->svc != NULL || e->invalid != NULL,
+	    source, -1, &res, why);
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 }
@@ -974,7 +987,7 @@ drop:
 	if (reserved)
 		__atomic_sub_fetch(&r->nrecords, 1, __ATOMIC_RELAXED);
 	res->rules = e->rf.state;
-	upsert_events(r, e->name, known, source, rc, res, err);
+	upsert_events(r, e, e->name, known, source, rc, res, err);
 	pthread_mutex_unlock(&e->lock);
 	reg_put(r, e);
 	service_free(svc);
@@ -1040,7 +1053,7 @@ registry_remove(struct registry *r, const char *name,
 		reg_fail(res, FM_STORAGE, errno);
 		goto out;
 	}
-	reg_event(r, e->name, persistent ? REGISTRY_EV_REMOVED_KEPT :
+	reg_event(r, e, persistent ? REGISTRY_EV_REMOVED_KEPT :
 	    REGISTRY_EV_REMOVED, persistent ? "its persistent alerts stay" :
 	    "");
 	reg_count(r, e, -1);
@@ -1174,12 +1187,12 @@ registry_file_owner_hash(struct registry *r, int rules, const char *name,
 	if (rules ? e->rf.has_file : e->has_targets) {
 		own = readable && *h == hash ? REGISTRY_OWNER_FLOWMON :
 		    REGISTRY_OWNER_EDITED;
-		/* 0 is what probe_output() books for a file it cannot
-		 * vouch for: the next reg_sync() rewrites it. */
+		/* 0 is what the start-up books for a file it cannot
+		 * read (store_probe()): the next reg_sync() rewrites it. */
 		if (own == REGISTRY_OWNER_EDITED && forget && readable &&
 		    *h != 0) {
 			*h = 0;
-			reg_event(r, e->name, REGISTRY_EV_EDITED, rules ?
+			reg_event(r, e, REGISTRY_EV_EDITED, rules ?
 			    "rules" : "targets");
 		}
 	} else if (readable && *h != 0 && *h == hash)

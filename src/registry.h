@@ -90,7 +90,12 @@ int	 registry_node_remove(struct registry *r, const char *id,
  * whoever keeps its story. The hook runs on the thread that made the
  * change, with the service's lock held: it must be quick and must not call
  * the registry. detail (borrowed, never NULL, maybe "") says more: the
- * source, the files, the reason.
+ * source, the files, the reason. story is the hook's own slot for the
+ * service, which the registry keeps with it (NULL initially; under the
+ * service's lock, so no lock of the hook's is on a request's path) and
+ * hands to views (registry_view); the registry frees what it points to
+ * with story_free when the service's entry goes. story is NULL for an
+ * event of a service flowmon does not know (REGISTRY_EV_REFUSED_NEW).
  */
 enum registry_event {
 	REGISTRY_EV_RESTORED,	/* its record was read at start */
@@ -110,11 +115,12 @@ enum registry_event {
 	REGISTRY_EV_EDITED,	/* a file of its was edited by hand (which) */
 	REGISTRY_EV_COUNT
 };
-typedef void (*registry_event_fn)(void *ctx, const char *name,
-	    enum registry_event ev, const char *detail);
-/* Sets the hook (NULL: none) and its context; call before serving. */
+typedef void (*registry_event_fn)(void *ctx, void **story,
+	    const char *name, enum registry_event ev, const char *detail);
+/* Sets the hook (NULL: none), what frees a story, and their context; call
+ * before serving. */
 void	 registry_set_events(struct registry *r, registry_event_fn fn,
-	    void *ctx);
+	    void (*story_free)(void *story), void *ctx);
 /* A source refused a service before handing it over (its parameters do
  * not parse): told to the hook as REGISTRY_EV_REFUSED when the service is
  * known, else as REGISTRY_EV_REFUSED_NEW, the detail naming the source.
@@ -202,6 +208,7 @@ struct registry_view {
 	uint64_t		 dns_epoch;	/* uses task DNS; 0: does not */
 	char *const		*addrs;		/* its task DNS addresses */
 	size_t			 naddrs;
+	const void		*story;		/* the event hook's (history.h) */
 };
 /* Returns 0 to go on, anything else to stop (and be returned). */
 typedef int (*registry_view_fn)(void *ctx, struct registry *r,

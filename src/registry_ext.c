@@ -30,6 +30,7 @@ view_fill(struct registry_view *v, const struct entry *e)
 	v->dns_epoch = e->dns_epoch;
 	v->addrs = e->addrs;
 	v->naddrs = e->naddrs;
+	v->story = e->story;
 }
 
 struct view_each {

@@ -37,6 +37,10 @@ struct entry {
 	/* References (reg_entry, reg_entries), atomic: the last one frees
 	 * an entry that holds nothing any more (see reg_put). */
 	size_t		 refs;
+	/* The event hook's own state for this service (its story, see
+	 * registry_set_events()), under the entry's lock; it keeps no entry
+	 * alive. */
+	void		*story;
 };
 
 struct node {
@@ -72,6 +76,7 @@ struct registry {
 	 * no other service has that name, until its record is written. */
 	pthread_mutex_t		 longname;
 	registry_event_fn	 event;		/* NULL: nobody listens */
+	void			(*story_free)(void *story);
 	void			*event_ctx;
 };
 
@@ -157,8 +162,9 @@ int	 reg_sync_files(struct registry *r, struct entry *e,
 /* Writes targets/_flowmon.json when it is missing or not what it should
  * be (see registry_load.c): 1 if written, 0 if it was right, -1. */
 int	 reg_sentinel(struct registry *r);
-/* Tells the event hook (if any) what happened to name; e's lock held. */
-void	 reg_event(struct registry *r, const char *name,
+/* Tells the event hook (if any) what happened to e's service; e's lock
+ * held. */
+void	 reg_event(struct registry *r, struct entry *e,
 	    enum registry_event ev, const char *detail);
 /* e's rule file (lock held) went from state before to its state now:
  * tells the hook (reloaded, rejected, readmitted with why_readmitted). */

@@ -188,7 +188,7 @@ load_service(const char *name, void *arg)
 		log_info("outputs rewritten from record", "service", name);
 	lc->rules_changed |= res.wrote_rules;
 	lc->loaded++;
-	reg_event(r, e->name, REGISTRY_EV_RESTORED, res.wrote_targets ||
+	reg_event(r, e, REGISTRY_EV_RESTORED, res.wrote_targets ||
 	    res.wrote_rules ? "files rewritten from the record" : "");
 	goto out;
 invalid:
@@ -196,7 +196,7 @@ invalid:
 	 * may be why; the operator sees it in the services API. */
 	log_error("cannot load service record", "service", name, "error", err);
 	e->invalid = strdup(err);
-	reg_event(r, e->name, REGISTRY_EV_INVALID, err);
+	reg_event(r, e, REGISTRY_EV_INVALID, err);
 	lc->failed++;
 out:
 	pthread_mutex_unlock(&e->lock);
@@ -380,7 +380,7 @@ heal_entry(struct registry *r, struct entry *e, registry_present_fn present,
 		store_path(r->st, kinds[k], e->name, path, sizeof(path));
 		log_warn("flowmon file vanished: written again from "
 		    "the record", "service", e->name, "file", path);
-		reg_event(r, e->name, REGISTRY_EV_HEALED, k == 0 ?
+		reg_event(r, e, REGISTRY_EV_HEALED, k == 0 ?
 		    "targets" : "rules");
 		metrics_file(M_FEV_HEALED, k == 0 ? M_FILE_TARGETS :
 		    M_FILE_RULES);

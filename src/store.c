@@ -281,8 +281,12 @@ store_open_sub(int topfd, const char *sub)
 	return fd;
 }
 
-int
-store_open(struct store *st, const char *dir, char err[ERR_MAX])
+/* store_open(), or with ro store_open_ro(): the same steps, less those
+ * that change the data dir, and a kind dir that cannot be opened is noted
+ * rather than fatal. */
+static int
+store_open_mode(struct store *st, const char *dir, int ro,
+    char err[ERR_MAX])
 {
 	char shown[PATH_MAX];
 	const char *step = "create";
@@ -290,6 +294,7 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 	int k, topfd = -1, made = 0, saved;
 
 	store_init(st);
+	st->readonly = ro;
 	if (dir == NULL || dir[0] == '\0') {
 		snprintf(err, ERR_MAX, "data dir is empty");
 		errno = EINVAL;
@@ -297,7 +302,7 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 	}
 	if ((st->dir = strdup(dir)) == NULL)
 		goto fail;
-	if (store_mkdirs(dir, 0755) == -1)
+	if (!ro && store_mkdirs(dir, 0755) == -1)
 		goto fail;
 	step = "open";
 	if ((topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -305,13 +310,15 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 	for (k = 0; k < STORE_NKINDS; k++) {
 		sub = store_kinds[k].dir;
 		step = "create";
-		if (mkdirat(topfd, sub, 0755) == 0)
+		if (!ro && mkdirat(topfd, sub, 0755) == 0)
 			made = 1;
-		else if (errno != EEXIST)
+		else if (!ro && errno != EEXIST)
 			goto fail;
 		step = "open";
-		if ((st->dirfd[k] = store_open_sub(topfd, sub)) == -1)
+		if ((st->dirfd[k] = store_open_sub(topfd, sub)) == -1 && !ro)
 			goto fail;
+		if (st->dirfd[k] == -1)
+			st->direrr[k] = errno;
 	}
 	/* A new sub-directory is an entry of the data dir: make it durable
 	 * before anything is written into it. */
@@ -323,7 +330,7 @@ store_open(struct store *st, const char *dir, char err[ERR_MAX])
 	topfd = -1;
 	/* store_sweep() fills err itself. */
 	step = NULL;
-	for (k = 0; k < STORE_NKINDS; k++) {
+	for (k = 0; !ro && k < STORE_NKINDS; k++) {
 		snprintf(shown, sizeof(shown), "%s/%s", dir,
 		    store_kinds[k].dir);
 		if (store_sweep(st->dirfd[k], shown, NULL, err) == -1)
@@ -348,33 +355,15 @@ fail:
 }
 
 int
+store_open(struct store *st, const char *dir, char err[ERR_MAX])
+{
+	return store_open_mode(st, dir, 0, err);
+}
+
+int
 store_open_ro(struct store *st, const char *dir, char err[ERR_MAX])
 {
-	int k, topfd, saved;
-
-	store_init(st);
-	if (dir == NULL || dir[0] == '\0') {
-		snprintf(err, ERR_MAX, "data dir is empty");
-		errno = EINVAL;
-		return -1;
-	}
-	if ((topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    (st->dir = strdup(dir)) == NULL) {
-		saved = errno;
-		snprintf(err, ERR_MAX, "data dir %.300s: %s", dir,
-		    strerror(saved));
-		if (topfd != -1)
-			close(topfd);
-		errno = saved;
-		return -1;
-	}
-	st->readonly = 1;
-	for (k = 0; k < STORE_NKINDS; k++)
-		if ((st->dirfd[k] = store_open_sub(topfd,
-		    store_kinds[k].dir)) == -1)
-			st->direrr[k] = errno;
-	close(topfd);
-	return 0;
+	return store_open_mode(st, dir, 1, err);
 }
 
 void

@@ -233,8 +233,9 @@ udiff(const char *abuf, size_t alen, const char *bbuf, size_t blen,
 	for (i = 0; i < suf; i++)
 		if (push(&s, OP_EQ, na - 1 - i, nb - 1 - i) == -1)
 			goto out;
-	if (myers(a + pre, (long)(na - pre - suf), b + pre,
-	    (long)(nb - pre - suf), pre, pre, &s) == -1)
+	/* An empty side has no lines (NULL): no offset is added to it. */
+	if (myers(na > 0 ? a + pre : a, (long)(na - pre - suf),
+	    nb > 0 ? b + pre : b, (long)(nb - pre - suf), pre, pre, &s) == -1)
 		goto out;
 	for (i = pre; i > 0; i--)
 		if (push(&s, OP_EQ, i - 1, i - 1) == -1)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "registry.h"
 #include "reloader.h"
 #include "store.h"
@@ -14,11 +15,14 @@
 #include "url.h"
 #include "views.h"
 
+struct view_list;
+
 struct view_ctx {
 	struct taskdns	*td;
 	struct reloader	*rl;
 	int		 detail;
-	cJSON		*out;		/* array, or the one object */
+	cJSON		*out;		/* the one service (detail) */
+	struct view_list *list;		/* every service */
 };
 
 /* Adds the string s to o as key, as everything flowmon shows: no URL's
@@ -176,35 +180,72 @@ service_json(struct registry *r, const struct view_ctx *vc,
 	return o;
 }
 
+/*
+ * The lists (every service, every target group) are printed item by item
+ * into one text, never built as one tree: at 10,000 services the tree of
+ * /services was 18 MB of small blocks, whose freed memory the thread's
+ * malloc arena kept, where the text is 2.3 MB, given back when sent.
+ */
+struct view_list {
+	struct buf	 text;		/* "[" and the items so far */
+	size_t		 n;
+};
+
+/* Appends item (taken over, NULL: out of memory) to l. 0, or 1 to stop. */
+static int
+list_add(struct view_list *l, cJSON *item)
+{
+	char *s;
+
+	if (item == NULL || (s = cJSON_PrintUnformatted(item)) == NULL) {
+		cJSON_Delete(item);
+		return 1;
+	}
+	cJSON_Delete(item);
+	buf_adds(&l->text, l->n++ > 0 ? "," : "[");
+	buf_adds(&l->text, s);
+	free(s);
+	return l->text.failed;
+}
+
+/* The list's text (malloc'd), or NULL on ENOMEM; l is empty after. */
+static char *
+list_end(struct view_list *l)
+{
+	buf_adds(&l->text, l->n > 0 ? "]" : "[]");
+	return buf_detach(&l->text, NULL);
+}
+
 static int
 add_service(void *arg, struct registry *r, const struct registry_view *v)
 {
 	struct view_ctx *vc = arg;
 
-	if (vc->detail)
+	if (vc->detail) {
 		vc->out = service_json(r, vc, v);
-	else
-		cJSON_AddItemToArray(vc->out, service_json(r, vc, v));
-	return 0;
+		return 0;
+	}
+	return list_add(vc->list, service_json(r, vc, v));
 }
 
-cJSON *
+char *
 views_services(struct registry *r, struct taskdns *td)
 {
-	struct view_ctx vc = { td, NULL, 0, cJSON_CreateArray() };
+	struct view_list l = { BUF_INIT, 0 };
+	struct view_ctx vc = { td, NULL, 0, NULL, &l };
 
-	if (vc.out == NULL || registry_view_all(r, add_service, &vc) != 0) {
-		cJSON_Delete(vc.out);
+	if (registry_view_all(r, add_service, &vc) != 0) {
+		buf_release(&l.text);
 		return NULL;
 	}
-	return vc.out;
+	return list_end(&l);
 }
 
 cJSON *
 views_service(struct registry *r, struct taskdns *td, struct reloader *rl,
     const char *name)
 {
-	struct view_ctx vc = { td, rl, 1, NULL };
+	struct view_ctx vc = { td, rl, 1, NULL, NULL };
 
 	if (registry_view_one(r, name, add_service, &vc) == 0)
 		return NULL;
@@ -215,7 +256,8 @@ views_service(struct registry *r, struct taskdns *td, struct reloader *rl,
 static int
 add_groups(void *arg, struct registry *r, const struct registry_view *v)
 {
-	cJSON *arr = arg, *groups, *g;
+	struct view_list *l = arg;
+	cJSON *groups, *g;
 	char err[ERR_MAX], *buf = NULL;
 	size_t len;
 
@@ -230,19 +272,20 @@ add_groups(void *arg, struct registry *r, const struct registry_view *v)
 	if (groups == NULL)
 		return 1;
 	while ((g = cJSON_DetachItemFromArray(groups, 0)) != NULL)
-		cJSON_AddItemToArray(arr, g);
+		if (list_add(l, g) != 0)
+			break;
 	cJSON_Delete(groups);
-	return 0;
+	return l->text.failed;
 }
 
-cJSON *
+char *
 views_sd(struct registry *r)
 {
-	cJSON *arr = cJSON_CreateArray();
+	struct view_list l = { BUF_INIT, 0 };
 
-	if (arr == NULL || registry_view_all(r, add_groups, arr) != 0) {
-		cJSON_Delete(arr);
+	if (registry_view_all(r, add_groups, &l) != 0) {
+		buf_release(&l.text);
 		return NULL;
 	}
-	return arr;
+	return list_end(&l);
 }

@@ -27,7 +27,8 @@ world_open(struct world *w)
 {
 	fx_open_reloading(&w->fx);
 	w->h = history_new();
-	registry_set_events(w->fx.reg, history_event, w->h);
+	registry_set_events(w->fx.reg, history_event, history_story_free,
+	    w->h);
 	memset(&w->c, 0, sizeof(w->c));
 	w->c.reg = w->fx.reg;
 	w->c.hist = w->h;
@@ -390,7 +391,8 @@ START_TEST(test_rejected_invalid)
 	free(p);
 	fx_close(&w.fx);
 	fx_start(&w.fx);
-	registry_set_events(w.fx.reg, history_event, w.h);
+	registry_set_events(w.fx.reg, history_event, history_story_free,
+	    w.h);
 	w.c.reg = w.fx.reg;
 	w.c.rl = w.fx.rl;
 	fx_load(&w.fx);

@@ -124,10 +124,12 @@ files_release(struct files *f)
 static char *
 services_text(struct registry *reg)
 {
-	cJSON *j = views_services(reg, NULL);
-	char *s;
+	char *text = views_services(reg, NULL), *s;
+	cJSON *j;
 
-	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(j = cJSON_Parse(text));
+	free(text);
 	ck_assert_ptr_nonnull(s = cJSON_Print(j));
 	cJSON_Delete(j);
 	return s;
@@ -1106,12 +1108,9 @@ node_labels_text(struct fixture *fx)
 static char *
 sd_text(struct fixture *fx)
 {
-	cJSON *j = views_sd(fx->reg);
-	char *s;
+	char *s = views_sd(fx->reg);
 
-	ck_assert_ptr_nonnull(j);
-	ck_assert_ptr_nonnull(s = cJSON_PrintUnformatted(j));
-	cJSON_Delete(j);
+	ck_assert_ptr_nonnull(s);
 	return s;
 }
 
