@@ -69,3 +69,12 @@ advice_group_not_run(char out[ADVICE_MAX], const char *group,
 		    "%.120s yet: %.220s waits for a reload (is --reload-url "
 		    "set?)", group, path);
 }
+
+void
+advice_no_reload(char out[ADVICE_MAX], const char *path)
+{
+	snprintf(out, ADVICE_MAX, "no reload is configured (no --reload-url, "
+	    "no --run-prometheus): %.280s is written but flowmon never asks "
+	    "Prometheus to load it, so it stays pending unless something else "
+	    "reloads Prometheus (flowmon reloader, a restart)", path);
+}

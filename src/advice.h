@@ -1,7 +1,8 @@
 /* advice.h: the sentences flowmon answers common mistakes with, written
  * once for the explain API, the status page and `flowmon plan`: labels on
  * the container instead of the service, labels without the notify label,
- * targets Prometheus never discovered, a rule group it does not run.
+ * targets Prometheus never discovered, a rule group it does not run, rule
+ * files no reload loads.
  * Pure: facts in, one sentence out (cut to fit out). */
 #ifndef FLOWMON_ADVICE_H
 #define FLOWMON_ADVICE_H
@@ -36,5 +37,9 @@ void	 advice_targets_undiscovered(char out[ADVICE_MAX], const char *path,
  * loaded: flowmon saw a reload succeed since it wrote it. */
 void	 advice_group_not_run(char out[ADVICE_MAX], const char *group,
 	    const char *path, int loaded);
+
+/* flowmon reloads no Prometheus (neither --reload-url nor
+ * --run-prometheus): the rule file path is written, never loaded by it. */
+void	 advice_no_reload(char out[ADVICE_MAX], const char *path);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 #include "request.h"
 #include "url.h"
@@ -67,6 +68,10 @@ static int opt_docker_host(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_urls(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
+static int opt_prometheus_url(struct config *, const struct opt *,
+    const char *, const char *, char[ERR_MAX]);
+static int opt_listener_address(struct config *, const struct opt *,
+    const char *, const char *, char[ERR_MAX]);
 static int opt_label_key(struct config *, const struct opt *, const char *,
     const char *, char[ERR_MAX]);
 static int opt_format(struct config *, const struct opt *, const char *,
@@ -101,7 +106,7 @@ static const struct opt opts[] = {
 	  TEXT(data_dir), "shared volume: targets/, rules/, state/" },
 	{ "data-dir", "DIR", NULL, NULL, P, MAYBE(data_dir),
 	  "compare with this data dir (read only)" },
-	{ "against", "URL", NULL, NULL, P, MAYBE(against),
+	{ "against", "URL", NULL, NULL, P, CUSTOM(opt_urls, against),
 	  "compare with the flowmon answering at URL (its API)" },
 	{ "stack", "NAME", NULL, NULL, P, MAYBE(stack),
 	  "stack name, as in docker stack deploy (default: the first file's "
@@ -131,7 +136,7 @@ static const struct opt opts[] = {
 	  CUSTOM(opt_task_dns, task_dns),
 	  "DNS name of a service's tasks (%s: service name), none: off" },
 	{ "listener-address", "ADDR[,ADDR]", "LISTENER_ADDRESS", NULL, D,
-	  MAYBE(listener_address),
+	  CUSTOM(opt_listener_address, listener_address),
 	  "swarm-listener(s) to reconcile from at start" },
 	{ "listener-prune", NULL, "FLOWMON_LISTENER_PRUNE", "false", D,
 	  BOOL(listener_prune),
@@ -236,7 +241,7 @@ static const struct opt opts[] = {
 	{ "standby", NULL, "FLOWMON_STANDBY", "false", D, BOOL(standby),
 	  "wait as a hot standby while another flowmon holds the data dir" },
 	{ "prometheus-url", "URL[,URL]", "FLOWMON_PROMETHEUS_URL", NULL, D,
-	  MAYBE(prometheus_url),
+	  CUSTOM(opt_prometheus_url, prometheus_url),
 	  "Prometheus (vmagent, vmalert) API asked by the status page and "
 	  "explain (default from --reload-url or --run-prometheus), none: "
 	  "off" },
@@ -543,6 +548,51 @@ opt_urls(struct config *c, const struct opt *o, const char *v,
 		return -1;
 	}
 	set_str(FIELD(c, o, char *), v);
+	return 0;
+}
+
+/* --prometheus-url: http(s) URLs as opt_urls, but "none" is kept (it
+ * says the API is not to be asked, where NULL derives it). */
+static int
+opt_prometheus_url(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	if (strcmp(v, "none") == 0) {
+		set_str(FIELD(c, o, char *), v);
+		return 0;
+	}
+	return opt_urls(c, o, v, what, err);
+}
+
+/* Swarm-listener addresses: each item a host, host:port or http(s) URL,
+ * read as the listener reconcile reads it (listener.h); "": none. */
+static int
+opt_listener_address(struct config *c, const struct opt *o, const char *v,
+    const char *what, char err[ERR_MAX])
+{
+	const char *p = v, *name;
+	char buf[64], *item, *url;
+	size_t len;
+
+	name = opt_name(o, what, buf);
+	for (p = v; *v != '\0'; p += len + 1) {
+		len = strcspn(p, ",");
+		if (strspn(p, " \t") >= len) {
+			snprintf(err, ERR_MAX, "%s \"%.100s\" has an empty "
+			    "entry", name, v);
+			return -1;
+		}
+		if ((item = strndup(p, len)) == NULL)
+			abort();
+		url = listener_services_url(item, name, err);
+		free(item);
+		if (url == NULL)
+			return -1;
+		free(url);
+		if (p[len] == '\0')
+			break;
+	}
+	set_str(FIELD(c, o, char *), *v != '\0' ? v : NULL);
 	return 0;
 }
 

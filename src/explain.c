@@ -54,15 +54,28 @@ explain_all_free(struct explain *v, size_t n)
 	free(v);
 }
 
-/* A copy of s with the password of every URL in it as ***: what was
- * received may carry credentials (a webhook URL in an annotation). */
+/* A copy of s as everything flowmon shows it (url.h): what was received
+ * may carry credentials (a webhook URL in an annotation), and so may a
+ * message quoting it, or a file written from it. */
 static char *
 redacted(const char *s)
 {
-	size_t n = strlen(s) * 2 + 8;
-	char *out = malloc(n);
+	return url_redact_dup(s);
+}
 
-	return out != NULL ? url_redact_text(s, out, n) : NULL;
+/* *s (malloc'd, or NULL) redacted in place: 0, or -1 on ENOMEM (*s
+ * freed and NULL then). */
+static int
+redact_in_place(char **s)
+{
+	char *r;
+
+	if (*s == NULL || strstr(*s, "://") == NULL)
+		return 0;
+	r = redacted(*s);
+	free(*s);
+	*s = r;
+	return r != NULL ? 0 : -1;
 }
 
 static int
@@ -120,14 +133,14 @@ fill_view(struct fill *f, struct registry *r, const struct registry_view *v)
 	x->state = v->svc == NULL ? "invalid" :
 	    v->rule_state == RULE_REJECTED ? "rejected" : "active";
 	x->removed = v->removed;
-	x->rule_state = rule_state_name(v->rule_state);
+	x->rule_state = v->rule_state;
 	store_base(v->name, base);
 	if ((x->targets_base = malloc(strlen(base) + 6)) == NULL)
 		return -1;
 	snprintf(x->targets_base, strlen(base) + 6, "%s.json", base);
-	if (v->invalid != NULL && (x->invalid = strdup(v->invalid)) == NULL)
+	if (v->invalid != NULL && (x->invalid = redacted(v->invalid)) == NULL)
 		return -1;
-	if (v->rule_reason != NULL && (x->rule_reason = strdup(
+	if (v->rule_reason != NULL && (x->rule_reason = redacted(
 	    v->rule_reason[0] != '\0' ? v->rule_reason :
 	    "refused (the reason was not kept)")) == NULL)
 		return -1;
@@ -169,11 +182,45 @@ one_cb(void *arg, struct registry *r, const struct registry_view *v)
 	return 0;
 }
 
-/* The warnings and problems of x that need no Prometheus; edits are
- * looked for when edits is set. */
 static int
-own_facts(const struct explain_ctx *c, struct explain *x, int edits)
+warn(struct explain *x, const char *text)
 {
+	return strv_push(&x->warnings, &x->nwarnings, text);
+}
+
+/* The path of x's rule file as shown: its own (rejected/ when set aside),
+ * or, for the overview, which has no paths, rules/<base>.yml. */
+static void
+rules_path(const struct explain *x, char *path, size_t size)
+{
+	if (x->rules_file != NULL)
+		snprintf(path, size, "%s", x->rules_file);
+	else
+		snprintf(path, size, "rules/%.*s.yml",
+		    (int)(strlen(x->targets_base) - 5), x->targets_base);
+}
+
+/* 1 when a reload is configured: c's reloader has a back end. */
+static int
+reload_configured(const struct explain_ctx *c)
+{
+	struct reloader_stats rs;
+
+	if (c->rl == NULL)
+		return 0;
+	reloader_stats(c->rl, &rs);
+	return rs.configured;
+}
+
+/* The warnings and problems of x that need no Prometheus; edits are
+ * looked for when edits is set, reloads says a reload is configured. */
+static int
+own_facts(const struct explain_ctx *c, struct explain *x, int edits,
+    int reloads)
+{
+	char text[ADVICE_MAX], path[4096];
+	size_t n0;
+
 	if (c->files != NULL && edits)
 		files_edited(c->files, x->name, x->edited);
 	if (x->invalid != NULL)
@@ -182,18 +229,22 @@ own_facts(const struct explain_ctx *c, struct explain *x, int edits)
 		x->problems |= EXPLAIN_P_REJECTED;
 	if (x->edited[0] || x->edited[1])
 		x->problems |= EXPLAIN_P_EDITED;
+	/* Without a reload a pending rule file never runs: said for each
+	 * service with one, but not as its own problem (the status page
+	 * says it once, for all). */
+	if (!reloads && x->has_rules && x->rule_state == RULE_PENDING) {
+		rules_path(x, path, sizeof(path));
+		advice_no_reload(text, path);
+		if (warn(x, text) == -1)
+			return -1;
+	}
+	n0 = x->nwarnings;
 	if (c->docker != NULL && docker_warnings(c->docker, x->name,
 	    &x->warnings, &x->nwarnings) == -1)
 		return -1;
-	if (x->nwarnings > 0)
+	if (x->nwarnings > n0)
 		x->problems |= EXPLAIN_P_WARNED;
 	return 0;
-}
-
-static int
-warn(struct explain *x, const char *text)
-{
-	return strv_push(&x->warnings, &x->nwarnings, text);
 }
 
 int
@@ -241,19 +292,34 @@ explain_prometheus(struct explain *x, struct promstate *ps, const char *url,
 	}
 	/* Loaded yet not run is wrong at once; pending, only once it has
 	 * waited long (a reload may be on its way). */
-	if (strcmp(x->rule_state, "loaded") != 0 &&
-	    (strcmp(x->rule_state, "pending") != 0 || age < ADVICE_GRACE_MS))
+	if (x->rule_state != RULE_LOADED && (x->rule_state != RULE_PENDING ||
+	    age < ADVICE_GRACE_MS))
 		return 0;
-	if (x->rules_file != NULL)
-		snprintf(path, sizeof(path), "%s", x->rules_file);
-	else
-		snprintf(path, sizeof(path), "rules/%.*s.yml",
-		    (int)(strlen(x->targets_base) - 5), x->targets_base);
+	rules_path(x, path, sizeof(path));
 	advice_group_not_run(text, x->name, path,
-	    strcmp(x->rule_state, "loaded") == 0);
-	if (strcmp(x->rule_state, "loaded") == 0)
+	    x->rule_state == RULE_LOADED);
+	if (x->rule_state == RULE_LOADED)
 		x->problems |= EXPLAIN_P_NO_GROUP;
 	return warn(x, text);
+}
+
+/* Why Prometheus is not asked, when it is not (c->prom NULL). */
+static const char *
+prom_why(const struct explain_ctx *c)
+{
+	return c->prom != NULL ? NULL : c->prom_none ? EXPLAIN_PROM_NONE :
+	    EXPLAIN_PROM_UNKNOWN;
+}
+
+/* What Prometheus made of x from ps, or why it was not asked. */
+static int
+prom_facts(const struct explain_ctx *c, struct explain *x,
+    struct promstate *ps, int64_t now_ms)
+{
+	x->prom_why = prom_why(c);
+	if (c->prom == NULL)
+		return 0;
+	return explain_prometheus(x, ps, promapi_shown(c->prom), now_ms);
 }
 
 int
@@ -275,12 +341,15 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 	    c->reg), x->rule_reason != NULL ? STORE_REJECTED : STORE_RULES,
 	    x->name, BOUND_FILE_MAX, &x->rules_text, &len, err) == -1)
 		x->rules_text = NULL;	/* gone meanwhile: nothing to show */
-	if (own_facts(c, x, 1) == -1)
+	/* The files are shown as everything is: no URL's password. */
+	if (redact_in_place(&x->rules_text) == -1 ||
+	    redact_in_place(&x->targets_text) == -1)
+		goto out;
+	if (own_facts(c, x, 1, reload_configured(c)) == -1)
 		goto out;
 	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
 		goto out;
-	if (c->prom != NULL && explain_prometheus(x, ps, promapi_shown(c->prom),
-	    clock_wall_ms()) == -1)
+	if (prom_facts(c, x, ps, clock_wall_ms()) == -1)
 		goto out;
 	rc = 1;
 out:
@@ -325,7 +394,7 @@ gather_all(const struct explain_ctx *c, struct promstate *ps,
 	struct all a = { NULL, 0, 0, 0 };
 	int64_t now = clock_wall_ms();
 	size_t i;
-	int edits;
+	int edits, reloads = reload_configured(c);
 
 	*v = NULL;
 	*n = 0;
@@ -335,9 +404,8 @@ gather_all(const struct explain_ctx *c, struct promstate *ps,
 	 * seen. */
 	edits = c->files != NULL && files_edited_count(c->files) > 0;
 	for (i = 0; i < a.n; i++) {
-		if (own_facts(c, &a.v[i], edits) == -1 || (c->prom != NULL &&
-		    explain_prometheus(&a.v[i], ps, promapi_shown(c->prom),
-		    now) == -1))
+		if (own_facts(c, &a.v[i], edits, reloads) == -1 ||
+		    prom_facts(c, &a.v[i], ps, now) == -1)
 			goto fail;
 	}
 	*v = a.v;
@@ -400,6 +468,7 @@ explain_overview(const struct explain_ctx *c, struct explain_overview *ov)
 	memset(ov, 0, sizeof(*ov));
 	ov->version = FLOWMON_VERSION;
 	ov->now_ms = clock_wall_ms();
+	ov->prom_why = prom_why(c);
 	if (c->prom != NULL) {
 		ov->prom_url = promapi_shown(c->prom);
 		if ((ov->prom = promapi_state(c->prom)) == NULL)
@@ -409,7 +478,7 @@ explain_overview(const struct explain_ctx *c, struct explain_overview *ov)
 		goto fail;
 	if (c->rl != NULL) {
 		reloader_stats(c->rl, &rs);
-		ov->have_reload = 1;
+		ov->have_reload = rs.configured;
 		ov->reload_ok = rs.last_success;
 		ov->reload_ms = (int64_t)rs.last_time * 1000;
 		snprintf(ov->reload_error, sizeof(ov->reload_error), "%s",
@@ -506,6 +575,17 @@ event_json(cJSON *o, const void *v, size_t i)
 	    cJSON_AddNumberToObject(o, "count", h->count) ? 0 : -1;
 }
 
+/* "not asked: <why>". */
+static cJSON *
+prom_not_asked(const char *why)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "not asked: %s", why != NULL ? why :
+	    EXPLAIN_PROM_UNKNOWN);
+	return cJSON_CreateString(text);
+}
+
 static cJSON *
 prom_json(const struct explain *x)
 {
@@ -521,8 +601,10 @@ prom_json(const struct explain *x)
 	cJSON_AddItemToObject(o, "alerts", objects_json(x->group ?
 	    x->group->rules : NULL, x->group ? x->group->nrules : 0,
 	    alert_json));
-	cJSON_AddStringToObject(o, "error", ps == NULL ? (x->prom_url ? "" :
-	    "not asked: --prometheus-url none") : ps->error);
+	if (ps == NULL && x->prom_url == NULL)
+		cJSON_AddItemToObject(o, "error", prom_not_asked(x->prom_why));
+	else
+		cJSON_AddStringToObject(o, "error", ps != NULL ? ps->error : "");
 	/* Which answers were read: an empty list above means "none" only
 	 * where its answer was. */
 	if ((ans = cJSON_AddObjectToObject(o, "answered")) != NULL) {
@@ -563,7 +645,8 @@ explain_json(const struct explain *x)
 	}
 	if ((r = cJSON_AddObjectToObject(o, "rules")) != NULL) {
 		cJSON_AddItemToObject(r, "file", string_or_null(x->rules_file));
-		cJSON_AddStringToObject(r, "state", x->rule_state);
+		cJSON_AddStringToObject(r, "state",
+		    rule_state_name(x->rule_state));
 		cJSON_AddItemToObject(r, "reason",
 		    string_or_null(x->rule_reason));
 		cJSON_AddItemToObject(r, "alerts", strings_json(x->alerts,

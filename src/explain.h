@@ -14,6 +14,7 @@
 #include <cJSON.h>
 
 #include "history.h"
+#include "lifecycle.h"
 #include "promstate.h"
 #include "service.h"
 
@@ -24,14 +25,24 @@ struct docker;
 struct reloader;
 struct registry_view;
 
+/* Why Prometheus is not asked (prom NULL): the user said so, or no URL
+ * is known (none given, and no --reload-url to derive one from). */
+#define EXPLAIN_PROM_NONE	"--prometheus-url none"
+#define EXPLAIN_PROM_UNKNOWN	"no Prometheus URL is known: no " \
+				"--prometheus-url, and no --reload-url to " \
+				"derive it from"
+
 /* Where the facts come from; any but reg may be NULL (not running). */
 struct explain_ctx {
 	struct registry	*reg;
 	struct history	*hist;		/* the refusals of unknown services */
 	struct files	*files;
-	struct promapi	*prom;		/* NULL: --prometheus-url none */
+	struct promapi	*prom;		/* NULL: not asked (prom_none says
+					   why) */
+	int		 prom_none;	/* --prometheus-url none was given */
 	struct docker	*docker;
-	struct reloader	*rl;
+	struct reloader	*rl;		/* NULL, or one without a back end:
+					   no reload is configured */
 };
 
 /* The problems a service can have, as flags (the status page puts the
@@ -62,8 +73,8 @@ struct explain {
 	size_t		 ntargets;
 	char		*rules_file;	/* its path (rejected/ when set
 					   aside); NULL: none (or not asked) */
-	const char	*rule_state;	/* rule_state_name(): none, pending,
-					   loaded, rejected */
+	enum rule_state	 rule_state;	/* lifecycle.h; words only on output
+					   (rule_state_name()) */
 	char		*rule_reason;	/* why rejected; NULL otherwise */
 	char		**alerts;	/* alert names in its rule file */
 	size_t		 nalerts;
@@ -75,7 +86,9 @@ struct explain {
 	size_t		 nwarnings;
 	unsigned	 problems;	/* enum explain_problem flags */
 	/* What Prometheus made of it (prom NULL: not asked). */
-	const char	*prom_url;	/* borrowed, passwords hidden */
+	const char	*prom_url;	/* borrowed, passwords hidden; NULL:
+					   not asked, for prom_why */
+	const char	*prom_why;	/* EXPLAIN_PROM_NONE or _UNKNOWN */
 	struct promstate *prom;		/* a reference */
 	struct promstate_target *const *ptargets;	/* in prom */
 	size_t		 nptargets;
@@ -110,9 +123,13 @@ struct explain_overview {
 	struct explain		*v;		/* every service, by name */
 	size_t			 n;
 	const char		*version;
-	const char		*prom_url;	/* NULL: --prometheus-url none */
+	const char		*prom_url;	/* NULL: not asked, for
+						   prom_why */
+	const char		*prom_why;
 	struct promstate	*prom;		/* its snapshot, NULL: none */
-	int			 have_reload;	/* a reloader runs */
+	int			 have_reload;	/* a reload is configured:
+						   --reload-url, or
+						   --run-prometheus */
 	int			 reload_ok;	/* its last attempt succeeded */
 	int64_t			 reload_ms;	/* when (wall ms), 0: never */
 	char			 reload_error[ERR_MAX];	/* "" if none */

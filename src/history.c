@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "history.h"
+#include "url.h"
 
 struct event {
 	int64_t			 time_ms;
@@ -256,22 +257,30 @@ void
 history_event_at(struct history *h, void **story, const char *name,
     enum registry_event ev, const char *detail, int64_t time_ms)
 {
+	char *shown = NULL;
+
 	if (detail == NULL)
 		detail = "";
+	if (ev == REGISTRY_EV_REMOVED) {
+		/* Nothing of the service stays: neither does its story. */
+		if (story != NULL) {
+			history_story_free(*story);
+			*story = NULL;
+		}
+		return;
+	}
+	if (ev != REGISTRY_EV_REFUSED_NEW && story == NULL)
+		return;		/* no service to keep it for */
+	/* Shown on the status page and by explain: as everything shown,
+	 * with no URL's user name or password (an error may quote one). */
+	if (strstr(detail, "://") != NULL)
+		detail = (shown = url_redact_dup(detail)) != NULL ? shown : "";
 	if (ev == REGISTRY_EV_REFUSED_NEW) {
 		if (name != NULL)
 			refused_event(h, name, detail, time_ms);
-		return;
-	}
-	if (story == NULL)
-		return;		/* no service to keep it for */
-	if (ev == REGISTRY_EV_REMOVED) {
-		/* Nothing of the service stays: neither does its story. */
-		history_story_free(*story);
-		*story = NULL;
-		return;
-	}
-	story_event((struct story **)story, ev, detail, time_ms);
+	} else
+		story_event((struct story **)story, ev, detail, time_ms);
+	free(shown);
 }
 
 void

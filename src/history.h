@@ -52,8 +52,9 @@ void	 history_free(struct history *h);
 
 /* The registry's event hook (a registry_event_fn); ctx is a history,
  * *story the service's slot (NULL: a refusal of an unknown service, kept
- * in the history's own ring under its lock). A detail longer than
- * HISTORY_DETAIL_MAX is cut (at a UTF-8 character boundary) and ends in
+ * in the history's own ring under its lock). A detail is kept redacted
+ * (url_redact_dup(): no URL's user name or password) and, longer than
+ * HISTORY_DETAIL_MAX, cut (at a UTF-8 character boundary) and ends in
  * "...". */
 void	 history_event(void *ctx, void **story, const char *name,
 	    enum registry_event ev, const char *detail);

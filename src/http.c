@@ -54,6 +54,7 @@ struct http {
 	/* The explain API and the status page (atomic: set once). */
 	struct history		*hist;
 	struct promapi		*prom;
+	int			 prom_none;	/* --prometheus-url none */
 	/* Read-locked by a request while it reads the Docker source's
 	 * remarks, so that http_set_docker(h, NULL) can wait for it before
 	 * the source stops. */
@@ -580,6 +581,7 @@ explain_ctx(struct http *h, struct explain_ctx *c)
 	c->files = __atomic_load_n(&h->files, __ATOMIC_ACQUIRE);
 	c->hist = __atomic_load_n(&h->hist, __ATOMIC_ACQUIRE);
 	c->prom = __atomic_load_n(&h->prom, __ATOMIC_ACQUIRE);
+	c->prom_none = __atomic_load_n(&h->prom_none, __ATOMIC_ACQUIRE);
 	pthread_rwlock_rdlock(&h->dklock);
 	c->docker = h->docker;
 }
@@ -1051,8 +1053,10 @@ http_set_taskdns(struct http *h, struct taskdns *td)
 }
 
 void
-http_set_explain(struct http *h, struct history *hist, struct promapi *prom)
+http_set_explain(struct http *h, struct history *hist, struct promapi *prom,
+    int prom_none)
 {
+	__atomic_store_n(&h->prom_none, prom_none, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->hist, hist, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->prom, prom, __ATOMIC_RELEASE);
 }

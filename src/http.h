@@ -54,10 +54,12 @@ void	 http_set_swarm(struct http *h, struct swarmstate *ss,
 
 /* What the explain API and the status page join with the registry from
  * now on: the services' history (history.h), the Prometheus client
- * (promapi.h, NULL: --prometheus-url none) and the Docker source's
- * remarks (docker.h, NULL: none). Each is borrowed until http_stop(). */
+ * (promapi.h; NULL: not asked, prom_none saying whether because of
+ * --prometheus-url none or because no URL is known) and the Docker
+ * source's remarks (docker.h, NULL: none). Each is borrowed until
+ * http_stop(). */
 void	 http_set_explain(struct http *h, struct history *hist,
-	    struct promapi *prom);
+	    struct promapi *prom, int prom_none);
 /* NULL waits until no request reads the source any more: call it before
  * docker_stop(). h NULL is fine. */
 void	 http_set_docker(struct http *h, struct docker *dk);

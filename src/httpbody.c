@@ -73,14 +73,20 @@ httpbody_write(char *data, size_t size, size_t nmemb, void *arg)
 	return buf_add(&b->body, data, n) == 0 ? n : 0;
 }
 
+void
+httpbody_collect(CURL *c, struct httpbody *b)
+{
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+}
+
 CURLcode
 httpbody_perform(CURL *c, struct httpbody *b, long *status)
 {
 	CURLcode cc;
 
 	*status = 0;
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	httpbody_collect(c, b);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	return cc;

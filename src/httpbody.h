@@ -34,6 +34,10 @@ struct httpbody {
 	int		 too_big;	/* the answer went past max: cut */
 };
 
+/* Sets c's answer to go into b (bounded by b->max), for a transfer run
+ * elsewhere (a multi handle); httpbody_perform() does it itself. */
+void	 httpbody_collect(CURL *c, struct httpbody *b);
+
 /* Performs c with its answer into b (bounded by b->max) and *status the
  * HTTP status (0 without an answer). libcurl's code. */
 CURLcode httpbody_perform(CURL *c, struct httpbody *b, long *status);

@@ -65,12 +65,12 @@ struct listener {
  */
 
 char *
-listener_services_url(const char *item, char err[ERR_MAX])
+listener_services_url(const char *item, const char *what, char err[ERR_MAX])
 {
 	const char *s = item, *e, *host_end, *p;
-	size_t len, plen = strlen(LISTENER_SERVICES_PATH), tl;
 	char *url = NULL, *full = NULL, shown[ERR_MAX / 2];
 	struct url u;
+	size_t len;
 
 	while (isspace((unsigned char)*s))
 		s++;
@@ -78,75 +78,56 @@ listener_services_url(const char *item, char err[ERR_MAX])
 		;
 	len = (size_t)(e - s);
 	if (len == 0) {
-		snprintf(err, ERR_MAX, "listener address is empty");
+		snprintf(err, ERR_MAX, "%s is empty", what);
 		return NULL;
 	}
 	if ((full = strndup(s, len)) == NULL)
 		goto nomem;
-	if (strstr(full, "://") != NULL) {
-		/* A URL: its base, or already the get-services URL. */
-		if (url_parse(&u, full, URL_HTTP, "listener address",
-		    err) == -1)
-			goto fail;
-		if (u.query != NULL || u.fragment != NULL) {
-			snprintf(err, ERR_MAX, "listener address \"%s\" has a "
-			    "query or fragment", u.shown);
-			url_release(&u);
-			goto fail;
-		}
-		for (tl = strlen(u.text); tl > 0 && u.text[tl - 1] == '/'; tl--)
-			;
-		if (asprintf(&url, "%.*s%s", (int)tl, u.text, tl >= plen &&
-		    memcmp(u.text + tl - plen, LISTENER_SERVICES_PATH,
-		    plen) == 0 ? "" : LISTENER_SERVICES_PATH) < 0)
-			url = NULL;
-		url_release(&u);
-		if (url == NULL)
-			goto nomem;
-		free(full);
-		return url;
-	}
-	/* A bare host, a host:port, or [v6] / [v6]:port. */
-	if (*s == '[') {
-		if ((host_end = memchr(s, ']', len)) == NULL)
-			goto bad;
-		host_end++;
-	} else {
-		host_end = memchr(s, ':', len);
-		if (host_end == NULL)
-			host_end = e;
-	}
-	if (host_end < e) {
-		if (*host_end != ':' || host_end + 1 == e)
-			goto bad;
-		for (p = host_end + 1; p < e; p++)
-			if (!isdigit((unsigned char)*p))
+	if (strstr(full, "://") == NULL) {
+		/* A bare host, a host:port, or [v6] / [v6]:port. */
+		if (*s == '[') {
+			if ((host_end = memchr(s, ']', len)) == NULL)
 				goto bad;
+			host_end++;
+		} else if ((host_end = memchr(s, ':', len)) == NULL)
+			host_end = e;
+		if (host_end < e) {
+			if (*host_end != ':' || host_end + 1 == e)
+				goto bad;
+			for (p = host_end + 1; p < e; p++)
+				if (!isdigit((unsigned char)*p))
+					goto bad;
+		}
+		if (strpbrk(full, "/@?#") != NULL)
+			goto bad;
+		free(full);
+		if (asprintf(&full, "http://%.*s%s", (int)len, s, host_end < e ?
+		    "" : ":8080") < 0) {
+			full = NULL;
+			goto nomem;
+		}
 	}
-	if (strpbrk(full, "/@?#") != NULL)
-		goto bad;
-	free(full);
-	if (asprintf(&full, "http://%.*s%s%s", (int)len, s,
-	    host_end < e ? "" : ":8080", LISTENER_SERVICES_PATH) < 0) {
-		full = NULL;
-		goto nomem;
-	}
-	if (url_parse(&u, full, URL_HTTP, "listener address", err) == -1)
+	/* A URL: its base, or already the get-services URL. */
+	if (url_parse(&u, full, URL_HTTP, what, err) == -1)
 		goto fail;
-	url = strdup(u.text);
+	if (u.query != NULL || u.fragment != NULL) {
+		snprintf(err, ERR_MAX, "%s \"%s\" has a query or fragment",
+		    what, u.shown);
+		url_release(&u);
+		goto fail;
+	}
+	url = url_join(u.text, LISTENER_SERVICES_PATH, LISTENER_SERVICES_PATH,
+	    err);
 	url_release(&u);
 	free(full);
-	if (url == NULL)
-		snprintf(err, ERR_MAX, "out of memory");
 	return url;
 nomem:
 	snprintf(err, ERR_MAX, "out of memory");
 	goto fail;
 bad:
 	/* A '@' may follow a secret: shown as url_redact() shows it. */
-	snprintf(err, ERR_MAX, "listener address \"%s\" is not a host, "
-	    "host:port or http(s) URL", url_redact(full, shown,
-	    sizeof(shown)));
+	snprintf(err, ERR_MAX, "%s \"%s\" is not a host, host:port or "
+	    "http(s) URL", what, url_redact(full, shown, sizeof(shown)));
 fail:
 	free(full);
 	return NULL;
@@ -663,7 +644,8 @@ listener_start(const struct listener_options *o, struct registry *r,
 
 			if ((item = strndup(p, len)) == NULL)
 				goto nomem;
-			url = listener_services_url(item, err);
+			url = listener_services_url(item, "listener address",
+			    err);
 			free(item);
 			if (url == NULL)
 				goto fail;

@@ -32,9 +32,12 @@ struct listener_options {
 
 /* The get-services URL of one LISTENER_ADDRESS item: a bare name means
  * http://<name>:8080, a name with a port http://<name>:<port>, a URL is
- * taken as the listener's base. malloc'd; NULL with err when empty or not
- * http(s). */
-char	*listener_services_url(const char *item, char err[ERR_MAX]);
+ * taken as the listener's base (or as the get-services URL itself when it
+ * ends so). malloc'd; NULL with err, which begins with what (the option
+ * or variable), when empty or not http(s). config.c checks every item so
+ * at start. */
+char	*listener_services_url(const char *item, const char *what,
+	    char err[ERR_MAX]);
 
 /* A get-services or get-nodes answer (a JSON array of objects of strings;
  * numbers and booleans are taken as their text) into rows. *rows is

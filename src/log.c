@@ -1,13 +1,17 @@
 /* log.c: logfmt lines on stderr, one write(2) per line so threads never
- * interleave. */
+ * interleave. Every value goes through url.h's redaction: whatever a
+ * caller passes (an error quoting a URL, a parameter), no user name or
+ * password of a URL reaches the log. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "url.h"
 
 static volatile int log_threshold = LOG_INFO;
 static const char *const log_names[] = { "debug", "info", "warn", "error" };
@@ -66,6 +70,23 @@ log_append(char *buf, size_t size, size_t *off, const char *s, int maybe_quote)
 		buf[(*off)++] = '"';
 }
 
+/* log_append of a value, the secrets of its URLs hidden. */
+static void
+log_append_shown(char *buf, size_t size, size_t *off, const char *v)
+{
+	struct buf b = BUF_INIT;
+
+	if (strstr(v, "://") == NULL) {
+		log_append(buf, size, off, v, 1);
+		return;
+	}
+	if (url_redact_buf(&b, v, strlen(v)) == 0)
+		log_append(buf, size, off, b.p, 1);
+	else
+		log_append(buf, size, off, "(hidden: out of memory)", 1);
+	buf_release(&b);
+}
+
 void
 log_kv(enum log_level level, const char *msg, ...)
 {
@@ -90,7 +111,7 @@ log_kv(enum log_level level, const char *msg, ...)
 		log_append(buf, sizeof(buf), &off, k, 0);
 		if (off < sizeof(buf) - 2)
 			buf[off++] = '=';
-		log_append(buf, sizeof(buf), &off, v ? v : "", 1);
+		log_append_shown(buf, sizeof(buf), &off, v ? v : "");
 	}
 	va_end(ap);
 	buf[off++] = '\n';

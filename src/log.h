@@ -1,5 +1,5 @@
 /* log.h: logfmt lines on stderr: `ts=... level=warn msg="..." key=value`.
- * A URL goes through url.c (url_redact) before it gets here. */
+ * Values are redacted (url.h): no URL's user name or password shows. */
 #ifndef FLOWMON_LOG_H
 #define FLOWMON_LOG_H
 

@@ -106,8 +106,9 @@ start_prometheus(const struct config *cfg, struct supervisor **sv,
 
 /* The Prometheus API the status page and explain ask: --prometheus-url,
  * or the base of the first --reload-url, or that of the Prometheus run as
- * a child (sv); none (NULL, 0) when there is none or "none". -1 with err
- * on a bad URL. */
+ * a child (sv); none (NULL, 0) when there is none or "none". The server
+ * of a --reload-url is asked with --reload-auth-file's credentials, as
+ * the reload is. -1 with err on a bad URL or auth file. */
 static int
 start_promapi(const struct config *cfg, struct supervisor *sv,
     struct promapi **p, char err[ERR_MAX])
@@ -125,7 +126,7 @@ start_promapi(const struct config *cfg, struct supervisor *sv,
 		url = derived = supervisor_api(sv);
 	if (url == NULL)
 		return 0;
-	*p = promapi_new(url, err);
+	*p = promapi_new(url, cfg->reload_url, cfg->reload_auth_file, err);
 	free(derived);
 	return *p != NULL ? 0 : -1;
 }
@@ -419,7 +420,8 @@ start_front(struct daemon *d)
 	}
 	http_set_files(d->h, d->files);
 	http_set_taskdns(d->h, d->td);
-	http_set_explain(d->h, d->hist, d->prom);
+	http_set_explain(d->h, d->hist, d->prom, d->cfg.prometheus_url != NULL &&
+	    strcmp(d->cfg.prometheus_url, "none") == 0);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "store.h"
 #include "strv.h"
 #include "udiff.h"
+#include "url.h"
 #include "verdict.h"
 
 #define PLAN_CONTEXT	3		/* lines around a change */
@@ -65,6 +66,8 @@ struct item {
 	size_t		 rlen;
 	char		*settings;	/* render_settings(svc) */
 	size_t		 slen;
+	uint64_t	 h_rules;	/* hash_content() of rules as
+					   rendered, before redact() */
 	const struct plan_live *live;	/* what runs under that name */
 	enum plan_status status;
 	char		**warnings;
@@ -76,6 +79,9 @@ struct item {
 
 struct plan {
 	const struct config	*cfg;
+	int			 json;		/* --format json */
+	char			**errors;	/* what stopped the plan */
+	size_t			 nerrors;
 	struct parser		*parser;	/* the daemon's limits and table */
 	char			*stack;		/* the stack's name */
 	char			 prefix[SERVICE_NAME_MAX + 2];	/* "<stack>_" */
@@ -85,11 +91,33 @@ struct plan {
 	struct plan_lives	 lives;
 };
 
+/* What stops the plan: said on standard error, and kept for the JSON
+ * object (a CI parser gets JSON whatever happened). Returns -1. */
 static int
-oom(void)
+plan_error(struct plan *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+plan_error(struct plan *p, const char *fmt, ...)
 {
-	fprintf(stderr, "flowmon plan: out of memory\n");
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	fprintf(stderr, "flowmon plan: %s\n", s != NULL ? s : "out of memory");
+	if (s == NULL || strv_push(&p->errors, &p->nerrors, s) == -1)
+		(void)strv_push(&p->errors, &p->nerrors, "out of memory");
+	free(s);
 	return -1;
+}
+
+static int
+oom(struct plan *p)
+{
+	return plan_error(p, "out of memory");
 }
 
 static int
@@ -163,15 +191,12 @@ read_files(struct plan *p)
 		const char *file = p->cfg->args[i];
 
 		if (store_read_file(file, BOUND_STACK_FILE_MAX, &buf, &len,
-		    err) == -1) {
-			fprintf(stderr, "flowmon plan: %s\n", err);
-			return -1;
-		}
+		    err) == -1)
+			return plan_error(p, "%s", err);
 		if (compose_read(&p->compose, buf, len, lookup_env, NULL,
 		    err) == -1) {
-			fprintf(stderr, "flowmon plan: %s: %s\n", file, err);
 			free(buf);
-			return -1;
+			return plan_error(p, "%s: %s", file, err);
 		}
 		free(buf);
 	}
@@ -216,20 +241,15 @@ stack_name(struct plan *p)
 	const char *given = p->cfg->stack;
 
 	if (given != NULL && (!service_name_valid(given) ||
-	    strlen(given) >= SERVICE_NAME_MAX)) {
-		fprintf(stderr, "flowmon plan: --stack \"%.100s\" must be a "
-		    "name of [A-Za-z0-9_.-] starting with a letter or digit\n",
-		    given);
-		return -1;
-	}
+	    strlen(given) >= SERVICE_NAME_MAX))
+		return plan_error(p, "--stack \"%.100s\" must be a name of "
+		    "[A-Za-z0-9_.-] starting with a letter or digit", given);
 	p->stack = given != NULL ? strdup(given) :
 	    dir_stack_name(p->cfg->args[0]);
-	if (p->stack == NULL) {
-		fprintf(stderr, "flowmon plan: no stack name from the directory "
-		    "of %s: give --stack NAME (as to docker stack deploy)\n",
+	if (p->stack == NULL)
+		return plan_error(p, "no stack name from the directory of %s: "
+		    "give --stack NAME (as to docker stack deploy)",
 		    p->cfg->args[0]);
-		return -1;
-	}
 	snprintf(p->prefix, sizeof(p->prefix), "%s_", p->stack);
 	return 0;
 }
@@ -270,7 +290,7 @@ announce(struct plan *p)
 		if (kvlist_copy(&labels, &s->deploy_labels) == -1 ||
 		    kvlist_set(&labels, "com.docker.stack.namespace",
 		    p->stack) == -1)
-			return oom();
+			return oom(p);
 		kvlist_sort(&labels);
 		memset(&spec, 0, sizeof(spec));
 		spec.name = name;
@@ -284,16 +304,16 @@ announce(struct plan *p)
 		rc = dockermap_params(&spec, notify_label, &params, err);
 		kvlist_release(&labels);
 		if (rc == -1)
-			return oom();
+			return oom(p);
 		if ((it = item_add(p, rc == 1 ? kvlist_get(&params,
 		    "serviceName") : name)) == NULL) {
 			kvlist_release(&params);
-			return oom();
+			return oom(p);
 		}
 		it->announced = rc == 1;
 		it->params = params;
 		if (warn_labels(it, s, notify_label) == -1)
-			return oom();
+			return oom(p);
 	}
 	return 0;
 }
@@ -356,7 +376,7 @@ load_lives(struct plan *p)
 		rc = plan_live_api(p->cfg->against, p->cfg->reload_auth_file,
 		    parser_ctx(p->parser), want, p, &p->lives, err);
 	if (rc == -1)
-		fprintf(stderr, "flowmon plan: %s\n", err);
+		return plan_error(p, "%s", err);
 	return rc;
 }
 
@@ -364,11 +384,20 @@ load_lives(struct plan *p)
  * The verdict.
  */
 
+/* A refusal's reason, shown as everything is (url.h): a message may
+ * quote a value with a URL's password in it. */
 static int
 refuse(struct item *it, const char *why)
 {
+	char *shown;
+	int rc;
+
 	it->status = PLAN_REFUSED;
-	return strv_push(&it->reasons, &it->nreasons, why);
+	if ((shown = url_redact_dup(why)) == NULL)
+		return -1;
+	rc = strv_push(&it->reasons, &it->nreasons, shown);
+	free(shown);
+	return rc;
 }
 
 /* Parses and renders an announced service as a reconfigure does. */
@@ -400,7 +429,7 @@ judge(struct plan *p, struct promtool *pt)
 	int rc = -1;
 
 	if ((v = calloc(p->n + 1, sizeof(*v))) == NULL)
-		return oom();
+		return oom(p);
 	for (i = 0; i < p->n; i++) {
 		struct item *it = &p->v[i];
 
@@ -449,7 +478,7 @@ judge(struct plan *p, struct promtool *pt)
 	rc = 0;
 out:
 	if (rc == -1)
-		oom();
+		oom(p);
 	free(v);
 	return rc;
 }
@@ -457,6 +486,49 @@ out:
 /*
  * The comparison.
  */
+
+/* *s (*n bytes, NULL: none) as flowmon shows it (url.h): no URL's user
+ * name or password. 0, or -1 on ENOMEM. */
+static int
+shown_text(char **s, size_t *n)
+{
+	struct buf b = BUF_INIT;
+
+	if (*s == NULL || memmem(*s, *n, "://", 3) == NULL)
+		return 0;
+	if (url_redact_buf(&b, *s, *n) == -1) {
+		buf_release(&b);
+		return -1;
+	}
+	free(*s);
+	return (*s = buf_detach(&b, n)) != NULL ? 0 : -1;
+}
+
+/* What is compared and shown, both sides alike, as flowmon shows it: the
+ * API answers the running services redacted (/services), and a plan's
+ * output goes to CI logs. So a change within a URL's password alone
+ * plans as unchanged. */
+static int
+redact(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct item *it = &p->v[i];
+
+		if (it->rules != NULL)
+			it->h_rules = hash_content(it->rules, it->rlen);
+		if (shown_text(&it->rules, &it->rlen) == -1 ||
+		    shown_text(&it->settings, &it->slen) == -1)
+			return oom(p);
+	}
+	for (i = 0; i < p->lives.n; i++)
+		if (shown_text(&p->lives.v[i].rules, &p->lives.v[i].rlen) ==
+		    -1 || shown_text(&p->lives.v[i].settings,
+		    &p->lives.v[i].slen) == -1)
+			return oom(p);
+	return 0;
+}
 
 /* Appends the diff of one file (a -> b, either NULL: none) to it->diff:
  * the rule file (rules 1, "rules/<name>.yml") or the target settings
@@ -498,8 +570,11 @@ compare_one(struct item *it)
 	char rname[SERVICE_NAME_MAX + 8];
 
 	snprintf(rname, sizeof(rname), "%s.yml", it->name);
+	/* The file set aside (a data dir's) or the version the API shows
+	 * rejected (rendered from its redacted answer). */
 	if (l != NULL && l->rejected && it->rules != NULL &&
-	    l->h_rejected == hash_content(it->rules, it->rlen)) {
+	    (l->h_rejected == it->h_rules ||
+	    l->h_rejected == hash_content(it->rules, it->rlen))) {
 		/* The daemon keeps this very file set aside. */
 		it->status = PLAN_REFUSED;
 		return add_text(&it->reasons, &it->nreasons, "Prometheus "
@@ -542,9 +617,11 @@ compare_removed(struct item *it, const struct plan_live *l)
 
 	it->status = PLAN_REMOVED;
 	it->live = l;
-	if (l->svc != NULL && render_rules(l->svc, 1, &after, &alen,
-	    err) == -1)
+	if (l->svc != NULL && (render_rules(l->svc, 1, &after, &alen,
+	    err) == -1 || shown_text(&after, &alen) == -1)) {
+		free(after);
 		return -1;
+	}
 	rc = diff_one(it, 1, l->rules, l->rlen, after, alen) == -1 ||
 	    diff_one(it, 0, l->settings, l->slen, NULL, 0) == -1 ?
 	    -1 : 0;
@@ -565,13 +642,13 @@ compare(struct plan *p)
 			continue;
 		if (it->announced) {
 			if (compare_one(it) == -1)
-				return oom();
+				return oom(p);
 		} else if ((l = live_of(p, it->name)) != NULL) {
 			if (add_text(&it->reasons, &it->nreasons, "not "
 			    "announced any more (%s is not \"true\")",
 			    p->cfg->docker_notify_label) == -1 ||
 			    compare_removed(it, l) == -1)
-				return oom();
+				return oom(p);
 		}
 	}
 	/* Live under the stack's prefix, in no file. */
@@ -586,7 +663,7 @@ compare(struct plan *p)
 			continue;
 		if ((it = item_add(p, l->name)) == NULL ||
 		    compare_removed(it, l) == -1)
-			return oom();
+			return oom(p);
 	}
 	if (p->n > 0)
 		qsort(p->v, p->n, sizeof(*p->v), item_cmp);
@@ -639,8 +716,11 @@ strings_json(char *const *v, size_t n)
 	return a;
 }
 
+/* The contract's object: {"services": [...], "errors": [...]}, the
+ * services only once the plan was made (complete), the errors that
+ * stopped it (none when it was made). 0, or -1 on ENOMEM. */
 static int
-print_json(const struct plan *p, FILE *out)
+print_json(const struct plan *p, int complete, FILE *out)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *s;
 	char *text = NULL;
@@ -649,7 +729,7 @@ print_json(const struct plan *p, FILE *out)
 
 	if (o == NULL || (arr = cJSON_AddArrayToObject(o, "services")) == NULL)
 		goto out;
-	for (i = 0; i < p->n; i++) {
+	for (i = 0; complete && i < p->n; i++) {
 		const struct item *it = &p->v[i];
 
 		if (!shown(it))
@@ -670,7 +750,8 @@ print_json(const struct plan *p, FILE *out)
 		    it->diff.p : "") == NULL)
 			goto out;
 	}
-	if ((text = cJSON_Print(o)) == NULL)
+	if (!cJSON_AddItemToObject(o, "errors", strings_json(p->errors,
+	    p->nerrors)) || (text = cJSON_Print(o)) == NULL)
 		goto out;
 	fprintf(out, "%s\n", text);
 	rc = 0;
@@ -678,6 +759,31 @@ out:
 	cJSON_free(text);
 	cJSON_Delete(o);
 	return rc;
+}
+
+/* The JSON object of a plan that could not be made. */
+static void
+print_json_failed(const struct plan *p, FILE *out)
+{
+	if (print_json(p, 0, out) == -1)
+		fprintf(out, "{\"services\": [], \"errors\": [\"out of "
+		    "memory\"]}\n");
+	fflush(out);
+}
+
+/* 1 when argv asks for --format json (for a command line config_parse
+ * refused, so that its error comes as JSON too). */
+static int
+argv_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--format=json") == 0 ||
+		    (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "json") == 0))
+			return 1;
+	return 0;
 }
 
 /* The summary on standard error, and the exit status. */
@@ -712,34 +818,24 @@ plan_setup(struct plan *p, struct shortcuts **sc, struct promtool **pt)
 {
 	char err[ERR_MAX];
 
-	if (p->cfg->nargs == 0) {
-		fprintf(stderr, "flowmon plan: no stack file given (see "
-		    "flowmon plan --help)\n");
-		return -1;
-	}
-	if (p->cfg->data_dir != NULL && p->cfg->against != NULL) {
-		fprintf(stderr, "flowmon plan: --data-dir and --against go "
-		    "alone: compare with one or the other\n");
-		return -1;
-	}
+	if (p->cfg->nargs == 0)
+		return plan_error(p, "no stack file given (see flowmon plan "
+		    "--help)");
+	if (p->cfg->data_dir != NULL && p->cfg->against != NULL)
+		return plan_error(p, "--data-dir and --against go alone: "
+		    "compare with one or the other");
 	/* The daemon's limits, the daemon's shortcut table. */
 	if ((*sc = shortcuts_load(p->cfg->shortcuts, p->cfg->secrets_dir,
-	    err)) == NULL) {
-		fprintf(stderr, "flowmon plan: cannot load the shortcuts: %s\n",
-		    err);
-		return -1;
-	}
+	    err)) == NULL)
+		return plan_error(p, "cannot load the shortcuts: %s", err);
 	if ((p->parser = parser_new(p->cfg, *sc)) == NULL)
-		return oom();
+		return oom(p);
 	*sc = NULL;	/* the parser's now */
 	if (p->cfg->promtool == NULL)
 		fprintf(stderr, "note: no promtool (--promtool): rule files "
 		    "are checked by flowmon's own parser only\n");
-	else if ((*pt = promtool_new(p->cfg->promtool, 0, err)) == NULL) {
-		fprintf(stderr, "flowmon plan: cannot set up promtool: %s\n",
-		    err);
-		return -1;
-	}
+	else if ((*pt = promtool_new(p->cfg->promtool, 0, err)) == NULL)
+		return plan_error(p, "cannot set up promtool: %s", err);
 	return 0;
 }
 
@@ -756,12 +852,17 @@ plan_main(int argc, char **argv)
 
 	memset(&p, 0, sizeof(p));
 	if ((rc = config_parse(&cfg, CONFIG_PLAN, argc, argv, err)) != 0) {
-		if (rc == -1)
-			fprintf(stderr, "flowmon plan: %s\n", err);
+		if (rc == -1) {
+			plan_error(&p, "%s", err);
+			if (argv_json(argc, argv))
+				print_json_failed(&p, stdout);
+		}
+		strv_free(p.errors, p.nerrors);
 		config_release(&cfg);
 		return rc == 1 ? 0 : 2;
 	}
 	p.cfg = &cfg;
+	p.json = strcmp(cfg.format, "json") == 0;
 	rc = 2;
 	if (plan_setup(&p, &sc, &pt) == -1 || read_files(&p) == -1 ||
 	    stack_name(&p) == -1 || announce(&p) == -1)
@@ -770,17 +871,17 @@ plan_main(int argc, char **argv)
 		qsort(p.v, p.n, sizeof(*p.v), item_cmp);
 	if (cfg.against != NULL) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			fprintf(stderr, "flowmon plan: libcurl initialisation "
-			    "failed\n");
+			plan_error(&p, "libcurl initialisation failed");
 			goto out;
 		}
 		curl_ok = 1;
 	}
-	if (load_lives(&p) == -1 || judge(&p, pt) == -1 || compare(&p) == -1)
+	if (load_lives(&p) == -1 || judge(&p, pt) == -1 ||
+	    redact(&p) == -1 || compare(&p) == -1)
 		goto out;
-	if (strcmp(cfg.format, "json") == 0) {
-		if (print_json(&p, stdout) == -1) {
-			oom();
+	if (p.json) {
+		if (print_json(&p, 1, stdout) == -1) {
+			oom(&p);
 			goto out;
 		}
 	} else {
@@ -789,6 +890,9 @@ plan_main(int argc, char **argv)
 	fflush(stdout);
 	rc = summary(&p);
 out:
+	if (rc == 2 && p.nerrors > 0 && p.json)
+		print_json_failed(&p, stdout);
+	strv_free(p.errors, p.nerrors);
 	for (i = 0; i < p.n; i++)
 		item_release(&p.v[i]);
 	free(p.v);

@@ -27,7 +27,8 @@
 
 #define PLAN_CONNECT_MS		10000
 #define PLAN_TOTAL_MS		120000
-#define PLAN_API_SERVICES	"/v1/docker-flow-monitor/services"
+#define PLAN_API		"/v1/docker-flow-monitor"
+#define PLAN_API_SERVICES	PLAN_API "/services"
 
 static void
 live_release(struct plan_live *l)
@@ -227,44 +228,19 @@ out:
  * A running flowmon.
  */
 
-/* <url>/v1/docker-flow-monitor/services: url parsed by url.c (http or
- * https, a host), its path extended by libcurl's URL API, the query
- * dropped. NULL with err (the URL redacted). Caller frees with
- * curl_free. */
+/* <url>/v1/docker-flow-monitor/services (url_join()): url parsed by
+ * url.c (http or https, a host), its query dropped; a url that already
+ * ends in /v1/docker-flow-monitor (the API's base, as a user may copy it)
+ * is taken as it is. malloc'd, NULL with err (the URL redacted). */
 static char *
 api_url(const char *url, char err[ERR_MAX])
 {
 	struct url parsed;
-	CURLU *u = NULL;
-	char *path = NULL, *full = NULL, *np = NULL;
-	size_t n;
+	char *full;
 
 	if (url_parse(&parsed, url, URL_HTTP, "--against", err) == -1)
 		return NULL;
-	if ((u = curl_url()) == NULL ||
-	    curl_url_set(u, CURLUPART_URL, parsed.text, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-		goto nomem;
-	for (n = strlen(path); n > 0 && path[n - 1] == '/'; n--)
-		;
-	if (asprintf(&np, "%.*s%s", (int)n, path, PLAN_API_SERVICES) < 0) {
-		np = NULL;
-		goto nomem;
-	}
-	if (curl_url_set(u, CURLUPART_PATH, np, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
-		full = NULL;
-		goto nomem;
-	}
-	goto out;
-nomem:
-	snprintf(err, ERR_MAX, "out of memory");
-out:
-	free(np);
-	curl_free(path);
-	curl_url_cleanup(u);
+	full = url_join(parsed.text, PLAN_API, PLAN_API_SERVICES, err);
 	url_release(&parsed);
 	return full;
 }
@@ -468,6 +444,6 @@ out:
 		plan_lives_release(out);
 	cJSON_Delete(arr);
 	buf_release(&b.body);
-	curl_free(full);
+	free(full);
 	return rc;
 }

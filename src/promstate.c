@@ -13,7 +13,9 @@
 
 #include <cJSON.h>
 
+#include "buf.h"
 #include "promstate.h"
+#include "url.h"
 
 struct promstate *
 promstate_new(void)
@@ -107,6 +109,22 @@ text(const char *s)
 	return t;
 }
 
+/* text() of s as flowmon shows what it did not write itself (url.h): a
+ * scrape URL or an error quoting one may hold a user name and password. */
+static char *
+shown(const char *s)
+{
+	char *r, *t;
+
+	if (s == NULL || strstr(s, "://") == NULL)
+		return text(s);
+	if ((r = url_redact_dup(s)) == NULL)
+		return NULL;
+	t = text(r);
+	free(r);
+	return t;
+}
+
 /* The base name of a path ("data/targets/web.json": "web.json"). */
 static const char *
 base_name(const char *path)
@@ -157,12 +175,11 @@ answer_data(const cJSON *root, const char *key, char err[ERR_MAX])
 	return data;
 }
 
-/* What one kind of answer needs: room for n more items (0, or -1 on
- * ENOMEM), adding one item (the same), how many it holds, and dropping
- * those past n0 (an answer that broke half way). */
+/* What one kind of answer needs: adding one item (0, or -1 on ENOMEM),
+ * how many it holds, and dropping those past n0 (an answer that broke
+ * half way). */
 struct kind {
 	const char	*key;		/* data.<key> */
-	int		(*room)(struct promstate *ps, size_t n);
 	int		(*add)(struct promstate *ps, const cJSON *item);
 	size_t		(*count)(const struct promstate *ps);
 	void		(*trim)(struct promstate *ps, size_t n0);
@@ -221,8 +238,7 @@ add_items(struct promstate *ps, const char *p, const char *end,
 			snprintf(err, ERR_MAX, "the answer is not JSON");
 			goto fail;
 		}
-		if (cJSON_IsObject(it) && (k->room(ps, 1) == -1 ||
-		    k->add(ps, it) == -1)) {
+		if (cJSON_IsObject(it) && k->add(ps, it) == -1) {
 			cJSON_Delete(it);
 			snprintf(err, ERR_MAX, "out of memory");
 			goto fail;
@@ -264,8 +280,6 @@ add_answer(struct promstate *ps, const char *buf, size_t len,
 	}
 	if ((arr = answer_data(root, k->key, err)) == NULL && err[0] != '\0')
 		goto out;
-	if (k->room(ps, (size_t)cJSON_GetArraySize(arr)) == -1)
-		goto nomem;
 	cJSON_ArrayForEach(it, arr)
 		if (cJSON_IsObject(it) && k->add(ps, it) == -1)
 			goto nomem;
@@ -276,31 +290,6 @@ nomem:
 out:
 	cJSON_Delete(root);
 	return rc;
-}
-
-/* Room for n more: the vector grows by half again, so an answer added
- * one item at a time costs a few reallocations, not one per item. */
-static int
-grow(void **v, size_t *cap, size_t have, size_t n, size_t size)
-{
-	size_t want = have + n + 1, ncap;
-	void *nv;
-
-	if (want <= *cap)
-		return 0;
-	ncap = want > *cap + *cap / 2 ? want : *cap + *cap / 2;
-	if ((nv = realloc(*v, ncap * size)) == NULL)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
-static int
-targets_room(struct promstate *ps, size_t n)
-{
-	return grow((void **)&ps->targets, &ps->tcap, ps->ntargets, n,
-	    sizeof(*ps->targets));
 }
 
 static size_t
@@ -323,14 +312,17 @@ add_target(struct promstate *ps, const cJSON *t)
 	    "discoveredLabels");
 	const cJSON *l = cJSON_GetObjectItemCaseSensitive(t, "labels");
 	const char *file = member(dl, "__meta_filepath");
-	struct promstate_target *pt = &ps->targets[ps->ntargets];
+	struct promstate_target *pt;
 
+	if (BUF_ARRAY_GROW(ps->targets, ps->ntargets, ps->tcap) == -1)
+		return -1;
+	pt = &ps->targets[ps->ntargets];
 	memset(pt, 0, sizeof(*pt));
 	pt->health = word(member(t, "health"), healths, NWORDS(healths));
 	if ((file != NULL && (pt->file = text(base_name(file))) == NULL) ||
 	    (pt->job = text(member(l, "job"))) == NULL ||
-	    (pt->scrape_url = text(member(t, "scrapeUrl"))) == NULL ||
-	    (pt->last_error = text(member(t, "lastError"))) == NULL) {
+	    (pt->scrape_url = shown(member(t, "scrapeUrl"))) == NULL ||
+	    (pt->last_error = shown(member(t, "lastError"))) == NULL) {
 		target_release(pt);
 		return -1;
 	}
@@ -338,8 +330,8 @@ add_target(struct promstate *ps, const cJSON *t)
 	return 0;
 }
 
-static const struct kind targets_kind = { "activeTargets", targets_room,
-	add_target, targets_count, targets_trim };
+static const struct kind targets_kind = { "activeTargets", add_target,
+	targets_count, targets_trim };
 
 int
 promstate_add_targets(struct promstate *ps, const char *buf, size_t len,
@@ -379,18 +371,11 @@ add_group_rules(struct promstate_group *g, const cJSON *rules)
 				pr->active++;
 		}
 		if ((pr->name = text(member(r, "name"))) == NULL ||
-		    (pr->last_error = text(member(r, "lastError"))) == NULL)
+		    (pr->last_error = shown(member(r, "lastError"))) == NULL)
 			return -1;
 		g->nrules++;
 	}
 	return 0;
-}
-
-static int
-groups_room(struct promstate *ps, size_t n)
-{
-	return grow((void **)&ps->groups, &ps->gcap, ps->ngroups, n,
-	    sizeof(*ps->groups));
 }
 
 static size_t
@@ -409,11 +394,14 @@ groups_trim(struct promstate *ps, size_t n0)
 static int
 add_group(struct promstate *ps, const cJSON *g)
 {
-	struct promstate_group *pg = &ps->groups[ps->ngroups];
+	struct promstate_group *pg;
 	const char *file = member(g, "file");
 
 	if (member(g, "name") == NULL)
 		return 0;
+	if (BUF_ARRAY_GROW(ps->groups, ps->ngroups, ps->gcap) == -1)
+		return -1;
+	pg = &ps->groups[ps->ngroups];
 	memset(pg, 0, sizeof(*pg));
 	if ((pg->name = text(member(g, "name"))) == NULL ||
 	    (pg->file = text(file ? base_name(file) : "")) == NULL ||
@@ -426,8 +414,8 @@ add_group(struct promstate *ps, const cJSON *g)
 	return 0;
 }
 
-static const struct kind groups_kind = { "groups", groups_room, add_group,
-	groups_count, groups_trim };
+static const struct kind groups_kind = { "groups", add_group, groups_count,
+	groups_trim };
 
 int
 promstate_add_rules(struct promstate *ps, const char *buf, size_t len,

@@ -4,8 +4,10 @@
  * /api/v1/targets?state=active (found through __meta_filepath among the
  * discovered labels, the file_sd file they came from) and the alerting
  * rules of /api/v1/rules (grouped by the rule group, named after the
- * service). Pure: answers in, snapshot out; promapi.h fetches them. A
- * snapshot is immutable once finished and shared by reference count. */
+ * service). Scrape URLs and errors are kept as flowmon shows everything
+ * (url.h: no URL's user name or password). Pure: answers in, snapshot
+ * out; promapi.h fetches them. A snapshot is immutable once finished and
+ * shared by reference count. */
 #ifndef FLOWMON_PROMSTATE_H
 #define FLOWMON_PROMSTATE_H
 

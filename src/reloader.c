@@ -276,6 +276,7 @@ reloader_stats(struct reloader *r, struct reloader_stats *out)
 	worker_lock(&r->w);
 	*out = r->st;
 	worker_unlock(&r->w);
+	out->configured = r->backend != NULL;
 }
 
 void

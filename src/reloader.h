@@ -86,6 +86,8 @@ struct reloader_stats {
 	time_t	 last_ok_time;	/* time of the last success, 0 if none */
 	int	 pending;	/* a reload is waiting or being retried */
 	char	 last_error[ERR_MAX];	/* last attempt's error, "" if ok */
+	int	 configured;	/* a back end reloads (0: no --reload-url nor
+				   --run-prometheus, triggers only counted) */
 };
 
 /* What the reloader tells its owner, on the reloader's thread and without

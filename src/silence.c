@@ -324,9 +324,8 @@ am_call(struct silencer *s, struct am *a, const char *method,
 	memset(b, 0, sizeof(*b));
 	b->max = BOUND_ANSWER_MAX;
 	*code = 0;
-	if (asprintf(&url, "%s%s", a->base, path) < 0)
-		url = NULL;
-	if (url == NULL || (c = httpbody_easy("http,https", SILENCE_CONNECT_MS,
+	if ((url = url_join(a->base, NULL, path, err)) == NULL ||
+	    (c = httpbody_easy("http,https", SILENCE_CONNECT_MS,
 	    SILENCE_TOTAL_MS, worker_stop_flag(&s->w), NULL)) == NULL) {
 		free(url);
 		snprintf(err, ERR_MAX, "%s %s%s: out of memory", method,

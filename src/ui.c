@@ -46,12 +46,39 @@ static const char ui_style[] =
 	"@media(max-width:40rem){.opt{display:none}body{padding:0 .5rem 2rem}"
 	"th,td{padding:.25rem .3rem}}";
 
-static const char *const ui_filters[UI_NFILTERS] = {
-	[UI_ALL] = "all", [UI_PROBLEMS] = "problems", [UI_DOWN] = "down",
-	[UI_ACTIVE] = "active", [UI_INVALID] = "invalid",
-	[UI_REJECTED] = "rejected", [UI_PENDING] = "pending",
-	[UI_LOADED] = "loaded", [UI_NONE] = "none",
-};
+/* 1 when filter f selects by the rule file's state, that state in *rs. */
+static int
+ui_filter_rule(enum ui_filter f, enum rule_state *rs)
+{
+	switch (f) {
+	case UI_PENDING:
+		*rs = RULE_PENDING;
+		return 1;
+	case UI_LOADED:
+		*rs = RULE_LOADED;
+		return 1;
+	case UI_NONE:
+		*rs = RULE_NONE;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The word of filter f in the state parameter: the rule states' are the
+ * lifecycle's own words. */
+static const char *
+ui_filter_name(enum ui_filter f)
+{
+	static const char *const words[UI_NFILTERS] = {
+		[UI_ALL] = "all", [UI_PROBLEMS] = "problems",
+		[UI_DOWN] = "down", [UI_ACTIVE] = "active",
+		[UI_INVALID] = "invalid", [UI_REJECTED] = "rejected",
+	};
+	enum rule_state rs;
+
+	return ui_filter_rule(f, &rs) ? rule_state_name(rs) : words[f];
+}
 
 int
 ui_query_parse(const struct kvlist *params, struct ui_query *q,
@@ -73,12 +100,17 @@ ui_query_parse(const struct kvlist *params, struct ui_query *q,
 	if (name != NULL)
 		snprintf(q->name, sizeof(q->name), "%s", name);
 	for (i = 0; state != NULL && *state != '\0' && i < UI_NFILTERS; i++)
-		if (strcmp(state, ui_filters[i]) == 0)
+		if (strcmp(state, ui_filter_name((enum ui_filter)i)) == 0)
 			break;
 	if (state != NULL && *state != '\0' && i == UI_NFILTERS) {
-		snprintf(err, ERR_MAX, "state \"%.60s\" is not one of all, "
-		    "problems, down, active, invalid, rejected, pending, "
-		    "loaded, none", state);
+		char words[256] = "";
+
+		for (i = 0; i < UI_NFILTERS; i++)
+			snprintf(words + strlen(words), sizeof(words) -
+			    strlen(words), "%s%s", i > 0 ? ", " : "",
+			    ui_filter_name((enum ui_filter)i));
+		snprintf(err, ERR_MAX, "state \"%.60s\" is not one of %s",
+		    state, words);
 		return -1;
 	}
 	q->state = state != NULL && *state != '\0' ? (enum ui_filter)i :
@@ -131,17 +163,31 @@ ago(struct buf *b, int64_t now_ms, int64_t t_ms)
 		buf_printf(b, "%lld h ago", (long long)(s / 3600));
 }
 
-/* The CSS class of a state word. */
+/* The CSS class of a service's state word. */
 static const char *
 state_class(const char *w)
 {
 	if (strcmp(w, "rejected") == 0 || strcmp(w, "invalid") == 0)
 		return "bad";
-	if (strcmp(w, "pending") == 0)
-		return "warn";
-	if (strcmp(w, "loaded") == 0 || strcmp(w, "active") == 0)
+	if (strcmp(w, "active") == 0)
 		return "ok";
 	return "muted";
+}
+
+/* The CSS class of a rule file's state. */
+static const char *
+rule_class(enum rule_state rs)
+{
+	switch (rs) {
+	case RULE_REJECTED:
+		return "bad";
+	case RULE_PENDING:
+		return "warn";
+	case RULE_LOADED:
+		return "ok";
+	default:
+		return "muted";
+	}
 }
 
 static void
@@ -216,9 +262,12 @@ header(struct buf *b, const struct explain_overview *ov)
 	buf_adds(b, "<header><h1>flowmon</h1><p class=\"sub\">version ");
 	html_text(b, ov->version);
 	buf_adds(b, " &middot; Prometheus: ");
-	if (ov->prom_url == NULL)
-		buf_adds(b, "not asked (--prometheus-url none)");
-	else {
+	if (ov->prom_url == NULL) {
+		buf_adds(b, "<span id=\"prom-off\">not asked (");
+		html_text(b, ov->prom_why != NULL ? ov->prom_why :
+		    EXPLAIN_PROM_UNKNOWN);
+		buf_adds(b, ")</span>");
+	} else {
 		html_text(b, ov->prom_url);
 		buf_printf(b, " <span class=\"%s\">%s</span>", ov->prom != NULL &&
 		    ov->prom->reachable ? "ok" : "bad", ov->prom != NULL &&
@@ -246,7 +295,7 @@ figures(struct buf *b, const struct explain_overview *ov)
 		targets += ov->v[i].ntargets;
 		up += ov->v[i].up;
 		firing += ov->v[i].firing;
-		rejected += strcmp(ov->v[i].rule_state, "rejected") == 0;
+		rejected += ov->v[i].rule_state == RULE_REJECTED;
 		invalid += ov->v[i].invalid != NULL;
 	}
 	buf_printf(b, "<section class=\"figs\"><div class=\"fig\" "
@@ -273,8 +322,9 @@ figures(struct buf *b, const struct explain_overview *ov)
 		buf_adds(b, "none");
 	else
 		ago(b, ov->now_ms, ov->reload_ms);
-	figure(b, ov->have_reload && !ov->reload_ok ? "bad" : "muted",
-	    !ov->have_reload ? "reloads (no --reload-url)" : ov->reload_ok ?
+	figure(b, !ov->have_reload ? "warn" : !ov->reload_ok ? "bad" :
+	    "muted", !ov->have_reload ? "no reload configured" :
+	    ov->reload_ms == 0 ? "last reload (none yet)" : ov->reload_ok ?
 	    "last reload, succeeded" : "last reload, FAILED");
 	buf_adds(b, "</section>\n");
 }
@@ -284,15 +334,27 @@ figures(struct buf *b, const struct explain_overview *ov)
 static void
 problems(struct buf *b, const struct explain_overview *ov)
 {
-	size_t i, shown = 0, total = 0;
+	size_t i, shown = 0, total = 0, unloaded = 0;
 
-	for (i = 0; i < ov->n; i++)
+	for (i = 0; i < ov->n; i++) {
 		total += ov->v[i].problems != 0;
-	if (total == 0 && (!ov->have_reload || ov->reload_ok) &&
-	    (ov->prom_url == NULL || (ov->prom != NULL && ov->prom->reachable)))
+		unloaded += !ov->have_reload && ov->v[i].has_rules &&
+		    ov->v[i].rule_state == RULE_PENDING;
+	}
+	if (total == 0 && unloaded == 0 && (!ov->have_reload ||
+	    ov->reload_ok) && (ov->prom_url == NULL || (ov->prom != NULL &&
+	    ov->prom->reachable)))
 		return;
 	buf_printf(b, "<section id=\"problems\"><h2 class=\"bad\">Problems"
 	    " (%zu)</h2><ul>\n", total);
+	if (unloaded > 0)
+		buf_printf(b, "<li class=\"warn\" id=\"no-reload\">No reload "
+		    "is configured (no --reload-url, no --run-prometheus): %zu "
+		    "rule file%s written, but flowmon never asks Prometheus to "
+		    "load %s, so %s pending unless something else reloads "
+		    "it.</li>\n", unloaded, unloaded == 1 ? " is" : "s are",
+		    unloaded == 1 ? "it" : "them", unloaded == 1 ? "it stays" :
+		    "they stay");
 	if (ov->have_reload && !ov->reload_ok) {
 		buf_adds(b, "<li class=\"bad\">The last reload failed: ");
 		html_text_cut(b, ov->reload_error, UI_VALUE_MAX);
@@ -370,7 +432,7 @@ filter_form(struct buf *b, const struct ui_query *q)
 	buf_adds(b, "\"></label><label>show <select name=\"state\">");
 	for (i = 0; i < UI_NFILTERS; i++)
 		buf_printf(b, "<option%s>%s</option>", (int)q->state == i ?
-		    " selected" : "", ui_filters[i]);
+		    " selected" : "", ui_filter_name((enum ui_filter)i));
 	buf_adds(b, "</select></label><button type=\"submit\">filter</button>"
 	    "</form>\n");
 }
@@ -378,8 +440,12 @@ filter_form(struct buf *b, const struct ui_query *q)
 static int
 matches(const struct explain *x, const struct ui_query *q)
 {
+	enum rule_state rs;
+
 	if (q->name[0] != '\0' && strcasestr(x->name, q->name) == NULL)
 		return 0;
+	if (ui_filter_rule(q->state, &rs))
+		return x->rule_state == rs;
 	switch (q->state) {
 	case UI_PROBLEMS:
 		return x->problems != 0;
@@ -388,11 +454,7 @@ matches(const struct explain *x, const struct ui_query *q)
 	case UI_ACTIVE:
 	case UI_INVALID:
 	case UI_REJECTED:
-		return strcmp(x->state, ui_filters[q->state]) == 0;
-	case UI_PENDING:
-	case UI_LOADED:
-	case UI_NONE:
-		return strcmp(x->rule_state, ui_filters[q->state]) == 0;
+		return strcmp(x->state, ui_filter_name(q->state)) == 0;
 	default:
 		return 1;
 	}
@@ -410,7 +472,7 @@ row(struct buf *b, const struct explain *x)
 	    "persistent alerts kept)" : "");
 	targets_cell(b, x);
 	buf_printf(b, "</td><td class=\"%s\">%s</td><td>",
-	    state_class(x->rule_state), x->rule_state);
+	    rule_class(x->rule_state), rule_state_name(x->rule_state));
 	if (x->group != NULL)
 		buf_printf(b, "<span class=\"%s\">%zu</span> / %zu",
 		    x->firing ? "bad" : "muted", x->firing, x->group->nrules);
@@ -429,20 +491,23 @@ page_link(struct buf *b, const struct ui_query *q, size_t p,
 	buf_adds(b, "<a href=\"/?q=");
 	html_url(b, q->name);
 	buf_printf(b, "&amp;state=%s&amp;page=%zu\">%s</a>",
-	    ui_filters[q->state], p, text);
+	    ui_filter_name(q->state), p, text);
 }
 
-/* The services of q's page, problems first, and the way to the others. */
+/* The services of q's page, problems first, and the way to the others.
+ * A page past the last (a list that shrank since the link was made)
+ * shows the last. */
 static void
 service_table(struct buf *b, const struct explain_overview *ov,
     const struct ui_query *q)
 {
-	size_t i, pass, k = 0, nmatch = 0, first, last, pages;
+	size_t i, pass, k = 0, nmatch = 0, first, last, pages, page;
 
 	for (i = 0; i < ov->n; i++)
 		nmatch += matches(&ov->v[i], q);
 	pages = nmatch == 0 ? 1 : (nmatch + UI_PAGE_SIZE - 1) / UI_PAGE_SIZE;
-	first = (q->page - 1) * UI_PAGE_SIZE;
+	page = q->page < pages ? q->page : pages;
+	first = (page - 1) * UI_PAGE_SIZE;
 	last = first + UI_PAGE_SIZE;
 	buf_printf(b, "<section id=\"services\"><h2>Services (%zu%s)</h2>\n"
 	    "<div class=\"wrap\"><table><thead><tr><th>service</th>"
@@ -461,12 +526,12 @@ service_table(struct buf *b, const struct explain_overview *ov,
 	buf_adds(b, "</tbody></table></div>\n");
 	if (nmatch == 0)
 		buf_adds(b, "<p class=\"muted\">No service matches.</p>\n");
-	buf_printf(b, "<nav><span>page %zu of %zu</span>", q->page, pages);
-	if (q->page > 1)
-		page_link(b, q, q->page - 1 <= pages ? q->page - 1 : pages,
-		    "&laquo; previous");
-	if (q->page < pages)
-		page_link(b, q, q->page + 1, "next &raquo;");
+	buf_printf(b, "<nav><span id=\"page\">page %zu of %zu</span>", page,
+	    pages);
+	if (page > 1)
+		page_link(b, q, page - 1, "&laquo; previous");
+	if (page < pages)
+		page_link(b, q, page + 1, "next &raquo;");
 	buf_adds(b, "</nav></section>\n");
 }
 
@@ -529,8 +594,10 @@ service_prometheus(struct buf *b, const struct explain *x)
 	buf_adds(b, "<section id=\"prometheus\"><h2>What Prometheus made of "
 	    "it</h2><p>");
 	if (x->prom_url == NULL) {
-		buf_adds(b, "Not asked: <code>--prometheus-url none</code>."
-		    "</p></section>\n");
+		buf_adds(b, "<span id=\"prom-off\">Not asked: ");
+		html_text(b, x->prom_why != NULL ? x->prom_why :
+		    EXPLAIN_PROM_UNKNOWN);
+		buf_adds(b, ".</span></p></section>\n");
 		return;
 	}
 	html_text(b, x->prom_url);
@@ -603,7 +670,7 @@ service_files(struct buf *b, const struct explain *x)
 	}
 	buf_printf(b, "</section>\n<section id=\"rules\"><h2>Rules: <span "
 	    "class=\"%s\" id=\"rule-state\">%s</span></h2>",
-	    state_class(x->rule_state), x->rule_state);
+	    rule_class(x->rule_state), rule_state_name(x->rule_state));
 	if (x->rule_reason != NULL) {
 		buf_adds(b, "<p class=\"bad\" id=\"rule-reason\">");
 		html_text_cut(b, x->rule_reason, UI_VALUE_MAX);
@@ -670,8 +737,8 @@ ui_service(struct buf *b, const struct explain *x, int64_t now_ms)
 	    "class=\"%s\">%s</span> &middot; <a href=\"" API "/explain/",
 	    x->source != NULL ? x->source : "an unknown source",
 	    state_class(x->state), x->state, x->removed ? " (removed, "
-	    "persistent alerts kept)" : "", state_class(x->rule_state),
-	    x->rule_state);
+	    "persistent alerts kept)" : "", rule_class(x->rule_state),
+	    rule_state_name(x->rule_state));
 	html_url(b, x->name);
 	buf_adds(b, "\">as JSON</a></p>\n");
 	if (x->invalid != NULL) {

@@ -17,19 +17,12 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "url.h"
 
 const char *const URL_HTTP[] = { "http", "https", NULL };
 
 #define URL_SCHEME_MAX	32
-
-/* 1 when c may end a word of free text that holds a URL. */
-static int
-url_word_end(char c)
-{
-	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	    c == '"' || c == '\'' || c == '<' || c == '>';
-}
 
 static int
 url_scheme_char(char c)
@@ -93,34 +86,15 @@ url_part(CURLU *h, CURLUPart what, int *oom)
 	return copy;
 }
 
-/* u->shown: raw as typed, its user name and password hidden. Called once
- * libcurl took raw and no '@' follows the host, so the userinfo is all
- * that lies between "://" and the last '@' (a user name holds no raw
- * ':'). The user name stays before a hidden password; a user name alone
- * (it may be a token) is hidden. */
+/* u->shown: raw as typed, shown as url_redact() shows it. */
 static int
-url_show(struct url *u, const char *raw, size_t nscheme)
+url_show(struct url *u, const char *raw)
 {
-	const char *auth = raw + nscheme + 3, *at = strrchr(auth, '@');
-	const char *colon;
-	int rc;
+	struct buf b = BUF_INIT;
 
-	if (at == NULL || (u->user == NULL && u->password == NULL)) {
-		u->shown = strdup(raw);
-		return u->shown != NULL ? 0 : -1;
-	}
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (u->password != NULL && colon != NULL)
-		rc = asprintf(&u->shown, "%.*s:***%s", (int)(colon - raw), raw,
-		    at);
-	else
-		rc = asprintf(&u->shown, "%.*s***%s", (int)(auth - raw), raw,
-		    at);
-	if (rc < 0) {
-		u->shown = NULL;
-		return -1;
-	}
-	return 0;
+	url_redact_buf(&b, raw, strlen(raw));
+	u->shown = buf_detach(&b, NULL);
+	return u->shown != NULL ? 0 : -1;
 }
 
 /* unix:///path/to.sock: the path, read as libcurl reads a file URL. */
@@ -212,7 +186,7 @@ url_parse_any(struct url *u, const char *raw, const char **why)
 	u->text = url_part(h, CURLUPART_URL, &oom);
 	curl_url_cleanup(h);
 	if (oom || u->scheme == NULL || u->text == NULL ||
-	    url_show(u, raw, n) == -1) {
+	    url_show(u, raw) == -1) {
 		*why = "cannot be parsed: out of memory";
 		return -1;
 	}
@@ -253,25 +227,6 @@ url_release(struct url *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* What a string that is no URL may show: itself without an '@', else
- * its scheme (if any) and what follows its last '@'. */
-static void
-url_redact_unparsed(const char *raw, char *out, size_t size)
-{
-	char scheme[URL_SCHEME_MAX];
-	const char *at = strrchr(raw, '@');
-	size_t n;
-
-	if (at == NULL) {
-		snprintf(out, size, "%s", raw);
-		return;
-	}
-	if ((n = url_scheme(raw, scheme)) > 0 && raw + n < at)
-		snprintf(out, size, "%.*s://***@%s", (int)n, raw, at + 1);
-	else
-		snprintf(out, size, "***@%s", at + 1);
-}
-
 int
 url_parse(struct url *u, const char *raw, const char *const *schemes,
     const char *what, char err[ERR_MAX])
@@ -300,8 +255,8 @@ url_parse(struct url *u, const char *raw, const char *const *schemes,
 		return -1;
 	}
 	/* Refused: what libcurl made of it may be wrong about where a
-	 * password ends. */
-	url_redact_unparsed(raw, shown, sizeof(shown));
+	 * password ends; the text's reading hides more rather than less. */
+	url_redact(raw, shown, sizeof(shown));
 	url_release(u);
 	snprintf(err, ERR_MAX, "%s \"%s\" %s", what, shown, why);
 	return -1;
@@ -370,23 +325,6 @@ fail:
 	return -1;
 }
 
-char *
-url_redact(const char *raw, char *out, size_t size)
-{
-	struct url u;
-	const char *why;
-
-	if (size == 0)
-		return out;
-	memset(&u, 0, sizeof(u));
-	if (url_parse_any(&u, raw, &why) == 0)
-		snprintf(out, size, "%s", u.shown);
-	else
-		url_redact_unparsed(raw, out, size);
-	url_release(&u);
-	return out;
-}
-
 /* Appends s (n bytes) to out (size) at *o, keeping room for the NUL. */
 static void
 url_put(char *out, size_t size, size_t *o, const char *s, size_t n)
@@ -435,51 +373,241 @@ url_redact_list(const char *raw, char *out, size_t size)
 	return out;
 }
 
+
+/*
+ * Redaction of free text. A text may hold any number of URLs, next to one
+ * another ("a=http://u:p@h/x,b=https://TOKEN@h2/") or in words of prose.
+ * Each URL runs from its scheme to the next URL's scheme or the end of
+ * its word; only its user name and password are replaced, every other
+ * byte is kept.
+ *
+ * Where the user name and password end. The authority (up to the first
+ * '/', '?' or '#' after "://") holding an '@': they end at its last '@'.
+ * Else an '@' later in the URL is read as part of its path, query or
+ * fragment (https://medium.com/@team, https://wiki/x?owner=a@b) unless
+ * the authority holds a ':': "http://admin:12/s3cr/t@prom/" is a password
+ * with an unescaped '/' as often as a port and a path with an '@', and
+ * nothing tells them apart, so everything up to the URL's last '@' is
+ * hidden. The user name stays before a hidden password when the
+ * authority has exactly one '@'; a user name alone (it may be a token),
+ * and anything less clear, is hidden whole.
+ */
+
+/* 1 when c may end a word of free text that holds a URL. */
+static int
+url_word_end(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	    c == '"' || c == '\'' || c == '<' || c == '>';
+}
+
+/* The last c in [s, e), or NULL. */
+static const char *
+url_last(const char *s, const char *e, char c)
+{
+	while (e > s)
+		if (*--e == c)
+			return e;
+	return NULL;
+}
+
+/* Where the URL starting at s (its scheme) begins, given the "://" at
+ * sep: the first letter of the scheme characters before sep, or NULL when
+ * there is none (then no URL starts there). */
+static const char *
+url_start(const char *word, const char *sep)
+{
+	const char *s = sep;
+
+	while (s > word && url_scheme_char(s[-1]))
+		s--;
+	while (s < sep && !isalpha((unsigned char)*s))
+		s++;
+	return s < sep ? s : NULL;
+}
+
+/* Appends the URL [s, e) (its "://" at sep) to b, its userinfo hidden. */
+static void
+url_redact_one(struct buf *b, const char *s, const char *sep, const char *e)
+{
+	const char *auth = sep + 3, *aend = auth, *at, *colon;
+	size_t ats = 0;
+
+	while (aend < e && *aend != '/' && *aend != '?' && *aend != '#')
+		ats += *aend++ == '@';
+	if ((at = url_last(auth, aend, '@')) == NULL &&
+	    memchr(auth, ':', (size_t)(aend - auth)) != NULL)
+		at = url_last(aend, e, '@');
+	if (at == NULL) {
+		buf_add(b, s, (size_t)(e - s));
+		return;
+	}
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (ats == 1 && colon != NULL && colon > auth)
+		buf_add(b, s, (size_t)(colon - s));	/* the user name */
+	else
+		buf_add(b, s, (size_t)(auth - s));
+	buf_adds(b, colon != NULL && ats == 1 && colon > auth ? ":***" : "***");
+	buf_add(b, at, (size_t)(e - at));
+}
+
+/* Appends the word [w, e) (no separator in it) to b, redacted. */
+static void
+url_redact_word(struct buf *b, const char *w, const char *e)
+{
+	const char *s, *start = NULL, *sep = NULL, *next;
+
+	for (s = w; s + 3 <= e; s++) {
+		if (memcmp(s, "://", 3) != 0 || (next = url_start(w, s)) == NULL)
+			continue;
+		/* Up to here: before the first URL, or the URL before. */
+		if (start == NULL)
+			buf_add(b, w, (size_t)(next - w));
+		else
+			url_redact_one(b, start, sep, next);
+		start = next;
+		sep = s;
+		s += 2;
+	}
+	if (start == NULL)
+		buf_add(b, w, (size_t)(e - w));
+	else
+		url_redact_one(b, start, sep, e);
+}
+
+int
+url_redact_buf(struct buf *b, const char *text, size_t n)
+{
+	const char *p = text, *end = text + n, *w;
+
+	while (p < end) {
+		for (w = p; w < end && url_word_end(*w); w++)
+			;
+		buf_add(b, p, (size_t)(w - p));		/* separators */
+		for (p = w; p < end && !url_word_end(*p); p++)
+			;
+		if (memmem(w, (size_t)(p - w), "://", 3) == NULL)
+			buf_add(b, w, (size_t)(p - w));
+		else
+			url_redact_word(b, w, p);
+	}
+	return buf_add(b, "", 0);
+}
+
+char *
+url_redact_dup(const char *text)
+{
+	struct buf b = BUF_INIT;
+
+	if (url_redact_buf(&b, text, strlen(text)) == -1) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
 char *
 url_redact_text(const char *text, char *out, size_t size)
 {
-	char one[ERR_MAX], *word;
-	const char *p = text, *w, *sep, *s;
-	size_t o = 0, n;
+	struct buf b = BUF_INIT;
 
 	if (size == 0)
 		return out;
-	out[0] = '\0';
-	while (*p != '\0') {
-		/* Separators as they are. */
-		if (url_word_end(*p)) {
-			url_put(out, size, &o, p, 1);
-			p++;
-			continue;
-		}
-		for (w = p; !url_word_end(*w); w++)
-			;
-		n = (size_t)(w - p);
-		sep = NULL;
-		for (s = p; s + 3 <= w; s++)
-			if (strncmp(s, "://", 3) == 0) {
-				sep = s;
-				break;
-			}
-		if (sep == NULL) {
-			url_put(out, size, &o, p, n);
-			p = w;
-			continue;
-		}
-		/* What precedes the scheme (url=, a '(') stays as it is. */
-		for (s = sep; s > p && url_scheme_char(s[-1]); s--)
-			;
-		while (s < sep && !isalpha((unsigned char)*s))
-			s++;
-		url_put(out, size, &o, p, (size_t)(s - p));
-		if ((word = strndup(s, (size_t)(w - s))) == NULL) {
-			url_put(out, size, &o, "***", 3);
-		} else {
-			url_redact(word, one, sizeof(one));
-			url_put(out, size, &o, one, strlen(one));
-			free(word);
-		}
-		p = w;
+	if (url_redact_buf(&b, text, strlen(text)) == -1)
+		snprintf(out, size, "(text hidden: out of memory)");
+	else
+		snprintf(out, size, "%s", b.p);
+	buf_release(&b);
+	return out;
+}
+
+char *
+url_redact(const char *raw, char *out, size_t size)
+{
+	struct buf b = BUF_INIT;
+	const char *at;
+
+	if (size == 0)
+		return out;
+	/* One URL, not text: a blank or a quote in it is no end of it (a
+	 * password may hold one). Without its scheme (host:port,
+	 * user:pw@host), whatever precedes an '@' goes. */
+	if (strstr(raw, "://") == NULL) {
+		if ((at = strrchr(raw, '@')) != NULL)
+			snprintf(out, size, "***%s", at);
+		else
+			snprintf(out, size, "%s", raw);
+		return out;
 	}
+	url_redact_word(&b, raw, raw + strlen(raw));
+	if (buf_add(&b, "", 0) == -1)
+		snprintf(out, size, "(a URL)");
+	else
+		snprintf(out, size, "%s", b.p);
+	buf_release(&b);
+	return out;
+}
+
+/*
+ * Joining a base URL and a path.
+ */
+
+/* n bytes of s, less its trailing '/'s: the new length. */
+static size_t
+url_trim_slashes(const char *s, size_t n)
+{
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	return n;
+}
+
+char *
+url_join(const char *base, const char *drop, const char *path,
+    char err[ERR_MAX])
+{
+	const char *q = strchr(path, '?');
+	char *bpath = NULL, *npath = NULL, *query = NULL, *full = NULL;
+	char *out = NULL, shown[ERR_MAX / 2];
+	size_t n, dn = drop != NULL ? strlen(drop) : 0;
+	CURLU *u;
+
+	if ((u = curl_url()) == NULL)
+		goto nomem;
+	if (curl_url_set(u, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK) {
+		snprintf(err, ERR_MAX, "\"%s\" is not a URL", url_redact(base,
+		    shown, sizeof(shown)));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PATH, &bpath, 0) != CURLUE_OK)
+		goto nomem;
+	n = url_trim_slashes(bpath, strlen(bpath));
+	if (dn > 0 && n >= dn && memcmp(bpath + n - dn, drop, dn) == 0)
+		n = url_trim_slashes(bpath, n - dn);
+	if (asprintf(&npath, "%.*s%.*s", (int)n, bpath, (int)(q != NULL ?
+	    (size_t)(q - path) : strlen(path)), path) < 0) {
+		npath = NULL;
+		goto nomem;
+	}
+	if (q != NULL && (query = strdup(q + 1)) == NULL)
+		goto nomem;
+	if (curl_url_set(u, CURLUPART_PATH, npath[0] != '\0' ? npath : "/",
+	    0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, query, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
+	    (out = strdup(full)) == NULL)
+		goto nomem;
+	goto out;
+nomem:
+	snprintf(err, ERR_MAX, "out of memory");
+out:
+	curl_free(bpath);
+	if (full != NULL)
+		explicit_bzero(full, strlen(full));
+	curl_free(full);
+	free(npath);
+	free(query);
+	curl_url_cleanup(u);
 	return out;
 }

@@ -49,17 +49,45 @@ int	 url_parse_list(const char *raw, const char *const *schemes,
 	    const char *what, struct url **v, size_t *n, char err[ERR_MAX]);
 void	 url_list_free(struct url *v, size_t n);
 
-/* raw as it may be shown: its parse's shown form (user:***@, or ***@ for
- * a user name alone, which may be a token). A string that is no URL is
- * shown as it is when it holds no '@'; else everything between its scheme
- * and its last '@' is hidden. out is always NUL-terminated, cut short when
- * size is too small but never in the middle of a secret. Returns out. */
+/* Redaction: one reading for everything flowmon shows (log lines, the
+ * explain API, /services, the status page, history, plan's output).
+ *
+ * url_redact_buf appends text's n bytes to b with the user name and
+ * password of every URL in it hidden and every other byte kept: each URL
+ * runs from its scheme ("name://") to the next URL's scheme or the end of
+ * its word (a blank, a quote, '<' or '>'); its user name and password are
+ * what precedes the last '@' of its authority (up to the first '/', '?'
+ * or '#'), shown as user:*** (exactly one '@' there and a password) or
+ * *** (a user name alone, which may be a token, or any odder shape).
+ * An '@' after the authority belongs to the path or query
+ * (https://wiki/@team), unless the authority holds a ':': then it may end
+ * a password holding a '/', '?' or '#' ("http://u:12/pw@h/"), and
+ * everything up to the URL's last '@' is hidden. 0, or -1 on ENOMEM (in
+ * b->failed). */
+struct buf;
+int	 url_redact_buf(struct buf *b, const char *text, size_t n);
+/* The same into a malloc'd string; NULL on ENOMEM. */
+char	*url_redact_dup(const char *text);
+/* The same into out (size bytes, always NUL-terminated when size > 0,
+ * cut short when too small: the cut falls in the redacted text, so never
+ * in a secret). Returns out. */
+char	*url_redact_text(const char *text, char *out, size_t size);
+/* One URL as it may be shown (url_parse()'s shown form): as
+ * url_redact_text() reads one word, blanks and quotes included (a
+ * password may hold them), and a string without "://" (host:port,
+ * user:pw@host) shown from its last '@' on. Returns out. */
 char	*url_redact(const char *raw, char *out, size_t size);
 /* The same for a comma-separated list of URLs. */
 char	*url_redact_list(const char *raw, char *out, size_t size);
-/* Every word of text (up to a blank, a quote, '<' or '>') that holds
- * "://" redacted as url_redact does; the rest copied. For messages that
- * may quote a URL (curl's, a config error). Returns out. */
-char	*url_redact_text(const char *text, char *out, size_t size);
+
+/* base (a URL url_parse() took) with path added to its path: the base's
+ * path less its trailing '/'s and, when it ends so, less drop (NULL:
+ * nothing; "/-/reload" makes a reload URL an API base), then path, which
+ * may carry a "?query". The base's query and fragment are dropped, its
+ * user name and password kept (for libcurl: never show the result, show
+ * url_redact() of it). Built by libcurl's URL API. malloc'd; NULL with
+ * err when base is not a URL or on ENOMEM. */
+char	*url_join(const char *base, const char *drop, const char *path,
+	    char err[ERR_MAX]);
 
 #endif

@@ -1,6 +1,8 @@
 /* views.c: the API's JSON views, built from registry_view snapshots taken
  * under each service's lock (so a view never mixes two requests), plus the
- * task DNS state (taskdns.h) and the reloader's stats. */
+ * task DNS state (taskdns.h) and the reloader's stats. Parameters and
+ * alerts are shown as everything flowmon shows: no URL's user name or
+ * password (url.h). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "reloader.h"
 #include "store.h"
 #include "taskdns.h"
+#include "url.h"
 #include "views.h"
 
 struct view_list;
@@ -37,13 +40,23 @@ view_string(const struct view_ctx *vc, const char *s)
 	    cJSON_CreateString(s);
 }
 
-/* o[key] = s (NULL: null); key a literal or the view's, s the view's. */
+/* o[key] = s (NULL: null); key a literal or the view's, s the view's.
+ * Shown as everything flowmon shows: no URL's user name or password
+ * (url.h; a string holding a URL is redacted into a copy). */
 static void
 add_view_string(const struct view_ctx *vc, cJSON *o, const char *key,
     const char *s)
 {
-	cJSON *it = view_string(vc, s);
+	cJSON *it;
+	char *shown;
 
+	if (s != NULL && strstr(s, "://") != NULL) {
+		if ((shown = url_redact_dup(s)) == NULL)
+			return;
+		it = cJSON_CreateString(shown);
+		free(shown);
+	} else
+		it = view_string(vc, s);
 	if (vc->borrow ? !cJSON_AddItemToObjectCS(o, key, it) :
 	    !cJSON_AddItemToObject(o, key, it))
 		cJSON_Delete(it);
@@ -119,7 +132,7 @@ alerts_json(const struct view_ctx *vc, const struct registry_view *v)
 }
 
 static void
-reload_json(cJSON *o, struct reloader *rl)
+reload_json(const struct view_ctx *vc, cJSON *o, struct reloader *rl)
 {
 	struct reloader_stats rs;
 	cJSON *jr = cJSON_AddObjectToObject(o, "reload");
@@ -130,7 +143,7 @@ reload_json(cJSON *o, struct reloader *rl)
 	cJSON_AddBoolToObject(jr, "lastSuccess", rs.last_success);
 	cJSON_AddNumberToObject(jr, "lastTime", (double)rs.last_time);
 	cJSON_AddBoolToObject(jr, "pending", rs.pending);
-	cJSON_AddStringToObject(jr, "lastError", rs.last_error);
+	add_view_string(vc, jr, "lastError", rs.last_error);
 }
 
 /* "rules": {"state": none|pending|loaded|rejected, "reason" when
@@ -194,7 +207,7 @@ service_json(struct registry *r, const struct view_ctx *vc,
 	if (vc->detail) {
 		add_path(files, "state", st, STORE_STATE, v->name, 1);
 		if (vc->rl != NULL)
-			reload_json(o, vc->rl);
+			reload_json(vc, o, vc->rl);
 	}
 	return o;
 }

@@ -484,6 +484,85 @@ START_TEST(test_urls_and_none)
 }
 END_TEST
 
+/* Every URL option fails the same way at start: refused by config_parse
+ * (flowmon exits 2 with the message, before anything starts), the option
+ * or variable named, no secret shown. --listener-address and
+ * --prometheus-url were only read once the daemon had started. */
+START_TEST(test_every_url_option)
+{
+	static const struct {
+		enum config_cmd	 cmd;
+		const char	*flag, *env, *bad;
+	} v[] = {
+		{ CONFIG_DAEMON, "--reload-url", "FLOWMON_RELOAD_URL",
+		  "http://u:s3cr/t@h/-/reload" },
+		{ CONFIG_DAEMON, "--get-nodes-url", "DF_GET_NODES_URL",
+		  "ftp://u:s3cr3t@h/" },
+		{ CONFIG_DAEMON, "--alertmanager-url", "FLOWMON_ALERTMANAGER_URL",
+		  "http://am:9093,nope" },
+		{ CONFIG_DAEMON, "--docker-host", "FLOWMON_DOCKER_HOST",
+		  "http://u:s3cr#t@docker:2375" },
+		{ CONFIG_DAEMON, "--listener-address", "LISTENER_ADDRESS",
+		  "sl,sl/x" },
+		{ CONFIG_DAEMON, "--listener-address", "LISTENER_ADDRESS",
+		  "http://u:s3cr/t@sl:8080" },
+		{ CONFIG_DAEMON, "--listener-address", "LISTENER_ADDRESS",
+		  "sl:8080,,sl2" },
+		{ CONFIG_DAEMON, "--listener-address", "LISTENER_ADDRESS",
+		  "ftp://sl" },
+		{ CONFIG_DAEMON, "--prometheus-url", "FLOWMON_PROMETHEUS_URL",
+		  "prometheus:9090" },
+		{ CONFIG_DAEMON, "--prometheus-url", "FLOWMON_PROMETHEUS_URL",
+		  "http://u:s3cr?t@prom:9090,http://vmalert:8880" },
+		{ CONFIG_PLAN, "--against", NULL, "flowmon:8080" },
+		{ CONFIG_PLAN, "--against", NULL, "http://u:s3cr/t@fm:8080" },
+	};
+	struct config c;
+	char err[ERR_MAX];
+	size_t i;
+
+	clear_env();
+	for (i = 0; i < nitems(v); i++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_msg(parse(&c, v[i].cmd, err, v[i].flag, v[i].bad,
+		    NULL) == -1, "%s %s accepted", v[i].flag, v[i].bad);
+		ck_assert_msg(strncmp(err, v[i].flag, strlen(v[i].flag)) == 0,
+		    "%s %s: %s", v[i].flag, v[i].bad, err);
+		ck_assert_msg(strstr(err, "s3cr") == NULL, "%s", err);
+		config_release(&c);
+		if (v[i].env == NULL)
+			continue;
+		memset(&c, 0, sizeof(c));
+		setenv(v[i].env, v[i].bad, 1);
+		ck_assert_msg(parse(&c, v[i].cmd, err, NULL) == -1,
+		    "%s=%s accepted", v[i].env, v[i].bad);
+		ck_assert_msg(strncmp(err, v[i].env, strlen(v[i].env)) == 0 &&
+		    strstr(err, "s3cr") == NULL, "%s", err);
+		unsetenv(v[i].env);
+		config_release(&c);
+	}
+	/* The good ones: names, ports, URLs; "none" kept for Prometheus. */
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--listener-address",
+	    "sl, sl:9000,[::1]:8080,http://u:p%2F@sl:8080/base",
+	    "--prometheus-url", "none");
+	ck_assert_str_eq(c.listener_address,
+	    "sl, sl:9000,[::1]:8080,http://u:p%2F@sl:8080/base");
+	ck_assert_str_eq(c.prometheus_url, "none");
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_DAEMON, "--prometheus-url",
+	    "http://u:p@prom:9090/pre, http://vmalert:8880");
+	ck_assert_str_eq(c.prometheus_url,
+	    "http://u:p@prom:9090/pre, http://vmalert:8880");
+	config_release(&c);
+	memset(&c, 0, sizeof(c));
+	ACCEPT(&c, CONFIG_PLAN, "--against", "http://fm:8080", "x.yml");
+	ck_assert_str_eq(c.against, "http://fm:8080");
+	config_release(&c);
+}
+END_TEST
+
 /*
  * Each command takes its own options.
  */
@@ -732,6 +811,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_port);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_urls_and_none);
+	tcase_add_test(tc, test_every_url_option);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("commands");

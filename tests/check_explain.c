@@ -32,6 +32,7 @@ world_open(struct world *w)
 	memset(&w->c, 0, sizeof(w->c));
 	w->c.reg = w->fx.reg;
 	w->c.hist = w->h;
+	w->c.rl = w->fx.rl;	/* a reload is configured */
 }
 
 static void
@@ -200,13 +201,99 @@ START_TEST(test_no_prometheus)
 	ck_assert(cJSON_IsFalse(get(j, "prometheus.reachable")));
 	ck_assert_int_eq(cJSON_GetArraySize(get(j, "prometheus.targets")), 0);
 	ck_assert_int_eq(cJSON_GetArraySize(get(j, "prometheus.alerts")), 0);
-	ck_assert_ptr_nonnull(strstr(str(j, "prometheus.error"), "none"));
+	ck_assert_str_eq(str(j, "prometheus.error"), "not asked: no "
+	    "Prometheus URL is known: no --prometheus-url, and no "
+	    "--reload-url to derive it from");
 	ck_assert_str_eq(str(j, "rules.state"), "none");
 	ck_assert(cJSON_IsNull(get(j, "rules.file")));
 	ck_assert_int_eq(cJSON_GetArraySize(get(j, "warnings")), 0);
 	cJSON_Delete(j);
 	explain_release(&x);
 	ck_assert_int_eq(explain_one(&w.c, "nope", 0, &x), 0);
+	/* Said so: none. */
+	w.c.prom_none = 1;
+	ck_assert_int_eq(explain_one(&w.c, "web", 0, &x), 1);
+	ck_assert_ptr_nonnull(j = explain_json(&x));
+	ck_assert_str_eq(str(j, "prometheus.error"),
+	    "not asked: --prometheus-url none");
+	cJSON_Delete(j);
+	explain_release(&x);
+	world_done(&w);
+}
+END_TEST
+
+/* No reload configured: each service with a rule file is warned that it
+ * is never loaded (not counted as its problem: the page says it once);
+ * one without rules is not. */
+START_TEST(test_no_reload)
+{
+	struct world w;
+	struct explain x, *v;
+	const cJSON *a;
+	cJSON *j;
+	size_t n;
+
+	world_open(&w);
+	w.c.rl = NULL;
+	upsert(&w, tu_service("serviceName", "web", "targets", "a:1",
+	    "alertName", "down", "alertIf", "up == 0", NULL));
+	upsert(&w, tu_service("serviceName", "plain", "targets", "a:1", NULL));
+	ck_assert_int_eq(explain_one(&w.c, "web", 0, &x), 1);
+	ck_assert_ptr_nonnull(j = explain_json(&x));
+	ck_assert_str_eq(str(j, "rules.state"), "pending");
+	a = get(j, "warnings");
+	ck_assert_int_eq(cJSON_GetArraySize(a), 1);
+	ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(a, 0)->valuestring,
+	    "no reload is configured (no --reload-url, no --run-prometheus): "));
+	ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(a, 0)->valuestring,
+	    "/rules/web.yml is written but flowmon never asks Prometheus to "
+	    "load it"));
+	ck_assert_uint_eq(x.problems, 0);
+	cJSON_Delete(j);
+	explain_release(&x);
+	ck_assert_int_eq(explain_one(&w.c, "plain", 0, &x), 1);
+	ck_assert_uint_eq(x.nwarnings, 0);
+	explain_release(&x);
+	/* The overview: the same, and no reload to show. */
+	ck_assert_int_eq(explain_all(&w.c, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(v[0].nwarnings, 0);			/* plain */
+	ck_assert_ptr_nonnull(strstr(v[1].warnings[0], "rules/web.yml"));
+	explain_all_free(v, n);
+	world_done(&w);
+}
+END_TEST
+
+/* Everything shown is redacted alike: parameters, the rule file and
+ * the target groups of the service page, a reason. */
+START_TEST(test_redacted)
+{
+	struct world w;
+	struct explain x;
+	char *text;
+	cJSON *j;
+
+	world_open(&w);
+	upsert(&w, tu_service("serviceName", "web", "targets", "a:1",
+	    "alertName", "down", "alertIf", "up == 0", "alertAnnotations",
+	    "runbook=http://bob:hunter%2F2SEKRIT@wiki/x,other=https://TOKENABC"
+	    "@h/p", "alertLabels", "link=https://TOKENLBL@h/q", NULL));
+	ck_assert_int_eq(explain_one(&w.c, "web", 1, &x), 1);
+	ck_assert_ptr_nonnull(x.rules_text);
+	ck_assert_ptr_null(strstr(x.rules_text, "SEKRIT"));
+	ck_assert_ptr_null(strstr(x.rules_text, "TOKEN"));
+	ck_assert_ptr_nonnull(strstr(x.rules_text, "runbook: http://bob:***@"
+	    "wiki/x"));
+	ck_assert_ptr_nonnull(strstr(x.rules_text, "other: https://***@h/p"));
+	ck_assert_ptr_nonnull(j = explain_json(&x));
+	ck_assert_str_eq(str(j, "parameters.alertAnnotations"), "runbook="
+	    "http://bob:***@wiki/x,other=https://***@h/p");
+	ck_assert_ptr_nonnull(text = cJSON_PrintUnformatted(j));
+	ck_assert_ptr_null(strstr(text, "SEKRIT"));
+	ck_assert_ptr_null(strstr(text, "TOKEN"));
+	free(text);
+	cJSON_Delete(j);
+	explain_release(&x);
 	world_done(&w);
 }
 END_TEST
@@ -224,7 +311,7 @@ START_TEST(test_not_discovered)
 	    "alertName", "x", "alertIf", "up == 0", NULL));
 	fx_reload_succeeded(&w.fx);
 	ck_assert_int_eq(explain_one(&w.c, "db", 0, &x), 1);
-	ck_assert_str_eq(x.rule_state, "loaded");
+	ck_assert_int_eq(x.rule_state, RULE_LOADED);
 	/* Just written: not yet a problem. */
 	ck_assert_int_eq(explain_prometheus(&x, ps, "u",
 	    x.counts.written_ms + 1000), 0);
@@ -307,6 +394,7 @@ START_TEST(test_rejected_invalid)
 	registry_set_events(w.fx.reg, history_event, history_story_free,
 	    w.h);
 	w.c.reg = w.fx.reg;
+	w.c.rl = w.fx.rl;
 	fx_load(&w.fx);
 	ck_assert_int_eq(explain_one(&w.c, "broken", 0, &x), 1);
 	ck_assert_ptr_nonnull(j = explain_json(&x));
@@ -386,6 +474,8 @@ explain_suite(void)
 
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_no_prometheus);
+	tcase_add_test(tc, test_no_reload);
+	tcase_add_test(tc, test_redacted);
 	tcase_add_test(tc, test_not_discovered);
 	tcase_add_test(tc, test_rejected_invalid);
 	tcase_add_test(tc, test_all);

@@ -190,6 +190,36 @@ START_TEST(test_long_detail)
 }
 END_TEST
 
+/* A detail is shown: no URL's password, the rest as it was, for
+ * services and refusals alike; a repeat still counts. */
+START_TEST(test_detail_redacted)
+{
+	struct history *h = history_new();
+	struct history_item *v;
+	const char *d = "alertAnnotations: runbook=http://bob:hunter%2F2SEKRIT"
+	    "@wiki/x,other=https://TOKENABC@h/p refused";
+	void *st = NULL;
+	size_t n;
+
+	history_event_at(h, &st, "a", REGISTRY_EV_REFUSED, d, 1);
+	history_event_at(h, &st, "a", REGISTRY_EV_REFUSED, d, 2);
+	history_event_at(h, NULL, "ghost", REGISTRY_EV_REFUSED_NEW, d, 3);
+	ck_assert_int_eq(history_story_items(st, &v, &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(v[0].count, 2);
+	ck_assert_str_eq(v[0].detail, "alertAnnotations: runbook=http://bob:"
+	    "***@wiki/x,other=https://***@h/p refused");
+	history_items_free(v, n);
+	ck_assert_int_eq(history_refused(h, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_null(strstr(v[0].detail, "SEKRIT"));
+	ck_assert_ptr_null(strstr(v[0].detail, "TOKENABC"));
+	history_items_free(v, n);
+	history_story_free(st);
+	history_free(h);
+}
+END_TEST
+
 struct hammer {
 	struct history	*h;
 	int		 id;
@@ -411,6 +441,7 @@ history_suite(void)
 	tcase_add_test(tc, test_removed_and_refused);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_long_detail);
+	tcase_add_test(tc, test_detail_redacted);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_registry_events);
 	suite_add_tcase(s, tc);

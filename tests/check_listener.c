@@ -50,7 +50,8 @@ START_TEST(test_services_url)
 	size_t i;
 
 	for (i = 0; i < nitems(ok); i++) {
-		char *u = listener_services_url(ok[i].in, err);
+		char *u = listener_services_url(ok[i].in, "listener address",
+		    err);
 
 		ck_assert_msg(u != NULL, "%s: %s", ok[i].in, err);
 		ck_assert_str_eq(u, ok[i].out);
@@ -58,7 +59,8 @@ START_TEST(test_services_url)
 	}
 	for (i = 0; i < nitems(bad); i++) {
 		err[0] = '\0';
-		ck_assert_msg(listener_services_url(bad[i], err) == NULL,
+		ck_assert_msg(listener_services_url(bad[i], "listener address",
+		    err) == NULL,
 		    "\"%s\" accepted", bad[i]);
 		ck_assert_msg(strstr(err, "listener address") != NULL,
 		    "\"%s\": %s", bad[i], err);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "fixture.h"
 #include "promapi.h"
 
@@ -52,13 +53,17 @@ START_TEST(test_list)
 	char err[ERR_MAX];
 	struct promapi *p;
 
-	ck_assert_ptr_null(promapi_new("", err));
+	ck_assert_ptr_null(promapi_new("", NULL, NULL, err));
 	ck_assert_ptr_nonnull(strstr(err, "no URL"));
-	ck_assert_ptr_null(promapi_new("http://a:1, ftp://u:secret@b", err));
+	ck_assert_ptr_null(promapi_new("http://a:1, ftp://u:secret@b", NULL,
+	    NULL, err));
 	ck_assert_ptr_nonnull(strstr(err, "--prometheus-url"));
 	ck_assert_ptr_null(strstr(err, "secret"));
+	ck_assert_ptr_null(promapi_new("http://a:1", "http://a:1/-/reload",
+	    "/nonexistent/auth", err));
+	ck_assert_ptr_nonnull(strstr(err, "--reload-auth-file"));
 	ck_assert_ptr_nonnull(p = promapi_new("http://a:1, http://u:secret@b",
-	    err));
+	    NULL, NULL, err));
 	ck_assert_str_eq(promapi_shown(p), "http://a:1, http://u:***@b");
 	promapi_free(p);
 	promapi_free(NULL);
@@ -102,7 +107,7 @@ START_TEST(test_prometheus)
 	int served;
 
 	fh_start(&srv, serve, &f);
-	ck_assert_ptr_nonnull(p = promapi_new(srv.url, err));
+	ck_assert_ptr_nonnull(p = promapi_new(srv.url, NULL, NULL, err));
 	ck_assert_ptr_nonnull(ps = promapi_state(p));
 	ck_assert(ps->reachable);
 	ck_assert(ps->have_targets && ps->have_rules);
@@ -135,7 +140,7 @@ START_TEST(test_put_together)
 	fh_start(&a, serve, &agent);
 	fh_start(&b, serve, &alert);
 	snprintf(urls, sizeof(urls), "%s,%s", a.url, b.url);
-	ck_assert_ptr_nonnull(p = promapi_new(urls, err));
+	ck_assert_ptr_nonnull(p = promapi_new(urls, NULL, NULL, err));
 	ck_assert_ptr_nonnull(ps = promapi_state(p));
 	ck_assert(ps->reachable && ps->have_targets && ps->have_rules);
 	ck_assert_str_eq(ps->error, "");
@@ -144,7 +149,7 @@ START_TEST(test_put_together)
 	promstate_put(ps);
 	promapi_free(p);
 	/* vmalert alone: the rules, and why no targets. */
-	ck_assert_ptr_nonnull(p = promapi_new(b.url, err));
+	ck_assert_ptr_nonnull(p = promapi_new(b.url, NULL, NULL, err));
 	ck_assert_ptr_nonnull(ps = promapi_state(p));
 	ck_assert(ps->reachable && !ps->have_targets && ps->have_rules);
 	ck_assert_msg(strstr(ps->error, "/api/v1/targets?state=active "
@@ -168,7 +173,7 @@ START_TEST(test_unreachable)
 	fh_start(&srv, serve, &f);
 	snprintf(url, sizeof(url), "%s", srv.url);
 	fh_stop(&srv);
-	ck_assert_ptr_nonnull(p = promapi_new(url, err));
+	ck_assert_ptr_nonnull(p = promapi_new(url, NULL, NULL, err));
 	ck_assert_ptr_nonnull(ps = promapi_state(p));
 	ck_assert(!ps->reachable && !ps->have_targets && !ps->have_rules);
 	ck_assert_msg(strstr(ps->error, "couldn't connect") != NULL, "%s",
@@ -177,6 +182,151 @@ START_TEST(test_unreachable)
 	    &(struct promstate_target *const *){ NULL }), 0);
 	promstate_put(ps);
 	promapi_free(p);
+}
+END_TEST
+
+/* A server that takes connections and never answers (a hung
+ * Prometheus): the targets and the rules are asked at once, so the
+ * snapshot comes within one PROMAPI_TIMEOUT_MS, not two (it was 6 s). The
+ * kernel completes the connections of a listening socket nobody
+ * accepts. */
+START_TEST(test_hung)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct promstate *ps;
+	struct promapi *p;
+	char err[ERR_MAX], url[64];
+	int64_t t0, took;
+	int fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	ck_assert_ptr_nonnull(p = promapi_new(url, NULL, NULL, err));
+	t0 = clock_ms();
+	ck_assert_ptr_nonnull(ps = promapi_state(p));
+	took = clock_ms() - t0;
+	/* A bound of its own, not a speed: the two asks overlap or not. */
+	ck_assert_msg(took >= PROMAPI_TIMEOUT_MS - 100 && took <
+	    PROMAPI_TIMEOUT_MS + 1500, "took %lld ms", (long long)took);
+	ck_assert(!ps->reachable && !ps->have_targets && !ps->have_rules);
+	ck_assert_msg(strstr(ps->error, "targets?state=active: timeout") !=
+	    NULL && strstr(ps->error, "rules?type=alert: timeout") != NULL,
+	    "%s", ps->error);
+	promstate_put(ps);
+	promapi_free(p);
+	close(fd);
+}
+END_TEST
+
+/* What a fake behind basic auth answers: 401 without its credentials. */
+struct guarded {
+	const char	*userpwd;	/* base64 of user:password */
+	char		 seen[256];	/* the last Authorization header */
+};
+
+static void
+serve_guarded(void *arg, int fd, const struct fh_request *rq)
+{
+	struct guarded *g = arg;
+	const char *h = strcasestr(rq->head, "\r\nAuthorization: ");
+	char want[300];
+	struct fake f = { GOLDEN "prometheus-targets.json",
+	    GOLDEN "prometheus-rules.json", 404 };
+
+	snprintf(g->seen, sizeof(g->seen), "%.*s", h ? (int)strcspn(h + 2,
+	    "\r") : 0, h ? h + 2 : "");
+	snprintf(want, sizeof(want), "Authorization: Basic %s", g->userpwd);
+	if (strcmp(g->seen, want) != 0) {
+		fh_reply(fd, 401, NULL, "Unauthorized\n");
+		return;
+	}
+	serve(&f, fd, rq);
+}
+
+/* Prometheus behind basic auth: a 401 is no answer (reachable false, the
+ * error says 401 and where credentials go); the reload credentials go to
+ * the reload URL's server, and to no other. */
+START_TEST(test_auth)
+{
+	struct guarded g = { "cHJvbTpzM2NyM3Q=", "" };	/* prom:s3cr3t */
+	struct fakehttp srv;
+	struct promstate *ps;
+	struct promapi *p;
+	char err[ERR_MAX], url[128], reload[128], *dir, file[256];
+
+	dir = tu_tmpdir();
+	snprintf(file, sizeof(file), "%s/auth", dir);
+	tu_spit(file, "prom:s3cr3t\n");
+	fh_start(&srv, serve_guarded, &g);
+	/* No credentials at all. */
+	ck_assert_ptr_nonnull(p = promapi_new(srv.url, NULL, NULL, err));
+	ck_assert_ptr_nonnull(ps = promapi_state(p));
+	ck_assert(!ps->reachable && !ps->have_targets && !ps->have_rules);
+	ck_assert_msg(strstr(ps->error, "/api/v1/targets?state=active "
+	    "answered 401 (credentials: ") != NULL && strstr(ps->error,
+	    "/api/v1/rules?type=alert answered 401") != NULL, "%s",
+	    ps->error);
+	promstate_put(ps);
+	promapi_free(p);
+	/* The reload URL's server, with --reload-auth-file. */
+	snprintf(reload, sizeof(reload), "%s/-/reload", srv.url);
+	ck_assert_ptr_nonnull(p = promapi_new(srv.url, reload, file, err));
+	ck_assert_ptr_nonnull(ps = promapi_state(p));
+	ck_assert_msg(ps->reachable && ps->have_targets && ps->have_rules,
+	    "%s", ps->error);
+	ck_assert_str_eq(ps->error, "");
+	promstate_put(ps);
+	promapi_free(p);
+	/* Another server (localhost is not 127.0.0.1): none sent. */
+	snprintf(reload, sizeof(reload), "http://localhost:%d/-/reload",
+	    srv.port);
+	ck_assert_ptr_nonnull(p = promapi_new(srv.url, reload, file, err));
+	ck_assert_ptr_nonnull(ps = promapi_state(p));
+	ck_assert(!ps->reachable);
+	ck_assert_str_eq(g.seen, "");
+	promstate_put(ps);
+	promapi_free(p);
+	/* Its own user:password: those. */
+	snprintf(url, sizeof(url), "http://prom:s3cr3t@127.0.0.1:%d",
+	    srv.port);
+	ck_assert_ptr_nonnull(p = promapi_new(url, NULL, NULL, err));
+	ck_assert_ptr_nonnull(ps = promapi_state(p));
+	ck_assert_msg(ps->reachable && ps->have_rules, "%s", ps->error);
+	snprintf(url, sizeof(url), "http://prom:***@127.0.0.1:%d", srv.port);
+	ck_assert_str_eq(promapi_shown(p), url);
+	promstate_put(ps);
+	promapi_free(p);
+	fh_stop(&srv);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A 500 with a body that parses is no answer either. */
+START_TEST(test_server_error)
+{
+	struct fake f = { NULL, NULL, 500 };
+	struct fakehttp srv;
+	struct promstate *ps;
+	struct promapi *p;
+	char err[ERR_MAX];
+
+	fh_start(&srv, serve, &f);
+	ck_assert_ptr_nonnull(p = promapi_new(srv.url, NULL, NULL, err));
+	ck_assert_ptr_nonnull(ps = promapi_state(p));
+	ck_assert(!ps->reachable);
+	ck_assert_msg(strstr(ps->error, "answered 500") != NULL, "%s",
+	    ps->error);
+	promstate_put(ps);
+	promapi_free(p);
+	fh_stop(&srv);
 }
 END_TEST
 
@@ -192,6 +342,10 @@ promapi_suite(void)
 	tcase_add_test(tc, test_prometheus);
 	tcase_add_test(tc, test_put_together);
 	tcase_add_test(tc, test_unreachable);
+	tcase_add_test(tc, test_hung);
+	tcase_add_test(tc, test_auth);
+	tcase_add_test(tc, test_server_error);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -165,11 +165,11 @@ services(size_t n)
 		ck_assert_ptr_nonnull(v[i].name = strdup(name));
 		v[i].source = "webhook";
 		v[i].state = "active";
-		v[i].rule_state = "none";
+		v[i].rule_state = RULE_NONE;
 		v[i].ntargets = 1;
 		if (i % 3 == 0) {
 			v[i].state = "rejected";
-			v[i].rule_state = "rejected";
+			v[i].rule_state = RULE_REJECTED;
 			v[i].problems = EXPLAIN_P_REJECTED;
 			ck_assert_ptr_nonnull(v[i].rule_reason =
 			    strdup(HOSTILE_REASON));
@@ -253,9 +253,64 @@ START_TEST(test_overview)
 	ck_assert_ptr_nonnull(strstr(page, "value=\"S00\""));
 	ck_assert_ptr_nonnull(strstr(page, "<option selected>problems"));
 	free(page);
+	/* A page past the last shows the last: 166 services without rules,
+	 * 66 on page 2. */
 	page = overview(&ov, "state=none&page=9");
+	ck_assert_uint_eq(count(page, "<tr"), 66 + 1);
+	ck_assert_ptr_nonnull(strstr(page, "page 2 of 2"));
+	ck_assert_ptr_nonnull(strstr(page, "href=\"/?q=&amp;state=none&amp;"
+	    "page=1\">&laquo; previous"));
+	ck_assert_ptr_null(strstr(page, "next &raquo;"));
+	free(page);
+	page = overview(&ov, "state=loaded&page=5");
 	ck_assert_uint_eq(count(page, "<tr"), 1);	/* the head */
-	ck_assert_ptr_nonnull(strstr(page, "page 9 of 2"));
+	ck_assert_ptr_nonnull(strstr(page, "page 1 of 1"));
+	ck_assert_ptr_nonnull(strstr(page, "No service matches."));
+	free(page);
+	/* A reload configured: no word of the notice below. */
+	ck_assert_ptr_null(strstr(page = overview(&ov, ""), "no-reload"));
+	free(page);
+	explain_all_free(ov.v, ov.n);
+}
+END_TEST
+
+/* No reload configured: the figure says so, the problems say the rule
+ * files are never loaded; no Prometheus URL known is not "none". */
+START_TEST(test_overview_no_reload)
+{
+	struct explain_overview ov;
+	char *page;
+	size_t i;
+
+	memset(&ov, 0, sizeof(ov));
+	ov.v = services(6);
+	ov.n = 6;
+	for (i = 0; i < ov.n; i++) {
+		ov.v[i].has_rules = i < 4;
+		if (ov.v[i].rule_state == RULE_NONE && i < 4)
+			ov.v[i].rule_state = RULE_PENDING;
+	}
+	ov.version = "test";
+	ov.have_reload = 0;
+	ov.reload_ok = 1;
+	ov.prom_why = EXPLAIN_PROM_UNKNOWN;
+	page = overview(&ov, "");
+	/* s0000 and s0003 rejected, s0001 s0002 pending, s0004 s0005 none */
+	ck_assert_ptr_nonnull(strstr(page, "id=\"no-reload\">No reload is "
+	    "configured (no --reload-url, no --run-prometheus): 2 rule files "
+	    "are written, but flowmon never asks Prometheus to load them"));
+	ck_assert_ptr_nonnull(strstr(page, "id=\"f-reload\"><b>none</b>"
+	    "<span class=\"warn\">no reload configured</span>"));
+	ck_assert_ptr_null(strstr(page, "last reload"));
+	ck_assert_ptr_null(strstr(page, "--prometheus-url none"));
+	ck_assert_ptr_nonnull(strstr(page, "Prometheus: <span id=\"prom-off\">"
+	    "not asked (no Prometheus URL is known: no --prometheus-url, and "
+	    "no --reload-url to derive it from)</span>"));
+	free(page);
+	ov.prom_why = EXPLAIN_PROM_NONE;
+	page = overview(&ov, "");
+	ck_assert_ptr_nonnull(strstr(page, "not asked (--prometheus-url "
+	    "none)"));
 	free(page);
 	explain_all_free(ov.v, ov.n);
 }
@@ -272,7 +327,7 @@ START_TEST(test_service_page)
 	memset(&x, 0, sizeof(x));
 	x.name = (char *)HOSTILE_NAME;
 	x.state = "active";
-	x.rule_state = "pending";
+	x.rule_state = RULE_PENDING;
 	x.source = "docker";
 	ck_assert_int_eq(kvlist_set(&x.params, "alertAnnotations",
 	    "summary=" HOSTILE_REASON), 0);
@@ -292,7 +347,8 @@ START_TEST(test_service_page)
 	ck_assert_uint_eq(count(page, "&quot;&gt;&lt;img src=x onerror="),
 	    3);
 	ck_assert_ptr_nonnull(strstr(page, "<title>web - flowmon</title>"));
-	ck_assert_ptr_nonnull(strstr(page, "Not asked"));
+	ck_assert_ptr_nonnull(strstr(page, "Not asked: no Prometheus URL is "
+	    "known"));
 	ck_assert_ptr_nonnull(strstr(page, "60 s ago"));
 	ck_assert_ptr_nonnull(strstr(page, "refused &times;3"));
 	free(page);
@@ -315,6 +371,7 @@ ui_suite(void)
 	tcase_add_test(tc, test_cut_and_url);
 	tcase_add_loop_test(tc, test_query, 0, nitems(queries));
 	tcase_add_test(tc, test_overview);
+	tcase_add_test(tc, test_overview_no_reload);
 	tcase_add_test(tc, test_service_page);
 	suite_add_tcase(s, tc);
 	return s;

@@ -150,6 +150,11 @@ START_TEST(lists_and_text)
 	    "url=https://***@h2/ and (ftp://u:***@h3/x)");
 	url_redact_text("no URL here: a@b, c://", out, sizeof(out));
 	ck_assert_str_eq(out, "no URL here: a@b, c://");
+	/* One URL is one word, blanks and quotes in a password too. */
+	url_redact("tcp://admin:s3 cr\"t@127.0.0.1:2375", out, sizeof(out));
+	ck_assert_str_eq(out, "tcp://admin:***@127.0.0.1:2375");
+	url_redact("u:s3cr3t@h:1", out, sizeof(out));
+	ck_assert_str_eq(out, "***@h:1");
 	/* Cut short, never in the middle of a secret. */
 	url_redact("http://admin:s3cr3t@prom:9090/-/reload", out, 12);
 	ck_assert_str_eq(out, "http://admi");
@@ -187,6 +192,47 @@ static const struct {
 	{ "://", "://" },
 	{ "http://", "http://" },
 	{ "http://:@", "http://***@" },
+	/* Several URLs in one word: each its own, the rest byte for byte. */
+	{ "runbook=http://bob:x@wiki/x,other=https://TOKENABC@h/p",
+	  "runbook=http://bob:***@wiki/x,other=https://***@h/p" },
+	{ "a=http://u:p@h1/,b=http://h2/@x,c=ftp://v:q@h3,d=http://h4",
+	  "a=http://u:***@h1/,b=http://h2/@x,c=ftp://v:***@h3,d=http://h4" },
+	{ "http://a:b@h1/x http://c:d@h2/y\thttp://e@h3",
+	  "http://a:***@h1/x http://c:***@h2/y\thttp://***@h3" },
+	{ "(http://u:p@h/x).", "(http://u:***@h/x)." },
+	{ "http://h/login?next=http://u:p@x/y",
+	  "http://h/login?next=http://u:***@x/y" },
+	/* Percent-encoded secrets. */
+	{ "runbook: http://bob:hunter%2F2SEKRIT@wiki/x",
+	  "runbook: http://bob:***@wiki/x" },
+	{ "http://u%40x:p%3A%2F%23%3F@h", "http://u%40x:***@h" },
+	/* '@' in paths, queries and fragments: kept. */
+	{ "see https://medium.com/@team/post and https://wiki/x?owner=a@b#c@d",
+	  "see https://medium.com/@team/post and https://wiki/x?owner=a@b#c@d" },
+	{ "https://u:p@wiki/@team?owner=a@b", "https://u:***@wiki/@team?owner=a@b" },
+	/* ...unless the authority holds a ':' (a password with a raw '/'
+	 * reads the same as a port and a path): hidden to the last '@'. */
+	{ "http://prom:9090/graph?owner=a@b", "http://***@b" },
+	/* No userinfo: as it is. */
+	{ "http://h/x https://h:9090/y?q=1#f ftp://h/",
+	  "http://h/x https://h:9090/y?q=1#f ftp://h/" },
+	/* Raw '/', '#', '?', '@' and '%' in a password. */
+	{ "x=http://u:a/b@h/x,", "x=http://***@h/x," },
+	{ "x=http://u:a#b@h/x,", "x=http://***@h/x," },
+	{ "x=http://u:a?b@h/x,", "x=http://***@h/x," },
+	{ "x=http://u:a@b@h/x,", "x=http://***@h/x," },
+	{ "x=http://u:a%b@h/x,", "x=http://u:***@h/x," },
+	/* Tokens as the user name. */
+	{ "https://ghp_TOKEN123@github.com/o/r.git",
+	  "https://***@github.com/o/r.git" },
+	{ "https://TOKEN123:x-oauth-basic@h/", "https://TOKEN123:***@h/" },
+	/* Other schemes. */
+	{ "postgres://app:pw@db:5432/x?sslmode=require redis://:pw@cache:6379 "
+	  "amqp://u:p@mq/vhost git+ssh://git:pw@h/r mongodb+srv://u:p@c/d",
+	  "postgres://app:***@db:5432/x?sslmode=require redis://***@cache:6379 "
+	  "amqp://u:***@mq/vhost git+ssh://git:***@h/r mongodb+srv://u:***@c/d" },
+	/* Not URLs. */
+	{ "a@b:c, 1://x@y, -://u:p@h", "a@b:c, 1://x@y, -://u:p@h" },
 };
 
 START_TEST(text_redacted)
@@ -217,6 +263,73 @@ START_TEST(text_truncated)
 	out[0] = 'Z';
 	url_redact_text(in, out, 0);
 	ck_assert_int_eq(out[0], 'Z');
+}
+END_TEST
+
+/* Texts whose URLs have no user name or password come out as they
+ * went in, byte for byte, whatever else they hold. */
+START_TEST(text_kept)
+{
+	static const char *const parts[] = {
+		"http://h", "https://h:1/", "/", "@", "?", "#", "x", " ", ",",
+		"=", "%", "\"", "<", "(", ".", "ftp://h/a",
+	};
+	char in[256], out[512];
+	unsigned seed = 7;
+	int round, k;
+
+	for (round = 0; round < 20000; round++) {
+		size_t off = 0;
+		int n = 1 + (int)(rand_r(&seed) % 16);
+
+		for (k = 0; k < n; k++)
+			off += (size_t)snprintf(in + off, sizeof(in) - off,
+			    "%s", parts[rand_r(&seed) % nitems(parts)]);
+		/* An authority with an '@' or a ':' before one: not this. */
+		if (strstr(in, "://") != NULL && strchr(in, '@') != NULL)
+			continue;
+		url_redact_text(in, out, sizeof(out));
+		ck_assert_str_eq(out, in);
+	}
+}
+END_TEST
+
+/* One way to put a base URL and a path together. */
+START_TEST(join)
+{
+	static const struct {
+		const char *base, *drop, *path, *want;
+	} v[] = {
+		{ "http://prom:9090", NULL, "/api/v1/targets?state=active",
+		  "http://prom:9090/api/v1/targets?state=active" },
+		{ "http://u:p%2Fw@prom:9090/pre/", NULL, "/api/v1/rules",
+		  "http://u:p%2Fw@prom:9090/pre/api/v1/rules" },
+		{ "http://prom:9090/-/reload?x=1#f", "/-/reload", "",
+		  "http://prom:9090/" },
+		{ "http://prom:9090/pre/-/reload/", "/-/reload", "",
+		  "http://prom:9090/pre" },
+		{ "http://fm:8080/v1/docker-flow-monitor/",
+		  "/v1/docker-flow-monitor",
+		  "/v1/docker-flow-monitor/services",
+		  "http://fm:8080/v1/docker-flow-monitor/services" },
+		{ "http://fm:8080/xv1/docker-flow-monitor",
+		  "/v1/docker-flow-monitor", "/v1/docker-flow-monitor/services",
+		  "http://fm:8080/xv1/docker-flow-monitor/v1/docker-flow-monitor/"
+		  "services" },
+		{ "https://[::1]:9093", NULL, "/api/v2/silence/abc",
+		  "https://[::1]:9093/api/v2/silence/abc" },
+	};
+	char err[ERR_MAX], *s;
+	size_t i;
+
+	for (i = 0; i < nitems(v); i++) {
+		s = url_join(v[i].base, v[i].drop, v[i].path, err);
+		ck_assert_msg(s != NULL, "%s: %s", v[i].base, err);
+		ck_assert_str_eq(s, v[i].want);
+		free(s);
+	}
+	ck_assert_ptr_null(url_join("no url", NULL, "/x", err));
+	ck_assert_ptr_nonnull(strstr(err, "is not a URL"));
 }
 END_TEST
 
@@ -263,6 +376,8 @@ url_suite(void)
 	tcase_add_loop_test(tc, text_redacted, 0, nitems(texts));
 	tcase_add_test(tc, text_truncated);
 	tcase_add_test(tc, text_never_leaks);
+	tcase_add_test(tc, text_kept);
+	tcase_add_test(tc, join);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -142,10 +142,12 @@ fm_expect 404 "$API/explain/off"
 printf '%s' "$HTTP_BODY" | jq -e '.Message | test("com.df.notify=false, not true")' \
     >/dev/null || fail "explain/off: $HTTP_BODY"
 fm_expect 200 "$API/explain/web"
-printf '%s' "$HTTP_BODY" | jq -e '.source == "docker" and (.warnings | length == 1) and
-    (.warnings[0] | test("^com.df.alertName.1, com.df.alertIf.1 are container labels"))' \
+# (No --reload-url here: explain warns about that too.)
+printf '%s' "$HTTP_BODY" | jq -e '.source == "docker" and (.warnings | length == 2) and
+    (.warnings[0] | startswith("no reload is configured")) and
+    (.warnings[1] | test("^com.df.alertName.1, com.df.alertIf.1 are container labels"))' \
     >/dev/null || fail "explain/web: $HTTP_BODY"
-ok "$(printf '%s' "$HTTP_BODY" | jq -r '.warnings[0]' | cut -c1-100)"
+ok "$(printf '%s' "$HTTP_BODY" | jq -r '.warnings[1]' | cut -c1-100)"
 
 check "/metrics: Docker's task counts and update state of each service it applied"
 # The list is asked with status=true; this engine's answer has no

@@ -6,6 +6,12 @@
 # out (warnings), hostile label and annotation values back exactly as
 # sent, secrets redacted, hand edits and heals, the history, Prometheus
 # gone (reachable false), --prometheus-url none, and the auth of /services.
+# Then (issue 21's audit): no reload configured (a warning per service
+# with rules, no Prometheus URL known, not "none"); a Prometheus that
+# takes connections and never answers costs one timeout, not two; a
+# Prometheus behind basic auth (--web.config.file, a bcrypt user) is asked
+# with --reload-auth-file's credentials, and without them explain says
+# 401 and reachable false.
 . "$(dirname "$0")/lib.sh"
 
 DATA=$IT_TMP/data
@@ -129,6 +135,7 @@ check "--prometheus-url none: not asked"
 flowmon_start "$DATA" --promtool none --prometheus-url none
 explain web
 printf '%s' "$EXPLAIN" | jq -e '.prometheus.url == null and
+    .prometheus.error == "not asked: --prometheus-url none" and
     .prometheus.reachable == false and .prometheus.targets == [] and
     .source == "webhook" and .history[0].event == "restored"' >/dev/null ||
 	fail "explain/web with --prometheus-url none: $EXPLAIN"
@@ -146,3 +153,122 @@ flowmon_stop
 flowmon_start "$DATA" --promtool none --basic-auth-file "$IT_TMP/users" --open-reads
 fm_expect 200 "$API/explain/web"
 ok "401 without, 200 with; open with --open-reads"
+flowmon_stop
+
+check "no reload URL: a warning for each service with rules, no Prometheus URL known"
+PROM_URL="" flowmon_start "$DATA" --promtool none
+reconfigure --data-urlencode serviceName=nr --data-urlencode "targets=127.0.0.1:1" \
+    --data-urlencode alertName=up --data-urlencode 'alertIf=vector(1) > 0'
+explain nr
+printf '%s' "$EXPLAIN" | jq -e --arg d "$DATA" '
+    .rules.state == "pending" and .prometheus.url == null and
+    .prometheus.reachable == false and
+    .prometheus.error == "not asked: no Prometheus URL is known: no --prometheus-url, and no --reload-url to derive it from" and
+    (.warnings | map(select(startswith("no reload is configured (no --reload-url, no --run-prometheus): " +
+        $d + "/rules/nr.yml is written but flowmon never asks Prometheus to load it"))) | length) == 1' \
+    >/dev/null || fail "explain/nr without a reload URL: $EXPLAIN"
+reconfigure --data-urlencode serviceName=plain --data-urlencode "targets=127.0.0.1:1"
+explain plain
+printf '%s' "$EXPLAIN" | jq -e '.warnings == [] and .rules.state == "none"' >/dev/null ||
+	fail "explain/plain (no rules) without a reload URL: $EXPLAIN"
+ok "$(printf '%s' "$EXPLAIN" | jq -r .prometheus.error | cut -c1-100)"
+flowmon_stop
+
+# A Prometheus that takes connections and never answers: a listener that
+# accepts them and never writes back.
+free_port HUNG
+python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+open(sys.argv[2], "w").close()
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$HUNG" "$IT_TMP/hung.ready" >"$IT_TMP/hung.log" 2>&1 &
+HUNG_PID=$!
+track "$HUNG_PID"
+wait_alive 10 "$HUNG_PID" test -e "$IT_TMP/hung.ready" || fail "the hung listener did not start"
+
+# timed PATH: GET PATH, its time in seconds (curl's own measure of the
+# request) in $T; must take the budget (3 s), not twice it (targets and
+# rules asked one after the other: 6 s).
+timed() {
+	T=$(curl -s -o "$IT_TMP/body" -w '%{time_total}' --max-time 30 "$FLOWMON_URL$1")
+	awk -v t="$T" 'BEGIN { exit !(t >= 2.9 && t < 5.0) }' ||
+		fail "GET $1 took $T s: 3 s is the budget, 6 s both asks one after the other"
+}
+
+check "a Prometheus that never answers: explain and the page cost one timeout (3 s), not two"
+# A fresh flowmon each: nothing cached, so each request asks.
+PROM_URL="" flowmon_start "$DATA" --promtool none --prometheus-url "http://127.0.0.1:$HUNG"
+timed "$API/explain/web"
+t1=$T
+jq -e '.prometheus.reachable == false and
+    (.prometheus.error | test("targets\\?state=active: timeout")) and
+    (.prometheus.error | test("rules\\?type=alert: timeout"))' "$IT_TMP/body" \
+    >/dev/null || fail "explain/web: $(cat "$IT_TMP/body")"
+flowmon_stop
+PROM_URL="" flowmon_start "$DATA" --promtool none --prometheus-url "http://127.0.0.1:$HUNG"
+timed /
+grep -q 'Prometheus does not answer: GET http://127.0.0.1:'"$HUNG"'/api/v1/targets' "$IT_TMP/body" ||
+	fail "the page: $(grep -o 'Prometheus does not answer[^<]*' "$IT_TMP/body")"
+ok "explain in $t1 s, the page in $T s; both asks timed out"
+flowmon_stop
+stop_pid "$HUNG_PID" 10
+
+# bcrypt PASSWORD: a bcrypt hash of PASSWORD (cost 4) for Prometheus's
+# --web.config.file: python3's crypt module (Debian 12's python 3.11),
+# else a few lines of C on libcrypt (libxcrypt, with build-essential).
+bcrypt() {
+	python3 -W ignore -c 'import crypt, sys
+print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))' \
+	    "$1" 2>/dev/null | grep '^\$2b\$' && return 0
+	printf '%s\n' '#include <crypt.h>' '#include <stdio.h>' \
+	    'int main(int argc, char **argv) {' \
+	    '	char salt[CRYPT_GENSALT_OUTPUT_SIZE]; const char *h;' \
+	    '	if (argc != 2 || !crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, sizeof(salt)) ||' \
+	    '	    !(h = crypt(argv[1], salt)) || h[0] != 0x24) return 1;' \
+	    '	puts(h); return 0; }' >"$IT_TMP/bcrypt.c"
+	cc -o "$IT_TMP/bcrypt" "$IT_TMP/bcrypt.c" -lcrypt && "$IT_TMP/bcrypt" "$1"
+}
+
+check "Prometheus behind basic auth: asked with --reload-auth-file's credentials; 401 said, not reachable"
+HASH=$(bcrypt 's3cr3t/pw') || fail "no way to make a bcrypt hash (python3 crypt, cc -lcrypt)"
+printf 'basic_auth_users:\n  prom: %s\n' "$HASH" >"$IT_TMP/web.yml"
+printf 'prom:s3cr3t/pw\n' >"$IT_TMP/prom.cred"
+DATA=$IT_TMP/data-auth
+mkdir -p "$DATA/targets" "$DATA/rules"
+sed "s|$IT_TMP/data/|$DATA/|g" "$IT_TMP/prometheus.yml" >"$IT_TMP/prometheus-auth.yml"
+free_port AUTH_PORT
+"$PROMETHEUS_BIN" --config.file="$IT_TMP/prometheus-auth.yml" \
+    --storage.tsdb.path="$IT_TMP/tsdb-auth" --web.config.file="$IT_TMP/web.yml" \
+    --web.listen-address="127.0.0.1:$AUTH_PORT" --web.enable-lifecycle \
+    --log.level=warn >"$IT_TMP/prometheus-auth.log" 2>&1 &
+AUTH_PID=$!
+track "$AUTH_PID"
+AUTH_URL=http://127.0.0.1:$AUTH_PORT
+auth_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' -u 'prom:s3cr3t/pw' "$AUTH_URL/-/ready")" = 200 ]; }
+wait_alive 30 "$AUTH_PID" auth_ready || fail "prometheus with basic auth did not start"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$AUTH_URL/api/v1/targets")" = 401 ] ||
+	fail "prometheus answers without credentials"
+PROM_URL="" flowmon_start "$DATA" --promtool none --reload-url "$AUTH_URL/-/reload" \
+    --reload-auth-file "$IT_TMP/prom.cred" --reload-delay 200ms
+reconfigure --data-urlencode serviceName=web --data-urlencode "targets=127.0.0.1:$AUTH_PORT" \
+    --data-urlencode alertName=up --data-urlencode 'alertIf=vector(1) > 0'
+wait_until 60 explain_is web '.rules.state == "loaded" and .prometheus.reachable and
+    .prometheus.error == "" and (.prometheus.alerts | length) == 1 and
+    (.prometheus.targets | length) == 1' ||
+	fail "explain/web behind basic auth: $HTTP_BODY"
+ok "reloaded and asked with the credentials: $(printf '%s' "$HTTP_BODY" | jq -c '[.rules.state, .prometheus.reachable, .prometheus.targets[0].health]')"
+flowmon_stop
+PROM_URL="" flowmon_start "$DATA" --promtool none --reload-url "$AUTH_URL/-/reload"
+explain web
+printf '%s' "$EXPLAIN" | jq -e '.prometheus.reachable == false and
+    .prometheus.targets == [] and .prometheus.alerts == [] and
+    (.prometheus.error | test("api/v1/targets\\?state=active answered 401 \\(credentials: ")) and
+    (.prometheus.error | test("api/v1/rules\\?type=alert answered 401"))' >/dev/null ||
+	fail "explain/web without credentials: $EXPLAIN"
+ok "$(printf '%s' "$EXPLAIN" | jq -r .prometheus.error | cut -c1-130)"

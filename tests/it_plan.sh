@@ -14,7 +14,11 @@
 #   unchanged again; bad.yml gives refused (exit 2) with exactly the
 #   Message of the daemon's 400 for the same parameters; a missing or
 #   broken file exits 2 naming it; every stack of compose/ plans without a
-#   refusal. --format json has the contract's shape. Last, with a real
+#   refusal. --format json has the contract's shape, also when the plan
+#   cannot be made (an "errors" list). --against takes the API's base
+#   (.../v1/docker-flow-monitor) too. A URL's password in a label is
+#   compared and shown redacted, from the data dir and through the API
+#   (which shows it redacted), and never printed. Last, with a real
 #   Prometheus: a rule only Prometheus refuses (flowmon with --promtool
 #   none) ends rejected; the plan of the same labels says refused with
 #   Prometheus's reason, from the data dir and through the API.
@@ -271,6 +275,64 @@ run_plan --stack monitor "$ROOT/compose/dfm-proxy.yml"
 expect_rc 1
 has_line "monitor_monitor: new"
 ok "$(ls "$ROOT"/compose/*.yml | wc -l) files"
+
+check "--format json when the plan cannot be made: the object, with errors"
+run_plan --data-dir "$DATA" --format json stack.yml missing.yml
+expect_rc 2
+jq -e '.services == [] and (.errors | length) == 1 and
+    (.errors[0] | test("missing.yml"))' "$OUT" >/dev/null ||
+	fail "stdout: $(cat "$OUT")"
+run_plan --format json --against nope stack.yml
+expect_rc 2
+jq -e '.services == [] and (.errors[0] | startswith("--against \"nope\""))' \
+    "$OUT" >/dev/null || fail "stdout: $(cat "$OUT")"
+ok "$(jq -c .errors "$OUT")"
+
+check "--against the API's base (.../v1/docker-flow-monitor/) works too"
+run_plan --against "$FLOWMON_URL$API/" --reload-auth-file "$CRED" stack.yml override.yml change.yml
+expect_rc 0
+has_line "shop_web: unchanged"
+ok "unchanged through $API/"
+
+check "a URL's password in a label: compared and shown redacted"
+cat >"$STACK/secret.yml" <<'EOF2'
+services:
+  vault:
+    deploy:
+      labels:
+        com.df.notify: "true"
+        com.df.scrapePort: "9000"
+        com.df.alertName: down
+        com.df.alertIf: "@service_down"
+        com.df.alertAnnotations: "runbook=https://ops:hunter%2F2SEKRIT@wiki/x,other=https://TOKENABC@h/p"
+EOF2
+send serviceName=shop_vault distribute=true replicas=1 scrapePort=9000 \
+    alertName=down alertIf=@service_down \
+    'alertAnnotations=runbook=https://ops:hunter%2F2SEKRIT@wiki/x,other=https://TOKENABC@h/p'
+[ "$HTTP_CODE" = 200 ] || fail "reconfigure shop_vault: $HTTP_BODY"
+fm_expect 200 "$API/services/shop_vault" -u ops:0ps
+! grep -q 'SEKRIT\|TOKENABC' <<<"$HTTP_BODY" || fail "/services shows the secret: $HTTP_BODY"
+grep -q 'SEKRIT' "$DATA/rules/shop_vault.yml" || fail "the rule file lost the secret"
+run_plan --data-dir "$DATA" stack.yml override.yml change.yml secret.yml
+expect_rc 0
+has_line "shop_vault: unchanged"
+run_plan --against "$FLOWMON_URL" --reload-auth-file "$CRED" stack.yml override.yml change.yml secret.yml
+expect_rc 0
+has_line "shop_vault: unchanged"
+sed -i 's|TOKENABC@h/p|TOKENXYZ@h/q|' "$STACK/secret.yml"
+for cmp in "--data-dir $DATA" "--against $FLOWMON_URL --reload-auth-file $CRED"; do
+	# shellcheck disable=SC2086 # two words each
+	run_plan $cmp --format json stack.yml override.yml change.yml secret.yml
+	expect_rc 1
+	jq -e '.services[] | select(.serviceName == "shop_vault") |
+	    .status == "changed" and
+	    (.diff | contains(" runbook: https://ops:***@wiki/x\n")) and
+	    (.diff | contains("-      other: https://***@h/p\n")) and
+	    (.diff | contains("+      other: https://***@h/q\n"))' "$OUT" >/dev/null ||
+		fail "$cmp: $(cat "$OUT")"
+	! grep -q 'SEKRIT\|TOKEN' "$OUT" "$ERR" || fail "$cmp: the secret was printed"
+done
+ok "unchanged, then changed with *** in the diff, both ways"
 
 flowmon_stop || fail "flowmon did not stop cleanly"
 

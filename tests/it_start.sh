@@ -7,7 +7,9 @@
 #     at start says rule files are not checked by promtool; --promtool
 #     none says nothing;
 #   - alertLabels=__name__=x is a 400 naming alertLabels, from flowmon's
-#     own checks (promtool on or off), not one blaming alertIf.
+#     own checks (promtool on or off), not one blaming alertIf;
+#   - every URL option refused the same way: exit status 2 and the option
+#     named, before anything starts (no data dir, no log line).
 # Run by tests/run-integration.sh with FLOWMON set (FLOWMON_WRAP optional).
 . "$(dirname "$0")/lib.sh"
 
@@ -57,3 +59,23 @@ for pt in promtool none; do
 	flowmon_stop || fail "flowmon did not stop cleanly"
 done
 ok "$(jq -r .Message <<<"$HTTP_BODY")"
+
+check "a bad URL option: exit 2 naming it, before anything starts"
+for opt in "--listener-address=sl/x" "--prometheus-url=prometheus:9090" \
+    "--reload-url=http://u:pw@" "--get-nodes-url=ftp://h/" \
+    "--alertmanager-url=http://am:9093,nope" "--docker-host=ftp://d"; do
+	rc=0
+	"$FLOWMON" --listen 127.0.0.1:1 --data-dir "$IT_TMP/d4" "$opt" \
+	    >"$IT_TMP/d4.out" 2>"$IT_TMP/d4.err" || rc=$?
+	[ "$rc" = 2 ] || fail "$opt: exit status $rc: $(cat "$IT_TMP/d4.err")"
+	grep -q "^flowmon: ${opt%%=*} \"" "$IT_TMP/d4.err" ||
+		fail "$opt: $(cat "$IT_TMP/d4.err")"
+	! grep -q 'level=' "$IT_TMP/d4.err" || fail "$opt: started: $(cat "$IT_TMP/d4.err")"
+	[ ! -e "$IT_TMP/d4" ] || fail "$opt: the data dir was made"
+done
+rc=0
+LISTENER_ADDRESS="sl,sl/x" "$FLOWMON" --listen 127.0.0.1:1 --data-dir "$IT_TMP/d4" \
+    2>"$IT_TMP/d4.err" || rc=$?
+[ "$rc" = 2 ] && grep -q '^flowmon: LISTENER_ADDRESS ' "$IT_TMP/d4.err" ||
+	fail "LISTENER_ADDRESS: $rc $(cat "$IT_TMP/d4.err")"
+ok "$(head -n 1 "$IT_TMP/d4.err")"

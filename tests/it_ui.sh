@@ -157,6 +157,37 @@ printf '%s' "$HTTP_BODY" | grep -qF 'service nope is not known' || fail "404 pag
 fm_expect 404 "/ui/services/%3Cscript%3E"
 printf '%s' "$HTTP_BODY" | grep -q '<script' && fail "the 404 page echoes markup"
 ok "q and state filter, bad parameters 400, unknown services 404"
+
+check "a page past the last shows the last"
+chromium_run "$IT_TMP/page5.html" dom "$FLOWMON_URL/?page=5"
+dom_has "$IT_TMP/page5.html" '<span id="page">page 1 of 1</span>'
+dom_has "$IT_TMP/page5.html" 'href="/ui/services/hostile">hostile</a></td>'
+ok "/?page=5 of one page: page 1, its services"
+
+check "secrets: the rule file, the parameters, a refusal, /services and the log show none"
+reconfigure --data-urlencode serviceName=secret --data-urlencode "targets=127.0.0.1:$PROM_PORT" \
+    --data-urlencode alertName=up --data-urlencode 'alertIf=vector(1) > 1' \
+    --data-urlencode 'alertAnnotations=runbook=http://bob:hunter%2F2SEKRIT@wiki/x,other=https://TOKENABC@h/p'
+fm_expect 400 "$API/reconfigure" -G --data-urlencode serviceName=ghost2 \
+    --data-urlencode 'scrapePort=http://u:SEKRIT2@h/'
+chromium_run "$IT_TMP/secret.html" dom "$FLOWMON_URL/ui/services/secret"
+D=$IT_TMP/secret.html
+dom_has "$D" 'runbook: http://bob:***@wiki/x'
+dom_has "$D" 'other: https://***@h/p'
+dom_has "$D" 'runbook=http://bob:***@wiki/x,other=https://***@h/p</td>'
+dom_lacks "$D" SEKRIT
+dom_lacks "$D" TOKENABC
+chromium_run "$IT_TMP/secret-overview.html" dom "$FLOWMON_URL/"
+dom_has "$IT_TMP/secret-overview.html" '<b>ghost2</b>'
+dom_has "$IT_TMP/secret-overview.html" 'http://u:***@h/'
+dom_lacks "$IT_TMP/secret-overview.html" SEKRIT
+fm_expect 200 "$API/services/secret"
+! grep -q 'SEKRIT\|TOKENABC' <<<"$HTTP_BODY" || fail "/services/secret: $HTTP_BODY"
+fm_expect 200 "$API/explain/secret"
+! grep -q 'SEKRIT\|TOKENABC' <<<"$HTTP_BODY" || fail "explain/secret: $HTTP_BODY"
+! grep -q 'SEKRIT\|TOKENABC' "$FLOWMON_LOG" || fail "the log: $(grep 'SEKRIT\|TOKENABC' "$FLOWMON_LOG")"
+grep -q SEKRIT "$DATA/rules/secret.yml" || fail "the rule file Prometheus reads lost its URL"
+ok "*** on the page, in the refusal, /services, explain and the log; the file itself intact"
 flowmon_stop
 
 check "the page takes the credentials of /services"
@@ -169,4 +200,21 @@ fm_expect 401 /ui/services/web
 fm_expect 200 / -u viewer:pw
 fm_expect 200 /ui/services/web -u viewer:pw
 ok "401 with a Basic challenge without credentials, 200 with"
+flowmon_stop
+
+check "no reload configured: the page says so, and that no Prometheus URL is known"
+PROM_URL="" flowmon_start "$DATA" --promtool none
+reconfigure --data-urlencode serviceName=nr --data-urlencode "targets=127.0.0.1:1" \
+    --data-urlencode alertName=up --data-urlencode 'alertIf=vector(1) > 0'
+chromium_run "$IT_TMP/noreload.html" dom "$FLOWMON_URL/"
+D=$IT_TMP/noreload.html
+dom_has "$D" 'id="no-reload">No reload is configured (no --reload-url, no --run-prometheus): 1 rule file is written, but flowmon never asks Prometheus to load it'
+dom_has "$D" 'id="f-reload"><b>none</b><span class="warn">no reload configured</span>'
+dom_has "$D" '<span id="prom-off">not asked (no Prometheus URL is known: no --prometheus-url, and no --reload-url to derive it from)</span>'
+dom_lacks "$D" 'last reload'
+dom_lacks "$D" '--prometheus-url none'
+chromium_run "$IT_TMP/noreload-nr.html" dom "$FLOWMON_URL/ui/services/nr"
+dom_has "$IT_TMP/noreload-nr.html" 'no reload is configured (no --reload-url, no --run-prometheus)'
+chromium_run "$SHOTS/overview-no-reload.png" png "$FLOWMON_URL/"
+ok "the notice, the figure, the Prometheus line; the service's warning"
 say "screenshots: $(cd "$SHOTS" && ls *.png | tr '\n' ' ')in $SHOTS"
