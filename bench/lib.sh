@@ -3,8 +3,9 @@
 # EXIT trap set here (SIGTERM, SIGKILL after 60 s); only 127.0.0.1 is used.
 #
 # flowmon runs as a user runs it: default options (promtool from PATH,
-# task DNS `tasks.%s`), plus what a bench needs (--listen on a free
-# loopback port, --data-dir, --log-level warn). No bench service ever
+# task DNS `tasks.%s`, log level info: a line per request, into a file
+# here as into Docker's log pipe for a user), plus what a bench needs
+# (--listen on a free loopback port, --data-dir). No bench service ever
 # uses task DNS (each names its targets), so no name is looked up.
 
 set -eu
@@ -106,7 +107,7 @@ fm_start() {
 	FM_LOG=$BENCH_DIR/flowmon-$(basename "$data").log
 	out=$(python3 bench/started.py "$FM_URL" "$(records "$data")" "$FM_LOG" \
 	    -- "$FLOWMON" --listen "127.0.0.1:$FM_PORT" --data-dir "$data" \
-	    --log-level warn "$@") || {
+	    "$@") || {
 		PIDS="$PIDS ${out%% *}"
 		echo "bench: flowmon did not start on $data (see $FM_LOG)" >&2
 		exit 1
@@ -117,6 +118,13 @@ fm_start() {
 }
 fm_stop() {
 	[ -n "$FM_PID" ] && stop "$FM_PID"
+	FM_PID=""
+}
+# fm_crash: SIGKILL, as an OOM kill or `docker kill` ends a daemon: no
+# clean stop, so no manifest (state/.files.manifest) for the next start.
+fm_crash() {
+	kill -KILL "$FM_PID" 2>/dev/null || true
+	stop "$FM_PID"
 	FM_PID=""
 }
 # fm_settle: waits (up to 60 s) until the watcher has looked at the last
