@@ -54,25 +54,19 @@ explain_all_free(struct explain *v, size_t n)
 	free(v);
 }
 
-/* A copy of s as everything flowmon shows it (url.h): what was received
- * may carry credentials (a webhook URL in an annotation), and so may a
- * message quoting it, or a file written from it. */
-static char *
-redacted(const char *s)
-{
-	return url_redact_dup(s);
-}
-
 /* *s (malloc'd, or NULL) redacted in place: 0, or -1 on ENOMEM (*s
- * freed and NULL then). */
+ * freed and NULL then). Whatever explain copies out is redacted so, or
+ * copied by url_redact_dup(), as everything flowmon shows (url.h): what
+ * was received may carry credentials (a webhook URL in an annotation),
+ * and so may a message quoting it, or a file written from it. */
 static int
 redact_in_place(char **s)
 {
 	char *r;
 
-	if (*s == NULL || strstr(*s, "://") == NULL)
+	if (*s == NULL || !url_text_may_hide(*s, strlen(*s)))
 		return 0;
-	r = redacted(*s);
+	r = url_redact_dup(*s);
 	free(*s);
 	*s = r;
 	return r != NULL ? 0 : -1;
@@ -86,7 +80,7 @@ copy_params(struct kvlist *dst, const struct kvlist *src)
 	int rc;
 
 	for (i = 0; i < src->n; i++) {
-		if ((v = redacted(src->v[i].value)) == NULL)
+		if ((v = url_redact_dup(src->v[i].value)) == NULL)
 			return -1;
 		rc = kvlist_set(dst, src->v[i].key, v);
 		free(v);
@@ -138,9 +132,9 @@ fill_view(struct fill *f, struct registry *r, const struct registry_view *v)
 	if ((x->targets_base = malloc(strlen(base) + 6)) == NULL)
 		return -1;
 	snprintf(x->targets_base, strlen(base) + 6, "%s.json", base);
-	if (v->invalid != NULL && (x->invalid = redacted(v->invalid)) == NULL)
+	if (v->invalid != NULL && (x->invalid = url_redact_dup(v->invalid)) == NULL)
 		return -1;
-	if (v->rule_reason != NULL && (x->rule_reason = redacted(
+	if (v->rule_reason != NULL && (x->rule_reason = url_redact_dup(
 	    v->rule_reason[0] != '\0' ? v->rule_reason :
 	    "refused (the reason was not kept)")) == NULL)
 		return -1;

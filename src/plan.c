@@ -494,7 +494,7 @@ shown_text(char **s, size_t *n)
 {
 	struct buf b = BUF_INIT;
 
-	if (*s == NULL || memmem(*s, *n, "://", 3) == NULL)
+	if (*s == NULL || !url_text_may_hide(*s, *n))
 		return 0;
 	if (url_redact_buf(&b, *s, *n) == -1) {
 		buf_release(&b);

@@ -32,7 +32,7 @@ add_shown(cJSON *o, const char *key, const char *s)
 {
 	char *shown;
 
-	if (strstr(s, "://") == NULL) {
+	if (!url_text_may_hide(s, strlen(s))) {
 		cJSON_AddStringToObject(o, key, s);
 		return;
 	}
