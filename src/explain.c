@@ -410,21 +410,6 @@ fail:
 	return -1;
 }
 
-int
-explain_all(const struct explain_ctx *c, struct explain **v, size_t *n)
-{
-	struct promstate *ps = NULL;
-	int rc;
-
-	*v = NULL;
-	*n = 0;
-	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
-		return -1;
-	rc = gather_all(c, ps, v, n);
-	promstate_put(ps);
-	return rc;
-}
-
 void
 explain_overview_release(struct explain_overview *ov)
 {
