@@ -321,7 +321,6 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
     struct explain *x)
 {
 	struct fill f = { x, 0, detail, 0 };
-	struct promstate *ps = NULL;
 	char err[ERR_MAX];
 	size_t len;
 	int rc = -1;
@@ -341,13 +340,11 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 		goto out;
 	if (own_facts(c, x, 1, reload_configured(c)) == -1)
 		goto out;
-	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
-		goto out;
-	if (prom_facts(c, x, ps, clock_wall_ms()) == -1)
+	if ((c->prom != NULL && c->ps == NULL) ||
+	    prom_facts(c, x, c->ps, clock_wall_ms()) == -1)
 		goto out;
 	rc = 1;
 out:
-	promstate_put(ps);
 	if (rc == -1)
 		explain_release(x);
 	return rc;
@@ -450,7 +447,7 @@ explain_overview(const struct explain_ctx *c, struct explain_overview *ov)
 	ov->prom_why = prom_why(c);
 	if (c->prom != NULL) {
 		ov->prom_url = promapi_shown(c->prom);
-		if ((ov->prom = promapi_state(c->prom)) == NULL)
+		if ((ov->prom = promstate_ref(c->ps)) == NULL)
 			goto fail;
 	}
 	if (gather_all(c, ov->prom, &ov->v, &ov->n) == -1)

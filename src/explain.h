@@ -2,9 +2,10 @@
  * made of it, joined in one place: the explain API
  * (/v1/docker-flow-monitor/explain/<name>) and the status page (ui.h).
  * explain_one() and explain_overview() gather the facts (the registry and
- * each service's history under its lock, then the file watcher, the
- * Docker source and Prometheus with no lock held); explain_json() turns
- * one service's facts into the API's answer and is pure. */
+ * each service's history under its lock, then the file watcher and the
+ * Docker source with no lock held, and the Prometheus snapshot their
+ * caller took before taking any lock); explain_json() turns one
+ * service's facts into the API's answer and is pure. */
 #ifndef FLOWMON_EXPLAIN_H
 #define FLOWMON_EXPLAIN_H
 
@@ -39,6 +40,11 @@ struct explain_ctx {
 	struct files	*files;
 	struct promapi	*prom;		/* NULL: not asked (prom_none says
 					   why) */
+	struct promstate *ps;		/* prom's snapshot (promapi_state(),
+					   which may wait seconds for
+					   Prometheus: taken before any lock
+					   is), the caller's reference; NULL
+					   with prom: out of memory */
 	int		 prom_none;	/* --prometheus-url none was given */
 	struct docker	*docker;
 	struct reloader	*rl;		/* NULL, or one without a back end:
