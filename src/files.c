@@ -18,6 +18,7 @@
  * flowmon's files missing from a scan is handed to the registry, which
  * writes it again from its record (registry_heal) under the service's
  * lock: the watcher notices, the registry writes. */
+#include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
 #include <inttypes.h>
@@ -47,8 +48,8 @@
 #define FILES_SETTLE_MS		1000
 /* Re-reads of a file that moves while it is being classified. */
 #define FILES_TRIES		3
-/* Every file is read at one of this many looks at everything, whatever
- * its identity says (2 minutes at the default poll). */
+/* Every file is read at one of this many polls, whatever its identity
+ * says (2 minutes at the default poll). */
 #define FILES_VERIFY		8
 
 enum { F_TARGETS, F_RULES, F_NDIRS };
@@ -96,6 +97,8 @@ struct fentry {
 	unsigned char	 matched;	/* the Prometheus glob reads it */
 	unsigned char	 owner;		/* enum registry_owner */
 	unsigned char	 valid;
+	unsigned char	 restored;	/* from the manifest: its owner is
+					   asked again */
 };
 
 struct files {
@@ -115,8 +118,8 @@ struct files {
 	uint64_t	 scans;
 	uint64_t	 scan_errors;
 	uint64_t	 triggers;	/* reloads asked for by hand edits */
+	uint64_t	 reads;		/* files read by scans */
 	time_t		 last_scan;
-	int		 stopping;
 };
 
 static void
@@ -216,6 +219,7 @@ files_owner(struct files *f, int dir, const char *name, char **buf,
 struct scan {
 	struct files	*f;
 	int64_t		 now;		/* wall clock, ms */
+	enum watch_why	 why;
 	int		 whole;
 	struct fentry	*v;		/* sorted as the listing is */
 	size_t		 n;
@@ -224,6 +228,7 @@ struct scan {
 					   the scan's */
 	size_t		*of;		/* vd[i] is v[of[i]]'s */
 	size_t		 nvd, vcap, ocap;
+	size_t		 reads;		/* files read */
 };
 
 static void
@@ -319,8 +324,11 @@ files_examine(struct scan *sc, struct fentry *e, const struct fentry *prev,
 	}
 	same = prev != NULL && prev->error == 0 && prev->hash == e->hash &&
 	    prev->size == e->size;
-	/* flowmon's own files change owner only when their bytes change. */
-	if (same && prev->owner == REGISTRY_OWNER_FLOWMON) {
+	/* flowmon's own files change owner only when their bytes change
+	 * (while it runs: the manifest's are asked again, a record may have
+	 * gone while flowmon was down). */
+	if (same && prev->owner == REGISTRY_OWNER_FLOWMON &&
+	    !prev->restored) {
 		e->owner = REGISTRY_OWNER_FLOWMON;
 		e->valid = 1;
 		goto out;
@@ -372,9 +380,11 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 	/* A file system whose times lie (a clock far behind, a FUSE layer
 	 * that keeps old times) would hide a change from the identity:
 	 * every file is read again within FILES_VERIFY looks at
-	 * everything. */
-	verify = sc->whole && (hash_bytes(HASH_INIT, name,
-	    strlen(name)) + f->wholes) % FILES_VERIFY == 0;
+	 * everything. Not at start: the manifest's identities are what
+	 * spares it reading every file (a crash leaves none). */
+	verify = sc->whole && sc->why != WATCH_START &&
+	    (hash_bytes(HASH_INIT, name, strlen(name)) + f->wholes) %
+	    FILES_VERIFY == 0;
 	if (prev != NULL && !verify && watch_id_trusted(prev->id,
 	    prev->ctime_ms, prev->taken_ms, e->id)) {
 		e->hash = prev->hash;
@@ -385,8 +395,10 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 		e->ctime_ms = prev->ctime_ms;
 		e->taken_ms = prev->taken_ms;
 		/* The registry's side may have moved (a service removed, a
-		 * hash forgotten): its answer is a lookup, no read. */
-		if (e->matched && prev->owner != REGISTRY_OWNER_FLOWMON) {
+		 * hash forgotten, a record gone while flowmon was down): its
+		 * answer is a lookup, no read. */
+		if (e->matched && (prev->owner != REGISTRY_OWNER_FLOWMON ||
+		    prev->restored)) {
 			files_base(name, files_ext(dir), base, sizeof(base));
 			e->owner = registry_file_owner_hash(f->reg,
 			    dir == F_RULES, base, e->error == 0, e->hash, 0);
@@ -396,6 +408,7 @@ files_look(struct scan *sc, int dir, const char *name, const struct stat *sb)
 			return -1;
 		return 0;
 	}
+	sc->reads++;
 	if (store_read_entry(f->st, files_kinds[dir], name, WATCH_FILE_MAX,
 	    &buf, &len, err) == -1) {
 		/* Gone (or no longer a file) since the listing: the next
@@ -626,13 +639,14 @@ files_scan(void *arg, enum watch_why why, const struct watch_name *names,
 	struct scan sc;
 	struct fentry *nv = NULL, *old;
 	const struct fentry *prev;
-	char err[ERR_MAX], *covered = NULL;
+	char err[ERR_MAX], read[32], *covered = NULL;
 	size_t nn = 0, nold, i, j;
 	int changed = 0, trigger = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.f = f;
 	sc.now = clock_wall_ms();
+	sc.why = why;
 	sc.whole = names == NULL;
 	if ((sc.whole ? files_look_all(&sc, err) : files_look_names(&sc,
 	    names, nnames, err)) == -1) {
@@ -642,15 +656,18 @@ files_scan(void *arg, enum watch_why why, const struct watch_name *names,
 	if (files_heal(&sc, names, nnames))
 		changed = 1;
 	files_judge(&sc);
+	/* The first scan reports every file, as if none was known (the
+	 * manifest's listing only spares reading them). */
 	for (i = 0; i < sc.n; i++)
-		files_compare(&sc.v[i], files_prev(f, sc.v[i].dir,
-		    sc.v[i].name), &changed, &trigger);
+		files_compare(&sc.v[i], why == WATCH_START ? NULL :
+		    files_prev(f, sc.v[i].dir, sc.v[i].name), &changed,
+		    &trigger);
 	if ((covered = files_covered(f, names, nnames)) == NULL) {
 		log_warn("cannot scan the data dir", "error", "out of memory");
 		goto fail;
 	}
 	/* Gone since the last scan: looked at, not found. */
-	for (i = j = 0; i < f->n; i++) {
+	for (i = j = 0; i < f->n && why != WATCH_START; i++) {
 		prev = &f->v[i];
 		if (!covered[i])
 			continue;
@@ -685,11 +702,18 @@ files_scan(void *arg, enum watch_why why, const struct watch_name *names,
 	f->v = nv;
 	f->n = nn;
 	f->scans++;
+	f->reads += sc.reads;
 	f->last_scan = time(NULL);
 	if (trigger)
 		f->triggers++;
 	pthread_cond_broadcast(&f->scanned);
 	pthread_mutex_unlock(&f->lock);
+	if (why == WATCH_START) {
+		snprintf(err, sizeof(err), "%zu", nn);
+		snprintf(read, sizeof(read), "%zu", sc.reads);
+		log_info("first scan of targets/ and rules/ done", "files",
+		    err, "read", read);
+	}
 	for (i = 0; i < nold; i++)
 		if (covered[i])
 			fentry_release(&old[i]);
@@ -709,6 +733,199 @@ fail:
 	pthread_cond_broadcast(&f->scanned);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
+}
+
+/*
+ * The manifest (store.h): the listing as the last scan left it, written at
+ * a clean stop, so the first scan of the next start reads only the files
+ * whose identity moved since (or is too recent to trust): a hand edit or
+ * an operator's new file while flowmon was down is read and judged as
+ * ever. A start after a crash finds none (taken at start) and reads
+ * everything. One line per file, fields separated by a space, the name
+ * and the reason %-encoded; anything that does not parse is no manifest.
+ */
+#define FILES_MANIFEST		"files"
+#define FILES_MANIFEST_HEAD	"flowmon files manifest 1\n"
+/* A manifest larger than this is no manifest (ten times 10,000 files'). */
+#define FILES_MANIFEST_MAX	((size_t)64 << 20)
+
+/* Appends s %-encoded: every byte outside '!'..'~' and '%' itself. */
+static void
+files_put_text(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '%')
+			buf_printf(b, "%%%02X", *p);
+		else
+			buf_add(b, p, 1);
+}
+
+/* Decodes the %-encoded word at *p (up to a space or the end of the line)
+ * into a malloc'd string; *p after it. NULL on a bad escape or ENOMEM. */
+static char *
+files_get_text(const char **p)
+{
+	const char *s = *p;
+	size_t n = strcspn(s, " \n"), i, k = 0;
+	unsigned int c;
+	char *out;
+
+	if ((out = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			out[k++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+		    !isxdigit((unsigned char)s[i + 2]) ||
+		    sscanf(s + i + 1, "%2X", &c) != 1 || c == 0) {
+			free(out);
+			return NULL;
+		}
+		out[k++] = (char)c;
+		i += 2;
+	}
+	out[k] = '\0';
+	*p = s + n;
+	return out;
+}
+
+static void
+files_manifest_write(struct files *f)
+{
+	struct buf b = BUF_INIT;
+	char err[ERR_MAX];
+	size_t i;
+
+	buf_adds(&b, FILES_MANIFEST_HEAD);
+	for (i = 0; i < f->n; i++) {
+		const struct fentry *e = &f->v[i];
+
+		/* No negative number: times before 1970, a size of -1 are
+		 * not flowmon's to trust. */
+		if (e->ctime_ms < 0 || e->taken_ms < 0 || e->size < 0 ||
+		    e->mtime < 0 || e->error < 0)
+			continue;
+		buf_printf(&b, "%u %016" PRIx64 " %016" PRIx64 " %" PRId64
+		    " %" PRId64 " %" PRId64 " %" PRId64 " %d %u %u %u ",
+		    e->dir, e->hash, e->id, e->ctime_ms, e->taken_ms, e->size,
+		    e->mtime, e->error, e->matched, e->owner, e->valid);
+		files_put_text(&b, e->name);
+		if (e->reason != NULL) {
+			buf_adds(&b, " =");
+			files_put_text(&b, e->reason);
+		} else
+			buf_adds(&b, " -");
+		buf_adds(&b, "\n");
+	}
+	if (b.failed || store_manifest_write(f->st, FILES_MANIFEST, b.p, b.len,
+	    err) == -1)
+		log_warn("cannot write the manifest of targets/ and rules/: "
+		    "the next start reads every file", "error", b.failed ?
+		    "out of memory" : err);
+	buf_release(&b);
+}
+
+/* The number at *p (base 10 or 16) and the space after it; *p past
+ * them. -1 (in *bad) when there is none. */
+static uint64_t
+files_get_num(const char **p, int base, int *bad)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(*p, &end, base);
+	if (end == *p || *end != ' ' || errno != 0 || **p == '-')
+		*bad = 1;
+	*p = *end == ' ' ? end + 1 : end;
+	return v;
+}
+
+/* One line of the manifest into e; -1 if it does not parse. (sscanf(3)
+ * took a third of a start's reading of it.) */
+static int
+files_manifest_line(const char *p, struct fentry *e)
+{
+	uint64_t dir, owner;
+	int bad = 0;
+
+	memset(e, 0, sizeof(*e));
+	dir = files_get_num(&p, 10, &bad);
+	e->hash = files_get_num(&p, 16, &bad);
+	e->id = files_get_num(&p, 16, &bad);
+	e->ctime_ms = (int64_t)files_get_num(&p, 10, &bad);
+	e->taken_ms = (int64_t)files_get_num(&p, 10, &bad);
+	e->size = (int64_t)files_get_num(&p, 10, &bad);
+	e->mtime = (int64_t)files_get_num(&p, 10, &bad);
+	e->error = (int)files_get_num(&p, 10, &bad);
+	e->matched = files_get_num(&p, 10, &bad) != 0;
+	owner = files_get_num(&p, 10, &bad);
+	e->valid = files_get_num(&p, 10, &bad) != 0;
+	if (bad || dir >= F_NDIRS || owner > REGISTRY_OWNER_EDITED)
+		return -1;
+	e->dir = (unsigned char)dir;
+	e->owner = (unsigned char)owner;
+	e->restored = 1;
+	if ((e->name = files_get_text(&p)) == NULL || *e->name == '\0')
+		return -1;
+	if (strncmp(p, " -\n", 3) == 0)
+		return 0;
+	if (strncmp(p, " =", 2) != 0)
+		return -1;
+	p += 2;
+	if ((e->reason = files_get_text(&p)) == NULL || *p != '\n')
+		return -1;
+	return 0;
+}
+
+/* The listing the last clean stop left, as the previous scan's (f->v):
+ * the first scan trusts what did not move. Nothing when there is none
+ * or it does not parse. */
+static void
+files_manifest_take(struct files *f)
+{
+	struct fentry *v = NULL;
+	char err[ERR_MAX], *buf, *p, *nl;
+	size_t len, n = 0, cap = 0;
+
+	if (store_manifest_take(f->st, FILES_MANIFEST, FILES_MANIFEST_MAX,
+	    &buf, &len, err) == -1) {
+		if (errno != ENOENT)
+			log_warn("cannot take the manifest of targets/ and "
+			    "rules/: every file is read", "error", err);
+		return;
+	}
+	if (strncmp(buf, FILES_MANIFEST_HEAD,
+	    strlen(FILES_MANIFEST_HEAD)) != 0)
+		goto bad;
+	for (p = buf + strlen(FILES_MANIFEST_HEAD); *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL ||
+		    BUF_ARRAY_GROW(v, n, cap) == -1)
+			goto bad;
+		if (files_manifest_line(p, &v[n]) == -1) {
+			fentry_release(&v[n]);
+			goto bad;
+		}
+		/* In the listing's order, each once. */
+		if (n > 0 && fentry_cmp(&v[n - 1], &v[n]) >= 0) {
+			fentry_release(&v[n]);
+			goto bad;
+		}
+		n++;
+	}
+	free(buf);
+	f->v = v;
+	f->n = n;
+	return;
+bad:
+	log_warn("the manifest of targets/ and rules/ does not parse: every "
+	    "file is read");
+	fentries_free(v, n);
+	free(buf);
 }
 
 struct files *
@@ -736,6 +953,7 @@ files_start(struct store *st, struct registry *reg, struct reloader *rl,
 			goto fail;
 		}
 	}
+	files_manifest_take(f);
 	/* The first scan runs on the watcher's thread while flowmon serves:
 	 * a hand edit made while it was down is reported a moment later, as
 	 * one made while it runs is (files_json() waits for it). */
@@ -756,6 +974,10 @@ files_stop(struct files *f)
 	if (f == NULL)
 		return;
 	watch_stop(f->w);
+	/* A clean stop: the listing for the next start (a failed start
+	 * scanned nothing and writes none). */
+	if (f->w != NULL && f->scans > 0)
+		files_manifest_write(f);
 	fentries_free(f->v, f->n);
 	for (d = 0; d < F_NDIRS; d++)
 		free(f->dirs[d]);
@@ -883,6 +1105,9 @@ files_metrics(struct files *f, struct buf *b)
 			    NULL);
 	expo_counter(b, "flowmon_files_scans_total", "Scans of targets/ and "
 	    "rules/.", (long long)f->scans);
+	expo_counter(b, "flowmon_files_reads_total", "Files the scans read "
+	    "(the others had not moved since they were read).",
+	    (long long)f->reads);
 	expo_counter(b, "flowmon_files_scan_errors_total", "Scans that could "
 	    "not read targets/ or rules/.", (long long)f->scan_errors);
 	expo_counter(b, "flowmon_files_reload_triggers_total", "Reloads asked "

@@ -102,17 +102,38 @@ store_dirname(enum store_kind kind)
  * Names.
  */
 
+/* Appends s to buf (size bytes) at *at, cut to fit, NUL-terminated. */
+static void
+store_cat(char *buf, size_t size, size_t *at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*at + n >= size)
+		n = size - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
 void
 store_path(const struct store *st, enum store_kind kind, const char *name,
     char *buf, size_t bufsz)
 {
-	char file[NAME_MAX + 1];
+	char base[STORE_BASE_MAX + 1];
+	size_t at = 0;
 
+	/* Pieces put together, not printf'd: /services asks this for
+	 * every service. */
 	if (bufsz == 0)
 		return;
-	store_file(kind, name, file);
-	snprintf(buf, bufsz, "%s/%s/%s", st->dir ? st->dir : ".",
-	    store_dirname(kind), file);
+	buf[0] = '\0';
+	store_base(name, base);
+	store_cat(buf, bufsz, &at, st->dir ? st->dir : ".");
+	store_cat(buf, bufsz, &at, "/");
+	store_cat(buf, bufsz, &at, store_dirname(kind));
+	store_cat(buf, bufsz, &at, "/");
+	store_cat(buf, bufsz, &at, base);
+	store_cat(buf, bufsz, &at, store_ext(kind));
 }
 
 /* The directory fd of kind as it is now: store_reopen() may replace it. */
@@ -898,6 +919,74 @@ store_link(struct store *st, enum store_kind from, enum store_kind to,
     const char *name, char err[ERR_MAX])
 {
 	return store_link_in(st, NULL, from, to, name, err);
+}
+
+/* state/.<name>.manifest into file; -1 with err when it would not fit. */
+static int
+store_manifest_file(const char *name, char file[NAME_MAX + 1],
+    char err[ERR_MAX])
+{
+	if ((size_t)snprintf(file, NAME_MAX + 1, ".%s.manifest", name) >=
+	    STORE_NAME_MAX || strchr(name, '/') != NULL) {
+		snprintf(err, ERR_MAX, "store: no manifest named %.100s", name);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_manifest_write(struct store *st, const char *name, const void *buf,
+    size_t len, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	int dfd, again = 1;
+
+	if (store_manifest_file(name, file, err) == -1 ||
+	    store_check(st, STORE_STATE, file, 1, 1, err) == -1)
+		return -1;
+	snprintf(shown, sizeof(shown), "state/%s", file);
+	for (;;) {
+		dfd = store_dfd(st, STORE_STATE);
+		if (store_atomic(dfd, file, shown, buf, len, 0644, (mode_t)-1,
+		    NULL, &st->dsync[STORE_STATE], err) == 0)
+			return 0;
+		if (!again-- || !store_retry(st, STORE_STATE, dfd, errno))
+			return -1;
+	}
+}
+
+int
+store_manifest_take(struct store *st, const char *name, size_t max,
+    char **buf, size_t *len, char err[ERR_MAX])
+{
+	char file[NAME_MAX + 1], shown[NAME_MAX + 16];
+	int dfd, saved;
+
+	*buf = NULL;
+	*len = 0;
+	if (store_manifest_file(name, file, err) == -1 ||
+	    store_check(st, STORE_STATE, file, 1, 1, err) == -1)
+		return -1;
+	snprintf(shown, sizeof(shown), "state/%s", file);
+	if (store_read_kind(st, STORE_STATE, file, shown, max, buf, len,
+	    err) == -1)
+		return -1;
+	/* Gone for good before anything is written: a crash from here on
+	 * leaves no manifest. */
+	dfd = store_dfd(st, STORE_STATE);
+	if (unlinkat(dfd, file, 0) == -1 ||
+	    store_dirsync(&st->dsync[STORE_STATE], dfd) == -1) {
+		saved = errno;
+		snprintf(err, ERR_MAX, "cannot remove %s: %s", shown,
+		    strerror(saved));
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }
 
 void

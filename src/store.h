@@ -206,6 +206,26 @@ void	 store_names_release(struct store_names *s);
  * 1: it may be there. */
 int	 store_names_may_have(const struct store_names *s, const char *name);
 
+/*
+ * Manifests: what a module knew of the data dir at a clean stop, for the
+ * next start to trust what did not change since (files.c: each file's
+ * identity and hash). state/.<name>.manifest: outside every glob, skipped
+ * by scans and the audit, never swept. A start takes it (reads it and
+ * removes it at once, durably), so a run that does not stop cleanly
+ * leaves none and the start after it checks everything. The contents are
+ * the module's; trust is its business too (an identity that still holds).
+ */
+/* Writes name's manifest (atomically, as store_write). 0, or -1 with
+ * err. */
+int	 store_manifest_write(struct store *st, const char *name,
+	    const void *buf, size_t len, char err[ERR_MAX]);
+/* Reads name's manifest (at most max bytes) into a malloc'd, NUL-
+ * terminated buffer and removes it. 0; -1 with errno ENOENT when there is
+ * none, or with err on an error (none is to be trusted then: one that
+ * could not be removed may outlive a crash). */
+int	 store_manifest_take(struct store *st, const char *name, size_t max,
+	    char **buf, size_t *len, char err[ERR_MAX]);
+
 /* Whether <kind>/<name> exists, and its content hash (hash_content)
  * into *hash: 1 when it does, 0 when it does not, -1 (hash 0) when it is
  * there but cannot be read (over BOUND_FILE_MAX, not a regular file...).

@@ -1128,6 +1128,48 @@ START_TEST(names_listing)
 }
 END_TEST
 
+/* A manifest: written at a stop, taken (read and removed) at a start, so
+ * a second start finds none; outside every listing of names. */
+START_TEST(manifest_write_take)
+{
+	struct store st;
+	struct store_names sn = { 0 };
+	char err[ERR_MAX] = "", *dir, *buf, *p;
+	size_t len;
+
+	dir = open_fresh(&st);
+	ck_assert_int_eq(store_manifest_take(&st, "files", 1024, &buf, &len,
+	    err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_msg(store_manifest_write(&st, "files", "one\n", 4, err) ==
+	    0, "%s", err);
+	p = xpath(dir, "state/.files.manifest");
+	ck_assert(tu_exists(p));
+	ck_assert_int_eq(store_names(&st, STORE_STATE, &sn, err), 0);
+	ck_assert_uint_eq(sn.n, 0);
+	store_names_release(&sn);
+	/* Bounded like every read. */
+	ck_assert_int_eq(store_manifest_take(&st, "files", 3, &buf, &len,
+	    err), -1);
+	ck_assert_int_eq(errno, EFBIG);
+	ck_assert_int_eq(store_manifest_take(&st, "files", 1024, &buf, &len,
+	    err), 0);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_str_eq(buf, "one\n");
+	free(buf);
+	ck_assert(!tu_exists(p));
+	ck_assert_int_eq(store_manifest_take(&st, "files", 1024, &buf, &len,
+	    err), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(store_manifest_write(&st, "a/b", "x", 1, err), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	free(p);
+	store_release(&st);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 /*
  * Files outside the data dir: the bounded reader and the atomic writer.
  */
@@ -1804,6 +1846,7 @@ store_suite(void)
 	tcase_add_test(tc, remove_missing_and_existing);
 	tcase_add_test(tc, scan_lists_exact_names);
 	tcase_add_test(tc, names_listing);
+	tcase_add_test(tc, manifest_write_take);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 

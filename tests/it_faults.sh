@@ -43,12 +43,14 @@ fi
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$FLOWMON_PID/status"; }
 nthreads() { awk '/^Threads:/ { print $2 }' "/proc/$FLOWMON_PID/status"; }
 
-# files_of DIR: every regular file under DIR but the filler and the lock, with its
+# files_of DIR: every regular file under DIR but the filler, the lock and
+# the manifest (written at a clean stop, taken at the next start), with its
 # SHA-256: equal outputs mean no file was created, removed or changed.
 files_of() {
 	(
 		cd "$1" || exit 1
-		find . -type f ! -name filler ! -name .flowmon.lock -print0 | LC_ALL=C sort -z |
+		find . -type f ! -name filler ! -name .flowmon.lock \
+		    ! -path ./state/.files.manifest -print0 | LC_ALL=C sort -z |
 		    xargs -0 -r sha256sum
 	)
 }

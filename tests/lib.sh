@@ -606,13 +606,18 @@ node_stop() {
 # (ns), then the SHA-256 of every file: equal snapshots mean nothing was
 # created, removed, written or even touched. The data-dir lock file
 # (.flowmon.lock) is left out: each daemon that takes the lock writes its
-# pid and host into it, which is not data.
+# pid and host into it, which is not data. So is state/.files.manifest,
+# with state/'s own size and time: a clean stop writes it and the next
+# start takes it (the records in state/ are compared as every file is).
 snapshot_dir() {
 	(
 		cd "$1" || exit 1
-		find . -path ./.flowmon.lock -prune -o \
-		    -printf '%p %y %s %T@\n' | LC_ALL=C sort
-		find . -path ./.flowmon.lock -prune -o -type f -print0 |
+		find . \( -path ./.flowmon.lock -o \
+		    -path ./state/.files.manifest \) -prune -o \
+		    -printf '%p %y %s %T@\n' | LC_ALL=C sort |
+		    sed 's/^\(\.\/state d\) .*/\1/'
+		find . \( -path ./.flowmon.lock -o \
+		    -path ./state/.files.manifest \) -prune -o -type f -print0 |
 		    LC_ALL=C sort -z | xargs -0 -r sha256sum
 	)
 }
