@@ -43,6 +43,7 @@
 #include <cJSON.h>
 
 #include "advice.h"
+#include "buf.h"
 #include "clock.h"
 #include "docker.h"
 #include "dockerapi.h"
@@ -230,11 +231,13 @@ struct docker {
 	cJSON			*nodes;		/* last GET /nodes */
 	struct follow		*follows;
 	size_t			 nfollows;
+	size_t			 followscap;	/* follows's room */
 
 	/* Remarks, sorted by name, for any thread under rlock. */
 	pthread_mutex_t		 rlock;
 	struct remark		*remarks;
 	size_t			 nremarks;
+	size_t			 remarkscap;	/* remarks's room */
 	uint64_t		 round;		/* full rounds begun */
 
 	/* The worker and the event thread; below, shared by them under
@@ -459,7 +462,7 @@ remark_note(struct docker *d, const cJSON *svc, const char *name)
 {
 	char text[ADVICE_MAX];
 	enum dockermap_remark k = dockermap_remark(svc, d->notify_label, text);
-	struct remark *m, *nv;
+	struct remark *m;
 	size_t i;
 
 	if (name == NULL && (name = dockermap_name(svc)) == NULL)
@@ -472,10 +475,9 @@ remark_note(struct docker *d, const cJSON *svc, const char *name)
 		goto out;
 	}
 	if (m == NULL) {
-		if (d->nremarks >= DOCKER_REMARKS_MAX || (nv = realloc(
-		    d->remarks, (d->nremarks + 1) * sizeof(*nv))) == NULL)
+		if (d->nremarks >= DOCKER_REMARKS_MAX || BUF_ARRAY_GROW(
+		    d->remarks, d->nremarks, d->remarkscap) == -1)
 			goto out;
-		d->remarks = nv;
 		for (i = d->nremarks; i > 0 &&
 		    strcmp(d->remarks[i - 1].name, name) > 0; i--)
 			d->remarks[i] = d->remarks[i - 1];
@@ -667,16 +669,15 @@ follow_find(struct docker *d, const char *id)
 static void
 follow_add(struct docker *d, const char *id, long long now)
 {
-	struct follow *f = follow_find(d, id), *nv;
+	struct follow *f = follow_find(d, id);
 
 	if (f == NULL) {
 		/* Beyond the bound, the full round at the next poll covers
 		 * it: follow_find stays a short scan. */
 		if (d->nfollows >= DOCKER_FOLLOW_MAX ||
-		    strlen(id) >= sizeof(f->id) || (nv = realloc(d->follows,
-		    (d->nfollows + 1) * sizeof(*nv))) == NULL)
+		    strlen(id) >= sizeof(f->id) || BUF_ARRAY_GROW(d->follows,
+		    d->nfollows, d->followscap) == -1)
 			return;
-		d->follows = nv;
 		f = &d->follows[d->nfollows++];
 		snprintf(f->id, sizeof(f->id), "%s", id);
 	}

@@ -54,25 +54,19 @@ explain_all_free(struct explain *v, size_t n)
 	free(v);
 }
 
-/* A copy of s as everything flowmon shows it (url.h): what was received
- * may carry credentials (a webhook URL in an annotation), and so may a
- * message quoting it, or a file written from it. */
-static char *
-redacted(const char *s)
-{
-	return url_redact_dup(s);
-}
-
 /* *s (malloc'd, or NULL) redacted in place: 0, or -1 on ENOMEM (*s
- * freed and NULL then). */
+ * freed and NULL then). Whatever explain copies out is redacted so, or
+ * copied by url_redact_dup(), as everything flowmon shows (url.h): what
+ * was received may carry credentials (a webhook URL in an annotation),
+ * and so may a message quoting it, or a file written from it. */
 static int
 redact_in_place(char **s)
 {
 	char *r;
 
-	if (*s == NULL || strstr(*s, "://") == NULL)
+	if (*s == NULL || !url_text_may_hide(*s, strlen(*s)))
 		return 0;
-	r = redacted(*s);
+	r = url_redact_dup(*s);
 	free(*s);
 	*s = r;
 	return r != NULL ? 0 : -1;
@@ -86,7 +80,7 @@ copy_params(struct kvlist *dst, const struct kvlist *src)
 	int rc;
 
 	for (i = 0; i < src->n; i++) {
-		if ((v = redacted(src->v[i].value)) == NULL)
+		if ((v = url_redact_dup(src->v[i].value)) == NULL)
 			return -1;
 		rc = kvlist_set(dst, src->v[i].key, v);
 		free(v);
@@ -138,9 +132,9 @@ fill_view(struct fill *f, struct registry *r, const struct registry_view *v)
 	if ((x->targets_base = malloc(strlen(base) + 6)) == NULL)
 		return -1;
 	snprintf(x->targets_base, strlen(base) + 6, "%s.json", base);
-	if (v->invalid != NULL && (x->invalid = redacted(v->invalid)) == NULL)
+	if (v->invalid != NULL && (x->invalid = url_redact_dup(v->invalid)) == NULL)
 		return -1;
-	if (v->rule_reason != NULL && (x->rule_reason = redacted(
+	if (v->rule_reason != NULL && (x->rule_reason = url_redact_dup(
 	    v->rule_reason[0] != '\0' ? v->rule_reason :
 	    "refused (the reason was not kept)")) == NULL)
 		return -1;
@@ -327,7 +321,6 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
     struct explain *x)
 {
 	struct fill f = { x, 0, detail, 0 };
-	struct promstate *ps = NULL;
 	char err[ERR_MAX];
 	size_t len;
 	int rc = -1;
@@ -347,13 +340,11 @@ explain_one(const struct explain_ctx *c, const char *name, int detail,
 		goto out;
 	if (own_facts(c, x, 1, reload_configured(c)) == -1)
 		goto out;
-	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
-		goto out;
-	if (prom_facts(c, x, ps, clock_wall_ms()) == -1)
+	if ((c->prom != NULL && c->ps == NULL) ||
+	    prom_facts(c, x, c->ps, clock_wall_ms()) == -1)
 		goto out;
 	rc = 1;
 out:
-	promstate_put(ps);
 	if (rc == -1)
 		explain_release(x);
 	return rc;
@@ -416,21 +407,6 @@ fail:
 	return -1;
 }
 
-int
-explain_all(const struct explain_ctx *c, struct explain **v, size_t *n)
-{
-	struct promstate *ps = NULL;
-	int rc;
-
-	*v = NULL;
-	*n = 0;
-	if (c->prom != NULL && (ps = promapi_state(c->prom)) == NULL)
-		return -1;
-	rc = gather_all(c, ps, v, n);
-	promstate_put(ps);
-	return rc;
-}
-
 void
 explain_overview_release(struct explain_overview *ov)
 {
@@ -471,7 +447,7 @@ explain_overview(const struct explain_ctx *c, struct explain_overview *ov)
 	ov->prom_why = prom_why(c);
 	if (c->prom != NULL) {
 		ov->prom_url = promapi_shown(c->prom);
-		if ((ov->prom = promapi_state(c->prom)) == NULL)
+		if ((ov->prom = promstate_ref(c->ps)) == NULL)
 			goto fail;
 	}
 	if (gather_all(c, ov->prom, &ov->v, &ov->n) == -1)

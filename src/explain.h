@@ -1,10 +1,11 @@
 /* explain.h: everything flowmon knows about a service and what Prometheus
  * made of it, joined in one place: the explain API
  * (/v1/docker-flow-monitor/explain/<name>) and the status page (ui.h).
- * explain_one() and explain_all() gather the facts (the registry and
- * each service's history under its lock, then the file watcher, the
- * Docker source and Prometheus with no lock held); explain_json() turns
- * one service's facts into the API's answer and is pure. */
+ * explain_one() and explain_overview() gather the facts (the registry and
+ * each service's history under its lock, then the file watcher and the
+ * Docker source with no lock held, and the Prometheus snapshot their
+ * caller took before taking any lock); explain_json() turns one
+ * service's facts into the API's answer and is pure. */
 #ifndef FLOWMON_EXPLAIN_H
 #define FLOWMON_EXPLAIN_H
 
@@ -39,6 +40,11 @@ struct explain_ctx {
 	struct files	*files;
 	struct promapi	*prom;		/* NULL: not asked (prom_none says
 					   why) */
+	struct promstate *ps;		/* prom's snapshot (promapi_state(),
+					   which may wait seconds for
+					   Prometheus: taken before any lock
+					   is), the caller's reference; NULL
+					   with prom: out of memory */
 	int		 prom_none;	/* --prometheus-url none was given */
 	struct docker	*docker;
 	struct reloader	*rl;		/* NULL, or one without a back end:
@@ -68,7 +74,7 @@ struct explain {
 	int		 has_targets;	/* it has a target file */
 	int		 has_rules;	/* a rule file (in rejected/ too) */
 	char		*targets_file;	/* its path; NULL: no file (or not
-					   asked: explain_all()) */
+					   asked: the overview) */
 	char		*targets_base;	/* its file name, e.g. "web.json" */
 	size_t		 ntargets;
 	char		*rules_file;	/* its path (rejected/ when set
@@ -108,12 +114,7 @@ int	 explain_one(const struct explain_ctx *c, const char *name,
 	    int detail, struct explain *x);
 void	 explain_release(struct explain *x);
 
-/* The facts of every known service (without history, parameters, paths
- * or texts: what the overview shows), sorted by name, with one Prometheus
- * snapshot for all: *v malloc'd, explain_all_free() frees it. 0, or -1
- * on ENOMEM. */
-int	 explain_all(const struct explain_ctx *c, struct explain **v,
-	    size_t *n);
+/* Frees n facts at v (explain_release() of each) and v. */
 void	 explain_all_free(struct explain *v, size_t n);
 
 /* What the status page's overview shows: every service, and besides
@@ -141,8 +142,10 @@ struct explain_overview {
 	int64_t			 now_ms;	/* wall clock */
 };
 
-/* The overview into ov (zeroed here; explain_overview_release()). 0, or
- * -1 on ENOMEM. */
+/* The overview into ov (zeroed here; explain_overview_release()): the
+ * facts of every known service without history, parameters, paths or
+ * texts, sorted by name, with one Prometheus snapshot for all. 0, or -1
+ * on ENOMEM. */
 int	 explain_overview(const struct explain_ctx *c, struct explain_overview
 	    *ov);
 void	 explain_overview_release(struct explain_overview *ov);

@@ -273,7 +273,7 @@ history_event_at(struct history *h, void **story, const char *name,
 		return;		/* no service to keep it for */
 	/* Shown on the status page and by explain: as everything shown,
 	 * with no URL's user name or password (an error may quote one). */
-	if (strstr(detail, "://") != NULL)
+	if (url_text_may_hide(detail, strlen(detail)))
 		detail = (shown = url_redact_dup(detail)) != NULL ? shown : "";
 	if (ev == REGISTRY_EV_REFUSED_NEW) {
 		if (name != NULL)

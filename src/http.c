@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "parser.h"
+#include "promapi.h"
 #include "registry.h"
 #include "reloader.h"
 #include "replies.h"
@@ -571,9 +572,12 @@ route_admit(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 }
 
 /* Where the explain API and the status page take their facts from; with
- * the Docker source's lock read-locked until explain_ctx_done(). */
+ * the Docker source's lock read-locked until explain_ctx_done(). The
+ * Prometheus snapshot is taken first (when facts will be gathered:
+ * gather), with no lock held: asking may take seconds, and shutdown's
+ * http_set_docker() waits for that lock. */
 static void
-explain_ctx(struct http *h, struct explain_ctx *c)
+explain_ctx(struct http *h, struct explain_ctx *c, int gather)
 {
 	memset(c, 0, sizeof(*c));
 	c->reg = h->reg;
@@ -582,14 +586,18 @@ explain_ctx(struct http *h, struct explain_ctx *c)
 	c->hist = __atomic_load_n(&h->hist, __ATOMIC_ACQUIRE);
 	c->prom = __atomic_load_n(&h->prom, __ATOMIC_ACQUIRE);
 	c->prom_none = __atomic_load_n(&h->prom_none, __ATOMIC_ACQUIRE);
+	if (c->prom != NULL && gather)
+		c->ps = promapi_state(c->prom);
 	pthread_rwlock_rdlock(&h->dklock);
 	c->docker = h->docker;
 }
 
 static void
-explain_ctx_done(struct http *h)
+explain_ctx_done(struct http *h, struct explain_ctx *c)
 {
 	pthread_rwlock_unlock(&h->dklock);
+	promstate_put(c->ps);
+	c->ps = NULL;
 }
 
 /* GET /explain/<name>: 404 for a service flowmon does not know. */
@@ -601,7 +609,7 @@ do_explain(struct http *h, const char *name, struct reply *rp)
 	char msg[ERR_MAX], why[ADVICE_MAX];
 	int rc = 0;
 
-	explain_ctx(h, &c);
+	explain_ctx(h, &c, service_name_valid(name));
 	if (service_name_valid(name))
 		rc = explain_one(&c, name, 0, &x);
 	/* A service the Docker source skips: say why it is not known. */
@@ -611,7 +619,7 @@ do_explain(struct http *h, const char *name, struct reply *rp)
 		    "Docker source skips it: %.360s", name, why);
 	else
 		snprintf(msg, sizeof(msg), "service %.255s is not known", name);
-	explain_ctx_done(h);
+	explain_ctx_done(h, &c);
 	if (rc == -1) {
 		reply_error(rp, 500, "out of memory", name);
 		return;
@@ -663,7 +671,7 @@ do_ui(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		reply_page_error(rp, 400, err);
 		goto out;
 	}
-	explain_ctx(h, &c);
+	explain_ctx(h, &c, strcmp(url, "/") == 0 || service_name_valid(name));
 	if (strcmp(url, "/") == 0 && (rc = explain_overview(&c, &ov)) == 0) {
 		ui_overview(&b, &ov, &q);
 		explain_overview_release(&ov);
@@ -672,7 +680,7 @@ do_ui(struct http *h, struct MHD_Connection *mc, struct conn *cs,
 		ui_service(&b, &x, clock_wall_ms());
 		explain_release(&x);
 	}
-	explain_ctx_done(h);
+	explain_ctx_done(h, &c);
 	if (rc == -1) {
 		buf_release(&b);
 		reply_page_error(rp, 500, "out of memory");

@@ -76,7 +76,7 @@ log_append_shown(char *buf, size_t size, size_t *off, const char *v)
 {
 	struct buf b = BUF_INIT;
 
-	if (strstr(v, "://") == NULL) {
+	if (!url_text_may_hide(v, strlen(v))) {
 		log_append(buf, size, off, v, 1);
 		return;
 	}

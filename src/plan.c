@@ -88,6 +88,7 @@ struct plan {
 	struct compose		 compose;
 	struct item		*v;
 	size_t			 n;
+	size_t			 cap;		/* v's room */
 	struct plan_lives	 lives;
 };
 
@@ -146,9 +147,8 @@ item_add(struct plan *p, const char *name)
 {
 	struct item *nv;
 
-	if ((nv = realloc(p->v, (p->n + 1) * sizeof(*nv))) == NULL)
+	if (BUF_ARRAY_GROW(p->v, p->n, p->cap) == -1)
 		return NULL;
-	p->v = nv;
 	nv = &p->v[p->n];
 	memset(nv, 0, sizeof(*nv));
 	if ((nv->name = strdup(name)) == NULL)
@@ -494,7 +494,7 @@ shown_text(char **s, size_t *n)
 {
 	struct buf b = BUF_INIT;
 
-	if (*s == NULL || memmem(*s, *n, "://", 3) == NULL)
+	if (*s == NULL || !url_text_may_hide(*s, *n))
 		return 0;
 	if (url_redact_buf(&b, *s, *n) == -1) {
 		buf_release(&b);

@@ -35,6 +35,7 @@ struct plan_live {
 struct plan_lives {
 	struct plan_live *v;		/* sorted by name */
 	size_t		  n;
+	size_t		  cap;		/* v's room */
 };
 
 /* Which live services the plan needs: want(ctx, base) is 1 for a file

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "bounds.h"
+#include "buf.h"
 #include "hash.h"
 #include "httpbody.h"
 #include "lifecycle.h"
@@ -58,9 +59,8 @@ lives_add(struct plan_lives *l, const char *name)
 {
 	struct plan_live *nv;
 
-	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL)
+	if (BUF_ARRAY_GROW(l->v, l->n, l->cap) == -1)
 		return NULL;
-	l->v = nv;
 	nv = &l->v[l->n];
 	memset(nv, 0, sizeof(*nv));
 	if ((nv->name = strdup(name)) == NULL)

@@ -216,7 +216,8 @@ struct ask {
 	int		 done;
 };
 
-/* Asks every question of every server at once; each ask done, or
+/* Asks every question of every server at once; each ask done (one
+ * libcurl could not take: CURLE_OUT_OF_MEMORY), or
  * CURLE_OPERATION_TIMEDOUT when the time ran out. -1 when libcurl cannot
  * even start (out of memory): then nothing was asked. */
 static int
@@ -248,7 +249,13 @@ ask_all(struct promapi *p, struct ask *v, size_t n)
 		curl_easy_setopt(v[i].c, CURLOPT_PRIVATE, (void *)&v[i]);
 		if (s->creds)
 			httpbody_credentials(v[i].c, p->userpwd, p->bearer);
-		curl_multi_add_handle(m, v[i].c);
+		/* Not added (out of memory): not asked, so no time-out. */
+		if (curl_multi_add_handle(m, v[i].c) != CURLM_OK) {
+			curl_easy_cleanup(v[i].c);
+			v[i].c = NULL;
+			v[i].cc = CURLE_OUT_OF_MEMORY;
+			v[i].done = 1;
+		}
 	}
 	/* Each transfer has PROMAPI_TIMEOUT_MS of its own, and all started
 	 * together; the deadline only stops a loop libcurl would not. */

@@ -116,7 +116,7 @@ shown(const char *s)
 {
 	char *r, *t;
 
-	if (s == NULL || strstr(s, "://") == NULL)
+	if (s == NULL || !url_text_may_hide(s, strlen(s)))
 		return text(s);
 	if ((r = url_redact_dup(s)) == NULL)
 		return NULL;

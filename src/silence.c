@@ -34,6 +34,7 @@
 #include <curl/curl.h>
 
 #include "bounds.h"
+#include "buf.h"
 #include "clock.h"
 #include "expo.h"
 #include "httpbody.h"
@@ -64,6 +65,7 @@ struct am {
 	char		*shown;		/* redacted, for logs and metrics */
 	struct held	*held;
 	size_t		 nheld;
+	size_t		 heldcap;	/* held's room */
 	size_t		 nheld_shown;	/* atomic, for /metrics */
 	unsigned long long errors;	/* atomic */
 	int		 synced;	/* held is what it holds */
@@ -84,6 +86,7 @@ struct silencer {
 	struct registry		*r;
 	struct am		*ams;
 	size_t			 nams;
+	size_t			 amscap;	/* ams's room */
 	long			 ttl_ms;
 	long			 tick_ms;
 	long			 retry_min_ms;
@@ -252,6 +255,7 @@ am_forget(struct am *a)
 	free(a->held);
 	a->held = NULL;
 	a->nheld = 0;
+	a->heldcap = 0;
 	a->synced = 0;
 	__atomic_store_n(&a->nheld_shown, 0, __ATOMIC_RELAXED);
 }
@@ -273,9 +277,9 @@ held_add(struct am *a, const char *service)
 {
 	struct held *nv;
 
-	if ((nv = realloc(a->held, (a->nheld + 1) * sizeof(*nv))) == NULL)
+	if (BUF_ARRAY_GROW(a->held, a->nheld, a->heldcap) == -1)
 		return NULL;
-	a->held = nv;
+	nv = a->held;
 	memset(&nv[a->nheld], 0, sizeof(*nv));
 	if ((nv[a->nheld].service = strdup(service)) == NULL)
 		return NULL;
@@ -628,8 +632,8 @@ static int
 wants_collect(struct silencer *s, struct want **out, size_t *nout)
 {
 	struct swarm_deploy *d = NULL;
-	struct want *w = NULL, *nv;
-	size_t nd = 0, i, n = 0;
+	struct want *w = NULL;
+	size_t nd = 0, i, n = 0, cap = 0;
 	int rc = -1;
 
 	if (swarmstate_deploying(s->ss, &d, &nd) == -1)
@@ -650,11 +654,10 @@ wants_collect(struct silencer *s, struct want **out, size_t *nout)
 			goto out;
 		if (re == NULL)
 			continue;
-		if ((nv = realloc(w, (n + 1) * sizeof(*nv))) == NULL) {
+		if (BUF_ARRAY_GROW(w, n, cap) == -1) {
 			free(re);
 			goto out;
 		}
-		w = nv;
 		w[n].regex = re;
 		if ((w[n].service = strdup(d[i].name)) == NULL) {
 			free(re);
@@ -747,7 +750,7 @@ silence_main(void *arg)
 static int
 am_add(struct silencer *s, const struct url *u, char err[ERR_MAX])
 {
-	struct am *nv, *a;
+	struct am *a;
 	size_t tl, sl;
 
 	if (u->query != NULL || u->fragment != NULL) {
@@ -755,11 +758,10 @@ am_add(struct silencer *s, const struct url *u, char err[ERR_MAX])
 		    "or fragment", u->shown);
 		return -1;
 	}
-	if ((nv = realloc(s->ams, (s->nams + 1) * sizeof(*nv))) == NULL) {
+	if (BUF_ARRAY_GROW(s->ams, s->nams, s->amscap) == -1) {
 		snprintf(err, ERR_MAX, "out of memory");
 		return -1;
 	}
-	s->ams = nv;
 	a = &s->ams[s->nams];
 	memset(a, 0, sizeof(*a));
 	for (tl = strlen(u->text); tl > 0 && u->text[tl - 1] == '/'; tl--)

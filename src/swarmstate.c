@@ -136,21 +136,6 @@ swarmstate_drop(struct swarmstate *ss, const char *name)
 	pthread_mutex_unlock(&ss->lock);
 }
 
-int
-swarmstate_get(struct swarmstate *ss, const char *name,
-    struct swarm_status *st)
-{
-	size_t k;
-	int found;
-
-	pthread_mutex_lock(&ss->lock);
-	k = slot(ss, name, &found);
-	if (found)
-		*st = ss->v[k].st;
-	pthread_mutex_unlock(&ss->lock);
-	return found;
-}
-
 void
 swarmstate_round_done(struct swarmstate *ss)
 {

@@ -40,9 +40,6 @@ int	 swarmstate_set(struct swarmstate *ss, const char *name,
 	    const struct swarm_status *st);
 /* Forgets service name (no longer monitored through Docker). */
 void	 swarmstate_drop(struct swarmstate *ss, const char *name);
-/* The status of name into *st: 1, or 0 when it is not known. */
-int	 swarmstate_get(struct swarmstate *ss, const char *name,
-	    struct swarm_status *st);
 
 /* Counts the Docker source's complete listings: until the first, the
  * table may lack services (a deploy under way among them). */

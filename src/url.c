@@ -476,9 +476,18 @@ url_redact_word(struct buf *b, const char *w, const char *e)
 }
 
 int
+url_text_may_hide(const char *text, size_t n)
+{
+	return memmem(text, n, "://", 3) != NULL;
+}
+
+int
 url_redact_buf(struct buf *b, const char *text, size_t n)
 {
 	const char *p = text, *end = text + n, *w;
+
+	if (!url_text_may_hide(text, n))
+		return buf_add(b, text, n);
 
 	while (p < end) {
 		for (w = p; w < end && url_word_end(*w); w++)
@@ -486,7 +495,7 @@ url_redact_buf(struct buf *b, const char *text, size_t n)
 		buf_add(b, p, (size_t)(w - p));		/* separators */
 		for (p = w; p < end && !url_word_end(*p); p++)
 			;
-		if (memmem(w, (size_t)(p - w), "://", 3) == NULL)
+		if (!url_text_may_hide(w, (size_t)(p - w)))
 			buf_add(b, w, (size_t)(p - w));
 		else
 			url_redact_word(b, w, p);
@@ -532,7 +541,7 @@ url_redact(const char *raw, char *out, size_t size)
 	/* One URL, not text: a blank or a quote in it is no end of it (a
 	 * password may hold one). Without its scheme (host:port,
 	 * user:pw@host), whatever precedes an '@' goes. */
-	if (strstr(raw, "://") == NULL) {
+	if (!url_text_may_hide(raw, strlen(raw))) {
 		if ((at = strrchr(raw, '@')) != NULL)
 			snprintf(out, size, "***%s", at);
 		else

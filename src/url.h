@@ -66,6 +66,12 @@ void	 url_list_free(struct url *v, size_t n);
  * b->failed). */
 struct buf;
 int	 url_redact_buf(struct buf *b, const char *text, size_t n);
+/* 0 when url_redact_buf() would give text's n bytes back unchanged (no
+ * "://" in them: a user:pw@host without a scheme is no URL of free text),
+ * 1 when it may hide something. Callers never test for "://" themselves:
+ * this is the one test, in step with what is redacted; use it only to
+ * skip a copy, the redacting functions make it anyway. */
+int	 url_text_may_hide(const char *text, size_t n);
 /* The same into a malloc'd string; NULL on ENOMEM. */
 char	*url_redact_dup(const char *text);
 /* The same into out (size bytes, always NUL-terminated when size > 0,

@@ -50,7 +50,7 @@ add_view_string(const struct view_ctx *vc, cJSON *o, const char *key,
 	cJSON *it;
 	char *shown;
 
-	if (s != NULL && strstr(s, "://") != NULL) {
+	if (s != NULL && url_text_may_hide(s, strlen(s))) {
 		if ((shown = url_redact_dup(s)) == NULL)
 			return;
 		it = cJSON_CreateString(shown);

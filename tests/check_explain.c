@@ -228,10 +228,10 @@ END_TEST
 START_TEST(test_no_reload)
 {
 	struct world w;
-	struct explain x, *v;
+	struct explain x;
+	struct explain_overview ov;
 	const cJSON *a;
 	cJSON *j;
-	size_t n;
 
 	world_open(&w);
 	w.c.rl = NULL;
@@ -255,11 +255,12 @@ START_TEST(test_no_reload)
 	ck_assert_uint_eq(x.nwarnings, 0);
 	explain_release(&x);
 	/* The overview: the same, and no reload to show. */
-	ck_assert_int_eq(explain_all(&w.c, &v, &n), 0);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_uint_eq(v[0].nwarnings, 0);			/* plain */
-	ck_assert_ptr_nonnull(strstr(v[1].warnings[0], "rules/web.yml"));
-	explain_all_free(v, n);
+	ck_assert_int_eq(explain_overview(&w.c, &ov), 0);
+	ck_assert_int_eq(ov.have_reload, 0);
+	ck_assert_uint_eq(ov.n, 2);
+	ck_assert_uint_eq(ov.v[0].nwarnings, 0);		/* plain */
+	ck_assert_ptr_nonnull(strstr(ov.v[1].warnings[0], "rules/web.yml"));
+	explain_overview_release(&ov);
 	world_done(&w);
 }
 END_TEST
@@ -414,9 +415,10 @@ END_TEST
 START_TEST(test_all)
 {
 	struct world w;
+	struct explain_overview ov;
 	struct explain *v;
 	struct promstate *ps = recorded();
-	size_t n, i;
+	size_t i;
 
 	world_open(&w);
 	upsert(&w, tu_service("serviceName", "web", "targets",
@@ -424,12 +426,13 @@ START_TEST(test_all)
 	upsert(&w, tu_service("serviceName", "api", "targets",
 	    "127.0.0.1:29190", NULL));
 	upsert(&w, tu_service("serviceName", "zz", NULL));
-	ck_assert_int_eq(explain_all(&w.c, &v, &n), 0);
-	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(explain_overview(&w.c, &ov), 0);
+	ck_assert_uint_eq(ov.n, 3);
+	v = ov.v;
 	ck_assert_str_eq(v[0].name, "api");
 	ck_assert_str_eq(v[1].name, "web");
 	ck_assert_str_eq(v[2].name, "zz");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < ov.n; i++) {
 		ck_assert_uint_eq(v[i].params.n, 0);	/* not for the list */
 		ck_assert_int_eq(explain_prometheus(&v[i], ps, "u", 0), 0);
 	}
@@ -437,7 +440,7 @@ START_TEST(test_all)
 	ck_assert_uint_eq(v[1].down, 1);
 	ck_assert_uint_eq(v[2].ntargets, 0);
 	ck_assert_uint_eq(v[2].problems, 0);
-	explain_all_free(v, n);
+	explain_overview_release(&ov);
 	promstate_put(ps);
 	world_done(&w);
 }
