@@ -20,7 +20,6 @@
  * lock: the watcher notices, the registry writes. */
 #include <ctype.h>
 #include <errno.h>
-#include <malloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -36,6 +35,7 @@
 #include "files.h"
 #include "hash.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "registry.h"
 #include "reloader.h"
@@ -723,7 +723,7 @@ files_scan(void *arg, enum watch_why why, const struct watch_name *names,
 	/* What a look at everything freed goes back to the system (see
 	 * main.c); a look at a few names frees little. */
 	if (sc.whole)
-		malloc_trim(0);
+		mem_trim();
 	return changed;
 fail:
 	free(covered);

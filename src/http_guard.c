@@ -1,7 +1,6 @@
 /* http_guard.c: authentication, connection admission and TLS set-up for the
  * HTTP front. Nothing secret is logged: a refusal names the client address
  * and the reason, never a user name, password or token. */
-#include <malloc.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "config.h"
 #include "http_guard.h"
 #include "log.h"
+#include "mem.h"
 #include "store.h"
 
 
@@ -142,7 +142,7 @@ http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		 * freed. glibc keeps them in its per-thread arenas otherwise,
 		 * about 30 MB after 64 busy connections on a daemon that
 		 * needs 22, so idle RSS would say nothing about leaks. */
-		malloc_trim(0);
+		mem_trim();
 }
 
 static void

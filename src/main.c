@@ -3,7 +3,6 @@
  * front, then wait for signals (SIGHUP re-reads the shortcut files, SIGINT
  * and SIGTERM stop cleanly). */
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "lifecycle.h"
 #include "listener.h"
 #include "log.h"
+#include "mem.h"
 #include "plan.h"
 #include "promapi.h"
 #include "promconfig.h"
@@ -509,33 +509,13 @@ daemon_start(struct daemon *d)
 	if (d->rl != NULL && d->cfg.reload_url != NULL)
 		reloader_trigger(d->rl);
 	/* What the start-up freed (record buffers, listings) goes back. */
-	malloc_trim(0);
+	mem_trim();
 	/* The reload URL may carry user:password@: never logged. */
 	log_info("flowmon started", "version", FLOWMON_VERSION, "listen",
 	    d->cfg.listen, "data_dir", d->cfg.data_dir, "reload_url",
 	    url_redact_list(d->cfg.reload_url != NULL ? d->cfg.reload_url :
 	    "", url, sizeof(url)));
 	return 0;
-}
-
-/* glibc's malloc for a daemon that lives long with a thread per
- * connection: by default each thread may get an arena of its own (up to
- * 16 on 2 cores), which keeps what it freed, and a large block freed once
- * raises the threshold under which blocks come from the heap, whose top
- * is not given back: after a burst of writes or one /services at 10,000
- * services, private memory stayed at twice what the services need. One
- * arena: a request's new record replaces the old one in the heap the old
- * one leaves, where a second arena kept 3 MB of records scattered after
- * 10 s of writes (each thread's cache of small blocks keeps requests from
- * waiting on it: no difference in p99 measured). Blocks of 128 kB and
- * more (a /services answer, a scan's listing) are mapped on their own,
- * given back when freed. */
-static void
-daemon_malloc(void)
-{
-	(void)mallopt(M_ARENA_MAX, 1);
-	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	(void)mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 }
 
 /* The front first, so no request is half way through the registry; then
@@ -597,7 +577,7 @@ main(int argc, char **argv)
 		return reloader_cmd_main(argc - 1, argv + 1);
 	if ((rc = daemon_configure(&d, argc, argv)) != -1)
 		return rc;
-	daemon_malloc();
+	mem_tune();
 	worker_block_signals(&d.signals);
 	if (daemon_start(&d) == 0) {
 		/* Until a signal says stop (0), or the lock is lost (1). */
