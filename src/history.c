@@ -2,22 +2,59 @@
  * registry (see history.h), plus the ring of refusals of unknown services
  * behind the history's one mutex. A story is one block: its counts and a
  * ring that grows from one event to HISTORY_EVENTS, written in order
- * until it is full at its largest, and only then wrapped. */
+ * until it is full at its largest, and only then wrapped.
+ *
+ * Details repeat: "webhook", "state targets", "rules" make up nearly all
+ * of them, and at 10,000 services a copy of each per event would cost
+ * more than the rings themselves. A short detail is kept once, in the
+ * history's set of words, shared by every event that says it; the set is
+ * filled without a lock (a slot is claimed by compare-and-swap and never
+ * changes after), and when it is full a detail gets its own copy. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "hash.h"
 #include "history.h"
 #include "url.h"
 
+#define HISTORY_WORDS		256	/* distinct short details kept once */
+#define HISTORY_WORD_MAX	64	/* bytes of a detail kept once */
+
+/* An event in 16 bytes, as there are up to HISTORY_EVENTS per service:
+ * the time in 43 bits lasts until the year 2248, and a repeat beyond
+ * EVENT_COUNT_MAX begins a new event. */
+#define EVENT_TIME_MAX		((INT64_C(1) << 43) - 1)
+#define EVENT_COUNT_MAX		((1u << 15) - 1)
 struct event {
-	int64_t			 time_ms;
 	char			*detail;	/* history_none for "" */
-	unsigned		 count;
-	enum registry_event	 ev;
+	uint64_t		 time_ms : 43;	/* ms since 1970 */
+	uint64_t		 count : 15;	/* repeats in a row */
+	uint64_t		 ev : 5;	/* enum registry_event */
+	uint64_t		 shared : 1;	/* detail is a word (or ""):
+						   not the event's to free */
 };
+_Static_assert(REGISTRY_EV_COUNT <= 32, "an event's ev has 5 bits");
+_Static_assert(sizeof(struct event) == 16, "an event is 16 bytes");
+
+/* A time an event can hold. */
+static uint64_t
+event_time(int64_t ms)
+{
+	return ms < 0 ? 0 : ms > EVENT_TIME_MAX ? EVENT_TIME_MAX :
+	    (uint64_t)ms;
+}
+
+/* 1 if ev, detail repeats the event e (NULL: none), and e can count it. */
+static int
+event_repeats(const struct event *e, enum registry_event ev,
+    const char *detail)
+{
+	return e != NULL && e->ev == ev && e->count < EVENT_COUNT_MAX &&
+	    strcmp(e->detail, detail) == 0;
+}
 
 /* One service's story: a ring of cap slots, n used, head the next one to
  * write. */
@@ -35,6 +72,7 @@ struct history {
 	char		*rnames[HISTORY_REFUSED];
 	size_t		 rhead;
 	size_t		 nrefused;
+	char		*words[HISTORY_WORDS];	/* atomic, set once each */
 };
 
 /* Most details are empty: one shared "" for all of them. */
@@ -68,7 +106,7 @@ history_event_name(enum registry_event ev)
 static void
 event_release(struct event *e)
 {
-	if (e->detail != history_none)
+	if (!e->shared)
 		free(e->detail);
 	memset(e, 0, sizeof(*e));
 }
@@ -107,20 +145,55 @@ history_free(struct history *h)
 		event_release(&h->refused[i]);
 		free(h->rnames[i]);
 	}
+	for (i = 0; i < HISTORY_WORDS; i++)
+		free(h->words[i]);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
-/* detail, cut to HISTORY_DETAIL_MAX bytes at a character boundary. NULL
- * on ENOMEM. */
+/* The word of h that says w (n bytes, at most HISTORY_WORD_MAX), made on
+ * its first use; NULL when the set is full (or on ENOMEM). */
 static char *
-detail_copy(const char *detail)
+word(struct history *h, const char *w, size_t n)
+{
+	size_t i, at = hash_content(w, n) % HISTORY_WORDS;
+	char *p, *mine = NULL, *none = NULL;
+
+	for (i = 0; i < HISTORY_WORDS; i++, at = (at + 1) % HISTORY_WORDS) {
+		p = __atomic_load_n(&h->words[at], __ATOMIC_ACQUIRE);
+		if (p == NULL) {
+			if (mine == NULL && (mine = strdup(w)) == NULL)
+				return NULL;
+			none = NULL;
+			if (__atomic_compare_exchange_n(&h->words[at], &none,
+			    mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return mine;
+			p = none;	/* another thread's, just now */
+		}
+		if (strcmp(p, w) == 0) {
+			free(mine);
+			return p;
+		}
+	}
+	free(mine);
+	return NULL;
+}
+
+/* detail as an event keeps it: "" and a short detail shared (*shared
+ * set), a longer one copied and, over HISTORY_DETAIL_MAX bytes, cut at a
+ * character boundary. NULL on ENOMEM. */
+static char *
+detail_copy(struct history *h, const char *detail, unsigned char *shared)
 {
 	size_t n = strlen(detail);
 	char *s;
 
+	*shared = 1;
 	if (n == 0)
 		return history_none;
+	if (n <= HISTORY_WORD_MAX && (s = word(h, detail, n)) != NULL)
+		return s;
+	*shared = 0;
 	if (n <= HISTORY_DETAIL_MAX)
 		return strdup(detail);
 	n = HISTORY_DETAIL_MAX - 3;
@@ -143,17 +216,19 @@ ring_last(struct event *ring, size_t size, size_t head, size_t n)
 /* Puts ev into the slot at *head of a ring of size slots: 0, or -1 on
  * ENOMEM (nothing changed). */
 static int
-ring_put(struct event *ring, size_t size, size_t *head, size_t *n,
-    enum registry_event ev, const char *detail, int64_t time_ms)
+ring_put(struct history *h, struct event *ring, size_t size, size_t *head,
+    size_t *n, enum registry_event ev, const char *detail, int64_t time_ms)
 {
 	struct event e;
+	unsigned char shared;
 
 	memset(&e, 0, sizeof(e));
-	e.time_ms = time_ms;
-	e.ev = ev;
+	e.time_ms = event_time(time_ms);
+	e.ev = (unsigned)ev;
 	e.count = 1;
-	if ((e.detail = detail_copy(detail)) == NULL)
+	if ((e.detail = detail_copy(h, detail, &shared)) == NULL)
 		return -1;
+	e.shared = shared;
 	event_release(&ring[*head]);
 	ring[*head] = e;
 	*head = (*head + 1) % size;
@@ -190,25 +265,24 @@ story_room(struct story **sp)
 
 /* ev into a story (*sp, made on the first event). */
 static void
-story_event(struct story **sp, enum registry_event ev, const char *detail,
-    int64_t time_ms)
+story_event(struct history *h, struct story **sp, enum registry_event ev,
+    const char *detail, int64_t time_ms)
 {
 	struct story *s = *sp;
 	struct event *last;
 	size_t head, n;
 
 	last = s != NULL ? ring_last(s->ring, s->cap, s->head, s->n) : NULL;
-	if (last != NULL && last->ev == ev && strcmp(last->detail,
-	    detail) == 0) {
+	if (event_repeats(last, ev, detail)) {
 		last->count++;
-		last->time_ms = time_ms;
+		last->time_ms = event_time(time_ms);
 	} else {
 		if (story_room(sp) == -1)
 			return;	/* out of memory: the story misses a line */
 		s = *sp;
 		head = s->head;
 		n = s->n;
-		if (ring_put(s->ring, s->cap, &head, &n, ev, detail,
+		if (ring_put(h, s->ring, s->cap, &head, &n, ev, detail,
 		    time_ms) == -1)
 			return;
 		s->head = (unsigned char)head;
@@ -236,13 +310,13 @@ refused_event(struct history *h, const char *name, const char *detail,
 	pthread_mutex_lock(&h->lock);
 	last = ring_last(h->refused, HISTORY_REFUSED, h->rhead, h->nrefused);
 	at = (h->rhead + HISTORY_REFUSED - 1) % HISTORY_REFUSED;
-	if (last != NULL && strcmp(last->detail, detail) == 0 &&
+	if (event_repeats(last, REGISTRY_EV_REFUSED_NEW, detail) &&
 	    strcmp(h->rnames[at], name) == 0) {
 		last->count++;
-		last->time_ms = time_ms;
+		last->time_ms = event_time(time_ms);
 	} else if ((copy = strdup(name)) != NULL) {
 		at = h->rhead;
-		if (ring_put(h->refused, HISTORY_REFUSED, &h->rhead,
+		if (ring_put(h, h->refused, HISTORY_REFUSED, &h->rhead,
 		    &h->nrefused, REGISTRY_EV_REFUSED_NEW, detail,
 		    time_ms) == 0) {
 			free(h->rnames[at]);
@@ -279,7 +353,7 @@ history_event_at(struct history *h, void **story, const char *name,
 		if (name != NULL)
 			refused_event(h, name, detail, time_ms);
 	} else
-		story_event((struct story **)story, ev, detail, time_ms);
+		story_event(h, (struct story **)story, ev, detail, time_ms);
 	free(shown);
 }
 
@@ -318,8 +392,8 @@ ring_copy(const struct event *ring, char *const *names, size_t size,
 		return -1;
 	for (i = 0; i < n; i++) {
 		at = (head + size - 1 - i) % size;
-		v[i].time_ms = ring[at].time_ms;
-		v[i].ev = ring[at].ev;
+		v[i].time_ms = (int64_t)ring[at].time_ms;
+		v[i].ev = (enum registry_event)ring[at].ev;
 		v[i].count = ring[at].count;
 		if ((v[i].detail = strdup(ring[at].detail)) == NULL ||
 		    (names != NULL && names[at] != NULL &&

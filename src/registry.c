@@ -631,6 +631,17 @@ write_record(struct reg_change *c, const struct service *svc, int removed,
 	return rc;
 }
 
+struct service *
+reg_keep(struct service *svc)
+{
+	struct service *packed = service_pack(svc);
+
+	if (packed == NULL)
+		return svc;
+	service_free(svc);
+	return packed;
+}
+
 void
 reg_count(struct registry *r, struct entry *e, int sign)
 {
@@ -970,7 +981,7 @@ registry_upsert(struct registry *r, struct service *svc,
 	reserved = 0;
 	reg_count(r, e, -1);
 	service_free(e->svc);
-	e->svc = svc;
+	e->svc = reg_keep(svc);
 	svc = NULL;
 	e->removed = 0;
 	free(e->invalid);

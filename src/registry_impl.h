@@ -99,6 +99,9 @@ int	 reg_each(struct registry *r, int sorted,
 /* The entry whose files are named base (store_base()), with a reference:
  * the service of that name or the one whose long name maps to it; NULL. */
 struct entry *reg_entry_by_base(struct registry *r, const char *base);
+/* svc (taken over) as an entry keeps it: in one block (service_pack()),
+ * or, out of memory for that, as it is. */
+struct service *reg_keep(struct service *svc);
 /* Adjusts the active/removed counts for e leaving (-1) or entering (1). */
 void	 reg_count(struct registry *r, struct entry *e, int sign);
 /* e's record changed (lock held): it joins, stays on or leaves the task

@@ -167,7 +167,7 @@ load_service(const char *name, void *arg)
 		ok = 0;
 	if (!ok)
 		goto invalid;
-	e->svc = svc;
+	e->svc = reg_keep(svc);
 	svc = NULL;
 	e->removed = removed;
 	reg_count(r, e, 1);

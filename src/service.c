@@ -237,6 +237,11 @@ service_release(struct service *svc)
 {
 	size_t i;
 
+	if (svc->packed) {
+		/* Its parts are in its block, which service_free frees. */
+		memset(svc, 0, sizeof(*svc));
+		return;
+	}
 	free(svc->name);
 	free(svc->metrics_path);
 	free(svc->scheme);
@@ -263,6 +268,146 @@ service_free(struct service *svc)
 		return;
 	service_release(svc);
 	free(svc);
+}
+
+/*
+ * service_pack() runs the same walk twice over a service: once to add up
+ * the size of its block, once (with the block) to copy into it. Lists
+ * come at an alignment their elements need, strings where they fall.
+ */
+struct packer {
+	char	*block;		/* NULL: only adding up */
+	size_t	 used;
+};
+
+/* Room for size bytes at an alignment of align (a power of two): the
+ * place in the block, or NULL while adding up. */
+static void *
+pack_room(struct packer *pk, size_t size, size_t align)
+{
+	void *at;
+
+	pk->used = (pk->used + align - 1) & ~(align - 1);
+	at = pk->block != NULL ? pk->block + pk->used : NULL;
+	pk->used += size;
+	return at;
+}
+
+/* A copy of n elements of size bytes at src (NULL when n is 0). */
+static void *
+pack_list(struct packer *pk, const void *src, size_t n, size_t size,
+    size_t align)
+{
+	void *at;
+
+	if (n == 0)
+		return NULL;
+	at = pack_room(pk, n * size, align);
+	if (at != NULL)
+		memcpy(at, src, n * size);
+	return at;
+}
+
+/* A copy of s (NULL stays NULL). */
+static char *
+pack_str(struct packer *pk, const char *s)
+{
+	size_t n;
+	char *at;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	if ((at = pack_room(pk, n, 1)) != NULL)
+		memcpy(at, s, n);
+	return at;
+}
+
+/* dst (a copy of src's fields, its lists already in the block) with
+ * every string in the block too. */
+static void
+pack_kvlist(struct packer *pk, struct kvlist *dst, const struct kvlist *src)
+{
+	size_t i;
+
+	dst->v = pack_list(pk, src->v, src->n, sizeof(*src->v),
+	    _Alignof(struct kv));
+	dst->n = dst->cap = src->n;
+	for (i = 0; i < src->n; i++) {
+		char *k = pack_str(pk, src->v[i].key);
+		char *v = pack_str(pk, src->v[i].value);
+
+		if (dst->v != NULL) {
+			dst->v[i].key = k;
+			dst->v[i].value = v;
+		}
+	}
+}
+
+static void
+pack_walk(struct packer *pk, struct service *dst, const struct service *s)
+{
+	struct service scratch;
+	struct alert a;
+	size_t i;
+
+	if (dst == NULL)
+		dst = &scratch;		/* adding up: nothing is kept */
+	*dst = *s;
+	dst->packed = 1;
+	dst->name = pack_str(pk, s->name);
+	dst->metrics_path = pack_str(pk, s->metrics_path);
+	dst->scheme = pack_str(pk, s->scheme);
+	dst->scrape_interval = pack_str(pk, s->scrape_interval);
+	dst->scrape_timeout = pack_str(pk, s->scrape_timeout);
+	dst->targets = pack_list(pk, s->targets, s->ntargets,
+	    sizeof(*s->targets), _Alignof(char *));
+	for (i = 0; i < s->ntargets; i++) {
+		char *t = pack_str(pk, s->targets[i]);
+
+		if (dst->targets != NULL)
+			dst->targets[i] = t;
+	}
+	dst->tasks = pack_list(pk, s->tasks, s->ntasks, sizeof(*s->tasks),
+	    _Alignof(struct task));
+	for (i = 0; i < s->ntasks; i++) {
+		struct task t;
+
+		t.hostname = pack_str(pk, s->tasks[i].hostname);
+		t.address = pack_str(pk, s->tasks[i].address);
+		t.node_id = pack_str(pk, s->tasks[i].node_id);
+		if (dst->tasks != NULL)
+			dst->tasks[i] = t;
+	}
+	pack_kvlist(pk, &dst->target_labels, &s->target_labels);
+	dst->alerts = pack_list(pk, s->alerts, s->nalerts, sizeof(*s->alerts),
+	    _Alignof(struct alert));
+	for (i = 0; i < s->nalerts; i++) {
+		a = s->alerts[i];
+		a.name = pack_str(pk, a.name);
+		a.expr = pack_str(pk, a.expr);
+		a.for_ = pack_str(pk, a.for_);
+		pack_kvlist(pk, &a.labels, &s->alerts[i].labels);
+		pack_kvlist(pk, &a.annotations, &s->alerts[i].annotations);
+		if (dst->alerts != NULL)
+			dst->alerts[i] = a;
+	}
+	pack_kvlist(pk, &dst->params, &s->params);
+}
+
+struct service *
+service_pack(const struct service *svc)
+{
+	struct packer pk = { NULL, sizeof(struct service) };
+	struct service *p;
+
+	pack_walk(&pk, NULL, svc);
+	if ((p = malloc(pk.used)) == NULL)
+		return NULL;
+	pk.block = (char *)p;
+	pk.used = sizeof(*p);
+	pack_walk(&pk, p, svc);
+	return p;
 }
 
 int

@@ -88,6 +88,60 @@ START_TEST(test_repeats)
 }
 END_TEST
 
+/* Short details are kept once for every story that says them, longer and
+ * rarer ones copied: each reads back as it was said, and every story
+ * frees cleanly (the sanitizer and valgrind runs check the freeing). A
+ * time of today reads back to the millisecond, and a line that repeats
+ * more often than one event can count goes on in a new one. */
+START_TEST(test_shared_details)
+{
+	struct history *h = history_new();
+	struct history_item *v;
+	void *st[64] = { NULL };
+	char d[80];
+	size_t n, i, k, total;
+
+	for (i = 0; i < 64; i++)
+		for (k = 0; k < 40; k++) {
+			/* 2,560 distinct details, more than are kept once */
+			snprintf(d, sizeof(d), "%s %zu", k % 2 ? "webhook" :
+			    "state targets", i * 40 + k);
+			history_event_at(h, &st[i], "web", REGISTRY_EV_WRITTEN,
+			    d, INT64_C(1796000000123) + (int64_t)k);
+			history_event_at(h, &st[i], "web", REGISTRY_EV_RECEIVED,
+			    "webhook", INT64_C(1796000000123) + (int64_t)k);
+		}
+	for (i = 0; i < 64; i++) {
+		ck_assert_int_eq(history_story_items(st[i], &v, &n, NULL), 0);
+		ck_assert_uint_eq(n, HISTORY_EVENTS);
+		ck_assert_str_eq(v[0].detail, "webhook");
+		ck_assert_int_eq(v[0].time_ms, INT64_C(1796000000162));
+		snprintf(d, sizeof(d), "webhook %zu", i * 40 + 39);
+		ck_assert_str_eq(v[1].detail, d);
+		history_items_free(v, n);
+	}
+	for (i = 0; i < 64; i++)
+		history_story_free(st[i]);
+
+	st[0] = NULL;
+	for (i = 0; i < 100000; i++)
+		history_event_at(h, &st[0], "web", REGISTRY_EV_RECEIVED,
+		    "docker", (int64_t)i);
+	ck_assert_int_eq(history_story_items(st[0], &v, &n, NULL), 0);
+	ck_assert_uint_ge(n, 2);
+	for (i = 0, total = 0; i < n; i++) {
+		ck_assert_str_eq(v[i].detail, "docker");
+		ck_assert_uint_ge(v[i].count, 1);
+		total += v[i].count;
+	}
+	ck_assert_uint_eq(total, 100000);
+	ck_assert_int_eq(v[0].time_ms, 99999);
+	history_items_free(v, n);
+	history_story_free(st[0]);
+	history_free(h);
+}
+END_TEST
+
 START_TEST(test_removed_and_refused)
 {
 	struct history *h = history_new();
@@ -438,6 +492,7 @@ history_suite(void)
 
 	tcase_add_test(tc, test_order_and_bound);
 	tcase_add_test(tc, test_repeats);
+	tcase_add_test(tc, test_shared_details);
 	tcase_add_test(tc, test_removed_and_refused);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_long_detail);

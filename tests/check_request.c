@@ -2,6 +2,7 @@
  * refusal names its parameter, what is accepted is parsed exactly, the form
  * decoder, nodeInfo, and the canonical parameters parse to the same record. */
 #include <check.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1106,6 +1107,52 @@ START_TEST(test_canonical_reparse)
 }
 END_TEST
 
+/* A service as the registry keeps it (service_pack()): the same record,
+ * every part of it inside its one block, and freed as one. */
+static int
+inside(const void *block, size_t size, const void *p)
+{
+	return p == NULL || ((const char *)p >= (const char *)block &&
+	    (const char *)p < (const char *)block + size);
+}
+
+START_TEST(test_packed)
+{
+	static const char *const names[] = { "env", "aws-region" };
+	struct shortcuts *t = builtin_table();
+	struct request_ctx ctx = { t, names, nitems(names), NULL };
+	struct service a, *p;
+	size_t i, k, size;
+
+	accept_form(canon_bodies[_i], &ctx, &a);
+	a.source = SERVICE_SOURCE_DOCKER;
+	ck_assert_ptr_nonnull(p = service_pack(&a));
+	ck_assert_int_eq(p->packed, 1);
+	ck_assert_int_eq(p->source, SERVICE_SOURCE_DOCKER);
+	assert_same_service(&a, p);
+	size = malloc_usable_size(p);
+	ck_assert(inside(p, size, p->name));
+	ck_assert(inside(p, size, p->metrics_path));
+	ck_assert(inside(p, size, p->targets));
+	for (i = 0; i < p->ntargets; i++)
+		ck_assert(inside(p, size, p->targets[i]));
+	for (i = 0; i < p->ntasks; i++)
+		ck_assert(inside(p, size, p->tasks[i].node_id));
+	for (i = 0; i < p->nalerts; i++) {
+		ck_assert(inside(p, size, p->alerts[i].expr));
+		for (k = 0; k < p->alerts[i].labels.n; k++)
+			ck_assert(inside(p, size,
+			    p->alerts[i].labels.v[k].value));
+	}
+	for (i = 0; i < p->target_labels.n; i++)
+		ck_assert(inside(p, size, p->target_labels.v[i].key));
+	for (i = 0; i < p->params.n; i++)
+		ck_assert(inside(p, size, p->params.v[i].value));
+	service_free(p);
+	service_release(&a);
+	shortcuts_free(t);
+}
+END_TEST
 
 /*
  * Limits (issue 13): every value has a cap, a service a target count cap, a
@@ -1395,6 +1442,7 @@ request_suite(void)
 	tc = tcase_create("canonical");
 	tcase_add_loop_test(tc, test_canonical_reparse, 0,
 	    nitems(canon_bodies));
+	tcase_add_loop_test(tc, test_packed, 0, nitems(canon_bodies));
 	suite_add_tcase(s, tc);
 	return s;
 }
