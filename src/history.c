@@ -6,10 +6,12 @@
  *
  * Details repeat: "webhook", "state targets", "rules" make up nearly all
  * of them, and at 10,000 services a copy of each per event would cost
- * more than the rings themselves. A short detail is kept once, in the
- * history's set of words, shared by every event that says it; the set is
- * filled without a lock (a slot is claimed by compare-and-swap and never
- * changes after), and when it is full a detail gets its own copy. */
+ * more than the rings themselves. A short detail of an event that is not
+ * an error is kept once, in the history's set of words, shared by every
+ * event that says it; the set is filled without a lock (a slot is claimed
+ * by compare-and-swap and never changes after). An error's detail (it may
+ * quote what was sent) gets its own copy, as does any detail once the
+ * set is full, so that the set holds flowmon's own words. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,11 +181,21 @@ word(struct history *h, const char *w, size_t n)
 	return NULL;
 }
 
-/* detail as an event keeps it: "" and a short detail shared (*shared
- * set), a longer one copied and, over HISTORY_DETAIL_MAX bytes, cut at a
- * character boundary. NULL on ENOMEM. */
+/* 1 when ev says something went wrong: its detail is the error's. */
+static int
+event_is_error(enum registry_event ev)
+{
+	return ev == REGISTRY_EV_INVALID || ev == REGISTRY_EV_REFUSED ||
+	    ev == REGISTRY_EV_REFUSED_NEW || ev == REGISTRY_EV_FAILED ||
+	    ev == REGISTRY_EV_REJECTED;
+}
+
+/* The detail of ev as an event keeps it: "" and a short one of an event
+ * that is not an error shared (*shared set), another copied and, over
+ * HISTORY_DETAIL_MAX bytes, cut at a character boundary. NULL on ENOMEM. */
 static char *
-detail_copy(struct history *h, const char *detail, unsigned char *shared)
+detail_copy(struct history *h, enum registry_event ev, const char *detail,
+    unsigned char *shared)
 {
 	size_t n = strlen(detail);
 	char *s;
@@ -191,7 +203,8 @@ detail_copy(struct history *h, const char *detail, unsigned char *shared)
 	*shared = 1;
 	if (n == 0)
 		return history_none;
-	if (n <= HISTORY_WORD_MAX && (s = word(h, detail, n)) != NULL)
+	if (n <= HISTORY_WORD_MAX && !event_is_error(ev) &&
+	    (s = word(h, detail, n)) != NULL)
 		return s;
 	*shared = 0;
 	if (n <= HISTORY_DETAIL_MAX)
@@ -226,7 +239,7 @@ ring_put(struct history *h, struct event *ring, size_t size, size_t *head,
 	e.time_ms = event_time(time_ms);
 	e.ev = (unsigned)ev;
 	e.count = 1;
-	if ((e.detail = detail_copy(h, detail, &shared)) == NULL)
+	if ((e.detail = detail_copy(h, ev, detail, &shared)) == NULL)
 		return -1;
 	e.shared = shared;
 	event_release(&ring[*head]);

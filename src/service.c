@@ -323,8 +323,7 @@ pack_str(struct packer *pk, const char *s)
 	return at;
 }
 
-/* dst (a copy of src's fields, its lists already in the block) with
- * every string in the block too. */
+/* src's list into dst: its array and every key and value in the block. */
 static void
 pack_kvlist(struct packer *pk, struct kvlist *dst, const struct kvlist *src)
 {
