@@ -48,5 +48,6 @@ section limits bench/limits.sh		# speeds the tests leave to the bench
 section scale bench/scale.sh		# reconfigure -> scraped -> alert active
 section ui bench/ui.sh UI_SERVICES="$BIG"	# the status page and explain
 section plan bench/plan.sh		# flowmon plan of a 200-service stack
+section heap bench/heap.sh		# memory by allocation site (not default)
 
 echo "bench: $(($(date +%s) - T0)) s in all"
