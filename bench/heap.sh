@@ -11,7 +11,12 @@
 # Not in make bench's default sections (it needs gdb and heaptrack):
 #   SECTIONS=heap make bench
 . "$(dirname "$0")/lib.sh"
-need wrk curl python3 gdb heaptrack heaptrack_print
+need wrk curl python3
+for t in gdb heaptrack heaptrack_print; do
+	command -v "$t" >/dev/null || { echo "bench: heap needs gdb and" \
+	    "heaptrack, which make deps does not install:" \
+	    "apt-get install gdb heaptrack" >&2; exit 1; }
+done
 
 data=$BENCH_DIR/data-heap
 rm -rf "$data"
