@@ -266,6 +266,20 @@ START_TEST(text_truncated)
 }
 END_TEST
 
+/* n random parts, joined into in (size bytes); its length. */
+static size_t
+random_text(char *in, size_t size, const char *const *parts, size_t nparts,
+    int n, unsigned *seed)
+{
+	size_t off = 0;
+	int k;
+
+	for (k = 0; k < n; k++)
+		off += (size_t)snprintf(in + off, size - off, "%s",
+		    parts[rand_r(seed) % nparts]);
+	return off;
+}
+
 /* Texts whose URLs have no user name or password come out as they
  * went in, byte for byte, whatever else they hold. */
 START_TEST(text_kept)
@@ -276,15 +290,11 @@ START_TEST(text_kept)
 	};
 	char in[256], out[512];
 	unsigned seed = 7;
-	int round, k;
+	int round;
 
 	for (round = 0; round < 20000; round++) {
-		size_t off = 0;
-		int n = 1 + (int)(rand_r(&seed) % 16);
-
-		for (k = 0; k < n; k++)
-			off += (size_t)snprintf(in + off, sizeof(in) - off,
-			    "%s", parts[rand_r(&seed) % nitems(parts)]);
+		random_text(in, sizeof(in), parts, nitems(parts),
+		    1 + (int)(rand_r(&seed) % 16), &seed);
 		/* An authority with an '@' or a ':' before one: not this. */
 		if (strstr(in, "://") != NULL && strchr(in, '@') != NULL)
 			continue;
@@ -342,21 +352,18 @@ START_TEST(text_never_leaks)
 	};
 	char in[256], out[512];
 	unsigned seed = 13;
-	int round, k;
+	int round;
 
 	for (round = 0; round < 20000; round++) {
-		size_t off = 0;
 		int n = 1 + (int)(rand_r(&seed) % 12);
+		size_t off = random_text(in, sizeof(in), parts, nitems(parts),
+		    n, &seed);
 
-		for (k = 0; k < n; k++)
-			off += (size_t)snprintf(in + off, sizeof(in) - off,
-			    "%s", parts[rand_r(&seed) % nitems(parts)]);
 		/* A URL with a password, somewhere in the noise. */
 		off += (size_t)snprintf(in + off, sizeof(in) - off,
 		    "http://user:Pw0rd@host/");
-		for (k = 0; k < n; k++)
-			off += (size_t)snprintf(in + off, sizeof(in) - off,
-			    "%s", parts[rand_r(&seed) % nitems(parts)]);
+		random_text(in + off, sizeof(in) - off, parts, nitems(parts), n,
+		    &seed);
 		url_redact_text(in, out, sizeof(out));
 		ck_assert_msg(strstr(out, "Pw0rd") == NULL, "%s -> %s", in,
 		    out);
